@@ -1,0 +1,1 @@
+"""Metrics: synchrony, landmark and image metrics."""

@@ -1,0 +1,1 @@
+"""Models: one folder per model family, transformers-style configuration and modeling files."""

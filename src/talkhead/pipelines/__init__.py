@@ -1,0 +1,1 @@
+"""Pipelines: decoding, models and encoding put together for end users."""

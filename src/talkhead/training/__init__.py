@@ -1,0 +1,1 @@
+"""What the training scripts in examples/ share."""
