@@ -1,0 +1,1 @@
+"""Pure processing: decoding, features, faces and landmarks. Nothing here is an ``nn.Module``."""

@@ -1,0 +1,308 @@
+"""Audio loading and features for every model in the package.
+
+* :func:`load_audio`: any wav, flac, mp3, m4a or the audio track of a video, at any sample rate and
+  channel count, to 16 kHz mono float32 on the container's timeline.
+* :func:`logfbank26`: the MS-Sync audio feature (spec §1.4; Airale et al. §4.1). The paper says
+  "26-d MFCC"; the authors' code keeps the 26 log filterbank energies, which is what we compute.
+  100 frames/s, exactly 4 per 25-fps video frame.
+* :func:`mel80`: the Wav2Lip-style 80-band log-mel used by the image-side models (spec §1.5;
+  Yaman et al.). 80 frames/s, a 16-frame window spans 5 video frames.
+* :func:`silence_mask`: per video frame, whether the audio is silent.
+
+Where we differ from the references: the 26 mel filters come from ``librosa.filters.mel`` (HTK
+scale, unnormalised triangles) instead of python_speech_features' FFT-bin-quantised triangles, so
+the energies differ slightly from the authors' features; models trained here use ours throughout.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import av
+import librosa
+import numpy as np
+import scipy.signal
+import soundfile
+
+from ..errors import EmptyAudioError, MediaDecodeError, NoAudioError
+from ._av import container_origin, open_container
+
+SAMPLE_RATE = 16_000
+VIDEO_FPS = 25
+
+# spec §1.4: 25 ms windows, 10 ms hop -> 100 frames/s = 4 per video frame
+LOGFBANK_WINDOW = 400
+LOGFBANK_HOP = 160
+LOGFBANK_NFFT = 512
+LOGFBANK_BANDS = 26
+LOGFBANK_PER_VIDEO_FRAME = 4
+LOG_SILENCE = float(np.log(1e-8))  # padding value for audio features beyond the clip borders
+
+# spec §1.5: Wav2Lip hparams
+MEL_NFFT = 800
+MEL_HOP = 200
+MEL_BANDS = 80
+MEL_FMIN = 55.0
+MEL_FMAX = 7600.0
+MEL_PER_SECOND = SAMPLE_RATE / MEL_HOP  # 80
+MEL_WINDOW = 16  # mel frames in one 5-video-frame (200 ms) window
+MEL_MAX_ABS = 4.0
+MEL_MIN_DB = -100.0
+MEL_REF_DB = 20.0
+PREEMPHASIS = 0.97
+
+_SOUNDFILE_ERRORS = (soundfile.LibsndfileError, RuntimeError, TypeError)
+
+
+def load_audio(source: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Load the audio of ``source`` as mono float32 at ``sample_rate``.
+
+    Sample 0 is at time 0 of the file's timeline, so the result lines up with the frames that
+    :class:`talkhead.processing.video.VideoReader` returns for the same file. Plain audio files are
+    read with soundfile; anything else (mp3, m4a, a video's track, a wav with a misleading
+    extension) goes through PyAV. Channels are averaged; resampling uses librosa (soxr).
+
+    Raises:
+        FileNotFoundError: the path does not exist.
+        NoAudioError: the file holds no audio stream.
+        MediaDecodeError: the file cannot be decoded.
+        EmptyAudioError: the audio has no samples.
+    """
+    path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"no such audio file: '{path}'")
+    try:
+        data, native_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        wave = data.mean(axis=1)
+    except _SOUNDFILE_ERRORS:
+        wave, native_rate = _decode_with_pyav(path)
+    if wave.size == 0:
+        raise EmptyAudioError(f"the audio in '{path}' is empty (0 samples); give a file with speech in it")
+    return resample(wave, native_rate, sample_rate)
+
+
+def _decode_with_pyav(path: Path) -> tuple[np.ndarray, int]:
+    with open_container(path) as container:
+        if not container.streams.audio:
+            raise NoAudioError(f"'{path}' has no audio track; give the speech as a separate file")
+        stream = container.streams.audio[0]
+        origin = container_origin(container)
+        chunks: list[np.ndarray] = []
+        first_time: float | None = None
+        rate = stream.rate or stream.codec_context.sample_rate
+        declared_duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
+        try:
+            for frame in container.decode(stream):
+                if first_time is None and frame.time is not None:
+                    first_time = frame.time
+                samples = _to_float(frame.to_ndarray())
+                if frame.format.is_planar:  # (channels, n)
+                    samples = samples.mean(axis=0)
+                else:  # packed: (1, n * channels)
+                    samples = samples.reshape(-1, len(frame.layout.channels)).mean(axis=1)
+                chunks.append(samples)
+                rate = frame.sample_rate
+        except av.error.FFmpegError as err:
+            if not chunks:
+                raise MediaDecodeError(f"cannot decode the audio of '{path}': {err}") from err
+            # a truncated file: keep what decoded, as media players do
+    wave = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    if declared_duration is not None:  # AAC decoders return the encoder's padding after the last sample
+        wave = wave[: int(round(declared_duration * rate))]
+    lead = 0.0 if first_time is None else first_time - origin
+    return _shift_to_origin(wave, lead, rate), int(rate)
+
+
+def _to_float(samples: np.ndarray) -> np.ndarray:
+    if samples.dtype.kind == "i":
+        return samples.astype(np.float32) / float(-np.iinfo(samples.dtype).min)
+    if samples.dtype.kind == "u":  # u8 PCM is offset binary
+        return (samples.astype(np.float32) - 128.0) / 128.0
+    return samples.astype(np.float32, copy=False)
+
+
+def _shift_to_origin(wave: np.ndarray, lead_seconds: float, rate: int) -> np.ndarray:
+    """Pad (stream starts late) or trim (encoder priming before the origin) to put sample 0 at time 0."""
+    lead = int(round(lead_seconds * rate))
+    if lead > 0:
+        return np.concatenate([np.zeros(lead, np.float32), wave])
+    if lead < 0:
+        return wave[-lead:]
+    return wave
+
+
+def resample(wave: np.ndarray, source_rate: int, target_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Mono float32 resampling (soxr high quality through librosa)."""
+    wave = np.asarray(wave, dtype=np.float32)
+    if source_rate <= 0:
+        raise MediaDecodeError(f"invalid sample rate {source_rate}")
+    if source_rate == target_rate:
+        return wave
+    return librosa.resample(wave, orig_sr=source_rate, target_sr=target_rate).astype(np.float32)
+
+
+def num_video_frames(num_samples: int, sample_rate: int = SAMPLE_RATE, fps: float = VIDEO_FPS) -> int:
+    """Video frames covered by ``num_samples`` of audio (rounded to the nearest frame)."""
+    return int(round(num_samples * fps / sample_rate))
+
+
+def fit_length(wave: np.ndarray, num_samples: int) -> np.ndarray:
+    """Trim or zero-pad ``wave`` to exactly ``num_samples``."""
+    if wave.shape[0] >= num_samples:
+        return wave[:num_samples]
+    return np.pad(wave, (0, num_samples - wave.shape[0]))
+
+
+def _preemphasis(wave: np.ndarray) -> np.ndarray:
+    return scipy.signal.lfilter([1.0, -PREEMPHASIS], [1.0], wave).astype(np.float32)
+
+
+def logfbank26(
+    wave: np.ndarray,
+    num_frames: int | None = None,
+    sample_rate: int = SAMPLE_RATE,
+) -> np.ndarray:
+    """MS-Sync 26-band log filterbank energies, (4·T, 26) float32 at 100 frames/s (spec §1.4).
+
+    Args:
+        wave: mono 16 kHz waveform.
+        num_frames: video frames T to align to. The result then has exactly ``4 * num_frames``
+            rows: reflect-padded at the end when the audio is short, truncated when long. ``None``
+            derives T from the audio length.
+        sample_rate: must be 16 kHz; resample first.
+    """
+    _check_rate(sample_rate)
+    if num_frames is None:
+        num_frames = num_video_frames(len(wave), sample_rate)
+    target = LOGFBANK_PER_VIDEO_FRAME * int(num_frames)
+    if target <= 0:
+        raise EmptyAudioError("cannot compute features for 0 video frames")
+    wave = np.asarray(wave, dtype=np.float64)
+    if wave.size == 0:
+        raise EmptyAudioError("cannot compute audio features of an empty waveform")
+    wave = wave - wave.mean()
+    peak = np.abs(wave).max()
+    if peak > 0:
+        wave = wave / peak
+    emphasized = np.append(wave[0], wave[1:] - PREEMPHASIS * wave[:-1])
+    frames = _frame_signal(emphasized, LOGFBANK_WINDOW, LOGFBANK_HOP)
+    power = np.abs(np.fft.rfft(frames, LOGFBANK_NFFT)) ** 2 / LOGFBANK_NFFT
+    energies = power @ _logfbank_filters(sample_rate).T
+    energies = np.where(energies == 0, np.finfo(np.float64).eps, energies)
+    feats = np.log(energies).astype(np.float32)
+    return _pad_or_trim_reflect(feats, target)
+
+
+def _frame_signal(signal: np.ndarray, window: int, hop: int) -> np.ndarray:
+    """python_speech_features framing: zero-pad the tail so the last partial frame is kept."""
+    count = 1 if len(signal) <= window else 1 + int(np.ceil((len(signal) - window) / hop))
+    padded_length = (count - 1) * hop + window
+    signal = np.pad(signal, (0, max(0, padded_length - len(signal))))
+    return librosa.util.frame(signal, frame_length=window, hop_length=hop, axis=0)[:count]
+
+
+_FILTER_CACHE: dict[tuple, np.ndarray] = {}
+
+
+def _logfbank_filters(sample_rate: int) -> np.ndarray:
+    key = ("logfbank", sample_rate)
+    if key not in _FILTER_CACHE:
+        _FILTER_CACHE[key] = librosa.filters.mel(
+            sr=sample_rate, n_fft=LOGFBANK_NFFT, n_mels=LOGFBANK_BANDS, fmin=0.0,
+            fmax=sample_rate / 2, htk=True, norm=None,
+        ).astype(np.float64)
+    return _FILTER_CACHE[key]
+
+
+def _pad_or_trim_reflect(feats: np.ndarray, target: int) -> np.ndarray:
+    """Exactly ``target`` rows: reflect the tail when short (spec §1.4), truncate when long."""
+    while feats.shape[0] < target:
+        missing = target - feats.shape[0]
+        if feats.shape[0] > 1:
+            reflected = feats[-2::-1][:missing]  # reflect excludes the edge row
+        else:
+            reflected = np.repeat(feats[-1:], missing, axis=0)
+        feats = np.concatenate([feats, reflected])
+    return np.ascontiguousarray(feats[:target])
+
+
+def mel80(wave: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Wav2Lip-style normalised log-mel, (M, 80) float32 in [-4, 4] at 80 frames/s (spec §1.5).
+
+    ``M = 1 + len(wave) // 200`` (centred STFT). The window of :data:`MEL_WINDOW` frames that
+    starts at video frame t begins at :func:`mel_start` ``(t)``. An all-zero waveform gives -4
+    everywhere: the "silent audio" of the silent-lip generator.
+    """
+    _check_rate(sample_rate)
+    wave = np.asarray(wave, dtype=np.float32)
+    if wave.size == 0:
+        raise EmptyAudioError("cannot compute the mel spectrogram of an empty waveform")
+    spectrum = np.abs(librosa.stft(_preemphasis(wave), n_fft=MEL_NFFT, hop_length=MEL_HOP, win_length=MEL_NFFT))
+    mel = _mel80_filters(sample_rate) @ spectrum
+    db = 20.0 * np.log10(np.maximum(1e-5, mel)) - MEL_REF_DB
+    normalized = 2 * MEL_MAX_ABS * ((db - MEL_MIN_DB) / -MEL_MIN_DB) - MEL_MAX_ABS
+    return np.ascontiguousarray(np.clip(normalized, -MEL_MAX_ABS, MEL_MAX_ABS).T.astype(np.float32))
+
+
+def _mel80_filters(sample_rate: int) -> np.ndarray:
+    key = ("mel80", sample_rate)
+    if key not in _FILTER_CACHE:
+        _FILTER_CACHE[key] = librosa.filters.mel(
+            sr=sample_rate, n_fft=MEL_NFFT, n_mels=MEL_BANDS, fmin=MEL_FMIN, fmax=MEL_FMAX
+        )
+    return _FILTER_CACHE[key]
+
+
+def mel_start(frame_index: int, fps: float = VIDEO_FPS) -> int:
+    """First mel row of the window that starts at video frame ``frame_index`` (⌊80·t/25⌋)."""
+    return int(MEL_PER_SECOND * frame_index / fps)
+
+
+def mel_window(mel: np.ndarray, frame_index: int, fps: float = VIDEO_FPS) -> np.ndarray:
+    """The (16, 80) mel window starting at video frame ``frame_index``; edge-padded past the end."""
+    start = mel_start(frame_index, fps)
+    window = mel[max(start, 0) : start + MEL_WINDOW]
+    if start < 0:
+        window = np.concatenate([np.repeat(mel[:1], -start, axis=0), window])
+    if window.shape[0] < MEL_WINDOW:
+        edge = window[-1:] if window.shape[0] else np.full((1, mel.shape[1]), -MEL_MAX_ABS, mel.dtype)
+        window = np.concatenate([window, np.repeat(edge, MEL_WINDOW - window.shape[0], axis=0)])
+    return window
+
+
+def silence_mask(
+    wave: np.ndarray,
+    num_frames: int | None = None,
+    sample_rate: int = SAMPLE_RATE,
+    fps: float = VIDEO_FPS,
+    threshold_db: float = -30.0,
+    floor_dbfs: float = -60.0,
+) -> np.ndarray:
+    """Per video frame: ``True`` where the audio is silent.
+
+    A frame is silent when its RMS is ``threshold_db`` below the loudest frame of the clip, or
+    below ``floor_dbfs`` in absolute terms (so an all-silent clip is silent everywhere).
+    """
+    if num_frames is None:
+        num_frames = num_video_frames(len(wave), sample_rate, fps)
+    hop = sample_rate / fps
+    edges = np.round(np.arange(num_frames + 1) * hop).astype(int)
+    wave = fit_length(np.asarray(wave, dtype=np.float32), int(edges[-1]))
+    squared = np.concatenate([[0.0], np.cumsum(wave.astype(np.float64) ** 2)])
+    energy = (squared[edges[1:]] - squared[edges[:-1]]) / np.maximum(np.diff(edges), 1)
+    level_db = 10.0 * np.log10(np.maximum(energy, 1e-12))
+    loudest = level_db.max() if level_db.size else floor_dbfs
+    return (level_db < loudest + threshold_db) | (level_db < floor_dbfs)
+
+
+def _check_rate(sample_rate: int) -> None:
+    if sample_rate != SAMPLE_RATE:
+        raise ValueError(f"features are defined at {SAMPLE_RATE} Hz, got {sample_rate} Hz; resample first with load_audio or resample")
+
+
+__all__ = [
+    "SAMPLE_RATE", "VIDEO_FPS", "LOG_SILENCE", "MEL_WINDOW", "LOGFBANK_PER_VIDEO_FRAME",
+    "load_audio", "resample", "num_video_frames", "fit_length", "logfbank26", "mel80", "mel_start",
+    "mel_window", "silence_mask",
+]

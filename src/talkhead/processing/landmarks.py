@@ -1,0 +1,94 @@
+"""iBUG-68 landmark conventions (spec §1.1-§1.3, §1.8).
+
+Landmarks are (..., 68, 2) arrays of (x, y) = (column, row). In a dataset they are normalised by a
+fixed per-clip square crop (:func:`normalize_landmarks`): origin at the crop's top-left corner, y
+down, divided by the crop side, so a face inside the crop lies in [0, 1) and head translation is
+kept (no per-frame centring).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NUM_LANDMARKS = 68
+
+JAW = slice(0, 17)
+EYEBROWS = slice(17, 27)
+NOSE = slice(27, 36)
+EYES = slice(36, 48)
+OUTER_LIP = slice(48, 60)
+INNER_LIP = slice(60, 68)
+MOUTH = slice(48, 68)
+RIGHT_EYE = slice(36, 42)  # the subject's right eye: the image's left
+LEFT_EYE = slice(42, 48)
+NOSE_TIP = 33
+MOUTH_CORNERS = (48, 54)
+INNER_LIP_TOP = 62
+INNER_LIP_BOTTOM = 66
+
+
+def _flip_permutation() -> np.ndarray:
+    pairs = [(i, 16 - i) for i in range(8)]  # jaw
+    pairs += [(17 + i, 26 - i) for i in range(5)]  # eyebrows
+    pairs += [(31, 35), (32, 34)]  # nostrils
+    pairs += [(36, 45), (37, 44), (38, 43), (39, 42), (40, 47), (41, 46)]  # eyes
+    pairs += [(48, 54), (49, 53), (50, 52), (55, 59), (56, 58)]  # outer lip
+    pairs += [(60, 64), (61, 63), (65, 67)]  # inner lip
+    permutation = np.arange(NUM_LANDMARKS)
+    for a, b in pairs:
+        permutation[a], permutation[b] = b, a
+    return permutation
+
+
+FLIP_PERMUTATION = _flip_permutation()
+"""``flipped[i] = mirrored(original[FLIP_PERMUTATION[i]])``: the left/right index swap of a mirror image."""
+
+
+def flip_landmarks(landmarks: np.ndarray, width: float = 1.0) -> np.ndarray:
+    """Mirror landmarks horizontally (x -> width - x) and swap left/right indices.
+
+    ``width`` is 1 for normalised landmarks, the image width for pixel coordinates. Flipping twice
+    returns the input.
+    """
+    flipped = np.asarray(landmarks)[..., FLIP_PERMUTATION, :].copy()
+    flipped[..., 0] = width - flipped[..., 0]
+    return flipped
+
+
+def normalize_landmarks(landmarks: np.ndarray, crop_box: np.ndarray) -> np.ndarray:
+    """Pixel landmarks -> crop units: (p - crop top-left) / crop side. ``crop_box`` is square (x0, y0, x1, y1)."""
+    crop_box = np.asarray(crop_box, dtype=np.float64)
+    side = crop_box[2] - crop_box[0]
+    return ((np.asarray(landmarks, np.float64) - crop_box[:2]) / side).astype(np.float32)
+
+
+def denormalize_landmarks(landmarks: np.ndarray, crop_box: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`normalize_landmarks`."""
+    crop_box = np.asarray(crop_box, dtype=np.float64)
+    side = crop_box[2] - crop_box[0]
+    return (np.asarray(landmarks, np.float64) * side + crop_box[:2]).astype(np.float32)
+
+
+def landmark_bounds(landmarks: np.ndarray) -> np.ndarray:
+    """(..., 4) tight box (x0, y0, x1, y1) around the points."""
+    landmarks = np.asarray(landmarks)
+    return np.concatenate([landmarks.min(axis=-2), landmarks.max(axis=-2)], axis=-1)
+
+
+def smooth_landmarks(landmarks: np.ndarray, width: int = 3) -> np.ndarray:
+    """Centred moving average over time (axis 0) with reflect padding (spec §1.3: removes detector jitter)."""
+    landmarks = np.asarray(landmarks, dtype=np.float32)
+    if width <= 1 or landmarks.shape[0] < 2:
+        return landmarks.copy()
+    half = width // 2
+    padded = np.pad(landmarks, [(half, half)] + [(0, 0)] * (landmarks.ndim - 1), mode="reflect")
+    kernel_sum = np.cumsum(np.concatenate([np.zeros_like(padded[:1]), padded]), axis=0)
+    return ((kernel_sum[width:] - kernel_sum[:-width]) / width).astype(np.float32)
+
+
+def mouth_opening(landmarks: np.ndarray) -> np.ndarray:
+    """Inner-lip opening (distance 62-66) divided by the mouth width (48-54): scale-free, (...,)."""
+    landmarks = np.asarray(landmarks, dtype=np.float32)
+    gap = np.linalg.norm(landmarks[..., INNER_LIP_TOP, :] - landmarks[..., INNER_LIP_BOTTOM, :], axis=-1)
+    width = np.linalg.norm(landmarks[..., MOUTH_CORNERS[0], :] - landmarks[..., MOUTH_CORNERS[1], :], axis=-1)
+    return gap / np.maximum(width, 1e-6)

@@ -1,0 +1,348 @@
+"""Video decoding at a fixed frame rate and H.264 + AAC encoding, with PyAV.
+
+Every model in the package works at 25 fps (spec §1.1). :class:`VideoReader` decodes lazily and
+resamples any source rate (25, 29.97, 30, 60 or variable) by presentation time: output frame k
+shows the source frame on screen at time k / fps (the nearest one; ties go to the earlier frame).
+Time zero is the container's start, the same origin :func:`talkhead.processing.audio.load_audio`
+uses, so audio sample ``round(k / fps * 16000)`` belongs to output frame k.
+
+:class:`VideoWriter` encodes frames and a mono waveform to H.264 (yuv420p) + AAC. Audio is cut or
+padded to the video's duration, so the two streams end together. It writes to a temporary file
+beside the target and renames it on success: a failed run never leaves a partial file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from ..errors import MediaDecodeError, NoVideoError
+from ._av import container_origin, open_container
+from .audio import SAMPLE_RATE, fit_length
+
+VIDEO_FPS = 25
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".flv")
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video source holds, read without decoding its frames."""
+
+    path: Path
+    width: int
+    height: int
+    source_fps: float | None
+    duration: float
+    has_audio: bool
+    is_frame_folder: bool = False
+
+    def num_frames(self, fps: float = VIDEO_FPS) -> int:
+        """Frames at ``fps`` covering the duration (an estimate until decoded)."""
+        return frames_covering(self.duration, fps)
+
+
+def frames_covering(duration: float, fps: float = VIDEO_FPS) -> int:
+    """Number of output frames k with k / fps < duration."""
+    return max(0, math.ceil(duration * fps - 1e-6))
+
+
+def resample_indices(source_times: np.ndarray, end_time: float, fps: float = VIDEO_FPS) -> np.ndarray:
+    """For each output frame k (time k / fps < ``end_time``), the index of the nearest source frame.
+
+    The reference definition of the frame-rate conversion; :class:`VideoReader` streams the same
+    rule. ``source_times`` must be increasing.
+    """
+    source_times = np.asarray(source_times, dtype=np.float64)
+    out_times = np.arange(frames_covering(end_time, fps)) / fps
+    # a source frame i owns output times up to the midpoint with frame i+1 (ties to the earlier one)
+    midpoints = (source_times[1:] + source_times[:-1]) / 2
+    return np.searchsorted(midpoints, out_times - 1e-9, side="left")
+
+
+def is_frame_folder(path: str | os.PathLike) -> bool:
+    path = Path(path)
+    return path.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir())
+
+
+def _natural_key(path: Path) -> list:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
+def list_frame_files(folder: Path) -> list[Path]:
+    return sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
+
+
+def probe_video(source: str | os.PathLike, folder_fps: float = VIDEO_FPS) -> VideoInfo:
+    """Size, rate, duration and audio presence of a video file or a folder of frames."""
+    path = Path(source)
+    if path.is_dir():
+        files = list_frame_files(path)
+        if not files:
+            raise NoVideoError(f"'{path}' holds no image frames ({', '.join(IMAGE_SUFFIXES)})")
+        height, width = _read_image(files[0]).shape[:2]
+        return VideoInfo(path, width, height, folder_fps, len(files) / folder_fps, False, True)
+    with open_container(path) as container:
+        if not container.streams.video:
+            raise NoVideoError(f"'{path}' has no video stream")
+        stream = container.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate
+        duration = _stream_duration(container, stream)
+        return VideoInfo(
+            path, stream.codec_context.width, stream.codec_context.height,
+            float(rate) if rate else None, duration, bool(container.streams.audio),
+        )
+
+
+def _stream_duration(container, stream) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return 0.0
+
+
+def _read_image(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise MediaDecodeError(f"cannot read image '{path}'")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+class VideoReader:
+    """Lazy RGB frames of a video file or frame folder, resampled to ``fps``.
+
+    Iterating yields ``(H, W, 3)`` uint8 arrays. ``max_side`` downscales frames on decode (the
+    factor is in :attr:`scale`), which keeps 1080p and 4K inputs cheap where full resolution is not
+    needed. After iteration :attr:`num_frames` holds the exact count.
+
+    Args:
+        source: a video file, or a folder of numbered image frames.
+        fps: output frame rate.
+        folder_fps: the frame rate of a frame folder (it has no timestamps).
+        max_side: longest side of the returned frames; ``None`` keeps the source size.
+    """
+
+    def __init__(self, source: str | os.PathLike, fps: float = VIDEO_FPS, folder_fps: float = VIDEO_FPS,
+                 max_side: int | None = None):
+        self.path = Path(source)
+        self.fps = fps
+        self.info = probe_video(self.path, folder_fps)
+        longest = max(self.info.width, self.info.height)
+        self.scale = 1.0 if max_side is None or longest <= max_side else max_side / longest
+        self.size = (_even(self.info.width * self.scale), _even(self.info.height * self.scale))
+        self.num_frames: int | None = None
+        self.source_times: list[float] = []
+
+    @property
+    def estimated_num_frames(self) -> int:
+        return self.info.num_frames(self.fps) if self.num_frames is None else self.num_frames
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        timed = self._timed_folder_frames() if self.info.is_frame_folder else self._timed_file_frames()
+        count = 0
+        for frame in _resample_stream(timed, self.fps):
+            count += 1
+            yield frame
+        self.num_frames = count
+
+    def read(self) -> np.ndarray:
+        """All frames as one (T, H, W, 3) array; for short inputs."""
+        frames = list(self)
+        if not frames:
+            raise NoVideoError(f"'{self.path}' holds no decodable frames")
+        return np.stack(frames)
+
+    def _resize(self, image: np.ndarray) -> np.ndarray:
+        if image.shape[1] == self.size[0] and image.shape[0] == self.size[1]:
+            return image
+        return cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
+
+    def _timed_folder_frames(self) -> Iterator[tuple[float, float, np.ndarray]]:
+        period = 1.0 / float(self.info.source_fps)
+        for index, file in enumerate(list_frame_files(self.path)):
+            yield index * period, period, self._resize(_read_image(file))
+
+    def _timed_file_frames(self) -> Iterator[tuple[float, float, np.ndarray]]:
+        """(time, duration, rgb) per decoded frame, time relative to the container's origin."""
+        with open_container(self.path) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            origin = container_origin(container)
+            nominal = 1.0 / float(stream.average_rate or stream.guessed_rate or VIDEO_FPS)
+            width, height = self.size
+            last_time = -math.inf
+            decoded = 0
+            try:
+                for frame in container.decode(stream):
+                    time = frame.time
+                    if time is None:
+                        time = last_time + nominal if decoded else 0.0
+                    time -= origin
+                    if time <= last_time:  # duplicated or out-of-order timestamps: keep the first
+                        continue
+                    duration = float(frame.duration * frame.time_base) if frame.duration and frame.time_base else nominal
+                    image = frame.to_ndarray(format="rgb24", width=width, height=height)
+                    self.source_times.append(time)
+                    decoded += 1
+                    last_time = time
+                    yield time, duration, image
+            except av.error.FFmpegError as err:
+                if decoded == 0:
+                    raise MediaDecodeError(f"cannot decode the video of '{self.path}': {err}") from err
+                # a truncated file: keep the frames that decoded
+
+
+def _resample_stream(timed_frames: Iterable[tuple[float, float, np.ndarray]], fps: float) -> Iterator[np.ndarray]:
+    """Streaming form of :func:`resample_indices`: yields one source frame per output time."""
+    k = 0
+    previous: tuple[float, float, np.ndarray] | None = None
+    for current in timed_frames:
+        if previous is not None:
+            midpoint = (previous[0] + current[0]) / 2
+            while k / fps <= midpoint + 1e-9:
+                yield previous[2]
+                k += 1
+        previous = current
+    if previous is not None:
+        total = frames_covering(previous[0] + previous[1], fps)
+        while k < total:
+            yield previous[2]
+            k += 1
+
+
+def _even(value: float) -> int:
+    return max(2, int(round(value / 2)) * 2)
+
+
+def read_video(source: str | os.PathLike, fps: float = VIDEO_FPS, max_side: int | None = None) -> np.ndarray:
+    """Decode a whole (short) video to (T, H, W, 3) uint8 at ``fps``."""
+    return VideoReader(source, fps=fps, max_side=max_side).read()
+
+
+class VideoWriter:
+    """Encode RGB frames and optional mono audio to an H.264 + AAC mp4, atomically.
+
+    Use as a context manager. Frames of odd width or height are padded by one pixel (yuv420p needs
+    even sizes). On leaving the block without an error, the audio is cut or zero-padded to the
+    video's duration and the file is moved into place; on an error the partial file is removed.
+
+    Args:
+        path: the output file.
+        fps: frame rate.
+        audio: mono float32 waveform in [-1, 1], or ``None`` for a silent video.
+        sample_rate: rate of ``audio``.
+        crf: x264 quality (lower is better; 18 is visually lossless).
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float = VIDEO_FPS, audio: np.ndarray | None = None,
+                 sample_rate: int = SAMPLE_RATE, crf: int = 18, preset: str = "veryfast"):
+        self.path = Path(path)
+        self.fps = Fraction(fps).limit_denominator(1001)
+        self.audio = None if audio is None else np.clip(np.asarray(audio, np.float32), -1.0, 1.0)
+        self.sample_rate = int(sample_rate)
+        self.crf = crf
+        self.preset = preset
+        self.frames_written = 0
+        self._samples_written = 0
+        self._tmp = self.path.with_name(f".{self.path.stem}.partial{os.getpid()}{self.path.suffix or '.mp4'}")
+        self._container = None
+        self._video = None
+        self._audio_stream = None
+
+    def __enter__(self) -> VideoWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._container = av.open(str(self._tmp), mode="w", format="mp4")
+        return self
+
+    def _open_streams(self, width: int, height: int) -> None:
+        video = self._container.add_stream("libx264", rate=self.fps)
+        video.width, video.height = width + width % 2, height + height % 2
+        video.pix_fmt = "yuv420p"
+        video.options = {"crf": str(self.crf), "preset": self.preset}
+        self._video = video
+        if self.audio is not None:
+            stream = self._container.add_stream("aac", rate=self.sample_rate)
+            stream.layout = "mono"
+            self._audio_stream = stream
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one (H, W, 3) uint8 RGB frame."""
+        frame = np.asarray(frame)
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"expected an (H, W, 3) uint8 frame, got {frame.shape} {frame.dtype}")
+        if self._video is None:
+            self._open_streams(frame.shape[1], frame.shape[0])
+        if frame.shape[1] != self._video.width or frame.shape[0] != self._video.height:
+            frame = _pad_to(frame, self._video.width, self._video.height)
+        packet_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        packet_frame.pts = self.frames_written
+        packet_frame.time_base = 1 / self.fps
+        for packet in self._video.encode(packet_frame):
+            self._container.mux(packet)
+        self.frames_written += 1
+        self._write_audio_until(self.frames_written / self.fps)
+
+    def _write_audio_until(self, seconds: Fraction) -> None:
+        if self._audio_stream is None:
+            return
+        stop = int(round(seconds * self.sample_rate))
+        if stop <= self._samples_written:
+            return
+        chunk = fit_length(self.audio[self._samples_written :], stop - self._samples_written)
+        audio_frame = av.AudioFrame.from_ndarray(chunk[None, :], format="flt", layout="mono")
+        audio_frame.sample_rate = self.sample_rate
+        audio_frame.pts = self._samples_written
+        audio_frame.time_base = Fraction(1, self.sample_rate)
+        for packet in self._audio_stream.encode(audio_frame):
+            self._container.mux(packet)
+        self._samples_written = stop
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                if self.frames_written == 0:
+                    raise NoVideoError(f"no frames were written to '{self.path}'")
+                for packet in self._video.encode():
+                    self._container.mux(packet)
+                if self._audio_stream is not None:
+                    for packet in self._audio_stream.encode():
+                        self._container.mux(packet)
+            self._container.close()
+        except BaseException:
+            self._discard()
+            raise
+        if exc_type is not None:
+            self._discard()
+            return
+        os.replace(self._tmp, self.path)
+
+    def _discard(self) -> None:
+        try:
+            if self._container is not None:
+                self._container.close()
+        except Exception:  # the container may be half-closed already; the file goes either way
+            pass
+        self._tmp.unlink(missing_ok=True)
+
+
+def _pad_to(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+    return np.pad(frame, ((0, height - frame.shape[0]), (0, width - frame.shape[1]), (0, 0)), mode="edge")
+
+
+def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float = VIDEO_FPS,
+                audio: np.ndarray | None = None, sample_rate: int = SAMPLE_RATE, **kwargs) -> Path:
+    """Encode ``frames`` (and ``audio``) to ``path``; see :class:`VideoWriter`."""
+    with VideoWriter(path, fps=fps, audio=audio, sample_rate=sample_rate, **kwargs) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return writer.path

@@ -1,0 +1,116 @@
+import numpy as np
+import pytest
+
+from talkhead.errors import EmptyAudioError, MediaDecodeError, NoAudioError
+from talkhead.processing import audio as A
+
+from ..conftest import face_frame, speech_like, write_av, write_wav
+
+
+def tone(freq: float, seconds: float, rate: int) -> np.ndarray:
+    return (0.5 * np.sin(2 * np.pi * freq * np.arange(int(seconds * rate)) / rate)).astype(np.float32)
+
+
+def dominant_frequency(wave: np.ndarray, rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(wave * np.hanning(len(wave))))
+    return float(np.fft.rfftfreq(len(wave), 1 / rate)[spectrum.argmax()])
+
+
+@pytest.mark.parametrize("num_frames", [1, 5, 24, 25, 101])
+def test_logfbank_has_exactly_four_frames_per_video_frame(num_frames):
+    wave = speech_like(num_frames / 25)
+    feats = A.logfbank26(wave, num_frames)
+    assert feats.shape == (4 * num_frames, 26)
+    assert feats.dtype == np.float32
+    assert np.isfinite(feats).all()
+
+
+def test_logfbank_reflect_pads_short_audio_and_truncates_long_audio():
+    wave = speech_like(1.0)  # 16000 samples: 1 + ceil((16000 - 400) / 160) = 99 raw frames
+    natural = A.logfbank26(wave)
+    assert natural.shape[0] == 100
+    longer = A.logfbank26(wave, 30)
+    assert longer.shape == (120, 26)
+    np.testing.assert_array_equal(longer[:100], natural)
+    # rows past the 99th reflect the raw frames, excluding the edge row: 99 -> 97, 100 -> 96
+    np.testing.assert_array_equal(longer[99], natural[97])
+    np.testing.assert_array_equal(longer[100], natural[96])
+    np.testing.assert_array_equal(A.logfbank26(wave, 20), natural[:80])
+
+
+def test_logfbank_frames_follow_the_signal_in_time():
+    # a tone burst in video frames 10-19 only: energy rises exactly in audio frames 40-79
+    wave = np.zeros(16000, np.float32)
+    wave[10 * 640 : 20 * 640] = tone(1000, 0.4, 16000)
+    feats = A.logfbank26(wave, 25).mean(axis=1)
+    assert feats[44:76].min() > feats[:36].max() + 5
+    assert feats[44:76].min() > feats[84:].max() + 5
+
+
+def test_logfbank_peak_normalisation_makes_it_gain_invariant():
+    wave = speech_like(0.5)
+    np.testing.assert_allclose(A.logfbank26(wave, 12), A.logfbank26(3 * wave, 12), atol=1e-4)
+
+
+def test_mel80_shape_range_and_silence():
+    wave = speech_like(2.0)
+    mel = A.mel80(wave)
+    assert mel.shape == (1 + len(wave) // 200, 80)
+    assert mel.min() >= -4 and mel.max() <= 4 and mel.std() > 0.5
+    np.testing.assert_array_equal(A.mel80(np.zeros(3200, np.float32)), -4.0)
+
+
+def test_mel_window_starts_at_floor_3_2_t():
+    mel = np.arange(200, dtype=np.float32)[:, None].repeat(80, axis=1)
+    assert A.mel_start(0) == 0 and A.mel_start(1) == 3 and A.mel_start(5) == 16 and A.mel_start(7) == 22
+    window = A.mel_window(mel, 7)
+    assert window.shape == (16, 80) and window[0, 0] == 22 and window[-1, 0] == 37
+    tail = A.mel_window(mel, 60)  # starts at 192: edge-padded past the end
+    assert tail.shape == (16, 80) and tail[-1, 0] == 199
+
+
+def test_silence_mask_marks_pauses_and_all_silent_audio():
+    wave = np.concatenate([tone(300, 0.4, 16000), np.zeros(6400, np.float32), tone(300, 0.4, 16000)])
+    mask = A.silence_mask(wave)
+    assert mask.shape == (30,)
+    assert not mask[:10].any() and mask[10:20].all() and not mask[20:].any()
+    assert A.silence_mask(np.zeros(16000, np.float32)).all()
+
+
+@pytest.mark.parametrize("rate", [44100, 48000])
+def test_stereo_wav_at_any_rate_loads_as_16k_mono(tmp_path, rate):
+    left, right = tone(440, 1.5, rate), 0.5 * tone(440, 1.5, rate)
+    path = write_wav(tmp_path / f"stereo_{rate}.wav", np.stack([left, right], axis=1), rate)
+    wave = A.load_audio(path)
+    assert wave.dtype == np.float32 and wave.ndim == 1
+    assert abs(len(wave) - 24000) <= 1
+    assert dominant_frequency(wave, 16000) == pytest.approx(440, abs=2)
+    assert np.abs(wave[2000:-2000]).max() == pytest.approx(0.75 * 0.5, rel=0.02)  # channel average
+
+
+def test_compressed_audio_and_video_tracks_load_through_pyav(tmp_path, astronaut):
+    frames = [face_frame(astronaut, 64)] * 25
+    video = write_av(tmp_path / "clip.mp4", frames, 25, tone(440, 1.0, 48000), sample_rate=48000, channels=2)
+    wave = A.load_audio(video)
+    assert abs(len(wave) - 16000) < 16000 * 0.05
+    assert dominant_frequency(wave, 16000) == pytest.approx(440, abs=3)
+
+
+def test_wav_content_with_a_misleading_extension(tmp_path):
+    path = write_wav(tmp_path / "really_pcm.mp3", tone(200, 0.5, 16000))
+    assert len(A.load_audio(path)) == 8000
+
+
+def test_bad_audio_inputs_give_clear_errors(tmp_path, astronaut):
+    with pytest.raises(FileNotFoundError, match="no such audio file"):
+        A.load_audio(tmp_path / "missing.wav")
+    garbage = tmp_path / "garbage.wav"
+    garbage.write_bytes(b"this is not audio" * 100)
+    with pytest.raises(MediaDecodeError, match="garbage.wav"):
+        A.load_audio(garbage)
+    empty = write_wav(tmp_path / "empty.wav", np.zeros(0, np.float32))
+    with pytest.raises(EmptyAudioError, match="empty"):
+        A.load_audio(empty)
+    silent_video = write_av(tmp_path / "silent.mp4", [face_frame(astronaut, 64)] * 5)
+    with pytest.raises(NoAudioError, match="no audio track"):
+        A.load_audio(silent_video)

@@ -1,0 +1,46 @@
+import numpy as np
+
+from talkhead.processing import landmarks as L
+
+
+def test_flip_permutation_is_an_involution_with_the_right_fixed_points():
+    perm = L.FLIP_PERMUTATION
+    assert sorted(perm.tolist()) == list(range(68))
+    np.testing.assert_array_equal(perm[perm], np.arange(68))
+    # points on the vertical midline map to themselves: chin, nose bridge and tip, lip centres
+    assert set(np.flatnonzero(perm == np.arange(68)).tolist()) == {8, 27, 28, 29, 30, 33, 51, 57, 62, 66}
+    assert perm[36] == 45 and perm[48] == 54 and perm[0] == 16
+
+
+def test_flip_twice_is_identity_and_mirrors_coordinates():
+    rng = np.random.default_rng(0)
+    points = rng.random((7, 68, 2)).astype(np.float32)
+    flipped = L.flip_landmarks(points)
+    np.testing.assert_allclose(L.flip_landmarks(flipped), points, atol=1e-6)
+    np.testing.assert_allclose(flipped[:, 45, 0], 1 - points[:, 36, 0], atol=1e-6)
+    np.testing.assert_allclose(flipped[:, :, 1], points[:, L.FLIP_PERMUTATION, 1])
+
+
+def test_normalisation_round_trip_and_units():
+    crop = np.array([100, 50, 300, 250], np.float32)
+    pixels = np.array([[100, 50], [300, 250], [200, 150]], np.float32)
+    unit = L.normalize_landmarks(pixels, crop)
+    np.testing.assert_allclose(unit, [[0, 0], [1, 1], [0.5, 0.5]])
+    np.testing.assert_allclose(L.denormalize_landmarks(unit, crop), pixels, atol=1e-4)
+
+
+def test_smoothing_keeps_constants_and_ramps_and_damps_jitter():
+    const = np.ones((10, 68, 2), np.float32)
+    np.testing.assert_allclose(L.smooth_landmarks(const), const)
+    ramp = np.arange(10, dtype=np.float32)[:, None, None] * np.ones((1, 68, 2), np.float32)
+    np.testing.assert_allclose(L.smooth_landmarks(ramp)[1:-1], ramp[1:-1], atol=1e-6)
+    jitter = const + np.array([0.3, -0.3] * 5, np.float32)[:, None, None]
+    assert np.abs(L.smooth_landmarks(jitter) - 1)[1:-1].max() < 0.11
+
+
+def test_mouth_opening_is_scale_free():
+    points = np.zeros((68, 2), np.float32)
+    points[48], points[54] = (0, 0), (10, 0)
+    points[62], points[66] = (5, -1), (5, 1)
+    assert L.mouth_opening(points) == np.float32(0.2)
+    assert L.mouth_opening(3 * points) == np.float32(0.2)
