@@ -1,0 +1,1 @@
+"""Datasets: building them from videos (:mod:`.build`), reading clips back (:mod:`.clips`)."""

@@ -1,0 +1,388 @@
+"""Talking videos -> a ``datasets.DatasetDict`` (the data contract of architecture.md).
+
+For each clip: decode at 25 fps, track 68 landmarks, interpolate gaps of up to 2 frames and split
+the clip at longer ones, load and align the audio, compute the MS-Sync and Wav2Lip features, and
+(with ``faces=True``) cut 96x96 face crops in a second decoding pass. Bad inputs are skipped and
+reported with their reason; the output folder is written beside its final place and moved there
+only when everything succeeded.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import multiprocessing
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TalkheadInputError
+from ..processing import audio as audio_lib
+from ..processing.faces import (
+    FaceTracker, clip_crop_box, crop_faces, face_crop_boxes, fill_short_gaps, smooth_boxes, valid_segments,
+)
+from ..processing.landmarks import normalize_landmarks
+from ..processing.video import VIDEO_FPS, VideoReader
+from .discovery import ClipSpec, Discovery, discover
+
+SAMPLES_PER_FRAME = audio_lib.SAMPLE_RATE // VIDEO_FPS  # 640
+NOTE_TRIM_FRAMES = 5  # audio/video length differences up to 0.2 s are container rounding, not worth a note
+
+
+@dataclass(frozen=True)
+class PreprocessOptions:
+    """How clips are processed.
+
+    Args:
+        faces: also store 96x96 face crops (a second decoding pass).
+        max_side: frames are decoded at most this large for tracking and crops; boxes and landmarks
+            are reported in source pixels.
+        min_frames: segments shorter than this (after splitting at face gaps) are dropped.
+        max_gap: missing-face gaps up to this many frames are interpolated.
+        redetect_every: the tracker confirms the face with a detection every this many frames.
+        clip_enlarge: the fixed per-clip crop is the union of face boxes enlarged by this much per side.
+    """
+
+    faces: bool = False
+    max_side: int = 640
+    min_frames: int = 25
+    max_gap: int = 2
+    redetect_every: int = 5
+    clip_enlarge: float = 0.3
+    face_size: int = 96
+
+
+@dataclass
+class ClipReport:
+    """What happened to one input clip."""
+
+    clip_id: str
+    source: str
+    video: str
+    audio: str | None
+    frames: int = 0  # video frames examined
+    found: int = 0  # frames with a detected face
+    kept_frames: int = 0  # frames stored in rows
+    rows: int = 0
+    trimmed_frames: int = 0  # video frames past the end of the audio
+    skipped: str | None = None
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0  # processing wall time
+
+
+def clip_features(with_faces: bool, face_size: int = 96):
+    """The ``datasets.Features`` of the data contract."""
+    from datasets import Array2D, Array3D, Array4D, Features, List, Value
+
+    features = {
+        "clip_id": Value("string"),
+        "source": Value("string"),
+        "fps": Value("int32"),
+        "landmarks": Array3D((None, 68, 2), "float32"),
+        "clip_box": List(Value("float32"), length=4),
+        "face_found": List(Value("bool")),
+        "audio": List(Value("float32")),
+        "logfbank": Array2D((None, audio_lib.LOGFBANK_BANDS), "float32"),
+        "mel": Array2D((None, 80), "float32"),
+        "face_boxes": Array2D((None, 4), "float32"),
+    }
+    if with_faces:
+        features["faces"] = Array4D((None, face_size, face_size, 3), "uint8")
+    return Features(features)
+
+
+def process_clip(spec: ClipSpec, options: PreprocessOptions, tracker: FaceTracker | None = None) -> tuple[list[dict], ClipReport]:
+    """Rows of the data contract for one clip (one per face segment), and its report.
+
+    Bad input (undecodable file, no audio, no face, silent audio) ends in ``report.skipped``
+    with the reason; it never raises.
+    """
+    start = time.perf_counter()
+    report = ClipReport(spec.clip_id, spec.source, str(spec.video), None if spec.audio is None else str(spec.audio))
+    try:
+        rows = _process(spec, options, tracker or FaceTracker(redetect_every=options.redetect_every), report)
+    except (TalkheadInputError, OSError) as err:
+        rows, report.skipped = [], str(err)
+    report.seconds = time.perf_counter() - start
+    return rows, report
+
+
+def _process(spec: ClipSpec, options: PreprocessOptions, tracker: FaceTracker, report: ClipReport) -> list[dict]:
+    reader = VideoReader(spec.video, max_side=options.max_side)
+    wave = audio_lib.load_audio(spec.audio or spec.video)
+    track = tracker.track(reader)
+    report.frames = len(track.found)
+    report.found = int(track.found.sum())
+    if report.frames == 0:
+        raise TalkheadInputError("no decodable video frames")
+    if report.found == 0:
+        raise TalkheadInputError("no face found in any frame")
+    num_frames = min(report.frames, int(round(len(wave) / SAMPLES_PER_FRAME)))
+    report.trimmed_frames = report.frames - num_frames
+    if report.trimmed_frames > NOTE_TRIM_FRAMES:
+        report.notes.append(f"audio ends {report.trimmed_frames / VIDEO_FPS:.2f} s before the video: video trimmed")
+    wave = audio_lib.fit_length(wave, num_frames * SAMPLES_PER_FRAME)
+    if audio_lib.silence_mask(wave, num_frames).all():
+        raise TalkheadInputError("the audio is silent")
+    landmarks, valid = fill_short_gaps(track.landmarks[:num_frames] / reader.scale, track.found[:num_frames], options.max_gap)
+    segments = valid_segments(valid, options.min_frames)
+    dropped = len(valid_segments(valid)) - len(segments)
+    if dropped:
+        report.notes.append(f"dropped {dropped} face segment(s) shorter than {options.min_frames} frames")
+    if not segments:
+        raise TalkheadInputError(f"no stretch of at least {options.min_frames} frames with a face")
+    face_boxes = np.full((num_frames, 4), np.nan, np.float32)
+    for a, b in segments:
+        face_boxes[a:b] = smooth_boxes(face_crop_boxes(landmarks[a:b]))
+    faces = _face_crops(reader, face_boxes, options) if options.faces else None
+    rows = []
+    for index, (a, b) in enumerate(segments):
+        clip_id = spec.clip_id if len(segments) == 1 else f"{spec.clip_id}#{index}"
+        rows.append(_row(clip_id, spec.source, landmarks[a:b], track.found[a:b], wave, a, b, face_boxes[a:b],
+                         None if faces is None else faces[a:b], options))
+    report.rows = len(rows)
+    report.kept_frames = sum(b - a for a, b in segments)
+    return rows
+
+
+def _face_crops(reader: VideoReader, face_boxes: np.ndarray, options: PreprocessOptions) -> np.ndarray:
+    """Second decoding pass: 96x96 crops at the smoothed boxes (zeros where there is no face)."""
+    size = options.face_size
+    crops = np.zeros((len(face_boxes), size, size, 3), np.uint8)
+    for index, frame in enumerate(reader):
+        if index >= len(face_boxes):
+            break
+        box = face_boxes[index]
+        if np.all(np.isfinite(box)):
+            crops[index] = crop_faces([frame], [box * reader.scale], size)[0]
+    return crops
+
+
+def _row(clip_id, source, landmarks, found, wave, a, b, face_boxes, faces, options) -> dict:
+    segment_wave = wave[a * SAMPLES_PER_FRAME : b * SAMPLES_PER_FRAME]
+    crop = clip_crop_box(face_boxes, options.clip_enlarge)
+    row = {
+        "clip_id": clip_id,
+        "source": source,
+        "fps": VIDEO_FPS,
+        "landmarks": normalize_landmarks(landmarks, crop),
+        "clip_box": crop.astype(np.float32),
+        "face_found": np.asarray(found, bool),
+        "audio": segment_wave.astype(np.float32),
+        "logfbank": audio_lib.logfbank26(segment_wave, b - a),
+        "mel": audio_lib.mel80(segment_wave),
+        "face_boxes": face_boxes.astype(np.float32),
+    }
+    if faces is not None:
+        row["faces"] = faces
+    return row
+
+
+# --- running many clips ---------------------------------------------------------------------------
+
+_WORKER_TRACKER: FaceTracker | None = None
+_WORKER_OPTIONS: PreprocessOptions | None = None
+
+
+def _init_worker(options: PreprocessOptions) -> None:
+    global _WORKER_TRACKER, _WORKER_OPTIONS
+    _WORKER_OPTIONS = options
+    _WORKER_TRACKER = FaceTracker(redetect_every=options.redetect_every)
+
+
+def _work(spec: ClipSpec) -> tuple[list[dict], ClipReport]:
+    return process_clip(spec, _WORKER_OPTIONS, _WORKER_TRACKER)
+
+
+def _run_clips(specs: list[ClipSpec], options: PreprocessOptions, pool, on_done: Callable[[ClipReport], None]) -> Iterator[dict]:
+    if pool is not None:
+        results = pool.imap(_work, specs)
+    else:
+        tracker = FaceTracker(redetect_every=options.redetect_every)
+        results = (process_clip(spec, options, tracker) for spec in specs)
+    for rows, report in results:
+        on_done(report)
+        yield from rows
+
+
+@dataclass
+class PreprocessSummary:
+    """Totals over a preprocessing run; ``reports`` holds one entry per input clip."""
+
+    output: str
+    splits: dict[str, int]
+    reports: list[ClipReport]
+    skipped_files: list[tuple[str, str]]
+    unused_audio: list[str]
+    stills: list[str]
+    wall_seconds: float
+    options: dict
+
+    @property
+    def rows(self) -> int:
+        return sum(self.splits.values())
+
+    @property
+    def frames(self) -> int:
+        return sum(r.kept_frames for r in self.reports)
+
+    @property
+    def minutes(self) -> float:
+        return self.frames / VIDEO_FPS / 60
+
+    @property
+    def face_found_rate(self) -> float:
+        examined = sum(r.frames for r in self.reports)
+        return sum(r.found for r in self.reports) / examined if examined else 0.0
+
+    def skipped(self) -> list[tuple[str, str]]:
+        """(path, reason) of every input that produced no rows."""
+        return self.skipped_files + [(r.video, r.skipped) for r in self.reports if r.skipped]
+
+    def to_dict(self) -> dict:
+        return {
+            "output": self.output, "splits": self.splits, "rows": self.rows, "frames": self.frames,
+            "minutes": round(self.minutes, 3), "face_found_rate": round(self.face_found_rate, 5),
+            "wall_seconds": round(self.wall_seconds, 2), "options": self.options,
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped()],
+            "unused_audio": self.unused_audio, "stills": self.stills,
+            "clips": [asdict(r) for r in self.reports],
+        }
+
+
+def select_test_sources(discovery: Discovery, patterns: list[str]) -> set[str]:
+    """Sources named by ``patterns`` (exact names or shell globs); an unmatched pattern is an error."""
+    sources = sorted({clip.source for clip in discovery.clips})
+    chosen: set[str] = set()
+    for pattern in patterns:
+        matched = {s for s in sources if fnmatch.fnmatchcase(s, pattern)}
+        if not matched:
+            raise TalkheadInputError(f"--test-sources: '{pattern}' matches no source; the sources are: {', '.join(sources)}")
+        chosen |= matched
+    return chosen
+
+
+def build_dataset(
+    inputs: list[str | os.PathLike],
+    output: str | os.PathLike,
+    *,
+    options: PreprocessOptions = PreprocessOptions(),
+    test_sources: list[str] | None = None,
+    num_proc: int = 1,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> PreprocessSummary:
+    """Preprocess every clip under ``inputs`` into a DatasetDict saved at ``output``.
+
+    Splits: ``train``, and ``test`` holding the clips whose source matches ``test_sources``.
+    Nothing is left at ``output`` unless the whole run succeeds.
+    """
+    import datasets
+    from tqdm.auto import tqdm
+
+    started = time.perf_counter()
+    output = Path(output)
+    _check_output(output, overwrite)
+    discovery = discover(inputs)
+    test = select_test_sources(discovery, test_sources) if test_sources else set()
+    plan = {"train": [c for c in discovery.clips if c.source not in test], "test": [c for c in discovery.clips if c.source in test]}
+    plan = {name: specs for name, specs in plan.items() if specs}
+    features = clip_features(options.faces, options.face_size)
+    token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    partial = output.parent / f".{output.name}.partial-{token}"
+    cache = output.parent / f".{output.name}.cache-{token}"
+    reports: list[ClipReport] = []
+    estimate = sum(_estimate_frames(c) for c in discovery.clips)
+    bar = tqdm(total=estimate, unit="frame", desc="preprocess", disable=not progress, dynamic_ncols=True)
+
+    def on_done(report: ClipReport) -> None:
+        reports.append(report)
+        bar.set_postfix_str(report.clip_id[-30:], refresh=False)
+        bar.update(report.frames)
+
+    pool = multiprocessing.get_context("fork").Pool(num_proc, _init_worker, (options,)) if num_proc > 1 else None
+    datasets_bars = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()  # ours is the one that matters
+    try:
+        splits = {}
+        for name, specs in plan.items():
+            split = _generate_split(name, specs, options, pool, on_done, features, cache)
+            if split is not None:
+                splits[name] = split
+        bar.close()
+        if not splits:
+            raise TalkheadInputError("no clip could be used; every input was skipped:\n" + "\n".join(
+                f"  {r.video}: {r.skipped}" for r in reports))
+        dataset = datasets.DatasetDict(splits)
+        dataset.save_to_disk(str(partial))
+        summary = PreprocessSummary(
+            output=str(output), splits={k: len(v) for k, v in dataset.items()}, reports=reports,
+            skipped_files=[(str(s.path), s.reason) for s in discovery.skipped],
+            unused_audio=[str(p) for p in discovery.unused_audio], stills=[str(p) for p in discovery.stills],
+            wall_seconds=time.perf_counter() - started, options=asdict(options),
+        )
+        (partial / "talkhead_preprocess.json").write_text(_dump_json(summary.to_dict()))
+        if output.exists():
+            shutil.rmtree(output)
+        os.replace(partial, output)
+        return summary
+    finally:
+        bar.close()
+        if datasets_bars:
+            datasets.enable_progress_bars()
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def _generate_split(name, specs, options, pool, on_done, features, cache: Path):
+    """One split written by ``datasets`` from the processed clips; ``None`` when every clip was skipped."""
+    import datasets
+
+    produced = 0
+
+    def generate():
+        nonlocal produced
+        for row in _run_clips(specs, options, pool, on_done):
+            produced += 1
+            yield row
+
+    try:
+        return datasets.Dataset.from_generator(
+            generate, features=features, cache_dir=str(cache), fingerprint=uuid.uuid4().hex,
+            writer_batch_size=8, split=datasets.NamedSplit(name),
+        )
+    except datasets.exceptions.DatasetGenerationError as err:
+        raise (err.__cause__ or err) from None  # show the user the real error, not the wrapper
+    except ValueError:
+        if produced == 0:  # datasets cannot build an empty split
+            return None
+        raise
+
+
+def _estimate_frames(spec: ClipSpec) -> int:
+    try:
+        return VideoReader(spec.video).estimated_num_frames
+    except (TalkheadInputError, OSError):
+        return 0
+
+
+def _check_output(output: Path, overwrite: bool) -> None:
+    if output.exists() and not output.is_dir():
+        raise TalkheadInputError(f"--output '{output}' is a file; give a folder")
+    if output.exists() and any(output.iterdir()) and not overwrite:
+        raise TalkheadInputError(f"--output '{output}' already exists and is not empty; use --overwrite to replace it")
+    output.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _dump_json(data: dict) -> str:
+    import json
+
+    return json.dumps(data, indent=2, default=str)

@@ -1,0 +1,72 @@
+"""Reading preprocessed clips back with their contract dtypes.
+
+``datasets``' numpy and torch formatters widen integer arrays to int64 (a 96x96 face stack would
+take 8x its memory), so rows are read through Arrow here, which keeps every column's stored dtype.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Clip:
+    """One row of a preprocessed dataset (see the data contract in architecture.md)."""
+
+    clip_id: str
+    source: str
+    fps: int
+    landmarks: np.ndarray  # (T, 68, 2) float32, clip-crop units
+    clip_box: np.ndarray  # (4,) float32, frame pixels
+    face_found: np.ndarray  # (T,) bool
+    audio: np.ndarray  # (640 T,) float32, 16 kHz
+    logfbank: np.ndarray  # (4T, 26) float32
+    mel: np.ndarray  # (M, 80) float32
+    face_boxes: np.ndarray  # (T, 4) float32, frame pixels
+    faces: np.ndarray | None = None  # (T, 96, 96, 3) uint8
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.landmarks.shape[0])
+
+
+def _column_value(table, name: str):
+    column = table.column(name)
+    value = column.chunk(0).to_numpy(zero_copy_only=False)[0] if column.num_chunks else None
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        value = np.stack(value)
+    return value
+
+
+def read_clip(dataset, index: int) -> Clip:
+    """Row ``index`` of a preprocessed ``datasets.Dataset`` as a :class:`Clip`."""
+    table = dataset.with_format("arrow")[int(index) : int(index) + 1]
+    fields = {name: _column_value(table, name) for name in table.column_names if name in Clip.__dataclass_fields__}
+    fields["clip_id"] = str(fields["clip_id"])
+    fields["source"] = str(fields["source"])
+    fields["fps"] = int(fields["fps"])
+    fields["face_found"] = np.asarray(fields["face_found"], bool)
+    for name in ("audio", "clip_box"):
+        fields[name] = np.asarray(fields[name], np.float32)
+    return Clip(**fields)
+
+
+def iter_clips(dataset):
+    """Every row of ``dataset`` as a :class:`Clip`."""
+    for index in range(len(dataset)):
+        yield read_clip(dataset, index)
+
+
+def load_dataset_dict(path: str | os.PathLike):
+    """Load a folder written by ``talkhead preprocess``, with a clear error when it is something else."""
+    import datasets
+
+    from ..errors import TalkheadInputError
+
+    try:
+        return datasets.load_from_disk(str(path))
+    except FileNotFoundError as err:
+        raise TalkheadInputError(f"'{path}' is not a dataset written by `talkhead preprocess` ({err})") from err
