@@ -292,6 +292,19 @@ def fill_short_gaps(values: np.ndarray, found: np.ndarray, max_gap: int = 2) -> 
     return values, valid
 
 
+def fill_all_gaps(values: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """Every missing frame filled: linear interpolation inside, the nearest found frame at the ends."""
+    found = np.asarray(found, bool)
+    if not found.any():
+        raise ValueError("no frame has a value to interpolate from")
+    values = np.array(values, dtype=np.float32, copy=True)
+    frames = np.arange(len(found))
+    flat = values.reshape(len(found), -1)
+    for column in range(flat.shape[1]):
+        flat[:, column] = np.interp(frames, frames[found], flat[found, column])
+    return flat.reshape(values.shape)
+
+
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, stop) of every run of True."""
     padded = np.concatenate([[False], np.asarray(mask, bool), [False]])

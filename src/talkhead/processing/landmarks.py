@@ -92,3 +92,43 @@ def mouth_opening(landmarks: np.ndarray) -> np.ndarray:
     gap = np.linalg.norm(landmarks[..., INNER_LIP_TOP, :] - landmarks[..., INNER_LIP_BOTTOM, :], axis=-1)
     width = np.linalg.norm(landmarks[..., MOUTH_CORNERS[0], :] - landmarks[..., MOUTH_CORNERS[1], :], axis=-1)
     return gap / np.maximum(width, 1e-6)
+
+
+# (start, stop, closed) of the polylines that draw a face: jaw, brows, nose bridge, nostrils, eyes, lips
+FACE_CURVES = ((0, 17, False), (17, 22, False), (22, 27, False), (27, 31, False), (31, 36, False),
+               (36, 42, True), (42, 48, True), (48, 60, True), (60, 68, True))
+
+
+def draw_landmarks(image: np.ndarray, points: np.ndarray, color=(20, 140, 60), thickness: int = 1) -> np.ndarray:
+    """A copy of ``image`` with the 68 points (pixels) drawn as the face's curves."""
+    import cv2
+
+    canvas = np.ascontiguousarray(image).copy()
+    pixels = np.round(np.asarray(points, np.float32) * 4).astype(np.int32)  # 2 fractional bits for smooth lines
+    for start, stop, closed in FACE_CURVES:
+        cv2.polylines(canvas, [pixels[start:stop].reshape(-1, 1, 2)], closed, color, thickness, cv2.LINE_AA, shift=2)
+    return canvas
+
+
+def landmark_canvas(points: np.ndarray, size: int = 256, color=(20, 140, 60), label: str | None = None) -> np.ndarray:
+    """Normalised landmarks (68, 2) in [0, 1) drawn on a white ``size`` x ``size`` RGB image."""
+    import cv2
+
+    canvas = draw_landmarks(np.full((size, size, 3), 255, np.uint8), np.asarray(points) * size, color, max(1, size // 200))
+    if label:
+        cv2.putText(canvas, label, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (60, 60, 60), 1, cv2.LINE_AA)
+    return canvas
+
+
+def close_mouth(landmarks: np.ndarray) -> np.ndarray:
+    """Landmarks with the lips brought together: each inner-lip pair meets at its midpoint, the outer lips follow."""
+    points = np.array(landmarks, dtype=np.float32, copy=True)
+    top, bottom = [61, 62, 63], [67, 66, 65]
+    gaps = points[..., bottom, 1] - points[..., top, 1]  # lower minus upper inner lip, per pair
+    half = np.maximum(gaps, 0) / 2
+    points[..., top, 1] += half
+    points[..., bottom, 1] -= half
+    outer = np.maximum(gaps.mean(-1), 0)[..., None] / 2
+    points[..., [49, 50, 51, 52, 53], 1] += outer
+    points[..., [55, 56, 57, 58, 59], 1] -= outer
+    return points
