@@ -70,3 +70,36 @@ def load_dataset_dict(path: str | os.PathLike):
         return datasets.load_from_disk(str(path))
     except FileNotFoundError as err:
         raise TalkheadInputError(f"'{path}' is not a dataset written by `talkhead preprocess` ({err})") from err
+
+
+def split_by_source(dataset, holdout: list[str] | None = None, fraction: float = 0.15, seed: int = 0
+                    ) -> tuple[list[int], list[int], list[str]]:
+    """Row indices of a source-disjoint split: (kept, held out, held-out sources).
+
+    ``holdout`` names the held-out sources; without it, sources are drawn in a seeded random order
+    until they hold at least ``fraction`` of the frames. No source is on both sides, so speakers
+    that have their own source folder never overlap.
+    """
+    from ..errors import TalkheadInputError
+
+    sources = list(dataset["source"])
+    frames = [len(found) for found in dataset["face_found"]]
+    names = sorted(set(sources))
+    if holdout:
+        unknown = sorted(set(holdout) - set(names))
+        if unknown:
+            raise TalkheadInputError(f"validation sources {unknown} are not in the dataset; its sources are: {', '.join(names)}")
+        chosen = set(holdout)
+    else:
+        if len(names) < 2:
+            raise TalkheadInputError("a source-disjoint split needs at least two sources; add data or give no validation split")
+        order = np.random.default_rng(seed).permutation(len(names))
+        total, chosen, held = sum(frames), set(), 0
+        for index in order:
+            if held >= fraction * total or len(chosen) == len(names) - 1:
+                break
+            chosen.add(names[index])
+            held += sum(f for s, f in zip(sources, frames) if s == names[index])
+    kept = [i for i, s in enumerate(sources) if s not in chosen]
+    held_out = [i for i, s in enumerate(sources) if s in chosen]
+    return kept, held_out, sorted(chosen)

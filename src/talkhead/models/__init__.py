@@ -1,1 +1,27 @@
-"""Models: one folder per model family, transformers-style configuration and modeling files."""
+"""Models: one folder per model family, transformers-style configuration and modeling files.
+
+Importing this package registers every configuration and model with transformers' Auto classes,
+so ``AutoModel.from_pretrained("hub_configs/<name>")`` works after ``import talkhead.models``.
+"""
+
+from transformers import AutoConfig, AutoModel
+
+from .ms_sync import (
+    MSSyncDiscriminatorConfig, MSSyncDiscriminators, MSSyncGenerator, MSSyncGeneratorConfig, MSSyncSyncerConfig,
+    MSSyncSyncerModel,
+)
+
+_REGISTRY = [
+    (MSSyncSyncerConfig, MSSyncSyncerModel),
+    (MSSyncGeneratorConfig, MSSyncGenerator),
+    (MSSyncDiscriminatorConfig, MSSyncDiscriminators),
+]
+
+for _config, _model in _REGISTRY:
+    AutoConfig.register(_config.model_type, _config, exist_ok=True)
+    AutoModel.register(_config, _model, exist_ok=True)
+
+__all__ = [
+    "MSSyncSyncerConfig", "MSSyncSyncerModel", "MSSyncGeneratorConfig", "MSSyncGenerator",
+    "MSSyncDiscriminatorConfig", "MSSyncDiscriminators",
+]

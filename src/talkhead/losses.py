@@ -1,0 +1,82 @@
+"""Training losses of the three systems, each written once.
+
+* :func:`info_nce_loss`, :func:`infonce_margin`: the MS-Sync loss syncers (spec §2.4).
+* :func:`syncnet_contrastive_loss`: the evaluation syncers and SyncNet-style experts (spec §2.6).
+
+Later issues add the hinge GAN, sync, stabilized sync, adaptive triplet and perceptual losses here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def infonce_margin(step: int, start: float = 1e-3, growth: float = 1.002, every: int = 1000, maximum: float = 0.4) -> float:
+    """The positive margin δ at ``step``: ``start`` multiplied by ``growth`` every ``every`` steps, capped."""
+    periods = step // every
+    if growth > 1 and periods * math.log(growth) >= math.log(maximum / start):
+        return maximum
+    return min(maximum, start * growth**periods)
+
+
+def info_nce_loss(audio_embeddings: torch.Tensor, landmark_embeddings: torch.Tensor, margin: float = 0.0,
+                  temperature: float = 1.0) -> torch.Tensor:
+    """Symmetric InfoNCE over a group of G aligned (audio, landmark) window pairs (spec §2.4).
+
+    ``M[a, b] = cos(e_a(a_a), e_x(x_b))``; every other pair of the group is a negative. ``margin`` is
+    subtracted from the positives (the diagonal) only, an additive-margin softmax.
+
+    Args:
+        audio_embeddings, landmark_embeddings: (G, D); normalised inside, so any scale works.
+        margin: δ of the current step (0 at validation).
+        temperature: divides the similarities (1 in the paper).
+    """
+    if audio_embeddings.shape != landmark_embeddings.shape or audio_embeddings.dim() != 2:
+        raise ValueError(f"expected two (G, D) tensors, got {tuple(audio_embeddings.shape)} and {tuple(landmark_embeddings.shape)}")
+    similarity = F.normalize(audio_embeddings, dim=-1) @ F.normalize(landmark_embeddings, dim=-1).T
+    logits = (similarity - margin * torch.eye(len(similarity), device=similarity.device, dtype=similarity.dtype)) / temperature
+    targets = torch.arange(len(logits), device=logits.device)
+    # rows: each audio window against all landmark windows; columns: each landmark window against all audio
+    return F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)
+
+
+def syncnet_contrastive_loss(landmark_embeddings: torch.Tensor, audio_embeddings: torch.Tensor,
+                             margin: float = 10.0) -> torch.Tensor:
+    """SyncNet's margin-contrastive loss over a group of aligned windows of one clip (spec §2.6).
+
+    Positives: ``‖e_x - e_a‖²`` of aligned pairs. Negatives: each landmark window against the audio of
+    the next window in the group (a cyclic shift by one): ``max(0, m - ‖e_x - e_a'‖)²``.
+    Loss = ½ (mean positive + mean negative).
+    """
+    positive = (landmark_embeddings - audio_embeddings).pow(2).sum(-1)
+    shifted = torch.roll(audio_embeddings, shifts=-1, dims=0)
+    negative_distance = (landmark_embeddings - shifted).pow(2).sum(-1).clamp_min(1e-12).sqrt()
+    negative = F.relu(margin - negative_distance).pow(2)
+    return 0.5 * (positive.mean() + negative.mean())
+
+
+
+def hinge_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """Geometric-GAN critic loss (spec §4.5): mean max(0, 1 - D(real)) + mean max(0, 1 + D(fake))."""
+    return F.relu(1.0 - real_scores).mean() + F.relu(1.0 + fake_scores).mean()
+
+
+def hinge_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """Geometric-GAN generator loss: -mean D(fake)."""
+    return -fake_scores.mean()
+
+
+def multiscale_sync_loss(syncers, landmarks: torch.Tensor, audio: torch.Tensor, levels: list[int] | None = None
+                         ) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+    """MS-Sync's multi-scale AV synchrony loss (spec §2.5): the mean over levels of -mean cos(e_a, e_x).
+
+    ``syncers`` are the frozen loss syncers; gradients flow through them and through the pyramid into
+    ``landmarks`` (B, T, 68, 2). ``levels=[1]`` is the single-scale loss of the paper's ablation.
+    Returns the loss and each level's term.
+    """
+    output = syncers(landmarks, audio, levels=levels)
+    terms = {level: -scores.mean() for level, scores in zip(output.levels, output.scores)}
+    return torch.stack(list(terms.values())).mean(), terms

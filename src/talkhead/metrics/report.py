@@ -1,0 +1,144 @@
+"""Evaluation reports: read media, run the metrics, write JSON and plots (what `talkhead evaluate` calls).
+
+This is the one place of the metrics package that touches files; the metric functions themselves
+take arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import NoFaceError, TalkheadInputError
+from ..processing import audio as audio_lib
+from ..processing.faces import FaceTracker, clip_crop_box, face_crop_boxes, fill_all_gaps
+from ..processing.landmarks import normalize_landmarks, smooth_landmarks
+from ..processing.video import VideoReader
+
+DEFAULT_EVAL_SYNCERS = "ms-sync-eval-syncers"
+
+
+def track_landmarks(video: str | os.PathLike, max_side: int = 640) -> tuple[np.ndarray, np.ndarray]:
+    """Landmarks of ``video`` at 25 fps in clip-crop units (the dataset convention) and the found mask.
+
+    Gaps are interpolated (ends take the nearest face); detector jitter is smoothed over 3 frames, as
+    training data is (spec §1.3); a video with no face at all is an error.
+    """
+    reader = VideoReader(video, max_side=max_side)
+    track = FaceTracker().track(reader)
+    if not track.found.any():
+        raise NoFaceError(f"no face found in any of the {len(track.found)} frames of '{video}'")
+    pixels = fill_all_gaps(track.landmarks, track.found) / reader.scale
+    crop = clip_crop_box(face_crop_boxes(pixels))
+    return smooth_landmarks(normalize_landmarks(pixels, crop)), track.found
+
+
+def read_landmark_file(path: str | os.PathLike) -> np.ndarray:
+    """(T, 68, 2) landmarks in clip-crop units from a ``.npz`` (key ``landmarks``) or ``.json`` file at 25 fps."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such landmark file: '{path}'")
+    if path.suffix == ".json":
+        data = json.loads(path.read_text())
+        landmarks, fps = np.asarray(data["landmarks"], np.float32), data.get("fps", 25)
+    else:
+        with np.load(path) as data:
+            if "landmarks" not in data:
+                raise TalkheadInputError(f"'{path}' has no 'landmarks' array; it holds {sorted(data.files)}")
+            landmarks = data["landmarks"].astype(np.float32)
+            fps = int(data["fps"]) if "fps" in data.files else 25
+    if landmarks.ndim != 3 or landmarks.shape[1:] != (68, 2):
+        raise TalkheadInputError(f"'{path}': landmarks must be (T, 68, 2), got {landmarks.shape}")
+    if fps != 25:
+        raise TalkheadInputError(f"'{path}': landmarks must be at 25 fps, got {fps}")
+    return landmarks
+
+
+def _chunks(length: int, size: int) -> list[tuple[int, int]]:
+    return [(start, start + size) for start in range(0, length - size + 1, size)]
+
+
+def evaluate_landmarks(video: str | None = None, audio: str | None = None, landmarks: str | None = None,
+                       model: str = DEFAULT_EVAL_SYNCERS, chunk: int | None = None, padding: str = "valid") -> dict:
+    """Multi-scale |AV-Off_i| and AV-Conf_i of a talking face (spec §2.6, §5.3) as a JSON-ready report.
+
+    Landmarks come from ``landmarks`` (a file) or are tracked in ``video``; speech comes from
+    ``audio`` or the video's own track. ``chunk`` (e.g. 80, the paper's protocol) also reports the
+    mean and std over consecutive clips of that many frames.
+    """
+    from ..hub import checkpoint_path, load_pretrained
+    from ..models.ms_sync import MSSyncSyncerModel
+    from .landmarks import multiscale_sync
+
+    if landmarks is None and video is None:
+        raise TalkheadInputError("give --video (to track landmarks) or --landmarks (a .npz or .json file)")
+    speech_source = audio or video
+    if speech_source is None:
+        raise TalkheadInputError("give --audio (the speech) when the landmarks come from a file")
+    report: dict = {"video": video, "audio": speech_source, "model": checkpoint_path(model), "padding": padding}
+    if landmarks is not None:
+        points = read_landmark_file(landmarks)
+        report.update(landmarks_source=str(landmarks), face_found_rate=None)
+    else:
+        points, found = track_landmarks(video)
+        report.update(landmarks_source="tracked", face_found_rate=round(float(found.mean()), 4))
+    wave = audio_lib.load_audio(speech_source)
+    if audio_lib.silence_mask(wave).all():
+        raise TalkheadInputError(f"the audio of '{speech_source}' is silent; synchrony cannot be measured")
+    frames = min(len(points), audio_lib.num_video_frames(len(wave)))
+    points = points[:frames]
+    features = audio_lib.logfbank26(audio_lib.fit_length(wave, frames * 640), frames)
+    syncer = load_pretrained(MSSyncSyncerModel, model)
+    syncer.check_length(frames, range(1, syncer.config.num_levels + 1))
+    result = multiscale_sync(syncer, points, features, padding=padding)
+    report.update(frames=frames, seconds=round(frames / 25, 3), levels=result.to_dict(), summary=result.summary())
+    if chunk:
+        syncer.check_length(chunk, range(1, syncer.config.num_levels + 1))
+        values = [multiscale_sync(syncer, points[a:b], features[4 * a : 4 * b], padding=padding).summary()
+                  for a, b in _chunks(frames, chunk)]
+        if values:
+            report["chunks"] = {
+                "size": chunk, "count": len(values),
+                "mean": {k: float(np.mean([v[k] for v in values])) for k in values[0]},
+                "std": {k: float(np.std([v[k] for v in values])) for k in values[0]},
+            }
+    return report
+
+
+def plot_offset_curves(report: dict, path: str | os.PathLike) -> Path:
+    """Distance versus offset at every level, the chosen offset marked: one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    levels = report["levels"]
+    figure, axes = plt.subplots(1, len(levels), figsize=(3.6 * len(levels), 3.2), dpi=110, squeeze=False)
+    for axis, (name, level) in zip(axes[0], levels.items()):
+        offsets_ms = np.asarray(level["offsets"]) * level["step_ms"]
+        axis.plot(offsets_ms, level["distances"], color="C0")
+        axis.axvline(level["offset"] * level["step_ms"], color="C3", linestyle="--", linewidth=1)
+        axis.set_title(f"{name.replace('_', ' ')}: off {level['offset']:+d}, conf {level['confidence']:.2f}", fontsize=9)
+        axis.set_xlabel("offset (ms, + = audio leads)", fontsize=8)
+        axis.grid(alpha=0.3)
+    axes[0][0].set_ylabel("mean embedding distance")
+    figure.suptitle(Path(str(report.get("video") or report.get("landmarks_source"))).name, fontsize=9)
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def write_json(data: dict, path: str | os.PathLike) -> Path:
+    """Write atomically: a temporary file beside ``path``, then a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.partial")
+    temporary.write_text(json.dumps(data, indent=2, default=float) + "\n")
+    os.replace(temporary, path)
+    return path

@@ -1,0 +1,136 @@
+"""Audio-visual offset and confidence: the SyncNet search, for any two embedding sequences.
+
+SyncNet (Chung & Zisserman; ``joonson/syncnet_python``) compares each visual embedding v_t with the
+audio embeddings around it: the audio sequence is padded with ``vshift`` zero vectors at both ends
+and, for each shift k in 0..2·vshift, m(k) = mean_t ‖v_t - ũ_{t+k}‖ (spec §2.6):
+
+* offset = vshift - argmin_k m(k), in steps of the sequences' rate (positive: audio leads);
+* min distance (LSE-D) = min_k m(k);
+* confidence (LSE-C, AV-Conf) = median_k m(k) - min_k m(k).
+
+Every synchrony metric of the package (the MS-Sync multi-scale AV-Off / AV-Conf, our SyncNet
+expert's LSE-style scores, SyncNet v2's LSE-C / LSE-D) goes through :func:`offset_search`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.signal
+
+VSHIFT = 15
+
+
+@dataclass
+class SyncResult:
+    """Outcome of :func:`offset_search`.
+
+    Attributes:
+        offset: vshift - argmin of the mean distance curve, in sequence steps.
+        min_distance: the minimum of the curve (LSE-D).
+        confidence: median minus minimum of the curve (LSE-C / AV-Conf).
+        distances: the curve m(k) for offsets ``offsets``, (2·vshift + 1,).
+        offsets: the offset each entry of ``distances`` stands for (vshift, ..., -vshift).
+        frame_confidence: per-step confidence (median - min over shifts of each step's distance),
+            median-filtered over 9 steps as SyncNet does; (T,).
+    """
+
+    offset: int
+    min_distance: float
+    confidence: float
+    distances: np.ndarray
+    offsets: np.ndarray
+    frame_confidence: np.ndarray
+
+    def to_dict(self, curves: bool = True) -> dict:
+        data = {"offset": int(self.offset), "abs_offset": abs(int(self.offset)),
+                "min_distance": float(self.min_distance), "confidence": float(self.confidence)}
+        if curves:
+            data["offsets"] = self.offsets.tolist()
+            data["distances"] = [round(float(d), 6) for d in self.distances]
+        return data
+
+
+def _as_numpy(array) -> np.ndarray:
+    if hasattr(array, "detach"):
+        array = array.detach().float().cpu().numpy()
+    return np.asarray(array, dtype=np.float64)
+
+
+def distance_matrix(video: np.ndarray, audio: np.ndarray, vshift: int = VSHIFT, metric: str = "euclidean",
+                    padding: str = "zeros") -> np.ndarray:
+    """(T, 2·vshift + 1) distances ‖v_t - ũ_{t+k}‖ against the padded audio embeddings.
+
+    ``padding="zeros"`` is SyncNet's: shifts that run past either end compare with zero vectors.
+    ``padding="valid"`` marks those entries NaN instead, so only overlapping windows count.
+    """
+    video, audio = _as_numpy(video), _as_numpy(audio)
+    if video.ndim != 2 or audio.ndim != 2 or video.shape[1] != audio.shape[1]:
+        raise ValueError(f"expected two (T, D) embedding sequences, got {video.shape} and {audio.shape}")
+    if len(video) == 0:
+        raise ValueError("cannot search offsets over empty embedding sequences")
+    steps = len(video)
+    padded = np.concatenate([np.zeros((vshift, audio.shape[1])), audio[:steps], np.zeros((vshift + max(0, steps - len(audio)), audio.shape[1]))])
+    shifts = np.stack([padded[k : k + steps] for k in range(2 * vshift + 1)], axis=1)  # (T, K, D)
+    if metric == "euclidean":
+        distances = np.linalg.norm(video[:, None, :] - shifts, axis=-1)
+    elif metric == "cosine":
+        norms = np.linalg.norm(video, axis=-1)[:, None] * np.linalg.norm(shifts, axis=-1)
+        distances = 1.0 - np.einsum("td,tkd->tk", video, shifts) / np.maximum(norms, 1e-12)
+    else:
+        raise ValueError(f"metric must be 'euclidean' or 'cosine', got {metric!r}")
+    if padding == "valid":
+        source = np.arange(steps)[:, None] + np.arange(2 * vshift + 1)[None, :] - vshift
+        distances = np.where((source >= 0) & (source < min(steps, len(audio))), distances, np.nan)
+    elif padding != "zeros":
+        raise ValueError(f"padding must be 'zeros' or 'valid', got {padding!r}")
+    return distances
+
+
+def offset_search(video_embeddings, audio_embeddings, vshift: int = VSHIFT, metric: str = "euclidean",
+                  padding: str = "zeros") -> SyncResult:
+    """SyncNet's offset / confidence search over two aligned embedding sequences (T, D) each.
+
+    ``video_embeddings[t]`` and ``audio_embeddings[t]`` describe the same window t when the two
+    streams are in sync. The distances of every window at every shift are averaged over windows
+    before the minimum and median are taken, as in SyncNet.
+
+    With SyncNet's zero padding (the default, spec §2.6) even a sequence that carries no information
+    (a static face) gets a positive confidence, because shifts that reach the padding are farther;
+    the paper's static baseline shows it (AV-Conf 0.63). ``padding="valid"`` averages only windows
+    that overlap, where identical constant sequences give a confidence of exactly 0.
+    """
+    per_step = distance_matrix(video_embeddings, audio_embeddings, vshift, metric, padding)
+    with warnings.catch_warnings():  # a shift with no overlapping window (valid padding) has no mean
+        warnings.simplefilter("ignore", RuntimeWarning)
+        curve = np.nan_to_num(np.nanmean(per_step, axis=0), nan=np.inf)
+    best = int(np.argmin(curve))
+    finite = curve[np.isfinite(curve)]
+    step_confidence = np.nanmedian(per_step, axis=1) - np.nanmin(per_step, axis=1)
+    smoothed = scipy.signal.medfilt(step_confidence, kernel_size=9) if len(step_confidence) >= 9 else step_confidence
+    return SyncResult(
+        offset=vshift - best,
+        min_distance=float(curve[best]),
+        confidence=float(np.median(finite) - curve[best]),
+        distances=curve,
+        offsets=vshift - np.arange(2 * vshift + 1),
+        frame_confidence=smoothed,
+    )
+
+
+def retrieval_accuracy(audio_embeddings, landmark_embeddings, euclidean: bool = False) -> float:
+    """Fraction of audio windows whose nearest landmark window among the group is the aligned one.
+
+    Cosine similarity for the loss syncers; ``euclidean=True`` for the evaluation syncers. Chance is
+    1 / group size.
+    """
+    audio, landmarks = _as_numpy(audio_embeddings), _as_numpy(landmark_embeddings)
+    if euclidean:
+        scores = -np.linalg.norm(audio[:, None] - landmarks[None], axis=-1)
+    else:
+        audio = audio / np.maximum(np.linalg.norm(audio, axis=1, keepdims=True), 1e-12)
+        landmarks = landmarks / np.maximum(np.linalg.norm(landmarks, axis=1, keepdims=True), 1e-12)
+        scores = audio @ landmarks.T
+    return float(np.mean(scores.argmax(axis=1) == np.arange(len(scores))))

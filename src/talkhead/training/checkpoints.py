@@ -1,0 +1,108 @@
+"""Checkpointing and resuming shared by the training scripts in examples/.
+
+Layout of an output folder::
+
+    OUTPUT_DIR/
+      training_args.json        the resolved arguments (a run resumes from these)
+      config.json, model.safetensors, README.md   the final model (save_pretrained + model card)
+      checkpoints/step-0001000/  accelerate state + trainer_state.json (step, history, ...)
+      plots/*.png
+
+``--resume_from_checkpoint latest`` (or a checkpoint path) restores the model, optimiser and RNG
+state with accelerate and the step counter and history from ``trainer_state.json`` (accelerate's
+own counter does not advance on ``load_state``, so we keep ours).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import sys
+from pathlib import Path
+
+CHECKPOINTS = "checkpoints"
+STATE_FILE = "trainer_state.json"
+ARGS_FILE = "training_args.json"
+
+
+def checkpoint_dirs(output_dir: str | Path) -> list[Path]:
+    root = Path(output_dir) / CHECKPOINTS
+    if not root.is_dir():
+        return []
+    return sorted((p for p in root.iterdir() if p.name.startswith("step-") and (p / STATE_FILE).exists()),
+                  key=lambda p: int(p.name.split("-")[1]))
+
+
+def resolve_checkpoint(output_dir: str | Path, resume: str | None) -> Path | None:
+    """The checkpoint folder ``resume`` names: ``latest`` (None if there is none yet) or a path."""
+    if not resume:
+        return None
+    if resume == "latest":
+        found = checkpoint_dirs(output_dir)
+        return found[-1] if found else None
+    path = Path(resume)
+    if not (path / STATE_FILE).exists():
+        raise FileNotFoundError(f"--resume_from_checkpoint {resume}: no {STATE_FILE} there; give a checkpoints/step-N folder or 'latest'")
+    return path
+
+
+def save_checkpoint(accelerator, output_dir: str | Path, step: int, state: dict, keep: int = 2) -> Path:
+    """Save accelerate state and our trainer state at ``step``; keep the ``keep`` newest checkpoints."""
+    path = Path(output_dir) / CHECKPOINTS / f"step-{step:07d}"
+    accelerator.save_state(str(path))
+    if accelerator.is_main_process:
+        (path / STATE_FILE).write_text(json.dumps({"step": step, **state}, indent=1))
+        for old in checkpoint_dirs(output_dir)[:-keep] if keep > 0 else []:
+            shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    return path
+
+
+def load_checkpoint(accelerator, path: Path) -> dict:
+    accelerator.load_state(str(path))
+    return json.loads((path / STATE_FILE).read_text())
+
+
+def saved_arguments(argv: list[str] | None = None) -> dict:
+    """The arguments a run saved, when ``argv`` resumes a checkpoint or points at an output folder.
+
+    Lets ``train_x.py --resume_from_checkpoint OUT/checkpoints/step-N`` (or ``--output_dir OUT
+    --resume_from_checkpoint latest``) resume with nothing else on the command line; flags that are
+    given still override the saved values.
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    values = dict(zip(argv, argv[1:]))
+    candidates = []
+    if values.get("--resume_from_checkpoint") not in (None, "latest"):
+        candidates.append(Path(values["--resume_from_checkpoint"]).parent.parent / ARGS_FILE)
+    if "--output_dir" in values:
+        candidates.append(Path(values["--output_dir"]) / ARGS_FILE)
+    for candidate in candidates:
+        if candidate.exists():
+            return json.loads(candidate.read_text())
+    return {}
+
+
+def parse_arguments(dataclass_type, argv: list[str] | None = None):
+    """Parse a training-arguments dataclass with HfArgumentParser, defaulting to a resumed run's saved values.
+
+    A single ``.json`` argument is read as the whole configuration.
+    """
+    from transformers import HfArgumentParser
+
+    argv = sys.argv[1:] if argv is None else argv
+    parser = HfArgumentParser(dataclass_type)
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        (args,) = parser.parse_json_file(argv[0])
+        return args
+    known = {field.name for field in dataclasses.fields(dataclass_type)}
+    parser.set_defaults(**{k: v for k, v in saved_arguments(argv).items() if k in known})
+    (args,) = parser.parse_args_into_dataclasses(args=argv)
+    return args
+
+
+def save_arguments(args, output_dir: str | Path) -> None:
+    path = Path(output_dir) / ARGS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dataclasses.asdict(args), indent=2))
