@@ -1,0 +1,342 @@
+#!/usr/bin/env python
+"""Train the MS-Sync syncer pyramid (spec §2.4 and §2.6) on a dataset built by `talkhead preprocess`.
+
+    accelerate launch examples/train_syncers.py --dataset data/raw-ds --output_dir runs/syncers
+    accelerate launch examples/train_syncers.py --dataset data/raw-ds --output_dir runs/eval-syncers \
+        --objective contrastive
+    accelerate launch examples/train_syncers.py --output_dir runs/syncers --resume_from_checkpoint latest
+
+``--objective infonce`` trains the loss syncers: symmetric InfoNCE over mixed groups of 48 windows
+with the growing positive margin. ``--objective contrastive`` trains the evaluation syncers:
+SyncNet's margin loss (m = 10) over groups of 12 consecutive windows of one clip, unnormalised
+embeddings. ``--levels`` trains all four levels (default) or some of them; each optimiser step
+takes one group per level. The validation split holds out whole sources (speakers). The best
+weights of each level by validation loss are kept; plots of the losses and of the validation
+retrieval accuracy (aligned window among 48) per level go to OUTPUT_DIR/plots.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+
+@dataclass
+class SyncerTrainingArguments:
+    dataset: str | None = field(default=None, metadata={"help": "folder written by `talkhead preprocess`"})
+    output_dir: str | None = field(default=None, metadata={"help": "where checkpoints, plots and the model go"})
+    split: str = field(default="train", metadata={"help": "dataset split to train on"})
+    validation_sources: str | None = field(default=None, metadata={"help": "comma-separated sources held out for validation"})
+    validation_fraction: float = field(default=0.15, metadata={"help": "share of frames held out when no sources are named"})
+    levels: str = field(default="1,2,3,4", metadata={"help": "pyramid levels to train, e.g. '1,2,3,4' or '2'"})
+    objective: str = field(default="infonce", metadata={"help": "infonce (loss syncers) or contrastive (evaluation syncers)"})
+    model_config: str = field(default="small", metadata={"help": "preset (paper, small, tiny) or a config.json path"})
+    init_from: str | None = field(default=None, metadata={"help": "start from these pretrained weights"})
+    group_size: int | None = field(default=None, metadata={"help": "windows per group (48 for infonce, 12 for contrastive)"})
+    clips_per_batch: int = field(default=16, metadata={"help": "clips whose windows are pooled before grouping"})
+    max_steps: int = field(default=300_000, metadata={"help": "optimiser steps"})
+    learning_rate: float = field(default=1e-5)
+    weight_decay: float = field(default=4e-5)
+    temperature: float = field(default=1.0, metadata={"help": "InfoNCE temperature (1 in the paper)"})
+    margin_start: float = field(default=1e-3, metadata={"help": "InfoNCE positive margin at step 0"})
+    margin_growth: float = field(default=1.002, metadata={"help": "margin factor every margin_every steps"})
+    margin_every: int = field(default=1000)
+    margin_max: float = field(default=0.4)
+    augment: bool = field(default=True, metadata={"help": "flip, scale, shift and audio-gain augmentation"})
+    validation_steps: int = field(default=500, metadata={"help": "validate every this many steps"})
+    checkpointing_steps: int = field(default=1000)
+    checkpoints_total_limit: int = field(default=2)
+    selection_metric: str = field(default="loss", metadata={"help": "what picks each level's best weights: loss (lower) or retrieval_accuracy (higher)"})
+    early_stopping_patience: int | None = field(default=None, metadata={"help": "stop after this many validations without improvement at any level"})
+    resume_from_checkpoint: str | None = field(default=None, metadata={"help": "'latest' or a checkpoints/step-N folder"})
+    logging_steps: int = field(default=50)
+    seed: int = field(default=0)
+    num_workers: int = field(default=0)
+    push_to_hub: bool = field(default=False)
+    hub_model_id: str | None = field(default=None)
+
+
+class WindowEmbedder(nn.Module):
+    """Calls the syncers through ``forward`` so that accelerate/DDP sees every step."""
+
+    def __init__(self, syncer):
+        super().__init__()
+        self.syncer = syncer
+
+    def forward(self, windows: dict[int, tuple[torch.Tensor, torch.Tensor]]) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
+        return {level: self.syncer.embed_windows(x, a, level) for level, (x, a) in windows.items()}
+
+
+def build_config(args: SyncerTrainingArguments):
+    from talkhead.models.ms_sync import MSSyncSyncerConfig
+
+    objective = {"normalize_embeddings": args.objective == "infonce", "objective": args.objective}
+    if args.model_config.endswith(".json"):
+        return MSSyncSyncerConfig(**{**json.loads(Path(args.model_config).read_text()), **objective})
+    return MSSyncSyncerConfig.from_preset(args.model_config, **objective)
+
+
+def load_clips(args, config):
+    from talkhead.data.clips import load_dataset_dict, read_clip, split_by_source
+    from talkhead.data.windows import pyramid_clip
+
+    dataset = load_dataset_dict(args.dataset)
+    if args.split not in dataset:
+        raise SystemExit(f"error: the dataset has no split '{args.split}'; it has {sorted(dataset)}")
+    split = dataset[args.split]
+    holdout = [s.strip() for s in args.validation_sources.split(",")] if args.validation_sources else None
+    train_rows, validation_rows, held = split_by_source(split, holdout, args.validation_fraction, args.seed)
+    top = max(parse_levels(args.levels, config.num_levels))
+    minimum = config.audio_window * 2 ** (top - 1) // config.audio_frames_per_frame  # one audio window at the top level
+
+    def clips(rows):
+        loaded = (pyramid_clip(read_clip(split, i), config.num_levels) for i in rows)
+        return [c for c in loaded if c.num_frames >= minimum]
+
+    return clips(train_rows), clips(validation_rows), held
+
+
+def parse_levels(text: str, num_levels: int) -> list[int]:
+    levels = sorted({int(part) for part in text.split(",") if part.strip()})
+    if not levels or levels[0] < 1 or levels[-1] > num_levels:
+        raise SystemExit(f"error: --levels {text!r} must name levels between 1 and {num_levels}")
+    return levels
+
+
+def validation_groups(clips, levels, group_size, same_clip, seed=1234):
+    """Fixed validation groups per level (offset 0, no augmentation), plus mixed groups of 48 for retrieval."""
+    from talkhead.data.windows import SyncerWindowDataset, group_windows
+
+    dataset = SyncerWindowDataset(clips, levels, augment=False, seed=seed)
+    items = [dataset[index] for index in range(len(clips))]
+    generator = torch.Generator().manual_seed(seed)
+    loss_groups = group_windows(items, group_size, same_clip, generator)
+    # retrieval among 48 windows; a level with fewer windows in all (short clips, top level) uses one smaller group
+    retrieval_groups = []
+    for index in range(len(levels)):
+        available = sum(len(item["landmarks"][index]) for item in items)
+        size = 48 if available >= 48 else available
+        retrieval_groups.append(group_windows(items, max(size, 2), False, torch.Generator().manual_seed(seed))[index])
+    return dict(zip(levels, loss_groups)), dict(zip(levels, retrieval_groups))
+
+
+@torch.no_grad()
+def validate(syncer, loss_groups, retrieval_groups, args, config) -> dict:
+    from talkhead.losses import info_nce_loss, syncnet_contrastive_loss
+    from talkhead.metrics.sync import retrieval_accuracy
+
+    syncer.eval()
+    results = {}
+    for level, (x_groups, a_groups) in loss_groups.items():
+        losses, accuracies = [], []
+        for x, a in zip(x_groups, a_groups):
+            e_x, e_a = syncer.embed_windows(x, a, level)
+            losses.append(float(info_nce_loss(e_a, e_x, 0.0, args.temperature) if args.objective == "infonce"
+                                else syncnet_contrastive_loss(e_x, e_a, config.contrastive_margin)))
+        for x, a in zip(*retrieval_groups[level]):
+            e_x, e_a = syncer.embed_windows(x, a, level)
+            accuracies.append(retrieval_accuracy(e_a, e_x, euclidean=args.objective == "contrastive"))
+        results[level] = {
+            "loss": float(np.mean(losses)) if losses else math.nan,
+            "retrieval_accuracy": float(np.mean(accuracies)) if accuracies else math.nan,
+            "groups": len(losses),
+        }
+    syncer.train()
+    return results
+
+
+def save_plots(output_dir: Path, history: dict, levels: list[int]) -> None:
+    from talkhead.training.plots import plot_curves
+
+    plots = output_dir / "plots"
+    plot_curves(plots / "train_loss.png", {f"level {l}": history["train"][str(l)] for l in levels},
+                "training loss per level", "loss", smooth=25)
+    plot_curves(plots / "validation_loss.png", {f"level {l}": history["validation_loss"][str(l)] for l in levels},
+                "validation loss per level (held-out sources)", "loss")
+    plot_curves(plots / "validation_retrieval.png", {f"level {l}": history["validation_accuracy"][str(l)] for l in levels},
+                "validation retrieval accuracy: aligned window among 48", "top-1 accuracy", chance=1 / 48)
+
+
+def is_better(result: dict, best: dict | None, metric: str) -> bool:
+    """Whether a validation result beats the best so far (ties on accuracy go to the lower loss)."""
+    if math.isnan(result[metric]):  # a level without validation windows has nothing to compare
+        return False
+    if best is None:
+        return True
+    if metric == "loss":
+        return result["loss"] < best["loss"]
+    key = (result["retrieval_accuracy"], -result["loss"])
+    return key > (best["retrieval_accuracy"], -best["loss"])
+
+
+def validation_step(accelerator, embedder, loss_groups, retrieval_groups, args, config, history, levels, step,
+                    output_dir: Path, started: float) -> bool:
+    """Validate on the main process, keep each level's best weights, plot; True when early stopping says stop."""
+    from accelerate.utils import broadcast
+    from safetensors.torch import save_file
+
+    stop = torch.zeros(1, device=accelerator.device)
+    if accelerator.is_main_process:
+        syncer = accelerator.unwrap_model(embedder).syncer
+        results = validate(syncer, loss_groups, retrieval_groups, args, config)
+        improved = False
+        for level, result in results.items():
+            history["validation_loss"][str(level)].append((step, result["loss"]))
+            history["validation_accuracy"][str(level)].append((step, result["retrieval_accuracy"]))
+            if is_better(result, history["best"].get(str(level)), args.selection_metric):
+                improved = True
+                history["best"][str(level)] = {"step": step, **result}
+                best_dir = output_dir / "best_levels"
+                best_dir.mkdir(parents=True, exist_ok=True)
+                state = {k: v.detach().cpu().contiguous() for k, v in syncer.levels[level - 1].state_dict().items()}
+                save_file(state, best_dir / f"level-{level}.safetensors")
+        history["stale_validations"] = 0 if improved else history.get("stale_validations", 0) + 1
+        history["wall_seconds"] = time.perf_counter() - started
+        save_plots(output_dir, history, levels)
+        accelerator.print(f"step {step}: " + "; ".join(
+            f"L{l} val loss {r['loss']:.3f} acc {r['retrieval_accuracy']:.2f}" for l, r in results.items()))
+        if args.early_stopping_patience and history["stale_validations"] >= args.early_stopping_patience:
+            accelerator.print(f"no level improved in {history['stale_validations']} validations: stopping early")
+            stop += 1
+    return bool(broadcast(stop).item())
+
+
+def main(argv=None) -> None:
+    from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs, set_seed
+    from safetensors.torch import load_file
+    from tqdm.auto import tqdm
+
+    from talkhead.data.windows import SyncerWindowDataset, group_windows, window_statistics
+    from talkhead.losses import info_nce_loss, infonce_margin, syncnet_contrastive_loss
+    from talkhead.models.ms_sync import MSSyncSyncerModel
+    from talkhead.training.checkpoints import (
+        load_checkpoint, parse_arguments, resolve_checkpoint, save_arguments, save_checkpoint,
+    )
+
+    args = parse_arguments(SyncerTrainingArguments, argv)
+    if not args.dataset or not args.output_dir:
+        raise SystemExit("error: --dataset and --output_dir are required (or resume a run with --resume_from_checkpoint)")
+    if args.selection_metric not in ("loss", "retrieval_accuracy"):
+        raise SystemExit(f"error: --selection_metric must be loss or retrieval_accuracy, got {args.selection_metric!r}")
+    if args.objective not in ("infonce", "contrastive"):
+        raise SystemExit(f"error: --objective must be infonce or contrastive, got {args.objective!r}")
+    same_clip = args.objective == "contrastive"
+    group_size = args.group_size or (12 if same_clip else 48)
+    accelerator = Accelerator(kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+    set_seed(args.seed + accelerator.process_index)
+    output_dir = Path(args.output_dir)
+    config = build_config(args)
+    levels = parse_levels(args.levels, config.num_levels)
+    train_clips, validation_clips, held_out = load_clips(args, config)
+    if not train_clips:
+        raise SystemExit("error: no training clip is long enough for the requested levels")
+    if accelerator.is_main_process:
+        save_arguments(args, output_dir)
+        accelerator.print(f"{len(train_clips)} training clips, {len(validation_clips)} validation clips "
+                          f"(held-out sources: {', '.join(held_out) or 'none'}); levels {levels}; groups of {group_size}")
+
+    if args.init_from:  # e.g. evaluation syncers: InfoNCE pretraining, then the contrastive loss
+        syncer = MSSyncSyncerModel.from_pretrained(
+            args.init_from, normalize_embeddings=config.normalize_embeddings, objective=config.objective)
+    else:
+        syncer = MSSyncSyncerModel(config)
+        syncer.set_input_statistics(*window_statistics(train_clips, config.center_windows))
+    embedder = WindowEmbedder(syncer)
+    optimizer = torch.optim.Adam(syncer.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
+    dataset = SyncerWindowDataset(train_clips, levels, augment=args.augment, seed=args.seed)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=min(args.clips_per_batch, len(train_clips)), shuffle=True,
+                                         collate_fn=list, num_workers=args.num_workers, drop_last=True)
+    embedder, optimizer, loader = accelerator.prepare(embedder, optimizer, loader)
+    loss_groups, retrieval_groups = validation_groups(validation_clips, levels, group_size, same_clip) if validation_clips else ({}, {})
+
+    step, history = 0, {"train": {str(l): [] for l in levels}, "validation_loss": {str(l): [] for l in levels},
+                        "validation_accuracy": {str(l): [] for l in levels}, "best": {}, "wall_seconds": 0.0}
+    checkpoint = resolve_checkpoint(output_dir, args.resume_from_checkpoint)
+    if checkpoint is not None:
+        state = load_checkpoint(accelerator, checkpoint)
+        step, history = state["step"], state["history"]
+        accelerator.print(f"resumed from {checkpoint} at step {step}")
+    best_dir = output_dir / "best_levels"
+    generator = torch.Generator().manual_seed(args.seed * 1000 + accelerator.process_index + step)
+    progress = tqdm(total=args.max_steps, initial=step, desc=f"syncers ({args.objective})",
+                    disable=not accelerator.is_local_main_process, dynamic_ncols=True)
+    started = time.perf_counter() - history["wall_seconds"]
+    running: dict[int, list[float]] = {l: [] for l in levels}
+    stop = step >= args.max_steps
+    while not stop:
+        for batch in loader:
+            groups = group_windows(batch, group_size, same_clip, generator)
+            by_level = dict(zip(levels, groups))
+            # every process must take the same number of steps, or DDP waits forever
+            local_count = torch.tensor([max(len(x) for x, _ in groups)], device=accelerator.device)
+            for g in range(int(accelerator.gather(local_count).min())):
+                windows = {l: (x[g], a[g]) for l, (x, a) in by_level.items() if g < len(x)}
+                embeddings = embedder(windows)
+                margin = infonce_margin(step, args.margin_start, args.margin_growth, args.margin_every, args.margin_max)
+                losses = {l: info_nce_loss(e_a, e_x, margin, args.temperature) if not same_clip
+                          else syncnet_contrastive_loss(e_x, e_a, config.contrastive_margin)
+                          for l, (e_x, e_a) in embeddings.items()}
+                optimizer.zero_grad(set_to_none=True)
+                accelerator.backward(sum(losses.values()))
+                optimizer.step()
+                step += 1
+                progress.update(1)
+                for l, value in losses.items():
+                    running[l].append(float(value))
+                if step % args.logging_steps == 0:
+                    means = {l: float(np.mean(v)) for l, v in running.items() if v}
+                    for l, value in means.items():
+                        history["train"][str(l)].append((step, value))
+                    running = {l: [] for l in levels}
+                    progress.set_postfix({f"L{l}": f"{v:.3f}" for l, v in means.items()}, refresh=False)
+                if loss_groups and step % args.validation_steps == 0:
+                    stop = validation_step(accelerator, embedder, loss_groups, retrieval_groups, args, config, history,
+                                           levels, step, output_dir, started) or stop
+                if step % args.checkpointing_steps == 0 or step >= args.max_steps or stop:
+                    history["wall_seconds"] = time.perf_counter() - started
+                    save_checkpoint(accelerator, output_dir, step, {"history": history}, args.checkpoints_total_limit)
+                if step >= args.max_steps or stop:
+                    stop = True
+                    break
+            if stop:
+                break
+    progress.close()
+    history["wall_seconds"] = time.perf_counter() - started
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        final = accelerator.unwrap_model(embedder).syncer
+        for l in levels:  # keep each level's best validated weights
+            path = best_dir / f"level-{l}.safetensors"
+            if path.exists():
+                final.levels[l - 1].load_state_dict(load_file(path))
+        final.save_pretrained(output_dir)
+        summary = {"steps": step, "wall_seconds": round(history["wall_seconds"], 1), "levels": levels,
+                   "held_out_sources": held_out, "train_clips": len(train_clips), "validation_clips": len(validation_clips),
+                   "best": history["best"]}
+        (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=2))
+        if loss_groups:
+            save_plots(output_dir, history, levels)
+        accelerator.print(json.dumps(summary["best"], indent=1))
+        if args.push_to_hub:
+            push(final, args, output_dir)
+    accelerator.end_training()
+
+
+def push(model, args, output_dir: Path) -> None:
+    """Upload the model folder; offline, say so and stop cleanly."""
+    try:
+        model.push_to_hub(args.hub_model_id or output_dir.name)
+    except Exception as err:  # no network here: the Hub is unreachable
+        print(f"push_to_hub skipped: the Hub is not reachable ({type(err).__name__}: {err}); the model is in {output_dir}")
+
+
+if __name__ == "__main__":
+    main()
