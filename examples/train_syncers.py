@@ -84,23 +84,18 @@ def build_config(args: SyncerTrainingArguments):
 
 
 def load_clips(args, config):
-    from talkhead.data.clips import load_dataset_dict, read_clip, split_by_source
+    from talkhead.data.clips import load_training_clips
     from talkhead.data.windows import pyramid_clip
 
-    dataset = load_dataset_dict(args.dataset)
-    if args.split not in dataset:
-        raise SystemExit(f"error: the dataset has no split '{args.split}'; it has {sorted(dataset)}")
-    split = dataset[args.split]
-    holdout = [s.strip() for s in args.validation_sources.split(",")] if args.validation_sources else None
-    train_rows, validation_rows, held = split_by_source(split, holdout, args.validation_fraction, args.seed)
+    train, validation, held = load_training_clips(args.dataset, args.split, args.validation_sources,
+                                                  args.validation_fraction, args.seed)
     top = max(parse_levels(args.levels, config.num_levels))
     minimum = config.audio_window * 2 ** (top - 1) // config.audio_frames_per_frame  # one audio window at the top level
 
-    def clips(rows):
-        loaded = (pyramid_clip(read_clip(split, i), config.num_levels) for i in rows)
-        return [c for c in loaded if c.num_frames >= minimum]
+    def clips(loaded):
+        return [c for c in (pyramid_clip(clip, config.num_levels) for clip in loaded) if c.num_frames >= minimum]
 
-    return clips(train_rows), clips(validation_rows), held
+    return clips(train), clips(validation), held
 
 
 def parse_levels(text: str, num_levels: int) -> list[int]:
@@ -215,6 +210,7 @@ def main(argv=None) -> None:
     from tqdm.auto import tqdm
 
     from talkhead.data.windows import SyncerWindowDataset, group_windows, window_statistics
+    from talkhead.errors import TalkheadInputError
     from talkhead.losses import info_nce_loss, infonce_margin, syncnet_contrastive_loss
     from talkhead.models.ms_sync import MSSyncSyncerModel
     from talkhead.training.checkpoints import (
@@ -235,7 +231,10 @@ def main(argv=None) -> None:
     output_dir = Path(args.output_dir)
     config = build_config(args)
     levels = parse_levels(args.levels, config.num_levels)
-    train_clips, validation_clips, held_out = load_clips(args, config)
+    try:
+        train_clips, validation_clips, held_out = load_clips(args, config)
+    except TalkheadInputError as err:
+        raise SystemExit(f"error: {err}") from err
     if not train_clips:
         raise SystemExit("error: no training clip is long enough for the requested levels")
     if accelerator.is_main_process:

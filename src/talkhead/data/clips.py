@@ -103,3 +103,20 @@ def split_by_source(dataset, holdout: list[str] | None = None, fraction: float =
     kept = [i for i, s in enumerate(sources) if s not in chosen]
     held_out = [i for i, s in enumerate(sources) if s in chosen]
     return kept, held_out, sorted(chosen)
+
+
+def load_training_clips(path: str, split: str, validation_sources: str | None, fraction: float = 0.15, seed: int = 0
+                        ) -> tuple[list[Clip], list[Clip], list[str]]:
+    """The clips of ``split`` in a preprocessed dataset, divided source-disjointly: (training, validation, held-out sources).
+
+    ``validation_sources`` is the comma-separated list of the training scripts' ``--validation_sources``.
+    """
+    from ..errors import TalkheadInputError
+
+    dataset = load_dataset_dict(path)
+    if split not in dataset:
+        raise TalkheadInputError(f"the dataset {path} has no split '{split}'; it has {sorted(dataset)}")
+    rows = dataset[split]
+    holdout = [s.strip() for s in validation_sources.split(",") if s.strip()] if validation_sources else None
+    train_rows, validation_rows, held = split_by_source(rows, holdout, fraction, seed)
+    return [read_clip(rows, i) for i in train_rows], [read_clip(rows, i) for i in validation_rows], held

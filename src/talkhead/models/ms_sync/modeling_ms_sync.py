@@ -36,7 +36,7 @@ from transformers.utils import ModelOutput
 
 from ...errors import TalkheadInputError
 from ...processing.pyramid import build_pyramid, level_length, min_frames_for_level
-from ..blocks import ConvNeXt1DEncoder
+from ..blocks import ConvNeXt1DEncoder, init_weights
 from .configuration_ms_sync import MSSyncSyncerConfig
 
 
@@ -84,13 +84,7 @@ class MSSyncSyncerPreTrainedModel(PreTrainedModel):
     main_input_name = "landmarks"
 
     def _init_weights(self, module: nn.Module) -> None:
-        if isinstance(module, (nn.Linear, nn.Conv1d)):
-            nn.init.trunc_normal_(module.weight, std=self.config.initializer_range)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, (nn.LayerNorm, nn.GroupNorm)):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+        init_weights(module, self.config.initializer_range)
 
 
 class MSSyncSyncerModel(MSSyncSyncerPreTrainedModel):

@@ -22,7 +22,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from transformers import PreTrainedModel
 from transformers.utils import ModelOutput
 
-from ..blocks import ConvNeXt1DBlock, LandmarkEmbedding
+from ..blocks import ConvNeXt1DBlock, LandmarkEmbedding, init_weights
 from .configuration_ms_sync import MSSyncDiscriminatorConfig
 
 
@@ -99,13 +99,7 @@ class MSSyncDiscriminatorsPreTrainedModel(PreTrainedModel):
     main_input_name = "warmup"
 
     def _init_weights(self, module: nn.Module) -> None:
-        if isinstance(module, nn.Conv1d):
-            nn.init.trunc_normal_(module.weight, std=self.config.initializer_range)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, (nn.LayerNorm, nn.GroupNorm)):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+        init_weights(module, self.config.initializer_range, weighted=(nn.Conv1d,))
 
 
 class MSSyncDiscriminators(MSSyncDiscriminatorsPreTrainedModel):

@@ -1,0 +1,25 @@
+"""What every talkhead configuration shares: named presets and validation that names the bad values."""
+
+from __future__ import annotations
+
+
+class PresetConfigMixin:
+    """``Config.from_preset("small", **overrides)`` over a class-level ``presets`` dict.
+
+    Presets follow one pattern across the package: ``paper`` (the published size, the defaults),
+    ``small`` (what we train on this CPU) and ``tiny`` (for tests).
+    """
+
+    presets: dict[str, dict] = {}
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides):
+        if name not in cls.presets:
+            raise ValueError(f"unknown {cls.model_type} preset {name!r}; choose one of {sorted(cls.presets)}")
+        return cls(**{**cls.presets[name], **overrides})
+
+
+def raise_problems(config_name: str, problems: list[str]) -> None:
+    """One ValueError listing every invalid setting of a configuration."""
+    if problems:
+        raise ValueError(f"invalid {config_name}: " + "; ".join(problems))
