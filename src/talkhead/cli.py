@@ -89,6 +89,140 @@ def format_preprocess_summary(summary) -> str:
     return "\n".join(lines)
 
 
+def _add_evaluate(subparsers) -> None:
+    parser = subparsers.add_parser("evaluate", help="measure audio-visual synchrony of a video or landmark sequence")
+    kinds = parser.add_subparsers(dest="kind", metavar="KIND")
+    landmarks = kinds.add_parser(
+        "landmarks",
+        help="multi-scale AV offset / confidence of landmark motion against speech (MS-Sync metrics)",
+        description=(
+            "Track 68 landmarks in --video (or read --landmarks) and report |AV-Off_i| and AV-Conf_i at the four "
+            "pyramid levels (200 to 1600 ms windows) with the evaluation syncers, plus the distance-versus-offset "
+            "curves. Offsets are in level steps (40, 80, 160, 320 ms); positive means the audio leads."
+        ),
+    )
+    landmarks.add_argument("--video", help="video to track landmarks in (its audio is used unless --audio is given)")
+    landmarks.add_argument("--audio", help="speech file (wav, mp3, m4a, or a video's track)")
+    landmarks.add_argument("--landmarks", help="(T, 68, 2) landmarks at 25 fps in crop units: .npz (key 'landmarks') or .json")
+    landmarks.add_argument("--model", default="ms-sync-eval-syncers", help="evaluation syncers (folder or hub_configs name)")
+    landmarks.add_argument("--chunk", type=int, default=None, help="also average over consecutive clips of this many frames (the paper uses 80)")
+    landmarks.add_argument("--padding", choices=["valid", "zeros"], default="valid",
+                           help="offset search: average overlapping windows only (default), or SyncNet's zero padding")
+    landmarks.add_argument("--json", required=True, help="report file to write")
+    landmarks.add_argument("--plot", help="PNG of distance versus offset per level")
+    landmarks.set_defaults(func=_run_evaluate_landmarks)
+    parser.set_defaults(func=lambda args: _missing_kind(parser))
+
+
+def _missing_kind(parser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _run_evaluate_landmarks(args) -> int:
+    from .metrics.report import evaluate_landmarks, plot_offset_curves, write_json
+
+    report = evaluate_landmarks(args.video, args.audio, args.landmarks, args.model, args.chunk, args.padding)
+    write_json(report, args.json)
+    if args.plot:
+        plot_offset_curves(report, args.plot)
+    rows = [(f"level {name[-1]} ({level['step_ms'] * 5} ms)", level["offset"], level["confidence"], level["min_distance"])
+            for name, level in report["levels"].items()]
+    print(f"{report['frames']} frames ({report['seconds']} s); offsets in level steps, + = audio leads")
+    print(f"  {'':<18}{'AV-Off':>8}{'AV-Conf':>9}{'min dist':>10}")
+    for label, offset, confidence, distance in rows:
+        print(f"  {label:<18}{offset:>+8d}{confidence:>9.3f}{distance:>10.3f}")
+    print(f"report written to {args.json}" + (f", plot to {args.plot}" if args.plot else ""))
+    return 0
+
+
+def _add_landmarks(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "landmarks", help="68-point head and lip motion for a photo and speech (MS-Sync)",
+        description="Generate 25 fps 68-landmark trajectories for the face in IMAGE driven by AUDIO, and optionally a "
+                    "preview video with the landmarks drawn over the photo and the audio muxed.",
+    )
+    parser.add_argument("--image", required=True, help="face photo (the largest face is used)")
+    parser.add_argument("--audio", required=True, help="speech: wav, mp3, m4a, flac, or a video's track")
+    parser.add_argument("--output", "-o", required=True, help="lm.npz or lm.json: landmarks in crop units and photo pixels")
+    parser.add_argument("--preview", help="also write this mp4: the photo with the moving landmarks, audio muxed")
+    parser.add_argument("--model", default="ms-sync-short", help="generator checkpoint (folder or hub_configs name)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(func=_run_landmarks)
+
+
+def _run_landmarks(args) -> int:
+    from .pipelines.speech_to_landmarks import SpeechToLandmarks, preview_frames, read_image
+    from .processing.audio import load_audio
+    from .processing.video import write_video
+
+    image = read_image(args.image)
+    wave = load_audio(args.audio)
+    motion = SpeechToLandmarks(args.model, seed=args.seed)(image, wave, args.image, args.audio)
+    motion.save(args.output)
+    print(f"{len(motion.landmarks)} frames ({len(motion.landmarks) / motion.fps:.2f} s) written to {args.output}"
+          + (" (silent audio: still face, closed mouth)" if motion.silent else ""))
+    if args.preview:
+        write_video(args.preview, preview_frames(image, motion), motion.fps, audio=wave)
+        print(f"preview written to {args.preview}")
+    return 0
+
+
+def _add_benchmark(subparsers) -> None:
+    parser = subparsers.add_parser("benchmark", help="the papers' benchmark protocols, as JSON and a Markdown table")
+    kinds = parser.add_subparsers(dest="kind", metavar="KIND")
+    ms_sync = kinds.add_parser(
+        "ms-sync", help="MS-Sync Table 3: multi-scale AV offset / confidence and landmark Fréchet distance",
+        description="On 80-frame clips of a preprocessed split: rows static, ground_truth and each --model "
+                    "(generated from the first frame), columns |AV-Off_i|, AV-Conf_i (i = 1..4) and frechet.",
+    )
+    ms_sync.add_argument("--data", required=True, help="dataset written by `talkhead preprocess`")
+    ms_sync.add_argument("--split", default="test")
+    ms_sync.add_argument("--model", action="append", default=[], help="generator checkpoint; repeat for ablations")
+    ms_sync.add_argument("--eval-syncers", default="ms-sync-eval-syncers")
+    ms_sync.add_argument("--clip-frames", type=int, default=80)
+    ms_sync.add_argument("--padding", choices=["valid", "zeros"], default="valid", help="offset search padding")
+    ms_sync.add_argument("--json", required=True)
+    ms_sync.set_defaults(func=_run_benchmark_ms_sync)
+    lipsync = kinds.add_parser(
+        "lipsync", help="stabilized-sync Table 1: SSIM, PSNR, LMD, IFC, identity and expert sync scores of face generators",
+        description="On chunks of a preprocessed split with --faces: rows ground_truth, reference_copy and each --model "
+                    "(a StableSyncFaceGenerator), columns ssim, psnr, lmd, ifc, identity, sync_conf, sync_dist, sync_off.",
+    )
+    lipsync.add_argument("--data", required=True, help="dataset written by `talkhead preprocess --faces`")
+    lipsync.add_argument("--split", default="test")
+    lipsync.add_argument("--model", action="append", default=[], help="face generator checkpoint; repeat for baselines")
+    lipsync.add_argument("--silent-lip", default="stable-sync-silent-lip", help="G_S that closes the identity frames' lips")
+    lipsync.add_argument("--eval-expert", default="syncnet-eval", help="SyncNet expert used only for evaluation")
+    lipsync.add_argument("--chunk-frames", type=int, default=50)
+    lipsync.add_argument("--json", required=True)
+    lipsync.set_defaults(func=_run_benchmark_lipsync)
+    parser.set_defaults(func=lambda args: _missing_kind(parser))
+
+
+def _run_benchmark_lipsync(args) -> int:
+    from .metrics.benchmarks import benchmark_lipsync, markdown_table
+    from .metrics.report import write_json
+
+    report = benchmark_lipsync(args.data, args.split, args.model, args.silent_lip or None, args.eval_expert, args.chunk_frames)
+    write_json(report, args.json)
+    print(f"{report['chunks']} chunks of {report['chunk_frames']} frames from split '{report['split']}'")
+    print(markdown_table(report))
+    return 0
+
+
+def _run_benchmark_ms_sync(args) -> int:
+    from .metrics.benchmarks import benchmark_ms_sync, markdown_table
+    from .metrics.report import write_json
+
+    report = benchmark_ms_sync(args.data, args.split, args.model or ["ms-sync-short"], args.eval_syncers, args.clip_frames,
+                               padding=args.padding)
+    write_json(report, args.json)
+    print(f"{report['clips']} clips of {report['clip_frames']} frames from split '{report['split']}'")
+    print(markdown_table(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="talkhead",
@@ -97,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"talkhead {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_preprocess(subparsers)
+    _add_evaluate(subparsers)
+    _add_landmarks(subparsers)
+    _add_benchmark(subparsers)
     return parser
 
 

@@ -27,7 +27,7 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers.utils import ModelOutput
 
-from ..blocks import ConvNeXt1DBlock, LandmarkEmbedding
+from ..blocks import ConvNeXt1DBlock, LandmarkEmbedding, init_weights, pointwise_conv
 from .configuration_ms_sync import MSSyncGeneratorConfig
 
 
@@ -93,8 +93,15 @@ class BranchStack(nn.Module):
         """(B, b * width) trunk outputs -> velocities (B, b, 136) and mask logits (B, b, 68)."""
         x = F.gelu(trunk).unsqueeze(-1)
         batch = x.shape[0]
-        velocities = self.velocity(x).view(batch, self.num_branches, self.points)
-        return velocities, self.mask(x).view(batch, self.num_branches, self.num_landmarks)
+        velocities = self._head(self.velocity, x).view(batch, self.num_branches, self.points)
+        return velocities, self._head(self.mask, x).view(batch, self.num_branches, self.num_landmarks)
+
+    @staticmethod
+    def _head(head: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+        *blocks, final = head
+        for block in blocks:
+            x = block(x)
+        return pointwise_conv(final, x)
 
 
 class CausalTransformerState(nn.Module):
@@ -123,13 +130,7 @@ class MSSyncGeneratorPreTrainedModel(PreTrainedModel):
     main_input_name = "warmup_landmarks"
 
     def _init_weights(self, module: nn.Module) -> None:
-        if isinstance(module, (nn.Linear, nn.Conv1d)):
-            nn.init.trunc_normal_(module.weight, std=self.config.initializer_range)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, (nn.LayerNorm, nn.GroupNorm)):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+        init_weights(module, self.config.initializer_range)
 
 
 class MSSyncGenerator(MSSyncGeneratorPreTrainedModel):
@@ -149,6 +150,9 @@ class MSSyncGenerator(MSSyncGeneratorPreTrainedModel):
         self.trunk_audio = nn.Conv1d(b * config.fpn_dim, b * config.branch_dim, 1, groups=b, bias=False)
         self.branches = BranchStack(config)
         self.compiled_rollout = True  # generate() with the numba rollout (fast_generation.py) where it applies
+        # the numba rollout runs streams one after the other; past a few streams the batched PyTorch loop is faster
+        # (benchmarks/RESULTS.md: 1.7k vs 4.2k frames/s at 32 streams)
+        self.compiled_rollout_max_batch = 4
         self.register_buffer("landmark_mean", torch.full((points,), 0.5))
         self.register_buffer("landmark_std", torch.ones(points))
         self.register_buffer("audio_mean", torch.zeros(config.audio_dim))
@@ -259,7 +263,7 @@ class MSSyncGenerator(MSSyncGeneratorPreTrainedModel):
 
     def _use_compiled_rollout(self, history: torch.Tensor) -> bool:
         return (self.compiled_rollout and self.config.temporal_module == "lstm" and self.config.initial_state_noise == 0
-                and history.device.type == "cpu")
+                and history.device.type == "cpu" and history.shape[0] <= self.compiled_rollout_max_batch)
 
     def _compiled_generate(self, history: torch.Tensor, audio: torch.Tensor, num_frames: int) -> torch.Tensor:
         """Every prediction x̂_0..x̂_{T-1} of :meth:`forward`, from the numba rollout: (B, T, 68, 2)."""

@@ -1,0 +1,147 @@
+"""The papers' benchmark protocols behind `talkhead benchmark` (architecture.md, "Reports").
+
+Each benchmark returns ``{"rows": {name: {column: {"mean": .., "std": ..}}}, ...}`` plus what it ran on,
+and :func:`markdown_table` prints the same rows for a README or RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..processing.landmarks import smooth_landmarks
+
+
+def _mean_std(rows: list[dict]) -> dict:
+    return {key: {"mean": float(np.mean([r[key] for r in rows])), "std": float(np.std([r[key] for r in rows]))}
+            for key in rows[0]}
+
+
+def benchmark_ms_sync(data: str | os.PathLike, split: str = "test", models: list[str] | None = None,
+                      eval_syncers: str = "ms-sync-eval-syncers", clip_frames: int = 80, progress: bool = True,
+                      padding: str = "valid") -> dict:
+    """MS-Sync Table 3 protocol on ``clip_frames``-frame clips of ``split``.
+
+    Rows: ``static`` (the first frame repeated), ``ground_truth``, and one per generator in
+    ``models`` (generated from the clip's first frame and its audio). Columns: ``av_off_1..4``
+    (absolute offsets) and ``av_conf_1..4`` from the evaluation syncers, and ``frechet``, the landmark
+    Fréchet distance to ground truth (mean over levels of the syncer-feature distances).
+    """
+    from tqdm.auto import tqdm
+
+    from ..data.clips import iter_clips, load_dataset_dict
+    from ..errors import TalkheadInputError
+    from ..hub import checkpoint_path, load_pretrained
+    from ..models.ms_sync import MSSyncGenerator, MSSyncSyncerModel
+    from .landmarks import landmark_frechet, multiscale_sync
+
+    dataset = load_dataset_dict(data)
+    if split not in dataset:
+        raise TalkheadInputError(f"'{data}' has no split '{split}'; it has {sorted(dataset)}")
+    syncers = load_pretrained(MSSyncSyncerModel, eval_syncers).eval()
+    generators = {Path(checkpoint_path(m)).name: load_pretrained(MSSyncGenerator, m).eval() for m in (models or [])}
+    chunks = []
+    for clip in iter_clips(dataset[split]):
+        smoothed = smooth_landmarks(clip.landmarks)
+        for start in range(0, clip.num_frames - clip_frames + 1, clip_frames):
+            chunks.append((smoothed[start : start + clip_frames], clip.logfbank[4 * start : 4 * (start + clip_frames)]))
+    if len(chunks) < 2:
+        raise TalkheadInputError(f"split '{split}' holds {len(chunks)} clip(s) of {clip_frames} frames; the benchmark needs 2 or more")
+    sequences = {"static": [np.repeat(lm[:1], clip_frames, axis=0) for lm, _ in chunks], "ground_truth": [lm for lm, _ in chunks]}
+    for name, generator in generators.items():
+        with torch.no_grad():
+            sequences[name] = [generator.generate(torch.from_numpy(lm[:1]), torch.from_numpy(audio)[None], clip_frames)[0].numpy()
+                               for lm, audio in tqdm(chunks, desc=name, disable=not progress)]
+    rows = {}
+    for name, generated in sequences.items():
+        scores = [multiscale_sync(syncers, seq, audio, padding=padding).summary() for seq, (_, audio) in zip(generated, chunks)]
+        rows[name] = _mean_std(scores)
+        frechet = landmark_frechet(syncers, generated, sequences["ground_truth"])
+        rows[name]["frechet"] = {"mean": frechet["frechet"], "std": 0.0}
+    return {"protocol": "MS-Sync Table 3", "data": str(data), "split": split, "clips": len(chunks),
+            "clip_frames": clip_frames, "padding": padding, "eval_syncers": checkpoint_path(eval_syncers),
+            "models": {n: checkpoint_path(m) for n, m in zip(generators, models or [])}, "rows": rows}
+
+
+def markdown_table(report: dict, columns: list[str] | None = None) -> str:
+    """The rows of a benchmark report as a Markdown table, ``mean ± std`` per cell."""
+    rows = report["rows"]
+    columns = columns or list(next(iter(rows.values())))
+    lines = ["| | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for name, values in rows.items():
+        cells = [f"{values[c]['mean']:.2f} ± {values[c]['std']:.2f}" if values[c]["std"] else f"{values[c]['mean']:.3f}"
+                 for c in columns]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _lipsync_scores(generated, target, reference, mel, first_frame, expert) -> dict:
+    from .image import expert_sync, identity_similarity, inter_frame_consistency, mouth_landmark_distance, psnr, ssim
+
+    sync = expert_sync(expert, generated, mel, first_frame)
+    return {"ssim": ssim(generated, target), "psnr": psnr(generated, target),
+            "lmd": mouth_landmark_distance(generated, target), "ifc": inter_frame_consistency(generated, target),
+            "identity": identity_similarity(generated, reference), "sync_conf": sync.confidence,
+            "sync_dist": sync.min_distance, "sync_off": abs(sync.offset)}
+
+
+def benchmark_lipsync(data: str | os.PathLike, split: str = "test", models: list[str] | None = None,
+                      silent_lip: str | None = "stable-sync-silent-lip", eval_expert: str = "syncnet-eval",
+                      chunk_frames: int = 50, progress: bool = True) -> dict:
+    """The stabilized-sync paper's Table 1 protocol on ``chunk_frames``-frame chunks of ``split`` (faces needed).
+
+    Rows: ``ground_truth``; ``reference_copy`` (frames from half a clip away copied as the output: right face,
+    wrong mouth); one per face generator in ``models``, fed the lower-half-masked ground truth as pose, the
+    frames half a clip away as identity (closed-lipped by ``silent_lip`` when given) and the true audio.
+    Columns: ``ssim``, ``psnr``, ``lmd`` (dlib mouth points, px), ``ifc``, ``identity`` (dlib embedding cosine
+    to the identity frames), and ``sync_conf`` / ``sync_dist`` / ``sync_off`` (|offset|) from ``eval_expert``.
+    """
+    from tqdm.auto import tqdm
+
+    from ..data.clips import iter_clips, load_dataset_dict
+    from ..data.face_windows import faces_to_tensor, mel_tensor
+    from ..errors import TalkheadInputError
+    from ..hub import checkpoint_path, load_pretrained
+    from ..models.avsyncnet import SyncNetExpert
+    from ..models.stable_sync import StableSyncFaceGenerator, mask_lower_half
+
+    dataset = load_dataset_dict(data)
+    if split not in dataset:
+        raise TalkheadInputError(f"'{data}' has no split '{split}'; it has {sorted(dataset)}")
+    if "faces" not in dataset[split].column_names:
+        raise TalkheadInputError(f"'{data}' has no face crops: build it with `talkhead preprocess --faces`")
+    expert = load_pretrained(SyncNetExpert, eval_expert).eval()
+    generators = {Path(checkpoint_path(m)).name: load_pretrained(StableSyncFaceGenerator, m).eval() for m in (models or [])}
+    closer = load_pretrained(StableSyncFaceGenerator, silent_lip).eval() if generators and silent_lip else None
+    rows: dict[str, list[dict]] = {"ground_truth": [], "reference_copy": [], **{name: [] for name in generators}}
+    clips = [c for c in iter_clips(dataset[split]) if c.num_frames >= 2 * chunk_frames]
+    if not clips:
+        raise TalkheadInputError(f"split '{split}' has no clip of {2 * chunk_frames} frames (two chunks)")
+    for clip in tqdm(clips, desc="lipsync benchmark", disable=not progress):
+        faces = faces_to_tensor(clip.faces)
+        half = clip.num_frames // 2
+        for start in range(0, clip.num_frames - chunk_frames + 1, chunk_frames):
+            frames = list(range(start, start + chunk_frames))
+            target = faces[frames]
+            reference = faces[[(t + half) % clip.num_frames for t in frames]]
+            rows["ground_truth"].append(_lipsync_scores(target, target, reference, clip.mel, start, expert))
+            rows["reference_copy"].append(_lipsync_scores(reference, target, reference, clip.mel, start, expert))
+            if not generators:
+                continue
+            frame_mels = torch.stack([mel_tensor(clip.mel, t - 2) for t in frames])
+            with torch.no_grad():
+                identity = reference
+                if closer is not None:
+                    identity = closer(reference, mask_lower_half(reference), torch.full_like(frame_mels, -4.0)).images
+                for name, generator in generators.items():
+                    generated = generator(identity, mask_lower_half(target), frame_mels).images
+                    rows[name].append(_lipsync_scores(generated, target, reference, clip.mel, start, expert))
+    return {"protocol": "stabilized sync Table 1", "data": str(data), "split": split, "chunks": len(rows["ground_truth"]),
+            "chunk_frames": chunk_frames, "eval_expert": checkpoint_path(eval_expert),
+            "silent_lip": checkpoint_path(silent_lip) if closer is not None else None,
+            "models": {n: checkpoint_path(m) for n, m in zip(generators, models or [])},
+            "rows": {name: _mean_std(values) for name, values in rows.items()}}
+

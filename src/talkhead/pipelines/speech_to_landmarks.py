@@ -1,0 +1,157 @@
+"""Speech -> 68-landmark motion for a face photo, with MS-Sync (the first stage of talking-head generation).
+
+The pipeline owns the I/O: it reads the photo and the audio, finds the face, normalises its
+landmarks the way the generator was trained (a fixed square crop around the face, spec §1.2),
+generates the motion and maps it back to the photo's pixels.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import EmptyAudioError, MediaDecodeError, NoFaceError
+from ..processing import audio as audio_lib
+from ..processing.faces import DlibHOGDetector, clip_crop_box, default_landmark_predictor, face_crop_boxes
+from ..processing.landmarks import close_mouth, denormalize_landmarks, normalize_landmarks
+
+logger = logging.getLogger(__name__)
+
+MIN_AUDIO_SECONDS = 0.2
+DEFAULT_GENERATOR = "ms-sync-short"
+
+
+@dataclass
+class LandmarkMotion:
+    """Generated motion for one photo.
+
+    Attributes:
+        landmarks: (T, 68, 2) in crop units (the dataset convention).
+        pixels: (T, 68, 2) in the photo's pixels.
+        crop_box: (4,) the square crop (x0, y0, x1, y1) the units refer to.
+        fps: frames per second (25).
+        silent: the audio was silent everywhere, so the face stays still with a closed mouth.
+        faces_found: how many faces the photo held (the largest was used).
+    """
+
+    landmarks: np.ndarray
+    pixels: np.ndarray
+    crop_box: np.ndarray
+    fps: int = 25
+    silent: bool = False
+    faces_found: int = 1
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """``.npz`` (arrays) or ``.json`` (lists), written atomically."""
+        import json
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.partial{path.suffix}")
+        if path.suffix == ".json":
+            temporary.write_text(json.dumps({"fps": self.fps, "landmarks": np.round(self.landmarks, 5).tolist(),
+                                             "pixels": np.round(self.pixels, 2).tolist(), "crop_box": self.crop_box.tolist()}))
+        elif path.suffix == ".npz":
+            np.savez(temporary, landmarks=self.landmarks, pixels=self.pixels, crop_box=self.crop_box, fps=self.fps)
+        else:
+            raise ValueError(f"output must end in .npz or .json, got '{path.name}'")
+        os.replace(temporary, path)
+        return path
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Any image file as (H, W, 3) uint8 RGB (grayscale and alpha are converted)."""
+    import cv2
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such image: '{path}'")
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise MediaDecodeError(f"cannot read '{path}' as an image (jpg, png, bmp, webp, ...)")
+    if image.dtype != np.uint8:
+        image = (image / (image.max() or 1) * 255).astype(np.uint8)
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+@lru_cache(maxsize=1)
+def _photo_detector() -> DlibHOGDetector:
+    # a photo is detected once, so it can afford a finer scan than video frames: faces down to ~40 px of 1024
+    return DlibHOGDetector(working_side=1024)
+
+
+def face_landmarks(image: np.ndarray, name: str = "the photo") -> tuple[np.ndarray, int]:
+    """68 points (pixels) of the largest face in ``image`` and how many faces there were."""
+    boxes = _photo_detector().detect(image)
+    if len(boxes) == 0:
+        raise NoFaceError(f"no face found in {name}; use a photo with a frontal face at least about 80 pixels wide")
+    if len(boxes) > 1:
+        logger.warning("%d faces found in %s; using the largest", len(boxes), name)
+    return default_landmark_predictor()(image, boxes[0]), len(boxes)
+
+
+class SpeechToLandmarks:
+    """MS-Sync landmark generation for a photo and a speech recording.
+
+    Args:
+        generator: an :class:`~talkhead.models.ms_sync.MSSyncGenerator`, or the name / path of one
+            (default: the ``ms-sync-short`` checkpoint in hub_configs/).
+        seed: only the optional initial-state noise is random; the seed fixes it.
+    """
+
+    def __init__(self, generator=DEFAULT_GENERATOR, seed: int = 0):
+        from ..hub import load_pretrained
+        from ..models.ms_sync import MSSyncGenerator
+
+        self.generator = load_pretrained(MSSyncGenerator, generator) if isinstance(generator, (str, os.PathLike)) else generator
+        self.generator.eval()
+        self.seed = seed
+
+    def __call__(self, image, audio, image_name: str = "the photo", audio_name: str = "the audio") -> LandmarkMotion:
+        """``image``: a path or (H, W, 3) RGB array; ``audio``: a path or a 16 kHz mono waveform."""
+        if isinstance(image, (str, os.PathLike)):
+            image_name, image = str(image), read_image(image)
+        if isinstance(audio, (str, os.PathLike)):
+            audio_name, audio = str(audio), audio_lib.load_audio(audio)
+        wave = np.asarray(audio, np.float32)
+        seconds = len(wave) / audio_lib.SAMPLE_RATE
+        if seconds < MIN_AUDIO_SECONDS:
+            raise EmptyAudioError(f"{audio_name} is {seconds:.2f} s long; at least {MIN_AUDIO_SECONDS} s of speech is needed")
+        pixels, faces = face_landmarks(image, image_name)
+        crop = clip_crop_box(face_crop_boxes(pixels)[None])
+        start = normalize_landmarks(pixels, crop)
+        frames = audio_lib.num_video_frames(len(wave))
+        if audio_lib.silence_mask(wave, frames).all():
+            logger.warning("%s is silent: the face stays still with a closed mouth", audio_name)
+            motion = np.repeat(close_mouth(start)[None], frames, axis=0)
+            return LandmarkMotion(motion, denormalize_landmarks(motion, crop), crop, silent=True, faces_found=faces)
+        features = audio_lib.logfbank26(audio_lib.fit_length(wave, frames * 640), frames)
+        torch.manual_seed(self.seed)
+        with torch.no_grad():
+            motion = self.generator.generate(torch.from_numpy(start)[None], torch.from_numpy(features)[None], frames)[0].numpy()
+        if not np.isfinite(motion).all():  # never hand out NaN: fall back to the still face
+            logger.warning("the generator produced non-finite landmarks; returning the still face")
+            motion = np.repeat(start[None], frames, axis=0)
+        return LandmarkMotion(motion, denormalize_landmarks(motion, crop), crop, faces_found=faces)
+
+
+def preview_frames(image: np.ndarray, motion: LandmarkMotion, max_side: int = 512):
+    """The photo with the generated landmarks drawn on it, one frame per step (downscaled to ``max_side``)."""
+    import cv2
+
+    from ..processing.landmarks import draw_landmarks
+
+    scale = min(1.0, max_side / max(image.shape[:2]))
+    base = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
+    for points in motion.pixels:
+        yield draw_landmarks(base, points * scale, (40, 220, 90), 1)

@@ -1,0 +1,54 @@
+import json
+
+import torch
+
+from talkhead.cli import main
+from talkhead.models.ms_sync import MSSyncGenerator, MSSyncGeneratorConfig, MSSyncSyncerConfig, MSSyncSyncerModel
+
+from ..conftest import contract_dataset
+
+
+def test_benchmark_ms_sync_rows_and_columns(tmp_path, capsys):
+    torch.manual_seed(0)
+    data = contract_dataset(tmp_path / "ds", num_clips=2, frames=90, test_clips=2)
+    MSSyncSyncerModel(MSSyncSyncerConfig.from_preset("tiny", objective="contrastive", normalize_embeddings=False)).save_pretrained(tmp_path / "eval")
+    for name, branches in (("full", 4), ("single-branch", 1)):
+        MSSyncGenerator(MSSyncGeneratorConfig.from_preset("tiny", num_branches=branches)).save_pretrained(tmp_path / name)
+    out = tmp_path / "report.json"
+    assert main(["benchmark", "ms-sync", "--data", str(data), "--split", "test", "--model", str(tmp_path / "full"),
+                 "--model", str(tmp_path / "single-branch"), "--eval-syncers", str(tmp_path / "eval"), "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["clips"] == 2 and set(report["rows"]) == {"static", "ground_truth", "full", "single-branch"}
+    columns = set(report["rows"]["full"])
+    assert columns == {f"av_{k}_{i}" for k in ("off", "conf") for i in range(1, 5)} | {"frechet"}
+    assert report["rows"]["ground_truth"]["frechet"]["mean"] < 1e-6 < report["rows"]["static"]["frechet"]["mean"]
+    assert all(v["std"] >= 0 for v in report["rows"]["full"].values())
+    assert "| static |" in capsys.readouterr().out
+
+
+def test_benchmark_lipsync_rows_columns_and_ground_truth_is_perfect(tmp_path, capsys):
+    from talkhead.models.avsyncnet import AVSyncNetConfig, SyncNetExpert, SyncNetExpertConfig
+    from talkhead.models.stable_sync import StableSyncFaceGenerator, StableSyncFaceGeneratorConfig
+
+    torch.manual_seed(0)
+    data = contract_dataset(tmp_path / "ds", num_clips=1, frames=30, test_clips=1, faces=True)
+    SyncNetExpert(SyncNetExpertConfig.from_preset("tiny")).save_pretrained(tmp_path / "expert")
+    config = StableSyncFaceGeneratorConfig.from_preset("tiny", audio_encoder=AVSyncNetConfig.presets["tiny"])
+    StableSyncFaceGenerator(config).save_pretrained(tmp_path / "face")
+    StableSyncFaceGenerator(config).save_pretrained(tmp_path / "silent")
+    out = tmp_path / "table1.json"
+    assert main(["benchmark", "lipsync", "--data", str(data), "--model", str(tmp_path / "face"), "--silent-lip",
+                 str(tmp_path / "silent"), "--eval-expert", str(tmp_path / "expert"), "--chunk-frames", "12",
+                 "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["chunks"] == 2 and set(report["rows"]) == {"ground_truth", "reference_copy", "face"}
+    columns = {"ssim", "psnr", "lmd", "ifc", "identity", "sync_conf", "sync_dist", "sync_off"}
+    assert set(report["rows"]["face"]) == columns
+    truth = report["rows"]["ground_truth"]
+    assert truth["ssim"]["mean"] == 1.0 and truth["lmd"]["mean"] == 0.0 and truth["ifc"]["mean"] == 0.0
+    assert report["rows"]["reference_copy"]["ssim"]["mean"] < 1.0
+    assert "| reference_copy |" in capsys.readouterr().out
+    plain = contract_dataset(tmp_path / "plain", num_clips=1, frames=30, test_clips=1)
+    assert main(["benchmark", "lipsync", "--data", str(plain), "--eval-expert", str(tmp_path / "expert"),
+                 "--json", str(tmp_path / "x.json")]) == 2
+    assert "--faces" in capsys.readouterr().err
