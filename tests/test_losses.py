@@ -1,5 +1,6 @@
 import math
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -45,3 +46,48 @@ def test_syncnet_contrastive_loss_by_hand():
     assert math.isclose(float(syncnet_contrastive_loss(landmarks, audio, 10.0)), expected, rel_tol=1e-5)
     far = torch.tensor([[0.0, 0.0], [20.0, 0.0]])
     assert float(syncnet_contrastive_loss(far, far, 10.0)) == 0.0  # aligned and far from the negatives
+
+
+# ---- stabilized-sync losses (spec §6.6-6.7, checks of spec §9) ----
+
+def test_stabilized_sync_loss_is_zero_at_ground_truth_finite_when_reference_matches_and_grows():
+    from talkhead.losses import stabilized_sync_loss
+
+    y, d = torch.tensor([0.8, 0.6]), torch.tensor([0.3, 0.2])
+    assert float(stabilized_sync_loss(y.clone(), y, d)) < 1e-5
+    same = stabilized_sync_loss(torch.tensor([0.5, 0.1]), y, y.clone())  # |y - d| = 0: the clamp keeps it finite
+    assert torch.isfinite(same)
+    values = [float(stabilized_sync_loss(y - gap, y, d)) for gap in (0.01, 0.05, 0.1, 0.2)]
+    assert values == sorted(values) and values[0] > 0
+    x = torch.tensor([0.7, 0.5], requires_grad=True)
+    stabilized_sync_loss(x, y, d).backward()
+    assert (x.grad < 0).all()  # x below y: raising x lowers the loss
+    # the same gap costs more when the reference scores close to the ground truth
+    near = stabilized_sync_loss(torch.tensor([0.7]), torch.tensor([0.8]), torch.tensor([0.75]))
+    far = stabilized_sync_loss(torch.tensor([0.7]), torch.tensor([0.8]), torch.tensor([0.1]))
+    assert near > far
+
+
+def test_adaptive_triplet_loss_is_at_least_epsilon_and_hand_computed():
+    from talkhead.losses import adaptive_triplet_loss
+
+    g, t, r = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]]), torch.tensor([[-1.0, 0.0]])
+    # D(g,t) = sqrt2, D(g,r) = 2, D(t,r) = sqrt2: sqrt2 - 2 / sqrt2 + 1 = 1
+    torch.testing.assert_close(adaptive_triplet_loss(g, t, r), torch.tensor(1.0))
+    assert float(adaptive_triplet_loss(t, t, -t, alpha=0.5)) == pytest.approx(1e-6)  # clamped at ε
+    features = torch.randn(6, 3, 4, 4)
+    assert float(adaptive_triplet_loss(features, torch.randn_like(features), torch.randn_like(features))) >= 1e-6
+
+
+def test_lipsync_and_bce_and_nonsaturating_gan_losses():
+    from talkhead.losses import (
+        lipsync_loss, nonsaturating_discriminator_loss, nonsaturating_generator_loss, sync_bce_loss,
+    )
+
+    assert float(lipsync_loss(torch.ones(3))) == pytest.approx(0.0, abs=1e-6)
+    assert float(lipsync_loss(torch.zeros(3))) == pytest.approx(-math.log(1e-7), rel=1e-4)
+    torch.testing.assert_close(sync_bce_loss(torch.tensor([0.9, 0.2]), torch.tensor([1, 0])),
+                               torch.tensor(-(math.log(0.9) + math.log(0.8)) / 2))
+    logits = torch.tensor([0.0])
+    torch.testing.assert_close(nonsaturating_discriminator_loss(logits, logits), torch.tensor(2 * math.log(2)))
+    torch.testing.assert_close(nonsaturating_generator_loss(logits), torch.tensor(math.log(2)))

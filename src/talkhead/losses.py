@@ -2,8 +2,10 @@
 
 * :func:`info_nce_loss`, :func:`infonce_margin`: the MS-Sync loss syncers (spec §2.4).
 * :func:`syncnet_contrastive_loss`: the evaluation syncers and SyncNet-style experts (spec §2.6).
-
-Later issues add the hinge GAN, sync, stabilized sync, adaptive triplet and perceptual losses here.
+* :func:`hinge_discriminator_loss`, :func:`hinge_generator_loss`, :func:`multiscale_sync_loss`: the MS-Sync GAN (spec §4.5, §2.5).
+* :func:`sync_bce_loss`, :func:`lipsync_loss`, :func:`stabilized_sync_loss`, :func:`adaptive_triplet_loss`,
+  :func:`nonsaturating_discriminator_loss`, :func:`nonsaturating_generator_loss`: the stabilized-sync face
+  models (spec §6.4-6.7). The VGG-19 perceptual loss is in :mod:`talkhead.perceptual`.
 """
 
 from __future__ import annotations
@@ -80,3 +82,50 @@ def multiscale_sync_loss(syncers, landmarks: torch.Tensor, audio: torch.Tensor, 
     output = syncers(landmarks, audio, levels=levels)
     terms = {level: -scores.mean() for level, scores in zip(output.levels, output.scores)}
     return torch.stack(list(terms.values())).mean(), terms
+
+
+def sync_bce_loss(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """BCE of cosine scores in [0, 1] against 0/1 labels: how AVSyncNet and SyncNet train (spec §6.5, §6.7)."""
+    return F.binary_cross_entropy(scores.clamp(1e-7, 1 - 1e-7), labels.to(scores.dtype))
+
+
+def lipsync_loss(scores: torch.Tensor) -> torch.Tensor:
+    """Wav2Lip's lip-sync loss: -log cos(generated lips, audio) with the expert frozen (spec §6.7)."""
+    return -torch.log(scores.clamp(1e-7, 1.0)).mean()
+
+
+def stabilized_sync_loss(x: torch.Tensor, y: torch.Tensor, d: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """L_ss (Yaman et al., eq. 3-4; spec §6.6): -log(1 - (|x - y| + ε) / (|x - y| + |y - d| + ε)).
+
+    x = AVSIM(generated, audio) carries the gradient; y = AVSIM(ground truth, audio) and d =
+    AVSIM(silent identity reference, audio) are constants. About 0 when x = y; a deviation costs
+    more when the reference scores close to the ground truth (copying it would be easy).
+    """
+    y, d = y.detach(), d.detach()
+    gap = (x - y).abs()
+    ratio = (gap + eps) / (gap + (y - d).abs() + eps)
+    return -torch.log((1 - ratio).clamp_min(1e-6)).mean()
+
+
+def adaptive_triplet_loss(generated: torch.Tensor, target: torch.Tensor, reference: torch.Tensor, alpha: float = 1.0,
+                          eps: float = 1e-6) -> torch.Tensor:
+    """L_at (Yaman et al., eq. 2; spec §6.6) on per-frame feature vectors (N, D), L2-normalised here.
+
+    [D(g, t) - D(g, r) / D(t, r) + α]_+ with Euclidean D, the denominator a floored constant, and
+    [z]_+ = max(z, ε); averaged over frames.
+    """
+    g, t, r = (F.normalize(f.flatten(1), dim=-1) for f in (generated, target, reference))
+    scale = (t - r).norm(dim=-1).detach().clamp_min(1e-6)
+    value = (g - t).norm(dim=-1) - (g - r).norm(dim=-1) / scale + alpha
+    return value.clamp_min(eps).mean()
+
+
+def nonsaturating_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """-log σ(D(real)) - log(1 - σ(D(fake))) (spec §6.4)."""
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def nonsaturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """-log σ(D(fake)) (spec §6.4)."""
+    return F.softplus(-fake_logits).mean()
+

@@ -6,15 +6,21 @@ so ``AutoModel.from_pretrained("hub_configs/<name>")`` works after ``import talk
 
 from transformers import AutoConfig, AutoModel
 
+from .avsyncnet import AVSyncNet, AVSyncNetConfig, SyncNetExpert, SyncNetExpertConfig
 from .ms_sync import (
     MSSyncDiscriminatorConfig, MSSyncDiscriminators, MSSyncGenerator, MSSyncGeneratorConfig, MSSyncSyncerConfig,
     MSSyncSyncerModel,
 )
+from .stable_sync import FaceDiscriminator, FaceDiscriminatorConfig, StableSyncFaceGenerator, StableSyncFaceGeneratorConfig
 
 _REGISTRY = [
     (MSSyncSyncerConfig, MSSyncSyncerModel),
     (MSSyncGeneratorConfig, MSSyncGenerator),
     (MSSyncDiscriminatorConfig, MSSyncDiscriminators),
+    (AVSyncNetConfig, AVSyncNet),
+    (SyncNetExpertConfig, SyncNetExpert),
+    (StableSyncFaceGeneratorConfig, StableSyncFaceGenerator),
+    (FaceDiscriminatorConfig, FaceDiscriminator),
 ]
 
 for _config, _model in _REGISTRY:
@@ -23,5 +29,7 @@ for _config, _model in _REGISTRY:
 
 __all__ = [
     "MSSyncSyncerConfig", "MSSyncSyncerModel", "MSSyncGeneratorConfig", "MSSyncGenerator",
-    "MSSyncDiscriminatorConfig", "MSSyncDiscriminators",
+    "MSSyncDiscriminatorConfig", "MSSyncDiscriminators", "AVSyncNetConfig", "AVSyncNet", "SyncNetExpertConfig",
+    "SyncNetExpert", "StableSyncFaceGeneratorConfig", "StableSyncFaceGenerator", "FaceDiscriminatorConfig",
+    "FaceDiscriminator",
 ]

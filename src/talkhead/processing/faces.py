@@ -141,10 +141,26 @@ class DlibLandmarkPredictor:
         self._dlib = dlib
         self._predictor = dlib.shape_predictor(str(model_path or face_model_path("shape_predictor_68_face_landmarks.dat")))
 
-    def __call__(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
+    def shape(self, image: np.ndarray, box: np.ndarray):
+        """dlib's own ``full_object_detection`` (what its face-embedding net takes)."""
         x0, y0, x1, y1 = (int(round(v)) for v in box)
-        shape = self._predictor(np.ascontiguousarray(image), self._dlib.rectangle(x0, y0, x1, y1))
-        return np.array([(p.x, p.y) for p in shape.parts()], np.float32)
+        return self._predictor(np.ascontiguousarray(image), self._dlib.rectangle(x0, y0, x1, y1))
+
+    def __call__(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
+        return np.array([(p.x, p.y) for p in self.shape(image, box).parts()], np.float32)
+
+
+class DlibFaceEmbedder:
+    """dlib's 128-d face-recognition ResNet (face-recognition-models): identity embeddings of RGB uint8 faces."""
+
+    def __init__(self, predictor: DlibLandmarkPredictor | None = None):
+        dlib = _import_dlib()
+        self._predictor = predictor or default_landmark_predictor()
+        self._net = dlib.face_recognition_model_v1(str(face_model_path("dlib_face_recognition_resnet_model_v1.dat")))
+
+    def __call__(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
+        image = np.ascontiguousarray(image)
+        return np.array(self._net.compute_face_descriptor(image, self._predictor.shape(image, box)), np.float32)
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,312 @@
+#!/usr/bin/env python
+"""Train the stabilized-sync face generators (Yaman et al., ECCV; spec §6.2-6.6).
+
+    accelerate launch examples/train_stable_sync.py --stage silent-lip --dataset DATASET \
+        --avsyncnet hub_configs/avsyncnet-small --output_dir runs/stable-sync-silent-lip
+    accelerate launch examples/train_stable_sync.py --stage talking-face --dataset DATASET \
+        --avsyncnet hub_configs/avsyncnet-small --silent_lip runs/stable-sync-silent-lip --output_dir runs/stable-sync-face
+
+Stage ``silent-lip`` trains G_S as a reconstruction GAN: L = L_GAN + 10 L_pixel + 1 L_per. Stage
+``talking-face`` trains G_L with the frozen G_S making closed-lip identity references (G_S of the
+reference frame with silent audio): L = L_GAN + 10 L_pixel + 1 L_per + 2 L_sync + 0.5 L_at, where
+``--sync_loss stabilized`` is L_ss (the paper), ``lipsync`` the plain -log AVSIM baseline and ``none``
+turns it off. Both use the frozen AVSyncNet audio tower as the generator's audio encoder.
+
+Without ``--vgg19 FILE`` (a torchvision VGG-19 state dict) the perceptual weight is 0 and L_at uses the
+frozen AVSyncNet image-tower embedding of the 5-frame window instead of VGG relu5_1 features.
+Validation on held-out sources reports SSIM, PSNR and the AVSIM of generated windows; each checkpoint
+saves a sample grid (rows: pose input, identity input, generated, ground truth).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+@dataclass
+class StableSyncTrainingArguments:
+    dataset: str | None = field(default=None, metadata={"help": "folder written by `talkhead preprocess --faces`"})
+    output_dir: str | None = field(default=None)
+    stage: str = field(default="talking-face", metadata={"help": "silent-lip (G_S) or talking-face (G_L)"})
+    avsyncnet: str = field(default="avsyncnet-small", metadata={"help": "frozen AVSyncNet (audio encoder, sync loss)"})
+    silent_lip: str | None = field(default="stable-sync-silent-lip", metadata={"help": "frozen G_S (talking-face stage)"})
+    generator_config: str = field(default="small", metadata={"help": "preset (paper, small, tiny) or config.json"})
+    discriminator_config: str = field(default="small")
+    sync_loss: str = field(default="stabilized", metadata={"help": "stabilized (L_ss), lipsync (plain) or none"})
+    vgg19: str | None = field(default=None, metadata={"help": "torchvision VGG-19 state dict for L_per and L_at"})
+    pixel_weight: float = field(default=10.0)
+    perceptual_weight: float = field(default=1.0)
+    sync_weight: float = field(default=2.0)
+    triplet_weight: float = field(default=0.5)
+    gan_weight: float = field(default=1.0)
+    split: str = field(default="train")
+    validation_sources: str | None = field(default=None)
+    validation_fraction: float = field(default=0.15)
+    validation_samples: int = field(default=64)
+    batch_size: int = field(default=16, metadata={"help": "windows of 5 frames per step"})
+    learning_rate: float = field(default=1e-4)
+    max_steps: int = field(default=200_000)
+    validation_steps: int = field(default=500)
+    checkpointing_steps: int = field(default=1000)
+    checkpoints_total_limit: int = field(default=2)
+    resume_from_checkpoint: str | None = field(default=None)
+    logging_steps: int = field(default=25)
+    seed: int = field(default=0)
+    num_workers: int = field(default=0)
+
+
+def preset_or_file(config_class, value: str, **overrides):
+    if value.endswith(".json"):
+        return config_class(**{**json.loads(Path(value).read_text()), **overrides})
+    return config_class.from_preset(value, **overrides)
+
+
+class FaceLosses:
+    """Everything frozen that the generator's losses look through: AVSyncNet, G_S, VGG-19."""
+
+    def __init__(self, args, avsyncnet, silent_lip, vgg):
+        self.args, self.avsyncnet, self.silent_lip, self.vgg = args, avsyncnet, silent_lip, vgg
+        self.silent_mel = None
+
+    def identity_inputs(self, reference: torch.Tensor) -> torch.Tensor:
+        """(B, 5, 3, 96, 96) reference frames -> the identity input: as is (G_S) or closed-lip by G_S (G_L)."""
+        if self.silent_lip is None:
+            return reference
+        from talkhead.models.stable_sync import mask_lower_half
+
+        flat = reference.flatten(0, 1)
+        mel = torch.full((len(flat), 1, 80, 16), -4.0, device=flat.device)  # the mel of silence (spec §1.5)
+        with torch.no_grad():
+            return self.silent_lip(flat, mask_lower_half(flat), mel).images.view_as(reference)
+
+    def generator_terms(self, generated, target, identity, mel) -> dict[str, torch.Tensor]:
+        """The weighted loss terms of spec §6.6 except the GAN term; windows are (B, 5, 3, 96, 96)."""
+        from talkhead.losses import adaptive_triplet_loss, lipsync_loss, stabilized_sync_loss
+        from talkhead.perceptual import perceptual_loss
+
+        args = self.args
+        terms = {"pixel": args.pixel_weight * (generated - target).abs().mean()}
+        if self.vgg is not None and args.perceptual_weight:
+            terms["perceptual"] = args.perceptual_weight * perceptual_loss(self.vgg, generated.flatten(0, 1), target.flatten(0, 1))
+        if args.stage == "talking-face" and args.sync_loss != "none":
+            audio = self.avsyncnet.embed_audio(mel)
+            cosine = torch.nn.functional.cosine_similarity
+            x = cosine(self.avsyncnet.embed_faces(generated), audio, dim=-1)
+            if args.sync_loss == "lipsync":
+                terms["sync"] = args.sync_weight * lipsync_loss(x)
+            else:
+                with torch.no_grad():
+                    y = cosine(self.avsyncnet.embed_faces(target), audio, dim=-1)
+                    d = cosine(self.avsyncnet.embed_faces(identity), audio, dim=-1)
+                terms["sync"] = args.sync_weight * stabilized_sync_loss(x, y, d)
+        if args.stage == "talking-face" and args.triplet_weight:
+            features = self.triplet_features
+            with torch.no_grad():
+                t, r = features(target), features(identity)
+            terms["triplet"] = args.triplet_weight * adaptive_triplet_loss(features(generated), t, r)
+        return terms
+
+    def triplet_features(self, windows: torch.Tensor) -> torch.Tensor:
+        """φ of L_at: per-frame VGG-19 relu5_1 maps, or (without VGG) the AVSyncNet image embedding of each window."""
+        if self.vgg is not None:
+            return self.vgg(windows.flatten(0, 1))[-1]
+        return self.avsyncnet.embed_faces(windows)
+
+
+def generate(generator, losses: FaceLosses, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(generated, target, identity input) windows, each (B, 5, 3, 96, 96)."""
+    from talkhead.models.stable_sync import mask_lower_half
+
+    target = batch["target"]
+    identity = losses.identity_inputs(batch["reference"])
+    out = generator(identity.flatten(0, 1), mask_lower_half(target.flatten(0, 1)), batch["frame_mels"].flatten(0, 1))
+    return out.images.view_as(target), target, identity
+
+
+@torch.no_grad()
+def validate(generator, losses: FaceLosses, batches) -> dict:
+    from talkhead.metrics.image import psnr, ssim
+
+    generator.eval()
+    rows = {"ssim": [], "psnr": [], "avsim": []}
+    for batch in batches:
+        generated, target, _ = generate(generator, losses, batch)
+        fake, real = generated.flatten(0, 1), target.flatten(0, 1)
+        rows["ssim"].append(ssim(fake, real))
+        rows["psnr"].append(psnr(fake, real))
+        rows["avsim"].append(float(losses.avsyncnet(generated, batch["mel"]).scores.mean()))
+    generator.train()
+    return {key: float(np.mean(values)) for key, values in rows.items()}
+
+
+def save_sample_grid(generator, losses: FaceLosses, batch: dict, path: Path) -> Path:
+    """Rows: masked pose input, identity input, generated, ground truth (5 frames of up to 2 windows)."""
+    import cv2
+
+    from talkhead.models.stable_sync import mask_lower_half
+
+    with torch.no_grad():
+        generated, target, identity = generate(generator.eval(), losses, {k: v[:2] for k, v in batch.items()})
+    generator.train()
+    rows = [mask_lower_half(target), identity, generated, target]
+    grid = torch.cat([torch.cat(list(r.flatten(0, 1)), dim=-1) for r in rows], dim=-2)  # (3, 4 * 96, 10 * 96)
+    image = (grid.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    return path
+
+
+def load_frozen(args, accelerator):
+    from talkhead.hub import load_pretrained
+    from talkhead.models.avsyncnet import AVSyncNet
+    from talkhead.models.stable_sync import StableSyncFaceGenerator
+    from talkhead.perceptual import load_vgg19
+
+    avsyncnet = load_pretrained(AVSyncNet, args.avsyncnet).eval().requires_grad_(False).to(accelerator.device)
+    silent_lip = None
+    if args.stage == "talking-face":
+        if not args.silent_lip:
+            raise SystemExit("error: the talking-face stage needs --silent_lip (a G_S checkpoint)")
+        silent_lip = load_pretrained(StableSyncFaceGenerator, args.silent_lip).eval().requires_grad_(False).to(accelerator.device)
+    vgg = load_vgg19(args.vgg19).to(accelerator.device) if args.vgg19 else None
+    return FaceLosses(args, avsyncnet, silent_lip, vgg)
+
+
+def main(argv=None) -> None:
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from tqdm.auto import tqdm
+
+    from talkhead.data.clips import load_training_clips
+    from talkhead.data.face_windows import FaceWindowDataset
+    from talkhead.errors import TalkheadInputError
+    from talkhead.losses import nonsaturating_discriminator_loss, nonsaturating_generator_loss
+    from talkhead.models.stable_sync import (
+        FaceDiscriminator, FaceDiscriminatorConfig, StableSyncFaceGenerator, StableSyncFaceGeneratorConfig,
+    )
+    from talkhead.training.checkpoints import (
+        load_checkpoint, parse_arguments, resolve_checkpoint, save_arguments, save_checkpoint,
+    )
+
+    args = parse_arguments(StableSyncTrainingArguments, argv)
+    if not args.dataset or not args.output_dir:
+        raise SystemExit("error: --dataset and --output_dir are required (or resume a run with --resume_from_checkpoint)")
+    if args.stage not in ("silent-lip", "talking-face") or args.sync_loss not in ("stabilized", "lipsync", "none"):
+        raise SystemExit(f"error: --stage silent-lip|talking-face and --sync_loss stabilized|lipsync|none "
+                         f"(got {args.stage!r}, {args.sync_loss!r})")
+    accelerator = Accelerator()
+    set_seed(args.seed + accelerator.process_index)
+    output_dir = Path(args.output_dir)
+    try:
+        train_clips, validation_clips, held_out = load_training_clips(args.dataset, args.split, args.validation_sources,
+                                                                      args.validation_fraction, args.seed)
+        dataset = FaceWindowDataset(train_clips, seed=args.seed)
+        validation = FaceWindowDataset(validation_clips, args.validation_samples, seed=1234) if validation_clips else None
+        losses = load_frozen(args, accelerator)
+    except (TalkheadInputError, ValueError) as err:
+        raise SystemExit(f"error: {err}") from err
+    generator_config = preset_or_file(StableSyncFaceGeneratorConfig, args.generator_config,
+                                      audio_encoder=losses.avsyncnet.config.to_diff_dict())
+    generator = StableSyncFaceGenerator(generator_config)
+    generator.load_audio_encoder(losses.avsyncnet)
+    discriminator = FaceDiscriminator(preset_or_file(FaceDiscriminatorConfig, args.discriminator_config))
+    betas = (0.5, 0.999)
+    trainable = [p for p in generator.parameters() if p.requires_grad]
+    optimizer_g = torch.optim.Adam(trainable, lr=args.learning_rate, betas=betas)
+    optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=args.learning_rate, betas=betas)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=True, drop_last=True,
+                                         num_workers=args.num_workers)
+    validation_batches = list(torch.utils.data.DataLoader(validation, batch_size=args.batch_size)) if validation else []
+    generator, discriminator, optimizer_g, optimizer_d, loader = accelerator.prepare(
+        generator, discriminator, optimizer_g, optimizer_d, loader)
+    if accelerator.is_main_process:
+        save_arguments(args, output_dir)
+        accelerator.print(f"{args.stage}: {len(dataset.clips)} training clips, {len(validation_clips)} validation clips "
+                          f"(held-out: {', '.join(held_out) or 'none'}); perceptual loss "
+                          f"{'on' if losses.vgg is not None else 'off (no --vgg19)'}")
+
+    step = 0
+    history = {"train": {}, "validation": {"ssim": [], "psnr": [], "avsim": []}, "best": None, "wall_seconds": 0.0}
+    checkpoint = resolve_checkpoint(output_dir, args.resume_from_checkpoint)
+    if checkpoint is not None:
+        state = load_checkpoint(accelerator, checkpoint)
+        step, history = state["step"], state["history"]
+        accelerator.print(f"resumed from {checkpoint} at step {step}")
+    started = time.perf_counter() - history["wall_seconds"]
+    running: dict[str, list[float]] = {}
+    progress = tqdm(total=args.max_steps, initial=step, desc=args.stage, disable=not accelerator.is_local_main_process,
+                    dynamic_ncols=True)
+    while step < args.max_steps:
+        dataset.epoch += 1
+        for batch in loader:
+            generated, target, identity = generate(generator, losses, batch)
+            real_logits = discriminator(target.flatten(0, 1)).logits
+            fake_logits = discriminator(generated.detach().flatten(0, 1)).logits
+            loss_d = nonsaturating_discriminator_loss(real_logits, fake_logits)
+            optimizer_d.zero_grad(set_to_none=True)
+            accelerator.backward(loss_d)
+            optimizer_d.step()
+
+            terms = losses.generator_terms(generated, target, identity, batch["mel"])
+            terms["gan"] = args.gan_weight * nonsaturating_generator_loss(discriminator(generated.flatten(0, 1)).logits)
+            optimizer_g.zero_grad(set_to_none=True)
+            accelerator.backward(sum(terms.values()))
+            optimizer_g.step()
+
+            step += 1
+            progress.update(1)
+            for key, value in {**terms, "discriminator": loss_d}.items():
+                running.setdefault(key, []).append(float(value))
+            if step % args.logging_steps == 0:
+                for key, values in running.items():
+                    history["train"].setdefault(key, []).append((step, float(np.mean(values))))
+                progress.set_postfix({k[:5]: f"{np.mean(v):.3f}" for k, v in running.items()}, refresh=False)
+                running = {}
+            if validation_batches and step % args.validation_steps == 0 and accelerator.is_main_process:
+                result = validate(accelerator.unwrap_model(generator), losses, validation_batches)
+                for key, value in result.items():
+                    history["validation"][key].append((step, value))
+                if history["best"] is None or result["ssim"] > history["best"]["ssim"]:
+                    history["best"] = {"step": step, **result}
+                    accelerator.unwrap_model(generator).save_pretrained(output_dir / "best_generator")
+                save_plots(output_dir, history)
+                accelerator.print(f"step {step}: SSIM {result['ssim']:.3f}, PSNR {result['psnr']:.2f} dB, AVSIM {result['avsim']:.3f}")
+            if step % args.checkpointing_steps == 0 or step >= args.max_steps:
+                history["wall_seconds"] = time.perf_counter() - started
+                save_checkpoint(accelerator, output_dir, step, {"history": history}, args.checkpoints_total_limit)
+                if accelerator.is_main_process and validation_batches:
+                    save_sample_grid(accelerator.unwrap_model(generator), losses, validation_batches[0],
+                                     output_dir / "samples" / f"step-{step:07d}.png")
+            if step >= args.max_steps:
+                break
+    progress.close()
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        final = accelerator.unwrap_model(generator)
+        if (output_dir / "best_generator").exists():
+            final = StableSyncFaceGenerator.from_pretrained(output_dir / "best_generator")
+        final.save_pretrained(output_dir)
+        summary = {"steps": step, "wall_seconds": round(time.perf_counter() - started, 1), "stage": args.stage,
+                   "sync_loss": args.sync_loss, "perceptual": losses.vgg is not None, "held_out_sources": held_out,
+                   "train_clips": len(dataset.clips), "validation_clips": len(validation_clips), "best": history["best"]}
+        (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=2))
+        accelerator.print(json.dumps(summary, indent=1))
+    accelerator.end_training()
+
+
+def save_plots(output_dir: Path, history: dict) -> None:
+    from talkhead.training.plots import plot_curves
+
+    plot_curves(output_dir / "plots" / "losses.png", history["train"], "weighted loss terms", "loss", smooth=10)
+    plot_curves(output_dir / "plots" / "validation.png", {k: history["validation"][k] for k in ("ssim", "avsim")},
+                "validation on held-out sources", "value")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Image-domain metrics of generated faces (spec §6.9): SSIM, PSNR, IFC, LMD and identity similarity.
+
+SSIM and PSNR come from scikit-image (Gaussian window σ = 1.5, i.e. 11 taps, peak 255), on faces at
+96x96 scaled to [0, 255]. Inputs are (N, 3, H, W) tensors or arrays in [0, 1], or (N, H, W, 3) uint8.
+LMD uses dlib's 68-point predictor on the whole crop (the paper uses FAN) and identity similarity
+dlib's face-embedding net, both from face-recognition-models.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _to_uint8_scale(images) -> np.ndarray:
+    """(N, H, W, 3) float64 on the [0, 255] scale."""
+    array = images.detach().cpu().numpy() if hasattr(images, "detach") else np.asarray(images)
+    if array.dtype == np.uint8:
+        return array.astype(np.float64)
+    if array.ndim == 4 and array.shape[1] == 3 and array.shape[-1] != 3:
+        array = array.transpose(0, 2, 3, 1)
+    return np.clip(array.astype(np.float64), 0, 1) * 255.0
+
+
+def ssim(generated, target) -> float:
+    """Mean SSIM over frames (Gaussian window σ = 1.5, data range 255)."""
+    from skimage.metrics import structural_similarity
+
+    fake, real = _to_uint8_scale(generated), _to_uint8_scale(target)
+    return float(np.mean([structural_similarity(f, r, channel_axis=-1, data_range=255.0, gaussian_weights=True, sigma=1.5,
+                                                use_sample_covariance=False) for f, r in zip(fake, real)]))
+
+
+def psnr(generated, target) -> float:
+    """Mean PSNR in dB over frames (peak 255); identical frames count as 100 dB."""
+    from skimage.metrics import peak_signal_noise_ratio
+
+    fake, real = _to_uint8_scale(generated), _to_uint8_scale(target)
+    values = [100.0 if np.array_equal(f, r) else peak_signal_noise_ratio(r, f, data_range=255.0) for f, r in zip(fake, real)]
+    return float(np.mean(values))
+
+
+def inter_frame_consistency(generated, target) -> float:
+    """IFC = mean_t |δ_t(G) - δ_t(GT)|, δ_t the mean absolute pixel difference of frames t and t-1 on [0, 255]."""
+    fake, real = _to_uint8_scale(generated), _to_uint8_scale(target)
+    if len(fake) < 2:
+        raise ValueError("IFC needs at least two frames")
+    delta_fake = np.abs(np.diff(fake, axis=0)).mean(axis=(1, 2, 3))
+    delta_real = np.abs(np.diff(real, axis=0)).mean(axis=(1, 2, 3))
+    return float(np.abs(delta_fake - delta_real).mean())
+
+
+def _rgb_uint8(images) -> np.ndarray:
+    return np.clip(np.rint(_to_uint8_scale(images)), 0, 255).astype(np.uint8)
+
+
+def mouth_landmark_distance(generated, target, predictor=None) -> float:
+    """LMD: mean pixel distance between dlib mouth landmarks (48-67) of generated and target crops."""
+    from ..processing.faces import default_landmark_predictor
+
+    predictor = predictor or default_landmark_predictor()
+    fake, real = _rgb_uint8(generated), _rgb_uint8(target)
+    box = np.array([0, 0, fake.shape[2], fake.shape[1]], np.float32)  # tight crops: the whole image is the face
+    distances = [np.linalg.norm(predictor(f, box)[48:] - predictor(r, box)[48:], axis=-1).mean() for f, r in zip(fake, real)]
+    return float(np.mean(distances))
+
+
+def identity_similarity(generated, reference, embedder=None) -> float:
+    """Mean cosine between dlib face embeddings of generated crops and reference crops (frame by frame)."""
+    from ..processing.faces import DlibFaceEmbedder
+
+    embedder = embedder or DlibFaceEmbedder()
+    fake, real = _rgb_uint8(generated), _rgb_uint8(reference)
+    box = np.array([0, 0, fake.shape[2], fake.shape[1]], np.float32)
+    cosines = []
+    for f, r in zip(fake, real):
+        a, b = embedder(f, box), embedder(r, box)
+        cosines.append(float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-8)))
+    return float(np.mean(cosines))
+
+
+
+def expert_sync(expert, faces, mel: np.ndarray, first_frame: int = 0, vshift: int = 15, batch_size: int = 64):
+    """Offset / confidence / distance of a face track against its audio with a sync expert (SyncNet protocol).
+
+    ``faces``: (T, 3, 96, 96) in [0, 1] (tensor or array), frames ``first_frame``.. of a clip whose mel is
+    ``mel`` (M, 80). Window t is faces t..t+4 against the mel window starting at frame first_frame + t; the search is :func:`talkhead.metrics.sync.offset_search`
+    over the expert's L2-normalised embeddings (Euclidean, zero padding, as SyncNet).
+    """
+    import torch
+
+    from ..data.face_windows import WINDOW, mel_tensor
+    from .sync import offset_search
+
+    faces = torch.as_tensor(faces, dtype=torch.float32)
+    windows = len(faces) - WINDOW + 1
+    if windows < 1:
+        raise ValueError(f"a sync score needs at least {WINDOW} frames, got {len(faces)}")
+    face_embeddings, audio_embeddings = [], []
+    with torch.no_grad():
+        for start in range(0, windows, batch_size):
+            index = range(start, min(windows, start + batch_size))
+            face_embeddings.append(expert.embed_faces(torch.stack([faces[t : t + WINDOW] for t in index])))
+            audio_embeddings.append(expert.embed_audio(torch.stack([mel_tensor(mel, first_frame + t) for t in index])))
+    normalize = torch.nn.functional.normalize
+    return offset_search(normalize(torch.cat(face_embeddings), dim=-1), normalize(torch.cat(audio_embeddings), dim=-1),
+                         vshift=vshift)

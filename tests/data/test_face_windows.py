@@ -1,0 +1,52 @@
+"""Face windows for the image-side models: alignment of faces and mel, labels, non-overlapping references."""
+
+import numpy as np
+import pytest
+import torch
+
+from talkhead.data.face_windows import FaceWindowDataset, SyncWindowDataset, faces_to_tensor, mel_tensor
+from talkhead.processing.audio import mel_start
+
+
+def make_clip(frames=40, faces=True):
+    from talkhead.data.clips import Clip
+
+    # frame t's faces hold the value t; mel row m holds m, so alignment is readable
+    crops = np.repeat(np.arange(frames, dtype=np.uint8)[:, None, None, None], 96, 1).repeat(96, 2).repeat(3, 3)
+    mel = np.repeat(np.arange(int(3.2 * frames) + 1, dtype=np.float32)[:, None], 80, 1)
+    return Clip("c", "s", 25, np.zeros((frames, 68, 2), np.float32), np.zeros(4, np.float32), np.ones(frames, bool),
+                np.zeros(640 * frames, np.float32), np.zeros((4 * frames, 26), np.float32), mel,
+                np.zeros((frames, 4), np.float32), crops if faces else None)
+
+
+def test_sync_windows_have_aligned_or_far_audio():
+    dataset = SyncWindowDataset([make_clip()], samples_per_epoch=64)
+    labels = []
+    for index in range(64):
+        item = dataset[index]
+        start = int(round(float(item["faces"][0, 0, 0, 0]) * 255))
+        audio_start = int(item["mel"][0, 0, 0])
+        assert item["faces"].shape == (5, 3, 96, 96) and item["mel"].shape == (1, 80, 16)
+        if item["label"] == 1:
+            assert audio_start == mel_start(start)
+        else:
+            frame = next(t for t in range(40) if mel_start(t) == audio_start)
+            assert abs(frame - start) >= 5
+        labels.append(float(item["label"]))
+    assert 0.2 < np.mean(labels) < 0.8
+
+
+def test_generator_windows_reference_does_not_overlap_and_frame_mels_are_centred():
+    item = FaceWindowDataset([make_clip()], samples_per_epoch=8)[3]
+    start = int(round(float(item["target"][0, 0, 0, 0]) * 255))
+    reference = int(round(float(item["reference"][0, 0, 0, 0]) * 255))
+    assert abs(reference - start) >= 5
+    assert item["frame_mels"].shape == (5, 1, 80, 16)
+    assert int(item["frame_mels"][2, 0, 0, 0]) == mel_start(start)  # frame start + 2's window starts at frame start
+    torch.testing.assert_close(item["mel"], mel_tensor(make_clip().mel, start))
+
+
+def test_faces_are_required():
+    with pytest.raises(ValueError, match="--faces"):
+        SyncWindowDataset([make_clip(faces=False)])
+    assert faces_to_tensor(np.full((2, 96, 96, 3), 255, np.uint8)).max() == 1.0
