@@ -53,11 +53,7 @@ def build_model(args):
 
     model_class, config_class = {"avsyncnet": (AVSyncNet, AVSyncNetConfig), "syncnet": (SyncNetExpert, SyncNetExpertConfig)}[
         args.architecture]
-    if args.model_config.endswith(".json"):
-        config = config_class(**json.loads(Path(args.model_config).read_text()))
-    else:
-        config = config_class.from_preset(args.model_config)
-    return model_class(config)
+    return model_class(config_class.from_preset_or_file(args.model_config))
 
 
 @torch.no_grad()
@@ -94,7 +90,7 @@ def main(argv=None) -> None:
     from talkhead.errors import TalkheadInputError
     from talkhead.losses import sync_bce_loss
     from talkhead.training.checkpoints import (
-        load_checkpoint, parse_arguments, resolve_checkpoint, save_arguments, save_checkpoint,
+        load_checkpoint, parse_arguments, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint,
     )
 
     args = parse_arguments(SyncExpertTrainingArguments, argv)
@@ -182,10 +178,7 @@ def main(argv=None) -> None:
             save_plots(output_dir, history)
         accelerator.print(json.dumps(summary, indent=1))
         if args.push_to_hub:
-            try:
-                final.push_to_hub(args.hub_model_id or output_dir.name)
-            except Exception as err:  # no network here
-                print(f"push_to_hub skipped: the Hub is not reachable ({type(err).__name__}: {err}); the model is in {output_dir}")
+            push_to_hub(final, args.hub_model_id, output_dir)
     accelerator.end_training()
 
 

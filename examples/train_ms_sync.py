@@ -60,12 +60,6 @@ class MSSyncTrainingArguments:
     hub_model_id: str | None = field(default=None)
 
 
-def preset_or_file(config_class, value: str, **overrides):
-    if value.endswith(".json"):
-        return config_class(**{**json.loads(Path(value).read_text()), **overrides})
-    return config_class.from_preset(value, **overrides)
-
-
 def load_splits(args):
     from talkhead.data.clips import load_training_clips
 
@@ -142,7 +136,7 @@ def main(argv=None) -> None:
         MSSyncDiscriminatorConfig, MSSyncDiscriminators, MSSyncGenerator, MSSyncGeneratorConfig, MSSyncSyncerModel,
     )
     from talkhead.training.checkpoints import (
-        load_checkpoint, parse_arguments, resolve_checkpoint, save_arguments, save_checkpoint,
+        load_checkpoint, parse_arguments, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint,
     )
 
     args = parse_arguments(MSSyncTrainingArguments, argv)
@@ -161,8 +155,8 @@ def main(argv=None) -> None:
     sync_levels = [int(x) for x in args.sync_levels.split(",") if x.strip()]
 
     overrides = {"num_branches": 1} if args.single_branch else {}
-    generator = MSSyncGenerator(preset_or_file(MSSyncGeneratorConfig, args.generator_config, **overrides))
-    discriminators = MSSyncDiscriminators(preset_or_file(MSSyncDiscriminatorConfig, args.discriminator_config))
+    generator = MSSyncGenerator(MSSyncGeneratorConfig.from_preset_or_file(args.generator_config, **overrides))
+    discriminators = MSSyncDiscriminators(MSSyncDiscriminatorConfig.from_preset_or_file(args.discriminator_config))
     statistics = input_statistics(train_clips)
     generator.set_input_statistics(*statistics)
     discriminators.set_input_statistics(*statistics[:2])
@@ -280,10 +274,7 @@ def main(argv=None) -> None:
         (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=2))
         accelerator.print(json.dumps(summary, indent=1))
         if args.push_to_hub:
-            try:
-                final.push_to_hub(args.hub_model_id or output_dir.name)
-            except Exception as err:  # no network here
-                print(f"push_to_hub skipped: the Hub is not reachable ({type(err).__name__}: {err}); the model is in {output_dir}")
+            push_to_hub(final, args.hub_model_id, output_dir)
     accelerator.end_training()
 
 

@@ -61,12 +61,6 @@ class StableSyncTrainingArguments:
     num_workers: int = field(default=0)
 
 
-def preset_or_file(config_class, value: str, **overrides):
-    if value.endswith(".json"):
-        return config_class(**{**json.loads(Path(value).read_text()), **overrides})
-    return config_class.from_preset(value, **overrides)
-
-
 class FaceLosses:
     """Everything frozen that the generator's losses look through: AVSyncNet, G_S, VGG-19."""
 
@@ -211,11 +205,11 @@ def main(argv=None) -> None:
         losses = load_frozen(args, accelerator)
     except (TalkheadInputError, ValueError) as err:
         raise SystemExit(f"error: {err}") from err
-    generator_config = preset_or_file(StableSyncFaceGeneratorConfig, args.generator_config,
+    generator_config = StableSyncFaceGeneratorConfig.from_preset_or_file(args.generator_config,
                                       audio_encoder=losses.avsyncnet.config.to_diff_dict())
     generator = StableSyncFaceGenerator(generator_config)
     generator.load_audio_encoder(losses.avsyncnet)
-    discriminator = FaceDiscriminator(preset_or_file(FaceDiscriminatorConfig, args.discriminator_config))
+    discriminator = FaceDiscriminator(FaceDiscriminatorConfig.from_preset_or_file(args.discriminator_config))
     betas = (0.5, 0.999)
     trainable = [p for p in generator.parameters() if p.requires_grad]
     optimizer_g = torch.optim.Adam(trainable, lr=args.learning_rate, betas=betas)

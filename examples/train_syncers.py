@@ -78,9 +78,7 @@ def build_config(args: SyncerTrainingArguments):
     from talkhead.models.ms_sync import MSSyncSyncerConfig
 
     objective = {"normalize_embeddings": args.objective == "infonce", "objective": args.objective}
-    if args.model_config.endswith(".json"):
-        return MSSyncSyncerConfig(**{**json.loads(Path(args.model_config).read_text()), **objective})
-    return MSSyncSyncerConfig.from_preset(args.model_config, **objective)
+    return MSSyncSyncerConfig.from_preset_or_file(args.model_config, **objective)
 
 
 def load_clips(args, config):
@@ -214,7 +212,7 @@ def main(argv=None) -> None:
     from talkhead.losses import info_nce_loss, infonce_margin, syncnet_contrastive_loss
     from talkhead.models.ms_sync import MSSyncSyncerModel
     from talkhead.training.checkpoints import (
-        load_checkpoint, parse_arguments, resolve_checkpoint, save_arguments, save_checkpoint,
+        load_checkpoint, parse_arguments, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint,
     )
 
     args = parse_arguments(SyncerTrainingArguments, argv)
@@ -325,16 +323,8 @@ def main(argv=None) -> None:
             save_plots(output_dir, history, levels)
         accelerator.print(json.dumps(summary["best"], indent=1))
         if args.push_to_hub:
-            push(final, args, output_dir)
+            push_to_hub(final, args.hub_model_id, output_dir)
     accelerator.end_training()
-
-
-def push(model, args, output_dir: Path) -> None:
-    """Upload the model folder; offline, say so and stop cleanly."""
-    try:
-        model.push_to_hub(args.hub_model_id or output_dir.name)
-    except Exception as err:  # no network here: the Hub is unreachable
-        print(f"push_to_hub skipped: the Hub is not reachable ({type(err).__name__}: {err}); the model is in {output_dir}")
 
 
 if __name__ == "__main__":

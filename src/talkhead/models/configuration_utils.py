@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 
 class PresetConfigMixin:
     """``Config.from_preset("small", **overrides)`` over a class-level ``presets`` dict.
@@ -17,6 +20,13 @@ class PresetConfigMixin:
         if name not in cls.presets:
             raise ValueError(f"unknown {cls.model_type} preset {name!r}; choose one of {sorted(cls.presets)}")
         return cls(**{**cls.presets[name], **overrides})
+
+    @classmethod
+    def from_preset_or_file(cls, value: str, **overrides):
+        """What a training script's ``--*_config`` flag names: a preset, or a config.json to read."""
+        if value.endswith(".json"):
+            return cls(**{**json.loads(Path(value).read_text()), **overrides})
+        return cls.from_preset(value, **overrides)
 
 
 def raise_problems(config_name: str, problems: list[str]) -> None:

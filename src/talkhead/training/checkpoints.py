@@ -106,3 +106,12 @@ def save_arguments(args, output_dir: str | Path) -> None:
     path = Path(output_dir) / ARGS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(dataclasses.asdict(args), indent=2))
+
+
+def push_to_hub(model, hub_model_id: str | None, output_dir: str | Path) -> None:
+    """``--push_to_hub``: upload the final model; offline, say so and stop cleanly (the model stays in output_dir)."""
+    try:
+        model.push_to_hub(hub_model_id or Path(output_dir).name)
+    except Exception as err:  # no network here: the Hub is unreachable
+        print(f"push_to_hub skipped: the Hub is not reachable ({type(err).__name__}: {err}); the model is in {output_dir}")
+

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from transformers import PretrainedConfig
 
+from ..configuration_utils import PresetConfigMixin
+
 SYNCER_OBJECTIVES = ("infonce", "contrastive")
 
 SYNCER_PRESETS = {
@@ -16,7 +18,7 @@ SYNCER_PRESETS = {
 }
 
 
-class MSSyncSyncerConfig(PretrainedConfig):
+class MSSyncSyncerConfig(PresetConfigMixin, PretrainedConfig):
     r"""Configuration of :class:`MSSyncSyncerModel`: one audio/landmark syncer per pyramid level.
 
     The defaults are the paper's (spec §2.2-2.3): four levels, 5-frame landmark windows against
@@ -52,6 +54,7 @@ class MSSyncSyncerConfig(PretrainedConfig):
     """
 
     model_type = "ms_sync_syncer"
+    presets = SYNCER_PRESETS
 
     def __init__(
         self,
@@ -114,12 +117,6 @@ class MSSyncSyncerConfig(PretrainedConfig):
         if problems:
             raise ValueError("invalid MSSyncSyncerConfig: " + "; ".join(problems))
 
-    @classmethod
-    def from_preset(cls, name: str, **overrides) -> MSSyncSyncerConfig:
-        """A configuration from :data:`SYNCER_PRESETS` (``paper``, ``small``, ``tiny``) with overrides."""
-        if name not in SYNCER_PRESETS:
-            raise ValueError(f"unknown syncer preset {name!r}; choose one of {sorted(SYNCER_PRESETS)}")
-        return cls(**{**SYNCER_PRESETS[name], **overrides})
 
     @property
     def level_durations_ms(self) -> list[int]:
@@ -139,7 +136,7 @@ GENERATOR_PRESETS = {
 }
 
 
-class MSSyncGeneratorConfig(PretrainedConfig):
+class MSSyncGeneratorConfig(PresetConfigMixin, PretrainedConfig):
     r"""Configuration of :class:`MSSyncGenerator`, the multi-scale autoregressive landmark generator (spec §3).
 
     Args:
@@ -170,6 +167,7 @@ class MSSyncGeneratorConfig(PretrainedConfig):
     """
 
     model_type = "ms_sync_generator"
+    presets = GENERATOR_PRESETS
 
     def __init__(
         self,
@@ -243,12 +241,6 @@ class MSSyncGeneratorConfig(PretrainedConfig):
         if problems:
             raise ValueError("invalid MSSyncGeneratorConfig: " + "; ".join(problems))
 
-    @classmethod
-    def from_preset(cls, name: str, **overrides) -> MSSyncGeneratorConfig:
-        """A configuration from :data:`GENERATOR_PRESETS` (``paper``, ``small``, ``tiny``) with overrides."""
-        if name not in GENERATOR_PRESETS:
-            raise ValueError(f"unknown generator preset {name!r}; choose one of {sorted(GENERATOR_PRESETS)}")
-        return cls(**{**GENERATOR_PRESETS[name], **overrides})
 
 
 DISCRIMINATOR_PRESETS = {
@@ -260,7 +252,7 @@ DISCRIMINATOR_PRESETS = {
 }
 
 
-class MSSyncDiscriminatorConfig(PretrainedConfig):
+class MSSyncDiscriminatorConfig(PresetConfigMixin, PretrainedConfig):
     r"""Configuration of :class:`MSSyncDiscriminators`: D_f, D_s and D_s^j of SUHMo / MS-Sync (spec §4).
 
     Args:
@@ -277,6 +269,7 @@ class MSSyncDiscriminatorConfig(PretrainedConfig):
     """
 
     model_type = "ms_sync_discriminator"
+    presets = DISCRIMINATOR_PRESETS
 
     def __init__(self, num_landmarks: int = 68, frame_hidden_dim: int = 408, frame_expand_dim: int = 1632,
                  frame_embed_dim: int = 512, frame_blocks: int = 3, frame_classifier_dim: int = 256,
@@ -299,8 +292,3 @@ class MSSyncDiscriminatorConfig(PretrainedConfig):
             raise ValueError(f"invalid MSSyncDiscriminatorConfig: windows={self.windows} must be lengths of at least 2")
         super().__init__(**kwargs)
 
-    @classmethod
-    def from_preset(cls, name: str, **overrides) -> MSSyncDiscriminatorConfig:
-        if name not in DISCRIMINATOR_PRESETS:
-            raise ValueError(f"unknown discriminator preset {name!r}; choose one of {sorted(DISCRIMINATOR_PRESETS)}")
-        return cls(**{**DISCRIMINATOR_PRESETS[name], **overrides})
