@@ -93,7 +93,7 @@ def test_config_validation_names_the_bad_values():
         MSSyncSyncerConfig(audio_window=16)
     with pytest.raises(ValueError, match="objective='triplet'"):
         MSSyncSyncerConfig(objective="triplet")
-    with pytest.raises(ValueError, match="unknown ms_sync_syncer preset .huge.; choose one of):
+    with pytest.raises(ValueError, match="unknown ms_sync_syncer preset .huge.; choose one of"):
         MSSyncSyncerConfig.from_preset("huge")
     assert MSSyncSyncerConfig().level_durations_ms == [200, 400, 800, 1600]
 
