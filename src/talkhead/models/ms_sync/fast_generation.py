@@ -5,7 +5,7 @@ eager PyTorch each frame costs some seventy operator dispatches, which caps gene
 dozen frames per second. Here the whole rollout loop runs in one numba-compiled function over the
 model's weights, so a frame costs only its arithmetic. The audio pyramid (convolutions over the
 whole sequence) still runs in PyTorch, once. Only the LSTM temporal module is supported; the
-it computes in float64 and matches the PyTorch path to float32 rounding (tests/models/test_ms_sync_generator.py).
+it computes in float32, as the PyTorch path, and matches it to rounding (tests/models/test_ms_sync_generator.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ..blocks import ChannelLayerNorm, ConvNeXt1DBlock
 
 
 def _array(tensor: torch.Tensor) -> np.ndarray:
-    return np.ascontiguousarray(tensor.detach().double().cpu().numpy())
+    return np.ascontiguousarray(tensor.detach().float().cpu().numpy())
 
 
 def _norm_parameters(norm) -> tuple[np.ndarray, np.ndarray, float]:
@@ -38,8 +38,8 @@ def _grouped(conv: torch.nn.Conv1d) -> np.ndarray:
 def _block(block: ConvNeXt1DBlock) -> tuple:
     gamma, beta, eps = _norm_parameters(block.norm)
     if isinstance(block.shortcut, torch.nn.Identity):
-        short_w = np.zeros((1, 1, 1), np.float64)
-        short_b = short_g = short_beta = np.zeros(1, np.float64)
+        short_w = np.zeros((1, 1, 1), np.float32)
+        short_b = short_g = short_beta = np.zeros(1, np.float32)
         short_eps, projected = 1e-5, False
     else:
         conv, norm = block.shortcut
@@ -82,7 +82,7 @@ class FastRollout:
         """
         velocity_head, mask_head = self.heads
         return _rollout(
-            np.ascontiguousarray(history, np.float64), np.ascontiguousarray(audio_trunk, np.float64), num_frames,
+            np.ascontiguousarray(history, np.float32), np.ascontiguousarray(audio_trunk, np.float32), num_frames,
             self.mean, self.std, *self.embedding, *self.lstm, *self.trunk,
             *_stack(velocity_head[0]), velocity_head[1], velocity_head[2], *_stack(mask_head[0]), mask_head[1], mask_head[2],
             self.branches, self.softmax, self.hidden,
@@ -95,12 +95,12 @@ def _stack(blocks: list[tuple]) -> tuple:
     last = blocks[-1]
     if identity:
         stacked = tuple(np.stack([b[i] for b in identity]) for i in (0, 1, 2, 3, 5, 6, 7, 8))
-        eps = np.array([b[4] for b in identity], np.float64)
+        eps = np.array([b[4] for b in identity], np.float32)
     else:  # no identity block: empty stacks of the right rank
         width = last[0].shape[0]
-        stacked = (np.zeros((0, width), np.float64),) * 4 + (np.zeros((0, 1, 1, 1), np.float64), np.zeros((0, 1), np.float64),
-                                                              np.zeros((0, 1, 1, 1), np.float64), np.zeros((0, width), np.float64))
-        eps = np.zeros(0, np.float64)
+        stacked = (np.zeros((0, width), np.float32),) * 4 + (np.zeros((0, 1, 1, 1), np.float32), np.zeros((0, 1), np.float32),
+                                                              np.zeros((0, 1, 1, 1), np.float32), np.zeros((0, width), np.float32))
+        eps = np.zeros(0, np.float32)
     return stacked + (eps,) + last
 
 
@@ -130,7 +130,7 @@ def _group_norm(x, groups, gamma, beta, eps):
 @njit(cache=True)
 def _grouped_matvec(weight, bias, x):
     groups, out_size, in_size = weight.shape
-    out = np.empty(groups * out_size, np.float64)
+    out = np.empty(groups * out_size, np.float32)
     for g in range(groups):
         out[g * out_size : (g + 1) * out_size] = np.dot(weight[g], x[g * in_size : (g + 1) * in_size])
     return out + bias
@@ -173,17 +173,17 @@ def _rollout(history, audio_trunk, num_frames, mean, std,
     points = history.shape[1]
     landmarks = points // 2
     n_obs = history.shape[0]
-    positions = np.empty((num_frames, points), np.float64)
+    positions = np.empty((num_frames, points), np.float32)
     positions[0] = history[0]
     current = history[0].copy()
-    h = np.zeros(hidden_size, np.float64)
-    c = np.zeros(hidden_size, np.float64)
+    h = np.zeros(hidden_size, np.float32)
+    c = np.zeros(hidden_size, np.float32)
     for t in range(num_frames - 1):
         x = (current - mean) / std
         e = np.dot(e_w1, x) + e_b1
-        mu = e.mean()
-        var = ((e - mu) ** 2).mean()
-        e = (e - mu) / math.sqrt(var + e_eps) * e_g + e_beta
+        mu = np.float32(e.mean())  # float32 scalars: a float64 one would turn every later array into float64
+        var = np.float32(((e - mu) ** 2).mean())
+        e = (e - mu) * np.float32(1.0 / math.sqrt(var + e_eps)) * e_g + e_beta
         e = np.dot(e_w2, e) + e_b2
         coords = np.dot(e_w3, _gelu(e)) + e_b3
         gates = np.dot(w_ih, coords) + np.dot(w_hh, h) + b_lstm
@@ -202,7 +202,7 @@ def _rollout(history, audio_trunk, num_frames, mean, std,
         logits = _head(trunk, branches, m_dw_w, m_dw_b, m_gamma, m_beta, m_ex_w, m_ex_b, m_pr_w, m_pr_b, m_eps,
                        m_l_dw_w, m_l_dw_b, m_l_gamma, m_l_beta, m_l_eps, m_l_ex_w, m_l_ex_b, m_l_pr_w, m_l_pr_b,
                        m_l_projected, m_l_sh_w, m_l_sh_b, m_l_sh_g, m_l_sh_beta, m_l_sh_eps, m_final_w, m_final_b)
-        step = np.zeros(points, np.float64)
+        step = np.zeros(points, np.float32)
         for k in range(landmarks):
             if softmax:
                 top = logits[k]
