@@ -81,9 +81,9 @@ def main() -> int:
                      f"{row['real_time_factor']:,.1f}x | {row['aggregate_real_time_factor']:,.1f}x |")
     best = max(r["real_time_factor"] for r in results["rows"] if r["batch"] == 1)
     lines += ["", f"Target 500x real time for one stream: {'met' if best >= 500 else 'missed'} (best {best:,.1f}x). "
-              "Autoregressive generation reads every weight once per frame (1.9 M parameters: 7.6 MB in float32, "
-              "15 MB in the float64 numba rollout), so a single stream is bound by memory traffic rather than "
-              "arithmetic; more streams share each read only in the batched PyTorch loop."]
+              "Autoregressive generation reads every weight once per frame (1.9 M parameters, 7.6 MB in float32), "
+              "so a single stream is bound by memory traffic rather than arithmetic; more streams share each read "
+              "only in the batched PyTorch loop."]
     text = "\n".join(lines)
     update_results_section("ms_sync_speed", text)
     print(text)

@@ -85,6 +85,14 @@ def _speed(path: Path | None) -> str:
             "per stream, medians):\n\n" + markdown_table(["model", "streams", "rollout", "frames/s", "real time per stream"], rows))
 
 
+def _ablation_note(report: dict, name: str) -> str:
+    others = [row for row in report["rows"] if row not in ("static", "ground_truth", name)]
+    if not others:
+        return ""
+    return (f"\n\nOther rows ({', '.join(others)}) are the paper's ablations, trained with the same recipe, seed and "
+            "steps and passed to the same command with more `--model` flags; they are not published (benchmarks/RESULTS.md).")
+
+
 def card(run: Path, name: str, benchmark: Path, speed: Path | None) -> Path:
     from talkhead.metrics.benchmarks import markdown_table as benchmark_table
     from talkhead.models.ms_sync import MSSyncGenerator
@@ -125,7 +133,7 @@ or `talkhead landmarks --image face.jpg --audio speech.wav -o landmarks.npz --pr
 training, scored by the evaluation syncers (`ms-sync-eval-syncers`), offsets over overlapping windows. `frechet` is
 the landmark Fréchet distance to ground truth in the evaluation syncers' feature space (mean over levels).
 
-{benchmark_table(report, columns)}""",
+{benchmark_table(report, columns)}""" + _ablation_note(report, name),
         "Speed": _speed(speed),
         "Limits": """Trained for a few hundred steps on 31 clips (about 7 minutes) of about 40 speakers: a small
 model that shows the method runs end to end, not one that matches the paper. The evaluation syncers themselves are

@@ -151,7 +151,7 @@ class MSSyncGenerator(MSSyncGeneratorPreTrainedModel):
         self.branches = BranchStack(config)
         self.compiled_rollout = True  # generate() with the numba rollout (fast_generation.py) where it applies
         # the numba rollout runs streams one after the other; past a few streams the batched PyTorch loop is faster
-        # (benchmarks/RESULTS.md: 1.7k vs 4.2k frames/s at 32 streams)
+        # (benchmarks/RESULTS.md: 3.9k vs 4.4k frames/s at 32 streams)
         self.compiled_rollout_max_batch = 4
         self.register_buffer("landmark_mean", torch.full((points,), 0.5))
         self.register_buffer("landmark_std", torch.ones(points))
