@@ -22,30 +22,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from talkhead.training.arguments import TrainingRunArguments
+
 
 @dataclass
-class SyncExpertTrainingArguments:
+class SyncExpertTrainingArguments(TrainingRunArguments):
     dataset: str | None = field(default=None, metadata={"help": "folder written by `talkhead preprocess --faces`"})
-    output_dir: str | None = field(default=None)
     architecture: str = field(default="avsyncnet", metadata={"help": "avsyncnet or syncnet (the evaluation expert)"})
     model_config: str = field(default="small", metadata={"help": "preset (paper, small, tiny) or config.json"})
     imagenet_resnet50: str | None = field(default=None, metadata={"help": "torchvision ResNet-50 state dict (paper config)"})
-    split: str = field(default="train")
-    validation_sources: str | None = field(default=None, metadata={"help": "comma-separated held-out sources"})
-    validation_fraction: float = field(default=0.15)
     validation_samples: int = field(default=512)
     batch_size: int = field(default=64)
     learning_rate: float = field(default=1e-4)
     max_steps: int = field(default=300_000)
     validation_steps: int = field(default=500)
-    checkpointing_steps: int = field(default=1000)
-    checkpoints_total_limit: int = field(default=2)
-    resume_from_checkpoint: str | None = field(default=None)
-    logging_steps: int = field(default=25)
-    seed: int = field(default=0)
-    num_workers: int = field(default=0)
-    push_to_hub: bool = field(default=False)
-    hub_model_id: str | None = field(default=None)
 
 
 def build_model(args):
@@ -94,8 +84,7 @@ def main(argv=None) -> None:
     )
 
     args = parse_arguments(SyncExpertTrainingArguments, argv)
-    if not args.dataset or not args.output_dir:
-        raise SystemExit("error: --dataset and --output_dir are required (or resume a run with --resume_from_checkpoint)")
+    args.require_data_and_output()
     if args.architecture not in ("avsyncnet", "syncnet"):
         raise SystemExit(f"error: --architecture must be avsyncnet or syncnet, got {args.architecture!r}")
     accelerator = Accelerator()

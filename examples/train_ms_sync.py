@@ -24,14 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from talkhead.training.arguments import TrainingRunArguments
+
 
 @dataclass
-class MSSyncTrainingArguments:
-    dataset: str | None = field(default=None, metadata={"help": "folder written by `talkhead preprocess`"})
-    output_dir: str | None = field(default=None)
-    split: str = field(default="train")
-    validation_sources: str | None = field(default=None, metadata={"help": "comma-separated held-out sources"})
-    validation_fraction: float = field(default=0.15)
+class MSSyncTrainingArguments(TrainingRunArguments):
     generator_config: str = field(default="small", metadata={"help": "preset (paper, small, tiny) or config.json"})
     discriminator_config: str = field(default="small", metadata={"help": "preset (paper, small, tiny) or config.json"})
     single_branch: bool = field(default=False, metadata={"help": "ablation: one generator branch instead of four"})
@@ -50,14 +47,6 @@ class MSSyncTrainingArguments:
     augment: bool = field(default=True)
     validation_steps: int = field(default=1000)
     validation_clip_frames: int = field(default=80)
-    checkpointing_steps: int = field(default=1000)
-    checkpoints_total_limit: int = field(default=2)
-    resume_from_checkpoint: str | None = field(default=None)
-    logging_steps: int = field(default=25)
-    seed: int = field(default=0)
-    num_workers: int = field(default=0)
-    push_to_hub: bool = field(default=False)
-    hub_model_id: str | None = field(default=None)
 
 
 def load_splits(args):
@@ -140,8 +129,7 @@ def main(argv=None) -> None:
     )
 
     args = parse_arguments(MSSyncTrainingArguments, argv)
-    if not args.dataset or not args.output_dir:
-        raise SystemExit("error: --dataset and --output_dir are required (or resume a run with --resume_from_checkpoint)")
+    args.require_data_and_output()
     batch_size = args.batch_size - args.batch_size % 2
     if batch_size < 2:
         raise SystemExit("error: --batch_size must be at least 2 (the pair discriminator needs pairs)")

@@ -28,11 +28,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from talkhead.training.arguments import TrainingRunArguments
+
 
 @dataclass
-class StableSyncTrainingArguments:
+class StableSyncTrainingArguments(TrainingRunArguments):
     dataset: str | None = field(default=None, metadata={"help": "folder written by `talkhead preprocess --faces`"})
-    output_dir: str | None = field(default=None)
     stage: str = field(default="talking-face", metadata={"help": "silent-lip (G_S) or talking-face (G_L)"})
     avsyncnet: str = field(default="avsyncnet-small", metadata={"help": "frozen AVSyncNet (audio encoder, sync loss)"})
     silent_lip: str | None = field(default="stable-sync-silent-lip", metadata={"help": "frozen G_S (talking-face stage)"})
@@ -45,20 +46,11 @@ class StableSyncTrainingArguments:
     sync_weight: float = field(default=2.0)
     triplet_weight: float = field(default=0.5)
     gan_weight: float = field(default=1.0)
-    split: str = field(default="train")
-    validation_sources: str | None = field(default=None)
-    validation_fraction: float = field(default=0.15)
     validation_samples: int = field(default=64)
     batch_size: int = field(default=16, metadata={"help": "windows of 5 frames per step"})
     learning_rate: float = field(default=1e-4)
     max_steps: int = field(default=200_000)
     validation_steps: int = field(default=500)
-    checkpointing_steps: int = field(default=1000)
-    checkpoints_total_limit: int = field(default=2)
-    resume_from_checkpoint: str | None = field(default=None)
-    logging_steps: int = field(default=25)
-    seed: int = field(default=0)
-    num_workers: int = field(default=0)
 
 
 class FaceLosses:
@@ -66,7 +58,6 @@ class FaceLosses:
 
     def __init__(self, args, avsyncnet, silent_lip, vgg):
         self.args, self.avsyncnet, self.silent_lip, self.vgg = args, avsyncnet, silent_lip, vgg
-        self.silent_mel = None
 
     def identity_inputs(self, reference: torch.Tensor) -> torch.Tensor:
         """(B, 5, 3, 96, 96) reference frames -> the identity input: as is (G_S) or closed-lip by G_S (G_L)."""
@@ -185,12 +176,11 @@ def main(argv=None) -> None:
         FaceDiscriminator, FaceDiscriminatorConfig, StableSyncFaceGenerator, StableSyncFaceGeneratorConfig,
     )
     from talkhead.training.checkpoints import (
-        load_checkpoint, parse_arguments, resolve_checkpoint, save_arguments, save_checkpoint,
+        load_checkpoint, parse_arguments, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint,
     )
 
     args = parse_arguments(StableSyncTrainingArguments, argv)
-    if not args.dataset or not args.output_dir:
-        raise SystemExit("error: --dataset and --output_dir are required (or resume a run with --resume_from_checkpoint)")
+    args.require_data_and_output()
     if args.stage not in ("silent-lip", "talking-face") or args.sync_loss not in ("stabilized", "lipsync", "none"):
         raise SystemExit(f"error: --stage silent-lip|talking-face and --sync_loss stabilized|lipsync|none "
                          f"(got {args.stage!r}, {args.sync_loss!r})")
@@ -291,6 +281,8 @@ def main(argv=None) -> None:
                    "train_clips": len(dataset.clips), "validation_clips": len(validation_clips), "best": history["best"]}
         (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=2))
         accelerator.print(json.dumps(summary, indent=1))
+        if args.push_to_hub:
+            push_to_hub(final, args.hub_model_id, output_dir)
     accelerator.end_training()
 
 

@@ -25,16 +25,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from talkhead.training.arguments import TrainingRunArguments
 from torch import nn
 
 
 @dataclass
-class SyncerTrainingArguments:
-    dataset: str | None = field(default=None, metadata={"help": "folder written by `talkhead preprocess`"})
-    output_dir: str | None = field(default=None, metadata={"help": "where checkpoints, plots and the model go"})
-    split: str = field(default="train", metadata={"help": "dataset split to train on"})
-    validation_sources: str | None = field(default=None, metadata={"help": "comma-separated sources held out for validation"})
-    validation_fraction: float = field(default=0.15, metadata={"help": "share of frames held out when no sources are named"})
+class SyncerTrainingArguments(TrainingRunArguments):
     levels: str = field(default="1,2,3,4", metadata={"help": "pyramid levels to train, e.g. '1,2,3,4' or '2'"})
     objective: str = field(default="infonce", metadata={"help": "infonce (loss syncers) or contrastive (evaluation syncers)"})
     model_config: str = field(default="small", metadata={"help": "preset (paper, small, tiny) or a config.json path"})
@@ -51,16 +48,9 @@ class SyncerTrainingArguments:
     margin_max: float = field(default=0.4)
     augment: bool = field(default=True, metadata={"help": "flip, scale, shift and audio-gain augmentation"})
     validation_steps: int = field(default=500, metadata={"help": "validate every this many steps"})
-    checkpointing_steps: int = field(default=1000)
-    checkpoints_total_limit: int = field(default=2)
     selection_metric: str = field(default="loss", metadata={"help": "what picks each level's best weights: loss (lower) or retrieval_accuracy (higher)"})
     early_stopping_patience: int | None = field(default=None, metadata={"help": "stop after this many validations without improvement at any level"})
-    resume_from_checkpoint: str | None = field(default=None, metadata={"help": "'latest' or a checkpoints/step-N folder"})
     logging_steps: int = field(default=50)
-    seed: int = field(default=0)
-    num_workers: int = field(default=0)
-    push_to_hub: bool = field(default=False)
-    hub_model_id: str | None = field(default=None)
 
 
 class WindowEmbedder(nn.Module):
@@ -216,8 +206,7 @@ def main(argv=None) -> None:
     )
 
     args = parse_arguments(SyncerTrainingArguments, argv)
-    if not args.dataset or not args.output_dir:
-        raise SystemExit("error: --dataset and --output_dir are required (or resume a run with --resume_from_checkpoint)")
+    args.require_data_and_output()
     if args.selection_metric not in ("loss", "retrieval_accuracy"):
         raise SystemExit(f"error: --selection_metric must be loss or retrieval_accuracy, got {args.selection_metric!r}")
     if args.objective not in ("infonce", "contrastive"):
