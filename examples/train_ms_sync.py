@@ -198,8 +198,8 @@ def main(argv=None) -> None:
             landmarks, audio = batch["landmarks"], batch["audio"]
             warmup, real = landmarks[:, :n_obs], landmarks[:, n_obs:]
 
-            with torch.no_grad():
-                fake = generator(warmup, audio).positions[:, n_obs:]
+            output = generator(warmup, audio)  # one rollout serves the critic (detached) and the generator step
+            fake = output.positions[:, n_obs:].detach()
             # one critic pass over [real; fake] (DDP wants one forward per backward); pairs stay within a half
             scores = discriminators(torch.cat([warmup, warmup]), torch.cat([real, fake]))
             loss_d = sum(hinge_discriminator_loss(*s.chunk(2)) for s in scores.to_tuple())
@@ -207,7 +207,6 @@ def main(argv=None) -> None:
             accelerator.backward(loss_d)
             optimizer_d.step()
 
-            output = generator(warmup, audio)
             scores = discriminators(warmup, output.positions[:, n_obs:])
             loss_adversarial = sum(hinge_generator_loss(s) for s in scores.to_tuple())
             loss_sync, _ = multiscale_sync_loss(syncers, output.positions, audio, sync_levels)

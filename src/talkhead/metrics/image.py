@@ -66,9 +66,9 @@ def mouth_landmark_distance(generated, target, predictor=None) -> float:
 
 def identity_similarity(generated, reference, embedder=None) -> float:
     """Mean cosine between dlib face embeddings of generated crops and reference crops (frame by frame)."""
-    from ..processing.faces import DlibFaceEmbedder
+    from ..processing.faces import default_face_embedder
 
-    embedder = embedder or DlibFaceEmbedder()
+    embedder = embedder or default_face_embedder()  # load dlib's net once, not per call (about 1 s a load)
     fake, real = _rgb_uint8(generated), _rgb_uint8(reference)
     box = np.array([0, 0, fake.shape[2], fake.shape[1]], np.float32)
     cosines = []

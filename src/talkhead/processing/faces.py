@@ -173,6 +173,11 @@ def default_landmark_predictor() -> DlibLandmarkPredictor:
     return DlibLandmarkPredictor()
 
 
+@lru_cache(maxsize=1)
+def default_face_embedder() -> DlibFaceEmbedder:
+    return DlibFaceEmbedder()
+
+
 @dataclass
 class FaceTrack:
     """Per-frame results of :class:`FaceTracker`. Missing frames hold NaN."""
