@@ -11,6 +11,8 @@ Stage ``silent-lip`` trains G_S as a reconstruction GAN: L = L_GAN + 10 L_pixel 
 reference frame with silent audio): L = L_GAN + 10 L_pixel + 1 L_per + 2 L_sync + 0.5 L_at, where
 ``--sync_loss stabilized`` is L_ss (the paper), ``lipsync`` the plain -log AVSIM baseline and ``none``
 turns it off. Both use the frozen AVSyncNet audio tower as the generator's audio encoder.
+``--init_generator`` starts from another checkpoint's weights (we start G_L from G_S to save CPU time;
+the paper trains G_L from scratch).
 
 Without ``--vgg19 FILE`` (a torchvision VGG-19 state dict) the perceptual weight is 0 and L_at uses the
 frozen AVSyncNet image-tower embedding of the 5-frame window instead of VGG relu5_1 features.
@@ -38,6 +40,8 @@ class StableSyncTrainingArguments(TrainingRunArguments):
     avsyncnet: str = field(default="avsyncnet-small", metadata={"help": "frozen AVSyncNet (audio encoder, sync loss)"})
     silent_lip: str | None = field(default="stable-sync-silent-lip", metadata={"help": "frozen G_S (talking-face stage)"})
     generator_config: str = field(default="small", metadata={"help": "preset (paper, small, tiny) or config.json"})
+    init_generator: str | None = field(default=None, metadata={
+        "help": "start from this generator checkpoint's weights (e.g. G_S for G_L: a warm start, ours)"})
     discriminator_config: str = field(default="small")
     sync_loss: str = field(default="stabilized", metadata={"help": "stabilized (L_ss), lipsync (plain) or none"})
     vgg19: str | None = field(default=None, metadata={"help": "torchvision VGG-19 state dict for L_per and L_at"})
@@ -198,6 +202,14 @@ def main(argv=None) -> None:
     generator_config = StableSyncFaceGeneratorConfig.from_preset_or_file(args.generator_config,
                                       audio_encoder=losses.avsyncnet.config.to_diff_dict())
     generator = StableSyncFaceGenerator(generator_config)
+    if args.init_generator:
+        from talkhead.hub import load_pretrained
+
+        start = load_pretrained(StableSyncFaceGenerator, args.init_generator)
+        if start.config.width_multiplier != generator_config.width_multiplier:
+            raise SystemExit(f"error: --init_generator {args.init_generator} has width {start.config.width_multiplier}, "
+                             f"--generator_config {args.generator_config} {generator_config.width_multiplier}")
+        generator.load_state_dict(start.state_dict())
     generator.load_audio_encoder(losses.avsyncnet)
     discriminator = FaceDiscriminator(FaceDiscriminatorConfig.from_preset_or_file(args.discriminator_config))
     betas = (0.5, 0.999)

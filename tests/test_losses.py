@@ -91,3 +91,17 @@ def test_lipsync_and_bce_and_nonsaturating_gan_losses():
     logits = torch.tensor([0.0])
     torch.testing.assert_close(nonsaturating_discriminator_loss(logits, logits), torch.tensor(2 * math.log(2)))
     torch.testing.assert_close(nonsaturating_generator_loss(logits), torch.tensor(math.log(2)))
+
+
+def test_offset_classification_loss_prefers_each_window_own_audio():
+    from talkhead.losses import offset_classification_loss
+
+    torch.manual_seed(0)
+    faces = torch.randn(3, 6, 16)
+    loss, cosines = offset_classification_loss(faces, faces + 0.01 * torch.randn(3, 6, 16))
+    assert cosines.shape == (3, 6, 6)
+    assert (cosines.argmax(dim=2) == torch.arange(6)).all()
+    shuffled, _ = offset_classification_loss(faces, faces.roll(1, dims=1))
+    assert loss < 0.1 < shuffled
+    uniform, _ = offset_classification_loss(torch.ones(2, 4, 8), torch.ones(2, 4, 8))
+    torch.testing.assert_close(uniform, torch.tensor(math.log(4)))

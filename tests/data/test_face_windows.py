@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from talkhead.data.face_windows import FaceWindowDataset, SyncWindowDataset, faces_to_tensor, mel_tensor
+from talkhead.data.face_windows import (
+    FaceWindowDataset, OffsetWindowDataset, SyncWindowDataset, augment_faces, faces_to_tensor, mel_tensor,
+)
 from talkhead.processing.audio import mel_start
 
 
@@ -50,3 +52,26 @@ def test_faces_are_required():
     with pytest.raises(ValueError, match="--faces"):
         SyncWindowDataset([make_clip(faces=False)])
     assert faces_to_tensor(np.full((2, 96, 96, 3), 255, np.uint8)).max() == 1.0
+
+
+def test_offset_windows_are_stride_apart_with_their_own_audio():
+    dataset = OffsetWindowDataset([make_clip()], windows=4, stride=3, samples_per_epoch=16)
+    for index in range(16):
+        item = dataset[index]
+        assert item["faces"].shape == (4, 5, 3, 96, 96) and item["mels"].shape == (4, 1, 80, 16)
+        assert item["mouth"].shape == (4, 5, 3)
+        starts = [int(round(float(item["faces"][m, 0, 0, 0, 0]) * 255)) for m in range(4)]
+        assert np.diff(starts).tolist() == [3, 3, 3] and starts[-1] + 5 <= 40
+        assert [int(item["mels"][m, 0, 0, 0]) for m in range(4)] == [mel_start(s) for s in starts]
+    with pytest.raises(ValueError, match="frames"):
+        OffsetWindowDataset([make_clip(frames=12)], windows=4, stride=3)
+
+
+def test_augmentation_jitters_a_window_as_one_and_stays_in_range():
+    rng = np.random.default_rng(0)
+    faces = torch.rand(5, 3, 96, 96)
+    faces[1] = faces[0]
+    jittered = augment_faces(faces, rng)
+    assert jittered.shape == faces.shape and 0 <= jittered.min() and jittered.max() <= 1
+    torch.testing.assert_close(jittered[0], jittered[1])  # equal frames stay equal: one jitter for the window
+    assert not torch.equal(jittered, faces)

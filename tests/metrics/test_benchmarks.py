@@ -43,11 +43,14 @@ def test_benchmark_lipsync_rows_columns_and_ground_truth_is_perfect(tmp_path, ca
     report = json.loads(out.read_text())
     assert report["chunks"] == 2 and set(report["rows"]) == {"ground_truth", "reference_copy", "face"}
     columns = {"ssim", "psnr", "lmd", "ifc", "identity", "sync_conf", "sync_dist", "sync_off"}
-    assert set(report["rows"]["face"]) == columns
+    assert set(report["rows"]["ground_truth"]) == columns
+    assert set(report["rows"]["face"]) == columns | {"silence_closed"}
+    assert 0 <= report["rows"]["face"]["silence_closed"]["mean"] <= 1
     truth = report["rows"]["ground_truth"]
     assert truth["ssim"]["mean"] == 1.0 and truth["lmd"]["mean"] == 0.0 and truth["ifc"]["mean"] == 0.0
     assert report["rows"]["reference_copy"]["ssim"]["mean"] < 1.0
-    assert "| reference_copy |" in capsys.readouterr().out
+    table = capsys.readouterr().out
+    assert "| reference_copy |" in table and "silence_closed |" in table
     plain = contract_dataset(tmp_path / "plain", num_clips=1, frames=30, test_clips=1)
     assert main(["benchmark", "lipsync", "--data", str(plain), "--eval-expert", str(tmp_path / "expert"),
                  "--json", str(tmp_path / "x.json")]) == 2

@@ -44,3 +44,13 @@ def test_mouth_opening_is_scale_free():
     points[62], points[66] = (5, -1), (5, 1)
     assert L.mouth_opening(points) == np.float32(0.2)
     assert L.mouth_opening(3 * points) == np.float32(0.2)
+
+
+def test_mouth_shape_by_hand_and_mirror_invariant():
+    points = np.zeros((68, 2), np.float32)
+    points[48], points[54] = (0, 0), (10, 0)
+    points[62], points[66] = (5, -1), (5, 1)
+    points[51], points[57] = (5, -2), (5, 3)
+    points[0], points[16] = (-10, 0), (30, 0)
+    np.testing.assert_allclose(L.mouth_shape(points), [0.2, 0.5, 0.25], rtol=1e-6)
+    np.testing.assert_allclose(L.mouth_shape(L.flip_landmarks(points[None] / 40 + 0.5))[0], [0.2, 0.5, 0.25], rtol=1e-5)

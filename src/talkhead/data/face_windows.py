@@ -5,7 +5,11 @@ frame. :class:`SyncWindowDataset` gives the experts' BCE samples: with probabili
 audio (label 1), else a mel window of the same clip at least 5 frames away (label 0).
 :class:`FaceWindowDataset` gives the generator's samples: target frames, an identity reference
 window of the same clip that does not overlap them, the per-frame mel windows centred on each frame
-(starting 2 frames before it), and the window's own mel for the sync losses.
+(starting 2 frames before it), and the window's own mel for the sync losses. :class:`OffsetWindowDataset` gives the multi-way samples the
+experts train on here (after Chung et al., "Perfect match", 2019): M face windows of one clip
+``stride`` frames apart and their M mel windows; each face window's negatives are the other windows'
+audio, shifted by multiples of ``stride`` frames in the same clip, so speaker identity never helps,
+and M audio windows serve M(M - 1) comparisons.
 
 Faces come out as float32 (5, 3, 96, 96) in [0, 1]; mel windows as (1, 80, 16), mel on the
 frequency axis as in Wav2Lip.
@@ -17,6 +21,7 @@ import numpy as np
 import torch
 
 from ..processing.audio import mel_window
+from ..processing.landmarks import mouth_shape
 from .clips import Clip
 
 WINDOW = 5  # frames per window (200 ms)
@@ -46,12 +51,29 @@ def usable_clips(clips: list[Clip]) -> list[Clip]:
     return [c for c in clips if c.num_frames >= 2 * WINDOW]
 
 
+def augment_faces(faces: torch.Tensor, rng: np.random.Generator, max_shift: int = 4) -> torch.Tensor:
+    """One random jitter for a whole (T, 3, H, W) window, so motion between its frames is untouched:
+    a shift of up to ``max_shift`` px (edges replicated), a mirror flip (sync does not care about
+    left and right), brightness and contrast within ±15 %."""
+    dy, dx = (int(v) for v in rng.integers(-max_shift, max_shift + 1, size=2))
+    height, width = faces.shape[-2:]
+    padded = torch.nn.functional.pad(faces, (max_shift,) * 4, mode="replicate")
+    faces = padded[..., max_shift + dy : max_shift + dy + height, max_shift + dx : max_shift + dx + width]
+    if rng.random() < 0.5:
+        faces = faces.flip(-1)
+    contrast, brightness = rng.uniform(0.85, 1.15), rng.uniform(-0.15, 0.15)
+    mean = faces.mean(dim=(-3, -2, -1), keepdim=True)
+    return ((faces - mean) * contrast + mean + brightness).clamp(0, 1)
+
+
 class _WindowDataset(torch.utils.data.Dataset):
+    min_frames = 2 * WINDOW  # room for two non-overlapping windows
+
     def __init__(self, clips: list[Clip], samples_per_epoch: int | None = None, seed: int = 0):
-        self.clips = usable_clips(clips)
+        self.clips = [c for c in usable_clips(clips) if c.num_frames >= self.min_frames]
         if not self.clips:
-            raise ValueError(f"no clip has the {2 * WINDOW} frames two non-overlapping windows need")
-        frames = np.array([c.num_frames - WINDOW + 1 for c in self.clips], float)
+            raise ValueError(f"no clip has the {self.min_frames} frames a {type(self).__name__} sample needs")
+        frames = np.array([c.num_frames - self.min_frames + WINDOW + 1 for c in self.clips], float)
         self.weights = frames / frames.sum()  # longer clips are drawn more often
         self.samples_per_epoch = samples_per_epoch or int(frames.sum())
         self.seed = seed
@@ -98,3 +120,29 @@ class FaceWindowDataset(_WindowDataset):
             "frame_mels": torch.stack([mel_tensor(clip.mel, t - 2) for t in range(start, start + WINDOW)]),
             "mel": mel_tensor(clip.mel, start),
         }
+
+
+class OffsetWindowDataset(_WindowDataset):
+    """``{"faces": (M, 5, 3, 96, 96), "mels": (M, 1, 80, 16), "mouth": (M, 5, 3)}``: window m starts ``stride * m``
+    frames after window 0, faces and mel alike; ``mouth`` is the dlib mouth shape of each face
+    (processing.landmarks.mouth_shape), for an auxiliary target. ``augment`` jitters the faces, one
+    jitter per sample (:func:`augment_faces`); the mouth shape does not change under it."""
+
+    def __init__(self, clips: list[Clip], windows: int = 8, stride: int = 2, samples_per_epoch: int | None = None,
+                 seed: int = 0, augment: bool = False):
+        if windows < 2 or stride < 1:
+            raise ValueError(f"windows={windows}, stride={stride}: need at least 2 windows at least 1 frame apart")
+        self.windows, self.stride, self.augment = windows, stride, augment
+        self.min_frames = WINDOW + stride * (windows - 1)
+        super().__init__(clips, samples_per_epoch, seed)
+
+    def __getitem__(self, index: int) -> dict:
+        rng = self._rng(index)
+        clip = self.clips[rng.choice(len(self.clips), p=self.weights)]
+        first = int(rng.integers(0, clip.num_frames - self.min_frames + 1))
+        starts = range(first, first + self.stride * self.windows, self.stride)
+        faces = faces_to_tensor(np.stack([clip.faces[s : s + WINDOW] for s in starts]))
+        if self.augment:
+            faces = augment_faces(faces.flatten(0, 1), rng).unflatten(0, faces.shape[:2])
+        mouth = mouth_shape(np.stack([clip.landmarks[s : s + WINDOW] for s in starts]))
+        return {"faces": faces, "mels": torch.stack([mel_tensor(clip.mel, s) for s in starts]), "mouth": torch.from_numpy(mouth)}

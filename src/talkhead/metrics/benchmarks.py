@@ -69,11 +69,11 @@ def benchmark_ms_sync(data: str | os.PathLike, split: str = "test", models: list
 def markdown_table(report: dict, columns: list[str] | None = None) -> str:
     """The rows of a benchmark report as a Markdown table, ``mean ± std`` per cell."""
     rows = report["rows"]
-    columns = columns or list(next(iter(rows.values())))
+    columns = columns or list(dict.fromkeys(c for values in rows.values() for c in values))  # every row's, in order
     lines = ["| | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
     for name, values in rows.items():
-        cells = [f"{values[c]['mean']:.2f} ± {values[c]['std']:.2f}" if values[c]["std"] else f"{values[c]['mean']:.3f}"
-                 for c in columns]
+        cells = ["–" if c not in values else f"{values[c]['mean']:.2f} ± {values[c]['std']:.2f}" if values[c]["std"]
+                 else f"{values[c]['mean']:.3f}" for c in columns]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -98,6 +98,9 @@ def benchmark_lipsync(data: str | os.PathLike, split: str = "test", models: list
     frames half a clip away as identity (closed-lipped by ``silent_lip`` when given) and the true audio.
     Columns: ``ssim``, ``psnr``, ``lmd`` (dlib mouth points, px), ``ifc``, ``identity`` (dlib embedding cosine
     to the identity frames), and ``sync_conf`` / ``sync_dist`` / ``sync_off`` (|offset|) from ``eval_expert``.
+    Generator rows add the silence check: each chunk generated again from the mel of silence, and
+    ``silence_closed`` the fraction of those frames whose dlib mouth opening is below the median opening
+    of the chunk's ground truth (1.0: every frame closed; a copy of the speaking ground truth gets 0.5).
     """
     from tqdm.auto import tqdm
 
@@ -106,6 +109,7 @@ def benchmark_lipsync(data: str | os.PathLike, split: str = "test", models: list
     from ..errors import TalkheadInputError
     from ..hub import checkpoint_path, load_pretrained
     from ..models.avsyncnet import SyncNetExpert
+    from .image import mouth_openings
     from ..models.stable_sync import StableSyncFaceGenerator, mask_lower_half
 
     dataset = load_dataset_dict(data)
@@ -136,9 +140,12 @@ def benchmark_lipsync(data: str | os.PathLike, split: str = "test", models: list
                 identity = reference
                 if closer is not None:
                     identity = closer(reference, mask_lower_half(reference), torch.full_like(frame_mels, -4.0)).images
+                speaking = np.median(mouth_openings(target))
                 for name, generator in generators.items():
                     generated = generator(identity, mask_lower_half(target), frame_mels).images
-                    rows[name].append(_lipsync_scores(generated, target, reference, clip.mel, start, expert))
+                    silent = generator(identity, mask_lower_half(target), torch.full_like(frame_mels, -4.0)).images
+                    rows[name].append({**_lipsync_scores(generated, target, reference, clip.mel, start, expert),
+                                       "silence_closed": float(np.mean(mouth_openings(silent) < speaking))})
     return {"protocol": "stabilized sync Table 1", "data": str(data), "split": split, "chunks": len(rows["ground_truth"]),
             "chunk_frames": chunk_frames, "eval_expert": checkpoint_path(eval_expert),
             "silent_lip": checkpoint_path(silent_lip) if closer is not None else None,

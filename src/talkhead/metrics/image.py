@@ -53,15 +53,27 @@ def _rgb_uint8(images) -> np.ndarray:
     return np.clip(np.rint(_to_uint8_scale(images)), 0, 255).astype(np.uint8)
 
 
-def mouth_landmark_distance(generated, target, predictor=None) -> float:
-    """LMD: mean pixel distance between dlib mouth landmarks (48-67) of generated and target crops."""
+def crop_landmarks(images, predictor=None) -> np.ndarray:
+    """(N, 68, 2) dlib landmarks of tight face crops, in the crops' pixels (the whole image is the face box)."""
     from ..processing.faces import default_landmark_predictor
 
     predictor = predictor or default_landmark_predictor()
-    fake, real = _rgb_uint8(generated), _rgb_uint8(target)
-    box = np.array([0, 0, fake.shape[2], fake.shape[1]], np.float32)  # tight crops: the whole image is the face
-    distances = [np.linalg.norm(predictor(f, box)[48:] - predictor(r, box)[48:], axis=-1).mean() for f, r in zip(fake, real)]
-    return float(np.mean(distances))
+    crops = _rgb_uint8(images)
+    box = np.array([0, 0, crops.shape[2], crops.shape[1]], np.float32)
+    return np.stack([predictor(crop, box) for crop in crops])
+
+
+def mouth_landmark_distance(generated, target, predictor=None) -> float:
+    """LMD: mean pixel distance between dlib mouth landmarks (48-67) of generated and target crops."""
+    fake, real = crop_landmarks(generated, predictor), crop_landmarks(target, predictor)
+    return float(np.linalg.norm(fake[:, 48:] - real[:, 48:], axis=-1).mean())
+
+
+def mouth_openings(images, predictor=None) -> np.ndarray:
+    """(N,) inner-lip opening over mouth width (processing.landmarks.mouth_opening) of dlib landmarks on crops."""
+    from ..processing.landmarks import mouth_opening
+
+    return mouth_opening(crop_landmarks(images, predictor))
 
 
 def identity_similarity(generated, reference, embedder=None) -> float:

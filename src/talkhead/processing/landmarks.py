@@ -94,6 +94,19 @@ def mouth_opening(landmarks: np.ndarray) -> np.ndarray:
     return gap / np.maximum(width, 1e-6)
 
 
+def mouth_shape(landmarks: np.ndarray) -> np.ndarray:
+    """(..., 3) scale-free, mirror-invariant mouth shape: inner opening (62-66), outer opening (51-57), both
+    over the mouth width, and the mouth width over the jaw width (0-16)."""
+    landmarks = np.asarray(landmarks, dtype=np.float32)
+
+    def distance(a: int, b: int) -> np.ndarray:
+        return np.linalg.norm(landmarks[..., a, :] - landmarks[..., b, :], axis=-1)
+
+    width = np.maximum(distance(*MOUTH_CORNERS), 1e-6)
+    return np.stack([distance(INNER_LIP_TOP, INNER_LIP_BOTTOM) / width, distance(51, 57) / width,
+                     width / np.maximum(distance(0, 16), 1e-6)], axis=-1)
+
+
 # (start, stop, closed) of the polylines that draw a face: jaw, brows, nose bridge, nostrils, eyes, lips
 FACE_CURVES = ((0, 17, False), (17, 22, False), (22, 27, False), (27, 31, False), (31, 36, False),
                (36, 42, True), (42, 48, True), (48, 60, True), (60, 68, True))

@@ -109,7 +109,7 @@ class SyncNetExpertConfig(PresetConfigMixin, PretrainedConfig):
     """
 
     model_type = "syncnet_expert"
-    presets = {"paper": {}, "small": {"width_multiplier": 0.5}, "tiny": {"width_multiplier": 0.125}}
+    presets = {"paper": {}, "small": {"width_multiplier": 0.25}, "tiny": {"width_multiplier": 0.125}}
 
     def __init__(self, width_multiplier: float = 1.0, num_frames: int = 5, initializer_range: float = 0.02, **kwargs):
         self.width_multiplier = width_multiplier
