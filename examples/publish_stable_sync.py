@@ -39,10 +39,15 @@ def _recipe(run: Path, keys: tuple[str, ...]) -> str:
 
     args = json.loads((run / "training_args.json").read_text())
     summary = json.loads((run / "training_summary.json").read_text())
-    rows = [[key, args[key]] for key in keys if args.get(key) is not None]
+    def shown(value):  # checkpoints by name, not by the path they had on the training machine
+        return Path(value).name if isinstance(value, str) and "/" in value else value
+
+    rows = [[key, shown(args[key])] for key in keys if args.get(key) is not None]
     rows += [["steps", summary["steps"]], ["wall time", f"{summary['wall_seconds'] / 60:.1f} min"],
              ["held-out sources (validation)", ", ".join(summary["held_out_sources"])],
              ["training clips / validation clips", f"{summary['train_clips']} / {summary['validation_clips']}"]]
+    if summary.get("stopped_by_hand"):
+        rows.append(["stopped", "by hand (no final save); summary rebuilt from the log and a re-run of the validation"])
     return markdown_table(["setting", "value"], rows)
 
 
@@ -132,7 +137,7 @@ prefer comparisons between systems on the same clips over absolute values.""",
                             sections=sections, tags=["lip-sync", "audio-visual", "syncnet", "sync-expert"])
 
 
-def generator_card(run: Path, name: str, benchmark: Path | None, speed: Path | None) -> Path:
+def generator_card(run: Path, name: str, benchmark: Path | None, speed: Path | None, notes: Path | None = None) -> Path:
     from talkhead.metrics.benchmarks import markdown_table as benchmark_table
     from talkhead.models.stable_sync import StableSyncFaceGenerator
     from talkhead.training.model_card import markdown_table, write_model_card
@@ -147,7 +152,7 @@ def generator_card(run: Path, name: str, benchmark: Path | None, speed: Path | N
     sections = {
         "What it is": f"""{'G_S, the silent-lip generator' if silent else 'G_L, the talking-face generator'} of the
 stabilized-sync paper (Yaman et al., ECCV; spec §6.2-6.3), `small` preset (widths x{model.config.width_multiplier}):
-identity and pose encoders on 96x96 faces, 1x1 fusion with the frozen audio tower of `{Path(args['avsyncnet']).name}`,
+identity and pose encoders on 96x96 faces, 1x1 fusion with the frozen audio tower of the AVSyncNet it trained with (`avsyncnet-small`),
 and a U-Net decoder. {params / 1e6:.2f} M parameters, {trainable / 1e6:.2f} M of them trained (the rest is the frozen
 audio tower). """ + ("""It is trained as a plain reconstruction GAN; at G_L's training and inference time it is run
 with the mel of silence to close the identity references' lips.""" if silent else f"""Inputs: the target frame with its
@@ -159,9 +164,9 @@ from talkhead.models.stable_sync import StableSyncFaceGenerator, mask_lower_half
 generator = StableSyncFaceGenerator.from_pretrained("hub_configs/{name}")
 faces = generator(identity, mask_lower_half(target), mel).images   # (N, 3, 96, 96) each, mel (N, 1, 80, 16)
 ```"""),
-        "Training recipe": _recipe(run, ("stage", "sync_loss", "init_generator", "generator_config", "discriminator_config",
-                                         "pixel_weight", "perceptual_weight", "sync_weight", "triplet_weight", "gan_weight",
-                                         "batch_size", "learning_rate", "seed")) + f"""
+        "Training recipe": _recipe(run, ("stage",) + (() if silent else ("sync_loss", "init_generator")) + (
+            "generator_config", "discriminator_config", "pixel_weight", "gan_weight") + (
+            () if silent else ("sync_weight", "triplet_weight")) + ("batch_size", "learning_rate", "seed")) + f"""
 
 {HARDWARE} `accelerate launch examples/train_stable_sync.py --stage {summary['stage']} --dataset DATASET
 --output_dir RUN` with the settings above; the weights are those of the step with the best validation SSIM.
@@ -187,6 +192,8 @@ SSIM at least 0.90, PSNR at least 29 dB, sync confidence at least ground truth's
         sections["Speed"] = (f"`python benchmarks/stable_sync_speed.py` ({results['threads']} threads, 96x96, float32, "
                              "medians; target 36 frames/s, twice a 36 M-parameter Wav2Lip generator's 15-18 here):\n\n"
                              + markdown_table(["model", "parameters", "batch", "frames/s"], rows))
+    if notes is not None:
+        sections["Reading these numbers"] = notes.read_text()
     sections["Limits"] = """Trained for minutes of CPU time on 31 clips (about 7 minutes of video): it reconstructs
 the upper face it is given and draws a plausible mouth, but it is a small model that shows the method runs end to
 end, not one that matches the paper's LRS2 numbers."""
@@ -204,6 +211,7 @@ def main() -> None:
     parser.add_argument("--data", help="dataset with a test split (expert cards)")
     parser.add_argument("--benchmark", type=Path, help="`talkhead benchmark lipsync` JSON (generator cards)")
     parser.add_argument("--speed", type=Path, help="benchmarks/results/stable_sync_speed.json (generator cards)")
+    parser.add_argument("--notes", type=Path, help="Markdown read into the card as 'Reading these numbers' (generator cards)")
     args = parser.parse_args()
     if args.action == "export":
         export(args.run, args.name)
@@ -212,7 +220,7 @@ def main() -> None:
     if model_type in ("avsyncnet", "syncnet_expert"):
         print(expert_card(args.run, args.name, args.data))
     else:
-        print(generator_card(args.run, args.name, args.benchmark, args.speed))
+        print(generator_card(args.run, args.name, args.benchmark, args.speed, args.notes))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ def test_lmd_and_identity_on_a_real_face():
     import cv2
     from skimage import data
 
-    from talkhead.metrics.image import identity_similarity, mouth_landmark_distance
+    from talkhead.metrics.image import face_embeddings, identity_similarity, mouth_landmark_distance, mouth_openings
 
     face = cv2.resize(np.ascontiguousarray(data.astronaut()[30:230, 150:330]), (96, 96))[None]
     assert mouth_landmark_distance(face, face) == 0.0
@@ -42,3 +42,6 @@ def test_lmd_and_identity_on_a_real_face():
     assert 1.0 < mouth_landmark_distance(shifted, face) < 6.0
     assert identity_similarity(face, face) == pytest.approx(1.0, abs=1e-5)
     assert identity_similarity(face, face[:, :, ::-1]) > 0.8  # a mirror image is the same person
+    assert identity_similarity(face[:, :, ::-1], face_embeddings(face)) == pytest.approx(
+        identity_similarity(face[:, :, ::-1], face))  # a reference embedded once scores the same
+    assert mouth_openings(face).shape == (1,) and 0 <= mouth_openings(face)[0] < 0.5

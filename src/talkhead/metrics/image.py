@@ -76,19 +76,25 @@ def mouth_openings(images, predictor=None) -> np.ndarray:
     return mouth_opening(crop_landmarks(images, predictor))
 
 
-def identity_similarity(generated, reference, embedder=None) -> float:
-    """Mean cosine between dlib face embeddings of generated crops and reference crops (frame by frame)."""
+def face_embeddings(images, embedder=None) -> np.ndarray:
+    """(N, 128) dlib face embeddings of tight face crops (about 0.1 s a crop on one core)."""
     from ..processing.faces import default_face_embedder
 
     embedder = embedder or default_face_embedder()  # load dlib's net once, not per call (about 1 s a load)
-    fake, real = _rgb_uint8(generated), _rgb_uint8(reference)
-    box = np.array([0, 0, fake.shape[2], fake.shape[1]], np.float32)
-    cosines = []
-    for f, r in zip(fake, real):
-        a, b = embedder(f, box), embedder(r, box)
-        cosines.append(float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-8)))
-    return float(np.mean(cosines))
+    crops = _rgb_uint8(images)
+    box = np.array([0, 0, crops.shape[2], crops.shape[1]], np.float32)
+    return np.stack([embedder(crop, box) for crop in crops])
 
+
+def identity_similarity(generated, reference, embedder=None) -> float:
+    """Mean cosine between dlib face embeddings of generated crops and reference crops, frame by frame.
+
+    ``reference`` may be crops or their :func:`face_embeddings` (to embed a shared reference once)."""
+    reference = np.asarray(reference)
+    real = reference if reference.ndim == 2 else face_embeddings(reference, embedder)
+    fake = face_embeddings(generated, embedder)
+    norms = np.maximum(np.linalg.norm(fake, axis=1) * np.linalg.norm(real, axis=1), 1e-8)
+    return float(np.mean((fake * real).sum(axis=1) / norms))
 
 
 def expert_sync(expert, faces, mel: np.ndarray, first_frame: int = 0, vshift: int = 15, batch_size: int = 64):
