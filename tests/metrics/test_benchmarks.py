@@ -44,8 +44,8 @@ def test_benchmark_lipsync_rows_columns_and_ground_truth_is_perfect(tmp_path, ca
     assert report["chunks"] == 2 and set(report["rows"]) == {"ground_truth", "reference_copy", "face"}
     columns = {"ssim", "psnr", "lmd", "ifc", "identity", "sync_conf", "sync_dist", "sync_off"}
     assert set(report["rows"]["ground_truth"]) == columns
-    assert set(report["rows"]["face"]) == columns | {"silence_closed"}
-    assert 0 <= report["rows"]["face"]["silence_closed"]["mean"] <= 1
+    assert set(report["rows"]["face"]) == columns | {"speech_closed", "silence_closed"}
+    assert 0 <= report["rows"]["face"]["silence_closed"]["mean"] <= 1 and 0 <= report["rows"]["face"]["speech_closed"]["mean"] <= 1
     truth = report["rows"]["ground_truth"]
     assert truth["ssim"]["mean"] == 1.0 and truth["lmd"]["mean"] == 0.0 and truth["ifc"]["mean"] == 0.0
     assert report["rows"]["reference_copy"]["ssim"]["mean"] < 1.0

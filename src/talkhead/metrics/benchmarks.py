@@ -103,7 +103,9 @@ def benchmark_lipsync(data: str | os.PathLike, split: str = "test", models: list
     to the identity frames, on every 5th frame), and ``sync_conf`` / ``sync_dist`` / ``sync_off`` (|offset|) from ``eval_expert``.
     Generator rows add the silence check: each chunk generated again from the mel of silence, and
     ``silence_closed`` the fraction of those frames whose dlib mouth opening is below the median opening
-    of the chunk's ground truth (1.0: every frame closed; a copy of the speaking ground truth gets 0.5).
+    of the chunk's ground truth (1.0: every frame closed; a copy of the speaking ground truth gets 0.5);
+    ``speech_closed`` is the same fraction for the frames generated from the true audio, the control:
+    silence closes the mouth when ``silence_closed`` exceeds it.
     """
     from tqdm.auto import tqdm
 
@@ -149,6 +151,7 @@ def benchmark_lipsync(data: str | os.PathLike, split: str = "test", models: list
                     generated = generator(identity, mask_lower_half(target), frame_mels).images
                     silent = generator(identity, mask_lower_half(target), torch.full_like(frame_mels, -4.0)).images
                     rows[name].append({**_lipsync_scores(generated, target, reference_embeddings, clip.mel, start, expert),
+                                       "speech_closed": float(np.mean(mouth_openings(generated) < speaking)),
                                        "silence_closed": float(np.mean(mouth_openings(silent) < speaking))})
     return {"protocol": "stabilized sync Table 1", "data": str(data), "split": split, "chunks": len(rows["ground_truth"]),
             "chunk_frames": chunk_frames, "eval_expert": checkpoint_path(eval_expert),
