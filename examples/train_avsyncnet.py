@@ -131,7 +131,7 @@ def main(argv=None) -> None:
     from talkhead.errors import TalkheadInputError
     from talkhead.losses import offset_classification_loss, sync_bce_loss
     from talkhead.training.checkpoints import (
-        load_checkpoint, parse_arguments, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint,
+        load_checkpoint, parse_arguments, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint, save_final,
     )
 
     args = parse_arguments(SyncExpertTrainingArguments, argv)
@@ -227,15 +227,11 @@ def main(argv=None) -> None:
     progress.close()
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        final = accelerator.unwrap_model(model)
-        if (output_dir / "best_model").exists():
-            final = type(final).from_pretrained(output_dir / "best_model")
-        final.save_pretrained(output_dir)
         summary = {"steps": step, "wall_seconds": round(time.perf_counter() - started, 1), "architecture": args.architecture,
                    "objective": args.objective, "offset_windows": args.offset_windows, "offset_stride": args.offset_stride,
                    "held_out_sources": held_out, "train_clips": len(dataset.clips), "validation_clips": len(validation_clips),
                    "best": history["best"]}
-        (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=2))
+        final = save_final(accelerator.unwrap_model(model), output_dir, summary, best_dir="best_model")
         if history["validation"]:
             save_plots(output_dir, history)
         accelerator.print(json.dumps(summary, indent=1))

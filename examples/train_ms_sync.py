@@ -125,7 +125,7 @@ def main(argv=None) -> None:
         MSSyncDiscriminatorConfig, MSSyncDiscriminators, MSSyncGenerator, MSSyncGeneratorConfig, MSSyncSyncerModel,
     )
     from talkhead.training.checkpoints import (
-        load_checkpoint, parse_arguments, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint,
+        load_checkpoint, parse_arguments, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint, save_final,
     )
 
     args = parse_arguments(MSSyncTrainingArguments, argv)
@@ -249,16 +249,11 @@ def main(argv=None) -> None:
     progress.close()
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        final = accelerator.unwrap_model(generator)
-        best = output_dir / "best_generator"
-        if best.exists():
-            final = MSSyncGenerator.from_pretrained(best)
-        final.save_pretrained(output_dir)
         summary = {"steps": step, "wall_seconds": round(time.perf_counter() - started, 1), "held_out_sources": held_out,
                    "train_clips": len(dataset.clips), "validation_clips": len(chunks), "best": history["best"],
                    "ground_truth": history.get("ground_truth"), "sync_levels": sync_levels,
                    "single_branch": args.single_branch}
-        (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=2))
+        final = save_final(accelerator.unwrap_model(generator), output_dir, summary, best_dir="best_generator")
         accelerator.print(json.dumps(summary, indent=1))
         if args.push_to_hub:
             push_to_hub(final, args.hub_model_id, output_dir)

@@ -180,7 +180,7 @@ def main(argv=None) -> None:
         FaceDiscriminator, FaceDiscriminatorConfig, StableSyncFaceGenerator, StableSyncFaceGeneratorConfig,
     )
     from talkhead.training.checkpoints import (
-        load_checkpoint, parse_arguments, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint,
+        load_checkpoint, parse_arguments, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint, save_final,
     )
 
     args = parse_arguments(StableSyncTrainingArguments, argv)
@@ -284,14 +284,10 @@ def main(argv=None) -> None:
     progress.close()
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        final = accelerator.unwrap_model(generator)
-        if (output_dir / "best_generator").exists():
-            final = StableSyncFaceGenerator.from_pretrained(output_dir / "best_generator")
-        final.save_pretrained(output_dir)
         summary = {"steps": step, "wall_seconds": round(time.perf_counter() - started, 1), "stage": args.stage,
                    "sync_loss": args.sync_loss, "perceptual": losses.vgg is not None, "held_out_sources": held_out,
                    "train_clips": len(dataset.clips), "validation_clips": len(validation_clips), "best": history["best"]}
-        (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=2))
+        final = save_final(accelerator.unwrap_model(generator), output_dir, summary, best_dir="best_generator")
         accelerator.print(json.dumps(summary, indent=1))
         if args.push_to_hub:
             push_to_hub(final, args.hub_model_id, output_dir)

@@ -202,7 +202,7 @@ def main(argv=None) -> None:
     from talkhead.losses import info_nce_loss, infonce_margin, syncnet_contrastive_loss
     from talkhead.models.ms_sync import MSSyncSyncerModel
     from talkhead.training.checkpoints import (
-        load_checkpoint, parse_arguments, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint,
+        load_checkpoint, parse_arguments, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint, save_final,
     )
 
     args = parse_arguments(SyncerTrainingArguments, argv)
@@ -303,11 +303,10 @@ def main(argv=None) -> None:
             path = best_dir / f"level-{l}.safetensors"
             if path.exists():
                 final.levels[l - 1].load_state_dict(load_file(path))
-        final.save_pretrained(output_dir)
         summary = {"steps": step, "wall_seconds": round(history["wall_seconds"], 1), "levels": levels,
                    "held_out_sources": held_out, "train_clips": len(train_clips), "validation_clips": len(validation_clips),
                    "best": history["best"]}
-        (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=2))
+        final = save_final(final, output_dir, summary)
         if loss_groups:
             save_plots(output_dir, history, levels)
         accelerator.print(json.dumps(summary["best"], indent=1))

@@ -108,6 +108,17 @@ def save_arguments(args, output_dir: str | Path) -> None:
     path.write_text(json.dumps(dataclasses.asdict(args), indent=2))
 
 
+def save_final(model, output_dir: str | Path, summary: dict, best_dir: str | None = None):
+    """The end of a run: the best validated weights (``output_dir/best_dir``, when saved) replace the last ones,
+    the model is saved to ``output_dir`` with ``training_summary.json`` beside it. Returns the saved model."""
+    output_dir = Path(output_dir)
+    if best_dir is not None and (output_dir / best_dir).exists():
+        model = type(model).from_pretrained(output_dir / best_dir)
+    model.save_pretrained(output_dir)
+    (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=2))
+    return model
+
+
 def push_to_hub(model, hub_model_id: str | None, output_dir: str | Path) -> None:
     """``--push_to_hub``: upload the final model; offline, say so and stop cleanly (the model stays in output_dir)."""
     try:
