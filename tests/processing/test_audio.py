@@ -114,3 +114,56 @@ def test_bad_audio_inputs_give_clear_errors(tmp_path, astronaut):
     silent_video = write_av(tmp_path / "silent.mp4", [face_frame(astronaut, 64)] * 5)
     with pytest.raises(NoAudioError, match="no audio track"):
         A.load_audio(silent_video)
+
+
+def _psf_mfcc_reference(signal: np.ndarray, rate: int = 16000) -> np.ndarray:
+    """python_speech_features.mfcc(signal, rate) with its defaults, written out step by step with loops."""
+    import math
+
+    from scipy.fftpack import dct
+
+    emphasized = np.append(signal[0], signal[1:] - 0.97 * signal[:-1]).astype(np.float64)
+    count = 1 if len(emphasized) <= 400 else 1 + math.ceil((len(emphasized) - 400) / 160)
+    emphasized = np.concatenate([emphasized, np.zeros((count - 1) * 160 + 400 - len(emphasized))])
+    frames = np.stack([emphasized[i * 160 : i * 160 + 400] for i in range(count)])
+    power = np.abs(np.fft.rfft(frames, 512)) ** 2 / 512
+    mel_points = np.linspace(0, 2595 * np.log10(1 + (rate / 2) / 700), 28)
+    edges = np.floor(513 * (700 * (10 ** (mel_points / 2595) - 1)) / rate)
+    bank = np.zeros((26, 257))
+    for j in range(26):
+        for i in range(int(edges[j]), int(edges[j + 1])):
+            bank[j, i] = (i - edges[j]) / (edges[j + 1] - edges[j])
+        for i in range(int(edges[j + 1]), int(edges[j + 2])):
+            bank[j, i] = (edges[j + 2] - i) / (edges[j + 2] - edges[j + 1])
+    bands = power @ bank.T
+    feats = dct(np.log(np.where(bands == 0, np.finfo(float).eps, bands)), type=2, axis=1, norm="ortho")[:, :13]
+    feats *= 1 + 11 * np.sin(np.pi * np.arange(13) / 22)
+    energy = power.sum(axis=1)
+    feats[:, 0] = np.log(np.where(energy == 0, np.finfo(float).eps, energy))
+    return feats
+
+
+@pytest.mark.parametrize("num_samples", [300, 400, 401, 6400, 9000])
+def test_mfcc13_is_the_python_speech_features_recipe_on_int16_samples(num_samples):
+    pcm = np.round(speech_like(0.6)[:num_samples] * 32767).astype(np.int16)  # what syncnet_python reads from a wav
+    reference = _psf_mfcc_reference(pcm)
+    feats = A.mfcc13(pcm / 32768.0)
+    assert feats.shape == reference.shape == (1 if num_samples <= 400 else 1 + -(-(num_samples - 400) // 160), 13)
+    assert feats.dtype == np.float32
+    np.testing.assert_allclose(feats, reference, rtol=1e-5, atol=1e-4)
+
+
+def test_mfcc13_matches_python_speech_features_when_installed():
+    psf = pytest.importorskip("python_speech_features")  # not a dependency: checked where it happens to be installed
+    pcm = np.round(speech_like(1.0, seed=3) * 32767).astype(np.int16)
+    np.testing.assert_allclose(A.mfcc13(pcm / 32768.0), psf.mfcc(pcm, 16000), rtol=1e-5, atol=1e-4)
+
+
+def test_mfcc13_scale_moves_only_the_energy_coefficient_and_silence_is_finite():
+    wave = speech_like(0.5)
+    pcm_scale, unit_scale = A.mfcc13(wave), A.mfcc13(wave, pcm_scale=1.0)
+    np.testing.assert_allclose(pcm_scale[:, 1:], unit_scale[:, 1:], atol=2e-4)
+    np.testing.assert_allclose(pcm_scale[:, 0] - unit_scale[:, 0], 2 * np.log(32768.0), atol=1e-3)
+    assert np.isfinite(A.mfcc13(np.zeros(1600, np.float32))).all()
+    with pytest.raises(ValueError, match="16000"):
+        A.mfcc13(wave, sample_rate=8000)

@@ -7,11 +7,14 @@
   100 frames/s, exactly 4 per 25-fps video frame.
 * :func:`mel80`: the Wav2Lip-style 80-band log-mel used by the image-side models (spec §1.5;
   Yaman et al.). 80 frames/s, a 16-frame window spans 5 video frames.
+* :func:`mfcc13`: the 13-d MFCC of SyncNet v2 (Chung & Zisserman 2016, ``joonson/syncnet_python``,
+  spec §5.5): python_speech_features' ``mfcc`` defaults on the 16-bit PCM scale, 100 frames/s.
 * :func:`silence_mask`: per video frame, whether the audio is silent.
 
 Where we differ from the references: the 26 mel filters come from ``librosa.filters.mel`` (HTK
 scale, unnormalised triangles) instead of python_speech_features' FFT-bin-quantised triangles, so
 the energies differ slightly from the authors' features; models trained here use ours throughout.
+:func:`mfcc13` feeds pretrained weights, so it uses python_speech_features' own quantised triangles.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 import av
 import librosa
 import numpy as np
+import scipy.fft
 import scipy.signal
 import soundfile
 
@@ -38,6 +42,11 @@ LOGFBANK_NFFT = 512
 LOGFBANK_BANDS = 26
 LOGFBANK_PER_VIDEO_FRAME = 4
 LOG_SILENCE = float(np.log(1e-8))  # padding value for audio features beyond the clip borders
+
+# spec §5.5: python_speech_features.mfcc defaults, as syncnet_python calls it
+MFCC_COEFFICIENTS = 13
+MFCC_LIFTER = 22
+MFCC_PCM_SCALE = 32768.0  # syncnet_python reads 16-bit PCM samples, not floats in [-1, 1]
 
 # spec §1.5: Wav2Lip hparams
 MEL_NFFT = 800
@@ -185,13 +194,50 @@ def logfbank26(
     peak = np.abs(wave).max()
     if peak > 0:
         wave = wave / peak
+    energies = _power_spectrum(wave) @ _logfbank_filters(sample_rate).T
+    feats = np.log(_nonzero(energies)).astype(np.float32)
+    return _pad_or_trim_reflect(feats, target)
+
+
+def mfcc13(wave: np.ndarray, sample_rate: int = SAMPLE_RATE, pcm_scale: float = MFCC_PCM_SCALE) -> np.ndarray:
+    """SyncNet v2's audio feature: 13 MFCCs at 100 frames/s, (N, 13) float32 (spec §5.5).
+
+    ``python_speech_features.mfcc(signal, 16000)`` with its defaults, which is what syncnet_python
+    computes: 25 ms rectangular frames every 10 ms (the tail zero-padded, N = 1 + ⌈(n - 400) / 160⌉),
+    pre-emphasis 0.97, 512-point power spectrum, 26 mel triangles quantised to FFT bins as
+    python_speech_features builds them, log, orthonormal DCT-II, lifter 22, and the first
+    coefficient replaced by the log frame energy. Four rows per 25-fps video frame; SyncNet's window
+    for video frame t is rows 4t .. 4t + 19.
+
+    Args:
+        wave: mono 16 kHz waveform in [-1, 1] (as :func:`load_audio` returns it).
+        sample_rate: must be 16 kHz; resample first.
+        pcm_scale: multiplies ``wave`` first. syncnet_python feeds int16 samples, so the default
+            32768 reproduces its features; the scale only moves the energy coefficient (by log of
+            its square), which the pretrained network has seen only on that scale.
+    """
+    _check_rate(sample_rate)
+    wave = np.asarray(wave, dtype=np.float64)
+    if wave.size == 0:
+        raise EmptyAudioError("cannot compute the MFCCs of an empty waveform")
+    power = _power_spectrum(wave * pcm_scale)
+    log_bands = np.log(_nonzero(power @ _quantised_mel_filters(sample_rate).T))
+    cepstra = scipy.fft.dct(log_bands, type=2, axis=1, norm="ortho")[:, :MFCC_COEFFICIENTS]
+    cepstra *= 1 + (MFCC_LIFTER / 2) * np.sin(np.pi * np.arange(MFCC_COEFFICIENTS) / MFCC_LIFTER)
+    cepstra[:, 0] = np.log(_nonzero(power.sum(axis=1)))
+    return cepstra.astype(np.float32)
+
+
+def _power_spectrum(wave: np.ndarray) -> np.ndarray:
+    """python_speech_features' front end: pre-emphasis, 25 ms / 10 ms framing, |rfft(512)|² / 512. (N, 257)."""
     emphasized = np.append(wave[0], wave[1:] - PREEMPHASIS * wave[:-1])
     frames = _frame_signal(emphasized, LOGFBANK_WINDOW, LOGFBANK_HOP)
-    power = np.abs(np.fft.rfft(frames, LOGFBANK_NFFT)) ** 2 / LOGFBANK_NFFT
-    energies = power @ _logfbank_filters(sample_rate).T
-    energies = np.where(energies == 0, np.finfo(np.float64).eps, energies)
-    feats = np.log(energies).astype(np.float32)
-    return _pad_or_trim_reflect(feats, target)
+    return np.abs(np.fft.rfft(frames, LOGFBANK_NFFT)) ** 2 / LOGFBANK_NFFT
+
+
+def _nonzero(values: np.ndarray) -> np.ndarray:
+    """Zeros replaced by machine epsilon before a log (digital silence), as python_speech_features does."""
+    return np.where(values == 0, np.finfo(np.float64).eps, values)
 
 
 def _frame_signal(signal: np.ndarray, window: int, hop: int) -> np.ndarray:
@@ -212,6 +258,25 @@ def _logfbank_filters(sample_rate: int) -> np.ndarray:
             sr=sample_rate, n_fft=LOGFBANK_NFFT, n_mels=LOGFBANK_BANDS, fmin=0.0,
             fmax=sample_rate / 2, htk=True, norm=None,
         ).astype(np.float64)
+    return _FILTER_CACHE[key]
+
+
+def _quantised_mel_filters(sample_rate: int) -> np.ndarray:
+    """(26, 257) python_speech_features triangles: mel-spaced edges rounded down to FFT bins.
+
+    Each triangle rises over bins [b0, b1) and falls over [b1, b2), with edges
+    ⌊513 · f / sample_rate⌋ of 28 points equally spaced on the HTK mel scale from 0 Hz to Nyquist.
+    """
+    key = ("quantised_mel", sample_rate)
+    if key not in _FILTER_CACHE:
+        top_mel = 2595.0 * np.log10(1.0 + (sample_rate / 2) / 700.0)
+        edges_hz = 700.0 * (10.0 ** (np.linspace(0.0, top_mel, LOGFBANK_BANDS + 2) / 2595.0) - 1.0)
+        edges = np.floor((LOGFBANK_NFFT + 1) * edges_hz / sample_rate)
+        bins = np.arange(LOGFBANK_NFFT // 2 + 1)[None, :]
+        low, mid, high = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+        rising = np.where((bins >= low) & (bins < mid), (bins - low) / np.maximum(mid - low, 1), 0.0)
+        falling = np.where((bins >= mid) & (bins < high), (high - bins) / np.maximum(high - mid, 1), 0.0)
+        _FILTER_CACHE[key] = rising + falling
     return _FILTER_CACHE[key]
 
 
@@ -304,5 +369,5 @@ def _check_rate(sample_rate: int) -> None:
 __all__ = [
     "SAMPLE_RATE", "VIDEO_FPS", "LOG_SILENCE", "MEL_WINDOW", "LOGFBANK_PER_VIDEO_FRAME",
     "load_audio", "resample", "num_video_frames", "fit_length", "logfbank26", "mel80", "mel_start",
-    "mel_window", "silence_mask",
+    "mel_window", "silence_mask", "mfcc13",
 ]
