@@ -12,6 +12,7 @@ from .ms_sync import (
     MSSyncSyncerModel,
 )
 from .stable_sync import FaceDiscriminator, FaceDiscriminatorConfig, StableSyncFaceGenerator, StableSyncFaceGeneratorConfig
+from .syncnet_v2 import SyncNetV2Config, SyncNetV2Model
 
 _REGISTRY = [
     (MSSyncSyncerConfig, MSSyncSyncerModel),
@@ -21,6 +22,7 @@ _REGISTRY = [
     (SyncNetExpertConfig, SyncNetExpert),
     (StableSyncFaceGeneratorConfig, StableSyncFaceGenerator),
     (FaceDiscriminatorConfig, FaceDiscriminator),
+    (SyncNetV2Config, SyncNetV2Model),
 ]
 
 for _config, _model in _REGISTRY:
@@ -31,5 +33,5 @@ __all__ = [
     "MSSyncSyncerConfig", "MSSyncSyncerModel", "MSSyncGeneratorConfig", "MSSyncGenerator",
     "MSSyncDiscriminatorConfig", "MSSyncDiscriminators", "AVSyncNetConfig", "AVSyncNet", "SyncNetExpertConfig",
     "SyncNetExpert", "StableSyncFaceGeneratorConfig", "StableSyncFaceGenerator", "FaceDiscriminatorConfig",
-    "FaceDiscriminator",
+    "FaceDiscriminator", "SyncNetV2Config", "SyncNetV2Model",
 ]
