@@ -18,7 +18,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.signal
 
 VSHIFT = 15
 
@@ -33,8 +32,8 @@ class SyncResult:
         confidence: median minus minimum of the curve (LSE-C / AV-Conf).
         distances: the curve m(k) for offsets ``offsets``, (2·vshift + 1,).
         offsets: the offset each entry of ``distances`` stands for (vshift, ..., -vshift).
-        frame_confidence: per-step confidence (median - min over shifts of each step's distance),
-            median-filtered over 9 steps as SyncNet does; (T,).
+        frame_confidence: per-step confidence as SyncNet computes it: the median of the curve minus
+            each step's distance at the best shift, median-filtered over 9 steps; (T,).
     """
 
     offset: int
@@ -103,13 +102,13 @@ def offset_search(video_embeddings, audio_embeddings, vshift: int = VSHIFT, metr
     that overlap, where identical constant sequences give a confidence of exactly 0.
     """
     per_step = distance_matrix(video_embeddings, audio_embeddings, vshift, metric, padding)
-    with warnings.catch_warnings():  # a shift with no overlapping window (valid padding) has no mean
+    with warnings.catch_warnings():  # valid padding: shifts and steps with no overlapping window have no mean or median
         warnings.simplefilter("ignore", RuntimeWarning)
         curve = np.nan_to_num(np.nanmean(per_step, axis=0), nan=np.inf)
-    best = int(np.argmin(curve))
-    finite = curve[np.isfinite(curve)]
-    step_confidence = np.nanmedian(per_step, axis=1) - np.nanmin(per_step, axis=1)
-    smoothed = scipy.signal.medfilt(step_confidence, kernel_size=9) if len(step_confidence) >= 9 else step_confidence
+        best = int(np.argmin(curve))
+        finite = curve[np.isfinite(curve)]
+        # SyncNetInstance.evaluate: median(curve) - D_t(best), then scipy.signal.medfilt(·, 9)
+        smoothed = _median_filter(np.median(finite) - per_step[:, best], 9)
     return SyncResult(
         offset=vshift - best,
         min_distance=float(curve[best]),
@@ -118,6 +117,12 @@ def offset_search(video_embeddings, audio_embeddings, vshift: int = VSHIFT, metr
         offsets=vshift - np.arange(2 * vshift + 1),
         frame_confidence=smoothed,
     )
+
+
+def _median_filter(values: np.ndarray, kernel: int) -> np.ndarray:
+    """scipy.signal.medfilt (zero-padded ends) that skips NaN, the steps with no window at a shift (valid padding)."""
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(values, kernel // 2), kernel)
+    return np.nanmedian(windows, axis=1)
 
 
 def retrieval_accuracy(audio_embeddings, landmark_embeddings, euclidean: bool = False) -> float:
