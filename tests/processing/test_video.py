@@ -122,3 +122,28 @@ def test_unreadable_and_empty_video_inputs(tmp_path):
         VideoReader(empty_folder)
     with pytest.raises(FileNotFoundError):
         VideoReader(tmp_path / "missing.mp4")
+
+
+@pytest.mark.parametrize("fps", [25, 30])
+def test_frame_ranges_seek_and_match_a_full_decode(tmp_path, fps):
+    import av
+
+    path = tmp_path / "gop.mp4"  # keyframes every 10 frames, so ranges start by seeking
+    container = av.open(str(path), "w")
+    stream = container.add_stream("libx264", rate=fps)
+    stream.width = stream.height = 64
+    stream.pix_fmt = "yuv420p"
+    stream.options = {"crf": "0", "g": "10"}
+    for index in range(90):
+        frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), index * 2, np.uint8), format="rgb24")
+        frame.pts = index
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    reader = VideoReader(path)
+    full = [int(frame[0, 0, 0]) for frame in reader]
+    for start in (0, 7, 31, 70):
+        assert [int(frame[0, 0, 0]) for frame in reader.frames(start, start + 9)] == full[start : start + 9]
+    assert [int(frame[0, 0, 0]) for frame in reader.frames(len(full) - 2, len(full) + 5)] == full[-2:]

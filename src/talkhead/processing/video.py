@@ -141,19 +141,30 @@ class VideoReader:
         self.scale = 1.0 if max_side is None or longest <= max_side else max_side / longest
         self.size = (_even(self.info.width * self.scale), _even(self.info.height * self.scale))
         self.num_frames: int | None = None
-        self.source_times: list[float] = []
 
     @property
     def estimated_num_frames(self) -> int:
         return self.info.num_frames(self.fps) if self.num_frames is None else self.num_frames
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        timed = self._timed_folder_frames() if self.info.is_frame_folder else self._timed_file_frames()
         count = 0
-        for frame in _resample_stream(timed, self.fps):
+        for frame in self.frames():
             count += 1
             yield frame
         self.num_frames = count
+
+    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+        """Output frames ``start`` to ``stop - 1`` only.
+
+        A file is entered by seeking to the keyframe before ``start``, so a range late in a long video
+        costs one group of pictures of decoding, not the whole prefix (reverse playback reads chunks so).
+        """
+        seek = max(start - 1, 0) / self.fps
+        timed = self._timed_folder_frames(seek) if self.info.is_frame_folder else self._timed_file_frames(seek)
+        for index, frame in enumerate(_resample_stream(timed, self.fps, first=start), start):
+            if stop is not None and index >= stop:
+                return
+            yield frame
 
     def read(self) -> np.ndarray:
         """All frames as one (T, H, W, 3) array; for short inputs."""
@@ -167,17 +178,24 @@ class VideoReader:
             return image
         return cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
 
-    def _timed_folder_frames(self) -> Iterator[tuple[float, float, np.ndarray]]:
+    def _timed_folder_frames(self, seek: float = 0.0) -> Iterator[tuple[float, float, np.ndarray]]:
         period = 1.0 / float(self.info.source_fps)
-        for index, file in enumerate(list_frame_files(self.path)):
-            yield index * period, period, self._resize(_read_image(file))
+        files = list_frame_files(self.path)
+        first = min(int(seek / period), max(len(files) - 1, 0))
+        for index in range(first, len(files)):
+            yield index * period, period, self._resize(_read_image(files[index]))
 
-    def _timed_file_frames(self) -> Iterator[tuple[float, float, np.ndarray]]:
-        """(time, duration, rgb) per decoded frame, time relative to the container's origin."""
+    def _timed_file_frames(self, seek: float = 0.0) -> Iterator[tuple[float, float, np.ndarray]]:
+        """(time, duration, rgb) per decoded frame, time relative to the container's origin.
+
+        ``seek`` > 0 starts at the keyframe at or before that time.
+        """
         with open_container(self.path) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             origin = container_origin(container)
+            if seek > 0 and stream.time_base:
+                container.seek(int((seek + origin) / stream.time_base), stream=stream, backward=True)
             nominal = 1.0 / float(stream.average_rate or stream.guessed_rate or VIDEO_FPS)
             width, height = self.size
             last_time = -math.inf
@@ -192,7 +210,6 @@ class VideoReader:
                         continue
                     duration = float(frame.duration * frame.time_base) if frame.duration and frame.time_base else nominal
                     image = frame.to_ndarray(format="rgb24", width=width, height=height)
-                    self.source_times.append(time)
                     decoded += 1
                     last_time = time
                     yield time, duration, image
@@ -202,9 +219,10 @@ class VideoReader:
                 # a truncated file: keep the frames that decoded
 
 
-def _resample_stream(timed_frames: Iterable[tuple[float, float, np.ndarray]], fps: float) -> Iterator[np.ndarray]:
-    """Streaming form of :func:`resample_indices`: yields one source frame per output time."""
-    k = 0
+def _resample_stream(timed_frames: Iterable[tuple[float, float, np.ndarray]], fps: float,
+                     first: int = 0) -> Iterator[np.ndarray]:
+    """Streaming form of :func:`resample_indices`: yields one source frame per output time from frame ``first``."""
+    k = first
     previous: tuple[float, float, np.ndarray] | None = None
     for current in timed_frames:
         if previous is not None:
