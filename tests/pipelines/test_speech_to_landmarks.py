@@ -6,35 +6,12 @@ import pytest
 import torch
 
 from talkhead.cli import main
-from talkhead.models.ms_sync import MSSyncGenerator, MSSyncGeneratorConfig
 from talkhead.pipelines.speech_to_landmarks import SpeechToLandmarks
 from talkhead.processing.audio import load_audio
 from talkhead.processing.landmarks import mouth_opening
 from talkhead.processing.video import VideoReader
 
 from ..conftest import speech_like, write_wav
-
-
-@pytest.fixture(scope="module")
-def generator_path(tmp_path_factory):
-    torch.manual_seed(0)
-    generator = MSSyncGenerator(MSSyncGeneratorConfig.from_preset("tiny"))
-    generator.set_input_statistics(torch.full((136,), 0.5), torch.full((136,), 0.1), torch.full((26,), -8.0), torch.full((26,), 3.0))
-    path = tmp_path_factory.mktemp("generator")
-    generator.save_pretrained(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def photo(tmp_path_factory, astronaut):
-    path = tmp_path_factory.mktemp("photo") / "astronaut.png"
-    cv2.imwrite(str(path), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
-    return path
-
-
-@pytest.fixture(scope="module")
-def speech(tmp_path_factory):
-    return write_wav(tmp_path_factory.mktemp("speech") / "speech.wav", speech_like(2.0))
 
 
 def test_cli_writes_landmarks_and_a_preview(photo, speech, generator_path, tmp_path, capsys):

@@ -1,1 +1,32 @@
-"""Pipelines: decoding, models and encoding put together for end users."""
+"""Pipelines: decoding, models and encoding put together for end users.
+
+Importing this package registers two tasks with transformers' pipeline registry:
+
+* ``pipeline("talking-head")``: a photo and speech -> a talking-head video (:mod:`.talking_head`);
+* ``pipeline("lip-sync")``: a video and speech -> the video dubbed (:mod:`.lip_sync`).
+
+Their default models are the checkpoints shipped in ``hub_configs/`` (no download).
+"""
+
+from transformers import AutoModel
+from transformers.pipelines import PIPELINE_REGISTRY
+
+from .. import models as _models  # noqa: F401  (registers the model classes with AutoModel)
+from ..hub import checkpoint_path
+from .lip_sync import DEFAULT_FACE_GENERATOR, LipSyncOptions, LipSyncPipeline, lip_sync
+from .speech_to_landmarks import DEFAULT_GENERATOR, SpeechToLandmarks
+from .talking_head import TalkingHeadOptions, TalkingHeadPipeline, talking_head
+
+PIPELINE_REGISTRY.register_pipeline(
+    "talking-head", pipeline_class=TalkingHeadPipeline, pt_model=AutoModel,
+    default={"model": (checkpoint_path(DEFAULT_GENERATOR), None)}, type="multimodal",
+)
+PIPELINE_REGISTRY.register_pipeline(
+    "lip-sync", pipeline_class=LipSyncPipeline, pt_model=AutoModel,
+    default={"model": (checkpoint_path(DEFAULT_FACE_GENERATOR), None)}, type="multimodal",
+)
+
+__all__ = [
+    "LipSyncOptions", "LipSyncPipeline", "lip_sync", "SpeechToLandmarks", "TalkingHeadOptions",
+    "TalkingHeadPipeline", "talking_head",
+]

@@ -1,0 +1,108 @@
+"""``talkhead generate`` and ``talkhead lipsync``: the two video commands of the console script.
+
+They use the checkpoints in ``hub_configs/`` by default (no download) and print one summary: what was
+written, the warnings (missing faces, audio/video length policy, silent audio) and time per stage.
+"""
+
+from __future__ import annotations
+
+import json
+
+
+def add_generate(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "generate", help="talking head: a face photo and speech -> an mp4",
+        description="Animate the largest face in IMAGE with AUDIO: MS-Sync generates head and lip landmarks, the photo "
+                    "is warped to follow them (and, with --repaint, the face generator repaints the mouth).",
+    )
+    parser.add_argument("--image", required=True, help="face photo (jpg, png, ...; grayscale and large photos are fine)")
+    parser.add_argument("--audio", required=True, help="speech: wav, mp3, m4a, flac, or a video's audio track")
+    parser.add_argument("--output", "-o", required=True, help="the .mp4 to write (H.264 + AAC)")
+    parser.add_argument("--head-motion-scale", type=float, default=1.0, help="0 still head, 1 generated motion (default), 2 doubled")
+    parser.add_argument("--lip-scale", type=float, default=1.0, help="scale of the mouth and jaw movement (default 1)")
+    parser.add_argument("--fps", type=float, default=25.0, help="output frame rate (default 25)")
+    parser.add_argument("--max-side", type=int, default=720, help="longest side of the output (default 720)")
+    parser.add_argument("--repaint", action="store_true",
+                        help="repaint the mouth with the stabilized-sync face generator (blurry with the small shipped model)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default="ms-sync-short", help="MS-Sync generator checkpoint (folder or hub_configs name)")
+    parser.add_argument("--face-generator", default="stable-sync-face", help="face generator used by --repaint")
+    parser.add_argument("--silent-lip", default="stable-sync-silent-lip", help="G_S that closes the photo's mouth; 'none' to skip")
+    parser.add_argument("--landmarks", help="also save the per-frame landmarks (output pixels) to this .npz")
+    parser.add_argument("--json", help="also write the run's report to this JSON file")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run_generate)
+
+
+def run_generate(args) -> int:
+    import numpy as np
+
+    from .models.stable_sync import StableSyncFaceGenerator
+    from .pipelines.base import load_component
+    from .pipelines.speech_to_landmarks import SpeechToLandmarks
+    from .pipelines.talking_head import TalkingHeadOptions, talking_head
+
+    options = TalkingHeadOptions(head_motion_scale=args.head_motion_scale, lip_scale=args.lip_scale, fps=args.fps,
+                                 max_side=args.max_side, repaint=args.repaint, seed=args.seed, progress=not args.quiet)
+    generator = load_component(StableSyncFaceGenerator, args.face_generator) if args.repaint else None
+    silent_lip = load_component(StableSyncFaceGenerator, _none(args.silent_lip)) if args.repaint else None
+    result = talking_head(args.image, args.audio, args.output, SpeechToLandmarks(args.model, seed=args.seed),
+                          generator, silent_lip, options)
+    if args.landmarks:
+        np.savez(args.landmarks, landmarks=result.landmarks, fps=result.fps)
+    _report(result, args.json, f"{result.frames} frames ({result.seconds:.2f} s at {result.fps:g} fps)")
+    return 0
+
+
+def add_lipsync(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "lipsync", help="lip-sync (dubbing): a video and new speech -> the video with the mouth following the speech",
+        description="Track the face in VIDEO, repaint its mouth frame by frame for AUDIO with the stabilized-sync face "
+                    "generator, paste it back, and write an mp4 at the video's own frame rate with AUDIO as its sound. "
+                    "Memory stays flat with the video's length (it is read twice, streaming).",
+    )
+    parser.add_argument("--video", required=True, help="video with a face (any frame rate; or a folder of frames)")
+    parser.add_argument("--audio", required=True, help="the new speech: wav, mp3, m4a, flac, or a video's audio track")
+    parser.add_argument("--output", "-o", required=True, help="the .mp4 to write (H.264 + AAC)")
+    parser.add_argument("--on-missing-face", choices=["passthrough", "interpolate", "error"], default="passthrough",
+                        help="frames without a face: keep them unchanged (default, ranges reported), interpolate the "
+                             "face box across the gap, or stop")
+    parser.add_argument("--audio-longer", choices=["loop", "bounce", "trim"], default="bounce",
+                        help="audio longer than the video: replay the video (loop), play it back and forth (bounce, "
+                             "default), or cut the audio (trim)")
+    parser.add_argument("--model", default="stable-sync-face", help="face generator checkpoint (folder or hub_configs name)")
+    parser.add_argument("--silent-lip", default="stable-sync-silent-lip", help="G_S that closes the identity frames' mouths; 'none' to skip")
+    parser.add_argument("--batch-size", type=int, default=16, help="faces generated at once (default 16)")
+    parser.add_argument("--json", help="also write the run's report to this JSON file")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run_lipsync)
+
+
+def run_lipsync(args) -> int:
+    from .models.stable_sync import StableSyncFaceGenerator
+    from .pipelines.base import load_component
+    from .pipelines.lip_sync import LipSyncOptions, lip_sync
+
+    options = LipSyncOptions(on_missing_face=args.on_missing_face, audio_longer=args.audio_longer,
+                             batch_size=args.batch_size, progress=not args.quiet)
+    generator = load_component(StableSyncFaceGenerator, args.model)
+    silent_lip = load_component(StableSyncFaceGenerator, _none(args.silent_lip))
+    result = lip_sync(args.video, args.audio, args.output, generator, silent_lip, options)
+    _report(result, args.json, f"{result.frames} frames ({result.seconds:.2f} s at {result.fps:g} fps), "
+                               f"{result.generated_frames} with a generated mouth")
+    return 0
+
+
+def _none(value: str | None) -> str | None:
+    return None if value is None or value.lower() == "none" else value
+
+
+def _report(result, json_path: str | None, what: str) -> None:
+    print(f"{result.video}: {what}")
+    for warning in result.warnings:
+        print(f"  note: {warning}")
+    stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.stage_seconds.items() if seconds)
+    print(f"  time: {stages}")
+    if json_path:
+        with open(json_path, "w") as handle:
+            json.dump(result.to_dict(), handle, indent=2)

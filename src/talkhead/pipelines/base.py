@@ -1,0 +1,65 @@
+"""What ``pipeline("talking-head")`` and ``pipeline("lip-sync")`` share.
+
+Why transformers' ``Pipeline`` and not a diffusers ``DiffusionPipeline``: every model here is a
+transformers ``PreTrainedModel``, users already know ``transformers.pipeline(task, model=...)``, and
+the task registry gives both tasks a default checkpoint. The extra models of a task (the silent-lip
+generator, the MS-Sync generator) are constructor arguments loaded by name, which is all a
+multi-model bundle needs here; diffusers' ``model_index.json`` loading would add a second loading
+convention for the same checkpoints.
+
+The ``Pipeline`` contract is preprocess -> _forward -> postprocess on one input. These pipelines
+decode and encode whole videos, so ``preprocess`` resolves the inputs and the output path,
+``_forward`` runs the streaming function of the task (which writes the file, atomically) and
+``postprocess`` returns the report as a dict.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from pathlib import Path
+
+from transformers import Pipeline
+
+from ..errors import TalkheadInputError
+
+
+def load_component(model_class, value):
+    """A model given by name or path is loaded (eval mode); a model object is used as is; ``None`` stays."""
+    if value is None or not isinstance(value, (str, os.PathLike)):
+        return value
+    from ..hub import load_pretrained
+
+    return load_pretrained(model_class, value).eval()
+
+
+class TalkheadPipeline(Pipeline):
+    """Base of the talkhead video pipelines: file in, file out, report back."""
+
+    _load_tokenizer = False
+    _load_feature_extractor = False
+    _load_image_processor = False
+    _load_processor = False
+    _load_video_processor = False
+    options_class: type = None  # the task's options dataclass
+    input_keys: tuple[str, ...] = ()  # the keys of the input dict; the first is the visual input
+
+    def _sanitize_parameters(self, output=None, **options):
+        known = {f.name for f in dataclasses.fields(self.options_class)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise TypeError(f"unknown option(s) {unknown} for {type(self).__name__}; known: {sorted(known)}")
+        return ({"output": output} if output is not None else {}), options, {}
+
+    def preprocess(self, inputs, output=None):
+        if not isinstance(inputs, dict) or not all(key in inputs for key in self.input_keys):
+            raise TalkheadInputError(
+                f"{type(self).__name__} takes a dict with keys {list(self.input_keys)}, got "
+                f"{type(inputs).__name__ if not isinstance(inputs, dict) else sorted(inputs)}")
+        if output is None:  # a fresh folder, so a failed run leaves nothing behind in a shared place
+            output = Path(tempfile.mkdtemp(prefix="talkhead-")) / "output.mp4"
+        return {**{key: inputs[key] for key in self.input_keys}, "output": output}
+
+    def postprocess(self, model_outputs):
+        return model_outputs["result"].to_dict()

@@ -1,0 +1,435 @@
+"""Lip-sync (dubbing): a video and new speech -> the video with its mouth moving to the speech.
+
+Inference of the stabilized-sync face generator (Yaman et al., ECCV; spec §6.2-6.3) as the paper's
+Wav2Lip-style protocol: every frame's 96x96 face crop, lower half masked, is the pose input; a
+silent-lip reference face (an identity frame closed by G_S) is the identity input; the 16-frame mel
+window centred on the frame is the audio. The generated lower half is pasted back with a feathered mask.
+
+Where we differ: identity references are a handful of frames spread over the video (the one whose
+head pose is nearest each frame is used), not a random frame per window, so the video streams.
+
+It streams in two decoding passes, so memory does not grow with the video's length:
+
+1. **track**: decode at the source rate (downscaled to ``track_side``), follow the largest face with dlib,
+   keep per-frame landmarks only, crop the identity references;
+2. **render**: decode again at full size, crop faces at the smoothed boxes, generate in batches,
+   paste back and encode H.264 + AAC at the source frame rate, with the new audio.
+
+The audio (a few tens of MB for an hour) and the per-frame landmarks (272 bytes a frame) are the only
+things kept whole. Audio longer than the video replays the video (``audio_longer``: loop, bounce, or
+trim the audio); audio shorter than the video ends the output with the audio.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import EmptyAudioError, NoFaceError, TalkheadInputError
+from ..processing import audio as audio_lib
+from ..processing.faces import (
+    FaceTracker, crop_face, default_detector, default_landmark_predictor, face_crop_boxes, feather_mask,
+    fill_all_gaps, fill_short_gaps, paste_face, smooth_boxes, valid_segments,
+)
+from ..processing.video import VideoReader, VideoWriter, probe_video
+from .base import TalkheadPipeline, load_component
+from .stages import StageTimes, TimedDetector, TimedPredictor
+
+logger = logging.getLogger(__name__)
+
+MISSING_FACE_POLICIES = ("passthrough", "interpolate", "error")
+AUDIO_LONGER_POLICIES = ("loop", "bounce", "trim")
+OUTPUT_SAMPLE_RATE = 48_000
+DEFAULT_FACE_GENERATOR = "stable-sync-face"
+DEFAULT_SILENT_LIP = "stable-sync-silent-lip"
+POSE_POINTS = slice(0, 48)  # jaw, brows, nose, eyes: the head pose without the mouth
+REVERSE_CHUNK = 24  # frames decoded at a time when playing backwards (bounce)
+
+
+@dataclass
+class LipSyncOptions:
+    """How :func:`lip_sync` treats its inputs.
+
+    Args:
+        on_missing_face: frames where no face is found are copied unchanged (``passthrough``, the
+            ranges are reported), get a face pasted at a box interpolated from the neighbouring frames
+            (``interpolate``), or stop the run (``error``).
+        audio_longer: when the audio outlasts the video, replay it from the start (``loop``), play it
+            backwards and forwards (``bounce``: no jump cut), or cut the audio at the video's end (``trim``).
+        batch_size: faces generated at once.
+        track_side: longest side of the frames the face tracker sees (full size is used for the output).
+        references: identity frames spread over the video.
+        feather: width of the paste-back seam, as a fraction of the face box.
+        crf: x264 quality of the output (lower is better).
+        progress: show tqdm bars.
+    """
+
+    on_missing_face: str = "passthrough"
+    audio_longer: str = "bounce"
+    batch_size: int = 16
+    track_side: int = 640
+    references: int = 8
+    feather: float = 0.1
+    crf: int = 18
+    progress: bool = True
+
+    def __post_init__(self):
+        if self.on_missing_face not in MISSING_FACE_POLICIES:
+            raise TalkheadInputError(f"on_missing_face must be one of {MISSING_FACE_POLICIES}, got '{self.on_missing_face}'")
+        if self.audio_longer not in AUDIO_LONGER_POLICIES:
+            raise TalkheadInputError(f"audio_longer must be one of {AUDIO_LONGER_POLICIES}, got '{self.audio_longer}'")
+        if self.batch_size < 1 or self.references < 1 or self.track_side < 64:
+            raise TalkheadInputError(
+                f"batch_size and references must be at least 1 and track_side at least 64; got "
+                f"{self.batch_size}, {self.references}, {self.track_side}")
+
+
+@dataclass
+class FacePlan:
+    """What the tracking pass learned about a video (all small; no frames).
+
+    ``boxes`` are face crop boxes in full-size pixels, NaN where the frame is passed through.
+    """
+
+    boxes: np.ndarray  # (T, 4)
+    found: np.ndarray  # (T,) bool, the tracker's detections
+    landmarks: np.ndarray  # (T, 68, 2) in units of each frame's crop box (pose and mouth mask)
+    references: np.ndarray  # (K, 96, 96, 3) uint8 identity crops
+    reference_poses: np.ndarray  # (K, 96)
+    missing: list[tuple[int, int]]  # [start, stop) source frames without a face (gaps > 2 frames)
+    faces_in_first_frame: int
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.found)
+
+
+@dataclass
+class LipSyncResult:
+    """What :func:`lip_sync` wrote and what it did on the way."""
+
+    video: str
+    fps: float
+    frames: int
+    seconds: float
+    source_frames: int
+    generated_frames: int
+    passthrough_frames: int
+    missing_face_ranges: list[tuple[float, float]] = field(default_factory=list)  # seconds in the source
+    audio_policy: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _in_box(landmarks: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(..., 68, 2) pixels -> the same points in units of their face box ([0, 1] inside it)."""
+    side = (boxes[..., 2] - boxes[..., 0])[..., None, None]
+    return ((landmarks - boxes[..., None, :2]) / np.maximum(side, 1e-6)).astype(np.float32)
+
+
+def _pose_descriptor(box_landmarks: np.ndarray) -> np.ndarray:
+    """(..., 68, 2) in box units -> (..., 96): the non-mouth points, the head pose without the mouth."""
+    points = box_landmarks[..., POSE_POINTS, :]
+    return points.reshape(*points.shape[:-2], -1)
+
+
+def mouth_mask(box_landmarks: np.ndarray, size: int = 96, feather: float = 0.1) -> np.ndarray:
+    """(size, size) paste-back weights: a soft ellipse over the mouth and the chin it moves.
+
+    Pasting the mouth region only (not the whole lower half, as the generator's mask does) keeps the
+    source's jaw line and skin, which a small generator renders worse than it renders lips.
+    """
+    import cv2
+
+    mouth = box_landmarks[48:68] * size
+    center = (mouth.min(0) + mouth.max(0)) / 2
+    width, height = np.ptp(mouth, axis=0)
+    axes = (0.7 * width, 0.3 * width + 0.6 * height)
+    mask = np.zeros((size, size), np.float32)
+    cv2.ellipse(mask, (center * 16).round().astype(int).tolist(), (np.array(axes) * 16).round().astype(int).tolist(),
+                0, 0, 360, 1.0, -1, cv2.LINE_AA, 4)
+    sigma = max(feather * size / 3, 0.5)
+    return cv2.GaussianBlur(mask, (0, 0), sigma) * feather_mask(size, feather)
+
+
+def _ranges_text(ranges: list[tuple[int, int]], limit: int = 5) -> str:
+    text = ", ".join(f"{a}-{b - 1}" if b - a > 1 else f"{a}" for a, b in ranges[:limit])
+    return text + (f" and {len(ranges) - limit} more" if len(ranges) > limit else "")
+
+
+def track_faces(reader: VideoReader, options: LipSyncOptions, times: StageTimes, name: str) -> FacePlan:
+    """The first pass: landmarks per frame, smoothed crop boxes, missing-face policy, identity references."""
+    from tqdm.auto import tqdm
+
+    detector = default_detector()
+    tracker = FaceTracker(TimedDetector(detector, times), TimedPredictor(default_landmark_predictor(), times))
+    expected = max(reader.estimated_num_frames, 1)
+    wanted = set(np.linspace(0, expected - 1, options.references).round().astype(int).tolist())
+    landmarks, found, references, reference_poses = [], [], [], []
+    faces_in_first_frame = 0
+    frames = times.iterate("decode", reader)
+    for index, frame in enumerate(tqdm(frames, total=expected, desc="tracking", unit="frame", disable=not options.progress)):
+        if index == 0:
+            faces_in_first_frame = len(detector.detect(frame))
+        points = tracker.update(frame)
+        found.append(points is not None)
+        landmarks.append(points if points is not None else np.full((68, 2), np.nan, np.float32))
+        if points is not None and (index in wanted or not references) and len(references) <= options.references:
+            with times.stage("render"):
+                box = face_crop_boxes(points)
+                references.append(crop_face(frame, box))
+                reference_poses.append(_pose_descriptor(_in_box(points, box)))
+    if not found:
+        raise TalkheadInputError(f"'{name}' holds no decodable video frames")
+    found = np.array(found)
+    if not found.any():
+        raise NoFaceError(f"no face found in any of the {len(found)} frames of '{name}'; lip-sync needs a visible, "
+                          "roughly frontal face at least about 60 pixels wide")
+    points = np.stack(landmarks) / reader.scale
+    filled, valid = fill_short_gaps(points, found)
+    missing = valid_segments(~valid)
+    if missing and options.on_missing_face == "error":
+        raise NoFaceError(f"no face found in frames {_ranges_text(missing)} of '{name}'; use --on-missing-face "
+                          "passthrough to keep those frames unchanged, or interpolate to fill them")
+    if options.on_missing_face == "interpolate":
+        filled, valid = fill_all_gaps(filled, valid), np.ones_like(valid)
+    boxes = np.full((len(found), 4), np.nan, np.float32)
+    for a, b in valid_segments(valid):
+        boxes[a:b] = smooth_boxes(face_crop_boxes(filled[a:b]))
+    box_landmarks = np.full(filled.shape, np.nan, np.float32)
+    box_landmarks[valid] = _in_box(filled[valid], boxes[valid])
+    return FacePlan(boxes, found, box_landmarks, np.stack(references[: options.references]),
+                    np.stack(reference_poses[: options.references]), missing, faces_in_first_frame)
+
+
+def source_order(num_source: int, num_output: int, policy: str) -> list[tuple[int, int, bool]]:
+    """Runs ``(start, stop, reverse)`` of source frames that make up ``num_output`` output frames.
+
+    Shorter output than source: the first ``num_output`` frames. Longer: replayed forwards (``loop``)
+    or alternately backwards and forwards (``bounce``); ``trim`` never asks for more than the source.
+    """
+    runs, total, backwards = [], 0, False
+    while total < num_output:
+        length = min(num_source, num_output - total)
+        if backwards:
+            runs.append((num_source - length, num_source, True))
+        else:
+            runs.append((0, length, False))
+        total += length
+        backwards = policy == "bounce" and not backwards
+    return runs
+
+
+def iterate_source(reader: VideoReader, runs: list[tuple[int, int, bool]]):
+    """(source index, frame) along ``runs``; backward runs decode ``REVERSE_CHUNK`` frames at a time."""
+    for start, stop, reverse in runs:
+        if not reverse:
+            yield from enumerate(reader.frames(start, stop), start)
+            continue
+        for chunk_stop in range(stop, start, -REVERSE_CHUNK):
+            chunk_start = max(start, chunk_stop - REVERSE_CHUNK)
+            chunk = list(reader.frames(chunk_start, chunk_stop))
+            for offset in range(len(chunk) - 1, -1, -1):
+                yield chunk_start + offset, chunk[offset]
+
+
+class FaceRenderer:
+    """Generates and pastes back batches of faces; the models and references are fixed per video."""
+
+    def __init__(self, generator, references: torch.Tensor, reference_poses: np.ndarray, mel: np.ndarray,
+                 fps: float, feather: float):
+        self.generator = generator
+        self.references = references  # (K, 3, 96, 96) in [0, 1], mouths closed
+        self.reference_poses = reference_poses
+        self.mel = mel
+        self.fps = fps
+        self.feather = feather
+
+    def mel_windows(self, output_indices: list[int]) -> torch.Tensor:
+        """(N, 1, 80, 16): the window centred on each output frame (training used frames t-2..t+2)."""
+        shift = 2 * self.fps / audio_lib.VIDEO_FPS
+        windows = [audio_lib.mel_window(self.mel, index - shift, self.fps).T for index in output_indices]
+        return torch.from_numpy(np.ascontiguousarray(np.stack(windows)))[:, None]
+
+    def __call__(self, frames: list[np.ndarray], boxes: np.ndarray, box_landmarks: np.ndarray,
+                 output_indices: list[int], times: StageTimes) -> list[np.ndarray]:
+        from ..data.face_windows import faces_to_tensor
+        from ..models.stable_sync import mask_lower_half
+
+        with times.stage("render"):
+            crops = np.stack([crop_face(f, b) for f, b in zip(frames, boxes)])
+            faces = faces_to_tensor(crops)
+            poses = _pose_descriptor(box_landmarks)
+            nearest = np.argmin(((poses[:, None] - self.reference_poses[None]) ** 2).sum(-1), axis=1)
+            mels = self.mel_windows(output_indices)
+        with times.stage("generator"), torch.no_grad():
+            images = self.generator(self.references[nearest], mask_lower_half(faces), mels).images
+        with times.stage("render"):
+            generated = images.permute(0, 2, 3, 1).numpy() * 255
+            pasted = []
+            for frame, face, crop, box, points in zip(frames, generated, crops, boxes, box_landmarks):
+                mask = mouth_mask(points, feather=self.feather)
+                face = match_colour(face, crop, mask)
+                pasted.append(paste_face(frame, face, box, mask))
+            return pasted
+
+
+def match_colour(generated: np.ndarray, source: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``generated`` (float, 0-255) shifted to the source crop's mean colour along the seam of ``mask``; uint8.
+
+    The small generator drifts in skin tone; a mean shift measured where the two images blend (weight
+    mask·(1 − mask), away from the mouth whose shape differs) hides the patch without touching the lips.
+    """
+    seam = mask * (1 - mask)
+    weights = seam[..., None] / max(float(seam.sum()), 1e-6)
+    shift = (source.astype(np.float32) * weights).sum((0, 1)) - (generated * weights).sum((0, 1))
+    return (generated + shift + 0.5).clip(0, 255).astype(np.uint8)
+
+
+def close_mouths(silent_lip, faces: np.ndarray) -> torch.Tensor:
+    """Identity references with closed lips: G_S on the face with the mel of silence (spec §6.3)."""
+    from ..data.face_windows import faces_to_tensor
+    from ..models.stable_sync import mask_lower_half
+
+    tensor = faces_to_tensor(faces)
+    if silent_lip is None:
+        return tensor
+    silence = torch.full((len(tensor), 1, audio_lib.MEL_BANDS, audio_lib.MEL_WINDOW), -audio_lib.MEL_MAX_ABS)
+    with torch.no_grad():
+        return silent_lip(tensor, mask_lower_half(tensor), silence).images
+
+
+def load_speech(audio, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(wave at 16 kHz for the model, wave at 48 kHz for the output) from a path or a 16 kHz array."""
+    if isinstance(audio, (str, os.PathLike)):
+        output_wave = audio_lib.load_audio(audio, OUTPUT_SAMPLE_RATE)
+        wave = audio_lib.resample(output_wave, OUTPUT_SAMPLE_RATE, audio_lib.SAMPLE_RATE)
+    else:
+        wave = np.asarray(audio, np.float32).reshape(-1)
+        output_wave = audio_lib.resample(wave, audio_lib.SAMPLE_RATE, OUTPUT_SAMPLE_RATE)
+    if len(wave) < audio_lib.SAMPLE_RATE // 10:
+        raise EmptyAudioError(f"{name} is {len(wave) / audio_lib.SAMPLE_RATE:.2f} s long; give at least 0.1 s of speech")
+    return wave, output_wave
+
+
+def check_output_path(output: str | os.PathLike, inputs: list[str]) -> Path:
+    output = Path(output)
+    if output.suffix.lower() != ".mp4":
+        raise TalkheadInputError(f"the output must be an .mp4 file, got '{output}'")
+    if output.is_dir():
+        raise TalkheadInputError(f"the output '{output}' is a folder; give a file name ending in .mp4")
+    for source in inputs:
+        if source is not None and Path(source).exists() and output.exists() and output.samefile(source):
+            raise TalkheadInputError(f"the output '{output}' is one of the inputs; write to another file")
+    return output
+
+
+def lip_sync(video: str | os.PathLike, audio, output: str | os.PathLike, generator, silent_lip=None,
+             options: LipSyncOptions | None = None) -> LipSyncResult:
+    """Dub ``video`` with ``audio`` (a path, or a 16 kHz mono waveform) into ``output`` (.mp4).
+
+    ``generator`` and ``silent_lip`` are :class:`~talkhead.models.stable_sync.StableSyncFaceGenerator`
+    models (G_L and G_S). Nothing is left at ``output`` if the run fails.
+    """
+    from tqdm.auto import tqdm
+
+    options = options or LipSyncOptions()
+    video_name, audio_name = str(video), str(audio) if isinstance(audio, (str, os.PathLike)) else "the audio"
+    output = check_output_path(output, [video, audio if isinstance(audio, (str, os.PathLike)) else None])
+    info = probe_video(video)
+    fps = float(info.source_fps or audio_lib.VIDEO_FPS)
+    wave, output_wave = load_speech(audio, audio_name)
+    times = StageTimes()
+    warnings: list[str] = []
+    tracking_reader = VideoReader(video, fps=fps, max_side=options.track_side)
+    plan = track_faces(tracking_reader, options, times, video_name)
+    if plan.faces_in_first_frame > 1:
+        warnings.append(f"{plan.faces_in_first_frame} faces in the first frame of '{video_name}'; the largest is dubbed")
+    if plan.missing:
+        verb = "interpolated" if options.on_missing_face == "interpolate" else "left unchanged"
+        warnings.append(f"no face in frames {_ranges_text(plan.missing)} of '{video_name}': {verb}")
+    if audio_lib.silence_mask(wave).all():
+        warnings.append(f"{audio_name} is silent: the mouth stays closed")
+
+    num_output = max(1, round(len(wave) / audio_lib.SAMPLE_RATE * fps))
+    audio_policy = None
+    if num_output > plan.num_frames:
+        audio_policy = options.audio_longer
+        if options.audio_longer == "trim":
+            num_output = plan.num_frames
+        warnings.append(f"{audio_name} is longer than the video ({len(wave) / audio_lib.SAMPLE_RATE:.2f} s against "
+                        f"{plan.num_frames / fps:.2f} s): {options.audio_longer}")
+    elif num_output < plan.num_frames:
+        warnings.append(f"{audio_name} ends before the video: the output stops with the audio after {num_output / fps:.2f} s")
+    for warning in warnings:
+        logger.warning(warning)
+
+    renderer = FaceRenderer(generator, close_mouths(silent_lip, plan.references), plan.reference_poses,
+                            audio_lib.mel80(wave), fps, options.feather)
+    reader = VideoReader(video, fps=fps)
+    generated = 0
+    batch: list[tuple[int, int, np.ndarray]] = []  # (output index, source index, frame)
+
+    def flush(writer):
+        nonlocal generated
+        with_face = [i for i, (_, s, _) in enumerate(batch) if np.isfinite(plan.boxes[s]).all()]
+        frames = [frame for _, _, frame in batch]
+        if with_face:
+            sources = [batch[i][1] for i in with_face]
+            pasted = renderer([frames[i] for i in with_face], plan.boxes[sources], plan.landmarks[sources],
+                              [batch[i][0] for i in with_face], times)
+            for i, frame in zip(with_face, pasted):
+                frames[i] = frame
+            generated += len(with_face)
+        with times.stage("encode"):
+            for frame in frames:
+                writer.write(frame)
+        batch.clear()
+
+    runs = source_order(plan.num_frames, num_output, options.audio_longer)
+    seconds = num_output / fps
+    with VideoWriter(output, fps=fps, audio=audio_lib.fit_length(output_wave, round(seconds * OUTPUT_SAMPLE_RATE)),
+                     sample_rate=OUTPUT_SAMPLE_RATE, crf=options.crf) as writer:
+        frames = times.iterate("decode", iterate_source(reader, runs))
+        for output_index, (source_index, frame) in enumerate(
+                tqdm(frames, total=num_output, desc="lip-sync", unit="frame", disable=not options.progress)):
+            batch.append((output_index, source_index, frame))
+            if len(batch) == options.batch_size:
+                flush(writer)
+        if batch:
+            flush(writer)
+        written = writer.frames_written
+    missing_seconds = [(round(a / fps, 3), round(b / fps, 3)) for a, b in plan.missing]
+    return LipSyncResult(str(output), fps, written, written / fps, plan.num_frames, generated, written - generated,
+                         missing_seconds, audio_policy, warnings, times.to_dict())
+
+
+class LipSyncPipeline(TalkheadPipeline):
+    """``pipeline("lip-sync")``: ``{"video": path, "audio": path or 16 kHz array}`` -> report dict with ``video`` (the output path).
+
+    ``model`` is the face generator (G_L, default ``stable-sync-face``); ``silent_lip`` the generator that
+    closes the identity references' mouths (G_S, default ``stable-sync-silent-lip``; ``None`` skips it).
+    Call options are the fields of :class:`LipSyncOptions` and ``output`` (default: a new temporary file).
+    """
+
+    options_class = LipSyncOptions
+    input_keys = ("video", "audio")
+
+    def __init__(self, model, silent_lip=DEFAULT_SILENT_LIP, **kwargs):
+        from ..models.stable_sync import StableSyncFaceGenerator
+
+        self.silent_lip = load_component(StableSyncFaceGenerator, silent_lip)
+        super().__init__(model=model.eval(), **kwargs)
+
+    def _forward(self, model_inputs, **options):
+        result = lip_sync(model_inputs["video"], model_inputs["audio"], model_inputs["output"], self.model,
+                          self.silent_lip, LipSyncOptions(**options))
+        return {"result": result}

@@ -1,0 +1,74 @@
+"""Per-stage wall time of the video pipelines, for progress reports and ``talkhead benchmark speed``.
+
+The stages are the ones the issue tracker and the benchmark name: ``decode``, ``detect``, ``landmarks``,
+``generator``, ``render`` (crops, warps, paste-back) and ``encode``. Timing wraps the objects a
+pipeline already uses (an iterator of frames, a face detector, a landmark predictor), so the
+pipeline code stays free of timing calls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+STAGES = ("decode", "detect", "landmarks", "generator", "render", "encode")
+
+
+class StageTimes:
+    """Accumulated seconds per stage."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def stage(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - start
+
+    def iterate(self, name: str, iterable: Iterable) -> Iterator:
+        """``iterable``, with the time spent producing each item counted under ``name``."""
+        iterator = iter(iterable)
+        while True:
+            start = time.perf_counter()
+            try:
+                item = next(iterator)
+            except StopIteration:
+                self.seconds[name] += time.perf_counter() - start
+                return
+            self.seconds[name] += time.perf_counter() - start
+            yield item
+
+    def to_dict(self) -> dict[str, float]:
+        return {name: round(self.seconds.get(name, 0.0), 4) for name in STAGES} | {
+            name: round(value, 4) for name, value in self.seconds.items() if name not in STAGES}
+
+
+class TimedDetector:
+    """A :class:`~talkhead.processing.faces.FaceDetector` whose calls count as the ``detect`` stage."""
+
+    def __init__(self, detector, times: StageTimes):
+        self.detector, self.times = detector, times
+
+    def detect(self, image):
+        with self.times.stage("detect"):
+            return self.detector.detect(image)
+
+    def detect_near(self, image, box, *args, **kwargs):
+        with self.times.stage("detect"):
+            return self.detector.detect_near(image, box, *args, **kwargs)
+
+
+class TimedPredictor:
+    """A landmark predictor whose calls count as the ``landmarks`` stage."""
+
+    def __init__(self, predictor, times: StageTimes):
+        self.predictor, self.times = predictor, times
+
+    def __call__(self, image, box):
+        with self.times.stage("landmarks"):
+            return self.predictor(image, box)

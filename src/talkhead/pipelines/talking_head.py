@@ -1,0 +1,330 @@
+"""Talking head from one photo and speech: MS-Sync motion, an image warp, and a stabilized-sync mouth.
+
+1. MS-Sync (Airale et al.) turns the speech into 68-landmark head and lip motion for the photo's face
+   (:class:`~talkhead.pipelines.speech_to_landmarks.SpeechToLandmarks`).
+2. ``head_motion_scale`` and ``lip_scale`` rescale the two parts of that motion: the per-frame
+   similarity transform of the non-mouth points (the head) and what the mouth and lower jaw do beyond it.
+3. Each frame is the photo warped by a thin-plate spline through the landmarks (minus the inner lips,
+   which coincide on a closed mouth) plus fixed anchors on the image border, so the background stays.
+4. The stabilized-sync face generator (Yaman et al.) repaints the mouth of every warped frame for the
+   audio, with the photo's face closed by the silent-lip generator as identity, and the result is
+   pasted back with the same soft mouth mask as :mod:`talkhead.pipelines.lip_sync`.
+
+Where we differ from both papers: MS-Sync stops at landmarks and the stabilized-sync generator
+edits videos; the warp that joins them is ours (neither paper renders a still photo). The spline
+is solved per frame at the landmarks and evaluated on a grid every ``GRID`` pixels, then upsampled,
+which makes the warp cost independent of the number of landmarks and cheap at 720p.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from ..errors import TalkheadInputError
+from ..processing import audio as audio_lib
+from ..processing.faces import crop_face, face_crop_boxes, smooth_boxes
+from ..processing.landmarks import MOUTH
+from ..processing.video import VideoWriter
+from .base import TalkheadPipeline, load_component
+from .lip_sync import (
+    DEFAULT_FACE_GENERATOR, DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, FaceRenderer, _in_box, _pose_descriptor,
+    check_output_path, close_mouths, load_speech,
+)
+from .speech_to_landmarks import SpeechToLandmarks, read_image
+from .stages import StageTimes
+
+logger = logging.getLogger(__name__)
+
+GRID = 16  # pixels between the points where the spline is evaluated (it is smooth; finer costs more, shows nothing)
+WARP_POINTS = np.r_[0:60]  # all but the inner lips
+HEAD_POINTS = np.r_[17:48]  # brows, nose, eyes: rigid with the skull
+LOWER_FACE = np.r_[4:13, 48:68]  # lower jaw and mouth: what speech moves
+
+
+@dataclass
+class TalkingHeadOptions:
+    """How :func:`talking_head` renders.
+
+    Args:
+        head_motion_scale: 0 keeps the head still, 1 is the generated motion, above 1 exaggerates it.
+        lip_scale: the same for the mouth and jaw movement.
+        fps: output frame rate (the motion is generated at 25 fps and interpolated).
+        max_side: longest side of the output video in pixels (larger photos are downscaled).
+        repaint: let the stabilized-sync face generator repaint the mouth. Off by default: the shipped
+            ``stable-sync-face`` (9 MB, trained on 11 minutes) renders the mouth as a blur at photo
+            resolution, while the warp keeps the photo's own lips moving with the generated landmarks.
+            Turn it on with a better-trained generator.
+        seed: fixes the generator's optional noise.
+        feather: width of the mouth paste-back seam, as a fraction of the face box.
+        crf: x264 quality.
+        progress: show a tqdm bar.
+    """
+
+    head_motion_scale: float = 1.0
+    lip_scale: float = 1.0
+    fps: float = 25.0
+    max_side: int = 720
+    repaint: bool = False
+    seed: int = 0
+    feather: float = 0.1
+    crf: int = 18
+    progress: bool = True
+
+    def __post_init__(self):
+        if not (0 <= self.head_motion_scale <= 4 and 0 <= self.lip_scale <= 4):
+            raise TalkheadInputError(f"head_motion_scale and lip_scale must be in [0, 4]; got {self.head_motion_scale}, {self.lip_scale}")
+        if not 1 <= self.fps <= 120:
+            raise TalkheadInputError(f"fps must be between 1 and 120, got {self.fps}")
+        if self.max_side < 96:
+            raise TalkheadInputError(f"max_side must be at least 96 pixels, got {self.max_side}")
+
+
+@dataclass
+class TalkingHeadResult:
+    """What :func:`talking_head` made: the file (if written), and the motion it followed."""
+
+    video: str | None
+    fps: float
+    frames: int
+    seconds: float
+    landmarks: np.ndarray  # (frames, 68, 2) in output pixels
+    silent: bool = False
+    faces_found: int = 1
+    warnings: list[str] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        values = asdict(self)
+        values["landmarks"] = np.round(self.landmarks, 2).tolist()
+        return values
+
+
+def _similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """3x3 least-squares similarity transform mapping ``source`` points onto ``target`` points."""
+    matrix, _ = cv2.estimateAffinePartial2D(source.astype(np.float32), target.astype(np.float32), method=cv2.LMEDS)
+    if matrix is None:
+        matrix = np.array([[1, 0, 0], [0, 1, 0]], np.float64)
+    return np.vstack([matrix, [0, 0, 1]])
+
+
+def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    return points @ matrix[:2, :2].T + matrix[:2, 2]
+
+
+def rescale_motion(motion: np.ndarray, head_scale: float, lip_scale: float) -> np.ndarray:
+    """(T, 68, 2) pixels with the head's rigid motion scaled by ``head_scale`` and the lower face's own by ``lip_scale``.
+
+    Frame t = H_t(start) + r_t, where H_t is the similarity transform of the head points from frame 0
+    and r_t the rest. Returns H'_t(start) + s·r_t with H'_t = I + head_scale·(H_t − I) and s = ``lip_scale``
+    on the jaw and mouth, 1 elsewhere.
+    """
+    start = motion[0]
+    result = np.empty_like(motion)
+    weights = np.ones((68, 1), motion.dtype)
+    weights[LOWER_FACE] = lip_scale
+    for t, frame in enumerate(motion):
+        head = _similarity(start[HEAD_POINTS], frame[HEAD_POINTS])
+        residual = frame - _apply(head, start)
+        scaled = np.eye(3) + head_scale * (head - np.eye(3))
+        result[t] = _apply(scaled, start) + weights * residual
+    return result
+
+
+def border_anchors(width: int, height: int, per_side: int = 4) -> np.ndarray:
+    """Fixed points along the image border: the frame itself does not move."""
+    xs, ys = np.linspace(0, width - 1, per_side + 1), np.linspace(0, height - 1, per_side + 1)
+    top = np.stack([xs, np.zeros_like(xs)], 1)
+    bottom = np.stack([xs, np.full_like(xs, height - 1)], 1)
+    left = np.stack([np.zeros_like(ys[1:-1]), ys[1:-1]], 1)
+    right = np.stack([np.full_like(ys[1:-1], width - 1), ys[1:-1]], 1)
+    return np.concatenate([top, bottom, left, right])
+
+
+def _tps_kernel(distances_squared: np.ndarray) -> np.ndarray:
+    return 0.5 * distances_squared * np.log(np.maximum(distances_squared, 1e-12))  # r² log r
+
+
+def _squared_distances(a: np.ndarray, b: np.ndarray, a_squared: np.ndarray | None = None) -> np.ndarray:
+    """(N, M) squared distances, by |a|² + |b|² − 2 a·b (one matrix product instead of an (N, M, 2) array)."""
+    a_squared = (a * a).sum(1) if a_squared is None else a_squared
+    return np.maximum(a_squared[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T, 0)
+
+
+def thin_plate_map(target: np.ndarray, source: np.ndarray, width: int, height: int,
+                   regularization: float = 1e-3) -> np.ndarray:
+    """(height, width, 2) float32 ``cv2.remap`` map: for each output pixel, where to sample the source image.
+
+    The spline sends ``target`` points (where features should end up) to ``source`` points (where
+    they are in the photo); it is evaluated every ``GRID`` pixels and upsampled bilinearly.
+    """
+    scale = float(max(width, height))  # unit coordinates keep the system well conditioned
+    t, s = target / scale, source / scale
+    n = len(t)
+    kernel = _tps_kernel(_squared_distances(t, t)) + regularization * np.eye(n)
+    affine = np.hstack([np.ones((n, 1)), t])
+    system = np.zeros((n + 3, n + 3))
+    system[:n, :n], system[:n, n:], system[n:, :n] = kernel, affine, affine.T
+    coefficients = np.linalg.solve(system, np.vstack([s, np.zeros((3, 2))]))
+    nodes, nodes_squared, shape = _grid_nodes(width, height)
+    values = _tps_kernel(_squared_distances(nodes, t, nodes_squared)) @ coefficients[:n]
+    values += coefficients[n] + nodes @ coefficients[n + 1 :]
+    coarse = (values * scale).reshape(*shape, 2).astype(np.float32)
+    columns, rows = _grid_coordinates(width, height)
+    return cv2.remap(coarse, columns, rows, cv2.INTER_LINEAR)
+
+
+@lru_cache(maxsize=4)
+def _grid_nodes(width: int, height: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """The spline's evaluation points every ``GRID`` pixels (covering the image), in unit coordinates."""
+    xs, ys = np.arange(0, width + GRID, GRID), np.arange(0, height + GRID, GRID)
+    nodes = np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2) / float(max(width, height))
+    return nodes, (nodes * nodes).sum(1), (len(ys), len(xs))
+
+
+@lru_cache(maxsize=4)
+def _grid_coordinates(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where each image pixel falls on the coarse grid (node i sits at pixel i·GRID): bilinear upsampling
+    that keeps the nodes in place, which ``cv2.resize`` (pixel-centre aligned) would shift."""
+    columns = np.tile(np.arange(width, dtype=np.float32) / GRID, (height, 1))
+    rows = np.tile(np.arange(height, dtype=np.float32)[:, None] / GRID, (1, width))
+    return columns, rows
+
+
+def warp_photo(photo: np.ndarray, start: np.ndarray, frame_points: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+    """The photo with its landmarks ``start`` moved to ``frame_points``."""
+    height, width = photo.shape[:2]
+    target = np.concatenate([frame_points[WARP_POINTS], anchors])
+    source = np.concatenate([start[WARP_POINTS], anchors])
+    mapping = thin_plate_map(target, source, width, height)
+    return cv2.remap(photo, mapping, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def fit_photo(photo: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """Downscale to at most ``max_side`` (even sizes, as H.264 wants); returns the image and the factor."""
+    height, width = photo.shape[:2]
+    scale = min(1.0, max_side / max(height, width))
+    size = (max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2))
+    if size == (width, height):
+        return photo, 1.0
+    return cv2.resize(photo, size, interpolation=cv2.INTER_AREA), size[0] / width
+
+
+def resample_motion(motion: np.ndarray, fps: float) -> np.ndarray:
+    """(T, 68, 2) at 25 fps -> the same duration at ``fps``, by linear interpolation in time."""
+    if fps == audio_lib.VIDEO_FPS:
+        return motion
+    frames = max(1, int(round(len(motion) * fps / audio_lib.VIDEO_FPS)))
+    times = np.arange(frames) * audio_lib.VIDEO_FPS / fps
+    index = np.clip(np.floor(times).astype(int), 0, len(motion) - 1)
+    following = np.minimum(index + 1, len(motion) - 1)
+    weight = (times - index)[:, None, None]
+    return (1 - weight) * motion[index] + weight * motion[following]
+
+
+def talking_head(image, audio, output: str | os.PathLike | None, motion_model: SpeechToLandmarks, generator=None,
+                 silent_lip=None, options: TalkingHeadOptions | None = None, frame_callback=None) -> TalkingHeadResult:
+    """Animate ``image`` (a path or RGB array) with ``audio`` (a path or 16 kHz waveform) into ``output`` (.mp4).
+
+    ``output`` may be ``None`` to only compute (``frame_callback(frame)`` receives each frame). With
+    ``generator`` ``None`` (or ``options.repaint`` off) the mouth is the warp's alone.
+    """
+    from tqdm.auto import tqdm
+
+    options = options or TalkingHeadOptions()
+    image_name = str(image) if isinstance(image, (str, os.PathLike)) else "the photo"
+    audio_name = str(audio) if isinstance(audio, (str, os.PathLike)) else "the audio"
+    if output is not None:
+        output = check_output_path(output, [image if isinstance(image, (str, os.PathLike)) else None,
+                                            audio if isinstance(audio, (str, os.PathLike)) else None])
+    photo = read_image(image) if isinstance(image, (str, os.PathLike)) else np.asarray(image)
+    if photo.ndim == 2:
+        photo = np.repeat(photo[..., None], 3, axis=2)
+    if photo.ndim != 3 or photo.shape[2] not in (3, 4) or min(photo.shape[:2]) < 32:
+        raise TalkheadInputError(f"{image_name} must be an RGB image at least 32 pixels on a side, got shape {photo.shape}")
+    photo = np.ascontiguousarray(photo[..., :3]).astype(np.uint8)
+    wave, output_wave = load_speech(audio, audio_name)
+    times = StageTimes()
+    with times.stage("landmarks"):
+        motion = motion_model(photo, wave, image_name=image_name, audio_name=audio_name)
+    warnings = []
+    if motion.faces_found > 1:
+        warnings.append(f"{motion.faces_found} faces in {image_name}; the largest is animated")
+    if motion.silent:
+        warnings.append(f"{audio_name} is silent: the face stays still with a closed mouth")
+    frame, scale = fit_photo(photo, options.max_side)
+    points = rescale_motion(motion.pixels.astype(np.float64) * scale, options.head_motion_scale, options.lip_scale)
+    points = resample_motion(points, options.fps)
+    start = motion.pixels[0] * scale
+    anchors = border_anchors(frame.shape[1], frame.shape[0])
+    boxes = smooth_boxes(face_crop_boxes(points))
+    renderer = None
+    if options.repaint and generator is not None:
+        reference_box = face_crop_boxes(start)
+        identity = close_mouths(silent_lip, crop_face(frame, reference_box)[None])
+        reference_pose = _pose_descriptor(_in_box(start, reference_box))[None]
+        renderer = FaceRenderer(generator, identity, reference_pose, audio_lib.mel80(wave), options.fps, options.feather)
+    seconds = len(points) / options.fps
+    writer = None
+    if output is not None:
+        writer = VideoWriter(output, fps=options.fps, sample_rate=OUTPUT_SAMPLE_RATE, crf=options.crf,
+                             audio=audio_lib.fit_length(output_wave, round(seconds * OUTPUT_SAMPLE_RATE)))
+        writer.__enter__()
+    try:
+        batch_size = 16
+        for first in tqdm(range(0, len(points), batch_size), desc="talking head", unit="batch", disable=not options.progress):
+            indices = list(range(first, min(first + batch_size, len(points))))
+            with times.stage("render"):
+                frames = [warp_photo(frame, start, points[i], anchors) for i in indices]
+            if renderer is not None:
+                frames = renderer(frames, boxes[indices], _in_box(points[indices], boxes[indices]), indices, times)
+            for rendered in frames:
+                if frame_callback is not None:
+                    frame_callback(rendered)
+                if writer is not None:
+                    with times.stage("encode"):
+                        writer.write(rendered)
+    except BaseException as error:
+        if writer is not None:
+            writer.__exit__(type(error), error, error.__traceback__)
+        raise
+    if writer is not None:
+        writer.__exit__(None, None, None)
+    for warning in warnings:
+        logger.warning(warning)
+    return TalkingHeadResult(str(output) if output is not None else None, options.fps, len(points), seconds,
+                             points.astype(np.float32), motion.silent, motion.faces_found, warnings, times.to_dict())
+
+
+class TalkingHeadPipeline(TalkheadPipeline):
+    """``pipeline("talking-head")``: ``{"image": path or RGB array, "audio": path or 16 kHz array}`` -> report dict.
+
+    ``model`` is the MS-Sync generator (default ``ms-sync-short``); ``face_generator`` and ``silent_lip``
+    the stabilized-sync generators that repaint the mouth when ``repaint=True``. Call options are the
+    fields of :class:`TalkingHeadOptions` and ``output`` (default: a new temporary file). The report
+    holds ``video`` (the path) and ``landmarks`` (per frame, output pixels).
+    """
+
+    options_class = TalkingHeadOptions
+    input_keys = ("image", "audio")
+
+    def __init__(self, model, face_generator=DEFAULT_FACE_GENERATOR, silent_lip=DEFAULT_SILENT_LIP, **kwargs):
+        from ..models.stable_sync import StableSyncFaceGenerator
+
+        self.face_generator = load_component(StableSyncFaceGenerator, face_generator)
+        self.silent_lip = load_component(StableSyncFaceGenerator, silent_lip)
+        super().__init__(model=model.eval(), **kwargs)
+
+    def _forward(self, model_inputs, **options):
+        options = TalkingHeadOptions(**options)
+        result = talking_head(model_inputs["image"], model_inputs["audio"], model_inputs["output"],
+                              SpeechToLandmarks(self.model, seed=options.seed), self.face_generator, self.silent_lip,
+                              options)
+        return {"result": result}

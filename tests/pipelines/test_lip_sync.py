@@ -1,0 +1,144 @@
+"""Lip-sync pipeline: streaming order, missing faces, odd rates and formats, bad inputs, the transformers pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from talkhead.cli import main
+from talkhead.errors import EmptyAudioError, MediaDecodeError, NoFaceError, TalkheadInputError
+from talkhead.pipelines.lip_sync import LipSyncOptions, lip_sync, match_colour, mouth_mask, source_order
+from talkhead.processing.audio import load_audio
+from talkhead.processing.video import VideoReader, probe_video, read_video
+
+from ..conftest import face_frame, speech_like, talking_video, write_av, write_wav
+from .conftest import gray_frames
+
+
+@pytest.fixture(scope="module")
+def generators(face_generator_path):
+    from talkhead.models.stable_sync import StableSyncFaceGenerator
+
+    return (StableSyncFaceGenerator.from_pretrained(face_generator_path).eval(),
+            StableSyncFaceGenerator.from_pretrained(face_generator_path).eval())
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory, astronaut):
+    return talking_video(tmp_path_factory.mktemp("video") / "talking video.mp4", astronaut, num_frames=30)
+
+
+def quiet(**kwargs) -> LipSyncOptions:
+    return LipSyncOptions(progress=False, **kwargs)
+
+
+def test_source_order_covers_the_output():
+    assert source_order(10, 4, "loop") == [(0, 4, False)]
+    assert source_order(10, 25, "loop") == [(0, 10, False), (0, 10, False), (0, 5, False)]
+    assert source_order(10, 25, "bounce") == [(0, 10, False), (0, 10, True), (0, 5, False)]
+    # a backward run that stops early still ends where the forward run would have continued: at the end
+    assert source_order(10, 14, "bounce") == [(0, 10, False), (6, 10, True)]
+
+
+def test_backward_runs_stream_in_reverse(video):
+    from talkhead.pipelines.lip_sync import iterate_source
+
+    reader = VideoReader(video)
+    frames = read_video(video)
+    order = [index for index, _ in iterate_source(reader, [(0, 30, False), (0, 30, True)])]
+    assert order == list(range(30)) + list(range(29, -1, -1))
+    backward = [frame for _, frame in iterate_source(reader, [(3, 30, True)])]
+    assert np.array_equal(backward[0], frames[29]) and np.array_equal(backward[-1], frames[3])
+
+
+def test_mouth_mask_and_colour_match():
+    points = np.zeros((68, 2), np.float32)
+    points[48:68] = np.array([[0.35, 0.75], [0.65, 0.75], [0.5, 0.7], [0.5, 0.82]] * 5)
+    mask = mouth_mask(points)
+    assert mask[72, 48] > 0.9 and mask[10, 48] == 0 and mask[72, 5] < 0.05  # on the mouth, not the eyes or the cheek edge
+    source = np.full((96, 96, 3), 100, np.uint8)
+    matched = match_colour(np.full((96, 96, 3), 140.0), source, mask)
+    assert matched.dtype == np.uint8 and np.abs(matched.astype(int) - 100).max() <= 1
+
+
+def test_dubs_a_30_fps_video_with_longer_48k_stereo_audio(video, generators, tmp_path, astronaut):
+    source = write_av(tmp_path / "thirty.mp4", [face_frame(astronaut, 256, (i % 3, 0)) for i in range(24)], fps=30)
+    audio = write_av(tmp_path / "stereo speech.mp4", gray_frames(2, 64), fps=1,
+                     audio=speech_like(1.2, 48000), sample_rate=48000, channels=2)
+    result = lip_sync(source, audio, tmp_path / "out put.mp4", *generators, quiet(audio_longer="bounce"))
+    assert result.fps == pytest.approx(30) and result.frames == 36 and result.source_frames == 24
+    assert result.generated_frames == 36 and result.audio_policy == "bounce"
+    assert any("longer than the video" in w for w in result.warnings)
+    info = probe_video(result.video)
+    assert info.source_fps == pytest.approx(30) and info.has_audio
+    assert abs(len(load_audio(result.video)) - 19200) <= 16000 / 30  # the streams end together
+    trimmed = lip_sync(source, audio, tmp_path / "trim.mp4", *generators, quiet(audio_longer="trim"))
+    assert trimmed.frames == 24
+
+
+def test_missing_faces_pass_through_interpolate_or_stop(generators, tmp_path, astronaut):
+    frames = [face_frame(astronaut, 256) for _ in range(12)] + gray_frames(6) + [face_frame(astronaut, 256) for _ in range(12)]
+    source = write_av(tmp_path / "gap.mp4", frames, fps=25)
+    speech = write_wav(tmp_path / "speech.wav", speech_like(30 / 25))
+    passed = lip_sync(source, speech, tmp_path / "pass.mp4", *generators, quiet())
+    assert passed.missing_face_ranges == [(0.48, 0.72)] and passed.passthrough_frames == 6
+    assert any("frames 12-17" in w for w in passed.warnings)
+    output = read_video(passed.video)
+    assert np.abs(output[14].astype(int) - 128).mean() < 3  # the gray frames come through unchanged
+    filled = lip_sync(source, speech, tmp_path / "fill.mp4", *generators, quiet(on_missing_face="interpolate"))
+    assert filled.generated_frames == 30
+    with pytest.raises(NoFaceError, match="frames 12-17 of .*gap.mp4.*--on-missing-face passthrough"):
+        lip_sync(source, speech, tmp_path / "stop.mp4", *generators, quiet(on_missing_face="error"))
+    assert not (tmp_path / "stop.mp4").exists()
+
+
+def test_bad_inputs_leave_no_output(video, generators, tmp_path, astronaut):
+    speech = write_wav(tmp_path / "speech.wav", speech_like(1.0))
+    faceless = write_av(tmp_path / "wall.mp4", gray_frames(10), fps=25)
+    with pytest.raises(NoFaceError, match="no face found in any of the 10 frames"):
+        lip_sync(faceless, speech, tmp_path / "a.mp4", *generators, quiet())
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00\x00\x00 ftypisom" + bytes(range(256)) * 8)
+    with pytest.raises(MediaDecodeError):
+        lip_sync(corrupt, speech, tmp_path / "b.mp4", *generators, quiet())
+    empty = write_wav(tmp_path / "empty.wav", np.zeros(0, np.float32))
+    with pytest.raises(EmptyAudioError):
+        lip_sync(video, empty, tmp_path / "c.mp4", *generators, quiet())
+    with pytest.raises(TalkheadInputError, match=".mp4"):
+        lip_sync(video, speech, tmp_path / "d.avi", *generators, quiet())
+    with pytest.raises(TalkheadInputError, match="on_missing_face"):
+        LipSyncOptions(on_missing_face="skip")
+    assert not any((tmp_path / n).exists() for n in ("a.mp4", "b.mp4", "c.mp4", "d.avi"))
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_60_fps_two_faces_and_silent_audio(generators, tmp_path, astronaut):
+    import cv2
+
+    wide = [np.concatenate([face_frame(astronaut, 256), cv2.resize(face_frame(astronaut, 256), (256, 256))], 1)
+            for _ in range(10)]
+    source = write_av(tmp_path / "two.mp4", wide, fps=60)
+    silence = write_wav(tmp_path / "silence.wav", np.zeros(4000, np.float32))
+    result = lip_sync(source, silence, tmp_path / "out.mp4", *generators, quiet())
+    assert result.fps == pytest.approx(60) and result.frames == 15 and probe_video(result.video).source_fps == pytest.approx(60)
+    assert any("2 faces" in w for w in result.warnings) and any("silent" in w for w in result.warnings)
+
+
+def test_cli_and_transformers_pipeline(video, face_generator_path, tmp_path, capsys):
+    from transformers import pipeline
+
+    import talkhead.pipelines  # noqa: F401  (registers the tasks)
+
+    speech = write_wav(tmp_path / "speech.wav", speech_like(1.0))
+    out = tmp_path / "cli out.mp4"
+    assert main(["lipsync", "--video", str(video), "--audio", str(speech), "-o", str(out), "--model", str(face_generator_path),
+                 "--silent-lip", "none", "--quiet", "--json", str(tmp_path / "r.json")]) == 0
+    assert "25 frames (1.00 s at 25 fps), 25 with a generated mouth" in capsys.readouterr().out
+    assert len(read_video(out)) == 25
+    assert main(["lipsync", "--video", str(tmp_path / "missing.mp4"), "--audio", str(speech), "-o", str(tmp_path / "x.mp4")]) == 2
+    assert "error:" in capsys.readouterr().err
+    lip_syncer = pipeline("lip-sync", model=str(face_generator_path), silent_lip=None)
+    report = lip_syncer({"video": str(video), "audio": load_audio(speech)}, output=str(tmp_path / "p.mp4"), progress=False)
+    assert report["video"] == str(tmp_path / "p.mp4") and report["frames"] == 25
+    with pytest.raises(TypeError, match="unknown option"):
+        lip_syncer({"video": str(video), "audio": str(speech)}, no_such_option=1)
