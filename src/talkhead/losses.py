@@ -6,6 +6,8 @@
 * :func:`sync_bce_loss`, :func:`lipsync_loss`, :func:`stabilized_sync_loss`, :func:`adaptive_triplet_loss`,
   :func:`nonsaturating_discriminator_loss`, :func:`nonsaturating_generator_loss`: the stabilized-sync face
   models (spec §6.4-6.7). The VGG-19 perceptual loss is in :mod:`talkhead.perceptual`.
+* :func:`av_hubert_sync_loss`, :func:`av_hubert_cosine_loss`, :func:`face_mouth_rois`: the AV-HuBERT lip-sync
+  loss of Yaman et al. (CVPRW; spec §6.8) in its three variants, and the cheap mouth-crop fallback it trains with.
 """
 
 from __future__ import annotations
@@ -143,3 +145,78 @@ def nonsaturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """-log σ(D(fake)) (spec §6.4)."""
     return F.softplus(-fake_logits).mean()
 
+
+# ---- AV-HuBERT lip-sync loss (Yaman et al., "Audio-Visual Speech Representation Expert for Enhanced Talking
+# Face Video Generation and Evaluation", CVPRW; spec §6.8) ----------------------------------------------
+
+AV_HUBERT_VARIANTS = ("unsupervised", "visual_visual", "multimodal")
+AV_HUBERT_PIXEL_MEAN, AV_HUBERT_PIXEL_STD = 0.421, 0.165
+
+
+def face_mouth_rois(faces: torch.Tensor, crop_size: int = 88) -> torch.Tensor:
+    """APPROXIMATION of AV-HuBERT's mouth crops, differentiable: (..., 3, 96, 96) faces in [0, 1] -> (..., 88, 88).
+
+    Spec §6.8 step 5, the cheap fallback: a fixed mouth box of the 96x96 face (rows 48-95, columns 16-79)
+    bilinearly resized to 96x96, grayscale (0.299 R + 0.587 G + 0.114 B), centre crop 88, normalised with
+    mean 0.421 and std 0.165 (spec §1.6). The real crops (:func:`talkhead.processing.av_hubert_inputs.mouth_rois`)
+    come from the full frame, warped by the landmarks onto a mean face; this box ignores head pose and
+    stretches the mouth (48 rows and 64 columns both become 96), so AV-HuBERT sees a distorted mouth. It is
+    what training on 96x96 faces alone allows (no full frames, no per-frame warp in the dataset).
+    """
+    size = faces.shape[-1]
+    scale = size / 96
+    box = faces[..., round(48 * scale) :, round(16 * scale) : round(80 * scale)]
+    flat = box.reshape(-1, *box.shape[-3:])
+    resized = F.interpolate(flat, size=(96, 96), mode="bilinear", align_corners=False)
+    weights = resized.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    gray = (resized * weights).sum(1)  # (N, 96, 96)
+    offset = (96 - crop_size) // 2
+    gray = gray[:, offset : offset + crop_size, offset : offset + crop_size]
+    return ((gray - AV_HUBERT_PIXEL_MEAN) / AV_HUBERT_PIXEL_STD).reshape(*faces.shape[:-3], crop_size, crop_size)
+
+
+def av_hubert_cosine_loss(features: torch.Tensor, targets: torch.Tensor, interval: slice | None = None) -> torch.Tensor:
+    """-log(clamp(mean_t cos(features_t, targets_t), 1e-6, 1)), averaged over the batch (Yaman et al. eq. 1).
+
+    ``features``, ``targets``: (B, T, D) AV-HuBERT outputs. The cosine is taken per time step and averaged
+    over ``interval`` (the generated frames; all of them by default) before the log (spec §6.8, our reading
+    of "cosine similarity followed by BCE"). 0 when every cosine is 1.
+    """
+    cosines = F.cosine_similarity(features, targets, dim=-1, eps=1e-8)  # (B, T)
+    if interval is not None:
+        cosines = cosines[:, interval]
+    return -torch.log(cosines.mean(dim=1).clamp(1e-6, 1.0)).mean()
+
+
+def av_hubert_sync_loss(model, generated: torch.Tensor, audio: torch.Tensor | None = None,
+                        target: torch.Tensor | None = None, variant: str = "unsupervised",
+                        interval: slice | None = None) -> torch.Tensor:
+    """The AV-HuBERT lip-sync loss of Yaman et al. (spec §6.8) with a frozen :class:`AVHubertModel` in eval mode.
+
+    * ``unsupervised`` (the paper's choice, eq. 1): -log cos(TE(V^G, 0), TE(0, A));
+    * ``visual_visual`` (ablation): -log cos(TE(V^G, 0), TE(V^GT, 0));
+    * ``multimodal`` (ablation): -log cos(TE(V^G, A), TE(V^GT, A)).
+
+    Args:
+        generated: (B, 1, T, 88, 88) or (B, T, 88, 88) normalised mouth crops of the generated video (for
+            example the generated window pasted into its ground-truth context); the gradient flows through them.
+        audio: (B, T, 104) stacked log filterbanks (unsupervised, multimodal).
+        target: ground-truth mouth crops shaped like ``generated`` (visual_visual, multimodal).
+        interval: the time steps of the generated frames (e.g. ``slice(s, s + 5)``); all by default.
+    The reference side (audio alone, or the ground truth) carries no gradient.
+    """
+    if variant not in AV_HUBERT_VARIANTS:
+        raise ValueError(f"variant={variant!r}; choose one of {AV_HUBERT_VARIANTS}")
+    needs = {"unsupervised": ("audio",), "visual_visual": ("target",), "multimodal": ("audio", "target")}[variant]
+    given = {"audio": audio, "target": target}
+    missing = [name for name in needs if given[name] is None]
+    if missing:
+        raise ValueError(f"the {variant} AV-HuBERT loss needs {' and '.join(missing)}")
+    video_audio = audio if variant == "multimodal" else None
+    features = model(video=generated, audio=video_audio).last_hidden_state
+    with torch.no_grad():
+        if variant == "unsupervised":
+            reference = model(audio=audio).last_hidden_state
+        else:
+            reference = model(video=target, audio=video_audio).last_hidden_state
+    return av_hubert_cosine_loss(features, reference, interval)

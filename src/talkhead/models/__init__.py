@@ -6,6 +6,7 @@ so ``AutoModel.from_pretrained("hub_configs/<name>")`` works after ``import talk
 
 from transformers import AutoConfig, AutoModel
 
+from .av_hubert import AVHubertConfig, AVHubertModel
 from .avsyncnet import AVSyncNet, AVSyncNetConfig, SyncNetExpert, SyncNetExpertConfig
 from .ms_sync import (
     MSSyncDiscriminatorConfig, MSSyncDiscriminators, MSSyncGenerator, MSSyncGeneratorConfig, MSSyncSyncerConfig,
@@ -23,6 +24,7 @@ _REGISTRY = [
     (StableSyncFaceGeneratorConfig, StableSyncFaceGenerator),
     (FaceDiscriminatorConfig, FaceDiscriminator),
     (SyncNetV2Config, SyncNetV2Model),
+    (AVHubertConfig, AVHubertModel),
 ]
 
 for _config, _model in _REGISTRY:
@@ -33,5 +35,5 @@ __all__ = [
     "MSSyncSyncerConfig", "MSSyncSyncerModel", "MSSyncGeneratorConfig", "MSSyncGenerator",
     "MSSyncDiscriminatorConfig", "MSSyncDiscriminators", "AVSyncNetConfig", "AVSyncNet", "SyncNetExpertConfig",
     "SyncNetExpert", "StableSyncFaceGeneratorConfig", "StableSyncFaceGenerator", "FaceDiscriminatorConfig",
-    "FaceDiscriminator", "SyncNetV2Config", "SyncNetV2Model",
+    "FaceDiscriminator", "SyncNetV2Config", "SyncNetV2Model", "AVHubertConfig", "AVHubertModel",
 ]
