@@ -11,6 +11,16 @@ Stage ``silent-lip`` trains G_S as a reconstruction GAN: L = L_GAN + 10 L_pixel 
 reference frame with silent audio): L = L_GAN + 10 L_pixel + 1 L_per + 2 L_sync + 0.5 L_at, where
 ``--sync_loss stabilized`` is L_ss (the paper), ``lipsync`` the plain -log AVSIM baseline and ``none``
 turns it off. Both use the frozen AVSyncNet audio tower as the generator's audio encoder.
+
+``--sync_loss av_hubert --av_hubert DIR`` is the AV-HuBERT lip-sync loss of Yaman et al. (CVPRW; spec §6.8)
+with a converted lip-reading AV-HuBERT (``python -m talkhead.models.av_hubert.convert_av_hubert``), weight 0.5
+(their eq. 3) unless ``--sync_weight`` says otherwise, in the variant ``--av_hubert_variant``: ``unsupervised``
+(generated lips against the window's audio; the paper's), ``visual_visual`` or ``multimodal`` (its ablations).
+APPROXIMATION: the dataset holds 96x96 faces only, so the mouth crops come from a fixed box of each face
+(``talkhead.losses.face_mouth_rois``, spec §6.8 step 5) instead of landmark-warped crops of the pasted-back full
+frame, and AV-HuBERT sees the 5-frame window alone instead of the whole clip around it. Their recipe also drops
+L_at (``--triplet_weight 0``) and uses an L2 perceptual loss (ours stays L1).
+
 ``--init_generator`` starts from another checkpoint's weights (we start G_L from G_S to save CPU time;
 the paper trains G_L from scratch).
 
@@ -43,11 +53,17 @@ class StableSyncTrainingArguments(TrainingRunArguments):
     init_generator: str | None = field(default=None, metadata={
         "help": "start from this generator checkpoint's weights (e.g. G_S for G_L: a warm start, ours)"})
     discriminator_config: str = field(default="small")
-    sync_loss: str = field(default="stabilized", metadata={"help": "stabilized (L_ss), lipsync (plain) or none"})
+    sync_loss: str = field(default="stabilized", metadata={
+        "help": "stabilized (L_ss), lipsync (plain), av_hubert (Yaman et al. CVPRW; needs --av_hubert) or none"})
+    av_hubert: str | None = field(default=None, metadata={
+        "help": "converted AV-HuBERT folder for --sync_loss av_hubert (python -m talkhead.models.av_hubert.convert_av_hubert); "
+                "its mouth crops are an approximation: a fixed box of the 96x96 face, not landmark-warped full frames"})
+    av_hubert_variant: str = field(default="unsupervised", metadata={"help": "unsupervised, visual_visual or multimodal"})
     vgg19: str | None = field(default=None, metadata={"help": "torchvision VGG-19 state dict for L_per and L_at"})
     pixel_weight: float = field(default=10.0)
     perceptual_weight: float = field(default=1.0)
-    sync_weight: float = field(default=2.0)
+    sync_weight: float | None = field(default=None, metadata={
+        "help": "weight of the sync term: 2 by default (L_ss, P-SS eq. 5), 0.5 with --sync_loss av_hubert (P-AVH eq. 3)"})
     triplet_weight: float = field(default=0.5)
     gan_weight: float = field(default=1.0)
     validation_samples: int = field(default=64)
@@ -57,11 +73,37 @@ class StableSyncTrainingArguments(TrainingRunArguments):
     validation_steps: int = field(default=500)
 
 
-class FaceLosses:
-    """Everything frozen that the generator's losses look through: AVSyncNet, G_S, VGG-19."""
+SYNC_LOSSES = ("stabilized", "lipsync", "av_hubert", "none")
 
-    def __init__(self, args, avsyncnet, silent_lip, vgg):
+
+def av_hubert_window_dataset(base):
+    """``base`` (a FaceWindowDataset class) whose samples also hold ``av_hubert_audio``, (5, 104): the target
+    window's rows of the clip's AV-HuBERT audio features (computed from its waveform once per clip)."""
+    from talkhead.data.face_windows import WINDOW
+    from talkhead.processing.av_hubert_inputs import stacked_logfbank
+
+    class WithAVHubertAudio(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.av_hubert_audio = {}
+
+        def __getitem__(self, index: int) -> dict:
+            sample = super().__getitem__(index)
+            clip, start = self._draw(self._rng(index))  # the parent's first draw again: the target window
+            if clip.clip_id not in self.av_hubert_audio:
+                self.av_hubert_audio[clip.clip_id] = stacked_logfbank(clip.audio, clip.num_frames)
+            sample["av_hubert_audio"] = torch.from_numpy(self.av_hubert_audio[clip.clip_id][start : start + WINDOW])
+            return sample
+
+    return WithAVHubertAudio
+
+
+class FaceLosses:
+    """Everything frozen that the generator's losses look through: AVSyncNet, G_S, VGG-19, AV-HuBERT."""
+
+    def __init__(self, args, avsyncnet, silent_lip, vgg, av_hubert=None):
         self.args, self.avsyncnet, self.silent_lip, self.vgg = args, avsyncnet, silent_lip, vgg
+        self.av_hubert = av_hubert
 
     def identity_inputs(self, reference: torch.Tensor) -> torch.Tensor:
         """(B, 5, 3, 96, 96) reference frames -> the identity input: as is (G_S) or closed-lip by G_S (G_L)."""
@@ -74,16 +116,22 @@ class FaceLosses:
         with torch.no_grad():
             return self.silent_lip(flat, mask_lower_half(flat), mel).images.view_as(reference)
 
-    def generator_terms(self, generated, target, identity, mel) -> dict[str, torch.Tensor]:
-        """The weighted loss terms of spec §6.6 except the GAN term; windows are (B, 5, 3, 96, 96)."""
-        from talkhead.losses import adaptive_triplet_loss, lipsync_loss, stabilized_sync_loss
+    def generator_terms(self, generated, target, identity, mel, av_hubert_audio=None) -> dict[str, torch.Tensor]:
+        """The weighted loss terms of spec §6.6 except the GAN term; windows are (B, 5, 3, 96, 96),
+        ``av_hubert_audio`` (B, 5, 104) for ``--sync_loss av_hubert``."""
+        from talkhead.losses import adaptive_triplet_loss, av_hubert_sync_loss, face_mouth_rois, lipsync_loss, stabilized_sync_loss
         from talkhead.perceptual import perceptual_loss
 
         args = self.args
         terms = {"pixel": args.pixel_weight * (generated - target).abs().mean()}
         if self.vgg is not None and args.perceptual_weight:
             terms["perceptual"] = args.perceptual_weight * perceptual_loss(self.vgg, generated.flatten(0, 1), target.flatten(0, 1))
-        if args.stage == "talking-face" and args.sync_loss != "none":
+        if args.stage == "talking-face" and args.sync_loss == "av_hubert":
+            # approximate mouth crops from the 96x96 faces (spec §6.8 step 5), (B, 5, 88, 88)
+            terms["sync"] = args.sync_weight * av_hubert_sync_loss(
+                self.av_hubert, face_mouth_rois(generated), audio=av_hubert_audio,
+                target=face_mouth_rois(target), variant=args.av_hubert_variant)
+        elif args.stage == "talking-face" and args.sync_loss != "none":
             audio = self.avsyncnet.embed_audio(mel)
             cosine = torch.nn.functional.cosine_similarity
             x = cosine(self.avsyncnet.embed_faces(generated), audio, dim=-1)
@@ -164,7 +212,12 @@ def load_frozen(args, accelerator):
             raise SystemExit("error: the talking-face stage needs --silent_lip (a G_S checkpoint)")
         silent_lip = load_pretrained(StableSyncFaceGenerator, args.silent_lip).eval().requires_grad_(False).to(accelerator.device)
     vgg = load_vgg19(args.vgg19).to(accelerator.device) if args.vgg19 else None
-    return FaceLosses(args, avsyncnet, silent_lip, vgg)
+    av_hubert = None
+    if args.sync_loss == "av_hubert" and args.stage == "talking-face":
+        from talkhead.models.av_hubert import AVHubertModel
+
+        av_hubert = load_pretrained(AVHubertModel, args.av_hubert).eval().requires_grad_(False).to(accelerator.device)
+    return FaceLosses(args, avsyncnet, silent_lip, vgg, av_hubert)
 
 
 def main(argv=None) -> None:
@@ -185,17 +238,28 @@ def main(argv=None) -> None:
 
     args = parse_arguments(StableSyncTrainingArguments, argv)
     args.require_data_and_output()
-    if args.stage not in ("silent-lip", "talking-face") or args.sync_loss not in ("stabilized", "lipsync", "none"):
-        raise SystemExit(f"error: --stage silent-lip|talking-face and --sync_loss stabilized|lipsync|none "
+    if args.stage not in ("silent-lip", "talking-face") or args.sync_loss not in SYNC_LOSSES:
+        raise SystemExit(f"error: --stage silent-lip|talking-face and --sync_loss {'|'.join(SYNC_LOSSES)} "
                          f"(got {args.stage!r}, {args.sync_loss!r})")
+    if args.sync_loss == "av_hubert" and args.stage == "talking-face":
+        from talkhead.losses import AV_HUBERT_VARIANTS
+
+        if not args.av_hubert or args.av_hubert_variant not in AV_HUBERT_VARIANTS:
+            raise SystemExit(f"error: --sync_loss av_hubert needs --av_hubert (a converted AV-HuBERT folder) and "
+                             f"--av_hubert_variant {'|'.join(AV_HUBERT_VARIANTS)} (got {args.av_hubert!r}, {args.av_hubert_variant!r})")
+    if args.sync_weight is None:
+        args.sync_weight = 0.5 if args.sync_loss == "av_hubert" else 2.0
     accelerator = Accelerator()
     set_seed(args.seed + accelerator.process_index)
     output_dir = Path(args.output_dir)
     try:
         train_clips, validation_clips, held_out = load_training_clips(args.dataset, args.split, args.validation_sources,
                                                                       args.validation_fraction, args.seed)
-        dataset = FaceWindowDataset(train_clips, seed=args.seed)
-        validation = FaceWindowDataset(validation_clips, args.validation_samples, seed=1234) if validation_clips else None
+        windows = FaceWindowDataset
+        if args.sync_loss == "av_hubert" and args.stage == "talking-face":
+            windows = av_hubert_window_dataset(FaceWindowDataset)
+        dataset = windows(train_clips, seed=args.seed)
+        validation = windows(validation_clips, args.validation_samples, seed=1234) if validation_clips else None
         losses = load_frozen(args, accelerator)
     except (TalkheadInputError, ValueError) as err:
         raise SystemExit(f"error: {err}") from err
@@ -249,7 +313,7 @@ def main(argv=None) -> None:
             accelerator.backward(loss_d)
             optimizer_d.step()
 
-            terms = losses.generator_terms(generated, target, identity, batch["mel"])
+            terms = losses.generator_terms(generated, target, identity, batch["mel"], batch.get("av_hubert_audio"))
             terms["gan"] = args.gan_weight * nonsaturating_generator_loss(discriminator(generated.flatten(0, 1)).logits)
             optimizer_g.zero_grad(set_to_none=True)
             accelerator.backward(sum(terms.values()))
@@ -286,6 +350,8 @@ def main(argv=None) -> None:
     if accelerator.is_main_process:
         summary = {"steps": step, "wall_seconds": round(time.perf_counter() - started, 1), "stage": args.stage,
                    "sync_loss": args.sync_loss, "perceptual": losses.vgg is not None, "held_out_sources": held_out,
+                   **({"av_hubert": args.av_hubert, "av_hubert_variant": args.av_hubert_variant}
+                      if losses.av_hubert is not None else {}),
                    "train_clips": len(dataset.clips), "validation_clips": len(validation_clips), "best": history["best"]}
         final = save_final(accelerator.unwrap_model(generator), output_dir, summary, best_dir="best_generator")
         accelerator.print(json.dumps(summary, indent=1))
