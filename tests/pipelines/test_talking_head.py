@@ -76,6 +76,25 @@ def test_photo_and_speech_to_video(photo, speech, motion_model, face_generator_p
     assert len(frames) == 60 and frames[:, :40].std() > 5  # a picture, not a blank
 
 
+def write_mp3(path, wave: np.ndarray, sample_rate: int = 48000):
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libmp3lame", rate=sample_rate)
+        stream.layout = "stereo"
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(np.tile(wave[None], (2, 1))), format="fltp", layout="stereo")
+        frame.sample_rate, frame.pts = sample_rate, 0
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            container.mux(packet)
+    return path
+
+
+def test_mp3_48k_stereo_speech(photo, motion_model, tmp_path):
+    result = talking_head(photo, write_mp3(tmp_path / "speech 48k.mp3", speech_like(1.0, 48000)), tmp_path / "mp3.mp4",
+                          motion_model, options=quiet())
+    assert abs(result.frames - 25) <= 1
+
+
 def test_grayscale_and_4k_photos(astronaut, speech, motion_model, tmp_path):
     gray = tmp_path / "gray.png"
     cv2.imwrite(str(gray), cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY))
@@ -101,7 +120,11 @@ def test_bad_inputs_leave_no_output(photo, speech, motion_model, tmp_path):
     with pytest.raises(EmptyAudioError):
         talking_head(photo, write_wav(tmp_path / "empty.wav", np.zeros(0, np.float32)), tmp_path / "c.mp4", motion_model,
                      options=quiet())
-    assert not any((tmp_path / n).exists() for n in ("a.mp4", "b.mp4", "c.mp4"))
+    corrupt = tmp_path / "corrupt.mp3"
+    corrupt.write_bytes(b"ID3" + bytes(range(256)) * 4)
+    with pytest.raises(MediaDecodeError):
+        talking_head(photo, corrupt, tmp_path / "e.mp4", motion_model, options=quiet())
+    assert not any((tmp_path / n).exists() for n in ("a.mp4", "b.mp4", "c.mp4", "e.mp4"))
     silent = talking_head(photo, write_wav(tmp_path / "silence.wav", np.zeros(16000, np.float32)), tmp_path / "d.mp4",
                           motion_model, options=quiet())
     assert silent.silent and any("silent" in w for w in silent.warnings)

@@ -1,0 +1,161 @@
+"""``talkhead benchmark speed``: frames/s, real-time factor and peak memory of the two video pipelines.
+
+Each (task, input length) runs in a fresh process, so its peak resident memory is its own and the
+model loading of one run does not warm the next. Inputs are made on the spot and need no data:
+the photo is scikit-image's astronaut, the speech the project's espeak-ng clip looped to length,
+and the lip-sync video the astronaut's head drifting slowly (or any ``--video`` given), at 25 fps.
+
+Reported per run: wall time and end-to-end frames/s (pipeline call to finished file, models loaded
+beforehand), seconds, frames/s and real-time factor (seconds of work per second of output) of each
+stage (decode, detect, landmarks, generator, render, encode), and peak resident memory. Peak memory
+is what tells whether a pipeline streams: it should not grow from the short to the long input.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TalkheadInputError
+from .stages import STAGES
+
+TASKS = ("lip-sync", "talking-head")
+DEFAULT_SECONDS = (10.0, 300.0)
+VIDEO_SIDE = 512  # lip-sync input: a 512x512 video with the face about 200 pixels wide
+
+
+def _speech(seconds: float) -> np.ndarray:
+    """The example speech (examples/assets/speech.wav) repeated to ``seconds``, or harmonics with pauses."""
+    from ..processing.audio import SAMPLE_RATE, load_audio
+
+    asset = Path(__file__).resolve().parents[3] / "examples" / "assets" / "speech.wav"
+    if asset.is_file():
+        wave = load_audio(asset)
+    else:  # an installed package has no examples/: a voiced, syllable-like signal
+        t = np.arange(4 * SAMPLE_RATE) / SAMPLE_RATE
+        wave = (0.2 * np.sin(2 * np.pi * 150 * t) * (np.sin(2 * np.pi * 4 * t) > 0)).astype(np.float32)
+    return np.resize(wave, int(seconds * SAMPLE_RATE)).astype(np.float32)
+
+
+def _face_frame(astronaut: np.ndarray, index: int) -> np.ndarray:
+    import cv2
+
+    dx, dy = int(6 * np.sin(index / 9)), int(4 * np.cos(index / 11))
+    crop = astronaut[10 + 20 + dy : 330 + dy, 70 + 20 + dx : 390 + dx]
+    return cv2.resize(crop, (VIDEO_SIDE, VIDEO_SIDE), interpolation=cv2.INTER_LINEAR)
+
+
+def make_inputs(folder: Path, seconds: float) -> dict[str, Path]:
+    """A photo, a speech wav and a talking video of ``seconds`` in ``folder``."""
+    import cv2
+    import soundfile
+    from skimage import data
+
+    from ..processing.audio import SAMPLE_RATE
+    from ..processing.video import VideoWriter
+
+    astronaut = data.astronaut()
+    photo = folder / "photo.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    speech = folder / f"speech-{seconds:g}s.wav"
+    soundfile.write(str(speech), _speech(seconds), SAMPLE_RATE)
+    video = folder / f"video-{seconds:g}s.mp4"
+    with VideoWriter(video, fps=25, preset="ultrafast") as writer:
+        for index in range(int(round(seconds * 25))):
+            writer.write(_face_frame(astronaut, index))
+    return {"photo": photo, "speech": speech, "video": video}
+
+
+def _run(task: str, inputs: dict, output: str, queue) -> None:
+    """One measured run, in a child process; puts its report (or its error) on ``queue``."""
+    import torch
+    from transformers.utils import logging as transformers_logging
+
+    torch.set_grad_enabled(False)
+    transformers_logging.disable_progress_bar()
+    try:
+        from .. import models  # noqa: F401
+        from ..hub import load_pretrained
+        from ..models.stable_sync import StableSyncFaceGenerator
+
+        if task == "lip-sync":
+            from .lip_sync import LipSyncOptions, lip_sync
+
+            generator = load_pretrained(StableSyncFaceGenerator, "stable-sync-face").eval()
+            silent_lip = load_pretrained(StableSyncFaceGenerator, "stable-sync-silent-lip").eval()
+            start = time.perf_counter()
+            result = lip_sync(inputs["video"], inputs["speech"], output, generator, silent_lip, LipSyncOptions(progress=False))
+        else:
+            from .speech_to_landmarks import SpeechToLandmarks
+            from .talking_head import TalkingHeadOptions, talking_head
+
+            motion = SpeechToLandmarks()
+            start = time.perf_counter()
+            result = talking_head(inputs["photo"], inputs["speech"], output, motion, options=TalkingHeadOptions(progress=False))
+        wall = time.perf_counter() - start
+        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        queue.put({"frames": result.frames, "seconds": result.seconds, "wall": wall,
+                   "stage_seconds": result.stage_seconds, "peak_memory_mib": round(peak_kib / 1024, 1)})
+    except Exception as error:  # reported by the parent, with the task named
+        queue.put({"error": f"{type(error).__name__}: {error}"})
+
+
+def measure(task: str, inputs: dict, output: Path) -> dict:
+    """Run ``task`` on ``inputs`` in a fresh process; frames/s, real-time factor and peak memory."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_run, args=(task, {k: str(v) for k, v in inputs.items()}, str(output), queue))
+    process.start()
+    report = queue.get()
+    process.join()
+    if "error" in report:
+        raise RuntimeError(f"{task} failed: {report['error']}")
+    duration, frames = report["seconds"], report["frames"]
+    stages = {}
+    for name in STAGES:
+        seconds = report["stage_seconds"].get(name, 0.0)
+        if seconds:
+            stages[name] = {"seconds": round(seconds, 2), "frames_per_second": round(frames / seconds, 1),
+                            "real_time_factor": round(seconds / duration, 3)}
+    return {"task": task, "input_seconds": round(duration, 2), "frames": frames, "wall_seconds": round(report["wall"], 2),
+            "frames_per_second": round(frames / report["wall"], 1), "real_time_factor": round(report["wall"] / duration, 3),
+            "peak_memory_mib": report["peak_memory_mib"], "stages": stages}
+
+
+def benchmark_speed(lengths: tuple[float, ...] = DEFAULT_SECONDS, tasks: tuple[str, ...] = TASKS,
+                    video: str | None = None, progress: bool = True) -> dict:
+    """Every task at every input length; see the module docstring."""
+    unknown = set(tasks) - set(TASKS)
+    if unknown:
+        raise TalkheadInputError(f"unknown task(s) {sorted(unknown)}; choose from {list(TASKS)}")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="talkhead-speed-") as folder:
+        for seconds in lengths:
+            inputs = make_inputs(Path(folder), seconds)
+            if video:
+                inputs["video"] = Path(video)
+            for task in tasks:
+                if progress:
+                    print(f"{task}, {seconds:g} s input ...", file=sys.stderr, flush=True)
+                rows.append(measure(task, inputs, Path(folder) / f"{task}-{seconds:g}.mp4"))
+    return {"benchmark": "speed", "machine": {"processor": platform.processor() or platform.machine(),
+                                              "cpus": multiprocessing.cpu_count(), "python": platform.python_version()},
+            "video": video or f"synthetic {VIDEO_SIDE}x{VIDEO_SIDE} talking video (astronaut)", "rows": rows}
+
+
+def speed_table(report: dict) -> str:
+    """Markdown: one row per run, frames/s per stage and end to end, and peak memory."""
+    header = ["task", "input", "frames", *STAGES, "end to end", "real-time factor", "peak memory"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in report["rows"]:
+        stages = [f"{row['stages'][s]['frames_per_second']:,.0f}" if s in row["stages"] else "-" for s in STAGES]
+        lines.append(f"| {row['task']} | {row['input_seconds']:g} s | {row['frames']} | " + " | ".join(stages)
+                     + f" | **{row['frames_per_second']:.1f}** | {row['real_time_factor']:.2f} | {row['peak_memory_mib']:,.0f} MiB |")
+    return "\n".join(lines)
