@@ -1,0 +1,249 @@
+"""talkhead Space: a talking head from one photo and speech, and lip-sync (dubbing) of a video.
+
+Both tabs call the library's pipelines (``talkhead.pipelines.talking_head`` and ``lip_sync``) and score
+the result with the ``syncnet-eval`` expert. Run it from the repository root with
+``python spaces/talkhead/app.py``; the models load once, on the first request or at start-up.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import gradio as gr
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+# where hub_configs/ and examples/ are: the repository root, or the Space's own folder (README.md, "Deploying")
+ROOT = next((root for root in (HERE.parent.parent, HERE) if (root / "hub_configs").is_dir()), HERE)
+os.environ.setdefault("TALKHEAD_HUB_CONFIGS", str(ROOT / "hub_configs"))
+SPEECH = ROOT / "examples" / "assets" / "speech.wav"
+CACHE = Path(tempfile.gettempdir()) / "talkhead-space"
+MAX_SIDE = 512  # output size: the Space runs on CPU
+SCORE_SIDE, SCORE_SECONDS = 360, 30  # the sync score reads at most this much of a result, downscaled
+
+from talkhead.errors import TalkheadInputError  # noqa: E402  (after TALKHEAD_HUB_CONFIGS is set)
+from talkhead.hub import load_pretrained  # noqa: E402
+from talkhead.metrics.video_sync import expert_sync_video  # noqa: E402
+from talkhead.models.avsyncnet import SyncNetExpert  # noqa: E402
+from talkhead.models.stable_sync import StableSyncFaceGenerator  # noqa: E402
+from talkhead.pipelines.lip_sync import LipSyncOptions, lip_sync  # noqa: E402
+from talkhead.pipelines.speech_to_landmarks import SpeechToLandmarks  # noqa: E402
+from talkhead.pipelines.talking_head import TalkingHeadOptions, talking_head  # noqa: E402
+from talkhead.processing import audio as audio_lib  # noqa: E402
+from talkhead.processing.landmarks import mouth_opening  # noqa: E402
+from talkhead.processing.video import VideoReader  # noqa: E402
+
+REPAINT_LABEL = "repaint mouth with the face generator (blurry with the small shipped model)"
+SCORE_NOTE = ("offset: frames between lips and audio at the best match (0 is in sync); confidence: how clearly that "
+              "offset wins (higher is surer). The scorer is small and weak on new faces: compare, do not trust alone.")
+
+
+@functools.lru_cache(maxsize=1)
+def models() -> SimpleNamespace:
+    """The shipped checkpoints, loaded once and shared by every request."""
+    return SimpleNamespace(
+        motion=SpeechToLandmarks(),
+        face=load_pretrained(StableSyncFaceGenerator, "stable-sync-face"),
+        silent_lip=load_pretrained(StableSyncFaceGenerator, "stable-sync-silent-lip"),
+        expert=load_pretrained(SyncNetExpert, "syncnet-eval"),
+    )
+
+
+def user_errors(handler):
+    """Input problems become a readable gr.Error (no traceback); anything else is a bug and propagates."""
+    @functools.wraps(handler)
+    def wrapped(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except (TalkheadInputError, FileNotFoundError) as error:
+            raise gr.Error(str(error)) from error
+    return wrapped
+
+
+def new_output(name: str) -> Path:
+    folder = CACHE / "outputs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=folder)) / name
+
+
+def audio_envelope(wave: np.ndarray, frames: int, fps: float) -> np.ndarray:
+    """RMS of the 16 kHz ``wave`` over each of ``frames`` video frames."""
+    hop = audio_lib.SAMPLE_RATE / fps
+    edges = np.round(np.arange(frames + 1) * hop).astype(int)
+    wave = audio_lib.fit_length(np.asarray(wave, np.float32), int(edges[-1]))
+    return np.array([np.sqrt(np.mean(wave[a:b] ** 2)) if b > a else 0.0 for a, b in zip(edges[:-1], edges[1:])])
+
+
+def mouth_plot(landmarks: np.ndarray, wave: np.ndarray, fps: float):
+    """Mouth opening of the result over time against the audio envelope: lips should follow speech."""
+    from matplotlib.figure import Figure
+
+    opening = mouth_opening(landmarks)
+    envelope = audio_envelope(wave, len(opening), fps)
+    times = np.arange(len(opening)) / fps
+    figure = Figure(figsize=(8, 2.8), dpi=100, layout="tight")
+    axis = figure.add_subplot()
+    loudness = axis.twinx()
+    loudness.fill_between(times, envelope, color="C1", alpha=0.3, label="audio envelope (RMS)")
+    loudness.set(ylabel="audio RMS", ylim=(0, 1.1 * max(envelope.max(), 1e-6)))
+    axis.plot(times, opening, color="C0", label="mouth opening")
+    axis.set(xlabel="time (s)", ylabel="inner-lip gap / mouth width", ylim=(0, 1.1 * max(opening.max(), 0.1)),
+             title="Lips against speech")
+    axis.set_zorder(loudness.get_zorder() + 1)
+    axis.patch.set_visible(False)
+    handles = axis.get_legend_handles_labels()[0] + loudness.get_legend_handles_labels()[0]
+    axis.legend(handles=handles, loc="upper right", fontsize=8)
+    axis.grid(alpha=0.3)
+    return figure
+
+
+def confidence_plot(score):
+    """Per-window sync confidence at the best offset over time (window t covers frames t..t+4)."""
+    from matplotlib.figure import Figure
+
+    values = score.frame_confidence
+    figure = Figure(figsize=(8, 2.8), dpi=100, layout="tight")
+    axis = figure.add_subplot()
+    axis.plot(np.arange(len(values)) / audio_lib.VIDEO_FPS, values, color="C2")
+    axis.axhline(float(np.mean(values)), color="gray", linestyle="--", linewidth=1, label="mean")
+    axis.set(xlabel="time (s)", ylabel="confidence",
+             title=f"Sync confidence per window (offset {score.offset:+d}, confidence {score.confidence:.3f})")
+    axis.legend(loc="upper right", fontsize=8)
+    axis.grid(alpha=0.3)
+    return figure
+
+
+def sync_score(video: str):
+    """syncnet-eval's offset / confidence of a result against its own audio track; ``None`` when too short."""
+    reader = VideoReader(video, max_side=SCORE_SIDE)
+    frames = list(reader.frames(0, int(SCORE_SECONDS * audio_lib.VIDEO_FPS)))
+    if len(frames) < 5:
+        return None
+    wave = audio_lib.load_audio(video)[: int(len(frames) * audio_lib.SAMPLE_RATE / audio_lib.VIDEO_FPS)]
+    return expert_sync_video(models().expert, np.stack(frames), wave)
+
+
+def score_outputs(video: str) -> tuple[str, object]:
+    """(score text, confidence plot); a result that cannot be scored still comes back, with the reason."""
+    try:
+        score = sync_score(video)
+    except TalkheadInputError as error:  # e.g. the tracker lost the face: keep the video, explain the score
+        return f"Not scored: {error}", None
+    if score is None:
+        return "Too short to score (a sync score needs 5 frames).", None
+    seconds = (len(score.frame_confidence) + 4) / audio_lib.VIDEO_FPS
+    text = (f"**offset {score.offset:+d} frames, confidence {score.confidence:.3f}** (distance {score.distance:.3f}, "
+            f"face found in {score.face_found_rate:.0%} of frames, {seconds:.1f} s scored)\n\n{SCORE_NOTE}")
+    return text, confidence_plot(score)
+
+
+def notes(warnings: list[str], stage_seconds: dict[str, float], extra: list[str] = ()) -> str:
+    timing = ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in stage_seconds.items() if seconds >= 0.05)
+    lines = [f"- {line}" for line in [*extra, *warnings]] + [f"- time: {timing}"]
+    return "\n".join(lines)
+
+
+@user_errors
+def animate(image, audio, head_motion_scale, lip_scale, repaint, progress=gr.Progress(track_tqdm=True)):
+    """Talking-head tab: photo (RGB array) + speech file -> (video, mouth plot, score, confidence plot, notes)."""
+    if image is None or audio is None:
+        raise gr.Error("Give a photo with a face and a speech recording.")
+    progress(0, desc="loading models")
+    m = models()
+    options = TalkingHeadOptions(head_motion_scale=float(head_motion_scale), lip_scale=float(lip_scale),
+                                 repaint=bool(repaint), max_side=MAX_SIDE)
+    result = talking_head(image, audio, new_output("talking_head.mp4"), m.motion, m.face, m.silent_lip, options)
+    wave = audio_lib.load_audio(audio)
+    progress(0.95, desc="scoring sync")
+    score_text, confidence = score_outputs(result.video)
+    return (result.video, mouth_plot(result.landmarks, wave, result.fps), score_text, confidence,
+            notes(result.warnings, result.stage_seconds))
+
+
+@user_errors
+def dub(video, audio, progress=gr.Progress(track_tqdm=True)):
+    """Lip-sync tab: video + speech files -> (dubbed video, report, score, confidence plot)."""
+    if video is None or audio is None:
+        raise gr.Error("Give a video with a face and a speech recording.")
+    progress(0, desc="loading models")
+    m = models()
+    result = lip_sync(video, audio, new_output("lip_sync.mp4"), m.face, m.silent_lip, LipSyncOptions())
+    ranges = ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in result.missing_face_ranges) or "none"
+    extra = [f"{result.generated_frames} of {result.frames} frames dubbed; "
+             f"frames without a face (left unchanged): {ranges}"]
+    progress(0.95, desc="scoring sync")
+    score_text, confidence = score_outputs(result.video)
+    return result.video, notes(result.warnings, result.stage_seconds, extra), score_text, confidence
+
+
+def example_files() -> dict[str, str]:
+    """The astronaut photo and, made once and cached, a video of her moving her head with a closed mouth."""
+    from skimage import data, io
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    photo, video = CACHE / "astronaut.png", CACHE / "astronaut_closed_mouth.mp4"
+    if not photo.exists():
+        io.imsave(photo, data.astronaut(), check_contrast=False)
+    if not video.exists():
+        m = models()
+        options = TalkingHeadOptions(lip_scale=0, max_side=MAX_SIDE)  # the head moves, the mouth stays closed
+        talking_head(str(photo), str(SPEECH), video, m.motion, options=options)
+    return {"photo": str(photo), "speech": str(SPEECH), "video": str(video)}
+
+
+def talking_head_tab(examples: dict[str, str]) -> None:
+    with gr.Row():
+        with gr.Column():
+            image = gr.Image(type="numpy", label="photo (one frontal face)")
+            audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="speech")
+            head = gr.Slider(0, 2, value=1, step=0.05, label="head_motion_scale")
+            lips = gr.Slider(0, 2, value=1, step=0.05, label="lip_scale")
+            repaint = gr.Checkbox(False, label=REPAINT_LABEL)
+            run = gr.Button("Generate", variant="primary")
+        with gr.Column():
+            video = gr.Video(label="talking head", elem_id="talking-head-video")
+            score = gr.Markdown(elem_id="talking-head-score")
+            notes_box = gr.Markdown()
+    mouth = gr.Plot(label="mouth opening and audio envelope")
+    confidence = gr.Plot(label="sync confidence over time")
+    inputs = [image, audio, head, lips, repaint]
+    run.click(animate, inputs, [video, mouth, score, confidence, notes_box], concurrency_id="render")
+    gr.Examples([[examples["photo"], examples["speech"], 1.0, 1.0, False]], inputs, cache_examples=False)
+
+
+def lip_sync_tab(examples: dict[str, str]) -> None:
+    with gr.Row():
+        with gr.Column():
+            source = gr.Video(label="video (one face)", sources=["upload"])
+            audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="new speech")
+            run = gr.Button("Dub", variant="primary")
+        with gr.Column():
+            video = gr.Video(label="dubbed video", elem_id="lip-sync-video")
+            score = gr.Markdown()
+            report = gr.Markdown()
+    confidence = gr.Plot(label="sync confidence over time")
+    run.click(dub, [source, audio], [video, report, score, confidence], concurrency_id="render")
+    gr.Examples([[examples["video"], examples["speech"]]], [source, audio], cache_examples=False)
+
+
+def build_demo() -> gr.Blocks:
+    examples = example_files()
+    with gr.Blocks(title="talkhead") as demo:
+        gr.Markdown("# talkhead\nA talking head from one photo and speech, and lip-sync of a video. Small models "
+                    "trained on 11 minutes of video, on CPU: expect a blurry mouth and several seconds of waiting "
+                    "per second of speech.")
+        with gr.Tab("Talking head"):
+            talking_head_tab(examples)
+        with gr.Tab("Lip-sync"):
+            lip_sync_tab(examples)
+    demo.queue(default_concurrency_limit=1)
+    return demo
+
+
+if __name__ == "__main__":
+    models()
+    build_demo().launch()
