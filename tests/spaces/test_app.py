@@ -1,0 +1,137 @@
+"""The Gradio Space (spaces/talkhead/app.py): its handlers on tiny inputs, and (opt-in) the app in a browser.
+
+The browser test (``pytest -m slow tests/spaces``) needs Debian's Chromium and its driver, and selenium
+(not in the ``dev`` extra: with its dependencies it is about 40 MB):
+
+    apt-get install -y chromium chromium-driver
+    .venv/bin/pip install selenium
+
+Selenium is pointed at /usr/bin/chromedriver, so its selenium-manager never downloads a driver.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import socket
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+gr = pytest.importorskip("gradio")
+
+APP = Path(__file__).resolve().parents[2] / "spaces" / "talkhead" / "app.py"
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+
+
+@pytest.fixture(scope="module")
+def app():
+    spec = importlib.util.spec_from_file_location("talkhead_space_app", APP)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def short_speech(app, tmp_path_factory) -> str:
+    """The first 1.2 s of the repository's speech sample."""
+    wave, rate = soundfile.read(str(app.SPEECH), dtype="float32")
+    path = tmp_path_factory.mktemp("speech") / "speech.wav"
+    soundfile.write(str(path), wave[: int(1.2 * rate)], rate)
+    return str(path)
+
+
+def figure_lines(figure) -> list[np.ndarray]:
+    return [line.get_ydata() for axis in figure.axes for line in axis.get_lines()]
+
+
+def test_handlers_on_tiny_inputs(app, short_speech, monkeypatch):
+    from skimage import data
+
+    from talkhead.processing.video import probe_video
+
+    monkeypatch.setattr(app, "MAX_SIDE", 192)
+    video, mouth, score, confidence, notes = app.animate(data.astronaut(), short_speech, 1.0, 1.0, False)
+    assert Path(video).is_file() and probe_video(video).width == 192
+    assert len(figure_lines(mouth)[0]) == 30  # the mouth opening, one value per frame at 25 fps
+    assert score.startswith("**offset ") and "confidence" in score
+    assert len(figure_lines(confidence)[0]) == 30 - 4  # one window per 5 frames
+    assert "time:" in notes
+
+    dubbed, report, score, confidence = app.dub(video, short_speech)
+    assert Path(dubbed).is_file() and probe_video(dubbed).width == 192
+    assert "30 of 30 frames dubbed" in report and "without a face (left unchanged): none" in report
+    assert score.startswith("**offset ") and len(figure_lines(confidence)[0]) == 26
+
+
+def test_bad_inputs_are_readable_errors(app, short_speech):
+    gray = np.full((200, 200, 3), 128, np.uint8)
+    with pytest.raises(gr.Error) as error:
+        app.animate(gray, short_speech, 1.0, 1.0, False)
+    assert "no face found in the photo" in error.value.message
+    with pytest.raises(gr.Error, match="Give a photo"):
+        app.animate(None, short_speech, 1.0, 1.0, False)
+    with pytest.raises(gr.Error) as error:
+        app.dub(str(APP), short_speech)  # not a video
+    assert "Traceback" not in error.value.message and error.value.message
+
+
+def test_a_result_without_a_face_comes_back_unscored(app, tmp_path):
+    from talkhead.processing.video import write_video
+
+    video = write_video(tmp_path / "gray.mp4", [np.full((96, 96, 3), 128, np.uint8)] * 10, audio=np.zeros(6400, np.float32))
+    text, plot = app.score_outputs(str(video))
+    assert text.startswith("Not scored: no face found") and plot is None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (see the module docstring)")
+    if not (CHROMIUM.exists() or shutil.which("chromium")) or not CHROMEDRIVER.exists():
+        pytest.skip("Chromium or /usr/bin/chromedriver is absent: apt-get install -y chromium chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or str(CHROMIUM)
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1800"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER)))
+    yield driver
+    driver.quit()
+
+
+@pytest.mark.slow
+def test_talking_head_tab_in_a_browser(app, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    port = free_port()
+    demo = app.build_demo()  # makes the example files (the lip-sync example renders a video once)
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        browser.get(f"http://127.0.0.1:{port}/")
+        wait = WebDriverWait(browser, 60)
+        wait.until(ready.element_to_be_clickable((By.XPATH, "//button[normalize-space()='Generate']")))
+        rows = [row for row in browser.find_elements(By.CSS_SELECTOR, "[data-testid='dataset-cell-0-0']") if row.is_displayed()]
+        assert rows, "no example row in the talking-head tab"
+        rows[0].click()  # the astronaut and the speech sample
+        time.sleep(2)
+        browser.find_element(By.XPATH, "//button[normalize-space()='Generate']").click()
+        source = WebDriverWait(browser, 300).until(
+            lambda driver: driver.execute_script(
+                "const v = document.querySelector('#talking-head-video video'); return v && v.currentSrc;"))
+        with urllib.request.urlopen(source, timeout=30) as response:
+            assert response.status == 200 and len(response.read()) > 10_000
+        score = wait.until(lambda driver: driver.find_element(By.ID, "talking-head-score").text)
+        assert "offset" in score and "confidence" in score
+    finally:
+        demo.close()
