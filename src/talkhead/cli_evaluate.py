@@ -1,0 +1,126 @@
+"""``talkhead evaluate``: every metric of a video (``talkhead evaluate VIDEO ...``) and the MS-Sync landmark
+report (``talkhead evaluate landmarks ...``).
+
+argparse cannot have both a positional VIDEO and a ``landmarks`` subcommand under one parser, so the
+``evaluate`` subparser takes its arguments whole and dispatches on the first: ``landmarks`` goes to the
+landmark parser (unchanged from before), anything else to the video parser. The metrics themselves are
+in :mod:`talkhead.metrics.evaluate`; this module only parses, calls, and writes the JSON and the plot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+VIDEO_DESCRIPTION = (
+    "Score VIDEO with every metric the package has and write one JSON report: our SyncNet expert (offset, "
+    "confidence, distance), SyncNet v2 LSE-D / LSE-C (with --syncnet-v2), MS-Sync multi-scale AV offset and "
+    "confidence of the tracked landmarks, AV-HuBERT AVS_u / AVS_m / AVS_v (with --av-hubert; AVS_m and AVS_v "
+    "with --reference) and, against --reference, SSIM, PSNR, LMD, IFC and identity on 96x96 face crops. "
+    "Each metric is reported as computed or unavailable with the reason. Any frame rate and audio format: "
+    "frames are resampled to 25 fps and audio to 16 kHz mono; the face is tracked once. "
+    "The older landmark report is `talkhead evaluate landmarks ...` (see `talkhead evaluate landmarks -h`)."
+)
+
+
+def add_evaluate(subparsers) -> None:
+    """Add ``evaluate`` to the console script's subcommands."""
+    parser = subparsers.add_parser(
+        "evaluate", help="every metric of a video (VIDEO), or MS-Sync metrics of landmarks (landmarks)",
+        description=VIDEO_DESCRIPTION, add_help=False,
+        prefix_chars="+",  # every argument, '-h' and '--json' included, reaches run_evaluate untouched
+    )
+    parser.add_argument("arguments", nargs="*", help=argparse.SUPPRESS)
+    parser.set_defaults(func=run_evaluate)
+
+
+def run_evaluate(args) -> int:
+    arguments = list(args.arguments)
+    if not arguments:
+        video_parser().print_help()
+        return 2
+    if arguments[0] == "landmarks":
+        parsed = landmarks_parser().parse_args(arguments[1:])
+        return run_evaluate_landmarks(parsed)
+    return run_evaluate_video(video_parser().parse_args(arguments))
+
+
+def video_parser() -> argparse.ArgumentParser:
+    from .metrics.evaluate import GROUPS, METRICS
+
+    parser = argparse.ArgumentParser(
+        prog="talkhead evaluate", description=VIDEO_DESCRIPTION,
+        usage="talkhead evaluate VIDEO [--audio A] [--reference GT_VIDEO] [--metrics ...] --json OUT [--plot PNG]\n"
+              "       talkhead evaluate landmarks ...",
+    )
+    parser.add_argument("video", metavar="VIDEO", help="the talking-face video (any frame rate; or a folder of frames)")
+    parser.add_argument("--audio", metavar="AUDIO", help="speech to score against (wav, mp3, m4a, a video's track); default: VIDEO's own")
+    parser.add_argument("--reference", metavar="GT_VIDEO", help="ground-truth video: AVS_m, AVS_v and the image metrics")
+    parser.add_argument("--metrics", help=f"comma-separated subset: {', '.join(METRICS)}, or groups {', '.join(GROUPS)} "
+                                          "(default: all)")
+    parser.add_argument("--json", required=True, metavar="OUT", help="report file to write")
+    parser.add_argument("--plot", metavar="PNG", help="per-window confidence over time and the audio envelope")
+    parser.add_argument("--expert", default="syncnet-eval", help="our SyncNet expert (folder or hub_configs name)")
+    parser.add_argument("--eval-syncers", default="ms-sync-eval-syncers", help="MS-Sync evaluation syncers")
+    parser.add_argument("--syncnet-v2", metavar="DIR",
+                        help="SyncNet v2 folder written by talkhead.models.syncnet_v2.convert_syncnet_v2")
+    parser.add_argument("--av-hubert", metavar="DIR",
+                        help="AV-HuBERT folder written by talkhead.models.av_hubert.convert_av_hubert")
+    parser.add_argument("--max-side", type=int, default=640, help="decode frames at most this large (default 640)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or status lines on stderr")
+    return parser
+
+
+def run_evaluate_video(args) -> int:
+    from .metrics.evaluate import EvaluateOptions, evaluate_video, format_table, plot_confidence, select_metrics, write_json
+
+    metrics = select_metrics(args.metrics)  # an unknown name fails before any decoding
+    options = EvaluateOptions(expert=args.expert, eval_syncers=args.eval_syncers, syncnet_v2=args.syncnet_v2,
+                              av_hubert=args.av_hubert, max_side=args.max_side, curves=True)
+    log = None if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
+    report = evaluate_video(args.video, args.audio, args.reference, metrics, options, log=log)
+    write_json(report, args.json)
+    if args.plot:
+        plot_confidence(report, args.plot)
+    print(format_table(report))
+    print(f"report written to {args.json}" + (f", plot to {args.plot}" if args.plot else ""))
+    return 0
+
+
+def landmarks_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="talkhead evaluate landmarks",
+        description=(
+            "Track 68 landmarks in --video (or read --landmarks) and report |AV-Off_i| and AV-Conf_i at the four "
+            "pyramid levels (200 to 1600 ms windows) with the evaluation syncers, plus the distance-versus-offset "
+            "curves. Offsets are in level steps (40, 80, 160, 320 ms); positive means the audio leads."
+        ),
+    )
+    parser.add_argument("--video", help="video to track landmarks in (its audio is used unless --audio is given)")
+    parser.add_argument("--audio", metavar="AUDIO", help="speech file (wav, mp3, m4a, or a video's track)")
+    parser.add_argument("--landmarks", help="(T, 68, 2) landmarks at 25 fps in crop units: .npz (key 'landmarks') or .json")
+    parser.add_argument("--model", default="ms-sync-eval-syncers", help="evaluation syncers (folder or hub_configs name)")
+    parser.add_argument("--chunk", type=int, default=None,
+                        help="also average over consecutive clips of this many frames (the paper uses 80)")
+    parser.add_argument("--padding", choices=["valid", "zeros"], default="valid",
+                        help="offset search: average overlapping windows only (default), or SyncNet's zero padding")
+    parser.add_argument("--json", required=True, help="report file to write")
+    parser.add_argument("--plot", help="PNG of distance versus offset per level")
+    return parser
+
+
+def run_evaluate_landmarks(args) -> int:
+    from .metrics.report import evaluate_landmarks, plot_offset_curves, write_json
+
+    report = evaluate_landmarks(args.video, args.audio, args.landmarks, args.model, args.chunk, args.padding)
+    write_json(report, args.json)
+    if args.plot:
+        plot_offset_curves(report, args.plot)
+    rows = [(f"level {name[-1]} ({level['step_ms'] * 5} ms)", level["offset"], level["confidence"], level["min_distance"])
+            for name, level in report["levels"].items()]
+    print(f"{report['frames']} frames ({report['seconds']} s); offsets in level steps, + = audio leads")
+    print(f"  {'':<18}{'AV-Off':>8}{'AV-Conf':>9}{'min dist':>10}")
+    for label, offset, confidence, distance in rows:
+        print(f"  {label:<18}{offset:>+8d}{confidence:>9.3f}{distance:>10.3f}")
+    print(f"report written to {args.json}" + (f", plot to {args.plot}" if args.plot else ""))
+    return 0

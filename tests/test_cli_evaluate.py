@@ -1,0 +1,64 @@
+"""`talkhead evaluate VIDEO ...` (and that `talkhead evaluate landmarks ...` still dispatches)."""
+
+import json
+
+import pytest
+
+from talkhead.cli import main
+
+from .metrics.test_evaluate import media, tiny_models  # noqa: F401  (session fixtures)
+
+
+def test_evaluate_video_with_every_option(media, tiny_models, tmp_path, capsys):  # noqa: F811
+    out, plot = tmp_path / "report.json", tmp_path / "confidence.png"
+    assert main(["evaluate", str(media["talk"]), "--reference", str(media["talk"]), "--json", str(out), "--plot", str(plot),
+                 "--metrics", "expert_sync,syncnet_v2,avs,ssim", "--expert", tiny_models["expert"],
+                 "--syncnet-v2", tiny_models["syncnet_v2"], "--av-hubert", tiny_models["av_hubert"]]) == 0
+    report = json.loads(out.read_text())
+    assert {k: report[k] for k in ("video", "audio", "reference", "frames", "fps")} == {
+        "video": str(media["talk"]), "audio": str(media["talk"]), "reference": str(media["talk"]), "frames": 50, "fps": 25}
+    assert list(report["metrics"]) == ["expert_sync", "syncnet_v2", "avs_u", "avs_m", "avs_v", "ssim"]
+    assert all(entry["status"] == "computed" for entry in report["metrics"].values())
+    assert plot.read_bytes()[:4] == b"\x89PNG" and plot.stat().st_size > 20_000
+    assert not list(tmp_path.glob(".*partial"))
+    captured = capsys.readouterr()
+    assert "syncnet_v2   computed" in captured.out and f"report written to {out}, plot to {plot}" in captured.out
+    assert "avs_m: computed" in captured.err  # status lines on stderr
+
+
+def test_shipped_models_30fps_video_and_48k_stereo_audio(media, tmp_path, capsys):  # noqa: F811
+    out = tmp_path / "r.json"
+    assert main(["evaluate", str(media["silent30"]), "--audio", str(media["stereo48k"]), "--metrics", "expert_sync,syncnet_v2",
+                 "--json", str(out), "--quiet"]) == 0
+    report = json.loads(out.read_text())
+    assert report["source_fps"] == 30.0 and report["frames"] == 50 and report["audio_frames"] == 25
+    assert report["metrics"]["expert_sync"]["status"] == "computed"
+    assert report["metrics"]["expert_sync"]["model"].endswith("syncnet-eval")
+    assert report["metrics"]["syncnet_v2"]["reason"].startswith("SyncNet v2 weights not given: --syncnet-v2 DIR")
+    assert capsys.readouterr().err == ""
+
+
+def test_no_face_unknown_metric_and_missing_weights_exit_2_without_a_report(media, tmp_path, capsys):  # noqa: F811
+    out = tmp_path / "r.json"
+    assert main(["evaluate", str(media["wall"]), "--json", str(out), "--quiet"]) == 2
+    assert "error: no face found in any of the 30 frames" in capsys.readouterr().err
+    assert main(["evaluate", str(media["talk"]), "--metrics", "ssim,lse_c", "--json", str(out)]) == 2
+    assert "error: unknown metric(s) 'lse_c'; known: expert_sync, syncnet_v2, ms_sync" in capsys.readouterr().err
+    assert main(["evaluate", str(media["talk"]), "--av-hubert", str(tmp_path / "nope"), "--json", str(out)]) == 2
+    assert "no such model folder" in capsys.readouterr().err
+    assert main(["evaluate", str(media["talk"]), "--expert", str(tmp_path / "nope"), "--json", str(out)]) == 2
+    assert "error: cannot load checkpoint" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_help_bare_command_and_the_landmarks_form(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["evaluate", "-h"])
+    assert exit_.value.code == 0 and "talkhead evaluate landmarks" in capsys.readouterr().out
+    assert main(["evaluate"]) == 2 and "--reference GT_VIDEO" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:  # the landmark form keeps its own options and its required --json
+        main(["evaluate", "landmarks", "--video", "x.mp4"])
+    assert exit_.value.code == 2 and "talkhead evaluate landmarks" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["evaluate", str(tmp_path / "v.mp4")])  # --json is required
+    assert "the following arguments are required: --json" in capsys.readouterr().err
