@@ -8,10 +8,13 @@ with status 2; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
 from . import __version__
+from .cli_evaluate import add_evaluate
+from .cli_video import add_generate, add_lipsync
 from .errors import TalkheadInputError
 
 
@@ -89,51 +92,9 @@ def format_preprocess_summary(summary) -> str:
     return "\n".join(lines)
 
 
-def _add_evaluate(subparsers) -> None:
-    parser = subparsers.add_parser("evaluate", help="measure audio-visual synchrony of a video or landmark sequence")
-    kinds = parser.add_subparsers(dest="kind", metavar="KIND")
-    landmarks = kinds.add_parser(
-        "landmarks",
-        help="multi-scale AV offset / confidence of landmark motion against speech (MS-Sync metrics)",
-        description=(
-            "Track 68 landmarks in --video (or read --landmarks) and report |AV-Off_i| and AV-Conf_i at the four "
-            "pyramid levels (200 to 1600 ms windows) with the evaluation syncers, plus the distance-versus-offset "
-            "curves. Offsets are in level steps (40, 80, 160, 320 ms); positive means the audio leads."
-        ),
-    )
-    landmarks.add_argument("--video", help="video to track landmarks in (its audio is used unless --audio is given)")
-    landmarks.add_argument("--audio", help="speech file (wav, mp3, m4a, or a video's track)")
-    landmarks.add_argument("--landmarks", help="(T, 68, 2) landmarks at 25 fps in crop units: .npz (key 'landmarks') or .json")
-    landmarks.add_argument("--model", default="ms-sync-eval-syncers", help="evaluation syncers (folder or hub_configs name)")
-    landmarks.add_argument("--chunk", type=int, default=None, help="also average over consecutive clips of this many frames (the paper uses 80)")
-    landmarks.add_argument("--padding", choices=["valid", "zeros"], default="valid",
-                           help="offset search: average overlapping windows only (default), or SyncNet's zero padding")
-    landmarks.add_argument("--json", required=True, help="report file to write")
-    landmarks.add_argument("--plot", help="PNG of distance versus offset per level")
-    landmarks.set_defaults(func=_run_evaluate_landmarks)
-    parser.set_defaults(func=lambda args: _missing_kind(parser))
-
-
 def _missing_kind(parser) -> int:
     parser.print_help()
     return 2
-
-
-def _run_evaluate_landmarks(args) -> int:
-    from .metrics.report import evaluate_landmarks, plot_offset_curves, write_json
-
-    report = evaluate_landmarks(args.video, args.audio, args.landmarks, args.model, args.chunk, args.padding)
-    write_json(report, args.json)
-    if args.plot:
-        plot_offset_curves(report, args.plot)
-    rows = [(f"level {name[-1]} ({level['step_ms'] * 5} ms)", level["offset"], level["confidence"], level["min_distance"])
-            for name, level in report["levels"].items()]
-    print(f"{report['frames']} frames ({report['seconds']} s); offsets in level steps, + = audio leads")
-    print(f"  {'':<18}{'AV-Off':>8}{'AV-Conf':>9}{'min dist':>10}")
-    for label, offset, confidence, distance in rows:
-        print(f"  {label:<18}{offset:>+8d}{confidence:>9.3f}{distance:>10.3f}")
-    print(f"report written to {args.json}" + (f", plot to {args.plot}" if args.plot else ""))
-    return 0
 
 
 def _add_landmarks(subparsers) -> None:
@@ -197,6 +158,17 @@ def _add_benchmark(subparsers) -> None:
     lipsync.add_argument("--chunk-frames", type=int, default=50)
     lipsync.add_argument("--json", required=True)
     lipsync.set_defaults(func=_run_benchmark_lipsync)
+    speed = kinds.add_parser(
+        "speed", help="frames/s, real-time factor and peak memory per stage of the lip-sync and talking-head pipelines",
+        description="Run each pipeline on generated inputs (the astronaut photo, the example speech looped, a synthetic "
+                    "talking video) of each --seconds length, each in a fresh process; report frames/s and real-time "
+                    "factor of decode, detect, landmarks, generator, render and encode, end to end, and peak memory.",
+    )
+    speed.add_argument("--seconds", type=float, nargs="+", default=[10.0, 300.0], help="input lengths (default 10 300)")
+    speed.add_argument("--task", choices=["lip-sync", "talking-head"], action="append", help="default: both")
+    speed.add_argument("--video", help="lip-sync this video instead of the synthetic one")
+    speed.add_argument("--json", required=True)
+    speed.set_defaults(func=_run_benchmark_speed)
     parser.set_defaults(func=lambda args: _missing_kind(parser))
 
 
@@ -208,6 +180,16 @@ def _run_benchmark_lipsync(args) -> int:
     write_json(report, args.json)
     print(f"{report['chunks']} chunks of {report['chunk_frames']} frames from split '{report['split']}'")
     print(markdown_table(report))
+    return 0
+
+
+def _run_benchmark_speed(args) -> int:
+    from .metrics.report import write_json
+    from .pipelines.speed import TASKS, benchmark_speed, speed_table
+
+    report = benchmark_speed(tuple(args.seconds), tuple(args.task or TASKS), args.video)
+    write_json(report, args.json)
+    print(speed_table(report))
     return 0
 
 
@@ -231,7 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"talkhead {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_preprocess(subparsers)
-    _add_evaluate(subparsers)
+    add_generate(subparsers)
+    add_lipsync(subparsers)
+    add_evaluate(subparsers)
     _add_landmarks(subparsers)
     _add_benchmark(subparsers)
     return parser
@@ -244,13 +228,33 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return args.func(args)
+        with _quiet_libraries():
+            return args.func(args)
     except (TalkheadInputError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def _quiet_libraries():
+    """The commands print their own summary: no weight-loading bars, no second copy of the pipelines' warnings."""
+    import logging
+
+    from transformers.utils import logging as transformers_logging
+
+    pipelines = logging.getLogger("talkhead.pipelines")
+    level, bars = pipelines.level, transformers_logging.is_progress_bar_enabled()
+    pipelines.setLevel(logging.ERROR)
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        pipelines.setLevel(level)
+        if bars:
+            transformers_logging.enable_progress_bar()
 
 
 if __name__ == "__main__":  # pragma: no cover
