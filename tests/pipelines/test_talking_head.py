@@ -56,6 +56,17 @@ def test_rescale_motion_separates_head_and_lips():
     assert set(HEAD_POINTS).isdisjoint(LOWER_FACE)
 
 
+def test_detrending_removes_the_mouth_drift_and_keeps_articulation():
+    start = np.random.default_rng(1).uniform(100, 200, (68, 2))
+    frames = np.arange(200)
+    motion = np.repeat(start[None], 200, 0)
+    drift, syllables = 0.05 * frames, 3 * np.sin(2 * np.pi * 4 * frames / 25)
+    motion[:, 57, 1] += drift + syllables
+    lip = rescale_motion(motion, 1, 1, detrend_frames=50)[:, 57, 1] - start[57, 1]
+    assert np.abs(lip[25:-25] - syllables[25:-25]).max() < 0.5  # the 4 Hz movement stays, the ramp is gone
+    assert np.allclose(rescale_motion(motion, 1, 1, detrend_frames=50)[:, HEAD_POINTS], motion[:, HEAD_POINTS])
+
+
 def test_resample_motion_keeps_the_duration():
     motion = np.arange(10, dtype=float)[:, None, None] * np.ones((1, 68, 2))
     doubled = resample_motion(motion, 50)

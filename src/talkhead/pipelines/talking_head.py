@@ -62,6 +62,8 @@ class TalkingHeadOptions:
             ``stable-sync-face`` (9 MB, trained on 11 minutes) renders the mouth as a blur at photo
             resolution, while the warp keeps the photo's own lips moving with the generated landmarks.
             Turn it on with a better-trained generator.
+        lip_detrend_seconds: removes the slow drift of the generated mouth (see :func:`rescale_motion`);
+            0 keeps the generator's motion as it is.
         seed: fixes the generator's optional noise.
         feather: width of the mouth paste-back seam, as a fraction of the face box.
         crf: x264 quality.
@@ -73,6 +75,7 @@ class TalkingHeadOptions:
     fps: float = 25.0
     max_side: int = 720
     repaint: bool = False
+    lip_detrend_seconds: float = 2.0
     seed: int = 0
     feather: float = 0.1
     crf: int = 18
@@ -119,23 +122,27 @@ def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     return points @ matrix[:2, :2].T + matrix[:2, 2]
 
 
-def rescale_motion(motion: np.ndarray, head_scale: float, lip_scale: float) -> np.ndarray:
+def rescale_motion(motion: np.ndarray, head_scale: float, lip_scale: float, detrend_frames: int = 0) -> np.ndarray:
     """(T, 68, 2) pixels with the head's rigid motion scaled by ``head_scale`` and the lower face's own by ``lip_scale``.
 
     Frame t = H_t(start) + r_t, where H_t is the similarity transform of the head points from frame 0
     and r_t the rest. Returns H'_t(start) + s·r_t with H'_t = I + head_scale·(H_t − I) and s = ``lip_scale``
-    on the jaw and mouth, 1 elsewhere.
+    on the jaw and mouth, 1 elsewhere. ``detrend_frames`` > 1 first subtracts the moving average over that
+    many frames from the jaw and mouth residual: the autoregressive generator's mouth drifts open over
+    seconds, while articulation lives at syllable rate (4-5 Hz) and passes through.
     """
+    from scipy.ndimage import uniform_filter1d
+
     start = motion[0]
-    result = np.empty_like(motion)
+    heads = np.stack([_similarity(start[HEAD_POINTS], frame[HEAD_POINTS]) for frame in motion])
+    residual = motion - np.stack([_apply(head, start) for head in heads])
+    if detrend_frames > 1:
+        lower = residual[:, LOWER_FACE]
+        residual[:, LOWER_FACE] = lower - uniform_filter1d(lower, detrend_frames, axis=0, mode="nearest")
     weights = np.ones((68, 1), motion.dtype)
     weights[LOWER_FACE] = lip_scale
-    for t, frame in enumerate(motion):
-        head = _similarity(start[HEAD_POINTS], frame[HEAD_POINTS])
-        residual = frame - _apply(head, start)
-        scaled = np.eye(3) + head_scale * (head - np.eye(3))
-        result[t] = _apply(scaled, start) + weights * residual
-    return result
+    scaled = np.eye(3) + head_scale * (heads - np.eye(3))
+    return np.stack([_apply(head, start) for head in scaled]) + weights * residual
 
 
 def border_anchors(width: int, height: int, per_side: int = 4) -> np.ndarray:
@@ -260,7 +267,8 @@ def talking_head(image, audio, output: str | os.PathLike | None, motion_model: S
     if motion.silent:
         warnings.append(f"{audio_name} is silent: the face stays still with a closed mouth")
     frame, scale = fit_photo(photo, options.max_side)
-    points = rescale_motion(motion.pixels.astype(np.float64) * scale, options.head_motion_scale, options.lip_scale)
+    detrend = int(round(options.lip_detrend_seconds * audio_lib.VIDEO_FPS))
+    points = rescale_motion(motion.pixels.astype(np.float64) * scale, options.head_motion_scale, options.lip_scale, detrend)
     points = resample_motion(points, options.fps)
     start = motion.pixels[0] * scale
     anchors = border_anchors(frame.shape[1], frame.shape[0])
