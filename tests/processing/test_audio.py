@@ -5,6 +5,7 @@ from talkhead.errors import EmptyAudioError, MediaDecodeError, NoAudioError
 from talkhead.processing import audio as A
 
 from ..conftest import face_frame, speech_like, write_av, write_wav
+from .psf_reference import psf_mfcc
 
 
 def tone(freq: float, seconds: float, rate: int) -> np.ndarray:
@@ -116,37 +117,10 @@ def test_bad_audio_inputs_give_clear_errors(tmp_path, astronaut):
         A.load_audio(silent_video)
 
 
-def _psf_mfcc_reference(signal: np.ndarray, rate: int = 16000) -> np.ndarray:
-    """python_speech_features.mfcc(signal, rate) with its defaults, written out step by step with loops."""
-    import math
-
-    from scipy.fftpack import dct
-
-    emphasized = np.append(signal[0], signal[1:] - 0.97 * signal[:-1]).astype(np.float64)
-    count = 1 if len(emphasized) <= 400 else 1 + math.ceil((len(emphasized) - 400) / 160)
-    emphasized = np.concatenate([emphasized, np.zeros((count - 1) * 160 + 400 - len(emphasized))])
-    frames = np.stack([emphasized[i * 160 : i * 160 + 400] for i in range(count)])
-    power = np.abs(np.fft.rfft(frames, 512)) ** 2 / 512
-    mel_points = np.linspace(0, 2595 * np.log10(1 + (rate / 2) / 700), 28)
-    edges = np.floor(513 * (700 * (10 ** (mel_points / 2595) - 1)) / rate)
-    bank = np.zeros((26, 257))
-    for j in range(26):
-        for i in range(int(edges[j]), int(edges[j + 1])):
-            bank[j, i] = (i - edges[j]) / (edges[j + 1] - edges[j])
-        for i in range(int(edges[j + 1]), int(edges[j + 2])):
-            bank[j, i] = (edges[j + 2] - i) / (edges[j + 2] - edges[j + 1])
-    bands = power @ bank.T
-    feats = dct(np.log(np.where(bands == 0, np.finfo(float).eps, bands)), type=2, axis=1, norm="ortho")[:, :13]
-    feats *= 1 + 11 * np.sin(np.pi * np.arange(13) / 22)
-    energy = power.sum(axis=1)
-    feats[:, 0] = np.log(np.where(energy == 0, np.finfo(float).eps, energy))
-    return feats
-
-
 @pytest.mark.parametrize("num_samples", [300, 400, 401, 6400, 9000])
 def test_mfcc13_is_the_python_speech_features_recipe_on_int16_samples(num_samples):
     pcm = np.round(speech_like(0.6)[:num_samples] * 32767).astype(np.int16)  # what syncnet_python reads from a wav
-    reference = _psf_mfcc_reference(pcm)
+    reference = psf_mfcc(pcm)
     feats = A.mfcc13(pcm / 32768.0)
     assert feats.shape == reference.shape == (1 if num_samples <= 400 else 1 + -(-(num_samples - 400) // 160), 13)
     assert feats.dtype == np.float32

@@ -9,6 +9,7 @@ from talkhead.processing.av_hubert_inputs import (
 )
 
 from ..conftest import speech_like
+from .psf_reference import psf_logfbank
 
 
 def test_stacking_puts_four_frames_in_a_row_and_normalises_each_row():
@@ -22,28 +23,11 @@ def test_stacking_puts_four_frames_in_a_row_and_normalises_each_row():
     np.testing.assert_allclose(stacked.std(1), 1, atol=1e-4)
 
 
-def _psf_logfbank_reference(pcm: np.ndarray, rate: int = 16000) -> np.ndarray:
-    """python_speech_features.logfbank(pcm, rate) with its defaults, written out with loops."""
-    emphasized = np.append(pcm[0], pcm[1:] - 0.97 * pcm[:-1]).astype(np.float64)
-    count = 1 if len(emphasized) <= 400 else 1 + int(np.ceil((len(emphasized) - 400) / 160))
-    emphasized = np.concatenate([emphasized, np.zeros((count - 1) * 160 + 400 - len(emphasized))])
-    power = np.abs(np.fft.rfft(np.stack([emphasized[i * 160 : i * 160 + 400] for i in range(count)]), 512)) ** 2 / 512
-    edges = np.floor(513 * (700 * (10 ** (np.linspace(0, 2595 * np.log10(1 + (rate / 2) / 700), 28) / 2595) - 1)) / rate)
-    bank = np.zeros((26, 257))
-    for j in range(26):
-        for i in range(int(edges[j]), int(edges[j + 1])):
-            bank[j, i] = (i - edges[j]) / (edges[j + 1] - edges[j])
-        for i in range(int(edges[j + 1]), int(edges[j + 2])):
-            bank[j, i] = (edges[j + 2] - i) / (edges[j + 2] - edges[j + 1])
-    bands = power @ bank.T
-    return np.log(np.where(bands == 0, np.finfo(float).eps, bands))
-
-
 def test_features_are_av_hubert_s_recipe_on_int16_samples():
     """logfbank of the int16 samples, stacked by 4 (zero rows fill the last stack), padded to the video, each
     row layer-normalised: hubert_dataset.py's load_feature and __getitem__."""
     pcm = np.round(speech_like(1.23) * 32767).astype(np.int16)  # 1.23 s: 122 filterbank frames, 31 stacks
-    reference = stack_logfbank(_psf_logfbank_reference(pcm))
+    reference = stack_logfbank(psf_logfbank(pcm))
     ours = stacked_logfbank(pcm / 32768.0, 33)
     assert reference.shape == (31, 104) and ours.shape == (33, 104)
     np.testing.assert_allclose(ours[:31], reference, atol=1e-4)
