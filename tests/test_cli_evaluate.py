@@ -62,3 +62,15 @@ def test_help_bare_command_and_the_landmarks_form(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["evaluate", str(tmp_path / "v.mp4")])  # --json is required
     assert "the following arguments are required: --json" in capsys.readouterr().err
+
+
+def test_bad_max_side_and_chunk_exit_2_with_one_error_line(media, tmp_path, capsys):  # noqa: F811
+    out = tmp_path / "r.json"
+    for value in ("0", "-3", "64"):
+        assert main(["evaluate", str(media["talk"]), "--max-side", value, "--json", str(out)]) == 2
+        captured = capsys.readouterr()
+        assert captured.err.startswith("error: --max-side must be an integer of at least 96")
+        assert captured.err.count("\n") == 1 and captured.out == ""
+    assert main(["evaluate", "landmarks", "--video", str(media["talk"]), "--chunk", "0", "--json", str(out)]) == 2
+    assert capsys.readouterr().err == "error: --chunk must be at least 1 frame, got 0\n"
+    assert not out.exists()

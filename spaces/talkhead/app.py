@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,11 +23,14 @@ ROOT = next((root for root in (HERE.parent.parent, HERE) if (root / "hub_configs
 os.environ.setdefault("TALKHEAD_HUB_CONFIGS", str(ROOT / "hub_configs"))
 SPEECH = ROOT / "examples" / "assets" / "speech.wav"
 CACHE = Path(tempfile.gettempdir()) / "talkhead-space"
+OUTPUTS = CACHE / "outputs"  # one folder per request; only the newest KEEP_OUTPUTS are kept
+KEEP_OUTPUTS = 20
 MAX_SIDE = 512  # output size: the Space runs on CPU
 SCORE_SIDE, SCORE_SECONDS = 360, 30  # the sync score reads at most this much of a result, downscaled
 
 from talkhead.errors import TalkheadInputError  # noqa: E402  (after TALKHEAD_HUB_CONFIGS is set)
 from talkhead.hub import load_pretrained  # noqa: E402
+from talkhead.metrics.evaluate import SYNC_WINDOW, window_seconds  # noqa: E402
 from talkhead.metrics.video_sync import expert_sync_video  # noqa: E402
 from talkhead.models.avsyncnet import SyncNetExpert  # noqa: E402
 from talkhead.models.stable_sync import StableSyncFaceGenerator  # noqa: E402
@@ -64,10 +68,38 @@ def user_errors(handler):
     return wrapped
 
 
+def prune_outputs(keep: int = KEEP_OUTPUTS) -> None:
+    """Delete the empty folders of failed runs and all but the ``keep`` newest outputs.
+
+    Gradio serves results from its own copy, so an old folder is not needed once its request has returned;
+    requests run one at a time (``concurrency_id="render"``, limit 1), so no folder here is in use.
+    """
+    if not OUTPUTS.is_dir():
+        return
+    folders = []
+    for folder in OUTPUTS.iterdir():
+        if not folder.is_dir():
+            continue
+        if not any(folder.iterdir()):
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            folders.append(folder)
+    folders.sort(key=lambda folder: folder.stat().st_mtime, reverse=True)
+    for folder in folders[max(keep, 0):]:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def new_output(name: str) -> Path:
-    folder = CACHE / "outputs"
-    folder.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(dir=folder)) / name
+    """A fresh path ``OUTPUTS/<unique>/name``; the older outputs beyond the newest KEEP_OUTPUTS - 1 are deleted first."""
+    prune_outputs(KEEP_OUTPUTS - 1)
+    OUTPUTS.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=OUTPUTS)) / name
+
+
+def discard_output(path: Path) -> None:
+    """Remove the folder of a run that failed (whatever it left there)."""
+    if path.parent.parent == OUTPUTS:
+        shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def audio_envelope(wave: np.ndarray, frames: int, fps: float) -> np.ndarray:
@@ -102,13 +134,17 @@ def mouth_plot(landmarks: np.ndarray, wave: np.ndarray, fps: float):
 
 
 def confidence_plot(score):
-    """Per-window sync confidence at the best offset over time (window t covers frames t..t+4)."""
+    """Per-window sync confidence at the best offset over time (window t covers frames t..t+4).
+
+    Each window is drawn at its centre, (t + 2.5) / 25 s, as ``talkhead evaluate`` reports it, so it lines up
+    with the mouth plot's frames.
+    """
     from matplotlib.figure import Figure
 
     values = score.frame_confidence
     figure = Figure(figsize=(8, 2.8), dpi=100, layout="tight")
     axis = figure.add_subplot()
-    axis.plot(np.arange(len(values)) / audio_lib.VIDEO_FPS, values, color="C2")
+    axis.plot(window_seconds(len(values), SYNC_WINDOW), values, color="C2")
     axis.axhline(float(np.mean(values)), color="gray", linestyle="--", linewidth=1, label="mean")
     axis.set(xlabel="time (s)", ylabel="confidence",
              title=f"Sync confidence per window (offset {score.offset:+d}, confidence {score.confidence:.3f})")
@@ -156,7 +192,12 @@ def animate(image, audio, head_motion_scale, lip_scale, repaint, progress=gr.Pro
     m = models()
     options = TalkingHeadOptions(head_motion_scale=float(head_motion_scale), lip_scale=float(lip_scale),
                                  repaint=bool(repaint), max_side=MAX_SIDE)
-    result = talking_head(image, audio, new_output("talking_head.mp4"), m.motion, m.face, m.silent_lip, options)
+    output = new_output("talking_head.mp4")
+    try:
+        result = talking_head(image, audio, output, m.motion, m.face, m.silent_lip, options)
+    except BaseException:
+        discard_output(output)
+        raise
     wave = audio_lib.load_audio(audio)
     progress(0.95, desc="scoring sync")
     score_text, confidence = score_outputs(result.video)
@@ -171,7 +212,12 @@ def dub(video, audio, progress=gr.Progress(track_tqdm=True)):
         raise gr.Error("Give a video with a face and a speech recording.")
     progress(0, desc="loading models")
     m = models()
-    result = lip_sync(video, audio, new_output("lip_sync.mp4"), m.face, m.silent_lip, LipSyncOptions())
+    output = new_output("lip_sync.mp4")
+    try:
+        result = lip_sync(video, audio, output, m.face, m.silent_lip, LipSyncOptions())
+    except BaseException:
+        discard_output(output)
+        raise
     ranges = ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in result.missing_face_ranges) or "none"
     extra = [f"{result.generated_frames} of {result.frames} frames dubbed; "
              f"frames without a face (left unchanged): {ranges}"]
@@ -232,7 +278,7 @@ def lip_sync_tab(examples: dict[str, str]) -> None:
 
 def build_demo() -> gr.Blocks:
     examples = example_files()
-    with gr.Blocks(title="talkhead") as demo:
+    with gr.Blocks(title="talkhead", delete_cache=(3600, 3600)) as demo:  # Gradio's copies of results: an hour
         gr.Markdown("# talkhead\nA talking head from one photo and speech, and lip-sync of a video. Small models "
                     "trained on 11 minutes of video, on CPU: expect a blurry mouth and several seconds of waiting "
                     "per second of speech.")

@@ -66,17 +66,21 @@ def video_parser() -> argparse.ArgumentParser:
                         help="SyncNet v2 folder written by talkhead.models.syncnet_v2.convert_syncnet_v2")
     parser.add_argument("--av-hubert", metavar="DIR",
                         help="AV-HuBERT folder written by talkhead.models.av_hubert.convert_av_hubert")
-    parser.add_argument("--max-side", type=int, default=640, help="decode frames at most this large (default 640)")
+    parser.add_argument("--max-side", type=int, default=640,
+                        help="decode frames at most this large, at least 96 (default 640); every decoded frame is held "
+                             "in memory, about 0.7 MB a frame at 640x360")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or status lines on stderr")
     return parser
 
 
 def run_evaluate_video(args) -> int:
-    from .metrics.evaluate import EvaluateOptions, evaluate_video, format_table, plot_confidence, select_metrics, write_json
+    from .metrics.evaluate import (EvaluateOptions, check_options, evaluate_video, format_table, plot_confidence,
+                                   select_metrics, write_json)
 
     metrics = select_metrics(args.metrics)  # an unknown name fails before any decoding
     options = EvaluateOptions(expert=args.expert, eval_syncers=args.eval_syncers, syncnet_v2=args.syncnet_v2,
                               av_hubert=args.av_hubert, max_side=args.max_side, curves=True)
+    check_options(options)  # --max-side below 96 and the like: one error line, exit 2
     log = None if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
     report = evaluate_video(args.video, args.audio, args.reference, metrics, options, log=log)
     write_json(report, args.json)
@@ -101,7 +105,7 @@ def landmarks_parser() -> argparse.ArgumentParser:
     parser.add_argument("--landmarks", help="(T, 68, 2) landmarks at 25 fps in crop units: .npz (key 'landmarks') or .json")
     parser.add_argument("--model", default="ms-sync-eval-syncers", help="evaluation syncers (folder or hub_configs name)")
     parser.add_argument("--chunk", type=int, default=None,
-                        help="also average over consecutive clips of this many frames (the paper uses 80)")
+                        help="also average over consecutive clips of this many frames, at least 1 (the paper uses 80)")
     parser.add_argument("--padding", choices=["valid", "zeros"], default="valid",
                         help="offset search: average overlapping windows only (default), or SyncNet's zero padding")
     parser.add_argument("--json", required=True, help="report file to write")
@@ -110,8 +114,11 @@ def landmarks_parser() -> argparse.ArgumentParser:
 
 
 def run_evaluate_landmarks(args) -> int:
+    from .errors import TalkheadInputError
     from .metrics.report import evaluate_landmarks, plot_offset_curves, write_json
 
+    if args.chunk is not None and args.chunk < 1:  # 0 would silently skip the chunked average
+        raise TalkheadInputError(f"--chunk must be at least 1 frame, got {args.chunk}")
     report = evaluate_landmarks(args.video, args.audio, args.landmarks, args.model, args.chunk, args.padding)
     write_json(report, args.json)
     if args.plot:

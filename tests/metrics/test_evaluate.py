@@ -6,17 +6,19 @@ import numpy as np
 import pytest
 import torch
 
-from talkhead.errors import NoFaceError, TalkheadInputError
+from talkhead.errors import MediaDecodeError, NoFaceError, TalkheadInputError
 from talkhead.metrics.evaluate import (
+    FOLDER_HAS_NO_AUDIO,
     METRICS,
     EvaluateOptions,
+    _FrameBuffer,
     evaluate_video,
     format_table,
     plot_confidence,
     select_metrics,
 )
 
-from ..conftest import speech_like, talking_video, write_av, write_wav
+from ..conftest import face_frame, speech_like, talking_video, write_av, write_wav
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +71,7 @@ def test_every_metric_is_computed_with_weights_audio_and_a_reference(media, tiny
     metrics = {name: entry["values"] for name, entry in report["metrics"].items()}
     assert set(metrics["expert_sync"]) == {"offset", "confidence", "distance", "face_found_rate"}
     assert set(metrics["syncnet_v2"]) == {"offset", "lse_d", "lse_c", "face_found_rate"}
+    assert "--max-side 640" in report["metrics"]["syncnet_v2"]["note"] and report["max_side"] == 640
     assert set(metrics["ms_sync"]) == {f"av_{k}_{i}" for k in ("off", "conf") for i in range(1, 5)}
     # the video against itself: identical crops and mouth regions
     assert metrics["ssim"]["ssim"] == pytest.approx(1.0) and metrics["psnr"]["psnr"] == 100.0
@@ -112,6 +115,7 @@ def test_48k_stereo_audio_overrides_the_track_and_a_short_clip_is_a_reason(media
     assert list(metrics) == ["expert_sync", "syncnet_v2", "ms_sync", "avs_u", "avs_v"]
     assert metrics["expert_sync"]["status"] == metrics["syncnet_v2"]["status"] == metrics["avs_u"]["status"] == "computed"
     assert metrics["avs_u"]["values"]["frames"] == 25 and "curve" not in metrics["expert_sync"]
+    assert metrics["syncnet_v2"]["note"].startswith("face crops from frames decoded at --max-side 640, not at full")
     assert "needs at least 33 frames" in metrics["ms_sync"]["reason"]  # the tiny syncers' 1600 ms window
     assert metrics["avs_v"]["reason"].startswith("needs --reference")
 
@@ -139,3 +143,54 @@ def test_plot_without_curves_or_audio_still_draws(tmp_path):
     report = {"video": "v.mp4", "fps": 25, "seconds": 2.0, "metrics": {"expert_sync": {"status": "unavailable", "reason": "x"}}}
     path = plot_confidence(report, tmp_path / "sub" / "plot.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and not list((tmp_path / "sub").glob(".*partial"))
+
+
+def test_avs_v_is_not_cut_to_the_audio_but_avs_m_is(media, tiny_models):
+    # 50 frames, a 50-frame reference, 1 s (25 frames) of audio: AVS_v compares the videos over all 50
+    report = evaluate_video(media["silent30"], audio=media["stereo48k"], reference=media["talk"], metrics="avs",
+                            options=tiny_options(tiny_models, curves=False))
+    assert (report["frames"], report["audio_frames"], report["reference_frames"]) == (50, 25, 50)
+    frames = {name: entry["values"]["frames"] for name, entry in report["metrics"].items()}
+    assert frames == {"avs_u": 25, "avs_m": 25, "avs_v": 50}
+
+
+def test_a_frame_folder_without_audio_and_an_undecodable_track_are_reasons(media, astronaut, tmp_path, monkeypatch):
+    import cv2
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for index in range(8):
+        cv2.imwrite(str(folder / f"{index:04d}.png"), cv2.cvtColor(face_frame(astronaut, 128), cv2.COLOR_RGB2BGR))
+    report = evaluate_video(folder, metrics="expert_sync,ms_sync,ssim")
+    assert report["frames"] == 8 and report["audio"] is None
+    assert report["metrics"]["expert_sync"] == report["metrics"]["ms_sync"] == {
+        "status": "unavailable", "reason": FOLDER_HAS_NO_AUDIO}
+
+    from talkhead.processing import audio as audio_lib
+
+    def broken(path, *args, **kwargs):
+        raise MediaDecodeError(f"cannot decode '{path}': invalid data")
+
+    monkeypatch.setattr(audio_lib, "load_audio", broken)
+    report = evaluate_video(media["talk"], metrics="expert_sync")
+    reason = report["metrics"]["expert_sync"]["reason"]
+    assert reason.startswith("the audio of ") and "invalid data" in reason and reason.endswith("give --audio")
+
+
+def test_max_side_below_96_is_an_input_error(media):
+    for bad in (0, -5, 95):
+        with pytest.raises(TalkheadInputError, match="--max-side must be an integer of at least 96"):
+            evaluate_video(media["talk"], metrics="expert_sync", options=EvaluateOptions(max_side=bad))
+
+
+def test_frame_buffer_grows_in_place_and_keeps_every_frame():
+    frames = [np.full((3, 4, 3), index, np.uint8) for index in range(30)]
+    buffer = _FrameBuffer(2)  # the estimate is short: it grows
+    for frame in frames:
+        buffer.append(frame)
+    stacked = buffer.array()
+    assert stacked.shape == (30, 3, 4, 3) and stacked.flags.owndata and np.array_equal(stacked, np.stack(frames))
+    mixed = _FrameBuffer(4)
+    mixed.append(frames[0])
+    with pytest.raises(ValueError):  # frames of another size fail, as np.stack would
+        mixed.append(np.zeros((5, 4, 3), np.uint8))

@@ -60,12 +60,36 @@ def test_handlers_on_tiny_inputs(app, short_speech, monkeypatch):
     assert len(figure_lines(mouth)[0]) == 30  # the mouth opening, one value per frame at 25 fps
     assert score.startswith("**offset ") and "confidence" in score
     assert len(figure_lines(confidence)[0]) == 30 - 4  # one window per 5 frames
+    times = confidence.axes[0].get_lines()[0].get_xdata()
+    assert list(times[:2]) == [0.1, 0.14]  # window t at its centre, (t + 2.5) / 25 s, as talkhead evaluate
     assert "time:" in notes
 
     dubbed, report, score, confidence = app.dub(video, short_speech)
     assert Path(dubbed).is_file() and probe_video(dubbed).width == 192
     assert "30 of 30 frames dubbed" in report and "without a face (left unchanged): none" in report
     assert score.startswith("**offset ") and len(figure_lines(confidence)[0]) == 26
+
+
+def test_outputs_keep_only_the_newest_and_failed_runs_leave_nothing(app, short_speech, tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setattr(app, "OUTPUTS", tmp_path / "outputs")
+    monkeypatch.setattr(app, "KEEP_OUTPUTS", 3)
+    made = []
+    for index in range(5):
+        path = app.new_output("result.mp4")
+        path.write_bytes(b"x")
+        os.utime(path.parent, (1000 + index, 1000 + index))  # made one after the other
+        made.append(path)
+    app.new_output("failed.mp4")  # a run that died before writing anything
+    path = app.new_output("last.mp4")
+    kept = sorted(folder for folder in app.OUTPUTS.iterdir())
+    assert [p.parent for p in made if p.parent.exists()] == [made[3].parent, made[4].parent]  # 2 + the newest = 3
+    assert len(kept) == 3 and path.parent in kept and all(any(folder.iterdir()) or folder == path.parent for folder in kept)
+    gray = np.full((200, 200, 3), 128, np.uint8)
+    with pytest.raises(gr.Error):
+        app.animate(gray, short_speech, 1.0, 1.0, False)  # no face: its output folder is removed
+    assert len(list(app.OUTPUTS.iterdir())) == 2  # the empty "last" folder was pruned, the failed run removed
 
 
 def test_bad_inputs_are_readable_errors(app, short_speech):

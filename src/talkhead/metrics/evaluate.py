@@ -21,6 +21,15 @@ report is a JSON-ready dict (:func:`write_json` writes it atomically), :func:`fo
 and :func:`plot_confidence` draws the per-window confidences over time with the audio envelope.
 A video with no face at all raises :class:`~talkhead.errors.NoFaceError`.
 
+Memory: evaluate holds every decoded frame of the video (and of the reference) in memory at once,
+downscaled to at most ``max_side`` (``--max-side``, default 640) pixels on the longest side: about
+0.7 MB a frame at 640x360, so 5 minutes at 25 fps take some 5 GB (twice that with a reference of the
+same length). Give a smaller ``--max-side`` (at least 96) for long or many inputs.
+
+Resolution: every metric, SyncNet v2's LSE-D / LSE-C included, crops the face from these downscaled
+frames, whereas ``syncnet_python`` crops from the full-resolution video; on HD inputs LSE numbers can
+therefore differ somewhat from the original pipeline's.
+
 No number from randomly initialised SyncNet v2 or AV-HuBERT weights means anything: the official
 weights cannot be fetched here, so those two are tested with random weights only.
 """
@@ -35,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import EmptyAudioError, NoAudioError, NoFaceError, TalkheadInputError
+from ..errors import EmptyAudioError, MediaDecodeError, NoAudioError, NoFaceError, TalkheadInputError
 from ..processing import audio as audio_lib
 from ..processing.faces import FaceTrack
 from .report import write_json
@@ -55,6 +64,8 @@ SYNCNET_V2_MISSING = ("SyncNet v2 weights not given: --syncnet-v2 DIR (convert s
                       "`python -m talkhead.models.syncnet_v2.convert_syncnet_v2 syncnet_v2.model DIR`)")
 AV_HUBERT_MISSING = ("AV-HuBERT weights not given: --av-hubert DIR (convert a lip-reading checkpoint with "
                      "`python -m talkhead.models.av_hubert.convert_av_hubert base_lrs3_433h.pt DIR`)")
+FOLDER_HAS_NO_AUDIO = "a frame folder has no audio; give --audio"
+MIN_MAX_SIDE = 96  # smaller frames cannot hold a 96x96 face crop (the detector finds nothing in them)
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
 
 
@@ -111,6 +122,43 @@ class _Video:
     tracked: object = None  # metrics.video_sync.TrackedFaces, 96x96 crops and gap-filled landmarks
 
 
+class _FrameBuffer:
+    """Frames of one size appended into one preallocated (T, H, W, 3) array that grows geometrically.
+
+    Unlike a list and ``np.stack`` it never holds the frames twice. The array is sized from the
+    container's frame-count estimate (pages never written are never resident), grown by half in place
+    (``ndarray.resize``: a realloc, no second copy on Linux) when the estimate was short, and trimmed
+    to the frames read at the end.
+    """
+
+    def __init__(self, expected: int | None):
+        self._expected = max(int(expected or 0), 1)
+        self._data: np.ndarray | None = None
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def append(self, frame: np.ndarray) -> None:
+        frame = np.asarray(frame)
+        if self._data is None:
+            # a little headroom over the container's estimate, so an estimate one or two frames short does not copy
+            self._data = np.empty((self._expected + 8, *frame.shape), frame.dtype)
+        elif self._count == len(self._data):
+            # no view of the buffer exists before array(), so resizing in place is safe
+            self._data.resize((len(self._data) + max(len(self._data) // 2, 8), *self._data.shape[1:]), refcheck=False)
+        self._data[self._count] = frame  # a frame of another size fails here, as np.stack would
+        self._count += 1
+
+    def array(self) -> np.ndarray:
+        """The frames read, (T, H, W, 3): the buffer itself, trimmed in place; this object lets go of it."""
+        data, self._data = self._data, None
+        if data is None:
+            raise ValueError("no frames")
+        data.resize((self._count, *data.shape[1:]), refcheck=False)
+        return data
+
+
 def _read_and_track(path: str | os.PathLike, max_side: int, progress: bool, label: str) -> _Video:
     """Decode at 25 fps and track the largest face in the same pass; no face at all is a :class:`NoFaceError`."""
     from tqdm.auto import tqdm
@@ -121,7 +169,7 @@ def _read_and_track(path: str | os.PathLike, max_side: int, progress: bool, labe
     from .video_sync import track_face_crops
 
     reader = VideoReader(path, max_side=max_side)
-    frames: list[np.ndarray] = []
+    frames = _FrameBuffer(reader.estimated_num_frames)
 
     def keep(source):
         for frame in source:
@@ -131,27 +179,34 @@ def _read_and_track(path: str | os.PathLike, max_side: int, progress: bool, labe
     bar = tqdm(keep(reader), total=reader.estimated_num_frames, desc=f"tracking the face in {label}", unit="frame",
                disable=not progress, leave=False)
     track = FaceTracker().track(bar)
-    if not frames:
+    if not len(frames):
         raise NoVideoError(f"'{path}' holds no decodable frames")
     if not track.found.any():
         raise NoFaceError(f"no face found in any of the {len(frames)} frames of '{path}'; every metric needs a visible face")
-    stacked = np.stack(frames)
-    del frames[:]
+    stacked = frames.array()
     video = _Video(str(path), stacked, track, reader.info.source_fps)
     video.tracked = track_face_crops(stacked, tracker=_TrackReplay(track))
     return video
 
 
 def _load_wave(video: str, audio: str | None) -> tuple[np.ndarray | None, str | None, str | None]:
-    """(16 kHz wave or None, its source, why there is none). A given ``audio`` that cannot be read is an error."""
+    """(16 kHz wave or None, its source, why there is none). A given ``audio`` that cannot be read is an error.
+
+    Without ``audio``, a frame folder or a video whose track is missing, empty or undecodable makes the
+    audio-based metrics unavailable (with the reason) instead of stopping the evaluation.
+    """
     if audio is not None:
         wave = audio_lib.load_audio(audio)
         source = str(audio)
     else:
+        if Path(video).is_dir():
+            return None, None, FOLDER_HAS_NO_AUDIO
         try:
             wave = audio_lib.load_audio(video)
         except (NoAudioError, EmptyAudioError) as err:
             return None, None, f"no audio: {err}; give --audio"
+        except MediaDecodeError as err:
+            return None, None, f"the audio of '{video}' cannot be decoded: {err}; give --audio"
         source = str(video)
     if audio_lib.silence_mask(wave).all():
         return None, source, f"the audio of '{source}' is silent: synchrony cannot be measured"
@@ -176,14 +231,15 @@ def _weights_reason(given: str | None, missing: str, converter: str) -> tuple[st
     return folder, None
 
 
-def _window_seconds(count: int, window: int) -> list[float]:
-    """Centre times of ``count`` windows of ``window`` frames starting at frames 0, 1, ..."""
+def window_seconds(count: int, window: int = SYNC_WINDOW) -> list[float]:
+    """Centre times (s) of ``count`` windows of ``window`` frames starting at frames 0, 1, ... (at 25 fps)."""
     return [round((t + window / 2) / FPS, 4) for t in range(count)]
+
 
 
 def _curve(label: str, values, window: int) -> dict:
     values = np.asarray(values, np.float64)
-    return {"label": label, "seconds": _window_seconds(len(values), window),
+    return {"label": label, "seconds": window_seconds(len(values), window),
             "values": [None if not np.isfinite(v) else round(float(v), 5) for v in values]}
 
 
@@ -193,6 +249,16 @@ def _computed(values: dict, **extra) -> dict:
 
 def _unavailable(reason: str) -> dict:
     return {"status": "unavailable", "reason": reason}
+
+
+def check_options(options: EvaluateOptions) -> None:
+    """Numeric settings that cannot work: :class:`TalkheadInputError` (the CLI's exit 2) before anything is decoded."""
+    if isinstance(options.max_side, bool) or not isinstance(options.max_side, (int, np.integer)) \
+            or options.max_side < MIN_MAX_SIDE:
+        raise TalkheadInputError(f"--max-side must be an integer of at least {MIN_MAX_SIDE} (pixels of the longest "
+                                 f"side of the decoded frames), got {options.max_side!r}")
+    if options.ms_sync_padding not in ("valid", "zeros"):
+        raise TalkheadInputError(f"ms_sync_padding must be 'valid' or 'zeros', got {options.ms_sync_padding!r}")
 
 
 def evaluate_video(video: str | os.PathLike, audio: str | os.PathLike | None = None,
@@ -219,6 +285,7 @@ def evaluate_video(video: str | os.PathLike, audio: str | os.PathLike | None = N
         FileNotFoundError, TalkheadInputError: an input or model that cannot be used as given.
     """
     options = options or EvaluateOptions()
+    check_options(options)
     selected = select_metrics(metrics)
     say = log or (lambda message: None)
     video = str(video)
@@ -260,7 +327,7 @@ def evaluate_video(video: str | os.PathLike, audio: str | os.PathLike | None = N
 
     report: dict = {
         "video": video, "audio": audio_source, "reference": None if reference is None else str(reference),
-        "frames": frames, "fps": FPS, "seconds": round(frames / FPS, 3),
+        "frames": frames, "fps": FPS, "max_side": options.max_side, "seconds": round(frames / FPS, 3),
         "source_fps": None if main.source_fps is None else round(float(main.source_fps), 3),
         "face_found_rate": round(main.track.found_rate, 4), "audio_frames": audio_frames,
         "reference_frames": ref_frames if ref is not None else None, "metrics": {},
@@ -371,7 +438,10 @@ class _Context:
         result = syncnet_v2_scores(self.models["syncnet_v2"], frames, self.wave, tracker=_TrackReplay(self.main.track))
         found_rate = round(float(self.main.track.found[: self.audio_frames].mean()), 4)
         return _computed({**result.to_dict(), "face_found_rate": found_rate},
-                         model=folder, curve=_curve("SyncNet v2 confidence", result.frame_confidence, SYNC_WINDOW))
+                         model=folder, curve=_curve("SyncNet v2 confidence", result.frame_confidence, SYNC_WINDOW),
+                         note=f"face crops from frames decoded at --max-side {self.options.max_side}, not at full "
+                              "resolution as syncnet_python: LSE-D / LSE-C can differ from the original pipeline on HD "
+                              "inputs")
 
     def ms_sync(self) -> dict:
         from ..data.build import PreprocessOptions
@@ -412,7 +482,8 @@ class _Context:
         return _computed({name: function(fake, real), "frames": n})
 
     def av_hubert(self, folder: str | None, reason: str | None, names: list[str]) -> dict[str, dict]:
-        """AVS_u on the video and its audio; AVS_m and AVS_v against the reference (cut to the shorter)."""
+        """AVS_u on the video and its audio; AVS_v against the reference on min(video, reference) frames;
+        AVS_m on the frames that have both a reference and audio. Each reports the frames it scored."""
         import torch
         import torch.nn.functional as F
 
@@ -448,11 +519,14 @@ class _Context:
             entries["avs_u"] = entry
         if self.ref is not None and any(n in names and n not in entries for n in ("avs_m", "avs_v")):
             ref_rois = normalize_rois(mouth_rois(self.ref.frames, self.ref.tracked.landmarks))
-            n = self.ref_frames
-            scores = avs_scores(model, rois[:n], None if audio is None else audio[:n], ref_rois[:n])
-            for name in ("avs_m", "avs_v"):
-                if name in names and name not in entries:
-                    entries[name] = _computed({name: scores[name], "frames": scores["frames"]}, model=folder)
+            if "avs_v" in names and "avs_v" not in entries:  # video against video: the audio does not limit it
+                n = self.ref_frames
+                scores = avs_scores(model, rois[:n], None, ref_rois[:n])
+                entries["avs_v"] = _computed({"avs_v": scores["avs_v"], "frames": scores["frames"]}, model=folder)
+            if "avs_m" in names and "avs_m" not in entries:  # audio is not None here (else unavailable above)
+                n = min(self.ref_frames, self.audio_frames)
+                scores = avs_scores(model, rois[:n], audio[:n], ref_rois[:n])
+                entries["avs_m"] = _computed({"avs_m": scores["avs_m"], "frames": scores["frames"]}, model=folder)
         return entries
 
 
@@ -541,9 +615,11 @@ __all__ = [
     "GROUPS",
     "METRICS",
     "EvaluateOptions",
+    "check_options",
     "evaluate_video",
     "format_table",
     "plot_confidence",
     "select_metrics",
+    "window_seconds",
     "write_json",
 ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import platform
+import queue as queue_lib
 import resource
 import sys
 import tempfile
@@ -30,6 +31,7 @@ from .stages import STAGES
 TASKS = ("lip-sync", "talking-head")
 DEFAULT_SECONDS = (10.0, 300.0)
 VIDEO_SIDE = 512  # lip-sync input: a 512x512 video with the face about 200 pixels wide
+POLL_SECONDS = 2.0  # how often measure() checks that the child is still alive while it waits for its report
 
 
 def _speech(seconds: float) -> np.ndarray:
@@ -123,14 +125,37 @@ def _warm_up() -> None:
     _photo_detector()
 
 
+def _wait_for_report(process, queue, task: str, poll: float = POLL_SECONDS) -> dict:
+    """The child's report; a child that dies without one (OOM kill, segfault) is a RuntimeError, not a hang."""
+    while True:
+        try:
+            return queue.get(timeout=poll)
+        except queue_lib.Empty:
+            if process.is_alive():
+                continue
+        try:  # it may have put its report just before exiting
+            return queue.get(timeout=poll)
+        except queue_lib.Empty:
+            process.join()
+            code = process.exitcode
+            how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+            hint = ", usually the out-of-memory killer" if code == -9 else ""
+            raise RuntimeError(f"{task} failed: the benchmark process died without a report ({how}{hint})") from None
+
+
 def measure(task: str, inputs: dict, output: Path) -> dict:
     """Run ``task`` on ``inputs`` in a fresh process; frames/s, real-time factor and peak memory."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=_run, args=(task, {k: str(v) for k, v in inputs.items()}, str(output), queue))
     process.start()
-    report = queue.get()
-    process.join()
+    try:
+        report = _wait_for_report(process, queue, task)
+    finally:
+        process.join(timeout=30)
+        if process.is_alive():  # reported but stuck on exit: do not hang the benchmark on it
+            process.terminate()
+            process.join()
     if "error" in report:
         raise RuntimeError(f"{task} failed: {report['error']}")
     duration, frames = report["seconds"], report["frames"]
