@@ -147,3 +147,23 @@ def test_frame_ranges_seek_and_match_a_full_decode(tmp_path, fps):
     for start in (0, 7, 31, 70):
         assert [int(frame[0, 0, 0]) for frame in reader.frames(start, start + 9)] == full[start : start + 9]
     assert [int(frame[0, 0, 0]) for frame in reader.frames(len(full) - 2, len(full) + 5)] == full[-2:]
+
+
+def test_rotated_phone_video_is_read_upright(tmp_path):
+    import shutil
+    import subprocess
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("the ffmpeg command line tool writes the rotation tag; it is not installed")
+    frame = np.zeros((48, 64, 3), np.uint8)
+    frame[:8, :16] = 255  # a white block at the top left of the stored frame
+    stored = write_av(tmp_path / "stored.mp4", [frame] * 3)
+    rotated = tmp_path / "rotated.mp4"
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(stored), "-c", "copy",
+                    "-metadata:s:v:0", "rotate=90", str(rotated)], check=True)
+    reader = VideoReader(rotated)
+    assert reader.info.rotation == 90 and (reader.info.width, reader.info.height) == (48, 64)
+    frames = reader.read()
+    assert frames.shape[1:] == (64, 48, 3)
+    white = np.argwhere(frames[0, :, :, 0] > 128).mean(0)
+    assert white[0] > 48 and white[1] < 8  # displayed as a player shows it: the block at the bottom left

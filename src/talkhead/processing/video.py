@@ -13,10 +13,11 @@ beside the target and renames it on success: a failed run never leaves a partial
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -45,6 +46,7 @@ class VideoInfo:
     duration: float
     has_audio: bool
     is_frame_folder: bool = False
+    rotation: int = 0  # degrees counter-clockwise the stored frames are turned for display (phone videos)
 
     def num_frames(self, fps: float = VIDEO_FPS) -> int:
         """Frames at ``fps`` covering the duration (an estimate until decoded)."""
@@ -97,10 +99,21 @@ def probe_video(source: str | os.PathLike, folder_fps: float = VIDEO_FPS) -> Vid
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate
         duration = _stream_duration(container, stream)
-        return VideoInfo(
-            path, stream.codec_context.width, stream.codec_context.height,
-            float(rate) if rate else None, duration, bool(container.streams.audio),
-        )
+        width, height = stream.codec_context.width, stream.codec_context.height
+        rotation = _display_rotation(container, stream)
+        if rotation in (90, 270):
+            width, height = height, width
+        return VideoInfo(path, width, height, float(rate) if rate else None, duration, bool(container.streams.audio),
+                         rotation=rotation)
+
+
+def _display_rotation(container, stream) -> int:
+    """The display-matrix rotation of the first frame, as 0, 90, 180 or 270 (0 if it cannot be read)."""
+    try:
+        frame = next(container.decode(stream))
+    except (StopIteration, av.error.FFmpegError):
+        return 0
+    return int(round(float(getattr(frame, "rotation", 0) or 0) / 90)) % 4 * 90
 
 
 def _stream_duration(container, stream) -> float:
@@ -183,12 +196,14 @@ class VideoReader:
         files = list_frame_files(self.path)
         first = min(int(seek / period), max(len(files) - 1, 0))
         for index in range(first, len(files)):
-            yield index * period, period, self._resize(_read_image(files[index]))
+            yield index * period, period, functools.partial(lambda file: self._resize(_read_image(file)), files[index])
 
-    def _timed_file_frames(self, seek: float = 0.0) -> Iterator[tuple[float, float, np.ndarray]]:
-        """(time, duration, rgb) per decoded frame, time relative to the container's origin.
+    def _timed_file_frames(self, seek: float = 0.0) -> Iterator[tuple[float, float, Callable[[], np.ndarray]]]:
+        """(time, duration, rgb getter) per decoded frame, time relative to the container's origin.
 
-        ``seek`` > 0 starts at the keyframe at or before that time.
+        The RGB conversion is deferred to the getter, so frames the resampler skips (the run-up from a
+        keyframe after a seek, the extra frames of a 60 fps source) are never converted. ``seek`` > 0
+        starts at the keyframe at or before that time.
         """
         with open_container(self.path) as container:
             stream = container.streams.video[0]
@@ -198,6 +213,9 @@ class VideoReader:
                 container.seek(int((seek + origin) / stream.time_base), stream=stream, backward=True)
             nominal = 1.0 / float(stream.average_rate or stream.guessed_rate or VIDEO_FPS)
             width, height = self.size
+            turns = self.info.rotation // 90
+            if turns % 2:  # frames are stored on their side: decode at the stored size, then turn
+                width, height = height, width
             last_time = -math.inf
             decoded = 0
             try:
@@ -209,32 +227,42 @@ class VideoReader:
                     if time <= last_time:  # duplicated or out-of-order timestamps: keep the first
                         continue
                     duration = float(frame.duration * frame.time_base) if frame.duration and frame.time_base else nominal
-                    image = frame.to_ndarray(format="rgb24", width=width, height=height)
                     decoded += 1
                     last_time = time
-                    yield time, duration, image
+                    yield time, duration, functools.partial(_to_rgb, frame, width, height, turns)
             except av.error.FFmpegError as err:
                 if decoded == 0:
                     raise MediaDecodeError(f"cannot decode the video of '{self.path}': {err}") from err
                 # a truncated file: keep the frames that decoded
 
 
-def _resample_stream(timed_frames: Iterable[tuple[float, float, np.ndarray]], fps: float,
+def _to_rgb(frame: av.VideoFrame, width: int, height: int, turns: int) -> np.ndarray:
+    image = frame.to_ndarray(format="rgb24", width=width, height=height)
+    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+
+
+def _resample_stream(timed_frames: Iterable[tuple[float, float, Callable[[], np.ndarray]]], fps: float,
                      first: int = 0) -> Iterator[np.ndarray]:
-    """Streaming form of :func:`resample_indices`: yields one source frame per output time from frame ``first``."""
+    """Streaming form of :func:`resample_indices`: yields one source frame per output time from frame ``first``.
+
+    Source frames come as getters and are converted once, when first shown (and shared when repeated).
+    """
     k = first
-    previous: tuple[float, float, np.ndarray] | None = None
+    previous: tuple[float, float, Callable[[], np.ndarray]] | None = None
+    image: np.ndarray | None = None
     for current in timed_frames:
         if previous is not None:
             midpoint = (previous[0] + current[0]) / 2
             while k / fps <= midpoint + 1e-9:
-                yield previous[2]
+                image = previous[2]() if image is None else image
+                yield image
                 k += 1
-        previous = current
+        previous, image = current, None
     if previous is not None:
         total = frames_covering(previous[0] + previous[1], fps)
         while k < total:
-            yield previous[2]
+            image = previous[2]() if image is None else image
+            yield image
             k += 1
 
 
@@ -266,7 +294,7 @@ class VideoWriter:
                  sample_rate: int = SAMPLE_RATE, crf: int = 18, preset: str = "veryfast"):
         self.path = Path(path)
         self.fps = Fraction(fps).limit_denominator(1001)
-        self.audio = None if audio is None else np.clip(np.asarray(audio, np.float32), -1.0, 1.0)
+        self.audio = None if audio is None else np.asarray(audio, np.float32)  # clipped chunk by chunk: no copy
         self.sample_rate = int(sample_rate)
         self.crf = crf
         self.preset = preset
@@ -316,7 +344,7 @@ class VideoWriter:
         stop = int(round(seconds * self.sample_rate))
         if stop <= self._samples_written:
             return
-        chunk = fit_length(self.audio[self._samples_written :], stop - self._samples_written)
+        chunk = np.clip(fit_length(self.audio[self._samples_written : stop], stop - self._samples_written), -1.0, 1.0)
         audio_frame = av.AudioFrame.from_ndarray(chunk[None, :], format="flt", layout="mono")
         audio_frame.sample_rate = self.sample_rate
         audio_frame.pts = self._samples_written
