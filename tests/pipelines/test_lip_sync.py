@@ -35,9 +35,13 @@ def quiet(**kwargs) -> LipSyncOptions:
 def test_source_order_covers_the_output():
     assert source_order(10, 4, "loop") == [(0, 4, False)]
     assert source_order(10, 25, "loop") == [(0, 10, False), (0, 10, False), (0, 5, False)]
-    assert source_order(10, 25, "bounce") == [(0, 10, False), (0, 10, True), (0, 5, False)]
-    # a backward run that stops early still ends where the forward run would have continued: at the end
-    assert source_order(10, 14, "bounce") == [(0, 10, False), (6, 10, True)]
+    assert source_order(10, 25, "bounce") == [(0, 10, False), (0, 9, True), (1, 7, False)]
+    # a backward run that stops early starts where the forward run turned: frames 8, 7, 6, 5
+    assert source_order(10, 14, "bounce") == [(0, 10, False), (5, 9, True)]
+    frames = [i for start, stop, reverse in source_order(3, 8, "bounce")
+              for i in (range(stop - 1, start - 1, -1) if reverse else range(start, stop))]
+    assert frames == [0, 1, 2, 1, 0, 1, 2, 1]  # no frame held at a turn
+    assert source_order(1, 3, "bounce") == [(0, 1, False)] * 3
 
 
 def test_backward_runs_stream_in_reverse(video):
@@ -45,8 +49,8 @@ def test_backward_runs_stream_in_reverse(video):
 
     reader = VideoReader(video)
     frames = read_video(video)
-    order = [index for index, _ in iterate_source(reader, [(0, 30, False), (0, 30, True)])]
-    assert order == list(range(30)) + list(range(29, -1, -1))
+    order = [index for index, _ in iterate_source(reader, [(0, 30, False), (0, 29, True)])]
+    assert order == list(range(30)) + list(range(28, -1, -1))
     backward = [frame for _, frame in iterate_source(reader, [(3, 30, True)])]
     assert np.array_equal(backward[0], frames[29]) and np.array_equal(backward[-1], frames[3])
 

@@ -2,8 +2,6 @@ import json
 
 import cv2
 import numpy as np
-import pytest
-import torch
 
 from talkhead.cli import main
 from talkhead.pipelines.speech_to_landmarks import SpeechToLandmarks

@@ -39,6 +39,11 @@ def test_spline_map_is_the_identity_without_motion_and_moves_points():
     x, y = np.round(moved[0]).astype(int)
     assert np.allclose(mapping[y, x], points[0] + (np.round(moved[0]) - moved[0]), atol=0.6)
     assert np.abs(mapping[0, 0] - [0, 0]).max() < 0.5  # the border stays
+    lip = points.copy()
+    lip[3] += [0, 8]  # one point moves alone, as a lower lip does: the detail grid keeps it in place
+    mapping = thin_plate_map(lip, points, 240, 200, detail=np.array([30, 30, 210, 190]))
+    x, y = np.round(lip[3]).astype(int)
+    assert np.allclose(mapping[y, x], points[3] + (np.round(lip[3]) - lip[3]), atol=0.6)
 
 
 def test_rescale_motion_separates_head_and_lips():
@@ -140,6 +145,15 @@ def test_bad_inputs_leave_no_output(photo, speech, motion_model, tmp_path):
                           motion_model, options=quiet())
     assert silent.silent and any("silent" in w for w in silent.warnings)
     assert np.allclose(silent.landmarks[0], silent.landmarks[-1])
+    from talkhead.processing.landmarks import mouth_opening
+
+    # the astronaut smiles with her lips apart; silence closes them in the video, not only in the landmarks
+    photo_lips = motion_model(photo, np.zeros(16000, np.float32)).photo_landmarks
+    assert mouth_opening(silent.landmarks[0]) < 0.5 * mouth_opening(photo_lips)
+    x0, y0 = photo_lips[48:68].min(0).astype(int)
+    x1, y1 = photo_lips[48:68].max(0).astype(int)
+    frame, image = read_video(silent.video)[0].astype(float), cv2.cvtColor(cv2.imread(str(photo)), cv2.COLOR_BGR2RGB)
+    assert np.abs(frame[y0:y1, x0:x1] - image[y0:y1, x0:x1]).mean() > 5  # the warp moved the lips
 
 
 def test_cli_and_transformers_pipeline(photo, generator_path, face_generator_path, tmp_path, capsys):

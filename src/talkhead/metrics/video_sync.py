@@ -28,7 +28,7 @@ def track_face_crops(frames, size: int = 96, tracker=None) -> TrackedFaces:
     """Track the largest face over ``frames`` (an array or an iterable of RGB frames) and crop it."""
     from ..processing.faces import FaceTracker, crop_faces, face_crop_boxes, fill_all_gaps, smooth_boxes
 
-    frames = np.asarray(frames) if not isinstance(frames, np.ndarray) else frames
+    frames = frames if isinstance(frames, np.ndarray) else np.stack(list(frames))
     track = (tracker or FaceTracker()).track(frames)
     if not track.found.any():
         raise NoFaceError(f"no face found in any of the {len(frames)} frames")

@@ -13,9 +13,9 @@ from transformers.pipelines import PIPELINE_REGISTRY
 
 from .. import models as _models  # noqa: F401  (registers the model classes with AutoModel)
 from ..hub import checkpoint_path
-from .lip_sync import DEFAULT_FACE_GENERATOR, LipSyncOptions, LipSyncPipeline, lip_sync
+from .lip_sync import DEFAULT_FACE_GENERATOR, LipSyncOptions, LipSyncPipeline
 from .speech_to_landmarks import DEFAULT_GENERATOR, SpeechToLandmarks
-from .talking_head import TalkingHeadOptions, TalkingHeadPipeline, talking_head
+from .talking_head import TalkingHeadOptions, TalkingHeadPipeline
 
 PIPELINE_REGISTRY.register_pipeline(
     "talking-head", pipeline_class=TalkingHeadPipeline, pt_model=AutoModel,
@@ -26,7 +26,6 @@ PIPELINE_REGISTRY.register_pipeline(
     default={"model": (checkpoint_path(DEFAULT_FACE_GENERATOR), None)}, type="multimodal",
 )
 
-__all__ = [
-    "LipSyncOptions", "LipSyncPipeline", "lip_sync", "SpeechToLandmarks", "TalkingHeadOptions",
-    "TalkingHeadPipeline", "talking_head",
-]
+# the functions lip_sync.lip_sync and talking_head.talking_head are not re-exported: their names would
+# hide the submodules of the same name
+__all__ = ["LipSyncOptions", "LipSyncPipeline", "SpeechToLandmarks", "TalkingHeadOptions", "TalkingHeadPipeline"]

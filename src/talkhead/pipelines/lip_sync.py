@@ -192,9 +192,9 @@ def track_faces(reader: VideoReader, options: LipSyncOptions, times: StageTimes,
     found = np.array(found)
     if not found.any():
         raise NoFaceError(f"no face found in any of the {len(found)} frames of '{name}'; lip-sync needs a visible, "
-                          "roughly frontal face at least about 60 pixels wide")
+                          "roughly frontal face at least about an eighth of the frame's longest side")
     points = np.stack(landmarks) / reader.scale
-    filled, valid = fill_short_gaps(points, found)
+    filled, valid = _fill_gaps(points, found)
     missing = valid_segments(~valid)
     if missing and options.on_missing_face == "error":
         raise NoFaceError(f"no face found in frames {_ranges_text(missing)} of '{name}'; use --on-missing-face "
@@ -210,21 +210,34 @@ def track_faces(reader: VideoReader, options: LipSyncOptions, times: StageTimes,
                     np.stack(reference_poses[: options.references]), missing, faces_in_first_frame)
 
 
+def _fill_gaps(points: np.ndarray, found: np.ndarray, max_gap: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Gaps of up to ``max_gap`` frames filled: interpolated inside, the nearest face held at either end."""
+    filled, valid = fill_short_gaps(points, found, max_gap)
+    first, last = np.flatnonzero(valid)[[0, -1]]
+    if first <= max_gap:
+        filled[:first], valid[:first] = filled[first], True
+    if len(valid) - 1 - last <= max_gap:
+        filled[last + 1 :], valid[last + 1 :] = filled[last], True
+    return filled, valid
+
+
 def source_order(num_source: int, num_output: int, policy: str) -> list[tuple[int, int, bool]]:
     """Runs ``(start, stop, reverse)`` of source frames that make up ``num_output`` output frames.
 
     Shorter output than source: the first ``num_output`` frames. Longer: replayed forwards (``loop``)
-    or alternately backwards and forwards (``bounce``); ``trim`` never asks for more than the source.
+    or back and forth (``bounce``: 0..N-1, N-2..0, 1..N-1, ..., no frame held at a turn); ``trim``
+    never asks for more than the source.
     """
-    runs, total, backwards = [], 0, False
+    runs, total = [], 0
     while total < num_output:
-        length = min(num_source, num_output - total)
-        if backwards:
-            runs.append((num_source - length, num_source, True))
+        turn = len(runs)
+        if policy == "bounce" and num_source > 1 and turn:
+            start, stop, reverse = (0, num_source - 1, True) if turn % 2 else (1, num_source, False)
         else:
-            runs.append((0, length, False))
+            start, stop, reverse = 0, num_source, False
+        length = min(stop - start, num_output - total)
+        runs.append((stop - length, stop, True) if reverse else (start, start + length, False))
         total += length
-        backwards = policy == "bounce" and not backwards
     return runs
 
 
@@ -271,7 +284,9 @@ class FaceRenderer:
             nearest = np.argmin(((poses[:, None] - self.reference_poses[None]) ** 2).sum(-1), axis=1)
             mels = self.mel_windows(output_indices)
         with times.stage("generator"), torch.no_grad():
-            images = self.generator(self.references[nearest], mask_lower_half(faces), mels).images
+            device = self.generator.device  # the pipeline may have put the models on an accelerator
+            images = self.generator(self.references[nearest].to(device), mask_lower_half(faces).to(device),
+                                    mels.to(device)).images.cpu()
         with times.stage("render"):
             generated = images.permute(0, 2, 3, 1).numpy() * 255
             pasted = []
@@ -304,7 +319,7 @@ def close_mouths(silent_lip, faces: np.ndarray) -> torch.Tensor:
         return tensor
     silence = torch.full((len(tensor), 1, audio_lib.MEL_BANDS, audio_lib.MEL_WINDOW), -audio_lib.MEL_MAX_ABS)
     with torch.no_grad():
-        return silent_lip(tensor, mask_lower_half(tensor), silence).images
+        return silent_lip(*(x.to(silent_lip.device) for x in (tensor, mask_lower_half(tensor), silence))).images.cpu()
 
 
 def load_speech(audio, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -313,7 +328,11 @@ def load_speech(audio, name: str) -> tuple[np.ndarray, np.ndarray]:
         output_wave = audio_lib.load_audio(audio, OUTPUT_SAMPLE_RATE)
         wave = audio_lib.resample(output_wave, OUTPUT_SAMPLE_RATE, audio_lib.SAMPLE_RATE)
     else:
-        wave = np.asarray(audio, np.float32).reshape(-1)
+        wave = np.asarray(audio, np.float32)
+        if wave.ndim == 2 and min(wave.shape) <= 8:  # (samples, channels) or (channels, samples)
+            wave = wave.mean(axis=int(np.argmin(wave.shape)))
+        if wave.ndim != 1:
+            raise TalkheadInputError(f"{name} must be a mono 16 kHz waveform (a 1-D array), got shape {wave.shape}")
         output_wave = audio_lib.resample(wave, audio_lib.SAMPLE_RATE, OUTPUT_SAMPLE_RATE)
     if len(wave) < audio_lib.SAMPLE_RATE // 10:
         raise EmptyAudioError(f"{name} is {len(wave) / audio_lib.SAMPLE_RATE:.2f} s long; give at least 0.1 s of speech")
@@ -329,6 +348,13 @@ def check_output_path(output: str | os.PathLike, inputs: list[str]) -> Path:
     for source in inputs:
         if source is not None and Path(source).exists() and output.exists() and output.samefile(source):
             raise TalkheadInputError(f"the output '{output}' is one of the inputs; write to another file")
+    folder = output.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise TalkheadInputError(f"cannot create the output folder '{folder}': {error.strerror}") from error
+    if not os.access(folder, os.W_OK):
+        raise TalkheadInputError(f"cannot write to the output folder '{folder}'; choose another -o")
     return output
 
 
@@ -395,9 +421,8 @@ def lip_sync(video: str | os.PathLike, audio, output: str | os.PathLike, generat
         batch.clear()
 
     runs = source_order(plan.num_frames, num_output, options.audio_longer)
-    seconds = num_output / fps
-    with VideoWriter(output, fps=fps, audio=audio_lib.fit_length(output_wave, round(seconds * OUTPUT_SAMPLE_RATE)),
-                     sample_rate=OUTPUT_SAMPLE_RATE, crf=options.crf) as writer:
+    # the writer cuts or pads the audio to the video's duration itself
+    with VideoWriter(output, fps=fps, audio=output_wave, sample_rate=OUTPUT_SAMPLE_RATE, crf=options.crf) as writer:
         frames = times.iterate("decode", iterate_source(reader, runs))
         for output_index, (source_index, frame) in enumerate(
                 tqdm(frames, total=num_output, desc="lip-sync", unit="frame", disable=not options.progress)):
@@ -428,6 +453,8 @@ class LipSyncPipeline(TalkheadPipeline):
 
         self.silent_lip = load_component(StableSyncFaceGenerator, silent_lip)
         super().__init__(model=model.eval(), **kwargs)
+        if self.silent_lip is not None:
+            self.silent_lip.to(self.device)
 
     def _forward(self, model_inputs, **options):
         result = lip_sync(model_inputs["video"], model_inputs["audio"], model_inputs["output"], self.model,

@@ -38,6 +38,8 @@ class LandmarkMotion:
         fps: frames per second (25).
         silent: the audio was silent everywhere, so the face stays still with a closed mouth.
         faces_found: how many faces the photo held (the largest was used).
+        photo_landmarks: (68, 2) the face as detected in the photo, in its pixels (frame 0 of ``pixels``
+            is the generator's reconstruction of it, or its closed-mouth version for silent audio).
     """
 
     landmarks: np.ndarray
@@ -46,6 +48,7 @@ class LandmarkMotion:
     fps: int = 25
     silent: bool = False
     faces_found: int = 1
+    photo_landmarks: np.ndarray | None = None
 
     def save(self, path: str | os.PathLike) -> Path:
         """``.npz`` (arrays) or ``.json`` (lists), written atomically."""
@@ -134,15 +137,18 @@ class SpeechToLandmarks:
         if audio_lib.silence_mask(wave, frames).all():
             logger.warning("%s is silent: the face stays still with a closed mouth", audio_name)
             motion = np.repeat(close_mouth(start)[None], frames, axis=0)
-            return LandmarkMotion(motion, denormalize_landmarks(motion, crop), crop, silent=True, faces_found=faces)
+            return LandmarkMotion(motion, denormalize_landmarks(motion, crop), crop, silent=True, faces_found=faces,
+                                  photo_landmarks=pixels)
         features = audio_lib.logfbank26(audio_lib.fit_length(wave, frames * 640), frames)
         torch.manual_seed(self.seed)
         with torch.no_grad():
-            motion = self.generator.generate(torch.from_numpy(start)[None], torch.from_numpy(features)[None], frames)[0].numpy()
+            device = self.generator.device
+            motion = self.generator.generate(torch.from_numpy(start)[None].to(device), torch.from_numpy(features)[None].to(device),
+                                             frames)[0].cpu().numpy()
         if not np.isfinite(motion).all():  # never hand out NaN: fall back to the still face
             logger.warning("the generator produced non-finite landmarks; returning the still face")
             motion = np.repeat(start[None], frames, axis=0)
-        return LandmarkMotion(motion, denormalize_landmarks(motion, crop), crop, faces_found=faces)
+        return LandmarkMotion(motion, denormalize_landmarks(motion, crop), crop, faces_found=faces, photo_landmarks=pixels)
 
 
 def preview_frames(image: np.ndarray, motion: LandmarkMotion, max_side: int = 512):

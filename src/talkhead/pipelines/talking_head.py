@@ -22,16 +22,13 @@ import logging
 import os
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from ..errors import TalkheadInputError
 from ..processing import audio as audio_lib
 from ..processing.faces import crop_face, face_crop_boxes, smooth_boxes
-from ..processing.landmarks import MOUTH
 from ..processing.video import VideoWriter
 from .base import TalkheadPipeline, load_component
 from .lip_sync import (
@@ -43,7 +40,8 @@ from .stages import StageTimes
 
 logger = logging.getLogger(__name__)
 
-GRID = 16  # pixels between the points where the spline is evaluated (it is smooth; finer costs more, shows nothing)
+GRID = 16  # pixels between the points where the spline is evaluated away from the face (it is smooth there)
+DETAIL_GRID = 4  # the same around the landmarks, where lips and jaw move against each other
 WARP_POINTS = np.r_[0:60]  # all but the inner lips
 HEAD_POINTS = np.r_[17:48]  # brows, nose, eyes: rigid with the skull
 LOWER_FACE = np.r_[4:13, 48:68]  # lower jaw and mouth: what speech moves
@@ -165,12 +163,15 @@ def _squared_distances(a: np.ndarray, b: np.ndarray, a_squared: np.ndarray | Non
     return np.maximum(a_squared[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T, 0)
 
 
-def thin_plate_map(target: np.ndarray, source: np.ndarray, width: int, height: int,
-                   regularization: float = 1e-3) -> np.ndarray:
+def thin_plate_map(target: np.ndarray, source: np.ndarray, width: int, height: int, regularization: float = 1e-7,
+                   detail: np.ndarray | None = None) -> np.ndarray:
     """(height, width, 2) float32 ``cv2.remap`` map: for each output pixel, where to sample the source image.
 
     The spline sends ``target`` points (where features should end up) to ``source`` points (where
-    they are in the photo); it is evaluated every ``GRID`` pixels and upsampled bilinearly.
+    they are in the photo). It is evaluated every ``GRID`` pixels and upsampled bilinearly; inside the
+    ``detail`` box (x0, y0, x1, y1), where the landmarks move against each other, every
+    ``DETAIL_GRID`` pixels, which keeps the lips within half a pixel of where the spline puts them.
+    ``regularization`` only guards against coinciding points: larger values pull the lips back.
     """
     scale = float(max(width, height))  # unit coordinates keep the system well conditioned
     t, s = target / scale, source / scale
@@ -180,12 +181,23 @@ def thin_plate_map(target: np.ndarray, source: np.ndarray, width: int, height: i
     system = np.zeros((n + 3, n + 3))
     system[:n, :n], system[:n, n:], system[n:, :n] = kernel, affine, affine.T
     coefficients = np.linalg.solve(system, np.vstack([s, np.zeros((3, 2))]))
+
+    def evaluate(nodes: np.ndarray, nodes_squared: np.ndarray | None = None) -> np.ndarray:
+        values = _tps_kernel(_squared_distances(nodes, t, nodes_squared)) @ coefficients[:n]
+        return (values + coefficients[n] + nodes @ coefficients[n + 1 :]) * scale
+
     nodes, nodes_squared, shape = _grid_nodes(width, height)
-    values = _tps_kernel(_squared_distances(nodes, t, nodes_squared)) @ coefficients[:n]
-    values += coefficients[n] + nodes @ coefficients[n + 1 :]
-    coarse = (values * scale).reshape(*shape, 2).astype(np.float32)
-    columns, rows = _grid_coordinates(width, height)
-    return cv2.remap(coarse, columns, rows, cv2.INTER_LINEAR)
+    coarse = evaluate(nodes, nodes_squared).reshape(*shape, 2).astype(np.float32)
+    mapping = cv2.remap(coarse, *_grid_coordinates(width, height, GRID), cv2.INTER_LINEAR)
+    if detail is not None:
+        x0, y0 = (max(0, int(v) // DETAIL_GRID * DETAIL_GRID) for v in detail[:2])
+        x1, y1 = min(width, int(np.ceil(detail[2]))), min(height, int(np.ceil(detail[3])))
+        if x1 > x0 and y1 > y0:
+            xs, ys = np.arange(x0, x1 + DETAIL_GRID, DETAIL_GRID), np.arange(y0, y1 + DETAIL_GRID, DETAIL_GRID)
+            fine = evaluate(np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2) / scale)
+            fine = fine.reshape(len(ys), len(xs), 2).astype(np.float32)
+            mapping[y0:y1, x0:x1] = cv2.remap(fine, *_grid_coordinates(x1 - x0, y1 - y0, DETAIL_GRID), cv2.INTER_LINEAR)
+    return mapping
 
 
 @lru_cache(maxsize=4)
@@ -196,12 +208,12 @@ def _grid_nodes(width: int, height: int) -> tuple[np.ndarray, np.ndarray, tuple[
     return nodes, (nodes * nodes).sum(1), (len(ys), len(xs))
 
 
-@lru_cache(maxsize=4)
-def _grid_coordinates(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
-    """Where each image pixel falls on the coarse grid (node i sits at pixel i·GRID): bilinear upsampling
-    that keeps the nodes in place, which ``cv2.resize`` (pixel-centre aligned) would shift."""
-    columns = np.tile(np.arange(width, dtype=np.float32) / GRID, (height, 1))
-    rows = np.tile(np.arange(height, dtype=np.float32)[:, None] / GRID, (1, width))
+@lru_cache(maxsize=16)
+def _grid_coordinates(width: int, height: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where each pixel falls on a grid with a node every ``step`` pixels (node i at pixel i·step): bilinear
+    upsampling that keeps the nodes in place, which ``cv2.resize`` (pixel-centre aligned) would shift."""
+    columns = np.tile(np.arange(width, dtype=np.float32) / step, (height, 1))
+    rows = np.tile(np.arange(height, dtype=np.float32)[:, None] / step, (1, width))
     return columns, rows
 
 
@@ -210,7 +222,9 @@ def warp_photo(photo: np.ndarray, start: np.ndarray, frame_points: np.ndarray, a
     height, width = photo.shape[:2]
     target = np.concatenate([frame_points[WARP_POINTS], anchors])
     source = np.concatenate([start[WARP_POINTS], anchors])
-    mapping = thin_plate_map(target, source, width, height)
+    low, high = frame_points.min(0), frame_points.max(0)
+    margin = 0.15 * (high - low).max()
+    mapping = thin_plate_map(target, source, width, height, detail=np.concatenate([low - margin, high + margin]))
     return cv2.remap(photo, mapping, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
@@ -270,7 +284,7 @@ def talking_head(image, audio, output: str | os.PathLike | None, motion_model: S
     detrend = int(round(options.lip_detrend_seconds * audio_lib.VIDEO_FPS))
     points = rescale_motion(motion.pixels.astype(np.float64) * scale, options.head_motion_scale, options.lip_scale, detrend)
     points = resample_motion(points, options.fps)
-    start = motion.pixels[0] * scale
+    start = (motion.photo_landmarks if motion.photo_landmarks is not None else motion.pixels[0]) * scale
     anchors = border_anchors(frame.shape[1], frame.shape[0])
     boxes = smooth_boxes(face_crop_boxes(points))
     renderer = None
@@ -282,8 +296,7 @@ def talking_head(image, audio, output: str | os.PathLike | None, motion_model: S
     seconds = len(points) / options.fps
     writer = None
     if output is not None:
-        writer = VideoWriter(output, fps=options.fps, sample_rate=OUTPUT_SAMPLE_RATE, crf=options.crf,
-                             audio=audio_lib.fit_length(output_wave, round(seconds * OUTPUT_SAMPLE_RATE)))
+        writer = VideoWriter(output, fps=options.fps, sample_rate=OUTPUT_SAMPLE_RATE, crf=options.crf, audio=output_wave)
         writer.__enter__()
     try:
         batch_size = 16
@@ -329,6 +342,9 @@ class TalkingHeadPipeline(TalkheadPipeline):
         self.face_generator = load_component(StableSyncFaceGenerator, face_generator)
         self.silent_lip = load_component(StableSyncFaceGenerator, silent_lip)
         super().__init__(model=model.eval(), **kwargs)
+        for component in (self.face_generator, self.silent_lip):
+            if component is not None:
+                component.to(self.device)
 
     def _forward(self, model_inputs, **options):
         options = TalkingHeadOptions(**options)
