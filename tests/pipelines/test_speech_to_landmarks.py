@@ -2,6 +2,7 @@ import json
 
 import cv2
 import numpy as np
+import torch
 
 from talkhead.cli import main
 from talkhead.pipelines.speech_to_landmarks import SpeechToLandmarks
@@ -71,3 +72,22 @@ def test_grayscale_and_large_photos(generator_path, astronaut, speech, tmp_path)
     assert pipeline(gray, speech).landmarks.shape == (50, 68, 2)
     huge = pipeline(big, speech)
     assert 1300 < huge.pixels[0, :, 0].mean() < 2300  # pixels of the 4K photo
+
+
+def test_long_audio_is_generated_in_cross_faded_pieces():
+    class DriftingGenerator(torch.nn.Module):
+        """Moves every point by 0.01 a frame from the still face: a rollout that drifts."""
+
+        device = torch.device("cpu")
+
+        def generate(self, initial, audio, frames):
+            assert audio.shape[1] == 4 * frames  # each piece gets its own 4 feature rows per frame
+            return initial[:, None] + 0.01 * torch.arange(frames, dtype=torch.float32)[None, :, None, None]
+
+    model = SpeechToLandmarks(DriftingGenerator(), chunk_frames=20, overlap_frames=5)
+    start = np.zeros((68, 2), np.float32)
+    motion = model._generate(start, np.zeros((400, 26), np.float32), 100)
+    assert motion.shape == (100, 68, 2) and motion.max() <= 0.19 + 1e-6  # never more than one piece of drift
+    assert np.abs(np.diff(motion[:, 0, 0])).max() <= 0.2  # cross-fades, no jumps back to the still face
+    whole = SpeechToLandmarks(DriftingGenerator(), chunk_frames=0)._generate(start, np.zeros((400, 26), np.float32), 100)
+    assert np.isclose(whole.max(), 0.99)

@@ -110,15 +110,23 @@ class SpeechToLandmarks:
         generator: an :class:`~talkhead.models.ms_sync.MSSyncGenerator`, or the name / path of one
             (default: the ``ms-sync-short`` checkpoint in hub_configs/).
         seed: only the optional initial-state noise is random; the seed fixes it.
+        chunk_frames: longer audio is generated in pieces of this many frames, each restarted from the
+            photo and cross-faded over ``overlap_frames`` into the previous one. The autoregressive
+            rollout drifts (with ms-sync-short the face grows from 93 to 786 pixels over 5 minutes of
+            speech); restarting bounds the drift to one piece. 0 generates in one piece.
+        overlap_frames: length of each cross-fade.
     """
 
-    def __init__(self, generator=DEFAULT_GENERATOR, seed: int = 0):
+    def __init__(self, generator=DEFAULT_GENERATOR, seed: int = 0, chunk_frames: int = 250, overlap_frames: int = 25):
         from ..hub import load_pretrained
         from ..models.ms_sync import MSSyncGenerator
 
         self.generator = load_pretrained(MSSyncGenerator, generator) if isinstance(generator, (str, os.PathLike)) else generator
         self.generator.eval()
         self.seed = seed
+        if chunk_frames and not 0 <= overlap_frames < chunk_frames:
+            raise ValueError(f"overlap_frames must be in [0, chunk_frames), got {overlap_frames} and {chunk_frames}")
+        self.chunk_frames, self.overlap_frames = chunk_frames, overlap_frames
 
     def __call__(self, image, audio, image_name: str = "the photo", audio_name: str = "the audio") -> LandmarkMotion:
         """``image``: a path or (H, W, 3) RGB array; ``audio``: a path or a 16 kHz mono waveform."""
@@ -141,14 +149,41 @@ class SpeechToLandmarks:
                                   photo_landmarks=pixels)
         features = audio_lib.logfbank26(audio_lib.fit_length(wave, frames * 640), frames)
         torch.manual_seed(self.seed)
-        with torch.no_grad():
-            device = self.generator.device
-            motion = self.generator.generate(torch.from_numpy(start)[None].to(device), torch.from_numpy(features)[None].to(device),
-                                             frames)[0].cpu().numpy()
+        motion = self._generate(start, features, frames)
         if not np.isfinite(motion).all():  # never hand out NaN: fall back to the still face
             logger.warning("the generator produced non-finite landmarks; returning the still face")
             motion = np.repeat(start[None], frames, axis=0)
         return LandmarkMotion(motion, denormalize_landmarks(motion, crop), crop, faces_found=faces, photo_landmarks=pixels)
+
+
+    def _generate(self, start: np.ndarray, features: np.ndarray, frames: int) -> np.ndarray:
+        """(frames, 68, 2) motion from the still ``start``; in cross-faded pieces when longer than ``chunk_frames``."""
+        device = self.generator.device
+        initial = torch.from_numpy(start)[None].to(device)
+        per_frame = audio_lib.LOGFBANK_PER_VIDEO_FRAME
+
+        def piece(begin: int, end: int) -> np.ndarray:
+            audio = torch.from_numpy(features[per_frame * begin : per_frame * end])[None].to(device)
+            with torch.no_grad():
+                return self.generator.generate(initial, audio, end - begin)[0].cpu().numpy()
+
+        if not self.chunk_frames or frames <= self.chunk_frames:
+            return piece(0, frames)
+        motion = np.empty((frames, *start.shape), np.float32)
+        begin = 0
+        while True:
+            end = min(begin + self.chunk_frames, frames)
+            part = piece(begin, end)
+            if begin == 0:
+                motion[:end] = part
+            else:
+                blend = min(self.overlap_frames, end - begin)
+                ramp = np.linspace(0, 1, blend + 2, dtype=np.float32)[1:-1, None, None]
+                motion[begin : begin + blend] = (1 - ramp) * motion[begin : begin + blend] + ramp * part[:blend]
+                motion[begin + blend : end] = part[blend:]
+            if end == frames:
+                return motion
+            begin = end - self.overlap_frames
 
 
 def preview_frames(image: np.ndarray, motion: LandmarkMotion, max_side: int = 512):
