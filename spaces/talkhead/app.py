@@ -247,7 +247,7 @@ def talking_head_tab(examples: dict[str, str]) -> None:
             image = gr.Image(type="numpy", label="photo (one frontal face)")
             audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="speech")
             head = gr.Slider(0, 2, value=1, step=0.05, label="head_motion_scale")
-            lips = gr.Slider(0, 2, value=1, step=0.05, label="lip_scale")
+            lips = gr.Slider(0, 4, value=2, step=0.05, label="lip_scale")
             repaint = gr.Checkbox(False, label=REPAINT_LABEL)
             run = gr.Button("Generate", variant="primary")
         with gr.Column():

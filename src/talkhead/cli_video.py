@@ -19,7 +19,10 @@ def add_generate(subparsers) -> None:
     parser.add_argument("--audio", required=True, help="speech: wav, mp3, m4a, flac, or a video's audio track")
     parser.add_argument("--output", "-o", required=True, help="the .mp4 to write (H.264 + AAC)")
     parser.add_argument("--head-motion-scale", type=float, default=1.0, help="0 still head, 1 generated motion (default), 2 doubled")
-    parser.add_argument("--lip-scale", type=float, default=1.0, help="scale of the mouth and jaw movement (default 1)")
+    parser.add_argument("--lip-scale", type=float, default=2.0,
+                        help="scale of the mouth and jaw movement (default 2: the shipped generator's mouth moves half as much as real ones)")
+    parser.add_argument("--expression-scale", type=float, default=0.0,
+                        help="scale of the brows' and eyes' own movement (default 0: the shipped generator's eye points jitter)")
     parser.add_argument("--fps", type=float, default=25.0, help="output frame rate (default 25)")
     parser.add_argument("--max-side", type=int, default=720, help="longest side of the output (default 720)")
     parser.add_argument("--repaint", action="store_true",
@@ -42,7 +45,8 @@ def run_generate(args) -> int:
     from .pipelines.speech_to_landmarks import SpeechToLandmarks
     from .pipelines.talking_head import TalkingHeadOptions, talking_head
 
-    options = TalkingHeadOptions(head_motion_scale=args.head_motion_scale, lip_scale=args.lip_scale, fps=args.fps,
+    options = TalkingHeadOptions(head_motion_scale=args.head_motion_scale, lip_scale=args.lip_scale,
+                                 expression_scale=args.expression_scale, fps=args.fps,
                                  max_side=args.max_side, repaint=args.repaint, seed=args.seed, progress=not args.quiet)
     generator = load_component(StableSyncFaceGenerator, args.face_generator) if args.repaint else None
     silent_lip = load_component(StableSyncFaceGenerator, _none(args.silent_lip)) if args.repaint else None
