@@ -74,8 +74,8 @@ def video_parser() -> argparse.ArgumentParser:
 
 
 def run_evaluate_video(args) -> int:
-    from .metrics.evaluate import (EvaluateOptions, check_options, evaluate_video, format_table, plot_confidence,
-                                   select_metrics, write_json)
+    from .metrics.evaluate import EvaluateOptions, check_options, evaluate_video, select_metrics, write_json
+    from .metrics.evaluate_report import format_table, plot_confidence
 
     metrics = select_metrics(args.metrics)  # an unknown name fails before any decoding
     options = EvaluateOptions(expert=args.expert, eval_syncers=args.eval_syncers, syncnet_v2=args.syncnet_v2,

@@ -13,10 +13,9 @@ from talkhead.metrics.evaluate import (
     EvaluateOptions,
     _FrameBuffer,
     evaluate_video,
-    format_table,
-    plot_confidence,
     select_metrics,
 )
+from talkhead.metrics.evaluate_report import format_table, plot_confidence
 
 from ..conftest import face_frame, speech_like, talking_video, write_av, write_wav
 
