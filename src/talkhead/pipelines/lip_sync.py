@@ -173,6 +173,7 @@ def track_faces(reader: VideoReader, options: LipSyncOptions, times: StageTimes,
     tracker = FaceTracker(TimedDetector(detector, times), TimedPredictor(default_landmark_predictor(), times))
     expected = max(reader.estimated_num_frames, 1)
     wanted = set(np.linspace(0, expected - 1, options.references).round().astype(int).tolist())
+    unknown_length = expected == 1  # live-muxed files carry no duration: take a reference every 5 s instead
     landmarks, found, references, reference_poses = [], [], [], []
     faces_in_first_frame = 0
     frames = times.iterate("decode", reader)
@@ -182,7 +183,8 @@ def track_faces(reader: VideoReader, options: LipSyncOptions, times: StageTimes,
         points = tracker.update(frame)
         found.append(points is not None)
         landmarks.append(points if points is not None else np.full((68, 2), np.nan, np.float32))
-        if points is not None and (index in wanted or not references) and len(references) <= options.references:
+        wanted_here = index in wanted or (unknown_length and index % (5 * audio_lib.VIDEO_FPS) == 0) or not references
+        if points is not None and wanted_here and len(references) <= options.references:
             with times.stage("render"):
                 box = face_crop_boxes(points)
                 references.append(crop_face(frame, box))
