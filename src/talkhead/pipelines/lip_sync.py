@@ -324,11 +324,15 @@ def close_mouths(silent_lip, faces: np.ndarray) -> torch.Tensor:
         return silent_lip(*(x.to(silent_lip.device) for x in (tensor, mask_lower_half(tensor), silence))).images.cpu()
 
 
-def load_speech(audio, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(wave at 16 kHz for the model, wave at 48 kHz for the output) from a path or a 16 kHz array."""
+def load_speech(audio, name: str):
+    """(wave at 16 kHz for the model, the output's 48 kHz sound) from a path or a 16 kHz array.
+
+    From a file the output sound is a stream (:func:`~talkhead.processing.audio.stream_audio`), read as the
+    video is written, so only the 16 kHz copy the model needs is held whole.
+    """
     if isinstance(audio, (str, os.PathLike)):
-        output_wave = audio_lib.load_audio(audio, OUTPUT_SAMPLE_RATE)
-        wave = audio_lib.resample(output_wave, OUTPUT_SAMPLE_RATE, audio_lib.SAMPLE_RATE)
+        wave = audio_lib.load_audio(audio)
+        output_wave = audio_lib.stream_audio(audio, OUTPUT_SAMPLE_RATE)
     else:
         wave = np.asarray(audio, np.float32)
         if wave.ndim == 2 and min(wave.shape) <= 8:  # (samples, channels) or (channels, samples)

@@ -20,6 +20,7 @@ the energies differ slightly from the authors' features; models trained here use
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -89,6 +90,41 @@ def load_audio(source: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.
     if wave.size == 0:
         raise EmptyAudioError(f"the audio in '{path}' is empty (0 samples); give a file with speech in it")
     return resample(wave, native_rate, sample_rate)
+
+
+def stream_audio(source: str | os.PathLike, sample_rate: int) -> Iterator[np.ndarray]:
+    """The audio of ``source`` as mono float32 chunks at ``sample_rate``, decoded and resampled as it is read.
+
+    The streaming counterpart of :func:`load_audio` for audio that is only passed through (an output's
+    sound track): memory stays at one chunk whatever the length. Sample 0 is at time 0 of the file's
+    timeline, as in :func:`load_audio`; the resampling and channel mixing are FFmpeg's (swresample), so
+    samples differ slightly from :func:`load_audio`'s. Errors surface when iteration starts.
+    """
+    path = Path(source)
+    with open_container(path) as container:
+        if not container.streams.audio:
+            raise NoAudioError(f"'{path}' has no audio track; give the speech as a separate file")
+        stream = container.streams.audio[0]
+        origin = container_origin(container)
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+        skip: int | None = None  # samples before the origin still to drop (encoder priming)
+        try:
+            for frame in container.decode(stream):
+                for chunk in resampler.resample(frame):
+                    samples = chunk.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+                    if skip is None:
+                        lead = 0.0 if frame.time is None else frame.time - origin
+                        skip = max(0, -int(round(lead * sample_rate)))
+                        if lead > 0:  # the track starts late: silence until it does
+                            yield np.zeros(int(round(lead * sample_rate)), np.float32)
+                    dropped = min(skip, len(samples))
+                    skip -= dropped
+                    if dropped < len(samples):
+                        yield samples[dropped:]
+        except av.error.FFmpegError as err:
+            raise MediaDecodeError(f"cannot decode the audio of '{path}': {err}") from err
+        for chunk in resampler.resample(None):
+            yield chunk.to_ndarray().reshape(-1).astype(np.float32, copy=False)
 
 
 def _decode_with_pyav(path: Path) -> tuple[np.ndarray, int]:
@@ -368,6 +404,6 @@ def _check_rate(sample_rate: int) -> None:
 
 __all__ = [
     "SAMPLE_RATE", "VIDEO_FPS", "LOG_SILENCE", "MEL_WINDOW", "LOGFBANK_PER_VIDEO_FRAME",
-    "load_audio", "resample", "num_video_frames", "fit_length", "logfbank26", "mel80", "mel_start",
+    "load_audio", "stream_audio", "resample", "num_video_frames", "fit_length", "logfbank26", "mel80", "mel_start",
     "mel_window", "silence_mask", "mfcc13",
 ]

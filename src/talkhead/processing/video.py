@@ -285,7 +285,8 @@ class VideoWriter:
     Args:
         path: the output file.
         fps: frame rate.
-        audio: mono float32 waveform in [-1, 1], or ``None`` for a silent video.
+        audio: mono float32 waveform in [-1, 1], an iterable of such chunks (read as the video needs them,
+            e.g. :func:`talkhead.processing.audio.stream_audio`), or ``None`` for a silent video.
         sample_rate: rate of ``audio``.
         crf: x264 quality (lower is better; 18 is visually lossless).
     """
@@ -294,7 +295,13 @@ class VideoWriter:
                  sample_rate: int = SAMPLE_RATE, crf: int = 18, preset: str = "veryfast"):
         self.path = Path(path)
         self.fps = Fraction(fps).limit_denominator(1001)
-        self.audio = None if audio is None else np.asarray(audio, np.float32)  # clipped chunk by chunk: no copy
+        if audio is None or isinstance(audio, np.ndarray):
+            chunks = iter(()) if audio is None else iter([np.asarray(audio, np.float32)])  # clipped later: no copy
+        else:
+            chunks = iter(audio)
+        self.audio = audio
+        self._audio_chunks = chunks
+        self._audio_buffer: list[np.ndarray] = []
         self.sample_rate = int(sample_rate)
         self.crf = crf
         self.preset = preset
@@ -344,7 +351,7 @@ class VideoWriter:
         stop = int(round(seconds * self.sample_rate))
         if stop <= self._samples_written:
             return
-        chunk = np.clip(fit_length(self.audio[self._samples_written : stop], stop - self._samples_written), -1.0, 1.0)
+        chunk = np.clip(self._take_audio(stop - self._samples_written), -1.0, 1.0)
         audio_frame = av.AudioFrame.from_ndarray(chunk[None, :], format="flt", layout="mono")
         audio_frame.sample_rate = self.sample_rate
         audio_frame.pts = self._samples_written
@@ -352,6 +359,25 @@ class VideoWriter:
         for packet in self._audio_stream.encode(audio_frame):
             self._container.mux(packet)
         self._samples_written = stop
+
+    def _take_audio(self, count: int) -> np.ndarray:
+        """The next ``count`` samples, zero-padded once the audio has run out (slices: no copy of a whole track)."""
+        parts, needed = [], count
+        while needed > 0:
+            if not self._audio_buffer:
+                chunk = next(self._audio_chunks, None)
+                if chunk is None:
+                    break
+                self._audio_buffer.append(np.asarray(chunk, np.float32).reshape(-1))
+                continue
+            head = self._audio_buffer[0]
+            parts.append(head[:needed])
+            needed -= len(parts[-1])
+            if len(head) > len(parts[-1]):
+                self._audio_buffer[0] = head[len(parts[-1]) :]
+            else:
+                self._audio_buffer.pop(0)
+        return fit_length(np.concatenate(parts) if parts else np.zeros(0, np.float32), count)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
