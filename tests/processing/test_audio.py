@@ -156,3 +156,12 @@ def test_streamed_audio_lines_up_with_loaded_audio(tmp_path, astronaut, rate):
     assert abs(lags[int(np.argmax(scores))]) <= 1  # same timeline: sample 0 at the container's time 0
     with pytest.raises(NoAudioError):
         list(A.stream_audio(write_av(tmp_path / "silent.mp4", [face_frame(astronaut, 64)] * 5), 16000))
+
+
+def test_features_of_long_audio_are_computed_in_blocks_without_changing_them(monkeypatch):
+    wave = speech_like(3.0, seed=5)
+    whole_mel, whole_fbank, whole_mfcc = A.mel80(wave), A.logfbank26(wave), A.mfcc13(wave)
+    monkeypatch.setattr(A, "SPECTRUM_BLOCK", 37)  # many blocks, boundaries at odd places
+    np.testing.assert_allclose(A.mel80(wave), whole_mel, atol=1e-5)
+    np.testing.assert_allclose(A.logfbank26(wave), whole_fbank, atol=1e-5)
+    np.testing.assert_allclose(A.mfcc13(wave), whole_mfcc, atol=1e-4)

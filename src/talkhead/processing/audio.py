@@ -229,8 +229,8 @@ def logfbank26(
     wave = wave - wave.mean()
     peak = np.abs(wave).max()
     if peak > 0:
-        wave = wave / peak
-    energies = _power_spectrum(wave) @ _logfbank_filters(sample_rate).T
+        wave /= peak
+    energies, _ = _band_energies(wave, _logfbank_filters(sample_rate))
     feats = np.log(_nonzero(energies)).astype(np.float32)
     return _pad_or_trim_reflect(feats, target)
 
@@ -256,19 +256,32 @@ def mfcc13(wave: np.ndarray, sample_rate: int = SAMPLE_RATE, pcm_scale: float = 
     wave = np.asarray(wave, dtype=np.float64)
     if wave.size == 0:
         raise EmptyAudioError("cannot compute the MFCCs of an empty waveform")
-    power = _power_spectrum(wave * pcm_scale)
-    log_bands = np.log(_nonzero(power @ _quantised_mel_filters(sample_rate).T))
+    bands, totals = _band_energies(wave * pcm_scale, _quantised_mel_filters(sample_rate))
+    log_bands = np.log(_nonzero(bands))
     cepstra = scipy.fft.dct(log_bands, type=2, axis=1, norm="ortho")[:, :MFCC_COEFFICIENTS]
     cepstra *= 1 + (MFCC_LIFTER / 2) * np.sin(np.pi * np.arange(MFCC_COEFFICIENTS) / MFCC_LIFTER)
-    cepstra[:, 0] = np.log(_nonzero(power.sum(axis=1)))
+    cepstra[:, 0] = np.log(_nonzero(totals))
     return cepstra.astype(np.float32)
 
 
-def _power_spectrum(wave: np.ndarray) -> np.ndarray:
-    """python_speech_features' front end: pre-emphasis, 25 ms / 10 ms framing, |rfft(512)|² / 512. (N, 257)."""
+SPECTRUM_BLOCK = 4096  # frames transformed at a time (41 s of audio): the spectra of a long file are never all in memory
+
+
+def _band_energies(wave: np.ndarray, filters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """python_speech_features' front end and filterbank, block by block.
+
+    Pre-emphasis, 25 ms / 10 ms framing, |rfft(512)|² / 512, then ``filters`` (B, 257). Returns the band
+    energies (N, B) and each frame's total power (N,), float64.
+    """
     emphasized = np.append(wave[0], wave[1:] - PREEMPHASIS * wave[:-1])
     frames = _frame_signal(emphasized, LOGFBANK_WINDOW, LOGFBANK_HOP)
-    return np.abs(np.fft.rfft(frames, LOGFBANK_NFFT)) ** 2 / LOGFBANK_NFFT
+    bands = np.empty((len(frames), len(filters)))
+    totals = np.empty(len(frames))
+    for start in range(0, len(frames), SPECTRUM_BLOCK):
+        power = np.abs(np.fft.rfft(frames[start : start + SPECTRUM_BLOCK], LOGFBANK_NFFT)) ** 2 / LOGFBANK_NFFT
+        bands[start : start + SPECTRUM_BLOCK] = power @ filters.T
+        totals[start : start + SPECTRUM_BLOCK] = power.sum(axis=1)
+    return bands, totals
 
 
 def _nonzero(values: np.ndarray) -> np.ndarray:
@@ -339,11 +352,23 @@ def mel80(wave: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     wave = np.asarray(wave, dtype=np.float32)
     if wave.size == 0:
         raise EmptyAudioError("cannot compute the mel spectrogram of an empty waveform")
-    spectrum = np.abs(librosa.stft(_preemphasis(wave), n_fft=MEL_NFFT, hop_length=MEL_HOP, win_length=MEL_NFFT))
-    mel = _mel80_filters(sample_rate) @ spectrum
+    mel = _mel_energies(_preemphasis(wave), _mel80_filters(sample_rate))
     db = 20.0 * np.log10(np.maximum(1e-5, mel)) - MEL_REF_DB
     normalized = 2 * MEL_MAX_ABS * ((db - MEL_MIN_DB) / -MEL_MIN_DB) - MEL_MAX_ABS
     return np.ascontiguousarray(np.clip(normalized, -MEL_MAX_ABS, MEL_MAX_ABS).T.astype(np.float32))
+
+
+def _mel_energies(emphasized: np.ndarray, filters: np.ndarray) -> np.ndarray:
+    """``filters @ |STFT|`` of a centred STFT (librosa's zero padding), SPECTRUM_BLOCK frames at a time. (80, M)."""
+    padded = np.pad(emphasized, MEL_NFFT // 2)
+    count = 1 + len(emphasized) // MEL_HOP
+    mel = np.empty((len(filters), count), np.float32)
+    for start in range(0, count, SPECTRUM_BLOCK):
+        stop = min(start + SPECTRUM_BLOCK, count)
+        block = padded[start * MEL_HOP : (stop - 1) * MEL_HOP + MEL_NFFT]
+        spectrum = np.abs(librosa.stft(block, n_fft=MEL_NFFT, hop_length=MEL_HOP, win_length=MEL_NFFT, center=False))
+        mel[:, start:stop] = filters @ spectrum
+    return mel
 
 
 def _mel80_filters(sample_rate: int) -> np.ndarray:

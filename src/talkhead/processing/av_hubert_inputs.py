@@ -37,7 +37,7 @@ import numpy as np
 
 from ..errors import EmptyAudioError
 from .audio import (
-    LOGFBANK_PER_VIDEO_FRAME, MFCC_PCM_SCALE, SAMPLE_RATE, _check_rate, _nonzero, _power_spectrum,
+    LOGFBANK_PER_VIDEO_FRAME, MFCC_PCM_SCALE, SAMPLE_RATE, _band_energies, _check_rate, _nonzero,
     _quantised_mel_filters,
 )
 
@@ -89,7 +89,7 @@ def pcm_logfbank(wave: np.ndarray, sample_rate: int = SAMPLE_RATE, pcm_scale: fl
     wave = np.asarray(wave, dtype=np.float64)
     if wave.size == 0:
         raise EmptyAudioError("cannot compute the filterbank of an empty waveform")
-    energies = _power_spectrum(wave * pcm_scale) @ _quantised_mel_filters(sample_rate).T
+    energies, _ = _band_energies(wave * pcm_scale, _quantised_mel_filters(sample_rate))
     return np.log(_nonzero(energies)).astype(np.float32)
 
 
