@@ -49,9 +49,10 @@ def render(report: dict, lengths: list[float]) -> str:
         speed_table(report),
         "",
         *[f"- {v}" for v in verdicts],
-        "- Frames stream (lip-sync holds one batch of 16; the talking head one frame and the per-frame landmarks), "
-        "so what still grows with the input is the audio: the 48 kHz output track, the 16 kHz model input and its "
-        "features (mel80, logfbank26) are computed whole; which of them sets the peak is not profiled.",
+        "- Frames stream (lip-sync holds one batch of 16, the talking head one frame) and so does the output's sound "
+        "(decoded and resampled as it is written); spectra are computed in blocks. What still grows with the input: "
+        "the 16 kHz copy of the speech the models read (64 KB a second), its features, and the per-frame face track "
+        "or landmarks.",
     ])
 
 
