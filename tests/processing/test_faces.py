@@ -119,3 +119,14 @@ def test_crop_outside_the_frame_replicates_the_edge():
     frame[:, -1] = 200
     crop = F.crop_face(frame, np.array([30, 0, 80, 50], np.float32), 50)
     assert crop[:, -1].min() == 200
+
+
+def test_fill_short_gaps_can_hold_the_nearest_face_at_either_end():
+    values = np.arange(8, dtype=np.float32)[:, None]
+    found = np.array([0, 1, 1, 0, 1, 1, 0, 0], bool)
+    kept, valid = F.fill_short_gaps(values, found)
+    assert valid.tolist() == [0, 1, 1, 1, 1, 1, 0, 0]  # ends stay missing by default (spec 1.1)
+    held, valid = F.fill_short_gaps(values, found, hold_ends=True)
+    assert valid.all() and held[:, 0].tolist() == [1, 1, 2, 3, 4, 5, 5, 5]
+    _, valid = F.fill_short_gaps(values, np.array([0, 0, 0, 1, 1, 1, 1, 1], bool), hold_ends=True)
+    assert not valid[:3].any()  # three frames is longer than max_gap: still missing

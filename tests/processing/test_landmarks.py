@@ -54,3 +54,21 @@ def test_mouth_shape_by_hand_and_mirror_invariant():
     points[0], points[16] = (-10, 0), (30, 0)
     np.testing.assert_allclose(L.mouth_shape(points), [0.2, 0.5, 0.25], rtol=1e-6)
     np.testing.assert_allclose(L.mouth_shape(L.flip_landmarks(points[None] / 40 + 0.5))[0], [0.2, 0.5, 0.25], rtol=1e-5)
+
+
+def test_normalize_landmarks_takes_one_box_per_frame():
+    points = np.random.default_rng(0).uniform(50, 150, (3, 68, 2))
+    boxes = np.array([[40, 40, 160, 160], [0, 0, 200, 200], [50, 30, 150, 130]], np.float32)
+    per_frame = L.normalize_landmarks(points, boxes)
+    for t in range(3):
+        np.testing.assert_allclose(per_frame[t], L.normalize_landmarks(points[t], boxes[t]), atol=1e-6)
+    np.testing.assert_allclose(L.denormalize_landmarks(per_frame, boxes), points, atol=1e-3)
+
+
+def test_similarity_transform_recovers_rotation_scale_and_shift():
+    source = np.random.default_rng(1).uniform(0, 100, (20, 2))
+    angle = 0.3
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    target = source @ (1.7 * rotation).T + [5, -8]
+    matrix = L.similarity_transform(source, target)
+    np.testing.assert_allclose(L.apply_transform(matrix, source), target, atol=1e-9)

@@ -36,6 +36,7 @@ from ..processing.faces import (
     FaceTracker, crop_face, default_detector, default_landmark_predictor, face_crop_boxes, feather_mask,
     fill_all_gaps, fill_short_gaps, paste_face, smooth_boxes, valid_segments,
 )
+from ..processing.landmarks import normalize_landmarks
 from ..processing.video import VideoReader, VideoWriter, probe_video
 from .base import TalkheadPipeline, load_component
 from .stages import StageTimes, TimedDetector, TimedPredictor
@@ -129,12 +130,6 @@ class LipSyncResult:
         return asdict(self)
 
 
-def _in_box(landmarks: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """(..., 68, 2) pixels -> the same points in units of their face box ([0, 1] inside it)."""
-    side = (boxes[..., 2] - boxes[..., 0])[..., None, None]
-    return ((landmarks - boxes[..., None, :2]) / np.maximum(side, 1e-6)).astype(np.float32)
-
-
 def _pose_descriptor(box_landmarks: np.ndarray) -> np.ndarray:
     """(..., 68, 2) in box units -> (..., 96): the non-mouth points, the head pose without the mouth."""
     points = box_landmarks[..., POSE_POINTS, :]
@@ -188,7 +183,7 @@ def track_faces(reader: VideoReader, options: LipSyncOptions, times: StageTimes,
             with times.stage("render"):
                 box = face_crop_boxes(points)
                 references.append(crop_face(frame, box))
-                reference_poses.append(_pose_descriptor(_in_box(points, box)))
+                reference_poses.append(_pose_descriptor(normalize_landmarks(points, box)))
     if not found:
         raise TalkheadInputError(f"'{name}' holds no decodable video frames")
     found = np.array(found)
@@ -196,7 +191,7 @@ def track_faces(reader: VideoReader, options: LipSyncOptions, times: StageTimes,
         raise NoFaceError(f"no face found in any of the {len(found)} frames of '{name}'; lip-sync needs a visible, "
                           "roughly frontal face at least about an eighth of the frame's longest side")
     points = np.stack(landmarks) / reader.scale
-    filled, valid = _fill_gaps(points, found)
+    filled, valid = fill_short_gaps(points, found, hold_ends=True)
     missing = valid_segments(~valid)
     if missing and options.on_missing_face == "error":
         raise NoFaceError(f"no face found in frames {_ranges_text(missing)} of '{name}'; use --on-missing-face "
@@ -207,20 +202,9 @@ def track_faces(reader: VideoReader, options: LipSyncOptions, times: StageTimes,
     for a, b in valid_segments(valid):
         boxes[a:b] = smooth_boxes(face_crop_boxes(filled[a:b]))
     box_landmarks = np.full(filled.shape, np.nan, np.float32)
-    box_landmarks[valid] = _in_box(filled[valid], boxes[valid])
+    box_landmarks[valid] = normalize_landmarks(filled[valid], boxes[valid])
     return FacePlan(boxes, found, box_landmarks, np.stack(references[: options.references]),
                     np.stack(reference_poses[: options.references]), missing, faces_in_first_frame)
-
-
-def _fill_gaps(points: np.ndarray, found: np.ndarray, max_gap: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """Gaps of up to ``max_gap`` frames filled: interpolated inside, the nearest face held at either end."""
-    filled, valid = fill_short_gaps(points, found, max_gap)
-    first, last = np.flatnonzero(valid)[[0, -1]]
-    if first <= max_gap:
-        filled[:first], valid[:first] = filled[first], True
-    if len(valid) - 1 - last <= max_gap:
-        filled[last + 1 :], valid[last + 1 :] = filled[last], True
-    return filled, valid
 
 
 def source_order(num_source: int, num_output: int, policy: str) -> list[tuple[int, int, bool]]:

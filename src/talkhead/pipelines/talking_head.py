@@ -18,6 +18,7 @@ which makes the warp cost independent of the number of landmarks and cheap at 72
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import asdict, dataclass, field
@@ -29,10 +30,11 @@ import numpy as np
 from ..errors import TalkheadInputError
 from ..processing import audio as audio_lib
 from ..processing.faces import crop_face, face_crop_boxes, smooth_boxes
+from ..processing.landmarks import apply_transform, normalize_landmarks, similarity_transform
 from ..processing.video import VideoWriter
 from .base import TalkheadPipeline, load_component
 from .lip_sync import (
-    DEFAULT_FACE_GENERATOR, DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, FaceRenderer, _in_box, _pose_descriptor,
+    DEFAULT_FACE_GENERATOR, DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, FaceRenderer, _pose_descriptor,
     check_output_path, close_mouths, load_speech,
 )
 from .speech_to_landmarks import SpeechToLandmarks, read_image
@@ -115,23 +117,11 @@ class TalkingHeadResult:
         return values
 
 
-def _similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """3x3 least-squares similarity transform mapping ``source`` points onto ``target`` points."""
-    matrix, _ = cv2.estimateAffinePartial2D(source.astype(np.float32), target.astype(np.float32), method=cv2.LMEDS)
-    if matrix is None:
-        matrix = np.array([[1, 0, 0], [0, 1, 0]], np.float64)
-    return np.vstack([matrix, [0, 0, 1]])
-
-
-def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
-    return points @ matrix[:2, :2].T + matrix[:2, 2]
-
-
 def rescale_motion(motion: np.ndarray, head_scale: float, lip_scale: float, detrend_frames: int = 0,
                    expression_scale: float = 1.0) -> np.ndarray:
     """(T, 68, 2) pixels with the head's rigid motion scaled by ``head_scale`` and the lower face's own by ``lip_scale``.
 
-    Frame t = H_t(start) + r_t, where H_t is the similarity transform of the head points from frame 0
+    Frame t = H_t(start) + r_t, where H_t is the least-squares similarity transform of the head points from frame 0
     and r_t the rest. Returns H'_t(start) + s·r_t with H'_t = I + head_scale·(H_t − I) and s = ``lip_scale``
     on the jaw and mouth, ``expression_scale`` elsewhere (brows, eyes, nose). ``detrend_frames`` > 1 first subtracts the moving average over that
     many frames from the jaw and mouth residual: the autoregressive generator's mouth drifts open over
@@ -140,15 +130,17 @@ def rescale_motion(motion: np.ndarray, head_scale: float, lip_scale: float, detr
     from scipy.ndimage import uniform_filter1d
 
     start = motion[0]
-    heads = np.stack([_similarity(start[HEAD_POINTS], frame[HEAD_POINTS]) for frame in motion])
-    residual = motion - np.stack([_apply(head, start) for head in heads])
+    last_row = np.array([[0.0, 0.0, 1.0]])  # 3x3, so the transforms scale linearly towards the identity
+    heads = np.stack([np.vstack([similarity_transform(start[HEAD_POINTS], frame[HEAD_POINTS]), last_row])
+                      for frame in motion])
+    residual = motion - np.stack([apply_transform(head, start) for head in heads])
     if detrend_frames > 1:
         lower = residual[:, LOWER_FACE]
         residual[:, LOWER_FACE] = lower - uniform_filter1d(lower, detrend_frames, axis=0, mode="nearest")
     weights = np.full((68, 1), expression_scale, motion.dtype)
     weights[LOWER_FACE] = lip_scale
     scaled = np.eye(3) + head_scale * (heads - np.eye(3))
-    return np.stack([_apply(head, start) for head in scaled]) + weights * residual
+    return np.stack([apply_transform(head, start) for head in scaled]) + weights * residual
 
 
 def border_anchors(width: int, height: int, per_side: int = 4) -> np.ndarray:
@@ -300,33 +292,25 @@ def talking_head(image, audio, output: str | os.PathLike | None, motion_model: S
     if options.repaint and generator is not None:
         reference_box = face_crop_boxes(start)
         identity = close_mouths(silent_lip, crop_face(frame, reference_box)[None])
-        reference_pose = _pose_descriptor(_in_box(start, reference_box))[None]
+        reference_pose = _pose_descriptor(normalize_landmarks(start, reference_box))[None]
         renderer = FaceRenderer(generator, identity, reference_pose, audio_lib.mel80(wave), options.fps, options.feather)
     seconds = len(points) / options.fps
-    writer = None
-    if output is not None:
-        writer = VideoWriter(output, fps=options.fps, sample_rate=OUTPUT_SAMPLE_RATE, crf=options.crf, audio=output_wave)
-        writer.__enter__()
-    try:
+    writer = (VideoWriter(output, fps=options.fps, sample_rate=OUTPUT_SAMPLE_RATE, crf=options.crf, audio=output_wave)
+              if output is not None else contextlib.nullcontext())
+    with writer:  # an error discards the partial file
         batch_size = 16
         for first in tqdm(range(0, len(points), batch_size), desc="talking head", unit="batch", disable=not options.progress):
             indices = list(range(first, min(first + batch_size, len(points))))
             with times.stage("render"):
                 frames = [warp_photo(frame, start, points[i], anchors) for i in indices]
             if renderer is not None:
-                frames = renderer(frames, boxes[indices], _in_box(points[indices], boxes[indices]), indices, times)
+                frames = renderer(frames, boxes[indices], normalize_landmarks(points[indices], boxes[indices]), indices, times)
             for rendered in frames:
                 if frame_callback is not None:
                     frame_callback(rendered)
-                if writer is not None:
+                if output is not None:
                     with times.stage("encode"):
                         writer.write(rendered)
-    except BaseException as error:
-        if writer is not None:
-            writer.__exit__(type(error), error, error.__traceback__)
-        raise
-    if writer is not None:
-        writer.__exit__(None, None, None)
     for warning in warnings:
         logger.warning(warning)
     return TalkingHeadResult(str(output) if output is not None else None, options.fps, len(points), seconds,

@@ -40,6 +40,7 @@ from .audio import (
     LOGFBANK_PER_VIDEO_FRAME, MFCC_PCM_SCALE, SAMPLE_RATE, _band_energies, _check_rate, _nonzero,
     _quantised_mel_filters,
 )
+from .landmarks import apply_transform, similarity_transform
 
 STACK = LOGFBANK_PER_VIDEO_FRAME  # 4 filterbank frames (10 ms) per video frame (40 ms)
 AUDIO_FEATURE_SIZE = 26 * STACK  # 104
@@ -111,30 +112,6 @@ def stacked_logfbank(wave: np.ndarray, num_frames: int | None = None, sample_rat
 
 # ---- video ---------------------------------------------------------------------------------------
 
-def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """The 2x3 similarity (rotation, uniform scale, translation) that best maps ``source`` (N, 2) points onto
-    ``target`` (N, 2) in the least-squares sense (Umeyama 1991; what scikit-image's ``'similarity'`` estimates)."""
-    source, target = np.asarray(source, np.float64), np.asarray(target, np.float64)
-    source_mean, target_mean = source.mean(0), target.mean(0)
-    src, dst = source - source_mean, target - target_mean
-    covariance = dst.T @ src / len(source)
-    u, singular, vt = np.linalg.svd(covariance)
-    sign = np.ones(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:  # a reflection fits better: take the best rotation instead
-        sign[-1] = -1
-    rotation = u @ np.diag(sign) @ vt
-    variance = src.var(axis=0).sum()
-    scale = (singular * sign).sum() / variance if variance > 0 else 1.0
-    matrix = np.zeros((2, 3))
-    matrix[:, :2] = scale * rotation
-    matrix[:, 2] = target_mean - matrix[:, :2] @ source_mean
-    return matrix
-
-
-def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
-    return points @ matrix[:, :2].T + matrix[:, 2]
-
-
 def smoothed_stable_points(landmarks: np.ndarray, window: int = SMOOTHING_WINDOW) -> np.ndarray:
     """(T, 5, 2) stable points, frame t averaged over frames t .. t + window - 1 (a forward window, as
     AV-HuBERT's preparation); the last window - 1 frames reuse the last full window's average."""
@@ -169,7 +146,7 @@ def mouth_roi_transforms(landmarks: np.ndarray, window: int = SMOOTHING_WINDOW, 
     transforms = np.empty((len(landmarks), 2, 3))
     for t, stable in enumerate(smoothed_stable_points(landmarks, window)):
         matrix = similarity_transform(stable, target)
-        centre = _apply(matrix, landmarks[t, MOUTH_POINTS]).mean(axis=0)
+        centre = apply_transform(matrix, landmarks[t, MOUTH_POINTS]).mean(axis=0)
         centre = np.clip(np.round(centre), half, CANVAS_SIZE - half)
         matrix[:, 2] -= centre - half  # the crop's top-left corner becomes the origin
         transforms[t] = matrix

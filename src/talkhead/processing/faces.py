@@ -295,20 +295,27 @@ def largest_face(image: np.ndarray, detector: FaceDetector | None = None) -> tup
     return (boxes[0] if len(boxes) else None), len(boxes)
 
 
-def fill_short_gaps(values: np.ndarray, found: np.ndarray, max_gap: int = 2) -> tuple[np.ndarray, np.ndarray]:
+def fill_short_gaps(values: np.ndarray, found: np.ndarray, max_gap: int = 2,
+                    hold_ends: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Linearly interpolate gaps of at most ``max_gap`` missing frames between two found frames.
 
     Returns the filled values and the mask of frames that now hold values (found or filled).
-    Longer gaps, and gaps at either end, stay missing (spec §1.1).
+    Longer gaps stay missing; so do gaps at either end (spec §1.1), unless ``hold_ends``, which fills
+    end gaps of at most ``max_gap`` frames with the nearest found frame (a fade-in, a last frame).
     """
     values = np.array(values, dtype=np.float32, copy=True)
     valid = np.asarray(found, bool).copy()
     for start, stop in _runs(~valid):
-        if stop - start <= max_gap and start > 0 and stop < len(valid):
+        if stop - start > max_gap or (start == 0 and stop == len(valid)):
+            continue
+        if start > 0 and stop < len(valid):
             left, right = values[start - 1], values[stop]
             for offset, index in enumerate(range(start, stop), 1):
                 weight = offset / (stop - start + 1)
                 values[index] = (1 - weight) * left + weight * right
+            valid[start:stop] = True
+        elif hold_ends:
+            values[start:stop] = values[stop] if start == 0 else values[start - 1]
             valid[start:stop] = True
     return values, valid
 

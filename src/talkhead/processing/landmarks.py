@@ -56,17 +56,49 @@ def flip_landmarks(landmarks: np.ndarray, width: float = 1.0) -> np.ndarray:
 
 
 def normalize_landmarks(landmarks: np.ndarray, crop_box: np.ndarray) -> np.ndarray:
-    """Pixel landmarks -> crop units: (p - crop top-left) / crop side. ``crop_box`` is square (x0, y0, x1, y1)."""
-    crop_box = np.asarray(crop_box, dtype=np.float64)
-    side = crop_box[2] - crop_box[0]
-    return ((np.asarray(landmarks, np.float64) - crop_box[:2]) / side).astype(np.float32)
+    """Pixel landmarks -> crop units: (p - crop top-left) / crop side. ``crop_box`` is square (x0, y0, x1, y1).
+
+    One box (4,) for every frame, or one per frame: boxes (..., 4) with landmarks (..., 68, 2).
+    """
+    corner, side = _corner_and_side(crop_box)
+    return ((np.asarray(landmarks, np.float64) - corner) / side).astype(np.float32)
 
 
 def denormalize_landmarks(landmarks: np.ndarray, crop_box: np.ndarray) -> np.ndarray:
     """Inverse of :func:`normalize_landmarks`."""
+    corner, side = _corner_and_side(crop_box)
+    return (np.asarray(landmarks, np.float64) * side + corner).astype(np.float32)
+
+
+def _corner_and_side(crop_box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A box's top-left corner (..., 1, 2) and side (..., 1, 1), shaped to broadcast against (..., 68, 2)."""
     crop_box = np.asarray(crop_box, dtype=np.float64)
-    side = crop_box[2] - crop_box[0]
-    return (np.asarray(landmarks, np.float64) * side + crop_box[:2]).astype(np.float32)
+    return crop_box[..., None, :2], (crop_box[..., 2] - crop_box[..., 0])[..., None, None]
+
+
+def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The 2x3 similarity (rotation, uniform scale, translation) that best maps ``source`` (N, 2) points onto
+    ``target`` (N, 2) in the least-squares sense (Umeyama 1991; what scikit-image's ``'similarity'`` estimates)."""
+    source, target = np.asarray(source, np.float64), np.asarray(target, np.float64)
+    source_mean, target_mean = source.mean(0), target.mean(0)
+    src, dst = source - source_mean, target - target_mean
+    covariance = dst.T @ src / len(source)
+    u, singular, vt = np.linalg.svd(covariance)
+    sign = np.ones(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:  # a reflection fits better: take the best rotation instead
+        sign[-1] = -1
+    rotation = u @ np.diag(sign) @ vt
+    variance = src.var(axis=0).sum()
+    scale = (singular * sign).sum() / variance if variance > 0 else 1.0
+    matrix = np.zeros((2, 3))
+    matrix[:, :2] = scale * rotation
+    matrix[:, 2] = target_mean - matrix[:, :2] @ source_mean
+    return matrix
+
+
+def apply_transform(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Points (..., 2) through a 2x3 (or 3x3 homogeneous) affine ``matrix``."""
+    return points @ matrix[:2, :2].T + matrix[:2, 2]
 
 
 def landmark_bounds(landmarks: np.ndarray) -> np.ndarray:
