@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from ..errors import EmptyAudioError, NoFaceError, TalkheadInputError
+from ..outputs import check_output_path  # the one output guard (talking_head imports it from here too)
 from ..processing import audio as audio_lib
 from ..processing.faces import (
     FaceTracker, crop_face, default_detector, default_landmark_predictor, face_crop_boxes, feather_mask,
@@ -324,28 +325,8 @@ def load_speech(audio, name: str):
         if wave.ndim != 1:
             raise TalkheadInputError(f"{name} must be a mono 16 kHz waveform (a 1-D array), got shape {wave.shape}")
         output_wave = audio_lib.resample(wave, audio_lib.SAMPLE_RATE, OUTPUT_SAMPLE_RATE)
-    if len(wave) < audio_lib.SAMPLE_RATE // 10:
-        raise EmptyAudioError(f"{name} is {len(wave) / audio_lib.SAMPLE_RATE:.2f} s long; give at least 0.1 s of speech")
+    audio_lib.check_min_duration(wave, name)
     return wave, output_wave
-
-
-def check_output_path(output: str | os.PathLike, inputs: list[str]) -> Path:
-    output = Path(output)
-    if output.suffix.lower() != ".mp4":
-        raise TalkheadInputError(f"the output must be an .mp4 file, got '{output}'")
-    if output.is_dir():
-        raise TalkheadInputError(f"the output '{output}' is a folder; give a file name ending in .mp4")
-    for source in inputs:
-        if source is not None and Path(source).exists() and output.exists() and output.samefile(source):
-            raise TalkheadInputError(f"the output '{output}' is one of the inputs; write to another file")
-    folder = output.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise TalkheadInputError(f"cannot create the output folder '{folder}': {error.strerror}") from error
-    if not os.access(folder, os.W_OK):
-        raise TalkheadInputError(f"cannot write to the output folder '{folder}'; choose another -o")
-    return output
 
 
 def lip_sync(video: str | os.PathLike, audio, output: str | os.PathLike, generator, silent_lip=None,

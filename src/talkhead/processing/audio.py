@@ -31,7 +31,7 @@ import scipy.signal
 import soundfile
 
 from ..errors import EmptyAudioError, MediaDecodeError, NoAudioError
-from ._av import container_origin, open_container
+from ._av import container_origin, ffmpeg_reason, open_container
 
 SAMPLE_RATE = 16_000
 VIDEO_FPS = 25
@@ -63,6 +63,17 @@ MEL_REF_DB = 20.0
 PREEMPHASIS = 0.97
 
 _SOUNDFILE_ERRORS = (soundfile.LibsndfileError, RuntimeError, TypeError)
+
+# The shortest speech any command accepts: one 200 ms mel window of the face generator, 5 video frames
+# at 25 fps, the shortest MS-Sync syncer window. Every command checks it with check_min_duration.
+MIN_AUDIO_SECONDS = 0.2
+
+
+def check_min_duration(wave: np.ndarray, name: str, sample_rate: int = SAMPLE_RATE) -> None:
+    """:class:`EmptyAudioError` when ``wave`` is shorter than :data:`MIN_AUDIO_SECONDS`; ``name`` names it."""
+    seconds = len(wave) / sample_rate
+    if seconds < MIN_AUDIO_SECONDS:
+        raise EmptyAudioError(f"{name} is {seconds:.2f} s long; at least {MIN_AUDIO_SECONDS:g} s of speech is needed")
 
 
 def load_audio(source: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -101,7 +112,7 @@ def stream_audio(source: str | os.PathLike, sample_rate: int) -> Iterator[np.nda
     samples differ slightly from :func:`load_audio`'s. Errors surface when iteration starts.
     """
     path = Path(source)
-    with open_container(path) as container:
+    with open_container(path, "audio") as container:
         if not container.streams.audio:
             raise NoAudioError(f"'{path}' has no audio track; give the speech as a separate file")
         stream = container.streams.audio[0]
@@ -122,13 +133,13 @@ def stream_audio(source: str | os.PathLike, sample_rate: int) -> Iterator[np.nda
                     if dropped < len(samples):
                         yield samples[dropped:]
         except av.error.FFmpegError as err:
-            raise MediaDecodeError(f"cannot decode the audio of '{path}': {err}") from err
+            raise MediaDecodeError(f"cannot decode the audio of '{path}' (FFmpeg: {ffmpeg_reason(err)})") from err
         for chunk in resampler.resample(None):
             yield chunk.to_ndarray().reshape(-1).astype(np.float32, copy=False)
 
 
 def _decode_with_pyav(path: Path) -> tuple[np.ndarray, int]:
-    with open_container(path) as container:
+    with open_container(path, "audio") as container:
         if not container.streams.audio:
             raise NoAudioError(f"'{path}' has no audio track; give the speech as a separate file")
         stream = container.streams.audio[0]
@@ -150,7 +161,7 @@ def _decode_with_pyav(path: Path) -> tuple[np.ndarray, int]:
                 rate = frame.sample_rate
         except av.error.FFmpegError as err:
             if not chunks:
-                raise MediaDecodeError(f"cannot decode the audio of '{path}': {err}") from err
+                raise MediaDecodeError(f"cannot decode the audio of '{path}' (FFmpeg: {ffmpeg_reason(err)})") from err
             # a truncated file: keep what decoded, as media players do
     wave = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
     if declared_duration is not None:  # AAC decoders return the encoder's padding after the last sample

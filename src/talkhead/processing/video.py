@@ -1,14 +1,17 @@
 """Video decoding at a fixed frame rate and H.264 + AAC encoding, with PyAV.
 
 Every model in the package works at 25 fps (spec §1.1). :class:`VideoReader` decodes lazily and
-resamples any source rate (25, 29.97, 30, 60 or variable) by presentation time: output frame k
-shows the source frame on screen at time k / fps (the nearest one; ties go to the earlier frame).
+resamples any source rate (25, 29.97, 30, 60 or variable) by presentation time, never by frame
+index: output frame k shows the source frame whose timestamp is nearest to k / fps (ties go to the
+earlier frame), so source frames are repeated or dropped as FFmpeg's ``fps`` filter does, and a
+variable-frame-rate video keeps its timing.
 Time zero is the container's start, the same origin :func:`talkhead.processing.audio.load_audio`
 uses, so audio sample ``round(k / fps * 16000)`` belongs to output frame k.
 
 :class:`VideoWriter` encodes frames and a mono waveform to H.264 (yuv420p) + AAC. Audio is cut or
 padded to the video's duration, so the two streams end together. It writes to a temporary file
-beside the target and renames it on success: a failed run never leaves a partial file.
+beside the target and renames it on success (:class:`talkhead.outputs.AtomicOutput`): a failed or
+interrupted run never leaves a partial file.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ import cv2
 import numpy as np
 
 from ..errors import MediaDecodeError, NoVideoError
-from ._av import container_origin, open_container
+from ..outputs import AtomicOutput
+from ._av import container_origin, ffmpeg_reason, open_container
 from .audio import SAMPLE_RATE, fit_length
 
 VIDEO_FPS = 25
@@ -93,7 +97,7 @@ def probe_video(source: str | os.PathLike, folder_fps: float = VIDEO_FPS) -> Vid
             raise NoVideoError(f"'{path}' holds no image frames ({', '.join(IMAGE_SUFFIXES)})")
         height, width = _read_image(files[0]).shape[:2]
         return VideoInfo(path, width, height, folder_fps, len(files) / folder_fps, False, True)
-    with open_container(path) as container:
+    with open_container(path, "video") as container:
         if not container.streams.video:
             raise NoVideoError(f"'{path}' has no video stream")
         stream = container.streams.video[0]
@@ -205,7 +209,7 @@ class VideoReader:
         keyframe after a seek, the extra frames of a 60 fps source) are never converted. ``seek`` > 0
         starts at the keyframe at or before that time.
         """
-        with open_container(self.path) as container:
+        with open_container(self.path, "video") as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             origin = container_origin(container)
@@ -220,10 +224,11 @@ class VideoReader:
             decoded = 0
             try:
                 for frame in container.decode(stream):
-                    time = frame.time
-                    if time is None:
+                    time = _presentation_time(frame)
+                    if time is None:  # no timestamp at all: one nominal period after the previous frame
                         time = last_time + nominal if decoded else 0.0
-                    time -= origin
+                    else:
+                        time -= origin
                     if time <= last_time:  # duplicated or out-of-order timestamps: keep the first
                         continue
                     duration = float(frame.duration * frame.time_base) if frame.duration and frame.time_base else nominal
@@ -232,8 +237,18 @@ class VideoReader:
                     yield time, duration, functools.partial(_to_rgb, frame, width, height, turns)
             except av.error.FFmpegError as err:
                 if decoded == 0:
-                    raise MediaDecodeError(f"cannot decode the video of '{self.path}': {err}") from err
+                    raise MediaDecodeError(f"'{self.path}' is not a readable video (FFmpeg: {ffmpeg_reason(err)}); "
+                                           "check that the file is complete") from err
                 # a truncated file: keep the frames that decoded
+
+
+def _presentation_time(frame: av.VideoFrame) -> float | None:
+    """Seconds on the container's clock: the frame's pts, else its decoding time (streams muxed without pts)."""
+    if frame.time is not None:
+        return frame.time
+    if frame.dts is not None and frame.time_base:
+        return float(frame.dts * frame.time_base)
+    return None
 
 
 def _to_rgb(frame: av.VideoFrame, width: int, height: int, turns: int) -> np.ndarray:
@@ -307,14 +322,18 @@ class VideoWriter:
         self.preset = preset
         self.frames_written = 0
         self._samples_written = 0
-        self._tmp = self.path.with_name(f".{self.path.stem}.partial{os.getpid()}{self.path.suffix or '.mp4'}")
+        self._output = AtomicOutput(self.path)
         self._container = None
         self._video = None
         self._audio_stream = None
 
     def __enter__(self) -> VideoWriter:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._container = av.open(str(self._tmp), mode="w", format="mp4")
+        temporary = self._output.__enter__()
+        try:
+            self._container = av.open(str(temporary), mode="w", format="mp4")
+        except BaseException:
+            self._output.discard()
+            raise
         return self
 
     def _open_streams(self, width: int, height: int) -> None:
@@ -396,7 +415,7 @@ class VideoWriter:
         if exc_type is not None:
             self._discard()
             return
-        os.replace(self._tmp, self.path)
+        self._output.publish()
 
     def _discard(self) -> None:
         try:
@@ -404,7 +423,7 @@ class VideoWriter:
                 self._container.close()
         except Exception:  # the container may be half-closed already; the file goes either way
             pass
-        self._tmp.unlink(missing_ok=True)
+        self._output.discard()
 
 
 def _pad_to(frame: np.ndarray, width: int, height: int) -> np.ndarray:
