@@ -2,7 +2,10 @@
 
 Each subcommand is a function ``_run_<name>(args)``; its parser lives in ``_add_<name>``. Bad input
 (:class:`talkhead.errors.TalkheadInputError`, a missing file) prints one ``error:`` line and exits
-with status 2; anything else is a bug and keeps its traceback.
+with status 2; anything else is a bug and keeps its traceback. Every file a command writes is claimed
+from :class:`talkhead.outputs.OutputGuard` before any work. Ctrl-C, SIGTERM and SIGHUP stop a command
+the same way: temporary files are removed, one ``interrupted`` line is printed, and the exit status
+is 128 + the signal's number (130, 143, 129).
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 
-from . import __version__
+from . import __version__, outputs
 from .cli_evaluate import add_evaluate
-from .cli_video import add_generate, add_lipsync
+from .cli_video import AUDIO_HELP, add_generate, add_lipsync
 from .errors import TalkheadInputError
+from .outputs import OutputGuard
+from .processing.audio import MIN_AUDIO_SECONDS
 
 
 def _add_preprocess(subparsers) -> None:
@@ -25,11 +31,13 @@ def _add_preprocess(subparsers) -> None:
         description=(
             "Walk INPUT folders (or files), pair silent videos and frame folders with same-name audio, "
             "track 68 face landmarks at 25 fps, compute audio features, and save a DatasetDict with "
-            "`save_to_disk`. Unusable inputs are skipped and listed with the reason."
+            "`save_to_disk`. Unusable inputs (unreadable, no face, no audio, audio shorter than "
+            f"{MIN_AUDIO_SECONDS:g} s, ...) are skipped and listed with the reason."
         ),
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="folders or video files")
-    parser.add_argument("--output", "-o", required=True, help="folder to write the dataset to")
+    parser.add_argument("--output", "-o", required=True,
+                        help="folder to write the dataset to (not an input, and holding none)")
     parser.add_argument("--faces", action="store_true", help="also store 96x96 face crops (needed by the image models)")
     parser.add_argument("--test-sources", default=None,
                         help="comma-separated source folders (or globs) that form the `test` split")
@@ -40,7 +48,7 @@ def _add_preprocess(subparsers) -> None:
                         help="decode frames at most this large for tracking and crops (default 640)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing non-empty --output")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--json", default=None, help="also write the summary to this JSON file")
+    parser.add_argument("--json", default=None, help="also write the summary to this .json file")
     parser.set_defaults(func=_run_preprocess)
 
 
@@ -49,6 +57,9 @@ def _run_preprocess(args) -> int:
 
     if args.num_proc < 1:
         raise TalkheadInputError(f"--num-proc must be at least 1, got {args.num_proc}")
+    guard = OutputGuard(args.inputs)
+    guard.claim(args.output, "--output", folder=True, overwrite=args.overwrite)
+    report = guard.claim(args.json, "--json", ".json")
     options = PreprocessOptions(faces=args.faces, min_frames=args.min_frames, max_side=args.max_side)
     test_sources = [s.strip() for s in args.test_sources.split(",") if s.strip()] if args.test_sources else None
     summary = build_dataset(
@@ -56,11 +67,8 @@ def _run_preprocess(args) -> int:
         overwrite=args.overwrite, progress=not args.quiet,
     )
     print(format_preprocess_summary(summary))
-    if args.json:
-        import json
-
-        with open(args.json, "w") as handle:
-            json.dump(summary.to_dict(), handle, indent=2, default=str)
+    if report:
+        outputs.write_json(summary.to_dict(), report, default=str)
     return 0
 
 
@@ -104,28 +112,31 @@ def _add_landmarks(subparsers) -> None:
                     "preview video with the landmarks drawn over the photo and the audio muxed.",
     )
     parser.add_argument("--image", required=True, help="face photo (the largest face is used)")
-    parser.add_argument("--audio", required=True, help="speech: wav, mp3, m4a, flac, or a video's track")
+    parser.add_argument("--audio", required=True, help=AUDIO_HELP)
     parser.add_argument("--output", "-o", required=True, help="lm.npz or lm.json: landmarks in crop units and photo pixels")
-    parser.add_argument("--preview", help="also write this mp4: the photo with the moving landmarks, audio muxed")
+    parser.add_argument("--preview", help="also write this .mp4: the photo with the moving landmarks, audio muxed")
     parser.add_argument("--model", default="ms-sync-short", help="generator checkpoint (folder or hub_configs name)")
     parser.add_argument("--seed", type=int, default=0)
     parser.set_defaults(func=_run_landmarks)
 
 
 def _run_landmarks(args) -> int:
-    from .pipelines.speech_to_landmarks import SpeechToLandmarks, preview_frames, read_image
+    from .pipelines.speech_to_landmarks import LANDMARK_SUFFIXES, SpeechToLandmarks, preview_frames, read_image
     from .processing.audio import load_audio
     from .processing.video import write_video
 
+    guard = OutputGuard([args.image, args.audio, args.model])
+    output = guard.claim(args.output, "--output", LANDMARK_SUFFIXES)
+    preview = guard.claim(args.preview, "--preview", ".mp4")
     image = read_image(args.image)
     wave = load_audio(args.audio)
     motion = SpeechToLandmarks(args.model, seed=args.seed)(image, wave, args.image, args.audio)
-    motion.save(args.output)
-    print(f"{len(motion.landmarks)} frames ({len(motion.landmarks) / motion.fps:.2f} s) written to {args.output}"
+    motion.save(output)
+    print(f"{len(motion.landmarks)} frames ({len(motion.landmarks) / motion.fps:.2f} s) written to {output}"
           + (" (silent audio: still face, closed mouth)" if motion.silent else ""))
-    if args.preview:
-        write_video(args.preview, preview_frames(image, motion), motion.fps, audio=wave)
-        print(f"preview written to {args.preview}")
+    if preview:
+        write_video(preview, preview_frames(image, motion), motion.fps, audio=wave)
+        print(f"preview written to {preview}")
     return 0
 
 
@@ -176,8 +187,9 @@ def _run_benchmark_lipsync(args) -> int:
     from .metrics.benchmarks import benchmark_lipsync, markdown_table
     from .metrics.report import write_json
 
+    path = OutputGuard([args.data, *args.model, args.silent_lip, args.eval_expert]).claim(args.json, "--json", ".json")
     report = benchmark_lipsync(args.data, args.split, args.model, args.silent_lip or None, args.eval_expert, args.chunk_frames)
-    write_json(report, args.json)
+    write_json(report, path)
     print(f"{report['chunks']} chunks of {report['chunk_frames']} frames from split '{report['split']}'")
     print(markdown_table(report))
     return 0
@@ -187,8 +199,9 @@ def _run_benchmark_speed(args) -> int:
     from .metrics.report import write_json
     from .pipelines.speed import TASKS, benchmark_speed, speed_table
 
+    path = OutputGuard([args.video]).claim(args.json, "--json", ".json")
     report = benchmark_speed(tuple(args.seconds), tuple(args.task or TASKS), args.video)
-    write_json(report, args.json)
+    write_json(report, path)
     print(speed_table(report))
     return 0
 
@@ -197,9 +210,10 @@ def _run_benchmark_ms_sync(args) -> int:
     from .metrics.benchmarks import benchmark_ms_sync, markdown_table
     from .metrics.report import write_json
 
+    path = OutputGuard([args.data, *args.model, args.eval_syncers]).claim(args.json, "--json", ".json")
     report = benchmark_ms_sync(args.data, args.split, args.model or ["ms-sync-short"], args.eval_syncers, args.clip_frames,
                                padding=args.padding)
-    write_json(report, args.json)
+    write_json(report, path)
     print(f"{report['clips']} clips of {report['clip_frames']} frames from split '{report['split']}'")
     print(markdown_table(report))
     return 0
@@ -227,15 +241,16 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    written = outputs.published_count()
     try:
-        with _quiet_libraries():
+        with outputs.interrupt_on_signals(), _quiet_libraries():
             return args.func(args)
     except (TalkheadInputError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interruption:  # Ctrl-C, or SIGTERM / SIGHUP raised as outputs.Interrupted
+        print(outputs.interrupted_message(written), file=sys.stderr)
+        return 128 + getattr(interruption, "signum", signal.SIGINT)
 
 
 @contextlib.contextmanager

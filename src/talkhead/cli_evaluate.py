@@ -4,13 +4,17 @@ report (``talkhead evaluate landmarks ...``).
 argparse cannot have both a positional VIDEO and a ``landmarks`` subcommand under one parser, so the
 ``evaluate`` subparser takes its arguments whole and dispatches on the first: ``landmarks`` goes to the
 landmark parser (unchanged from before), anything else to the video parser. The metrics themselves are
-in :mod:`talkhead.metrics.evaluate`; this module only parses, calls, and writes the JSON and the plot.
+in :mod:`talkhead.metrics.evaluate`; this module only parses, calls, and writes the JSON and the plot
+(both claimed from :class:`talkhead.outputs.OutputGuard` first: neither may be an input).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from .outputs import OutputGuard
+from .processing.audio import MIN_AUDIO_SECONDS
 
 VIDEO_DESCRIPTION = (
     "Score VIDEO with every metric the package has and write one JSON report: our SyncNet expert (offset, "
@@ -54,12 +58,13 @@ def video_parser() -> argparse.ArgumentParser:
               "       talkhead evaluate landmarks ...",
     )
     parser.add_argument("video", metavar="VIDEO", help="the talking-face video (any frame rate; or a folder of frames)")
-    parser.add_argument("--audio", metavar="AUDIO", help="speech to score against (wav, mp3, m4a, a video's track); default: VIDEO's own")
+    parser.add_argument("--audio", metavar="AUDIO", help=f"speech to score against, at least {MIN_AUDIO_SECONDS:g} s (wav, "
+                                                           "mp3, m4a, a video's track); default: VIDEO's own")
     parser.add_argument("--reference", metavar="GT_VIDEO", help="ground-truth video: AVS_m, AVS_v and the image metrics")
     parser.add_argument("--metrics", help=f"comma-separated subset: {', '.join(METRICS)}, or groups {', '.join(GROUPS)} "
                                           "(default: all)")
-    parser.add_argument("--json", required=True, metavar="OUT", help="report file to write")
-    parser.add_argument("--plot", metavar="PNG", help="per-window confidence over time and the audio envelope")
+    parser.add_argument("--json", required=True, metavar="OUT", help="report file to write (.json)")
+    parser.add_argument("--plot", metavar="PNG", help="per-window confidence over time and the audio envelope (.png)")
     parser.add_argument("--expert", default="syncnet-eval", help="our SyncNet expert (folder or hub_configs name)")
     parser.add_argument("--eval-syncers", default="ms-sync-eval-syncers", help="MS-Sync evaluation syncers")
     parser.add_argument("--syncnet-v2", metavar="DIR",
@@ -77,15 +82,19 @@ def run_evaluate_video(args) -> int:
     from .metrics.evaluate import EvaluateOptions, check_options, evaluate_video, select_metrics, write_json
     from .metrics.evaluate_report import format_table, plot_confidence
 
+    guard = OutputGuard([args.video, args.audio, args.reference, args.expert, args.eval_syncers, args.syncnet_v2,
+                         args.av_hubert])
+    report_path = guard.claim(args.json, "--json", ".json")
+    plot_path = guard.claim(args.plot, "--plot", ".png")
     metrics = select_metrics(args.metrics)  # an unknown name fails before any decoding
     options = EvaluateOptions(expert=args.expert, eval_syncers=args.eval_syncers, syncnet_v2=args.syncnet_v2,
                               av_hubert=args.av_hubert, max_side=args.max_side, curves=True)
     check_options(options)  # --max-side below 96 and the like: one error line, exit 2
     log = None if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
     report = evaluate_video(args.video, args.audio, args.reference, metrics, options, log=log)
-    write_json(report, args.json)
-    if args.plot:
-        plot_confidence(report, args.plot)
+    write_json(report, report_path)
+    if plot_path:
+        plot_confidence(report, plot_path)
     print(format_table(report))
     print(f"report written to {args.json}" + (f", plot to {args.plot}" if args.plot else ""))
     return 0
@@ -101,15 +110,16 @@ def landmarks_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--video", help="video to track landmarks in (its audio is used unless --audio is given)")
-    parser.add_argument("--audio", metavar="AUDIO", help="speech file (wav, mp3, m4a, or a video's track)")
+    parser.add_argument("--audio", metavar="AUDIO", help=f"speech file, at least {MIN_AUDIO_SECONDS:g} s (wav, mp3, m4a, "
+                                                           "or a video's track)")
     parser.add_argument("--landmarks", help="(T, 68, 2) landmarks at 25 fps in crop units: .npz (key 'landmarks') or .json")
     parser.add_argument("--model", default="ms-sync-eval-syncers", help="evaluation syncers (folder or hub_configs name)")
     parser.add_argument("--chunk", type=int, default=None,
                         help="also average over consecutive clips of this many frames, at least 1 (the paper uses 80)")
     parser.add_argument("--padding", choices=["valid", "zeros"], default="valid",
                         help="offset search: average overlapping windows only (default), or SyncNet's zero padding")
-    parser.add_argument("--json", required=True, help="report file to write")
-    parser.add_argument("--plot", help="PNG of distance versus offset per level")
+    parser.add_argument("--json", required=True, help="report file to write (.json)")
+    parser.add_argument("--plot", help="PNG of distance versus offset per level (.png)")
     return parser
 
 
@@ -117,12 +127,15 @@ def run_evaluate_landmarks(args) -> int:
     from .errors import TalkheadInputError
     from .metrics.report import evaluate_landmarks, plot_offset_curves, write_json
 
+    guard = OutputGuard([args.video, args.audio, args.landmarks, args.model])
+    report_path = guard.claim(args.json, "--json", ".json")
+    plot_path = guard.claim(args.plot, "--plot", ".png")
     if args.chunk is not None and args.chunk < 1:  # 0 would silently skip the chunked average
         raise TalkheadInputError(f"--chunk must be at least 1 frame, got {args.chunk}")
     report = evaluate_landmarks(args.video, args.audio, args.landmarks, args.model, args.chunk, args.padding)
-    write_json(report, args.json)
-    if args.plot:
-        plot_offset_curves(report, args.plot)
+    write_json(report, report_path)
+    if plot_path:
+        plot_offset_curves(report, plot_path)
     rows = [(f"level {name[-1]} ({level['step_ms'] * 5} ms)", level["offset"], level["confidence"], level["min_distance"])
             for name, level in report["levels"].items()]
     print(f"{report['frames']} frames ({report['seconds']} s); offsets in level steps, + = audio leads")

@@ -2,11 +2,15 @@
 
 They use the checkpoints in ``hub_configs/`` by default (no download) and print one summary: what was
 written, the warnings (missing faces, audio/video length policy, silent audio) and time per stage.
+Every file they write is claimed from :class:`talkhead.outputs.OutputGuard` before any work starts.
 """
 
 from __future__ import annotations
 
-import json
+from .outputs import OutputGuard, atomic_output, write_json
+from .processing.audio import MIN_AUDIO_SECONDS
+
+AUDIO_HELP = f"speech, at least {MIN_AUDIO_SECONDS:g} s (the same rule in every command): wav, mp3, m4a, flac, or a video's audio track"
 
 
 def add_generate(subparsers) -> None:
@@ -16,7 +20,7 @@ def add_generate(subparsers) -> None:
                     "is warped to follow them (and, with --repaint, the face generator repaints the mouth).",
     )
     parser.add_argument("--image", required=True, help="face photo (jpg, png, ...; grayscale and large photos are fine)")
-    parser.add_argument("--audio", required=True, help="speech: wav, mp3, m4a, flac, or a video's audio track")
+    parser.add_argument("--audio", required=True, help=AUDIO_HELP)
     parser.add_argument("--output", "-o", required=True, help="the .mp4 to write (H.264 + AAC)")
     parser.add_argument("--head-motion-scale", type=float, default=1.0, help="0 still head, 1 generated motion (default), 2 doubled")
     parser.add_argument("--lip-scale", type=float, default=2.0,
@@ -45,16 +49,21 @@ def run_generate(args) -> int:
     from .pipelines.speech_to_landmarks import SpeechToLandmarks
     from .pipelines.talking_head import TalkingHeadOptions, talking_head
 
+    guard = OutputGuard([args.image, args.audio, args.model, args.face_generator, args.silent_lip])
+    output = guard.claim(args.output, "--output", ".mp4")
+    landmarks = guard.claim(args.landmarks, "--landmarks", ".npz")
+    report = guard.claim(args.json, "--json", ".json")
     options = TalkingHeadOptions(head_motion_scale=args.head_motion_scale, lip_scale=args.lip_scale,
                                  expression_scale=args.expression_scale, fps=args.fps,
                                  max_side=args.max_side, repaint=args.repaint, seed=args.seed, progress=not args.quiet)
     generator = load_component(StableSyncFaceGenerator, args.face_generator) if args.repaint else None
     silent_lip = load_component(StableSyncFaceGenerator, _none(args.silent_lip)) if args.repaint else None
-    result = talking_head(args.image, args.audio, args.output, SpeechToLandmarks(args.model, seed=args.seed),
+    result = talking_head(args.image, args.audio, output, SpeechToLandmarks(args.model, seed=args.seed),
                           generator, silent_lip, options)
-    if args.landmarks:
-        np.savez(args.landmarks, landmarks=result.landmarks, fps=result.fps)
-    _report(result, args.json, f"{result.frames} frames ({result.seconds:.2f} s at {result.fps:g} fps)")
+    if landmarks:
+        with atomic_output(landmarks) as temporary:
+            np.savez(temporary, landmarks=result.landmarks, fps=result.fps)
+    _report(result, report, f"{result.frames} frames ({result.seconds:.2f} s at {result.fps:g} fps)")
     return 0
 
 
@@ -65,12 +74,13 @@ def add_lipsync(subparsers) -> None:
                     "generator, paste it back, and write an mp4 at the video's own frame rate with AUDIO as its sound. "
                     "Memory stays flat with the video's length (it is read twice, streaming).",
     )
-    parser.add_argument("--video", required=True, help="video with a face (any frame rate; or a folder of frames)")
-    parser.add_argument("--audio", required=True, help="the new speech: wav, mp3, m4a, flac, or a video's audio track")
+    parser.add_argument("--video", required=True, help="video with a face (any frame rate, variable too; or a folder of frames)")
+    parser.add_argument("--audio", required=True, help=f"the new {AUDIO_HELP}")
     parser.add_argument("--output", "-o", required=True, help="the .mp4 to write (H.264 + AAC)")
     parser.add_argument("--on-missing-face", choices=["passthrough", "interpolate", "error"], default="passthrough",
                         help="frames without a face: keep them unchanged (default, ranges reported), interpolate the "
-                             "face box across the gap, or stop")
+                             "face box across the gap, or stop. A video with no face in any frame is an error "
+                             "under every policy: there is nothing to dub")
     parser.add_argument("--audio-longer", choices=["loop", "bounce", "trim"], default="bounce",
                         help="audio longer than the video: replay the video (loop), play it back and forth (bounce, "
                              "default), or cut the audio (trim)")
@@ -87,12 +97,15 @@ def run_lipsync(args) -> int:
     from .pipelines.base import load_component
     from .pipelines.lip_sync import LipSyncOptions, lip_sync
 
+    guard = OutputGuard([args.video, args.audio, args.model, args.silent_lip])
+    output = guard.claim(args.output, "--output", ".mp4")
+    report = guard.claim(args.json, "--json", ".json")
     options = LipSyncOptions(on_missing_face=args.on_missing_face, audio_longer=args.audio_longer,
                              batch_size=args.batch_size, progress=not args.quiet)
     generator = load_component(StableSyncFaceGenerator, args.model)
     silent_lip = load_component(StableSyncFaceGenerator, _none(args.silent_lip))
-    result = lip_sync(args.video, args.audio, args.output, generator, silent_lip, options)
-    _report(result, args.json, f"{result.frames} frames ({result.seconds:.2f} s at {result.fps:g} fps), "
+    result = lip_sync(args.video, args.audio, output, generator, silent_lip, options)
+    _report(result, report, f"{result.frames} frames ({result.seconds:.2f} s at {result.fps:g} fps), "
                                f"{result.generated_frames} with a generated mouth")
     return 0
 
@@ -101,12 +114,11 @@ def _none(value: str | None) -> str | None:
     return None if value is None or value.lower() == "none" else value
 
 
-def _report(result, json_path: str | None, what: str) -> None:
+def _report(result, json_path, what: str) -> None:
     print(f"{result.video}: {what}")
     for warning in result.warnings:
         print(f"  note: {warning}")
     stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.stage_seconds.items() if seconds)
     print(f"  time: {stages}")
     if json_path:
-        with open(json_path, "w") as handle:
-            json.dump(result.to_dict(), handle, indent=2)
+        write_json(result.to_dict(), json_path)

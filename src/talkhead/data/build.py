@@ -3,8 +3,9 @@
 For each clip: decode at 25 fps, track 68 landmarks, interpolate gaps of up to 2 frames and split
 the clip at longer ones, load and align the audio, compute the MS-Sync and Wav2Lip features, and
 (with ``faces=True``) cut 96x96 face crops in a second decoding pass. Bad inputs are skipped and
-reported with their reason; the output folder is written beside its final place and moved there
-only when everything succeeded.
+reported with their reason, whether discovery or processing rejected them; the output folder is
+checked by :func:`talkhead.outputs.check_output_folder` (never an input, never holding one), written
+beside its final place and moved there only when everything succeeded.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import fnmatch
 import multiprocessing
 import os
 import shutil
+import signal
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TalkheadInputError
+from ..outputs import STOP_SIGNALS, atomic_output, check_output_folder
 from ..processing import audio as audio_lib
 from ..processing.faces import (
     FaceTracker, clip_crop_box, crop_faces, face_crop_boxes, fill_short_gaps, smooth_boxes, valid_segments,
@@ -115,6 +118,7 @@ def process_clip(spec: ClipSpec, options: PreprocessOptions, tracker: FaceTracke
 def _process(spec: ClipSpec, options: PreprocessOptions, tracker: FaceTracker, report: ClipReport) -> list[dict]:
     reader = VideoReader(spec.video, max_side=options.max_side)
     wave = audio_lib.load_audio(spec.audio or spec.video)
+    audio_lib.check_min_duration(wave, "the audio")
     track = tracker.track(reader)
     report.frames = len(track.found)
     report.found = int(track.found.sum())
@@ -191,6 +195,8 @@ _WORKER_OPTIONS: PreprocessOptions | None = None
 
 def _init_worker(options: PreprocessOptions) -> None:
     global _WORKER_TRACKER, _WORKER_OPTIONS
+    for number in STOP_SIGNALS:  # the parent cleans up; a worker stopped by pool.terminate() just ends
+        signal.signal(number, signal.SIG_DFL)
     _WORKER_OPTIONS = options
     _WORKER_TRACKER = FaceTracker(redetect_every=options.redetect_every)
 
@@ -286,16 +292,16 @@ def build_dataset(
     from tqdm.auto import tqdm
 
     started = time.perf_counter()
-    output = Path(output)
-    _check_output(output, overwrite)
+    output = check_output_folder(output, inputs, "--output", overwrite)
     discovery = discover(inputs)
+    found = [path for clip in discovery.clips for path in (clip.video, clip.audio) if path is not None]
+    check_output_folder(output, [*inputs, *found], "--output", overwrite)  # inputs found inside the output folder
     test = select_test_sources(discovery, test_sources) if test_sources else set()
     plan = {"train": [c for c in discovery.clips if c.source not in test], "test": [c for c in discovery.clips if c.source in test]}
     plan = {name: specs for name, specs in plan.items() if specs}
     features = clip_features(options.faces, options.face_size)
-    token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    partial = output.parent / f".{output.name}.partial-{token}"
-    cache = output.parent / f".{output.name}.cache-{token}"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    cache = output.parent / f".{output.name}.cache-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     reports: list[ClipReport] = []
     estimate = sum(_estimate_frames(c) for c in discovery.clips)
     bar = tqdm(total=estimate, unit="frame", desc="preprocess", disable=not progress, dynamic_ncols=True)
@@ -315,21 +321,21 @@ def build_dataset(
             if split is not None:
                 splits[name] = split
         bar.close()
-        if not splits:
-            raise TalkheadInputError("no clip could be used; every input was skipped:\n" + "\n".join(
-                f"  {r.video}: {r.skipped}" for r in reports))
-        dataset = datasets.DatasetDict(splits)
-        dataset.save_to_disk(str(partial))
         summary = PreprocessSummary(
-            output=str(output), splits={k: len(v) for k, v in dataset.items()}, reports=reports,
+            output=str(output), splits={}, reports=reports,
             skipped_files=[(str(s.path), s.reason) for s in discovery.skipped],
             unused_audio=[str(p) for p in discovery.unused_audio], stills=[str(p) for p in discovery.stills],
-            wall_seconds=time.perf_counter() - started, options=asdict(options),
+            wall_seconds=0.0, options=asdict(options),
         )
-        (partial / "talkhead_preprocess.json").write_text(_dump_json(summary.to_dict()))
-        if output.exists():
-            shutil.rmtree(output)
-        os.replace(partial, output)
+        if not splits:
+            raise TalkheadInputError("no clip could be used; every input was skipped:\n" + "\n".join(
+                f"  {path}: {reason}" for path, reason in summary.skipped()))
+        dataset = datasets.DatasetDict(splits)
+        with atomic_output(output) as partial:
+            dataset.save_to_disk(str(partial))
+            summary.splits = {k: len(v) for k, v in dataset.items()}
+            summary.wall_seconds = time.perf_counter() - started
+            (partial / "talkhead_preprocess.json").write_text(_dump_json(summary.to_dict()))
         return summary
     finally:
         bar.close()
@@ -338,7 +344,6 @@ def build_dataset(
         if pool is not None:
             pool.terminate()
             pool.join()
-        shutil.rmtree(partial, ignore_errors=True)
         shutil.rmtree(cache, ignore_errors=True)
 
 
@@ -372,14 +377,6 @@ def _estimate_frames(spec: ClipSpec) -> int:
         return VideoReader(spec.video).estimated_num_frames
     except (TalkheadInputError, OSError):
         return 0
-
-
-def _check_output(output: Path, overwrite: bool) -> None:
-    if output.exists() and not output.is_dir():
-        raise TalkheadInputError(f"--output '{output}' is a file; give a folder")
-    if output.exists() and any(output.iterdir()) and not overwrite:
-        raise TalkheadInputError(f"--output '{output}' already exists and is not empty; use --overwrite to replace it")
-    output.parent.mkdir(parents=True, exist_ok=True)
 
 
 def _dump_json(data: dict) -> str:

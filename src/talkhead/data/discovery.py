@@ -32,6 +32,8 @@ class ClipSpec:
 
 @dataclass(frozen=True)
 class Skipped:
+    """An input rejected while pairing (unreadable, no audio): listed with the clips skipped later."""
+
     path: Path
     reason: str
 
@@ -152,6 +154,7 @@ def discover(inputs: list[str | os.PathLike]) -> Discovery:
                 result.skipped.append(Skipped(found.path, str(err)))
                 continue
         elif len(list_frame_files(found.path)) < 2:
+            result.skipped.append(Skipped(found.path, "a frame folder needs at least 2 frames"))
             continue
         pair = None
         if not has_track:

@@ -197,12 +197,14 @@ def _load_wave(video: str, audio: str | None) -> tuple[np.ndarray | None, str | 
     """
     if audio is not None:
         wave = audio_lib.load_audio(audio)
+        audio_lib.check_min_duration(wave, f"the audio '{audio}'")  # the rule every command shares
         source = str(audio)
     else:
         if Path(video).is_dir():
             return None, None, FOLDER_HAS_NO_AUDIO
         try:
             wave = audio_lib.load_audio(video)
+            audio_lib.check_min_duration(wave, f"the audio of '{video}'")
         except (NoAudioError, EmptyAudioError) as err:
             return None, None, f"no audio: {err}; give --audio"
         except MediaDecodeError as err:

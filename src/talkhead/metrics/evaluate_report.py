@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..outputs import atomic_output
+
 
 def _format_values(values: dict) -> str:
     parts = []
@@ -78,13 +80,9 @@ def plot_confidence(report: dict, path: str | os.PathLike) -> Path:
     bottom.set_xlim(0, max(report["seconds"], 1 / report["fps"]))
     bottom.grid(alpha=0.3)
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.partial")
     try:
-        figure.savefig(temporary, format="png")
-        os.replace(temporary, path)
+        with atomic_output(path) as temporary:
+            figure.savefig(temporary, format="png")
     finally:
         plt.close(figure)
-        temporary.unlink(missing_ok=True)
-    return path
+    return Path(path)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import outputs
 from ..errors import NoFaceError, TalkheadInputError
 from ..processing import audio as audio_lib
 from ..processing.faces import FaceTracker, clip_crop_box, face_crop_boxes, fill_all_gaps
@@ -86,6 +87,7 @@ def evaluate_landmarks(video: str | None = None, audio: str | None = None, landm
         points, found = track_landmarks(video)
         report.update(landmarks_source="tracked", face_found_rate=round(float(found.mean()), 4))
     wave = audio_lib.load_audio(speech_source)
+    audio_lib.check_min_duration(wave, f"the audio of '{speech_source}'")
     if audio_lib.silence_mask(wave).all():
         raise TalkheadInputError(f"the audio of '{speech_source}' is silent; synchrony cannot be measured")
     frames = min(len(points), audio_lib.num_video_frames(len(wave)))
@@ -127,18 +129,14 @@ def plot_offset_curves(report: dict, path: str | os.PathLike) -> Path:
     axes[0][0].set_ylabel("mean embedding distance")
     figure.suptitle(Path(str(report.get("video") or report.get("landmarks_source"))).name, fontsize=9)
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    try:
+        with outputs.atomic_output(path) as temporary:
+            figure.savefig(temporary, format="png")
+    finally:
+        plt.close(figure)
+    return Path(path)
 
 
 def write_json(data: dict, path: str | os.PathLike) -> Path:
-    """Write atomically: a temporary file beside ``path``, then a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_text(json.dumps(data, indent=2, default=float) + "\n")
-    os.replace(temporary, path)
-    return path
+    """Write atomically: a temporary file beside ``path``, then a rename (:func:`talkhead.outputs.write_json`)."""
+    return outputs.write_json(data, path, default=float)

@@ -16,15 +16,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import EmptyAudioError, MediaDecodeError, NoFaceError
+from ..errors import MediaDecodeError, NoFaceError
+from ..outputs import atomic_output
 from ..processing import audio as audio_lib
 from ..processing.faces import DlibHOGDetector, clip_crop_box, default_landmark_predictor, face_crop_boxes
 from ..processing.landmarks import close_mouth, denormalize_landmarks, normalize_landmarks
 
 logger = logging.getLogger(__name__)
 
-MIN_AUDIO_SECONDS = 0.2
+MIN_AUDIO_SECONDS = audio_lib.MIN_AUDIO_SECONDS  # the rule every command shares
 DEFAULT_GENERATOR = "ms-sync-short"
+LANDMARK_SUFFIXES = (".npz", ".json")
 
 
 @dataclass
@@ -55,16 +57,15 @@ class LandmarkMotion:
         import json
 
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.partial{path.suffix}")
-        if path.suffix == ".json":
-            temporary.write_text(json.dumps({"fps": self.fps, "landmarks": np.round(self.landmarks, 5).tolist(),
-                                             "pixels": np.round(self.pixels, 2).tolist(), "crop_box": self.crop_box.tolist()}))
-        elif path.suffix == ".npz":
-            np.savez(temporary, landmarks=self.landmarks, pixels=self.pixels, crop_box=self.crop_box, fps=self.fps)
-        else:
+        if path.suffix not in LANDMARK_SUFFIXES:
             raise ValueError(f"output must end in .npz or .json, got '{path.name}'")
-        os.replace(temporary, path)
+        with atomic_output(path) as temporary:
+            if path.suffix == ".json":
+                temporary.write_text(json.dumps({"fps": self.fps, "landmarks": np.round(self.landmarks, 5).tolist(),
+                                                 "pixels": np.round(self.pixels, 2).tolist(),
+                                                 "crop_box": self.crop_box.tolist()}))
+            else:
+                np.savez(temporary, landmarks=self.landmarks, pixels=self.pixels, crop_box=self.crop_box, fps=self.fps)
         return path
 
 
@@ -135,9 +136,7 @@ class SpeechToLandmarks:
         if isinstance(audio, (str, os.PathLike)):
             audio_name, audio = str(audio), audio_lib.load_audio(audio)
         wave = np.asarray(audio, np.float32)
-        seconds = len(wave) / audio_lib.SAMPLE_RATE
-        if seconds < MIN_AUDIO_SECONDS:
-            raise EmptyAudioError(f"{audio_name} is {seconds:.2f} s long; at least {MIN_AUDIO_SECONDS} s of speech is needed")
+        audio_lib.check_min_duration(wave, audio_name)
         pixels, faces = face_landmarks(image, image_name)
         crop = clip_crop_box(face_crop_boxes(pixels)[None])
         start = normalize_landmarks(pixels, crop)
