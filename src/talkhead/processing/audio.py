@@ -408,6 +408,20 @@ def mel_window(mel: np.ndarray, frame_index: int, fps: float = VIDEO_FPS) -> np.
     return window
 
 
+def mel_per_frame(mel: np.ndarray, num_frames: int, fps: float = VIDEO_FPS) -> np.ndarray:
+    """(num_frames, bands): the mean of the mel rows inside each video frame's span [t/fps, (t+1)/fps).
+
+    At 25 fps that is rows 3.2·t to 3.2·(t+1); spans past the end repeat the last row (silence if none).
+    """
+    edges = np.round(np.arange(num_frames + 1) * MEL_PER_SECOND / fps).astype(int)
+    if len(mel) == 0:
+        return np.full((num_frames, MEL_BANDS), -MEL_MAX_ABS, np.float32)
+    padded = np.concatenate([mel, np.repeat(mel[-1:], max(0, edges[-1] + 1 - len(mel)), axis=0)])
+    sums = np.concatenate([np.zeros((1, mel.shape[1])), np.cumsum(padded, axis=0, dtype=np.float64)])
+    stops = np.maximum(edges[1:], edges[:-1] + 1)  # at least one row per frame (fps above 80)
+    return ((sums[stops] - sums[edges[:-1]]) / (stops - edges[:-1])[:, None]).astype(np.float32)
+
+
 def silence_mask(
     wave: np.ndarray,
     num_frames: int | None = None,

@@ -1,0 +1,105 @@
+"""Phones of English speech at the video frame rate, from the acoustic model inside the ``pocketsphinx`` wheel.
+
+Mouth shape is mostly a function of the phone being spoken. Learning that from 11 minutes of mel
+spectrograms fails on new voices (issue #14); a phone recogniser trained on hundreds of hours does the
+speaker-independent part for us. This is how Rhubarb Lip Sync gets mouth shapes from any voice.
+
+``pocketsphinx``'s "allphone" search with its bundled phone language model (``en-us-phone.lm.bin``)
+decodes a phone sequence with 10 ms timings, about 20 times faster than real time on one core. Each
+video frame gets the fraction of its span covered by each phone (a soft one-hot; :func:`phone_features`).
+Noise and filler units count as silence. ``pocketsphinx`` is an optional dependency
+(``pip install talkhead[phones]``); nothing is downloaded: the model ships inside the wheel.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ..errors import TalkheadInputError
+from .audio import SAMPLE_RATE, VIDEO_FPS
+
+# the 39 ARPAbet phones of CMUdict and pocketsphinx's en-us model, then silence; the order is part of
+# every checkpoint that reads these features: append, never reorder
+PHONES = (
+    "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH", "IH", "IY", "JH",
+    "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH", "UH", "UW", "V", "W", "Y", "Z", "ZH", "SIL",
+)
+PHONE_INDEX = {phone: index for index, phone in enumerate(PHONES)}
+SILENCE = PHONE_INDEX["SIL"]
+NUM_PHONES = len(PHONES)
+DECODER_FRAMES_PER_SECOND = 100  # pocketsphinx's default frame rate (10 ms)
+
+
+@dataclass(frozen=True)
+class PhoneSegment:
+    """One decoded phone: ``phone`` from ``start`` to ``end`` seconds (end exclusive)."""
+
+    phone: str
+    start: float
+    end: float
+
+
+def phones_available() -> bool:
+    """Whether the optional ``pocketsphinx`` package (and so :func:`decode_phones`) is installed."""
+    try:
+        import pocketsphinx  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=1)
+def _decoder():
+    try:
+        from pocketsphinx import Decoder, get_model_path
+    except ImportError as err:
+        raise TalkheadInputError(
+            "phone features need the optional 'pocketsphinx' package: pip install 'talkhead[phones]'") from err
+    model = os.path.join(get_model_path(), "en-us")
+    # wide beams: allphone search is cheap, and pruning only loses phones
+    return Decoder(hmm=os.path.join(model, "en-us"), allphone=os.path.join(model, "en-us-phone.lm.bin"),
+                   lw=2.0, beam=1e-10, pbeam=1e-10, samprate=SAMPLE_RATE, loglevel="FATAL")
+
+
+def decode_phones(wave: np.ndarray) -> list[PhoneSegment]:
+    """The phone sequence of 16 kHz mono speech ``wave`` (float in [-1, 1]), with start and end times."""
+    wave = np.asarray(wave, np.float32)
+    if wave.ndim != 1:
+        raise TalkheadInputError(f"decode_phones needs a mono 16 kHz waveform (1-D), got shape {wave.shape}")
+    if len(wave) == 0:
+        return []
+    decoder = _decoder()
+    pcm = (np.clip(wave, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
+    decoder.start_utt()
+    decoder.process_raw(pcm, full_utt=True)
+    decoder.end_utt()
+    segments = []
+    for segment in decoder.seg():
+        phone = segment.word if segment.word in PHONE_INDEX else "SIL"  # +NSN+, +SPN+, ... are noise
+        segments.append(PhoneSegment(phone, segment.start_frame / DECODER_FRAMES_PER_SECOND,
+                                     (segment.end_frame + 1) / DECODER_FRAMES_PER_SECOND))
+    return segments
+
+
+def segments_to_frames(segments: list[PhoneSegment], num_frames: int, fps: float = VIDEO_FPS) -> np.ndarray:
+    """(num_frames, NUM_PHONES) float32: the fraction of each video frame's span [t/fps, (t+1)/fps) that each
+    phone covers. Frames no segment covers (past the decoded audio) are silence; rows sum to 1."""
+    features = np.zeros((num_frames, NUM_PHONES), np.float32)
+    for segment in segments:
+        first, last = int(np.floor(segment.start * fps)), int(np.ceil(segment.end * fps))
+        column = PHONE_INDEX[segment.phone]
+        for frame in range(max(first, 0), min(last, num_frames)):
+            overlap = min(segment.end, (frame + 1) / fps) - max(segment.start, frame / fps)
+            if overlap > 0:
+                features[frame, column] += overlap * fps
+    features[:, SILENCE] += np.clip(1.0 - features.sum(1), 0.0, None)
+    return features / features.sum(1, keepdims=True)
+
+
+def phone_features(wave: np.ndarray, num_frames: int, fps: float = VIDEO_FPS) -> np.ndarray:
+    """(num_frames, NUM_PHONES): the phones of ``wave`` (16 kHz) at ``fps``, as soft one-hots."""
+    return segments_to_frames(decode_phones(wave), num_frames, fps)
