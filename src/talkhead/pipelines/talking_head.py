@@ -12,7 +12,7 @@
 
 Where we differ from both papers: MS-Sync stops at landmarks and the stabilized-sync generator
 edits videos; the warp that joins them is ours (neither paper renders a still photo). The spline
-is solved per frame at the landmarks and evaluated on a grid every ``GRID`` pixels, then upsampled,
+is solved per frame at the landmarks (:mod:`talkhead.processing.warp`) and evaluated on a grid, then upsampled,
 which makes the warp cost independent of the number of landmarks and cheap at 720p.
 """
 
@@ -22,7 +22,6 @@ import contextlib
 import logging
 import os
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -32,6 +31,7 @@ from ..processing import audio as audio_lib
 from ..processing.faces import crop_face, face_crop_boxes, smooth_boxes
 from ..processing.landmarks import apply_transform, normalize_landmarks, similarity_transform
 from ..processing.video import VideoWriter
+from ..processing.warp import border_anchors, thin_plate_map
 from .base import TalkheadPipeline, load_component
 from .lip_sync import (
     DEFAULT_FACE_GENERATOR, DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, FaceRenderer, _pose_descriptor,
@@ -42,8 +42,6 @@ from .stages import StageTimes
 
 logger = logging.getLogger(__name__)
 
-GRID = 16  # pixels between the points where the spline is evaluated away from the face (it is smooth there)
-DETAIL_GRID = 4  # the same around the landmarks, where lips and jaw move against each other
 WARP_POINTS = np.r_[0:60]  # all but the inner lips
 HEAD_POINTS = np.r_[17:48]  # brows, nose, eyes: rigid with the skull
 LOWER_FACE = np.r_[4:13, 48:68]  # lower jaw and mouth: what speech moves
@@ -141,80 +139,6 @@ def rescale_motion(motion: np.ndarray, head_scale: float, lip_scale: float, detr
     weights[LOWER_FACE] = lip_scale
     scaled = np.eye(3) + head_scale * (heads - np.eye(3))
     return np.stack([apply_transform(head, start) for head in scaled]) + weights * residual
-
-
-def border_anchors(width: int, height: int, per_side: int = 4) -> np.ndarray:
-    """Fixed points along the image border: the frame itself does not move."""
-    xs, ys = np.linspace(0, width - 1, per_side + 1), np.linspace(0, height - 1, per_side + 1)
-    top = np.stack([xs, np.zeros_like(xs)], 1)
-    bottom = np.stack([xs, np.full_like(xs, height - 1)], 1)
-    left = np.stack([np.zeros_like(ys[1:-1]), ys[1:-1]], 1)
-    right = np.stack([np.full_like(ys[1:-1], width - 1), ys[1:-1]], 1)
-    return np.concatenate([top, bottom, left, right])
-
-
-def _tps_kernel(distances_squared: np.ndarray) -> np.ndarray:
-    return 0.5 * distances_squared * np.log(np.maximum(distances_squared, 1e-12))  # r² log r
-
-
-def _squared_distances(a: np.ndarray, b: np.ndarray, a_squared: np.ndarray | None = None) -> np.ndarray:
-    """(N, M) squared distances, by |a|² + |b|² − 2 a·b (one matrix product instead of an (N, M, 2) array)."""
-    a_squared = (a * a).sum(1) if a_squared is None else a_squared
-    return np.maximum(a_squared[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T, 0)
-
-
-def thin_plate_map(target: np.ndarray, source: np.ndarray, width: int, height: int, regularization: float = 1e-7,
-                   detail: np.ndarray | None = None) -> np.ndarray:
-    """(height, width, 2) float32 ``cv2.remap`` map: for each output pixel, where to sample the source image.
-
-    The spline sends ``target`` points (where features should end up) to ``source`` points (where
-    they are in the photo). It is evaluated every ``GRID`` pixels and upsampled bilinearly; inside the
-    ``detail`` box (x0, y0, x1, y1), where the landmarks move against each other, every
-    ``DETAIL_GRID`` pixels, which keeps the lips within half a pixel of where the spline puts them.
-    ``regularization`` only guards against coinciding points: larger values pull the lips back.
-    """
-    scale = float(max(width, height))  # unit coordinates keep the system well conditioned
-    t, s = target / scale, source / scale
-    n = len(t)
-    kernel = _tps_kernel(_squared_distances(t, t)) + regularization * np.eye(n)
-    affine = np.hstack([np.ones((n, 1)), t])
-    system = np.zeros((n + 3, n + 3))
-    system[:n, :n], system[:n, n:], system[n:, :n] = kernel, affine, affine.T
-    coefficients = np.linalg.solve(system, np.vstack([s, np.zeros((3, 2))]))
-
-    def evaluate(nodes: np.ndarray, nodes_squared: np.ndarray | None = None) -> np.ndarray:
-        values = _tps_kernel(_squared_distances(nodes, t, nodes_squared)) @ coefficients[:n]
-        return (values + coefficients[n] + nodes @ coefficients[n + 1 :]) * scale
-
-    nodes, nodes_squared, shape = _grid_nodes(width, height)
-    coarse = evaluate(nodes, nodes_squared).reshape(*shape, 2).astype(np.float32)
-    mapping = cv2.remap(coarse, *_grid_coordinates(width, height, GRID), cv2.INTER_LINEAR)
-    if detail is not None:
-        x0, y0 = (max(0, int(v) // DETAIL_GRID * DETAIL_GRID) for v in detail[:2])
-        x1, y1 = min(width, int(np.ceil(detail[2]))), min(height, int(np.ceil(detail[3])))
-        if x1 > x0 and y1 > y0:
-            xs, ys = np.arange(x0, x1 + DETAIL_GRID, DETAIL_GRID), np.arange(y0, y1 + DETAIL_GRID, DETAIL_GRID)
-            fine = evaluate(np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2) / scale)
-            fine = fine.reshape(len(ys), len(xs), 2).astype(np.float32)
-            mapping[y0:y1, x0:x1] = cv2.remap(fine, *_grid_coordinates(x1 - x0, y1 - y0, DETAIL_GRID), cv2.INTER_LINEAR)
-    return mapping
-
-
-@lru_cache(maxsize=4)
-def _grid_nodes(width: int, height: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
-    """The spline's evaluation points every ``GRID`` pixels (covering the image), in unit coordinates."""
-    xs, ys = np.arange(0, width + GRID, GRID), np.arange(0, height + GRID, GRID)
-    nodes = np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2) / float(max(width, height))
-    return nodes, (nodes * nodes).sum(1), (len(ys), len(xs))
-
-
-@lru_cache(maxsize=16)
-def _grid_coordinates(width: int, height: int, step: int) -> tuple[np.ndarray, np.ndarray]:
-    """Where each pixel falls on a grid with a node every ``step`` pixels (node i at pixel i·step): bilinear
-    upsampling that keeps the nodes in place, which ``cv2.resize`` (pixel-centre aligned) would shift."""
-    columns = np.tile(np.arange(width, dtype=np.float32) / step, (height, 1))
-    rows = np.tile(np.arange(height, dtype=np.float32)[:, None] / step, (1, width))
-    return columns, rows
 
 
 def warp_photo(photo: np.ndarray, start: np.ndarray, frame_points: np.ndarray, anchors: np.ndarray) -> np.ndarray:
