@@ -27,6 +27,7 @@ class Clip:
     mel: np.ndarray  # (M, 80) float32
     face_boxes: np.ndarray  # (T, 4) float32, frame pixels
     faces: np.ndarray | None = None  # (T, 96, 96, 3) uint8
+    phones: np.ndarray | None = None  # (T, NUM_PHONES) float32 phone soft one-hots (`preprocess --phones`)
 
     @property
     def num_frames(self) -> int:

@@ -8,6 +8,7 @@ from transformers import AutoConfig, AutoModel
 
 from .av_hubert import AVHubertConfig, AVHubertModel
 from .avsyncnet import AVSyncNet, AVSyncNetConfig, SyncNetExpert, SyncNetExpertConfig
+from .mouth_motion import MouthMotionConfig, MouthMotionModel
 from .ms_sync import (
     MSSyncDiscriminatorConfig, MSSyncDiscriminators, MSSyncGenerator, MSSyncGeneratorConfig, MSSyncSyncerConfig,
     MSSyncSyncerModel,
@@ -25,6 +26,7 @@ _REGISTRY = [
     (FaceDiscriminatorConfig, FaceDiscriminator),
     (SyncNetV2Config, SyncNetV2Model),
     (AVHubertConfig, AVHubertModel),
+    (MouthMotionConfig, MouthMotionModel),
 ]
 
 for _config, _model in _REGISTRY:
@@ -35,5 +37,6 @@ __all__ = [
     "MSSyncSyncerConfig", "MSSyncSyncerModel", "MSSyncGeneratorConfig", "MSSyncGenerator",
     "MSSyncDiscriminatorConfig", "MSSyncDiscriminators", "AVSyncNetConfig", "AVSyncNet", "SyncNetExpertConfig",
     "SyncNetExpert", "StableSyncFaceGeneratorConfig", "StableSyncFaceGenerator", "FaceDiscriminatorConfig",
-    "FaceDiscriminator", "SyncNetV2Config", "SyncNetV2Model", "AVHubertConfig", "AVHubertModel",
+    "FaceDiscriminator", "SyncNetV2Config", "SyncNetV2Model", "AVHubertConfig", "AVHubertModel", "MouthMotionConfig",
+    "MouthMotionModel",
 ]

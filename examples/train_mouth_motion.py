@@ -1,0 +1,200 @@
+#!/usr/bin/env python
+"""Train the mouth-motion model (issue #14): phones + mel per video frame -> mouth shapes.
+
+    accelerate launch examples/train_mouth_motion.py --dataset DATASET --output_dir runs/mouth-motion \
+        --validation_sources OpenTalker__video-retalking,smeetrs__deep_avsr
+    accelerate launch examples/train_mouth_motion.py --output_dir runs/mouth-motion --resume_from_checkpoint latest
+    ... --use_phones False     # the mel-only row of the benchmark tables
+
+Samples are random windows of ``--window`` frames; the loss is the squared error of the mouth's
+displacement from the clip's mean shape (face-frame units, points 48-67). Phones are decoded from
+each clip's audio with pocketsphinx when the dataset has no ``phones`` column (about 30 s for 11
+minutes). Validation on held-out sources measures **lip-follow** (the correlation of predicted and
+real inner-lip opening, :mod:`talkhead.metrics.lip_follow`) and keeps the best weights by it. At the
+end the output gain is fitted on the validation clips so that predicted openings vary as much as
+real ones (regression to the mean halves them otherwise), and the rest pose (mean displacement of
+silent frames) is stored for still photos.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from talkhead.training.arguments import TrainingRunArguments
+
+
+@dataclass
+class MouthMotionTrainingArguments(TrainingRunArguments):
+    model_config: str = field(default="small", metadata={"help": "preset (small, tiny) or config.json"})
+    use_phones: bool = field(default=True, metadata={"help": "read the pocketsphinx phone features"})
+    use_mel: bool = field(default=True, metadata={"help": "read the per-frame mel"})
+    window: int = field(default=100, metadata={"help": "frames per training sample"})
+    batch_size: int = field(default=32)
+    learning_rate: float = field(default=1e-3)
+    weight_decay: float = field(default=1e-2)
+    max_steps: int = field(default=6000)
+    validation_steps: int = field(default=250)
+    checkpointing_steps: int = field(default=1000)
+
+
+@torch.no_grad()
+def evaluate_clips(model, clips, gain: float = 1.0) -> dict:
+    """Lip-follow, std ratio and displacement MSE of the model on whole clips (eval mode, given gain)."""
+    from talkhead.metrics.lip_follow import lip_follow, std_ratio
+    from talkhead.processing.mouth import shape_inner_lip_opening
+
+    follows, ratios, errors = [], [], []
+    for clip in clips:
+        predicted = model.predict(clip.features) / model.config.output_gain * gain
+        errors.append(float(((predicted - clip.displacements) ** 2).sum((-1, -2)).mean()))
+        generated = shape_inner_lip_opening(clip.mean_shape + predicted)
+        real = shape_inner_lip_opening(clip.mean_shape + clip.displacements)
+        follows.append(lip_follow(generated, real))
+        ratios.append(std_ratio(generated, real))
+    return {"lip_follow": float(np.nanmean(follows)), "std_ratio": float(np.nanmean(ratios)), "mse": float(np.mean(errors)),
+            "per_clip_lip_follow": {c.clip_id: round(f, 4) for c, f in zip(clips, follows)}}
+
+
+def fit_gain(model, clips) -> float:
+    """The output gain at which predicted inner-lip openings vary as much as real ones (mean std ratio 1)."""
+    gain = 1.0
+    for _ in range(4):  # the opening is nearly linear in the gain; a few fixed-point steps settle it
+        ratio = evaluate_clips(model, clips, gain)["std_ratio"]
+        if not np.isfinite(ratio) or ratio <= 0:
+            break
+        gain /= ratio
+    return float(np.clip(gain, 0.5, 4.0))
+
+
+def save_plots(output_dir: Path, history: dict) -> None:
+    from talkhead.training.plots import plot_curves
+
+    plot_curves(output_dir / "plots" / "loss.png", {"training loss": history["train"]}, "training loss", "loss", smooth=5)
+    plot_curves(output_dir / "plots" / "validation_lip_follow.png",
+                {"validation": [(s, r["lip_follow"]) for s, r in history["validation"]]},
+                "held-out lip-follow (predicted vs real inner-lip opening)", "Pearson r")
+
+
+def prepare_clips(args, config):
+    from talkhead.data.clips import load_training_clips
+    from talkhead.data.mouth_windows import motion_clip
+
+    train, validation, held_out = load_training_clips(args.dataset, args.split, args.validation_sources,
+                                                      args.validation_fraction, args.seed)
+    cache_path = Path(args.output_dir) / "phones_cache.npz"  # decoding is the slow part of a (re)start
+    cache = dict(np.load(cache_path)) if cache_path.exists() else {}
+    prepared = []
+    for clips in (train, validation):
+        prepared.append([motion_clip(c, config, cache.get(c.clip_id)) for c in clips])
+    cache.update({c.clip_id: c.phones for group in prepared for c in group})
+    np.savez_compressed(cache_path, **cache)
+    return prepared[0], prepared[1], held_out
+
+
+def main(argv=None) -> None:
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from tqdm.auto import tqdm
+
+    from talkhead.data.mouth_windows import MouthWindowDataset, silence_displacement
+    from talkhead.errors import TalkheadInputError
+    from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
+    from talkhead.training.checkpoints import (
+        load_checkpoint, parse_arguments, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint, save_final,
+    )
+
+    args = parse_arguments(MouthMotionTrainingArguments, argv)
+    args.require_data_and_output()
+    accelerator = Accelerator()
+    set_seed(args.seed + accelerator.process_index)
+    output_dir = Path(args.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    config = MouthMotionConfig.from_preset_or_file(args.model_config, use_phones=args.use_phones, use_mel=args.use_mel)
+    try:
+        train_clips, validation_clips, held_out = prepare_clips(args, config)
+        dataset = MouthWindowDataset(train_clips, args.window, seed=args.seed)
+    except (TalkheadInputError, ValueError) as err:
+        raise SystemExit(f"error: {err}") from err
+    config.silence_displacement = silence_displacement(train_clips).reshape(-1).round(5).tolist()
+    model = MouthMotionModel(config)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, drop_last=True, num_workers=args.num_workers)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.learning_rate, total_steps=args.max_steps, pct_start=0.05)
+    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+    if accelerator.is_main_process:
+        save_arguments(args, output_dir)
+        accelerator.print(f"{len(train_clips)} training clips, {len(validation_clips)} validation clips (held-out sources: "
+                          f"{', '.join(held_out) or 'none'}); inputs: {'phones ' if args.use_phones else ''}"
+                          f"{'mel' if args.use_mel else ''}; {sum(p.numel() for p in model.parameters())} parameters")
+    step = 0
+    history = {"train": [], "validation": [], "best": None, "wall_seconds": 0.0}
+    checkpoint = resolve_checkpoint(output_dir, args.resume_from_checkpoint)
+    if checkpoint is not None:
+        state = load_checkpoint(accelerator, checkpoint)
+        step, history = state["step"], state["history"]
+        accelerator.print(f"resumed from {checkpoint} at step {step}")
+    started = time.perf_counter() - history["wall_seconds"]
+    running = []
+    progress = tqdm(total=args.max_steps, initial=step, desc="mouth-motion", disable=not accelerator.is_local_main_process,
+                    dynamic_ncols=True)
+    while step < args.max_steps:
+        dataset.epoch = step  # a fresh draw of windows on every pass (and after a resume)
+        for batch in loader:
+            loss = model(**batch).loss
+            optimizer.zero_grad(set_to_none=True)
+            accelerator.backward(loss)
+            accelerator.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            progress.update(1)
+            running.append(float(loss))
+            if step % args.logging_steps == 0:
+                history["train"].append((step, float(np.mean(running))))
+                progress.set_postfix(loss=f"{np.mean(running):.4f}", refresh=False)
+                running = []
+            if validation_clips and step % args.validation_steps == 0 and accelerator.is_main_process:
+                result = evaluate_clips(accelerator.unwrap_model(model), validation_clips)
+                history["validation"].append((step, {k: v for k, v in result.items() if k != "per_clip_lip_follow"}))
+                if history["best"] is None or result["lip_follow"] > history["best"]["lip_follow"]:
+                    history["best"] = {"step": step, **result}
+                    accelerator.unwrap_model(model).save_pretrained(output_dir / "best_model")
+                save_plots(output_dir, history)
+                accelerator.print(f"step {step}: held-out lip-follow {result['lip_follow']:.3f}, std ratio "
+                                  f"{result['std_ratio']:.2f}, mse {result['mse']:.5f}")
+            if step % args.checkpointing_steps == 0 or step >= args.max_steps:
+                history["wall_seconds"] = time.perf_counter() - started
+                save_checkpoint(accelerator, output_dir, step, {"history": history}, args.checkpoints_total_limit)
+            if step >= args.max_steps:
+                break
+    progress.close()
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        model = accelerator.unwrap_model(model)
+        if (output_dir / "best_model").exists():
+            model = MouthMotionModel.from_pretrained(output_dir / "best_model")
+        if validation_clips:
+            model.config.output_gain = round(fit_gain(model, validation_clips), 4)
+            calibrated = evaluate_clips(model, validation_clips, model.config.output_gain)
+        summary = {"steps": step, "wall_seconds": round(time.perf_counter() - started, 1), "held_out_sources": held_out,
+                   "train_clips": len(train_clips), "validation_clips": len(validation_clips),
+                   "use_phones": args.use_phones, "use_mel": args.use_mel, "best": history["best"],
+                   "output_gain": model.config.output_gain,
+                   "validation_at_gain": calibrated if validation_clips else None}
+        final = save_final(model, output_dir, summary)
+        if history["validation"]:
+            save_plots(output_dir, history)
+        accelerator.print(json.dumps({k: v for k, v in summary.items() if k != "best"}, indent=1))
+        if args.push_to_hub:
+            push_to_hub(final, args.hub_model_id, output_dir)
+    accelerator.end_training()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Training data of the mouth-motion model: per-frame audio features and mouth displacements of whole clips,
+sampled as random windows (issue #14).
+
+A clip's target is its mouth shapes in the face frame (:func:`talkhead.processing.mouth.mouth_shapes`)
+minus the clip's mean shape, so the model learns how speech moves a mouth, not what a mouth looks like.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..processing.mouth import mouth_shapes
+
+
+@dataclass
+class MotionClip:
+    """One clip ready for the mouth-motion model."""
+
+    clip_id: str
+    features: np.ndarray  # (T, input_size) float32
+    displacements: np.ndarray  # (T, 20, 2) float32: mouth shape minus the clip's mean shape
+    mean_shape: np.ndarray  # (20, 2)
+    phones: np.ndarray  # (T, NUM_PHONES): kept to find silent frames
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.features)
+
+
+def clip_phones(clip) -> np.ndarray:
+    """The clip's phone soft one-hots: the dataset's ``phones`` column, or decoded from its audio."""
+    from ..processing.phones import phone_features
+
+    stored = getattr(clip, "phones", None)
+    if stored is not None:
+        return np.asarray(stored, np.float32)
+    return phone_features(clip.audio, clip.num_frames, clip.fps)
+
+
+def motion_clip(clip, config, phones: np.ndarray | None = None) -> MotionClip:
+    """A preprocessed :class:`~talkhead.data.clips.Clip` -> :class:`MotionClip` for ``config`` (a MouthMotionConfig)."""
+    from ..models.mouth_motion import mouth_audio_features
+
+    phones = clip_phones(clip) if phones is None else phones
+    features = mouth_audio_features(clip.audio, clip.num_frames, clip.fps, config, phones=phones)
+    shapes = mouth_shapes(clip.landmarks)
+    mean_shape = shapes.mean(0)
+    return MotionClip(clip.clip_id, features, (shapes - mean_shape).astype(np.float32), mean_shape, phones)
+
+
+class MouthWindowDataset(torch.utils.data.Dataset):
+    """Random windows of ``window`` frames (shorter clips whole, zero-padded with a mask); ``samples_per_epoch`` a pass.
+
+    Clips are drawn in proportion to their length, so every frame is equally likely to be seen.
+    """
+
+    def __init__(self, clips: list[MotionClip], window: int = 100, samples_per_epoch: int = 2048, seed: int = 0):
+        if not clips:
+            raise ValueError("MouthWindowDataset needs at least one clip")
+        self.clips, self.window, self.samples_per_epoch, self.seed = clips, window, samples_per_epoch, seed
+        lengths = np.array([c.num_frames for c in clips], np.float64)
+        self.weights = lengths / lengths.sum()
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return self.samples_per_epoch
+
+    def __getitem__(self, index: int) -> dict:
+        rng = np.random.default_rng((self.seed, self.epoch, index))
+        clip = self.clips[rng.choice(len(self.clips), p=self.weights)]
+        start = int(rng.integers(0, max(clip.num_frames - self.window, 0) + 1))
+        stop = min(start + self.window, clip.num_frames)
+        features = np.zeros((self.window, clip.features.shape[1]), np.float32)
+        labels = np.zeros((self.window, *clip.displacements.shape[1:]), np.float32)
+        mask = np.zeros(self.window, np.float32)
+        features[: stop - start] = clip.features[start:stop]
+        labels[: stop - start] = clip.displacements[start:stop]
+        mask[: stop - start] = 1
+        return {"audio_features": torch.from_numpy(features), "labels": torch.from_numpy(labels), "mask": torch.from_numpy(mask)}
+
+
+def silence_displacement(clips: list[MotionClip], threshold: float = 0.9) -> np.ndarray:
+    """(20, 2) mean displacement over frames whose phones are at least ``threshold`` silence: the rest pose."""
+    from ..processing.phones import SILENCE
+
+    silent = [c.displacements[c.phones[:, SILENCE] >= threshold] for c in clips]
+    silent = np.concatenate([s for s in silent if len(s)]) if any(len(s) for s in silent) else None
+    return np.zeros((20, 2)) if silent is None else silent.mean(0)

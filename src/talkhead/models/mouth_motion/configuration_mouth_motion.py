@@ -1,0 +1,83 @@
+"""Configuration of the mouth-motion model (issue #14: audio and phones -> mouth shapes per video frame)."""
+
+from __future__ import annotations
+
+from transformers import PretrainedConfig
+
+from ...processing.phones import NUM_PHONES
+from ..configuration_utils import PresetConfigMixin, raise_problems
+
+MEL_BANDS = 80
+
+
+class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
+    r"""Configuration of :class:`MouthMotionModel`.
+
+    A non-causal stack of dilated residual 1D convolutions over per-video-frame audio features: the
+    phone soft one-hots of :mod:`talkhead.processing.phones` (``use_phones``) and/or the 80-band mel
+    averaged over each frame (``use_mel``). It predicts the mouth shape (points 48-67 in the face
+    frame of :mod:`talkhead.processing.mouth`) as a displacement from the speaker's mean shape.
+
+    Args:
+        use_phones (`bool`, *optional*, defaults to True): read the phone features.
+        use_mel (`bool`, *optional*, defaults to True): read the per-frame mel.
+        hidden_size (`int`, *optional*, defaults to 128): channels of the convolution stack.
+        num_blocks (`int`, *optional*, defaults to 6): residual blocks; block i has dilation ``dilations[i]``.
+        dilations (`list[int]`, *optional*): dilation of each block (default 1, 2, 4, 1, 2, 1: about 0.9 s either side at 25 fps).
+        kernel_size (`int`, *optional*, defaults to 5): temporal kernel of every convolution.
+        dropout (`float`, *optional*, defaults to 0.1): dropout inside the blocks.
+        input_dropout (`float`, *optional*, defaults to 0.1): dropout on the input features (a mel band or a phone
+            fraction is dropped, so no single cue is trusted).
+        mouth_points (`int`, *optional*, defaults to 20): points 48-67.
+        output_gain (`float`, *optional*, defaults to 1.0): the predicted displacement is multiplied by this at
+            inference. Regression to the mean shrinks the motion; the training script fits the gain on the
+            validation split so that predicted and real mouth openings vary equally.
+        silence_displacement (`list[float]`, *optional*): mean true displacement over silent training frames
+            (40 values); subtracting it turns a displacement from the mean into one from the rest pose, which is
+            what a single photo gives.
+    """
+
+    model_type = "mouth_motion"
+    presets = {
+        "paper": {},
+        "small": {},
+        "tiny": {"hidden_size": 16, "num_blocks": 2, "dilations": [1, 2], "kernel_size": 3},
+    }
+
+    def __init__(self, use_phones: bool = True, use_mel: bool = True, hidden_size: int = 128, num_blocks: int = 6,
+                 dilations: list[int] | None = None, kernel_size: int = 5, dropout: float = 0.1,
+                 input_dropout: float = 0.1, mouth_points: int = 20, output_gain: float = 1.0,
+                 silence_displacement: list[float] | None = None, initializer_range: float = 0.02, **kwargs):
+        self.use_phones = use_phones
+        self.use_mel = use_mel
+        self.hidden_size = hidden_size
+        self.num_blocks = num_blocks
+        self.dilations = list(dilations) if dilations is not None else [1, 2, 4, 1, 2, 1][:num_blocks]
+        self.kernel_size = kernel_size
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.mouth_points = mouth_points
+        self.output_gain = output_gain
+        self.silence_displacement = (list(silence_displacement) if silence_displacement is not None
+                                     else [0.0] * (2 * mouth_points))
+        self.initializer_range = initializer_range
+        problems = []
+        if not (use_phones or use_mel):
+            problems.append("use_phones and use_mel are both False (the model needs an input)")
+        if len(self.dilations) != num_blocks:
+            problems.append(f"dilations has {len(self.dilations)} entries for num_blocks={num_blocks}")
+        if kernel_size % 2 == 0:
+            problems.append(f"kernel_size={kernel_size} (odd, so the output is centred on the frame)")
+        if len(self.silence_displacement) != 2 * mouth_points:
+            problems.append(f"silence_displacement has {len(self.silence_displacement)} values, not {2 * mouth_points}")
+        raise_problems("MouthMotionConfig", problems)
+        super().__init__(**kwargs)
+
+    @property
+    def input_size(self) -> int:
+        return NUM_PHONES * self.use_phones + MEL_BANDS * self.use_mel
+
+    @property
+    def receptive_frames(self) -> int:
+        """Frames on each side of a frame that reach its prediction."""
+        return sum(d * (self.kernel_size // 2) for d in self.dilations)

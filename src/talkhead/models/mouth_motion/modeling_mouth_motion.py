@@ -1,0 +1,121 @@
+"""Mouth motion from speech: per-frame phones and mel -> mouth shapes (issue #14).
+
+Not from a paper of the three this library implements: the MS-Sync generator (Airale et al.) rolls out
+landmarks autoregressively from mel features, and on 11 minutes of data its mouth drifts open and
+moves half as much as a real one on new speakers. This model keeps the task as small as it is: a
+non-autoregressive, non-causal stack of dilated residual 1D convolutions maps the phones a speech
+recogniser hears (:mod:`talkhead.processing.phones`, speaker-independent) and the mel of each video
+frame to the mouth's displacement from the speaker's mean shape, in the head-fixed face frame of
+:mod:`talkhead.processing.mouth`. No rollout, so no drift; the output gain is fitted on held-out
+speakers so the mouth moves as much as a real one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+from transformers.utils import ModelOutput
+
+from ...processing import audio as audio_lib
+from ..blocks import init_weights
+from .configuration_mouth_motion import MouthMotionConfig
+
+
+def mouth_audio_features(wave: np.ndarray, num_frames: int, fps: float, config: MouthMotionConfig,
+                         phones: np.ndarray | None = None) -> np.ndarray:
+    """(num_frames, config.input_size) float32: the model's input for 16 kHz mono ``wave`` at ``fps``.
+
+    ``phones`` (num_frames, NUM_PHONES) may be given when already decoded (a dataset caches them);
+    otherwise they are decoded here (needs ``pocketsphinx``). The mel is mean-normalised per band
+    over the clip, which removes most of the microphone's colour.
+    """
+    parts = []
+    if config.use_phones:
+        if phones is None:
+            from ...processing.phones import phone_features
+
+            phones = phone_features(wave, num_frames, fps)
+        parts.append(np.asarray(phones, np.float32)[:num_frames])
+    if config.use_mel:
+        mel = audio_lib.mel_per_frame(audio_lib.mel80(wave), num_frames, fps)
+        parts.append(mel - mel.mean(0, keepdims=True))
+    return np.concatenate(parts, axis=1).astype(np.float32)
+
+
+@dataclass
+class MouthMotionOutput(ModelOutput):
+    """``displacements`` (B, T, 20, 2): mouth shape minus the speaker's mean shape, face-frame units,
+    after ``output_gain``; ``loss`` when ``labels`` were given (before the gain)."""
+
+    loss: torch.Tensor | None = None
+    displacements: torch.Tensor | None = None
+
+
+class DilatedResidualBlock(nn.Module):
+    """x + dropout(conv_d(GELU(norm(x)))): one dilated temporal convolution with a pre-norm residual."""
+
+    def __init__(self, channels: int, kernel_size: int, dilation: int, dropout: float):
+        super().__init__()
+        self.norm = nn.GroupNorm(1, channels)
+        self.conv = nn.Conv1d(channels, channels, kernel_size, padding=dilation * (kernel_size // 2), dilation=dilation)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.dropout(self.conv(nn.functional.gelu(self.norm(x))))
+
+
+class MouthMotionModel(PreTrainedModel):
+    """Audio features (B, T, input_size) -> mouth displacements (B, T, 20, 2); see the module docstring."""
+
+    config_class = MouthMotionConfig
+    base_model_prefix = "mouth_motion"
+    main_input_name = "audio_features"
+
+    def __init__(self, config: MouthMotionConfig):
+        super().__init__(config)
+        self.input_dropout = nn.Dropout(config.input_dropout)
+        self.input_projection = nn.Conv1d(config.input_size, config.hidden_size, 1)
+        self.blocks = nn.ModuleList(
+            DilatedResidualBlock(config.hidden_size, config.kernel_size, d, config.dropout) for d in config.dilations)
+        self.output_norm = nn.GroupNorm(1, config.hidden_size)
+        self.output_projection = nn.Conv1d(config.hidden_size, 2 * config.mouth_points, 1)
+        self.post_init()
+
+    def _init_weights(self, module: nn.Module) -> None:
+        init_weights(module, self.config.initializer_range)
+
+    def forward(self, audio_features: torch.Tensor, labels: torch.Tensor | None = None,
+                mask: torch.Tensor | None = None) -> MouthMotionOutput:
+        """``labels`` (B, T, 20, 2) true displacements; ``mask`` (B, T) marks the frames that count (padding)."""
+        x = self.input_projection(self.input_dropout(audio_features).transpose(1, 2))
+        for block in self.blocks:
+            x = block(x)
+        raw = self.output_projection(nn.functional.gelu(self.output_norm(x))).transpose(1, 2)
+        raw = raw.reshape(*raw.shape[:2], self.config.mouth_points, 2)
+        loss = None
+        if labels is not None:
+            error = (raw - labels).pow(2).sum((-1, -2))
+            weights = torch.ones_like(error) if mask is None else mask.to(error.dtype)
+            loss = (error * weights).sum() / weights.sum().clamp(min=1)
+        displacements = raw if self.training else raw * self.config.output_gain
+        return MouthMotionOutput(loss=loss, displacements=displacements)
+
+    @torch.no_grad()
+    def predict(self, audio_features: np.ndarray, from_rest: bool = False) -> np.ndarray:
+        """(T, input_size) features of one clip -> (T, 20, 2) displacements (numpy, eval mode).
+
+        ``from_rest``: displacements from the rest (silent) pose instead of the speaker's mean shape, for a
+        still photo whose mouth is at rest.
+        """
+        was_training = self.training
+        self.eval()
+        tensor = torch.from_numpy(np.asarray(audio_features, np.float32))[None].to(self.device)
+        displacements = self(tensor).displacements[0].cpu().numpy().astype(np.float64)
+        self.train(was_training)
+        if from_rest:
+            displacements -= np.asarray(self.config.silence_displacement).reshape(-1, 2) * self.config.output_gain
+        return displacements
