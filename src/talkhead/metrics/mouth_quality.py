@@ -1,0 +1,79 @@
+"""Mouth quality at video resolution: SSIM, PSNR and sharpness inside the mouth box (issue #13).
+
+The protocol of ``shared/design/baselines.md``: the **mouth box** is the square centred on points
+48-67 of the *real* frame, side 1.35 x the mouth width (horizontal extent of points 48-67); the
+generated frame is compared with the real one inside it. **Sharpness** is the variance of the
+Laplacian of the grey box, generated over real (a smear scores far below 1). The **face box** is the
+tight box of all 68 points. Every function takes RGB uint8 frames and image-pixel landmarks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MOUTH_BOX_SCALE = 1.35
+
+
+def mouth_box(landmarks: np.ndarray, scale: float = MOUTH_BOX_SCALE) -> np.ndarray:
+    """(4,) integer square (x0, y0, x1, y1) centred on the mouth, side ``scale`` x its width."""
+    mouth = np.asarray(landmarks, np.float64)[48:68]
+    center = (mouth.min(0) + mouth.max(0)) / 2
+    half = scale * np.ptp(mouth[:, 0]) / 2
+    return np.round(np.concatenate([center - half, center + half])).astype(int)
+
+
+def face_box(landmarks: np.ndarray) -> np.ndarray:
+    """(4,) integer tight box of the 68 points."""
+    points = np.asarray(landmarks, np.float64)
+    return np.round(np.concatenate([points.min(0), points.max(0)])).astype(int)
+
+
+def _cut(image: np.ndarray, box: np.ndarray) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    height, width = image.shape[:2]
+    return image[max(y0, 0):min(y1, height), max(x0, 0):min(x1, width)]
+
+
+def box_ssim(generated: np.ndarray, real: np.ndarray, box: np.ndarray) -> float:
+    """SSIM (Gaussian window, sigma 1.5, colour) of two frames inside ``box``."""
+    from skimage.metrics import structural_similarity
+
+    a, b = _cut(generated, box), _cut(real, box)
+    if min(a.shape[:2]) < 7:
+        return float("nan")
+    return float(structural_similarity(a, b, channel_axis=-1, data_range=255, gaussian_weights=True, sigma=1.5,
+                                       use_sample_covariance=False))
+
+
+def box_psnr(generated: np.ndarray, real: np.ndarray, box: np.ndarray) -> float:
+    """PSNR in dB inside ``box``; ``inf`` for identical boxes (left out of means by the caller)."""
+    a, b = _cut(generated, box).astype(np.float64), _cut(real, box).astype(np.float64)
+    mse = float(((a - b) ** 2).mean()) if a.size else float("nan")
+    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def laplacian_variance(image: np.ndarray, box: np.ndarray) -> float:
+    """Variance of the Laplacian of the grey image inside ``box``: high for sharp edges, low for a smear."""
+    import cv2
+
+    grey = cv2.cvtColor(np.ascontiguousarray(_cut(image, box)), cv2.COLOR_RGB2GRAY)
+    return float(cv2.Laplacian(grey, cv2.CV_64F).var()) if grey.size else float("nan")
+
+
+def mouth_quality(generated: np.ndarray, real: np.ndarray, landmarks: np.ndarray) -> dict:
+    """Per-frame mouth and face scores of ``generated`` against ``real`` (real frame's ``landmarks``, image px)."""
+    box = mouth_box(landmarks)
+    return {"mouth_ssim": box_ssim(generated, real, box), "mouth_psnr": box_psnr(generated, real, box),
+            "mouth_sharpness": laplacian_variance(generated, box) / max(laplacian_variance(real, box), 1e-9),
+            "face_ssim": box_ssim(generated, real, face_box(landmarks))}
+
+
+def summarize(rows: list[dict]) -> dict:
+    """Means of per-frame scores, leaving out NaN and infinite values (identical boxes have infinite PSNR)."""
+    keys = rows[0].keys() if rows else []
+    summary = {}
+    for key in keys:
+        values = np.array([r[key] for r in rows], np.float64)
+        values = values[np.isfinite(values)]
+        summary[key] = float(values.mean()) if len(values) else float("nan")
+    return summary

@@ -1,0 +1,213 @@
+"""Mouth rendering by retrieval and warp: the person's own mouths, re-timed and re-shaped (issue #13).
+
+Video Rewrite (Bregler et al., 1997) and "Synthesizing Obama" (Suwajanakorn et al., 2017) dub a video
+by reusing its own mouths. We do the same with a motion model in front:
+
+1. **Pool.** Lower-face patches of frames spread over the video, each cut in its **face frame**
+   (:mod:`talkhead.processing.mouth`: head position, roll and scale removed) at the video's own
+   resolution, with their landmarks. Real lips and teeth, in this person's light.
+2. **Retrieve.** For every output frame, the pooled frames whose mouth shape is nearest the target
+   shape (and whose head pose is nearest the frame's) are candidates; a Viterbi pass picks one per
+   frame, preferring to play pooled frames in their own order, so texture does not flicker.
+3. **Warp.** A thin-plate spline moves the chosen patch's lips and jaw onto the target shape, and the
+   patch is mapped into the frame's face frame and pasted under a feathered lower-face mask with a
+   colour match along the seam. Every pixel outside the mask is the source frame's.
+
+Everything here is a pure function of arrays; :mod:`talkhead.pipelines.lip_sync` decodes and encodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..processing.landmarks import JAW, MOUTH
+from ..processing.mouth import face_frames, invert_similarity, mouth_shapes
+from ..processing.warp import thin_plate_map
+
+# the patch covers this part of the face frame (x right, y down; eye centres at (+-0.5, 0), nose tip near
+# y = 0.75): below the nose, jaw to jaw
+PATCH_LEFT, PATCH_RIGHT, PATCH_TOP, PATCH_BOTTOM = -1.15, 1.15, 0.35, 2.0
+POSE_POINTS = np.r_[0:5, 12:17, 27:36]  # upper jaw line and nose: head yaw and pitch, not speech
+WARP_POINTS = np.r_[2:15, 31:36, 48:60, 60:68]  # jaw, nostrils, lips (inner lips too: teeth stay inside)
+JAW_FOLLOW = np.array([0, 0, 0, 0.15, 0.35, 0.6, 0.85, 1.0, 1.0, 1.0, 0.85, 0.6, 0.35, 0.15, 0, 0, 0])
+"""How much each jaw point (0-16) follows the lower lip's vertical move (the chin drops as the mouth opens)."""
+
+
+@dataclass
+class MouthPool:
+    """Pooled lower-face patches of one video, all at ``pixels_per_unit`` pixels per face-frame unit."""
+
+    patches: np.ndarray  # (N, H, W, 3) uint8
+    landmarks: np.ndarray  # (N, 68, 2) in patch pixels
+    shapes: np.ndarray  # (N, 20, 2) mouth shapes (face frame)
+    poses: np.ndarray  # (N, D) head-pose descriptors
+    frame_indices: np.ndarray  # (N,) source frame of each patch
+    pixels_per_unit: float
+
+    def __len__(self) -> int:
+        return len(self.patches)
+
+
+def pose_descriptors(landmarks: np.ndarray) -> np.ndarray:
+    """(T, 68, 2) image landmarks -> (T, D): upper jaw and nose in the face frame (what out-of-plane turns move)."""
+    frames = face_frames(landmarks)
+    points = np.einsum("tij,tpj->tpi", frames[:, :, :2], np.asarray(landmarks, np.float64)[:, POSE_POINTS])
+    return (points + frames[:, None, :, 2]).reshape(len(points), -1)
+
+
+def patch_size(pixels_per_unit: float) -> tuple[int, int]:
+    """(width, height) of a patch in pixels."""
+    return (int(round((PATCH_RIGHT - PATCH_LEFT) * pixels_per_unit)), int(round((PATCH_BOTTOM - PATCH_TOP) * pixels_per_unit)))
+
+
+def image_to_patch(landmarks: np.ndarray, pixels_per_unit: float) -> np.ndarray:
+    """(2, 3) affine from a frame's image pixels to its patch pixels (face frame, scaled and shifted)."""
+    matrix = face_frames(landmarks[None])[0]
+    scale = np.diag([pixels_per_unit, pixels_per_unit])
+    return np.concatenate([scale @ matrix[:, :2], (scale @ matrix[:, 2:]) - np.array([[PATCH_LEFT], [PATCH_TOP]]) * pixels_per_unit], 1)
+
+
+def choose_pixels_per_unit(landmarks: np.ndarray, cap: float = 160.0) -> float:
+    """The video's median inter-ocular distance in pixels (patches keep the source's detail), at most ``cap``."""
+    from ..processing.mouth import eye_distance
+
+    return float(np.clip(np.nanmedian(eye_distance(landmarks)), 24.0, cap))
+
+
+def cut_patch(frame: np.ndarray, landmarks: np.ndarray, pixels_per_unit: float) -> tuple[np.ndarray, np.ndarray]:
+    """(patch, landmarks in patch pixels) of one frame."""
+    matrix = image_to_patch(landmarks, pixels_per_unit)
+    patch = cv2.warpAffine(frame, matrix, patch_size(pixels_per_unit), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    return patch, np.asarray(landmarks, np.float64) @ matrix[:, :2].T + matrix[:, 2]
+
+
+def pool_frame_indices(valid: np.ndarray, max_size: int) -> np.ndarray:
+    """Frames to pool: every frame with a face, or an even spread of ``max_size`` of them."""
+    candidates = np.flatnonzero(valid)
+    if len(candidates) <= max_size:
+        return candidates
+    return candidates[np.linspace(0, len(candidates) - 1, max_size).round().astype(int)]
+
+
+def target_landmarks(landmarks: np.ndarray, shapes: np.ndarray) -> np.ndarray:
+    """(T, 68, 2): each frame's landmarks with the mouth set to ``shapes`` (face frame) and the chin following the
+    lower lip."""
+    from ..processing.mouth import place_mouth
+
+    placed = place_mouth(shapes, landmarks)
+    drop = placed[:, 57] - np.asarray(landmarks, np.float64)[:, 57]  # the lower lip's move, image pixels
+    placed[:, JAW] = np.asarray(landmarks, np.float64)[:, JAW] + JAW_FOLLOW[None, :, None] * drop[:, None, :]
+    return placed
+
+
+def retrieve(pool: MouthPool, shapes: np.ndarray, poses: np.ndarray, frame_indices: np.ndarray | None = None,
+             candidates: int = 8, pose_weight: float = 0.5, switch_cost: float = 0.02, exclude_within: int = 0) -> np.ndarray:
+    """(T,) pool index per output frame: nearest mouth shapes and poses, smoothed over time by Viterbi.
+
+    Cost of a frame = squared shape distance (face-frame units) + ``pose_weight`` x squared pose distance;
+    moving to any pooled frame other than the next one in the source costs ``switch_cost`` more.
+    ``exclude_within`` > 0 (benchmarks only) forbids pooled frames that close to the output frame's own
+    source frame (``frame_indices``), so a clip dubbed with its own audio cannot copy its true mouth.
+    """
+    shape_cost = ((shapes.reshape(len(shapes), 1, -1) - pool.shapes.reshape(1, len(pool), -1)) ** 2).sum(-1)
+    pose_cost = ((poses[:, None] - pool.poses[None]) ** 2).sum(-1) / poses.shape[1] * 2
+    cost = shape_cost + pose_weight * pose_cost
+    if exclude_within and frame_indices is not None:
+        cost[np.abs(np.asarray(frame_indices)[:, None] - pool.frame_indices[None]) < exclude_within] = np.inf
+    k = min(candidates, len(pool))
+    options = np.argpartition(cost, k - 1, axis=1)[:, :k]
+    local = np.take_along_axis(cost, options, 1)
+    total, back = local[0].copy(), np.zeros(options.shape, int)
+    for t in range(1, len(options)):
+        follows = pool.frame_indices[options[t]][None, :] == pool.frame_indices[options[t - 1]][:, None] + 1
+        transition = total[:, None] + switch_cost * ~follows
+        back[t] = transition.argmin(0)
+        total = transition.min(0) + local[t]
+    path = np.zeros(len(options), int)
+    path[-1] = int(total.argmin())
+    for t in range(len(options) - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return options[np.arange(len(options)), path]
+
+
+def lower_face_mask(patch_landmarks: np.ndarray, size: tuple[int, int], feather: float = 0.08) -> np.ndarray:
+    """(H, W) float32 paste weights in patch pixels: the mouth and chin, inside jaw points 4-12 and below the
+    nostrils (drawn 15 % towards the mouth). Pasting less of the face keeps more of the source's own pixels
+    (face-box SSIM 0.92 with the whole lower face, 0.94-0.95 with this on two held-out clips)."""
+    width, height = size
+    center = patch_landmarks[MOUTH].mean(0)
+    top = center + (patch_landmarks[[35, 34, 33, 32, 31]] - center) * 0.85
+    polygon = np.concatenate([patch_landmarks[4:13], top]).astype(np.float32)
+    mask = np.zeros((height, width), np.float32)
+    cv2.fillPoly(mask, [np.round(polygon * 4).astype(np.int32)], 1.0, cv2.LINE_AA, shift=2)
+    return cv2.GaussianBlur(mask, (0, 0), max(feather * width / 2, 1.0))
+
+
+def render_frame(frame: np.ndarray, landmarks: np.ndarray, target: np.ndarray, pool: MouthPool, index: int,
+                 colour_match: bool = True) -> np.ndarray:
+    """``frame`` with its lower face replaced by pooled patch ``index`` warped onto the ``target`` landmarks (image px).
+
+    One spline maps the frame's pixels straight to the patch's (the patch was cut once from its source
+    frame), so the mouth is resampled twice in all, bicubically: detail survives.
+    """
+    ppu = pool.pixels_per_unit
+    size = patch_size(ppu)
+    to_patch = image_to_patch(landmarks, ppu)  # the frame's own face frame, so the upper face stays where it is
+    x0, y0, x1, y1 = _region(invert_similarity(to_patch), size, frame.shape)
+    if x1 <= x0 or y1 <= y0:
+        return frame
+    origin = np.array([x0, y0], np.float64)
+    target_region = np.asarray(target, np.float64)[WARP_POINTS] - origin
+    corners = np.array([[0, 0], [size[0], 0], [0, size[1]], [size[0], size[1]]], np.float64)
+    anchors_patch = corners  # the patch's corners stay put: the spline is a pure lower-face deformation
+    anchors_region = corners @ invert_similarity(to_patch)[:, :2].T + invert_similarity(to_patch)[:, 2] - origin
+    mapping = thin_plate_map(np.concatenate([target_region, anchors_region]),
+                             np.concatenate([pool.landmarks[index][WARP_POINTS], anchors_patch]), x1 - x0, y1 - y0)
+    pasted = cv2.remap(pool.patches[index], mapping, None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+    target_patch = np.asarray(target, np.float64) @ to_patch[:, :2].T + to_patch[:, 2]
+    own_patch = np.asarray(landmarks, np.float64) @ to_patch[:, :2].T + to_patch[:, 2]
+    # the union with the frame's own chin: where the new mouth is more closed, the old chin is covered too
+    mask = np.maximum(lower_face_mask(target_patch, size), lower_face_mask(own_patch, size))
+    shift = invert_similarity(to_patch)
+    shift[:, 2] -= origin
+    weights = cv2.warpAffine(mask, shift, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+                             borderValue=0)[..., None]
+    original = frame[y0:y1, x0:x1].astype(np.float32)
+    if colour_match:
+        seam = weights * (1 - weights)
+        pasted += ((original - pasted) * seam).sum((0, 1)) / max(float(seam.sum()), 1e-6)
+    out = frame.copy()
+    out[y0:y1, x0:x1] = np.clip(original * (1 - weights) + pasted * weights + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
+def _region(patch_to_image: np.ndarray, size: tuple[int, int], frame_shape) -> tuple[int, int, int, int]:
+    """Integer image box holding the patch's footprint, clipped to the frame."""
+    corners = np.array([[0, 0], [size[0], 0], [0, size[1]], [size[0], size[1]]], np.float64)
+    placed = corners @ patch_to_image[:, :2].T + patch_to_image[:, 2]
+    x0, y0 = np.floor(placed.min(0)).astype(int)
+    x1, y1 = np.ceil(placed.max(0)).astype(int)
+    return max(x0, 0), max(y0, 0), min(x1, frame_shape[1]), min(y1, frame_shape[0])
+
+
+def build_pool(frames_and_landmarks, pixels_per_unit: float) -> MouthPool:
+    """A :class:`MouthPool` from an iterable of (source frame index, RGB frame, image landmarks (68, 2))."""
+    patches, points, indices, image_landmarks = [], [], [], []
+    for index, frame, landmarks in frames_and_landmarks:
+        patch, patch_points = cut_patch(frame, landmarks, pixels_per_unit)
+        patches.append(patch)
+        points.append(patch_points)
+        indices.append(index)
+        image_landmarks.append(landmarks)
+    if not patches:
+        raise ValueError("build_pool needs at least one frame with a face")
+    image_landmarks = np.stack(image_landmarks)
+    return MouthPool(np.stack(patches), np.stack(points), mouth_shapes(image_landmarks), pose_descriptors(image_landmarks),
+                     np.asarray(indices), pixels_per_unit)
+
+
+__all__ = ["MouthPool", "build_pool", "choose_pixels_per_unit", "pool_frame_indices", "pose_descriptors", "render_frame",
+           "retrieve", "target_landmarks"]
