@@ -71,6 +71,26 @@ def write_av(path: Path, frames, fps: float = 25, audio: np.ndarray | None = Non
     return path
 
 
+def write_timed_video(path: Path, frames, seconds, codec: str = "libx264") -> Path:
+    """A silent video whose frame i is presented at ``seconds[i]``: pts set by hand on a 1 ms clock, so the
+    frame rate can vary (a phone's variable-frame-rate recording)."""
+    container = av.open(str(path), "w")
+    clock = Fraction(1, 1000)
+    stream = container.add_stream(codec, rate=round(len(frames) / max(seconds[-1], 1e-3)))
+    stream.height, stream.width = frames[0].shape[:2]
+    stream.pix_fmt = "yuv420p"
+    stream.time_base = stream.codec_context.time_base = clock
+    for frame, time in zip(frames, seconds):
+        video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        video_frame.pts, video_frame.time_base = int(round(time * 1000)), clock
+        for packet in stream.encode(video_frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    return path
+
+
 def talking_video(path: Path, astronaut: np.ndarray, num_frames: int = 40, fps: float = 25, with_audio: bool = True,
                   size: int = 256) -> Path:
     """A short clip of the astronaut drifting slowly, with speech-like audio (or none)."""

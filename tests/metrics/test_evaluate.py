@@ -141,7 +141,7 @@ def test_no_face_and_missing_files_are_errors(media, tmp_path):
 def test_plot_without_curves_or_audio_still_draws(tmp_path):
     report = {"video": "v.mp4", "fps": 25, "seconds": 2.0, "metrics": {"expert_sync": {"status": "unavailable", "reason": "x"}}}
     path = plot_confidence(report, tmp_path / "sub" / "plot.png")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and not list((tmp_path / "sub").glob(".*partial"))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and not list((tmp_path / "sub").glob(".*partial*"))
 
 
 def test_avs_v_is_not_cut_to_the_audio_but_avs_m_is(media, tiny_models):

@@ -6,7 +6,7 @@ from talkhead.errors import MediaDecodeError, NoVideoError
 from talkhead.processing import audio as A
 from talkhead.processing.video import VideoReader, VideoWriter, frames_covering, read_video, resample_indices, write_video
 
-from ..conftest import write_av
+from ..conftest import write_av, write_timed_video
 
 
 def numbered_frames(count: int, size=(48, 64)) -> list[np.ndarray]:
@@ -57,6 +57,28 @@ def test_decoding_any_rate_gives_25_fps_with_correct_timestamps(tmp_path, fps):
     expected = resample_indices(np.arange(count) / fps, count / fps)
     assert len(frames) == len(expected) == reader.num_frames == frames_covering(count / fps)
     assert np.array_equal(frame_numbers(frames), expected)
+
+
+# a phone's variable frame rate: 15 frames in the first second, then one every 0.2 s
+VARIABLE_TIMES = np.r_[np.arange(15) / 15, 1 + np.arange(5) / 5]
+
+
+@pytest.mark.parametrize("container", ["mp4", "mkv"])
+def test_variable_frame_rate_is_placed_by_timestamp_not_index(tmp_path, container):
+    path = write_timed_video(tmp_path / f"variable.{container}", numbered_frames(len(VARIABLE_TIMES)), VARIABLE_TIMES)
+    reader = VideoReader(path)
+    assert reader.info.source_fps < 15  # the average rate: what lip-sync writes its output at
+    for fps in (25.0, reader.info.source_fps):
+        shown = frame_numbers(VideoReader(path, fps=fps).read())
+        covered = int(np.floor(VARIABLE_TIMES[-1] * fps)) + 1  # output frames up to the last source timestamp
+        assert len(shown) >= covered
+        nearest = [int(np.argmin(np.abs(VARIABLE_TIMES - k / fps) + 1e-9 * np.arange(20))) for k in range(covered)]
+        assert shown[:covered].tolist() == nearest  # each output time shows the source frame on screen then
+        assert shown[:covered].tolist() != list(range(covered))  # not the source frames one after another
+    at_25 = frame_numbers(VideoReader(path).read())
+    assert at_25[35].tolist() == 17 and at_25[:15].tolist() == [0, 1, 1, 2, 2, 3, 4, 4, 5, 5, 6, 7, 7, 8, 8]
+    seeked = frame_numbers(np.stack(list(VideoReader(path).frames(30, 40))))
+    assert seeked.tolist() == at_25[30:40].tolist()  # a seek lands on the same timeline
 
 
 def test_frame_folder_is_a_video(tmp_path):

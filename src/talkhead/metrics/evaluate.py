@@ -304,12 +304,12 @@ def evaluate_video(video: str | os.PathLike, audio: str | os.PathLike | None = N
                                                     "python -m talkhead.models.av_hubert.convert_av_hubert CHECKPOINT.pt DIR")
                                     if any(m.startswith("avs_") for m in selected) else (None, None))
     models = _load_models(selected, options, v2_folder, hubert_folder)  # a bad model name fails before the slow part
+    wave, audio_source, audio_reason = _load_wave(video, None if audio is None else str(audio))  # so does bad --audio
 
     start = time.perf_counter()
     main = _read_and_track(video, options.max_side, log is not None, Path(video).name)
     frames = len(main.frames)
     say(f"tracked {frames} frames in {time.perf_counter() - start:.1f} s (face found in {100 * main.track.found_rate:.1f} %)")
-    wave, audio_source, audio_reason = _load_wave(video, None if audio is None else str(audio))
     audio_frames = 0
     if wave is not None:
         audio_frames = min(frames, audio_lib.num_video_frames(len(wave)))

@@ -1,0 +1,193 @@
+"""Bad and dangerous inputs to every command, as one table: each row runs ``talkhead ...`` in a fresh folder.
+
+A row is ``(command line, exit status, message fragments, files that must come through unchanged,
+files that must not exist afterwards)``. A new command joins by adding rows. Every row also checks
+that no traceback, no raw FFmpeg error number and no hidden temporary file is left behind.
+
+Names refer to files :func:`workspace` makes in the folder the command runs in; ``{gen}`` and
+``{face_gen}`` are tiny random MS-Sync and face generators.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pytest
+
+from talkhead.cli import main
+
+from .conftest import speech_like, talking_video, write_av, write_wav
+from .pipelines.conftest import face_generator_path, generator_path  # noqa: F401  (session fixtures)
+
+CORRUPT = b"\x00\x00\x00 ftypisom" + bytes(range(256)) * 8
+NOT_READABLE = "is not a readable video (FFmpeg: invalid data found when processing input)"
+TOO_SHORT = "0.10 s long; at least 0.2 s of speech is needed"
+
+
+@dataclass(frozen=True)
+class Row:
+    args: tuple[str, ...]
+    status: int
+    messages: tuple[str, ...]
+    untouched: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
+
+
+GENERATE = ("generate", "--image", "face.png", "--model", "{gen}", "--quiet")
+LIPSYNC = ("lipsync", "--model", "{face_gen}", "--silent-lip", "none", "--quiet")
+LANDMARKS = ("landmarks", "--image", "face.png", "--model", "{gen}")
+PREPROCESS = ("preprocess", "--quiet", "--num-proc", "1")
+
+ROWS = {
+    # an output that names an input, directly or through a link or '..': refused before any work
+    "evaluate --json is the video": Row(
+        ("evaluate", "v.mp4", "--json", "v.mp4"), 2, ("--json 'v.mp4' is the same file as the input 'v.mp4'",), ("v.mp4",)),
+    "evaluate --plot is the video": Row(
+        ("evaluate", "v.mp4", "--json", "r.json", "--plot", "v.mp4"), 2, ("--plot 'v.mp4' is the same file as the input",),
+        ("v.mp4",), ("r.json",)),
+    "evaluate --json is --audio": Row(
+        ("evaluate", "v.mp4", "--audio", "a.wav", "--json", "a.wav"), 2, ("--json 'a.wav' is the same file as the input",),
+        ("a.wav", "v.mp4")),
+    "evaluate landmarks --plot is the video": Row(
+        ("evaluate", "landmarks", "--video", "v.mp4", "--json", "r.json", "--plot", "v.mp4"), 2,
+        ("--plot 'v.mp4' is the same file as the input",), ("v.mp4",), ("r.json",)),
+    "generate --json is --audio": Row(
+        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--json", "a.wav"), 2,
+        ("--json 'a.wav' is the same file as the input 'a.wav'",), ("a.wav", "face.png"), ("out.mp4",)),
+    "generate --landmarks is the photo": Row(
+        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--landmarks", "face.png"), 2,
+        ("--landmarks 'face.png' is the same file as the input",), ("face.png",), ("out.mp4", "face.png.npz")),
+    "lipsync --json is the video": Row(
+        (*LIPSYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "out.mp4", "--json", "v.mp4"), 2,
+        ("--json 'v.mp4' is the same file as the input 'v.mp4'",), ("v.mp4", "a.wav"), ("out.mp4",)),
+    "landmarks --preview is the audio's video": Row(
+        (*LANDMARKS, "--audio", "v.mp4", "-o", "lm.npz", "--preview", "v.mp4"), 2,
+        ("--preview 'v.mp4' is the same file as the input 'v.mp4'",), ("v.mp4",), ("lm.npz",)),
+    "benchmark speed --json is the video": Row(
+        ("benchmark", "speed", "--video", "v.mp4", "--seconds", "0.2", "--json", "v.mp4"), 2, ("is the same file as the input",), ("v.mp4",)),
+    "a symbolic link to the video": Row(
+        ("evaluate", "v.mp4", "--json", "link.json"), 2, ("--json 'link.json' is the same file as the input 'v.mp4'",),
+        ("v.mp4",)),
+    "a hard link to the video": Row(
+        (*LIPSYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "hard.mp4"), 2,
+        ("--output 'hard.mp4' is the same file as the input 'v.mp4'",), ("v.mp4", "hard.mp4")),
+    "a path through '..'": Row(
+        ("evaluate", "v.mp4", "--json", "r.json", "--plot", "sub/../v.mp4"), 2,
+        ("--plot 'sub/../v.mp4' is the same file as the input 'v.mp4'",), ("v.mp4",), ("r.json",)),
+    # an output of the wrong kind: an error that names the extension, never a renamed file
+    "--landmarks with another extension": Row(
+        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--landmarks", "marks.png"), 2,
+        ("--landmarks must be a .npz file, got 'marks.png'",), (), ("marks.png", "marks.png.npz", "out.mp4")),
+    "--json with another extension": Row(
+        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--json", "out.mp4"), 2,
+        ("--json must be a .json file, got 'out.mp4'",), (), ("out.mp4",)),
+    "landmarks -o with another extension": Row(
+        (*LANDMARKS, "--audio", "a.wav", "-o", "lm.txt"), 2, ("--output must be a .npz or .json file, got 'lm.txt'",),
+        (), ("lm.txt", "lm.txt.npz")),
+    "-o is a folder": Row(
+        (*LIPSYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "sub"), 2, ("--output 'sub' is a folder",)),
+    # datasets: never an input, never holding one, never the same path as the summary
+    "preprocess into its input folder": Row(
+        (*PREPROCESS, "data", "-o", "data", "--overwrite"), 2, ("--output 'data' is the input folder 'data'",),
+        ("data/clips/clip.mp4",)),
+    "preprocess into a folder holding its input": Row(
+        (*PREPROCESS, "data/clips", "-o", "data", "--overwrite"), 2,
+        ("--output 'data' holds the input 'data/clips'",), ("data/clips/clip.mp4",)),
+    "preprocess --json on the dataset": Row(
+        (*PREPROCESS, "data", "-o", "ds.json", "--json", "ds.json"), 2,
+        ("--json 'ds.json' is the same file as --output",), ("data/clips/clip.mp4",), ("ds.json",)),
+    # every skipped file is listed with its reason, whether discovery or processing rejected it
+    "preprocess a folder whose only video is corrupt": Row(
+        (*PREPROCESS, "only_corrupt", "-o", "ds"), 2,
+        ("no clip could be used; every input was skipped:\n  only_corrupt/bad.mp4: 'only_corrupt/bad.mp4' " + NOT_READABLE,),
+        ("only_corrupt/bad.mp4",), ("ds",)),
+    "preprocess a corrupt and a faceless video": Row(
+        (*PREPROCESS, "mixed", "-o", "ds"), 2,
+        ("  mixed/bad.mp4: 'mixed/bad.mp4' " + NOT_READABLE, "  mixed/wall.mp4: no face found in any frame"),
+        ("mixed/bad.mp4", "mixed/wall.mp4"), ("ds",)),
+    # one minimum-audio rule for every command
+    "generate 0.1 s of audio": Row(
+        (*GENERATE, "--audio", "short.wav", "-o", "out.mp4"), 2, ("short.wav is " + TOO_SHORT,), ("short.wav",), ("out.mp4",)),
+    "lipsync 0.1 s of audio": Row(
+        (*LIPSYNC, "--video", "v.mp4", "--audio", "short.wav", "-o", "out.mp4"), 2, ("short.wav is " + TOO_SHORT,),
+        ("short.wav",), ("out.mp4",)),
+    "landmarks 0.1 s of audio": Row(
+        (*LANDMARKS, "--audio", "short.wav", "-o", "lm.npz"), 2, ("short.wav is " + TOO_SHORT,), (), ("lm.npz",)),
+    "evaluate 0.1 s of audio": Row(
+        ("evaluate", "v.mp4", "--audio", "short.wav", "--metrics", "ssim", "--json", "r.json", "--quiet"), 2,
+        ("the audio 'short.wav' is " + TOO_SHORT,), (), ("r.json",)),
+    "evaluate landmarks 0.1 s of audio": Row(
+        ("evaluate", "landmarks", "--video", "v.mp4", "--audio", "short.wav", "--json", "r.json"), 2,
+        ("the audio of 'short.wav' is " + TOO_SHORT,), (), ("r.json",)),
+    # what is wrong with a file, in words
+    "lipsync a corrupt video": Row(
+        (*LIPSYNC, "--video", "corrupt.mp4", "--audio", "a.wav", "-o", "out.mp4"), 2, ("'corrupt.mp4' " + NOT_READABLE,),
+        ("corrupt.mp4",), ("out.mp4",)),
+    "evaluate a corrupt video": Row(
+        ("evaluate", "corrupt.mp4", "--json", "r.json", "--quiet"), 2, ("'corrupt.mp4' " + NOT_READABLE,), (), ("r.json",)),
+    "generate with corrupt audio": Row(
+        (*GENERATE, "--audio", "corrupt.mp3", "-o", "out.mp4"), 2,
+        ("'corrupt.mp3' is not a readable audio file (FFmpeg: invalid data found when processing input)",), (),
+        ("out.mp4",)),
+    "lipsync a video without a face, default passthrough": Row(
+        (*LIPSYNC, "--video", "wall.mp4", "--audio", "a.wav", "-o", "out.mp4"), 2,
+        ("no face found in any of the 10 frames of 'wall.mp4'",), ("wall.mp4",), ("out.mp4",)),
+}
+
+
+@pytest.fixture
+def workspace(tmp_path, astronaut, monkeypatch):
+    """A folder holding every input the rows name; the command runs inside it."""
+    talking_video(tmp_path / "v.mp4", astronaut, num_frames=25)
+    write_wav(tmp_path / "a.wav", speech_like(1.0))
+    write_wav(tmp_path / "short.wav", speech_like(0.1))
+    cv2.imwrite(str(tmp_path / "face.png"), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    (tmp_path / "corrupt.mp4").write_bytes(CORRUPT)
+    (tmp_path / "corrupt.mp3").write_bytes(b"ID3" + bytes(range(256)) * 4)
+    wall = [np.full((64, 64, 3), 128, np.uint8)] * 10
+    write_av(tmp_path / "wall.mp4", wall, 25, speech_like(0.4))
+    (tmp_path / "link.json").symlink_to(tmp_path / "v.mp4")
+    os.link(tmp_path / "v.mp4", tmp_path / "hard.mp4")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "data" / "clips").mkdir(parents=True)
+    talking_video(tmp_path / "data" / "clips" / "clip.mp4", astronaut, num_frames=10)
+    for folder in ("only_corrupt", "mixed"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "bad.mp4").write_bytes(CORRUPT)
+    write_av(tmp_path / "mixed" / "wall.mp4", wall, 25, speech_like(0.4))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("row", ROWS.values(), ids=ROWS.keys())
+def test_bad_input(row: Row, workspace, generator_path, face_generator_path, capsys):  # noqa: F811
+    models = {"gen": str(generator_path), "face_gen": str(face_generator_path)}
+    before = {name: _digest(workspace / name) for name in row.untouched}
+    status = main([arg.format(**models) for arg in row.args])
+    captured = capsys.readouterr()
+    assert status == row.status, captured.err
+    for message in row.messages:
+        assert message in captured.err
+    assert captured.err.startswith("error: ") and "Traceback" not in captured.err and "Errno" not in captured.err
+    assert {name: _digest(workspace / name) for name in row.untouched} == before
+    assert not [name for name in row.absent if os.path.lexists(workspace / name)]
+    assert not [path for path in workspace.rglob("*") if ".partial" in path.name or ".cache-" in path.name]
+
+
+@pytest.mark.parametrize("command", [["generate"], ["lipsync"], ["landmarks"], ["preprocess"], ["evaluate"],
+                                     ["evaluate", "landmarks"]], ids=" ".join)
+def test_every_command_states_the_one_audio_rule_in_its_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--help"] if command != ["evaluate"] else ["evaluate", "-h"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert exit_.value.code == 0 and "0.2 s" in text
+    if command == ["lipsync"]:
+        assert "A video with no face in any frame is an error under every policy" in text
