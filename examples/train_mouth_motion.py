@@ -34,6 +34,13 @@ class MouthMotionTrainingArguments(TrainingRunArguments):
     model_config: str = field(default="small", metadata={"help": "preset (small, tiny) or config.json"})
     use_phones: bool = field(default=True, metadata={"help": "read the pocketsphinx phone features"})
     use_mel: bool = field(default=True, metadata={"help": "read the per-frame mel"})
+    opening_loss_weight: float = field(default=0.0, metadata={"help": "extra weight on the inner-lip gap"})
+    hidden_size: int | None = field(default=None, metadata={"help": "overrides the preset's channels"})
+    dropout: float | None = field(default=None, metadata={"help": "overrides the preset's dropout"})
+    input_dropout: float | None = field(default=None, metadata={"help": "overrides the preset's input dropout"})
+    align_offsets: bool = field(default=True, metadata={"help": "undo the training clips' audio-video offsets "
+                                                                  "(found with the phone table; validation clips stay as they are)"})
+    max_offset: int = field(default=8, metadata={"help": "largest offset searched, in frames"})
     window: int = field(default=100, metadata={"help": "frames per training sample"})
     batch_size: int = field(default=32)
     learning_rate: float = field(default=1e-3)
@@ -87,14 +94,27 @@ def prepare_clips(args, config):
 
     train, validation, held_out = load_training_clips(args.dataset, args.split, args.validation_sources,
                                                       args.validation_fraction, args.seed)
+    from talkhead.data.av_offsets import estimate_offsets
+    from talkhead.data.mouth_windows import clip_phones
+    from talkhead.processing.mouth import inner_lip_opening
+
     cache_path = Path(args.output_dir) / "phones_cache.npz"  # decoding is the slow part of a (re)start
     cache = dict(np.load(cache_path)) if cache_path.exists() else {}
-    prepared = []
-    for clips in (train, validation):
-        prepared.append([motion_clip(c, config, cache.get(c.clip_id)) for c in clips])
-    cache.update({c.clip_id: c.phones for group in prepared for c in group})
+    for clip in train + validation:
+        if clip.clip_id not in cache:
+            cache[clip.clip_id] = clip_phones(clip)
     np.savez_compressed(cache_path, **cache)
-    return prepared[0], prepared[1], held_out
+    lags = [0] * len(train)
+    if args.align_offsets:
+        lags, details = estimate_offsets([cache[c.clip_id] for c in train], [inner_lip_opening(c.landmarks) for c in train],
+                                         args.max_offset)
+        report = {c.clip_id: {"source": c.source, **d} for c, d in zip(train, details)}
+        (Path(args.output_dir) / "av_offsets.json").write_text(json.dumps(report, indent=1))
+        print(f"audio-video offsets undone in {sum(lag != 0 for lag in lags)} of {len(train)} training clips "
+              f"(frames: {sorted(lag for lag in lags if lag)})")
+    train_clips = [motion_clip(c, config, cache[c.clip_id], lag) for c, lag in zip(train, lags)]
+    validation_clips = [motion_clip(c, config, cache[c.clip_id]) for c in validation]
+    return train_clips, validation_clips, held_out
 
 
 def main(argv=None) -> None:
@@ -115,7 +135,10 @@ def main(argv=None) -> None:
     set_seed(args.seed + accelerator.process_index)
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    config = MouthMotionConfig.from_preset_or_file(args.model_config, use_phones=args.use_phones, use_mel=args.use_mel)
+    overrides = {k: v for k, v in (("hidden_size", args.hidden_size), ("dropout", args.dropout),
+                                   ("input_dropout", args.input_dropout)) if v is not None}
+    config = MouthMotionConfig.from_preset_or_file(args.model_config, use_phones=args.use_phones, use_mel=args.use_mel,
+                                                   opening_loss_weight=args.opening_loss_weight, **overrides)
     try:
         train_clips, validation_clips, held_out = prepare_clips(args, config)
         dataset = MouthWindowDataset(train_clips, args.window, seed=args.seed)

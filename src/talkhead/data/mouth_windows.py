@@ -40,15 +40,22 @@ def clip_phones(clip) -> np.ndarray:
     return phone_features(clip.audio, clip.num_frames, clip.fps)
 
 
-def motion_clip(clip, config, phones: np.ndarray | None = None) -> MotionClip:
-    """A preprocessed :class:`~talkhead.data.clips.Clip` -> :class:`MotionClip` for ``config`` (a MouthMotionConfig)."""
+def motion_clip(clip, config, phones: np.ndarray | None = None, lag: int = 0) -> MotionClip:
+    """A preprocessed :class:`~talkhead.data.clips.Clip` -> :class:`MotionClip` for ``config`` (a MouthMotionConfig).
+
+    ``lag`` (frames, :mod:`talkhead.data.av_offsets`) undoes the clip's audio-video offset: the mouth of frame
+    t + lag is paired with the sound of frame t.
+    """
     from ..models.mouth_motion import mouth_audio_features
+    from .av_offsets import align
 
     phones = clip_phones(clip) if phones is None else phones
     features = mouth_audio_features(clip.audio, clip.num_frames, clip.fps, config, phones=phones)
     shapes = mouth_shapes(clip.landmarks)
+    aligned_phones = align(phones, shapes, lag)[0]
+    features, shapes = align(features, shapes, lag)
     mean_shape = shapes.mean(0)
-    return MotionClip(clip.clip_id, features, (shapes - mean_shape).astype(np.float32), mean_shape, phones)
+    return MotionClip(clip.clip_id, features, (shapes - mean_shape).astype(np.float32), mean_shape, aligned_phones)
 
 
 class MouthWindowDataset(torch.utils.data.Dataset):

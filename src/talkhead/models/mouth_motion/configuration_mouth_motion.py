@@ -29,6 +29,9 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
         input_dropout (`float`, *optional*, defaults to 0.1): dropout on the input features (a mel band or a phone
             fraction is dropped, so no single cue is trusted).
         mouth_points (`int`, *optional*, defaults to 20): points 48-67.
+        opening_loss_weight (`float`, *optional*, defaults to 0.0): weight of an extra squared error on the
+            inner-lip gap (mean of the vertical gaps 61-67, 62-66, 63-65), the part of the shape that speech
+            moves most and lip-follow measures; the coordinate loss spreads its effort over all 40 values.
         output_gain (`float`, *optional*, defaults to 1.0): the predicted displacement is multiplied by this at
             inference. Regression to the mean shrinks the motion; the training script fits the gain on the
             validation split so that predicted and real mouth openings vary equally.
@@ -46,7 +49,8 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
 
     def __init__(self, use_phones: bool = True, use_mel: bool = True, hidden_size: int = 128, num_blocks: int = 6,
                  dilations: list[int] | None = None, kernel_size: int = 5, dropout: float = 0.1,
-                 input_dropout: float = 0.1, mouth_points: int = 20, output_gain: float = 1.0,
+                 input_dropout: float = 0.1, mouth_points: int = 20, opening_loss_weight: float = 0.0,
+                 output_gain: float = 1.0,
                  silence_displacement: list[float] | None = None, initializer_range: float = 0.02, **kwargs):
         self.use_phones = use_phones
         self.use_mel = use_mel
@@ -57,6 +61,7 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
         self.dropout = dropout
         self.input_dropout = input_dropout
         self.mouth_points = mouth_points
+        self.opening_loss_weight = opening_loss_weight
         self.output_gain = output_gain
         self.silence_displacement = (list(silence_displacement) if silence_displacement is not None
                                      else [0.0] * (2 * mouth_points))

@@ -46,6 +46,13 @@ def mouth_audio_features(wave: np.ndarray, num_frames: int, fps: float, config: 
     return np.concatenate(parts, axis=1).astype(np.float32)
 
 
+def inner_lip_gap(displacements: torch.Tensor) -> torch.Tensor:
+    """(..., 20, 2) -> (...,): mean vertical gap of the inner-lip pairs (61, 67), (62, 66), (63, 65); linear, so it
+    works on displacements as on shapes."""
+    top, bottom = [61 - 48, 62 - 48, 63 - 48], [67 - 48, 66 - 48, 65 - 48]
+    return (displacements[..., bottom, 1] - displacements[..., top, 1]).mean(-1)
+
+
 @dataclass
 class MouthMotionOutput(ModelOutput):
     """``displacements`` (B, T, 20, 2): mouth shape minus the speaker's mean shape, face-frame units,
@@ -99,6 +106,8 @@ class MouthMotionModel(PreTrainedModel):
         loss = None
         if labels is not None:
             error = (raw - labels).pow(2).sum((-1, -2))
+            if self.config.opening_loss_weight:
+                error = error + self.config.opening_loss_weight * (inner_lip_gap(raw) - inner_lip_gap(labels)).pow(2)
             weights = torch.ones_like(error) if mask is None else mask.to(error.dtype)
             loss = (error * weights).sum() / weights.sum().clamp(min=1)
         displacements = raw if self.training else raw * self.config.output_gain

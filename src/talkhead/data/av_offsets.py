@@ -1,0 +1,55 @@
+"""Audio-video offsets of training clips, found with the phone table (no learned model), and undone.
+
+The raw clips' sync is not verified (``shared/data/README.md``), and it is off: on the training split
+the mouths of the Obama clips move 4 to 6 frames before their speech, several interview clips 2 to 3.
+A model that learns timing from such clips learns the wrong timing; a linear model over phone context
+scored *worse* on held-out speakers than one without context until the offsets were undone.
+
+:func:`estimate_offsets` fits the phone table (each phone's mean opening), finds each clip's lag of best
+correlation between the table's prediction and the real opening, shifts and refits. A lag is kept only
+where it beats lag 0 clearly (``min_gain``); :func:`align` applies it to a clip's per-frame arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..metrics.lip_follow import lip_follow
+
+
+def lagged_follow(prediction: np.ndarray, opening: np.ndarray, lag: int) -> float:
+    """Lip-follow of ``prediction[t]`` against ``opening[t + lag]`` (lag > 0: the mouth moves after the sound)."""
+    if lag >= 0:
+        return lip_follow(prediction[: len(prediction) - lag], opening[lag:])
+    return lip_follow(prediction[-lag:], opening[:lag])
+
+
+def align(features: np.ndarray, targets: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame ``features`` and ``targets`` cut so that ``features[t]`` pairs with the mouth it caused."""
+    length = min(len(features), len(targets))
+    features, targets = features[:length], targets[:length]
+    if lag >= 0:
+        return features[: length - lag], targets[lag:]
+    return features[-lag:], targets[: length + lag]
+
+
+def estimate_offsets(phones: list[np.ndarray], openings: list[np.ndarray], max_lag: int = 8, iterations: int = 2,
+                     min_gain: float = 0.05) -> tuple[list[int], list[dict]]:
+    """Per clip: the lag (frames) to undo, and how it was judged ({lag, follow_at_0, follow_at_lag})."""
+    from ..evaluation.baselines import fit_phone_table, phone_table_opening
+
+    lags = [0] * len(phones)
+    details: list[dict] = []
+    for _ in range(iterations):
+        shifted = [align(p, o, lag) for p, o, lag in zip(phones, openings, lags)]
+        table = fit_phone_table([p for p, _ in shifted], [o for _, o in shifted])
+        details = []
+        for index, (clip_phones, opening) in enumerate(zip(phones, openings)):
+            prediction = phone_table_opening(table, clip_phones)
+            scores = np.array([lagged_follow(prediction, opening, lag) for lag in range(-max_lag, max_lag + 1)])
+            at_zero = scores[max_lag]
+            best = int(np.nanargmax(scores)) - max_lag if np.isfinite(scores).any() else 0
+            keep = np.isfinite(at_zero) and scores[best + max_lag] >= at_zero + min_gain
+            lags[index] = best if keep else 0
+            details.append({"lag": lags[index], "follow_at_0": float(at_zero), "follow_at_lag": float(scores[lags[index] + max_lag])})
+    return lags, details

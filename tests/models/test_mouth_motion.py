@@ -1,0 +1,63 @@
+"""The mouth-motion model with a tiny config: shapes, masked loss, save/load, gain and rest pose, gradients."""
+
+import numpy as np
+import pytest
+import torch
+
+from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel, mouth_audio_features
+from talkhead.models.mouth_motion.modeling_mouth_motion import inner_lip_gap
+from talkhead.processing.phones import NUM_PHONES
+
+
+def tiny(**overrides):
+    torch.manual_seed(0)
+    return MouthMotionModel(MouthMotionConfig.from_preset("tiny", **overrides))
+
+
+def test_shapes_and_masked_loss():
+    model = tiny().train()
+    features = torch.randn(2, 30, model.config.input_size)
+    labels = torch.randn(2, 30, 20, 2)
+    mask = torch.ones(2, 30)
+    mask[1, 20:] = 0
+    out = model(features, labels, mask)
+    assert out.displacements.shape == (2, 30, 20, 2)
+    changed = labels.clone()
+    changed[1, 20:] += 100  # padding frames do not count
+    torch.testing.assert_close(model.eval()(features, changed, mask).loss, model(features, labels, mask).loss)
+    out.loss.backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+def test_inputs_follow_the_config():
+    assert MouthMotionConfig(use_mel=False).input_size == NUM_PHONES
+    assert MouthMotionConfig(use_phones=False).input_size == 80
+    with pytest.raises(ValueError, match="both False"):
+        MouthMotionConfig(use_phones=False, use_mel=False)
+    config = MouthMotionConfig.from_preset("tiny", use_phones=False)
+    wave = np.random.default_rng(0).normal(0, 0.1, 16000).astype(np.float32)
+    assert mouth_audio_features(wave, 25, 25.0, config).shape == (25, 80)
+    phones = np.zeros((25, NUM_PHONES), np.float32)
+    both = mouth_audio_features(wave, 25, 25.0, MouthMotionConfig.from_preset("tiny"), phones=phones)
+    assert both.shape == (25, NUM_PHONES + 80) and np.abs(both[:, NUM_PHONES:].mean(0)).max() < 1e-5  # mel mean-normalised
+
+
+def test_gain_rest_pose_and_round_trip(tmp_path):
+    model = tiny(output_gain=2.0, silence_displacement=[0.01] * 40, opening_loss_weight=5.0)
+    features = np.random.default_rng(1).normal(size=(40, model.config.input_size)).astype(np.float32)
+    model.config.output_gain = 1.0
+    raw = model.predict(features)
+    model.config.output_gain = 2.0
+    np.testing.assert_allclose(model.predict(features), 2 * raw, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.predict(features, from_rest=True), 2 * raw - 0.02, rtol=1e-5, atol=1e-6)
+    model.save_pretrained(tmp_path)
+    loaded = MouthMotionModel.from_pretrained(tmp_path)
+    assert loaded.config.opening_loss_weight == 5.0
+    np.testing.assert_allclose(loaded.predict(features), model.predict(features), rtol=1e-5, atol=1e-6)
+
+
+def test_inner_lip_gap_is_lower_minus_upper_inner_lip():
+    shapes = torch.zeros(20, 2)
+    shapes[[13, 14, 15], 1] = -1.0  # points 61-63 up
+    shapes[[19, 18, 17], 1] = 2.0  # points 65-67 down
+    assert float(inner_lip_gap(shapes)) == 3.0

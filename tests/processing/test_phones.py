@@ -1,0 +1,37 @@
+"""Phone features: frame fractions from decoded segments, and the bundled pocketsphinx decoder on real speech."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from talkhead.processing.phones import NUM_PHONES, PHONE_INDEX, SILENCE, PhoneSegment, phones_available, segments_to_frames
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_segments_become_frame_fractions():
+    segments = [PhoneSegment("SIL", 0.0, 0.05), PhoneSegment("AA", 0.05, 0.13), PhoneSegment("M", 0.13, 0.16)]
+    frames = segments_to_frames(segments, 6, fps=25)
+    assert frames.shape == (6, NUM_PHONES)
+    np.testing.assert_allclose(frames.sum(1), 1, atol=1e-6)
+    np.testing.assert_allclose(frames[0, [SILENCE, PHONE_INDEX["AA"]]], [1, 0], atol=1e-6)  # 0-40 ms: silence
+    np.testing.assert_allclose(frames[1, [SILENCE, PHONE_INDEX["AA"]]], [0.25, 0.75], atol=1e-6)  # 40-80 ms
+    np.testing.assert_allclose(frames[3, [PHONE_INDEX["AA"], PHONE_INDEX["M"]]], [0.25, 0.75], atol=1e-6)  # 120-160 ms
+    assert frames[4:, SILENCE].min() == pytest.approx(1)  # past the decoded audio
+
+
+@pytest.mark.skipif(not phones_available(), reason="pocketsphinx is not installed")
+def test_example_speech_decodes_to_speech_phones():
+    from talkhead.processing.audio import load_audio
+    from talkhead.processing.phones import decode_phones, phone_features
+
+    wave = load_audio(ROOT / "examples" / "assets" / "speech.wav")
+    segments = decode_phones(wave)
+    spoken = {s.phone for s in segments} - {"SIL"}
+    assert len(spoken) >= 10  # 6 s of English: many different phones
+    assert all(0 <= a.start < a.end <= len(wave) / 16000 + 0.02 for a in segments)
+    frames = phone_features(wave, 150)
+    assert frames.shape == (150, NUM_PHONES) and 0.05 < frames[:, SILENCE].mean() < 0.8
+    silence = phone_features(np.zeros(16000, np.float32), 25)
+    assert silence[:, SILENCE].mean() > 0.9
