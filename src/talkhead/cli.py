@@ -18,6 +18,7 @@ import sys
 
 from . import __version__, outputs
 from .cli_evaluate import add_evaluate
+from .cli_quality import add_quality_benchmarks
 from .cli_video import AUDIO_HELP, add_generate, add_lipsync
 from .errors import TalkheadInputError
 from .outputs import OutputGuard
@@ -180,6 +181,7 @@ def _add_benchmark(subparsers) -> None:
     speed.add_argument("--video", help="lip-sync this video instead of the synthetic one")
     speed.add_argument("--json", required=True)
     speed.set_defaults(func=_run_benchmark_speed)
+    add_quality_benchmarks(kinds)
     parser.set_defaults(func=lambda args: _missing_kind(parser))
 
 

@@ -7,7 +7,8 @@ import pytest
 
 from talkhead.cli import main
 from talkhead.errors import EmptyAudioError, MediaDecodeError, NoFaceError, TalkheadInputError
-from talkhead.pipelines.lip_sync import LipSyncOptions, lip_sync, match_colour, mouth_mask, source_order
+from talkhead.pipelines.generator_renderer import match_colour, mouth_mask
+from talkhead.pipelines.lip_sync import LipSyncOptions, lip_sync, source_order
 from talkhead.processing.audio import load_audio
 from talkhead.processing.video import VideoReader, probe_video, read_video
 
@@ -146,3 +147,38 @@ def test_cli_and_transformers_pipeline(video, face_generator_path, tmp_path, cap
     assert report["video"] == str(tmp_path / "p.mp4") and report["frames"] == 25
     with pytest.raises(TypeError, match="unknown option"):
         lip_syncer({"video": str(video), "audio": str(speech)}, no_such_option=1)
+
+
+@pytest.fixture(scope="module")
+def mouth_motion_path(tmp_path_factory):
+    """A tiny random mouth-motion model (mel only, so the test does not need pocketsphinx)."""
+    import torch
+
+    from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("mouth motion")
+    MouthMotionModel(MouthMotionConfig.from_preset("tiny", use_phones=False, output_gain=30.0)).save_pretrained(path)
+    return path
+
+
+def test_retrieval_renderer_changes_only_the_mouth(video, mouth_motion_path, tmp_path):
+    from talkhead.pipelines.lip_sync import load_lip_sync_models
+
+    model, silent_lip = load_lip_sync_models(str(mouth_motion_path))
+    assert silent_lip is None and type(model).__name__ == "MouthMotionModel"
+    speech = write_wav(tmp_path / "speech.wav", speech_like(1.0, seed=3))
+    result = lip_sync(video, speech, tmp_path / "dubbed.mp4", model, None, quiet())
+    assert result.frames == 25 and result.generated_frames == 25 and result.stage_seconds["pool"] > 0
+    source, dubbed = read_video(video)[:25], read_video(result.video)
+    difference = np.abs(dubbed.astype(int) - source.astype(int)).mean(axis=(0, 3))
+    height = difference.shape[0]
+    assert difference[: height // 3].mean() < 2.5  # the upper face and background are the source's (up to H.264)
+    assert difference[height // 2:].max() > 8  # the mouth moved
+
+
+def test_lip_sync_refuses_other_checkpoints(generator_path):
+    from talkhead.pipelines.lip_sync import load_lip_sync_models
+
+    with pytest.raises(TalkheadInputError, match="mouth-motion model or a stabilized-sync face generator"):
+        load_lip_sync_models(str(generator_path))

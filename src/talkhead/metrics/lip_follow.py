@@ -19,8 +19,9 @@ def smooth_opening(opening: np.ndarray, width: int = SMOOTHING_FRAMES) -> np.nda
     opening = np.asarray(opening, np.float64)
     if width <= 1 or len(opening) < 2:
         return opening.copy()
-    kernel = np.ones(width)
-    return np.convolve(opening, kernel, "same") / np.convolve(np.ones(len(opening)), kernel, "same")
+    kernel, half = np.ones(width), width // 2
+    sums = np.convolve(opening, kernel, "full")[half:half + len(opening)]  # "same" pads short inputs to the kernel
+    return sums / np.convolve(np.ones(len(opening)), kernel, "full")[half:half + len(opening)]
 
 
 def lip_follow(opening: np.ndarray, reference: np.ndarray) -> float:

@@ -13,7 +13,7 @@ from transformers.pipelines import PIPELINE_REGISTRY
 
 from .. import models as _models  # noqa: F401  (registers the model classes with AutoModel)
 from ..hub import checkpoint_path
-from .lip_sync import DEFAULT_FACE_GENERATOR, LipSyncOptions, LipSyncPipeline
+from .lip_sync import DEFAULT_MOUTH_MOTION, LipSyncOptions, LipSyncPipeline
 from .speech_to_landmarks import DEFAULT_GENERATOR, SpeechToLandmarks
 from .talking_head import TalkingHeadOptions, TalkingHeadPipeline
 
@@ -23,7 +23,7 @@ PIPELINE_REGISTRY.register_pipeline(
 )
 PIPELINE_REGISTRY.register_pipeline(
     "lip-sync", pipeline_class=LipSyncPipeline, pt_model=AutoModel,
-    default={"model": (checkpoint_path(DEFAULT_FACE_GENERATOR), None)}, type="multimodal",
+    default={"model": (checkpoint_path(DEFAULT_MOUTH_MOTION), None)}, type="multimodal",
 )
 
 # the functions lip_sync.lip_sync and talking_head.talking_head are not re-exported: their names would

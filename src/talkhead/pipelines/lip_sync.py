@@ -1,23 +1,27 @@
 """Lip-sync (dubbing): a video and new speech -> the video with its mouth moving to the speech.
 
-Inference of the stabilized-sync face generator (Yaman et al., ECCV; spec §6.2-6.3) as the paper's
-Wav2Lip-style protocol: every frame's 96x96 face crop, lower half masked, is the pose input; a
-silent-lip reference face (an identity frame closed by G_S) is the identity input; the 16-frame mel
-window centred on the frame is the audio. The generated lower half is pasted back with a feathered mask.
+Two renderers, chosen by the model given:
 
-Where we differ: identity references are a handful of frames spread over the video (the one whose
-head pose is nearest each frame is used), not a random frame per window, so the video streams.
+* a :class:`~talkhead.models.mouth_motion.MouthMotionModel` (the default, ``mouth-motion``): the model
+  turns the speech into mouth shapes and the video's own mouths are retrieved, warped onto them and
+  pasted back (:mod:`.retrieval_renderer`; issues #13 and #14). Real lips and teeth, sharp at video
+  resolution, and only the mouth and chin change.
+* a :class:`~talkhead.models.stable_sync.StableSyncFaceGenerator` (``stable-sync-face``, the paper's
+  G_L; Yaman et al., ECCV): every 96x96 face is repainted from a 16-frame mel window with silent-lip
+  identity references (:mod:`.generator_renderer`). Kept as a benchmark row.
 
-It streams in two decoding passes, so memory does not grow with the video's length:
+It streams, so memory does not grow with the video's length:
 
 1. **track**: decode at the source rate (downscaled to ``track_side``), follow the largest face with dlib,
-   keep per-frame landmarks only, crop the identity references;
-2. **render**: decode again at full size, crop faces at the smoothed boxes, generate in batches,
-   paste back and encode H.264 + AAC at the source frame rate, with the new audio.
+   keep per-frame landmarks only (and the generator's identity references);
+2. **pool** (retrieval only): decode the frames to pool at full size and cut their lower faces
+   (at most ``pool_size`` patches);
+3. **render**: decode again at full size, render in batches and encode H.264 + AAC at the source
+   frame rate, with the new audio.
 
-The audio (a few tens of MB for an hour) and the per-frame landmarks (272 bytes a frame) are the only
-things kept whole. Audio longer than the video replays the video (``audio_longer``: loop, bounce, or
-trim the audio); audio shorter than the video ends the output with the audio.
+The audio (a few tens of MB for an hour), the per-frame landmarks (272 bytes a frame) and the pool
+are the only things kept whole. Audio longer than the video replays the video (``audio_longer``:
+loop, bounce, or trim the audio); audio shorter than the video ends the output with the audio.
 """
 
 from __future__ import annotations
@@ -28,18 +32,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..errors import EmptyAudioError, NoFaceError, TalkheadInputError
 from ..outputs import check_output_path  # the one output guard (talking_head imports it from here too)
 from ..processing import audio as audio_lib
 from ..processing.faces import (
-    FaceTracker, crop_face, default_detector, default_landmark_predictor, face_crop_boxes, feather_mask,
-    fill_all_gaps, fill_short_gaps, paste_face, smooth_boxes, valid_segments,
+    FaceTracker, crop_face, default_detector, default_landmark_predictor, face_crop_boxes, fill_all_gaps,
+    fill_short_gaps, smooth_boxes, valid_segments,
 )
 from ..processing.landmarks import normalize_landmarks
 from ..processing.video import VideoReader, VideoWriter, probe_video
 from .base import TalkheadPipeline, load_component
+from .generator_renderer import FaceRenderer, close_mouths, pose_descriptor
 from .stages import StageTimes, TimedDetector, TimedPredictor
 
 logger = logging.getLogger(__name__)
@@ -47,9 +51,9 @@ logger = logging.getLogger(__name__)
 MISSING_FACE_POLICIES = ("passthrough", "interpolate", "error")
 AUDIO_LONGER_POLICIES = ("loop", "bounce", "trim")
 OUTPUT_SAMPLE_RATE = 48_000
+DEFAULT_MOUTH_MOTION = "mouth-motion"
 DEFAULT_FACE_GENERATOR = "stable-sync-face"
 DEFAULT_SILENT_LIP = "stable-sync-silent-lip"
-POSE_POINTS = slice(0, 48)  # jaw, brows, nose, eyes: the head pose without the mouth
 REVERSE_CHUNK = 24  # frames decoded at a time when playing backwards (bounce)
 
 
@@ -63,10 +67,13 @@ class LipSyncOptions:
             (``interpolate``), or stop the run (``error``).
         audio_longer: when the audio outlasts the video, replay it from the start (``loop``), play it
             backwards and forwards (``bounce``: no jump cut), or cut the audio at the video's end (``trim``).
-        batch_size: faces generated at once.
+        batch_size: frames rendered at once.
         track_side: longest side of the frames the face tracker sees (full size is used for the output).
-        references: identity frames spread over the video.
-        feather: width of the paste-back seam, as a fraction of the face box.
+        references: identity frames spread over the video (generator renderer).
+        feather: width of the paste-back seam, as a fraction of the face box (generator renderer).
+        pool_size: at most this many of the video's frames lend their mouths (retrieval renderer).
+        exclude_within: for benchmarks that dub a clip with its own speech: a frame may not take its mouth
+            from a source frame this close to it (0: any frame).
         crf: x264 quality of the output (lower is better).
         progress: show tqdm bars.
     """
@@ -77,6 +84,8 @@ class LipSyncOptions:
     track_side: int = 640
     references: int = 8
     feather: float = 0.1
+    pool_size: int = 750
+    exclude_within: int = 0
     crf: int = 18
     progress: bool = True
 
@@ -85,10 +94,11 @@ class LipSyncOptions:
             raise TalkheadInputError(f"on_missing_face must be one of {MISSING_FACE_POLICIES}, got '{self.on_missing_face}'")
         if self.audio_longer not in AUDIO_LONGER_POLICIES:
             raise TalkheadInputError(f"audio_longer must be one of {AUDIO_LONGER_POLICIES}, got '{self.audio_longer}'")
-        if self.batch_size < 1 or self.references < 1 or self.track_side < 64:
+        if self.batch_size < 1 or self.references < 1 or self.pool_size < 1 or self.track_side < 64 or self.exclude_within < 0:
             raise TalkheadInputError(
-                f"batch_size and references must be at least 1 and track_side at least 64; got "
-                f"{self.batch_size}, {self.references}, {self.track_side}")
+                f"batch_size, references and pool_size must be at least 1, track_side at least 64 and exclude_within "
+                f"at least 0; got {self.batch_size}, {self.references}, {self.pool_size}, {self.track_side}, "
+                f"{self.exclude_within}")
 
 
 @dataclass
@@ -101,6 +111,7 @@ class FacePlan:
     boxes: np.ndarray  # (T, 4)
     found: np.ndarray  # (T,) bool, the tracker's detections
     landmarks: np.ndarray  # (T, 68, 2) in units of each frame's crop box (pose and mouth mask)
+    pixels: np.ndarray  # (T, 68, 2) full-size image pixels, NaN where the frame is passed through
     references: np.ndarray  # (K, 96, 96, 3) uint8 identity crops
     reference_poses: np.ndarray  # (K, 96)
     missing: list[tuple[int, int]]  # [start, stop) source frames without a face (gaps > 2 frames)
@@ -131,31 +142,6 @@ class LipSyncResult:
         return asdict(self)
 
 
-def _pose_descriptor(box_landmarks: np.ndarray) -> np.ndarray:
-    """(..., 68, 2) in box units -> (..., 96): the non-mouth points, the head pose without the mouth."""
-    points = box_landmarks[..., POSE_POINTS, :]
-    return points.reshape(*points.shape[:-2], -1)
-
-
-def mouth_mask(box_landmarks: np.ndarray, size: int = 96, feather: float = 0.1) -> np.ndarray:
-    """(size, size) paste-back weights: a soft ellipse over the mouth and the chin it moves.
-
-    Pasting the mouth region only (not the whole lower half, as the generator's mask does) keeps the
-    source's jaw line and skin, which a small generator renders worse than it renders lips.
-    """
-    import cv2
-
-    mouth = box_landmarks[48:68] * size
-    center = (mouth.min(0) + mouth.max(0)) / 2
-    width, height = np.ptp(mouth, axis=0)
-    axes = (0.7 * width, 0.3 * width + 0.6 * height)
-    mask = np.zeros((size, size), np.float32)
-    cv2.ellipse(mask, (center * 16).round().astype(int).tolist(), (np.array(axes) * 16).round().astype(int).tolist(),
-                0, 0, 360, 1.0, -1, cv2.LINE_AA, 4)
-    sigma = max(feather * size / 3, 0.5)
-    return cv2.GaussianBlur(mask, (0, 0), sigma) * feather_mask(size, feather)
-
-
 def _ranges_text(ranges: list[tuple[int, int]], limit: int = 5) -> str:
     text = ", ".join(f"{a}-{b - 1}" if b - a > 1 else f"{a}" for a, b in ranges[:limit])
     return text + (f" and {len(ranges) - limit} more" if len(ranges) > limit else "")
@@ -184,7 +170,7 @@ def track_faces(reader: VideoReader, options: LipSyncOptions, times: StageTimes,
             with times.stage("render"):
                 box = face_crop_boxes(points)
                 references.append(crop_face(frame, box))
-                reference_poses.append(_pose_descriptor(normalize_landmarks(points, box)))
+                reference_poses.append(pose_descriptor(normalize_landmarks(points, box)))
     if not found:
         raise TalkheadInputError(f"'{name}' holds no decodable video frames")
     found = np.array(found)
@@ -204,7 +190,8 @@ def track_faces(reader: VideoReader, options: LipSyncOptions, times: StageTimes,
         boxes[a:b] = smooth_boxes(face_crop_boxes(filled[a:b]))
     box_landmarks = np.full(filled.shape, np.nan, np.float32)
     box_landmarks[valid] = normalize_landmarks(filled[valid], boxes[valid])
-    return FacePlan(boxes, found, box_landmarks, np.stack(references[: options.references]),
+    pixels = np.where(valid[:, None, None], filled, np.nan).astype(np.float32)
+    return FacePlan(boxes, found, box_landmarks, pixels, np.stack(references[: options.references]),
                     np.stack(reference_poses[: options.references]), missing, faces_in_first_frame)
 
 
@@ -241,74 +228,6 @@ def iterate_source(reader: VideoReader, runs: list[tuple[int, int, bool]]):
                 yield chunk_start + offset, chunk[offset]
 
 
-class FaceRenderer:
-    """Generates and pastes back batches of faces; the models and references are fixed per video."""
-
-    def __init__(self, generator, references: torch.Tensor, reference_poses: np.ndarray, mel: np.ndarray,
-                 fps: float, feather: float):
-        self.generator = generator
-        self.references = references  # (K, 3, 96, 96) in [0, 1], mouths closed
-        self.reference_poses = reference_poses
-        self.mel = mel
-        self.fps = fps
-        self.feather = feather
-
-    def mel_windows(self, output_indices: list[int]) -> torch.Tensor:
-        """(N, 1, 80, 16): the window centred on each output frame (training used frames t-2..t+2)."""
-        shift = 2 * self.fps / audio_lib.VIDEO_FPS
-        windows = [audio_lib.mel_window(self.mel, index - shift, self.fps).T for index in output_indices]
-        return torch.from_numpy(np.ascontiguousarray(np.stack(windows)))[:, None]
-
-    def __call__(self, frames: list[np.ndarray], boxes: np.ndarray, box_landmarks: np.ndarray,
-                 output_indices: list[int], times: StageTimes) -> list[np.ndarray]:
-        from ..data.face_windows import faces_to_tensor
-        from ..models.stable_sync import mask_lower_half
-
-        with times.stage("render"):
-            crops = np.stack([crop_face(f, b) for f, b in zip(frames, boxes)])
-            faces = faces_to_tensor(crops)
-            poses = _pose_descriptor(box_landmarks)
-            nearest = np.argmin(((poses[:, None] - self.reference_poses[None]) ** 2).sum(-1), axis=1)
-            mels = self.mel_windows(output_indices)
-        with times.stage("generator"), torch.no_grad():
-            device = self.generator.device  # the pipeline may have put the models on an accelerator
-            images = self.generator(self.references[nearest].to(device), mask_lower_half(faces).to(device),
-                                    mels.to(device)).images.cpu()
-        with times.stage("render"):
-            generated = images.permute(0, 2, 3, 1).numpy() * 255
-            pasted = []
-            for frame, face, crop, box, points in zip(frames, generated, crops, boxes, box_landmarks):
-                mask = mouth_mask(points, feather=self.feather)
-                face = match_colour(face, crop, mask)
-                pasted.append(paste_face(frame, face, box, mask))
-            return pasted
-
-
-def match_colour(generated: np.ndarray, source: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """``generated`` (float, 0-255) shifted to the source crop's mean colour along the seam of ``mask``; uint8.
-
-    The small generator drifts in skin tone; a mean shift measured where the two images blend (weight
-    mask·(1 − mask), away from the mouth whose shape differs) hides the patch without touching the lips.
-    """
-    seam = mask * (1 - mask)
-    weights = seam[..., None] / max(float(seam.sum()), 1e-6)
-    shift = (source.astype(np.float32) * weights).sum((0, 1)) - (generated * weights).sum((0, 1))
-    return (generated + shift + 0.5).clip(0, 255).astype(np.uint8)
-
-
-def close_mouths(silent_lip, faces: np.ndarray) -> torch.Tensor:
-    """Identity references with closed lips: G_S on the face with the mel of silence (spec §6.3)."""
-    from ..data.face_windows import faces_to_tensor
-    from ..models.stable_sync import mask_lower_half
-
-    tensor = faces_to_tensor(faces)
-    if silent_lip is None:
-        return tensor
-    silence = torch.full((len(tensor), 1, audio_lib.MEL_BANDS, audio_lib.MEL_WINDOW), -audio_lib.MEL_MAX_ABS)
-    with torch.no_grad():
-        return silent_lip(*(x.to(silent_lip.device) for x in (tensor, mask_lower_half(tensor), silence))).images.cpu()
-
-
 def load_speech(audio, name: str):
     """(wave at 16 kHz for the model, the output's 48 kHz sound) from a path or a 16 kHz array.
 
@@ -329,12 +248,73 @@ def load_speech(audio, name: str):
     return wave, output_wave
 
 
-def lip_sync(video: str | os.PathLike, audio, output: str | os.PathLike, generator, silent_lip=None,
+def load_lip_sync_models(model: str, silent_lip: str | None = DEFAULT_SILENT_LIP):
+    """(model, silent_lip) by name: a mouth-motion checkpoint (silent_lip unused: ``None``) or a face generator
+    (with its G_S, unless ``silent_lip`` is ``None``). The kind is read from the checkpoint's config."""
+    from transformers import AutoConfig
+
+    from ..hub import checkpoint_path, load_pretrained
+    from ..models.mouth_motion import MouthMotionModel
+    from ..models.stable_sync import StableSyncFaceGenerator
+
+    try:
+        kind = AutoConfig.from_pretrained(checkpoint_path(model)).model_type
+    except (OSError, ValueError) as err:
+        raise TalkheadInputError(f"cannot read the checkpoint '{model}': give a hub_configs name or a folder with "
+                                 f"config.json ({type(err).__name__})") from err
+    if kind == MouthMotionModel.config_class.model_type:
+        return load_pretrained(MouthMotionModel, model).eval(), None
+    if kind == StableSyncFaceGenerator.config_class.model_type:
+        generator = load_pretrained(StableSyncFaceGenerator, model).eval()
+        return generator, load_component(StableSyncFaceGenerator, silent_lip)
+    raise TalkheadInputError(f"'{model}' is a {kind} checkpoint; lip-sync takes a mouth-motion model or a "
+                             "stabilized-sync face generator")
+
+
+def _read_full_size(video, fps: float):
+    """``read_frames(indices)`` for the pool pass: (index, frame) of sorted source frames at full size."""
+
+    def read_frames(indices):
+        reader = VideoReader(video, fps=fps)
+        if len(indices):
+            yield from enumerate(reader.frames(int(indices[0]), int(indices[-1]) + 1), int(indices[0]))
+
+    return read_frames
+
+
+def _make_renderer(model, silent_lip, plan: FacePlan, wave: np.ndarray, fps: float, runs, options: LipSyncOptions,
+                   times: StageTimes, video):
+    """``render(frames, output_indices, source_indices)`` for the model's kind of renderer."""
+    from ..models.mouth_motion import MouthMotionModel
+    from .retrieval_renderer import build_retrieval_renderer
+
+    if isinstance(model, MouthMotionModel):
+        sources = np.concatenate([np.arange(a, b)[::-1] if reverse else np.arange(a, b) for a, b, reverse in runs])
+        valid = np.isfinite(plan.boxes).all(1)
+        renderer = build_retrieval_renderer(model, wave, fps, plan.pixels, valid, sources, _read_full_size(video, fps),
+                                            options.pool_size, options.exclude_within, times)
+
+        def render(frames, outputs, _sources):
+            with times.stage("render"):
+                return [renderer.render(frame, index) for frame, index in zip(frames, outputs)]
+
+        return render
+    generator = FaceRenderer(model, close_mouths(silent_lip, plan.references), plan.reference_poses,
+                             audio_lib.mel80(wave), fps, options.feather)
+
+    def render(frames, outputs, sources):
+        return generator(frames, plan.boxes[sources], plan.landmarks[sources], outputs, times)
+
+    return render
+
+
+def lip_sync(video: str | os.PathLike, audio, output: str | os.PathLike, model, silent_lip=None,
              options: LipSyncOptions | None = None) -> LipSyncResult:
     """Dub ``video`` with ``audio`` (a path, or a 16 kHz mono waveform) into ``output`` (.mp4).
 
-    ``generator`` and ``silent_lip`` are :class:`~talkhead.models.stable_sync.StableSyncFaceGenerator`
-    models (G_L and G_S). Nothing is left at ``output`` if the run fails.
+    ``model`` is a :class:`~talkhead.models.mouth_motion.MouthMotionModel` (retrieval renderer) or a
+    :class:`~talkhead.models.stable_sync.StableSyncFaceGenerator` (G_L, with ``silent_lip`` = G_S closing
+    its identity references). Nothing is left at ``output`` if the run fails.
     """
     from tqdm.auto import tqdm
 
@@ -369,8 +349,8 @@ def lip_sync(video: str | os.PathLike, audio, output: str | os.PathLike, generat
     for warning in warnings:
         logger.warning(warning)
 
-    renderer = FaceRenderer(generator, close_mouths(silent_lip, plan.references), plan.reference_poses,
-                            audio_lib.mel80(wave), fps, options.feather)
+    runs = source_order(plan.num_frames, num_output, options.audio_longer)
+    render = _make_renderer(model, silent_lip, plan, wave, fps, runs, options, times, video)
     reader = VideoReader(video, fps=fps)
     generated = 0
     batch: list[tuple[int, int, np.ndarray]] = []  # (output index, source index, frame)
@@ -380,9 +360,7 @@ def lip_sync(video: str | os.PathLike, audio, output: str | os.PathLike, generat
         with_face = [i for i, (_, s, _) in enumerate(batch) if np.isfinite(plan.boxes[s]).all()]
         frames = [frame for _, _, frame in batch]
         if with_face:
-            sources = [batch[i][1] for i in with_face]
-            pasted = renderer([frames[i] for i in with_face], plan.boxes[sources], plan.landmarks[sources],
-                              [batch[i][0] for i in with_face], times)
+            pasted = render([frames[i] for i in with_face], [batch[i][0] for i in with_face], [batch[i][1] for i in with_face])
             for i, frame in zip(with_face, pasted):
                 frames[i] = frame
             generated += len(with_face)
@@ -391,7 +369,6 @@ def lip_sync(video: str | os.PathLike, audio, output: str | os.PathLike, generat
                 writer.write(frame)
         batch.clear()
 
-    runs = source_order(plan.num_frames, num_output, options.audio_longer)
     # the writer cuts or pads the audio to the video's duration itself
     with VideoWriter(output, fps=fps, audio=output_wave, sample_rate=OUTPUT_SAMPLE_RATE, crf=options.crf) as writer:
         frames = times.iterate("decode", iterate_source(reader, runs))
@@ -411,9 +388,10 @@ def lip_sync(video: str | os.PathLike, audio, output: str | os.PathLike, generat
 class LipSyncPipeline(TalkheadPipeline):
     """``pipeline("lip-sync")``: ``{"video": path, "audio": path or 16 kHz array}`` -> report dict with ``video`` (the output path).
 
-    ``model`` is the face generator (G_L, default ``stable-sync-face``); ``silent_lip`` the generator that
-    closes the identity references' mouths (G_S, default ``stable-sync-silent-lip``; ``None`` skips it).
-    Call options are the fields of :class:`LipSyncOptions` and ``output`` (default: a new temporary file).
+    ``model`` is the mouth-motion model (default ``mouth-motion``: retrieval renderer) or the paper's face
+    generator G_L (``stable-sync-face``); ``silent_lip`` the generator that closes G_L's identity references
+    (G_S, default ``stable-sync-silent-lip``, loaded only for G_L; ``None`` skips it). Call options are the
+    fields of :class:`LipSyncOptions` and ``output`` (default: a new temporary file).
     """
 
     options_class = LipSyncOptions
@@ -422,7 +400,8 @@ class LipSyncPipeline(TalkheadPipeline):
     def __init__(self, model, silent_lip=DEFAULT_SILENT_LIP, **kwargs):
         from ..models.stable_sync import StableSyncFaceGenerator
 
-        self.silent_lip = load_component(StableSyncFaceGenerator, silent_lip)
+        uses_generator = isinstance(model, StableSyncFaceGenerator)
+        self.silent_lip = load_component(StableSyncFaceGenerator, silent_lip) if uses_generator else None
         super().__init__(model=model.eval(), **kwargs)
         if self.silent_lip is not None:
             self.silent_lip.to(self.device)

@@ -29,22 +29,23 @@ import numpy as np
 from ..errors import TalkheadInputError
 from ..processing import audio as audio_lib
 from ..processing.faces import crop_face, face_crop_boxes, smooth_boxes
-from ..processing.landmarks import apply_transform, normalize_landmarks, similarity_transform
+from ..processing.landmarks import apply_transform, mouth_opening, normalize_landmarks, similarity_transform
 from ..processing.video import VideoWriter
 from ..processing.warp import border_anchors, thin_plate_map
 from .base import TalkheadPipeline, load_component
-from .lip_sync import (
-    DEFAULT_FACE_GENERATOR, DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, FaceRenderer, _pose_descriptor,
-    check_output_path, close_mouths, load_speech,
-)
+from .generator_renderer import FaceRenderer, close_mouths, pose_descriptor
+from .lip_sync import DEFAULT_FACE_GENERATOR, DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, check_output_path, load_speech
 from .speech_to_landmarks import SpeechToLandmarks, read_image
 from .stages import StageTimes
 
 logger = logging.getLogger(__name__)
 
-WARP_POINTS = np.r_[0:60]  # all but the inner lips
+WARP_POINTS = np.r_[0:60]  # all but the inner lips (they coincide on a closed mouth)
+OPEN_WARP_POINTS = np.r_[0:68]  # a photo whose lips are apart: the inner lips steer the teeth and the gap too
+OPEN_PHOTO_GAP = 0.05  # inner-lip gap over mouth width above which a photo's mouth counts as open
 HEAD_POINTS = np.r_[17:48]  # brows, nose, eyes: rigid with the skull
 LOWER_FACE = np.r_[4:13, 48:68]  # lower jaw and mouth: what speech moves
+DEFAULT_MOUTH_MODEL = "mouth-motion"
 
 
 @dataclass
@@ -53,9 +54,10 @@ class TalkingHeadOptions:
 
     Args:
         head_motion_scale: 0 keeps the head still, 1 is the generated motion, above 1 exaggerates it.
-        lip_scale: the same for the mouth and jaw movement. 2 by default: the shipped generator's mouth
-            moves half as much as real ones (std of the mouth opening 0.030 against 0.059 on the held-out
-            clips; benchmarks/talking_head_lips.py), and 2 matches them (0.063).
+        lip_scale: the same for the mouth and jaw movement. With the mouth-motion model (the default) 1 is its
+            prediction, whose gain was fitted on held-out speakers to move as much as real mouths. Without it
+            (``mouth_model=None``, MS-Sync's own mouth) use 2: that generator's mouth moves half as much as
+            real ones (std of the mouth opening 0.030 against 0.059 on the held-out clips).
         fps: output frame rate (the motion is generated at 25 fps and interpolated).
         max_side: longest side of the output video in pixels (larger photos are downscaled).
         repaint: let the stabilized-sync face generator repaint the mouth. Off by default: the shipped
@@ -64,8 +66,10 @@ class TalkingHeadOptions:
             Turn it on with a better-trained generator.
         expression_scale: the same for the rest of the face's own movement (brows, eyes). Off by default:
             the shipped generator's eye and brow points jitter, and a warp through them folds the eyes.
-        lip_detrend_seconds: removes the slow drift of the generated mouth (see :func:`rescale_motion`);
-            0 keeps the generator's motion as it is.
+        lip_detrend_seconds: removes the slow drift of MS-Sync's mouth (see :func:`rescale_motion`) when it is
+            used (``mouth_model=None``); 0 keeps the generator's motion as it is.
+        mouth_interior: for a photo with closed lips, darken the opened mouth and show upper teeth (there is no mouth
+            inside to warp; a photo whose lips are apart has its own, which the warp stretches).
         seed: fixes the generator's optional noise.
         feather: width of the mouth paste-back seam, as a fraction of the face box.
         crf: x264 quality.
@@ -73,12 +77,13 @@ class TalkingHeadOptions:
     """
 
     head_motion_scale: float = 1.0
-    lip_scale: float = 2.0
+    lip_scale: float = 1.0
     expression_scale: float = 0.0
     fps: float = 25.0
     max_side: int = 720
     repaint: bool = False
     lip_detrend_seconds: float = 2.0
+    mouth_interior: bool = True
     seed: int = 0
     feather: float = 0.1
     crf: int = 18
@@ -144,12 +149,64 @@ def rescale_motion(motion: np.ndarray, head_scale: float, lip_scale: float, detr
 def warp_photo(photo: np.ndarray, start: np.ndarray, frame_points: np.ndarray, anchors: np.ndarray) -> np.ndarray:
     """The photo with its landmarks ``start`` moved to ``frame_points``."""
     height, width = photo.shape[:2]
-    target = np.concatenate([frame_points[WARP_POINTS], anchors])
-    source = np.concatenate([start[WARP_POINTS], anchors])
+    points = OPEN_WARP_POINTS if mouth_opening(start) > OPEN_PHOTO_GAP else WARP_POINTS
+    target = np.concatenate([frame_points[points], anchors])
+    source = np.concatenate([start[points], anchors])
     low, high = frame_points.min(0), frame_points.max(0)
     margin = 0.15 * (high - low).max()
     mapping = thin_plate_map(target, source, width, height, detail=np.concatenate([low - margin, high + margin]))
     return cv2.remap(photo, mapping, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def speak_with_mouth_model(points: np.ndarray, photo_points: np.ndarray, mouth_model, wave: np.ndarray,
+                           lip_scale: float = 1.0, silent: bool = False) -> np.ndarray:
+    """(T, 68, 2) head motion at 25 fps with the mouth (and chin) set by ``mouth_model`` from ``wave``.
+
+    The photo's own mouth is the rest pose (a smiling photo talks with a smile); the model's displacement
+    from its rest pose is added in each frame's face frame, so the mouth moves with the head.
+    """
+    from ..models.mouth_motion import mouth_audio_features
+    from ..processing.mouth import keep_lips_apart, mouth_shapes
+    from .mouth_retrieval import target_landmarks
+
+    rest = mouth_shapes(photo_points[None])[0]
+    if silent:
+        return target_landmarks(points, np.repeat(rest[None], len(points), 0))
+    features = mouth_audio_features(wave, len(points), audio_lib.VIDEO_FPS, mouth_model.config)
+    displacements = mouth_model.predict(features, from_rest=True)
+    return target_landmarks(points, keep_lips_apart(rest + lip_scale * displacements))
+
+
+TEETH_RGB = np.array([225, 220, 210], np.float32)
+CAVITY_RGB = np.array([45, 18, 22], np.float32)
+
+
+def paint_mouth_interior(frame: np.ndarray, points: np.ndarray, photo_points: np.ndarray) -> np.ndarray:
+    """``frame`` with the inside of its inner lips (points 60-67) dark, and a band of upper teeth, where the mouth
+    is open wider than in the photo: a warp only stretches the lips of a closed photo, it cannot open a mouth."""
+    gap = float(np.mean(points[[66, 67, 65], 1] - points[[62, 61, 63], 1]))
+    photo_gap = float(np.mean(photo_points[[66, 67, 65], 1] - photo_points[[62, 61, 63], 1]))
+    width = float(np.linalg.norm(points[64] - points[60]))
+    strength = float(np.clip((gap - max(photo_gap, 0.0)) / max(0.08 * width, 1.0), 0.0, 1.0))
+    if strength <= 0 or width < 4:
+        return frame
+    x0, y0 = np.floor(points[60:68].min(0) - 3).astype(int)
+    x1, y1 = np.ceil(points[60:68].max(0) + 3).astype(int)
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, frame.shape[1]), min(y1, frame.shape[0])
+    if x1 - x0 < 3 or y1 - y0 < 2:
+        return frame
+    local = (points[60:68] - (x0, y0)) * 4
+    inside = np.zeros((y1 - y0, x1 - x0), np.float32)
+    cv2.fillPoly(inside, [np.round(local).astype(np.int32)], 1.0, cv2.LINE_AA, shift=2)
+    rows = np.arange(y1 - y0, dtype=np.float32)[:, None] + y0
+    upper_lip = np.interp(np.arange(x0, x1), points[[60, 61, 62, 63, 64], 0], points[[60, 61, 62, 63, 64], 1])[None]
+    teeth = np.clip((upper_lip + 0.3 * gap - rows) / max(0.1 * gap, 0.5), 0, 1)  # upper teeth: a third of the gap
+    colour = teeth[..., None] * TEETH_RGB + (1 - teeth[..., None]) * CAVITY_RGB
+    alpha = cv2.GaussianBlur(inside, (0, 0), max(0.02 * width, 0.6))[..., None] * strength
+    out = frame.copy()
+    region = out[y0:y1, x0:x1].astype(np.float32)
+    out[y0:y1, x0:x1] = np.clip(region * (1 - alpha) + colour * alpha + 0.5, 0, 255).astype(np.uint8)
+    return out
 
 
 def fit_photo(photo: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
@@ -175,8 +232,12 @@ def resample_motion(motion: np.ndarray, fps: float) -> np.ndarray:
 
 
 def talking_head(image, audio, output: str | os.PathLike | None, motion_model: SpeechToLandmarks, generator=None,
-                 silent_lip=None, options: TalkingHeadOptions | None = None, frame_callback=None) -> TalkingHeadResult:
+                 silent_lip=None, options: TalkingHeadOptions | None = None, frame_callback=None,
+                 mouth_model=None) -> TalkingHeadResult:
     """Animate ``image`` (a path or RGB array) with ``audio`` (a path or 16 kHz waveform) into ``output`` (.mp4).
+
+    ``motion_model`` (MS-Sync) moves the head; ``mouth_model`` (a
+    :class:`~talkhead.models.mouth_motion.MouthMotionModel`) moves the mouth and jaw when given, else MS-Sync does.
 
     ``output`` may be ``None`` to only compute (``frame_callback(frame)`` receives each frame). With
     ``generator`` ``None`` (or ``options.repaint`` off) the mouth is the warp's alone.
@@ -205,18 +266,22 @@ def talking_head(image, audio, output: str | os.PathLike | None, motion_model: S
     if motion.silent:
         warnings.append(f"{audio_name} is silent: the face stays still with a closed mouth")
     frame, scale = fit_photo(photo, options.max_side)
-    detrend = int(round(options.lip_detrend_seconds * audio_lib.VIDEO_FPS))
-    points = rescale_motion(motion.pixels.astype(np.float64) * scale, options.head_motion_scale, options.lip_scale, detrend,
+    detrend = int(round(options.lip_detrend_seconds * audio_lib.VIDEO_FPS)) if mouth_model is None else 0
+    lip_scale = options.lip_scale if mouth_model is None else 0.0  # the mouth model sets the mouth below
+    points = rescale_motion(motion.pixels.astype(np.float64) * scale, options.head_motion_scale, lip_scale, detrend,
                             options.expression_scale)
-    points = resample_motion(points, options.fps)
     start = (motion.photo_landmarks if motion.photo_landmarks is not None else motion.pixels[0]) * scale
+    if mouth_model is not None:
+        with times.stage("landmarks"):
+            points = speak_with_mouth_model(points, start, mouth_model, wave, options.lip_scale, silent=motion.silent)
+    points = resample_motion(points, options.fps)
     anchors = border_anchors(frame.shape[1], frame.shape[0])
     boxes = smooth_boxes(face_crop_boxes(points))
     renderer = None
     if options.repaint and generator is not None:
         reference_box = face_crop_boxes(start)
         identity = close_mouths(silent_lip, crop_face(frame, reference_box)[None])
-        reference_pose = _pose_descriptor(normalize_landmarks(start, reference_box))[None]
+        reference_pose = pose_descriptor(normalize_landmarks(start, reference_box))[None]
         renderer = FaceRenderer(generator, identity, reference_pose, audio_lib.mel80(wave), options.fps, options.feather)
     seconds = len(points) / options.fps
     writer = (VideoWriter(output, fps=options.fps, sample_rate=OUTPUT_SAMPLE_RATE, crf=options.crf, audio=output_wave)
@@ -227,6 +292,8 @@ def talking_head(image, audio, output: str | os.PathLike | None, motion_model: S
             indices = list(range(first, min(first + batch_size, len(points))))
             with times.stage("render"):
                 frames = [warp_photo(frame, start, points[i], anchors) for i in indices]
+                if options.mouth_interior and mouth_opening(start) <= OPEN_PHOTO_GAP:  # an open photo has its own
+                    frames = [paint_mouth_interior(f, points[i], start) for f, i in zip(frames, indices)]
             if renderer is not None:
                 frames = renderer(frames, boxes[indices], normalize_landmarks(points[indices], boxes[indices]), indices, times)
             for rendered in frames:
@@ -244,7 +311,8 @@ def talking_head(image, audio, output: str | os.PathLike | None, motion_model: S
 class TalkingHeadPipeline(TalkheadPipeline):
     """``pipeline("talking-head")``: ``{"image": path or RGB array, "audio": path or 16 kHz array}`` -> report dict.
 
-    ``model`` is the MS-Sync generator (default ``ms-sync-short``); ``face_generator`` and ``silent_lip``
+    ``model`` is the MS-Sync generator (default ``ms-sync-short``), which moves the head; ``mouth_model`` the
+    mouth-motion model (default ``mouth-motion``; ``None`` lets MS-Sync move the mouth too); ``face_generator`` and ``silent_lip``
     the stabilized-sync generators that repaint the mouth when ``repaint=True``. Call options are the
     fields of :class:`TalkingHeadOptions` and ``output`` (default: a new temporary file). The report
     holds ``video`` (the path) and ``landmarks`` (per frame, output pixels).
@@ -253,13 +321,16 @@ class TalkingHeadPipeline(TalkheadPipeline):
     options_class = TalkingHeadOptions
     input_keys = ("image", "audio")
 
-    def __init__(self, model, face_generator=DEFAULT_FACE_GENERATOR, silent_lip=DEFAULT_SILENT_LIP, **kwargs):
+    def __init__(self, model, mouth_model=DEFAULT_MOUTH_MODEL, face_generator=DEFAULT_FACE_GENERATOR,
+                 silent_lip=DEFAULT_SILENT_LIP, **kwargs):
+        from ..models.mouth_motion import MouthMotionModel
         from ..models.stable_sync import StableSyncFaceGenerator
 
+        self.mouth_model = load_component(MouthMotionModel, mouth_model)
         self.face_generator = load_component(StableSyncFaceGenerator, face_generator)
         self.silent_lip = load_component(StableSyncFaceGenerator, silent_lip)
         super().__init__(model=model.eval(), **kwargs)
-        for component in (self.face_generator, self.silent_lip):
+        for component in (self.mouth_model, self.face_generator, self.silent_lip):
             if component is not None:
                 component.to(self.device)
 
@@ -267,5 +338,5 @@ class TalkingHeadPipeline(TalkheadPipeline):
         options = TalkingHeadOptions(**options)
         result = talking_head(model_inputs["image"], model_inputs["audio"], model_inputs["output"],
                               SpeechToLandmarks(self.model, seed=options.seed), self.face_generator, self.silent_lip,
-                              options)
+                              options, mouth_model=self.mouth_model)
         return {"result": result}

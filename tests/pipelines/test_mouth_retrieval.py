@@ -1,0 +1,55 @@
+"""Retrieval-and-warp mouth rendering: retrieval with Viterbi smoothing, and a warp that keeps what it should."""
+
+import numpy as np
+
+from talkhead.metrics.mouth_quality import box_psnr, mouth_box
+from talkhead.pipelines import mouth_retrieval as retrieval
+from talkhead.processing.faces import FaceTracker
+from talkhead.processing.mouth import mouth_shapes
+
+from ..conftest import face_frame
+
+
+def _pool(shapes: np.ndarray, frame_indices) -> retrieval.MouthPool:
+    n = len(shapes)
+    return retrieval.MouthPool(np.zeros((n, 8, 8, 3), np.uint8), np.zeros((n, 68, 2)), shapes, np.zeros((n, 4)),
+                               np.asarray(frame_indices), 20.0)
+
+
+def test_retrieval_takes_the_nearest_shape_and_prefers_playing_on():
+    rng = np.random.default_rng(0)
+    shapes = rng.normal(0, 0.1, (12, 20, 2))
+    pool = _pool(shapes, np.arange(12))
+    targets = shapes[[3, 7, 1]]
+    assert retrieval.retrieve(pool, targets, np.zeros((3, 4)), switch_cost=0).tolist() == [3, 7, 1]
+    # targets between frames 4..6 and a near copy elsewhere: a high switch cost plays 4, 5, 6 in order
+    near = shapes[[4, 5, 6]] + 0.001
+    noisy_pool = _pool(np.concatenate([shapes, shapes[[5]] - 0.0005]), np.r_[np.arange(12), 40])
+    assert retrieval.retrieve(noisy_pool, near, np.zeros((3, 4)), switch_cost=10).tolist() == [4, 5, 6]
+    excluded = retrieval.retrieve(pool, targets, np.zeros((3, 4)), frame_indices=np.array([3, 7, 1]), exclude_within=1)
+    assert (excluded != [3, 7, 1]).all()
+
+
+def test_a_frame_rendered_from_itself_is_unchanged_and_the_upper_face_is_kept(astronaut):
+    frame = face_frame(astronaut)
+    landmarks = FaceTracker().update(frame).astype(np.float64)
+    pool = retrieval.build_pool([(0, frame, landmarks)], retrieval.choose_pixels_per_unit(landmarks[None]))
+    assert pool.shapes.shape == (1, 20, 2) and pool.patches.dtype == np.uint8
+    same = retrieval.render_frame(frame, landmarks, landmarks, pool, 0)
+    assert box_psnr(same, frame, mouth_box(landmarks)) > 30
+    opened = landmarks.copy()
+    opened[[65, 66, 67, 55, 56, 57, 58, 59], 1] += 6  # drop the lower lip by 6 px
+    moved = retrieval.render_frame(frame, landmarks, opened, pool, 0)
+    assert box_psnr(moved, frame, mouth_box(landmarks)) < box_psnr(same, frame, mouth_box(landmarks))
+    eyes_row = int(landmarks[36:48, 1].max())
+    np.testing.assert_array_equal(moved[:eyes_row], frame[:eyes_row])  # nothing above the eyes changes
+
+
+def test_targets_move_the_chin_with_the_lower_lip(astronaut):
+    landmarks = FaceTracker().update(face_frame(astronaut)).astype(np.float64)[None]
+    shapes = mouth_shapes(landmarks)
+    shapes[:, [7, 8, 9, 17, 18, 19], 1] += 0.1  # lower lip down by 0.1 inter-ocular units
+    target = retrieval.target_landmarks(landmarks, shapes)[0]
+    drop = target[57, 1] - landmarks[0, 57, 1]
+    assert drop > 1 and abs(target[8, 1] - landmarks[0, 8, 1] - drop) < 1e-6  # the chin point follows fully
+    np.testing.assert_allclose(target[[0, 16]], landmarks[0, [0, 16]])  # the jaw's ends stay
