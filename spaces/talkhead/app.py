@@ -33,6 +33,7 @@ from talkhead.hub import load_pretrained  # noqa: E402
 from talkhead.metrics.evaluate import SYNC_WINDOW, window_seconds  # noqa: E402
 from talkhead.metrics.video_sync import expert_sync_video  # noqa: E402
 from talkhead.models.avsyncnet import SyncNetExpert  # noqa: E402
+from talkhead.models.mouth_motion import MouthMotionModel  # noqa: E402
 from talkhead.models.stable_sync import StableSyncFaceGenerator  # noqa: E402
 from talkhead.pipelines.lip_sync import LipSyncOptions, lip_sync  # noqa: E402
 from talkhead.pipelines.speech_to_landmarks import SpeechToLandmarks  # noqa: E402
@@ -51,6 +52,7 @@ def models() -> SimpleNamespace:
     """The shipped checkpoints, loaded once and shared by every request."""
     return SimpleNamespace(
         motion=SpeechToLandmarks(),
+        mouth=load_pretrained(MouthMotionModel, "mouth-motion").eval(),
         face=load_pretrained(StableSyncFaceGenerator, "stable-sync-face"),
         silent_lip=load_pretrained(StableSyncFaceGenerator, "stable-sync-silent-lip"),
         expert=load_pretrained(SyncNetExpert, "syncnet-eval"),
@@ -194,7 +196,7 @@ def animate(image, audio, head_motion_scale, lip_scale, repaint, progress=gr.Pro
                                  repaint=bool(repaint), max_side=MAX_SIDE)
     output = new_output("talking_head.mp4")
     try:
-        result = talking_head(image, audio, output, m.motion, m.face, m.silent_lip, options)
+        result = talking_head(image, audio, output, m.motion, m.face, m.silent_lip, options, mouth_model=m.mouth)
     except BaseException:
         discard_output(output)
         raise
@@ -214,7 +216,7 @@ def dub(video, audio, progress=gr.Progress(track_tqdm=True)):
     m = models()
     output = new_output("lip_sync.mp4")
     try:
-        result = lip_sync(video, audio, output, m.face, m.silent_lip, LipSyncOptions())
+        result = lip_sync(video, audio, output, m.mouth, None, LipSyncOptions())
     except BaseException:
         discard_output(output)
         raise
@@ -247,7 +249,7 @@ def talking_head_tab(examples: dict[str, str]) -> None:
             image = gr.Image(type="numpy", label="photo (one frontal face)")
             audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="speech")
             head = gr.Slider(0, 2, value=1, step=0.05, label="head_motion_scale")
-            lips = gr.Slider(0, 4, value=2, step=0.05, label="lip_scale")
+            lips = gr.Slider(0, 4, value=1, step=0.05, label="lip_scale")
             repaint = gr.Checkbox(False, label=REPAINT_LABEL)
             run = gr.Button("Generate", variant="primary")
         with gr.Column():

@@ -88,22 +88,22 @@ def _run(task: str, inputs: dict, output: str, queue) -> None:
         _warm_up()
         from .. import models  # noqa: F401
         from ..hub import load_pretrained
-        from ..models.stable_sync import StableSyncFaceGenerator
+        from ..models.mouth_motion import MouthMotionModel
 
         if task == "lip-sync":
-            from .lip_sync import LipSyncOptions, lip_sync
+            from .lip_sync import DEFAULT_MOUTH_MOTION, LipSyncOptions, lip_sync, load_lip_sync_models
 
-            generator = load_pretrained(StableSyncFaceGenerator, "stable-sync-face").eval()
-            silent_lip = load_pretrained(StableSyncFaceGenerator, "stable-sync-silent-lip").eval()
+            model, silent_lip = load_lip_sync_models(DEFAULT_MOUTH_MOTION)
             startup, start = time.perf_counter() - startup, time.perf_counter()
-            result = lip_sync(inputs["video"], inputs["speech"], output, generator, silent_lip, LipSyncOptions(progress=False))
+            result = lip_sync(inputs["video"], inputs["speech"], output, model, silent_lip, LipSyncOptions(progress=False))
         else:
             from .speech_to_landmarks import SpeechToLandmarks
-            from .talking_head import TalkingHeadOptions, talking_head
+            from .talking_head import DEFAULT_MOUTH_MODEL, TalkingHeadOptions, talking_head
 
-            motion = SpeechToLandmarks()
+            motion, mouth = SpeechToLandmarks(), load_pretrained(MouthMotionModel, DEFAULT_MOUTH_MODEL).eval()
             startup, start = time.perf_counter() - startup, time.perf_counter()
-            result = talking_head(inputs["photo"], inputs["speech"], output, motion, options=TalkingHeadOptions(progress=False))
+            result = talking_head(inputs["photo"], inputs["speech"], output, motion, mouth_model=mouth,
+                                  options=TalkingHeadOptions(progress=False))
         wall = time.perf_counter() - start
         peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         queue.put({"frames": result.frames, "seconds": result.seconds, "wall": wall, "startup": startup,
