@@ -42,6 +42,7 @@ class MouthMotionTrainingArguments(TrainingRunArguments):
     use_phones: bool = field(default=True, metadata={"help": "read the pocketsphinx phone features"})
     use_mel: bool = field(default=True, metadata={"help": "read the per-frame mel"})
     opening_loss_weight: float = field(default=0.0, metadata={"help": "extra weight on the inner-lip gap"})
+    mel_normalization: str = field(default="mean", metadata={"help": "per-clip mel normalisation: mean or mean_std"})
     hidden_size: int | None = field(default=None, metadata={"help": "overrides the preset's channels"})
     dropout: float | None = field(default=None, metadata={"help": "overrides the preset's dropout"})
     input_dropout: float | None = field(default=None, metadata={"help": "overrides the preset's input dropout"})
@@ -148,7 +149,8 @@ def main(argv=None) -> None:
     overrides = {k: v for k, v in (("hidden_size", args.hidden_size), ("dropout", args.dropout),
                                    ("input_dropout", args.input_dropout)) if v is not None}
     config = MouthMotionConfig.from_preset_or_file(args.model_config, use_phones=args.use_phones, use_mel=args.use_mel,
-                                                   opening_loss_weight=args.opening_loss_weight, **overrides)
+                                                   opening_loss_weight=args.opening_loss_weight,
+                                                   mel_normalization=args.mel_normalization, **overrides)
     try:
         train_clips, validation_clips, held_out = prepare_clips(args, config)
         dataset = MouthWindowDataset(train_clips, args.window, seed=args.seed)

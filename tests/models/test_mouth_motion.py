@@ -40,6 +40,11 @@ def test_inputs_follow_the_config():
     phones = np.zeros((25, NUM_PHONES), np.float32)
     both = mouth_audio_features(wave, 25, 25.0, MouthMotionConfig.from_preset("tiny"), phones=phones)
     assert both.shape == (25, NUM_PHONES + 80) and np.abs(both[:, NUM_PHONES:].mean(0)).max() < 1e-5  # mel mean-normalised
+    scaled = mouth_audio_features(wave, 25, 25.0, MouthMotionConfig.from_preset("tiny", mel_normalization="mean_std"),
+                                  phones=phones)[:, NUM_PHONES:]
+    assert np.allclose(scaled.std(0), 1, atol=0.2) and np.abs(scaled.mean(0)).max() < 1e-4
+    with pytest.raises(ValueError, match="mel_normalization"):
+        MouthMotionConfig(mel_normalization="max")
 
 
 def test_gain_rest_pose_and_round_trip(tmp_path):

@@ -29,6 +29,8 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
         input_dropout (`float`, *optional*, defaults to 0.1): dropout on the input features (a mel band or a phone
             fraction is dropped, so no single cue is trusted).
         mouth_points (`int`, *optional*, defaults to 20): points 48-67.
+        mel_normalization (`str`, *optional*, defaults to "mean"): per clip and band, subtract the mean (``mean``)
+            or also divide by the standard deviation (``mean_std``: a quiet or monotone voice looks like a loud one).
         opening_loss_weight (`float`, *optional*, defaults to 0.0): weight of an extra squared error on the
             inner-lip gap (mean of the vertical gaps 61-67, 62-66, 63-65), the part of the shape that speech
             moves most and lip-follow measures; the coordinate loss spreads its effort over all 40 values.
@@ -49,7 +51,8 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
 
     def __init__(self, use_phones: bool = True, use_mel: bool = True, hidden_size: int = 128, num_blocks: int = 6,
                  dilations: list[int] | None = None, kernel_size: int = 5, dropout: float = 0.1,
-                 input_dropout: float = 0.1, mouth_points: int = 20, opening_loss_weight: float = 0.0,
+                 input_dropout: float = 0.1, mouth_points: int = 20, mel_normalization: str = "mean",
+                 opening_loss_weight: float = 0.0,
                  output_gain: float = 1.0,
                  silence_displacement: list[float] | None = None, initializer_range: float = 0.02, **kwargs):
         self.use_phones = use_phones
@@ -62,6 +65,7 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
         self.input_dropout = input_dropout
         self.mouth_points = mouth_points
         self.opening_loss_weight = opening_loss_weight
+        self.mel_normalization = mel_normalization
         self.output_gain = output_gain
         self.silence_displacement = (list(silence_displacement) if silence_displacement is not None
                                      else [0.0] * (2 * mouth_points))
@@ -71,6 +75,8 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
             problems.append("use_phones and use_mel are both False (the model needs an input)")
         if len(self.dilations) != num_blocks:
             problems.append(f"dilations has {len(self.dilations)} entries for num_blocks={num_blocks}")
+        if mel_normalization not in ("mean", "mean_std"):
+            problems.append(f"mel_normalization={mel_normalization!r} (mean or mean_std)")
         if kernel_size % 2 == 0:
             problems.append(f"kernel_size={kernel_size} (odd, so the output is centred on the frame)")
         if len(self.silence_displacement) != 2 * mouth_points:

@@ -31,7 +31,8 @@ def mouth_audio_features(wave: np.ndarray, num_frames: int, fps: float, config: 
 
     ``phones`` (num_frames, NUM_PHONES) may be given when already decoded (a dataset caches them);
     otherwise they are decoded here (needs ``pocketsphinx``). The mel is mean-normalised per band
-    over the clip, which removes most of the microphone's colour.
+    over the clip, which removes most of the microphone's colour (and variance-normalised with
+    ``mel_normalization="mean_std"``).
     """
     parts = []
     if config.use_phones:
@@ -42,7 +43,10 @@ def mouth_audio_features(wave: np.ndarray, num_frames: int, fps: float, config: 
         parts.append(np.asarray(phones, np.float32)[:num_frames])
     if config.use_mel:
         mel = audio_lib.mel_per_frame(audio_lib.mel80(wave), num_frames, fps)
-        parts.append(mel - mel.mean(0, keepdims=True))
+        mel = mel - mel.mean(0, keepdims=True)
+        if config.mel_normalization == "mean_std":
+            mel = mel / (mel.std(0, keepdims=True) + 0.1)
+        parts.append(mel)
     return np.concatenate(parts, axis=1).astype(np.float32)
 
 
