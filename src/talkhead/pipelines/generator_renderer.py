@@ -18,6 +18,7 @@ import torch
 
 from ..processing import audio as audio_lib
 from ..processing.faces import crop_face, feather_mask, paste_face
+from .stages import StageTimes
 
 POSE_POINTS = slice(0, 48)  # jaw, brows, nose, eyes: the head pose without the mouth
 

@@ -29,11 +29,10 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import EmptyAudioError, NoFaceError, TalkheadInputError
+from ..errors import NoFaceError, TalkheadInputError
 from ..outputs import check_output_path  # the one output guard (talking_head imports it from here too)
 from ..processing import audio as audio_lib
 from ..processing.faces import (
