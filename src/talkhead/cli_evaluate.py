@@ -63,6 +63,9 @@ def video_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reference", metavar="GT_VIDEO", help="ground-truth video: AVS_m, AVS_v and the image metrics")
     parser.add_argument("--metrics", help=f"comma-separated subset: {', '.join(METRICS)}, or groups {', '.join(GROUPS)} "
                                           "(default: all)")
+    parser.add_argument("--speaker-video", metavar="ORIG",
+                        help="the video of the person who spoke the audio: adds lip-follow, the correlation of VIDEO's "
+                             "mouth opening with ORIG's, frame by frame with no lag (no learned model involved)")
     parser.add_argument("--json", required=True, metavar="OUT", help="report file to write (.json)")
     parser.add_argument("--plot", metavar="PNG", help="per-window confidence over time and the audio envelope (.png)")
     parser.add_argument("--expert", default="syncnet-eval", help="our SyncNet expert (folder or hub_configs name)")
@@ -82,8 +85,8 @@ def run_evaluate_video(args) -> int:
     from .metrics.evaluate import EvaluateOptions, check_options, evaluate_video, select_metrics, write_json
     from .metrics.evaluate_report import format_table, plot_confidence
 
-    guard = OutputGuard([args.video, args.audio, args.reference, args.expert, args.eval_syncers, args.syncnet_v2,
-                         args.av_hubert])
+    guard = OutputGuard([args.video, args.audio, args.reference, args.speaker_video, args.expert, args.eval_syncers,
+                         args.syncnet_v2, args.av_hubert])
     report_path = guard.claim(args.json, "--json", ".json")
     plot_path = guard.claim(args.plot, "--plot", ".png")
     metrics = select_metrics(args.metrics)  # an unknown name fails before any decoding
@@ -92,10 +95,18 @@ def run_evaluate_video(args) -> int:
     check_options(options)  # --max-side below 96 and the like: one error line, exit 2
     log = None if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
     report = evaluate_video(args.video, args.audio, args.reference, metrics, options, log=log)
+    if args.speaker_video:
+        from .evaluation.lip_follow import lip_follow_videos
+
+        report["lip_follow"] = lip_follow_videos(args.video, args.speaker_video)
     write_json(report, report_path)
     if plot_path:
         plot_confidence(report, plot_path)
     print(format_table(report))
+    if "lip_follow" in report:
+        follow = report["lip_follow"]
+        print(f"lip-follow against {args.speaker_video}: {follow['lip_follow']:.3f} over {follow['frames']} frames "
+              f"(std of mouth opening, this video / the speaker's: {follow['std_ratio']:.2f})")
     print(f"report written to {args.json}" + (f", plot to {args.plot}" if args.plot else ""))
     return 0
 

@@ -174,3 +174,20 @@ def test_cli_and_transformers_pipeline(photo, generator_path, face_generator_pat
     report = head({"image": str(photo), "audio": load_audio(speech)}, progress=False, repaint=True)
     assert report["frames"] == 25 and np.array(report["landmarks"]).shape == (25, 68, 2)
     assert len(read_video(report["video"])) == 25
+
+
+def test_mouth_model_moves_the_mouth_and_lip_follow_reads_it(photo, speech, motion_model, tmp_path):
+    import torch
+
+    from talkhead.evaluation.lip_follow import lip_follow_videos
+    from talkhead.evaluation.tracking import track_video
+    from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
+
+    torch.manual_seed(0)
+    mouth = MouthMotionModel(MouthMotionConfig.from_preset("tiny", use_phones=False, output_gain=8.0)).eval()
+    still = talking_head(photo, speech, tmp_path / "still.mp4", motion_model, options=quiet(lip_scale=0.0), mouth_model=mouth)
+    moving = talking_head(photo, speech, tmp_path / "moving.mp4", motion_model, options=quiet(), mouth_model=mouth)
+    opening = track_video(moving.video).mouth_opening()
+    assert np.nanstd(opening) > 3 * np.nanstd(track_video(still.video).mouth_opening())
+    assert lip_follow_videos(moving.video, moving.video)["lip_follow"] == pytest.approx(1)
+    assert lip_follow_videos(moving.video, still.video)["frames"] == len(opening)

@@ -29,6 +29,13 @@ from .tracking import track_video
 OWN_EXCLUDE_FRAMES = 10
 
 
+def lip_follow_videos(video: str | os.PathLike, speaker_video: str | os.PathLike) -> dict:
+    """Lip-follow of ``video``'s mouth against ``speaker_video``'s (both tracked at 25 fps from their starts)."""
+    opening, reference = track_video(video).mouth_opening(), track_video(speaker_video).mouth_opening()
+    return {"lip_follow": lip_follow(opening, reference), "std_ratio": std_ratio(opening, reference),
+            "frames": int(min(len(opening), len(reference))), "speaker_video": str(speaker_video)}
+
+
 def _phone_table(data) -> np.ndarray:
     """The phone table fitted on the ``train`` split (phones decoded from the stored audio when not stored)."""
     from ..data.clips import iter_clips, load_dataset_dict
