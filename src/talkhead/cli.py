@@ -40,6 +40,8 @@ def _add_preprocess(subparsers) -> None:
     parser.add_argument("--output", "-o", required=True,
                         help="folder to write the dataset to (not an input, and holding none)")
     parser.add_argument("--faces", action="store_true", help="also store 96x96 face crops (needed by the image models)")
+    parser.add_argument("--phones", action="store_true",
+                        help="also store the phones heard per frame (pocketsphinx; what the mouth-motion model reads)")
     parser.add_argument("--test-sources", default=None,
                         help="comma-separated source folders (or globs) that form the `test` split")
     parser.add_argument("--num-proc", type=int, default=min(4, os.cpu_count() or 1),
@@ -61,7 +63,7 @@ def _run_preprocess(args) -> int:
     guard = OutputGuard(args.inputs)
     guard.claim(args.output, "--output", folder=True, overwrite=args.overwrite)
     report = guard.claim(args.json, "--json", ".json")
-    options = PreprocessOptions(faces=args.faces, min_frames=args.min_frames, max_side=args.max_side)
+    options = PreprocessOptions(faces=args.faces, min_frames=args.min_frames, max_side=args.max_side, phones=args.phones)
     test_sources = [s.strip() for s in args.test_sources.split(",") if s.strip()] if args.test_sources else None
     summary = build_dataset(
         args.inputs, args.output, options=options, test_sources=test_sources, num_proc=args.num_proc,

@@ -30,7 +30,7 @@ def clip_folder(tmp_path_factory, astronaut):
 @pytest.fixture(scope="module")
 def built(clip_folder, tmp_path_factory):
     out = tmp_path_factory.mktemp("out") / "dataset"
-    summary = build_dataset([clip_folder], out, options=PreprocessOptions(faces=True), test_sources=["speaker_b"],
+    summary = build_dataset([clip_folder], out, options=PreprocessOptions(faces=True, phones=True), test_sources=["speaker_b"],
                             progress=False)
     return out, summary
 
@@ -53,6 +53,7 @@ def test_dataset_follows_the_data_contract(built):
         side = clip.clip_box[2] - clip.clip_box[0]
         assert side == pytest.approx(clip.clip_box[3] - clip.clip_box[1])
         assert clip.faces.mean() > 40  # real pixels, not the zero fill
+        assert clip.phones.shape == (T, 40) and np.allclose(clip.phones.sum(1), 1, atol=1e-5)
 
 
 def test_30_fps_source_is_resampled_to_25(built):

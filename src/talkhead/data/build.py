@@ -49,6 +49,8 @@ class PreprocessOptions:
         max_gap: missing-face gaps up to this many frames are interpolated.
         redetect_every: the tracker confirms the face with a detection every this many frames.
         clip_enlarge: the fixed per-clip crop is the union of face boxes enlarged by this much per side.
+        phones: also store the phones pocketsphinx hears, per frame (:mod:`talkhead.processing.phones`; the
+            mouth-motion model's input, otherwise decoded at every training start).
     """
 
     faces: bool = False
@@ -58,6 +60,7 @@ class PreprocessOptions:
     redetect_every: int = 5
     clip_enlarge: float = 0.3
     face_size: int = 96
+    phones: bool = False
 
 
 @dataclass
@@ -78,7 +81,7 @@ class ClipReport:
     seconds: float = 0.0  # processing wall time
 
 
-def clip_features(with_faces: bool, face_size: int = 96):
+def clip_features(with_faces: bool, face_size: int = 96, with_phones: bool = False):
     """The ``datasets.Features`` of the data contract."""
     from datasets import Array2D, Array3D, Array4D, Features, List, Value
 
@@ -96,6 +99,10 @@ def clip_features(with_faces: bool, face_size: int = 96):
     }
     if with_faces:
         features["faces"] = Array4D((None, face_size, face_size, 3), "uint8")
+    if with_phones:
+        from ..processing.phones import NUM_PHONES
+
+        features["phones"] = Array2D((None, NUM_PHONES), "float32")
     return Features(features)
 
 
@@ -184,6 +191,10 @@ def _row(clip_id, source, landmarks, found, wave, a, b, face_boxes, faces, optio
     }
     if faces is not None:
         row["faces"] = faces
+    if options.phones:
+        from ..processing.phones import phone_features
+
+        row["phones"] = phone_features(segment_wave, b - a, VIDEO_FPS)
     return row
 
 
@@ -299,7 +310,7 @@ def build_dataset(
     test = select_test_sources(discovery, test_sources) if test_sources else set()
     plan = {"train": [c for c in discovery.clips if c.source not in test], "test": [c for c in discovery.clips if c.source in test]}
     plan = {name: specs for name, specs in plan.items() if specs}
-    features = clip_features(options.faces, options.face_size)
+    features = clip_features(options.faces, options.face_size, options.phones)
     output.parent.mkdir(parents=True, exist_ok=True)
     cache = output.parent / f".{output.name}.cache-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     reports: list[ClipReport] = []
