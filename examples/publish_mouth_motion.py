@@ -77,7 +77,7 @@ the same recipe run with `--validation_sources OpenTalker__video-retalking,smeet
 
 **Audio-video offsets.** The raw clips' sync is not verified, and it is off: the phone table (a no-learning
 predictor) correlates best with the real mouth at a lag in {len(shifted)} of {len(offsets)} training clips, up to
-{max(abs(v) for v in shifted.values()) if shifted else 0} frames (the Obama clips 4-6). Training pairs each clip's sound with the mouth it caused
+{max(abs(v) for v in shifted.values()) if shifted else 0} frames (the Obama clips 2 to 6). Training pairs each clip's sound with the mouth it caused
 (`--align_offsets`, `talkhead.data.av_offsets`); without it held-out lip-follow stayed at 0.33 (RESULTS.md).
 Offsets undone (frames, mouth after sound > 0): {json.dumps(shifted)}.
 
@@ -94,6 +94,11 @@ Best validation step {validation['best']['step']}: lip-follow {validation['best'
 
 {lip_follow_table(follow)}
 
+`model:{name}` is these weights' predicted opening (no rendering); `own`, `cross` and `photo` run `talkhead lipsync`
+and `talkhead generate` with them and re-track the output; other `model:` rows are the validation run (same recipe,
+31 clips) and the first run, before the offsets were undone. The mel-only model of the same recipe reaches 0.355
+on this split against 0.427 with the phones (benchmarks/RESULTS.md).
+
 `talkhead benchmark mouth --data DATASET --split test --json mouth.json` ({len(quality['clips'])} clips, first
 {quality['max_frames']} frames each, each dubbed with its own speech; a frame may not reuse a mouth from within
 {quality['exclude_within']} frames of itself):
@@ -102,8 +107,11 @@ Best validation step {validation['best']['step']}: lip-follow {validation['best'
         "Limits": """
 - English phones: pocketsphinx's model is US English. Other languages still get the mel input and phones of
   the nearest English sounds; not measured.
-- Trained on 11 minutes of 45 clips: the predicted mouth follows the speech's rhythm and open/closed vowels;
-  fine lip rounding and teeth-on-lip consonants are weaker. Scores vary a lot by clip (see the ± above).
+- Trained on 11 minutes of 45 clips. Held-out lip-follow varies a lot by clip (0.08 to 0.68 for the model on the
+  test split; the ± above), and misses issue #14's targets through the pipelines (own 0.40 of 0.50; std ratio of
+  the rendered mouth 0.68-0.84 of 0.8-1.25).
+- Mouth-box SSIM and PSNR of `lipsync` against the real frame miss issue #13's targets (0.727 of 0.75, 21.8 of
+  26 dB) because a predicted mouth differs from the one that was filmed; the renderer fed the true shapes meets them.
 - The mouth shape is a displacement from the video's (or photo's) own mean/rest mouth, so an unusual mean (a
   video where the person mostly laughs) shifts every frame.""",
     }
