@@ -25,13 +25,14 @@ import numpy as np
 
 from ..processing.landmarks import JAW, MOUTH
 from ..processing.mouth import face_frames, invert_similarity, mouth_shapes
-from ..processing.warp import thin_plate_map
+from ..processing.warp import squared_distances, thin_plate_map
 
 # the patch covers this part of the face frame (x right, y down; eye centres at (+-0.5, 0), nose tip near
 # y = 0.75): below the nose, jaw to jaw
 PATCH_LEFT, PATCH_RIGHT, PATCH_TOP, PATCH_BOTTOM = -1.15, 1.15, 0.35, 2.0
 POSE_POINTS = np.r_[0:5, 12:17, 27:36]  # upper jaw line and nose: head yaw and pitch, not speech
 WARP_POINTS = np.r_[2:15, 31:36, 48:60, 60:68]  # jaw, nostrils, lips (inner lips too: teeth stay inside)
+RETRIEVAL_CHUNK = 512  # output frames whose costs against the whole pool are held at once
 JAW_FOLLOW = np.array([0, 0, 0, 0.15, 0.35, 0.6, 0.85, 1.0, 1.0, 1.0, 0.85, 0.6, 0.35, 0.15, 0, 0, 0])
 """How much each jaw point (0-16) follows the lower lip's vertical move (the chin drops as the mouth opens)."""
 
@@ -112,14 +113,19 @@ def retrieve(pool: MouthPool, shapes: np.ndarray, poses: np.ndarray, frame_indic
     ``exclude_within`` > 0 (benchmarks only) forbids pooled frames that close to the output frame's own
     source frame (``frame_indices``), so a clip dubbed with its own audio cannot copy its true mouth.
     """
-    shape_cost = ((shapes.reshape(len(shapes), 1, -1) - pool.shapes.reshape(1, len(pool), -1)) ** 2).sum(-1)
-    pose_cost = ((poses[:, None] - pool.poses[None]) ** 2).sum(-1) / poses.shape[1] * 2
-    cost = shape_cost + pose_weight * pose_cost
-    if exclude_within and frame_indices is not None:
-        cost[np.abs(np.asarray(frame_indices)[:, None] - pool.frame_indices[None]) < exclude_within] = np.inf
+    pool_shapes, pool_poses = pool.shapes.reshape(len(pool), -1), pool.poses
     k = min(candidates, len(pool))
-    options = np.argpartition(cost, k - 1, axis=1)[:, :k]
-    local = np.take_along_axis(cost, options, 1)
+    options = np.zeros((len(shapes), k), int)
+    local = np.zeros((len(shapes), k))
+    for start in range(0, len(shapes), RETRIEVAL_CHUNK):  # (chunk, pool) costs at a time: memory stays flat
+        stop = min(start + RETRIEVAL_CHUNK, len(shapes))
+        cost = (squared_distances(shapes[start:stop].reshape(stop - start, -1), pool_shapes)
+                + pose_weight * 2 / poses.shape[1] * squared_distances(poses[start:stop], pool_poses))
+        if exclude_within and frame_indices is not None:
+            near = np.abs(np.asarray(frame_indices)[start:stop, None] - pool.frame_indices[None]) < exclude_within
+            cost[near] = np.inf
+        options[start:stop] = np.argpartition(cost, k - 1, axis=1)[:, :k]
+        local[start:stop] = np.take_along_axis(cost, options[start:stop], 1)
     total, back = local[0].copy(), np.zeros(options.shape, int)
     for t in range(1, len(options)):
         follows = pool.frame_indices[options[t]][None, :] == pool.frame_indices[options[t - 1]][:, None] + 1

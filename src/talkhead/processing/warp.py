@@ -30,8 +30,8 @@ def _tps_kernel(distances_squared: np.ndarray) -> np.ndarray:
     return 0.5 * distances_squared * np.log(np.maximum(distances_squared, 1e-12))  # r² log r
 
 
-def _squared_distances(a: np.ndarray, b: np.ndarray, a_squared: np.ndarray | None = None) -> np.ndarray:
-    """(N, M) squared distances, by |a|² + |b|² − 2 a·b (one matrix product instead of an (N, M, 2) array)."""
+def squared_distances(a: np.ndarray, b: np.ndarray, a_squared: np.ndarray | None = None) -> np.ndarray:
+    """(N, M) squared distances, by |a|² + |b|² − 2 a·b (one matrix product instead of an (N, M, D) array)."""
     a_squared = (a * a).sum(1) if a_squared is None else a_squared
     return np.maximum(a_squared[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T, 0)
 
@@ -49,14 +49,14 @@ def thin_plate_map(target: np.ndarray, source: np.ndarray, width: int, height: i
     scale = float(max(width, height))  # unit coordinates keep the system well conditioned
     t, s = target / scale, source / scale
     n = len(t)
-    kernel = _tps_kernel(_squared_distances(t, t)) + regularization * np.eye(n)
+    kernel = _tps_kernel(squared_distances(t, t)) + regularization * np.eye(n)
     affine = np.hstack([np.ones((n, 1)), t])
     system = np.zeros((n + 3, n + 3))
     system[:n, :n], system[:n, n:], system[n:, :n] = kernel, affine, affine.T
     coefficients = np.linalg.solve(system, np.vstack([s, np.zeros((3, 2))]))
 
     def evaluate(nodes: np.ndarray, nodes_squared: np.ndarray | None = None) -> np.ndarray:
-        values = _tps_kernel(_squared_distances(nodes, t, nodes_squared)) @ coefficients[:n]
+        values = _tps_kernel(squared_distances(nodes, t, nodes_squared)) @ coefficients[:n]
         return (values + coefficients[n] + nodes @ coefficients[n + 1 :]) * scale
 
     nodes, nodes_squared, shape = _grid_nodes(width, height)
