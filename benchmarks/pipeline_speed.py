@@ -51,8 +51,11 @@ def render(report: dict, lengths: list[float]) -> str:
         *[f"- {v}" for v in verdicts],
         "- Frames stream (lip-sync holds one batch of 16, the talking head one frame) and so does the output's sound "
         "(decoded and resampled as it is written); spectra are computed in blocks. What still grows with the input: "
-        "the 16 kHz copy of the speech the models read (64 KB a second), its features, and the per-frame face track "
-        "or landmarks.",
+        "the 16 kHz copy of the speech the models read (64 KB a second), its features and phones, the per-frame face "
+        "track or landmarks, and lip-sync's mouth targets; its pool of lower-face patches is capped (750).",
+        "- Lip-sync here is the default since issue #13: the mouth-motion model (phone decoding included in the wall "
+        "time) and the retrieval renderer (its pool pass is a third decoding of the video); the \"generator\" column "
+        "is empty because no face generator runs.",
     ])
 
 
