@@ -8,7 +8,8 @@ import pytest
 from talkhead.cli import main
 from talkhead.errors import EmptyAudioError, MediaDecodeError, NoFaceError, TalkheadInputError
 from talkhead.pipelines.generator_renderer import match_colour, mouth_mask
-from talkhead.pipelines.lip_sync import LipSyncOptions, lip_sync, source_order
+from talkhead.pipelines.lip_sync import LipSyncOptions, lip_sync
+from talkhead.pipelines.playback import source_order
 from talkhead.processing.audio import load_audio
 from talkhead.processing.video import VideoReader, probe_video, read_video
 
@@ -46,7 +47,7 @@ def test_source_order_covers_the_output():
 
 
 def test_backward_runs_stream_in_reverse(video):
-    from talkhead.pipelines.lip_sync import iterate_source
+    from talkhead.pipelines.playback import iterate_source
 
     reader = VideoReader(video)
     frames = read_video(video)
