@@ -31,3 +31,22 @@ def test_offsets_are_found_in_shifted_clips_only():
     phones, opening = clips[3]
     table = np.linspace(0, 1, NUM_PHONES)
     assert lagged_follow(table[phones.argmax(1)], opening, 4) > 0.9
+
+
+def test_shift_clip_pairs_each_sound_with_its_mouth():
+    from talkhead.data.av_offsets import shift_clip
+    from talkhead.data.clips import Clip
+
+    frames = 20
+    audio = np.repeat(np.arange(frames, dtype=np.float32), 640)  # the sound of frame t is the value t
+    landmarks = np.zeros((frames, 68, 2), np.float32)
+    landmarks[:, 0, 0] = np.arange(frames)  # the mouth of frame t carries t
+    clip = Clip("c", "s", 25, landmarks, np.zeros(4, np.float32), np.ones(frames, bool), audio,
+                np.zeros((4 * frames, 26), np.float32), np.zeros((65, 80), np.float32), np.zeros((frames, 4), np.float32))
+    for lag in (3, -2):
+        shifted = shift_clip(clip, lag)
+        assert shifted.num_frames == frames - abs(lag) and len(shifted.audio) == 640 * shifted.num_frames
+        sound = shifted.audio.reshape(shifted.num_frames, 640)[:, 0]
+        np.testing.assert_array_equal(shifted.landmarks[:, 0, 0] - sound, lag)  # mouth t + lag, sound t
+        assert shifted.logfbank.shape == (4 * shifted.num_frames, 26) and shifted.mel.shape[1] == 80
+    assert shift_clip(clip, 0) is clip

@@ -53,3 +53,46 @@ def estimate_offsets(phones: list[np.ndarray], openings: list[np.ndarray], max_l
             lags[index] = best if keep else 0
             details.append({"lag": lags[index], "follow_at_0": float(at_zero), "follow_at_lag": float(scores[lags[index] + max_lag])})
     return lags, details
+
+
+def shift_clip(clip, lag: int):
+    """A :class:`~talkhead.data.clips.Clip` cut so that its sound of frame t is the one its mouth at frame t made.
+
+    Video-side arrays lose ``lag`` frames at the start (``lag`` > 0) or end; the audio is cut to match and its
+    features are recomputed from it (mel rows do not fall on frame boundaries).
+    """
+    import dataclasses
+
+    from ..processing import audio as audio_lib
+
+    if lag == 0:
+        return clip
+    length = clip.num_frames - abs(lag)
+    video = slice(lag, lag + length) if lag > 0 else slice(0, length)
+    first_audio = 0 if lag > 0 else -lag
+    samples = audio_lib.SAMPLE_RATE // clip.fps
+    audio = clip.audio[first_audio * samples:(first_audio + length) * samples]
+    changes = {name: getattr(clip, name)[video] for name in ("landmarks", "face_found", "face_boxes", "faces", "phones")
+               if getattr(clip, name, None) is not None and name != "phones"}
+    if getattr(clip, "phones", None) is not None:  # phones are of the sound
+        changes["phones"] = clip.phones[first_audio:first_audio + length]
+    return dataclasses.replace(clip, audio=audio, mel=audio_lib.mel80(audio), logfbank=audio_lib.logfbank26(audio, length),
+                               **changes)
+
+
+def clip_offsets(clips, cache_path=None, max_lag: int = 8) -> tuple[list[int], list[dict]]:
+    """:func:`estimate_offsets` for preprocessed clips (phones stored, cached in ``cache_path``, or decoded)."""
+    from pathlib import Path
+
+    from ..processing.mouth import inner_lip_opening
+    from .mouth_windows import clip_phones
+
+    cache = dict(np.load(cache_path)) if cache_path is not None and Path(cache_path).exists() else {}
+    phones = []
+    for clip in clips:
+        if clip.clip_id not in cache:
+            cache[clip.clip_id] = clip_phones(clip)
+        phones.append(cache[clip.clip_id])
+    if cache_path is not None:
+        np.savez_compressed(cache_path, **cache)
+    return estimate_offsets(phones, [inner_lip_opening(c.landmarks) for c in clips], max_lag)
