@@ -40,6 +40,9 @@ class SyncExpertTrainingArguments(TrainingRunArguments):
     model_config: str = field(default="small", metadata={"help": "preset (paper, small, tiny) or config.json"})
     imagenet_resnet50: str | None = field(default=None, metadata={"help": "torchvision ResNet-50 state dict (paper config)"})
     objective: str = field(default="offset", metadata={"help": "offset (multi-way, ours) or bce (the papers')"})
+    align_offsets: bool = field(default=False, metadata={
+        "help": "undo each training clip's audio-video offset first (found with the phone table, "
+                "talkhead.data.av_offsets; validation clips stay as they are)"})
     offset_windows: int = field(default=8, metadata={"help": "M: windows per offset sample (objective and validation)"})
     offset_stride: int = field(default=2, metadata={"help": "frames between an offset sample's windows"})
     temperature: float = field(default=0.1, metadata={"help": "cosine temperature of the offset objective"})
@@ -121,6 +124,18 @@ def save_plots(output_dir: Path, history: dict) -> None:
                 "held-out offset accuracy (aligned window ranked first)", "accuracy", chance=history["chance"])
 
 
+def align_training_clips(clips, output_dir: Path):
+    """The clips with their audio-video offsets undone; the offsets are written to OUTPUT_DIR/av_offsets.json."""
+    from talkhead.data.av_offsets import clip_offsets, shift_clip
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    lags, details = clip_offsets(clips, output_dir / "phones_cache.npz")
+    report = {c.clip_id: {"source": c.source, **d} for c, d in zip(clips, details)}
+    (output_dir / "av_offsets.json").write_text(json.dumps(report, indent=1))
+    print(f"audio-video offsets undone in {sum(lag != 0 for lag in lags)} of {len(clips)} training clips")
+    return [shift_clip(clip, lag) for clip, lag in zip(clips, lags)]
+
+
 def main(argv=None) -> None:
     from accelerate import Accelerator
     from accelerate.utils import set_seed
@@ -146,6 +161,8 @@ def main(argv=None) -> None:
     try:
         train_clips, validation_clips, held_out = load_training_clips(args.dataset, args.split, args.validation_sources,
                                                                       args.validation_fraction, args.seed)
+        if args.align_offsets:
+            train_clips = align_training_clips(train_clips, output_dir)
         if args.objective == "offset":
             dataset = OffsetWindowDataset(train_clips, args.offset_windows, args.offset_stride, seed=args.seed, augment=args.augment)
         else:

@@ -100,29 +100,25 @@ def save_plots(output_dir: Path, history: dict) -> None:
 
 
 def prepare_clips(args, config):
+    from talkhead.data.av_offsets import clip_offsets
     from talkhead.data.clips import load_training_clips
-    from talkhead.data.mouth_windows import motion_clip
+    from talkhead.data.mouth_windows import clip_phones, motion_clip
 
     train, validation, held_out = load_training_clips(args.dataset, args.split, args.validation_sources,
                                                       args.validation_fraction, args.seed)
-    from talkhead.data.av_offsets import estimate_offsets
-    from talkhead.data.mouth_windows import clip_phones
-    from talkhead.processing.mouth import inner_lip_opening
-
     cache_path = Path(args.output_dir) / "phones_cache.npz"  # decoding is the slow part of a (re)start
-    cache = dict(np.load(cache_path)) if cache_path.exists() else {}
-    for clip in train + validation:
-        if clip.clip_id not in cache:
-            cache[clip.clip_id] = clip_phones(clip)
-    np.savez_compressed(cache_path, **cache)
     lags = [0] * len(train)
     if args.align_offsets:
-        lags, details = estimate_offsets([cache[c.clip_id] for c in train], [inner_lip_opening(c.landmarks) for c in train],
-                                         args.max_offset)
+        lags, details = clip_offsets(train, cache_path, args.max_offset)
         report = {c.clip_id: {"source": c.source, **d} for c, d in zip(train, details)}
         (Path(args.output_dir) / "av_offsets.json").write_text(json.dumps(report, indent=1))
         print(f"audio-video offsets undone in {sum(lag != 0 for lag in lags)} of {len(train)} training clips "
               f"(frames: {sorted(lag for lag in lags if lag)})")
+    cache = dict(np.load(cache_path)) if cache_path.exists() else {}
+    for clip in validation + ([] if args.align_offsets else train):
+        if clip.clip_id not in cache:
+            cache[clip.clip_id] = clip_phones(clip)
+    np.savez_compressed(cache_path, **cache)
     train_clips = [motion_clip(c, config, cache[c.clip_id], lag) for c, lag in zip(train, lags)]
     validation_clips = [motion_clip(c, config, cache[c.clip_id]) for c in validation]
     return train_clips, validation_clips, held_out

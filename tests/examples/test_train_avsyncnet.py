@@ -47,3 +47,12 @@ def test_dataset_without_faces_is_a_clear_error(tmp_path):
     result = subprocess.run([sys.executable, str(SCRIPT), "--dataset", str(plain), "--output_dir", str(tmp_path / "x")],
                             capture_output=True, text=True, env={"ACCELERATE_USE_CPU": "1", "PATH": ""})
     assert result.returncode != 0 and "talkhead preprocess --faces" in result.stderr
+
+
+def test_offsets_of_training_clips_can_be_undone_first(dataset, tmp_path):
+    out = tmp_path / "aligned"
+    result = launch_script(SCRIPT, "--dataset", str(dataset), "--output_dir", str(out), "--model_config", "tiny",
+                           "--batch_size", "2", "--max_steps", "1", "--validation_sources", "source1", "--validation_samples", "4",
+                           "--align_offsets", "true")
+    offsets = json.loads((out / "av_offsets.json").read_text())
+    assert set(offsets) == {"clip0", "clip2"} and "offsets undone in" in result.stdout + result.stderr
