@@ -106,10 +106,7 @@ def discard_output(path: Path) -> None:
 
 def audio_envelope(wave: np.ndarray, frames: int, fps: float) -> np.ndarray:
     """RMS of the 16 kHz ``wave`` over each of ``frames`` video frames."""
-    hop = audio_lib.SAMPLE_RATE / fps
-    edges = np.round(np.arange(frames + 1) * hop).astype(int)
-    wave = audio_lib.fit_length(np.asarray(wave, np.float32), int(edges[-1]))
-    return np.array([np.sqrt(np.mean(wave[a:b] ** 2)) if b > a else 0.0 for a, b in zip(edges[:-1], edges[1:])])
+    return audio_lib.frame_rms(wave, frames, audio_lib.SAMPLE_RATE, fps)
 
 
 def mouth_plot(landmarks: np.ndarray, wave: np.ndarray, fps: float):

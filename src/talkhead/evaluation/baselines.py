@@ -33,10 +33,8 @@ def phone_table_opening(table: np.ndarray, phones: np.ndarray) -> np.ndarray:
     return table[np.argmax(phones, 1)]
 
 
-def loudness_opening(wave: np.ndarray, num_frames: int, fps: float = 25.0, sample_rate: int = 16_000) -> np.ndarray:
-    """(num_frames,) RMS of each frame's span of ``wave``, smoothed by a 5-frame moving average."""
-    edges = np.round(np.arange(num_frames + 1) * sample_rate / fps).astype(int)
-    squared = np.concatenate([[0.0], np.cumsum(np.asarray(wave, np.float64) ** 2)])
-    edges = np.minimum(edges, len(wave))
-    rms = np.sqrt((squared[edges[1:]] - squared[edges[:-1]]) / np.maximum(np.diff(edges), 1))
-    return np.convolve(rms, np.ones(5) / 5, "same")
+def loudness_opening(wave: np.ndarray, num_frames: int, fps: float = 25.0) -> np.ndarray:
+    """(num_frames,) RMS of each frame's span of 16 kHz ``wave``, smoothed by a 5-frame moving average."""
+    from ..processing.audio import SAMPLE_RATE, frame_rms
+
+    return np.convolve(frame_rms(wave, num_frames, SAMPLE_RATE, fps), np.ones(5) / 5, "same")

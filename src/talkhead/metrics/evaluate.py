@@ -360,8 +360,7 @@ def evaluate_video(video: str | os.PathLike, audio: str | os.PathLike | None = N
         say(f"{name}: {entry['status']}" + (f" ({time.perf_counter() - began:.1f} s)" if entry["status"] == "computed"
                                             else f": {entry['reason']}"))
     if options.curves and wave is not None:
-        rms = np.sqrt(np.mean(np.square(wave.reshape(audio_frames, SAMPLES_PER_FRAME).astype(np.float64)), axis=1))
-        report["audio_envelope"] = [round(float(v), 5) for v in rms]
+        report["audio_envelope"] = [round(float(v), 5) for v in audio_lib.frame_rms(wave, audio_frames)]
     return report
 
 

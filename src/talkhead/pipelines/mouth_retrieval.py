@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from ..processing.landmarks import JAW, MOUTH
-from ..processing.mouth import face_frames, invert_similarity, mouth_shapes
+from ..processing.mouth import face_frames, invert_similarity, mouth_shapes, points_in_face_frame
 from ..processing.warp import squared_distances, thin_plate_map
 
 # the patch covers this part of the face frame (x right, y down; eye centres at (+-0.5, 0), nose tip near
@@ -54,9 +54,7 @@ class MouthPool:
 
 def pose_descriptors(landmarks: np.ndarray) -> np.ndarray:
     """(T, 68, 2) image landmarks -> (T, D): upper jaw and nose in the face frame (what out-of-plane turns move)."""
-    frames = face_frames(landmarks)
-    points = np.einsum("tij,tpj->tpi", frames[:, :, :2], np.asarray(landmarks, np.float64)[:, POSE_POINTS])
-    return (points + frames[:, None, :, 2]).reshape(len(points), -1)
+    return points_in_face_frame(landmarks, POSE_POINTS).reshape(len(landmarks), -1)
 
 
 def patch_size(pixels_per_unit: float) -> tuple[int, int]:

@@ -422,6 +422,15 @@ def mel_per_frame(mel: np.ndarray, num_frames: int, fps: float = VIDEO_FPS) -> n
     return ((sums[stops] - sums[edges[:-1]]) / (stops - edges[:-1])[:, None]).astype(np.float32)
 
 
+def frame_rms(wave: np.ndarray, num_frames: int, sample_rate: int = SAMPLE_RATE, fps: float = VIDEO_FPS) -> np.ndarray:
+    """(num_frames,) root mean square of each video frame's span of ``wave`` (zero-padded past its end): the loudness
+    envelope every silence rule, plot and baseline here reads."""
+    edges = np.round(np.arange(num_frames + 1) * sample_rate / fps).astype(int)
+    wave = fit_length(np.asarray(wave, dtype=np.float32), int(edges[-1]))
+    squared = np.concatenate([[0.0], np.cumsum(wave.astype(np.float64) ** 2)])
+    return np.sqrt(np.maximum((squared[edges[1:]] - squared[edges[:-1]]) / np.maximum(np.diff(edges), 1), 0))
+
+
 def silence_mask(
     wave: np.ndarray,
     num_frames: int | None = None,
@@ -437,12 +446,7 @@ def silence_mask(
     """
     if num_frames is None:
         num_frames = num_video_frames(len(wave), sample_rate, fps)
-    hop = sample_rate / fps
-    edges = np.round(np.arange(num_frames + 1) * hop).astype(int)
-    wave = fit_length(np.asarray(wave, dtype=np.float32), int(edges[-1]))
-    squared = np.concatenate([[0.0], np.cumsum(wave.astype(np.float64) ** 2)])
-    energy = (squared[edges[1:]] - squared[edges[:-1]]) / np.maximum(np.diff(edges), 1)
-    level_db = 10.0 * np.log10(np.maximum(energy, 1e-12))
+    level_db = 20.0 * np.log10(np.maximum(frame_rms(wave, num_frames, sample_rate, fps), 1e-6))
     loudest = level_db.max() if level_db.size else floor_dbfs
     return (level_db < loudest + threshold_db) | (level_db < floor_dbfs)
 

@@ -63,11 +63,16 @@ def invert_similarity(matrix: np.ndarray) -> np.ndarray:
     return np.concatenate([linear, -(linear @ matrix[..., :2, 2:])], axis=-1)
 
 
-def mouth_shapes(landmarks: np.ndarray) -> np.ndarray:
-    """(T, 68, 2) image landmarks -> (T, 20, 2) mouth shapes in each frame's face frame."""
+def points_in_face_frame(landmarks: np.ndarray, points) -> np.ndarray:
+    """(T, 68, 2) image landmarks -> (T, P, 2): the landmarks ``points`` (indices or a slice) in each frame's face frame."""
     landmarks = np.asarray(landmarks, np.float64).reshape(-1, 68, 2)
     frames = face_frames(landmarks)
-    return np.einsum("tij,tpj->tpi", frames[:, :, :2], landmarks[:, MOUTH]) + frames[:, None, :, 2]
+    return np.einsum("tij,tpj->tpi", frames[:, :, :2], landmarks[:, points]) + frames[:, None, :, 2]
+
+
+def mouth_shapes(landmarks: np.ndarray) -> np.ndarray:
+    """(T, 68, 2) image landmarks -> (T, 20, 2) mouth shapes in each frame's face frame."""
+    return points_in_face_frame(landmarks, MOUTH)
 
 
 def place_mouth(shapes: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
