@@ -96,3 +96,40 @@ def silence_displacement(clips: list[MotionClip], threshold: float = 0.9) -> np.
     silent = [c.displacements[c.phones[:, SILENCE] >= threshold] for c in clips]
     silent = np.concatenate([s for s in silent if len(s)]) if any(len(s) for s in silent) else None
     return np.zeros((20, 2)) if silent is None else silent.mean(0)
+
+
+class MouthSyncGroupDataset(torch.utils.data.Dataset):
+    """Groups of ``windows_per_group`` windows of one clip, ``stride`` frames apart, for the mouth-sync expert.
+
+    Window m of a group holds the mouth displacements and the audio features of the same frames; the
+    expert must pair each mouth window with its own audio among the group's (hard negatives: the same
+    speaker, a few frames off). ``augment`` scales each group's displacements (mouths differ in size
+    and in how much they move) and adds tracking-like jitter.
+    """
+
+    def __init__(self, clips: list[MotionClip], window: int, windows_per_group: int = 8, stride: int = 2,
+                 samples_per_epoch: int = 2048, seed: int = 0, augment: bool = False):
+        self.span = window + (windows_per_group - 1) * stride
+        self.clips = [c for c in clips if c.num_frames >= self.span]
+        if not self.clips:
+            raise ValueError(f"MouthSyncGroupDataset: no clip has the {self.span} frames a group spans")
+        self.window, self.windows_per_group, self.stride = window, windows_per_group, stride
+        self.samples_per_epoch, self.seed, self.augment = samples_per_epoch, seed, augment
+        lengths = np.array([c.num_frames - self.span + 1 for c in self.clips], np.float64)
+        self.weights = lengths / lengths.sum()
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return self.samples_per_epoch
+
+    def __getitem__(self, index: int) -> dict:
+        rng = np.random.default_rng((self.seed, self.epoch, index))
+        clip = self.clips[rng.choice(len(self.clips), p=self.weights)]
+        start = int(rng.integers(0, clip.num_frames - self.span + 1))
+        starts = start + self.stride * np.arange(self.windows_per_group)
+        frames = starts[:, None] + np.arange(self.window)
+        mouth = clip.displacements[frames].astype(np.float32)
+        if self.augment:
+            mouth = mouth * rng.uniform(0.75, 1.33) + rng.normal(0, 0.1, mouth.shape).astype(np.float32) * mouth.std()
+        return {"mouth_windows": torch.from_numpy(mouth.astype(np.float32)),
+                "audio_windows": torch.from_numpy(clip.features[frames].astype(np.float32))}

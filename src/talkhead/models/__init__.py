@@ -9,6 +9,7 @@ from transformers import AutoConfig, AutoModel
 from .av_hubert import AVHubertConfig, AVHubertModel
 from .avsyncnet import AVSyncNet, AVSyncNetConfig, SyncNetExpert, SyncNetExpertConfig
 from .mouth_motion import MouthMotionConfig, MouthMotionModel
+from .mouth_sync import MouthSyncConfig, MouthSyncModel
 from .ms_sync import (
     MSSyncDiscriminatorConfig, MSSyncDiscriminators, MSSyncGenerator, MSSyncGeneratorConfig, MSSyncSyncerConfig,
     MSSyncSyncerModel,
@@ -27,6 +28,7 @@ _REGISTRY = [
     (SyncNetV2Config, SyncNetV2Model),
     (AVHubertConfig, AVHubertModel),
     (MouthMotionConfig, MouthMotionModel),
+    (MouthSyncConfig, MouthSyncModel),
 ]
 
 for _config, _model in _REGISTRY:
@@ -38,5 +40,5 @@ __all__ = [
     "MSSyncDiscriminatorConfig", "MSSyncDiscriminators", "AVSyncNetConfig", "AVSyncNet", "SyncNetExpertConfig",
     "SyncNetExpert", "StableSyncFaceGeneratorConfig", "StableSyncFaceGenerator", "FaceDiscriminatorConfig",
     "FaceDiscriminator", "SyncNetV2Config", "SyncNetV2Model", "AVHubertConfig", "AVHubertModel", "MouthMotionConfig",
-    "MouthMotionModel",
+    "MouthMotionModel", "MouthSyncConfig", "MouthSyncModel",
 ]
