@@ -41,7 +41,12 @@ def card(run: Path, validation_run: Path, name: str, lip_follow: Path, mouth: Pa
     from talkhead.evaluation.lip_follow import lip_follow_table
     from talkhead.evaluation.mouth_benchmark import mouth_table
     from talkhead.models.mouth_motion import MouthMotionConfig
-    from talkhead.training.model_card import markdown_table, write_model_card
+    from talkhead.training.eval_results import results_from_files
+    from talkhead.training.model_card import (
+        PIPELINE_TAGS,
+        markdown_table,
+        write_model_card,
+    )
 
     config = MouthMotionConfig.from_pretrained(HUB / name)
     final, validation = (json.loads((r / "training_summary.json").read_text()) for r in (run, validation_run))
@@ -115,7 +120,9 @@ on this split against 0.427 with the phones (benchmarks/RESULTS.md).
 - The mouth shape is a displacement from the video's (or photo's) own mean/rest mouth, so an unusual mean (a
   video where the person mostly laughs) shifts every frame.""",
     }
+    tag = PIPELINE_TAGS[config.model_type]
     return write_model_card(HUB / name, title=f"Mouth motion from speech, {name} (research only)",
+                            pipeline_tag=tag, eval_results=results_from_files(name, tag, [lip_follow, mouth]),
                             summary="Phones and mel per video frame -> mouth shapes, trained with talkhead on 11 minutes "
                                     "of public example clips.",
                             tags=["talking-head", "lip-sync", "audio-to-landmarks", "phonemes"], sections=sections)

@@ -96,7 +96,8 @@ def _ablation_note(report: dict, name: str) -> str:
 def card(run: Path, name: str, benchmark: Path, speed: Path | None) -> Path:
     from talkhead.metrics.benchmarks import markdown_table as benchmark_table
     from talkhead.models.ms_sync import MSSyncGenerator
-    from talkhead.training.model_card import write_model_card
+    from talkhead.training.eval_results import results_from_files
+    from talkhead.training.model_card import PIPELINE_TAGS, write_model_card
 
     model = MSSyncGenerator.from_pretrained(HUB / name)
     config = model.config
@@ -140,7 +141,9 @@ model that shows the method runs end to end, not one that matches the paper. The
 weak on new speakers (see hub_configs/ms-sync-eval-syncers), so the AV scores above carry wide error bars.
 Landmarks are dlib's 68 points in the unit square of the face crop; head motion is learned from these few clips.""",
     }
+    tag = PIPELINE_TAGS[config.model_type]
     return write_model_card(HUB / name, title=f"MS-Sync generator, {name} (small, research only)",
+                            pipeline_tag=tag, eval_results=results_from_files(name, tag, [benchmark]),
                             summary="Speech-driven 68-landmark head and lip motion (MS-Sync), trained with talkhead on "
                                     "11 minutes of public example clips.",
                             sections=sections, tags=["talking-head", "landmarks", "audio-visual", "ms-sync", "gan"])

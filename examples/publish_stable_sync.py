@@ -71,7 +71,11 @@ def expert_card(run: Path, name: str, data: str | None) -> Path:
     from transformers import AutoModel
 
     import talkhead.models  # noqa: F401
-    from talkhead.training.model_card import markdown_table, write_model_card
+    from talkhead.training.model_card import (
+        PIPELINE_TAGS,
+        markdown_table,
+        write_model_card,
+    )
 
     model = AutoModel.from_pretrained(HUB / name).eval()
     params = sum(p.numel() for p in model.parameters())
@@ -131,7 +135,8 @@ an auxiliary regression of the dlib mouth shape from both embeddings (the heads 
 speakers). Its judgements on new speakers are weak: read the offset accuracy above before trusting a score, and
 prefer comparisons between systems on the same clips over absolute values.""",
     }
-    return write_model_card(HUB / name, title=title, misuse=None,
+    # No model-index here: the test offset accuracy above is measured by this script, not read from a benchmark JSON.
+    return write_model_card(HUB / name, title=title, misuse=None, pipeline_tag=PIPELINE_TAGS[model.config.model_type],
                             summary="An audio-visual sync expert on 96x96 face crops, trained with talkhead on 11 minutes "
                                     "of public example clips.",
                             sections=sections, tags=["lip-sync", "audio-visual", "syncnet", "sync-expert"])
@@ -140,7 +145,12 @@ prefer comparisons between systems on the same clips over absolute values.""",
 def generator_card(run: Path, name: str, benchmark: Path | None, speed: Path | None, notes: Path | None = None) -> Path:
     from talkhead.metrics.benchmarks import markdown_table as benchmark_table
     from talkhead.models.stable_sync import StableSyncFaceGenerator
-    from talkhead.training.model_card import markdown_table, write_model_card
+    from talkhead.training.eval_results import results_from_files
+    from talkhead.training.model_card import (
+        PIPELINE_TAGS,
+        markdown_table,
+        write_model_card,
+    )
 
     model = StableSyncFaceGenerator.from_pretrained(HUB / name)
     params = sum(p.numel() for p in model.parameters())
@@ -197,7 +207,12 @@ SSIM at least 0.90, PSNR at least 29 dB, sync confidence at least ground truth's
     sections["Limits"] = """Trained for minutes of CPU time on 31 clips (about 7 minutes of video): it reconstructs
 the upper face it is given and draws a plausible mouth, but it is a small model that shows the method runs end to
 end, not one that matches the paper's LRS2 numbers."""
+    tag = PIPELINE_TAGS[model.config.model_type]
+    # Lineage: G_L starts from G_S (--init_generator); G_S carries the frozen audio tower of --avsyncnet.
+    base = args.get("init_generator") or args.get("avsyncnet")
     return write_model_card(HUB / name, title=f"Stabilized-sync face generator, {name} (small, research only)",
+                            pipeline_tag=tag, base_model=Path(base).name if base else None,
+                            eval_results=results_from_files(name, tag, [benchmark]),
                             summary="A 96x96 lip-sync face generator (stabilized sync loss), trained with talkhead on 11 "
                                     "minutes of public example clips.",
                             sections=sections, tags=["talking-head", "lip-sync", "audio-visual", "stable-sync", "gan"])

@@ -44,7 +44,12 @@ def _training_rows(run: Path) -> list[list]:
 
 def card(run: Path, name: str, benchmark: Path, stage1: Path | None) -> Path:
     from talkhead.models.ms_sync import MSSyncSyncerConfig
-    from talkhead.training.model_card import markdown_table, write_model_card
+    from talkhead.training.eval_results import results_from_files
+    from talkhead.training.model_card import (
+        PIPELINE_TAGS,
+        markdown_table,
+        write_model_card,
+    )
 
     config = MSSyncSyncerConfig.from_pretrained(HUB / name)
     is_eval = "eval" in name
@@ -136,7 +141,9 @@ it is), so AV-Conf alone does not reveal an offset; |AV-Off| does. Landmarks com
     title = "MS-Sync evaluation syncers (small, research only)" if is_eval else "MS-Sync loss syncers (small, research only)"
     summary_text = ("Multi-scale audio/landmark synchrony models (200 to 1600 ms) from the MS-Sync paper, trained with "
                     "talkhead on 11 minutes of public example clips.")
-    return write_model_card(HUB / name, title=title, summary=summary_text, sections=sections,
+    tag = PIPELINE_TAGS[config.model_type]
+    return write_model_card(HUB / name, title=title, summary=summary_text, sections=sections, pipeline_tag=tag,
+                            eval_results=results_from_files(name, tag, [benchmark]),
                             tags=["talking-head", "lip-sync", "audio-visual", "ms-sync", "syncnet"])
 
 

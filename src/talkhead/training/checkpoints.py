@@ -119,10 +119,33 @@ def save_final(model, output_dir: str | Path, summary: dict, best_dir: str | Non
     return model
 
 
-def push_to_hub(model, hub_model_id: str | None, output_dir: str | Path) -> None:
-    """``--push_to_hub``: upload the final model; offline, say so and stop cleanly (the model stays in output_dir)."""
-    try:
-        model.push_to_hub(hub_model_id or Path(output_dir).name)
-    except Exception as err:  # no network here: the Hub is unreachable
-        print(f"push_to_hub skipped: the Hub is not reachable ({type(err).__name__}: {err}); the model is in {output_dir}")
+#: What ``--push_to_hub`` uploads from OUTPUT_DIR: the model, its card and the run's record (no checkpoints/).
+UPLOAD_PATTERNS = ["config.json", "*.safetensors", "README.md", ARGS_FILE, "training_summary.json", "plots/*.png"]
 
+
+def push_to_hub(model, hub_model_id: str | None, output_dir: str | Path) -> bool:
+    """``--push_to_hub``: upload the final model in ``output_dir`` with talkhead's card; returns whether it was uploaded.
+
+    The card is ``output_dir/README.md`` when there is one (a publish script's), else the training card of
+    :func:`talkhead.training.model_card.training_card`, written there first. The upload is
+    ``HfApi.upload_folder`` of that folder, so transformers' generic card never replaces ours. A failure
+    (authentication, network, any other Hub error, told apart) is printed and the run ends cleanly: the
+    model stays in ``output_dir``.
+    """
+    from ..hub_upload import HubUploadError, upload_folder
+    from .model_card import save_card, training_card
+
+    output_dir = Path(output_dir)
+    if not (output_dir / "README.md").exists():
+        args, summary = ({} if not (output_dir / f).exists() else json.loads((output_dir / f).read_text())
+                         for f in (ARGS_FILE, "training_summary.json"))
+        save_card(training_card(model, output_dir, args, summary), output_dir)
+    repo_id = hub_model_id or output_dir.name
+    try:
+        url = upload_folder(output_dir, repo_id, allow_patterns=UPLOAD_PATTERNS,
+                            commit_message=f"talkhead training run {output_dir.name}")
+    except HubUploadError as err:
+        print(f"push_to_hub failed, {err.kind}: {err}; the model is in {output_dir}")
+        return False
+    print(f"pushed {output_dir} to {repo_id} ({url})")
+    return True
