@@ -156,7 +156,9 @@ def main(argv=None) -> None:
     model = MouthMotionModel(config)
     loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, drop_last=True, num_workers=args.num_workers)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.learning_rate, total_steps=args.max_steps, pct_start=0.05)
+    # warm-up of 5 % of the run, but at least 2.5 steps: OneCycleLR divides by zero when warm-up is one step
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.learning_rate, total_steps=args.max_steps,
+                                                    pct_start=min(0.3, max(0.05, 2.5 / args.max_steps)))
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
     if accelerator.is_main_process:
         save_arguments(args, output_dir)
