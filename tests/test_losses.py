@@ -4,7 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from talkhead.losses import info_nce_loss, infonce_margin, syncnet_contrastive_loss
+from talkhead.losses import (
+    hinge_discriminator_loss, hinge_generator_loss, info_nce_loss, infonce_margin, syncnet_contrastive_loss,
+)
 
 
 def test_infonce_is_lower_for_aligned_than_for_shuffled_pairs():
@@ -28,6 +30,14 @@ def test_infonce_matches_a_hand_computed_case_and_margin_touches_only_the_diagon
     torch.testing.assert_close(info_nce_loss(audio, landmarks, margin), rows + cols)
     # the margin makes positives harder: the loss grows, and only through the diagonal terms
     assert info_nce_loss(audio, landmarks, margin) > info_nce_loss(audio, landmarks)
+
+
+def test_hinge_losses_by_hand():
+    real, fake = torch.tensor([2.0, 0.5]), torch.tensor([-2.0, 0.0])
+    # real: max(0, 1 - 2) = 0, max(0, 1 - 0.5) = 0.5 -> 0.25; fake: max(0, 1 - 2) = 0, max(0, 1 + 0) = 1 -> 0.5
+    assert float(hinge_discriminator_loss(real, fake)) == pytest.approx(0.75)
+    assert float(hinge_discriminator_loss(torch.tensor([1.5]), torch.tensor([-1.0]))) == 0.0  # both past the margin
+    assert float(hinge_generator_loss(fake)) == pytest.approx(1.0)
 
 
 def test_infonce_margin_schedule():

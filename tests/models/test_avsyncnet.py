@@ -16,35 +16,22 @@ def inputs(batch=3):
 
 
 @pytest.mark.parametrize("model_class, config_class", MODELS)
-def test_scores_are_cosines_in_unit_interval_and_batch_equals_singles(model_class, config_class):
+def test_scores_are_cosines_of_non_negative_embeddings(model_class, config_class):
+    """Save/load, batch = singles and gradients: tests/models/test_modeling_common.py."""
     model = model_class(config_class.from_preset("tiny")).eval()
     faces, mel = inputs()
     with torch.no_grad():
         out = model(faces, mel)
-        single = model(faces[1:2], mel[1:2])
-    assert out.scores.shape == (3,) and ((out.scores >= 0) & (out.scores <= 1 + 1e-6)).all()
-    assert (out.face_embeddings >= 0).all() and (out.audio_embeddings >= 0).all()  # ReLU'd: cosine can't go negative
-    torch.testing.assert_close(single.scores, out.scores[1:2], atol=1e-5, rtol=1e-5)
-
-
-@pytest.mark.parametrize("model_class, config_class", MODELS)
-def test_save_load_round_trip_and_gradients_reach_every_parameter(model_class, config_class, tmp_path):
-    model = model_class(config_class.from_preset("tiny"))
-    faces, mel = inputs()
-    model(faces, mel).scores.sum().backward()
-    silent = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
-    assert not silent, silent
-    model.eval().save_pretrained(tmp_path)
-    loaded = model_class.from_pretrained(tmp_path).eval()
-    with torch.no_grad():
-        torch.testing.assert_close(loaded(faces, mel).scores, model(faces, mel).scores)
+    assert (out.face_embeddings >= 0).all() and (out.audio_embeddings >= 0).all()  # ReLU'd: no negative cosine
+    torch.testing.assert_close(out.scores, torch.nn.functional.cosine_similarity(out.face_embeddings, out.audio_embeddings))
 
 
 def test_lower_half_is_resized_then_cut():
     faces = torch.zeros(2, 5, 3, 96, 96)
     faces[..., 48:, :] = 1.0
     stacked = lower_half_stack(faces, 224)
-    assert stacked.shape == (2, 15, 112, 224) and stacked[:, :, 2:].min() == 1.0
+    # (the exact value depends on the thread count: bilinear sums differ in the last bit)
+    assert stacked.shape == (2, 15, 112, 224) and float(stacked[:, :, 2:].min()) == pytest.approx(1.0, abs=1e-6)
 
 
 def test_paper_configuration_sizes():

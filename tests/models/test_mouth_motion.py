@@ -1,4 +1,5 @@
-"""The mouth-motion model with a tiny config: shapes, masked loss, save/load, gain and rest pose, gradients."""
+"""The mouth-motion model with a tiny config: shapes, masked loss, gain and rest pose (save/load, batching and
+gradients: tests/models/test_modeling_common.py)."""
 
 import numpy as np
 import pytest
@@ -25,8 +26,6 @@ def test_shapes_and_masked_loss():
     changed = labels.clone()
     changed[1, 20:] += 100  # padding frames do not count
     torch.testing.assert_close(model.eval()(features, changed, mask).loss, model(features, labels, mask).loss)
-    out.loss.backward()
-    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
 
 
 def test_inputs_follow_the_config():
@@ -48,7 +47,7 @@ def test_inputs_follow_the_config():
         MouthMotionConfig(mel_normalization="max")
 
 
-def test_gain_rest_pose_and_round_trip(tmp_path):
+def test_gain_and_rest_pose():
     model = tiny(output_gain=2.0, silence_displacement=[0.01] * 40, opening_loss_weight=5.0)
     features = np.random.default_rng(1).normal(size=(40, model.config.input_size)).astype(np.float32)
     model.config.output_gain = 1.0
@@ -56,10 +55,6 @@ def test_gain_rest_pose_and_round_trip(tmp_path):
     model.config.output_gain = 2.0
     np.testing.assert_allclose(model.predict(features), 2 * raw, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(model.predict(features, from_rest=True), 2 * raw - 0.02, rtol=1e-5, atol=1e-6)
-    model.save_pretrained(tmp_path)
-    loaded = MouthMotionModel.from_pretrained(tmp_path)
-    assert loaded.config.opening_loss_weight == 5.0
-    np.testing.assert_allclose(loaded.predict(features), model.predict(features), rtol=1e-5, atol=1e-6)
 
 
 def test_inner_lip_gap_is_lower_minus_upper_inner_lip():

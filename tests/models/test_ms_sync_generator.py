@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from talkhead.losses import hinge_discriminator_loss, hinge_generator_loss, multiscale_sync_loss
+from talkhead.losses import multiscale_sync_loss
 from talkhead.models.ms_sync import (
     MSSyncDiscriminatorConfig, MSSyncDiscriminators, MSSyncGenerator, MSSyncGeneratorConfig, MSSyncSyncerConfig,
     MSSyncSyncerModel,
@@ -61,27 +61,14 @@ def test_generate_any_length_from_one_frame_with_no_graph():
                                generator.generate(None, torch.ones(1, 40, 26), history=history))
 
 
-def test_gradients_reach_every_branch_and_parameter():
+def test_the_positions_alone_train_every_branch():
+    """Every parameter gets a gradient from some output (tests/models/test_modeling_common.py); here the positions
+    alone, the input of every generator loss, reach each branch's slice of the grouped audio trunk."""
     generator = tiny_generator()
     warmup, audio = inputs()
     generator(warmup, audio).positions.pow(2).sum().backward()
-    dead = [n for n, p in generator.named_parameters() if p.grad is None or not p.grad.abs().sum()]
-    assert dead == []
     per_branch = generator.trunk_audio.weight.grad.view(4, -1).abs().sum(1)
     assert (per_branch > 0).all()
-
-
-def test_batch_equals_singles_and_save_load(tmp_path):
-    generator = tiny_generator().eval()
-    warmup, audio = inputs(batch=3)
-    with torch.no_grad():
-        batch = generator(warmup, audio).positions
-        singles = torch.cat([generator(warmup[i : i + 1], audio[i : i + 1]).positions for i in range(3)])
-    torch.testing.assert_close(batch, singles, atol=1e-5, rtol=1e-5)
-    generator.save_pretrained(tmp_path)
-    loaded = MSSyncGenerator.from_pretrained(tmp_path).eval()
-    with torch.no_grad():
-        torch.testing.assert_close(loaded(warmup, audio).positions, batch)
 
 
 @pytest.mark.parametrize("overrides", [{"num_branches": 1}, {"temporal_module": "transformer", "transformer_heads": 2},
@@ -110,9 +97,11 @@ def test_discriminators_score_frames_sequences_and_pairs():
     assert starts[5] == list(range(-3, 36, 2)) and starts[40] == [-3]
     with pytest.raises(ValueError, match="even batch"):
         critics(warmup[:3], continuation[:3])
-    real, fake = critics(warmup, continuation).sequence_scores, critics(warmup, continuation + 0.1).sequence_scores
-    assert hinge_discriminator_loss(real, fake) >= 0
-    assert torch.isclose(hinge_generator_loss(fake), -fake.mean())
+    with torch.no_grad():  # the critics read the continuation: another one scores differently
+        critics.eval()  # (no power iteration of the spectral norms between the two calls)
+        same, moved = critics(warmup, continuation), critics(warmup, continuation + 0.1)
+    assert not torch.allclose(same.sequence_scores, moved.sequence_scores)
+    assert not torch.allclose(same.frame_scores, moved.frame_scores)
 
 
 def test_multiscale_sync_loss_backpropagates_into_generated_positions():
@@ -122,7 +111,11 @@ def test_multiscale_sync_loss_backpropagates_into_generated_positions():
     warmup, audio = inputs(frames=40)
     positions = generator(warmup, audio).positions
     loss, terms = multiscale_sync_loss(syncers, positions, audio)
-    assert set(terms) == {1, 2, 3, 4} and -1 <= float(loss) <= 1
+    assert set(terms) == {1, 2, 3, 4}
+    with torch.no_grad():  # each level's term is minus its mean window cosine; the loss is their mean
+        scores = syncers(positions, audio).scores
+    for level, term in terms.items():
+        torch.testing.assert_close(term.detach(), -scores[level - 1].mean())
     torch.testing.assert_close(loss, torch.stack(list(terms.values())).mean())
     loss.backward()
     assert generator.trunk_state.weight.grad.abs().sum() > 0

@@ -21,20 +21,16 @@ def test_pose_mask_zeroes_the_lower_half_only():
     torch.testing.assert_close(masked[..., :48, :], faces[..., :48, :])
 
 
-def test_generator_shapes_and_frozen_audio_tower():
+def test_generator_shapes_and_audio_tower_in_eval_mode():
+    """Gradients, the frozen tower and its batch-norm statistics: tests/models/test_modeling_common.py."""
     generator = StableSyncFaceGenerator(StableSyncFaceGeneratorConfig.from_preset("tiny")).train()
     identity, pose, mel = batch()
     out = generator(identity, pose, mel)
     assert out.images.shape == (4, 3, 96, 96) and 0 <= out.images.min() and out.images.max() <= 1
-    assert not generator.audio_encoder.training  # stays in eval mode while the rest trains
-    out.images.mean().backward()
-    assert all(p.grad is None for p in generator.audio_encoder.parameters())
-    trainable = [n for n, p in generator.named_parameters() if p.requires_grad]
-    silent = [n for n, p in generator.named_parameters() if p.requires_grad and (p.grad is None or p.grad.abs().sum() == 0)]
-    assert trainable and not silent, silent
+    assert not generator.audio_encoder.training and generator.identity_encoder.training  # the tower stays in eval
 
 
-def test_audio_tower_comes_from_avsyncnet_and_changes_the_output(tmp_path):
+def test_audio_tower_comes_from_avsyncnet_and_changes_the_output():
     config = StableSyncFaceGeneratorConfig.from_preset("tiny")
     generator = StableSyncFaceGenerator(config).eval()
     syncnet = AVSyncNet(AVSyncNetConfig(**config.audio_encoder)).eval()
@@ -45,10 +41,6 @@ def test_audio_tower_comes_from_avsyncnet_and_changes_the_output(tmp_path):
         other = generator(identity, pose, torch.randn(2, 1, 80, 16))
         torch.testing.assert_close(out.audio_embeddings, syncnet.audio_tower(mel, relu=False))
     assert (out.images - other.images).abs().max() > 0  # the audio reaches the pixels
-    generator.save_pretrained(tmp_path)
-    loaded = StableSyncFaceGenerator.from_pretrained(tmp_path).eval()
-    with torch.no_grad():
-        torch.testing.assert_close(loaded(identity, pose, mel).images, out.images)
 
 
 def test_discriminator_gives_one_logit_per_face():
