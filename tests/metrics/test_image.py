@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from talkhead.metrics.image import inter_frame_consistency, psnr, ssim
+from talkhead.metrics.image import finite_mean, inter_frame_consistency, psnr, psnr_per_frame, ssim
 
 
 def test_identical_frames_are_perfect_and_noise_lowers_both():
     frames = torch.rand(3, 3, 96, 96)
-    assert ssim(frames, frames) == pytest.approx(1.0) and psnr(frames, frames) == 100.0
+    assert ssim(frames, frames) == pytest.approx(1.0) and psnr(frames, frames) == np.inf
     noisy = (frames + 0.05 * torch.randn_like(frames)).clamp(0, 1)
     assert ssim(noisy, frames) < 0.99 and 20 < psnr(noisy, frames) < 40
 
@@ -18,6 +18,17 @@ def test_psnr_hand_computed_and_uint8_input():
     a = np.zeros((1, 8, 8, 3), np.uint8)
     b = np.full((1, 8, 8, 3), 10, np.uint8)  # MSE 100: 10 log10(255^2 / 100)
     assert psnr(b, a) == pytest.approx(10 * np.log10(255**2 / 100))
+
+
+def test_identical_frames_have_infinite_psnr_left_out_of_the_mean():
+    a = np.zeros((3, 8, 8, 3), np.uint8)
+    b = a.copy()
+    b[0], b[2] = 10, 20  # frame 1 identical; MSE 100 and 400
+    per_frame = psnr_per_frame(b, a)
+    expected = [10 * np.log10(255**2 / 100), np.inf, 10 * np.log10(255**2 / 400)]
+    np.testing.assert_allclose(per_frame, expected)
+    assert psnr(b, a) == pytest.approx((expected[0] + expected[2]) / 2)  # not inf, not dragged up by a stand-in
+    assert finite_mean([np.inf, np.inf]) == np.inf and np.isnan(finite_mean([np.nan])) and finite_mean([1.0, np.nan]) == 1.0
 
 
 def test_ifc_compares_frame_to_frame_change():

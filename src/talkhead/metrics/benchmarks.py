@@ -16,8 +16,15 @@ from ..processing.landmarks import smooth_landmarks
 
 
 def _mean_std(rows: list[dict]) -> dict:
-    return {key: {"mean": float(np.mean([r[key] for r in rows])), "std": float(np.std([r[key] for r in rows]))}
-            for key in rows[0]}
+    """Mean and std of each score over the rows, infinite values (PSNR of identical frames) left out of both."""
+    from .image import finite_mean
+
+    summary = {}
+    for key in rows[0]:
+        values = np.array([r[key] for r in rows], np.float64)
+        finite = values[np.isfinite(values)]
+        summary[key] = {"mean": finite_mean(values), "std": float(np.std(finite)) if finite.size else 0.0}
+    return summary
 
 
 def benchmark_ms_sync(data: str | os.PathLike, split: str = "test", models: list[str] | None = None,

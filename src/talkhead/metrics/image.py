@@ -30,13 +30,29 @@ def ssim(generated, target) -> float:
                                                 use_sample_covariance=False) for f, r in zip(fake, real)]))
 
 
-def psnr(generated, target) -> float:
-    """Mean PSNR in dB over frames (peak 255); identical frames count as 100 dB."""
+def finite_mean(values) -> float:
+    """Mean of the finite values; ``inf`` when there are none but some are ``+inf`` (PSNR of identical frames
+    only), else NaN. A metric that is infinite for a perfect frame (PSNR) would make any mean over it infinite."""
+    values = np.asarray(values, np.float64).ravel()
+    finite = values[np.isfinite(values)]
+    if finite.size:
+        return float(finite.mean())
+    return float("inf") if np.any(values == np.inf) else float("nan")
+
+
+def psnr_per_frame(generated, target) -> np.ndarray:
+    """PSNR in dB of each frame (peak 255); ``inf`` for identical frames (zero error)."""
     from skimage.metrics import peak_signal_noise_ratio
 
     fake, real = _to_uint8_scale(generated), _to_uint8_scale(target)
-    values = [100.0 if np.array_equal(f, r) else peak_signal_noise_ratio(r, f, data_range=255.0) for f, r in zip(fake, real)]
-    return float(np.mean(values))
+    return np.array([np.inf if np.array_equal(f, r) else peak_signal_noise_ratio(r, f, data_range=255.0)
+                     for f, r in zip(fake, real)], np.float64)
+
+
+def psnr(generated, target) -> float:
+    """Mean PSNR in dB over the frames that differ (peak 255). Identical frames have an infinite PSNR and are left
+    out of the mean; ``inf`` when every frame is identical."""
+    return finite_mean(psnr_per_frame(generated, target))
 
 
 def inter_frame_consistency(generated, target) -> float:

@@ -69,11 +69,9 @@ def mouth_quality(generated: np.ndarray, real: np.ndarray, landmarks: np.ndarray
 
 
 def summarize(rows: list[dict]) -> dict:
-    """Means of per-frame scores, leaving out NaN and infinite values (identical boxes have infinite PSNR)."""
+    """Means of per-frame scores, leaving out NaN and infinite values (identical boxes have infinite PSNR; a
+    score that is infinite on every frame stays ``inf``)."""
+    from .image import finite_mean
+
     keys = rows[0].keys() if rows else []
-    summary = {}
-    for key in keys:
-        values = np.array([r[key] for r in rows], np.float64)
-        values = values[np.isfinite(values)]
-        summary[key] = float(values.mean()) if len(values) else float("nan")
-    return summary
+    return {key: finite_mean([r[key] for r in rows]) for key in keys}
