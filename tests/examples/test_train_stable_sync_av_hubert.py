@@ -29,7 +29,7 @@ def test_talking_face_with_the_av_hubert_loss(tmp_path):
                   "--av_hubert_variant", "multimodal", "--triplet_weight", "0", "--output_dir", str(out), "--max_steps", "2")
     history = json.loads((out / "checkpoints" / "step-0000002" / "trainer_state.json").read_text())["history"]
     assert {"pixel", "sync", "gan"} <= set(history["train"]) and "triplet" not in history["train"]
-    assert all(value >= 0 for _, value in history["train"]["sync"])
+    assert len(history["train"]["sync"]) == 2  # one logged value a step
     arguments = json.loads((out / "training_args.json").read_text())
     assert arguments["sync_weight"] == 0.5  # P-AVH eq. 3, resolved from the default and saved for a resume
     summary = json.loads((out / "training_summary.json").read_text())
