@@ -36,6 +36,7 @@ class MouthSyncTrainingArguments(TrainingRunArguments):
     window: int | None = field(default=None, metadata={"help": "overrides the preset's window (frames)"})
     hidden_size: int | None = field(default=None, metadata={"help": "overrides the preset's channels"})
     dropout: float | None = field(default=None, metadata={"help": "overrides the preset's dropout"})
+    input_dropout: float | None = field(default=None, metadata={"help": "overrides the preset's input dropout"})
     align_offsets: bool = field(default=True, metadata={"help": "undo the training clips' audio-video offsets"})
     align_validation: bool = field(default=True, metadata={"help": "undo the validation clips' offsets too"})
     max_offset: int = field(default=8, metadata={"help": "largest offset searched, in frames"})
@@ -101,8 +102,8 @@ def main(argv=None) -> None:
     set_seed(args.seed + accelerator.process_index)
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    overrides = {k: v for k, v in (("window", args.window), ("hidden_size", args.hidden_size), ("dropout", args.dropout))
-                 if v is not None}
+    overrides = {k: v for k, v in (("window", args.window), ("hidden_size", args.hidden_size), ("dropout", args.dropout),
+                                   ("input_dropout", args.input_dropout)) if v is not None}
     config = MouthSyncConfig.from_preset_or_file(args.model_config, use_phones=args.use_phones, use_mel=args.use_mel,
                                                  **overrides)
     try:

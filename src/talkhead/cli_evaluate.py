@@ -66,10 +66,13 @@ def video_parser() -> argparse.ArgumentParser:
     parser.add_argument("--speaker-video", metavar="ORIG",
                         help="the video of the person who spoke the audio: adds lip-follow, the correlation of VIDEO's "
                              "mouth opening with ORIG's, frame by frame with no lag (no learned model involved)")
+    parser.add_argument("--mouth-sync", nargs="?", const="mouth-sync", metavar="MODEL",
+                        help="adds the mouth-sync expert's audio-video offset and confidence (dlib mouth shapes against "
+                             "phones + mel over 1 s windows; default model mouth-sync)")
     parser.add_argument("--json", required=True, metavar="OUT", help="report file to write (.json)")
     parser.add_argument("--plot", metavar="PNG", help="per-window confidence over time and the audio envelope (.png)")
-    parser.add_argument("--expert", default="syncnet-eval", help="our SyncNet expert (folder or hub_configs name)")
-    parser.add_argument("--eval-syncers", default="ms-sync-eval-syncers", help="MS-Sync evaluation syncers")
+    parser.add_argument("--expert", default="talkhead/syncnet-eval", help="our SyncNet expert (folder, model id or short name)")
+    parser.add_argument("--eval-syncers", default="talkhead/ms-sync-eval-syncers", help="MS-Sync evaluation syncers")
     parser.add_argument("--syncnet-v2", metavar="DIR",
                         help="SyncNet v2 folder written by talkhead.models.syncnet_v2.convert_syncnet_v2")
     parser.add_argument("--av-hubert", metavar="DIR",
@@ -85,8 +88,8 @@ def run_evaluate_video(args) -> int:
     from .metrics.evaluate import EvaluateOptions, check_options, evaluate_video, select_metrics, write_json
     from .metrics.evaluate_report import format_table, plot_confidence
 
-    guard = OutputGuard([args.video, args.audio, args.reference, args.speaker_video, args.expert, args.eval_syncers,
-                         args.syncnet_v2, args.av_hubert])
+    guard = OutputGuard([args.video, args.audio, args.reference, args.speaker_video, args.mouth_sync, args.expert,
+                         args.eval_syncers, args.syncnet_v2, args.av_hubert])
     report_path = guard.claim(args.json, "--json", ".json")
     plot_path = guard.claim(args.plot, "--plot", ".png")
     metrics = select_metrics(args.metrics)  # an unknown name fails before any decoding
@@ -99,6 +102,10 @@ def run_evaluate_video(args) -> int:
         from .evaluation.lip_follow import lip_follow_videos
 
         report["lip_follow"] = lip_follow_videos(args.video, args.speaker_video)
+    if args.mouth_sync:
+        from .evaluation.mouth_sync import mouth_sync_video
+
+        report["mouth_sync"] = mouth_sync_video(args.video, args.audio, args.mouth_sync)
     write_json(report, report_path)
     if plot_path:
         plot_confidence(report, plot_path)
@@ -107,6 +114,10 @@ def run_evaluate_video(args) -> int:
         follow = report["lip_follow"]
         print(f"lip-follow against {args.speaker_video}: {follow['lip_follow']:.3f} over {follow['frames']} frames "
               f"(std of mouth opening, this video / the speaker's: {follow['std_ratio']:.2f})")
+    if "mouth_sync" in report:
+        found = report["mouth_sync"]
+        print(f"mouth-sync: offset {found['offset']:+d} frames (> 0: the mouth moves after its sound), confidence "
+              f"{found['confidence']:.3f} over {found['frames']} frames")
     print(f"report written to {args.json}" + (f", plot to {args.plot}" if args.plot else ""))
     return 0
 
@@ -124,7 +135,7 @@ def landmarks_parser() -> argparse.ArgumentParser:
     parser.add_argument("--audio", metavar="AUDIO", help=f"speech file, at least {MIN_AUDIO_SECONDS:g} s (wav, mp3, m4a, "
                                                            "or a video's track)")
     parser.add_argument("--landmarks", help="(T, 68, 2) landmarks at 25 fps in crop units: .npz (key 'landmarks') or .json")
-    parser.add_argument("--model", default="ms-sync-eval-syncers", help="evaluation syncers (folder or hub_configs name)")
+    parser.add_argument("--model", default="talkhead/ms-sync-eval-syncers", help="evaluation syncers (folder, model id or short name)")
     parser.add_argument("--chunk", type=int, default=None,
                         help="also average over consecutive clips of this many frames, at least 1 (the paper uses 80)")
     parser.add_argument("--padding", choices=["valid", "zeros"], default="valid",

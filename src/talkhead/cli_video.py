@@ -1,7 +1,7 @@
 """``talkhead generate`` and ``talkhead lipsync``: the two video commands of the console script.
 
-They use the checkpoints in ``hub_configs/`` by default (no download) and print one summary: what was
-written, the warnings (missing faces, audio/video length policy, silent audio) and time per stage.
+They use the shipped models (``talkhead/<name>``, :mod:`talkhead.hub`) by default (no download) and print one
+summary: what was written, the warnings (missing faces, audio/video length policy, silent audio) and time per stage.
 Every file they write is claimed from :class:`talkhead.outputs.OutputGuard` before any work starts.
 """
 
@@ -34,11 +34,11 @@ def add_generate(subparsers) -> None:
     parser.add_argument("--repaint", action="store_true",
                         help="repaint the mouth with the stabilized-sync face generator (blurry with the small shipped model)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--model", default="ms-sync-short", help="MS-Sync generator checkpoint (folder or hub_configs name)")
-    parser.add_argument("--mouth-model", default="mouth-motion",
+    parser.add_argument("--model", default="talkhead/ms-sync-short", help="MS-Sync generator checkpoint (folder, model id or short name)")
+    parser.add_argument("--mouth-model", default="talkhead/mouth-motion",
                         help="mouth-motion checkpoint; 'none' lets MS-Sync move the mouth too (then use --lip-scale 2)")
-    parser.add_argument("--face-generator", default="stable-sync-face", help="face generator used by --repaint")
-    parser.add_argument("--silent-lip", default="stable-sync-silent-lip", help="G_S that closes the photo's mouth; 'none' to skip")
+    parser.add_argument("--face-generator", default="talkhead/stable-sync-face", help="face generator used by --repaint")
+    parser.add_argument("--silent-lip", default="talkhead/stable-sync-silent-lip", help="G_S that closes the photo's mouth; 'none' to skip")
     parser.add_argument("--landmarks", help="also save the per-frame landmarks (output pixels) to this .npz")
     parser.add_argument("--json", help="also write the run's report to this JSON file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -92,10 +92,10 @@ def add_lipsync(subparsers) -> None:
     parser.add_argument("--audio-longer", choices=["loop", "bounce", "trim"], default="bounce",
                         help="audio longer than the video: replay the video (loop), play it back and forth (bounce, "
                              "default), or cut the audio (trim)")
-    parser.add_argument("--model", default="mouth-motion",
+    parser.add_argument("--model", default="talkhead/mouth-motion",
                         help="mouth-motion checkpoint (default; the video's own mouths are reused), or a stabilized-sync "
                              "face generator such as stable-sync-face (the paper's G_L repaints the mouth)")
-    parser.add_argument("--silent-lip", default="stable-sync-silent-lip",
+    parser.add_argument("--silent-lip", default="talkhead/stable-sync-silent-lip",
                         help="with a face generator: G_S that closes the identity frames' mouths; 'none' to skip")
     parser.add_argument("--pool-size", type=int, default=750, help="at most this many frames lend their mouths (default 750)")
     parser.add_argument("--batch-size", type=int, default=16, help="frames rendered at once (default 16)")

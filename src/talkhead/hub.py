@@ -1,8 +1,21 @@
-"""Where the shipped checkpoints live, and loading them with a clear error.
+"""Model ids, and the folder each one loads from, with no network.
 
-A checkpoint name resolves, in order, to: an existing folder; ``$TALKHEAD_HUB_CONFIGS/<name>``;
-``hub_configs/<name>`` of this checkout (what the CLI uses by default, with no download); or else a
-Hub repository id that ``from_pretrained`` fetches where the Hub is reachable.
+Every model talkhead ships has a Hub-style id, ``talkhead/<name>`` (``talkhead/mouth-motion``,
+``talkhead/stable-sync-face``, ...), ``<name>`` being its folder in the repository's ``hub_configs/``; the
+bare name (``mouth-motion``) means the same model, so the CLI, :func:`pipeline` and the Space take either.
+:func:`checkpoint_path` turns a name into a folder, in this order:
+
+1. an existing local folder (a path, a training run's ``--output_dir``): what the user points at wins, as in
+   ``from_pretrained``;
+2. the Hugging Face cache (``HF_HOME`` / ``HF_HUB_CACHE``), read with ``snapshot_download(...,
+   local_files_only=True)``: a model downloaded (or updated) from the Hub is used before the shipped copy,
+   and nothing is fetched, so loading a default never touches the network;
+3. the copy shipped inside the package (``talkhead/hub_configs/`` of an installed wheel, ``hub_configs/`` of a
+   source checkout), so a plain ``pip install talkhead`` works offline, with no Hub account.
+
+Any other Hub id (``someone/their-model``) that is not in the cache is returned as given: ``from_pretrained``
+downloads it where the Hub is reachable and ``HF_HUB_OFFLINE`` is unset, because the user named it. A name that
+is none of these is an error listing the known names.
 """
 
 from __future__ import annotations
@@ -12,18 +25,83 @@ from pathlib import Path
 
 from .errors import TalkheadInputError
 
-HUB_CONFIGS = Path(__file__).resolve().parents[2] / "hub_configs"
+NAMESPACE = "talkhead"
+HERE = Path(__file__).resolve().parent
+# a wheel carries the folders as package data (setup.cfg maps hub_configs/ to talkhead.hub_configs); a source
+# checkout (editable install) has them at the repository root, two levels above this file
+SHIPPED_ROOTS = (HERE / "hub_configs", HERE.parents[1] / "hub_configs")
 
 
-def checkpoint_path(name_or_path: str | os.PathLike) -> str:
-    """The local folder of ``name_or_path`` if there is one, else the name itself (a Hub id)."""
-    path = Path(name_or_path)
+def shipped_root() -> Path | None:
+    """The folder holding the shipped model folders, or ``None`` for an install without them."""
+    return next((root for root in SHIPPED_ROOTS if root.is_dir()), None)
+
+
+def shipped_names() -> list[str]:
+    """The short names of the shipped models (folders with a config.json), sorted."""
+    root = shipped_root()
+    return sorted(p.name for p in root.iterdir() if (p / "config.json").is_file()) if root else []
+
+
+def model_id(name: str | os.PathLike) -> str | None:
+    """``talkhead/<name>`` for a shipped model's short name or id; ``None`` for anything else."""
+    short = str(name).removeprefix(f"{NAMESPACE}/")
+    return f"{NAMESPACE}/{short}" if "/" not in short and short in shipped_names() else None
+
+
+def cached_snapshot(repo_id: str, cache_dir: str | os.PathLike | None = None) -> Path | None:
+    """The Hugging Face cache's snapshot folder of ``repo_id`` (default branch), or ``None``; never downloads.
+
+    ``cache_dir`` overrides the cache ``huggingface_hub`` reads from ``HF_HUB_CACHE`` / ``HF_HOME``.
+    """
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(repo_id, local_files_only=True, cache_dir=cache_dir))
+    except (LocalEntryNotFoundError, HFValidationError):
+        return None
+
+
+def _complete(snapshot: Path, shipped: Path | None) -> bool:
+    """A cached snapshot has config.json and every weight file of the shipped copy: a partial download (only the
+    config fetched with ``hf_hub_download``) must not hide the shipped weights."""
+    needed = {"config.json"} | ({p.name for p in shipped.glob("*.safetensors")} if shipped else set())
+    return all((snapshot / name).is_file() for name in needed)
+
+
+def _is_repo_id(text: str) -> bool:
+    from huggingface_hub.utils import validate_repo_id
+    from huggingface_hub.errors import HFValidationError
+
+    try:
+        validate_repo_id(text)
+    except HFValidationError:
+        return False
+    return "/" in text
+
+
+def checkpoint_path(name_or_path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> str:
+    """The folder to load ``name_or_path`` from (see the module docstring for the order), or a Hub id that is
+    not ours, as given, for ``from_pretrained`` to fetch."""
+    path = Path(name_or_path).expanduser()
     if path.is_dir():
         return str(path)
-    for root in (os.environ.get("TALKHEAD_HUB_CONFIGS"), HUB_CONFIGS):
-        if root and (Path(root) / str(name_or_path)).is_dir():
-            return str(Path(root) / str(name_or_path))
-    return str(name_or_path)
+    text = str(name_or_path)
+    repo_id = model_id(text)
+    if repo_id is None and not _is_repo_id(text):
+        if text.startswith((".", "/", "~")) or text.count("/") > 1 or os.sep in text:
+            raise TalkheadInputError(f"cannot load checkpoint '{text}': no such model folder; give a folder with "
+                                     f"config.json and model.safetensors, or a model name ({', '.join(shipped_names())})")
+        raise TalkheadInputError(
+            f"unknown model '{text}': it is not a folder, nor a talkhead model, nor a Hub id (owner/name). "
+            f"Known models: {', '.join(shipped_names()) or 'none shipped with this install'} (each also as "
+            f"{NAMESPACE}/<name>); or give a folder with config.json and model.safetensors")
+    shipped = shipped_root() / repo_id.split("/", 1)[1] if repo_id else None
+    snapshot = cached_snapshot(repo_id or text, cache_dir)
+    if snapshot is not None and _complete(snapshot, shipped):
+        return str(snapshot)
+    return str(shipped) if shipped is not None else text
 
 
 def load_pretrained(model_class, name_or_path: str | os.PathLike, **kwargs):
@@ -33,7 +111,22 @@ def load_pretrained(model_class, name_or_path: str | os.PathLike, **kwargs):
         return model_class.from_pretrained(resolved, **kwargs)
     except OSError as err:
         raise TalkheadInputError(
-            f"cannot load checkpoint '{name_or_path}': it is not a folder, not in hub_configs/, and the Hub "
-            f"could not provide it ({type(err).__name__}). Give the path of a folder with config.json and "
-            f"model.safetensors"
+            f"cannot load checkpoint '{name_or_path}' (looked for {resolved}): it is not a folder, not a shipped "
+            f"model ({', '.join(shipped_names())}), not in the Hugging Face cache, and the Hub could not provide "
+            f"it ({type(err).__name__}: {err}). Give the path of a folder with config.json and model.safetensors"
         ) from err
+
+
+def pipeline(task: str, model=None, **kwargs):
+    """``transformers.pipeline(task, model, **kwargs)`` with talkhead's model names resolved first.
+
+    transformers' own ``pipeline`` reads a string ``model`` as a folder or a Hub repository and asks the Hub for
+    it, so ``pipeline("lip-sync", model="stable-sync-face")`` cannot work there; here the name (short, id, folder)
+    goes through :func:`checkpoint_path` and transformers gets the folder. The extra models of a task
+    (``silent_lip=``, ``mouth_model=``, ...) take the same names. ``model=None`` is the task's default.
+    """
+    from transformers import pipeline as transformers_pipeline
+
+    if isinstance(model, (str, os.PathLike)):
+        model = checkpoint_path(model)
+    return transformers_pipeline(task, model=model, **kwargs)

@@ -102,3 +102,20 @@ def test_groups_and_offset_accuracy():
     assert group_offset_accuracy(Oracle(), [motion_clip(signal, 2)], samples=32)["offset_accuracy"] < 0.2
     with pytest.raises(ValueError, match="no clip has the 23 frames"):
         MouthSyncGroupDataset([motion_clip(signal[:20])], window=9)
+
+
+def test_mouth_sync_video_reports_an_offset_and_refuses_bad_input(astronaut, tmp_path):
+    from talkhead.errors import TalkheadInputError
+    from talkhead.evaluation.mouth_sync import mouth_sync_video
+
+    from ..conftest import talking_video, write_av
+
+    model = tiny(use_phones=False)
+    video = talking_video(tmp_path / "talk.mp4", astronaut, num_frames=60)
+    found = mouth_sync_video(video, model=model, max_lag=5)
+    assert found["frames"] == 60 and -5 <= found["offset"] <= 5 and len(found["scores"]) == 11
+    with pytest.raises(TalkheadInputError, match="needs at least 70"):
+        mouth_sync_video(video, model=model, max_lag=30)
+    blank = write_av(tmp_path / "blank.mp4", [np.full((128, 128, 3), 90, np.uint8)] * 30, audio=np.zeros(19200, np.float32))
+    with pytest.raises(TalkheadInputError, match="a face was found in only 0 of 30 frames"):
+        mouth_sync_video(blank, model=model, max_lag=5)

@@ -77,3 +77,42 @@ def group_offset_accuracy(model, clips, windows_per_group: int = 8, stride: int 
     return {"offset_accuracy": float(torch.cat(hits).mean()), "aligned_cosine": float(torch.cat(aligned).mean()),
             "shifted_cosine": float(torch.cat(shifted).mean()), "clips": len(dataset.clips), "samples": samples,
             "windows": windows_per_group, "stride": stride}
+
+
+def mouth_displacements(landmarks: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """(T, 20, 2) mouth shapes in the face frame minus their mean over frames with a face; frames without one
+    get the mean (no motion), so they neither help nor fake a match."""
+    from ..processing.mouth import mouth_shapes
+
+    if not found.any():
+        raise ValueError("no face was found in any frame")
+    shapes = np.zeros((len(found), 20, 2), np.float32)
+    shapes[found] = mouth_shapes(landmarks[found])
+    shapes[found] -= shapes[found].mean(0)
+    return shapes
+
+
+def mouth_sync_video(video, audio=None, model="mouth-sync", max_lag: int = 15) -> dict:
+    """The mouth-sync expert's offset and confidence for ``video`` (tracked with dlib at 25 fps) against ``audio``
+    (a file; default: the video's own track). Offset > 0: the mouth moves after its sound."""
+    from ..errors import TalkheadInputError
+    from ..hub import load_pretrained
+    from ..models.mouth_motion import mouth_audio_features
+    from ..models.mouth_sync import MouthSyncModel
+    from ..processing.audio import SAMPLE_RATE, load_audio
+    from .tracking import track_video
+
+    expert = load_pretrained(MouthSyncModel, model) if isinstance(model, str) else model
+    tracked = track_video(video)
+    if tracked.found.mean() < 0.5:
+        raise TalkheadInputError(f"a face was found in only {tracked.found.sum()} of {tracked.num_frames} frames of "
+                                 f"{video}; the mouth-sync expert needs a face in most frames")
+    wave = load_audio(audio if audio is not None else video)
+    frames = min(tracked.num_frames, int(len(wave) / SAMPLE_RATE * tracked.fps))
+    if frames < expert.config.window + 2 * max_lag + 1:
+        raise TalkheadInputError(f"{video} gives {frames} frames with audio; the mouth-sync offset search needs at least "
+                                 f"{expert.config.window + 2 * max_lag + 1} ({(expert.config.window + 2 * max_lag + 1) / 25:.1f} s)")
+    features = mouth_audio_features(wave, frames, tracked.fps, expert.config)
+    displacements = mouth_displacements(tracked.landmarks[:frames], tracked.found[:frames])
+    return {**clip_offset(expert, features, displacements, max_lag), "frames": frames, "max_lag": max_lag,
+            "model": str(model if isinstance(model, str) else expert.name_or_path)}

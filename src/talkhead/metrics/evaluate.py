@@ -73,7 +73,7 @@ WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.ind
 class EvaluateOptions:
     """Models and settings of :func:`evaluate_video` (the defaults are the shipped checkpoints)."""
 
-    expert: str = "syncnet-eval"  # our SyncNet expert: folder or hub_configs name
+    expert: str = "talkhead/syncnet-eval"  # our SyncNet expert: folder, model id or short name
     eval_syncers: str = "ms-sync-eval-syncers"  # MS-Sync evaluation syncers
     syncnet_v2: str | None = None  # folder written by convert_syncnet_v2
     av_hubert: str | None = None  # folder written by convert_av_hubert

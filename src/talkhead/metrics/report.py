@@ -19,7 +19,7 @@ from ..processing.faces import FaceTracker, clip_crop_box, face_crop_boxes, fill
 from ..processing.landmarks import normalize_landmarks, smooth_landmarks
 from ..processing.video import VideoReader
 
-DEFAULT_EVAL_SYNCERS = "ms-sync-eval-syncers"
+DEFAULT_EVAL_SYNCERS = "talkhead/ms-sync-eval-syncers"
 
 
 def track_landmarks(video: str | os.PathLike, max_side: int = 640) -> tuple[np.ndarray, np.ndarray]:

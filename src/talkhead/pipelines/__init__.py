@@ -5,7 +5,10 @@ Importing this package registers two tasks with transformers' pipeline registry:
 * ``pipeline("talking-head")``: a photo and speech -> a talking-head video (:mod:`.talking_head`);
 * ``pipeline("lip-sync")``: a video and speech -> the video dubbed (:mod:`.lip_sync`).
 
-Their default models are the checkpoints shipped in ``hub_configs/`` (no download).
+Their default models are ``talkhead/ms-sync-short`` and ``talkhead/mouth-motion``, registered as the folder
+:func:`talkhead.hub.checkpoint_path` finds for them (the Hugging Face cache, else the copy shipped in the
+package), so ``pipeline("lip-sync")`` never downloads. ``import talkhead`` alone is enough: the tasks are
+registered when ``transformers.pipelines`` is imported (:mod:`talkhead.registration`).
 """
 
 from transformers import AutoModel
@@ -17,14 +20,20 @@ from .lip_sync import DEFAULT_MOUTH_MOTION, LipSyncOptions, LipSyncPipeline
 from .speech_to_landmarks import DEFAULT_GENERATOR, SpeechToLandmarks
 from .talking_head import TalkingHeadOptions, TalkingHeadPipeline
 
-PIPELINE_REGISTRY.register_pipeline(
-    "talking-head", pipeline_class=TalkingHeadPipeline, pt_model=AutoModel,
-    default={"model": (checkpoint_path(DEFAULT_GENERATOR), None)}, type="multimodal",
-)
-PIPELINE_REGISTRY.register_pipeline(
-    "lip-sync", pipeline_class=LipSyncPipeline, pt_model=AutoModel,
-    default={"model": (checkpoint_path(DEFAULT_MOUTH_MOTION), None)}, type="multimodal",
-)
+
+def register_tasks() -> None:
+    """Register (again) both tasks with transformers' pipeline registry; called once by this package's import."""
+    PIPELINE_REGISTRY.register_pipeline(
+        "talking-head", pipeline_class=TalkingHeadPipeline, pt_model=AutoModel,
+        default={"model": (checkpoint_path(DEFAULT_GENERATOR), None)}, type="multimodal",
+    )
+    PIPELINE_REGISTRY.register_pipeline(
+        "lip-sync", pipeline_class=LipSyncPipeline, pt_model=AutoModel,
+        default={"model": (checkpoint_path(DEFAULT_MOUTH_MOTION), None)}, type="multimodal",
+    )
+
+
+register_tasks()
 
 # the functions lip_sync.lip_sync and talking_head.talking_head are not re-exported: their names would
 # hide the submodules of the same name

@@ -51,9 +51,9 @@ logger = logging.getLogger(__name__)
 MISSING_FACE_POLICIES = ("passthrough", "interpolate", "error")
 AUDIO_LONGER_POLICIES = ("loop", "bounce", "trim")
 OUTPUT_SAMPLE_RATE = 48_000
-DEFAULT_MOUTH_MOTION = "mouth-motion"
-DEFAULT_FACE_GENERATOR = "stable-sync-face"
-DEFAULT_SILENT_LIP = "stable-sync-silent-lip"
+DEFAULT_MOUTH_MOTION = "talkhead/mouth-motion"
+DEFAULT_FACE_GENERATOR = "talkhead/stable-sync-face"
+DEFAULT_SILENT_LIP = "talkhead/stable-sync-silent-lip"
 
 
 @dataclass
@@ -226,8 +226,8 @@ def load_lip_sync_models(model: str, silent_lip: str | None = DEFAULT_SILENT_LIP
     try:
         kind = AutoConfig.from_pretrained(checkpoint_path(model)).model_type
     except (OSError, ValueError) as err:
-        raise TalkheadInputError(f"cannot read the checkpoint '{model}': give a hub_configs name or a folder with "
-                                 f"config.json ({type(err).__name__})") from err
+        raise TalkheadInputError(f"cannot read the checkpoint '{model}': give a model name (talkhead/<name> or "
+                                 f"<name>) or a folder with config.json ({type(err).__name__})") from err
     if kind == MouthMotionModel.config_class.model_type:
         return load_pretrained(MouthMotionModel, model).eval(), None
     if kind == StableSyncFaceGenerator.config_class.model_type:

@@ -25,7 +25,7 @@ from ..processing.landmarks import close_mouth, denormalize_landmarks, normalize
 logger = logging.getLogger(__name__)
 
 MIN_AUDIO_SECONDS = audio_lib.MIN_AUDIO_SECONDS  # the rule every command shares
-DEFAULT_GENERATOR = "ms-sync-short"
+DEFAULT_GENERATOR = "talkhead/ms-sync-short"
 LANDMARK_SUFFIXES = (".npz", ".json")
 
 
@@ -109,7 +109,7 @@ class SpeechToLandmarks:
 
     Args:
         generator: an :class:`~talkhead.models.ms_sync.MSSyncGenerator`, or the name / path of one
-            (default: the ``ms-sync-short`` checkpoint in hub_configs/).
+            (default: ``talkhead/ms-sync-short``, see :mod:`talkhead.hub`).
         seed: only the optional initial-state noise is random; the seed fixes it.
         chunk_frames: longer audio is generated in pieces of this many frames, each restarted from the
             photo and cross-faded over ``overlap_frames`` into the previous one. The autoregressive

@@ -45,7 +45,7 @@ OPEN_WARP_POINTS = np.r_[0:68]  # a photo whose lips are apart: the inner lips s
 OPEN_PHOTO_GAP = 0.05  # inner-lip gap over mouth width above which a photo's mouth counts as open
 HEAD_POINTS = np.r_[17:48]  # brows, nose, eyes: rigid with the skull
 LOWER_FACE = np.r_[4:13, 48:68]  # lower jaw and mouth: what speech moves
-DEFAULT_MOUTH_MODEL = "mouth-motion"
+DEFAULT_MOUTH_MODEL = "talkhead/mouth-motion"
 
 
 @dataclass

@@ -28,6 +28,7 @@ class MouthSyncConfig(PresetConfigMixin, PretrainedConfig):
         kernel_size (`int`, *optional*, defaults to 5): temporal kernel of every convolution.
         embed_dim (`int`, *optional*, defaults to 128): embedding size.
         dropout (`float`, *optional*, defaults to 0.2): dropout inside the blocks.
+        input_dropout (`float`, *optional*, defaults to 0.0): dropout on both towers' inputs.
         mouth_points (`int`, *optional*, defaults to 20): mouth points per frame.
         mel_normalization (`str`, *optional*, defaults to `"mean"`): as in :class:`MouthMotionConfig`.
         cosine_temperature (`float`, *optional*, defaults to 0.1): cosine temperature of the training objective.
@@ -42,6 +43,7 @@ class MouthSyncConfig(PresetConfigMixin, PretrainedConfig):
 
     def __init__(self, use_phones: bool = True, use_mel: bool = True, window: int = 25, hidden_size: int = 64,
                  dilations: list[int] | None = None, kernel_size: int = 5, embed_dim: int = 128, dropout: float = 0.2,
+                 input_dropout: float = 0.0,
                  mouth_points: int = 20, mel_normalization: str = "mean", cosine_temperature: float = 0.1,
                  initializer_range: float = 0.02, **kwargs):
         self.use_phones = use_phones
@@ -52,6 +54,7 @@ class MouthSyncConfig(PresetConfigMixin, PretrainedConfig):
         self.kernel_size = kernel_size
         self.embed_dim = embed_dim
         self.dropout = dropout
+        self.input_dropout = input_dropout
         self.mouth_points = mouth_points
         self.mel_normalization = mel_normalization
         self.cosine_temperature = cosine_temperature

@@ -41,6 +41,7 @@ class WindowTower(nn.Module):
 
     def __init__(self, in_channels: int, config: MouthSyncConfig):
         super().__init__()
+        self.input_dropout = nn.Dropout(config.input_dropout)
         self.input_projection = nn.Conv1d(in_channels, config.hidden_size, 1)
         self.blocks = nn.ModuleList(
             DilatedResidualBlock(config.hidden_size, config.kernel_size, d, config.dropout) for d in config.dilations)
@@ -48,7 +49,7 @@ class WindowTower(nn.Module):
         self.embedding = nn.Linear(config.hidden_size * config.window, config.embed_dim)
 
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
-        x = self.input_projection(windows.transpose(1, 2))
+        x = self.input_projection(self.input_dropout(windows).transpose(1, 2))
         for block in self.blocks:
             x = block(x)
         x = nn.functional.gelu(self.output_norm(x))
