@@ -5,7 +5,11 @@ import torch
 import torch.nn.functional as F
 
 from talkhead.losses import (
-    hinge_discriminator_loss, hinge_generator_loss, info_nce_loss, infonce_margin, syncnet_contrastive_loss,
+    hinge_discriminator_loss,
+    hinge_generator_loss,
+    info_nce_loss,
+    infonce_margin,
+    syncnet_contrastive_loss,
 )
 
 

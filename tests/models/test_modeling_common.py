@@ -15,10 +15,28 @@ from transformers import PreTrainedModel
 
 import talkhead.models
 from talkhead.models import (
-    AVHubertConfig, AVHubertModel, AVSyncNet, AVSyncNetConfig, FaceDiscriminator, FaceDiscriminatorConfig,
-    MouthMotionConfig, MouthMotionModel, MouthSyncConfig, MouthSyncModel, MSSyncDiscriminatorConfig, MSSyncDiscriminators, MSSyncGenerator,
-    MSSyncGeneratorConfig, MSSyncSyncerConfig, MSSyncSyncerModel, StableSyncFaceGenerator, StableSyncFaceGeneratorConfig,
-    SyncNetExpert, SyncNetExpertConfig, SyncNetV2Config, SyncNetV2Model,
+    AVHubertConfig,
+    AVHubertModel,
+    AVSyncNet,
+    AVSyncNetConfig,
+    FaceDiscriminator,
+    FaceDiscriminatorConfig,
+    MouthMotionConfig,
+    MouthMotionModel,
+    MouthSyncConfig,
+    MouthSyncModel,
+    MSSyncDiscriminatorConfig,
+    MSSyncDiscriminators,
+    MSSyncGenerator,
+    MSSyncGeneratorConfig,
+    MSSyncSyncerConfig,
+    MSSyncSyncerModel,
+    StableSyncFaceGenerator,
+    StableSyncFaceGeneratorConfig,
+    SyncNetExpert,
+    SyncNetExpertConfig,
+    SyncNetV2Config,
+    SyncNetV2Model,
 )
 
 from ..model_tester import ModelTesterMixin
