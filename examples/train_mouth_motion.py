@@ -52,6 +52,12 @@ class MouthMotionTrainingArguments(TrainingRunArguments):
     output_gain: float | None = field(default=None, metadata={
         "help": "set the output gain instead of fitting it on the validation clips (for a final run on every "
                 "clip, with --validation_fraction 0: the gain a validation run fitted)"})
+    sync_expert: str | None = field(default=None, metadata={
+        "help": "a mouth-sync expert (folder) whose judgement is added to the loss (frozen); train it on the same "
+                "training sources, never on the validation ones"})
+    sync_loss: str = field(default="stabilized", metadata={
+        "help": "stabilized (Yaman et al.'s L_ss: be as in sync as the real mouth) or plain (-log cosine, Wav2Lip's)"})
+    sync_loss_weight: float = field(default=0.0, metadata={"help": "weight of the sync loss (0: off)"})
     window: int = field(default=100, metadata={"help": "frames per training sample"})
     batch_size: int = field(default=32)
     learning_rate: float = field(default=1e-3)
@@ -88,6 +94,33 @@ def fit_gain(model, clips) -> float:
             break
         gain /= ratio
     return float(np.clip(gain, 0.5, 4.0))
+
+
+def expert_windows(sequence: torch.Tensor, window: int, stride: int = 5) -> torch.Tensor:
+    """(B, T, ...) -> (B, N, window, ...): windows of ``window`` frames every ``stride`` frames."""
+    return sequence.unfold(1, window, stride).movedim(-1, 2)
+
+
+def sync_loss(expert, raw: torch.Tensor, batch: dict, rest: torch.Tensor, kind: str) -> torch.Tensor:
+    """The frozen mouth-sync expert's verdict on predicted displacements ``raw`` (B, T, 20, 2) against the audio.
+
+    ``stabilized``: L_ss (losses.stabilized_sync_loss) with y = the real mouth's cosine with the audio and d = the
+    rest pose's (a mouth that does not move): the prediction should be exactly as much in sync as the real
+    mouth, no more (an expert can be fooled by exaggerated motion) and no less. ``plain``: -log cosine.
+    Windows that reach into padding are left out.
+    """
+    from talkhead.losses import lipsync_loss, stabilized_sync_loss
+
+    window = expert.config.window
+    valid = expert_windows(batch["mask"], window).amin(-1) > 0
+    audio = expert.embed_audio(expert_windows(batch["audio_features"], window)[valid])
+    x = (expert.embed_mouth(expert_windows(raw, window)[valid]) * audio).sum(-1)
+    if kind == "plain":
+        return lipsync_loss(x)
+    with torch.no_grad():
+        y = (expert.embed_mouth(expert_windows(batch["labels"], window)[valid]) * audio).sum(-1)
+        d = (expert.embed_mouth(rest.expand(len(audio), window, *rest.shape)) * audio).sum(-1)
+    return stabilized_sync_loss(x, y, d)
 
 
 def save_plots(output_dir: Path, history: dict) -> None:
@@ -154,6 +187,21 @@ def main(argv=None) -> None:
         raise SystemExit(f"error: {err}") from err
     config.silence_displacement = silence_displacement(train_clips).reshape(-1).round(5).tolist()
     model = MouthMotionModel(config)
+    expert, rest = None, None
+    if args.sync_loss_weight:
+        from talkhead.models.mouth_sync import MouthSyncModel
+
+        if args.sync_loss not in ("stabilized", "plain"):
+            raise SystemExit(f"error: --sync_loss must be stabilized or plain, got {args.sync_loss!r}")
+        if not args.sync_expert:
+            raise SystemExit("error: --sync_loss_weight needs --sync_expert (a mouth-sync expert folder)")
+        expert = MouthSyncModel.from_pretrained(args.sync_expert).eval().requires_grad_(False)
+        inputs = ("use_phones", "use_mel", "mel_normalization")
+        if any(getattr(expert.config, k) != getattr(config, k) for k in inputs):
+            raise SystemExit(f"error: the sync expert {args.sync_expert} reads other audio features ("
+                             + ", ".join(f"{k}={getattr(expert.config, k)}" for k in inputs) + ") than this model")
+        # the rest pose as a displacement from the mean: what a mouth that does not move would show
+        rest = torch.as_tensor(np.asarray(config.silence_displacement, np.float32).reshape(-1, 2))
     loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, drop_last=True, num_workers=args.num_workers)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
     # warm-up of 5 % of the run, but at least 2.5 steps: OneCycleLR divides by zero when warm-up is one step
@@ -179,7 +227,10 @@ def main(argv=None) -> None:
     while step < args.max_steps:
         dataset.epoch = step  # a fresh draw of windows on every pass (and after a resume)
         for batch in loader:
-            loss = model(**batch).loss
+            output = model(**batch)
+            loss = output.loss
+            if expert is not None:
+                loss = loss + args.sync_loss_weight * sync_loss(expert, output.displacements, batch, rest, args.sync_loss)
             optimizer.zero_grad(set_to_none=True)
             accelerator.backward(loss)
             accelerator.clip_grad_norm_(model.parameters(), 1.0)
