@@ -52,6 +52,10 @@ def _add_preprocess(subparsers) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing non-empty --output")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", default=None, help="also write the summary to this .json file")
+    parser.add_argument("--parquet", action="store_true",
+                        help="also export Parquet shards under OUTPUT/data/ (README `configs:`; `load_dataset(OUTPUT)` reads them)")
+    parser.add_argument("--push-to-hub", default=None, metavar="REPO_ID",
+                        help="upload the dataset card and Parquet shards as this Hub dataset (implies --parquet)")
     parser.set_defaults(func=_run_preprocess)
 
 
@@ -67,11 +71,15 @@ def _run_preprocess(args) -> int:
     test_sources = [s.strip() for s in args.test_sources.split(",") if s.strip()] if args.test_sources else None
     summary = build_dataset(
         args.inputs, args.output, options=options, test_sources=test_sources, num_proc=args.num_proc,
-        overwrite=args.overwrite, progress=not args.quiet,
+        overwrite=args.overwrite, progress=not args.quiet, parquet=args.parquet or bool(args.push_to_hub),
     )
     print(format_preprocess_summary(summary))
     if report:
         outputs.write_json(summary.to_dict(), report, default=str)
+    if args.push_to_hub:  # a failure is one `error:` line saying whether it was authentication or the network
+        from .data.hub_export import push_dataset
+
+        print(f"pushed the dataset to {args.push_to_hub} ({push_dataset(args.output, args.push_to_hub)})")
     return 0
 
 
@@ -170,6 +178,11 @@ def _add_benchmark(subparsers) -> None:
     lipsync.add_argument("--silent-lip", default="talkhead/stable-sync-silent-lip", help="G_S that closes the identity frames' lips")
     lipsync.add_argument("--eval-expert", default="talkhead/syncnet-eval", help="SyncNet expert used only for evaluation")
     lipsync.add_argument("--chunk-frames", type=int, default=50)
+    lipsync.add_argument("--no-mouth-table", action="store_true",
+                         help="skip the video-resolution mouth table (issue #13; `talkhead benchmark mouth` alone)")
+    lipsync.add_argument("--lip-sync-model", default="talkhead/mouth-motion", help="the lipsync row of the mouth table")
+    lipsync.add_argument("--max-frames", type=int, default=150, help="frames scored per clip in the mouth table")
+    lipsync.add_argument("--sheet", help="contact sheet PNG of the mouth table: original mouth over dubbed mouth")
     lipsync.add_argument("--json", required=True)
     lipsync.set_defaults(func=_run_benchmark_lipsync)
     speed = kinds.add_parser(
@@ -191,11 +204,25 @@ def _run_benchmark_lipsync(args) -> int:
     from .metrics.benchmarks import benchmark_lipsync, markdown_table
     from .metrics.report import write_json
 
-    path = OutputGuard([args.data, *args.model, args.silent_lip, args.eval_expert]).claim(args.json, "--json", ".json")
+    guard = OutputGuard([args.data, *args.model, args.silent_lip, args.eval_expert, args.lip_sync_model])
+    path = guard.claim(args.json, "--json", ".json")
+    sheet = guard.claim(args.sheet, "--sheet", ".png")
+    if not args.no_mouth_table:
+        from .evaluation.split_clips import split_clips
+
+        split_clips(args.data, args.split)  # the mouth table needs the raw videos: say so before the long part
     report = benchmark_lipsync(args.data, args.split, args.model, args.silent_lip or None, args.eval_expert, args.chunk_frames)
-    write_json(report, path)
-    print(f"{report['chunks']} chunks of {report['chunk_frames']} frames from split '{report['split']}'")
+    print(f"{report['chunks']} chunks of {report['chunk_frames']} frames from split '{report['split']}' (96-px faces)")
     print(markdown_table(report))
+    if not args.no_mouth_table:  # the table of issue #13: whole frames at video resolution, through `talkhead lipsync`
+        from .evaluation.mouth_benchmark import benchmark_mouth, mouth_table
+
+        paper = args.model[0] if args.model else "talkhead/stable-sync-face"
+        report["mouth"] = benchmark_mouth(args.data, args.split, args.lip_sync_model, paper, None, args.max_frames,
+                                          sheet=sheet)
+        print(f"\nvideo resolution, {len(report['mouth']['clips'])} clips, {report['mouth']['max_frames']} frames each:")
+        print(mouth_table(report["mouth"]))
+    write_json(report, path)
     return 0
 
 

@@ -39,7 +39,11 @@ def test_benchmark_lipsync_rows_columns_and_ground_truth_is_perfect(tmp_path, ca
     out = tmp_path / "table1.json"
     assert main(["benchmark", "lipsync", "--data", str(data), "--model", str(tmp_path / "face"), "--silent-lip",
                  str(tmp_path / "silent"), "--eval-expert", str(tmp_path / "expert"), "--chunk-frames", "12",
-                 "--json", str(out)]) == 0
+                 "--json", str(out)]) == 2  # the video-resolution mouth table needs the raw videos
+    assert "talkhead_preprocess.json is missing" in capsys.readouterr().err and not out.exists()
+    assert main(["benchmark", "lipsync", "--data", str(data), "--model", str(tmp_path / "face"), "--silent-lip",
+                 str(tmp_path / "silent"), "--eval-expert", str(tmp_path / "expert"), "--chunk-frames", "12",
+                 "--no-mouth-table", "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     assert report["chunks"] == 2 and set(report["rows"]) == {"ground_truth", "reference_copy", "face"}
     columns = {"ssim", "psnr", "lmd", "ifc", "identity", "sync_conf", "sync_dist", "sync_off"}
@@ -53,7 +57,7 @@ def test_benchmark_lipsync_rows_columns_and_ground_truth_is_perfect(tmp_path, ca
     assert "| reference_copy |" in table and "silence_closed |" in table
     plain = contract_dataset(tmp_path / "plain", num_clips=1, frames=30, test_clips=1)
     assert main(["benchmark", "lipsync", "--data", str(plain), "--eval-expert", str(tmp_path / "expert"),
-                 "--json", str(tmp_path / "x.json")]) == 2
+                 "--no-mouth-table", "--json", str(tmp_path / "x.json")]) == 2
     assert "--faces" in capsys.readouterr().err
 
 
