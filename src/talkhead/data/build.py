@@ -11,6 +11,7 @@ beside its final place and moved there only when everything succeeded.
 from __future__ import annotations
 
 import fnmatch
+import json
 import multiprocessing
 import os
 import shutil
@@ -32,6 +33,7 @@ from ..processing.faces import (
 from ..processing.landmarks import normalize_landmarks
 from ..processing.video import VIDEO_FPS, VideoReader
 from .discovery import ClipSpec, Discovery, discover
+from .hub_export import write_hub_files
 
 SAMPLES_PER_FRAME = audio_lib.SAMPLE_RATE // VIDEO_FPS  # 640
 NOTE_TRIM_FRAMES = 5  # audio/video length differences up to 0.2 s are container rounding, not worth a note
@@ -293,11 +295,13 @@ def build_dataset(
     num_proc: int = 1,
     overwrite: bool = False,
     progress: bool = True,
+    parquet: bool = False,
 ) -> PreprocessSummary:
     """Preprocess every clip under ``inputs`` into a DatasetDict saved at ``output``.
 
     Splits: ``train``, and ``test`` holding the clips whose source matches ``test_sources``.
-    Nothing is left at ``output`` unless the whole run succeeds.
+    Nothing is left at ``output`` unless the whole run succeeds. ``output`` also gets a dataset card
+    (README.md, with the licences of any ``SOURCES.md`` in ``inputs``) and, with ``parquet``, Parquet shards.
     """
     import datasets
     from tqdm.auto import tqdm
@@ -346,7 +350,9 @@ def build_dataset(
             dataset.save_to_disk(str(partial))
             summary.splits = {k: len(v) for k, v in dataset.items()}
             summary.wall_seconds = time.perf_counter() - started
-            (partial / "talkhead_preprocess.json").write_text(_dump_json(summary.to_dict()))
+            (partial / "talkhead_preprocess.json").write_text(json.dumps(summary.to_dict(), indent=2, default=str))
+            write_hub_files(partial, dataset, parquet=parquet, options=asdict(options),
+                            sources_files=[p / "SOURCES.md" for p in map(Path, inputs) if (p / "SOURCES.md").is_file()])
         return summary
     finally:
         bar.close()
@@ -388,9 +394,3 @@ def _estimate_frames(spec: ClipSpec) -> int:
         return VideoReader(spec.video).estimated_num_frames
     except (TalkheadInputError, OSError):
         return 0
-
-
-def _dump_json(data: dict) -> str:
-    import json
-
-    return json.dumps(data, indent=2, default=str)

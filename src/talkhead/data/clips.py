@@ -1,7 +1,10 @@
-"""Reading preprocessed clips back with their contract dtypes.
+"""Reading preprocessed clips back with their contract dtypes, without copying them.
 
-``datasets``' numpy and torch formatters widen integer arrays to int64 (a 96x96 face stack would
-take 8x its memory), so rows are read through Arrow here, which keeps every column's stored dtype.
+``datasets``' numpy and torch formatters widen integer arrays to int64 unless asked not to (a 96x96
+face stack would take 8x its memory): ``with_format("numpy", dtype=None)`` keeps every column's
+stored dtype (:func:`with_contract_format`). Training reads rows through Arrow instead: each array of a
+:class:`Clip` is a read-only view of the memory-mapped Arrow file (:func:`read_clip`), so loading a
+dataset's clips costs the pages the training actually touches, not a copy of every clip.
 """
 
 from __future__ import annotations
@@ -34,16 +37,56 @@ class Clip:
         return int(self.landmarks.shape[0])
 
 
+def with_contract_format(dataset, kind: str = "numpy"):
+    """``dataset`` formatted as ``kind`` (numpy, torch) with every column in its stored dtype (faces uint8)."""
+    return dataset.with_format(kind, dtype=None)
+
+
+def _dense_view(array) -> np.ndarray | None:
+    """The one row of ``array`` (a length-1 Arrow array of nested lists) as an n-d numpy view of its buffer.
+
+    ``datasets`` stores ``ArrayXD`` as nested variable-length lists whose inner sizes its type declares
+    (``shape``), ``List(..., length=n)`` as fixed-size lists and ``List`` as one variable list; either
+    way one row's values are contiguous, so flattening the row and reshaping it copies nothing.
+    ``None`` when the row is not a dense array (a scalar, undeclared inner sizes, nulls). Booleans are
+    bit-packed in Arrow, so they are copied.
+    """
+    import pyarrow as pa
+
+    declared = None
+    if isinstance(array.type, pa.BaseExtensionType):
+        declared = getattr(array.type, "shape", None)
+        array = array.storage
+    sizes: list[int | None] = []
+    while pa.types.is_list(array.type) or pa.types.is_large_list(array.type) or pa.types.is_fixed_size_list(array.type):
+        sizes.append(array.type.list_size if pa.types.is_fixed_size_list(array.type) else None)
+        array = array.flatten()
+        if len(sizes) == 1:
+            sizes[0] = len(array)
+    if not sizes or pa.types.is_nested(array.type) or array.null_count:
+        return None
+    if declared is not None and len(declared) == len(sizes):
+        sizes = [sizes[0], *declared[1:]]
+    if None in sizes or int(np.prod(sizes)) != len(array):
+        return None
+    return array.to_numpy(zero_copy_only=not pa.types.is_boolean(array.type)).reshape(sizes)
+
+
 def _column_value(table, name: str):
-    column = table.column(name)
-    value = column.chunk(0).to_numpy(zero_copy_only=False)[0] if column.num_chunks else None
+    chunks = [chunk for chunk in table.column(name).chunks if len(chunk)]
+    if not chunks:
+        return None
+    view = _dense_view(chunks[0])
+    if view is not None:
+        return view
+    value = chunks[0].to_numpy(zero_copy_only=False)[0]
     if isinstance(value, np.ndarray) and value.dtype == object:
         value = np.stack(value)
     return value
 
 
 def read_clip(dataset, index: int) -> Clip:
-    """Row ``index`` of a preprocessed ``datasets.Dataset`` as a :class:`Clip`."""
+    """Row ``index`` of a preprocessed ``datasets.Dataset`` as a :class:`Clip` of read-only, zero-copy arrays."""
     table = dataset.with_format("arrow")[int(index) : int(index) + 1]
     fields = {name: _column_value(table, name) for name in table.column_names if name in Clip.__dataclass_fields__}
     fields["clip_id"] = str(fields["clip_id"])
@@ -81,10 +124,13 @@ def split_by_source(dataset, holdout: list[str] | None = None, fraction: float =
     until they hold at least ``fraction`` of the frames. No source is on both sides, so speakers
     that have their own source folder never overlap.
     """
+    import pyarrow.compute as pc
+
     from ..errors import TalkheadInputError
 
-    sources = list(dataset["source"])
-    frames = [len(found) for found in dataset["face_found"]]
+    table = dataset.with_format("arrow")[:]  # two columns read from Arrow, not every row as Python lists
+    sources = table.column("source").to_pylist()
+    frames = pc.list_value_length(table.column("face_found")).to_pylist()
     names = sorted(set(sources))
     if holdout:
         unknown = sorted(set(holdout) - set(names))
