@@ -1,0 +1,84 @@
+"""setup.cfg declares what the code imports, and lists every package (the wheel ships only what is listed)."""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import importlib.metadata
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from setuptools import find_packages
+
+ROOT = Path(__file__).resolve().parents[1]
+# import names whose distribution packages_distributions() cannot tell (an extension module at top level)
+DISTRIBUTION_OF = {"dlib": "dlib-bin"}
+
+
+def setup_cfg() -> configparser.ConfigParser:
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    return config
+
+
+def requirement_names(text: str) -> set[str]:
+    names = (re.match(r"[A-Za-z0-9._-]+", line.strip()) for line in text.splitlines())
+    return {normalise(name.group()) for name in names if name and not name.group().startswith("#")}
+
+
+def normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def imported_modules(folder: Path) -> set[str]:
+    """Top-level names imported by the code under ``folder``, except those inside ``try: ... except ImportError``
+    (optional: the code works without them)."""
+    found, optional = set(), set()
+    for path in folder.rglob("*.py"):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Try) and any("ImportError" in ast.unparse(h.type or ast.Name(""))
+                                                   for h in node.handlers):
+                optional |= imported_modules_in(node.body)
+    # examples/ and benchmarks/ import their sibling scripts, benchmarks/ also the training scripts
+    local = {p.stem for where in (folder, ROOT / "examples") for p in where.rglob("*.py")}
+    return found - optional - local - set(sys.stdlib_module_names) - {"talkhead", "__future__"}
+
+
+def imported_modules_in(body: list[ast.stmt]) -> set[str]:
+    module = ast.Module(body=body, type_ignores=[])
+    return {alias.name.split(".")[0] for node in ast.walk(module) if isinstance(node, ast.Import)
+            for alias in node.names}
+
+
+@pytest.mark.parametrize("folder", ["src/talkhead", "examples", "spaces", "benchmarks"])
+def test_every_imported_package_is_declared(folder):
+    options = setup_cfg()
+    declared = requirement_names(options["options"]["install_requires"])
+    for extra in options["options.extras_require"].values():
+        declared |= requirement_names(extra)
+    owners = importlib.metadata.packages_distributions()
+    undeclared = {}
+    for module in imported_modules(ROOT / folder):
+        distributions = {normalise(d) for d in owners.get(module, [DISTRIBUTION_OF.get(module, module)])}
+        if not distributions & declared:
+            undeclared[module] = sorted(distributions)
+    assert not undeclared, f"imported in {folder} but not in setup.cfg (install_requires or an extra): {undeclared}"
+
+
+def test_core_install_is_the_inference_set():
+    core = requirement_names(setup_cfg()["options"]["install_requires"])
+    assert {"torch", "transformers", "numba", "pocketsphinx", "huggingface-hub"} <= core
+    assert not {"datasets", "accelerate", "gradio", "matplotlib", "scikit-image", "pytest"} & core
+
+
+def test_setup_cfg_lists_every_package_and_the_model_folders():
+    listed = set(setup_cfg()["options"]["packages"].split())
+    assert listed == set(find_packages(str(ROOT / "src"))) | {"talkhead.hub_configs"}
+    assert "talkhead.hub_configs=hub_configs" in setup_cfg()["options"]["package_dir"].replace(" ", "")
