@@ -1,0 +1,76 @@
+"""Resume = uninterrupted: a training script's checkpoint resumed gives the same states and losses as never stopping.
+
+:func:`check_resume` runs a script for ``total`` steps with a checkpoint every ``every`` steps, then restarts it from
+a copy of the checkpoint at ``every`` (what the disk holds after a crash between the two) in a fresh output folder,
+and compares, at step ``total``, the accelerate state of both runs (model, optimiser, scheduler tensors) and the
+training losses logged after the restart.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import torch
+
+from .test_train_syncers import launch_script
+
+# written before the first step and read back by a resumed run (the caches are deterministic functions of the data)
+SIDE_FILES = ("training_args.json", "av_offsets.json", "phones_cache.npz")
+
+
+def state_tensors(checkpoint: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of an accelerate checkpoint folder (weights, optimiser moments, scheduler), by file and key."""
+    from safetensors.torch import load_file
+
+    found = {}
+    for path in sorted(checkpoint.iterdir()):
+        if path.suffix == ".safetensors":
+            content = load_file(path)
+        elif path.suffix == ".bin":
+            content = torch.load(path, map_location="cpu", weights_only=False)
+        else:
+            continue
+        found.update(flatten(content, path.name))
+    return found
+
+
+def flatten(value, prefix: str) -> dict[str, torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return {prefix: value}
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {prefix: torch.tensor(value, dtype=torch.float64)}
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else ()
+    found = {}
+    for key, item in items:
+        found.update(flatten(item, f"{prefix}/{key}"))
+    return found
+
+
+def train_losses(history: dict) -> dict:
+    """The logged training losses (a list of (step, value) or a dict of such lists per loss)."""
+    train = history["train"]
+    return {name: [tuple(entry) for entry in values] for name, values in train.items()} if isinstance(train, dict) \
+        else {"loss": [tuple(entry) for entry in train]}
+
+
+def check_resume(script: Path, args: list[str], root: Path, every: int = 2, total: int = 4) -> None:
+    full, resumed = root / "full", root / "resumed"
+    launch_script(script, *args, "--output_dir", str(full), "--checkpointing_steps", str(every), "--max_steps", str(total))
+    start = full / "checkpoints" / f"step-{every:07d}"
+    shutil.copytree(start, resumed / "checkpoints" / start.name)
+    for name in SIDE_FILES:
+        if (full / name).exists():
+            shutil.copy(full / name, resumed / name)
+    result = launch_script(script, "--output_dir", str(resumed), "--resume_from_checkpoint", "latest")
+    assert f"at step {every}" in result.stdout + result.stderr
+    end = f"step-{total:07d}"
+    expected, restored = state_tensors(full / "checkpoints" / end), state_tensors(resumed / "checkpoints" / end)
+    assert expected and restored.keys() == expected.keys()
+    for key, value in expected.items():
+        torch.testing.assert_close(restored[key], value, msg=lambda m, key=key: f"{key} after the resume: {m}")
+    histories = [json.loads((run / "checkpoints" / end / "trainer_state.json").read_text())["history"] for run in (full, resumed)]
+    losses = [train_losses(history) for history in histories]
+    assert any(step > every for values in losses[0].values() for step, _ in values), "no loss logged after the restart"
+    assert losses[1] == losses[0]
