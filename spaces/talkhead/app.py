@@ -8,7 +8,6 @@ the result with the ``syncnet-eval`` expert. Run it from the repository root wit
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -18,17 +17,21 @@ import gradio as gr
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-# where hub_configs/ and examples/ are: the repository root, or the Space's own folder (README.md, "Deploying")
-ROOT = next((root for root in (HERE.parent.parent, HERE) if (root / "hub_configs").is_dir()), HERE)
-os.environ.setdefault("TALKHEAD_HUB_CONFIGS", str(ROOT / "hub_configs"))
-SPEECH = ROOT / "examples" / "assets" / "speech.wav"
+# the example speech: beside app.py in a deployed Space (README.md, "Deploying"), else the repository's
+SPEECH = next((path for path in (HERE / "speech.wav", HERE.parents[1] / "examples" / "assets" / "speech.wav")
+               if path.is_file()), HERE / "speech.wav")
+# the models, by id: the Hugging Face cache if they were downloaded there, else the copies inside the
+# installed talkhead package (talkhead.hub); nothing is fetched at start-up
+MODELS = {"mouth": "talkhead/mouth-motion", "face": "talkhead/stable-sync-face",
+          "silent_lip": "talkhead/stable-sync-silent-lip", "expert": "talkhead/syncnet-eval",
+          "motion": "talkhead/ms-sync-short"}
 CACHE = Path(tempfile.gettempdir()) / "talkhead-space"
 OUTPUTS = CACHE / "outputs"  # one folder per request; only the newest KEEP_OUTPUTS are kept
 KEEP_OUTPUTS = 20
 MAX_SIDE = 512  # output size: the Space runs on CPU
 SCORE_SIDE, SCORE_SECONDS = 360, 30  # the sync score reads at most this much of a result, downscaled
 
-from talkhead.errors import TalkheadInputError  # noqa: E402  (after TALKHEAD_HUB_CONFIGS is set)
+from talkhead.errors import TalkheadInputError  # noqa: E402
 from talkhead.hub import load_pretrained  # noqa: E402
 from talkhead.metrics.evaluate import SYNC_WINDOW, window_seconds  # noqa: E402
 from talkhead.metrics.video_sync import expert_sync_video  # noqa: E402
@@ -51,11 +54,11 @@ SCORE_NOTE = ("offset: frames between lips and audio at the best match (0 is in 
 def models() -> SimpleNamespace:
     """The shipped checkpoints, loaded once and shared by every request."""
     return SimpleNamespace(
-        motion=SpeechToLandmarks(),
-        mouth=load_pretrained(MouthMotionModel, "mouth-motion").eval(),
-        face=load_pretrained(StableSyncFaceGenerator, "stable-sync-face"),
-        silent_lip=load_pretrained(StableSyncFaceGenerator, "stable-sync-silent-lip"),
-        expert=load_pretrained(SyncNetExpert, "syncnet-eval"),
+        motion=SpeechToLandmarks(MODELS["motion"]),
+        mouth=load_pretrained(MouthMotionModel, MODELS["mouth"]).eval(),
+        face=load_pretrained(StableSyncFaceGenerator, MODELS["face"]),
+        silent_lip=load_pretrained(StableSyncFaceGenerator, MODELS["silent_lip"]),
+        expert=load_pretrained(SyncNetExpert, MODELS["expert"]),
     )
 
 
@@ -256,7 +259,8 @@ def talking_head_tab(examples: dict[str, str]) -> None:
     mouth = gr.Plot(label="mouth opening and audio envelope")
     confidence = gr.Plot(label="sync confidence over time")
     inputs = [image, audio, head, lips, repaint]
-    run.click(animate, inputs, [video, mouth, score, confidence, notes_box], concurrency_id="render")
+    run.click(animate, inputs, [video, mouth, score, confidence, notes_box], concurrency_id="render",
+              api_name="talking_head")
     gr.Examples([[examples["photo"], examples["speech"], 1.0, 1.0, False]], inputs, cache_examples=False)
 
 
@@ -271,7 +275,7 @@ def lip_sync_tab(examples: dict[str, str]) -> None:
             score = gr.Markdown()
             report = gr.Markdown()
     confidence = gr.Plot(label="sync confidence over time")
-    run.click(dub, [source, audio], [video, report, score, confidence], concurrency_id="render")
+    run.click(dub, [source, audio], [video, report, score, confidence], concurrency_id="render", api_name="lip_sync")
     gr.Examples([[examples["video"], examples["speech"]]], [source, audio], cache_examples=False)
 
 
