@@ -82,3 +82,27 @@ def test_setup_cfg_lists_every_package_and_the_model_folders():
     listed = set(setup_cfg()["options"]["packages"].split())
     assert listed == set(find_packages(str(ROOT / "src"))) | {"talkhead.hub_configs"}
     assert "talkhead.hub_configs=hub_configs" in setup_cfg()["options"]["package_dir"].replace(" ", "")
+
+
+def test_cli_names_the_extra_of_a_missing_package(monkeypatch, capsys):
+    import argparse
+
+    from talkhead import cli
+
+    def command(args):
+        raise ModuleNotFoundError("No module named 'skimage'", name="skimage")
+
+    parser = argparse.ArgumentParser()
+    parser.set_defaults(func=command)
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    assert cli.main([]) == 2
+    assert 'pip install "talkhead[eval]"' in capsys.readouterr().err
+
+
+def test_cli_extras_are_the_ones_setup_cfg_declares():
+    from talkhead.cli import EXTRA_OF
+
+    extras = setup_cfg()["options.extras_require"]
+    owners = importlib.metadata.packages_distributions()
+    for module, extra in EXTRA_OF.items():
+        assert {normalise(d) for d in owners[module]} & requirement_names(extras[extra]), (module, extra)

@@ -24,6 +24,11 @@ from .errors import TalkheadInputError
 from .outputs import OutputGuard
 from .processing.audio import MIN_AUDIO_SECONDS
 
+# import name -> the setup.cfg extra that installs it: `pip install talkhead` is the inference set, and a command
+# that needs more (preprocess, benchmark, evaluate --plot) says which extra instead of a traceback
+EXTRA_OF = {"datasets": "data", "pyarrow": "data", "accelerate": "train", "skimage": "eval", "matplotlib": "eval",
+            "gradio": "demo"}
+
 
 def _add_preprocess(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -278,6 +283,13 @@ def main(argv: list[str] | None = None) -> int:
             return args.func(args)
     except (TalkheadInputError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as err:
+        extra = EXTRA_OF.get((err.name or "").partition(".")[0])
+        if extra is None:  # not an optional package: a broken install, keep the traceback
+            raise
+        print(f"error: this command needs {err.name}, which the core install leaves out: "
+              f"pip install \"talkhead[{extra}]\"", file=sys.stderr)
         return 2
     except KeyboardInterrupt as interruption:  # Ctrl-C, or SIGTERM / SIGHUP raised as outputs.Interrupted
         print(outputs.interrupted_message(written), file=sys.stderr)
