@@ -115,7 +115,7 @@ def main() -> None:
     cache = args.phones_cache or str(Path(args.output).with_suffix(".phones.npz"))
     lags, _ = clip_offsets(clips, cache)
     phones = dict(np.load(cache))
-    report = {"data": Path(args.data).name, "split": args.split, "clips": len(clips), "phone_table_offsets": lags,
+    report = {"benchmark": "sync-experts", "data": Path(args.data).name, "split": args.split, "clips": len(clips), "phone_table_offsets": lags,
               "samples": args.samples,
               "face_experts": face_expert_rows(named_paths(args.face_expert), clips,
                                                [shift_clip(c, lag) for c, lag in zip(clips, lags)], args.samples),

@@ -97,6 +97,22 @@ def syncer_results(report: dict, name: str, pipeline_tag: str, source: str) -> l
     return results
 
 
+def sync_expert_results(report: dict, name: str, pipeline_tag: str, source: str) -> list:
+    """``benchmarks/sync_experts.py``: offset accuracy with the clips as filmed and with their offsets undone, and
+    for a mouth-sync expert the clip-offset checks."""
+    rows = {**report.get("face_experts", {}), **report.get("mouth_sync", {})}
+    if name not in rows:
+        return []
+    row = rows[name]
+    task = f"audio-video offset accuracy, 8 windows 2 frames apart ({report['clips']} clips)"
+    results = [_result(pipeline_tag, task, report, source, f"offset_accuracy_{labels}", row[labels]["offset_accuracy"],
+                       f"offset accuracy, {labels} labels (chance 0.125)") for labels in ("raw", "aligned")]
+    for key in ("clips_offset_within_1_of_0", "clips_offset_within_1_of_phone_table", "clips_shift_found_5_pm_1"):
+        if key in row:
+            results.append(_result(pipeline_tag, task, report, source, key, row[key], key.replace("_", " ")))
+    return results
+
+
 def reader_for(report: dict):
     """The reader of a benchmark JSON, told by its content (its ``protocol`` or ``benchmark`` field); ``None`` if unknown."""
     if report.get("protocol") == "stabilized sync Table 1":
@@ -107,6 +123,8 @@ def reader_for(report: dict):
         return lip_follow_results
     if report.get("benchmark") == "mouth":
         return mouth_results
+    if report.get("benchmark") == "sync-experts":
+        return sync_expert_results
     if "retrieval" in report and "loss_syncers" in report:
         return syncer_results
     return None
@@ -133,7 +151,8 @@ def results_from_files(name: str, pipeline_tag: str, paths) -> list:
 
 #: The files of benchmarks/results/ that hold the published models' measurements (other JSONs there are
 #: comparisons of runs that were not shipped, e.g. lip_follow_models.json).
-PUBLISHED_RESULTS = ("lipsync_benchmark.json", "ms_sync_benchmark.json", "lip_follow.json", "mouth.json", "ms_sync_syncers.json")
+PUBLISHED_RESULTS = ("lipsync_benchmark.json", "ms_sync_benchmark.json", "lip_follow.json", "mouth.json", "ms_sync_syncers.json",
+                     "sync_experts.json")
 
 
 def eval_results(name: str, pipeline_tag: str, results_dir: str | Path) -> list:

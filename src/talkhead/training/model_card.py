@@ -26,6 +26,7 @@ PIPELINE_TAGS = {
     "stable_sync_face_generator": "video-to-video",
     "ms_sync_generator": "other",
     "mouth_motion": "other",
+    "mouth_sync": "feature-extraction",
     "ms_sync_syncer": "feature-extraction",
     "avsyncnet": "feature-extraction",
     "syncnet_expert": "feature-extraction",
