@@ -136,7 +136,8 @@ class ModelTesterMixin:
         assert compared, "no per-sample output to compare"
 
     def test_gradients_reach_trainable_parameters_only(self):
-        model = self.get_model().train()
+        model = self.get_model()  # as built: a training script's first step comes before any .train() call
+        assert model.training
         inputs = self.get_inputs(self.batch_size)
         frozen_names = {name for name, _ in model.named_parameters()
                         if any(name.startswith(prefix + ".") for prefix in self.frozen_modules)}

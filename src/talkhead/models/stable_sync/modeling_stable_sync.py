@@ -113,6 +113,7 @@ class StableSyncFaceGenerator(StableSyncFaceGeneratorPreTrainedModel):
         self.decoder = nn.ModuleList(blocks)
         self.head = nn.Sequential(conv_bn(outs[-1] + 2 * skips[0], w(32), 3), nn.Conv2d(w(32), 3, 1), nn.Sigmoid())
         self.post_init()
+        self.audio_encoder.eval()  # a new module trains: without this the frozen tower's batch norm moved until .train()
 
     def train(self, mode: bool = True):
         super().train(mode)
