@@ -46,6 +46,7 @@ class MouthMotionTrainingArguments(TrainingRunArguments):
     hidden_size: int | None = field(default=None, metadata={"help": "overrides the preset's channels"})
     dropout: float | None = field(default=None, metadata={"help": "overrides the preset's dropout"})
     input_dropout: float | None = field(default=None, metadata={"help": "overrides the preset's input dropout"})
+    ensemble_size: int | None = field(default=None, metadata={"help": "overrides the preset's ensemble size"})
     align_offsets: bool = field(default=True, metadata={"help": "undo the training clips' audio-video offsets "
                                                                   "(found with the phone table; validation clips stay as they are)"})
     max_offset: int = field(default=8, metadata={"help": "largest offset searched, in frames"})
@@ -176,7 +177,8 @@ def main(argv=None) -> None:
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     overrides = {k: v for k, v in (("hidden_size", args.hidden_size), ("dropout", args.dropout),
-                                   ("input_dropout", args.input_dropout)) if v is not None}
+                                   ("input_dropout", args.input_dropout),
+                                   ("ensemble_size", args.ensemble_size)) if v is not None}
     config = MouthMotionConfig.from_preset_or_file(args.model_config, use_phones=args.use_phones, use_mel=args.use_mel,
                                                    opening_loss_weight=args.opening_loss_weight,
                                                    mel_normalization=args.mel_normalization, **overrides)

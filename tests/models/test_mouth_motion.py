@@ -62,3 +62,17 @@ def test_inner_lip_gap_is_lower_minus_upper_inner_lip():
     shapes[[13, 14, 15], 1] = -1.0  # points 61-63 up
     shapes[[19, 18, 17], 1] = 2.0  # points 65-67 down
     assert float(inner_lip_gap(shapes)) == 3.0
+
+
+def test_ensemble_averages_members_and_trains_each_on_its_own_loss():
+    model = tiny(ensemble_size=3).train()
+    assert len(model.members) == 3
+    features, labels = torch.randn(2, 20, model.config.input_size), torch.randn(2, 20, 20, 2)
+    model.eval()
+    members = torch.stack([member(features) for member in model.members])
+    torch.testing.assert_close(model(features).displacements, members.mean(0) * model.config.output_gain)
+    assert not torch.allclose(members[0], members[1])  # independently initialised
+    losses = torch.stack([model._member_loss(out, labels, None) for out in members])
+    torch.testing.assert_close(model(features, labels).loss, losses.mean())
+    with pytest.raises(ValueError, match="ensemble_size=0"):
+        MouthMotionConfig(ensemble_size=0)

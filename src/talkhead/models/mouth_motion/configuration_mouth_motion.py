@@ -37,6 +37,8 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
         output_gain (`float`, *optional*, defaults to 1.0): the predicted displacement is multiplied by this at
             inference. Regression to the mean shrinks the motion; the training script fits the gain on the
             validation split so that predicted and real mouth openings vary equally.
+        ensemble_size (`int`, *optional*, defaults to 1): independently initialised stacks whose predictions are
+            averaged (each trained on its own loss).
         silence_displacement (`list[float]`, *optional*): mean true displacement over silent training frames
             (40 values); subtracting it turns a displacement from the mean into one from the rest pose, which is
             what a single photo gives.
@@ -52,7 +54,7 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
     def __init__(self, use_phones: bool = True, use_mel: bool = True, hidden_size: int = 128, num_blocks: int = 6,
                  dilations: list[int] | None = None, kernel_size: int = 5, dropout: float = 0.1,
                  input_dropout: float = 0.1, mouth_points: int = 20, mel_normalization: str = "mean",
-                 opening_loss_weight: float = 0.0,
+                 opening_loss_weight: float = 0.0, ensemble_size: int = 1,
                  output_gain: float = 1.0,
                  silence_displacement: list[float] | None = None, initializer_range: float = 0.02, **kwargs):
         self.use_phones = use_phones
@@ -65,6 +67,7 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
         self.input_dropout = input_dropout
         self.mouth_points = mouth_points
         self.opening_loss_weight = opening_loss_weight
+        self.ensemble_size = ensemble_size
         self.mel_normalization = mel_normalization
         self.output_gain = output_gain
         self.silence_displacement = (list(silence_displacement) if silence_displacement is not None
@@ -79,6 +82,8 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
             problems.append(f"mel_normalization={mel_normalization!r} (mean or mean_std)")
         if kernel_size % 2 == 0:
             problems.append(f"kernel_size={kernel_size} (odd, so the output is centred on the frame)")
+        if ensemble_size < 1:
+            problems.append(f"ensemble_size={ensemble_size} (at least 1)")
         if len(self.silence_displacement) != 2 * mouth_points:
             problems.append(f"silence_displacement has {len(self.silence_displacement)} values, not {2 * mouth_points}")
         raise_problems("MouthMotionConfig", problems)

@@ -79,8 +79,34 @@ class DilatedResidualBlock(nn.Module):
         return x + self.dropout(self.conv(nn.functional.gelu(self.norm(x))))
 
 
+class MouthMotionStack(nn.Module):
+    """One member of the model: input projection, dilated residual blocks, output projection -> (B, T, 20, 2)."""
+
+    def __init__(self, config: MouthMotionConfig):
+        super().__init__()
+        self.input_dropout = nn.Dropout(config.input_dropout)
+        self.input_projection = nn.Conv1d(config.input_size, config.hidden_size, 1)
+        self.blocks = nn.ModuleList(
+            DilatedResidualBlock(config.hidden_size, config.kernel_size, d, config.dropout) for d in config.dilations)
+        self.output_norm = nn.GroupNorm(1, config.hidden_size)
+        self.output_projection = nn.Conv1d(config.hidden_size, 2 * config.mouth_points, 1)
+
+    def forward(self, audio_features: torch.Tensor) -> torch.Tensor:
+        x = self.input_projection(self.input_dropout(audio_features).transpose(1, 2))
+        for block in self.blocks:
+            x = block(x)
+        raw = self.output_projection(nn.functional.gelu(self.output_norm(x))).transpose(1, 2)
+        return raw.reshape(*raw.shape[:2], -1, 2)
+
+
 class MouthMotionModel(PreTrainedModel):
-    """Audio features (B, T, input_size) -> mouth displacements (B, T, 20, 2); see the module docstring."""
+    """Audio features (B, T, input_size) -> mouth displacements (B, T, 20, 2); see the module docstring.
+
+    With ``config.ensemble_size`` > 1 the model is that many independently initialised stacks whose
+    predictions are averaged; each is trained on its own loss (the mean of the members' losses, not the
+    loss of their mean, so they stay different). On held-out speakers four members followed the mouth
+    better than the best single one (benchmarks/RESULTS.md).
+    """
 
     config_class = MouthMotionConfig
     base_model_prefix = "mouth_motion"
@@ -88,32 +114,27 @@ class MouthMotionModel(PreTrainedModel):
 
     def __init__(self, config: MouthMotionConfig):
         super().__init__(config)
-        self.input_dropout = nn.Dropout(config.input_dropout)
-        self.input_projection = nn.Conv1d(config.input_size, config.hidden_size, 1)
-        self.blocks = nn.ModuleList(
-            DilatedResidualBlock(config.hidden_size, config.kernel_size, d, config.dropout) for d in config.dilations)
-        self.output_norm = nn.GroupNorm(1, config.hidden_size)
-        self.output_projection = nn.Conv1d(config.hidden_size, 2 * config.mouth_points, 1)
+        self.members = nn.ModuleList(MouthMotionStack(config) for _ in range(config.ensemble_size))
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
         init_weights(module, self.config.initializer_range)
 
+    def _member_loss(self, raw: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        error = (raw - labels).pow(2).sum((-1, -2))
+        if self.config.opening_loss_weight:
+            error = error + self.config.opening_loss_weight * (inner_lip_gap(raw) - inner_lip_gap(labels)).pow(2)
+        weights = torch.ones_like(error) if mask is None else mask.to(error.dtype)
+        return (error * weights).sum() / weights.sum().clamp(min=1)
+
     def forward(self, audio_features: torch.Tensor, labels: torch.Tensor | None = None,
                 mask: torch.Tensor | None = None) -> MouthMotionOutput:
         """``labels`` (B, T, 20, 2) true displacements; ``mask`` (B, T) marks the frames that count (padding)."""
-        x = self.input_projection(self.input_dropout(audio_features).transpose(1, 2))
-        for block in self.blocks:
-            x = block(x)
-        raw = self.output_projection(nn.functional.gelu(self.output_norm(x))).transpose(1, 2)
-        raw = raw.reshape(*raw.shape[:2], self.config.mouth_points, 2)
+        outputs = [member(audio_features) for member in self.members]
+        raw = torch.stack(outputs).mean(0)
         loss = None
         if labels is not None:
-            error = (raw - labels).pow(2).sum((-1, -2))
-            if self.config.opening_loss_weight:
-                error = error + self.config.opening_loss_weight * (inner_lip_gap(raw) - inner_lip_gap(labels)).pow(2)
-            weights = torch.ones_like(error) if mask is None else mask.to(error.dtype)
-            loss = (error * weights).sum() / weights.sum().clamp(min=1)
+            loss = torch.stack([self._member_loss(out, labels, mask) for out in outputs]).mean()
         displacements = raw if self.training else raw * self.config.output_gain
         return MouthMotionOutput(loss=loss, displacements=displacements)
 
