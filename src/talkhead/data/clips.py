@@ -2,9 +2,9 @@
 
 ``datasets``' numpy and torch formatters widen integer arrays to int64 unless asked not to (a 96x96
 face stack would take 8x its memory): ``with_format("numpy", dtype=None)`` keeps every column's
-stored dtype (:func:`with_contract_format`). Training reads rows through Arrow instead: each array of a
-:class:`Clip` is a read-only view of the memory-mapped Arrow file (:func:`read_clip`), so loading a
-dataset's clips costs the pages the training actually touches, not a copy of every clip.
+stored dtype (:func:`with_contract_format`). Training reads rows through Arrow instead: a
+:class:`Clip`'s face crops are a read-only view of the memory-mapped Arrow file (:func:`read_clip`),
+so loading a dataset's clips costs the face pages the training actually touches, not a copy of them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,12 @@ import numpy as np
 
 @dataclass
 class Clip:
-    """One row of a preprocessed dataset (see the data contract in architecture.md)."""
+    """One row of a preprocessed dataset (see the data contract in architecture.md).
+
+    ``faces`` is a read-only view of the memory-mapped dataset (:func:`read_clip`): numpy refuses to
+    write into it, and a tensor made from it with ``torch.from_numpy`` must not be changed in place
+    (convert it, ``.float()``, first). The other arrays are the clip's own copies.
+    """
 
     clip_id: str
     source: str
@@ -85,10 +90,19 @@ def _column_value(table, name: str):
     return value
 
 
+#: Columns :func:`read_clip` leaves as views of the memory-mapped file: the face crops, 85 % of a clip's bytes.
+#: The rest (landmarks, audio and its features) are copied: small, and freely handed to torch, where an
+#: in-place change of a view of a read-only mapping would crash the process instead of raising.
+ZERO_COPY_COLUMNS = ("faces",)
+
+
 def read_clip(dataset, index: int) -> Clip:
-    """Row ``index`` of a preprocessed ``datasets.Dataset`` as a :class:`Clip` of read-only, zero-copy arrays."""
+    """Row ``index`` of a preprocessed ``datasets.Dataset`` as a :class:`Clip`; ``faces`` is a zero-copy read-only view."""
     table = dataset.with_format("arrow")[int(index) : int(index) + 1]
     fields = {name: _column_value(table, name) for name in table.column_names if name in Clip.__dataclass_fields__}
+    for name, value in fields.items():
+        if isinstance(value, np.ndarray) and name not in ZERO_COPY_COLUMNS:
+            fields[name] = np.array(value)
     fields["clip_id"] = str(fields["clip_id"])
     fields["source"] = str(fields["source"])
     fields["fps"] = int(fields["fps"])
