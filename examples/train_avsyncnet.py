@@ -179,8 +179,11 @@ def main(argv=None) -> None:
         missing = load_imagenet_resnet50(model, torch.load(args.imagenet_resnet50, map_location="cpu", weights_only=True))
         accelerator.print(f"image tower initialised from {args.imagenet_resnet50} (not from it: {', '.join(missing)})")
     validation_batches = list(torch.utils.data.DataLoader(validation, batch_size=args.batch_size)) if validation else []
+    # the shuffle of pass p is drawn from its own generator seeded with (seed, p), not from the global one dropout
+    # uses: a resumed run finds the order of its pass again and the dropout stream of an uninterrupted run
+    order = torch.Generator()
     loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=True, drop_last=True,
-                                         num_workers=args.num_workers)
+                                         num_workers=args.num_workers, generator=order)
     heads = mouth_shape_heads(model, dataset.clips) if args.objective == "offset" and args.mouth_shape_weight else None
     parameters = list(model.parameters()) + (list(heads.parameters()) if heads is not None else [])
     optimizer = torch.optim.Adam(parameters, lr=args.learning_rate, betas=(0.5, 0.999))
@@ -206,8 +209,10 @@ def main(argv=None) -> None:
     progress = tqdm(total=args.max_steps, initial=step, desc=args.architecture, disable=not accelerator.is_local_main_process,
                     dynamic_ncols=True)
     while step < args.max_steps:
-        dataset.epoch += 1
-        for batch in loader:
+        passes, done = divmod(step, len(loader))  # a resumed run skips the batches its pass had already given
+        dataset.epoch = passes + 1
+        order.manual_seed(args.seed * 1_000_003 + passes)
+        for batch in accelerator.skip_first_batches(loader, done) if done else loader:
             if args.objective == "offset":
                 faces_embedded, audio_embedded = embed_groups(model, batch["faces"], batch["mels"])
                 loss = offset_classification_loss(faces_embedded, audio_embedded, args.temperature)[0]

@@ -113,7 +113,10 @@ def main(argv=None) -> None:
     except (TalkheadInputError, ValueError) as err:
         raise SystemExit(f"error: {err}") from err
     model = MouthSyncModel(config)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, drop_last=True, num_workers=args.num_workers)
+    # the loader draws its worker seed from its own generator, not from the global one dropout uses, so starting a
+    # pass (or resuming mid-pass) leaves the dropout masks of an uninterrupted run unchanged
+    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, drop_last=True, num_workers=args.num_workers,
+                                         generator=torch.Generator().manual_seed(args.seed))
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
     # warm-up of 5 % of the run, but at least 2.5 steps: OneCycleLR divides by zero when warm-up is one step
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.learning_rate, total_steps=args.max_steps,
@@ -136,8 +139,11 @@ def main(argv=None) -> None:
     progress = tqdm(total=args.max_steps, initial=step, desc="mouth-sync", disable=not accelerator.is_local_main_process,
                     dynamic_ncols=True)
     while step < args.max_steps:
-        dataset.epoch = step  # a fresh draw of groups on every pass (and after a resume)
-        for batch in loader:
+        # a fresh draw of groups on every pass, seeded by the step the pass began at; a resumed run skips the
+        # batches its pass had already given, so it sees the groups an uninterrupted run would
+        done = step % len(loader)
+        dataset.epoch = step - done
+        for batch in accelerator.skip_first_batches(loader, done) if done else loader:
             output = model(batch["mouth_windows"], batch["audio_windows"])
             loss = offset_classification_loss(output.mouth_embeddings, output.audio_embeddings, config.cosine_temperature)[0]
             optimizer.zero_grad(set_to_none=True)

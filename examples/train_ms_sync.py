@@ -157,7 +157,10 @@ def main(argv=None) -> None:
         raise SystemExit(f"error: --sequence_length {args.sequence_length} is too short for --sync_levels "
                          f"{args.sync_levels}: {err}") from err
     dataset = LandmarkSequenceDataset(train_clips, n_obs + args.sequence_length, augment=args.augment, seed=args.seed)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, drop_last=True, num_workers=args.num_workers)
+    # the loader draws its worker seed from its own generator, not from the global one the models' noise uses, so
+    # starting a pass (or resuming mid-pass) leaves the random stream of an uninterrupted run unchanged
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, drop_last=True, num_workers=args.num_workers,
+                                         generator=torch.Generator().manual_seed(args.seed))
     chunks = validation_chunks(validation_clips, args.validation_clip_frames)
     if accelerator.is_main_process:
         save_arguments(args, output_dir)
@@ -190,7 +193,11 @@ def main(argv=None) -> None:
     progress = tqdm(total=args.max_steps, initial=step, desc="ms-sync", disable=not accelerator.is_local_main_process,
                     dynamic_ncols=True)
     while step < args.max_steps:
-        for batch in loader:
+        # a fresh draw of sequences on every pass, seeded by its number; a resumed run skips the batches its pass
+        # had already given, so it sees the sequences an uninterrupted run would
+        passes, done = divmod(step, len(loader))
+        dataset.epoch = passes
+        for batch in accelerator.skip_first_batches(loader, done) if done else loader:
             scale = 0.1 if step >= args.decay_after else 1.0
             for optimizer, rate in ((optimizer_g, args.learning_rate_generator), (optimizer_d, args.learning_rate_discriminator)):
                 for group in optimizer.param_groups:

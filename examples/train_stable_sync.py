@@ -280,8 +280,11 @@ def main(argv=None) -> None:
     trainable = [p for p in generator.parameters() if p.requires_grad]
     optimizer_g = torch.optim.Adam(trainable, lr=args.learning_rate, betas=betas)
     optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=args.learning_rate, betas=betas)
+    # the shuffle of pass p is drawn from its own generator seeded with (seed, p), not from the global one dropout
+    # uses: a resumed run finds the order of its pass again and the dropout stream of an uninterrupted run
+    order = torch.Generator()
     loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=True, drop_last=True,
-                                         num_workers=args.num_workers)
+                                         num_workers=args.num_workers, generator=order)
     validation_batches = list(torch.utils.data.DataLoader(validation, batch_size=args.batch_size)) if validation else []
     generator, discriminator, optimizer_g, optimizer_d, loader = accelerator.prepare(
         generator, discriminator, optimizer_g, optimizer_d, loader)
@@ -303,8 +306,10 @@ def main(argv=None) -> None:
     progress = tqdm(total=args.max_steps, initial=step, desc=args.stage, disable=not accelerator.is_local_main_process,
                     dynamic_ncols=True)
     while step < args.max_steps:
-        dataset.epoch += 1
-        for batch in loader:
+        passes, done = divmod(step, len(loader))  # a resumed run skips the batches its pass had already given
+        dataset.epoch = passes + 1
+        order.manual_seed(args.seed * 1_000_003 + passes)
+        for batch in accelerator.skip_first_batches(loader, done) if done else loader:
             generated, target, identity = generate(generator, losses, batch)
             real_logits = discriminator(target.flatten(0, 1)).logits
             fake_logits = discriminator(generated.detach().flatten(0, 1)).logits

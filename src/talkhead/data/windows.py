@@ -198,7 +198,9 @@ class LandmarkSequenceDataset(torch.utils.data.Dataset):
     Items are ``{"landmarks": (length, 68, 2), "audio": (4 length, 26)}``; landmarks are smoothed
     over 3 frames (spec §1.3) and, with ``augment``, flipped / scaled / shifted with the audio gain of
     spec §1.8. Clips shorter than ``length + 3`` frames are left out; longer clips are drawn more
-    often, in proportion to the sub-clips they hold. An epoch is ``samples_per_epoch`` draws.
+    often, in proportion to the sub-clips they hold. An epoch is ``samples_per_epoch`` draws; item ``index`` of
+    epoch ``epoch`` (set by the training loop) is the same draw whatever the worker, so a resumed run sees the
+    sequences an uninterrupted one would.
     """
 
     def __init__(self, clips: list[Clip], length: int, augment: bool = True, seed: int = 0,
@@ -213,15 +215,13 @@ class LandmarkSequenceDataset(torch.utils.data.Dataset):
         starts = np.array([c.num_frames - length + 1 for c in self.clips], np.float64)
         self.weights = starts / starts.sum()
         self.samples_per_epoch = samples_per_epoch or max(1, int(starts.sum()) // length)
-        self._draws = 0
+        self.epoch = 0
 
     def __len__(self) -> int:
         return self.samples_per_epoch
 
     def __getitem__(self, index: int) -> dict:
-        worker = torch.utils.data.get_worker_info()
-        self._draws += 1
-        rng = np.random.default_rng([self.seed, index, self._draws, worker.id if worker else 0])
+        rng = np.random.default_rng([self.seed, self.epoch, index])
         choice = int(rng.choice(len(self.clips), p=self.weights))
         clip = self.clips[choice]
         start = int(rng.integers(0, clip.num_frames - self.length + 1))
