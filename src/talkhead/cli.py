@@ -170,6 +170,8 @@ def _add_benchmark(subparsers) -> None:
     ms_sync.add_argument("--eval-syncers", default="talkhead/ms-sync-eval-syncers")
     ms_sync.add_argument("--clip-frames", type=int, default=80)
     ms_sync.add_argument("--padding", choices=["valid", "zeros"], default="valid", help="offset search padding")
+    ms_sync.add_argument("--mouth-model", help="also rows <generator>+mouth: the mouth set by this mouth-motion model, as "
+                                               "`talkhead generate` draws it (e.g. talkhead/mouth-motion)")
     ms_sync.add_argument("--json", required=True)
     ms_sync.set_defaults(func=_run_benchmark_ms_sync)
     lipsync = kinds.add_parser(
@@ -246,9 +248,9 @@ def _run_benchmark_ms_sync(args) -> int:
     from .metrics.benchmarks import benchmark_ms_sync, markdown_table
     from .metrics.report import write_json
 
-    path = OutputGuard([args.data, *args.model, args.eval_syncers]).claim(args.json, "--json", ".json")
+    path = OutputGuard([args.data, *args.model, args.eval_syncers, args.mouth_model]).claim(args.json, "--json", ".json")
     report = benchmark_ms_sync(args.data, args.split, args.model or ["ms-sync-short"], args.eval_syncers, args.clip_frames,
-                               padding=args.padding)
+                               padding=args.padding, mouth_model=args.mouth_model)
     write_json(report, path)
     print(f"{report['clips']} clips of {report['clip_frames']} frames from split '{report['split']}'")
     print(markdown_table(report))

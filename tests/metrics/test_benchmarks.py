@@ -16,10 +16,16 @@ def test_benchmark_ms_sync_rows_and_columns(tmp_path, capsys):
     for name, branches in (("full", 4), ("single-branch", 1)):
         MSSyncGenerator(MSSyncGeneratorConfig.from_preset("tiny", num_branches=branches)).save_pretrained(tmp_path / name)
     out = tmp_path / "report.json"
+    from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
+
+    MouthMotionModel(MouthMotionConfig.from_preset("tiny", use_phones=False, output_gain=5.0)).save_pretrained(tmp_path / "mm")
     assert main(["benchmark", "ms-sync", "--data", str(data), "--split", "test", "--model", str(tmp_path / "full"),
-                 "--model", str(tmp_path / "single-branch"), "--eval-syncers", str(tmp_path / "eval"), "--json", str(out)]) == 0
+                 "--model", str(tmp_path / "single-branch"), "--eval-syncers", str(tmp_path / "eval"),
+                 "--mouth-model", str(tmp_path / "mm"), "--json", str(out)]) == 0
     report = json.loads(out.read_text())
-    assert report["clips"] == 2 and set(report["rows"]) == {"static", "ground_truth", "full", "single-branch"}
+    assert report["clips"] == 2 and set(report["rows"]) == {"static", "ground_truth", "full", "single-branch", "full+mouth",
+                                                            "single-branch+mouth"}
+    assert report["rows"]["full+mouth"]["frechet"] != report["rows"]["full"]["frechet"]  # the mouth was replaced
     columns = set(report["rows"]["full"])
     assert columns == {f"av_{k}_{i}" for k in ("off", "conf") for i in range(1, 5)} | {"frechet"}
     assert report["rows"]["ground_truth"]["frechet"]["mean"] < 1e-6 < report["rows"]["static"]["frechet"]["mean"]

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..processing.audio import SAMPLE_RATE
 from ..processing.landmarks import smooth_landmarks
 
 
@@ -29,13 +30,15 @@ def _mean_std(rows: list[dict]) -> dict:
 
 def benchmark_ms_sync(data: str | os.PathLike, split: str = "test", models: list[str] | None = None,
                       eval_syncers: str = "ms-sync-eval-syncers", clip_frames: int = 80, progress: bool = True,
-                      padding: str = "valid") -> dict:
+                      padding: str = "valid", mouth_model: str | None = None) -> dict:
     """MS-Sync Table 3 protocol on ``clip_frames``-frame clips of ``split``.
 
     Rows: ``static`` (the first frame repeated), ``ground_truth``, and one per generator in
     ``models`` (generated from the clip's first frame and its audio). Columns: ``av_off_1..4``
     (absolute offsets) and ``av_conf_1..4`` from the evaluation syncers, and ``frechet``, the landmark
-    Fréchet distance to ground truth (mean over levels of the syncer-feature distances).
+    Fréchet distance to ground truth (mean over levels of the syncer-feature distances). With ``mouth_model``
+    (a mouth-motion checkpoint), each generator also gets a row ``<generator>+mouth``: its landmarks with the mouth
+    and chin set from the chunk's speech by that model, as ``talkhead generate`` draws them.
     """
     from tqdm.auto import tqdm
 
@@ -50,11 +53,13 @@ def benchmark_ms_sync(data: str | os.PathLike, split: str = "test", models: list
         raise TalkheadInputError(f"'{data}' has no split '{split}'; it has {sorted(dataset)}")
     syncers = load_pretrained(MSSyncSyncerModel, eval_syncers).eval()
     generators = {Path(checkpoint_path(m)).name: load_pretrained(MSSyncGenerator, m).eval() for m in (models or [])}
-    chunks = []
+    chunks, waves = [], []
     for clip in iter_clips(dataset[split]):
         smoothed = smooth_landmarks(clip.landmarks)
         for start in range(0, clip.num_frames - clip_frames + 1, clip_frames):
             chunks.append((smoothed[start : start + clip_frames], clip.logfbank[4 * start : 4 * (start + clip_frames)]))
+            samples = SAMPLE_RATE // int(clip.fps)
+            waves.append(clip.audio[samples * start : samples * (start + clip_frames)])
     if len(chunks) < 2:
         raise TalkheadInputError(f"split '{split}' holds {len(chunks)} clip(s) of {clip_frames} frames; the benchmark needs 2 or more")
     sequences = {"static": [np.repeat(lm[:1], clip_frames, axis=0) for lm, _ in chunks], "ground_truth": [lm for lm, _ in chunks]}
@@ -62,6 +67,14 @@ def benchmark_ms_sync(data: str | os.PathLike, split: str = "test", models: list
         with torch.no_grad():
             sequences[name] = [generator.generate(torch.from_numpy(lm[:1]), torch.from_numpy(audio)[None], clip_frames)[0].numpy()
                                for lm, audio in tqdm(chunks, desc=name, disable=not progress)]
+    if mouth_model is not None:
+        from ..models.mouth_motion import MouthMotionModel
+        from ..pipelines.talking_head import speak_with_mouth_model
+
+        mouth = load_pretrained(MouthMotionModel, mouth_model).eval()
+        for name in list(generators):
+            sequences[f"{name}+mouth"] = [speak_with_mouth_model(seq, seq[0], mouth, wave)
+                                          for seq, wave in zip(sequences[name], waves)]
     rows = {}
     for name, generated in sequences.items():
         scores = [multiscale_sync(syncers, seq, audio, padding=padding).summary() for seq, (_, audio) in zip(generated, chunks)]
@@ -70,7 +83,8 @@ def benchmark_ms_sync(data: str | os.PathLike, split: str = "test", models: list
         rows[name]["frechet"] = {"mean": frechet["frechet"], "std": 0.0}
     return {"protocol": "MS-Sync Table 3", "data": str(data), "split": split, "clips": len(chunks),
             "clip_frames": clip_frames, "padding": padding, "eval_syncers": checkpoint_path(eval_syncers),
-            "models": {n: checkpoint_path(m) for n, m in zip(generators, models or [])}, "rows": rows}
+            "models": {n: checkpoint_path(m) for n, m in zip(generators, models or [])},
+            "mouth_model": checkpoint_path(mouth_model) if mouth_model else None, "rows": rows}
 
 
 def markdown_table(report: dict, columns: list[str] | None = None) -> str:
