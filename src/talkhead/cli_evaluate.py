@@ -66,9 +66,9 @@ def video_parser() -> argparse.ArgumentParser:
     parser.add_argument("--speaker-video", metavar="ORIG",
                         help="the video of the person who spoke the audio: adds lip-follow, the correlation of VIDEO's "
                              "mouth opening with ORIG's, frame by frame with no lag (no learned model involved)")
-    parser.add_argument("--mouth-sync", nargs="?", const="mouth-sync", metavar="MODEL",
+    parser.add_argument("--mouth-sync", nargs="?", const="talkhead/mouth-sync", metavar="MODEL",
                         help="adds the mouth-sync expert's audio-video offset and confidence (dlib mouth shapes against "
-                             "phones + mel over 1 s windows; default model mouth-sync)")
+                             "phones + mel over 1 s windows; default model talkhead/mouth-sync)")
     parser.add_argument("--json", required=True, metavar="OUT", help="report file to write (.json)")
     parser.add_argument("--plot", metavar="PNG", help="per-window confidence over time and the audio envelope (.png)")
     parser.add_argument("--expert", default="talkhead/syncnet-eval", help="our SyncNet expert (folder, model id or short name)")

@@ -92,7 +92,7 @@ def mouth_displacements(landmarks: np.ndarray, found: np.ndarray) -> np.ndarray:
     return shapes
 
 
-def mouth_sync_video(video, audio=None, model="mouth-sync", max_lag: int = 15) -> dict:
+def mouth_sync_video(video, audio=None, model="talkhead/mouth-sync", max_lag: int = 15) -> dict:
     """The mouth-sync expert's offset and confidence for ``video`` (tracked with dlib at 25 fps) against ``audio``
     (a file; default: the video's own track). Offset > 0: the mouth moves after its sound."""
     from ..errors import TalkheadInputError
