@@ -116,7 +116,8 @@ def run_python(code: str, **env: str) -> str:
 
 
 def test_hf_home_is_honoured(tmp_path):
-    snapshot = fake_cached_snapshot(tmp_path / "hub", "talkhead/syncnet-eval", {"config.json": "{}", "model.safetensors": "x"})
+    files = {"config.json": "{}", "model.safetensors": "x"}
+    snapshot = fake_cached_snapshot(tmp_path / "hub", "talkhead/syncnet-eval", files)
     out = run_python("from talkhead.hub import checkpoint_path; print(checkpoint_path('syncnet-eval'))",
                      HF_HOME=str(tmp_path), HF_HUB_OFFLINE="1")
     assert out.strip() == str(snapshot)

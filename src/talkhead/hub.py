@@ -71,8 +71,8 @@ def _complete(snapshot: Path, shipped: Path | None) -> bool:
 
 
 def _is_repo_id(text: str) -> bool:
-    from huggingface_hub.utils import validate_repo_id
     from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
 
     try:
         validate_repo_id(text)
@@ -91,8 +91,9 @@ def checkpoint_path(name_or_path: str | os.PathLike, cache_dir: str | os.PathLik
     repo_id = model_id(text)
     if repo_id is None and not _is_repo_id(text):
         if text.startswith((".", "/", "~")) or text.count("/") > 1 or os.sep in text:
-            raise TalkheadInputError(f"cannot load checkpoint '{text}': no such model folder; give a folder with "
-                                     f"config.json and model.safetensors, or a model name ({', '.join(shipped_names())})")
+            raise TalkheadInputError(
+                f"cannot load checkpoint '{text}': no such model folder; give a folder with config.json and "
+                f"model.safetensors, or a model name ({', '.join(shipped_names())})")
         raise TalkheadInputError(
             f"unknown model '{text}': it is not a folder, nor a talkhead model, nor a Hub id (owner/name). "
             f"Known models: {', '.join(shipped_names()) or 'none shipped with this install'} (each also as "
