@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-import talkhead.cli_video
+import talkhead.cli.lipsync
 from talkhead.cli import main
 from talkhead.errors import TalkheadInputError
 from talkhead.outputs import (
@@ -125,7 +125,7 @@ def test_cli_stopped_by_any_signal_removes_its_files_and_says_so(signum, tmp_pat
             time.sleep(5)
         return 0
 
-    monkeypatch.setattr(talkhead.cli_video, "run_lipsync", command)
+    monkeypatch.setattr(talkhead.cli.lipsync, "run_lipsync", command)
     assert main(["lipsync", "--video", "v.mp4", "--audio", "a.wav", "-o", "x.mp4"]) == 128 + signum
     assert capsys.readouterr().err == "interrupted; nothing was written\n"
     assert list(tmp_path.iterdir()) == []

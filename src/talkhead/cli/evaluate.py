@@ -1,9 +1,10 @@
 """``talkhead evaluate``: every metric of a video (``talkhead evaluate VIDEO ...``) and the MS-Sync landmark
 report (``talkhead evaluate landmarks ...``).
 
-argparse cannot have both a positional VIDEO and a ``landmarks`` subcommand under one parser, so the
-``evaluate`` subparser takes its arguments whole and dispatches on the first: ``landmarks`` goes to the
-landmark parser (unchanged from before), anything else to the video parser. The metrics themselves are
+argparse cannot have both a positional VIDEO and a ``landmarks`` subcommand under one parser, so
+:func:`talkhead.cli.main` hands everything after ``evaluate`` to :func:`run_evaluate` unparsed, which dispatches on
+the first argument: ``landmarks`` goes to the landmark parser, anything else to the video parser. The ``evaluate``
+subparser only lists the command in ``talkhead -h``. The metrics themselves are
 in :mod:`talkhead.metrics.evaluate`; this module only parses, calls, and writes the JSON and the plot
 (both claimed from :class:`talkhead.outputs.OutputGuard` first: neither may be an input).
 """
@@ -13,8 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .outputs import OutputGuard
-from .processing.audio import MIN_AUDIO_SECONDS
+from ..outputs import OutputGuard
+from ..processing.audio import MIN_AUDIO_SECONDS
 
 VIDEO_DESCRIPTION = (
     "Score VIDEO with every metric the package has and write one JSON report: our SyncNet expert (offset, "
@@ -32,10 +33,14 @@ def add_evaluate(subparsers) -> None:
     parser = subparsers.add_parser(
         "evaluate", help="every metric of a video (VIDEO), or MS-Sync metrics of landmarks (landmarks)",
         description=VIDEO_DESCRIPTION, add_help=False,
-        prefix_chars="+",  # every argument, '-h' and '--json' included, reaches run_evaluate untouched
     )
-    parser.add_argument("arguments", nargs="*", help=argparse.SUPPRESS)
     parser.set_defaults(func=run_evaluate)
+
+
+def parse_evaluate(arguments: list[str]) -> argparse.Namespace:
+    """What ``talkhead evaluate ARGUMENTS...`` runs: every argument, '-h' and '--json' included, reaches
+    :func:`run_evaluate` untouched."""
+    return argparse.Namespace(command="evaluate", arguments=list(arguments), func=run_evaluate)
 
 
 def run_evaluate(args) -> int:
@@ -50,7 +55,7 @@ def run_evaluate(args) -> int:
 
 
 def video_parser() -> argparse.ArgumentParser:
-    from .metrics.evaluate import GROUPS, METRICS
+    from ..metrics.evaluate import GROUPS, METRICS
 
     parser = argparse.ArgumentParser(
         prog="talkhead evaluate", description=VIDEO_DESCRIPTION,
@@ -85,8 +90,8 @@ def video_parser() -> argparse.ArgumentParser:
 
 
 def run_evaluate_video(args) -> int:
-    from .metrics.evaluate import EvaluateOptions, check_options, evaluate_video, select_metrics, write_json
-    from .metrics.evaluate_report import format_table, plot_confidence
+    from ..metrics.evaluate import EvaluateOptions, check_options, evaluate_video, select_metrics, write_json
+    from ..metrics.evaluate_report import format_table, plot_confidence
 
     guard = OutputGuard([args.video, args.audio, args.reference, args.speaker_video, args.mouth_sync, args.expert,
                          args.eval_syncers, args.syncnet_v2, args.av_hubert])
@@ -99,11 +104,11 @@ def run_evaluate_video(args) -> int:
     log = None if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
     report = evaluate_video(args.video, args.audio, args.reference, metrics, options, log=log)
     if args.speaker_video:
-        from .evaluation.lip_follow import lip_follow_videos
+        from ..evaluation.lip_follow import lip_follow_videos
 
         report["lip_follow"] = lip_follow_videos(args.video, args.speaker_video)
     if args.mouth_sync:
-        from .evaluation.mouth_sync import mouth_sync_video
+        from ..evaluation.mouth_sync import mouth_sync_video
 
         report["mouth_sync"] = mouth_sync_video(args.video, args.audio, args.mouth_sync)
     write_json(report, report_path)
@@ -146,8 +151,8 @@ def landmarks_parser() -> argparse.ArgumentParser:
 
 
 def run_evaluate_landmarks(args) -> int:
-    from .errors import TalkheadInputError
-    from .metrics.report import evaluate_landmarks, plot_offset_curves, write_json
+    from ..errors import TalkheadInputError
+    from ..metrics.report import evaluate_landmarks, plot_offset_curves, write_json
 
     guard = OutputGuard([args.video, args.audio, args.landmarks, args.model])
     report_path = guard.claim(args.json, "--json", ".json")

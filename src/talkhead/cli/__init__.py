@@ -1,0 +1,94 @@
+"""The ``talkhead`` console script.
+
+Each command is a module of this package (``preprocess``, ``generate``, ``lipsync``, ``evaluate``, ``landmarks``,
+``benchmark``) with an ``add_<name>(subparsers)`` that adds its parser and a ``run_<name>(args)`` that runs it;
+``common`` holds what they share. Bad input
+(:class:`talkhead.errors.TalkheadInputError`, a missing file) prints one ``error:`` line and exits
+with status 2; anything else is a bug and keeps its traceback. Every file a command writes is claimed
+from :class:`talkhead.outputs.OutputGuard` before any work. Ctrl-C, SIGTERM and SIGHUP stop a command
+the same way: temporary files are removed, one ``interrupted`` line is printed, and the exit status
+is 128 + the signal's number (130, 143, 129).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+
+from .. import __version__, outputs
+from ..errors import TalkheadInputError
+from .benchmark import add_benchmark
+from .evaluate import add_evaluate, parse_evaluate
+from .generate import add_generate
+from .landmarks import add_landmarks
+from .lipsync import add_lipsync
+from .preprocess import add_preprocess
+
+# import name -> the setup.cfg extra that installs it: `pip install talkhead` is the inference set, and a command
+# that needs more (preprocess, benchmark, evaluate --plot) says which extra instead of a traceback
+EXTRA_OF = {"datasets": "data", "pyarrow": "data", "accelerate": "train", "skimage": "eval", "matplotlib": "eval",
+            "gradio": "demo"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="talkhead",
+        description="Talking-head generation and audio-visual synchrony metrics (MS-Sync, stabilized sync, AV-HuBERT).",
+    )
+    parser.add_argument("--version", action="version", version=f"talkhead {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_preprocess(subparsers)
+    add_generate(subparsers)
+    add_lipsync(subparsers)
+    add_evaluate(subparsers)
+    add_landmarks(subparsers)
+    add_benchmark(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # `evaluate` takes a VIDEO or a `landmarks` subcommand, which one argparse parser cannot: it parses its own
+    args = parse_evaluate(argv[1:]) if argv[:1] == ["evaluate"] else parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    written = outputs.published_count()
+    try:
+        with outputs.interrupt_on_signals(), _quiet_libraries():
+            return args.func(args)
+    except (TalkheadInputError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as err:
+        extra = EXTRA_OF.get((err.name or "").partition(".")[0])
+        if extra is None:  # not an optional package: a broken install, keep the traceback
+            raise
+        print(f"error: this command needs {err.name}, which the core install leaves out: "
+              f"pip install \"talkhead[{extra}]\"", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as interruption:  # Ctrl-C, or SIGTERM / SIGHUP raised as outputs.Interrupted
+        print(outputs.interrupted_message(written), file=sys.stderr)
+        return 128 + getattr(interruption, "signum", signal.SIGINT)
+
+
+@contextlib.contextmanager
+def _quiet_libraries():
+    """The commands print their own summary: no weight-loading bars, no second copy of the pipelines' warnings."""
+    import logging
+
+    from transformers.utils import logging as transformers_logging
+
+    pipelines = logging.getLogger("talkhead.pipelines")
+    level, bars = pipelines.level, transformers_logging.is_progress_bar_enabled()
+    pipelines.setLevel(logging.ERROR)
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        pipelines.setLevel(level)
+        if bars:
+            transformers_logging.enable_progress_bar()

@@ -1,0 +1,96 @@
+"""``talkhead preprocess``: folders of talking videos -> a ``datasets`` dataset (the ``[data]`` extra)."""
+
+from __future__ import annotations
+
+import os
+
+from .. import outputs
+from ..errors import TalkheadInputError
+from ..outputs import OutputGuard
+from ..processing.audio import MIN_AUDIO_SECONDS
+
+
+def add_preprocess(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "preprocess",
+        help="turn folders of talking videos into a `datasets` dataset",
+        description=(
+            "Walk INPUT folders (or files), pair silent videos and frame folders with same-name audio, "
+            "track 68 face landmarks at 25 fps, compute audio features, and save a DatasetDict with "
+            "`save_to_disk`. Unusable inputs (unreadable, no face, no audio, audio shorter than "
+            f"{MIN_AUDIO_SECONDS:g} s, ...) are skipped and listed with the reason."
+        ),
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="folders or video files")
+    parser.add_argument("--output", "-o", required=True,
+                        help="folder to write the dataset to (not an input, and holding none)")
+    parser.add_argument("--faces", action="store_true", help="also store 96x96 face crops (needed by the image models)")
+    parser.add_argument("--phones", action="store_true",
+                        help="also store the phones heard per frame (pocketsphinx; what the mouth-motion model reads)")
+    parser.add_argument("--test-sources", default=None,
+                        help="comma-separated source folders (or globs) that form the `test` split")
+    parser.add_argument("--num-proc", type=int, default=min(4, os.cpu_count() or 1),
+                        help="worker processes (default: %(default)s)")
+    parser.add_argument("--min-frames", type=int, default=25, help="drop face segments shorter than this (default 25)")
+    parser.add_argument("--max-side", type=int, default=640,
+                        help="decode frames at most this large for tracking and crops (default 640)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing non-empty --output")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--json", default=None, help="also write the summary to this .json file")
+    parser.add_argument("--parquet", action="store_true",
+                        help="also export Parquet shards under OUTPUT/data/ (README `configs:`; `load_dataset(OUTPUT)` reads them)")
+    parser.add_argument("--push-to-hub", default=None, metavar="REPO_ID",
+                        help="upload the dataset card and Parquet shards as this Hub dataset (implies --parquet)")
+    parser.set_defaults(func=run_preprocess)
+
+
+def run_preprocess(args) -> int:
+    from ..data.build import PreprocessOptions, build_dataset
+
+    if args.num_proc < 1:
+        raise TalkheadInputError(f"--num-proc must be at least 1, got {args.num_proc}")
+    guard = OutputGuard(args.inputs)
+    guard.claim(args.output, "--output", folder=True, overwrite=args.overwrite)
+    report = guard.claim(args.json, "--json", ".json")
+    options = PreprocessOptions(faces=args.faces, min_frames=args.min_frames, max_side=args.max_side, phones=args.phones)
+    test_sources = [s.strip() for s in args.test_sources.split(",") if s.strip()] if args.test_sources else None
+    summary = build_dataset(
+        args.inputs, args.output, options=options, test_sources=test_sources, num_proc=args.num_proc,
+        overwrite=args.overwrite, progress=not args.quiet, parquet=args.parquet or bool(args.push_to_hub),
+    )
+    print(format_preprocess_summary(summary))
+    if report:
+        outputs.write_json(summary.to_dict(), report, default=str)
+    if args.push_to_hub:  # a failure is one `error:` line saying whether it was authentication or the network
+        from ..data.hub_export import push_dataset
+
+        print(f"pushed the dataset to {args.push_to_hub} ({push_dataset(args.output, args.push_to_hub)})")
+    return 0
+
+
+def format_preprocess_summary(summary) -> str:
+    """The table printed at the end of ``talkhead preprocess``."""
+    splits = ", ".join(f"{name} {count}" for name, count in summary.splits.items())
+    used = [r for r in summary.reports if not r.skipped]
+    rows = [
+        ("clips (rows)", f"{summary.rows} ({splits})"),
+        ("input videos used", f"{len(used)} of {len(summary.reports)}"),
+        ("minutes", f"{summary.minutes:.2f}"),
+        ("frames (25 fps)", f"{summary.frames:,}"),
+        ("face-found rate", f"{100 * summary.face_found_rate:.2f} %"),
+        ("wall time", f"{summary.wall_seconds:.1f} s"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    lines = [f"dataset saved to {summary.output}", ""]
+    lines += [f"  {key:<{width}}  {value}" for key, value in rows]
+    skipped = summary.skipped()
+    if skipped:
+        lines += ["", f"skipped ({len(skipped)}):"]
+        lines += [f"  {path}: {reason}" for path, reason in skipped]
+    notes = [(r.video, note) for r in summary.reports for note in r.notes]
+    if notes:
+        lines += ["", "notes:"] + [f"  {path}: {note}" for path, note in notes]
+    if summary.unused_audio or summary.stills:
+        lines += ["", f"not clips (usable as inference inputs): {len(summary.unused_audio)} speech-only audio files, "
+                      f"{len(summary.stills)} still images"]
+    return "\n".join(lines)
