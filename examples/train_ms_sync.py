@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from talkhead.processing.audio import SAMPLES_PER_FRAME
 from talkhead.training.arguments import TrainingRunArguments
 
 
@@ -65,7 +66,7 @@ def validation_chunks(clips, frames: int) -> list[dict]:
         for start in range(0, clip.num_frames - frames + 1, frames):
             chunks.append({"clip_id": clip.clip_id, "landmarks": smoothed[start : start + frames],
                            "audio": clip.logfbank[4 * start : 4 * (start + frames)],
-                           "wave": clip.audio[640 * start : 640 * (start + frames)]})
+                           "wave": clip.audio[SAMPLES_PER_FRAME * start : SAMPLES_PER_FRAME * (start + frames)]})
     return chunks
 
 

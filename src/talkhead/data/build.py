@@ -35,7 +35,6 @@ from ..processing.video import VIDEO_FPS, VideoReader
 from .discovery import ClipSpec, Discovery, discover
 from .hub_export import write_hub_files
 
-SAMPLES_PER_FRAME = audio_lib.SAMPLE_RATE // VIDEO_FPS  # 640
 NOTE_TRIM_FRAMES = 5  # audio/video length differences up to 0.2 s are container rounding, not worth a note
 
 
@@ -135,11 +134,11 @@ def _process(spec: ClipSpec, options: PreprocessOptions, tracker: FaceTracker, r
         raise TalkheadInputError("no decodable video frames")
     if report.found == 0:
         raise TalkheadInputError("no face found in any frame")
-    num_frames = min(report.frames, int(round(len(wave) / SAMPLES_PER_FRAME)))
+    num_frames = min(report.frames, int(round(len(wave) / audio_lib.SAMPLES_PER_FRAME)))
     report.trimmed_frames = report.frames - num_frames
     if report.trimmed_frames > NOTE_TRIM_FRAMES:
         report.notes.append(f"audio ends {report.trimmed_frames / VIDEO_FPS:.2f} s before the video: video trimmed")
-    wave = audio_lib.fit_length(wave, num_frames * SAMPLES_PER_FRAME)
+    wave = audio_lib.fit_length(wave, num_frames * audio_lib.SAMPLES_PER_FRAME)
     if audio_lib.silence_mask(wave, num_frames).all():
         raise TalkheadInputError("the audio is silent")
     landmarks, valid = fill_short_gaps(track.landmarks[:num_frames] / reader.scale, track.found[:num_frames], options.max_gap)
@@ -177,7 +176,7 @@ def _face_crops(reader: VideoReader, face_boxes: np.ndarray, options: Preprocess
 
 
 def _row(clip_id, source, landmarks, found, wave, a, b, face_boxes, faces, options) -> dict:
-    segment_wave = wave[a * SAMPLES_PER_FRAME : b * SAMPLES_PER_FRAME]
+    segment_wave = wave[a * audio_lib.SAMPLES_PER_FRAME : b * audio_lib.SAMPLES_PER_FRAME]
     crop = clip_crop_box(face_boxes, options.clip_enlarge)
     row = {
         "clip_id": clip_id,

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..processing.audio import SAMPLE_RATE
+from ..processing.audio import MEL_SILENCE, SAMPLE_RATE
 from ..processing.landmarks import smooth_landmarks
 
 
@@ -166,11 +166,11 @@ def benchmark_lipsync(data: str | os.PathLike, split: str = "test", models: list
             with torch.no_grad():
                 identity = reference
                 if closer is not None:
-                    identity = closer(reference, mask_lower_half(reference), torch.full_like(frame_mels, -4.0)).images
+                    identity = closer(reference, mask_lower_half(reference), torch.full_like(frame_mels, MEL_SILENCE)).images
                 speaking = np.median(mouth_openings(target))
                 for name, generator in generators.items():
                     generated = generator(identity, mask_lower_half(target), frame_mels).images
-                    silent = generator(identity, mask_lower_half(target), torch.full_like(frame_mels, -4.0)).images
+                    silent = generator(identity, mask_lower_half(target), torch.full_like(frame_mels, MEL_SILENCE)).images
                     rows[name].append({**_lipsync_scores(generated, target, reference_embeddings, clip.mel, start, expert),
                                        "speech_closed": float(np.mean(mouth_openings(generated) < speaking)),
                                        "silence_closed": float(np.mean(mouth_openings(silent) < speaking))})

@@ -50,7 +50,6 @@ from ..processing.faces import FaceTrack
 from .report import write_json
 
 FPS = audio_lib.VIDEO_FPS
-SAMPLES_PER_FRAME = audio_lib.SAMPLE_RATE // FPS  # 640
 SYNC_WINDOW = 5  # frames per window of the SyncNet-style experts: window t covers frames t..t+4
 IDENTITY_EVERY = 5  # dlib's face embedding takes ~0.1 s a crop: identity on every 5th frame, as benchmark_lipsync
 
@@ -313,7 +312,7 @@ def evaluate_video(video: str | os.PathLike, audio: str | os.PathLike | None = N
     audio_frames = 0
     if wave is not None:
         audio_frames = min(frames, audio_lib.num_video_frames(len(wave)))
-        wave = audio_lib.fit_length(wave, audio_frames * SAMPLES_PER_FRAME)
+        wave = audio_lib.fit_length(wave, audio_frames * audio_lib.SAMPLES_PER_FRAME)
         if audio_frames < 1:
             wave, audio_reason = None, f"the audio of '{audio_source}' is shorter than one video frame (40 ms)"
 

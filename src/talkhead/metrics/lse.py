@@ -38,13 +38,12 @@ import numpy as np
 import scipy.signal
 
 from ..errors import EmptyAudioError, NoFaceError
-from ..processing.audio import SAMPLE_RATE, mfcc13
+from ..processing.audio import SAMPLE_RATE, SAMPLES_PER_FRAME, mfcc13
 from .sync import VSHIFT, offset_search
 
 VIDEO_WINDOW = 5
 AUDIO_WINDOW = 20
 MFCC_PER_FRAME = 4
-SAMPLES_PER_FRAME = 640  # 16 kHz / 25 fps
 CROP_SCALE = 0.4  # run_pipeline.py --crop_scale
 BOX_SMOOTHING = 13  # run_pipeline.py median-filters box centres and sizes over 13 frames
 BORDER_VALUE = 110  # grey the original pads frames with where a crop leaves the image

@@ -92,7 +92,7 @@ def evaluate_landmarks(video: str | None = None, audio: str | None = None, landm
         raise TalkheadInputError(f"the audio of '{speech_source}' is silent; synchrony cannot be measured")
     frames = min(len(points), audio_lib.num_video_frames(len(wave)))
     points = points[:frames]
-    features = audio_lib.logfbank26(audio_lib.fit_length(wave, frames * 640), frames)
+    features = audio_lib.logfbank26(audio_lib.fit_length(wave, frames * audio_lib.SAMPLES_PER_FRAME), frames)
     syncer = load_pretrained(MSSyncSyncerModel, model)
     syncer.check_length(frames, range(1, syncer.config.num_levels + 1))
     result = multiscale_sync(syncer, points, features, padding=padding)

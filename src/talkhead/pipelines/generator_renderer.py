@@ -111,7 +111,7 @@ def close_mouths(silent_lip, faces: np.ndarray) -> torch.Tensor:
     tensor = faces_to_tensor(faces)
     if silent_lip is None:
         return tensor
-    silence = torch.full((len(tensor), 1, audio_lib.MEL_BANDS, audio_lib.MEL_WINDOW), -audio_lib.MEL_MAX_ABS)
+    silence = torch.full((len(tensor), 1, audio_lib.MEL_BANDS, audio_lib.MEL_WINDOW), audio_lib.MEL_SILENCE)
     with torch.no_grad():
         return silent_lip(*(x.to(silent_lip.device) for x in (tensor, mask_lower_half(tensor), silence))).images.cpu()
 

@@ -146,7 +146,7 @@ class SpeechToLandmarks:
             motion = np.repeat(close_mouth(start)[None], frames, axis=0)
             return LandmarkMotion(motion, denormalize_landmarks(motion, crop), crop, silent=True, faces_found=faces,
                                   photo_landmarks=pixels)
-        features = audio_lib.logfbank26(audio_lib.fit_length(wave, frames * 640), frames)
+        features = audio_lib.logfbank26(audio_lib.fit_length(wave, frames * audio_lib.SAMPLES_PER_FRAME), frames)
         torch.manual_seed(self.seed)
         motion = self._generate(start, features, frames)
         if not np.isfinite(motion).all():  # never hand out NaN: fall back to the still face

@@ -35,6 +35,7 @@ from ._av import container_origin, ffmpeg_reason, open_container
 
 SAMPLE_RATE = 16_000
 VIDEO_FPS = 25
+SAMPLES_PER_FRAME = SAMPLE_RATE // VIDEO_FPS  # 640 audio samples per video frame
 
 # spec §1.4: 25 ms windows, 10 ms hop -> 100 frames/s = 4 per video frame
 LOGFBANK_WINDOW = 400
@@ -58,6 +59,7 @@ MEL_FMAX = 7600.0
 MEL_PER_SECOND = SAMPLE_RATE / MEL_HOP  # 80
 MEL_WINDOW = 16  # mel frames in one 5-video-frame (200 ms) window
 MEL_MAX_ABS = 4.0
+MEL_SILENCE = -MEL_MAX_ABS  # mel80 of silence: what G_S reads to close the lips (spec §1.5, §6.3)
 MEL_MIN_DB = -100.0
 MEL_REF_DB = 20.0
 PREEMPHASIS = 0.97
@@ -403,7 +405,7 @@ def mel_window(mel: np.ndarray, frame_index: int, fps: float = VIDEO_FPS) -> np.
     if start < 0:
         window = np.concatenate([np.repeat(mel[:1], -start, axis=0), window])
     if window.shape[0] < MEL_WINDOW:
-        edge = window[-1:] if window.shape[0] else np.full((1, mel.shape[1]), -MEL_MAX_ABS, mel.dtype)
+        edge = window[-1:] if window.shape[0] else np.full((1, mel.shape[1]), MEL_SILENCE, mel.dtype)
         window = np.concatenate([window, np.repeat(edge, MEL_WINDOW - window.shape[0], axis=0)])
     return window
 
@@ -415,7 +417,7 @@ def mel_per_frame(mel: np.ndarray, num_frames: int, fps: float = VIDEO_FPS) -> n
     """
     edges = np.round(np.arange(num_frames + 1) * MEL_PER_SECOND / fps).astype(int)
     if len(mel) == 0:
-        return np.full((num_frames, MEL_BANDS), -MEL_MAX_ABS, np.float32)
+        return np.full((num_frames, MEL_BANDS), MEL_SILENCE, np.float32)
     padded = np.concatenate([mel, np.repeat(mel[-1:], max(0, edges[-1] + 1 - len(mel)), axis=0)])
     sums = np.concatenate([np.zeros((1, mel.shape[1])), np.cumsum(padded, axis=0, dtype=np.float64)])
     stops = np.maximum(edges[1:], edges[:-1] + 1)  # at least one row per frame (fps above 80)
@@ -457,7 +459,7 @@ def _check_rate(sample_rate: int) -> None:
 
 
 __all__ = [
-    "SAMPLE_RATE", "VIDEO_FPS", "LOG_SILENCE", "MEL_WINDOW", "LOGFBANK_PER_VIDEO_FRAME",
+    "SAMPLE_RATE", "VIDEO_FPS", "SAMPLES_PER_FRAME", "MEL_SILENCE", "LOG_SILENCE", "MEL_WINDOW", "LOGFBANK_PER_VIDEO_FRAME",
     "load_audio", "stream_audio", "resample", "num_video_frames", "fit_length", "logfbank26", "mel80", "mel_start",
     "mel_window", "silence_mask", "mfcc13",
 ]
