@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from talkhead.processing.audio import MEL_BANDS, MEL_SILENCE, MEL_WINDOW
 from talkhead.training.arguments import TrainingRunArguments
 
 
@@ -112,15 +113,16 @@ class FaceLosses:
         from talkhead.models.stable_sync import mask_lower_half
 
         flat = reference.flatten(0, 1)
-        mel = torch.full((len(flat), 1, 80, 16), -4.0, device=flat.device)  # the mel of silence (spec §1.5)
+        mel = torch.full((len(flat), 1, MEL_BANDS, MEL_WINDOW), MEL_SILENCE, device=flat.device)  # the mel of silence
         with torch.no_grad():
             return self.silent_lip(flat, mask_lower_half(flat), mel).images.view_as(reference)
 
     def generator_terms(self, generated, target, identity, mel, av_hubert_audio=None) -> dict[str, torch.Tensor]:
         """The weighted loss terms of spec §6.6 except the GAN term; windows are (B, 5, 3, 96, 96),
         ``av_hubert_audio`` (B, 5, 104) for ``--sync_loss av_hubert``."""
-        from talkhead.losses import adaptive_triplet_loss, av_hubert_sync_loss, face_mouth_rois, lipsync_loss, stabilized_sync_loss
-        from talkhead.perceptual import perceptual_loss
+        from talkhead.losses import (
+            adaptive_triplet_loss, av_hubert_sync_loss, face_mouth_rois, lipsync_loss, perceptual_loss, stabilized_sync_loss,
+        )
 
         args = self.args
         terms = {"pixel": args.pixel_weight * (generated - target).abs().mean()}
@@ -203,7 +205,7 @@ def load_frozen(args, accelerator):
     from talkhead.hub import load_pretrained
     from talkhead.models.avsyncnet import AVSyncNet
     from talkhead.models.stable_sync import StableSyncFaceGenerator
-    from talkhead.perceptual import load_vgg19
+    from talkhead.backbones.vgg import load_vgg19
 
     avsyncnet = load_pretrained(AVSyncNet, args.avsyncnet).eval().requires_grad_(False).to(accelerator.device)
     silent_lip = None

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from talkhead.errors import TalkheadInputError
-from talkhead.perceptual import VGG19Features, load_vgg19, perceptual_loss
+from talkhead.backbones.vgg import VGG19Features, load_vgg19
+from talkhead.losses import perceptual_loss
 
 
 @pytest.fixture(scope="module")

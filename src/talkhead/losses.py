@@ -5,7 +5,8 @@
 * :func:`hinge_discriminator_loss`, :func:`hinge_generator_loss`, :func:`multiscale_sync_loss`: the MS-Sync GAN (spec §4.5, §2.5).
 * :func:`sync_bce_loss`, :func:`lipsync_loss`, :func:`stabilized_sync_loss`, :func:`adaptive_triplet_loss`,
   :func:`nonsaturating_discriminator_loss`, :func:`nonsaturating_generator_loss`: the stabilized-sync face
-  models (spec §6.4-6.7). The VGG-19 perceptual loss is in :mod:`talkhead.perceptual`.
+  :func:`perceptual_loss`: the stabilized-sync face
+  models (spec §6.4-6.7); the VGG-19 features the perceptual loss reads are in :mod:`talkhead.backbones.vgg`.
 * :func:`av_hubert_sync_loss`, :func:`av_hubert_cosine_loss`, :func:`face_mouth_rois`: the AV-HuBERT lip-sync
   loss of Yaman et al. (CVPRW; spec §6.8) in its three variants, and the cheap mouth-crop fallback it trains with.
 """
@@ -144,6 +145,18 @@ def nonsaturating_discriminator_loss(real_logits: torch.Tensor, fake_logits: tor
 def nonsaturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """-log σ(D(fake)) (spec §6.4)."""
     return F.softplus(-fake_logits).mean()
+
+
+PERCEPTUAL_WEIGHTS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
+
+
+def perceptual_loss(vgg, generated: torch.Tensor, target: torch.Tensor, distance: str = "l1") -> torch.Tensor:
+    """Σ_i c_i · mean distance of VGG-19 relu{i}_1 maps (spec §6.6; L1 in the ECCV paper, L2 in the CVPRW one);
+    ``vgg`` is a :class:`talkhead.backbones.vgg.VGG19Features`."""
+    measure = F.l1_loss if distance == "l1" else F.mse_loss
+    with torch.no_grad():
+        targets = vgg(target)
+    return sum(c * measure(g, t) for c, g, t in zip(PERCEPTUAL_WEIGHTS, vgg(generated), targets))
 
 
 # ---- AV-HuBERT lip-sync loss (Yaman et al., "Audio-Visual Speech Representation Expert for Enhanced Talking

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from talkhead.metrics.inception import FIDInceptionV3, load_fid_inception
+from talkhead.backbones.inception import FIDInceptionV3, load_fid_inception
 from talkhead.metrics.landmarks import (
     frechet_distance, gaussian_statistics, inception_frechet, landmark_frechet, motion_trail, multiscale_sync,
     rasterize_landmarks,

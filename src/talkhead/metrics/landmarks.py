@@ -7,7 +7,7 @@
   their mean). This is what we report: the paper's FID/FVD need InceptionV3 and I3D weights that
   cannot be downloaded here.
 * :func:`rasterize_landmarks`, :func:`motion_trail`, :func:`inception_frechet`: the paper's raster
-  protocol (§5.1-5.2) for a user who supplies the Inception weights (metrics/inception.py).
+  protocol (§5.1-5.2) for a user who supplies the Inception weights (:mod:`talkhead.backbones.inception`).
 """
 
 from __future__ import annotations

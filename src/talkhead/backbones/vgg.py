@@ -1,4 +1,5 @@
-"""VGG-19 perceptual loss and features (spec §6.6), with weights the user supplies.
+"""VGG-19 features for the perceptual loss (spec §6.6; :func:`talkhead.losses.perceptual_loss`), with weights
+the user supplies.
 
 ImageNet VGG-19 weights cannot be downloaded here, so :func:`load_vgg19` reads a torchvision-format
 state dict (``torchvision.models.vgg19(weights="IMAGENET1K_V1").state_dict()`` saved with
@@ -13,15 +14,13 @@ import os
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .errors import TalkheadInputError
+from ..errors import TalkheadInputError
 
 # torchvision's vgg19 "features" up to relu5_1; numbers are output channels, "M" a 2x2 max-pool
 _VGG19 = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512]
 RELU_INDICES = {"relu1_1": 1, "relu2_1": 6, "relu3_1": 11, "relu4_1": 20, "relu5_1": 29}
-PERCEPTUAL_WEIGHTS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -76,10 +75,3 @@ def load_vgg19(path: str | os.PathLike) -> VGG19Features:
     model.load_state_dict(wanted)
     return model.requires_grad_(False).eval()
 
-
-def perceptual_loss(vgg: VGG19Features, generated: torch.Tensor, target: torch.Tensor, distance: str = "l1") -> torch.Tensor:
-    """Σ_i c_i · mean distance of VGG-19 relu{i}_1 maps (spec §6.6; L1 in the ECCV paper, L2 in the CVPRW one)."""
-    measure = F.l1_loss if distance == "l1" else F.mse_loss
-    with torch.no_grad():
-        targets = vgg(target)
-    return sum(c * measure(g, t) for c, g, t in zip(PERCEPTUAL_WEIGHTS, vgg(generated), targets))
