@@ -76,3 +76,16 @@ def test_ensemble_averages_members_and_trains_each_on_its_own_loss():
     torch.testing.assert_close(model(features, labels).loss, losses.mean())
     with pytest.raises(ValueError, match="ensemble_size=0"):
         MouthMotionConfig(ensemble_size=0)
+
+
+def test_a_checkpoint_from_before_the_ensemble_loads_as_member_zero(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    model = tiny()
+    model.save_pretrained(tmp_path)
+    weights = load_file(tmp_path / "model.safetensors")
+    save_file({k.removeprefix("members.0."): v for k, v in weights.items()}, tmp_path / "model.safetensors",
+              metadata={"format": "pt"})
+    loaded = MouthMotionModel.from_pretrained(tmp_path)
+    for name, tensor in model.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[name], tensor)

@@ -117,6 +117,14 @@ class MouthMotionModel(PreTrainedModel):
         self.members = nn.ModuleList(MouthMotionStack(config) for _ in range(config.ensemble_size))
         self.post_init()
 
+    #: checkpoints written before the ensemble (one stack, its modules at the top level) load as member 0
+    SINGLE_STACK_KEYS = {r"^(input_projection|blocks|output_norm|output_projection)\.": r"members.0.\1."}
+
+    @classmethod
+    def from_pretrained(cls, *args, **kwargs):
+        kwargs.setdefault("key_mapping", cls.SINGLE_STACK_KEYS)
+        return super().from_pretrained(*args, **kwargs)
+
     def _init_weights(self, module: nn.Module) -> None:
         init_weights(module, self.config.initializer_range)
 
