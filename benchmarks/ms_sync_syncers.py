@@ -51,7 +51,6 @@ def retrieval(syncer, clips, level: int, repeats: int, euclidean: bool, same_cli
 
 def av_scores(eval_syncer, clips, length: int = 80, max_shift: int = 10) -> dict:
     from talkhead.metrics.landmarks import multiscale_sync
-
     from talkhead.processing.landmarks import smooth_landmarks
 
     values = {condition: [] for condition in CONDITIONS}

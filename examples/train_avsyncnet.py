@@ -146,7 +146,13 @@ def main(argv=None) -> None:
     from talkhead.errors import TalkheadInputError
     from talkhead.losses import offset_classification_loss, sync_bce_loss
     from talkhead.training.checkpoints import (
-        load_checkpoint, parse_arguments, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint, save_final,
+        load_checkpoint,
+        parse_arguments,
+        push_to_hub,
+        resolve_checkpoint,
+        save_arguments,
+        save_checkpoint,
+        save_final,
     )
 
     args = parse_arguments(SyncExpertTrainingArguments, argv)

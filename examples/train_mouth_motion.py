@@ -167,7 +167,13 @@ def main(argv=None) -> None:
     from talkhead.errors import TalkheadInputError
     from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
     from talkhead.training.checkpoints import (
-        load_checkpoint, parse_arguments, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint, save_final,
+        load_checkpoint,
+        parse_arguments,
+        push_to_hub,
+        resolve_checkpoint,
+        save_arguments,
+        save_checkpoint,
+        save_final,
     )
 
     args = parse_arguments(MouthMotionTrainingArguments, argv)

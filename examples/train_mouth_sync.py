@@ -93,7 +93,13 @@ def main(argv=None) -> None:
     from talkhead.losses import offset_classification_loss
     from talkhead.models.mouth_sync import MouthSyncConfig, MouthSyncModel
     from talkhead.training.checkpoints import (
-        load_checkpoint, parse_arguments, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint, save_final,
+        load_checkpoint,
+        parse_arguments,
+        push_to_hub,
+        resolve_checkpoint,
+        save_arguments,
+        save_checkpoint,
+        save_final,
     )
 
     args = parse_arguments(MouthSyncTrainingArguments, argv)

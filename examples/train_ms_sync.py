@@ -118,15 +118,25 @@ def main(argv=None) -> None:
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
 
-    from talkhead.errors import TalkheadInputError
     from talkhead.data.windows import LandmarkSequenceDataset, input_statistics
+    from talkhead.errors import TalkheadInputError
     from talkhead.hub import load_pretrained
     from talkhead.losses import hinge_discriminator_loss, hinge_generator_loss, multiscale_sync_loss
     from talkhead.models.ms_sync import (
-        MSSyncDiscriminatorConfig, MSSyncDiscriminators, MSSyncGenerator, MSSyncGeneratorConfig, MSSyncSyncerModel,
+        MSSyncDiscriminatorConfig,
+        MSSyncDiscriminators,
+        MSSyncGenerator,
+        MSSyncGeneratorConfig,
+        MSSyncSyncerModel,
     )
     from talkhead.training.checkpoints import (
-        load_checkpoint, parse_arguments, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint, save_final,
+        load_checkpoint,
+        parse_arguments,
+        push_to_hub,
+        resolve_checkpoint,
+        save_arguments,
+        save_checkpoint,
+        save_final,
     )
 
     args = parse_arguments(MSSyncTrainingArguments, argv)

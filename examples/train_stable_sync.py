@@ -121,7 +121,12 @@ class FaceLosses:
         """The weighted loss terms of spec §6.6 except the GAN term; windows are (B, 5, 3, 96, 96),
         ``av_hubert_audio`` (B, 5, 104) for ``--sync_loss av_hubert``."""
         from talkhead.losses import (
-            adaptive_triplet_loss, av_hubert_sync_loss, face_mouth_rois, lipsync_loss, perceptual_loss, stabilized_sync_loss,
+            adaptive_triplet_loss,
+            av_hubert_sync_loss,
+            face_mouth_rois,
+            lipsync_loss,
+            perceptual_loss,
+            stabilized_sync_loss,
         )
 
         args = self.args
@@ -202,10 +207,10 @@ def save_sample_grid(generator, losses: FaceLosses, batch: dict, path: Path) -> 
 
 
 def load_frozen(args, accelerator):
+    from talkhead.backbones.vgg import load_vgg19
     from talkhead.hub import load_pretrained
     from talkhead.models.avsyncnet import AVSyncNet
     from talkhead.models.stable_sync import StableSyncFaceGenerator
-    from talkhead.backbones.vgg import load_vgg19
 
     avsyncnet = load_pretrained(AVSyncNet, args.avsyncnet).eval().requires_grad_(False).to(accelerator.device)
     silent_lip = None
@@ -232,10 +237,19 @@ def main(argv=None) -> None:
     from talkhead.errors import TalkheadInputError
     from talkhead.losses import nonsaturating_discriminator_loss, nonsaturating_generator_loss
     from talkhead.models.stable_sync import (
-        FaceDiscriminator, FaceDiscriminatorConfig, StableSyncFaceGenerator, StableSyncFaceGeneratorConfig,
+        FaceDiscriminator,
+        FaceDiscriminatorConfig,
+        StableSyncFaceGenerator,
+        StableSyncFaceGeneratorConfig,
     )
     from talkhead.training.checkpoints import (
-        load_checkpoint, parse_arguments, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint, save_final,
+        load_checkpoint,
+        parse_arguments,
+        push_to_hub,
+        resolve_checkpoint,
+        save_arguments,
+        save_checkpoint,
+        save_final,
     )
 
     args = parse_arguments(StableSyncTrainingArguments, argv)

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from talkhead.training.arguments import TrainingRunArguments
-from torch import nn
 
 
 @dataclass
@@ -202,7 +202,13 @@ def main(argv=None) -> None:
     from talkhead.losses import info_nce_loss, infonce_margin, syncnet_contrastive_loss
     from talkhead.models.ms_sync import MSSyncSyncerModel
     from talkhead.training.checkpoints import (
-        load_checkpoint, parse_arguments, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint, save_final,
+        load_checkpoint,
+        parse_arguments,
+        push_to_hub,
+        resolve_checkpoint,
+        save_arguments,
+        save_checkpoint,
+        save_final,
     )
 
     args = parse_arguments(SyncerTrainingArguments, argv)

@@ -95,7 +95,10 @@ def test_adaptive_triplet_loss_is_at_least_epsilon_and_hand_computed():
 
 def test_lipsync_and_bce_and_nonsaturating_gan_losses():
     from talkhead.losses import (
-        lipsync_loss, nonsaturating_discriminator_loss, nonsaturating_generator_loss, sync_bce_loss,
+        lipsync_loss,
+        nonsaturating_discriminator_loss,
+        nonsaturating_generator_loss,
+        sync_bce_loss,
     )
 
     assert float(lipsync_loss(torch.ones(3))) == pytest.approx(0.0, abs=1e-6)

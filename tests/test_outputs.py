@@ -16,7 +16,12 @@ import talkhead.cli.lipsync
 from talkhead.cli import main
 from talkhead.errors import TalkheadInputError
 from talkhead.outputs import (
-    OutputGuard, atomic_output, check_output_folder, check_output_path, interrupt_on_signals, write_json,
+    OutputGuard,
+    atomic_output,
+    check_output_folder,
+    check_output_path,
+    interrupt_on_signals,
+    write_json,
 )
 from talkhead.processing._av import ffmpeg_reason
 

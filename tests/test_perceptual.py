@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from talkhead.errors import TalkheadInputError
 from talkhead.backbones.vgg import VGG19Features, load_vgg19
+from talkhead.errors import TalkheadInputError
 from talkhead.losses import perceptual_loss
 
 

@@ -5,7 +5,12 @@ import pytest
 import torch
 
 from talkhead.data.face_windows import (
-    FaceWindowDataset, OffsetWindowDataset, SyncWindowDataset, augment_faces, faces_to_tensor, mel_tensor,
+    FaceWindowDataset,
+    OffsetWindowDataset,
+    SyncWindowDataset,
+    augment_faces,
+    faces_to_tensor,
+    mel_tensor,
 )
 from talkhead.processing.audio import mel_start
 

@@ -3,7 +3,12 @@ import torch
 
 from talkhead.data.clips import Clip
 from talkhead.data.windows import (
-    Augmentation, SyncerWindowDataset, cut_syncer_windows, group_windows, input_statistics, pyramid_clip,
+    Augmentation,
+    SyncerWindowDataset,
+    cut_syncer_windows,
+    group_windows,
+    input_statistics,
+    pyramid_clip,
 )
 from talkhead.processing.landmarks import FLIP_PERMUTATION
 

@@ -4,7 +4,12 @@ import torch
 
 from talkhead.backbones.inception import FIDInceptionV3, load_fid_inception
 from talkhead.metrics.landmarks import (
-    frechet_distance, gaussian_statistics, inception_frechet, landmark_frechet, motion_trail, multiscale_sync,
+    frechet_distance,
+    gaussian_statistics,
+    inception_frechet,
+    landmark_frechet,
+    motion_trail,
+    multiscale_sync,
     rasterize_landmarks,
 )
 from talkhead.metrics.sync import offset_search

@@ -11,7 +11,11 @@ import torch.nn.functional as F
 
 from talkhead.models.av_hubert import AVHubertConfig, AVHubertModel
 from talkhead.models.av_hubert.convert_av_hubert import (
-    convert_fairseq_state_dict, infer_config, load_fairseq_checkpoint, main, to_fairseq_state_dict,
+    convert_fairseq_state_dict,
+    infer_config,
+    load_fairseq_checkpoint,
+    main,
+    to_fairseq_state_dict,
 )
 
 T = 6

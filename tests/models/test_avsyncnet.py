@@ -4,7 +4,12 @@ import pytest
 import torch
 
 from talkhead.models.avsyncnet import (
-    AVSyncNet, AVSyncNetConfig, SyncNetExpert, SyncNetExpertConfig, load_imagenet_resnet50, lower_half_stack,
+    AVSyncNet,
+    AVSyncNetConfig,
+    SyncNetExpert,
+    SyncNetExpertConfig,
+    load_imagenet_resnet50,
+    lower_half_stack,
 )
 
 MODELS = [(AVSyncNet, AVSyncNetConfig), (SyncNetExpert, SyncNetExpertConfig)]

@@ -3,7 +3,11 @@ import torch
 
 from talkhead.losses import multiscale_sync_loss
 from talkhead.models.ms_sync import (
-    MSSyncDiscriminatorConfig, MSSyncDiscriminators, MSSyncGenerator, MSSyncGeneratorConfig, MSSyncSyncerConfig,
+    MSSyncDiscriminatorConfig,
+    MSSyncDiscriminators,
+    MSSyncGenerator,
+    MSSyncGeneratorConfig,
+    MSSyncSyncerConfig,
     MSSyncSyncerModel,
 )
 

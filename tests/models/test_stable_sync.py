@@ -4,7 +4,11 @@ import torch
 
 from talkhead.models.avsyncnet import AVSyncNet, AVSyncNetConfig
 from talkhead.models.stable_sync import (
-    FaceDiscriminator, FaceDiscriminatorConfig, StableSyncFaceGenerator, StableSyncFaceGeneratorConfig, mask_lower_half,
+    FaceDiscriminator,
+    FaceDiscriminatorConfig,
+    StableSyncFaceGenerator,
+    StableSyncFaceGeneratorConfig,
+    mask_lower_half,
 )
 
 

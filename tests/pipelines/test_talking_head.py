@@ -10,11 +10,16 @@ from talkhead.cli import main
 from talkhead.errors import EmptyAudioError, MediaDecodeError, NoFaceError
 from talkhead.pipelines.speech_to_landmarks import SpeechToLandmarks
 from talkhead.pipelines.talking_head import (
-    HEAD_POINTS, LOWER_FACE, TalkingHeadOptions, rescale_motion, resample_motion, talking_head,
+    HEAD_POINTS,
+    LOWER_FACE,
+    TalkingHeadOptions,
+    resample_motion,
+    rescale_motion,
+    talking_head,
 )
-from talkhead.processing.warp import border_anchors, thin_plate_map
 from talkhead.processing.audio import load_audio
 from talkhead.processing.video import probe_video, read_video
+from talkhead.processing.warp import border_anchors, thin_plate_map
 
 from ..conftest import speech_like, write_wav
 

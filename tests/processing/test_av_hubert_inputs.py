@@ -4,8 +4,16 @@ import numpy as np
 import pytest
 
 from talkhead.processing.av_hubert_inputs import (
-    MEAN_FACE_POINTS, STABLE_POINTS, av_hubert_inputs, mouth_roi_transforms, mouth_rois, normalize_rois, similarity_transform,
-    smoothed_stable_points, stack_logfbank, stacked_logfbank,
+    MEAN_FACE_POINTS,
+    STABLE_POINTS,
+    av_hubert_inputs,
+    mouth_roi_transforms,
+    mouth_rois,
+    normalize_rois,
+    similarity_transform,
+    smoothed_stable_points,
+    stack_logfbank,
+    stacked_logfbank,
 )
 
 from ..conftest import speech_like

@@ -4,7 +4,12 @@ import numpy as np
 
 from talkhead.processing.landmarks import apply_transform
 from talkhead.processing.mouth import (
-    FACE_TEMPLATE, STABLE_POINTS, inner_lip_opening, keep_lips_apart, mouth_shapes, place_mouth,
+    FACE_TEMPLATE,
+    STABLE_POINTS,
+    inner_lip_opening,
+    keep_lips_apart,
+    mouth_shapes,
+    place_mouth,
     shape_inner_lip_opening,
 )
 

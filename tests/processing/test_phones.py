@@ -5,7 +5,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from talkhead.processing.phones import NUM_PHONES, PHONE_INDEX, SILENCE, PhoneSegment, phones_available, segments_to_frames
+from talkhead.processing.phones import (
+    NUM_PHONES,
+    PHONE_INDEX,
+    SILENCE,
+    PhoneSegment,
+    phones_available,
+    segments_to_frames,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,14 @@ import pytest
 
 from talkhead.errors import MediaDecodeError, NoVideoError
 from talkhead.processing import audio as A
-from talkhead.processing.video import VideoReader, VideoWriter, frames_covering, read_video, resample_indices, write_video
+from talkhead.processing.video import (
+    VideoReader,
+    VideoWriter,
+    frames_covering,
+    read_video,
+    resample_indices,
+    write_video,
+)
 
 from ..conftest import write_av, write_timed_video
 

@@ -28,7 +28,13 @@ from ..errors import TalkheadInputError
 from ..outputs import STOP_SIGNALS, atomic_output, check_output_folder
 from ..processing import audio as audio_lib
 from ..processing.faces import (
-    FaceTracker, clip_crop_box, crop_faces, face_crop_boxes, fill_short_gaps, smooth_boxes, valid_segments,
+    FaceTracker,
+    clip_crop_box,
+    crop_faces,
+    face_crop_boxes,
+    fill_short_gaps,
+    smooth_boxes,
+    valid_segments,
 )
 from ..processing.landmarks import normalize_landmarks
 from ..processing.video import VIDEO_FPS, VideoReader

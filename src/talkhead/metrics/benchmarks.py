@@ -135,8 +135,8 @@ def benchmark_lipsync(data: str | os.PathLike, split: str = "test", models: list
     from ..errors import TalkheadInputError
     from ..hub import checkpoint_path, load_pretrained
     from ..models.avsyncnet import SyncNetExpert
-    from .image import face_embeddings, mouth_openings
     from ..models.stable_sync import StableSyncFaceGenerator, mask_lower_half
+    from .image import face_embeddings, mouth_openings
 
     dataset = load_dataset_dict(data)
     if split not in dataset:

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from ..processing.landmarks import EYEBROWS, JAW, MOUTH, NOSE, EYES
+from ..processing.landmarks import EYEBROWS, EYES, JAW, MOUTH, NOSE
 from .sync import VSHIFT, SyncResult, offset_search
 
 STEP_MS = 40  # one level-1 offset step at 25 fps

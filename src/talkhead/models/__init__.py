@@ -11,10 +11,19 @@ from .avsyncnet import AVSyncNet, AVSyncNetConfig, SyncNetExpert, SyncNetExpertC
 from .mouth_motion import MouthMotionConfig, MouthMotionModel
 from .mouth_sync import MouthSyncConfig, MouthSyncModel
 from .ms_sync import (
-    MSSyncDiscriminatorConfig, MSSyncDiscriminators, MSSyncGenerator, MSSyncGeneratorConfig, MSSyncSyncerConfig,
+    MSSyncDiscriminatorConfig,
+    MSSyncDiscriminators,
+    MSSyncGenerator,
+    MSSyncGeneratorConfig,
+    MSSyncSyncerConfig,
     MSSyncSyncerModel,
 )
-from .stable_sync import FaceDiscriminator, FaceDiscriminatorConfig, StableSyncFaceGenerator, StableSyncFaceGeneratorConfig
+from .stable_sync import (
+    FaceDiscriminator,
+    FaceDiscriminatorConfig,
+    StableSyncFaceGenerator,
+    StableSyncFaceGeneratorConfig,
+)
 from .syncnet_v2 import SyncNetV2Config, SyncNetV2Model
 
 _REGISTRY = [

@@ -36,14 +36,21 @@ from ..errors import NoFaceError, TalkheadInputError
 from ..outputs import check_output_path  # the one output guard (talking_head imports it from here too)
 from ..processing import audio as audio_lib
 from ..processing.faces import (
-    FaceTracker, crop_face, default_detector, default_landmark_predictor, face_crop_boxes, fill_all_gaps,
-    fill_short_gaps, smooth_boxes, valid_segments,
+    FaceTracker,
+    crop_face,
+    default_detector,
+    default_landmark_predictor,
+    face_crop_boxes,
+    fill_all_gaps,
+    fill_short_gaps,
+    smooth_boxes,
+    valid_segments,
 )
 from ..processing.landmarks import normalize_landmarks
 from ..processing.video import VideoReader, VideoWriter, probe_video
 from .base import TalkheadPipeline, load_component
-from .playback import iterate_source, source_order
 from .generator_renderer import FaceRenderer, close_mouths, pose_descriptor
+from .playback import iterate_source, source_order
 from .stages import StageTimes, TimedDetector, TimedPredictor
 
 logger = logging.getLogger(__name__)

@@ -37,7 +37,12 @@ import numpy as np
 
 from ..errors import EmptyAudioError
 from .audio import (
-    LOGFBANK_PER_VIDEO_FRAME, MFCC_PCM_SCALE, SAMPLE_RATE, _band_energies, _check_rate, _nonzero,
+    LOGFBANK_PER_VIDEO_FRAME,
+    MFCC_PCM_SCALE,
+    SAMPLE_RATE,
+    _band_energies,
+    _check_rate,
+    _nonzero,
     _quantised_mel_filters,
 )
 from .landmarks import apply_transform, similarity_transform

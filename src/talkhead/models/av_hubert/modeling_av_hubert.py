@@ -39,7 +39,6 @@ from transformers.utils import ModelOutput
 
 from .configuration_av_hubert import AVHubertConfig
 
-
 # ---- video front-end -----------------------------------------------------------------------------
 
 class BasicBlock(nn.Module):

@@ -2,7 +2,11 @@
 
 from .configuration_stable_sync import FaceDiscriminatorConfig, StableSyncFaceGeneratorConfig
 from .modeling_stable_sync import (
-    FaceDiscriminator, FaceDiscriminatorOutput, FaceGeneratorOutput, StableSyncFaceGenerator, mask_lower_half,
+    FaceDiscriminator,
+    FaceDiscriminatorOutput,
+    FaceGeneratorOutput,
+    StableSyncFaceGenerator,
+    mask_lower_half,
 )
 
 __all__ = ["StableSyncFaceGeneratorConfig", "StableSyncFaceGenerator", "FaceGeneratorOutput", "FaceDiscriminatorConfig",
