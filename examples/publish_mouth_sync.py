@@ -23,19 +23,15 @@ HUB = Path(__file__).resolve().parents[1] / "hub_configs"
 
 def export(run: Path, name: str) -> Path:
     from talkhead.models.mouth_sync import MouthSyncModel
-    from talkhead.training.export import export_checkpoint
+    from talkhead.training.export import export_run
 
-    folder = export_checkpoint(MouthSyncModel.from_pretrained(run), HUB / name)
-    print(f"exported {run} -> {folder} ({(folder / 'model.safetensors').stat().st_size / 1e6:.2f} MB)")
-    return folder
+    return export_run(MouthSyncModel, run, HUB / name)
 
 
 def _command(run: Path) -> str:
-    args = json.loads((run / "training_args.json").read_text())
-    flags = [f"--{key} {value}" for key, value in args.items()
-             if value is not None and key not in ("dataset", "output_dir", "resume_from_checkpoint", "push_to_hub",
-                                                  "hub_model_id", "logging_steps", "num_workers", "split")]
-    return "accelerate launch examples/train_mouth_sync.py --dataset DATASET --output_dir " + run.name + " " + " ".join(flags)
+    from talkhead.training.export import recipe_command
+
+    return recipe_command(run, "train_mouth_sync.py")
 
 
 def _accuracy_rows(report: dict) -> list[list]:

@@ -25,3 +25,23 @@ def export_checkpoint(model, folder: str | Path, storage_dtype: torch.dtype = to
     config["dtype"] = "float32"
     config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     return folder
+
+
+#: Arguments a published recipe leaves out: where the run read and wrote, and what does not change the weights.
+NOT_RECIPE = ("dataset", "output_dir", "resume_from_checkpoint", "push_to_hub", "hub_model_id", "logging_steps",
+              "num_workers", "split")
+
+
+def export_run(model_class, run: str | Path, folder: str | Path) -> Path:
+    """Export the final weights of a training run (``run``, an ``output_dir``) to ``folder``; prints the size."""
+    exported = export_checkpoint(model_class.from_pretrained(run), folder)
+    print(f"exported {run} -> {exported} ({(exported / 'model.safetensors').stat().st_size / 1e6:.2f} MB)")
+    return exported
+
+
+def recipe_command(run: str | Path, script: str) -> str:
+    """The ``accelerate launch`` line that reproduces ``run``, from its ``training_args.json`` (for a model card)."""
+    run = Path(run)
+    args = json.loads((run / "training_args.json").read_text())
+    flags = [f"--{key} {value}" for key, value in args.items() if value is not None and key not in NOT_RECIPE]
+    return f"accelerate launch examples/{script} --dataset DATASET --output_dir {run.name} " + " ".join(flags)
