@@ -53,3 +53,15 @@ def test_targets_move_the_chin_with_the_lower_lip(astronaut):
     drop = target[57, 1] - landmarks[0, 57, 1]
     assert drop > 1 and abs(target[8, 1] - landmarks[0, 8, 1] - drop) < 1e-6  # the chin point follows fully
     np.testing.assert_allclose(target[[0, 16]], landmarks[0, [0, 16]])  # the jaw's ends stay
+
+
+def test_paste_mask_fades_out_at_the_patch_border():
+    """A jaw that reaches past the cut patch must not leave a hard edge where the patch ends (a seam on the neck)."""
+    from talkhead.pipelines.mouth_retrieval import lower_face_mask
+
+    rng = np.random.default_rng(0)
+    landmarks = rng.uniform(10, 90, (68, 2))
+    landmarks[4:13, 1] = 140  # the jaw far below a 100 x 100 patch
+    mask = lower_face_mask(landmarks, (100, 100))
+    assert mask[-1].max() == 0 and mask[:, 0].max() == 0 and mask[:, -1].max() == 0
+    assert mask[85:95].max() > 0.3  # the fade is a ramp, not a cut: the mask still reaches near the border

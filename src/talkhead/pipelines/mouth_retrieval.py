@@ -147,7 +147,13 @@ def lower_face_mask(patch_landmarks: np.ndarray, size: tuple[int, int], feather:
     polygon = np.concatenate([patch_landmarks[4:13], top]).astype(np.float32)
     mask = np.zeros((height, width), np.float32)
     cv2.fillPoly(mask, [np.round(polygon * 4).astype(np.int32)], 1.0, cv2.LINE_AA, shift=2)
-    return cv2.GaussianBlur(mask, (0, 0), max(feather * width / 2, 1.0))
+    sigma = max(feather * width / 2, 1.0)
+    # fade to 0 at the patch's own border too: a jaw that reaches past the patch (a turned or lowered head) was
+    # cut there, and that cut showed as a straight seam across the neck
+    ramp = 2 * sigma
+    rows = np.clip(np.minimum(np.arange(height), height - 1 - np.arange(height)) / ramp, 0, 1)
+    columns = np.clip(np.minimum(np.arange(width), width - 1 - np.arange(width)) / ramp, 0, 1)
+    return cv2.GaussianBlur(mask, (0, 0), sigma) * np.outer(rows, columns).astype(np.float32)
 
 
 def render_frame(frame: np.ndarray, landmarks: np.ndarray, target: np.ndarray, pool: MouthPool, index: int,
