@@ -67,7 +67,7 @@ replaces both as the source of mouth motion; MS-Sync still moves the head in `ta
 
 ```python
 from talkhead.models.mouth_motion import MouthMotionModel, mouth_audio_features
-model = MouthMotionModel.from_pretrained("hub_configs/{name}")
+model = MouthMotionModel.from_pretrained("talkhead/{name}")
 displacements = model.predict(mouth_audio_features(wave_16k, num_frames, fps, model.config))  # (T, 20, 2)
 ```""",
         "Training recipe": f"""

@@ -101,7 +101,7 @@ ReLU'd embeddings. {params / 1e6:.2f} M parameters. Its frozen audio tower is th
 
 ```python
 from talkhead.models.avsyncnet import AVSyncNet
-model = AVSyncNet.from_pretrained("hub_configs/{name}")
+model = AVSyncNet.from_pretrained("talkhead/{name}")
 scores = model(faces, mel).scores   # faces (N, 5, 3, 96, 96) in [0, 1], mel (N, 1, 80, 16)
 ```"""
     else:
@@ -114,7 +114,7 @@ trains against it.
 ```python
 from talkhead.metrics.image import expert_sync
 from talkhead.models.avsyncnet import SyncNetExpert
-expert = SyncNetExpert.from_pretrained("hub_configs/{name}")
+expert = SyncNetExpert.from_pretrained("talkhead/{name}")
 result = expert_sync(expert, faces, mel)   # faces (T, 3, 96, 96), the clip's mel (M, 80)
 print(result.offset, result.confidence, result.min_distance)
 ```"""
@@ -171,7 +171,7 @@ on the frame.
 
 ```python
 from talkhead.models.stable_sync import StableSyncFaceGenerator, mask_lower_half
-generator = StableSyncFaceGenerator.from_pretrained("hub_configs/{name}")
+generator = StableSyncFaceGenerator.from_pretrained("talkhead/{name}")
 faces = generator(identity, mask_lower_half(target), mel).images   # (N, 3, 96, 96) each, mel (N, 1, 80, 16)
 ```"""),
         "Training recipe": _recipe(run, ("stage",) + (() if silent else ("sync_loss", "init_generator")) + (

@@ -109,7 +109,7 @@ speaker (Obama) with training, and chance (2.8 %, against 2.1 %) on new speakers
 
 ```python
 from talkhead.models.ms_sync import MSSyncSyncerModel
-syncers = MSSyncSyncerModel.from_pretrained("hub_configs/{name}")
+syncers = MSSyncSyncerModel.from_pretrained("talkhead/{name}")
 out = syncers(landmarks, logfbank)   # (B, T, 68, 2) crop units, (B, 4T, 26)
 out.scores                           # per level: cosine of every aligned window pair
 ```""",

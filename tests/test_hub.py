@@ -121,3 +121,19 @@ def test_hf_home_is_honoured(tmp_path):
     out = run_python("from talkhead.hub import checkpoint_path; print(checkpoint_path('syncnet-eval'))",
                      HF_HOME=str(tmp_path), HF_HUB_OFFLINE="1")
     assert out.strip() == str(snapshot)
+
+
+def test_model_and_config_classes_take_shipped_ids_offline(tmp_path, monkeypatch):
+    """``MouthMotionModel.from_pretrained("talkhead/mouth-motion")`` works like a Hub model with no network, and a
+    local folder of the same name still wins."""
+    from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    shipped = MouthMotionModel.from_pretrained("talkhead/mouth-motion")
+    assert Path(shipped.name_or_path).name == "mouth-motion" and Path(shipped.name_or_path).is_dir()
+    assert MouthMotionConfig.from_pretrained("mouth-motion").hidden_size == shipped.config.hidden_size
+    local = tmp_path / "mouth-motion"
+    MouthMotionModel(MouthMotionConfig.from_preset("tiny")).save_pretrained(local)
+    monkeypatch.chdir(tmp_path)
+    assert MouthMotionModel.from_pretrained("mouth-motion").config.hidden_size == 16  # the folder here, not ours

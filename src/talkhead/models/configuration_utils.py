@@ -1,12 +1,33 @@
-"""What every talkhead configuration shares: named presets and validation that names the bad values."""
+"""What every talkhead configuration and model shares: named presets, validation that names the bad values, and
+``from_pretrained`` that takes the shipped models' ids (``talkhead/<name>``) offline."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 
-class PresetConfigMixin:
+def resolve_shipped(name_or_path):
+    """A shipped model's id or short name -> the folder :mod:`talkhead.hub` resolves it to; anything else as given
+    (an existing folder wins, other Hub ids go to ``from_pretrained`` untouched)."""
+    if not isinstance(name_or_path, (str, os.PathLike)) or Path(name_or_path).expanduser().is_dir():
+        return name_or_path
+    from ..hub import checkpoint_path, model_id
+
+    return checkpoint_path(name_or_path) if model_id(name_or_path) is not None else name_or_path
+
+
+class ShippedModelMixin:
+    """Put before ``PreTrainedModel`` / ``PretrainedConfig``: ``from_pretrained("talkhead/mouth-motion")`` (or
+    ``"mouth-motion"``) loads the shipped copy, or the Hugging Face cache's, with no network, as the pipelines do."""
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        return super().from_pretrained(resolve_shipped(pretrained_model_name_or_path), *args, **kwargs)
+
+
+class PresetConfigMixin(ShippedModelMixin):
     """``Config.from_preset("small", **overrides)`` over a class-level ``presets`` dict.
 
     Presets follow one pattern across the package: ``paper`` (the published size, the defaults),

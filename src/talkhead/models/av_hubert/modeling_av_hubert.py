@@ -37,6 +37,7 @@ from transformers import PreTrainedModel
 from transformers.activations import ACT2FN
 from transformers.utils import ModelOutput
 
+from ..configuration_utils import ShippedModelMixin
 from .configuration_av_hubert import AVHubertConfig
 
 # ---- video front-end -----------------------------------------------------------------------------
@@ -212,7 +213,7 @@ class AVHubertOutput(ModelOutput):
     hidden_states: tuple[torch.Tensor, ...] | None = None
 
 
-class AVHubertPreTrainedModel(PreTrainedModel):
+class AVHubertPreTrainedModel(ShippedModelMixin, PreTrainedModel):
     config_class = AVHubertConfig
     base_model_prefix = "av_hubert"
     main_input_name = "video"

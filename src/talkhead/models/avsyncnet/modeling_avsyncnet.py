@@ -21,6 +21,7 @@ from transformers import PreTrainedModel
 from transformers.utils import ModelOutput
 
 from ..blocks import init_weights
+from ..configuration_utils import ShippedModelMixin
 from .configuration_avsyncnet import AVSyncNetConfig, SyncNetExpertConfig
 
 
@@ -181,7 +182,7 @@ class AudioTower(nn.Module):
         return F.relu(out) if relu else out
 
 
-class AVSyncNetPreTrainedModel(PreTrainedModel):
+class AVSyncNetPreTrainedModel(ShippedModelMixin, PreTrainedModel):
     config_class = AVSyncNetConfig
     base_model_prefix = "avsyncnet"
     main_input_name = "faces"
@@ -264,7 +265,7 @@ def _conv_stack(width, layers: list[tuple]) -> nn.Sequential:
     return nn.Sequential(*modules)
 
 
-class SyncNetExpertPreTrainedModel(PreTrainedModel):
+class SyncNetExpertPreTrainedModel(ShippedModelMixin, PreTrainedModel):
     config_class = SyncNetExpertConfig
     base_model_prefix = "syncnet_expert"
     main_input_name = "faces"

@@ -22,6 +22,7 @@ from transformers.utils import ModelOutput
 
 from ...processing import audio as audio_lib
 from ..blocks import init_weights
+from ..configuration_utils import ShippedModelMixin
 from .configuration_mouth_motion import MouthMotionConfig
 
 
@@ -99,7 +100,7 @@ class MouthMotionStack(nn.Module):
         return raw.reshape(*raw.shape[:2], -1, 2)
 
 
-class MouthMotionModel(PreTrainedModel):
+class MouthMotionModel(ShippedModelMixin, PreTrainedModel):
     """Audio features (B, T, input_size) -> mouth displacements (B, T, 20, 2); see the module docstring.
 
     With ``config.ensemble_size`` > 1 the model is that many independently initialised stacks whose

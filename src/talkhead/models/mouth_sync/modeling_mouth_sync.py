@@ -22,6 +22,7 @@ from transformers import PreTrainedModel
 from transformers.utils import ModelOutput
 
 from ..blocks import init_weights
+from ..configuration_utils import ShippedModelMixin
 from ..mouth_motion.modeling_mouth_motion import DilatedResidualBlock
 from .configuration_mouth_sync import MouthSyncConfig
 
@@ -56,7 +57,7 @@ class WindowTower(nn.Module):
         return nn.functional.normalize(self.embedding(x.flatten(1)), dim=-1)
 
 
-class MouthSyncModel(PreTrainedModel):
+class MouthSyncModel(ShippedModelMixin, PreTrainedModel):
     """Mouth windows (..., window, 20, 2) and audio windows (..., window, input_size) -> embeddings and cosine."""
 
     config_class = MouthSyncConfig

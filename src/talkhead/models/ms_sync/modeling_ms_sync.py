@@ -37,6 +37,7 @@ from transformers.utils import ModelOutput
 from ...errors import TalkheadInputError
 from ...processing.pyramid import build_pyramid, level_length, min_frames_for_level
 from ..blocks import ConvNeXt1DEncoder, init_weights
+from ..configuration_utils import ShippedModelMixin
 from .configuration_ms_sync import MSSyncSyncerConfig
 
 
@@ -78,7 +79,7 @@ class MSSyncSyncerLevel(nn.Module):
         return self.audio_encoder(windows.transpose(1, 2))
 
 
-class MSSyncSyncerPreTrainedModel(PreTrainedModel):
+class MSSyncSyncerPreTrainedModel(ShippedModelMixin, PreTrainedModel):
     config_class = MSSyncSyncerConfig
     base_model_prefix = "ms_sync_syncer"
     main_input_name = "landmarks"

@@ -23,6 +23,7 @@ from transformers import PreTrainedModel
 from transformers.utils import ModelOutput
 
 from ..blocks import ConvNeXt1DBlock, LandmarkEmbedding, init_weights
+from ..configuration_utils import ShippedModelMixin
 from .configuration_ms_sync import MSSyncDiscriminatorConfig
 
 
@@ -93,7 +94,7 @@ class ChunkCritic(nn.Module):
         return scores.view(len(states), count).mean(1)
 
 
-class MSSyncDiscriminatorsPreTrainedModel(PreTrainedModel):
+class MSSyncDiscriminatorsPreTrainedModel(ShippedModelMixin, PreTrainedModel):
     config_class = MSSyncDiscriminatorConfig
     base_model_prefix = "ms_sync_discriminators"
     main_input_name = "warmup"

@@ -28,6 +28,7 @@ from transformers import PreTrainedModel
 from transformers.utils import ModelOutput
 
 from ..blocks import ConvNeXt1DBlock, LandmarkEmbedding, init_weights, pointwise_conv
+from ..configuration_utils import ShippedModelMixin
 from .configuration_ms_sync import MSSyncGeneratorConfig
 
 
@@ -124,7 +125,7 @@ class CausalTransformerState(nn.Module):
         return self.encoder(x, mask=mask, is_causal=True)[:, -1]
 
 
-class MSSyncGeneratorPreTrainedModel(PreTrainedModel):
+class MSSyncGeneratorPreTrainedModel(ShippedModelMixin, PreTrainedModel):
     config_class = MSSyncGeneratorConfig
     base_model_prefix = "ms_sync_generator"
     main_input_name = "warmup_landmarks"

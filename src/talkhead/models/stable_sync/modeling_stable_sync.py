@@ -23,6 +23,7 @@ from transformers.utils import ModelOutput
 
 from ..avsyncnet.modeling_avsyncnet import AudioTower
 from ..blocks import init_weights
+from ..configuration_utils import ShippedModelMixin
 from .configuration_stable_sync import FaceDiscriminatorConfig, StableSyncFaceGeneratorConfig
 
 
@@ -84,7 +85,7 @@ class FaceGeneratorOutput(ModelOutput):
     audio_embeddings: torch.Tensor | None = None
 
 
-class StableSyncFaceGeneratorPreTrainedModel(PreTrainedModel):
+class StableSyncFaceGeneratorPreTrainedModel(ShippedModelMixin, PreTrainedModel):
     config_class = StableSyncFaceGeneratorConfig
     base_model_prefix = "stable_sync_face_generator"
     main_input_name = "identity"
@@ -146,7 +147,7 @@ class FaceDiscriminatorOutput(ModelOutput):
     logits: torch.Tensor | None = None
 
 
-class FaceDiscriminatorPreTrainedModel(PreTrainedModel):
+class FaceDiscriminatorPreTrainedModel(ShippedModelMixin, PreTrainedModel):
     config_class = FaceDiscriminatorConfig
     base_model_prefix = "stable_sync_face_discriminator"
     main_input_name = "faces"

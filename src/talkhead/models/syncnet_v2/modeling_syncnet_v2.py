@@ -29,6 +29,7 @@ from transformers import PreTrainedModel
 from transformers.utils import ModelOutput
 
 from ..blocks import init_weights
+from ..configuration_utils import ShippedModelMixin
 from .configuration_syncnet_v2 import SyncNetV2Config
 
 VIDEO_WINDOW = 5  # face frames per window (200 ms at 25 fps)
@@ -92,7 +93,7 @@ class SyncNetV2Output(ModelOutput):
     distances: torch.Tensor | None = None
 
 
-class SyncNetV2PreTrainedModel(PreTrainedModel):
+class SyncNetV2PreTrainedModel(ShippedModelMixin, PreTrainedModel):
     config_class = SyncNetV2Config
     base_model_prefix = "syncnet_v2"
     main_input_name = "video"
