@@ -74,3 +74,19 @@ def test_bad_max_side_and_chunk_exit_2_with_one_error_line(media, tmp_path, caps
     assert main(["evaluate", "landmarks", "--video", str(media["talk"]), "--chunk", "0", "--json", str(out)]) == 2
     assert capsys.readouterr().err == "error: --chunk must be at least 1 frame, got 0\n"
     assert not out.exists()
+
+
+def test_mouth_sync_adds_an_offset_and_a_too_short_video_is_an_input_error(media, tiny_models, tmp_path, capsys):  # noqa: F811
+    from talkhead.models.mouth_sync import MouthSyncConfig, MouthSyncModel
+
+    MouthSyncModel(MouthSyncConfig.from_preset("tiny", use_phones=False)).save_pretrained(tmp_path / "mouth-sync")
+    out = tmp_path / "report.json"
+    assert main(["evaluate", str(media["talk"]), "--metrics", "expert_sync", "--expert", tiny_models["expert"],
+                 "--mouth-sync", str(tmp_path / "mouth-sync"), "--json", str(out)]) == 0
+    found = json.loads(out.read_text())["mouth_sync"]
+    assert found["frames"] == 50 and -15 <= found["offset"] <= 15 and len(found["scores"]) == 31
+    assert f"mouth-sync: offset {found['offset']:+d} frames" in capsys.readouterr().out
+    # the shipped expert reads 1 s windows and searches ±15 frames: a 2 s clip is too short, said before any report
+    assert main(["evaluate", str(media["talk"]), "--metrics", "expert_sync", "--expert", tiny_models["expert"],
+                 "--mouth-sync", "--json", str(tmp_path / "short.json")]) == 2
+    assert "needs at least 56" in capsys.readouterr().err and not (tmp_path / "short.json").exists()
