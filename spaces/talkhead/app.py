@@ -1,7 +1,8 @@
 """talkhead Space: a talking head from one photo and speech, and lip-sync (dubbing) of a video.
 
 Both tabs call the library's pipelines (``talkhead.pipelines.talking_head`` and ``lip_sync``) and score
-the result with the ``syncnet-eval`` expert. Run it from the repository root with
+the result with the ``mouth-sync`` expert (1 s of tracked mouth shapes against the speech; the image experts
+``syncnet-eval`` and ``avsyncnet-small`` cannot tell offsets on new faces, benchmarks/RESULTS.md). Run it from the repository root with
 ``python spaces/talkhead/app.py``; the models load once, on the first request or at start-up.
 """
 
@@ -23,31 +24,30 @@ SPEECH = next((path for path in (HERE / "speech.wav", HERE.parents[1] / "example
 # the models, by id: the Hugging Face cache if they were downloaded there, else the copies inside the
 # installed talkhead package (talkhead.hub); nothing is fetched at start-up
 MODELS = {"mouth": "talkhead/mouth-motion", "face": "talkhead/stable-sync-face",
-          "silent_lip": "talkhead/stable-sync-silent-lip", "expert": "talkhead/syncnet-eval",
+          "silent_lip": "talkhead/stable-sync-silent-lip", "sync": "talkhead/mouth-sync",
           "motion": "talkhead/ms-sync-short"}
 CACHE = Path(tempfile.gettempdir()) / "talkhead-space"
 OUTPUTS = CACHE / "outputs"  # one folder per request; only the newest KEEP_OUTPUTS are kept
 KEEP_OUTPUTS = 20
 MAX_SIDE = 512  # output size: the Space runs on CPU
-SCORE_SIDE, SCORE_SECONDS = 360, 30  # the sync score reads at most this much of a result, downscaled
 
 from talkhead.errors import TalkheadInputError  # noqa: E402
+from talkhead.evaluation.mouth_sync import mouth_sync_video  # noqa: E402
 from talkhead.hub import load_pretrained  # noqa: E402
-from talkhead.metrics.evaluate import SYNC_WINDOW, window_seconds  # noqa: E402
-from talkhead.metrics.video_sync import expert_sync_video  # noqa: E402
-from talkhead.models.avsyncnet import SyncNetExpert  # noqa: E402
 from talkhead.models.mouth_motion import MouthMotionModel  # noqa: E402
+from talkhead.models.mouth_sync import MouthSyncModel  # noqa: E402
 from talkhead.models.stable_sync import StableSyncFaceGenerator  # noqa: E402
 from talkhead.pipelines.lip_sync import LipSyncOptions, lip_sync  # noqa: E402
 from talkhead.pipelines.speech_to_landmarks import SpeechToLandmarks  # noqa: E402
 from talkhead.pipelines.talking_head import TalkingHeadOptions, talking_head  # noqa: E402
 from talkhead.processing import audio as audio_lib  # noqa: E402
 from talkhead.processing.landmarks import mouth_opening  # noqa: E402
-from talkhead.processing.video import VideoReader  # noqa: E402
 
 REPAINT_LABEL = "repaint mouth with the face generator (blurry with the small shipped model)"
-SCORE_NOTE = ("offset: frames between lips and audio at the best match (0 is in sync); confidence: how clearly that "
-              "offset wins (higher is surer). The scorer is small and weak on new faces: compare, do not trust alone.")
+SCORE_NOTE = ("offset: frames between lips and audio at the best match (0 is in sync; below 0 the mouth moves before "
+              "its sound); confidence: how far that offset's score stands above the median offset's (higher is surer). "
+              "Scored by the mouth-sync expert on 1 s windows of the tracked mouth; on held-out speakers it finds a "
+              "5-frame shift every time, but it was trained on 11 minutes of video: compare, do not trust alone.")
 
 
 @functools.lru_cache(maxsize=1)
@@ -58,7 +58,7 @@ def models() -> SimpleNamespace:
         mouth=load_pretrained(MouthMotionModel, MODELS["mouth"]).eval(),
         face=load_pretrained(StableSyncFaceGenerator, MODELS["face"]),
         silent_lip=load_pretrained(StableSyncFaceGenerator, MODELS["silent_lip"]),
-        expert=load_pretrained(SyncNetExpert, MODELS["expert"]),
+        sync=load_pretrained(MouthSyncModel, MODELS["sync"]).eval(),
     )
 
 
@@ -135,48 +135,32 @@ def mouth_plot(landmarks: np.ndarray, wave: np.ndarray, fps: float):
     return figure
 
 
-def confidence_plot(score):
-    """Per-window sync confidence at the best offset over time (window t covers frames t..t+4).
-
-    Each window is drawn at its centre, (t + 2.5) / 25 s, as ``talkhead evaluate`` reports it, so it lines up
-    with the mouth plot's frames.
-    """
+def offset_plot(score: dict):
+    """The mouth-sync score of every audio offset tried: one clear peak near 0 is a mouth in sync."""
     from matplotlib.figure import Figure
 
-    values = score.frame_confidence
+    offsets = np.arange(-score["max_lag"], score["max_lag"] + 1)
     figure = Figure(figsize=(8, 2.8), dpi=100, layout="tight")
     axis = figure.add_subplot()
-    axis.plot(window_seconds(len(values), SYNC_WINDOW), values, color="C2")
-    axis.axhline(float(np.mean(values)), color="gray", linestyle="--", linewidth=1, label="mean")
-    axis.set(xlabel="time (s)", ylabel="confidence",
-             title=f"Sync confidence per window (offset {score.offset:+d}, confidence {score.confidence:.3f})")
+    axis.plot(offsets, score["scores"], color="C2", marker="o", markersize=3)
+    axis.axvline(score["offset"], color="gray", linestyle="--", linewidth=1, label=f"best: {score['offset']:+d}")
+    axis.set(xlabel="offset (frames; < 0: the mouth moves before its sound)", ylabel="mean cosine",
+             title=f"Sync score per offset (offset {score['offset']:+d}, confidence {score['confidence']:.3f})")
     axis.legend(loc="upper right", fontsize=8)
     axis.grid(alpha=0.3)
     return figure
 
 
-def sync_score(video: str):
-    """syncnet-eval's offset / confidence of a result against its own audio track; ``None`` when too short."""
-    reader = VideoReader(video, max_side=SCORE_SIDE)
-    frames = list(reader.frames(0, int(SCORE_SECONDS * audio_lib.VIDEO_FPS)))
-    if len(frames) < 5:
-        return None
-    wave = audio_lib.load_audio(video)[: int(len(frames) * audio_lib.SAMPLE_RATE / audio_lib.VIDEO_FPS)]
-    return expert_sync_video(models().expert, np.stack(frames), wave)
-
-
 def score_outputs(video: str) -> tuple[str, object]:
-    """(score text, confidence plot); a result that cannot be scored still comes back, with the reason."""
+    """(score text, offset plot); a result that cannot be scored still comes back, with the reason."""
     try:
-        score = sync_score(video)
-    except TalkheadInputError as error:  # e.g. the tracker lost the face: keep the video, explain the score
+        score = mouth_sync_video(video, model=models().sync)
+    except TalkheadInputError as error:  # the tracker lost the face, or the clip is shorter than the search needs
         return f"Not scored: {error}", None
-    if score is None:
-        return "Too short to score (a sync score needs 5 frames).", None
-    seconds = (len(score.frame_confidence) + 4) / audio_lib.VIDEO_FPS
-    text = (f"**offset {score.offset:+d} frames, confidence {score.confidence:.3f}** (distance {score.distance:.3f}, "
-            f"face found in {score.face_found_rate:.0%} of frames, {seconds:.1f} s scored)\n\n{SCORE_NOTE}")
-    return text, confidence_plot(score)
+    seconds = score["frames"] / audio_lib.VIDEO_FPS
+    text = (f"**offset {score['offset']:+d} frames, confidence {score['confidence']:.3f}** ({seconds:.1f} s scored)"
+            f"\n\n{SCORE_NOTE}")
+    return text, offset_plot(score)
 
 
 def notes(warnings: list[str], stage_seconds: dict[str, float], extra: list[str] = ()) -> str:
@@ -257,7 +241,7 @@ def talking_head_tab(examples: dict[str, str]) -> None:
             score = gr.Markdown(elem_id="talking-head-score")
             notes_box = gr.Markdown()
     mouth = gr.Plot(label="mouth opening and audio envelope")
-    confidence = gr.Plot(label="sync confidence over time")
+    confidence = gr.Plot(label="sync score per audio offset (mouth-sync expert)")
     inputs = [image, audio, head, lips, repaint]
     run.click(animate, inputs, [video, mouth, score, confidence, notes_box], concurrency_id="render",
               api_name="talking_head")
@@ -274,7 +258,7 @@ def lip_sync_tab(examples: dict[str, str]) -> None:
             video = gr.Video(label="dubbed video", elem_id="lip-sync-video")
             score = gr.Markdown()
             report = gr.Markdown()
-    confidence = gr.Plot(label="sync confidence over time")
+    confidence = gr.Plot(label="sync score per audio offset (mouth-sync expert)")
     run.click(dub, [source, audio], [video, report, score, confidence], concurrency_id="render", api_name="lip_sync")
     gr.Examples([[examples["video"], examples["speech"]]], [source, audio], cache_examples=False)
 

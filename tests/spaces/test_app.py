@@ -45,29 +45,44 @@ def short_speech(app, tmp_path_factory) -> str:
     return str(path)
 
 
+@pytest.fixture(scope="module")
+def scorable_speech(app, tmp_path_factory) -> str:
+    """The first 2.6 s of the speech sample: 65 frames, enough for the mouth-sync score (1 s windows, ±15 frames)."""
+    wave, rate = soundfile.read(str(app.SPEECH), dtype="float32")
+    path = tmp_path_factory.mktemp("speech") / "speech_2s6.wav"
+    soundfile.write(str(path), wave[: int(2.6 * rate)], rate)
+    return str(path)
+
+
 def figure_lines(figure) -> list[np.ndarray]:
     return [line.get_ydata() for axis in figure.axes for line in axis.get_lines()]
 
 
-def test_handlers_on_tiny_inputs(app, short_speech, monkeypatch):
+def test_handlers_on_tiny_inputs(app, scorable_speech, monkeypatch):
     from skimage import data
 
     from talkhead.processing.video import probe_video
 
     monkeypatch.setattr(app, "MAX_SIDE", 192)
-    video, mouth, score, confidence, notes = app.animate(data.astronaut(), short_speech, 1.0, 1.0, False)
+    video, mouth, score, offsets, notes = app.animate(data.astronaut(), scorable_speech, 1.0, 1.0, False)
     assert Path(video).is_file() and probe_video(video).width == 192
-    assert len(figure_lines(mouth)[0]) == 30  # the mouth opening, one value per frame at 25 fps
-    assert score.startswith("**offset ") and "confidence" in score
-    assert len(figure_lines(confidence)[0]) == 30 - 4  # one window per 5 frames
-    times = confidence.axes[0].get_lines()[0].get_xdata()
-    assert list(times[:2]) == [0.1, 0.14]  # window t at its centre, (t + 2.5) / 25 s, as talkhead evaluate
+    assert len(figure_lines(mouth)[0]) == 65  # the mouth opening, one value per frame at 25 fps
+    assert score.startswith("**offset ") and "confidence" in score and "(2.6 s scored)" in score
+    assert list(offsets.axes[0].get_lines()[0].get_xdata()) == list(range(-15, 16))  # the score of every offset tried
     assert "time:" in notes
 
-    dubbed, report, score, confidence = app.dub(video, short_speech)
+    dubbed, report, score, offsets = app.dub(video, scorable_speech)
     assert Path(dubbed).is_file() and probe_video(dubbed).width == 192
-    assert "30 of 30 frames dubbed" in report and "without a face (left unchanged): none" in report
-    assert score.startswith("**offset ") and len(figure_lines(confidence)[0]) == 26
+    assert "65 of 65 frames dubbed" in report and "without a face (left unchanged): none" in report
+    assert score.startswith("**offset ") and len(figure_lines(offsets)[0]) == 31
+
+
+def test_a_result_too_short_to_score_says_so(app, short_speech, monkeypatch):
+    from skimage import data
+
+    monkeypatch.setattr(app, "MAX_SIDE", 192)
+    _, _, score, offsets, _ = app.animate(data.astronaut(), short_speech, 1.0, 1.0, False)
+    assert score.startswith("Not scored: ") and "needs at least 56" in score and offsets is None
 
 
 def test_outputs_keep_only_the_newest_and_failed_runs_leave_nothing(app, short_speech, tmp_path, monkeypatch):
@@ -109,7 +124,7 @@ def test_a_result_without_a_face_comes_back_unscored(app, tmp_path):
 
     video = write_video(tmp_path / "gray.mp4", [np.full((96, 96, 3), 128, np.uint8)] * 10, audio=np.zeros(6400, np.float32))
     text, plot = app.score_outputs(str(video))
-    assert text.startswith("Not scored: no face found") and plot is None
+    assert text.startswith("Not scored: a face was found in only 0 of 10 frames") and plot is None
 
 
 def free_port() -> int:
