@@ -105,15 +105,12 @@ def mouth_shape_heads(model, clips) -> MouthShapeHeads:
 
 @torch.no_grad()
 def validate(model, batches) -> dict:
+    from talkhead.metrics.sync import group_offset_scores
+
     model.eval()
     cosines = torch.cat([offset_scores(model, batch["faces"], batch["mels"])[1] for batch in batches])
     model.train()
-    own = torch.arange(cosines.shape[1])
-    found = cosines.argmax(dim=2)
-    aligned = torch.diagonal(cosines, dim1=1, dim2=2)
-    shifted = (cosines.sum(dim=(1, 2)) - aligned.sum(dim=1)) / (cosines.shape[1] * (cosines.shape[1] - 1))
-    return {"offset_accuracy": float((found == own).float().mean()),
-            "aligned_cosine": float(aligned.mean()), "shifted_cosine": float(shifted.mean())}
+    return group_offset_scores(cosines)
 
 
 def save_plots(output_dir: Path, history: dict) -> None:

@@ -49,3 +49,10 @@ def test_retrieval_accuracy():
     assert retrieval_accuracy(audio, audio) == 1.0
     assert retrieval_accuracy(audio, audio[[1, 0, 2, 3]]) == 0.5
     assert retrieval_accuracy(audio * 3, audio, euclidean=True) == 1.0
+
+
+def test_group_offset_scores_by_hand():
+    from talkhead.metrics.sync import group_offset_scores
+
+    scores = group_offset_scores(np.array([[[0.9, 0.1], [0.3, 0.2]]]))  # window 1 prefers the other audio
+    assert scores == pytest.approx({"offset_accuracy": 0.5, "aligned_cosine": 0.55, "shifted_cosine": 0.2})

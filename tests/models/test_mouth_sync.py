@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from talkhead.data.mouth_windows import MotionClip, MouthSyncGroupDataset
-from talkhead.evaluation.mouth_sync import clip_offset, group_offset_accuracy, lag_scores, sliding_windows
+from talkhead.evaluation.mouth_sync import clip_offset, group_offset_accuracy, sliding_windows
+from talkhead.metrics.sync import offset_search
 from talkhead.models.mouth_sync import MouthSyncConfig, MouthSyncModel
 from talkhead.processing.phones import NUM_PHONES
 
@@ -72,7 +73,7 @@ class Oracle:
         return self._embed(windows[..., 0])
 
 
-def test_sliding_windows_and_lag_scores():
+def test_sliding_windows_and_the_offset_sign():
     series = np.arange(12.0)
     windows = sliding_windows(series, 4)
     assert windows.shape == (9, 4) and (windows[3] == [3, 4, 5, 6]).all()
@@ -80,7 +81,7 @@ def test_sliding_windows_and_lag_scores():
         sliding_windows(series, 13)
     audio = np.random.default_rng(0).normal(size=(60, 5))
     mouth = np.roll(audio, 3, axis=0)  # mouth window t + 3 is audio window t: the mouth moves 3 frames late
-    assert int(np.argmax(lag_scores(mouth, audio, 6))) - 6 == 3
+    assert offset_search(mouth, audio, vshift=6, metric="cosine", padding="valid").offset == 3
 
 
 @pytest.mark.parametrize("delay", [0, 4, -3])

@@ -1,9 +1,10 @@
 """Sync judged by the mouth-sync expert (issue #14, item 4): a clip's audio-video offset and the offset accuracy.
 
-The clip offset follows SyncNet's search (Chung & Zisserman, 2016): every window of the mouth is compared with
-the audio window ``lag`` frames earlier, the mean cosine per lag is the lag's score, the best lag is the
-offset, and its score above the median of all lags is the confidence. The sign is that of
-:mod:`talkhead.data.av_offsets`: offset > 0 means the mouth moves after the sound that made it.
+The clip offset is SyncNet's search (:func:`talkhead.metrics.sync.offset_search`, cosine distance, overlapping
+windows only): every window of the mouth is compared with the audio window ``offset`` frames earlier, the mean
+cosine per offset is its score, the best offset wins, and its score above the median of all offsets is the
+confidence. The sign is that of :mod:`talkhead.data.av_offsets`: offset > 0 means the mouth moves after the
+sound that made it.
 """
 
 from __future__ import annotations
@@ -35,25 +36,17 @@ def embed_clip(model, features: np.ndarray, displacements: np.ndarray, batch_siz
     return torch.cat(mouth).numpy(), torch.cat(audio).numpy()
 
 
-def lag_scores(mouth_embeddings: np.ndarray, audio_embeddings: np.ndarray, max_lag: int) -> np.ndarray:
-    """(2 max_lag + 1,) mean cosine of mouth window t + lag with audio window t, for lag = -max_lag .. max_lag."""
-    count = len(mouth_embeddings)
-    if count <= 2 * max_lag:
-        raise ValueError(f"{count} windows are too few to search offsets of ±{max_lag} frames")
-    scores = []
-    for lag in range(-max_lag, max_lag + 1):
-        mouth = mouth_embeddings[max(lag, 0):count + min(lag, 0)]
-        audio = audio_embeddings[max(-lag, 0):count + min(-lag, 0)]
-        scores.append(float((mouth * audio).sum(-1).mean()))
-    return np.array(scores)
-
-
 def clip_offset(model, features: np.ndarray, displacements: np.ndarray, max_lag: int = 15) -> dict:
-    """{offset, confidence, scores}: the lag of best mean cosine over the clip (see the module docstring)."""
-    scores = lag_scores(*embed_clip(model, features, displacements), max_lag)
-    best = int(np.argmax(scores))
-    return {"offset": best - max_lag, "confidence": float(scores[best] - np.median(scores)),
-            "scores": scores.round(4).tolist()}
+    """{offset, confidence, scores}: the offset of best mean cosine over the clip (see the module docstring);
+    ``scores`` is the mean cosine of every offset, from -max_lag to max_lag."""
+    from ..metrics.sync import offset_search
+
+    mouth, audio = embed_clip(model, features, displacements)
+    if len(mouth) <= 2 * max_lag:
+        raise ValueError(f"{len(mouth)} windows are too few to search offsets of ±{max_lag} frames")
+    found = offset_search(mouth, audio, vshift=max_lag, metric="cosine", padding="valid")
+    scores = 1.0 - found.distances[::-1]  # the search lists offsets from +max_lag down
+    return {"offset": found.offset, "confidence": found.confidence, "scores": scores.round(4).tolist()}
 
 
 @torch.no_grad()
@@ -62,20 +55,13 @@ def group_offset_accuracy(model, clips, windows_per_group: int = 8, stride: int 
     """The experts' offset accuracy: in groups of windows of one clip, how often each mouth window scores its own
     audio highest (chance 1 / windows_per_group), with the mean aligned and shifted cosines."""
     from ..data.mouth_windows import MouthSyncGroupDataset
+    from ..metrics.sync import group_offset_scores
 
     dataset = MouthSyncGroupDataset(clips, model.config.window, windows_per_group, stride, samples, seed)
     model.eval()
-    hits, aligned, shifted = [], [], []
-    for batch in torch.utils.data.DataLoader(dataset, batch_size=64):
-        mouth, audio = model.embed_mouth(batch["mouth_windows"]), model.embed_audio(batch["audio_windows"])
-        cosines = torch.einsum("gmd,gnd->gmn", mouth, audio)
-        own = torch.arange(windows_per_group)
-        hits.append((cosines.argmax(-1) == own).float().flatten())
-        diagonal = torch.diagonal(cosines, dim1=1, dim2=2)
-        aligned.append(diagonal.flatten())
-        shifted.append(((cosines.sum((1, 2)) - diagonal.sum(1)) / (windows_per_group * (windows_per_group - 1))))
-    return {"offset_accuracy": float(torch.cat(hits).mean()), "aligned_cosine": float(torch.cat(aligned).mean()),
-            "shifted_cosine": float(torch.cat(shifted).mean()), "clips": len(dataset.clips), "samples": samples,
+    cosines = [torch.einsum("gmd,gnd->gmn", model.embed_mouth(batch["mouth_windows"]), model.embed_audio(batch["audio_windows"]))
+               for batch in torch.utils.data.DataLoader(dataset, batch_size=64)]
+    return {**group_offset_scores(torch.cat(cosines)), "clips": len(dataset.clips), "samples": samples,
             "windows": windows_per_group, "stride": stride}
 
 

@@ -139,3 +139,15 @@ def retrieval_accuracy(audio_embeddings, landmark_embeddings, euclidean: bool = 
         landmarks = landmarks / np.maximum(np.linalg.norm(landmarks, axis=1, keepdims=True), 1e-12)
         scores = audio @ landmarks.T
     return float(np.mean(scores.argmax(axis=1) == np.arange(len(scores))))
+
+
+def group_offset_scores(cosines) -> dict:
+    """The sync experts' offset accuracy from (G, M, M) cosines: group g holds M windows of one clip, entry (m, n)
+    the score of visual window m against audio window n. A hit when window m scores its own audio highest (chance
+    1 / M); with the mean cosine of the aligned pairs and of the shifted ones."""
+    cosines = _as_numpy(cosines)
+    windows = cosines.shape[1]
+    aligned = np.diagonal(cosines, axis1=1, axis2=2)
+    shifted = (cosines.sum(axis=(1, 2)) - aligned.sum(axis=1)) / (windows * (windows - 1))
+    return {"offset_accuracy": float(np.mean(cosines.argmax(axis=2) == np.arange(windows))),
+            "aligned_cosine": float(aligned.mean()), "shifted_cosine": float(shifted.mean())}
