@@ -58,7 +58,26 @@ def motion_clip(clip, config, phones: np.ndarray | None = None, lag: int = 0) ->
     return MotionClip(clip.clip_id, features, (shapes - mean_shape).astype(np.float32), mean_shape, aligned_phones)
 
 
-class MouthWindowDataset(torch.utils.data.Dataset):
+class _ClipDraws(torch.utils.data.Dataset):
+    """``samples_per_epoch`` draws a pass, each from its own generator seeded by (seed, epoch, index), so a pass
+    can be replayed (and resumed) exactly; a clip is drawn in proportion to its ``starts`` (the positions a sample
+    can start at), so every position is equally likely."""
+
+    def __init__(self, clips: list[MotionClip], starts: list[int], samples_per_epoch: int, seed: int):
+        self.clips, self.samples_per_epoch, self.seed = clips, samples_per_epoch, seed
+        counts = np.array(starts, np.float64)
+        self.weights = counts / counts.sum()
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return self.samples_per_epoch
+
+    def draw(self, index: int) -> tuple[np.random.Generator, MotionClip]:
+        rng = np.random.default_rng((self.seed, self.epoch, index))
+        return rng, self.clips[rng.choice(len(self.clips), p=self.weights)]
+
+
+class MouthWindowDataset(_ClipDraws):
     """Random windows of ``window`` frames (shorter clips whole, zero-padded with a mask); ``samples_per_epoch`` a pass.
 
     Clips are drawn in proportion to their length, so every frame is equally likely to be seen.
@@ -67,17 +86,11 @@ class MouthWindowDataset(torch.utils.data.Dataset):
     def __init__(self, clips: list[MotionClip], window: int = 100, samples_per_epoch: int = 2048, seed: int = 0):
         if not clips:
             raise ValueError("MouthWindowDataset needs at least one clip")
-        self.clips, self.window, self.samples_per_epoch, self.seed = clips, window, samples_per_epoch, seed
-        lengths = np.array([c.num_frames for c in clips], np.float64)
-        self.weights = lengths / lengths.sum()
-        self.epoch = 0
-
-    def __len__(self) -> int:
-        return self.samples_per_epoch
+        super().__init__(clips, [c.num_frames for c in clips], samples_per_epoch, seed)
+        self.window = window
 
     def __getitem__(self, index: int) -> dict:
-        rng = np.random.default_rng((self.seed, self.epoch, index))
-        clip = self.clips[rng.choice(len(self.clips), p=self.weights)]
+        rng, clip = self.draw(index)
         start = int(rng.integers(0, max(clip.num_frames - self.window, 0) + 1))
         stop = min(start + self.window, clip.num_frames)
         features = np.zeros((self.window, clip.features.shape[1]), np.float32)
@@ -98,7 +111,7 @@ def silence_displacement(clips: list[MotionClip], threshold: float = 0.9) -> np.
     return np.zeros((20, 2)) if silent is None else silent.mean(0)
 
 
-class MouthSyncGroupDataset(torch.utils.data.Dataset):
+class MouthSyncGroupDataset(_ClipDraws):
     """Groups of ``windows_per_group`` windows of one clip, ``stride`` frames apart, for the mouth-sync expert.
 
     Window m of a group holds the mouth displacements and the audio features of the same frames; the
@@ -110,25 +123,18 @@ class MouthSyncGroupDataset(torch.utils.data.Dataset):
     def __init__(self, clips: list[MotionClip], window: int, windows_per_group: int = 8, stride: int = 2,
                  samples_per_epoch: int = 2048, seed: int = 0, augment: bool = False):
         self.span = window + (windows_per_group - 1) * stride
-        self.clips = [c for c in clips if c.num_frames >= self.span]
-        if not self.clips:
+        usable = [c for c in clips if c.num_frames >= self.span]
+        if not usable:
             raise ValueError(f"MouthSyncGroupDataset: no clip has the {self.span} frames a group spans")
-        self.window, self.windows_per_group, self.stride = window, windows_per_group, stride
-        self.samples_per_epoch, self.seed, self.augment = samples_per_epoch, seed, augment
-        lengths = np.array([c.num_frames - self.span + 1 for c in self.clips], np.float64)
-        self.weights = lengths / lengths.sum()
-        self.epoch = 0
-
-    def __len__(self) -> int:
-        return self.samples_per_epoch
+        super().__init__(usable, [c.num_frames - self.span + 1 for c in usable], samples_per_epoch, seed)
+        self.window, self.windows_per_group, self.stride, self.augment = window, windows_per_group, stride, augment
 
     def __getitem__(self, index: int) -> dict:
-        rng = np.random.default_rng((self.seed, self.epoch, index))
-        clip = self.clips[rng.choice(len(self.clips), p=self.weights)]
+        rng, clip = self.draw(index)
         start = int(rng.integers(0, clip.num_frames - self.span + 1))
         starts = start + self.stride * np.arange(self.windows_per_group)
         frames = starts[:, None] + np.arange(self.window)
-        mouth = clip.displacements[frames].astype(np.float32)
+        mouth = clip.displacements[frames]
         if self.augment:
             mouth = mouth * rng.uniform(0.75, 1.33) + rng.normal(0, 0.1, mouth.shape).astype(np.float32) * mouth.std()
         return {"mouth_windows": torch.from_numpy(mouth.astype(np.float32)),
