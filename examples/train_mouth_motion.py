@@ -120,7 +120,7 @@ def sync_loss(expert, raw: torch.Tensor, batch: dict, rest: torch.Tensor, kind: 
         return lipsync_loss(x)
     with torch.no_grad():
         y = (expert.embed_mouth(expert_windows(batch["labels"], window)[valid]) * audio).sum(-1)
-        d = (expert.embed_mouth(rest.expand(len(audio), window, *rest.shape)) * audio).sum(-1)
+        d = (expert.embed_mouth(rest.expand(1, window, *rest.shape)) * audio).sum(-1)  # one still window, every audio
     return stabilized_sync_loss(x, y, d)
 
 
