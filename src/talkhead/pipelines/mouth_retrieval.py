@@ -18,6 +18,7 @@ Everything here is a pure function of arrays; :mod:`talkhead.pipelines.lip_sync`
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -148,12 +149,19 @@ def lower_face_mask(patch_landmarks: np.ndarray, size: tuple[int, int], feather:
     mask = np.zeros((height, width), np.float32)
     cv2.fillPoly(mask, [np.round(polygon * 4).astype(np.int32)], 1.0, cv2.LINE_AA, shift=2)
     sigma = max(feather * width / 2, 1.0)
-    # fade to 0 at the patch's own border too: a jaw that reaches past the patch (a turned or lowered head) was
-    # cut there, and that cut showed as a straight seam across the neck
-    ramp = 2 * sigma
+    return cv2.GaussianBlur(mask, (0, 0), sigma) * border_fade(height, width, 2 * sigma)
+
+
+@functools.lru_cache(maxsize=8)
+def border_fade(height: int, width: int, ramp: float) -> np.ndarray:
+    """(H, W) weights rising from 0 at the patch's border to 1 ``ramp`` pixels in (one per patch size: a pool's
+    patches share it). The paste fades out there too: a jaw that reaches past the patch (a turned or lowered head)
+    was cut at the border, and that cut showed as a straight seam across the neck."""
     rows = np.clip(np.minimum(np.arange(height), height - 1 - np.arange(height)) / ramp, 0, 1)
     columns = np.clip(np.minimum(np.arange(width), width - 1 - np.arange(width)) / ramp, 0, 1)
-    return cv2.GaussianBlur(mask, (0, 0), sigma) * np.outer(rows, columns).astype(np.float32)
+    fade = np.outer(rows, columns).astype(np.float32)
+    fade.flags.writeable = False  # shared by every call
+    return fade
 
 
 def render_frame(frame: np.ndarray, landmarks: np.ndarray, target: np.ndarray, pool: MouthPool, index: int,
