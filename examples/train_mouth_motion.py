@@ -42,6 +42,10 @@ class MouthMotionTrainingArguments(TrainingRunArguments):
     use_phones: bool = field(default=True, metadata={"help": "read the pocketsphinx phone features"})
     use_mel: bool = field(default=True, metadata={"help": "read the per-frame mel"})
     opening_loss_weight: float = field(default=0.0, metadata={"help": "extra weight on the inner-lip gap"})
+    correlation_loss_weight: float = field(default=0.0, metadata={
+        "help": "weight of 1 - correlation of predicted and real inner-lip gap per window (lip-follow as a loss)"})
+    time_stretch: float = field(default=0.0, metadata={"help": "play windows at a random rate in [1-s, 1+s]"})
+    band_warp: float = field(default=0.0, metadata={"help": "warp the mel bands by a random factor in [1-w, 1+w]"})
     mel_normalization: str = field(default="mean", metadata={"help": "per-clip mel normalisation: mean or mean_std"})
     hidden_size: int | None = field(default=None, metadata={"help": "overrides the preset's channels"})
     dropout: float | None = field(default=None, metadata={"help": "overrides the preset's dropout"})
@@ -166,6 +170,7 @@ def main(argv=None) -> None:
     from talkhead.data.mouth_windows import MouthWindowDataset, silence_displacement
     from talkhead.errors import TalkheadInputError
     from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
+    from talkhead.models.mouth_motion.configuration_mouth_motion import MEL_BANDS
     from talkhead.training.checkpoints import (
         load_checkpoint,
         parse_arguments,
@@ -187,10 +192,13 @@ def main(argv=None) -> None:
                                    ("ensemble_size", args.ensemble_size)) if v is not None}
     config = MouthMotionConfig.from_preset_or_file(args.model_config, use_phones=args.use_phones, use_mel=args.use_mel,
                                                    opening_loss_weight=args.opening_loss_weight,
+                                                   correlation_loss_weight=args.correlation_loss_weight,
                                                    mel_normalization=args.mel_normalization, **overrides)
     try:
         train_clips, validation_clips, held_out = prepare_clips(args, config)
-        dataset = MouthWindowDataset(train_clips, args.window, seed=args.seed)
+        mel_columns = slice(config.input_size - MEL_BANDS, config.input_size) if config.use_mel else None
+        dataset = MouthWindowDataset(train_clips, args.window, seed=args.seed, time_stretch=args.time_stretch,
+                                     band_warp=args.band_warp, mel_columns=mel_columns)
     except (TalkheadInputError, ValueError) as err:
         raise SystemExit(f"error: {err}") from err
     config.silence_displacement = silence_displacement(train_clips).reshape(-1).round(5).tolist()

@@ -89,3 +89,29 @@ def test_a_checkpoint_from_before_the_ensemble_loads_as_member_zero(tmp_path):
     loaded = MouthMotionModel.from_pretrained(tmp_path)
     for name, tensor in model.state_dict().items():
         torch.testing.assert_close(loaded.state_dict()[name], tensor)
+
+
+def test_opening_correlation_is_pearson_over_the_masked_frames():
+    from talkhead.models.mouth_motion.modeling_mouth_motion import opening_correlation
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 30)), rng.normal(size=(2, 30))
+    weights = np.ones((2, 30))
+    weights[1, 20:] = 0  # padding must not count
+    got = opening_correlation(torch.tensor(a), torch.tensor(b), torch.tensor(weights)).numpy()
+    assert got[0] == pytest.approx(np.corrcoef(a[0], b[0])[0, 1])
+    assert got[1] == pytest.approx(np.corrcoef(a[1, :20], b[1, :20])[0, 1])
+    scaled = opening_correlation(torch.tensor(3 * a + 1), torch.tensor(b), torch.tensor(weights)).numpy()
+    assert scaled == pytest.approx(got)  # scale-free: it rewards timing, not amplitude
+
+
+def test_correlation_loss_adds_to_the_regression_loss():
+    torch.manual_seed(0)
+    features = torch.randn(2, 12, MouthMotionConfig.from_preset("tiny").input_size)
+    labels = torch.randn(2, 12, 20, 2)
+    plain = MouthMotionModel(MouthMotionConfig.from_preset("tiny"))
+    with_correlation = MouthMotionModel(MouthMotionConfig.from_preset("tiny", correlation_loss_weight=1.0))
+    with_correlation.load_state_dict(plain.state_dict())
+    plain.eval(), with_correlation.eval()
+    base, extra = plain(features, labels).loss, with_correlation(features, labels).loss
+    assert extra.item() > base.item()  # 1 - correlation of a random model's opening is about 1

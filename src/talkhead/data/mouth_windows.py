@@ -77,28 +77,68 @@ class _ClipDraws(torch.utils.data.Dataset):
         return rng, self.clips[rng.choice(len(self.clips), p=self.weights)]
 
 
+def resample_frames(values: np.ndarray, length: int) -> np.ndarray:
+    """(T, ...) -> (length, ...): linear interpolation along time (a window played faster or slower)."""
+    flat = values.reshape(len(values), -1)
+    positions = np.linspace(0, len(values) - 1, length)
+    below = np.floor(positions).astype(int)
+    above = np.minimum(below + 1, len(values) - 1)
+    weight = (positions - below)[:, None]
+    return (flat[below] * (1 - weight) + flat[above] * weight).reshape(length, *values.shape[1:]).astype(values.dtype)
+
+
+def warp_bands(mel: np.ndarray, factor: float) -> np.ndarray:
+    """(T, B) mel bands read at ``factor`` x their index (vocal tract length perturbation: a longer or shorter
+    vocal tract moves the formants, and a new speaker's voice sits higher or lower than the training voices)."""
+    bands = mel.shape[1]
+    source = np.clip(np.arange(bands) * factor, 0, bands - 1)
+    below = np.floor(source).astype(int)
+    above = np.minimum(below + 1, bands - 1)
+    weight = source - below
+    return (mel[:, below] * (1 - weight) + mel[:, above] * weight).astype(mel.dtype)
+
+
 class MouthWindowDataset(_ClipDraws):
     """Random windows of ``window`` frames (shorter clips whole, zero-padded with a mask); ``samples_per_epoch`` a pass.
 
     Clips are drawn in proportion to their length, so every frame is equally likely to be seen.
+    ``time_stretch`` s > 0 plays each window at a random rate in [1 - s, 1 + s] (features and mouth together: people
+    speak at different speeds); ``band_warp`` w > 0 warps the mel bands of ``mel_columns`` by a random factor in
+    [1 - w, 1 + w] (voices of other pitch and timbre).
     """
 
-    def __init__(self, clips: list[MotionClip], window: int = 100, samples_per_epoch: int = 2048, seed: int = 0):
+    def __init__(self, clips: list[MotionClip], window: int = 100, samples_per_epoch: int = 2048, seed: int = 0,
+                 time_stretch: float = 0.0, band_warp: float = 0.0, mel_columns: slice | None = None):
         if not clips:
             raise ValueError("MouthWindowDataset needs at least one clip")
+        if band_warp and mel_columns is None:
+            raise ValueError("MouthWindowDataset: band_warp needs mel_columns (the features hold no mel)")
         super().__init__(clips, [c.num_frames for c in clips], samples_per_epoch, seed)
-        self.window = window
+        self.window, self.time_stretch, self.band_warp, self.mel_columns = window, time_stretch, band_warp, mel_columns
 
     def __getitem__(self, index: int) -> dict:
         rng, clip = self.draw(index)
-        start = int(rng.integers(0, max(clip.num_frames - self.window, 0) + 1))
-        stop = min(start + self.window, clip.num_frames)
+        rate = rng.uniform(1 - self.time_stretch, 1 + self.time_stretch) if self.time_stretch else 1.0
+        span = int(round(self.window * rate))
+        if span > clip.num_frames:  # a short clip is taken whole, at its own speed
+            span = min(self.window, clip.num_frames)
+        start = int(rng.integers(0, clip.num_frames - span + 1))
+        source_features = clip.features[start:start + span]
+        source_labels = clip.displacements[start:start + span]
+        if span != self.window and span > self.window // 2:
+            source_features, source_labels = (resample_frames(source_features, self.window),
+                                              resample_frames(source_labels, self.window))
+        if self.band_warp:
+            source_features = source_features.copy()
+            source_features[:, self.mel_columns] = warp_bands(source_features[:, self.mel_columns],
+                                                              rng.uniform(1 - self.band_warp, 1 + self.band_warp))
+        length = min(len(source_features), self.window)
         features = np.zeros((self.window, clip.features.shape[1]), np.float32)
         labels = np.zeros((self.window, *clip.displacements.shape[1:]), np.float32)
         mask = np.zeros(self.window, np.float32)
-        features[: stop - start] = clip.features[start:stop]
-        labels[: stop - start] = clip.displacements[start:stop]
-        mask[: stop - start] = 1
+        features[:length] = source_features[:length]
+        labels[:length] = source_labels[:length]
+        mask[:length] = 1
         return {"audio_features": torch.from_numpy(features), "labels": torch.from_numpy(labels), "mask": torch.from_numpy(mask)}
 
 

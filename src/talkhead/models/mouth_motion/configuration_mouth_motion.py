@@ -34,6 +34,8 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
         opening_loss_weight (`float`, *optional*, defaults to 0.0): weight of an extra squared error on the
             inner-lip gap (mean of the vertical gaps 61-67, 62-66, 63-65), the part of the shape that speech
             moves most and lip-follow measures; the coordinate loss spreads its effort over all 40 values.
+        correlation_loss_weight (`float`, *optional*, defaults to 0.0): weight of 1 - the Pearson correlation of
+            predicted and real inner-lip gap over each training window (lip-follow itself, which ignores scale).
         output_gain (`float`, *optional*, defaults to 1.0): the predicted displacement is multiplied by this at
             inference. Regression to the mean shrinks the motion; the training script fits the gain on the
             validation split so that predicted and real mouth openings vary equally.
@@ -54,7 +56,7 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
     def __init__(self, use_phones: bool = True, use_mel: bool = True, hidden_size: int = 128, num_blocks: int = 6,
                  dilations: list[int] | None = None, kernel_size: int = 5, dropout: float = 0.1,
                  input_dropout: float = 0.1, mouth_points: int = 20, mel_normalization: str = "mean",
-                 opening_loss_weight: float = 0.0, ensemble_size: int = 1,
+                 opening_loss_weight: float = 0.0, correlation_loss_weight: float = 0.0, ensemble_size: int = 1,
                  output_gain: float = 1.0,
                  silence_displacement: list[float] | None = None, initializer_range: float = 0.02, **kwargs):
         self.use_phones = use_phones
@@ -67,6 +69,7 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
         self.input_dropout = input_dropout
         self.mouth_points = mouth_points
         self.opening_loss_weight = opening_loss_weight
+        self.correlation_loss_weight = correlation_loss_weight
         self.ensemble_size = ensemble_size
         self.mel_normalization = mel_normalization
         self.output_gain = output_gain

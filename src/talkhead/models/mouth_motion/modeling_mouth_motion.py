@@ -58,6 +58,16 @@ def inner_lip_gap(displacements: torch.Tensor) -> torch.Tensor:
     return (displacements[..., bottom, 1] - displacements[..., top, 1]).mean(-1)
 
 
+def opening_correlation(predicted: torch.Tensor, real: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """(B, T) openings and frame weights -> (B,) their Pearson correlation per window: lip-follow, differentiable.
+    Scale-free, so it rewards a mouth that opens when the real one does, however far."""
+    total = weights.sum(-1, keepdim=True).clamp(min=1)
+    centred = [x - (x * weights).sum(-1, keepdim=True) / total for x in (predicted, real)]
+    covariance = (centred[0] * centred[1] * weights).sum(-1)
+    spread = [((x * x) * weights).sum(-1).clamp(min=1e-8).sqrt() for x in centred]
+    return covariance / (spread[0] * spread[1])
+
+
 @dataclass
 class MouthMotionOutput(ModelOutput):
     """``displacements`` (B, T, 20, 2): mouth shape minus the speaker's mean shape, face-frame units,
@@ -134,7 +144,11 @@ class MouthMotionModel(ShippedModelMixin, PreTrainedModel):
         if self.config.opening_loss_weight:
             error = error + self.config.opening_loss_weight * (inner_lip_gap(raw) - inner_lip_gap(labels)).pow(2)
         weights = torch.ones_like(error) if mask is None else mask.to(error.dtype)
-        return (error * weights).sum() / weights.sum().clamp(min=1)
+        loss = (error * weights).sum() / weights.sum().clamp(min=1)
+        if self.config.correlation_loss_weight:
+            loss = loss + self.config.correlation_loss_weight * (
+                1 - opening_correlation(inner_lip_gap(raw), inner_lip_gap(labels), weights)).mean()
+        return loss
 
     def forward(self, audio_features: torch.Tensor, labels: torch.Tensor | None = None,
                 mask: torch.Tensor | None = None) -> MouthMotionOutput:
