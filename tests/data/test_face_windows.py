@@ -9,10 +9,9 @@ from talkhead.data.face_windows import (
     OffsetWindowDataset,
     SyncWindowDataset,
     augment_faces,
-    faces_to_tensor,
-    mel_tensor,
 )
-from talkhead.processing.audio import mel_start
+from talkhead.processing.audio import mel_start, mel_tensor
+from talkhead.processing.face_crops import faces_to_tensor
 
 
 def make_clip(frames=40, faces=True):

@@ -3,6 +3,7 @@ import pytest
 
 from talkhead.errors import EmptyAudioError, MediaDecodeError, NoAudioError
 from talkhead.processing import audio as A
+from talkhead.processing.audio_decode import stream_audio
 
 from ..conftest import face_frame, speech_like, write_av, write_wav
 from .psf_reference import psf_mfcc
@@ -148,14 +149,14 @@ def test_streamed_audio_lines_up_with_loaded_audio(tmp_path, astronaut, rate):
     wave = speech_like(1.5, rate, seed=3)
     path = write_av(tmp_path / "clip.mp4", [face_frame(astronaut, 64)] * 38, fps=25, audio=wave, sample_rate=rate, channels=2)
     loaded = A.load_audio(path)
-    streamed = np.concatenate(list(A.stream_audio(path, A.SAMPLE_RATE)))
+    streamed = np.concatenate(list(stream_audio(path, A.SAMPLE_RATE)))
     assert abs(len(streamed) - len(loaded)) <= 1100  # AAC's last frame may hold padding load_audio trims
     n = min(len(loaded), len(streamed)) - 400
     lags = range(-40, 41)
     scores = [float(np.dot(loaded[200 : 200 + n - 80], streamed[200 + lag : 200 + lag + n - 80])) for lag in lags]
     assert abs(lags[int(np.argmax(scores))]) <= 1  # same timeline: sample 0 at the container's time 0
     with pytest.raises(NoAudioError):
-        list(A.stream_audio(write_av(tmp_path / "silent.mp4", [face_frame(astronaut, 64)] * 5), 16000))
+        list(stream_audio(write_av(tmp_path / "silent.mp4", [face_frame(astronaut, 64)] * 5), 16000))
 
 
 def test_features_of_long_audio_are_computed_in_blocks_without_changing_them(monkeypatch):

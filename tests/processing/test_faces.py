@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from talkhead.processing import face_crops as C
 from talkhead.processing import faces as F
 from talkhead.processing.landmarks import FLIP_PERMUTATION, MOUTH, flip_landmarks, landmark_bounds
 
@@ -68,14 +69,14 @@ def test_fill_short_gaps_interpolates_up_to_two_frames_only():
 
 def test_smooth_boxes_keeps_a_still_box_and_damps_jitter():
     still = np.tile([10, 20, 50, 60], (9, 1)).astype(np.float32)
-    np.testing.assert_allclose(F.smooth_boxes(still), still)
+    np.testing.assert_allclose(C.smooth_boxes(still), still)
     jitter = still + np.array([1, -1] * 4 + [1])[:, None]
-    assert np.abs(F.smooth_boxes(jitter) - still)[2:-2].max() <= 0.21
+    assert np.abs(C.smooth_boxes(jitter) - still)[2:-2].max() <= 0.21
 
 
 def test_clip_crop_box_is_square_and_holds_every_face_box():
     boxes = np.array([[10, 20, 50, 70], [30, 25, 80, 75], [np.nan] * 4])
-    crop = F.clip_crop_box(boxes, enlarge=0.25)
+    crop = C.clip_crop_box(boxes, enlarge=0.25)
     assert crop[2] - crop[0] == pytest.approx(crop[3] - crop[1])
     assert crop[0] <= 10 and crop[1] <= 20 and crop[2] >= 80 and crop[3] >= 75
     assert crop[2] - crop[0] == pytest.approx(70 * 1.5)
@@ -83,7 +84,7 @@ def test_clip_crop_box_is_square_and_holds_every_face_box():
 
 def test_face_crop_puts_eyes_in_the_top_half_and_mouth_in_the_bottom_half(astronaut_landmarks):
     _, _, landmarks = astronaut_landmarks
-    box = F.face_crop_boxes(landmarks)
+    box = C.face_crop_boxes(landmarks)
     assert box[2] - box[0] == pytest.approx(box[3] - box[1])
     inside = (landmarks - box[:2]) / (box[2] - box[0])
     assert inside.min() > 0 and inside.max() < 1
@@ -93,31 +94,31 @@ def test_face_crop_puts_eyes_in_the_top_half_and_mouth_in_the_bottom_half(astron
 
 def test_crop_and_paste_back_round_trip(astronaut, astronaut_landmarks):
     _, _, landmarks = astronaut_landmarks
-    box = F.face_crop_boxes(landmarks)
-    face = F.crop_face(astronaut, box, 96)
+    box = C.face_crop_boxes(landmarks)
+    face = C.crop_face(astronaut, box, 96)
     assert face.shape == (96, 96, 3) and face.dtype == np.uint8
-    painted = F.paste_face(astronaut, np.full_like(face, 255), box)
+    painted = C.paste_face(astronaut, np.full_like(face, 255), box)
     changed = np.any(painted != astronaut, axis=2)
     ys, xs = np.nonzero(changed)
     assert box[0] - 2 <= xs.min() and xs.max() <= box[2] + 2 and box[1] - 2 <= ys.min() and ys.max() <= box[3] + 2
     center = tuple(((box[:2] + box[2:]) / 2).astype(int))
     assert painted[center[1], center[0]].tolist() == [255, 255, 255]
     # pasting the unmodified crop back changes the photo only by resampling error
-    restored = F.paste_face(astronaut, face, box)
+    restored = C.paste_face(astronaut, face, box)
     assert np.abs(restored.astype(int) - astronaut.astype(int)).mean() < 1.0
 
 
 def test_feather_mask_is_one_inside_and_zero_at_the_border():
-    mask = F.feather_mask(96)
+    mask = C.feather_mask(96)
     assert mask[48, 48] == 1 and mask[0].max() == 0 and mask[:, 0].max() == 0
-    lower = F.feather_mask(96, lower_only=True)
+    lower = C.feather_mask(96, lower_only=True)
     assert lower[20].max() == 0 and lower[75, 48] == 1
 
 
 def test_crop_outside_the_frame_replicates_the_edge():
     frame = np.zeros((50, 50, 3), np.uint8)
     frame[:, -1] = 200
-    crop = F.crop_face(frame, np.array([30, 0, 80, 50], np.float32), 50)
+    crop = C.crop_face(frame, np.array([30, 0, 80, 50], np.float32), 50)
     assert crop[:, -1].min() == 200
 
 

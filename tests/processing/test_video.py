@@ -4,14 +4,8 @@ import pytest
 
 from talkhead.errors import MediaDecodeError, NoVideoError
 from talkhead.processing import audio as A
-from talkhead.processing.video import (
-    VideoReader,
-    VideoWriter,
-    frames_covering,
-    read_video,
-    resample_indices,
-    write_video,
-)
+from talkhead.processing.video import VideoReader, VideoWriter, read_video, write_video
+from talkhead.processing.video_probe import frames_covering, resample_indices
 
 from ..conftest import write_av, write_timed_video
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import TalkheadInputError
-from ..processing.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES, list_frame_files, probe_video
+from ..processing.video_probe import IMAGE_SUFFIXES, VIDEO_SUFFIXES, list_frame_files, probe_video
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus")
 

@@ -20,21 +20,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..processing.audio import mel_window
+from ..processing.audio import VIDEO_WINDOW as WINDOW  # frames per window (200 ms)
+from ..processing.audio import mel_tensor
+from ..processing.face_crops import faces_to_tensor
 from ..processing.landmarks import mouth_shape
 from .clips import Clip
-
-WINDOW = 5  # frames per window (200 ms)
-
-
-def faces_to_tensor(faces: np.ndarray) -> torch.Tensor:
-    """(..., 96, 96, 3) uint8 -> (..., 3, 96, 96) float32 in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(faces)).movedim(-1, -3).float() / 255.0
-
-
-def mel_tensor(mel: np.ndarray, frame: int) -> torch.Tensor:
-    """The (1, 80, 16) mel window starting at video frame ``frame``."""
-    return torch.from_numpy(np.ascontiguousarray(mel_window(mel, frame).T))[None]
 
 
 def far_start(rng: np.random.Generator, num_frames: int, start: int, gap: int = WINDOW) -> int:

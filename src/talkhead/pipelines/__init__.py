@@ -16,7 +16,8 @@ from transformers.pipelines import PIPELINE_REGISTRY
 
 from .. import models as _models  # noqa: F401  (registers the model classes with AutoModel)
 from ..hub import checkpoint_path
-from .lip_sync import DEFAULT_MOUTH_MOTION, LipSyncOptions, LipSyncPipeline
+from .common import DEFAULT_MOUTH_MOTION
+from .lip_sync import LipSyncOptions, LipSyncPipeline
 from .speech_to_landmarks import DEFAULT_GENERATOR, SpeechToLandmarks
 from .talking_head import TalkingHeadOptions, TalkingHeadPipeline
 

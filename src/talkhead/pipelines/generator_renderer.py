@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..processing import audio as audio_lib
-from ..processing.faces import crop_face, feather_mask, paste_face
+from ..processing.face_crops import crop_face, faces_to_tensor, feather_mask, paste_face
 from .stages import StageTimes
 
 POSE_POINTS = slice(0, 48)  # jaw, brows, nose, eyes: the head pose without the mouth
@@ -68,7 +68,6 @@ class FaceRenderer:
 
     def __call__(self, frames: list[np.ndarray], boxes: np.ndarray, box_landmarks: np.ndarray,
                  output_indices: list[int], times: StageTimes) -> list[np.ndarray]:
-        from ..data.face_windows import faces_to_tensor
         from ..models.stable_sync import mask_lower_half
 
         with times.stage("render"):
@@ -105,7 +104,6 @@ def match_colour(generated: np.ndarray, source: np.ndarray, mask: np.ndarray) ->
 
 def close_mouths(silent_lip, faces: np.ndarray) -> torch.Tensor:
     """Identity references with closed lips: G_S on the face with the mel of silence (spec §6.3)."""
-    from ..data.face_windows import faces_to_tensor
     from ..models.stable_sync import mask_lower_half
 
     tensor = faces_to_tensor(faces)

@@ -33,22 +33,21 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..errors import NoFaceError, TalkheadInputError
-from ..outputs import check_output_path  # the one output guard (talking_head imports it from here too)
+from ..outputs import check_output_path
 from ..processing import audio as audio_lib
+from ..processing.face_crops import crop_face, face_crop_boxes, smooth_boxes
 from ..processing.faces import (
     FaceTracker,
-    crop_face,
     default_detector,
     default_landmark_predictor,
-    face_crop_boxes,
     fill_all_gaps,
     fill_short_gaps,
-    smooth_boxes,
     valid_segments,
 )
 from ..processing.landmarks import normalize_landmarks
 from ..processing.video import VideoReader, VideoWriter, probe_video
 from .base import TalkheadPipeline, load_component
+from .common import DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, load_speech
 from .generator_renderer import FaceRenderer, close_mouths, pose_descriptor
 from .playback import iterate_source, source_order
 from .stages import StageTimes, TimedDetector, TimedPredictor
@@ -57,10 +56,6 @@ logger = logging.getLogger(__name__)
 
 MISSING_FACE_POLICIES = ("passthrough", "interpolate", "error")
 AUDIO_LONGER_POLICIES = ("loop", "bounce", "trim")
-OUTPUT_SAMPLE_RATE = 48_000
-DEFAULT_MOUTH_MOTION = "talkhead/mouth-motion"
-DEFAULT_FACE_GENERATOR = "talkhead/stable-sync-face"
-DEFAULT_SILENT_LIP = "talkhead/stable-sync-silent-lip"
 
 
 @dataclass
@@ -199,26 +194,6 @@ def track_faces(reader: VideoReader, options: LipSyncOptions, times: StageTimes,
     pixels = np.where(valid[:, None, None], filled, np.nan).astype(np.float32)
     return FacePlan(boxes, found, box_landmarks, pixels, np.stack(references[: options.references]),
                     np.stack(reference_poses[: options.references]), missing, faces_in_first_frame)
-
-
-def load_speech(audio, name: str):
-    """(wave at 16 kHz for the model, the output's 48 kHz sound) from a path or a 16 kHz array.
-
-    From a file the output sound is a stream (:func:`~talkhead.processing.audio.stream_audio`), read as the
-    video is written, so only the 16 kHz copy the model needs is held whole.
-    """
-    if isinstance(audio, (str, os.PathLike)):
-        wave = audio_lib.load_audio(audio)
-        output_wave = audio_lib.stream_audio(audio, OUTPUT_SAMPLE_RATE)
-    else:
-        wave = np.asarray(audio, np.float32)
-        if wave.ndim == 2 and min(wave.shape) <= 8:  # (samples, channels) or (channels, samples)
-            wave = wave.mean(axis=int(np.argmin(wave.shape)))
-        if wave.ndim != 1:
-            raise TalkheadInputError(f"{name} must be a mono 16 kHz waveform (a 1-D array), got shape {wave.shape}")
-        output_wave = audio_lib.resample(wave, audio_lib.SAMPLE_RATE, OUTPUT_SAMPLE_RATE)
-    audio_lib.check_min_duration(wave, name)
-    return wave, output_wave
 
 
 def load_lip_sync_models(model: str, silent_lip: str | None = DEFAULT_SILENT_LIP):

@@ -19,7 +19,8 @@ import torch
 from ..errors import MediaDecodeError, NoFaceError
 from ..outputs import atomic_output
 from ..processing import audio as audio_lib
-from ..processing.faces import DlibHOGDetector, clip_crop_box, default_landmark_predictor, face_crop_boxes
+from ..processing.face_crops import clip_crop_box, face_crop_boxes
+from ..processing.faces import DlibHOGDetector, default_landmark_predictor
 from ..processing.landmarks import close_mouth, denormalize_landmarks, normalize_landmarks
 
 logger = logging.getLogger(__name__)

@@ -27,14 +27,15 @@ import cv2
 import numpy as np
 
 from ..errors import TalkheadInputError
+from ..outputs import check_output_path
 from ..processing import audio as audio_lib
-from ..processing.faces import crop_face, face_crop_boxes, smooth_boxes
+from ..processing.face_crops import crop_face, face_crop_boxes, smooth_boxes
 from ..processing.landmarks import apply_transform, mouth_opening, normalize_landmarks, similarity_transform
 from ..processing.video import VideoWriter
 from ..processing.warp import border_anchors, thin_plate_map
 from .base import TalkheadPipeline, load_component
+from .common import DEFAULT_FACE_GENERATOR, DEFAULT_MOUTH_MOTION, DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, load_speech
 from .generator_renderer import FaceRenderer, close_mouths, pose_descriptor
-from .lip_sync import DEFAULT_FACE_GENERATOR, DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, check_output_path, load_speech
 from .speech_to_landmarks import SpeechToLandmarks, read_image
 from .stages import StageTimes
 
@@ -45,7 +46,6 @@ OPEN_WARP_POINTS = np.r_[0:68]  # a photo whose lips are apart: the inner lips s
 OPEN_PHOTO_GAP = 0.05  # inner-lip gap over mouth width above which a photo's mouth counts as open
 HEAD_POINTS = np.r_[17:48]  # brows, nose, eyes: rigid with the skull
 LOWER_FACE = np.r_[4:13, 48:68]  # lower jaw and mouth: what speech moves
-DEFAULT_MOUTH_MODEL = "talkhead/mouth-motion"
 
 
 @dataclass
@@ -321,7 +321,7 @@ class TalkingHeadPipeline(TalkheadPipeline):
     options_class = TalkingHeadOptions
     input_keys = ("image", "audio")
 
-    def __init__(self, model, mouth_model=DEFAULT_MOUTH_MODEL, face_generator=DEFAULT_FACE_GENERATOR,
+    def __init__(self, model, mouth_model=DEFAULT_MOUTH_MOTION, face_generator=DEFAULT_FACE_GENERATOR,
                  silent_lip=DEFAULT_SILENT_LIP, **kwargs):
         from ..models.mouth_motion import MouthMotionModel
         from ..models.stable_sync import StableSyncFaceGenerator

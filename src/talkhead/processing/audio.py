@@ -1,7 +1,8 @@
 """Audio loading and features for every model in the package.
 
 * :func:`load_audio`: any wav, flac, mp3, m4a or the audio track of a video, at any sample rate and
-  channel count, to 16 kHz mono float32 on the container's timeline.
+  channel count, to 16 kHz mono float32 on the container's timeline (containers that soundfile cannot
+  read are decoded by :mod:`talkhead.processing.audio_decode`, which also streams them).
 * :func:`logfbank26`: the MS-Sync audio feature (spec §1.4; Airale et al. §4.1). The paper says
   "26-d MFCC"; the authors' code keeps the 26 log filterbank energies, which is what we compute.
   100 frames/s, exactly 4 per 25-fps video frame.
@@ -20,22 +21,21 @@ the energies differ slightly from the authors' features; models trained here use
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import av
 import librosa
 import numpy as np
 import scipy.fft
 import scipy.signal
 import soundfile
 
-from ..errors import EmptyAudioError, MediaDecodeError, NoAudioError
-from ._av import container_origin, ffmpeg_reason, open_container
+from ..errors import EmptyAudioError, MediaDecodeError
+from .audio_decode import decode_audio_track
 
 SAMPLE_RATE = 16_000
 VIDEO_FPS = 25
 SAMPLES_PER_FRAME = SAMPLE_RATE // VIDEO_FPS  # 640 audio samples per video frame
+VIDEO_WINDOW = 5  # video frames in one sync window (200 ms): SyncNet, our experts, the face generator
 
 # spec §1.4: 25 ms windows, 10 ms hop -> 100 frames/s = 4 per video frame
 LOGFBANK_WINDOW = 400
@@ -57,7 +57,7 @@ MEL_BANDS = 80
 MEL_FMIN = 55.0
 MEL_FMAX = 7600.0
 MEL_PER_SECOND = SAMPLE_RATE / MEL_HOP  # 80
-MEL_WINDOW = 16  # mel frames in one 5-video-frame (200 ms) window
+MEL_WINDOW = 16  # mel frames in one VIDEO_WINDOW (200 ms)
 MEL_MAX_ABS = 4.0
 MEL_SILENCE = -MEL_MAX_ABS  # mel80 of silence: what G_S reads to close the lips (spec §1.5, §6.3)
 MEL_MIN_DB = -100.0
@@ -99,95 +99,10 @@ def load_audio(source: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.
         data, native_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
         wave = data.mean(axis=1)
     except _SOUNDFILE_ERRORS:
-        wave, native_rate = _decode_with_pyav(path)
+        wave, native_rate = decode_audio_track(path)
     if wave.size == 0:
         raise EmptyAudioError(f"the audio in '{path}' is empty (0 samples); give a file with speech in it")
     return resample(wave, native_rate, sample_rate)
-
-
-def stream_audio(source: str | os.PathLike, sample_rate: int) -> Iterator[np.ndarray]:
-    """The audio of ``source`` as mono float32 chunks at ``sample_rate``, decoded and resampled as it is read.
-
-    The streaming counterpart of :func:`load_audio` for audio that is only passed through (an output's
-    sound track): memory stays at one chunk whatever the length. Sample 0 is at time 0 of the file's
-    timeline, as in :func:`load_audio`; the resampling and channel mixing are FFmpeg's (swresample), so
-    samples differ slightly from :func:`load_audio`'s. Errors surface when iteration starts.
-    """
-    path = Path(source)
-    with open_container(path, "audio") as container:
-        if not container.streams.audio:
-            raise NoAudioError(f"'{path}' has no audio track; give the speech as a separate file")
-        stream = container.streams.audio[0]
-        origin = container_origin(container)
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-        skip: int | None = None  # samples before the origin still to drop (encoder priming)
-        try:
-            for frame in container.decode(stream):
-                for chunk in resampler.resample(frame):
-                    samples = chunk.to_ndarray().reshape(-1).astype(np.float32, copy=False)
-                    if skip is None:
-                        lead = 0.0 if frame.time is None else frame.time - origin
-                        skip = max(0, -int(round(lead * sample_rate)))
-                        if lead > 0:  # the track starts late: silence until it does
-                            yield np.zeros(int(round(lead * sample_rate)), np.float32)
-                    dropped = min(skip, len(samples))
-                    skip -= dropped
-                    if dropped < len(samples):
-                        yield samples[dropped:]
-        except av.error.FFmpegError as err:
-            raise MediaDecodeError(f"cannot decode the audio of '{path}' (FFmpeg: {ffmpeg_reason(err)})") from err
-        for chunk in resampler.resample(None):
-            yield chunk.to_ndarray().reshape(-1).astype(np.float32, copy=False)
-
-
-def _decode_with_pyav(path: Path) -> tuple[np.ndarray, int]:
-    with open_container(path, "audio") as container:
-        if not container.streams.audio:
-            raise NoAudioError(f"'{path}' has no audio track; give the speech as a separate file")
-        stream = container.streams.audio[0]
-        origin = container_origin(container)
-        chunks: list[np.ndarray] = []
-        first_time: float | None = None
-        rate = stream.rate or stream.codec_context.sample_rate
-        declared_duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
-        try:
-            for frame in container.decode(stream):
-                if first_time is None and frame.time is not None:
-                    first_time = frame.time
-                samples = _to_float(frame.to_ndarray())
-                if frame.format.is_planar:  # (channels, n)
-                    samples = samples.mean(axis=0)
-                else:  # packed: (1, n * channels)
-                    samples = samples.reshape(-1, len(frame.layout.channels)).mean(axis=1)
-                chunks.append(samples)
-                rate = frame.sample_rate
-        except av.error.FFmpegError as err:
-            if not chunks:
-                raise MediaDecodeError(f"cannot decode the audio of '{path}' (FFmpeg: {ffmpeg_reason(err)})") from err
-            # a truncated file: keep what decoded, as media players do
-    wave = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-    if declared_duration is not None:  # AAC decoders return the encoder's padding after the last sample
-        wave = wave[: int(round(declared_duration * rate))]
-    lead = 0.0 if first_time is None else first_time - origin
-    return _shift_to_origin(wave, lead, rate), int(rate)
-
-
-def _to_float(samples: np.ndarray) -> np.ndarray:
-    if samples.dtype.kind == "i":
-        return samples.astype(np.float32) / float(-np.iinfo(samples.dtype).min)
-    if samples.dtype.kind == "u":  # u8 PCM is offset binary
-        return (samples.astype(np.float32) - 128.0) / 128.0
-    return samples.astype(np.float32, copy=False)
-
-
-def _shift_to_origin(wave: np.ndarray, lead_seconds: float, rate: int) -> np.ndarray:
-    """Pad (stream starts late) or trim (encoder priming before the origin) to put sample 0 at time 0."""
-    lead = int(round(lead_seconds * rate))
-    if lead > 0:
-        return np.concatenate([np.zeros(lead, np.float32), wave])
-    if lead < 0:
-        return wave[-lead:]
-    return wave
 
 
 def resample(wave: np.ndarray, source_rate: int, target_rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -410,6 +325,13 @@ def mel_window(mel: np.ndarray, frame_index: int, fps: float = VIDEO_FPS) -> np.
     return window
 
 
+def mel_tensor(mel: np.ndarray, frame: int):
+    """The (1, 80, 16) torch mel window starting at video frame ``frame``: :func:`mel_window` as the image models read it."""
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(mel_window(mel, frame).T))[None]
+
+
 def mel_per_frame(mel: np.ndarray, num_frames: int, fps: float = VIDEO_FPS) -> np.ndarray:
     """(num_frames, bands): the mean of the mel rows inside each video frame's span [t/fps, (t+1)/fps).
 
@@ -460,6 +382,6 @@ def _check_rate(sample_rate: int) -> None:
 
 __all__ = [
     "SAMPLE_RATE", "VIDEO_FPS", "SAMPLES_PER_FRAME", "MEL_SILENCE", "LOG_SILENCE", "MEL_WINDOW", "LOGFBANK_PER_VIDEO_FRAME",
-    "load_audio", "stream_audio", "resample", "num_video_frames", "fit_length", "logfbank26", "mel80", "mel_start",
+    "load_audio", "resample", "num_video_frames", "fit_length", "logfbank26", "mel80", "mel_start",
     "mel_window", "silence_mask", "mfcc13",
 ]

@@ -1,0 +1,121 @@
+"""What a video source holds, read without decoding its frames: size, rate, duration, audio, rotation.
+
+A source is a video file (any container FFmpeg reads) or a folder of numbered frames. Also the frame-rate
+rule every decoder of the package follows (:func:`resample_indices`: nearest presentation time).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from ..errors import MediaDecodeError, NoVideoError
+from ._av import open_container
+
+VIDEO_FPS = 25
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".flv")
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video source holds, read without decoding its frames."""
+
+    path: Path
+    width: int
+    height: int
+    source_fps: float | None
+    duration: float
+    has_audio: bool
+    is_frame_folder: bool = False
+    rotation: int = 0  # degrees counter-clockwise the stored frames are turned for display (phone videos)
+
+    def num_frames(self, fps: float = VIDEO_FPS) -> int:
+        """Frames at ``fps`` covering the duration (an estimate until decoded)."""
+        return frames_covering(self.duration, fps)
+
+
+def frames_covering(duration: float, fps: float = VIDEO_FPS) -> int:
+    """Number of output frames k with k / fps < duration."""
+    return max(0, math.ceil(duration * fps - 1e-6))
+
+
+def resample_indices(source_times: np.ndarray, end_time: float, fps: float = VIDEO_FPS) -> np.ndarray:
+    """For each output frame k (time k / fps < ``end_time``), the index of the nearest source frame.
+
+    The reference definition of the frame-rate conversion; :class:`VideoReader` streams the same
+    rule. ``source_times`` must be increasing.
+    """
+    source_times = np.asarray(source_times, dtype=np.float64)
+    out_times = np.arange(frames_covering(end_time, fps)) / fps
+    # a source frame i owns output times up to the midpoint with frame i+1 (ties to the earlier one)
+    midpoints = (source_times[1:] + source_times[:-1]) / 2
+    return np.searchsorted(midpoints, out_times - 1e-9, side="left")
+
+
+def is_frame_folder(path: str | os.PathLike) -> bool:
+    path = Path(path)
+    return path.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir())
+
+
+def _natural_key(path: Path) -> list:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
+def list_frame_files(folder: Path) -> list[Path]:
+    return sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
+
+
+def probe_video(source: str | os.PathLike, folder_fps: float = VIDEO_FPS) -> VideoInfo:
+    """Size, rate, duration and audio presence of a video file or a folder of frames."""
+    path = Path(source)
+    if path.is_dir():
+        files = list_frame_files(path)
+        if not files:
+            raise NoVideoError(f"'{path}' holds no image frames ({', '.join(IMAGE_SUFFIXES)})")
+        height, width = read_image_file(files[0]).shape[:2]
+        return VideoInfo(path, width, height, folder_fps, len(files) / folder_fps, False, True)
+    with open_container(path, "video") as container:
+        if not container.streams.video:
+            raise NoVideoError(f"'{path}' has no video stream")
+        stream = container.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate
+        duration = _stream_duration(container, stream)
+        width, height = stream.codec_context.width, stream.codec_context.height
+        rotation = _display_rotation(container, stream)
+        if rotation in (90, 270):
+            width, height = height, width
+        return VideoInfo(path, width, height, float(rate) if rate else None, duration, bool(container.streams.audio),
+                         rotation=rotation)
+
+
+def _display_rotation(container, stream) -> int:
+    """The display-matrix rotation of the first frame, as 0, 90, 180 or 270 (0 if it cannot be read)."""
+    try:
+        frame = next(container.decode(stream))
+    except (StopIteration, av.error.FFmpegError):
+        return 0
+    return int(round(float(getattr(frame, "rotation", 0) or 0) / 90)) % 4 * 90
+
+
+def _stream_duration(container, stream) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return 0.0
+
+
+def read_image_file(path: Path) -> np.ndarray:
+    """One frame of a frame folder as RGB uint8."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise MediaDecodeError(f"cannot read image '{path}'")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
