@@ -2,7 +2,7 @@
 
     python benchmarks/pipeline_speed.py [--seconds 10 300]
 
-Runs ``talkhead benchmark speed`` (src/talkhead/pipelines/speed.py: each task and input length in a
+Runs ``talkhead benchmark speed`` (src/talkhead/benchmarks/speed.py: each task and input length in a
 fresh process, generated inputs) and writes benchmarks/results/pipeline_speed.json and the
 "pipeline_speed" section of RESULTS.md. Targets: lip-sync and talking head at least 25 frames/s end
 to end; peak memory flat from the short to the long input (streaming).
@@ -21,7 +21,7 @@ TARGET_FPS = 25
 
 
 def render(report: dict, lengths: list[float]) -> str:
-    from talkhead.pipelines.speed import speed_table
+    from talkhead.benchmarks.speed import speed_table
 
     verdicts = []
     for task in ("lip-sync", "talking-head"):
@@ -68,7 +68,7 @@ def main() -> int:
     if args.from_json:
         report = json.loads(Path(args.from_json).read_text())
     else:
-        from talkhead.pipelines.speed import benchmark_speed
+        from talkhead.benchmarks.speed import benchmark_speed
 
         report = benchmark_speed(tuple(args.seconds))
         report["machine"] = {**report["machine"], **machine()}

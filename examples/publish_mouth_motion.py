@@ -34,8 +34,8 @@ def _command(run: Path) -> str:
 
 
 def card(run: Path, validation_run: Path, name: str, lip_follow: Path, mouth: Path) -> Path:
-    from talkhead.evaluation.lip_follow import lip_follow_table
-    from talkhead.evaluation.mouth_benchmark import mouth_table
+    from talkhead.benchmarks.lip_follow import lip_follow_table
+    from talkhead.benchmarks.mouth import mouth_table
     from talkhead.models.mouth_motion import MouthMotionConfig
     from talkhead.training.eval_results import results_from_files
     from talkhead.training.model_card import (

@@ -94,7 +94,7 @@ def _ablation_note(report: dict, name: str) -> str:
 
 
 def card(run: Path, name: str, benchmark: Path, speed: Path | None) -> Path:
-    from talkhead.metrics.benchmarks import markdown_table as benchmark_table
+    from talkhead.benchmarks.papers import markdown_table as benchmark_table
     from talkhead.models.ms_sync import MSSyncGenerator
     from talkhead.training.eval_results import results_from_files
     from talkhead.training.model_card import PIPELINE_TAGS, write_model_card

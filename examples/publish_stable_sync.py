@@ -112,10 +112,10 @@ a mel window, cosine of L2-normalised embeddings. {params / 1e6:.2f} M parameter
 trains against it.
 
 ```python
-from talkhead.metrics.image import expert_sync
+from talkhead.metrics.face_sync import face_sync
 from talkhead.models.avsyncnet import SyncNetExpert
 expert = SyncNetExpert.from_pretrained("talkhead/{name}")
-result = expert_sync(expert, faces, mel)   # faces (T, 3, 96, 96), the clip's mel (M, 80)
+result = face_sync(expert, faces, mel)     # faces (T, 3, 96, 96), the clip's mel (M, 80)
 print(result.offset, result.confidence, result.min_distance)
 ```"""
     sections = {
@@ -143,7 +143,7 @@ prefer comparisons between systems on the same clips over absolute values.""",
 
 
 def generator_card(run: Path, name: str, benchmark: Path | None, speed: Path | None, notes: Path | None = None) -> Path:
-    from talkhead.metrics.benchmarks import markdown_table as benchmark_table
+    from talkhead.benchmarks.papers import markdown_table as benchmark_table
     from talkhead.models.stable_sync import StableSyncFaceGenerator
     from talkhead.training.eval_results import results_from_files
     from talkhead.training.model_card import (

@@ -6,7 +6,7 @@ import pytest
 
 from talkhead.cli import main
 
-from .metrics.test_evaluate import media, tiny_models  # noqa: F401  (session fixtures)
+from .evaluation.test_evaluate import media, tiny_models  # noqa: F401  (session fixtures)
 
 
 def test_evaluate_video_with_every_option(media, tiny_models, tmp_path, capsys):  # noqa: F811

@@ -1,5 +1,5 @@
 """LSE-D / LSE-C with SyncNet v2: the search on synthetic embeddings, the window plumbing with a stub network,
-syncnet_python's crop geometry, and the face-track mode."""
+syncnet_python's crop geometry from a face track."""
 
 from types import SimpleNamespace
 
@@ -11,17 +11,11 @@ import torch
 from torch import nn
 
 from talkhead.errors import EmptyAudioError, NoFaceError
-from talkhead.metrics.lse import (
-    LSEResult,
-    lse_from_embeddings,
-    num_windows,
-    syncnet_crop_geometry,
-    syncnet_v2_face_crops,
-    syncnet_v2_scores,
-)
-from talkhead.metrics.sync import distance_matrix
+from talkhead.metrics.lse import num_windows, syncnet_crop_geometry, syncnet_v2_face_crops, syncnet_v2_scores
+from talkhead.metrics.sync import SyncResult, distance_matrix, offset_search
 from talkhead.models.syncnet_v2 import SyncNetV2Config, SyncNetV2Model
-from talkhead.processing.faces import FaceTrack, FaceTracker, face_crop_boxes
+from talkhead.processing.face_crops import face_crop_boxes
+from talkhead.processing.faces import FaceTracker
 
 from ..conftest import face_frame
 
@@ -30,35 +24,36 @@ from ..conftest import face_frame
 def test_shifted_embeddings_give_the_offset(shift):
     stream = np.random.default_rng(1).standard_normal((100, 16))
     video, audio = stream[20:80], stream[20 + shift : 80 + shift]  # audio[t] sounds with video frame t + shift
-    result = lse_from_embeddings(video, audio)
-    assert isinstance(result, LSEResult) and result.offset == shift
-    assert result.lse_c > 1.0 and result.lse_d < np.median(result.distances)
+    result = offset_search(video, audio)
+    assert isinstance(result, SyncResult) and result.offset == shift
+    assert result.confidence > 1.0 and result.min_distance < np.median(result.distances)
     assert result.frame_confidence.shape == (60,) and result.distances.shape == (31,)
-    assert set(result.to_dict()) == {"offset", "lse_d", "lse_c"} and len(result.to_dict(curves=True)["distances"]) == 31
+    assert set(result.to_dict(curves=False)) == {"offset", "abs_offset", "min_distance", "confidence"}
+    assert len(result.to_dict()["distances"]) == 31
 
 
 def test_frame_confidence_is_syncnet_python_s():
     rng = np.random.default_rng(2)
     video, audio = rng.standard_normal((40, 8)), rng.standard_normal((40, 8))
     audio[:, :4] = video[:, :4]  # partly in sync, so the frames differ
-    result = lse_from_embeddings(video, audio)
+    result = offset_search(video, audio)
     # SyncNetInstance.evaluate: dists[t][k], mdist = mean over t; fconf = median(mdist) - dists[t][argmin], medfilt 9
     dists = distance_matrix(video, audio, 15)
     mdist = dists.mean(axis=0)
     expected = scipy.signal.medfilt(np.median(mdist) - dists[:, mdist.argmin()], kernel_size=9)
     np.testing.assert_allclose(result.frame_confidence, expected, rtol=1e-12, atol=1e-12)
-    assert result.lse_d == pytest.approx(mdist.min()) and result.lse_c == pytest.approx(np.median(mdist) - mdist.min())
+    assert result.min_distance == pytest.approx(mdist.min()) and result.confidence == pytest.approx(np.median(mdist) - mdist.min())
 
 
 def test_constant_sequences_have_zero_confidence():
-    zero = lse_from_embeddings(np.zeros((30, 8)), np.zeros((30, 8)))  # even SyncNet's zero padding matches
-    assert zero.lse_c == 0.0 and zero.lse_d == 0.0 and not zero.frame_confidence.any()
+    zero = offset_search(np.zeros((30, 8)), np.zeros((30, 8)))  # even SyncNet's zero padding matches
+    assert zero.confidence == 0.0 and zero.min_distance == 0.0 and not zero.frame_confidence.any()
     assert zero.offset == 15  # a flat curve: the first shift wins, as torch.min picks it in the original
     constant = np.ones((30, 8))
-    valid = lse_from_embeddings(constant, constant, padding="valid")
-    assert valid.lse_c == 0.0 and valid.lse_d == 0.0
+    valid = offset_search(constant, constant, padding="valid")
+    assert valid.confidence == 0.0 and valid.min_distance == 0.0
     assert not np.nan_to_num(valid.frame_confidence).any()  # NaN: windows with no partner at the best shift
-    assert lse_from_embeddings(constant, constant).offset == 0  # zero padding: farther at the edges, best at 0
+    assert offset_search(constant, constant).offset == 0  # zero padding: farther at the edges, best at 0
 
 
 class StubSyncNet(nn.Module):
@@ -97,7 +92,7 @@ def test_scores_find_the_offset_through_the_windows(shift):
     model = StubSyncNet()
     model.train()
     result = syncnet_v2_scores(model, faces, wave, batch_size=7)
-    assert result.offset == shift and result.lse_c > 0.5
+    assert result.offset == shift and result.confidence > 0.5
     assert result.frame_confidence.shape == (55,)  # min(60, 60) - 5 windows, as syncnet_python counts
     assert model.training  # restored after scoring in eval mode
 
@@ -136,18 +131,13 @@ def original_crop(frame, box, crop_scale=0.4):
     return cv2.resize(face, (224, 224))
 
 
-class StubTracker:
-    """Returns a square of landmark points around given boxes (NaN where ``found`` is False)."""
-
-    def __init__(self, boxes, found):
-        self.boxes, self.found = np.asarray(boxes, np.float32), np.asarray(found, bool)
-
-    def track(self, frames):
-        frames = list(frames)
-        grid = np.stack(np.meshgrid(np.linspace(0, 1, 17), np.linspace(0, 1, 4)), -1).reshape(-1, 2)[:68]
-        landmarks = self.boxes[:, None, :2] + grid[None] * (self.boxes[:, None, 2:] - self.boxes[:, None, :2])
-        landmarks[~self.found] = np.nan
-        return FaceTrack(landmarks.astype(np.float32), self.found.copy())
+def square_track(boxes, found):
+    """A face track of landmark points on a grid inside given boxes (NaN where ``found`` is False)."""
+    boxes, found = np.asarray(boxes, np.float32), np.asarray(found, bool)
+    grid = np.stack(np.meshgrid(np.linspace(0, 1, 17), np.linspace(0, 1, 4)), -1).reshape(-1, 2)[:68]
+    landmarks = boxes[:, None, :2] + grid[None] * (boxes[:, None, 2:] - boxes[:, None, :2])
+    landmarks[~found] = np.nan
+    return landmarks.astype(np.float32), found
 
 
 @pytest.mark.parametrize("landmark_box", [(90.0, 70.0, 170.0, 150.0), (5.0, 150.0, 85.0, 230.0)])  # inside; near a corner
@@ -155,10 +145,9 @@ def test_face_crops_follow_run_pipeline_geometry(landmark_box):
     frames = np.random.default_rng(5).integers(0, 255, (15, 240, 320, 3), dtype=np.uint8)
     found = np.ones(15, bool)
     found[6:8] = False  # lost for two frames: boxes interpolated
-    crops, returned = syncnet_v2_face_crops(frames, StubTracker(np.tile(landmark_box, (15, 1)), found))
-    assert crops.shape == (15, 224, 224, 3) and crops.dtype == np.uint8 and (returned == found).all()
-    tracked = StubTracker(np.tile(landmark_box, (1, 1)), [True]).track(frames[:1]).landmarks
-    box = face_crop_boxes(tracked)[0]
+    crops = syncnet_v2_face_crops(frames, *square_track(np.tile(landmark_box, (15, 1)), found))
+    assert crops.shape == (15, 224, 224, 3) and crops.dtype == np.uint8
+    box = face_crop_boxes(square_track(np.tile(landmark_box, (1, 1)), [True])[0])[0]
     for index in (0, 7, 14):
         np.testing.assert_array_equal(crops[index], original_crop(frames[index], box.astype(np.float64)))
 
@@ -172,18 +161,18 @@ def test_crop_geometry_median_filters_like_scipy_and_short_tracks_survive():
     assert np.allclose(half, 30)
 
 
-def test_face_track_mode_errors_without_a_face():
+def test_face_crops_need_a_face():
     frames = np.zeros((8, 64, 64, 3), np.uint8)
     with pytest.raises(NoFaceError):
-        syncnet_v2_scores(StubSyncNet(224), frames, np.zeros(8 * 640, np.float32),
-                          tracker=StubTracker(np.zeros((8, 4)), np.zeros(8, bool)))
+        syncnet_v2_face_crops(frames, *square_track(np.zeros((8, 4)), np.zeros(8, bool)))
 
 
-def test_face_track_mode_with_dlib_on_a_real_face(astronaut):
+def test_face_crops_of_a_dlib_track_on_a_real_face(astronaut):
     frames = np.stack([face_frame(astronaut, 256, (i % 3, 0)) for i in range(8)])
-    crops, found = syncnet_v2_face_crops(iter(frames), FaceTracker())  # a one-shot iterator is fine
-    assert found.all() and crops.shape == (8, 224, 224, 3)
+    track = FaceTracker().track(frames)
+    crops = syncnet_v2_face_crops(frames, track.landmarks, track.found)
+    assert track.found.all() and crops.shape == (8, 224, 224, 3)
     assert (crops == 110).all(axis=-1).mean() < 0.05  # the face fills the crop; hardly any grey border
     model = StubSyncNet(224)
-    result = syncnet_v2_scores(model, frames, np.zeros(8 * 640, np.float32), track_faces=True, vshift=2)
+    result = syncnet_v2_scores(model, crops, np.zeros(8 * 640, np.float32), vshift=2)
     assert result.frame_confidence.shape == (3,)

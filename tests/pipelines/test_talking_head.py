@@ -185,14 +185,14 @@ def test_mouth_model_moves_the_mouth_and_lip_follow_reads_it(photo, speech, moti
     import torch
 
     from talkhead.evaluation.lip_follow import lip_follow_videos
-    from talkhead.evaluation.tracking import track_video
+    from talkhead.evaluation.tracked_clip import track_clip
     from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
 
     torch.manual_seed(0)
     mouth = MouthMotionModel(MouthMotionConfig.from_preset("tiny", use_phones=False, output_gain=8.0)).eval()
     still = talking_head(photo, speech, tmp_path / "still.mp4", motion_model, options=quiet(lip_scale=0.0), mouth_model=mouth)
     moving = talking_head(photo, speech, tmp_path / "moving.mp4", motion_model, options=quiet(), mouth_model=mouth)
-    opening = track_video(moving.video).mouth_opening()
-    assert np.nanstd(opening) > 3 * np.nanstd(track_video(still.video).mouth_opening())
+    opening = track_clip(moving.video).mouth_opening()
+    assert np.nanstd(opening) > 3 * np.nanstd(track_clip(still.video).mouth_opening())
     assert lip_follow_videos(moving.video, moving.video)["lip_follow"] == pytest.approx(1)
     assert lip_follow_videos(moving.video, still.video)["frames"] == len(opening)

@@ -126,7 +126,7 @@ def _add_mouth(kinds) -> None:
 
 
 def run_ms_sync(args) -> int:
-    from ..metrics.benchmarks import benchmark_ms_sync, markdown_table
+    from ..benchmarks.papers import benchmark_ms_sync, markdown_table
 
     path = OutputGuard([args.data, *args.model, args.eval_syncers, args.mouth_model]).claim(args.json, "--json", ".json")
     report = benchmark_ms_sync(args.data, args.split, args.model or ["ms-sync-short"], args.eval_syncers, args.clip_frames,
@@ -138,13 +138,13 @@ def run_ms_sync(args) -> int:
 
 
 def run_lipsync(args) -> int:
-    from ..metrics.benchmarks import benchmark_lipsync, markdown_table
+    from ..benchmarks.papers import benchmark_lipsync, markdown_table
 
     guard = OutputGuard([args.data, *args.model, args.silent_lip, args.eval_expert, args.lip_sync_model])
     path = guard.claim(args.json, "--json", ".json")
     sheet = guard.claim(args.sheet, "--sheet", ".png")
     if not args.no_mouth_table:
-        from ..evaluation.split_clips import split_clips
+        from ..benchmarks.split_clips import split_clips
 
         split_clips(args.data, args.split)  # the mouth table needs the raw videos: say so before the long part
     report = benchmark_lipsync(args.data, args.split, args.model, args.silent_lip or None, args.eval_expert,
@@ -152,7 +152,7 @@ def run_lipsync(args) -> int:
     print(f"{report['chunks']} chunks of {report['chunk_frames']} frames from split '{report['split']}' (96-px faces)")
     print(markdown_table(report))
     if not args.no_mouth_table:  # the table of issue #13: whole frames at video resolution, through `talkhead lipsync`
-        from ..evaluation.mouth_benchmark import benchmark_mouth, mouth_table
+        from ..benchmarks.mouth import benchmark_mouth, mouth_table
 
         paper = args.model[0] if args.model else "talkhead/stable-sync-face"
         report["mouth"] = benchmark_mouth(args.data, args.split, args.lip_sync_model, paper, None, args.max_frames,
@@ -164,7 +164,7 @@ def run_lipsync(args) -> int:
 
 
 def run_speed(args) -> int:
-    from ..pipelines.speed import TASKS, benchmark_speed, speed_table
+    from ..benchmarks.speed import TASKS, benchmark_speed, speed_table
 
     path = OutputGuard([args.video]).claim(args.json, "--json", ".json")
     report = benchmark_speed(tuple(args.seconds), tuple(args.task or TASKS), args.video)
@@ -174,7 +174,7 @@ def run_speed(args) -> int:
 
 
 def run_lip_follow(args) -> int:
-    from ..evaluation.lip_follow import benchmark_lip_follow, lip_follow_table
+    from ..benchmarks.lip_follow import benchmark_lip_follow, lip_follow_table
 
     path = OutputGuard([args.data, *args.model, args.lip_sync_model]).claim(args.json, "--json", ".json")
     report = benchmark_lip_follow(args.data, args.split, args.model or None, not args.no_pipelines, args.lip_sync_model,
@@ -186,7 +186,7 @@ def run_lip_follow(args) -> int:
 
 
 def run_mouth(args) -> int:
-    from ..evaluation.mouth_benchmark import benchmark_mouth, mouth_table
+    from ..benchmarks.mouth import benchmark_mouth, mouth_table
 
     guard = OutputGuard([args.data, args.lip_sync_model])
     path = guard.claim(args.json, "--json", ".json")

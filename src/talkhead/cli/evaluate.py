@@ -5,8 +5,9 @@ argparse cannot have both a positional VIDEO and a ``landmarks`` subcommand unde
 :func:`talkhead.cli.main` hands everything after ``evaluate`` to :func:`run_evaluate` unparsed, which dispatches on
 the first argument: ``landmarks`` goes to the landmark parser, anything else to the video parser. The ``evaluate``
 subparser only lists the command in ``talkhead -h``. The metrics themselves are
-in :mod:`talkhead.metrics.evaluate`; this module only parses, calls, and writes the JSON and the plot
-(both claimed from :class:`talkhead.outputs.OutputGuard` first: neither may be an input).
+in :mod:`talkhead.evaluation`; this module only parses, calls, and writes the JSON and the plot
+(both claimed from :class:`talkhead.outputs.OutputGuard` first: neither may be an input). The library's messages name
+inputs by keyword; :data:`OPTION_NAMES` makes them name this command's flags.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import sys
 
 from ..outputs import OutputGuard
 from ..processing.audio import MIN_AUDIO_SECONDS
+
+OPTION_NAMES = {"video": "--video", "audio": "--audio", "reference": "--reference", "landmarks": "--landmarks",
+                "syncnet_v2": "--syncnet-v2 DIR", "av_hubert": "--av-hubert DIR", "max_side": "--max-side"}
 
 VIDEO_DESCRIPTION = (
     "Score VIDEO with every metric the package has and write one JSON report: our SyncNet expert (offset, "
@@ -55,7 +59,7 @@ def run_evaluate(args) -> int:
 
 
 def video_parser() -> argparse.ArgumentParser:
-    from ..metrics.evaluate import GROUPS, METRICS
+    from ..evaluation.evaluate import GROUPS, METRICS
 
     parser = argparse.ArgumentParser(
         prog="talkhead evaluate", description=VIDEO_DESCRIPTION,
@@ -90,8 +94,8 @@ def video_parser() -> argparse.ArgumentParser:
 
 
 def run_evaluate_video(args) -> int:
-    from ..metrics.evaluate import EvaluateOptions, check_options, evaluate_video, select_metrics, write_json
-    from ..metrics.evaluate_report import format_table, plot_confidence
+    from ..evaluation.evaluate import EvaluateOptions, check_options, evaluate_video, select_metrics
+    from ..evaluation.report import format_table, plot_confidence, write_json
 
     guard = OutputGuard([args.video, args.audio, args.reference, args.speaker_video, args.mouth_sync, args.expert,
                          args.eval_syncers, args.syncnet_v2, args.av_hubert])
@@ -99,18 +103,11 @@ def run_evaluate_video(args) -> int:
     plot_path = guard.claim(args.plot, "--plot", ".png")
     metrics = select_metrics(args.metrics)  # an unknown name fails before any decoding
     options = EvaluateOptions(expert=args.expert, eval_syncers=args.eval_syncers, syncnet_v2=args.syncnet_v2,
-                              av_hubert=args.av_hubert, max_side=args.max_side, curves=True)
-    check_options(options)  # --max-side below 96 and the like: one error line, exit 2
+                              av_hubert=args.av_hubert, max_side=args.max_side, curves=True,
+                              speaker_video=args.speaker_video, mouth_sync=args.mouth_sync)
+    check_options(options, OPTION_NAMES)  # --max-side below 96 and the like: one error line, exit 2
     log = None if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
-    report = evaluate_video(args.video, args.audio, args.reference, metrics, options, log=log)
-    if args.speaker_video:
-        from ..evaluation.lip_follow import lip_follow_videos
-
-        report["lip_follow"] = lip_follow_videos(args.video, args.speaker_video)
-    if args.mouth_sync:
-        from ..evaluation.mouth_sync import mouth_sync_video
-
-        report["mouth_sync"] = mouth_sync_video(args.video, args.audio, args.mouth_sync)
+    report = evaluate_video(args.video, args.audio, args.reference, metrics, options, log=log, names=OPTION_NAMES)
     write_json(report, report_path)
     if plot_path:
         plot_confidence(report, plot_path)
@@ -152,14 +149,16 @@ def landmarks_parser() -> argparse.ArgumentParser:
 
 def run_evaluate_landmarks(args) -> int:
     from ..errors import TalkheadInputError
-    from ..metrics.report import evaluate_landmarks, plot_offset_curves, write_json
+    from ..evaluation.landmarks_report import evaluate_landmarks, plot_offset_curves
+    from ..evaluation.report import write_json
 
     guard = OutputGuard([args.video, args.audio, args.landmarks, args.model])
     report_path = guard.claim(args.json, "--json", ".json")
     plot_path = guard.claim(args.plot, "--plot", ".png")
     if args.chunk is not None and args.chunk < 1:  # 0 would silently skip the chunked average
         raise TalkheadInputError(f"--chunk must be at least 1 frame, got {args.chunk}")
-    report = evaluate_landmarks(args.video, args.audio, args.landmarks, args.model, args.chunk, args.padding)
+    report = evaluate_landmarks(args.video, args.audio, args.landmarks, args.model, args.chunk, args.padding,
+                                names=OPTION_NAMES)
     write_json(report, report_path)
     if plot_path:
         plot_offset_curves(report, plot_path)

@@ -1,7 +1,9 @@
 """Talking videos -> a ``datasets.DatasetDict`` (the data contract of architecture.md).
 
-For each clip: decode at 25 fps, track 68 landmarks, interpolate gaps of up to 2 frames and split
-the clip at longer ones, load and align the audio, compute the MS-Sync and Wav2Lip features, and
+For each clip: decode at 25 fps and track 68 landmarks (:func:`talkhead.evaluation.tracked_clip.track_clip`, the
+tracking every metric and benchmark shares), interpolate gaps of up to 2 frames and split the clip at longer
+ones, frame each part as :func:`talkhead.processing.face_crops.frame_clip` does (the convention the metrics and
+pipelines use too), load and align the audio, compute the MS-Sync and Wav2Lip features, and
 (with ``faces=True``) cut 96x96 face crops in a second decoding pass. Bad inputs are skipped and
 reported with their reason, whether discovery or processing rejected them; the output folder is
 checked by :func:`talkhead.outputs.check_output_folder` (never an input, never holding one), written
@@ -25,18 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TalkheadInputError
+from ..evaluation.tracked_clip import track_clip
 from ..outputs import STOP_SIGNALS, atomic_output, check_output_folder
 from ..processing import audio as audio_lib
-from ..processing.faces import (
-    FaceTracker,
-    clip_crop_box,
-    crop_faces,
-    face_crop_boxes,
-    fill_short_gaps,
-    smooth_boxes,
-    valid_segments,
-)
-from ..processing.landmarks import normalize_landmarks
+from ..processing.face_crops import CLIP_ENLARGE, ClipFraming, crop_faces, frame_clip
+from ..processing.faces import FaceTracker, fill_short_gaps, valid_segments
 from ..processing.video import VIDEO_FPS, VideoReader
 from .discovery import ClipSpec, Discovery, discover
 from .hub_export import write_hub_files
@@ -65,7 +60,7 @@ class PreprocessOptions:
     min_frames: int = 25
     max_gap: int = 2
     redetect_every: int = 5
-    clip_enlarge: float = 0.3
+    clip_enlarge: float = CLIP_ENLARGE
     face_size: int = 96
     phones: bool = False
 
@@ -130,14 +125,11 @@ def process_clip(spec: ClipSpec, options: PreprocessOptions, tracker: FaceTracke
 
 
 def _process(spec: ClipSpec, options: PreprocessOptions, tracker: FaceTracker, report: ClipReport) -> list[dict]:
-    reader = VideoReader(spec.video, max_side=options.max_side)
+    reader = VideoReader(spec.video, max_side=options.max_side)  # an unreadable video fails before anything is decoded
     wave = audio_lib.load_audio(spec.audio or spec.video)
     audio_lib.check_min_duration(wave, "the audio")
-    track = tracker.track(reader)
-    report.frames = len(track.found)
-    report.found = int(track.found.sum())
-    if report.frames == 0:
-        raise TalkheadInputError("no decodable video frames")
+    clip = track_clip(spec.video, reader=reader, tracker=tracker)  # the tracking every metric and benchmark shares
+    report.frames, report.found = clip.num_frames, int(clip.found.sum())
     if report.found == 0:
         raise TalkheadInputError("no face found in any frame")
     num_frames = min(report.frames, int(round(len(wave) / audio_lib.SAMPLES_PER_FRAME)))
@@ -147,29 +139,32 @@ def _process(spec: ClipSpec, options: PreprocessOptions, tracker: FaceTracker, r
     wave = audio_lib.fit_length(wave, num_frames * audio_lib.SAMPLES_PER_FRAME)
     if audio_lib.silence_mask(wave, num_frames).all():
         raise TalkheadInputError("the audio is silent")
-    landmarks, valid = fill_short_gaps(track.landmarks[:num_frames] / reader.scale, track.found[:num_frames], options.max_gap)
+    clip = clip.cut(num_frames)
+    landmarks, valid = fill_short_gaps(clip.track_landmarks / clip.scale, clip.found, options.max_gap)
     segments = valid_segments(valid, options.min_frames)
     dropped = len(valid_segments(valid)) - len(segments)
     if dropped:
         report.notes.append(f"dropped {dropped} face segment(s) shorter than {options.min_frames} frames")
     if not segments:
         raise TalkheadInputError(f"no stretch of at least {options.min_frames} frames with a face")
-    face_boxes = np.full((num_frames, 4), np.nan, np.float32)
-    for a, b in segments:
-        face_boxes[a:b] = smooth_boxes(face_crop_boxes(landmarks[a:b]))
-    faces = _face_crops(reader, face_boxes, options) if options.faces else None
+    framings = [frame_clip(landmarks[a:b], options.clip_enlarge) for a, b in segments]
+    faces = _face_crops(reader, num_frames, segments, framings, options) if options.faces else None
     rows = []
-    for index, (a, b) in enumerate(segments):
+    for index, ((a, b), framing) in enumerate(zip(segments, framings)):
         clip_id = spec.clip_id if len(segments) == 1 else f"{spec.clip_id}#{index}"
-        rows.append(_row(clip_id, spec.source, landmarks[a:b], track.found[a:b], wave, a, b, face_boxes[a:b],
+        rows.append(_row(clip_id, spec.source, framing, clip.found[a:b], wave, a, b,
                          None if faces is None else faces[a:b], options))
     report.rows = len(rows)
     report.kept_frames = sum(b - a for a, b in segments)
     return rows
 
 
-def _face_crops(reader: VideoReader, face_boxes: np.ndarray, options: PreprocessOptions) -> np.ndarray:
+def _face_crops(reader: VideoReader, num_frames: int, segments: list[tuple[int, int]], framings: list[ClipFraming],
+                options: PreprocessOptions) -> np.ndarray:
     """Second decoding pass: 96x96 crops at the smoothed boxes (zeros where there is no face)."""
+    face_boxes = np.full((num_frames, 4), np.nan, np.float32)
+    for (a, b), framing in zip(segments, framings):
+        face_boxes[a:b] = framing.face_boxes
     size = options.face_size
     crops = np.zeros((len(face_boxes), size, size, 3), np.uint8)
     for index, frame in enumerate(reader):
@@ -181,20 +176,19 @@ def _face_crops(reader: VideoReader, face_boxes: np.ndarray, options: Preprocess
     return crops
 
 
-def _row(clip_id, source, landmarks, found, wave, a, b, face_boxes, faces, options) -> dict:
+def _row(clip_id, source, framing: ClipFraming, found, wave, a, b, faces, options) -> dict:
     segment_wave = wave[a * audio_lib.SAMPLES_PER_FRAME : b * audio_lib.SAMPLES_PER_FRAME]
-    crop = clip_crop_box(face_boxes, options.clip_enlarge)
     row = {
         "clip_id": clip_id,
         "source": source,
         "fps": VIDEO_FPS,
-        "landmarks": normalize_landmarks(landmarks, crop),
-        "clip_box": crop.astype(np.float32),
+        "landmarks": framing.landmarks,
+        "clip_box": framing.clip_box,
         "face_found": np.asarray(found, bool),
         "audio": segment_wave.astype(np.float32),
         "logfbank": audio_lib.logfbank26(segment_wave, b - a),
         "mel": audio_lib.mel80(segment_wave),
-        "face_boxes": face_boxes.astype(np.float32),
+        "face_boxes": framing.face_boxes.astype(np.float32),
     }
     if faces is not None:
         row["faces"] = faces

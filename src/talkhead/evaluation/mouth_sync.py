@@ -1,7 +1,7 @@
 """Sync judged by the mouth-sync expert (issue #14, item 4): a clip's audio-video offset and the offset accuracy.
 
-The clip offset is SyncNet's search (:func:`talkhead.metrics.sync.offset_search`, cosine distance, overlapping
-windows only): every window of the mouth is compared with the audio window ``offset`` frames earlier, the mean
+The clip offset is SyncNet's search over the expert as a :class:`~talkhead.metrics.sync.SyncExpert`
+(:class:`MouthSyncExpert`; :func:`talkhead.metrics.sync.expert_offset`, cosine distance, overlapping windows only): every window of the mouth is compared with the audio window ``offset`` frames earlier, the mean
 cosine per offset is its score, the best offset wins, and its score above the median of all offsets is the
 confidence. The sign is that of :mod:`talkhead.data.av_offsets`: offset > 0 means the mouth moves after the
 sound that made it.
@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..metrics.sync import expert_offset
+
 
 def sliding_windows(array: np.ndarray, window: int) -> np.ndarray:
     """(T, ...) -> (T - window + 1, window, ...): every window of ``window`` consecutive frames (a view)."""
@@ -21,32 +23,42 @@ def sliding_windows(array: np.ndarray, window: int) -> np.ndarray:
     return np.moveaxis(view, -1, 1)
 
 
-@torch.no_grad()
-def embed_clip(model, features: np.ndarray, displacements: np.ndarray, batch_size: int = 512
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """Mouth and audio embeddings (N, D) of every window of one clip (window i starts at frame i)."""
-    model.eval()
-    length = min(len(features), len(displacements))
-    mouth_windows = sliding_windows(np.asarray(displacements[:length], np.float32), model.config.window)
-    audio_windows = sliding_windows(np.asarray(features[:length], np.float32), model.config.window)
-    mouth, audio = [], []
-    for start in range(0, len(mouth_windows), batch_size):
-        mouth.append(model.embed_mouth(torch.from_numpy(np.ascontiguousarray(mouth_windows[start:start + batch_size]))))
-        audio.append(model.embed_audio(torch.from_numpy(np.ascontiguousarray(audio_windows[start:start + batch_size]))))
-    return torch.cat(mouth).numpy(), torch.cat(audio).numpy()
+class MouthSyncExpert:
+    """The mouth-sync expert as a :class:`~talkhead.metrics.sync.SyncExpert`: visual = (T, 20, 2) mouth displacements
+    (:func:`mouth_displacements`), audio = (T, F) per-frame phone + mel features; cosine, overlapping windows only."""
+
+    metric = "cosine"
+    padding = "valid"
+
+    def __init__(self, model, batch_size: int = 512):
+        self.model, self.batch_size = model.eval(), batch_size
+        self.window = model.config.window
+
+    def num_windows(self, displacements, features) -> int:
+        return min(len(features), len(displacements)) - self.window + 1
+
+    def embed_visual(self, displacements, count: int) -> np.ndarray:
+        return self._embed(self.model.embed_mouth, displacements, count)
+
+    def embed_audio(self, features, count: int) -> np.ndarray:
+        return self._embed(self.model.embed_audio, features, count)
+
+    @torch.no_grad()
+    def _embed(self, embed, values, count: int) -> np.ndarray:
+        windows = sliding_windows(np.asarray(values[: count + self.window - 1], np.float32), self.window)
+        return torch.cat([embed(torch.from_numpy(np.ascontiguousarray(windows[start:start + self.batch_size])))
+                          for start in range(0, len(windows), self.batch_size)]).numpy()
 
 
 def clip_offset(model, features: np.ndarray, displacements: np.ndarray, max_lag: int = 15) -> dict:
     """{offset, confidence, scores}: the offset of best mean cosine over the clip (see the module docstring);
     ``scores`` is the mean cosine of every offset, from -max_lag to max_lag."""
-    from ..metrics.sync import offset_search
-
-    mouth, audio = embed_clip(model, features, displacements)
-    if len(mouth) <= 2 * max_lag:
-        raise ValueError(f"{len(mouth)} windows are too few to search offsets of ±{max_lag} frames")
-    found = offset_search(mouth, audio, vshift=max_lag, metric="cosine", padding="valid")
-    scores = 1.0 - found.distances[::-1]  # the search lists offsets from +max_lag down
-    return {"offset": found.offset, "confidence": found.confidence, "scores": scores.round(4).tolist()}
+    expert = MouthSyncExpert(model)
+    if expert.num_windows(displacements, features) <= 2 * max_lag:
+        raise ValueError(f"{expert.num_windows(displacements, features)} windows are too few to search offsets of "
+                         f"±{max_lag} frames")
+    found = expert_offset(expert, displacements, features, vshift=max_lag)
+    return {"offset": found.offset, "confidence": found.confidence, "scores": found.scores.round(4).tolist()}
 
 
 @torch.no_grad()
@@ -79,26 +91,29 @@ def mouth_displacements(landmarks: np.ndarray, found: np.ndarray) -> np.ndarray:
 
 
 def mouth_sync_video(video, audio=None, model="talkhead/mouth-sync", max_lag: int = 15) -> dict:
-    """The mouth-sync expert's offset and confidence for ``video`` (tracked with dlib at 25 fps) against ``audio``
-    (a file; default: the video's own track). Offset > 0: the mouth moves after its sound."""
+    """The mouth-sync expert's offset and confidence for ``video`` (a path, tracked with dlib at 25 fps, or a
+    :class:`~talkhead.evaluation.tracked_clip.TrackedClip`) against ``audio`` (a file, or a 16 kHz wave; default: the
+    video's own track). Offset > 0: the mouth moves after its sound."""
     from ..errors import TalkheadInputError
     from ..hub import load_pretrained
     from ..models.mouth_motion import mouth_audio_features
     from ..models.mouth_sync import MouthSyncModel
     from ..processing.audio import SAMPLE_RATE, load_audio
-    from .tracking import track_video
+    from .tracked_clip import TrackedClip, track_clip
 
     expert = load_pretrained(MouthSyncModel, model) if isinstance(model, str) else model
-    tracked = track_video(video)
+    tracked = video if isinstance(video, TrackedClip) else track_clip(video)
     if tracked.found.mean() < 0.5:
         raise TalkheadInputError(f"a face was found in only {tracked.found.sum()} of {tracked.num_frames} frames of "
-                                 f"{video}; the mouth-sync expert needs a face in most frames")
-    wave = load_audio(audio if audio is not None else video)
+                                 f"{tracked.path}; the mouth-sync expert needs a face in most frames")
+    wave = audio if isinstance(audio, np.ndarray) else load_audio(tracked.path if audio is None else audio)
     frames = min(tracked.num_frames, int(len(wave) / SAMPLE_RATE * tracked.fps))
-    if frames < expert.config.window + 2 * max_lag + 1:
-        raise TalkheadInputError(f"{video} gives {frames} frames with audio; the mouth-sync offset search needs at least "
-                                 f"{expert.config.window + 2 * max_lag + 1} ({(expert.config.window + 2 * max_lag + 1) / 25:.1f} s)")
+    needed = expert.config.window + 2 * max_lag + 1
+    if frames < needed:
+        raise TalkheadInputError(f"{tracked.path} gives {frames} frames with audio; the mouth-sync offset search needs at "
+                                 f"least {needed} ({needed / 25:.1f} s)")
     features = mouth_audio_features(wave, frames, tracked.fps, expert.config)
-    displacements = mouth_displacements(tracked.landmarks[:frames], tracked.found[:frames])
+    landmarks, valid = tracked.short_gaps_filled()
+    displacements = mouth_displacements(landmarks[:frames], valid[:frames])
     return {**clip_offset(expert, features, displacements, max_lag), "frames": frames, "max_lag": max_lag,
             "model": str(model if isinstance(model, str) else expert.name_or_path)}

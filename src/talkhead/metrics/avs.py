@@ -36,6 +36,35 @@ def _encode(model, video=None, audio=None) -> torch.Tensor:
     return model(video=video, audio=audio).last_hidden_state
 
 
+class AVHubertExpert:
+    """AV-HuBERT as a :class:`~talkhead.metrics.sync.SyncExpert`: TE(V, 0) of (T, 88, 88) normalised mouth crops against
+    TE(0, A) of (T, 104) stacked log filterbanks, one frame a window, compared by cosine (what AVS_u averages)."""
+
+    window = 1
+    metric = "cosine"
+    padding = "valid"
+
+    def __init__(self, model):
+        self.model = model.eval()
+
+    def num_windows(self, rois, audio_features) -> int:
+        return min(len(rois), len(audio_features))
+
+    @torch.no_grad()
+    def embed_visual(self, rois, count: int) -> np.ndarray:
+        return self._encode(video=rois[:count])
+
+    @torch.no_grad()
+    def embed_audio(self, audio_features, count: int) -> np.ndarray:
+        return self._encode(audio=audio_features[:count])
+
+    def _encode(self, **inputs) -> np.ndarray:
+        parameter = next(self.model.parameters())
+        batch = {name: torch.as_tensor(np.asarray(value)[None], dtype=parameter.dtype, device=parameter.device)
+                 for name, value in inputs.items()}
+        return _encode(self.model, **batch)[0].float().cpu().numpy()
+
+
 @torch.no_grad()
 def avs_u(model, generated: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
     """AVS_u per video, (B,): generated crops (B, 1, T, 88, 88) or (B, T, 88, 88) against audio (B, T, 104)."""
@@ -122,4 +151,4 @@ def avs_scores(model, generated_rois, audio_features=None, reference_rois=None) 
     return result
 
 
-__all__ = ["frame_cosine", "avs_u", "avs_m", "avs_v", "avs_scores"]
+__all__ = ["AVHubertExpert", "frame_cosine", "avs_u", "avs_m", "avs_v", "avs_scores"]

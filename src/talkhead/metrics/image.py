@@ -111,30 +111,3 @@ def identity_similarity(generated, reference, embedder=None) -> float:
     fake = face_embeddings(generated, embedder)
     norms = np.maximum(np.linalg.norm(fake, axis=1) * np.linalg.norm(real, axis=1), 1e-8)
     return float(np.mean((fake * real).sum(axis=1) / norms))
-
-
-def expert_sync(expert, faces, mel: np.ndarray, first_frame: int = 0, vshift: int = 15, batch_size: int = 64):
-    """Offset / confidence / distance of a face track against its audio with a sync expert (SyncNet protocol).
-
-    ``faces``: (T, 3, 96, 96) in [0, 1] (tensor or array), frames ``first_frame``.. of a clip whose mel is
-    ``mel`` (M, 80). Window t is faces t..t+4 against the mel window starting at frame first_frame + t; the search is :func:`talkhead.metrics.sync.offset_search`
-    over the expert's L2-normalised embeddings (Euclidean, zero padding, as SyncNet).
-    """
-    import torch
-
-    from ..data.face_windows import WINDOW, mel_tensor
-    from .sync import offset_search
-
-    faces = torch.as_tensor(faces, dtype=torch.float32)
-    windows = len(faces) - WINDOW + 1
-    if windows < 1:
-        raise ValueError(f"a sync score needs at least {WINDOW} frames, got {len(faces)}")
-    face_embeddings, audio_embeddings = [], []
-    with torch.no_grad():
-        for start in range(0, windows, batch_size):
-            index = range(start, min(windows, start + batch_size))
-            face_embeddings.append(expert.embed_faces(torch.stack([faces[t : t + WINDOW] for t in index])))
-            audio_embeddings.append(expert.embed_audio(torch.stack([mel_tensor(mel, first_frame + t) for t in index])))
-    normalize = torch.nn.functional.normalize
-    return offset_search(normalize(torch.cat(face_embeddings), dim=-1), normalize(torch.cat(audio_embeddings), dim=-1),
-                         vshift=vshift)

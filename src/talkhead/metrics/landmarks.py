@@ -1,7 +1,7 @@
 """Landmark-domain metrics (spec §5; Airale et al. §4.2-4.3).
 
-* :func:`multiscale_sync`: |AV-Off_i| and AV-Conf_i at every pyramid level, from the evaluation
-  syncers' embeddings through the one offset search of :mod:`talkhead.metrics.sync`.
+* :func:`multiscale_sync`: |AV-Off_i| and AV-Conf_i at every pyramid level, each level of the evaluation
+  syncers a :class:`~talkhead.metrics.sync.SyncExpert` (:class:`MSSyncLevelExpert`) through the one offset search.
 * :func:`landmark_frechet`: the Fréchet distance between two sets of landmark sequences, with the
   evaluation syncers' landmark encoders as the feature extractor (one distance per level and
   their mean). This is what we report: the paper's FID/FVD need InceptionV3 and I3D weights that
@@ -19,7 +19,7 @@ import scipy.linalg
 import torch
 
 from ..processing.landmarks import EYEBROWS, EYES, JAW, MOUTH, NOSE
-from .sync import VSHIFT, SyncResult, offset_search
+from .sync import VSHIFT, SyncResult, expert_offset
 
 STEP_MS = 40  # one level-1 offset step at 25 fps
 DEFAULT_PADDING = "valid"
@@ -27,7 +27,7 @@ DEFAULT_PADDING = "valid"
 
 @dataclass
 class MultiscaleSyncResult:
-    """Offset search results of one clip at each pyramid level."""
+    """The :class:`~talkhead.metrics.sync.SyncResult` of one clip at each pyramid level."""
 
     levels: dict[int, SyncResult]
 
@@ -46,10 +46,40 @@ class MultiscaleSyncResult:
         return values
 
 
-@torch.no_grad()
+class MSSyncLevelExpert:
+    """One level of the MS-Sync syncers as a :class:`~talkhead.metrics.sync.SyncExpert`: visual = (T, 68, 2) landmarks
+    in crop units, audio = (4T, 26) logfbank; Euclidean distances; one step is 2^(level-1) frames."""
+
+    metric = "euclidean"
+
+    def __init__(self, syncers, level: int, padding: str = DEFAULT_PADDING):
+        self.syncers, self.level, self.padding = syncers.eval(), level, padding
+        self.window = syncers.min_frames(level)
+
+    def num_windows(self, landmarks, logfbank) -> int:
+        from ..models.ms_sync.modeling_ms_sync import windows_per_level
+
+        return windows_per_level(len(landmarks), self.level, self.syncers.config.landmark_window)
+
+    @torch.no_grad()
+    def embed_visual(self, landmarks, count: int) -> np.ndarray:
+        self.syncers.check_length(len(landmarks), [self.level])
+        features = self.syncers.landmark_features(self._tensor(landmarks), [self.level])[0]
+        return features[0, :count].cpu().numpy()
+
+    @torch.no_grad()
+    def embed_audio(self, logfbank, count: int) -> np.ndarray:
+        return self.syncers.audio_features(self._tensor(logfbank), self.level, count)[0].cpu().numpy()
+
+    def _tensor(self, values) -> torch.Tensor:
+        device = next(self.syncers.parameters()).device
+        return torch.as_tensor(np.asarray(values, np.float32), device=device)[None]
+
+
 def multiscale_sync(eval_syncer, landmarks, logfbank, levels: list[int] | None = None, vshift: int = VSHIFT,
                     padding: str = DEFAULT_PADDING) -> MultiscaleSyncResult:
-    """Multi-scale AV offset and confidence of one clip (spec §2.6).
+    """Multi-scale AV offset and confidence of one clip (spec §2.6): :func:`~talkhead.metrics.sync.expert_offset`
+    at each level (:class:`MSSyncLevelExpert`).
 
     Args:
         eval_syncer: an :class:`~talkhead.models.ms_sync.MSSyncSyncerModel` trained as evaluation syncers.
@@ -62,14 +92,10 @@ def multiscale_sync(eval_syncer, landmarks, logfbank, levels: list[int] | None =
             padding drags the minimum to the edge of the search (ground-truth |AV-Off_1| of 7.1 steps
             on held-out clips, against 3.5 with ``valid``; benchmarks/RESULTS.md).
     """
-    device = next(eval_syncer.parameters()).device
-    x = torch.as_tensor(np.asarray(landmarks, np.float32), device=device)[None]
-    a = torch.as_tensor(np.asarray(logfbank, np.float32), device=device)[None]
-    output = eval_syncer.eval()(x, a, levels=levels)
-    results = {}
-    for level, video, audio in zip(output.levels, output.landmark_embeddings, output.audio_embeddings):
-        results[level] = offset_search(video[0], audio[0], vshift=vshift, padding=padding)
-    return MultiscaleSyncResult(results)
+    levels = list(levels or range(1, eval_syncer.config.num_levels + 1))
+    eval_syncer.check_length(len(landmarks), levels)
+    return MultiscaleSyncResult({level: expert_offset(MSSyncLevelExpert(eval_syncer, level, padding), landmarks, logfbank,
+                                                      vshift) for level in levels})
 
 
 def gaussian_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

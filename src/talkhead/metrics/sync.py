@@ -8,18 +8,56 @@ and, for each shift k in 0..2·vshift, m(k) = mean_t ‖v_t - ũ_{t+k}‖ (spec 
 * min distance (LSE-D) = min_k m(k);
 * confidence (LSE-C, AV-Conf) = median_k m(k) - min_k m(k).
 
-Every synchrony metric of the package (the MS-Sync multi-scale AV-Off / AV-Conf, our SyncNet
-expert's LSE-style scores, SyncNet v2's LSE-C / LSE-D) goes through :func:`offset_search`.
+Every sync expert of the package is a :class:`SyncExpert` (our SyncNet expert and AVSyncNet, SyncNet v2,
+the MS-Sync syncers at each level, AV-HuBERT, the mouth-sync expert): it embeds a visual and an audio
+sequence window by window and says how to compare them; :func:`expert_offset` runs the one search,
+:func:`offset_search`, over any of them, and :class:`SyncResult` is the one result (MS-Sync's
+AV-Off / AV-Conf, LSE-D / LSE-C, the mouth-sync offset are all its fields under other names).
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 VSHIFT = 15
+
+
+class SyncExpert(Protocol):
+    """A model that embeds what is seen and what is heard so that in-sync windows lie close.
+
+    ``embed_visual(visual, count)`` and ``embed_audio(audio, count)`` return (count, D) embeddings of the
+    windows starting at frames 0, 1, ..., count - 1 (each covers ``window`` frames, or that many steps of a
+    coarser rate); ``num_windows(visual, audio)`` says how many windows both inputs hold. ``metric`` is the
+    distance of the search: ``"euclidean"`` for experts trained on distances (SyncNet), ``"cosine"`` (1 -
+    cosine) for experts trained on scores. ``padding`` is the search's (see :func:`distance_matrix`).
+    """
+
+    window: int
+    metric: str
+    padding: str
+
+    def num_windows(self, visual, audio) -> int: ...
+
+    def embed_visual(self, visual, count: int) -> np.ndarray: ...
+
+    def embed_audio(self, audio, count: int) -> np.ndarray: ...
+
+
+def expert_offset(expert: SyncExpert, visual, audio, vshift: int = VSHIFT) -> SyncResult:
+    """The offset search of :func:`offset_search` over ``expert``'s embeddings of ``visual`` and ``audio``.
+
+    Raises:
+        ValueError: the inputs hold no whole window.
+    """
+    count = expert.num_windows(visual, audio)
+    if count < 1:
+        raise ValueError(f"the inputs are shorter than the expert's window of {expert.window} frames")
+    return offset_search(expert.embed_visual(visual, count), expert.embed_audio(audio, count), vshift,
+                         expert.metric, expert.padding)
 
 
 @dataclass
@@ -42,6 +80,11 @@ class SyncResult:
     distances: np.ndarray
     offsets: np.ndarray
     frame_confidence: np.ndarray
+
+    @property
+    def scores(self) -> np.ndarray:
+        """1 - distance per offset, from -vshift to +vshift: the mean cosine of cosine experts."""
+        return 1.0 - self.distances[::-1]
 
     def to_dict(self, curves: bool = True) -> dict:
         data = {"offset": int(self.offset), "abs_offset": abs(int(self.offset)),

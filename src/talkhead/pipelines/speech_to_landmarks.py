@@ -90,14 +90,14 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _photo_detector() -> DlibHOGDetector:
+def photo_detector() -> DlibHOGDetector:
     # a photo is detected once, so it can afford a finer scan than video frames: faces down to ~40 px of 1024
     return DlibHOGDetector(working_side=1024)
 
 
 def face_landmarks(image: np.ndarray, name: str = "the photo") -> tuple[np.ndarray, int]:
     """68 points (pixels) of the largest face in ``image`` and how many faces there were."""
-    boxes = _photo_detector().detect(image)
+    boxes = photo_detector().detect(image)
     if len(boxes) == 0:
         raise NoFaceError(f"no face found in {name}; use a photo with a frontal face at least about 80 pixels wide")
     if len(boxes) > 1:

@@ -202,6 +202,17 @@ class MSSyncSyncerModel(MSSyncSyncerPreTrainedModel):
             features.append(self._finish(self._level(level).embed_landmarks(flat)).view(batch, count, -1))
         return tuple(features)
 
+    def audio_features(self, audio: torch.Tensor, level: int, count: int) -> torch.Tensor:
+        """Audio-encoder embeddings of the first ``count`` stride-1 windows at ``level``, (B, count, D), from
+        (B, 4T, 26) features: the audio half of :meth:`forward` for one level (the offset search's audio side)."""
+        config = self.config
+        frames = count + config.landmark_window - 1  # the level's length that holds ``count`` windows
+        level_audio = fit_audio_length(build_pyramid(audio, level)[level - 1], config.audio_frames_per_frame * frames)
+        windows = level_audio.unfold(1, config.audio_window, config.audio_frames_per_frame).transpose(2, 3)
+        batch = windows.shape[0]
+        flat = self._standardize_audio(windows.flatten(0, 1))
+        return self._finish(self._level(level).embed_audio(flat)).view(batch, count, -1)
+
     def _cut_windows(self, landmarks: torch.Tensor, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Stride-1 start-aligned windows of one level: (B, N, 5, 136) and (B, N, 20, 26)."""
         config = self.config

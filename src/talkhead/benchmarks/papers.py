@@ -1,4 +1,5 @@
-"""The papers' benchmark protocols behind `talkhead benchmark` (architecture.md, "Reports").
+"""The papers' benchmark protocols behind ``talkhead benchmark ms-sync`` and ``talkhead benchmark lipsync``
+(architecture.md, "Reports"), on the clips of a dataset written by ``talkhead preprocess``.
 
 Each benchmark returns ``{"rows": {name: {column: {"mean": .., "std": ..}}}, ...}`` plus what it ran on,
 and :func:`markdown_table` prints the same rows for a README or RESULTS.md.
@@ -18,7 +19,7 @@ from ..processing.landmarks import smooth_landmarks
 
 def _mean_std(rows: list[dict]) -> dict:
     """Mean and std of each score over the rows, infinite values (PSNR of identical frames) left out of both."""
-    from .image import finite_mean
+    from ..metrics.image import finite_mean
 
     summary = {}
     for key in rows[0]:
@@ -45,8 +46,8 @@ def benchmark_ms_sync(data: str | os.PathLike, split: str = "test", models: list
     from ..data.clips import iter_clips, load_dataset_dict
     from ..errors import TalkheadInputError
     from ..hub import checkpoint_path, load_pretrained
+    from ..metrics.landmarks import landmark_frechet, multiscale_sync
     from ..models.ms_sync import MSSyncGenerator, MSSyncSyncerModel
-    from .landmarks import landmark_frechet, multiscale_sync
 
     dataset = load_dataset_dict(data)
     if split not in dataset:
@@ -103,9 +104,10 @@ IDENTITY_EVERY = 5  # identity is scored on every 5th frame: dlib's embedding ta
 
 
 def _lipsync_scores(generated, target, reference_embeddings, mel, first_frame, expert) -> dict:
-    from .image import expert_sync, identity_similarity, inter_frame_consistency, mouth_landmark_distance, psnr, ssim
+    from ..metrics.face_sync import face_sync
+    from ..metrics.image import identity_similarity, inter_frame_consistency, mouth_landmark_distance, psnr, ssim
 
-    sync = expert_sync(expert, generated, mel, first_frame)
+    sync = face_sync(expert, generated, mel, first_frame)
     return {"ssim": ssim(generated, target), "psnr": psnr(generated, target),
             "lmd": mouth_landmark_distance(generated, target), "ifc": inter_frame_consistency(generated, target),
             "identity": identity_similarity(generated[::IDENTITY_EVERY], reference_embeddings), "sync_conf": sync.confidence,
@@ -131,12 +133,13 @@ def benchmark_lipsync(data: str | os.PathLike, split: str = "test", models: list
     from tqdm.auto import tqdm
 
     from ..data.clips import iter_clips, load_dataset_dict
-    from ..data.face_windows import faces_to_tensor, mel_tensor
     from ..errors import TalkheadInputError
     from ..hub import checkpoint_path, load_pretrained
+    from ..metrics.image import face_embeddings, mouth_openings
     from ..models.avsyncnet import SyncNetExpert
     from ..models.stable_sync import StableSyncFaceGenerator, mask_lower_half
-    from .image import face_embeddings, mouth_openings
+    from ..processing.audio import mel_tensor
+    from ..processing.face_crops import faces_to_tensor
 
     dataset = load_dataset_dict(data)
     if split not in dataset:

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..evaluation.tracked_clip import track_clip
 from ..metrics.mouth_quality import mouth_box, mouth_quality, summarize
 from .split_clips import split_clips
-from .tracking import track_video
 
 EXCLUDE_WITHIN = 10
 SHEET_FRAMES, SHEET_CLIPS, SHEET_SIDE = 8, 6, 112
@@ -105,12 +105,12 @@ def benchmark_mouth(data: str | os.PathLike, split: str = "test", lip_sync_model
     from tqdm.auto import tqdm
 
     from ..processing import audio as audio_lib
-    from ..processing.video import probe_video
-    from .lip_follow import _pipelines
+    from ..processing.video_probe import probe_video
+    from .lip_follow import pipeline_runners
 
     clips = split_clips(data, split)[:limit]
-    lip_syncer = _pipelines(lip_sync_model, "ms-sync-short")[0]
-    paper = _pipelines(paper_generator, "ms-sync-short")[0] if paper_generator else None
+    lip_syncer = pipeline_runners(lip_sync_model, "ms-sync-short")[0]
+    paper = pipeline_runners(paper_generator, "ms-sync-short")[0] if paper_generator else None
     per_row: dict[str, list[dict]] = {}
     per_clip: dict[str, dict[str, dict]] = {}
     sheet_columns = []
@@ -118,7 +118,7 @@ def benchmark_mouth(data: str | os.PathLike, split: str = "test", lip_sync_model
         for index, clip in enumerate(tqdm(clips, desc="mouth benchmark", disable=not progress)):
             fps = float(probe_video(clip.video).source_fps or 25)
             frames = _decode(clip.video, fps, max_frames)
-            landmarks = track_video(clip.video, fps=fps, frames=frames, max_side=None).landmarks
+            landmarks = track_clip(clip.video, fps=fps, frames=frames, max_side=None).short_gaps_filled()[0]
             wave = audio_lib.load_audio(clip.audio)[: int(len(frames) / fps * audio_lib.SAMPLE_RATE)]
             producers = {
                 "ground_truth": lambda: _h264_round_trip(frames, fps, folder),

@@ -1,4 +1,4 @@
-"""talkhead.metrics.evaluate: every metric of one video, with tiny random models (no number here means anything)."""
+"""talkhead.evaluation.evaluate: every metric of one video, with tiny random models (no number here means anything)."""
 
 import json
 
@@ -7,15 +7,10 @@ import pytest
 import torch
 
 from talkhead.errors import MediaDecodeError, NoFaceError, TalkheadInputError
-from talkhead.metrics.evaluate import (
-    FOLDER_HAS_NO_AUDIO,
-    METRICS,
-    EvaluateOptions,
-    _FrameBuffer,
-    evaluate_video,
-    select_metrics,
-)
-from talkhead.metrics.evaluate_report import format_table, plot_confidence
+from talkhead.evaluation.evaluate import METRICS, EvaluateOptions, evaluate_video, select_metrics
+from talkhead.evaluation.inputs import KEYWORDS, folder_has_no_audio
+from talkhead.evaluation.report import format_table, plot_confidence
+from talkhead.evaluation.tracked_clip import FrameBuffer
 
 from ..conftest import face_frame, speech_like, talking_video, write_av, write_wav
 
@@ -70,7 +65,7 @@ def test_every_metric_is_computed_with_weights_audio_and_a_reference(media, tiny
     metrics = {name: entry["values"] for name, entry in report["metrics"].items()}
     assert set(metrics["expert_sync"]) == {"offset", "confidence", "distance", "face_found_rate"}
     assert set(metrics["syncnet_v2"]) == {"offset", "lse_d", "lse_c", "face_found_rate"}
-    assert "--max-side 640" in report["metrics"]["syncnet_v2"]["note"] and report["max_side"] == 640
+    assert "max_side 640" in report["metrics"]["syncnet_v2"]["note"] and report["max_side"] == 640
     assert set(metrics["ms_sync"]) == {f"av_{k}_{i}" for k in ("off", "conf") for i in range(1, 5)}
     # the video against itself: identical crops and mouth regions
     assert metrics["ssim"]["ssim"] == pytest.approx(1.0) and metrics["psnr"]["psnr"] == float("inf")
@@ -95,15 +90,15 @@ def test_unavailable_metrics_say_why(media):
     assert (report["frames"], report["source_fps"], report["audio"], report["audio_frames"]) == (50, 30.0, None, 0)
     reasons = {name: entry["reason"] for name, entry in report["metrics"].items()}
     assert all(entry["status"] == "unavailable" for entry in report["metrics"].values())
-    assert reasons["expert_sync"].startswith("no audio:") and "give --audio" in reasons["ms_sync"]
+    assert reasons["expert_sync"].startswith("no audio:") and "give audio" in reasons["ms_sync"]
     assert "'syncnet-v2' holds no weights" in reasons["syncnet_v2"] and "convert_syncnet_v2" in reasons["syncnet_v2"]
     for name in ("avs_u", "avs_m", "avs_v"):
-        assert reasons[name].startswith("AV-HuBERT weights not given: --av-hubert DIR")
+        assert reasons[name].startswith("AV-HuBERT weights not given: av_hubert=DIR")
     for name in ("ssim", "psnr", "lmd", "ifc", "identity"):
-        assert reasons[name] == "needs --reference (the ground-truth video)"
+        assert reasons[name] == "needs reference (the ground-truth video)"
     assert "audio_envelope" not in report
     report = evaluate_video(media["silent30"], metrics="syncnet_v2")
-    assert report["metrics"]["syncnet_v2"]["reason"].startswith("SyncNet v2 weights not given: --syncnet-v2 DIR (convert")
+    assert report["metrics"]["syncnet_v2"]["reason"].startswith("SyncNet v2 weights not given: syncnet_v2=DIR (convert")
 
 
 def test_48k_stereo_audio_overrides_the_track_and_a_short_clip_is_a_reason(media, tiny_models):
@@ -114,9 +109,9 @@ def test_48k_stereo_audio_overrides_the_track_and_a_short_clip_is_a_reason(media
     assert list(metrics) == ["expert_sync", "syncnet_v2", "ms_sync", "avs_u", "avs_v"]
     assert metrics["expert_sync"]["status"] == metrics["syncnet_v2"]["status"] == metrics["avs_u"]["status"] == "computed"
     assert metrics["avs_u"]["values"]["frames"] == 25 and "curve" not in metrics["expert_sync"]
-    assert metrics["syncnet_v2"]["note"].startswith("face crops from frames decoded at --max-side 640, not at full")
+    assert metrics["syncnet_v2"]["note"].startswith("face crops from frames decoded at max_side 640, not at full")
     assert "needs at least 33 frames" in metrics["ms_sync"]["reason"]  # the tiny syncers' 1600 ms window
-    assert metrics["avs_v"]["reason"].startswith("needs --reference")
+    assert metrics["avs_v"]["reason"].startswith("needs reference")
 
 
 def test_metric_names_and_groups():
@@ -134,7 +129,7 @@ def test_no_face_and_missing_files_are_errors(media, tmp_path):
         evaluate_video(media["wall"], metrics="expert_sync")
     with pytest.raises(FileNotFoundError, match="no such video"):
         evaluate_video(tmp_path / "nope.mp4")
-    with pytest.raises(FileNotFoundError, match="--reference"):
+    with pytest.raises(FileNotFoundError, match="for reference"):
         evaluate_video(media["talk"], reference=tmp_path / "gt.mp4")
 
 
@@ -163,7 +158,7 @@ def test_a_frame_folder_without_audio_and_an_undecodable_track_are_reasons(media
     report = evaluate_video(folder, metrics="expert_sync,ms_sync,ssim")
     assert report["frames"] == 8 and report["audio"] is None
     assert report["metrics"]["expert_sync"] == report["metrics"]["ms_sync"] == {
-        "status": "unavailable", "reason": FOLDER_HAS_NO_AUDIO}
+        "status": "unavailable", "reason": folder_has_no_audio(KEYWORDS)}
 
     from talkhead.processing import audio as audio_lib
 
@@ -173,23 +168,23 @@ def test_a_frame_folder_without_audio_and_an_undecodable_track_are_reasons(media
     monkeypatch.setattr(audio_lib, "load_audio", broken)
     report = evaluate_video(media["talk"], metrics="expert_sync")
     reason = report["metrics"]["expert_sync"]["reason"]
-    assert reason.startswith("the audio of ") and "invalid data" in reason and reason.endswith("give --audio")
+    assert reason.startswith("the audio of ") and "invalid data" in reason and reason.endswith("give audio")
 
 
 def test_max_side_below_96_is_an_input_error(media):
     for bad in (0, -5, 95):
-        with pytest.raises(TalkheadInputError, match="--max-side must be an integer of at least 96"):
+        with pytest.raises(TalkheadInputError, match="max_side must be an integer of at least 96"):
             evaluate_video(media["talk"], metrics="expert_sync", options=EvaluateOptions(max_side=bad))
 
 
 def test_frame_buffer_grows_in_place_and_keeps_every_frame():
     frames = [np.full((3, 4, 3), index, np.uint8) for index in range(30)]
-    buffer = _FrameBuffer(2)  # the estimate is short: it grows
+    buffer = FrameBuffer(2)  # the estimate is short: it grows
     for frame in frames:
         buffer.append(frame)
     stacked = buffer.array()
     assert stacked.shape == (30, 3, 4, 3) and stacked.flags.owndata and np.array_equal(stacked, np.stack(frames))
-    mixed = _FrameBuffer(4)
+    mixed = FrameBuffer(4)
     mixed.append(frames[0])
     with pytest.raises(ValueError):  # frames of another size fail, as np.stack would
         mixed.append(np.zeros((5, 4, 3), np.uint8))

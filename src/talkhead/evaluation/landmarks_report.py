@@ -1,40 +1,28 @@
-"""Evaluation reports: read media, run the metrics, write JSON and plots (what `talkhead evaluate` calls).
+"""``talkhead evaluate landmarks``: MS-Sync's multi-scale AV offset and confidence of a talking face's landmarks.
 
-This is the one place of the metrics package that touches files; the metric functions themselves
-take arrays.
+Landmarks come from a file, or from a video tracked once (:func:`~talkhead.evaluation.tracked_clip.track_clip`) and
+normalised as the datasets are (the clip crop of :func:`talkhead.processing.face_crops.frame_clip`), then smoothed over
+3 frames as the syncers saw them in training (spec §1.3): the same landmarks ``talkhead evaluate --metrics ms_sync``
+scores.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from .. import outputs
-from ..errors import NoFaceError, TalkheadInputError
+from ..errors import TalkheadInputError
 from ..processing import audio as audio_lib
-from ..processing.faces import FaceTracker, clip_crop_box, face_crop_boxes, fill_all_gaps
-from ..processing.landmarks import normalize_landmarks, smooth_landmarks
-from ..processing.video import VideoReader
+from ..processing.landmarks import smooth_landmarks
+from .inputs import input_names
+from .tracked_clip import track_clip
 
 DEFAULT_EVAL_SYNCERS = "talkhead/ms-sync-eval-syncers"
-
-
-def track_landmarks(video: str | os.PathLike, max_side: int = 640) -> tuple[np.ndarray, np.ndarray]:
-    """Landmarks of ``video`` at 25 fps in clip-crop units (the dataset convention) and the found mask.
-
-    Gaps are interpolated (ends take the nearest face); detector jitter is smoothed over 3 frames, as
-    training data is (spec §1.3); a video with no face at all is an error.
-    """
-    reader = VideoReader(video, max_side=max_side)
-    track = FaceTracker().track(reader)
-    if not track.found.any():
-        raise NoFaceError(f"no face found in any of the {len(track.found)} frames of '{video}'")
-    pixels = fill_all_gaps(track.landmarks, track.found) / reader.scale
-    crop = clip_crop_box(face_crop_boxes(pixels))
-    return smooth_landmarks(normalize_landmarks(pixels, crop)), track.found
 
 
 def read_landmark_file(path: str | os.PathLike) -> np.ndarray:
@@ -63,35 +51,40 @@ def _chunks(length: int, size: int) -> list[tuple[int, int]]:
 
 
 def evaluate_landmarks(video: str | None = None, audio: str | None = None, landmarks: str | None = None,
-                       model: str = DEFAULT_EVAL_SYNCERS, chunk: int | None = None, padding: str = "valid") -> dict:
+                       model: str = DEFAULT_EVAL_SYNCERS, chunk: int | None = None, padding: str = "valid",
+                       names: Mapping[str, str] | None = None) -> dict:
     """Multi-scale |AV-Off_i| and AV-Conf_i of a talking face (spec §2.6, §5.3) as a JSON-ready report.
 
     Landmarks come from ``landmarks`` (a file) or are tracked in ``video``; speech comes from
     ``audio`` or the video's own track. ``chunk`` (e.g. 80, the paper's protocol) also reports the
-    mean and std over consecutive clips of that many frames.
+    mean and std over consecutive clips of that many frames. ``names``: how messages name the inputs
+    (:func:`talkhead.evaluation.inputs.input_names`).
     """
     from ..hub import checkpoint_path, load_pretrained
+    from ..metrics.landmarks import multiscale_sync
     from ..models.ms_sync import MSSyncSyncerModel
-    from .landmarks import multiscale_sync
 
+    names = input_names(names)
     if landmarks is None and video is None:
-        raise TalkheadInputError("give --video (to track landmarks) or --landmarks (a .npz or .json file)")
+        raise TalkheadInputError(f"give {names['video']} (to track landmarks) or {names['landmarks']} (a .npz or .json file)")
     speech_source = audio or video
     if speech_source is None:
-        raise TalkheadInputError("give --audio (the speech) when the landmarks come from a file")
+        raise TalkheadInputError(f"give {names['audio']} (the speech) when the landmarks come from a file")
     report: dict = {"video": video, "audio": speech_source, "model": checkpoint_path(model), "padding": padding}
     if landmarks is not None:
-        points = read_landmark_file(landmarks)
+        points, clip = read_landmark_file(landmarks), None
         report.update(landmarks_source=str(landmarks), face_found_rate=None)
     else:
-        points, found = track_landmarks(video)
-        report.update(landmarks_source="tracked", face_found_rate=round(float(found.mean()), 4))
+        clip = track_clip(video)
+        clip.check_face()
+        report.update(landmarks_source="tracked", face_found_rate=round(clip.found_rate, 4))
     wave = audio_lib.load_audio(speech_source)
     audio_lib.check_min_duration(wave, f"the audio of '{speech_source}'")
     if audio_lib.silence_mask(wave).all():
         raise TalkheadInputError(f"the audio of '{speech_source}' is silent; synchrony cannot be measured")
-    frames = min(len(points), audio_lib.num_video_frames(len(wave)))
-    points = points[:frames]
+    frames = min(len(points) if clip is None else clip.num_frames, audio_lib.num_video_frames(len(wave)))
+    # a tracked clip is framed on the frames with speech, as `talkhead preprocess` and `talkhead evaluate` do
+    points = points[:frames] if clip is None else smooth_landmarks(clip.cut(frames).landmarks)
     features = audio_lib.logfbank26(audio_lib.fit_length(wave, frames * audio_lib.SAMPLES_PER_FRAME), frames)
     syncer = load_pretrained(MSSyncSyncerModel, model)
     syncer.check_length(frames, range(1, syncer.config.num_levels + 1))
@@ -135,8 +128,3 @@ def plot_offset_curves(report: dict, path: str | os.PathLike) -> Path:
     finally:
         plt.close(figure)
     return Path(path)
-
-
-def write_json(data: dict, path: str | os.PathLike) -> Path:
-    """Write atomically: a temporary file beside ``path``, then a rename (:func:`talkhead.outputs.write_json`)."""
-    return outputs.write_json(data, path, default=float)

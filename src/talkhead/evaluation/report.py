@@ -1,6 +1,6 @@
-"""The human-readable side of ``talkhead evaluate``: the printed table and the confidence-over-time plot.
+"""The reports of ``talkhead evaluate``: the JSON file, the printed table and the confidence-over-time plot.
 
-Both read the report dict that :func:`talkhead.metrics.evaluate.evaluate_video` returns (the same as its JSON).
+All read the report dict that :func:`talkhead.evaluation.evaluate.evaluate_video` returns (the same as its JSON).
 """
 
 from __future__ import annotations
@@ -10,7 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import outputs
 from ..outputs import atomic_output
+
+
+def write_json(data: dict, path: str | os.PathLike) -> Path:
+    """Write atomically: a temporary file beside ``path``, then a rename (:func:`talkhead.outputs.write_json`)."""
+    return outputs.write_json(data, path, default=float)
 
 
 def _format_values(values: dict) -> str:

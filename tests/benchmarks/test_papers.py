@@ -68,7 +68,7 @@ def test_benchmark_lipsync_rows_columns_and_ground_truth_is_perfect(tmp_path, ca
 
 
 def test_means_leave_out_infinite_psnr():
-    from talkhead.metrics.benchmarks import _mean_std, markdown_table
+    from talkhead.benchmarks.papers import _mean_std, markdown_table
 
     rows = _mean_std([{"psnr": 30.0, "ssim": 0.5}, {"psnr": float("inf"), "ssim": 1.0}, {"psnr": 40.0, "ssim": 0.9}])
     assert rows["psnr"] == {"mean": 35.0, "std": 5.0} and rows["ssim"]["mean"] == pytest.approx(0.8)

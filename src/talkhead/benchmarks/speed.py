@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TalkheadInputError
-from .stages import STAGES
+from ..pipelines.stages import STAGES
 
 TASKS = ("lip-sync", "talking-head")
 DEFAULT_SECONDS = (10.0, 300.0)
@@ -91,16 +91,18 @@ def _run(task: str, inputs: dict, output: str, queue) -> None:
         from ..models.mouth_motion import MouthMotionModel
 
         if task == "lip-sync":
-            from .lip_sync import DEFAULT_MOUTH_MOTION, LipSyncOptions, lip_sync, load_lip_sync_models
+            from ..pipelines.common import DEFAULT_MOUTH_MOTION
+            from ..pipelines.lip_sync import LipSyncOptions, lip_sync, load_lip_sync_models
 
             model, silent_lip = load_lip_sync_models(DEFAULT_MOUTH_MOTION)
             startup, start = time.perf_counter() - startup, time.perf_counter()
             result = lip_sync(inputs["video"], inputs["speech"], output, model, silent_lip, LipSyncOptions(progress=False))
         else:
-            from .speech_to_landmarks import SpeechToLandmarks
-            from .talking_head import DEFAULT_MOUTH_MODEL, TalkingHeadOptions, talking_head
+            from ..pipelines.common import DEFAULT_MOUTH_MOTION
+            from ..pipelines.speech_to_landmarks import SpeechToLandmarks
+            from ..pipelines.talking_head import TalkingHeadOptions, talking_head
 
-            motion, mouth = SpeechToLandmarks(), load_pretrained(MouthMotionModel, DEFAULT_MOUTH_MODEL).eval()
+            motion, mouth = SpeechToLandmarks(), load_pretrained(MouthMotionModel, DEFAULT_MOUTH_MOTION).eval()
             startup, start = time.perf_counter() - startup, time.perf_counter()
             result = talking_head(inputs["photo"], inputs["speech"], output, motion, mouth_model=mouth,
                                   options=TalkingHeadOptions(progress=False))
@@ -120,9 +122,9 @@ def _warm_up() -> None:
     wave = np.zeros(audio_lib.SAMPLE_RATE, np.float32)
     audio_lib.mel80(wave), audio_lib.logfbank26(wave, 25), audio_lib.resample(wave, 48_000)
     default_detector(), default_landmark_predictor()
-    from .speech_to_landmarks import _photo_detector
+    from ..pipelines.speech_to_landmarks import photo_detector
 
-    _photo_detector()
+    photo_detector()
 
 
 def _wait_for_report(process, queue, task: str, poll: float = POLL_SECONDS) -> dict:

@@ -1,0 +1,13 @@
+"""The benchmark protocols behind ``talkhead benchmark KIND`` (the scripts that write RESULTS.md are in the
+repository's ``benchmarks/`` folder and call these).
+
+* :mod:`.papers`: ``ms-sync`` (MS-Sync Table 3) and ``lipsync`` (stabilized-sync Table 1) on a preprocessed
+  split, and the Markdown table of their reports;
+* :mod:`.mouth`: ``mouth``, the dubbed mouth's quality at video resolution (issue #13);
+* :mod:`.lip_follow`: ``lip-follow``, whether the generated mouth follows the speech (issue #14);
+* :mod:`.speed`: ``speed``, frames/s and memory of each pipeline stage;
+* :mod:`.split_clips`: the raw videos behind a split, which ``mouth`` and ``lip-follow`` re-read.
+
+Every video they score is tracked with :func:`talkhead.evaluation.tracked_clip.track_clip`, the convention
+``talkhead preprocess`` and ``talkhead evaluate`` share.
+"""

@@ -1,0 +1,172 @@
+"""``talkhead benchmark lip-follow``: does the generated mouth follow the speech on held-out speakers? (issue #14)
+
+Every row is the lip-follow (:mod:`talkhead.metrics.lip_follow`) of a mouth-opening sequence against a
+real one, averaged over the clips of a split, with pairs (A, B) = (clip i, clip i+1) inside the split:
+
+* ``base``: A's real mouth against B's real mouth (the floor: unrelated speech);
+* ``phone_table`` and ``loudness``: the no-learning baselines of baselines.md, from A's speech;
+* ``model:<name>``: a mouth-motion model's predicted opening from A's speech, no rendering;
+* ``own``: ``talkhead lipsync`` of A with A's speech (a frame may not take its mouth from source frames
+  within 10 frames of itself, so the true mouth cannot be copied), tracked again, against A's real mouth;
+* ``cross``: A dubbed with B's speech, against B's real mouth (B's mouth spoke that audio);
+* ``photo``: ``talkhead generate`` from A's first frame with A's speech, against A's real mouth.
+
+Real mouths are tracked from the raw videos at 25 fps with the same tracker as the outputs
+(:func:`talkhead.evaluation.tracked_clip.track_clip`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..evaluation.tracked_clip import track_clip
+from ..metrics.lip_follow import lip_follow, std_ratio
+from .split_clips import RawClip, split_clips
+
+OWN_EXCLUDE_FRAMES = 10
+
+
+def _opening(video) -> np.ndarray:
+    """(T,) mouth opening of ``video`` tracked at 25 fps (NaN where no face)."""
+    return track_clip(video).mouth_opening()
+
+
+def _phone_table(data) -> np.ndarray:
+    """The phone table fitted on the ``train`` split (phones decoded from the stored audio when not stored)."""
+    from ..data.clips import iter_clips, load_dataset_dict
+    from ..data.mouth_windows import clip_phones
+    from ..evaluation.baselines import fit_phone_table
+    from ..processing.mouth import inner_lip_opening
+
+    clips = list(iter_clips(load_dataset_dict(data)["train"]))
+    return fit_phone_table([clip_phones(c) for c in clips], [inner_lip_opening(c.landmarks) for c in clips])
+
+
+def _summary(values: dict[str, float]) -> dict:
+    array = np.array([v for v in values.values() if np.isfinite(v)], np.float64)
+    return {"mean": float(array.mean()) if len(array) else float("nan"), "std": float(array.std()) if len(array) else float("nan"),
+            "clips": len(array)}
+
+
+def _model_opening(model, wave: np.ndarray, num_frames: int) -> np.ndarray:
+    """The predicted change of the inner-lip gap (a speaker's mean shape shifts it, which a correlation ignores)."""
+    import torch
+
+    from ..models.mouth_motion import mouth_audio_features
+    from ..models.mouth_motion.modeling_mouth_motion import inner_lip_gap
+
+    displacements = model.predict(mouth_audio_features(wave, num_frames, 25.0, model.config))
+    return inner_lip_gap(torch.from_numpy(displacements)).numpy()
+
+
+def benchmark_lip_follow(data: str | os.PathLike, split: str = "test", models: list[str] | None = None,
+                         pipelines: bool = True, lip_sync_model: str = "mouth-motion", ms_sync: str = "ms-sync-short",
+                         limit: int | None = None, progress: bool = True, workdir: str | None = None) -> dict:
+    """The rows of the module docstring on ``split`` of ``data`` (a ``talkhead preprocess`` folder)."""
+    from tqdm.auto import tqdm
+
+    from ..evaluation.baselines import loudness_opening, phone_table_opening
+    from ..hub import load_pretrained
+    from ..models.mouth_motion import MouthMotionModel
+    from ..processing import audio as audio_lib
+    from ..processing.phones import phone_features
+
+    clips: list[RawClip] = split_clips(data, split)[:limit]
+    models = models or ["mouth-motion"]
+    motion_models = {name: load_pretrained(MouthMotionModel, name).eval() for name in models}
+    table = _phone_table(data)
+    real, waves = {}, {}
+    for clip in tqdm(clips, desc="tracking real mouths", disable=not progress):
+        real[clip.clip_id] = _opening(clip.video)
+        waves[clip.clip_id] = audio_lib.load_audio(clip.audio)
+    per_clip: dict[str, dict[str, float]] = {}
+    ratios: dict[str, dict[str, float]] = {}
+
+    def record(row: str, clip_id: str, opening: np.ndarray, reference: np.ndarray) -> None:
+        per_clip.setdefault(row, {})[clip_id] = lip_follow(opening, reference)
+        ratios.setdefault(row, {})[clip_id] = std_ratio(opening, reference)
+
+    pairs = [(a, clips[(i + 1) % len(clips)]) for i, a in enumerate(clips)] if len(clips) > 1 else []
+    for a, b in pairs:
+        record("base", a.clip_id, real[a.clip_id], real[b.clip_id])
+    for clip in clips:
+        wave, opening = waves[clip.clip_id], real[clip.clip_id]
+        record("phone_table", clip.clip_id, phone_table_opening(table, phone_features(wave, len(opening))), opening)
+        record("loudness", clip.clip_id, loudness_opening(wave, len(opening)), opening)
+        for name, model in motion_models.items():
+            record(f"model:{Path(name).name}", clip.clip_id, _model_opening(model, wave, len(opening)), opening)
+    if pipelines:
+        _pipeline_rows(clips, pairs, real, waves, lip_sync_model, ms_sync, record, progress, workdir)
+    rows = {row: {"lip_follow": _summary(values), "std_ratio": _summary(ratios[row])} for row, values in per_clip.items()}
+    return {"benchmark": "lip-follow", "data": str(data), "split": split, "clips": [c.clip_id for c in clips],
+            "pairs": [(a.clip_id, b.clip_id) for a, b in pairs], "models": models, "lip_sync_model": lip_sync_model,
+            "rows": rows, "per_clip": per_clip}
+
+
+def _pipeline_rows(clips, pairs, real, waves, lip_sync_model, ms_sync, record, progress, workdir) -> None:
+    """``own``, ``cross`` and ``photo``: run the two pipelines, track their outputs, compare."""
+    from tqdm.auto import tqdm
+
+    lip_syncer, talker = pipeline_runners(lip_sync_model, ms_sync)
+    with tempfile.TemporaryDirectory(dir=workdir) as folder:
+        for a, b in tqdm(pairs or [(c, c) for c in clips], desc="pipelines", disable=not progress):
+            own = Path(folder) / f"{a.clip_id}-own.mp4"
+            lip_syncer(a.video, a.audio, own, exclude_within=OWN_EXCLUDE_FRAMES)
+            record("own", a.clip_id, _opening(own), real[a.clip_id])
+            if b is not a:
+                cross = Path(folder) / f"{a.clip_id}-cross.mp4"
+                lip_syncer(a.video, b.audio, cross)
+                record("cross", a.clip_id, _opening(cross), real[b.clip_id])
+            photo = Path(folder) / f"{a.clip_id}-photo.mp4"
+            talker(_first_frame(a.video), a.audio, photo)
+            record("photo", a.clip_id, _opening(photo), real[a.clip_id])
+            for path in Path(folder).iterdir():
+                path.unlink()
+
+
+def pipeline_runners(lip_sync_model: str, ms_sync: str):
+    """(lip_syncer(video, audio, output, **options), talker(image, audio, output)) with the pipelines' defaults."""
+    from ..hub import load_pretrained
+    from ..models.mouth_motion import MouthMotionModel
+    from ..models.ms_sync import MSSyncGenerator
+    from ..pipelines.common import DEFAULT_MOUTH_MOTION
+    from ..pipelines.lip_sync import LipSyncOptions, lip_sync, load_lip_sync_models
+    from ..pipelines.speech_to_landmarks import SpeechToLandmarks
+    from ..pipelines.talking_head import TalkingHeadOptions, talking_head
+
+    model, silent_lip = load_lip_sync_models(lip_sync_model)
+    mouth_model = model if isinstance(model, MouthMotionModel) else load_pretrained(MouthMotionModel, DEFAULT_MOUTH_MOTION).eval()
+    motion = SpeechToLandmarks(load_pretrained(MSSyncGenerator, ms_sync).eval())
+
+    def lip_syncer(video, audio, output, **options):
+        return lip_sync(video, audio, output, model, silent_lip, LipSyncOptions(progress=False, **options))
+
+    def talker(image, audio, output):
+        return talking_head(image, audio, output, motion, mouth_model=mouth_model, options=TalkingHeadOptions(progress=False))
+
+    return lip_syncer, talker
+
+
+def _first_frame(video: str) -> np.ndarray:
+    from ..processing.video import VideoReader
+
+    return next(iter(VideoReader(video)))
+
+
+ROW_ORDER = ("base", "loudness", "phone_table", "own", "cross", "photo")
+
+
+def lip_follow_table(report: dict) -> str:
+    """The report's rows as a Markdown table (lip-follow mean ± std over clips, and the std ratio)."""
+    rows = report["rows"]
+    order = [r for r in ROW_ORDER if r in rows] + sorted(r for r in rows if r not in ROW_ORDER)
+    lines = ["| row | lip-follow | std ratio (generated / real) | clips |", "|---|---|---|---|"]
+    for row in order:
+        follow, ratio = rows[row]["lip_follow"], rows[row]["std_ratio"]
+        shown_ratio = "-" if row in ("base", "phone_table", "loudness") else f"{ratio['mean']:.2f}"
+        lines.append(f"| `{row}` | {follow['mean']:.3f} ± {follow['std']:.3f} | {shown_ratio} | {follow['clips']} |")
+    return "\n".join(lines)
