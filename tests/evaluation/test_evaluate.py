@@ -10,7 +10,6 @@ from talkhead.errors import MediaDecodeError, NoFaceError, TalkheadInputError
 from talkhead.evaluation.evaluate import METRICS, EvaluateOptions, evaluate_video, select_metrics
 from talkhead.evaluation.inputs import KEYWORDS, folder_has_no_audio
 from talkhead.evaluation.report import format_table, plot_confidence
-from talkhead.evaluation.tracked_clip import FrameBuffer
 
 from ..conftest import face_frame, speech_like, talking_video, write_av, write_wav
 
@@ -175,16 +174,3 @@ def test_max_side_below_96_is_an_input_error(media):
     for bad in (0, -5, 95):
         with pytest.raises(TalkheadInputError, match="max_side must be an integer of at least 96"):
             evaluate_video(media["talk"], metrics="expert_sync", options=EvaluateOptions(max_side=bad))
-
-
-def test_frame_buffer_grows_in_place_and_keeps_every_frame():
-    frames = [np.full((3, 4, 3), index, np.uint8) for index in range(30)]
-    buffer = FrameBuffer(2)  # the estimate is short: it grows
-    for frame in frames:
-        buffer.append(frame)
-    stacked = buffer.array()
-    assert stacked.shape == (30, 3, 4, 3) and stacked.flags.owndata and np.array_equal(stacked, np.stack(frames))
-    mixed = FrameBuffer(4)
-    mixed.append(frames[0])
-    with pytest.raises(ValueError):  # frames of another size fail, as np.stack would
-        mixed.append(np.zeros((5, 4, 3), np.uint8))

@@ -70,3 +70,13 @@ def test_bad_inputs_are_clear_errors(eval_syncers, tmp_path, astronaut, capsys):
                  str(tmp_path / "y.json")]) == 2
     assert "cannot load checkpoint" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists() and not (tmp_path / "y.json").exists()
+
+
+def test_tracked_landmarks_score_as_evaluate_scores_them(video, eval_syncers, tmp_path):
+    """`evaluate landmarks --video` and `evaluate --metrics ms_sync` read the same landmarks (issue #16: they did not)."""
+    from talkhead.evaluation.evaluate import EvaluateOptions, evaluate_video
+    from talkhead.evaluation.landmarks_report import evaluate_landmarks
+
+    landmarks_report = evaluate_landmarks(str(video), model=str(eval_syncers))
+    video_report = evaluate_video(video, metrics="ms_sync", options=EvaluateOptions(eval_syncers=str(eval_syncers)))
+    assert video_report["metrics"]["ms_sync"]["values"] == landmarks_report["summary"]

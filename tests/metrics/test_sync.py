@@ -56,3 +56,79 @@ def test_group_offset_scores_by_hand():
 
     scores = group_offset_scores(np.array([[[0.9, 0.1], [0.3, 0.2]]]))  # window 1 prefers the other audio
     assert scores == pytest.approx({"offset_accuracy": 0.5, "aligned_cosine": 0.55, "shifted_cosine": 0.2})
+
+
+class ShiftedStreamExpert:
+    """A stand-in expert: embeds window t as the t-th row of a random stream (visual) or of the same stream
+    shifted (audio)."""
+
+    window, metric, padding = 1, "euclidean", "valid"
+
+    def num_windows(self, visual, audio) -> int:
+        return min(len(visual), len(audio))
+
+    def embed_visual(self, visual, count):
+        return np.asarray(visual[:count])
+
+    def embed_audio(self, audio, count):
+        return np.asarray(audio[:count])
+
+
+def test_expert_offset_searches_any_expert():
+    from talkhead.metrics.sync import SyncExpert, expert_offset
+
+    stream = np.random.default_rng(3).standard_normal((100, 6))
+    expert = ShiftedStreamExpert()
+    assert isinstance(expert, SyncExpert)
+    result = expert_offset(expert, stream[20:80], stream[24:84])
+    assert result.offset == 4 and result.to_dict(curves=False)["abs_offset"] == 4
+    assert result.scores[15 + 4] == pytest.approx(1 - result.min_distance)  # scores run from -vshift up
+    with pytest.raises(ValueError, match="shorter than the expert's window"):
+        expert_offset(expert, stream[:0], stream[:0])
+
+
+def test_every_shipped_kind_of_expert_is_a_sync_expert():
+    import torch
+
+    from talkhead.evaluation.mouth_sync import MouthSyncExpert
+    from talkhead.metrics.avs import AVHubertExpert
+    from talkhead.metrics.face_sync import FaceSyncExpert
+    from talkhead.metrics.landmarks import MSSyncLevelExpert
+    from talkhead.metrics.lse import SyncNetV2Expert
+    from talkhead.metrics.sync import SyncExpert
+    from talkhead.models.av_hubert import AVHubertConfig, AVHubertModel
+    from talkhead.models.avsyncnet import AVSyncNet, AVSyncNetConfig, SyncNetExpert, SyncNetExpertConfig
+    from talkhead.models.mouth_sync import MouthSyncConfig, MouthSyncModel
+    from talkhead.models.ms_sync import MSSyncSyncerConfig, MSSyncSyncerModel
+    from talkhead.models.syncnet_v2 import SyncNetV2Config, SyncNetV2Model
+
+    torch.manual_seed(0)
+    syncers = MSSyncSyncerModel(MSSyncSyncerConfig.from_preset("tiny"))
+    experts = [FaceSyncExpert(SyncNetExpert(SyncNetExpertConfig.from_preset("tiny"))),
+               FaceSyncExpert(AVSyncNet(AVSyncNetConfig.from_preset("tiny"))),
+               SyncNetV2Expert(SyncNetV2Model(SyncNetV2Config.from_preset("tiny"))),
+               *(MSSyncLevelExpert(syncers, level) for level in range(1, 5)),
+               AVHubertExpert(AVHubertModel(AVHubertConfig.from_preset("tiny"))),
+               MouthSyncExpert(MouthSyncModel(MouthSyncConfig.from_preset("tiny")))]
+    for expert in experts:
+        assert isinstance(expert, SyncExpert) and expert.metric in ("euclidean", "cosine")
+        assert expert.padding in ("zeros", "valid") and expert.window >= 1
+
+
+def test_ms_sync_levels_embed_as_the_syncers_forward_does():
+    import torch
+
+    from talkhead.metrics.landmarks import MSSyncLevelExpert
+    from talkhead.models.ms_sync import MSSyncSyncerConfig, MSSyncSyncerModel
+
+    torch.manual_seed(0)
+    syncers = MSSyncSyncerModel(MSSyncSyncerConfig.from_preset("tiny")).eval()
+    rng = np.random.default_rng(0)
+    landmarks, audio = rng.random((48, 68, 2)).astype(np.float32), rng.standard_normal((192, 26)).astype(np.float32)
+    with torch.no_grad():
+        output = syncers(torch.from_numpy(landmarks)[None], torch.from_numpy(audio)[None])
+    for index, level in enumerate(output.levels):
+        expert = MSSyncLevelExpert(syncers, level)
+        count = expert.num_windows(landmarks, audio)
+        np.testing.assert_array_equal(expert.embed_visual(landmarks, count), output.landmark_embeddings[index][0].numpy())
+        np.testing.assert_array_equal(expert.embed_audio(audio, count), output.audio_embeddings[index][0].numpy())

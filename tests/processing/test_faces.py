@@ -131,3 +131,15 @@ def test_fill_short_gaps_can_hold_the_nearest_face_at_either_end():
     assert valid.all() and held[:, 0].tolist() == [1, 1, 2, 3, 4, 5, 5, 5]
     _, valid = F.fill_short_gaps(values, np.array([0, 0, 0, 1, 1, 1, 1, 1], bool), hold_ends=True)
     assert not valid[:3].any()  # three frames is longer than max_gap: still missing
+
+
+def test_frame_clip_is_the_dataset_convention(astronaut_landmarks):
+    from talkhead.processing.landmarks import normalize_landmarks
+
+    pixels = np.stack([astronaut_landmarks[2] + [3 * t, 0] for t in range(8)]).astype(np.float32)  # the head drifts right
+    framing = C.frame_clip(pixels)
+    boxes = C.smooth_boxes(C.face_crop_boxes(pixels))
+    np.testing.assert_array_equal(framing.face_boxes, boxes)
+    np.testing.assert_array_equal(framing.clip_box, C.clip_crop_box(boxes, C.CLIP_ENLARGE))
+    np.testing.assert_array_equal(framing.landmarks, normalize_landmarks(pixels, framing.clip_box))
+    assert framing.clip_box.dtype == np.float32 and ((framing.landmarks > 0) & (framing.landmarks < 1)).all()

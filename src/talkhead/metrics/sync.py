@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 VSHIFT = 15
 
 
+@runtime_checkable
 class SyncExpert(Protocol):
     """A model that embeds what is seen and what is heard so that in-sync windows lie close.
 

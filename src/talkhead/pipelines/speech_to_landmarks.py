@@ -19,9 +19,9 @@ import torch
 from ..errors import MediaDecodeError, NoFaceError
 from ..outputs import atomic_output
 from ..processing import audio as audio_lib
-from ..processing.face_crops import clip_crop_box, face_crop_boxes
+from ..processing.face_crops import frame_clip
 from ..processing.faces import DlibHOGDetector, default_landmark_predictor
-from ..processing.landmarks import close_mouth, denormalize_landmarks, normalize_landmarks
+from ..processing.landmarks import close_mouth, denormalize_landmarks
 
 logger = logging.getLogger(__name__)
 
@@ -139,8 +139,8 @@ class SpeechToLandmarks:
         wave = np.asarray(audio, np.float32)
         audio_lib.check_min_duration(wave, audio_name)
         pixels, faces = face_landmarks(image, image_name)
-        crop = clip_crop_box(face_crop_boxes(pixels)[None])
-        start = normalize_landmarks(pixels, crop)
+        framing = frame_clip(pixels[None])  # the dataset's convention, for a clip of one frame
+        crop, start = framing.clip_box, framing.landmarks[0]
         frames = audio_lib.num_video_frames(len(wave))
         if audio_lib.silence_mask(wave, frames).all():
             logger.warning("%s is silent: the face stays still with a closed mouth", audio_name)
