@@ -153,7 +153,7 @@ def evaluate_video(video: str | os.PathLike, audio: str | os.PathLike | None = N
                                                           inputs.AV_HUBERT_CONVERTER)
                                     if any(m.startswith("avs_") for m in selected) else (None, None))
     models = inputs.load_models(selected, options, v2_folder, hubert_folder)  # a bad model name fails before the slow part
-    wave, audio_source, audio_reason = inputs.load_speech(video, None if audio is None else str(audio), names)
+    wave, audio_source, audio_reason = inputs.speech_or_reason(video, None if audio is None else str(audio), names)
 
     start = time.perf_counter()
     main = _track(video, options, log)

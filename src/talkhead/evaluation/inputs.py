@@ -45,7 +45,7 @@ def folder_has_no_audio(names: Mapping[str, str]) -> str:
     return f"a frame folder has no audio; give {names['audio']}"
 
 
-def load_speech(video: str, audio: str | None, names: Mapping[str, str]) -> tuple[np.ndarray | None, str | None, str | None]:
+def speech_or_reason(video: str, audio: str | None, names: Mapping[str, str]) -> tuple[np.ndarray | None, str | None, str | None]:
     """(16 kHz wave or None, its source, why there is none). A given ``audio`` that cannot be read is an error.
 
     Without ``audio``, a frame folder or a video whose track is missing, empty or undecodable makes the
