@@ -189,7 +189,7 @@ def evaluate_video(video: str | os.PathLike, audio: str | os.PathLike | None = N
 
 
 def _track(video: str, options: EvaluateOptions, log) -> TrackedClip:
-    return track_clip(video, max_side=options.max_side, keep_frames=True, progress=Path(video).name if log else None)
+    return track_clip(video, max_side=options.max_side, keep_frames=True, progress_label=Path(video).name if log else None)
 
 
 def _track_reference(reference, selected: list[str], options: EvaluateOptions, log,

@@ -1,8 +1,9 @@
 """Sync judged by the mouth-sync expert (issue #14, item 4): a clip's audio-video offset and the offset accuracy.
 
 The clip offset is SyncNet's search over the expert as a :class:`~talkhead.metrics.sync.SyncExpert`
-(:class:`MouthSyncExpert`; :func:`talkhead.metrics.sync.expert_offset`, cosine distance, overlapping windows only): every window of the mouth is compared with the audio window ``offset`` frames earlier, the mean
-cosine per offset is its score, the best offset wins, and its score above the median of all offsets is the
+(:class:`MouthSyncExpert`; :func:`talkhead.metrics.sync.expert_offset`, cosine distance, overlapping windows
+only): every window of the mouth is compared with the audio window ``offset`` frames earlier, the mean cosine
+per offset is its score, the best offset wins, and its score above the median of all offsets is the
 confidence. The sign is that of :mod:`talkhead.data.av_offsets`: offset > 0 means the mouth moves after the
 sound that made it.
 """
@@ -54,9 +55,9 @@ def clip_offset(model, features: np.ndarray, displacements: np.ndarray, max_lag:
     """{offset, confidence, scores}: the offset of best mean cosine over the clip (see the module docstring);
     ``scores`` is the mean cosine of every offset, from -max_lag to max_lag."""
     expert = MouthSyncExpert(model)
-    if expert.num_windows(displacements, features) <= 2 * max_lag:
-        raise ValueError(f"{expert.num_windows(displacements, features)} windows are too few to search offsets of "
-                         f"±{max_lag} frames")
+    windows = expert.num_windows(displacements, features)
+    if windows <= 2 * max_lag:
+        raise ValueError(f"{windows} windows are too few to search offsets of ±{max_lag} frames")
     found = expert_offset(expert, displacements, features, vshift=max_lag)
     return {"offset": found.offset, "confidence": found.confidence, "scores": found.scores.round(4).tolist()}
 

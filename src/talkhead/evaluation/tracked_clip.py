@@ -173,7 +173,7 @@ class TrackedClip:
 
 def track_clip(video: str | os.PathLike, *, fps: float = audio_lib.VIDEO_FPS, max_side: int | None = 640,
                keep_frames: bool = False, frames=None, reader=None, tracker: FaceTracker | None = None,
-               progress: str | None = None) -> TrackedClip:
+               progress_label: str | None = None) -> TrackedClip:
     """Decode ``video`` at ``fps`` (frames at most ``max_side`` pixels) and track its largest face, in one pass.
 
     Args:
@@ -182,7 +182,7 @@ def track_clip(video: str | os.PathLike, *, fps: float = audio_lib.VIDEO_FPS, ma
         reader: a :class:`~talkhead.processing.video.VideoReader` of ``video`` already opened (``fps`` and
             ``max_side`` are its own), e.g. to check the file before the slow part.
         tracker: the :class:`~talkhead.processing.faces.FaceTracker` to use; a fresh default one otherwise.
-        progress: show a progress bar with this label.
+        progress_label: show a progress bar with this label.
 
     Raises:
         NoVideoError: no decodable frame.
@@ -203,8 +203,8 @@ def track_clip(video: str | os.PathLike, *, fps: float = audio_lib.VIDEO_FPS, ma
                 kept.append(frame)
             yield frame
 
-    bar = tqdm(decoded(), total=total, desc=f"tracking the face in {progress}", unit="frame", disable=progress is None,
-               leave=False)
+    bar = tqdm(decoded(), total=total, desc=f"tracking the face in {progress_label}", unit="frame",
+               disable=progress_label is None, leave=False)
     track = (tracker or FaceTracker()).track(bar)
     if not len(track.found):
         raise NoVideoError(f"'{video}' holds no decodable frames")

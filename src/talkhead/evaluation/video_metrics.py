@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from ..errors import TalkheadInputError
 from ..processing.audio import VIDEO_FPS, VIDEO_WINDOW
 from .inputs import needs_reference
 from .tracked_clip import TrackedClip
+
+if TYPE_CHECKING:
+    from .evaluate import EvaluateOptions
 
 IDENTITY_EVERY = 5  # dlib's face embedding takes ~0.1 s a crop: identity on every 5th frame, as benchmark lipsync
 
@@ -48,7 +52,7 @@ class VideoMetrics:
     audio_reason: str | None  # why there is no speech
     ref: TrackedClip | None
     ref_reason: str | None
-    options: object  # evaluate.EvaluateOptions
+    options: EvaluateOptions
     models: dict
     names: Mapping[str, str]
 
