@@ -103,7 +103,9 @@ class SyncerWindowDataset(torch.utils.data.Dataset):
     """One item per clip: its windows at every level, with a fresh random offset and augmentation.
 
     Items are ``{"clip": index, "landmarks": [per level (N_i, 5, 68, 2)], "audio": [per level (N_i, 20, 26)]}``.
-    Randomness comes from ``seed``, the epoch-free item counter and the worker, so runs repeat.
+    Randomness comes from ``seed``, the item and, once training sets ``epoch`` (the pass), the pass: a resumed run
+    draws the windows of an uninterrupted one; while ``epoch`` is None, the item counter and the worker, so runs
+    repeat.
     """
 
     def __init__(self, clips: list[PyramidClip], levels: list[int], augment: bool = True, seed: int = 0,
@@ -113,15 +115,21 @@ class SyncerWindowDataset(torch.utils.data.Dataset):
         self.augment = augment
         self.seed = seed
         self.audio_window = audio_window
+        self.epoch: int | None = None
         self._draws = 0
 
     def __len__(self) -> int:
         return len(self.clips)
 
-    def __getitem__(self, index: int) -> dict:
+    def _rng(self, index: int) -> np.random.Generator:
+        if self.epoch is not None:
+            return np.random.default_rng([self.seed, index, self.epoch, 1])
         worker = torch.utils.data.get_worker_info()
         self._draws += 1
-        rng = np.random.default_rng([self.seed, index, self._draws, worker.id if worker else 0])
+        return np.random.default_rng([self.seed, index, self._draws, worker.id if worker else 0])
+
+    def __getitem__(self, index: int) -> dict:
+        rng = self._rng(index)
         clip = self.clips[index]
         augmentation = Augmentation.sample(rng, clip.audio_range) if self.augment else Augmentation()
         landmarks, audio = [], []

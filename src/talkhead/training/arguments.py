@@ -1,4 +1,4 @@
-"""Arguments every training script in examples/ shares (data, validation split, checkpointing, Hub)."""
+"""Arguments every training script in examples/ shares (data, validation split, optimisation, checkpointing, logging, Hub)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,21 @@ class TrainingRunArguments:
     split: str = field(default="train", metadata={"help": "dataset split to train on"})
     validation_sources: str | None = field(default=None, metadata={"help": "comma-separated sources held out for validation"})
     validation_fraction: float = field(default=0.15, metadata={"help": "share of frames held out when no sources are named"})
+    gradient_accumulation_steps: int = field(default=1, metadata={"help": "batches whose gradients make one optimiser step"})
+    lr_scheduler: str = field(default="constant", metadata={
+        "help": "one_cycle (torch's OneCycleLR) or a transformers schedule: constant, constant_with_warmup, linear, cosine, ..."})
+    lr_warmup_steps: int = field(default=0, metadata={"help": "warm-up steps of the schedules that have one"})
+    max_grad_norm: float | None = field(default=None, metadata={"help": "clip the gradients' norm to this (none: no clipping)"})
+    ema_decay: float = field(default=0.0, metadata={
+        "help": "keep an exponential moving average of the trained model's weights (0: none); validation measures both "
+                "and the better weights are kept"})
+    early_stopping_patience: int | None = field(default=None, metadata={"help": "stop after this many validations without a new best"})
     checkpointing_steps: int = field(default=1000)
     checkpoints_total_limit: int = field(default=2)
-    resume_from_checkpoint: str | None = field(default=None, metadata={"help": "'latest' or a checkpoints/step-N folder"})
+    resume_from_checkpoint: str | None = field(default=None, metadata={"help": "'latest' or a checkpoints/checkpoint_N folder"})
     logging_steps: int = field(default=25)
+    report_to: str = field(default="tensorboard", metadata={
+        "help": "trackers beside the PNG plots: tensorboard (skipped with a notice when it is not installed), all or none"})
     seed: int = field(default=0)
     num_workers: int = field(default=0)
     push_to_hub: bool = field(default=False)

@@ -1,0 +1,67 @@
+"""The clips of the mouth-shape scripts (train_mouth_motion.py, train_mouth_sync.py): phones, offsets undone.
+
+Both read a dataset of `talkhead preprocess`, hold out validation sources, find the clips' audio-video offsets
+with the phone table (:mod:`talkhead.data.av_offsets`; written to OUTPUT_DIR/av_offsets.json) and turn each clip
+into a :class:`~talkhead.data.mouth_windows.MotionClip` with its offset undone where asked. They differ in
+whether the validation clips join the offset search (the phone table is fitted on the clips searched): the
+mouth-motion model never shifts its validation clips and leaves them out; the mouth-sync expert searches all
+clips and shifts the validation ones with ``--align_validation``. Phones decoded from the audio are cached in
+OUTPUT_DIR/phones_cache.npz: decoding is the slow part of a (re)start.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def undone_offsets(train: list, validation: list, cache_path: Path, args, search_validation: bool,
+                   undo_validation: bool) -> dict[str, int]:
+    """Each clip's offset to undo (clip id -> frames; 0 where none is undone), with the report written."""
+    from talkhead.data.av_offsets import clip_offsets
+
+    searched = train + (validation if search_validation else [])
+    if not searched or not (args.align_offsets or search_validation):
+        return {}
+    found, details = clip_offsets(searched, cache_path, args.max_offset)
+    undo = [args.align_offsets] * len(train) + [undo_validation] * (len(searched) - len(train))
+    lags = {clip.clip_id: lag if undone else 0 for clip, lag, undone in zip(searched, found, undo)}
+    report = {c.clip_id: {"source": c.source, **d, "undone": bool(lags[c.clip_id])} for c, d in zip(searched, details)}
+    (cache_path.parent / "av_offsets.json").write_text(json.dumps(report, indent=1))
+    print(f"audio-video offsets undone in {sum(lag != 0 for lag in lags.values())} of {len(searched)} clips "
+          f"(frames: {sorted(lag for lag in lags.values() if lag)})")
+    return lags
+
+
+def cached_phones(clips: list, cache_path: Path) -> dict[str, np.ndarray]:
+    """The phone features of every clip, from the cache or decoded (and then added to it)."""
+    from talkhead.data.mouth_windows import clip_phones
+
+    cache = dict(np.load(cache_path)) if cache_path.exists() else {}
+    missing = [clip for clip in clips if clip.clip_id not in cache]
+    for clip in missing:
+        cache[clip.clip_id] = clip_phones(clip)
+    if missing or not cache_path.exists():
+        np.savez_compressed(cache_path, **cache)
+    return cache
+
+
+def prepare_motion_clips(args, config, search_validation: bool = False, undo_validation: bool = False):
+    """(training, validation) :class:`MotionClip` lists and the held-out sources, for ``config``'s audio features.
+
+    ``args`` has the shared data arguments and ``align_offsets``/``max_offset``; ``search_validation`` puts the
+    validation clips in the offset search, ``undo_validation`` also shifts them.
+    """
+    from talkhead.data.clips import load_training_clips
+    from talkhead.data.mouth_windows import motion_clip
+
+    train, validation, held_out = load_training_clips(args.dataset, args.split, args.validation_sources,
+                                                      args.validation_fraction, args.seed)
+    cache_path = Path(args.output_dir) / "phones_cache.npz"
+    cache_path.parent.mkdir(parents=True, exist_ok=True)
+    lags = undone_offsets(train, validation, cache_path, args, search_validation, undo_validation)
+    phones = cached_phones(train + validation, cache_path)
+    motion = [motion_clip(c, config, phones[c.clip_id], lags.get(c.clip_id, 0)) for c in train + validation]
+    return motion[:len(train)], motion[len(train):], held_out
