@@ -37,6 +37,7 @@ def card(run: Path, validation_run: Path, name: str, lip_follow: Path, mouth: Pa
     from talkhead.benchmarks.lip_follow import lip_follow_table
     from talkhead.benchmarks.mouth import mouth_table
     from talkhead.models.mouth_motion import MouthMotionConfig
+    from talkhead.training.checkpoints import latest_trainer_state
     from talkhead.training.eval_results import results_from_files
     from talkhead.training.model_card import (
         PIPELINE_TAGS,
@@ -46,7 +47,7 @@ def card(run: Path, validation_run: Path, name: str, lip_follow: Path, mouth: Pa
 
     config = MouthMotionConfig.from_pretrained(HUB / name)
     final, validation = (json.loads((r / "training_summary.json").read_text()) for r in (run, validation_run))
-    curve = json.loads(sorted((validation_run / "checkpoints").glob("step-*/trainer_state.json"))[-1].read_text())
+    curve = latest_trainer_state(validation_run)
     offsets = json.loads((run / "av_offsets.json").read_text())
     shifted = {clip: v["lag"] for clip, v in offsets.items() if v["lag"]}
     follow, quality = json.loads(lip_follow.read_text()), json.loads(mouth.read_text())

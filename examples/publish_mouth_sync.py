@@ -45,12 +45,13 @@ def _accuracy_rows(report: dict) -> list[list]:
 
 def card(run: Path, name: str, benchmark: Path, ceiling: Path) -> Path:
     from talkhead.models.mouth_sync import MouthSyncConfig
+    from talkhead.training.checkpoints import latest_trainer_state
     from talkhead.training.eval_results import results_from_files
     from talkhead.training.model_card import PIPELINE_TAGS, markdown_table, write_model_card
 
     config = MouthSyncConfig.from_pretrained(HUB / name)
     summary = json.loads((run / "training_summary.json").read_text())
-    curve = json.loads(sorted((run / "checkpoints").glob("step-*/trainer_state.json"))[-1].read_text())
+    curve = latest_trainer_state(run)
     report, windows = json.loads(benchmark.read_text()), json.loads(ceiling.read_text())
     ours = report["mouth_sync"][name]
     validation_rows = [[step, f"{r['offset_accuracy']:.3f}"] for step, r in curve["history"]["validation"]]

@@ -22,15 +22,16 @@ LEVELS = (1, 2, 3, 4)
 
 
 def export(run: Path, name: str, step: int | None = None) -> Path:
-    """The run's selected generator, or with ``step`` the generator of checkpoints/step-N (accelerate's model.safetensors)."""
+    """The run's selected generator, or with ``step`` the generator of that step's checkpoint (accelerate's model.safetensors)."""
     from safetensors.torch import load_file
 
     from talkhead.models.ms_sync import MSSyncGenerator
+    from talkhead.training.checkpoints import checkpoint_at
     from talkhead.training.export import export_checkpoint
 
     model = MSSyncGenerator.from_pretrained(run)
     if step is not None:
-        model.load_state_dict(load_file(run / "checkpoints" / f"step-{step:07d}" / "model.safetensors"))
+        model.load_state_dict(load_file(checkpoint_at(run, step) / "model.safetensors"))
         summary_path = run / "training_summary.json"
         summary = json.loads(summary_path.read_text())
         summary["exported_step"] = step
@@ -156,7 +157,7 @@ def main() -> None:
     parser.add_argument("--name", required=True)
     parser.add_argument("--benchmark", type=Path)
     parser.add_argument("--speed", type=Path)
-    parser.add_argument("--step", type=int, help="export checkpoints/step-N instead of the run's selected generator")
+    parser.add_argument("--step", type=int, help="export the checkpoint of this step instead of the run's selected generator")
     args = parser.parse_args()
     if args.action == "export":
         export(args.run, args.name, args.step)

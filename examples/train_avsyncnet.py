@@ -23,7 +23,6 @@ ResNet-50 state dict (spec §6.5); without it the towers start from random weigh
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,12 +112,14 @@ def validate(model, batches) -> dict:
     return group_offset_scores(cosines)
 
 
-def save_plots(output_dir: Path, history: dict) -> None:
+def save_plots(output_dir: Path, history: dict, chance: float) -> None:
     from talkhead.training.plots import plot_curves
 
-    plot_curves(output_dir / "plots" / "loss.png", {"training loss": history["train"]}, "training loss", "loss", smooth=5)
-    plot_curves(output_dir / "plots" / "validation_accuracy.png", {"validation": history["validation_accuracy"]},
-                "held-out offset accuracy (aligned window ranked first)", "accuracy", chance=history["chance"])
+    plot_curves(output_dir / "plots" / "loss.png", {"training loss": history["train"].get("loss", [])}, "training loss",
+                "loss", smooth=5)
+    plot_curves(output_dir / "plots" / "validation_accuracy.png",
+                {"validation": [(step, r["offset_accuracy"]) for step, r in history["validation"]]},
+                "held-out offset accuracy (aligned window ranked first)", "accuracy", chance=chance)
 
 
 def align_training_clips(clips, output_dir: Path):
@@ -133,34 +134,12 @@ def align_training_clips(clips, output_dir: Path):
     return [shift_clip(clip, lag) for clip, lag in zip(clips, lags)]
 
 
-def main(argv=None) -> None:
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
-    from tqdm.auto import tqdm
-
+def load_datasets(args, output_dir: Path):
+    """The training windows (offset groups or BCE pairs), the fixed validation groups, the clip counts, the held-out sources."""
     from talkhead.data.clips import load_training_clips
     from talkhead.data.face_windows import OffsetWindowDataset, SyncWindowDataset
     from talkhead.errors import TalkheadInputError
-    from talkhead.losses import offset_classification_loss, sync_bce_loss
-    from talkhead.training.checkpoints import (
-        load_checkpoint,
-        parse_arguments,
-        push_to_hub,
-        resolve_checkpoint,
-        save_arguments,
-        save_checkpoint,
-        save_final,
-    )
 
-    args = parse_arguments(SyncExpertTrainingArguments, argv)
-    args.require_data_and_output()
-    if args.architecture not in ("avsyncnet", "syncnet"):
-        raise SystemExit(f"error: --architecture must be avsyncnet or syncnet, got {args.architecture!r}")
-    if args.objective not in ("offset", "bce"):
-        raise SystemExit(f"error: --objective must be offset or bce, got {args.objective!r}")
-    accelerator = Accelerator()
-    set_seed(args.seed + accelerator.process_index)
-    output_dir = Path(args.output_dir)
     try:
         train_clips, validation_clips, held_out = load_training_clips(args.dataset, args.split, args.validation_sources,
                                                                       args.validation_fraction, args.seed)
@@ -175,12 +154,29 @@ def main(argv=None) -> None:
                       if validation_clips else None)
     except (TalkheadInputError, ValueError) as err:
         raise SystemExit(f"error: {err}") from err
+    return dataset, validation, len(validation_clips), held_out
+
+
+def main(argv=None) -> None:
+    from talkhead.losses import offset_classification_loss, sync_bce_loss
+    from talkhead.training.accelerator_setup import build_scheduler
+    from talkhead.training.checkpoints import parse_arguments
+    from talkhead.training.loop import Trainer, Validation
+
+    args = parse_arguments(SyncExpertTrainingArguments, argv)
+    args.require_data_and_output()
+    if args.architecture not in ("avsyncnet", "syncnet"):
+        raise SystemExit(f"error: --architecture must be avsyncnet or syncnet, got {args.architecture!r}")
+    if args.objective not in ("offset", "bce"):
+        raise SystemExit(f"error: --objective must be offset or bce, got {args.objective!r}")
+    trainer = Trainer(args, args.architecture)
+    dataset, validation, validation_clips, held_out = load_datasets(args, trainer.output_dir)
     model = build_model(args)
     if args.imagenet_resnet50:
         from talkhead.models.avsyncnet import load_imagenet_resnet50
 
         missing = load_imagenet_resnet50(model, torch.load(args.imagenet_resnet50, map_location="cpu", weights_only=True))
-        accelerator.print(f"image tower initialised from {args.imagenet_resnet50} (not from it: {', '.join(missing)})")
+        trainer.print(f"image tower initialised from {args.imagenet_resnet50} (not from it: {', '.join(missing)})")
     validation_batches = list(torch.utils.data.DataLoader(validation, batch_size=args.batch_size)) if validation else []
     # the shuffle of pass p is drawn from its own generator seeded with (seed, p), not from the global one dropout
     # uses: a resumed run finds the order of its pass again and the dropout stream of an uninterrupted run
@@ -190,79 +186,40 @@ def main(argv=None) -> None:
     heads = mouth_shape_heads(model, dataset.clips) if args.objective == "offset" and args.mouth_shape_weight else None
     parameters = list(model.parameters()) + (list(heads.parameters()) if heads is not None else [])
     optimizer = torch.optim.Adam(parameters, lr=args.learning_rate, betas=(0.5, 0.999))
-    if heads is not None:
-        model, heads, optimizer, loader = accelerator.prepare(model, heads, optimizer, loader)
-    else:
-        model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
-    if accelerator.is_main_process:
-        save_arguments(args, output_dir)
-        accelerator.print(f"{len(dataset.clips)} training clips, {len(validation_clips)} validation clips "
-                          f"(held-out sources: {', '.join(held_out) or 'none'}); {args.architecture} {args.model_config}")
+    trained = [model] if heads is None else [model, heads]
+    *trained, optimizer, loader, scheduler = trainer.prepare(*trained, optimizer, loader, build_scheduler(optimizer, args))
+    model, heads = trained[0], (trained[1] if heads is not None else None)
+    trainer.start(model, f"{len(dataset.clips)} training clips, {validation_clips} validation clips "
+                         f"(held-out sources: {', '.join(held_out) or 'none'}); {args.architecture} {args.model_config}")
+    chance = 1 / args.offset_windows
 
-    step = 0
-    history = {"train": [], "validation": [], "validation_accuracy": [], "best": None, "wall_seconds": 0.0,
-               "chance": 1 / args.offset_windows}
-    checkpoint = resolve_checkpoint(output_dir, args.resume_from_checkpoint)
-    if checkpoint is not None:
-        state = load_checkpoint(accelerator, checkpoint)
-        step, history = state["step"], state["history"]
-        accelerator.print(f"resumed from {checkpoint} at step {step}")
-    started = time.perf_counter() - history["wall_seconds"]
-    running = []
-    progress = tqdm(total=args.max_steps, initial=step, desc=args.architecture, disable=not accelerator.is_local_main_process,
-                    dynamic_ncols=True)
-    while step < args.max_steps:
-        passes, done = divmod(step, len(loader))  # a resumed run skips the batches its pass had already given
+    def begin_pass(passes: int) -> None:
         dataset.epoch = passes + 1
         order.manual_seed(args.seed * 1_000_003 + passes)
-        for batch in accelerator.skip_first_batches(loader, done) if done else loader:
-            if args.objective == "offset":
-                faces_embedded, audio_embedded = embed_groups(model, batch["faces"], batch["mels"])
-                loss = offset_classification_loss(faces_embedded, audio_embedded, args.temperature)[0]
-                if heads is not None:
-                    loss = loss + args.mouth_shape_weight * heads(faces_embedded, audio_embedded, batch["mouth"])
-            else:
-                loss = sync_bce_loss(model(batch["faces"], batch["mel"]).scores, batch["label"])
-            optimizer.zero_grad(set_to_none=True)
-            accelerator.backward(loss)
-            optimizer.step()
-            step += 1
-            progress.update(1)
-            running.append(float(loss))
-            if step % args.logging_steps == 0:
-                history["train"].append((step, float(np.mean(running))))
-                progress.set_postfix(loss=f"{np.mean(running):.3f}", refresh=False)
-                running = []
-            if validation_batches and step % args.validation_steps == 0 and accelerator.is_main_process:
-                result = validate(accelerator.unwrap_model(model), validation_batches)
-                history["validation"].append((step, result))
-                history["validation_accuracy"].append((step, result["offset_accuracy"]))
-                if history["best"] is None or result["offset_accuracy"] > history["best"]["offset_accuracy"]:
-                    history["best"] = {"step": step, **result}
-                    accelerator.unwrap_model(model).save_pretrained(output_dir / "best_model")
-                save_plots(output_dir, history)
-                accelerator.print(f"step {step}: held-out offset accuracy {result['offset_accuracy']:.3f} (chance "
-                                  f"{history['chance']:.3f}), cosine aligned {result['aligned_cosine']:.3f} shifted "
-                                  f"{result['shifted_cosine']:.3f}")
-            if step % args.checkpointing_steps == 0 or step >= args.max_steps:
-                history["wall_seconds"] = time.perf_counter() - started
-                save_checkpoint(accelerator, output_dir, step, {"history": history}, args.checkpoints_total_limit)
-            if step >= args.max_steps:
-                break
-    progress.close()
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        summary = {"steps": step, "wall_seconds": round(time.perf_counter() - started, 1), "architecture": args.architecture,
-                   "objective": args.objective, "offset_windows": args.offset_windows, "offset_stride": args.offset_stride,
-                   "held_out_sources": held_out, "train_clips": len(dataset.clips), "validation_clips": len(validation_clips),
-                   "best": history["best"]}
-        final = save_final(accelerator.unwrap_model(model), output_dir, summary, best_dir="best_model")
-        if history["validation"]:
-            save_plots(output_dir, history)
-        accelerator.print(json.dumps(summary, indent=1))
-        if args.push_to_hub:
-            push_to_hub(final, args.hub_model_id, output_dir)
-    accelerator.end_training()
+
+    def train_step(batch: dict) -> dict:
+        if args.objective == "offset":
+            faces_embedded, audio_embedded = embed_groups(model, batch["faces"], batch["mels"])
+            loss = offset_classification_loss(faces_embedded, audio_embedded, args.temperature)[0]
+            if heads is not None:
+                loss = loss + args.mouth_shape_weight * heads(faces_embedded, audio_embedded, batch["mouth"])
+        else:
+            loss = sync_bce_loss(model(batch["faces"], batch["mel"]).scores, batch["label"])
+        trainer.optimizer_step(loss, optimizer, scheduler)
+        return {"loss": loss}
+
+    validation = Validation(
+        lambda m: validate(m, validation_batches), args.validation_steps, metric="offset_accuracy",
+        plot=lambda out, history: save_plots(out, history, chance),
+        describe=lambda r: f"held-out offset accuracy {r['offset_accuracy']:.3f} (chance {chance:.3f}), cosine aligned "
+                           f"{r['aligned_cosine']:.3f} shifted {r['shifted_cosine']:.3f}")
+    trainer.fit(trainer.batches(loader, begin_pass), train_step, trained, validation if validation_batches else None)
+    if trainer.is_main_process:
+        trainer.export({"architecture": args.architecture, "objective": args.objective,
+                        "offset_windows": args.offset_windows, "offset_stride": args.offset_stride,
+                        "held_out_sources": held_out, "train_clips": len(dataset.clips),
+                        "validation_clips": validation_clips})
+    trainer.end()
 
 
 if __name__ == "__main__":

@@ -25,8 +25,6 @@ from 0.33 to 0.43 with it (RESULTS.md). Validation clips are never shifted.
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +66,8 @@ class MouthMotionTrainingArguments(TrainingRunArguments):
     learning_rate: float = field(default=1e-3)
     weight_decay: float = field(default=1e-2)
     max_steps: int = field(default=6000)
+    lr_scheduler: str = field(default="one_cycle", metadata={"help": "one_cycle (warm-up 5 %) or a transformers schedule"})
+    max_grad_norm: float | None = field(default=1.0)
     validation_steps: int = field(default=250)
     checkpointing_steps: int = field(default=1000)
 
@@ -131,71 +131,73 @@ def sync_loss(expert, raw: torch.Tensor, batch: dict, rest: torch.Tensor, kind: 
 def save_plots(output_dir: Path, history: dict) -> None:
     from talkhead.training.plots import plot_curves
 
-    plot_curves(output_dir / "plots" / "loss.png", {"training loss": history["train"]}, "training loss", "loss", smooth=5)
+    plot_curves(output_dir / "plots" / "loss.png", {"training loss": history["train"].get("loss", [])}, "training loss",
+                "loss", smooth=5)
     plot_curves(output_dir / "plots" / "validation_lip_follow.png",
                 {"validation": [(s, r["lip_follow"]) for s, r in history["validation"]]},
                 "held-out lip-follow (predicted vs real inner-lip opening)", "Pearson r")
 
 
-def prepare_clips(args, config):
-    from talkhead.data.av_offsets import clip_offsets
-    from talkhead.data.clips import load_training_clips
-    from talkhead.data.mouth_windows import clip_phones, motion_clip
+def build_config(args):
+    from talkhead.models.mouth_motion import MouthMotionConfig
 
-    train, validation, held_out = load_training_clips(args.dataset, args.split, args.validation_sources,
-                                                      args.validation_fraction, args.seed)
-    cache_path = Path(args.output_dir) / "phones_cache.npz"  # decoding is the slow part of a (re)start
-    lags = [0] * len(train)
-    if args.align_offsets:
-        lags, details = clip_offsets(train, cache_path, args.max_offset)
-        report = {c.clip_id: {"source": c.source, **d} for c, d in zip(train, details)}
-        (Path(args.output_dir) / "av_offsets.json").write_text(json.dumps(report, indent=1))
-        print(f"audio-video offsets undone in {sum(lag != 0 for lag in lags)} of {len(train)} training clips "
-              f"(frames: {sorted(lag for lag in lags if lag)})")
-    cache = dict(np.load(cache_path)) if cache_path.exists() else {}
-    for clip in validation + ([] if args.align_offsets else train):
-        if clip.clip_id not in cache:
-            cache[clip.clip_id] = clip_phones(clip)
-    np.savez_compressed(cache_path, **cache)
-    train_clips = [motion_clip(c, config, cache[c.clip_id], lag) for c, lag in zip(train, lags)]
-    validation_clips = [motion_clip(c, config, cache[c.clip_id]) for c in validation]
-    return train_clips, validation_clips, held_out
-
-
-def main(argv=None) -> None:
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
-    from tqdm.auto import tqdm
-
-    from talkhead.data.mouth_windows import MouthWindowDataset, silence_displacement
-    from talkhead.errors import TalkheadInputError
-    from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
-    from talkhead.models.mouth_motion.configuration_mouth_motion import MEL_BANDS
-    from talkhead.training.checkpoints import (
-        load_checkpoint,
-        parse_arguments,
-        push_to_hub,
-        resolve_checkpoint,
-        save_arguments,
-        save_checkpoint,
-        save_final,
-    )
-
-    args = parse_arguments(MouthMotionTrainingArguments, argv)
-    args.require_data_and_output()
-    accelerator = Accelerator()
-    set_seed(args.seed + accelerator.process_index)
-    output_dir = Path(args.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     overrides = {k: v for k, v in (("hidden_size", args.hidden_size), ("dropout", args.dropout),
                                    ("input_dropout", args.input_dropout),
                                    ("ensemble_size", args.ensemble_size)) if v is not None}
-    config = MouthMotionConfig.from_preset_or_file(args.model_config, use_phones=args.use_phones, use_mel=args.use_mel,
-                                                   opening_loss_weight=args.opening_loss_weight,
-                                                   correlation_loss_weight=args.correlation_loss_weight,
-                                                   mel_normalization=args.mel_normalization, **overrides)
+    return MouthMotionConfig.from_preset_or_file(args.model_config, use_phones=args.use_phones, use_mel=args.use_mel,
+                                                 opening_loss_weight=args.opening_loss_weight,
+                                                 correlation_loss_weight=args.correlation_loss_weight,
+                                                 mel_normalization=args.mel_normalization, **overrides)
+
+
+def load_expert(args, config):
+    """The frozen mouth-sync expert of ``--sync_loss_weight`` and the rest pose it compares against (or None, None)."""
+    if not args.sync_loss_weight:
+        return None, None
+    from talkhead.models.mouth_sync import MouthSyncModel
+
+    if args.sync_loss not in ("stabilized", "plain"):
+        raise SystemExit(f"error: --sync_loss must be stabilized or plain, got {args.sync_loss!r}")
+    if not args.sync_expert:
+        raise SystemExit("error: --sync_loss_weight needs --sync_expert (a mouth-sync expert folder)")
+    expert = MouthSyncModel.from_pretrained(args.sync_expert).eval().requires_grad_(False)
+    inputs = ("use_phones", "use_mel", "mel_normalization")
+    if any(getattr(expert.config, k) != getattr(config, k) for k in inputs):
+        raise SystemExit(f"error: the sync expert {args.sync_expert} reads other audio features ("
+                         + ", ".join(f"{k}={getattr(expert.config, k)}" for k in inputs) + ") than this model")
+    # the rest pose as a displacement from the mean: what a mouth that does not move would show
+    return expert, torch.as_tensor(np.asarray(config.silence_displacement, np.float32).reshape(-1, 2))
+
+
+def final_model(trainer, model, validation_clips):
+    """The best validated weights (or the last) with the output gain given or fitted on the validation clips."""
+    from talkhead.models.mouth_motion import MouthMotionModel
+
+    best = trainer.output_dir / "best_model"
+    model = MouthMotionModel.from_pretrained(best) if best.exists() else trainer.accelerator.unwrap_model(model)
+    if trainer.args.output_gain is not None:
+        model.config.output_gain = trainer.args.output_gain
+    elif validation_clips:
+        model.config.output_gain = round(fit_gain(model, validation_clips), 4)
+    return model
+
+
+def main(argv=None) -> None:
+    from talkhead.data.mouth_windows import MouthWindowDataset, silence_displacement
+    from talkhead.errors import TalkheadInputError
+    from talkhead.models.mouth_motion import MouthMotionModel
+    from talkhead.models.mouth_motion.configuration_mouth_motion import MEL_BANDS
+    from talkhead.training.accelerator_setup import build_scheduler
+    from talkhead.training.checkpoints import parse_arguments
+    from talkhead.training.loop import Trainer, Validation
+    from talkhead.training.motion_clips import prepare_motion_clips
+
+    args = parse_arguments(MouthMotionTrainingArguments, argv)
+    args.require_data_and_output()
+    trainer = Trainer(args, "mouth-motion")
+    config = build_config(args)
     try:
-        train_clips, validation_clips, held_out = prepare_clips(args, config)
+        train_clips, validation_clips, held_out = prepare_motion_clips(args, config)
         mel_columns = slice(config.input_size - MEL_BANDS, config.input_size) if config.use_mel else None
         dataset = MouthWindowDataset(train_clips, args.window, seed=args.seed, time_stretch=args.time_stretch,
                                      band_warp=args.band_warp, mel_columns=mel_columns)
@@ -203,106 +205,39 @@ def main(argv=None) -> None:
         raise SystemExit(f"error: {err}") from err
     config.silence_displacement = silence_displacement(train_clips).reshape(-1).round(5).tolist()
     model = MouthMotionModel(config)
-    expert, rest = None, None
-    if args.sync_loss_weight:
-        from talkhead.models.mouth_sync import MouthSyncModel
-
-        if args.sync_loss not in ("stabilized", "plain"):
-            raise SystemExit(f"error: --sync_loss must be stabilized or plain, got {args.sync_loss!r}")
-        if not args.sync_expert:
-            raise SystemExit("error: --sync_loss_weight needs --sync_expert (a mouth-sync expert folder)")
-        expert = MouthSyncModel.from_pretrained(args.sync_expert).eval().requires_grad_(False)
-        inputs = ("use_phones", "use_mel", "mel_normalization")
-        if any(getattr(expert.config, k) != getattr(config, k) for k in inputs):
-            raise SystemExit(f"error: the sync expert {args.sync_expert} reads other audio features ("
-                             + ", ".join(f"{k}={getattr(expert.config, k)}" for k in inputs) + ") than this model")
-        # the rest pose as a displacement from the mean: what a mouth that does not move would show
-        rest = torch.as_tensor(np.asarray(config.silence_displacement, np.float32).reshape(-1, 2))
+    expert, rest = load_expert(args, config)
     # the loader draws its worker seed from its own generator, not from the global one dropout uses, so starting a
     # pass (or resuming mid-pass) leaves the dropout masks of an uninterrupted run unchanged
     loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, drop_last=True, num_workers=args.num_workers,
                                          generator=torch.Generator().manual_seed(args.seed))
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
-    # warm-up of 5 % of the run, but at least 2.5 steps: OneCycleLR divides by zero when warm-up is one step
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.learning_rate, total_steps=args.max_steps,
-                                                    pct_start=min(0.3, max(0.05, 2.5 / args.max_steps)))
-    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
-    if accelerator.is_main_process:
-        save_arguments(args, output_dir)
-        accelerator.print(f"{len(train_clips)} training clips, {len(validation_clips)} validation clips (held-out sources: "
-                          f"{', '.join(held_out) or 'none'}); inputs: {'phones ' if args.use_phones else ''}"
-                          f"{'mel' if args.use_mel else ''}; {sum(p.numel() for p in model.parameters())} parameters")
-    step = 0
-    history = {"train": [], "validation": [], "best": None, "wall_seconds": 0.0}
-    checkpoint = resolve_checkpoint(output_dir, args.resume_from_checkpoint)
-    if checkpoint is not None:
-        state = load_checkpoint(accelerator, checkpoint)
-        step, history = state["step"], state["history"]
-        accelerator.print(f"resumed from {checkpoint} at step {step}")
-    started = time.perf_counter() - history["wall_seconds"]
-    running = []
-    progress = tqdm(total=args.max_steps, initial=step, desc="mouth-motion", disable=not accelerator.is_local_main_process,
-                    dynamic_ncols=True)
-    while step < args.max_steps:
-        # a fresh draw of windows on every pass, seeded by the step the pass began at; a resumed run skips the
-        # batches its pass had already given, so it sees the windows an uninterrupted run would
-        done = step % len(loader)
-        dataset.epoch = step - done
-        for batch in accelerator.skip_first_batches(loader, done) if done else loader:
-            output = model(**batch)
-            loss = output.loss
-            if expert is not None:
-                loss = loss + args.sync_loss_weight * sync_loss(expert, output.displacements, batch, rest, args.sync_loss)
-            optimizer.zero_grad(set_to_none=True)
-            accelerator.backward(loss)
-            accelerator.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            step += 1
-            progress.update(1)
-            running.append(float(loss))
-            if step % args.logging_steps == 0:
-                history["train"].append((step, float(np.mean(running))))
-                progress.set_postfix(loss=f"{np.mean(running):.4f}", refresh=False)
-                running = []
-            if validation_clips and step % args.validation_steps == 0 and accelerator.is_main_process:
-                result = evaluate_clips(accelerator.unwrap_model(model), validation_clips)
-                history["validation"].append((step, {k: v for k, v in result.items() if k != "per_clip_lip_follow"}))
-                if history["best"] is None or result["lip_follow"] > history["best"]["lip_follow"]:
-                    history["best"] = {"step": step, **result}
-                    accelerator.unwrap_model(model).save_pretrained(output_dir / "best_model")
-                save_plots(output_dir, history)
-                accelerator.print(f"step {step}: held-out lip-follow {result['lip_follow']:.3f}, std ratio "
-                                  f"{result['std_ratio']:.2f}, mse {result['mse']:.5f}")
-            if step % args.checkpointing_steps == 0 or step >= args.max_steps:
-                history["wall_seconds"] = time.perf_counter() - started
-                save_checkpoint(accelerator, output_dir, step, {"history": history}, args.checkpoints_total_limit)
-            if step >= args.max_steps:
-                break
-    progress.close()
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        model = accelerator.unwrap_model(model)
-        if (output_dir / "best_model").exists():
-            model = MouthMotionModel.from_pretrained(output_dir / "best_model")
-        if args.output_gain is not None:
-            model.config.output_gain = args.output_gain
-        elif validation_clips:
-            model.config.output_gain = round(fit_gain(model, validation_clips), 4)
-        if validation_clips:
-            calibrated = evaluate_clips(model, validation_clips, model.config.output_gain)
-        summary = {"steps": step, "wall_seconds": round(time.perf_counter() - started, 1), "held_out_sources": held_out,
-                   "train_clips": len(train_clips), "validation_clips": len(validation_clips),
-                   "use_phones": args.use_phones, "use_mel": args.use_mel, "best": history["best"],
-                   "output_gain": model.config.output_gain,
-                   "validation_at_gain": calibrated if validation_clips else None}
-        final = save_final(model, output_dir, summary)
-        if history["validation"]:
-            save_plots(output_dir, history)
-        accelerator.print(json.dumps({k: v for k, v in summary.items() if k != "best"}, indent=1))
-        if args.push_to_hub:
-            push_to_hub(final, args.hub_model_id, output_dir)
-    accelerator.end_training()
+    model, optimizer, loader, scheduler = trainer.prepare(model, optimizer, loader, build_scheduler(optimizer, args))
+    trainer.start(model, f"{len(train_clips)} training clips, {len(validation_clips)} validation clips (held-out sources: "
+                         f"{', '.join(held_out) or 'none'}); inputs: {'phones ' if args.use_phones else ''}"
+                         f"{'mel' if args.use_mel else ''}; {sum(p.numel() for p in model.parameters())} parameters")
+
+    def begin_pass(passes: int) -> None:  # a fresh draw of windows every pass, seeded by the step it began at
+        dataset.epoch = passes * len(loader)
+
+    def train_step(batch: dict) -> dict:
+        output = model(**batch)
+        loss = output.loss
+        if expert is not None:
+            loss = loss + args.sync_loss_weight * sync_loss(expert, output.displacements, batch, rest, args.sync_loss)
+        trainer.optimizer_step(loss, optimizer, scheduler)
+        return {"loss": loss}
+
+    validation = Validation(
+        lambda m: evaluate_clips(m, validation_clips), args.validation_steps, metric="lip_follow", plot=save_plots,
+        describe=lambda r: f"held-out lip-follow {r['lip_follow']:.3f}, std ratio {r['std_ratio']:.2f}, mse {r['mse']:.5f}")
+    trainer.fit(trainer.batches(loader, begin_pass), train_step, [model], validation if validation_clips else None)
+    if trainer.is_main_process:
+        final = final_model(trainer, model, validation_clips)
+        calibrated = evaluate_clips(final, validation_clips, final.config.output_gain) if validation_clips else None
+        trainer.export({"held_out_sources": held_out, "train_clips": len(train_clips),
+                        "validation_clips": len(validation_clips), "use_phones": args.use_phones, "use_mel": args.use_mel,
+                        "output_gain": final.config.output_gain, "validation_at_gain": calibrated}, final, best_dir=None)
+    trainer.end()
 
 
 if __name__ == "__main__":

@@ -16,13 +16,10 @@ measures the group offset accuracy and keeps the best weights by it.
 
 from __future__ import annotations
 
-import json
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from talkhead.training.arguments import TrainingRunArguments
@@ -47,73 +44,43 @@ class MouthSyncTrainingArguments(TrainingRunArguments):
     learning_rate: float = field(default=1e-3)
     weight_decay: float = field(default=1e-2)
     max_steps: int = field(default=6000)
+    lr_scheduler: str = field(default="one_cycle", metadata={"help": "one_cycle (warm-up 5 %) or a transformers schedule"})
+    max_grad_norm: float | None = field(default=1.0)
     validation_steps: int = field(default=250)
     validation_samples: int = field(default=512, metadata={"help": "groups drawn (fixed seed) for validation"})
-
-
-def prepare_clips(args, config):
-    """Training and validation :class:`MotionClip` s, offsets undone as asked (written to av_offsets.json)."""
-    from talkhead.data.av_offsets import clip_offsets
-    from talkhead.data.clips import load_training_clips
-    from talkhead.data.mouth_windows import motion_clip
-
-    train, validation, held_out = load_training_clips(args.dataset, args.split, args.validation_sources,
-                                                      args.validation_fraction, args.seed)
-    output_dir = Path(args.output_dir)
-    cache_path = output_dir / "phones_cache.npz"  # decoding is the slow part of a (re)start
-    clips = train + validation
-    lags, details = clip_offsets(clips, cache_path, args.max_offset)
-    keep = [args.align_offsets] * len(train) + [args.align_validation] * len(validation)
-    lags = [lag if kept else 0 for lag, kept in zip(lags, keep)]
-    report = {c.clip_id: {"source": c.source, **d, "undone": bool(lag)} for c, d, lag in zip(clips, details, lags)}
-    (output_dir / "av_offsets.json").write_text(json.dumps(report, indent=1))
-    print(f"audio-video offsets undone in {sum(lag != 0 for lag in lags)} of {len(clips)} clips")
-    cache = dict(np.load(cache_path))
-    motion = [motion_clip(c, config, cache[c.clip_id], lag) for c, lag in zip(clips, lags)]
-    return motion[:len(train)], motion[len(train):], held_out
 
 
 def save_plots(output_dir: Path, history: dict, chance: float) -> None:
     from talkhead.training.plots import plot_curves
 
-    plot_curves(output_dir / "plots" / "loss.png", {"training loss": history["train"]}, "training loss", "loss", smooth=5)
+    plot_curves(output_dir / "plots" / "loss.png", {"training loss": history["train"].get("loss", [])}, "training loss", "loss",
+                smooth=5)
     plot_curves(output_dir / "plots" / "validation_accuracy.png",
                 {"validation": [(s, r["offset_accuracy"]) for s, r in history["validation"]]},
                 "held-out offset accuracy (own audio ranked first in its group)", "accuracy", chance=chance)
 
 
 def main(argv=None) -> None:
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
-    from tqdm.auto import tqdm
-
     from talkhead.data.mouth_windows import MouthSyncGroupDataset
     from talkhead.errors import TalkheadInputError
     from talkhead.evaluation.mouth_sync import group_offset_accuracy
     from talkhead.losses import offset_classification_loss
     from talkhead.models.mouth_sync import MouthSyncConfig, MouthSyncModel
-    from talkhead.training.checkpoints import (
-        load_checkpoint,
-        parse_arguments,
-        push_to_hub,
-        resolve_checkpoint,
-        save_arguments,
-        save_checkpoint,
-        save_final,
-    )
+    from talkhead.training.accelerator_setup import build_scheduler
+    from talkhead.training.checkpoints import parse_arguments
+    from talkhead.training.loop import Trainer, Validation
+    from talkhead.training.motion_clips import prepare_motion_clips
 
     args = parse_arguments(MouthSyncTrainingArguments, argv)
     args.require_data_and_output()
-    accelerator = Accelerator()
-    set_seed(args.seed + accelerator.process_index)
-    output_dir = Path(args.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    trainer = Trainer(args, "mouth-sync")
     overrides = {k: v for k, v in (("window", args.window), ("hidden_size", args.hidden_size), ("dropout", args.dropout),
                                    ("input_dropout", args.input_dropout)) if v is not None}
     config = MouthSyncConfig.from_preset_or_file(args.model_config, use_phones=args.use_phones, use_mel=args.use_mel,
                                                  **overrides)
     try:
-        train_clips, validation_clips, held_out = prepare_clips(args, config)
+        train_clips, validation_clips, held_out = prepare_motion_clips(args, config, search_validation=True,
+                                                                       undo_validation=args.align_validation)
         dataset = MouthSyncGroupDataset(train_clips, config.window, args.windows_per_group, args.stride, seed=args.seed,
                                         augment=args.augment)
     except (TalkheadInputError, ValueError) as err:
@@ -124,76 +91,30 @@ def main(argv=None) -> None:
     loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, drop_last=True, num_workers=args.num_workers,
                                          generator=torch.Generator().manual_seed(args.seed))
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
-    # warm-up of 5 % of the run, but at least 2.5 steps: OneCycleLR divides by zero when warm-up is one step
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.learning_rate, total_steps=args.max_steps,
-                                                    pct_start=min(0.3, max(0.05, 2.5 / args.max_steps)))
-    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
-    if accelerator.is_main_process:
-        save_arguments(args, output_dir)
-        accelerator.print(f"{len(dataset.clips)} training clips, {len(validation_clips)} validation clips (held-out "
-                          f"sources: {', '.join(held_out) or 'none'}); {sum(p.numel() for p in model.parameters())} parameters")
-    step = 0
-    history = {"train": [], "validation": [], "best": None, "wall_seconds": 0.0}
-    checkpoint = resolve_checkpoint(output_dir, args.resume_from_checkpoint)
-    if checkpoint is not None:
-        state = load_checkpoint(accelerator, checkpoint)
-        step, history = state["step"], state["history"]
-        accelerator.print(f"resumed from {checkpoint} at step {step}")
-    started = time.perf_counter() - history["wall_seconds"]
-    running = []
+    model, optimizer, loader, scheduler = trainer.prepare(model, optimizer, loader, build_scheduler(optimizer, args))
+    trainer.start(model, f"{len(dataset.clips)} training clips, {len(validation_clips)} validation clips (held-out "
+                         f"sources: {', '.join(held_out) or 'none'}); {sum(p.numel() for p in model.parameters())} parameters")
     chance = 1 / args.windows_per_group
-    progress = tqdm(total=args.max_steps, initial=step, desc="mouth-sync", disable=not accelerator.is_local_main_process,
-                    dynamic_ncols=True)
-    while step < args.max_steps:
-        # a fresh draw of groups on every pass, seeded by the step the pass began at; a resumed run skips the
-        # batches its pass had already given, so it sees the groups an uninterrupted run would
-        done = step % len(loader)
-        dataset.epoch = step - done
-        for batch in accelerator.skip_first_batches(loader, done) if done else loader:
-            output = model(batch["mouth_windows"], batch["audio_windows"])
-            loss = offset_classification_loss(output.mouth_embeddings, output.audio_embeddings, config.cosine_temperature)[0]
-            optimizer.zero_grad(set_to_none=True)
-            accelerator.backward(loss)
-            accelerator.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            step += 1
-            progress.update(1)
-            running.append(loss.item())
-            if step % args.logging_steps == 0:
-                history["train"].append((step, float(np.mean(running))))
-                progress.set_postfix(loss=f"{np.mean(running):.3f}", refresh=False)
-                running = []
-            if validation_clips and step % args.validation_steps == 0 and accelerator.is_main_process:
-                result = group_offset_accuracy(accelerator.unwrap_model(model), validation_clips,
-                                               args.windows_per_group, args.stride, args.validation_samples)
-                accelerator.unwrap_model(model).train()
-                history["validation"].append((step, result))
-                if history["best"] is None or result["offset_accuracy"] > history["best"]["offset_accuracy"]:
-                    history["best"] = {"step": step, **result}
-                    accelerator.unwrap_model(model).save_pretrained(output_dir / "best_model")
-                save_plots(output_dir, history, chance)
-                accelerator.print(f"step {step}: held-out offset accuracy {result['offset_accuracy']:.3f} (chance "
-                                  f"{chance:.3f}), cosine aligned {result['aligned_cosine']:.3f} shifted "
-                                  f"{result['shifted_cosine']:.3f}")
-            if step % args.checkpointing_steps == 0 or step >= args.max_steps:
-                history["wall_seconds"] = time.perf_counter() - started
-                save_checkpoint(accelerator, output_dir, step, {"history": history}, args.checkpoints_total_limit)
-            if step >= args.max_steps:
-                break
-    progress.close()
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        summary = {"steps": step, "wall_seconds": round(time.perf_counter() - started, 1), "held_out_sources": held_out,
-                   "train_clips": len(dataset.clips), "validation_clips": len(validation_clips),
-                   "use_phones": args.use_phones, "use_mel": args.use_mel, "best": history["best"]}
-        final = save_final(accelerator.unwrap_model(model), output_dir, summary, best_dir="best_model")
-        if history["validation"]:
-            save_plots(output_dir, history, chance)
-        accelerator.print(json.dumps({k: v for k, v in summary.items()}, indent=1))
-        if args.push_to_hub:
-            push_to_hub(final, args.hub_model_id, output_dir)
-    accelerator.end_training()
+
+    def begin_pass(passes: int) -> None:  # a fresh draw of groups every pass, seeded by the step it began at
+        dataset.epoch = passes * len(loader)
+
+    def train_step(batch: dict) -> dict:
+        output = model(batch["mouth_windows"], batch["audio_windows"])
+        loss = offset_classification_loss(output.mouth_embeddings, output.audio_embeddings, config.cosine_temperature)[0]
+        trainer.optimizer_step(loss, optimizer, scheduler)
+        return {"loss": loss}
+
+    validation = Validation(
+        lambda m: group_offset_accuracy(m, validation_clips, args.windows_per_group, args.stride, args.validation_samples),
+        args.validation_steps, metric="offset_accuracy", plot=lambda out, history: save_plots(out, history, chance),
+        describe=lambda r: f"held-out offset accuracy {r['offset_accuracy']:.3f} (chance {chance:.3f}), cosine aligned "
+                           f"{r['aligned_cosine']:.3f} shifted {r['shifted_cosine']:.3f}")
+    trainer.fit(trainer.batches(loader, begin_pass), train_step, [model], validation if validation_clips else None)
+    if trainer.is_main_process:
+        trainer.export({"held_out_sources": held_out, "train_clips": len(dataset.clips),
+                        "validation_clips": len(validation_clips), "use_phones": args.use_phones, "use_mel": args.use_mel})
+    trainer.end()
 
 
 if __name__ == "__main__":

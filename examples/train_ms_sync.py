@@ -16,8 +16,6 @@ renders a sample (generated beside ground-truth landmarks, audio muxed) to OUTPU
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +43,9 @@ class MSSyncTrainingArguments(TrainingRunArguments):
     learning_rate_discriminator: float = field(default=1e-5)
     max_steps: int = field(default=75_000)
     decay_after: int = field(default=70_000, metadata={"help": "multiply both learning rates by 0.1 after this step"})
+    lr_scheduler: str = field(default="decay_after", metadata={
+        "help": "decay_after (the paper's: x 0.1 after --decay_after steps), or a shared schedule (one_cycle, cosine, ...)"})
+    ema_decay: float = field(default=0.999, metadata={"help": "EMA of the generator's weights (0: none); kept where it validates better"})
     augment: bool = field(default=True)
     validation_steps: int = field(default=1000)
     validation_clip_frames: int = field(default=80)
@@ -105,23 +106,20 @@ def save_plots(output_dir: Path, history: dict, levels: list[int]) -> None:
     from talkhead.training.plots import plot_curves
 
     plots = output_dir / "plots"
-    plot_curves(plots / "losses.png", {k: history["train"][k] for k in ("generator_adversarial", "discriminator", "sync")},
+    plot_curves(plots / "losses.png", {k: history["train"].get(k, []) for k in ("generator_adversarial", "discriminator", "sync")},
                 "training losses", "loss", smooth=20)
-    plot_curves(plots / "validation_av_conf.png", {f"level {l}": history["validation"][f"av_conf_{l}"] for l in levels},
+    plot_curves(plots / "validation_av_conf.png", {f"level {l}": [(s, r[f"av_conf_{l}"]) for s, r in history["validation"]]
+                                                   for l in levels},
                 "validation AV-Conf per level (generated from the first frame)", "AV-Conf")
-    plot_curves(plots / "validation_av_off.png", {f"level {l}": history["validation"][f"av_off_{l}"] for l in levels},
+    plot_curves(plots / "validation_av_off.png", {f"level {l}": [(s, r[f"av_off_{l}"]) for s, r in history["validation"]]
+                                                  for l in levels},
                 "validation |AV-Off| per level", "|AV-Off| (level steps)")
 
 
-def main(argv=None) -> None:
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
-    from tqdm.auto import tqdm
-
-    from talkhead.data.windows import LandmarkSequenceDataset, input_statistics
-    from talkhead.errors import TalkheadInputError
+def build_models(args, train_clips):
+    """The generator and discriminators (input statistics of the training clips) and the frozen loss syncers."""
+    from talkhead.data.windows import input_statistics
     from talkhead.hub import load_pretrained
-    from talkhead.losses import hinge_discriminator_loss, hinge_generator_loss, multiscale_sync_loss
     from talkhead.models.ms_sync import (
         MSSyncDiscriminatorConfig,
         MSSyncDiscriminators,
@@ -129,29 +127,6 @@ def main(argv=None) -> None:
         MSSyncGeneratorConfig,
         MSSyncSyncerModel,
     )
-    from talkhead.training.checkpoints import (
-        load_checkpoint,
-        parse_arguments,
-        push_to_hub,
-        resolve_checkpoint,
-        save_arguments,
-        save_checkpoint,
-        save_final,
-    )
-
-    args = parse_arguments(MSSyncTrainingArguments, argv)
-    args.require_data_and_output()
-    batch_size = args.batch_size - args.batch_size % 2
-    if batch_size < 2:
-        raise SystemExit("error: --batch_size must be at least 2 (the pair discriminator needs pairs)")
-    accelerator = Accelerator()
-    set_seed(args.seed + accelerator.process_index)
-    output_dir = Path(args.output_dir)
-    try:
-        train_clips, validation_clips, held_out = load_splits(args)
-    except TalkheadInputError as err:
-        raise SystemExit(f"error: {err}") from err
-    sync_levels = [int(x) for x in args.sync_levels.split(",") if x.strip()]
 
     overrides = {"num_branches": 1} if args.single_branch else {}
     generator = MSSyncGenerator(MSSyncGeneratorConfig.from_preset_or_file(args.generator_config, **overrides))
@@ -159,8 +134,50 @@ def main(argv=None) -> None:
     statistics = input_statistics(train_clips)
     generator.set_input_statistics(*statistics)
     discriminators.set_input_statistics(*statistics[:2])
+    syncers = load_pretrained(MSSyncSyncerModel, args.loss_syncers).eval().requires_grad_(False)
+    return generator, discriminators, syncers
+
+
+def build_schedulers(args, optimizers):
+    """The paper's schedule (``decay_after``: both learning rates x 0.1 after ``--decay_after`` steps) or a shared one."""
+    from talkhead.training.accelerator_setup import build_scheduler
+
+    if args.lr_scheduler == "decay_after":
+        return [torch.optim.lr_scheduler.MultiStepLR(optimizer, [args.decay_after], 0.1) for optimizer in optimizers]
+    return [build_scheduler(optimizer, args) for optimizer in optimizers]
+
+
+def ground_truth(eval_syncers, chunks) -> dict:
+    """The evaluation syncers' scores of the real landmarks of the validation chunks (what generated ones aim at)."""
+    from talkhead.metrics.landmarks import multiscale_sync
+
+    rows = [multiscale_sync(eval_syncers, c["landmarks"], c["audio"]).summary() for c in chunks]
+    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+
+
+def main(argv=None) -> None:
+    from talkhead.data.windows import LandmarkSequenceDataset
+    from talkhead.errors import TalkheadInputError
+    from talkhead.hub import load_pretrained
+    from talkhead.losses import hinge_discriminator_loss, hinge_generator_loss, multiscale_sync_loss
+    from talkhead.models.ms_sync import MSSyncSyncerModel
+    from talkhead.training.checkpoints import parse_arguments
+    from talkhead.training.loop import Trainer, Validation, gradients_kept
+
+    args = parse_arguments(MSSyncTrainingArguments, argv)
+    args.require_data_and_output()
+    batch_size = args.batch_size - args.batch_size % 2
+    if batch_size < 2:
+        raise SystemExit("error: --batch_size must be at least 2 (the pair discriminator needs pairs)")
+    trainer = Trainer(args, "ms-sync")
+    try:
+        train_clips, validation_clips, held_out = load_splits(args)
+    except TalkheadInputError as err:
+        raise SystemExit(f"error: {err}") from err
+    sync_levels = [int(x) for x in args.sync_levels.split(",") if x.strip()]
+    generator, discriminators, syncers = build_models(args, train_clips)
+    syncers = syncers.to(trainer.accelerator.device)
     n_obs = generator.config.num_warmup_frames
-    syncers = load_pretrained(MSSyncSyncerModel, args.loss_syncers).to(accelerator.device).eval().requires_grad_(False)
     eval_syncers = load_pretrained(MSSyncSyncerModel, args.eval_syncers).eval() if args.eval_syncers else None
     try:  # the sync loss sees the warm-up and the generated frames: every level needs one window of them
         syncers.check_length(n_obs + args.sequence_length, sync_levels)
@@ -173,109 +190,56 @@ def main(argv=None) -> None:
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, drop_last=True, num_workers=args.num_workers,
                                          generator=torch.Generator().manual_seed(args.seed))
     chunks = validation_chunks(validation_clips, args.validation_clip_frames)
-    if accelerator.is_main_process:
-        save_arguments(args, output_dir)
-        accelerator.print(f"{len(dataset.clips)} training clips ({len(dataset)} sequences per epoch), {len(chunks)} validation "
-                          f"clips of {args.validation_clip_frames} frames (held-out sources: {', '.join(held_out) or 'none'})")
-
     betas = (0.0, 0.999)
     optimizer_g = torch.optim.Adam(generator.parameters(), lr=args.learning_rate_generator, betas=betas)
     optimizer_d = torch.optim.Adam(discriminators.parameters(), lr=args.learning_rate_discriminator, betas=betas)
-    generator, discriminators, optimizer_g, optimizer_d, loader = accelerator.prepare(
-        generator, discriminators, optimizer_g, optimizer_d, loader)
-
-    step = 0
+    generator, discriminators, optimizer_g, optimizer_d, loader, scheduler_g, scheduler_d = trainer.prepare(
+        generator, discriminators, optimizer_g, optimizer_d, loader, *build_schedulers(args, (optimizer_g, optimizer_d)))
+    trainer.start(generator, f"{len(dataset.clips)} training clips ({len(dataset)} sequences per epoch), {len(chunks)} "
+                             f"validation clips of {args.validation_clip_frames} frames (held-out sources: "
+                             f"{', '.join(held_out) or 'none'})")
     levels = list(range(1, syncers.config.num_levels + 1))
-    history = {"train": {k: [] for k in ("generator_adversarial", "discriminator", "sync")},
-               "validation": {f"av_{k}_{l}": [] for k in ("conf", "off") for l in levels}, "best": None, "wall_seconds": 0.0}
-    checkpoint = resolve_checkpoint(output_dir, args.resume_from_checkpoint)
-    if checkpoint is not None:
-        state = load_checkpoint(accelerator, checkpoint)
-        step, history = state["step"], state["history"]
-        accelerator.print(f"resumed from {checkpoint} at step {step}")
-    if accelerator.is_main_process and eval_syncers is not None and chunks and "ground_truth" not in history:
-        from talkhead.metrics.landmarks import multiscale_sync
+    if trainer.is_main_process and eval_syncers is not None and chunks and "ground_truth" not in trainer.history:
+        trainer.history["ground_truth"] = ground_truth(eval_syncers, chunks)
 
-        rows = [multiscale_sync(eval_syncers, c["landmarks"], c["audio"]).summary() for c in chunks]
-        history["ground_truth"] = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
-
-    started = time.perf_counter() - history["wall_seconds"]
-    running = {k: [] for k in history["train"]}
-    progress = tqdm(total=args.max_steps, initial=step, desc="ms-sync", disable=not accelerator.is_local_main_process,
-                    dynamic_ncols=True)
-    while step < args.max_steps:
-        # a fresh draw of sequences on every pass, seeded by its number; a resumed run skips the batches its pass
-        # had already given, so it sees the sequences an uninterrupted run would
-        passes, done = divmod(step, len(loader))
+    def begin_pass(passes: int) -> None:  # a fresh draw of sequences every pass, seeded by its number
         dataset.epoch = passes
-        for batch in accelerator.skip_first_batches(loader, done) if done else loader:
-            scale = 0.1 if step >= args.decay_after else 1.0
-            for optimizer, rate in ((optimizer_g, args.learning_rate_generator), (optimizer_d, args.learning_rate_discriminator)):
-                for group in optimizer.param_groups:
-                    group["lr"] = rate * scale
-            landmarks, audio = batch["landmarks"], batch["audio"]
-            warmup, real = landmarks[:, :n_obs], landmarks[:, n_obs:]
 
-            output = generator(warmup, audio)  # one rollout serves the critic (detached) and the generator step
-            fake = output.positions[:, n_obs:].detach()
-            # one critic pass over [real; fake] (DDP wants one forward per backward); pairs stay within a half
-            scores = discriminators(torch.cat([warmup, warmup]), torch.cat([real, fake]))
-            loss_d = sum(hinge_discriminator_loss(*s.chunk(2)) for s in scores.to_tuple())
-            optimizer_d.zero_grad(set_to_none=True)
-            accelerator.backward(loss_d)
-            optimizer_d.step()
+    def train_step(batch: dict) -> dict:
+        landmarks, audio = batch["landmarks"], batch["audio"]
+        warmup, real = landmarks[:, :n_obs], landmarks[:, n_obs:]
+        output = generator(warmup, audio)  # one rollout serves the critic (detached) and the generator step
+        fake = output.positions[:, n_obs:].detach()
+        # one critic pass over [real; fake] (DDP wants one forward per backward); pairs stay within a half
+        scores = discriminators(torch.cat([warmup, warmup]), torch.cat([real, fake]))
+        loss_d = sum(hinge_discriminator_loss(*s.chunk(2)) for s in scores.to_tuple())
+        trainer.optimizer_step(loss_d, optimizer_d, scheduler_d)
+        scores = discriminators(warmup, output.positions[:, n_obs:])
+        loss_adversarial = sum(hinge_generator_loss(s) for s in scores.to_tuple())
+        loss_sync, _ = multiscale_sync_loss(syncers, output.positions, audio, sync_levels)
+        loss_g = loss_adversarial + args.sync_weight * loss_sync
+        if args.reconstruction_weight:
+            spread = trainer.accelerator.unwrap_model(generator).landmark_std.view(-1, 2)  # in standardised units
+            loss_g = loss_g + args.reconstruction_weight * ((output.positions[:, n_obs:] - real) / spread).pow(2).mean()
+        with gradients_kept(discriminators):  # the generator's backward passes through the critic
+            trainer.optimizer_step(loss_g, optimizer_g, scheduler_g)
+        return {"generator_adversarial": loss_adversarial, "discriminator": loss_d, "sync": loss_sync}
 
-            scores = discriminators(warmup, output.positions[:, n_obs:])
-            loss_adversarial = sum(hinge_generator_loss(s) for s in scores.to_tuple())
-            loss_sync, _ = multiscale_sync_loss(syncers, output.positions, audio, sync_levels)
-            loss_g = loss_adversarial + args.sync_weight * loss_sync
-            if args.reconstruction_weight:
-                spread = accelerator.unwrap_model(generator).landmark_std.view(-1, 2)  # in standardised units
-                loss_g = loss_g + args.reconstruction_weight * ((output.positions[:, n_obs:] - real) / spread).pow(2).mean()
-            optimizer_g.zero_grad(set_to_none=True)
-            accelerator.backward(loss_g)  # also leaves gradients on D, cleared before its next step
-            optimizer_g.step()
+    def sample(step: int) -> None:
+        if trainer.is_main_process and chunks:
+            render_sample(trainer.accelerator.unwrap_model(generator), chunks[0], trainer.output_dir / "samples" / f"step-{step:07d}.mp4")
 
-            step += 1
-            progress.update(1)
-            for key, value in (("generator_adversarial", loss_adversarial), ("discriminator", loss_d), ("sync", loss_sync)):
-                running[key].append(float(value))
-            if step % args.logging_steps == 0:
-                means = {k: float(np.mean(v)) for k, v in running.items() if v}
-                for key, value in means.items():
-                    history["train"][key].append((step, value))
-                running = {k: [] for k in running}
-                progress.set_postfix({k[:4]: f"{v:.3f}" for k, v in means.items()}, refresh=False)
-            if eval_syncers is not None and chunks and step % args.validation_steps == 0 and accelerator.is_main_process:
-                result = validate(accelerator.unwrap_model(generator), eval_syncers, chunks)
-                for key, value in result.items():
-                    history["validation"][key].append((step, value))
-                if history["best"] is None or result["av_conf_1"] > history["best"]["av_conf_1"]:
-                    history["best"] = {"step": step, **result}
-                    accelerator.unwrap_model(generator).save_pretrained(output_dir / "best_generator")
-                history["wall_seconds"] = time.perf_counter() - started
-                save_plots(output_dir, history, levels)
-                accelerator.print(f"step {step}: " + ", ".join(f"L{l} conf {result[f'av_conf_{l}']:.2f} off {result[f'av_off_{l}']:.1f}"
-                                                                for l in levels))
-            if step % args.checkpointing_steps == 0 or step >= args.max_steps:
-                history["wall_seconds"] = time.perf_counter() - started
-                save_checkpoint(accelerator, output_dir, step, {"history": history}, args.checkpoints_total_limit)
-                if accelerator.is_main_process and chunks:
-                    render_sample(accelerator.unwrap_model(generator), chunks[0], output_dir / "samples" / f"step-{step:07d}.mp4")
-            if step >= args.max_steps:
-                break
-    progress.close()
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        summary = {"steps": step, "wall_seconds": round(time.perf_counter() - started, 1), "held_out_sources": held_out,
-                   "train_clips": len(dataset.clips), "validation_clips": len(chunks), "best": history["best"],
-                   "ground_truth": history.get("ground_truth"), "sync_levels": sync_levels,
-                   "single_branch": args.single_branch}
-        final = save_final(accelerator.unwrap_model(generator), output_dir, summary, best_dir="best_generator")
-        accelerator.print(json.dumps(summary, indent=1))
-        if args.push_to_hub:
-            push_to_hub(final, args.hub_model_id, output_dir)
-    accelerator.end_training()
+    validation = Validation(
+        lambda g: validate(g, eval_syncers, chunks), args.validation_steps, metric="av_conf_1", best_dir="best_generator",
+        plot=lambda out, history: save_plots(out, history, levels),
+        describe=lambda r: ", ".join(f"L{l} conf {r[f'av_conf_{l}']:.2f} off {r[f'av_off_{l}']:.1f}" for l in levels))
+    trainer.fit(trainer.batches(loader, begin_pass), train_step, [generator, discriminators],
+                validation if eval_syncers is not None and chunks else None, on_checkpoint=sample)
+    if trainer.is_main_process:
+        trainer.export({"held_out_sources": held_out, "train_clips": len(dataset.clips), "validation_clips": len(chunks),
+                        "ground_truth": trainer.history.get("ground_truth"), "sync_levels": sync_levels,
+                        "single_branch": args.single_branch}, best_dir="best_generator")
+    trainer.end()
 
 
 if __name__ == "__main__":

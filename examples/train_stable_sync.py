@@ -32,8 +32,6 @@ saves a sample grid (rows: pose input, identity input, generated, ground truth).
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +70,7 @@ class StableSyncTrainingArguments(TrainingRunArguments):
     learning_rate: float = field(default=1e-4)
     max_steps: int = field(default=200_000)
     validation_steps: int = field(default=500)
+    ema_decay: float = field(default=0.999, metadata={"help": "EMA of the generator's weights (0: none); kept where it validates better"})
 
 
 SYNC_LOSSES = ("stabilized", "lipsync", "av_hubert", "none")
@@ -227,33 +226,46 @@ def load_frozen(args, accelerator):
     return FaceLosses(args, avsyncnet, silent_lip, vgg, av_hubert)
 
 
-def main(argv=None) -> None:
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
-    from tqdm.auto import tqdm
-
+def load_datasets(args, trainer):
+    """Training and validation windows, the frozen losses, the validation clip count and the held-out sources."""
     from talkhead.data.clips import load_training_clips
     from talkhead.data.face_windows import FaceWindowDataset
     from talkhead.errors import TalkheadInputError
-    from talkhead.losses import nonsaturating_discriminator_loss, nonsaturating_generator_loss
-    from talkhead.models.stable_sync import (
-        FaceDiscriminator,
-        FaceDiscriminatorConfig,
-        StableSyncFaceGenerator,
-        StableSyncFaceGeneratorConfig,
-    )
-    from talkhead.training.checkpoints import (
-        load_checkpoint,
-        parse_arguments,
-        push_to_hub,
-        resolve_checkpoint,
-        save_arguments,
-        save_checkpoint,
-        save_final,
-    )
 
-    args = parse_arguments(StableSyncTrainingArguments, argv)
-    args.require_data_and_output()
+    try:
+        train_clips, validation_clips, held_out = load_training_clips(args.dataset, args.split, args.validation_sources,
+                                                                      args.validation_fraction, args.seed)
+        windows = FaceWindowDataset
+        if args.sync_loss == "av_hubert" and args.stage == "talking-face":
+            windows = av_hubert_window_dataset(FaceWindowDataset)
+        dataset = windows(train_clips, seed=args.seed)
+        validation = windows(validation_clips, args.validation_samples, seed=1234) if validation_clips else None
+        losses = load_frozen(args, trainer.accelerator)
+    except (TalkheadInputError, ValueError) as err:
+        raise SystemExit(f"error: {err}") from err
+    return dataset, validation, losses, len(validation_clips), held_out
+
+
+def build_generator(args, losses):
+    """G_S or G_L with the frozen AVSyncNet audio tower, from ``--init_generator``'s weights when given."""
+    from talkhead.models.stable_sync import StableSyncFaceGenerator, StableSyncFaceGeneratorConfig
+
+    generator_config = StableSyncFaceGeneratorConfig.from_preset_or_file(args.generator_config,
+                                                                         audio_encoder=losses.avsyncnet.config.to_diff_dict())
+    generator = StableSyncFaceGenerator(generator_config)
+    if args.init_generator:
+        from talkhead.hub import load_pretrained
+
+        start = load_pretrained(StableSyncFaceGenerator, args.init_generator)
+        if start.config.width_multiplier != generator_config.width_multiplier:
+            raise SystemExit(f"error: --init_generator {args.init_generator} has width {start.config.width_multiplier}, "
+                             f"--generator_config {args.generator_config} {generator_config.width_multiplier}")
+        generator.load_state_dict(start.state_dict())
+    generator.load_audio_encoder(losses.avsyncnet)
+    return generator
+
+
+def check_arguments(args) -> None:
     if args.stage not in ("silent-lip", "talking-face") or args.sync_loss not in SYNC_LOSSES:
         raise SystemExit(f"error: --stage silent-lip|talking-face and --sync_loss {'|'.join(SYNC_LOSSES)} "
                          f"(got {args.stage!r}, {args.sync_loss!r})")
@@ -265,32 +277,21 @@ def main(argv=None) -> None:
                              f"--av_hubert_variant {'|'.join(AV_HUBERT_VARIANTS)} (got {args.av_hubert!r}, {args.av_hubert_variant!r})")
     if args.sync_weight is None:
         args.sync_weight = 0.5 if args.sync_loss == "av_hubert" else 2.0
-    accelerator = Accelerator()
-    set_seed(args.seed + accelerator.process_index)
-    output_dir = Path(args.output_dir)
-    try:
-        train_clips, validation_clips, held_out = load_training_clips(args.dataset, args.split, args.validation_sources,
-                                                                      args.validation_fraction, args.seed)
-        windows = FaceWindowDataset
-        if args.sync_loss == "av_hubert" and args.stage == "talking-face":
-            windows = av_hubert_window_dataset(FaceWindowDataset)
-        dataset = windows(train_clips, seed=args.seed)
-        validation = windows(validation_clips, args.validation_samples, seed=1234) if validation_clips else None
-        losses = load_frozen(args, accelerator)
-    except (TalkheadInputError, ValueError) as err:
-        raise SystemExit(f"error: {err}") from err
-    generator_config = StableSyncFaceGeneratorConfig.from_preset_or_file(args.generator_config,
-                                      audio_encoder=losses.avsyncnet.config.to_diff_dict())
-    generator = StableSyncFaceGenerator(generator_config)
-    if args.init_generator:
-        from talkhead.hub import load_pretrained
 
-        start = load_pretrained(StableSyncFaceGenerator, args.init_generator)
-        if start.config.width_multiplier != generator_config.width_multiplier:
-            raise SystemExit(f"error: --init_generator {args.init_generator} has width {start.config.width_multiplier}, "
-                             f"--generator_config {args.generator_config} {generator_config.width_multiplier}")
-        generator.load_state_dict(start.state_dict())
-    generator.load_audio_encoder(losses.avsyncnet)
+
+def main(argv=None) -> None:
+    from talkhead.losses import nonsaturating_discriminator_loss, nonsaturating_generator_loss
+    from talkhead.models.stable_sync import FaceDiscriminator, FaceDiscriminatorConfig
+    from talkhead.training.accelerator_setup import build_scheduler
+    from talkhead.training.checkpoints import parse_arguments
+    from talkhead.training.loop import Trainer, Validation, gradients_kept
+
+    args = parse_arguments(StableSyncTrainingArguments, argv)
+    args.require_data_and_output()
+    check_arguments(args)
+    trainer = Trainer(args, args.stage)
+    dataset, validation, losses, validation_clips, held_out = load_datasets(args, trainer)
+    generator = build_generator(args, losses)
     discriminator = FaceDiscriminator(FaceDiscriminatorConfig.from_preset_or_file(args.discriminator_config))
     betas = (0.5, 0.999)
     trainable = [p for p in generator.parameters() if p.requires_grad]
@@ -301,91 +302,56 @@ def main(argv=None) -> None:
     order = torch.Generator()
     loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=True, drop_last=True,
                                          num_workers=args.num_workers, generator=order)
+    # after the models: iterating a loader draws from the global generator their initial weights come from
     validation_batches = list(torch.utils.data.DataLoader(validation, batch_size=args.batch_size)) if validation else []
-    generator, discriminator, optimizer_g, optimizer_d, loader = accelerator.prepare(
-        generator, discriminator, optimizer_g, optimizer_d, loader)
-    if accelerator.is_main_process:
-        save_arguments(args, output_dir)
-        accelerator.print(f"{args.stage}: {len(dataset.clips)} training clips, {len(validation_clips)} validation clips "
-                          f"(held-out: {', '.join(held_out) or 'none'}); perceptual loss "
-                          f"{'on' if losses.vgg is not None else 'off (no --vgg19)'}")
+    generator, discriminator, optimizer_g, optimizer_d, loader, scheduler_g, scheduler_d = trainer.prepare(
+        generator, discriminator, optimizer_g, optimizer_d, loader, build_scheduler(optimizer_g, args),
+        build_scheduler(optimizer_d, args))
+    trainer.start(generator, f"{args.stage}: {len(dataset.clips)} training clips, {validation_clips} validation clips "
+                             f"(held-out: {', '.join(held_out) or 'none'}); perceptual loss "
+                             f"{'on' if losses.vgg is not None else 'off (no --vgg19)'}")
 
-    step = 0
-    history = {"train": {}, "validation": {"ssim": [], "psnr": [], "avsim": []}, "best": None, "wall_seconds": 0.0}
-    checkpoint = resolve_checkpoint(output_dir, args.resume_from_checkpoint)
-    if checkpoint is not None:
-        state = load_checkpoint(accelerator, checkpoint)
-        step, history = state["step"], state["history"]
-        accelerator.print(f"resumed from {checkpoint} at step {step}")
-    started = time.perf_counter() - history["wall_seconds"]
-    running: dict[str, list[float]] = {}
-    progress = tqdm(total=args.max_steps, initial=step, desc=args.stage, disable=not accelerator.is_local_main_process,
-                    dynamic_ncols=True)
-    while step < args.max_steps:
-        passes, done = divmod(step, len(loader))  # a resumed run skips the batches its pass had already given
+    def begin_pass(passes: int) -> None:
         dataset.epoch = passes + 1
         order.manual_seed(args.seed * 1_000_003 + passes)
-        for batch in accelerator.skip_first_batches(loader, done) if done else loader:
-            generated, target, identity = generate(generator, losses, batch)
-            real_logits = discriminator(target.flatten(0, 1)).logits
-            fake_logits = discriminator(generated.detach().flatten(0, 1)).logits
-            loss_d = nonsaturating_discriminator_loss(real_logits, fake_logits)
-            optimizer_d.zero_grad(set_to_none=True)
-            accelerator.backward(loss_d)
-            optimizer_d.step()
 
-            terms = losses.generator_terms(generated, target, identity, batch["mel"], batch.get("av_hubert_audio"))
-            terms["gan"] = args.gan_weight * nonsaturating_generator_loss(discriminator(generated.flatten(0, 1)).logits)
-            optimizer_g.zero_grad(set_to_none=True)
-            accelerator.backward(sum(terms.values()))
-            optimizer_g.step()
+    def train_step(batch: dict) -> dict:
+        generated, target, identity = generate(generator, losses, batch)
+        real_logits = discriminator(target.flatten(0, 1)).logits
+        fake_logits = discriminator(generated.detach().flatten(0, 1)).logits
+        loss_d = nonsaturating_discriminator_loss(real_logits, fake_logits)
+        trainer.optimizer_step(loss_d, optimizer_d, scheduler_d)
+        terms = losses.generator_terms(generated, target, identity, batch["mel"], batch.get("av_hubert_audio"))
+        terms["gan"] = args.gan_weight * nonsaturating_generator_loss(discriminator(generated.flatten(0, 1)).logits)
+        with gradients_kept(discriminator):
+            trainer.optimizer_step(sum(terms.values()), optimizer_g, scheduler_g)
+        return {**terms, "discriminator": loss_d}
 
-            step += 1
-            progress.update(1)
-            for key, value in {**terms, "discriminator": loss_d}.items():
-                running.setdefault(key, []).append(float(value))
-            if step % args.logging_steps == 0:
-                for key, values in running.items():
-                    history["train"].setdefault(key, []).append((step, float(np.mean(values))))
-                progress.set_postfix({k[:5]: f"{np.mean(v):.3f}" for k, v in running.items()}, refresh=False)
-                running = {}
-            if validation_batches and step % args.validation_steps == 0 and accelerator.is_main_process:
-                result = validate(accelerator.unwrap_model(generator), losses, validation_batches)
-                for key, value in result.items():
-                    history["validation"][key].append((step, value))
-                if history["best"] is None or result["ssim"] > history["best"]["ssim"]:
-                    history["best"] = {"step": step, **result}
-                    accelerator.unwrap_model(generator).save_pretrained(output_dir / "best_generator")
-                save_plots(output_dir, history)
-                accelerator.print(f"step {step}: SSIM {result['ssim']:.3f}, PSNR {result['psnr']:.2f} dB, AVSIM {result['avsim']:.3f}")
-            if step % args.checkpointing_steps == 0 or step >= args.max_steps:
-                history["wall_seconds"] = time.perf_counter() - started
-                save_checkpoint(accelerator, output_dir, step, {"history": history}, args.checkpoints_total_limit)
-                if accelerator.is_main_process and validation_batches:
-                    save_sample_grid(accelerator.unwrap_model(generator), losses, validation_batches[0],
-                                     output_dir / "samples" / f"step-{step:07d}.png")
-            if step >= args.max_steps:
-                break
-    progress.close()
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        summary = {"steps": step, "wall_seconds": round(time.perf_counter() - started, 1), "stage": args.stage,
-                   "sync_loss": args.sync_loss, "perceptual": losses.vgg is not None, "held_out_sources": held_out,
-                   **({"av_hubert": args.av_hubert, "av_hubert_variant": args.av_hubert_variant}
-                      if losses.av_hubert is not None else {}),
-                   "train_clips": len(dataset.clips), "validation_clips": len(validation_clips), "best": history["best"]}
-        final = save_final(accelerator.unwrap_model(generator), output_dir, summary, best_dir="best_generator")
-        accelerator.print(json.dumps(summary, indent=1))
-        if args.push_to_hub:
-            push_to_hub(final, args.hub_model_id, output_dir)
-    accelerator.end_training()
+    def sample(step: int) -> None:
+        if trainer.is_main_process and validation_batches:
+            save_sample_grid(trainer.accelerator.unwrap_model(generator), losses, validation_batches[0],
+                             trainer.output_dir / "samples" / f"step-{step:07d}.png")
+
+    validation = Validation(
+        lambda g: validate(g, losses, validation_batches), args.validation_steps, metric="ssim", best_dir="best_generator",
+        plot=save_plots, describe=lambda r: f"SSIM {r['ssim']:.3f}, PSNR {r['psnr']:.2f} dB, AVSIM {r['avsim']:.3f}")
+    trainer.fit(trainer.batches(loader, begin_pass), train_step, [generator, discriminator],
+                validation if validation_batches else None, on_checkpoint=sample)
+    if trainer.is_main_process:
+        trainer.export({"stage": args.stage, "sync_loss": args.sync_loss, "perceptual": losses.vgg is not None,
+                        "held_out_sources": held_out,
+                        **({"av_hubert": args.av_hubert, "av_hubert_variant": args.av_hubert_variant}
+                           if losses.av_hubert is not None else {}),
+                        "train_clips": len(dataset.clips), "validation_clips": validation_clips}, best_dir="best_generator")
+    trainer.end()
 
 
 def save_plots(output_dir: Path, history: dict) -> None:
     from talkhead.training.plots import plot_curves
 
     plot_curves(output_dir / "plots" / "losses.png", history["train"], "weighted loss terms", "loss", smooth=10)
-    plot_curves(output_dir / "plots" / "validation.png", {k: history["validation"][k] for k in ("ssim", "avsim")},
+    plot_curves(output_dir / "plots" / "validation.png", {k: [(step, r[k]) for step, r in history["validation"]]
+                                                          for k in ("ssim", "avsim")},
                 "validation on held-out sources", "value")
 
 

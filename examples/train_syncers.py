@@ -17,9 +17,7 @@ retrieval accuracy (aligned window among 48) per level go to OUTPUT_DIR/plots.
 
 from __future__ import annotations
 
-import json
 import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,7 +47,6 @@ class SyncerTrainingArguments(TrainingRunArguments):
     augment: bool = field(default=True, metadata={"help": "flip, scale, shift and audio-gain augmentation"})
     validation_steps: int = field(default=500, metadata={"help": "validate every this many steps"})
     selection_metric: str = field(default="loss", metadata={"help": "what picks each level's best weights: loss (lower) or retrieval_accuracy (higher)"})
-    early_stopping_patience: int | None = field(default=None, metadata={"help": "stop after this many validations without improvement at any level"})
     logging_steps: int = field(default=50)
 
 
@@ -112,6 +109,7 @@ def validation_groups(clips, levels, group_size, same_clip, seed=1234):
 
 @torch.no_grad()
 def validate(syncer, loss_groups, retrieval_groups, args, config) -> dict:
+    """Per level: the loss of the fixed validation groups and the retrieval accuracy (``loss_L``, ``retrieval_accuracy_L``)."""
     from talkhead.losses import info_nce_loss, syncnet_contrastive_loss
     from talkhead.metrics.sync import retrieval_accuracy
 
@@ -126,24 +124,28 @@ def validate(syncer, loss_groups, retrieval_groups, args, config) -> dict:
         for x, a in zip(*retrieval_groups[level]):
             e_x, e_a = syncer.embed_windows(x, a, level)
             accuracies.append(retrieval_accuracy(e_a, e_x, euclidean=args.objective == "contrastive"))
-        results[level] = {
-            "loss": float(np.mean(losses)) if losses else math.nan,
-            "retrieval_accuracy": float(np.mean(accuracies)) if accuracies else math.nan,
-            "groups": len(losses),
-        }
+        results[f"loss_{level}"] = float(np.mean(losses)) if losses else math.nan
+        results[f"retrieval_accuracy_{level}"] = float(np.mean(accuracies)) if accuracies else math.nan
+        results[f"groups_{level}"] = len(losses)
     syncer.train()
     return results
+
+
+def level_result(result: dict, level: int) -> dict:
+    return {key: result[f"{key}_{level}"] for key in ("loss", "retrieval_accuracy", "groups")}
 
 
 def save_plots(output_dir: Path, history: dict, levels: list[int]) -> None:
     from talkhead.training.plots import plot_curves
 
     plots = output_dir / "plots"
-    plot_curves(plots / "train_loss.png", {f"level {l}": history["train"][str(l)] for l in levels},
+    plot_curves(plots / "train_loss.png", {f"level {l}": history["train"].get(str(l), []) for l in levels},
                 "training loss per level", "loss", smooth=25)
-    plot_curves(plots / "validation_loss.png", {f"level {l}": history["validation_loss"][str(l)] for l in levels},
+    plot_curves(plots / "validation_loss.png", {f"level {l}": [(s, r[f"loss_{l}"]) for s, r in history["validation"]]
+                                                for l in levels},
                 "validation loss per level (held-out sources)", "loss")
-    plot_curves(plots / "validation_retrieval.png", {f"level {l}": history["validation_accuracy"][str(l)] for l in levels},
+    plot_curves(plots / "validation_retrieval.png",
+                {f"level {l}": [(s, r[f"retrieval_accuracy_{l}"]) for s, r in history["validation"]] for l in levels},
                 "validation retrieval accuracy: aligned window among 48", "top-1 accuracy", chance=1 / 48)
 
 
@@ -159,57 +161,73 @@ def is_better(result: dict, best: dict | None, metric: str) -> bool:
     return key > (best["retrieval_accuracy"], -best["loss"])
 
 
-def validation_step(accelerator, embedder, loss_groups, retrieval_groups, args, config, history, levels, step,
-                    output_dir: Path, started: float) -> bool:
-    """Validate on the main process, keep each level's best weights, plot; True when early stopping says stop."""
-    from accelerate.utils import broadcast
+def level_keeper(trainer, args, levels: list[int]):
+    """The validation's ``keep``: each level's best weights by ``--selection_metric``, in OUTPUT_DIR/best_levels."""
     from safetensors.torch import save_file
 
-    stop = torch.zeros(1, device=accelerator.device)
-    if accelerator.is_main_process:
-        syncer = accelerator.unwrap_model(embedder).syncer
-        results = validate(syncer, loss_groups, retrieval_groups, args, config)
+    def keep(step: int, weights: str, result: dict) -> bool:
+        syncer = trainer.accelerator.unwrap_model(trainer.model).syncer
         improved = False
-        for level, result in results.items():
-            history["validation_loss"][str(level)].append((step, result["loss"]))
-            history["validation_accuracy"][str(level)].append((step, result["retrieval_accuracy"]))
-            if is_better(result, history["best"].get(str(level)), args.selection_metric):
+        for level in levels:
+            scores = level_result(result, level)
+            if is_better(scores, trainer.history["best"].get(str(level)), args.selection_metric):
                 improved = True
-                history["best"][str(level)] = {"step": step, **result}
-                best_dir = output_dir / "best_levels"
+                trainer.history["best"][str(level)] = {"step": step, **({"weights": weights} if trainer.ema else {}), **scores}
+                best_dir = trainer.output_dir / "best_levels"
                 best_dir.mkdir(parents=True, exist_ok=True)
                 state = {k: v.detach().cpu().contiguous() for k, v in syncer.levels[level - 1].state_dict().items()}
                 save_file(state, best_dir / f"level-{level}.safetensors")
-        history["stale_validations"] = 0 if improved else history.get("stale_validations", 0) + 1
-        history["wall_seconds"] = time.perf_counter() - started
-        save_plots(output_dir, history, levels)
-        accelerator.print(f"step {step}: " + "; ".join(
-            f"L{l} val loss {r['loss']:.3f} acc {r['retrieval_accuracy']:.2f}" for l, r in results.items()))
-        if args.early_stopping_patience and history["stale_validations"] >= args.early_stopping_patience:
-            accelerator.print(f"no level improved in {history['stale_validations']} validations: stopping early")
-            stop += 1
-    return bool(broadcast(stop).item())
+        return improved
+
+    return keep
+
+
+def group_steps(trainer, loader, begin_pass, group_size: int, same_clip: bool, levels: list[int]):
+    """The windows of one optimiser step after another: each batch of clips is cut into groups per level, drawn
+    with a generator seeded by (seed, process, pass, batch), and gives as many steps as its largest level has groups
+    (the fewest over processes: DDP needs every process to take the same steps). The trainer's position is
+    [pass, batches given, groups of the last batch done]: a resumed run draws the batch it stopped in again and
+    goes on from the next group."""
+    from talkhead.data.windows import group_windows
+
+    accelerator = trainer.accelerator
+    passes, given, *groups_done = trainer.state.position
+    groups_done = groups_done[0] if groups_done else 0
+    if groups_done:
+        trainer.state.position = [passes, given - 1]
+    for batch in trainer.batches(loader, begin_pass):
+        passes, given = trainer.state.position
+        seed = np.random.SeedSequence([trainer.args.seed, accelerator.process_index, passes, given]).generate_state(1)[0]
+        groups = group_windows(batch, group_size, same_clip, torch.Generator().manual_seed(int(seed)))
+        local_count = torch.tensor([max(len(x) for x, _ in groups)], device=accelerator.device)
+        for g in range(groups_done, int(accelerator.gather(local_count).min())):
+            trainer.state.position = [passes, given, g + 1]
+            yield {level: (x[g], a[g]) for level, (x, a) in zip(levels, groups) if g < len(x)}
+        groups_done = 0
+
+
+def final_syncer(trainer, levels: list[int]):
+    """The trained syncers with each level's best validated weights."""
+    from safetensors.torch import load_file
+
+    final = trainer.accelerator.unwrap_model(trainer.model).syncer
+    for level in levels:
+        path = trainer.output_dir / "best_levels" / f"level-{level}.safetensors"
+        if path.exists():
+            final.levels[level - 1].load_state_dict(load_file(path))
+    return final
 
 
 def main(argv=None) -> None:
-    from accelerate import Accelerator
-    from accelerate.utils import DistributedDataParallelKwargs, set_seed
-    from safetensors.torch import load_file
-    from tqdm.auto import tqdm
+    from accelerate.utils import DistributedDataParallelKwargs
 
-    from talkhead.data.windows import SyncerWindowDataset, group_windows, window_statistics
+    from talkhead.data.windows import SyncerWindowDataset, window_statistics
     from talkhead.errors import TalkheadInputError
     from talkhead.losses import info_nce_loss, infonce_margin, syncnet_contrastive_loss
     from talkhead.models.ms_sync import MSSyncSyncerModel
-    from talkhead.training.checkpoints import (
-        load_checkpoint,
-        parse_arguments,
-        push_to_hub,
-        resolve_checkpoint,
-        save_arguments,
-        save_checkpoint,
-        save_final,
-    )
+    from talkhead.training.accelerator_setup import build_scheduler
+    from talkhead.training.checkpoints import parse_arguments
+    from talkhead.training.loop import Trainer, Validation
 
     args = parse_arguments(SyncerTrainingArguments, argv)
     args.require_data_and_output()
@@ -219,9 +237,7 @@ def main(argv=None) -> None:
         raise SystemExit(f"error: --objective must be infonce or contrastive, got {args.objective!r}")
     same_clip = args.objective == "contrastive"
     group_size = args.group_size or (12 if same_clip else 48)
-    accelerator = Accelerator(kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
-    set_seed(args.seed + accelerator.process_index)
-    output_dir = Path(args.output_dir)
+    trainer = Trainer(args, f"syncers-{args.objective}", [DistributedDataParallelKwargs(find_unused_parameters=True)])
     config = build_config(args)
     levels = parse_levels(args.levels, config.num_levels)
     try:
@@ -230,95 +246,46 @@ def main(argv=None) -> None:
         raise SystemExit(f"error: {err}") from err
     if not train_clips:
         raise SystemExit("error: no training clip is long enough for the requested levels")
-    if accelerator.is_main_process:
-        save_arguments(args, output_dir)
-        accelerator.print(f"{len(train_clips)} training clips, {len(validation_clips)} validation clips "
-                          f"(held-out sources: {', '.join(held_out) or 'none'}); levels {levels}; groups of {group_size}")
-
     if args.init_from:  # e.g. evaluation syncers: InfoNCE pretraining, then the contrastive loss
         syncer = MSSyncSyncerModel.from_pretrained(
             args.init_from, normalize_embeddings=config.normalize_embeddings, objective=config.objective)
     else:
         syncer = MSSyncSyncerModel(config)
         syncer.set_input_statistics(*window_statistics(train_clips, config.center_windows))
-    embedder = WindowEmbedder(syncer)
     optimizer = torch.optim.Adam(syncer.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
     dataset = SyncerWindowDataset(train_clips, levels, augment=args.augment, seed=args.seed)
+    order = torch.Generator()  # the shuffle of pass p is seeded by (seed, p): a resumed run finds its pass's order again
     loader = torch.utils.data.DataLoader(dataset, batch_size=min(args.clips_per_batch, len(train_clips)), shuffle=True,
-                                         collate_fn=list, num_workers=args.num_workers, drop_last=True)
-    embedder, optimizer, loader = accelerator.prepare(embedder, optimizer, loader)
+                                         collate_fn=list, num_workers=args.num_workers, drop_last=True, generator=order)
+    embedder, optimizer, loader, scheduler = trainer.prepare(WindowEmbedder(syncer), optimizer, loader,
+                                                             build_scheduler(optimizer, args))
     loss_groups, retrieval_groups = validation_groups(validation_clips, levels, group_size, same_clip) if validation_clips else ({}, {})
+    trainer.history["best"] = {}
+    trainer.start(embedder, f"{len(train_clips)} training clips, {len(validation_clips)} validation clips (held-out "
+                            f"sources: {', '.join(held_out) or 'none'}); levels {levels}; groups of {group_size}")
 
-    step, history = 0, {"train": {str(l): [] for l in levels}, "validation_loss": {str(l): [] for l in levels},
-                        "validation_accuracy": {str(l): [] for l in levels}, "best": {}, "wall_seconds": 0.0}
-    checkpoint = resolve_checkpoint(output_dir, args.resume_from_checkpoint)
-    if checkpoint is not None:
-        state = load_checkpoint(accelerator, checkpoint)
-        step, history = state["step"], state["history"]
-        accelerator.print(f"resumed from {checkpoint} at step {step}")
-    best_dir = output_dir / "best_levels"
-    generator = torch.Generator().manual_seed(args.seed * 1000 + accelerator.process_index + step)
-    progress = tqdm(total=args.max_steps, initial=step, desc=f"syncers ({args.objective})",
-                    disable=not accelerator.is_local_main_process, dynamic_ncols=True)
-    started = time.perf_counter() - history["wall_seconds"]
-    running: dict[int, list[float]] = {l: [] for l in levels}
-    stop = step >= args.max_steps
-    while not stop:
-        for batch in loader:
-            groups = group_windows(batch, group_size, same_clip, generator)
-            by_level = dict(zip(levels, groups))
-            # every process must take the same number of steps, or DDP waits forever
-            local_count = torch.tensor([max(len(x) for x, _ in groups)], device=accelerator.device)
-            for g in range(int(accelerator.gather(local_count).min())):
-                windows = {l: (x[g], a[g]) for l, (x, a) in by_level.items() if g < len(x)}
-                embeddings = embedder(windows)
-                margin = infonce_margin(step, args.margin_start, args.margin_growth, args.margin_every, args.margin_max)
-                losses = {l: info_nce_loss(e_a, e_x, margin, args.temperature) if not same_clip
-                          else syncnet_contrastive_loss(e_x, e_a, config.contrastive_margin)
-                          for l, (e_x, e_a) in embeddings.items()}
-                optimizer.zero_grad(set_to_none=True)
-                accelerator.backward(sum(losses.values()))
-                optimizer.step()
-                step += 1
-                progress.update(1)
-                for l, value in losses.items():
-                    running[l].append(float(value))
-                if step % args.logging_steps == 0:
-                    means = {l: float(np.mean(v)) for l, v in running.items() if v}
-                    for l, value in means.items():
-                        history["train"][str(l)].append((step, value))
-                    running = {l: [] for l in levels}
-                    progress.set_postfix({f"L{l}": f"{v:.3f}" for l, v in means.items()}, refresh=False)
-                if loss_groups and step % args.validation_steps == 0:
-                    stop = validation_step(accelerator, embedder, loss_groups, retrieval_groups, args, config, history,
-                                           levels, step, output_dir, started) or stop
-                if step % args.checkpointing_steps == 0 or step >= args.max_steps or stop:
-                    history["wall_seconds"] = time.perf_counter() - started
-                    save_checkpoint(accelerator, output_dir, step, {"history": history}, args.checkpoints_total_limit)
-                if step >= args.max_steps or stop:
-                    stop = True
-                    break
-            if stop:
-                break
-    progress.close()
-    history["wall_seconds"] = time.perf_counter() - started
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        final = accelerator.unwrap_model(embedder).syncer
-        for l in levels:  # keep each level's best validated weights
-            path = best_dir / f"level-{l}.safetensors"
-            if path.exists():
-                final.levels[l - 1].load_state_dict(load_file(path))
-        summary = {"steps": step, "wall_seconds": round(history["wall_seconds"], 1), "levels": levels,
-                   "held_out_sources": held_out, "train_clips": len(train_clips), "validation_clips": len(validation_clips),
-                   "best": history["best"]}
-        final = save_final(final, output_dir, summary)
-        if loss_groups:
-            save_plots(output_dir, history, levels)
-        accelerator.print(json.dumps(summary["best"], indent=1))
-        if args.push_to_hub:
-            push_to_hub(final, args.hub_model_id, output_dir)
-    accelerator.end_training()
+    def begin_pass(passes: int) -> None:
+        dataset.epoch = passes
+        order.manual_seed(args.seed * 1_000_003 + passes)
+
+    def train_step(windows: dict) -> dict:
+        embeddings = embedder(windows)
+        margin = infonce_margin(trainer.state.step, args.margin_start, args.margin_growth, args.margin_every, args.margin_max)
+        losses = {str(l): info_nce_loss(e_a, e_x, margin, args.temperature) if not same_clip
+                  else syncnet_contrastive_loss(e_x, e_a, config.contrastive_margin) for l, (e_x, e_a) in embeddings.items()}
+        trainer.optimizer_step(sum(losses.values()), optimizer, scheduler)
+        return losses
+
+    validation = Validation(
+        lambda m: validate(m.syncer, loss_groups, retrieval_groups, args, config), args.validation_steps,
+        keep=level_keeper(trainer, args, levels), plot=lambda out, history: save_plots(out, history, levels),
+        describe=lambda r: "; ".join(f"L{l} val loss {r[f'loss_{l}']:.3f} acc {r[f'retrieval_accuracy_{l}']:.2f}" for l in levels))
+    steps = group_steps(trainer, loader, begin_pass, group_size, same_clip, levels)
+    trainer.fit(steps, train_step, [embedder], validation if loss_groups else None)
+    if trainer.is_main_process:
+        trainer.export({"levels": levels, "held_out_sources": held_out, "train_clips": len(train_clips),
+                        "validation_clips": len(validation_clips)}, final_syncer(trainer, levels), best_dir=None)
+    trainer.end()
 
 
 if __name__ == "__main__":

@@ -1,10 +1,8 @@
 """Resume = uninterrupted (resume_check.py) for the training scripts other than the mouth-motion one, whose check runs
 in the default suite. Opt-in (``pytest -m slow``): a full run and a restarted one each, about a minute a script.
 
-train_syncers.py does not resume exactly yet: after a restart it begins a fresh shuffled pass and redraws its window
-groups from a generator seeded by the step, so the weights at the next checkpoint differ by about 1e-5. ``strict``:
-once it is fixed (as the other scripts were: the pass's batches skipped, the data seeded by the pass, the loader's
-seed drawn from its own generator) its check passes and the xfail has to go.
+train_syncers.py resumes in the middle of a batch of clips: its groups are drawn from a generator seeded by the pass
+and the batch, and the trainer state holds how many groups of the batch were done.
 """
 
 import pytest
@@ -56,7 +54,6 @@ def test_ms_sync_resumes_exactly(tmp_path):
                  "--validation_clip_frames", "40", "--logging_steps", "1"], tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason="train_syncers.py restarts its shuffled pass and window groups at a resume")
 def test_syncers_resume_exactly(tmp_path):
     dataset = contract_dataset(tmp_path / "ds", num_clips=6, frames=90, sources=3)
     check_resume(ROOT / "examples" / "train_syncers.py", ["--dataset", str(dataset), "--model_config", "tiny",

@@ -20,7 +20,7 @@ def test_two_steps_then_resume(dataset, tmp_path):
     common = ["--dataset", str(dataset), "--output_dir", str(out), "--model_config", "tiny", "--batch_size", "4",
               "--validation_steps", "1", "--validation_samples", "8", "--checkpointing_steps", "2", "--logging_steps", "1"]
     launch_script(SCRIPT, *common, "--max_steps", "2")
-    assert (out / "checkpoints" / "step-0000002" / "trainer_state.json").exists()
+    assert (out / "checkpoints" / "checkpoint_2" / "trainer_state.json").exists()
     assert {p.name for p in (out / "plots").iterdir()} == {"loss.png", "validation_accuracy.png"}
     result = launch_script(SCRIPT, "--output_dir", str(out), "--resume_from_checkpoint", "latest", "--max_steps", "3")
     assert "resumed from" in result.stdout + result.stderr

@@ -14,7 +14,7 @@ def test_two_steps_then_resume(tmp_path):
     launch_script(SCRIPT, "--dataset", str(dataset), "--output_dir", str(out), "--model_config", "tiny", "--batch_size", "2",
                   "--validation_sources", "source1", "--validation_steps", "1", "--validation_samples", "4",
                   "--checkpointing_steps", "2", "--logging_steps", "1", "--max_steps", "2")
-    assert (out / "checkpoints" / "step-0000002" / "trainer_state.json").exists()
+    assert (out / "checkpoints" / "checkpoint_2" / "trainer_state.json").exists()
     offsets = json.loads((out / "av_offsets.json").read_text())
     assert len(offsets) == 4 and all("undone" in row for row in offsets.values())
     result = launch_script(SCRIPT, "--output_dir", str(out), "--resume_from_checkpoint", "latest", "--max_steps", "3")

@@ -32,10 +32,10 @@ def test_two_steps_render_a_sample_then_resume(setup):
               "--sequence_length", "30", "--batch_size", "2", "--validation_steps", "1", "--validation_clip_frames", "40",
               "--checkpointing_steps", "2", "--logging_steps", "1"]
     launch_script(SCRIPT, *common, "--max_steps", "2")
-    assert (out / "checkpoints" / "step-0000002" / "trainer_state.json").exists()
+    assert (out / "checkpoints" / "checkpoint_2" / "trainer_state.json").exists()
     assert (out / "samples" / "step-0000002.mp4").stat().st_size > 1000
     assert {p.name for p in (out / "plots").iterdir()} == {"losses.png", "validation_av_conf.png", "validation_av_off.png"}
-    result = launch_script(SCRIPT, "--resume_from_checkpoint", str(out / "checkpoints" / "step-0000002"), "--max_steps", "3",
+    result = launch_script(SCRIPT, "--resume_from_checkpoint", str(out / "checkpoints" / "checkpoint_2"), "--max_steps", "3",
                            "--checkpointing_steps", "3")
     assert "resumed from" in result.stdout + result.stderr
     summary = json.loads((out / "training_summary.json").read_text())

@@ -32,7 +32,7 @@ def test_silent_lip_then_talking_face_with_resume(setup):
     out = root / "gl"
     launch_script(SCRIPT, *common, "--stage", "talking-face", "--silent_lip", str(root / "gs"), "--output_dir", str(out),
                   "--init_generator", str(root / "gs"), "--max_steps", "2")
-    history = json.loads((out / "checkpoints" / "step-0000002" / "trainer_state.json").read_text())["history"]
+    history = json.loads((out / "checkpoints" / "checkpoint_2" / "trainer_state.json").read_text())["history"]
     assert {"pixel", "sync", "triplet", "gan", "discriminator"} <= set(history["train"])
     result = launch_script(SCRIPT, "--output_dir", str(out), "--resume_from_checkpoint", "latest", "--max_steps", "3")
     assert "resumed from" in result.stdout + result.stderr

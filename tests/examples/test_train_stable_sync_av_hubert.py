@@ -27,7 +27,7 @@ def test_talking_face_with_the_av_hubert_loss(tmp_path):
                   "--checkpointing_steps", "2", "--logging_steps", "1", "--stage", "talking-face",
                   "--silent_lip", str(tmp_path / "gs"), "--sync_loss", "av_hubert", "--av_hubert", str(tmp_path / "av_hubert"),
                   "--av_hubert_variant", "multimodal", "--triplet_weight", "0", "--output_dir", str(out), "--max_steps", "2")
-    history = json.loads((out / "checkpoints" / "step-0000002" / "trainer_state.json").read_text())["history"]
+    history = json.loads((out / "checkpoints" / "checkpoint_2" / "trainer_state.json").read_text())["history"]
     assert {"pixel", "sync", "gan"} <= set(history["train"]) and "triplet" not in history["train"]
     assert len(history["train"]["sync"]) == 2  # one logged value a step
     arguments = json.loads((out / "training_args.json").read_text())

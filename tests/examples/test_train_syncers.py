@@ -38,12 +38,12 @@ def test_two_steps_then_resume(dataset, tmp_path):
     common = ["--dataset", str(dataset), "--output_dir", str(out), "--model_config", "tiny", "--group_size", "4",
               "--clips_per_batch", "2", "--validation_steps", "1", "--checkpointing_steps", "2", "--logging_steps", "1"]
     launch(*common, "--max_steps", "2")
-    state = json.loads(next((out / "checkpoints").glob("step-0000002/trainer_state.json")).read_text())
+    state = json.loads(next((out / "checkpoints").glob("checkpoint_2/trainer_state.json")).read_text())
     assert state["step"] == 2
     assert (out / "config.json").exists() and (out / "model.safetensors").exists()
     assert {p.name for p in (out / "plots").iterdir()} == {"train_loss.png", "validation_loss.png", "validation_retrieval.png"}
     # resume from the saved arguments alone, with a new step budget
-    result = launch("--resume_from_checkpoint", str(out / "checkpoints" / "step-0000002"), "--max_steps", "4")
+    result = launch("--resume_from_checkpoint", str(out / "checkpoints" / "checkpoint_2"), "--max_steps", "4")
     assert "resumed from" in result.stdout + result.stderr
     summary = json.loads((out / "training_summary.json").read_text())
     assert summary["steps"] == 4 and summary["levels"] == [1, 2, 3, 4]

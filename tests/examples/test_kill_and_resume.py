@@ -1,0 +1,77 @@
+"""A training run killed with SIGKILL right after its step-2 checkpoint resumes to the state and losses of a run that
+was never stopped (issue 15, item 5).
+
+The run is train_ms_sync.py, launched with examples/accelerate_config.yaml: the GAN (two optimisers, the critic's
+gradients kept out of the generator's backward), the EMA of the generator, two schedules and gradient accumulation
+over two batches are all in the state a resume has to find again. pause_after_checkpoint.py holds the run still
+once checkpoint_2 is written, so the kill falls there however fast the steps are.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from ..conftest import contract_dataset
+from .resume_check import assert_resumed_equals
+from .test_train_syncers import ROOT, launch_script
+
+SCRIPT = ROOT / "examples" / "train_ms_sync.py"
+CONFIG = ROOT / "examples" / "accelerate_config.yaml"
+PAUSE = ROOT / "tests" / "examples" / "pause_after_checkpoint.py"
+
+
+@pytest.fixture(scope="module")
+def arguments(tmp_path_factory):
+    from talkhead.models.ms_sync import MSSyncSyncerConfig, MSSyncSyncerModel
+
+    root = tmp_path_factory.mktemp("killed")
+    dataset = contract_dataset(root / "ds", num_clips=6, frames=60, sources=3)
+    torch.manual_seed(0)
+    for name, objective in (("loss", "infonce"), ("eval", "contrastive")):
+        MSSyncSyncerModel(MSSyncSyncerConfig.from_preset("tiny", objective=objective,
+                                                         normalize_embeddings=objective == "infonce")).save_pretrained(root / name)
+    return ["--dataset", str(dataset), "--generator_config", "tiny", "--discriminator_config", "tiny",
+            "--loss_syncers", str(root / "loss"), "--eval_syncers", str(root / "eval"), "--sequence_length", "30",
+            "--batch_size", "2", "--validation_steps", "1", "--validation_clip_frames", "40", "--logging_steps", "1",
+            "--gradient_accumulation_steps", "2", "--max_steps", "4", "--checkpointing_steps", "2"]
+
+
+def kill_after_checkpoint(step: int, args: list[str], log_path, deadline: float = 300) -> None:
+    """Launch the script paused after the checkpoint of ``step``, wait for the pause, SIGKILL its whole process group."""
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(CONFIG), str(PAUSE), str(step),
+               str(SCRIPT), *args]
+    env = {**os.environ, "TQDM_DISABLE": "1", "ACCELERATE_USE_CPU": "1"}
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    started = time.monotonic()
+    try:
+        while f"paused at {step}" not in log_path.read_text():
+            assert process.poll() is None, f"the run ended before its pause: {log_path.read_text()[-3000:]}"
+            assert time.monotonic() - started < deadline, "the run never reached its pause"
+            time.sleep(0.2)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def test_a_run_killed_after_step_2_resumes_to_the_same_losses(arguments, tmp_path):
+    full, killed = tmp_path / "full", tmp_path / "killed"
+    launch_script(SCRIPT, *arguments, "--output_dir", str(full))
+    kill_after_checkpoint(2, [*arguments, "--output_dir", str(killed)], tmp_path / "killed.log")
+    assert sorted(p.name for p in (killed / "checkpoints").iterdir()) == ["checkpoint_2"]
+    assert not (killed / "training_summary.json").exists()
+
+    result = launch_script(SCRIPT, "--output_dir", str(killed), "--resume_from_checkpoint", "latest")
+    assert "at step 2" in result.stdout + result.stderr
+    assert_resumed_equals(full, killed, every=2, total=4)
+    summaries = [json.loads((run / "training_summary.json").read_text()) for run in (full, killed)]
+    assert summaries[0]["steps"] == summaries[1]["steps"] == 4 and summaries[1]["best"] == summaries[0]["best"]
+    history = json.loads((killed / "checkpoints" / "checkpoint_4" / "trainer_state.json").read_text())["history"]
+    assert [step for step, _ in history["train"]["sync"]] == [1, 2, 3, 4]
+    assert {"validation", "validation_ema"} <= set(history) and (killed / "ema_model" / "model.safetensors").exists()
