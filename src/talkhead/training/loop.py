@@ -179,7 +179,7 @@ class Trainer:
             with accelerator.accumulate(*models):
                 losses = train_step(next(batches))
             for key, value in losses.items():
-                accumulated.setdefault(key, []).append(float(value))
+                accumulated.setdefault(key, []).append(value.item() if isinstance(value, torch.Tensor) else float(value))
             if not accelerator.sync_gradients:
                 continue
             state.step += 1
