@@ -165,10 +165,8 @@ def main(argv=None) -> None:
 
     args = parse_arguments(SyncExpertTrainingArguments, argv)
     args.require_data_and_output()
-    if args.architecture not in ("avsyncnet", "syncnet"):
-        raise SystemExit(f"error: --architecture must be avsyncnet or syncnet, got {args.architecture!r}")
-    if args.objective not in ("offset", "bce"):
-        raise SystemExit(f"error: --objective must be offset or bce, got {args.objective!r}")
+    args.require_choice("architecture", ("avsyncnet", "syncnet"))
+    args.require_choice("objective", ("offset", "bce"))
     trainer = Trainer(args, args.architecture)
     dataset, validation, validation_clips, held_out = load_datasets(args, trainer.output_dir)
     model = build_model(args)

@@ -31,27 +31,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from talkhead.training.arguments import TrainingRunArguments
+from talkhead.training.motion_clips import MouthShapeTrainingArguments
 
 
 @dataclass
-class MouthMotionTrainingArguments(TrainingRunArguments):
-    model_config: str = field(default="small", metadata={"help": "preset (small, tiny) or config.json"})
-    use_phones: bool = field(default=True, metadata={"help": "read the pocketsphinx phone features"})
-    use_mel: bool = field(default=True, metadata={"help": "read the per-frame mel"})
+class MouthMotionTrainingArguments(MouthShapeTrainingArguments):
     opening_loss_weight: float = field(default=0.0, metadata={"help": "extra weight on the inner-lip gap"})
     correlation_loss_weight: float = field(default=0.0, metadata={
         "help": "weight of 1 - correlation of predicted and real inner-lip gap per window (lip-follow as a loss)"})
     time_stretch: float = field(default=0.0, metadata={"help": "play windows at a random rate in [1-s, 1+s]"})
     band_warp: float = field(default=0.0, metadata={"help": "warp the mel bands by a random factor in [1-w, 1+w]"})
     mel_normalization: str = field(default="mean", metadata={"help": "per-clip mel normalisation: mean or mean_std"})
-    hidden_size: int | None = field(default=None, metadata={"help": "overrides the preset's channels"})
-    dropout: float | None = field(default=None, metadata={"help": "overrides the preset's dropout"})
-    input_dropout: float | None = field(default=None, metadata={"help": "overrides the preset's input dropout"})
     ensemble_size: int | None = field(default=None, metadata={"help": "overrides the preset's ensemble size"})
     align_offsets: bool = field(default=True, metadata={"help": "undo the training clips' audio-video offsets "
                                                                   "(found with the phone table; validation clips stay as they are)"})
-    max_offset: int = field(default=8, metadata={"help": "largest offset searched, in frames"})
     output_gain: float | None = field(default=None, metadata={
         "help": "set the output gain instead of fitting it on the validation clips (for a final run on every "
                 "clip, with --validation_fraction 0: the gain a validation run fitted)"})
@@ -62,13 +55,6 @@ class MouthMotionTrainingArguments(TrainingRunArguments):
         "help": "stabilized (Yaman et al.'s L_ss: be as in sync as the real mouth) or plain (-log cosine, Wav2Lip's)"})
     sync_loss_weight: float = field(default=0.0, metadata={"help": "weight of the sync loss (0: off)"})
     window: int = field(default=100, metadata={"help": "frames per training sample"})
-    batch_size: int = field(default=32)
-    learning_rate: float = field(default=1e-3)
-    weight_decay: float = field(default=1e-2)
-    max_steps: int = field(default=6000)
-    lr_scheduler: str = field(default="one_cycle", metadata={"help": "one_cycle (warm-up 5 %) or a transformers schedule"})
-    max_grad_norm: float | None = field(default=1.0)
-    validation_steps: int = field(default=250)
     checkpointing_steps: int = field(default=1000)
 
 
@@ -141,13 +127,11 @@ def save_plots(output_dir: Path, history: dict) -> None:
 def build_config(args):
     from talkhead.models.mouth_motion import MouthMotionConfig
 
-    overrides = {k: v for k, v in (("hidden_size", args.hidden_size), ("dropout", args.dropout),
-                                   ("input_dropout", args.input_dropout),
-                                   ("ensemble_size", args.ensemble_size)) if v is not None}
     return MouthMotionConfig.from_preset_or_file(args.model_config, use_phones=args.use_phones, use_mel=args.use_mel,
                                                  opening_loss_weight=args.opening_loss_weight,
                                                  correlation_loss_weight=args.correlation_loss_weight,
-                                                 mel_normalization=args.mel_normalization, **overrides)
+                                                 mel_normalization=args.mel_normalization,
+                                                 **args.model_overrides("ensemble_size"))
 
 
 def load_expert(args, config):
@@ -156,8 +140,7 @@ def load_expert(args, config):
         return None, None
     from talkhead.models.mouth_sync import MouthSyncModel
 
-    if args.sync_loss not in ("stabilized", "plain"):
-        raise SystemExit(f"error: --sync_loss must be stabilized or plain, got {args.sync_loss!r}")
+    args.require_choice("sync_loss", ("stabilized", "plain"))
     if not args.sync_expert:
         raise SystemExit("error: --sync_loss_weight needs --sync_expert (a mouth-sync expert folder)")
     expert = MouthSyncModel.from_pretrained(args.sync_expert).eval().requires_grad_(False)

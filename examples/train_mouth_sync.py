@@ -22,31 +22,17 @@ from pathlib import Path
 
 import torch
 
-from talkhead.training.arguments import TrainingRunArguments
+from talkhead.training.motion_clips import MouthShapeTrainingArguments
 
 
 @dataclass
-class MouthSyncTrainingArguments(TrainingRunArguments):
-    model_config: str = field(default="small", metadata={"help": "preset (small, tiny) or config.json"})
-    use_phones: bool = field(default=True, metadata={"help": "read the pocketsphinx phone features"})
-    use_mel: bool = field(default=True, metadata={"help": "read the per-frame mel"})
+class MouthSyncTrainingArguments(MouthShapeTrainingArguments):
     window: int | None = field(default=None, metadata={"help": "overrides the preset's window (frames)"})
-    hidden_size: int | None = field(default=None, metadata={"help": "overrides the preset's channels"})
-    dropout: float | None = field(default=None, metadata={"help": "overrides the preset's dropout"})
-    input_dropout: float | None = field(default=None, metadata={"help": "overrides the preset's input dropout"})
-    align_offsets: bool = field(default=True, metadata={"help": "undo the training clips' audio-video offsets"})
     align_validation: bool = field(default=True, metadata={"help": "undo the validation clips' offsets too"})
-    max_offset: int = field(default=8, metadata={"help": "largest offset searched, in frames"})
     windows_per_group: int = field(default=8, metadata={"help": "windows per group (chance = 1 / this)"})
     stride: int = field(default=2, metadata={"help": "frames between a group's windows"})
     augment: bool = field(default=True, metadata={"help": "scale and jitter the mouth displacements"})
     batch_size: int = field(default=32, metadata={"help": "groups per step"})
-    learning_rate: float = field(default=1e-3)
-    weight_decay: float = field(default=1e-2)
-    max_steps: int = field(default=6000)
-    lr_scheduler: str = field(default="one_cycle", metadata={"help": "one_cycle (warm-up 5 %) or a transformers schedule"})
-    max_grad_norm: float | None = field(default=1.0)
-    validation_steps: int = field(default=250)
     validation_samples: int = field(default=512, metadata={"help": "groups drawn (fixed seed) for validation"})
 
 
@@ -74,10 +60,8 @@ def main(argv=None) -> None:
     args = parse_arguments(MouthSyncTrainingArguments, argv)
     args.require_data_and_output()
     trainer = Trainer(args, "mouth-sync")
-    overrides = {k: v for k, v in (("window", args.window), ("hidden_size", args.hidden_size), ("dropout", args.dropout),
-                                   ("input_dropout", args.input_dropout)) if v is not None}
     config = MouthSyncConfig.from_preset_or_file(args.model_config, use_phones=args.use_phones, use_mel=args.use_mel,
-                                                 **overrides)
+                                                 **args.model_overrides("window"))
     try:
         train_clips, validation_clips, held_out = prepare_motion_clips(args, config, search_validation=True,
                                                                        undo_validation=args.align_validation)

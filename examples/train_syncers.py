@@ -231,10 +231,8 @@ def main(argv=None) -> None:
 
     args = parse_arguments(SyncerTrainingArguments, argv)
     args.require_data_and_output()
-    if args.selection_metric not in ("loss", "retrieval_accuracy"):
-        raise SystemExit(f"error: --selection_metric must be loss or retrieval_accuracy, got {args.selection_metric!r}")
-    if args.objective not in ("infonce", "contrastive"):
-        raise SystemExit(f"error: --objective must be infonce or contrastive, got {args.objective!r}")
+    args.require_choice("selection_metric", ("loss", "retrieval_accuracy"))
+    args.require_choice("objective", ("infonce", "contrastive"))
     same_clip = args.objective == "contrastive"
     group_size = args.group_size or (12 if same_clip else 48)
     trainer = Trainer(args, f"syncers-{args.objective}", [DistributedDataParallelKwargs(find_unused_parameters=True)])

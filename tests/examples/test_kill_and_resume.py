@@ -15,10 +15,9 @@ import sys
 import time
 
 import pytest
-import torch
 
-from ..conftest import contract_dataset
 from .resume_check import assert_resumed_equals
+from .test_train_ms_sync import make_inputs
 from .test_train_syncers import ROOT, launch_script
 
 SCRIPT = ROOT / "examples" / "train_ms_sync.py"
@@ -28,14 +27,8 @@ PAUSE = ROOT / "tests" / "examples" / "pause_after_checkpoint.py"
 
 @pytest.fixture(scope="module")
 def arguments(tmp_path_factory):
-    from talkhead.models.ms_sync import MSSyncSyncerConfig, MSSyncSyncerModel
-
     root = tmp_path_factory.mktemp("killed")
-    dataset = contract_dataset(root / "ds", num_clips=6, frames=60, sources=3)
-    torch.manual_seed(0)
-    for name, objective in (("loss", "infonce"), ("eval", "contrastive")):
-        MSSyncSyncerModel(MSSyncSyncerConfig.from_preset("tiny", objective=objective,
-                                                         normalize_embeddings=objective == "infonce")).save_pretrained(root / name)
+    dataset = make_inputs(root)
     return ["--dataset", str(dataset), "--generator_config", "tiny", "--discriminator_config", "tiny",
             "--loss_syncers", str(root / "loss"), "--eval_syncers", str(root / "eval"), "--sequence_length", "30",
             "--batch_size", "2", "--validation_steps", "1", "--validation_clip_frames", "40", "--logging_steps", "1",

@@ -11,17 +11,22 @@ from .test_train_syncers import ROOT, launch_script
 SCRIPT = ROOT / "examples" / "train_ms_sync.py"
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def make_inputs(root):
+    """A 6-clip dataset and tiny random loss (``root/loss``) and evaluation (``root/eval``) syncers; returns the dataset."""
     from talkhead.models.ms_sync import MSSyncSyncerConfig, MSSyncSyncerModel
 
-    root = tmp_path_factory.mktemp("gan")
     dataset = contract_dataset(root / "ds", num_clips=6, frames=60, sources=3)
     torch.manual_seed(0)
     for name, objective in (("loss", "infonce"), ("eval", "contrastive")):
         MSSyncSyncerModel(MSSyncSyncerConfig.from_preset("tiny", objective=objective,
                                                          normalize_embeddings=objective == "infonce")).save_pretrained(root / name)
-    return root, dataset
+    return dataset
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gan")
+    return root, make_inputs(root)
 
 
 def test_two_steps_render_a_sample_then_resume(setup):

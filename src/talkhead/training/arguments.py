@@ -34,6 +34,12 @@ class TrainingRunArguments:
     push_to_hub: bool = field(default=False)
     hub_model_id: str | None = field(default=None)
 
+    def require_choice(self, name: str, choices: tuple[str, ...]) -> None:
+        """SystemExit with the choices when ``--name`` is none of them."""
+        value = getattr(self, name)
+        if value not in choices:
+            raise SystemExit(f"error: --{name} must be {', '.join(choices[:-1])} or {choices[-1]}, got {value!r}")
+
     def require_data_and_output(self) -> None:
         if not self.dataset or not self.output_dir:
             raise SystemExit("error: --dataset and --output_dir are required (or resume a run with --resume_from_checkpoint)")

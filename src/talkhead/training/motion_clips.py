@@ -1,4 +1,5 @@
-"""The clips of the mouth-shape scripts (train_mouth_motion.py, train_mouth_sync.py): phones, offsets undone.
+"""What the mouth-shape scripts (train_mouth_motion.py, train_mouth_sync.py) share: their arguments, and their clips
+with phones and offsets undone.
 
 Both read a dataset of `talkhead preprocess`, hold out validation sources, find the clips' audio-video offsets
 with the phone table (:mod:`talkhead.data.av_offsets`; written to OUTPUT_DIR/av_offsets.json) and turn each clip
@@ -12,9 +13,38 @@ OUTPUT_DIR/phones_cache.npz: decoding is the slow part of a (re)start.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .arguments import TrainingRunArguments
+
+
+@dataclass
+class MouthShapeTrainingArguments(TrainingRunArguments):
+    """The audio features, preset overrides, offset search and optimisation both mouth-shape scripts take."""
+
+    model_config: str = field(default="small", metadata={"help": "preset (small, tiny) or config.json"})
+    use_phones: bool = field(default=True, metadata={"help": "read the pocketsphinx phone features"})
+    use_mel: bool = field(default=True, metadata={"help": "read the per-frame mel"})
+    hidden_size: int | None = field(default=None, metadata={"help": "overrides the preset's channels"})
+    dropout: float | None = field(default=None, metadata={"help": "overrides the preset's dropout"})
+    input_dropout: float | None = field(default=None, metadata={"help": "overrides the preset's input dropout"})
+    align_offsets: bool = field(default=True, metadata={"help": "undo the training clips' audio-video offsets"})
+    max_offset: int = field(default=8, metadata={"help": "largest offset searched, in frames"})
+    batch_size: int = field(default=32)
+    learning_rate: float = field(default=1e-3)
+    weight_decay: float = field(default=1e-2)
+    max_steps: int = field(default=6000)
+    lr_scheduler: str = field(default="one_cycle", metadata={"help": "one_cycle (warm-up 5 %) or a transformers schedule"})
+    max_grad_norm: float | None = field(default=1.0)
+    validation_steps: int = field(default=250)
+
+    def model_overrides(self, *names: str) -> dict:
+        """The preset overrides given (hidden size, dropouts and the script's own ``names``), for ``from_preset_or_file``."""
+        wanted = ("hidden_size", "dropout", "input_dropout", *names)
+        return {name: getattr(self, name) for name in wanted if getattr(self, name) is not None}
 
 
 def undone_offsets(train: list, validation: list, cache_path: Path, args, search_validation: bool,
