@@ -37,6 +37,8 @@ from talkhead.training.motion_clips import MouthShapeTrainingArguments
 @dataclass
 class MouthMotionTrainingArguments(MouthShapeTrainingArguments):
     opening_loss_weight: float = field(default=0.0, metadata={"help": "extra weight on the inner-lip gap"})
+    phone_decoder: str = field(default="allphone", metadata={
+        "help": "allphone (phone loop) or words (recognised words' phones aligned to the audio; about real time)"})
     correlation_loss_weight: float = field(default=0.0, metadata={
         "help": "weight of 1 - correlation of predicted and real inner-lip gap per window (lip-follow as a loss)"})
     time_stretch: float = field(default=0.0, metadata={"help": "play windows at a random rate in [1-s, 1+s]"})
@@ -128,6 +130,7 @@ def build_config(args):
     from talkhead.models.mouth_motion import MouthMotionConfig
 
     return MouthMotionConfig.from_preset_or_file(args.model_config, use_phones=args.use_phones, use_mel=args.use_mel,
+                                                 phone_decoder=args.phone_decoder,
                                                  opening_loss_weight=args.opening_loss_weight,
                                                  correlation_loss_weight=args.correlation_loss_weight,
                                                  mel_normalization=args.mel_normalization,

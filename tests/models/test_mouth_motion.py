@@ -115,3 +115,10 @@ def test_correlation_loss_adds_to_the_regression_loss():
     plain.eval(), with_correlation.eval()
     base, extra = plain(features, labels).loss, with_correlation(features, labels).loss
     assert extra.item() > base.item()  # 1 - correlation of a random model's opening is about 1
+
+
+def test_phone_decoder_is_checked_and_saved(tmp_path):
+    with pytest.raises(ValueError, match="phone_decoder"):
+        MouthMotionConfig(phone_decoder="graphemes")
+    MouthMotionConfig.from_preset("tiny", phone_decoder="words").save_pretrained(tmp_path)
+    assert MouthMotionConfig.from_pretrained(tmp_path).phone_decoder == "words"

@@ -42,3 +42,20 @@ def test_example_speech_decodes_to_speech_phones():
     assert frames.shape == (150, NUM_PHONES) and 0.05 < frames[:, SILENCE].mean() < 0.8
     silence = phone_features(np.zeros(16000, np.float32), 25)
     assert silence[:, SILENCE].mean() > 0.9
+
+
+@pytest.mark.skipif(not phones_available(), reason="pocketsphinx is not installed")
+def test_word_decoder_gives_dictionary_phones_in_time_order():
+    from talkhead.processing.audio import load_audio
+    from talkhead.processing.phones import decode_phones
+
+    wave = load_audio(ROOT / "examples" / "assets" / "speech.wav")
+    segments = decode_phones(wave, "words")
+    spoken = [s for s in segments if s.phone != "SIL"]
+    assert len({s.phone for s in spoken}) >= 10
+    starts = [s.start for s in segments]
+    assert starts == sorted(starts) and all(a.end <= b.start + 1e-6 for a, b in zip(segments, segments[1:]))
+    assert segments[-1].end <= len(wave) / 16000 + 0.02
+    assert decode_phones(np.zeros(16000, np.float32), "words") == decode_phones(np.zeros(16000, np.float32))
+    with pytest.raises(Exception, match="allphone"):
+        decode_phones(wave, "graphemes")

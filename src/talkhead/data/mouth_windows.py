@@ -30,14 +30,15 @@ class MotionClip:
         return len(self.features)
 
 
-def clip_phones(clip) -> np.ndarray:
-    """The clip's phone soft one-hots: the dataset's ``phones`` column, or decoded from its audio."""
+def clip_phones(clip, decoder: str = "allphone") -> np.ndarray:
+    """The clip's phone soft one-hots: the dataset's ``phones`` column (``talkhead preprocess`` decodes with the
+    phone loop), or decoded from its audio with ``decoder``."""
     from ..processing.phones import phone_features
 
     stored = getattr(clip, "phones", None)
-    if stored is not None:
+    if stored is not None and decoder == "allphone":
         return np.asarray(stored, np.float32)
-    return phone_features(clip.audio, clip.num_frames, clip.fps)
+    return phone_features(clip.audio, clip.num_frames, clip.fps, decoder)
 
 
 def motion_clip(clip, config, phones: np.ndarray | None = None, lag: int = 0) -> MotionClip:

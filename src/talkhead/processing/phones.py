@@ -7,7 +7,12 @@ speaker-independent part for us. This is how Rhubarb Lip Sync gets mouth shapes 
 ``pocketsphinx``'s "allphone" search with its bundled phone language model (``en-us-phone.lm.bin``)
 decodes a phone sequence with 10 ms timings, about 20 times faster than real time on one core. Each
 video frame gets the fraction of its span covered by each phone (a soft one-hot; :func:`phone_features`).
-Noise and filler units count as silence. ``pocketsphinx`` is an optional dependency
+Noise and filler units count as silence.
+
+``decoder="words"`` recognises the words first (the bundled English language model and CMU dictionary,
+about real time on one core) and then aligns their dictionary phones to the audio: the phones of real
+words in their real order, which a phone loop often gets wrong; where no word is recognised it falls back
+to the phone loop. ``pocketsphinx`` is an optional dependency
 (``pip install talkhead[phones]``); nothing is downloaded: the model ships inside the wheel.
 """
 
@@ -65,23 +70,71 @@ def _decoder():
                    lw=2.0, beam=1e-10, pbeam=1e-10, samprate=SAMPLE_RATE, loglevel="FATAL")
 
 
-def decode_phones(wave: np.ndarray) -> list[PhoneSegment]:
-    """The phone sequence of 16 kHz mono speech ``wave`` (float in [-1, 1]), with start and end times."""
+def _word_decoder():
+    """A fresh recogniser (about 1 s to load): alignment switches its search, so one is not reused across calls."""
+    from pocketsphinx import Decoder, get_model_path
+
+    _decoder()  # the same clear error when pocketsphinx is missing
+    model = os.path.join(get_model_path(), "en-us")
+    return Decoder(hmm=os.path.join(model, "en-us"), lm=os.path.join(model, "en-us.lm.bin"),
+                   dict=os.path.join(model, "cmudict-en-us.dict"), samprate=SAMPLE_RATE, loglevel="FATAL")
+
+
+def _pcm(wave: np.ndarray) -> bytes:
     wave = np.asarray(wave, np.float32)
     if wave.ndim != 1:
         raise TalkheadInputError(f"decode_phones needs a mono 16 kHz waveform (1-D), got shape {wave.shape}")
-    if len(wave) == 0:
-        return []
-    decoder = _decoder()
-    pcm = (np.clip(wave, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
+    return (np.clip(wave, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
+
+
+def _run(decoder, pcm: bytes) -> None:
     decoder.start_utt()
     decoder.process_raw(pcm, full_utt=True)
     decoder.end_utt()
-    segments = []
-    for segment in decoder.seg():
-        phone = segment.word if segment.word in PHONE_INDEX else "SIL"  # +NSN+, +SPN+, ... are noise
-        segments.append(PhoneSegment(phone, segment.start_frame / DECODER_FRAMES_PER_SECOND,
-                                     (segment.end_frame + 1) / DECODER_FRAMES_PER_SECOND))
+
+
+def _segment(phone: str, start_frame: int, frames: int) -> PhoneSegment:
+    phone = phone if phone in PHONE_INDEX else "SIL"  # +NSN+, +SPN+, ... are noise
+    return PhoneSegment(phone, start_frame / DECODER_FRAMES_PER_SECOND, (start_frame + frames) / DECODER_FRAMES_PER_SECOND)
+
+
+def decode_phones(wave: np.ndarray, decoder: str = "allphone") -> list[PhoneSegment]:
+    """The phone sequence of 16 kHz mono speech ``wave`` (float in [-1, 1]), with start and end times.
+
+    ``decoder``: ``allphone`` (a phone loop under the phone language model) or ``words`` (words recognised,
+    then their dictionary phones aligned to the audio; the phone loop where no word is heard).
+    """
+    if decoder not in ("allphone", "words"):
+        raise TalkheadInputError(f"decode_phones: decoder must be 'allphone' or 'words', got {decoder!r}")
+    pcm = _pcm(wave)
+    if not pcm:
+        return []
+    if decoder == "words":
+        segments = _word_phones(pcm)
+        if segments:
+            return segments
+    phone_loop = _decoder()
+    _run(phone_loop, pcm)
+    return [_segment(s.word, s.start_frame, s.end_frame + 1 - s.start_frame) for s in phone_loop.seg()]
+
+
+def _word_phones(pcm: bytes) -> list[PhoneSegment]:
+    """Recognise the words, then align their dictionary phones (two more passes); [] when no word is heard."""
+    recogniser = _word_decoder()
+    _run(recogniser, pcm)
+    hypothesis = recogniser.hyp()
+    text = hypothesis.hypstr.strip() if hypothesis is not None else ""
+    if not text:
+        return []
+    try:
+        recogniser.set_align_text(text)
+        _run(recogniser, pcm)
+        recogniser.set_alignment()
+        _run(recogniser, pcm)
+        alignment = recogniser.get_alignment()
+        segments = [_segment(phone.name, phone.start, phone.duration) for word in alignment or [] for phone in word]
+    except RuntimeError:  # a word the aligner refuses: keep the phone loop's answer
+        segments = []
     return segments
 
 
@@ -100,6 +153,7 @@ def segments_to_frames(segments: list[PhoneSegment], num_frames: int, fps: float
     return features / features.sum(1, keepdims=True)
 
 
-def phone_features(wave: np.ndarray, num_frames: int, fps: float = VIDEO_FPS) -> np.ndarray:
-    """(num_frames, NUM_PHONES): the phones of ``wave`` (16 kHz) at ``fps``, as soft one-hots."""
-    return segments_to_frames(decode_phones(wave), num_frames, fps)
+def phone_features(wave: np.ndarray, num_frames: int, fps: float = VIDEO_FPS, decoder: str = "allphone") -> np.ndarray:
+    """(num_frames, NUM_PHONES): the phones of ``wave`` (16 kHz) at ``fps``, as soft one-hots (``decoder``: see
+    :func:`decode_phones`)."""
+    return segments_to_frames(decode_phones(wave, decoder), num_frames, fps)

@@ -65,14 +65,21 @@ def undone_offsets(train: list, validation: list, cache_path: Path, args, search
     return lags
 
 
-def cached_phones(clips: list, cache_path: Path) -> dict[str, np.ndarray]:
-    """The phone features of every clip, from the cache or decoded (and then added to it)."""
+def phones_cache_path(output_dir, decoder: str = "allphone") -> Path:
+    """Where a run keeps its decoded phones: one file per decoder, so a cache never mixes them."""
+    return Path(output_dir) / ("phones_cache.npz" if decoder == "allphone" else f"phones_cache_{decoder}.npz")
+
+
+def cached_phones(clips: list, cache_path: Path, decoder: str = "allphone") -> dict[str, np.ndarray]:
+    """The phone features of every clip, from the cache or decoded with ``decoder`` (and then added to it)."""
+    from tqdm.auto import tqdm
+
     from talkhead.data.mouth_windows import clip_phones
 
     cache = dict(np.load(cache_path)) if cache_path.exists() else {}
     missing = [clip for clip in clips if clip.clip_id not in cache]
-    for clip in missing:
-        cache[clip.clip_id] = clip_phones(clip)
+    for clip in tqdm(missing, desc=f"decoding phones ({decoder})", disable=not missing):
+        cache[clip.clip_id] = clip_phones(clip, decoder)
     if missing or not cache_path.exists():
         np.savez_compressed(cache_path, **cache)
     return cache
@@ -89,9 +96,10 @@ def prepare_motion_clips(args, config, search_validation: bool = False, undo_val
 
     train, validation, held_out = load_training_clips(args.dataset, args.split, args.validation_sources,
                                                       args.validation_fraction, args.seed)
-    cache_path = Path(args.output_dir) / "phones_cache.npz"
+    decoder = getattr(config, "phone_decoder", "allphone")
+    cache_path = phones_cache_path(args.output_dir, decoder)
     cache_path.parent.mkdir(parents=True, exist_ok=True)
+    phones = cached_phones(train + validation, cache_path, decoder)  # first: the offset search reads them too
     lags = undone_offsets(train, validation, cache_path, args, search_validation, undo_validation)
-    phones = cached_phones(train + validation, cache_path)
     motion = [motion_clip(c, config, phones[c.clip_id], lags.get(c.clip_id, 0)) for c in train + validation]
     return motion[:len(train)], motion[len(train):], held_out

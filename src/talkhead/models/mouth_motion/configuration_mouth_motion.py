@@ -21,6 +21,9 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
     Args:
         use_phones (`bool`, *optional*, defaults to True): read the phone features.
         use_mel (`bool`, *optional*, defaults to True): read the per-frame mel.
+        phone_decoder (`str`, *optional*, defaults to "allphone"): how the phones are decoded
+            (:func:`talkhead.processing.phones.decode_phones`): ``allphone`` (a phone loop, 20x real time) or
+            ``words`` (recognised words' dictionary phones aligned to the audio, about real time).
         hidden_size (`int`, *optional*, defaults to 128): channels of the convolution stack.
         num_blocks (`int`, *optional*, defaults to 6): residual blocks; block i has dilation ``dilations[i]``.
         dilations (`list[int]`, *optional*): dilation of each block (default 1, 2, 4, 1, 2, 1: about 0.9 s either side at 25 fps).
@@ -53,7 +56,7 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
         "tiny": {"hidden_size": 16, "num_blocks": 2, "dilations": [1, 2], "kernel_size": 3},
     }
 
-    def __init__(self, use_phones: bool = True, use_mel: bool = True, hidden_size: int = 128, num_blocks: int = 6,
+    def __init__(self, use_phones: bool = True, use_mel: bool = True, phone_decoder: str = "allphone", hidden_size: int = 128, num_blocks: int = 6,
                  dilations: list[int] | None = None, kernel_size: int = 5, dropout: float = 0.1,
                  input_dropout: float = 0.1, mouth_points: int = 20, mel_normalization: str = "mean",
                  opening_loss_weight: float = 0.0, correlation_loss_weight: float = 0.0, ensemble_size: int = 1,
@@ -61,6 +64,7 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
                  silence_displacement: list[float] | None = None, initializer_range: float = 0.02, **kwargs):
         self.use_phones = use_phones
         self.use_mel = use_mel
+        self.phone_decoder = phone_decoder
         self.hidden_size = hidden_size
         self.num_blocks = num_blocks
         self.dilations = list(dilations) if dilations is not None else [1, 2, 4, 1, 2, 1][:num_blocks]
@@ -81,6 +85,8 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
             problems.append("use_phones and use_mel are both False (the model needs an input)")
         if len(self.dilations) != num_blocks:
             problems.append(f"dilations has {len(self.dilations)} entries for num_blocks={num_blocks}")
+        if phone_decoder not in ("allphone", "words"):
+            problems.append(f"phone_decoder={phone_decoder!r} (allphone or words)")
         if mel_normalization not in ("mean", "mean_std"):
             problems.append(f"mel_normalization={mel_normalization!r} (mean or mean_std)")
         if kernel_size % 2 == 0:

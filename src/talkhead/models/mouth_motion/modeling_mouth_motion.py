@@ -40,7 +40,7 @@ def mouth_audio_features(wave: np.ndarray, num_frames: int, fps: float, config: 
         if phones is None:
             from ...processing.phones import phone_features
 
-            phones = phone_features(wave, num_frames, fps)
+            phones = phone_features(wave, num_frames, fps, getattr(config, "phone_decoder", "allphone"))
         parts.append(np.asarray(phones, np.float32)[:num_frames])
     if config.use_mel:
         mel = audio_lib.mel_per_frame(audio_lib.mel80(wave), num_frames, fps)
