@@ -31,9 +31,10 @@ class RetrievalRenderer:
     """Renders output frames of one video: built from its tracking plan, its pool and the target shapes."""
 
     def __init__(self, pixels: np.ndarray, valid: np.ndarray, pool: retrieval.MouthPool, targets: np.ndarray,
-                 sources: np.ndarray, exclude_within: int = 0):
+                 sources: np.ndarray, exclude_within: int = 0, retrieval_options: dict | None = None):
         """``pixels`` (T, 68, 2) image landmarks of the source frames, ``valid`` (T,) those with a face;
-        ``targets`` (N, 20, 2) the shape of each output frame and ``sources`` (N,) its source frame."""
+        ``targets`` (N, 20, 2) the shape of each output frame and ``sources`` (N,) its source frame;
+        ``retrieval_options`` are passed to :func:`~talkhead.pipelines.mouth_retrieval.retrieve` (benchmarks)."""
         self.pixels = pixels
         self.pool = pool
         self.sources = sources
@@ -42,7 +43,7 @@ class RetrievalRenderer:
         if rendered.any():
             poses = retrieval.pose_descriptors(np.nan_to_num(pixels[sources[rendered]]))
             self.choice[rendered] = retrieval.retrieve(pool, targets[rendered], poses, sources[rendered],
-                                                       exclude_within=exclude_within)
+                                                       exclude_within=exclude_within, **(retrieval_options or {}))
         self.targets = np.full((len(targets), 68, 2), np.nan)
         if rendered.any():
             self.targets[rendered] = retrieval.target_landmarks(pixels[sources[rendered]], targets[rendered])
