@@ -37,7 +37,7 @@ class MouthShapeTrainingArguments(TrainingRunArguments):
     learning_rate: float = field(default=1e-3)
     weight_decay: float = field(default=1e-2)
     max_steps: int = field(default=6000)
-    lr_scheduler: str = field(default="one_cycle", metadata={"help": "one_cycle (warm-up 5 %) or a transformers schedule"})
+    lr_scheduler: str = field(default="one_cycle", metadata={"help": "one_cycle (warm-up over the first 5 per cent) or a transformers schedule"})
     max_grad_norm: float | None = field(default=1.0)
     validation_steps: int = field(default=250)
 
