@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from talkhead.data.mouth_windows import MotionClip, MouthSyncGroupDataset
-from talkhead.evaluation.mouth_sync import clip_offset, group_offset_accuracy, sliding_windows
+from talkhead.evaluation.mouth_sync import group_offset_accuracy
+from talkhead.metrics.mouth_sync import clip_offset, sliding_windows
 from talkhead.metrics.sync import offset_search
 from talkhead.models.mouth_sync import MouthSyncConfig, MouthSyncModel
 from talkhead.processing.phones import NUM_PHONES
