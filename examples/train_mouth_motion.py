@@ -147,10 +147,14 @@ def load_expert(args, config):
     if not args.sync_expert:
         raise SystemExit("error: --sync_loss_weight needs --sync_expert (a mouth-sync expert folder)")
     expert = MouthSyncModel.from_pretrained(args.sync_expert).eval().requires_grad_(False)
-    inputs = ("use_phones", "use_mel", "mel_normalization")
-    if any(getattr(expert.config, k) != getattr(config, k) for k in inputs):
+    inputs = {"use_phones": True, "use_mel": True, "mel_normalization": "mean", "phone_decoder": "allphone"}
+
+    def reads(model_config) -> dict:  # a config without a field reads that field's default
+        return {k: getattr(model_config, k, default) for k, default in inputs.items()}
+
+    if reads(expert.config) != reads(config):
         raise SystemExit(f"error: the sync expert {args.sync_expert} reads other audio features ("
-                         + ", ".join(f"{k}={getattr(expert.config, k)}" for k in inputs) + ") than this model")
+                         + ", ".join(f"{k}={v}" for k, v in reads(expert.config).items()) + ") than this model")
     # the rest pose as a displacement from the mean: what a mouth that does not move would show
     return expert, torch.as_tensor(np.asarray(config.silence_displacement, np.float32).reshape(-1, 2))
 

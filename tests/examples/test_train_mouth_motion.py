@@ -37,3 +37,20 @@ def test_mel_only(dataset, tmp_path):
                   "--window", "30", "--max_steps", "1", "--use_phones", "False", "--align_offsets", "False")
     config = json.loads((out / "config.json").read_text())
     assert config["use_phones"] is False and not (out / "av_offsets.json").exists()
+
+
+def test_a_sync_expert_that_hears_other_phones_is_refused(dataset, tmp_path):
+    """The mouth-sync expert decodes phones with the phone loop; a model trained on word phones must not be taught by it."""
+    import runpy
+
+    from talkhead.models.mouth_sync import MouthSyncConfig, MouthSyncModel
+    from talkhead.processing.phones import phones_available
+
+    if not phones_available():
+        pytest.skip("pocketsphinx is not installed")
+    MouthSyncModel(MouthSyncConfig.from_preset("tiny")).save_pretrained(tmp_path / "expert")
+    main = runpy.run_path(str(SCRIPT), run_name="talkhead_test")["main"]
+    with pytest.raises(SystemExit, match="reads other audio features.*phone_decoder=allphone"):
+        main(["--dataset", str(dataset), "--output_dir", str(tmp_path / "run"), "--model_config", "tiny",
+              "--phone_decoder", "words", "--sync_expert", str(tmp_path / "expert"), "--sync_loss_weight", "0.1",
+              "--max_steps", "1", "--align_offsets", "False", "--report_to", "none"])
