@@ -59,3 +59,16 @@ def test_word_decoder_gives_dictionary_phones_in_time_order():
     assert decode_phones(np.zeros(16000, np.float32), "words") == decode_phones(np.zeros(16000, np.float32))
     with pytest.raises(Exception, match="allphone"):
         decode_phones(wave, "graphemes")
+
+
+def test_speech_is_cut_into_bounded_chunks_at_its_quietest_frames():
+    from talkhead.processing.phones import speech_chunks
+
+    rate = 16000
+    wave = np.ones(75 * rate, np.float32)
+    wave[int(25.5 * rate): int(25.6 * rate)] = 0  # a pause in the last third of the first 30 s
+    chunks = speech_chunks(wave, max_seconds=30)
+    assert chunks[0][0] == 0 and abs(chunks[0][1] - 25.5 * rate) <= 640  # within a video frame of the pause
+    assert all(stop - start <= 30 * rate for start, stop in chunks)
+    assert [c[0] for c in chunks[1:]] == [c[1] for c in chunks[:-1]] and chunks[-1][1] == len(wave)
+    assert speech_chunks(wave[: 10 * rate]) == [(0, 10 * rate)]

@@ -37,6 +37,7 @@ PHONE_INDEX = {phone: index for index, phone in enumerate(PHONES)}
 SILENCE = PHONE_INDEX["SIL"]
 NUM_PHONES = len(PHONES)
 DECODER_FRAMES_PER_SECOND = 100  # pocketsphinx's default frame rate (10 ms)
+WORD_CHUNK_SECONDS = 30.0  # word recognition decodes at most this much at once (its memory grows with the utterance)
 
 
 @dataclass(frozen=True)
@@ -110,12 +111,49 @@ def decode_phones(wave: np.ndarray, decoder: str = "allphone") -> list[PhoneSegm
     if not pcm:
         return []
     if decoder == "words":
-        segments = _word_phones(pcm)
+        segments = _word_phones_in_chunks(np.asarray(wave, np.float32))
         if segments:
             return segments
-    phone_loop = _decoder()
-    _run(phone_loop, pcm)
-    return [_segment(s.word, s.start_frame, s.end_frame + 1 - s.start_frame) for s in phone_loop.seg()]
+    return _phone_loop(pcm)
+
+
+def _phone_loop(pcm: bytes) -> list[PhoneSegment]:
+    decoder = _decoder()
+    _run(decoder, pcm)
+    return [_segment(s.word, s.start_frame, s.end_frame + 1 - s.start_frame) for s in decoder.seg()]
+
+
+def speech_chunks(wave: np.ndarray, max_seconds: float = WORD_CHUNK_SECONDS) -> list[tuple[int, int]]:
+    """(start, stop) samples cutting ``wave`` into pieces of at most ``max_seconds``, each cut at the quietest
+    video frame of the last third of its piece (between words, where a pause is)."""
+    from .audio import frame_rms
+
+    limit = int(max_seconds * SAMPLE_RATE)
+    hop = SAMPLE_RATE // VIDEO_FPS
+    cuts, start = [], 0
+    while len(wave) - start > limit:
+        search_from = start + 2 * limit // 3
+        frames = (start + limit - search_from) // hop
+        rms = frame_rms(wave[search_from: search_from + frames * hop], frames)
+        stop = search_from + int(np.argmin(rms)) * hop
+        cuts.append((start, stop))
+        start = stop
+    return cuts + [(start, len(wave))]
+
+
+def _word_phones_in_chunks(wave: np.ndarray) -> list[PhoneSegment]:
+    """:func:`_word_phones` over :func:`speech_chunks`: memory and time stay linear (one 300 s utterance held 2 GB);
+    [] when no chunk has a recognised word."""
+    segments, heard = [], False
+    for start, stop in speech_chunks(wave):
+        pcm = _pcm(wave[start:stop])
+        chunk = _word_phones(pcm) if pcm else []
+        heard |= bool(chunk)
+        if not chunk and pcm:  # no word heard here: this piece's phone loop
+            chunk = _phone_loop(pcm)
+        offset = start / SAMPLE_RATE
+        segments += [PhoneSegment(c.phone, c.start + offset, c.end + offset) for c in chunk]
+    return segments if heard else []
 
 
 def _word_phones(pcm: bytes) -> list[PhoneSegment]:
