@@ -71,8 +71,10 @@ def _decoder():
                    lw=2.0, beam=1e-10, pbeam=1e-10, samprate=SAMPLE_RATE, loglevel="FATAL")
 
 
+@lru_cache(maxsize=1)
 def _word_decoder():
-    """A fresh recogniser (about 1 s to load): alignment switches its search, so one is not reused across calls."""
+    """The recogniser (about 1 s to load, so loaded once); alignment switches its search, which
+    :func:`_word_phones` switches back."""
     from pocketsphinx import Decoder, get_model_path
 
     _decoder()  # the same clear error when pocketsphinx is missing
@@ -159,6 +161,7 @@ def _word_phones_in_chunks(wave: np.ndarray) -> list[PhoneSegment]:
 def _word_phones(pcm: bytes) -> list[PhoneSegment]:
     """Recognise the words, then align their dictionary phones (two more passes); [] when no word is heard."""
     recogniser = _word_decoder()
+    recogniser.activate_search()  # the language-model search it was made with (the last alignment left another)
     _run(recogniser, pcm)
     hypothesis = recogniser.hyp()
     text = hypothesis.hypstr.strip() if hypothesis is not None else ""
