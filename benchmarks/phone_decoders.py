@@ -15,24 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results" / "phone_decoders.json"
-
-
-def word_phones(clips, cache: Path | None) -> dict[str, np.ndarray]:
-    from tqdm.auto import tqdm
-
-    from talkhead.data.mouth_windows import clip_phones
-
-    stored = dict(np.load(cache)) if cache is not None and cache.exists() else {}
-    for clip in tqdm([c for c in clips if c.clip_id not in stored], desc="decoding words"):
-        stored[clip.clip_id] = clip_phones(clip, "words")
-    if cache is not None:
-        np.savez_compressed(cache, **stored)
-    return stored
 
 
 def main() -> None:
@@ -41,6 +29,7 @@ def main() -> None:
     from talkhead.evaluation.baselines import fit_phone_table, phone_table_opening
     from talkhead.metrics.lip_follow import lip_follow
     from talkhead.processing.mouth import inner_lip_opening
+    from talkhead.training.motion_clips import cached_phones
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True)
@@ -49,7 +38,8 @@ def main() -> None:
     args = parser.parse_args()
     splits = load_dataset_dict(args.data)
     train, test = list(iter_clips(splits["train"])), list(iter_clips(splits["test"]))
-    words = word_phones(train + test, args.cache)
+    with tempfile.TemporaryDirectory() as scratch:  # without --cache the decoded phones are not kept
+        words = cached_phones(train + test, args.cache or Path(scratch) / "phones_words.npz", "words")
     decoders = {"allphone": lambda clip: clip_phones(clip), "words": lambda clip: words[clip.clip_id]}
     report = {"benchmark": "phone_decoders", "data": args.data, "train_clips": len(train), "rows": {}, "per_clip": {}}
     for name, phones in decoders.items():

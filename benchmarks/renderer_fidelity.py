@@ -38,24 +38,16 @@ def rendered_opening(frames, landmarks, valid, pool, targets, retrieval_options:
 
 
 def clip_rows(clip, model, max_frames: int) -> dict:
-    from talkhead.evaluation.tracked_clip import track_clip
+    from talkhead.benchmarks.mouth import decoded_and_tracked, real_mouth_pool
     from talkhead.metrics.lip_follow import lip_follow, std_ratio
-    from talkhead.pipelines import mouth_retrieval as retrieval
     from talkhead.pipelines.retrieval_renderer import predicted_shapes
     from talkhead.processing import audio as audio_lib
-    from talkhead.processing.mouth import inner_lip_opening, mouth_shapes, shape_inner_lip_opening
-    from talkhead.processing.video import VideoReader, probe_video
+    from talkhead.processing.mouth import inner_lip_opening, shape_inner_lip_opening
 
-    fps = float(probe_video(clip.video).source_fps or 25)
-    frames = list(VideoReader(clip.video, fps=fps).frames(0, max_frames))
-    landmarks = track_clip(clip.video, frames=frames, max_side=None).short_gaps_filled()[0]  # image pixels, NaN: no face
-    valid = np.isfinite(landmarks).all((1, 2))
+    fps, frames, landmarks = decoded_and_tracked(clip.video, max_frames)  # the mouth benchmark's frames and tracking
     real = inner_lip_opening(landmarks)
     wave = audio_lib.load_audio(clip.audio)[: int(len(frames) / fps * audio_lib.SAMPLE_RATE)]
-    pool = retrieval.build_pool(((i, frames[i], landmarks[i]) for i in retrieval.pool_frame_indices(valid, 750)),
-                                retrieval.choose_pixels_per_unit(landmarks[valid]))
-    real_shapes = np.zeros((len(frames), 20, 2))
-    real_shapes[valid] = mouth_shapes(landmarks[valid])
+    valid, pool, real_shapes = real_mouth_pool(frames, landmarks)
     model_shapes = predicted_shapes(model, wave, len(frames), fps, real_shapes[valid].mean(0))
     rows = {"model_target": {"lip_follow": lip_follow(shape_inner_lip_opening(model_shapes), real),
                              "std_ratio": std_ratio(shape_inner_lip_opening(model_shapes), real)}}

@@ -38,7 +38,7 @@ from talkhead.training.motion_clips import MouthShapeTrainingArguments
 class MouthMotionTrainingArguments(MouthShapeTrainingArguments):
     opening_loss_weight: float = field(default=0.0, metadata={"help": "extra weight on the inner-lip gap"})
     phone_decoder: str = field(default="allphone", metadata={
-        "help": "allphone (phone loop) or words (recognised words' phones aligned to the audio; about real time)"})
+        "help": "allphone (phone loop) or words (recognised words' phones aligned to the audio; about 4x real time)"})
     correlation_loss_weight: float = field(default=0.0, metadata={
         "help": "weight of 1 - correlation of predicted and real inner-lip gap per window (lip-follow as a loss)"})
     time_stretch: float = field(default=0.0, metadata={"help": "play windows at a random rate in [1-s, 1+s]"})
@@ -142,12 +142,13 @@ def load_expert(args, config):
     if not args.sync_loss_weight:
         return None, None
     from talkhead.models.mouth_sync import MouthSyncModel
+    from talkhead.processing.phones import DEFAULT_PHONE_DECODER
 
     args.require_choice("sync_loss", ("stabilized", "plain"))
     if not args.sync_expert:
         raise SystemExit("error: --sync_loss_weight needs --sync_expert (a mouth-sync expert folder)")
     expert = MouthSyncModel.from_pretrained(args.sync_expert).eval().requires_grad_(False)
-    inputs = {"use_phones": True, "use_mel": True, "mel_normalization": "mean", "phone_decoder": "allphone"}
+    inputs = {"use_phones": True, "use_mel": True, "mel_normalization": "mean", "phone_decoder": DEFAULT_PHONE_DECODER}
 
     def reads(model_config) -> dict:  # a config without a field reads that field's default
         return {k: getattr(model_config, k, default) for k, default in inputs.items()}
@@ -176,7 +177,6 @@ def main(argv=None) -> None:
     from talkhead.data.mouth_windows import MouthWindowDataset, silence_displacement
     from talkhead.errors import TalkheadInputError
     from talkhead.models.mouth_motion import MouthMotionModel
-    from talkhead.models.mouth_motion.configuration_mouth_motion import MEL_BANDS
     from talkhead.training.accelerator_setup import build_scheduler
     from talkhead.training.checkpoints import parse_arguments
     from talkhead.training.loop import Trainer, Validation
@@ -188,9 +188,8 @@ def main(argv=None) -> None:
     config = build_config(args)
     try:
         train_clips, validation_clips, held_out = prepare_motion_clips(args, config)
-        mel_columns = slice(config.input_size - MEL_BANDS, config.input_size) if config.use_mel else None
         dataset = MouthWindowDataset(train_clips, args.window, seed=args.seed, time_stretch=args.time_stretch,
-                                     band_warp=args.band_warp, mel_columns=mel_columns)
+                                     band_warp=args.band_warp, mel_columns=config.mel_columns)
     except (TalkheadInputError, ValueError) as err:
         raise SystemExit(f"error: {err}") from err
     config.silence_displacement = silence_displacement(train_clips).reshape(-1).round(5).tolist()

@@ -59,21 +59,38 @@ def reference_copy(frames: list[np.ndarray], landmarks: np.ndarray, t: int, excl
     return out
 
 
-def _render_real_shapes(frames: list[np.ndarray], landmarks: np.ndarray, exclude_within: int) -> list[np.ndarray]:
+def decoded_and_tracked(video, max_frames: int) -> tuple[float, list[np.ndarray], np.ndarray]:
+    """(fps, the first ``max_frames`` frames at full size, their landmarks in image pixels, NaN without a face)."""
+    from ..processing.video_probe import probe_video
+
+    fps = float(probe_video(video).source_fps or 25)
+    frames = decode_frames(video, fps, max_frames)
+    return fps, frames, track_clip(video, fps=fps, frames=frames, max_side=None).short_gaps_filled()[0]
+
+
+def real_mouth_pool(frames: list[np.ndarray], landmarks: np.ndarray):
+    """(valid frames, the retrieval pool cut from them, their real mouth shapes (T, 20, 2), zero without a face):
+    what the renderer gets in `talkhead lipsync`, with the true shapes as targets."""
     from ..pipelines import mouth_retrieval as retrieval
-    from ..pipelines.retrieval_renderer import RetrievalRenderer
     from ..processing.mouth import mouth_shapes
 
     valid = np.isfinite(landmarks).all((1, 2))
     pool = retrieval.build_pool(((i, frames[i], landmarks[i]) for i in retrieval.pool_frame_indices(valid, 750)),
                                 retrieval.choose_pixels_per_unit(landmarks[valid]))
-    targets = np.zeros((len(frames), 20, 2))
-    targets[valid] = mouth_shapes(landmarks[valid])
-    renderer = RetrievalRenderer(landmarks, valid, pool, targets, np.arange(len(frames)), exclude_within)
+    shapes = np.zeros((len(frames), 20, 2))
+    shapes[valid] = mouth_shapes(landmarks[valid])
+    return valid, pool, shapes
+
+
+def _render_real_shapes(frames: list[np.ndarray], landmarks: np.ndarray, exclude_within: int) -> list[np.ndarray]:
+    from ..pipelines.retrieval_renderer import RetrievalRenderer
+
+    valid, pool, shapes = real_mouth_pool(frames, landmarks)
+    renderer = RetrievalRenderer(landmarks, valid, pool, shapes, np.arange(len(frames)), exclude_within)
     return [renderer.render(frame, t) for t, frame in enumerate(frames)]
 
 
-def _decode(path, fps: float, count: int | None = None) -> list[np.ndarray]:
+def decode_frames(path, fps: float, count: int | None = None) -> list[np.ndarray]:
     """The first ``count`` frames (all without it): a 20 s 1080p clip decoded whole would hold 3 GB for 150 used frames."""
     from ..processing.video import VideoReader
 
@@ -87,13 +104,13 @@ def _h264_round_trip(frames: list[np.ndarray], fps: float, folder: str) -> list[
     with VideoWriter(path, fps=fps, crf=18) as writer:
         for frame in frames:
             writer.write(frame)
-    return _decode(path, fps)
+    return decode_frames(path, fps)
 
 
 def _dubbed(syncer, video, wave, path, fps):
     def produce():
         syncer(video, wave, path, exclude_within=EXCLUDE_WITHIN)
-        return _decode(path, fps)
+        return decode_frames(path, fps)
 
     return produce
 
@@ -105,7 +122,6 @@ def benchmark_mouth(data: str | os.PathLike, split: str = "test", lip_sync_model
     from tqdm.auto import tqdm
 
     from ..processing import audio as audio_lib
-    from ..processing.video_probe import probe_video
     from .lip_follow import pipeline_runners
 
     clips = split_clips(data, split)[:limit]
@@ -116,9 +132,7 @@ def benchmark_mouth(data: str | os.PathLike, split: str = "test", lip_sync_model
     sheet_columns = []
     with tempfile.TemporaryDirectory(dir=workdir) as folder:
         for index, clip in enumerate(tqdm(clips, desc="mouth benchmark", disable=not progress)):
-            fps = float(probe_video(clip.video).source_fps or 25)
-            frames = _decode(clip.video, fps, max_frames)
-            landmarks = track_clip(clip.video, fps=fps, frames=frames, max_side=None).short_gaps_filled()[0]
+            fps, frames, landmarks = decoded_and_tracked(clip.video, max_frames)
             wave = audio_lib.load_audio(clip.audio)[: int(len(frames) / fps * audio_lib.SAMPLE_RATE)]
             producers = {
                 "ground_truth": lambda: _h264_round_trip(frames, fps, folder),

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..processing.mouth import mouth_shapes
+from ..processing.phones import DEFAULT_PHONE_DECODER
 
 
 @dataclass
@@ -30,13 +31,13 @@ class MotionClip:
         return len(self.features)
 
 
-def clip_phones(clip, decoder: str = "allphone") -> np.ndarray:
+def clip_phones(clip, decoder: str = DEFAULT_PHONE_DECODER) -> np.ndarray:
     """The clip's phone soft one-hots: the dataset's ``phones`` column (``talkhead preprocess`` decodes with the
-    phone loop), or decoded from its audio with ``decoder``."""
+    default decoder, the phone loop), or decoded from its audio with ``decoder``."""
     from ..processing.phones import phone_features
 
     stored = getattr(clip, "phones", None)
-    if stored is not None and decoder == "allphone":
+    if stored is not None and decoder == DEFAULT_PHONE_DECODER:
         return np.asarray(stored, np.float32)
     return phone_features(clip.audio, clip.num_frames, clip.fps, decoder)
 

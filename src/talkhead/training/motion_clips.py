@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..processing.phones import DEFAULT_PHONE_DECODER
 from .arguments import TrainingRunArguments
 
 
@@ -65,12 +66,12 @@ def undone_offsets(train: list, validation: list, cache_path: Path, args, search
     return lags
 
 
-def phones_cache_path(output_dir, decoder: str = "allphone") -> Path:
+def phones_cache_path(output_dir, decoder: str = DEFAULT_PHONE_DECODER) -> Path:
     """Where a run keeps its decoded phones: one file per decoder, so a cache never mixes them."""
-    return Path(output_dir) / ("phones_cache.npz" if decoder == "allphone" else f"phones_cache_{decoder}.npz")
+    return Path(output_dir) / ("phones_cache.npz" if decoder == DEFAULT_PHONE_DECODER else f"phones_cache_{decoder}.npz")
 
 
-def cached_phones(clips: list, cache_path: Path, decoder: str = "allphone") -> dict[str, np.ndarray]:
+def cached_phones(clips: list, cache_path: Path, decoder: str = DEFAULT_PHONE_DECODER) -> dict[str, np.ndarray]:
     """The phone features of every clip, from the cache or decoded with ``decoder`` (and then added to it)."""
     from tqdm.auto import tqdm
 
@@ -96,7 +97,7 @@ def prepare_motion_clips(args, config, search_validation: bool = False, undo_val
 
     train, validation, held_out = load_training_clips(args.dataset, args.split, args.validation_sources,
                                                       args.validation_fraction, args.seed)
-    decoder = getattr(config, "phone_decoder", "allphone")
+    decoder = getattr(config, "phone_decoder", DEFAULT_PHONE_DECODER)  # the mouth-sync expert has no choice
     cache_path = phones_cache_path(args.output_dir, decoder)
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     phones = cached_phones(train + validation, cache_path, decoder)  # first: the offset search reads them too

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from transformers import PretrainedConfig
 
-from ...processing.phones import NUM_PHONES
+from ...processing.phones import DEFAULT_PHONE_DECODER, NUM_PHONES, PHONE_DECODERS
 from ..configuration_utils import PresetConfigMixin, raise_problems
 
 MEL_BANDS = 80
@@ -23,7 +23,7 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
         use_mel (`bool`, *optional*, defaults to True): read the per-frame mel.
         phone_decoder (`str`, *optional*, defaults to "allphone"): how the phones are decoded
             (:func:`talkhead.processing.phones.decode_phones`): ``allphone`` (a phone loop, 20x real time) or
-            ``words`` (recognised words' dictionary phones aligned to the audio, about real time).
+            ``words`` (recognised words' dictionary phones aligned to the audio, about 4x real time).
         hidden_size (`int`, *optional*, defaults to 128): channels of the convolution stack.
         num_blocks (`int`, *optional*, defaults to 6): residual blocks; block i has dilation ``dilations[i]``.
         dilations (`list[int]`, *optional*): dilation of each block (default 1, 2, 4, 1, 2, 1: about 0.9 s either side at 25 fps).
@@ -56,7 +56,8 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
         "tiny": {"hidden_size": 16, "num_blocks": 2, "dilations": [1, 2], "kernel_size": 3},
     }
 
-    def __init__(self, use_phones: bool = True, use_mel: bool = True, phone_decoder: str = "allphone", hidden_size: int = 128, num_blocks: int = 6,
+    def __init__(self, use_phones: bool = True, use_mel: bool = True, phone_decoder: str = DEFAULT_PHONE_DECODER,
+                 hidden_size: int = 128, num_blocks: int = 6,
                  dilations: list[int] | None = None, kernel_size: int = 5, dropout: float = 0.1,
                  input_dropout: float = 0.1, mouth_points: int = 20, mel_normalization: str = "mean",
                  opening_loss_weight: float = 0.0, correlation_loss_weight: float = 0.0, ensemble_size: int = 1,
@@ -85,8 +86,8 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
             problems.append("use_phones and use_mel are both False (the model needs an input)")
         if len(self.dilations) != num_blocks:
             problems.append(f"dilations has {len(self.dilations)} entries for num_blocks={num_blocks}")
-        if phone_decoder not in ("allphone", "words"):
-            problems.append(f"phone_decoder={phone_decoder!r} (allphone or words)")
+        if phone_decoder not in PHONE_DECODERS:
+            problems.append(f"phone_decoder={phone_decoder!r} (one of {', '.join(PHONE_DECODERS)})")
         if mel_normalization not in ("mean", "mean_std"):
             problems.append(f"mel_normalization={mel_normalization!r} (mean or mean_std)")
         if kernel_size % 2 == 0:
@@ -101,6 +102,11 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
     @property
     def input_size(self) -> int:
         return NUM_PHONES * self.use_phones + MEL_BANDS * self.use_mel
+
+    @property
+    def mel_columns(self) -> slice | None:
+        """Where the mel sits in the input features (after the phones; see ``mouth_audio_features``), or None."""
+        return slice(self.input_size - MEL_BANDS, self.input_size) if self.use_mel else None
 
     @property
     def receptive_frames(self) -> int:

@@ -38,9 +38,10 @@ def mouth_audio_features(wave: np.ndarray, num_frames: int, fps: float, config: 
     parts = []
     if config.use_phones:
         if phones is None:
-            from ...processing.phones import phone_features
+            from ...processing.phones import DEFAULT_PHONE_DECODER, phone_features
 
-            phones = phone_features(wave, num_frames, fps, getattr(config, "phone_decoder", "allphone"))
+            # the mouth-sync expert's config (the same features) has no decoder choice: the default
+            phones = phone_features(wave, num_frames, fps, getattr(config, "phone_decoder", DEFAULT_PHONE_DECODER))
         parts.append(np.asarray(phones, np.float32)[:num_frames])
     if config.use_mel:
         mel = audio_lib.mel_per_frame(audio_lib.mel80(wave), num_frames, fps)
