@@ -122,3 +122,17 @@ def test_phone_decoder_is_checked_and_saved(tmp_path):
         MouthMotionConfig(phone_decoder="graphemes")
     MouthMotionConfig.from_preset("tiny", phone_decoder="words").save_pretrained(tmp_path)
     assert MouthMotionConfig.from_pretrained(tmp_path).phone_decoder == "words"
+
+
+def test_silence_pulls_the_predicted_mouth_to_rest():
+    """Issue #23: ten seconds of digital silence held the mouth open, the clip-normalised mel reading as speech."""
+    model = tiny(use_phones=False, output_gain=2.0, silence_displacement=[0.01] * 40).eval()
+    silence = np.zeros(10 * 16000, np.float32)
+    np.testing.assert_allclose(model.predict_speech(silence, 250, 25.0), np.full((250, 20, 2), 0.02))
+    np.testing.assert_allclose(model.predict_speech(silence, 250, 25.0, from_rest=True), 0, atol=1e-12)
+    rng = np.random.default_rng(0)
+    speech = np.concatenate([0.2 * rng.standard_normal(16000), np.zeros(32000)]).astype(np.float32)
+    moving = model.predict_speech(speech, 75, 25.0)
+    plain = model.predict(mouth_audio_features(speech, 75, 25.0, model.config))
+    np.testing.assert_allclose(moving[:20], plain[:20])  # sound: the model's own prediction
+    np.testing.assert_allclose(moving[35:], 0.02)  # the silent second: at rest

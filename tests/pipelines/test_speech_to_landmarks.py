@@ -80,14 +80,14 @@ def test_long_audio_is_generated_in_cross_faded_pieces():
 
         device = torch.device("cpu")
 
-        def generate(self, initial, audio, frames):
+        def generate(self, initial, audio, frames, noise_generator=None):
             assert audio.shape[1] == 4 * frames  # each piece gets its own 4 feature rows per frame
             return initial[:, None] + 0.01 * torch.arange(frames, dtype=torch.float32)[None, :, None, None]
 
     model = SpeechToLandmarks(DriftingGenerator(), chunk_frames=20, overlap_frames=5)
     start = np.zeros((68, 2), np.float32)
-    motion = model._generate(start, np.zeros((400, 26), np.float32), 100)
+    motion = model._generate(start, np.zeros((400, 26), np.float32), 100, None)
     assert motion.shape == (100, 68, 2) and motion.max() <= 0.19 + 1e-6  # never more than one piece of drift
     assert np.abs(np.diff(motion[:, 0, 0])).max() <= 0.2  # cross-fades, no jumps back to the still face
-    whole = SpeechToLandmarks(DriftingGenerator(), chunk_frames=0)._generate(start, np.zeros((400, 26), np.float32), 100)
+    whole = SpeechToLandmarks(DriftingGenerator(), chunk_frames=0)._generate(start, np.zeros((400, 26), np.float32), 100, None)
     assert np.isclose(whole.max(), 0.99)

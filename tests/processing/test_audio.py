@@ -166,3 +166,16 @@ def test_features_of_long_audio_are_computed_in_blocks_without_changing_them(mon
     np.testing.assert_allclose(A.mel80(wave), whole_mel, atol=1e-5)
     np.testing.assert_allclose(A.logfbank26(wave), whole_fbank, atol=1e-5)
     np.testing.assert_allclose(A.mfcc13(wave), whole_mfcc, atol=1e-4)
+
+
+def test_silence_closing_weights_read_the_absolute_level_and_spare_the_onsets():
+    speech = tone(300, 1.0, 16000)
+    weights = A.silence_closing_weights(np.zeros(10 * 16000, np.float32), 250)
+    np.testing.assert_array_equal(weights, 1)  # all silent: the clip's own loudest frame does not make it speech
+    quiet_speech = 0.001 * speech  # -63 dBFS: quiet in absolute terms, loud relative to the rest of nothing
+    assert A.silence_closing_weights(quiet_speech, 25).min() == 1
+    wave = np.concatenate([speech, np.zeros(16000, np.float32), speech])  # 25 frames, a 1 s pause, 25 frames
+    weights = A.silence_closing_weights(wave, 75)
+    assert weights[:24].max() == 0 and weights[51:].max() == 0  # speech, and one frame either side of it
+    assert weights[28:47].min() == 1  # the pause, from margin + ramp frames in
+    assert 0 < weights[26] < 1  # closing over a couple of frames, not a jump

@@ -72,3 +72,49 @@ def test_speech_is_cut_into_bounded_chunks_at_its_quietest_frames():
     assert all(stop - start <= 30 * rate for start, stop in chunks)
     assert [c[0] for c in chunks[1:]] == [c[1] for c in chunks[:-1]] and chunks[-1][1] == len(wave)
     assert speech_chunks(wave[: 10 * rate]) == [(0, 10 * rate)]
+
+
+def _noise(seconds: float, seed: int = 0) -> np.ndarray:
+    return (0.3 * np.random.default_rng(seed).standard_normal(int(16000 * seconds))).clip(-1, 1).astype(np.float32)
+
+
+def _noisy_speech() -> tuple[np.ndarray, np.ndarray]:
+    """The example speech with a little room noise (which the old decoders' hidden state tipped over), and 5 s of
+    loud noise."""
+    from talkhead.processing.audio import load_audio
+
+    rng = np.random.default_rng(0)
+    clean = load_audio(ROOT / "examples" / "assets" / "speech.wav")
+    speech = np.clip(clean + 0.02 * rng.standard_normal(len(clean)), -1, 1).astype(np.float32)
+    return speech, np.clip(0.3 * rng.standard_normal(5 * 16000), -1, 1).astype(np.float32)
+
+
+@pytest.mark.skipif(not phones_available(), reason="pocketsphinx is not installed")
+@pytest.mark.parametrize("decoder", ["allphone", "words"])
+def test_phones_depend_only_on_the_speech_not_on_what_was_decoded_before(decoder):
+    """Issue #23: the en-us model's noise removal kept its estimate from one utterance to the next, so speech decoded
+    after 5 s of noise got other phones (and every mouth shape changed)."""
+    from talkhead.processing.phones import decode_phones
+
+    speech, noise = _noisy_speech()
+    first = decode_phones(speech, decoder)
+    decode_phones(speech[::-1].copy(), decoder)  # other speech-like audio
+    decode_phones(noise, decoder)  # then loud noise, just before
+    assert decode_phones(speech, decoder) == first
+
+
+@pytest.mark.skipif(not phones_available(), reason="pocketsphinx is not installed")
+def test_threads_decode_at_once_as_they_would_one_after_the_other():
+    """Two threads sharing one decoder crashed (``Unable to set search None``) or swapped phones: each thread has its
+    own (processing.per_thread)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from talkhead.processing.audio import load_audio
+    from talkhead.processing.phones import decode_phones
+
+    speech = load_audio(ROOT / "examples" / "assets" / "speech.wav")
+    inputs = [(speech, "words"), (speech[16000:], "words"), (speech, "allphone"), (_noise(2.0, 1), "words")] * 2
+    sequential = [decode_phones(wave, decoder) for wave, decoder in inputs]
+    with ThreadPoolExecutor(4) as pool:
+        concurrent = list(pool.map(lambda args: decode_phones(*args), inputs))
+    assert concurrent == sequential

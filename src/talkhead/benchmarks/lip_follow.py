@@ -56,10 +56,9 @@ def _model_opening(model, wave: np.ndarray, num_frames: int) -> np.ndarray:
     """The predicted change of the inner-lip gap (a speaker's mean shape shifts it, which a correlation ignores)."""
     import torch
 
-    from ..models.mouth_motion import mouth_audio_features
     from ..models.mouth_motion.modeling_mouth_motion import inner_lip_gap
 
-    displacements = model.predict(mouth_audio_features(wave, num_frames, 25.0, model.config))
+    displacements = model.predict_speech(wave, num_frames, 25.0)
     return inner_lip_gap(torch.from_numpy(displacements)).numpy()
 
 

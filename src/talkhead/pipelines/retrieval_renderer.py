@@ -21,10 +21,7 @@ from . import mouth_retrieval as retrieval
 
 def predicted_shapes(model, wave: np.ndarray, num_frames: int, fps: float, mean_shape: np.ndarray) -> np.ndarray:
     """(num_frames, 20, 2) target mouth shapes for ``wave`` at ``fps``: ``mean_shape`` + the model's displacements."""
-    from ..models.mouth_motion import mouth_audio_features
-
-    displacements = model.predict(mouth_audio_features(wave, num_frames, fps, model.config))
-    return keep_lips_apart(mean_shape + displacements)
+    return keep_lips_apart(mean_shape + model.predict_speech(wave, num_frames, fps))
 
 
 class RetrievalRenderer:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from ..processing import audio as audio_lib
 from ..processing.face_crops import frame_clip
 from ..processing.faces import DlibHOGDetector, default_landmark_predictor
 from ..processing.landmarks import close_mouth, denormalize_landmarks
+from ..processing.per_thread import per_thread
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-@lru_cache(maxsize=1)
+@per_thread  # dlib's detector is not safe to share between threads
 def photo_detector() -> DlibHOGDetector:
     # a photo is detected once, so it can afford a finer scan than video frames: faces down to ~40 px of 1024
     return DlibHOGDetector(working_side=1024)
@@ -148,15 +148,15 @@ class SpeechToLandmarks:
             return LandmarkMotion(motion, denormalize_landmarks(motion, crop), crop, silent=True, faces_found=faces,
                                   photo_landmarks=pixels)
         features = audio_lib.logfbank26(audio_lib.fit_length(wave, frames * audio_lib.SAMPLES_PER_FRAME), frames)
-        torch.manual_seed(self.seed)
-        motion = self._generate(start, features, frames)
+        # a generator of this call's own, not torch's global one: threads sharing the pipeline draw the same noise
+        motion = self._generate(start, features, frames, torch.Generator().manual_seed(self.seed))
         if not np.isfinite(motion).all():  # never hand out NaN: fall back to the still face
             logger.warning("the generator produced non-finite landmarks; returning the still face")
             motion = np.repeat(start[None], frames, axis=0)
         return LandmarkMotion(motion, denormalize_landmarks(motion, crop), crop, faces_found=faces, photo_landmarks=pixels)
 
 
-    def _generate(self, start: np.ndarray, features: np.ndarray, frames: int) -> np.ndarray:
+    def _generate(self, start: np.ndarray, features: np.ndarray, frames: int, noise: torch.Generator | None) -> np.ndarray:
         """(frames, 68, 2) motion from the still ``start``; in cross-faded pieces when longer than ``chunk_frames``."""
         device = self.generator.device
         initial = torch.from_numpy(start)[None].to(device)
@@ -165,7 +165,7 @@ class SpeechToLandmarks:
         def piece(begin: int, end: int) -> np.ndarray:
             audio = torch.from_numpy(features[per_frame * begin : per_frame * end])[None].to(device)
             with torch.no_grad():
-                return self.generator.generate(initial, audio, end - begin)[0].cpu().numpy()
+                return self.generator.generate(initial, audio, end - begin, noise_generator=noise)[0].cpu().numpy()
 
         if not self.chunk_frames or frames <= self.chunk_frames:
             return piece(0, frames)

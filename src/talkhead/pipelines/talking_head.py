@@ -165,15 +165,13 @@ def speak_with_mouth_model(points: np.ndarray, photo_points: np.ndarray, mouth_m
     The photo's own mouth is the rest pose (a smiling photo talks with a smile); the model's displacement
     from its rest pose is added in each frame's face frame, so the mouth moves with the head.
     """
-    from ..models.mouth_motion import mouth_audio_features
     from ..processing.mouth import keep_lips_apart, mouth_shapes
     from .mouth_retrieval import target_landmarks
 
     rest = mouth_shapes(photo_points[None])[0]
     if silent:
         return target_landmarks(points, np.repeat(rest[None], len(points), 0))
-    features = mouth_audio_features(wave, len(points), audio_lib.VIDEO_FPS, mouth_model.config)
-    displacements = mouth_model.predict(features, from_rest=True)
+    displacements = mouth_model.predict_speech(wave, len(points), audio_lib.VIDEO_FPS, from_rest=True)
     return target_landmarks(points, keep_lips_apart(rest + lip_scale * displacements))
 
 

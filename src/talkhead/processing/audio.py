@@ -355,13 +355,17 @@ def frame_rms(wave: np.ndarray, num_frames: int, sample_rate: int = SAMPLE_RATE,
     return np.sqrt(np.maximum((squared[edges[1:]] - squared[edges[:-1]]) / np.maximum(np.diff(edges), 1), 0))
 
 
+SILENCE_FLOOR_DBFS = -60.0  # below this a frame is silent however loud the rest of the clip is
+SILENCE_CLOSING_MARGIN = 2  # frames: a mouth closes for silence only this far from any sound (speech starts opening early)
+
+
 def silence_mask(
     wave: np.ndarray,
     num_frames: int | None = None,
     sample_rate: int = SAMPLE_RATE,
     fps: float = VIDEO_FPS,
     threshold_db: float = -30.0,
-    floor_dbfs: float = -60.0,
+    floor_dbfs: float = SILENCE_FLOOR_DBFS,
 ) -> np.ndarray:
     """Per video frame: ``True`` where the audio is silent.
 
@@ -375,6 +379,25 @@ def silence_mask(
     return (level_db < loudest + threshold_db) | (level_db < floor_dbfs)
 
 
+def silence_closing_weights(wave: np.ndarray, num_frames: int, fps: float = VIDEO_FPS,
+                            margin: int = SILENCE_CLOSING_MARGIN) -> np.ndarray:
+    """(num_frames,) in [0, 1]: how far each frame's mouth should be pulled to rest because the audio is silent.
+
+    Silence here is absolute (RMS below :data:`SILENCE_FLOOR_DBFS`), not relative to the clip: features
+    normalised over the clip make an all-silent input read as average speech, and a model then holds the mouth
+    open (issue #23). A frame gets weight 1 when it and ``margin`` frames either side are silent, and the weights
+    ramp over about two frames, so the lips close in a pause without cutting the onset of the next word.
+    """
+    quiet = silence_mask(wave, num_frames, fps=fps, threshold_db=-np.inf)  # the absolute floor alone
+    if margin:
+        padded = np.concatenate([np.ones(margin, bool), quiet, np.ones(margin, bool)])  # the clip's borders are quiet
+        quiet = np.lib.stride_tricks.sliding_window_view(padded, 2 * margin + 1).all(1)
+    weights = quiet.astype(np.float64)
+    if len(weights) > 2:
+        weights = np.convolve(np.pad(weights, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
+    return weights
+
+
 def _check_rate(sample_rate: int) -> None:
     if sample_rate != SAMPLE_RATE:
         raise ValueError(f"features are defined at {SAMPLE_RATE} Hz, got {sample_rate} Hz; resample first with load_audio or resample")
@@ -383,5 +406,5 @@ def _check_rate(sample_rate: int) -> None:
 __all__ = [
     "SAMPLE_RATE", "VIDEO_FPS", "SAMPLES_PER_FRAME", "MEL_SILENCE", "LOG_SILENCE", "MEL_WINDOW", "LOGFBANK_PER_VIDEO_FRAME",
     "load_audio", "resample", "num_video_frames", "fit_length", "logfbank26", "mel80", "mel_start",
-    "mel_window", "silence_mask", "mfcc13",
+    "mel_window", "silence_mask", "silence_closing_weights", "SILENCE_FLOOR_DBFS", "mfcc13",
 ]

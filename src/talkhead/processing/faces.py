@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib.util
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -27,6 +26,7 @@ import numpy as np
 
 from .face_crops import crop_face
 from .landmarks import NUM_LANDMARKS, landmark_bounds
+from .per_thread import per_thread
 
 
 class FaceDetector(Protocol):
@@ -158,17 +158,18 @@ class DlibFaceEmbedder:
         return np.array(self._net.compute_face_descriptor(image, self._predictor.shape(image, box)), np.float32)
 
 
-@lru_cache(maxsize=1)
+# one of each per thread: dlib's detector keeps scratch buffers and is not safe to share (processing.per_thread)
+@per_thread
 def default_detector() -> DlibHOGDetector:
     return DlibHOGDetector()
 
 
-@lru_cache(maxsize=1)
+@per_thread
 def default_landmark_predictor() -> DlibLandmarkPredictor:
     return DlibLandmarkPredictor()
 
 
-@lru_cache(maxsize=1)
+@per_thread
 def default_face_embedder() -> DlibFaceEmbedder:
     return DlibFaceEmbedder()
 

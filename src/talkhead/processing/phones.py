@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from ..errors import TalkheadInputError
 from .audio import SAMPLE_RATE, SAMPLES_PER_FRAME, VIDEO_FPS
+from .per_thread import per_thread
 
 # the 39 ARPAbet phones of CMUdict and pocketsphinx's en-us model, then silence; the order is part of
 # every checkpoint that reads these features: append, never reorder
@@ -60,29 +60,37 @@ def phones_available() -> bool:
     return True
 
 
-@lru_cache(maxsize=1)
-def _decoder():
+def _import_pocketsphinx():
     try:
-        from pocketsphinx import Decoder, get_model_path
+        import pocketsphinx
     except ImportError as err:
         raise TalkheadInputError(
             "phone features need the optional 'pocketsphinx' package: pip install 'talkhead[phones]'") from err
-    model = os.path.join(get_model_path(), "en-us")
+    return pocketsphinx
+
+
+def _model_folder() -> str:
+    return os.path.join(_import_pocketsphinx().get_model_path(), "en-us")
+
+
+@per_thread  # a decoder is not safe to share between threads (processing.per_thread)
+def _decoder():
+    """This thread's phone-loop decoder."""
+    model = _model_folder()
     # wide beams: allphone search is cheap, and pruning only loses phones
-    return Decoder(hmm=os.path.join(model, "en-us"), allphone=os.path.join(model, "en-us-phone.lm.bin"),
-                   lw=2.0, beam=1e-10, pbeam=1e-10, samprate=SAMPLE_RATE, loglevel="FATAL")
+    return _import_pocketsphinx().Decoder(
+        hmm=os.path.join(model, "en-us"), allphone=os.path.join(model, "en-us-phone.lm.bin"),
+        lw=2.0, beam=1e-10, pbeam=1e-10, samprate=SAMPLE_RATE, loglevel="FATAL")
 
 
-@lru_cache(maxsize=1)
+@per_thread
 def _word_decoder():
-    """The recogniser (about 1 s to load, so loaded once); alignment switches its search, which
-    :func:`_word_phones` switches back."""
-    from pocketsphinx import Decoder, get_model_path
-
-    _decoder()  # the same clear error when pocketsphinx is missing
-    model = os.path.join(get_model_path(), "en-us")
-    return Decoder(hmm=os.path.join(model, "en-us"), lm=os.path.join(model, "en-us.lm.bin"),
-                   dict=os.path.join(model, "cmudict-en-us.dict"), samprate=SAMPLE_RATE, loglevel="FATAL")
+    """This thread's word recogniser (about 1 s to load); alignment switches its search, which :func:`_word_phones`
+    switches back."""
+    model = _model_folder()
+    return _import_pocketsphinx().Decoder(
+        hmm=os.path.join(model, "en-us"), lm=os.path.join(model, "en-us.lm.bin"),
+        dict=os.path.join(model, "cmudict-en-us.dict"), samprate=SAMPLE_RATE, loglevel="FATAL")
 
 
 def _pcm(wave: np.ndarray) -> bytes:
@@ -93,6 +101,12 @@ def _pcm(wave: np.ndarray) -> bytes:
 
 
 def _run(decoder, pcm: bytes) -> None:
+    """One pass over ``pcm`` that depends on nothing decoded before. The en-us model's ``feat.params`` turns on
+    noise removal (``-remove_noise yes``, which overrides a ``remove_noise=False`` argument), and its noise estimate
+    carried over from one utterance to the next: speech decoded after 5 s of noise got other phones than the same
+    speech decoded first (issue #23). ``reinit_feat`` rebuilds only the feature front end (about 0.1 ms), so every
+    pass, the three of word alignment included, starts from the same state."""
+    decoder.reinit_feat()
     decoder.start_utt()
     decoder.process_raw(pcm, full_utt=True)
     decoder.end_utt()

@@ -7,7 +7,8 @@ non-autoregressive, non-causal stack of dilated residual 1D convolutions maps th
 recogniser hears (:mod:`talkhead.processing.phones`, speaker-independent) and the mel of each video
 frame to the mouth's displacement from the speaker's mean shape, in the head-fixed face frame of
 :mod:`talkhead.processing.mouth`. No rollout, so no drift; the output gain is fitted on held-out
-speakers so the mouth moves as much as a real one.
+speakers so the mouth moves as much as a real one. :meth:`MouthMotionModel.predict_speech` closes the mouth
+wherever the audio is silent in absolute terms, which the clip-normalised mel cannot tell.
 """
 
 from __future__ import annotations
@@ -175,5 +176,24 @@ class MouthMotionModel(ShippedModelMixin, PreTrainedModel):
         displacements = self(tensor).displacements[0].cpu().numpy().astype(np.float64)
         self.train(was_training)
         if from_rest:
-            displacements -= np.asarray(self.config.silence_displacement).reshape(-1, 2) * self.config.output_gain
+            displacements -= self.rest_displacement()
         return displacements
+
+    def rest_displacement(self) -> np.ndarray:
+        """(20, 2): the silent mouth as a displacement from the mean shape, at the output gain (what ``from_rest``
+        subtracts)."""
+        return np.asarray(self.config.silence_displacement, np.float64).reshape(-1, 2) * self.config.output_gain
+
+    def predict_speech(self, wave: np.ndarray, num_frames: int, fps: float, from_rest: bool = False,
+                       phones: np.ndarray | None = None) -> np.ndarray:
+        """(num_frames, 20, 2) displacements for 16 kHz mono ``wave`` at ``fps`` (see :meth:`predict`), with the mouth
+        pulled to rest wherever the audio is silent.
+
+        The mel is normalised over the clip, so 10 s of digital silence read as average speech and the model held
+        the mouth open (issue #23); :func:`~talkhead.processing.audio.silence_closing_weights` measures silence
+        on the absolute level instead, whether the whole input is silent or a part.
+        """
+        displacements = self.predict(mouth_audio_features(wave, num_frames, fps, self.config, phones), from_rest)
+        rest = np.zeros_like(displacements[0]) if from_rest else self.rest_displacement()
+        closing = audio_lib.silence_closing_weights(wave, num_frames, fps)[:, None, None]
+        return (1 - closing) * displacements + closing * rest

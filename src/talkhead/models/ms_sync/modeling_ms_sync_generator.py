@@ -174,13 +174,14 @@ class MSSyncGenerator(MSSyncGeneratorPreTrainedModel):
         levels = self.audio_pyramid((audio - self.audio_mean) / self.audio_std, num_frames)  # (B, b, D, T)
         return self.trunk_audio(levels.flatten(1, 2)).transpose(1, 2)
 
-    def _initial_state(self, batch: int, device, dtype):
+    def _initial_state(self, batch: int, device, dtype, noise_generator: torch.Generator | None = None):
         if self.config.temporal_module != "lstm":
             return None
         zeros = torch.zeros(batch, self.config.temporal_hidden_dim, device=device, dtype=dtype)
         hidden, cell = zeros, zeros.clone()
         if self.config.initial_state_noise > 0:
-            hidden = hidden + self.config.initial_state_noise * torch.randn_like(hidden)
+            noise = torch.randn(hidden.shape, generator=noise_generator, device=device, dtype=dtype)
+            hidden = hidden + self.config.initial_state_noise * noise
         return hidden, cell
 
     def step(self, position: torch.Tensor, state, audio_trunk: torch.Tensor):
@@ -200,13 +201,16 @@ class MSSyncGenerator(MSSyncGeneratorPreTrainedModel):
         return velocity * self.landmark_std, weights, state
 
     def forward(self, warmup_landmarks: torch.Tensor, audio: torch.Tensor, num_frames: int | None = None,
-                return_dict: bool | None = None):
+                return_dict: bool | None = None, noise_generator: torch.Generator | None = None):
         """Teacher-forced warm-up, then autoregressive generation (spec §3.6).
 
         Args:
             warmup_landmarks: (B, n_obs, 68, 2) ground-truth positions of the first frames.
             audio: (B, 4T, 26) audio features of the whole sequence (warm-up included).
             num_frames: T, the length of the output sequence (default: the audio's length / 4).
+            noise_generator: draws the initial-state noise (``config.initial_state_noise``); torch's global
+                generator when None. Inference passes its own, seeded, so that two threads cannot draw each
+                other's numbers.
         """
         batch, n_obs = warmup_landmarks.shape[:2]
         num_frames = num_frames or audio.shape[1] // self.config.audio_frames_per_frame
@@ -214,7 +218,7 @@ class MSSyncGenerator(MSSyncGeneratorPreTrainedModel):
             raise ValueError(f"num_frames={num_frames} must exceed the {n_obs} warm-up frames")
         audio_trunk = self.audio_trunk(audio, num_frames)  # (B, T, b * width)
         warmup = warmup_landmarks.flatten(2)
-        state = self._initial_state(batch, warmup.device, warmup.dtype)
+        state = self._initial_state(batch, warmup.device, warmup.dtype, noise_generator)
         positions, velocities, weights = [warmup[:, 0]], [], []
         current = warmup[:, 0]
         for t in range(num_frames - 1):
@@ -237,13 +241,13 @@ class MSSyncGenerator(MSSyncGeneratorPreTrainedModel):
 
     @torch.no_grad()
     def generate(self, initial_landmarks: torch.Tensor, audio: torch.Tensor, num_frames: int | None = None,
-                 history: torch.Tensor | None = None) -> torch.Tensor:
+                 history: torch.Tensor | None = None, noise_generator: torch.Generator | None = None) -> torch.Tensor:
         """Landmark motion for ``audio`` from one still frame (spec §3.6, inference).
 
         ``initial_landmarks`` (B, 68, 2) is repeated as a static warm-up (or ``history``, (B, n_obs, 68, 2),
         is used); the audio is prefixed with a mirror of its first frames so the warm-up steps hear
         plausible sound. Returns (B, T, 68, 2); frame 0 is the last warm-up reconstruction. Memory grows
-        with T only (one step at a time, no graph).
+        with T only (one step at a time, no graph). ``noise_generator``: see :meth:`forward`.
         """
         n_obs = self.config.num_warmup_frames
         per_frame = self.config.audio_frames_per_frame
@@ -257,7 +261,7 @@ class MSSyncGenerator(MSSyncGeneratorPreTrainedModel):
         total = num_frames + n_obs - 1
         if self._use_compiled_rollout(history):
             return self._compiled_generate(history, audio, total)[:, n_obs - 1 :]
-        output = self.forward(history, audio, total)
+        output = self.forward(history, audio, total, noise_generator=noise_generator)
         if n_obs == 1:
             return output.positions
         return torch.cat([output.warmup_reconstructions[:, -1:], output.positions[:, n_obs:]], dim=1)
