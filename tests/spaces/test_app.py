@@ -174,3 +174,34 @@ def test_talking_head_tab_in_a_browser(app, browser):
         assert "offset" in score and "confidence" in score
     finally:
         demo.close()
+
+
+def test_two_requests_in_flight_get_the_same_answers_every_round(app, short_speech, tmp_path, astronaut):
+    """Issue #23: the Space's answer to the same request changed between rounds (the phone decoders kept state).
+    Two gradio_client jobs in flight at once, three rounds: each gets what a direct lip_sync call gives."""
+    from gradio_client import Client, handle_file
+
+    from talkhead.processing.video import read_video
+
+    from ..conftest import talking_video
+
+    video = talking_video(tmp_path / "face.mp4", astronaut, num_frames=25)
+    reversed_speech = tmp_path / "reversed.wav"
+    wave, rate = soundfile.read(short_speech, dtype="float32")
+    soundfile.write(str(reversed_speech), wave[::-1], rate)
+    speeches = [short_speech, str(reversed_speech)]
+    expected = [read_video(app.lip_sync(str(video), speech, tmp_path / f"direct{i}.mp4", app.models().mouth, None,
+                                        app.LipSyncOptions(progress=False)).video) for i, speech in enumerate(speeches)]
+    port = free_port()
+    demo = app.build_demo()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        for _ in range(3):
+            jobs = [client.submit(handle_file(str(video)), handle_file(speech), api_name="/lip_sync")
+                    for speech in speeches]
+            for job, frames in zip(jobs, expected):
+                answer = job.result(timeout=300)[0]
+                np.testing.assert_array_equal(read_video(answer["video"] if isinstance(answer, dict) else answer), frames)
+    finally:
+        demo.close()
