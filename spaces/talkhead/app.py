@@ -9,6 +9,7 @@ the result with the ``mouth-sync`` expert (1 s of tracked mouth shapes against t
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -29,7 +30,13 @@ MODELS = {"mouth": "talkhead/mouth-motion", "face": "talkhead/stable-sync-face",
 CACHE = Path(tempfile.gettempdir()) / "talkhead-space"
 OUTPUTS = CACHE / "outputs"  # one folder per request; only the newest KEEP_OUTPUTS are kept
 KEEP_OUTPUTS = 20
-MAX_SIDE = 512  # output size: the Space runs on CPU
+MAX_SIDE = 512  # talking-head output size: the Space runs on CPU
+# what one request may ask of a 2-core CPU Space (README.md, "Limits"): larger inputs get a message saying what to do
+MAX_UPLOAD = "20mb"  # per file, enforced by Gradio before a handler runs
+MAX_SECONDS = 30.0  # speech, and the video to dub
+MAX_VIDEO_SIDE = 1280  # the longer side of the video to dub (the output keeps the video's size)
+CONCURRENT_RENDERS = 2  # one a core; the pipelines are safe to share between threads
+QUEUE_SIZE = 8  # requests waiting beyond this are turned away ("queue is full") instead of waiting for minutes
 
 from talkhead.errors import TalkheadInputError  # noqa: E402
 from talkhead.evaluation.mouth_sync import mouth_sync_video  # noqa: E402
@@ -42,6 +49,7 @@ from talkhead.pipelines.speech_to_landmarks import SpeechToLandmarks  # noqa: E4
 from talkhead.pipelines.talking_head import TalkingHeadOptions, talking_head  # noqa: E402
 from talkhead.processing import audio as audio_lib  # noqa: E402
 from talkhead.processing.landmarks import mouth_opening  # noqa: E402
+from talkhead.processing.video import probe_video  # noqa: E402
 
 REPAINT_LABEL = "repaint mouth with the face generator (blurry with the small shipped model)"
 SCORE_NOTE = ("offset: frames between lips and audio at the best match (0 is in sync; below 0 the mouth moves before "
@@ -62,22 +70,49 @@ def models() -> SimpleNamespace:
     )
 
 
+_PATH = re.compile(r"(?<![^\s'\"(])(?:[A-Za-z]:)?(?:[/\\][^\s'\"/\\]+)*[/\\]([^\s'\"/\\]+)")  # at a word's start
+
+
+def public(text: str) -> str:
+    """``text`` with every file path cut to its file name: a user sees 'speech.wav', never where the server keeps it."""
+    return _PATH.sub(r"\1", text)
+
+
 def user_errors(handler):
-    """Input problems become a readable gr.Error (no traceback); anything else is a bug and propagates."""
+    """Input problems become a readable gr.Error (no traceback, no server path); anything else is a bug and
+    propagates."""
     @functools.wraps(handler)
     def wrapped(*args, **kwargs):
         try:
             return handler(*args, **kwargs)
         except (TalkheadInputError, FileNotFoundError) as error:
-            raise gr.Error(str(error)) from error
+            raise gr.Error(public(str(error))) from error
     return wrapped
+
+
+def check_speech(audio: str) -> None:
+    seconds = audio_lib.load_audio(audio).size / audio_lib.SAMPLE_RATE
+    if seconds > MAX_SECONDS:
+        raise gr.Error(f"the speech is {seconds:.1f} s long; this Space takes at most {MAX_SECONDS:g} s: cut it, or "
+                       "run `talkhead generate` / `talkhead lipsync` on your own machine, which have no limit")
+
+
+def check_video(video: str) -> None:
+    info = probe_video(video)
+    if info.duration > MAX_SECONDS:
+        raise gr.Error(f"the video is {info.duration:.1f} s long; this Space dubs at most {MAX_SECONDS:g} s: cut it, "
+                       "or run `talkhead lipsync` on your own machine")
+    if max(info.width, info.height) > MAX_VIDEO_SIDE:
+        raise gr.Error(f"the video is {info.width}x{info.height}; this Space takes at most {MAX_VIDEO_SIDE} pixels on "
+                       f"the longer side: scale it down (ffmpeg -i in.mp4 -vf scale=-2:720 out.mp4), or run "
+                       "`talkhead lipsync` on your own machine")
 
 
 def prune_outputs(keep: int = KEEP_OUTPUTS) -> None:
     """Delete the empty folders of failed runs and all but the ``keep`` newest outputs.
 
-    Gradio serves results from its own copy, so an old folder is not needed once its request has returned;
-    requests run one at a time (``concurrency_id="render"``, limit 1), so no folder here is in use.
+    Gradio serves results from its own copy, so an old folder is not needed once its request has returned; at
+    most CONCURRENT_RENDERS requests run at once, always among the newest folders, so none in use is removed.
     """
     if not OUTPUTS.is_dir():
         return
@@ -165,7 +200,7 @@ def score_outputs(video: str) -> tuple[str, object]:
 
 def notes(warnings: list[str], stage_seconds: dict[str, float], extra: list[str] = ()) -> str:
     timing = ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in stage_seconds.items() if seconds >= 0.05)
-    lines = [f"- {line}" for line in [*extra, *warnings]] + [f"- time: {timing}"]
+    lines = [f"- {public(line)}" for line in [*extra, *warnings]] + [f"- time: {timing}"]
     return "\n".join(lines)
 
 
@@ -174,6 +209,7 @@ def animate(image, audio, head_motion_scale, lip_scale, repaint, progress=gr.Pro
     """Talking-head tab: photo (RGB array) + speech file -> (video, mouth plot, score, confidence plot, notes)."""
     if image is None or audio is None:
         raise gr.Error("Give a photo with a face and a speech recording.")
+    check_speech(audio)
     progress(0, desc="loading models")
     m = models()
     options = TalkingHeadOptions(head_motion_scale=float(head_motion_scale), lip_scale=float(lip_scale),
@@ -196,6 +232,8 @@ def dub(video, audio, progress=gr.Progress(track_tqdm=True)):
     """Lip-sync tab: video + speech files -> (dubbed video, report, score, confidence plot)."""
     if video is None or audio is None:
         raise gr.Error("Give a video with a face and a speech recording.")
+    check_speech(audio)
+    check_video(video)
     progress(0, desc="loading models")
     m = models()
     output = new_output("lip_sync.mp4")
@@ -273,10 +311,15 @@ def build_demo() -> gr.Blocks:
             talking_head_tab(examples)
         with gr.Tab("Lip-sync"):
             lip_sync_tab(examples)
-    demo.queue(default_concurrency_limit=1)
+    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENT_RENDERS)  # the position in it is shown
     return demo
+
+
+def launch(demo: gr.Blocks, **kwargs):
+    """``demo.launch`` with the Space's upload limit (a file over MAX_UPLOAD is refused before any handler runs)."""
+    return demo.launch(max_file_size=MAX_UPLOAD, **kwargs)
 
 
 if __name__ == "__main__":
     models()
-    build_demo().launch()
+    launch(build_demo())

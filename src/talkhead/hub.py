@@ -21,6 +21,7 @@ is none of these is an error listing the known names.
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 
 from .errors import TalkheadInputError
@@ -110,6 +111,13 @@ def load_pretrained(model_class, name_or_path: str | os.PathLike, **kwargs):
     resolved = checkpoint_path(name_or_path)
     try:
         return model_class.from_pretrained(resolved, **kwargs)
+    except pickle.UnpicklingError as err:  # torch's weights-only loader refused objects that could run code
+        raise TalkheadInputError(
+            f"refusing checkpoint '{name_or_path}': its pytorch_model.bin holds pickled Python objects, not only "
+            "tensors, and unpickling them could run any code. If you trust it, convert it to safetensors once "
+            "(in a sandbox: MODEL_CLASS.from_pretrained(FOLDER, weights_only=False).save_pretrained(NEW_FOLDER))"
+            " and load the model.safetensors it writes"
+        ) from err
     except OSError as err:
         raise TalkheadInputError(
             f"cannot load checkpoint '{name_or_path}' (looked for {resolved}): it is not a folder, not a shipped "

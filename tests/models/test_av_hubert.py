@@ -4,6 +4,7 @@ batch = singles: tests/models/test_modeling_common.py)."""
 
 import sys
 import types
+from pathlib import Path
 
 import pytest
 import torch
@@ -266,6 +267,59 @@ def test_converter_rejects_what_is_not_av_hubert(tmp_path):
         load_fairseq_checkpoint(path)
     with pytest.raises(SystemExit, match="error:"):
         main([str(path), str(tmp_path / "out")])
+
+
+class _Payload:
+    """What a crafted checkpoint holds: unpickling it runs ``os.system``."""
+
+    def __init__(self, command: str):
+        self.command = command
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (self.command,)
+
+
+def test_a_crafted_checkpoint_runs_nothing_unless_pickles_are_allowed(tmp_path):
+    marker = tmp_path / "payload-ran"
+    path = tmp_path / "crafted.bin"
+    fairseq = fairseq_state_dict(hidden=48, layers=1, ffn=96, widths=(8, 16, 16, 24), blocks=(1, 1, 1, 1), kernel=6, groups=3)
+    torch.save({"model": {"encoder.w2v_model." + k: v for k, v in fairseq.items()}, "cfg": _Payload(f"touch {marker}")},
+               path)
+    model = load_fairseq_checkpoint(path)  # the weights load; the payload is an inert stand-in
+    assert not marker.exists() and model.config.num_hidden_layers == 1
+    torch.save({"payload": _Payload(f"touch {marker}")}, path)
+    with pytest.raises(SystemExit, match="not a fairseq checkpoint"):
+        main([str(path), str(tmp_path / "out")])
+    assert not marker.exists() and not (tmp_path / "out").exists()
+    with pytest.warns(UserWarning, match="can run any code"), pytest.raises(ValueError, match="not a fairseq"):
+        load_fairseq_checkpoint(path, allow_pickle=True)  # asked for: it runs, and it was warned about
+    assert marker.exists()
+
+
+def test_a_model_folder_with_a_pickled_bin_is_refused_in_one_line(tmp_path):
+    from talkhead.cli import main as talkhead
+
+    ROOT = Path(__file__).resolve().parents[2]
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text((ROOT / "hub_configs" / "mouth-motion" / "config.json").read_text())
+    torch.save({"x": _Payload(f"touch {tmp_path / 'payload-ran'}")}, folder / "pytorch_model.bin")
+    speech = ROOT / "examples" / "assets" / "speech.wav"
+    from talkhead.errors import TalkheadInputError
+    from talkhead.hub import load_pretrained
+    from talkhead.models.mouth_motion import MouthMotionModel
+
+    with pytest.raises(TalkheadInputError) as refused:
+        load_pretrained(MouthMotionModel, folder)
+    assert "refusing checkpoint" in str(refused.value) and "safetensors" in str(refused.value)
+    from skimage import data, io
+
+    io.imsave(tmp_path / "face.png", data.astronaut(), check_contrast=False)
+    assert talkhead(["generate", "--image", str(tmp_path / "face.png"), "--audio", str(speech),
+                     "--mouth-model", str(folder), "-o", str(tmp_path / "out.mp4"), "--quiet"]) == 2
+    assert not (tmp_path / "payload-ran").exists() and not (tmp_path / "out.mp4").exists()
 
 
 # ---- the lip-sync loss ------------------------------------------------------------------------------

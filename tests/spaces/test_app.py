@@ -117,6 +117,25 @@ def test_bad_inputs_are_readable_errors(app, short_speech):
     with pytest.raises(gr.Error) as error:
         app.dub(str(APP), short_speech)  # not a video
     assert "Traceback" not in error.value.message and error.value.message
+    assert "app.py" in error.value.message and str(APP.parent) not in error.value.message  # the name, not the path
+
+
+def test_inputs_over_the_limits_are_refused_before_any_work(app, short_speech, tmp_path, astronaut, monkeypatch):
+    from ..conftest import talking_video, write_av
+
+    monkeypatch.setattr(app, "models", lambda: pytest.fail("the models were reached"))
+    long_speech = tmp_path / "long.wav"
+    wave, rate = soundfile.read(short_speech, dtype="float32")
+    soundfile.write(str(long_speech), np.tile(wave, 30), rate)  # 36 s
+    with pytest.raises(gr.Error, match=r"36.0 s long; this Space takes at most 30 s"):
+        app.animate(astronaut, str(long_speech), 1.0, 1.0, False)
+    wide = write_av(tmp_path / "wide.mp4", [np.pad(astronaut, ((0, 0), (400, 400), (0, 0)))] * 5)
+    with pytest.raises(gr.Error, match=r"1312x512; this Space takes at most 1280 pixels") as error:
+        app.dub(str(wide), short_speech)
+    assert str(tmp_path) not in error.value.message
+    monkeypatch.setattr(app, "MAX_SECONDS", 0.1)
+    with pytest.raises(gr.Error, match="the video is 0.2 s long; this Space dubs at most 0.1 s"):
+        app.check_video(str(talking_video(tmp_path / "v.mp4", astronaut, num_frames=5)))
 
 
 def test_a_result_without_a_face_comes_back_unscored(app, tmp_path):
@@ -178,7 +197,8 @@ def test_talking_head_tab_in_a_browser(app, browser):
 
 def test_two_requests_in_flight_get_the_same_answers_every_round(app, short_speech, tmp_path, astronaut):
     """Issue #23: the Space's answer to the same request changed between rounds (the phone decoders kept state).
-    Two gradio_client jobs in flight at once, three rounds: each gets what a direct lip_sync call gives."""
+    Two gradio_client jobs in flight at once, three rounds: each gets what a direct lip_sync call gives. Issue #24:
+    an upload over the limit is refused, and the queue is bounded."""
     from gradio_client import Client, handle_file
 
     from talkhead.processing.video import read_video
@@ -192,16 +212,27 @@ def test_two_requests_in_flight_get_the_same_answers_every_round(app, short_spee
     speeches = [short_speech, str(reversed_speech)]
     expected = [read_video(app.lip_sync(str(video), speech, tmp_path / f"direct{i}.mp4", app.models().mouth, None,
                                         app.LipSyncOptions(progress=False)).video) for i, speech in enumerate(speeches)]
+    big = tmp_path / "big.mp4"
+    big.write_bytes(np.random.default_rng(0).integers(0, 255, 21 * 2**20, np.uint8).tobytes())  # 21 MB of noise
     port = free_port()
     demo = app.build_demo()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    app.launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        with pytest.raises(Exception, match="(?i)file size|too large|exceeds") as refused:
+            client.predict(handle_file(str(big)), handle_file(short_speech), api_name="/lip_sync")
+        assert "20971520 bytes" in str(refused.value)  # MAX_UPLOAD (the path in it is the client's own file)
+        import httpx  # the server refuses it too, whatever the client checks
+
+        with big.open("rb") as upload:
+            reply = httpx.post(f"http://127.0.0.1:{port}/gradio_api/upload", files={"files": upload}, timeout=60)
+        assert reply.status_code == 413 and "/tmp" not in reply.text, (reply.status_code, reply.text[:200])
         for _ in range(3):
             jobs = [client.submit(handle_file(str(video)), handle_file(speech), api_name="/lip_sync")
                     for speech in speeches]
             for job, frames in zip(jobs, expected):
                 answer = job.result(timeout=300)[0]
                 np.testing.assert_array_equal(read_video(answer["video"] if isinstance(answer, dict) else answer), frames)
+        assert demo._queue.max_size == app.QUEUE_SIZE and app.CONCURRENT_RENDERS == 2
     finally:
         demo.close()

@@ -34,6 +34,7 @@ import os
 import pickle
 import re
 import types
+import warnings
 from pathlib import Path
 
 import torch
@@ -154,17 +155,54 @@ class _Missing:
         self._state = state
 
 
+# what a checkpoint's pickle may resolve to by default: torch's tensor and storage rebuilders and plain containers;
+# every other class or function becomes an inert _Missing that records its arguments, so no code in the file runs
+_SAFE_GLOBALS = {
+    ("collections", "OrderedDict"), ("argparse", "Namespace"), ("torch._utils", "_rebuild_tensor_v2"),
+    ("torch._utils", "_rebuild_parameter"), ("torch._utils", "_rebuild_parameter_with_state"),
+    ("torch.nn.parameter", "Parameter"), ("torch", "Size"), ("torch._tensor", "_rebuild_from_type_v2"),
+    ("torch.serialization", "_get_layout"), *(("builtins", name) for name in ("set", "frozenset", "slice", "complex")),
+}
+
+
+def _safe_global(module: str, name: str) -> bool:
+    if (module, name) in _SAFE_GLOBALS:
+        return True
+    import torch
+
+    value = getattr(torch, name, None) if module == "torch" else None
+    return isinstance(value, torch.dtype) or (name.endswith("Storage") and isinstance(value, type))
+
+
+def _stand_in(module: str, name: str) -> type:
+    return type(name, (_Missing,), {"_origin": f"{module}.{name}"})
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Resolves only :data:`_SAFE_GLOBALS`, torch dtypes and storages; the rest become stand-ins."""
+
+    def find_class(self, module: str, name: str):
+        return super().find_class(module, name) if _safe_global(module, name) else _stand_in(module, name)
+
+
 class _LenientUnpickler(pickle.Unpickler):
+    """Everything importable resolves (``--allow-pickle``); only what is not installed becomes a stand-in."""
+
     def find_class(self, module: str, name: str):
         try:
             return super().find_class(module, name)
         except (ImportError, AttributeError):
-            return type(name, (_Missing,), {"_origin": f"{module}.{name}"})
+            return _stand_in(module, name)
 
 
-_lenient_pickle = types.ModuleType("talkhead_lenient_pickle")
-_lenient_pickle.Unpickler = _LenientUnpickler
-_lenient_pickle.load = lambda file, **kwargs: _LenientUnpickler(file, **kwargs).load()
+def _pickle_module(unpickler: type) -> types.ModuleType:
+    module = types.ModuleType(f"talkhead_{unpickler.__name__}")
+    module.Unpickler = unpickler
+    module.load = lambda file, **kwargs: unpickler(file, **kwargs).load()
+    return module
+
+
+_safe_pickle, _lenient_pickle = _pickle_module(_SafeUnpickler), _pickle_module(_LenientUnpickler)
 
 
 def _plain(value, depth: int = 0):
@@ -208,23 +246,32 @@ def model_settings(checkpoint: dict) -> dict:
     return model if isinstance(model, dict) else {}
 
 
-def read_fairseq_checkpoint(path: str | os.PathLike) -> dict:
-    """``torch.load`` of a fairseq checkpoint; classes that are not installed (omegaconf, fairseq) are replaced by
-    stand-ins that keep their state, so the weights and the configuration values still come through."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except (ModuleNotFoundError, AttributeError):
-        return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_lenient_pickle)
+def read_fairseq_checkpoint(path: str | os.PathLike, allow_pickle: bool = False) -> dict:
+    """``torch.load`` of a fairseq checkpoint, which is always a pickle (its configuration is omegaconf objects).
+
+    By default no code in the file runs: only torch's tensor rebuilders and plain containers resolve, every other
+    class (omegaconf, fairseq, or a payload's ``os.system``) becomes an inert stand-in that keeps its arguments, so
+    the weights and the configuration values still come through. ``allow_pickle=True`` unpickles for real (classes
+    that are not installed still become stand-ins), with a warning: only for a file you trust.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no AV-HuBERT checkpoint at '{path}'; get one from the AV-HuBERT model zoo")
+    if not allow_pickle:
+        return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_safe_pickle)
+    warnings.warn(f"unpickling '{path}' with allow_pickle=True: a crafted checkpoint can run any code while it loads; "
+                  "do this only for files from a source you trust", stacklevel=2)
+    return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_lenient_pickle)
 
 
-def load_fairseq_checkpoint(path: str | os.PathLike) -> AVHubertModel:
-    """An :class:`AVHubertModel` in eval mode with the weights of a fairseq AV-HuBERT checkpoint.
+def load_fairseq_checkpoint(path: str | os.PathLike, allow_pickle: bool = False) -> AVHubertModel:
+    """An :class:`AVHubertModel` in eval mode with the weights of a fairseq AV-HuBERT checkpoint
+    (``allow_pickle``: see :func:`read_fairseq_checkpoint`).
 
     Raises:
         ValueError: the checkpoint is not an AV-HuBERT model, or some of our weights have no source in it.
     """
-    checkpoint = read_fairseq_checkpoint(path)
-    if not isinstance(checkpoint, dict) or "model" not in checkpoint:
+    checkpoint = read_fairseq_checkpoint(path, allow_pickle)
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("model"), dict):
         raise ValueError(f"'{path}' is not a fairseq checkpoint (no 'model' entry)")
     ours, unused = convert_fairseq_state_dict(checkpoint["model"])
     config = infer_config(ours, model_settings(checkpoint))
@@ -242,10 +289,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Convert a fairseq AV-HuBERT checkpoint to a talkhead model folder.")
     parser.add_argument("checkpoint", help="fairseq .pt file (pre-trained or lip-reading fine-tuned AV-HuBERT)")
     parser.add_argument("output_dir", help="folder to write config.json and model.safetensors to")
+    parser.add_argument("--allow-pickle", action="store_true",
+                        help="unpickle the file for real (it can run code): only if the safe reader fails on a file you trust")
     args = parser.parse_args(argv)
     try:
-        model = load_fairseq_checkpoint(args.checkpoint)
-    except (OSError, ValueError) as err:
+        model = load_fairseq_checkpoint(args.checkpoint, args.allow_pickle)
+    except (OSError, ValueError, pickle.UnpicklingError) as err:
         raise SystemExit(f"error: {err}") from err
     model.save_pretrained(args.output_dir)
     config = model.config
