@@ -49,7 +49,33 @@ def _pipeline_rows(follow: dict) -> str:
                      for row in ("own", "cross", "photo") if row in rows)
 
 
-def card(run: Path, validation_run: Path, name: str, lip_follow: Path, mouth: Path) -> Path:
+def _language_limits(report: dict | None) -> str:
+    """The card's word to a user whose speech is not English, from benchmarks/non_english.py's JSON."""
+    text = ("- **Speech that is not English.** The phones come from pocketsphinx's US English recogniser, which hears "
+            "every language as English words. `--language auto` (the default) takes its words only where its own "
+            "confidence says it understood, and the phone loop (English phones, no words) elsewhere; `--language en` "
+            "always takes the words; any other code (`fr`, `de`, `zh`, ...) the phone loop alone. Expect the mouth to "
+            "open and close with the syllables, but shapes that are English approximations (no French rounded vowels, "
+            "no Mandarin tones).")
+    if not report:
+        return text
+    voices, clips = report["voices"], report["clips"]
+    means = {way: sum(row[way] for row in clips.values()) / len(clips) for way in ("en", "phone_loop", "auto")}
+    cells = "; ".join(f"{voice} {row['auto']['loudness']:.2f} with auto against {row['en']['loudness']:.2f} with en"
+                      for voice, row in voices.items() if voice != "en-us")
+    german = clips.get("German_20s")
+    return text + (
+        f" Measured (`benchmarks/non_english.py`): espeak-ng voices, the predicted opening against the speech's "
+        f"loudness: {cells}. On the {len(clips)} real test clips, lip-follow {means['auto']:.3f} with auto, "
+        f"{means['en']:.3f} with en, {means['phone_loop']:.3f} with the phone loop"
+        + (f" (the German clip: {german['auto']:.3f} auto, {german['en']:.3f} en)" if german else "")
+        + f". The recogniser's confidence does not separate languages cleanly (threshold "
+        f"{report['min_word_confidence']}): short, quiet English clips fall back too, and English speakers lose "
+        f"little by it; pass `--language en` for English speech to always get its words.")
+
+
+def card(run: Path, validation_run: Path, name: str, lip_follow: Path, mouth: Path,
+         non_english: dict | None = None) -> Path:
     from talkhead.benchmarks.lip_follow import lip_follow_table
     from talkhead.benchmarks.mouth import mouth_table
     from talkhead.models.mouth_motion import MouthMotionConfig
@@ -122,8 +148,7 @@ and `talkhead generate` with them and re-track the output; other `model:` rows a
 
 {mouth_table(quality)}""",
         "Limits": f"""
-- English phones: pocketsphinx's model is US English. Other languages still get the mel input and phones of
-  the nearest English sounds (the German test clip scores like the English ones here; one clip is not a measurement).
+{_language_limits(non_english)}
 - Trained on 11 minutes of 45 clips. Held-out lip-follow varies a lot by clip ({_clip_range(follow, name)} for the
   model on the test split; the ± above). Through the pipelines issue #14 asked for own ≥ 0.50, cross and photo
   ≥ 0.40 and a std ratio of 0.8-1.25; measured: {_pipeline_rows(follow)}.
@@ -154,11 +179,13 @@ def main() -> None:
     ca.add_argument("--name", default="mouth-motion")
     ca.add_argument("--lip-follow", type=Path, required=True)
     ca.add_argument("--mouth", type=Path, required=True)
+    ca.add_argument("--non-english", type=Path, help="benchmarks/non_english.py's JSON, for the Limits section")
     args = parser.parse_args()
     if args.command == "export":
         export(args.run, args.name)
     else:
-        print(card(args.run, args.validation_run, args.name, args.lip_follow, args.mouth))
+        non_english = json.loads(args.non_english.read_text()) if args.non_english else None
+        print(card(args.run, args.validation_run, args.name, args.lip_follow, args.mouth, non_english))
 
 
 if __name__ == "__main__":

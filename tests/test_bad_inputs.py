@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -133,6 +134,17 @@ ROWS = {
         (*GENERATE, "--audio", "corrupt.mp3", "-o", "out.mp4"), 2,
         ("'corrupt.mp3' is not a readable audio file (FFmpeg: invalid data found when processing input)",), (),
         ("out.mp4",)),
+    # issue #24: hostile checkpoints, and a face that is not there
+    "a model folder whose pytorch_model.bin pickles code": Row(
+        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--mouth-model", "pickled"), 2,
+        ("refusing checkpoint 'pickled': its pytorch_model.bin holds pickled Python objects", "convert it to safetensors"),
+        ("pickled/pytorch_model.bin",), ("out.mp4", "payload-ran")),
+    "lipsync --face that names no rule": Row(
+        (*LIPSYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "out.mp4", "--face", "middle"), 2,
+        ("face must be one of largest, leftmost, rightmost, an index from the left",), ("v.mp4",), ("out.mp4",)),
+    "lipsync --face beyond the faces there": Row(
+        (*LIPSYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "out.mp4", "--face", "3"), 2,
+        ("face 3 was asked for, but the frame where the track starts holds 1 face(s)",), ("v.mp4",), ("out.mp4",)),
     "lipsync a video without a face, default passthrough": Row(
         (*LIPSYNC, "--video", "wall.mp4", "--audio", "a.wav", "-o", "out.mp4"), 2,
         ("no face found in any of the 10 frames of 'wall.mp4'",), ("wall.mp4",), ("out.mp4",)),
@@ -159,8 +171,28 @@ def workspace(tmp_path, astronaut, monkeypatch):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "bad.mp4").write_bytes(CORRUPT)
     write_av(tmp_path / "mixed" / "wall.mp4", wall, 25, speech_like(0.4))
+    _pickled_model(tmp_path / "pickled", tmp_path / "payload-ran")
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return os.system, (f"touch '{self.marker}'",)
+
+
+def _pickled_model(folder, marker) -> None:
+    """A mouth-motion folder whose only weights are a pickle that runs ``touch MARKER`` when loaded."""
+    import shutil
+
+    import torch
+
+    folder.mkdir()
+    shutil.copy(Path(__file__).resolve().parents[1] / "hub_configs" / "mouth-motion" / "config.json", folder)
+    torch.save({"weight": _Payload(marker)}, folder / "pytorch_model.bin")
 
 
 def _digest(path) -> str:

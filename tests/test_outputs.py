@@ -165,6 +165,98 @@ def test_kill_during_lipsync_leaves_nothing_and_says_so(tmp_path, astronaut, fac
     assert list(folder.iterdir()) == []
 
 
+def test_kill_9_strands_a_partial_that_the_next_run_to_that_output_removes(tmp_path, astronaut, face_generator_path):  # noqa: F811
+    video = talking_video(tmp_path / "v.mp4", astronaut, num_frames=30)
+    long_speech = write_wav(tmp_path / "long.wav", speech_like(120.0))
+    folder = tmp_path / "out"
+    folder.mkdir()
+
+    def lipsync(speech):
+        return [sys.executable, "-m", "talkhead.cli", "lipsync", "--video", str(video), "--audio", str(speech),
+                "-o", str(folder / "dubbed.mp4"), "--model", str(face_generator_path), "--silent-lip", "none",
+                "--audio-longer", "loop", "--quiet"]
+
+    process = subprocess.Popen(lipsync(long_speech), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 300
+        while not any(folder.iterdir()):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "lip-sync never started writing"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        process.kill()  # SIGKILL: no handler runs
+        process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    orphans = [p.name for p in folder.iterdir()]
+    assert len(orphans) == 1 and orphans[0].startswith(".dubbed.partial-")  # what kill -9 leaves
+    done = subprocess.run(lipsync(write_wav(tmp_path / "short.wav", speech_like(1.0))), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["dubbed.mp4"]
+
+
+def test_only_the_partials_of_dead_processes_are_swept(tmp_path):
+    from talkhead.outputs import sweep_orphans, temporary_path
+
+    target = tmp_path / "out.mp4"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stranded = tmp_path / temporary_path(target).name.replace(f"-{os.getpid()}-", f"-{int(dead.stdout)}-")
+    live = temporary_path(target)  # this process: a run still writing
+    other = tmp_path / temporary_path(tmp_path / "other.mp4").name.replace(f"-{os.getpid()}-", f"-{int(dead.stdout)}-")
+    for path in (stranded, live, other, tmp_path / ".out.partial-notes.txt"):
+        path.write_bytes(b"x")
+    (tmp_path / "folder").mkdir()
+    assert sweep_orphans(target) == [stranded]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name, ".out.partial-notes.txt", "folder"])
+
+
+def test_too_little_free_space_is_one_error_line_before_any_work(tmp_path, astronaut, monkeypatch, capsys):
+    import shutil
+    from collections import namedtuple
+
+    from skimage import io
+
+    io.imsave(tmp_path / "face.png", astronaut, check_contrast=False)
+    speech = write_wav(tmp_path / "speech.wav", speech_like(3.0))
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 200_000, 200_000))
+    folder = tmp_path / "out"
+    assert main(["generate", "--image", str(tmp_path / "face.png"), "--audio", str(speech), "-o", str(folder / "a.mp4"),
+                 "--quiet"]) == 2
+    message = capsys.readouterr().err.strip()
+    assert message.startswith("error: not enough space on the device for") and "MB needed, 0.2 MB free" in message
+    assert "\n" not in message and not (folder.exists() and any(folder.iterdir()))
+
+
+def test_a_disk_that_fills_while_encoding_is_one_error_and_no_file(tmp_path):
+    import errno
+
+    from talkhead.processing.video import VideoWriter
+
+    class FillsUp:  # a container on a device that is full after the first packets
+        def __init__(self, container):
+            self.container, self.packets = container, 0
+
+        def mux(self, packet):
+            self.packets += 1
+            if self.packets > 3:
+                raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / ".x.partial"))
+            self.container.mux(packet)
+
+        def __getattr__(self, name):
+            return getattr(self.container, name)
+
+    frames = np.random.default_rng(0).integers(0, 255, (40, 64, 64, 3), np.uint8)
+    with pytest.raises(TalkheadInputError, match="no space left on the device writing '.*out.mp4'") as full:
+        with VideoWriter(tmp_path / "out.mp4", audio=speech_like(1.6)) as writer:
+            writer._container = FillsUp(writer._container)
+            for frame in frames:
+                writer.write(frame)
+    assert full.value.__cause__ is None and full.value.__suppress_context__
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_ffmpeg_errors_lose_their_number_and_file_name():
     import av
 

@@ -8,7 +8,8 @@
 * :class:`AtomicOutput` (``with atomic_output(path) as temporary: ...``) writes to a hidden
   temporary file or folder beside the target and renames it into place when the block succeeds;
   on any exception, Ctrl-C included, the temporary is removed. Every writer of the package uses it
-  (videos, JSON reports, plots, landmark files, datasets).
+  (videos, JSON reports, plots, landmark files, datasets). What no handler can clean (``kill -9``, a power
+  cut) :func:`sweep_orphans` removes when the next write to the same output starts.
 * :func:`interrupt_on_signals` turns SIGTERM and SIGHUP (how containers, job schedulers and closed
   terminals stop a program) into :class:`Interrupted`, a :class:`KeyboardInterrupt`, so they run
   the same clean-up as Ctrl-C.
@@ -17,8 +18,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import re
 import shutil
 import signal
 import threading
@@ -89,6 +92,94 @@ def temporary_path(path: str | os.PathLike) -> Path:
     return path.with_name(f".{path.stem}{PARTIAL_MARK}-{os.getpid()}-{uuid.uuid4().hex[:8]}{path.suffix}")
 
 
+def output_of(path: str | os.PathLike | None) -> str:
+    """The output a :func:`temporary_path` stands for (``path`` itself when it is not one)."""
+    if path is None:
+        return "the output"
+    path = Path(path)
+    match = re.match(rf"^\.(.*){re.escape(PARTIAL_MARK)}-\d+-[0-9a-f]{{8}}(.*)$", path.name)
+    return str(path.with_name(match.group(1) + match.group(2)) if match else path)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def sweep_orphans(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporaries of ``path`` (:func:`temporary_path`) left by processes that no longer run: a
+    ``kill -9`` or a power cut skips every clean-up, and its partial would stay beside the output for good. A
+    temporary of a live process (another run writing the same output) is left alone. Returns what was removed."""
+    path = Path(path)
+    pattern = re.compile(rf"^\.{re.escape(path.stem)}{re.escape(PARTIAL_MARK)}-(\d+)-[0-9a-f]{{8}}{re.escape(path.suffix)}$")
+    removed = []
+    try:
+        siblings = list(path.parent.iterdir())
+    except OSError:
+        return removed
+    for sibling in siblings:
+        match = pattern.match(sibling.name)
+        if not match or _process_alive(int(match.group(1))):
+            continue
+        if sibling.is_dir() and not sibling.is_symlink():
+            shutil.rmtree(sibling, ignore_errors=True)
+        else:
+            sibling.unlink(missing_ok=True)
+        removed.append(sibling)
+    return removed
+
+
+# an H.264 (crf 18, veryfast) + AAC talking head: 424 KB for 163 frames of 512 x 512 (about 0.01 byte a pixel a
+# frame); real footage takes more. Used for a first check of free space, not as a promise
+ENCODED_BYTES_PER_PIXEL = 0.01
+AUDIO_BYTES_PER_SECOND = 16_000  # AAC at 128 kbit/s
+
+
+def estimated_video_bytes(frames: int, width: int, height: int) -> int:
+    """About how large an mp4 of ``frames`` frames of ``width`` x ``height`` with sound will be."""
+    seconds = frames / 25.0
+    return int(frames * width * height * ENCODED_BYTES_PER_PIXEL + seconds * AUDIO_BYTES_PER_SECOND)
+
+
+def _megabytes(count: float) -> str:
+    return f"{count / 1e6:.1f} MB"
+
+
+def free_bytes(path: str | os.PathLike) -> int | None:
+    """Free space where ``path`` will be written (its nearest existing folder); ``None`` if it cannot be read."""
+    folder = Path(path).absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
+
+
+def check_free_space(path: str | os.PathLike, needed: int) -> None:
+    """Refuse, before any long work, to write ``path`` where not even the estimated ``needed`` bytes are free."""
+    free = free_bytes(path)
+    if free is not None and free < needed:
+        raise TalkheadInputError(f"not enough space on the device for '{path}': about {_megabytes(needed)} needed, "
+                                 f"{_megabytes(free)} free; free some space or choose another output folder")
+
+
+def is_disk_full(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
+def disk_full_error(path: str | os.PathLike, written: int | None = None) -> TalkheadInputError:
+    """The one-line error for a device that filled up while ``path`` was written (``written`` bytes so far)."""
+    so_far = f" ({_megabytes(written)} had been written)" if written else ""
+    return TalkheadInputError(f"no space left on the device writing '{path}'{so_far}; nothing was kept: free some "
+                              "space or choose another output folder")
+
+
 class AtomicOutput:
     """``with AtomicOutput(path) as temporary:`` write ``temporary`` (a file or a folder); it becomes ``path``.
 
@@ -107,6 +198,7 @@ class AtomicOutput:
         except OSError as error:
             raise TalkheadInputError(f"cannot create the output folder '{self.path.parent}': "
                                      f"{error.strerror or error}") from error
+        sweep_orphans(self.path)
         return self.temporary
 
     def __exit__(self, exc_type, exc, tb) -> None:

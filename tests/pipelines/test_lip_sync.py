@@ -130,6 +130,31 @@ def test_60_fps_two_faces_and_silent_audio(generators, tmp_path, astronaut):
     assert any("2 faces" in w for w in result.warnings) and any("silent" in w for w in result.warnings)
 
 
+def test_the_user_chooses_which_of_two_faces_is_dubbed_and_it_stays_that_face(generators, tmp_path, astronaut):
+    import cv2
+
+    small = cv2.resize(face_frame(astronaut, 256), (200, 200))
+    frames = [np.concatenate([face_frame(astronaut, 256, (i % 3, 0)), np.pad(small, ((28, 28), (28, 28), (0, 0)))], 1)
+              for i in range(20)]  # the larger face on the left
+    source = write_av(tmp_path / "two.mp4", frames)
+    speech = write_wav(tmp_path / "speech.wav", speech_like(0.8))
+    original = read_video(source)
+    changed = {}
+    for face in ("largest", "rightmost", "1", "400,128", "leftmost"):
+        result = lip_sync(source, speech, tmp_path / f"{face}.mp4", *generators, quiet(face=face))
+        difference = np.abs(read_video(result.video).astype(int) - original.astype(int)).max(axis=(1, 2, 3))
+        per_half = np.abs(read_video(result.video).astype(int) - original.astype(int)).reshape(20, 256, 2, 256, 3)
+        changed[face] = per_half.max(axis=(1, 3, 4))  # (frames, halves): how much each half changed
+        assert difference.min() > 0 and result.face.startswith("face ")
+        assert any("2 faces" in w and "--face" in w for w in result.warnings)
+    for face, side in (("largest", 0), ("leftmost", 0), ("rightmost", 1), ("1", 1), ("400,128", 1)):
+        dubbed, other = changed[face][:, side], changed[face][:, 1 - side]
+        assert (dubbed > 3 * np.maximum(other, 8)).all(), (face, dubbed, other)  # every frame: the chosen face only
+    assert result.face.startswith("face 1 of 2 from the left")
+    with pytest.raises(TalkheadInputError, match="face must be one of"):
+        quiet(face="the tall one")
+
+
 def test_cli_and_transformers_pipeline(video, face_generator_path, tmp_path, capsys):
     from transformers import pipeline
 

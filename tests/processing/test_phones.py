@@ -118,3 +118,48 @@ def test_threads_decode_at_once_as_they_would_one_after_the_other():
     with ThreadPoolExecutor(4) as pool:
         concurrent = list(pool.map(lambda args: decode_phones(*args), inputs))
     assert concurrent == sequential
+
+
+@pytest.mark.skipif(not phones_available(), reason="pocketsphinx is not installed")
+def test_language_chooses_between_the_recognisers_words_and_the_phone_loop():
+    from talkhead.errors import TalkheadInputError
+    from talkhead.processing.phones import MIN_WORD_CONFIDENCE, decode_phones
+
+    speech, noise = _noisy_speech()
+    loop = decode_phones(speech, "allphone")
+    assert decode_phones(speech, "words", language="fr") == loop  # not English: no English words
+    assert decode_phones(speech, "words", language="en") != loop
+    # loud noise is nothing the recogniser understands: auto falls back where en takes its guesses
+    assert decode_phones(noise, "words", language="auto") == decode_phones(noise, "allphone")
+    assert 0 < MIN_WORD_CONFIDENCE < 1
+    with pytest.raises(TalkheadInputError, match="language must be"):
+        decode_phones(speech, "words", language="French!")
+
+
+def test_word_confidence_is_the_duration_weighted_posterior_of_words_only():
+    from types import SimpleNamespace as S
+
+    from talkhead.processing.phones import word_confidence
+
+    segments = [S(word="<s>", prob=1.0, start_frame=0, end_frame=9), S(word="hello", prob=0.8, start_frame=10, end_frame=29),
+                S(word="<sil>", prob=1.0, start_frame=30, end_frame=39), S(word="there(2)", prob=0.2, start_frame=40, end_frame=49)]
+    assert word_confidence(segments) == pytest.approx((0.8 * 20 + 0.2 * 10) / 30)
+    assert word_confidence(segments[:1]) == 0.0
+
+
+def test_words_the_aligner_refuses_keep_their_dictionary_phones_spread_over_their_frames():
+    from types import SimpleNamespace as S
+
+    from talkhead.processing.phones import _spread_word_phones
+
+    dictionary = S(lookup_word={"fox": "F AA K S", "the(2)": "DH IY"}.get)
+    words = [S(word="<s>", start_frame=0, end_frame=9), S(word="the(2)", start_frame=10, end_frame=19),
+             S(word="fox", start_frame=20, end_frame=39), S(word="[NOISE]", start_frame=40, end_frame=44)]
+    speech = np.full(45 * 160, 0.1)
+    segments = _spread_word_phones(dictionary, words, speech)
+    assert [s.phone for s in segments] == ["SIL", "DH", "IY", "F", "AA", "K", "S", "SIL"]
+    assert [round(s.start * 100) for s in segments] == [0, 10, 15, 20, 25, 30, 35, 40]
+    assert segments[-1].end == pytest.approx(0.45)
+    speech[20 * 160:] = 0  # "fox" heard in digital silence
+    assert [s.phone for s in _spread_word_phones(dictionary, words, speech)] == ["SIL", "DH", "IY", "SIL", "SIL"]
+    assert _spread_word_phones(dictionary, words, np.zeros_like(speech)) == []  # no word: the phone loop decides

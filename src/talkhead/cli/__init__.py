@@ -63,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     except (TalkheadInputError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:
+        if not outputs.is_disk_full(err):
+            raise
+        print(f"error: no space left on the device writing '{outputs.output_of(err.filename)}'; nothing was kept: "
+              "free some space or choose another output folder", file=sys.stderr)
+        return 2
     except ModuleNotFoundError as err:
         extra = EXTRA_OF.get((err.name or "").partition(".")[0])
         if extra is None:  # not an optional package: a broken install, keep the traceback

@@ -8,6 +8,7 @@ claimed from :class:`talkhead.outputs.OutputGuard` before any work starts.
 from __future__ import annotations
 
 from ..outputs import OutputGuard, atomic_output
+from ..processing.phones import DEFAULT_LANGUAGE
 from .common import AUDIO_HELP, none_or, print_report
 
 
@@ -38,6 +39,10 @@ def add_generate(subparsers) -> None:
     parser.add_argument("--face-generator", default="talkhead/stable-sync-face", help="face generator used by --repaint")
     parser.add_argument("--silent-lip", default="talkhead/stable-sync-silent-lip", help="G_S that closes the photo's mouth; 'none' to skip")
     parser.add_argument("--landmarks", help="also save the per-frame landmarks (output pixels) to this .npz")
+    parser.add_argument("--language", default=DEFAULT_LANGUAGE,
+                        help="language of the speech: auto (default: the English recogniser's words where its own "
+                             "confidence says it understood, the phone loop elsewhere), en (always its words), or "
+                             "another code such as fr or zh (the phone loop alone: no English words)")
     parser.add_argument("--json", help="also write the run's report to this JSON file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run_generate)
@@ -58,7 +63,8 @@ def run_generate(args) -> int:
     report = guard.claim(args.json, "--json", ".json")
     options = TalkingHeadOptions(head_motion_scale=args.head_motion_scale, lip_scale=args.lip_scale,
                                  expression_scale=args.expression_scale, fps=args.fps,
-                                 max_side=args.max_side, repaint=args.repaint, seed=args.seed, progress=not args.quiet)
+                                 max_side=args.max_side, repaint=args.repaint, seed=args.seed, language=args.language,
+                                 progress=not args.quiet)
     generator = load_component(StableSyncFaceGenerator, args.face_generator) if args.repaint else None
     silent_lip = load_component(StableSyncFaceGenerator, none_or(args.silent_lip)) if args.repaint else None
     mouth_model = load_component(MouthMotionModel, none_or(args.mouth_model))

@@ -8,6 +8,7 @@ Every file it writes is claimed from :class:`talkhead.outputs.OutputGuard` befor
 from __future__ import annotations
 
 from ..outputs import OutputGuard
+from ..processing.phones import DEFAULT_LANGUAGE
 from .common import AUDIO_HELP, none_or, print_report
 
 
@@ -37,6 +38,14 @@ def add_lipsync(subparsers) -> None:
                         help="with a face generator: G_S that closes the identity frames' mouths; 'none' to skip")
     parser.add_argument("--pool-size", type=int, default=750, help="at most this many frames lend their mouths (default 750)")
     parser.add_argument("--batch-size", type=int, default=16, help="frames rendered at once (default 16)")
+    parser.add_argument("--language", default=DEFAULT_LANGUAGE,
+                        help="language of the speech: auto (default: the English recogniser's words where its own "
+                             "confidence says it understood, the phone loop elsewhere), en (always its words), or "
+                             "another code such as fr or zh (the phone loop alone: no English words)")
+    parser.add_argument("--face", default="largest",
+                        help="with several faces: which to dub, largest (default), leftmost, rightmost, an index from "
+                             "the left (0 is the leftmost) or a point X,Y in the video's pixels; the choice is made "
+                             "where the face is first found and that face is followed to the end")
     parser.add_argument("--json", help="also write the run's report to this JSON file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run_lipsync)
@@ -49,9 +58,10 @@ def run_lipsync(args) -> int:
     output = guard.claim(args.output, "--output", ".mp4")
     report = guard.claim(args.json, "--json", ".json")
     options = LipSyncOptions(on_missing_face=args.on_missing_face, audio_longer=args.audio_longer,
-                             batch_size=args.batch_size, pool_size=args.pool_size, progress=not args.quiet)
+                             batch_size=args.batch_size, pool_size=args.pool_size, language=args.language,
+                             face=args.face, progress=not args.quiet)
     model, silent_lip = load_lip_sync_models(args.model, none_or(args.silent_lip))
     result = lip_sync(args.video, args.audio, output, model, silent_lip, options)
     print_report(result, report, f"{result.frames} frames ({result.seconds:.2f} s at {result.fps:g} fps), "
-                               f"{result.generated_frames} with a generated mouth")
+                               f"{result.generated_frames} with a generated mouth; {result.face}")
     return 0

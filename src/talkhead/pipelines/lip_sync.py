@@ -33,8 +33,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..errors import NoFaceError, TalkheadInputError
-from ..outputs import check_output_path
+from ..outputs import check_free_space, check_output_path, estimated_video_bytes
 from ..processing import audio as audio_lib
+from ..processing.face_choice import FaceChoice
 from ..processing.face_crops import crop_face, face_crop_boxes, smooth_boxes
 from ..processing.faces import (
     FaceTracker,
@@ -45,6 +46,7 @@ from ..processing.faces import (
     valid_segments,
 )
 from ..processing.landmarks import normalize_landmarks
+from ..processing.phones import DEFAULT_LANGUAGE, check_language
 from ..processing.video import VideoReader, VideoWriter, probe_video
 from .base import TalkheadPipeline, load_component
 from .common import DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, load_speech
@@ -68,7 +70,8 @@ class LipSyncOptions:
             (``interpolate``), or stop the run (``error``).
         audio_longer: when the audio outlasts the video, replay it from the start (``loop``), play it
             backwards and forwards (``bounce``: no jump cut), or cut the audio at the video's end (``trim``).
-        batch_size: frames rendered at once.
+        batch_size: frames rendered at once, fewer where that many would pass :data:`BATCH_BYTES` (4K frames
+            go two at a time: memory stays near that of 1080p, benchmarks/lipsync_memory.py).
         track_side: longest side of the frames the face tracker sees (full size is used for the output).
         references: identity frames spread over the video (generator renderer).
         feather: width of the paste-back seam, as a fraction of the face box (generator renderer).
@@ -76,6 +79,11 @@ class LipSyncOptions:
         exclude_within: for benchmarks that dub a clip with its own speech: a frame may not take its mouth
             from a source frame this close to it (0: any frame).
         crf: x264 quality of the output (lower is better).
+        language: the speech's language for the phone recogniser, which knows English only: ``auto`` (default)
+            takes its words where its own confidence says it understood and the phone loop elsewhere; ``en``
+            always takes its words; any other code (``fr``, ``zh``, ...) the phone loop alone.
+        face: which face to dub when there are several (:mod:`talkhead.processing.face_choice`): ``largest``
+            (default), ``leftmost``, ``rightmost``, an index from the left (``"0"``) or a point ``"X,Y"``.
         progress: show tqdm bars.
     """
 
@@ -88,9 +96,13 @@ class LipSyncOptions:
     pool_size: int = 750
     exclude_within: int = 0
     crf: int = 18
+    language: str = DEFAULT_LANGUAGE
+    face: str = "largest"
     progress: bool = True
 
     def __post_init__(self):
+        self.language = check_language(self.language)
+        FaceChoice.parse(self.face)
         if self.on_missing_face not in MISSING_FACE_POLICIES:
             raise TalkheadInputError(f"on_missing_face must be one of {MISSING_FACE_POLICIES}, got '{self.on_missing_face}'")
         if self.audio_longer not in AUDIO_LONGER_POLICIES:
@@ -116,7 +128,8 @@ class FacePlan:
     references: np.ndarray  # (K, 96, 96, 3) uint8 identity crops
     reference_poses: np.ndarray  # (K, 96)
     missing: list[tuple[int, int]]  # [start, stop) source frames without a face (gaps > 2 frames)
-    faces_in_first_frame: int
+    faces_where_tracked: int  # faces in the frame where the track started
+    face: str  # which of them was dubbed, e.g. "face 1 of 2 from the left (x 12-140)"
 
     @property
     def num_frames(self) -> int:
@@ -136,11 +149,20 @@ class LipSyncResult:
     passthrough_frames: int
     missing_face_ranges: list[tuple[float, float]] = field(default_factory=list)  # seconds in the source
     audio_policy: str | None = None
+    face: str = ""  # which face was dubbed (FacePlan.face)
     warnings: list[str] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+BATCH_BYTES = 64 * 2**20  # full-size frames held at once while rendering
+
+
+def frames_per_batch(batch_size: int, frame: np.ndarray) -> int:
+    """``batch_size``, or fewer so the batch of frames like ``frame`` stays within :data:`BATCH_BYTES`."""
+    return max(1, min(batch_size, BATCH_BYTES // max(frame.nbytes, 1)))
 
 
 def _ranges_text(ranges: list[tuple[int, int]], limit: int = 5) -> str:
@@ -152,17 +174,15 @@ def track_faces(reader: VideoReader, options: LipSyncOptions, times: StageTimes,
     """The first pass: landmarks per frame, smoothed crop boxes, missing-face policy, identity references."""
     from tqdm.auto import tqdm
 
-    detector = default_detector()
-    tracker = FaceTracker(TimedDetector(detector, times), TimedPredictor(default_landmark_predictor(), times))
+    choice = FaceChoice.parse(options.face).at_scale(reader.scale)
+    tracker = FaceTracker(TimedDetector(default_detector(), times), TimedPredictor(default_landmark_predictor(), times),
+                          choose=choice)
     expected = max(reader.estimated_num_frames, 1)
     wanted = set(np.linspace(0, expected - 1, options.references).round().astype(int).tolist())
     unknown_length = expected == 1  # live-muxed files carry no duration: take a reference every 5 s instead
     landmarks, found, references, reference_poses = [], [], [], []
-    faces_in_first_frame = 0
     frames = times.iterate("decode", reader)
     for index, frame in enumerate(tqdm(frames, total=expected, desc="tracking", unit="frame", disable=not options.progress)):
-        if index == 0:
-            faces_in_first_frame = len(detector.detect(frame))
         points = tracker.update(frame)
         found.append(points is not None)
         landmarks.append(points if points is not None else np.full((68, 2), np.nan, np.float32))
@@ -193,7 +213,8 @@ def track_faces(reader: VideoReader, options: LipSyncOptions, times: StageTimes,
     box_landmarks[valid] = normalize_landmarks(filled[valid], boxes[valid])
     pixels = np.where(valid[:, None, None], filled, np.nan).astype(np.float32)
     return FacePlan(boxes, found, box_landmarks, pixels, np.stack(references[: options.references]),
-                    np.stack(reference_poses[: options.references]), missing, faces_in_first_frame)
+                    np.stack(reference_poses[: options.references]), missing, len(tracker.started[0]),
+                    choice.describe(*tracker.started))
 
 
 def load_lip_sync_models(model: str, silent_lip: str | None = DEFAULT_SILENT_LIP):
@@ -240,7 +261,7 @@ def _make_renderer(model, silent_lip, plan: FacePlan, wave: np.ndarray, fps: flo
         sources = np.concatenate([np.arange(a, b)[::-1] if reverse else np.arange(a, b) for a, b, reverse in runs])
         valid = np.isfinite(plan.boxes).all(1)
         renderer = build_retrieval_renderer(model, wave, fps, plan.pixels, valid, sources, _read_full_size(video, fps),
-                                            options.pool_size, options.exclude_within, times)
+                                            options.pool_size, options.exclude_within, times, options.language)
 
         def render(frames, outputs, _sources):
             with times.stage("render"):
@@ -272,12 +293,17 @@ def lip_sync(video: str | os.PathLike, audio, output: str | os.PathLike, model, 
     info = probe_video(video)
     fps = float(info.source_fps or audio_lib.VIDEO_FPS)
     wave, output_wave = load_speech(audio, audio_name)
+    expected = max(1, round(len(wave) / audio_lib.SAMPLE_RATE * fps))
+    if options.audio_longer == "trim":
+        expected = min(expected, info.num_frames(fps))
+    check_free_space(output, estimated_video_bytes(expected, info.width, info.height))  # before the long work
     times = StageTimes()
     warnings: list[str] = []
     tracking_reader = VideoReader(video, fps=fps, max_side=options.track_side)
     plan = track_faces(tracking_reader, options, times, video_name)
-    if plan.faces_in_first_frame > 1:
-        warnings.append(f"{plan.faces_in_first_frame} faces in the first frame of '{video_name}'; the largest is dubbed")
+    if plan.faces_where_tracked > 1:
+        warnings.append(f"{plan.faces_where_tracked} faces in '{video_name}': dubbing {plan.face} (--face {options.face}; "
+                        "choose another with --face leftmost, rightmost, an index from 0 on the left, or X,Y)")
     if plan.missing:
         verb = "interpolated" if options.on_missing_face == "interpolate" else "left unchanged"
         warnings.append(f"no face in frames {_ranges_text(plan.missing)} of '{video_name}': {verb}")
@@ -323,14 +349,14 @@ def lip_sync(video: str | os.PathLike, audio, output: str | os.PathLike, model, 
         for output_index, (source_index, frame) in enumerate(
                 tqdm(frames, total=num_output, desc="lip-sync", unit="frame", disable=not options.progress)):
             batch.append((output_index, source_index, frame))
-            if len(batch) == options.batch_size:
+            if len(batch) >= frames_per_batch(options.batch_size, frame):
                 flush(writer)
         if batch:
             flush(writer)
         written = writer.frames_written
     missing_seconds = [(round(a / fps, 3), round(b / fps, 3)) for a, b in plan.missing]
     return LipSyncResult(str(output), fps, written, written / fps, plan.num_frames, generated, written - generated,
-                         missing_seconds, audio_policy, warnings, times.to_dict())
+                         missing_seconds, audio_policy, plan.face, warnings, times.to_dict())
 
 
 class LipSyncPipeline(TalkheadPipeline):

@@ -16,12 +16,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..processing.mouth import keep_lips_apart, mouth_shapes
+from ..processing.phones import DEFAULT_LANGUAGE
 from . import mouth_retrieval as retrieval
 
 
-def predicted_shapes(model, wave: np.ndarray, num_frames: int, fps: float, mean_shape: np.ndarray) -> np.ndarray:
+def predicted_shapes(model, wave: np.ndarray, num_frames: int, fps: float, mean_shape: np.ndarray,
+                     language: str = DEFAULT_LANGUAGE) -> np.ndarray:
     """(num_frames, 20, 2) target mouth shapes for ``wave`` at ``fps``: ``mean_shape`` + the model's displacements."""
-    return keep_lips_apart(mean_shape + model.predict_speech(wave, num_frames, fps))
+    return keep_lips_apart(mean_shape + model.predict_speech(wave, num_frames, fps, language=language))
 
 
 class RetrievalRenderer:
@@ -56,7 +58,7 @@ class RetrievalRenderer:
 
 def build_retrieval_renderer(model, wave: np.ndarray, fps: float, pixels: np.ndarray, valid: np.ndarray,
                              sources: np.ndarray, read_frames, pool_size: int = 750, exclude_within: int = 0,
-                             times=None) -> RetrievalRenderer:
+                             times=None, language: str = DEFAULT_LANGUAGE) -> RetrievalRenderer:
     """Everything :class:`RetrievalRenderer` needs, from the speech and the tracking plan.
 
     ``read_frames(indices)`` yields ``(index, frame)`` for sorted source indices at full size (one
@@ -67,7 +69,7 @@ def build_retrieval_renderer(model, wave: np.ndarray, fps: float, pixels: np.nda
     stage = times.stage if times is not None else (lambda name: contextlib.nullcontext())
     with stage("motion"):
         mean_shape = mouth_shapes(pixels[valid]).mean(0)
-        targets = predicted_shapes(model, wave, len(sources), fps, mean_shape)
+        targets = predicted_shapes(model, wave, len(sources), fps, mean_shape, language)
     indices = retrieval.pool_frame_indices(valid, pool_size)
     ppu = retrieval.choose_pixels_per_unit(pixels[valid])
     wanted = set(indices.tolist())

@@ -27,10 +27,11 @@ import cv2
 import numpy as np
 
 from ..errors import TalkheadInputError
-from ..outputs import check_output_path
+from ..outputs import check_free_space, check_output_path, estimated_video_bytes
 from ..processing import audio as audio_lib
 from ..processing.face_crops import crop_face, face_crop_boxes, smooth_boxes
 from ..processing.landmarks import apply_transform, mouth_opening, normalize_landmarks, similarity_transform
+from ..processing.phones import DEFAULT_LANGUAGE, check_language
 from ..processing.video import VideoWriter
 from ..processing.warp import border_anchors, thin_plate_map
 from .base import TalkheadPipeline, load_component
@@ -73,6 +74,9 @@ class TalkingHeadOptions:
         seed: fixes the generator's optional noise.
         feather: width of the mouth paste-back seam, as a fraction of the face box.
         crf: x264 quality.
+        language: the speech's language for the phone recogniser, which knows English only: ``auto`` (default)
+            takes its words where its own confidence says it understood and the phone loop elsewhere; ``en``
+            always takes its words; any other code (``fr``, ``zh``, ...) the phone loop alone.
         progress: show a tqdm bar.
     """
 
@@ -87,9 +91,11 @@ class TalkingHeadOptions:
     seed: int = 0
     feather: float = 0.1
     crf: int = 18
+    language: str = DEFAULT_LANGUAGE
     progress: bool = True
 
     def __post_init__(self):
+        self.language = check_language(self.language)
         scales = {"head_motion_scale": self.head_motion_scale, "lip_scale": self.lip_scale,
                   "expression_scale": self.expression_scale}
         if not all(0 <= value <= 4 for value in scales.values()):
@@ -159,7 +165,7 @@ def warp_photo(photo: np.ndarray, start: np.ndarray, frame_points: np.ndarray, a
 
 
 def speak_with_mouth_model(points: np.ndarray, photo_points: np.ndarray, mouth_model, wave: np.ndarray,
-                           lip_scale: float = 1.0, silent: bool = False) -> np.ndarray:
+                           lip_scale: float = 1.0, silent: bool = False, language: str = DEFAULT_LANGUAGE) -> np.ndarray:
     """(T, 68, 2) head motion at 25 fps with the mouth (and chin) set by ``mouth_model`` from ``wave``.
 
     The photo's own mouth is the rest pose (a smiling photo talks with a smile); the model's displacement
@@ -171,7 +177,7 @@ def speak_with_mouth_model(points: np.ndarray, photo_points: np.ndarray, mouth_m
     rest = mouth_shapes(photo_points[None])[0]
     if silent:
         return target_landmarks(points, np.repeat(rest[None], len(points), 0))
-    displacements = mouth_model.predict_speech(wave, len(points), audio_lib.VIDEO_FPS, from_rest=True)
+    displacements = mouth_model.predict_speech(wave, len(points), audio_lib.VIDEO_FPS, from_rest=True, language=language)
     return target_landmarks(points, keep_lips_apart(rest + lip_scale * displacements))
 
 
@@ -255,6 +261,10 @@ def talking_head(image, audio, output: str | os.PathLike | None, motion_model: S
         raise TalkheadInputError(f"{image_name} must be an RGB image at least 32 pixels on a side, got shape {photo.shape}")
     photo = np.ascontiguousarray(photo[..., :3]).astype(np.uint8)
     wave, output_wave = load_speech(audio, audio_name)
+    frame, scale = fit_photo(photo, options.max_side)
+    if output is not None:
+        check_free_space(output, estimated_video_bytes(round(len(wave) / audio_lib.SAMPLE_RATE * options.fps),
+                                                       frame.shape[1], frame.shape[0]))
     times = StageTimes()
     with times.stage("landmarks"):
         motion = motion_model(photo, wave, image_name=image_name, audio_name=audio_name)
@@ -263,7 +273,6 @@ def talking_head(image, audio, output: str | os.PathLike | None, motion_model: S
         warnings.append(f"{motion.faces_found} faces in {image_name}; the largest is animated")
     if motion.silent:
         warnings.append(f"{audio_name} is silent: the face stays still with a closed mouth")
-    frame, scale = fit_photo(photo, options.max_side)
     detrend = int(round(options.lip_detrend_seconds * audio_lib.VIDEO_FPS)) if mouth_model is None else 0
     lip_scale = options.lip_scale if mouth_model is None else 0.0  # the mouth model sets the mouth below
     points = rescale_motion(motion.pixels.astype(np.float64) * scale, options.head_motion_scale, lip_scale, detrend,
@@ -271,7 +280,8 @@ def talking_head(image, audio, output: str | os.PathLike | None, motion_model: S
     start = (motion.photo_landmarks if motion.photo_landmarks is not None else motion.pixels[0]) * scale
     if mouth_model is not None:
         with times.stage("landmarks"):
-            points = speak_with_mouth_model(points, start, mouth_model, wave, options.lip_scale, silent=motion.silent)
+            points = speak_with_mouth_model(points, start, mouth_model, wave, options.lip_scale, silent=motion.silent,
+                                            language=options.language)
     points = resample_motion(points, options.fps)
     anchors = border_anchors(frame.shape[1], frame.shape[0])
     boxes = smooth_boxes(face_crop_boxes(points))

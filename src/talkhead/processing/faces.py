@@ -202,16 +202,19 @@ class FaceTracker:
     """
 
     def __init__(self, detector: FaceDetector | None = None, predictor: LandmarkPredictor | None = None,
-                 redetect_every: int = 5, min_iou: float = 0.5, min_similarity: float = 0.6):
+                 redetect_every: int = 5, min_iou: float = 0.5, min_similarity: float = 0.6, choose=None):
         self.detector = detector or default_detector()
         self.predictor = predictor or default_landmark_predictor()
         self.redetect_every = redetect_every
         self.min_iou = min_iou
         self.min_similarity = min_similarity
+        self.choose = choose  # boxes -> index of the face a new track follows (processing.face_choice); None: largest
         self.reset()
 
     def reset(self) -> None:
         self._box: np.ndarray | None = None  # detector-style box predicted for the next frame
+        self._lost: np.ndarray | None = None  # where the last track was when it was lost
+        self.started: tuple[np.ndarray, int] | None = None  # (boxes, chosen index) where the first track started
         self._offset: np.ndarray | None = None  # detector box relative to the landmark box, in face widths
         self._since_detection = 0
         self._patch: np.ndarray | None = None
@@ -261,16 +264,30 @@ class FaceTracker:
             self.detections += 1
         self._since_detection = 0
         if len(boxes) == 0:
+            self._lost = self._box if self._box is not None else self._lost
             self._box = None
             return False
-        if self._box is not None and len(boxes) > 1:  # stay on the tracked face
-            boxes = boxes[np.argsort([-box_iou(b, self._box) for b in boxes], kind="stable")]
-        box = boxes[0].astype(np.float64)
+        box = boxes[self._pick(boxes)].astype(np.float64)
         bounds = landmark_bounds(self.predictor(frame, box))
         width = max(bounds[2] - bounds[0], 1.0)
         self._offset = (box - bounds) / width
         self._box = box
         return True
+
+    def _pick(self, boxes: np.ndarray) -> int:
+        """Stay on the tracked face; after a loss, take the one nearest where it was (within two face widths);
+        else ask :attr:`choose`."""
+        if self._box is not None:
+            return int(np.argmax([box_iou(b, self._box) for b in boxes]))
+        if self._lost is not None and len(boxes) > 1:
+            centres, lost = (boxes[:, :2] + boxes[:, 2:]) / 2, (self._lost[:2] + self._lost[2:]) / 2
+            distance = np.linalg.norm(centres - lost, axis=1)
+            if distance.min() < 2 * (self._lost[2] - self._lost[0]):
+                return int(np.argmin(distance))
+        chosen = self.choose(boxes) if self.choose is not None else 0  # detectors give the largest first
+        if self.started is None:
+            self.started = (np.asarray(boxes, np.float64), chosen)
+        return chosen
 
     def _box_from_landmarks(self, bounds: np.ndarray) -> np.ndarray:
         width = max(bounds[2] - bounds[0], 1.0)

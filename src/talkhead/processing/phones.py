@@ -19,12 +19,13 @@ to the phone loop. ``pocketsphinx`` is an optional dependency
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import TalkheadInputError
-from .audio import SAMPLE_RATE, SAMPLES_PER_FRAME, VIDEO_FPS
+from .audio import SAMPLE_RATE, SAMPLES_PER_FRAME, SILENCE_FLOOR_DBFS, VIDEO_FPS
 from .per_thread import per_thread
 
 # the 39 ARPAbet phones of CMUdict and pocketsphinx's en-us model, then silence; the order is part of
@@ -40,6 +41,14 @@ DECODER_FRAMES_PER_SECOND = 100  # pocketsphinx's default frame rate (10 ms)
 PHONE_DECODERS = ("allphone", "words")  # see decode_phones
 DEFAULT_PHONE_DECODER = "allphone"  # what a model saved before the choice existed was trained with
 WORD_CHUNK_SECONDS = 30.0  # word recognition decodes at most this much at once (its memory grows with the utterance)
+DEFAULT_LANGUAGE = "auto"  # see decode_phones
+# below this mean word posterior the recogniser did not understand the piece. It does not separate languages
+# cleanly (benchmarks/non_english.py, RESULTS.md): English test clips 0.20-0.71, the German one 0.31, espeak-ng French,
+# Spanish, German and Mandarin 0.28-0.41 (its English 0.23). At 0.45 the German clip, every espeak voice and 2 of the
+# 11 English test clips take the phone loop: test lip-follow 0.476 against 0.480 with words always, while the
+# espeak voices' mouths follow their loudness better (French 0.256 against 0.224, Spanish 0.373 against 0.316)
+MIN_WORD_CONFIDENCE = 0.45
+_LANGUAGE_CODE = re.compile(r"^(auto|[a-z]{2,3}([-_][a-z0-9]+)*)$")
 
 
 @dataclass(frozen=True)
@@ -117,19 +126,35 @@ def _segment(phone: str, start_frame: int, frames: int) -> PhoneSegment:
     return PhoneSegment(phone, start_frame / DECODER_FRAMES_PER_SECOND, (start_frame + frames) / DECODER_FRAMES_PER_SECOND)
 
 
-def decode_phones(wave: np.ndarray, decoder: str = DEFAULT_PHONE_DECODER) -> list[PhoneSegment]:
+def check_language(language: str) -> str:
+    """``language`` lower-cased, or a :class:`TalkheadInputError` naming what is accepted."""
+    code = str(language).strip().lower()
+    if not _LANGUAGE_CODE.match(code):
+        raise TalkheadInputError(f"language must be 'auto', 'en' or another language code such as 'fr', got {language!r}")
+    return code
+
+
+def decode_phones(wave: np.ndarray, decoder: str = DEFAULT_PHONE_DECODER,
+                  language: str = DEFAULT_LANGUAGE) -> list[PhoneSegment]:
     """The phone sequence of 16 kHz mono speech ``wave`` (float in [-1, 1]), with start and end times.
 
     ``decoder``: ``allphone`` (a phone loop under the phone language model) or ``words`` (words recognised,
     then their dictionary phones aligned to the audio; the phone loop where no word is heard).
+
+    ``language`` matters to ``words`` only, whose recogniser knows English alone: ``en`` always takes its words;
+    ``auto`` takes them where the recogniser's own confidence (:func:`word_confidence`) is at least
+    :data:`MIN_WORD_CONFIDENCE` in a piece, and the phone loop elsewhere (French or Mandarin heard as English words
+    gives English mouth shapes at the wrong times); any other code (``fr``, ``de``, ...) takes the phone loop.
     """
     if decoder not in PHONE_DECODERS:
         raise TalkheadInputError(f"decode_phones: decoder must be one of {PHONE_DECODERS}, got {decoder!r}")
+    language = check_language(language)
     pcm = _pcm(wave)
     if not pcm:
         return []
-    if decoder == "words":
-        segments = _word_phones_in_chunks(np.asarray(wave, np.float32), pcm)
+    if decoder == "words" and language in ("auto", "en"):
+        minimum = MIN_WORD_CONFIDENCE if language == "auto" else 0.0
+        segments = _word_phones_in_chunks(np.asarray(wave, np.float32), pcm, minimum)
         if segments:
             return segments
     return _phone_loop(pcm)
@@ -158,14 +183,14 @@ def speech_chunks(wave: np.ndarray, max_seconds: float = WORD_CHUNK_SECONDS) -> 
     return cuts + [(start, len(wave))]
 
 
-def _word_phones_in_chunks(wave: np.ndarray, pcm: bytes) -> list[PhoneSegment]:
+def _word_phones_in_chunks(wave: np.ndarray, pcm: bytes, min_confidence: float = 0.0) -> list[PhoneSegment]:
     """:func:`_word_phones` over :func:`speech_chunks` of ``wave`` (``pcm`` its 16-bit samples): memory and time stay
     linear (decoded whole, 300 s of speech took the lip-sync pipeline to 2.8 GB); [] when no piece has a recognised
     word. Pieces are never empty (each cut lies inside its piece's last third)."""
     segments, heard = [], False
     for start, stop in speech_chunks(wave):
         piece = pcm[2 * start: 2 * stop]  # int16: two bytes a sample
-        chunk = _word_phones(piece)
+        chunk = _word_phones(piece, min_confidence)
         heard |= bool(chunk)
         if not chunk:  # no word heard here: this piece's phone loop
             chunk = _phone_loop(piece)
@@ -174,14 +199,28 @@ def _word_phones_in_chunks(wave: np.ndarray, pcm: bytes) -> list[PhoneSegment]:
     return segments if heard else []
 
 
-def _word_phones(pcm: bytes) -> list[PhoneSegment]:
-    """Recognise the words, then align their dictionary phones (two more passes); [] when no word is heard."""
+def _is_word(token: str) -> bool:
+    return not token.startswith(("<", "[", "+"))  # <s>, <sil>, [NOISE], +SPN+ are not words
+
+
+def word_confidence(segments) -> float:
+    """The recogniser's mean posterior probability of its words (pocketsphinx ``Segment.prob``), weighted by their
+    duration; 0 without words. Near 0.5-0.7 on English speech, near 0.3 on speech it does not know."""
+    words = [s for s in segments if _is_word(s.word)]
+    frames = np.array([s.end_frame + 1 - s.start_frame for s in words], np.float64)
+    return float(np.dot([s.prob for s in words], frames) / frames.sum()) if words else 0.0
+
+
+def _word_phones(pcm: bytes, min_confidence: float = 0.0) -> list[PhoneSegment]:
+    """Recognise the words, then align their dictionary phones (two more passes); [] when no word is heard, or when
+    the recogniser's confidence is below ``min_confidence``."""
     recogniser = _word_decoder()
     recogniser.activate_search()  # the language-model search it was made with (the last alignment left another)
     _run(recogniser, pcm)
     hypothesis = recogniser.hyp()
     text = hypothesis.hypstr.strip() if hypothesis is not None else ""
-    if not text:
+    words = list(recogniser.seg())
+    if not text or (min_confidence and word_confidence(words) < min_confidence):
         return []
     try:
         recogniser.set_align_text(text)
@@ -190,9 +229,28 @@ def _word_phones(pcm: bytes) -> list[PhoneSegment]:
         _run(recogniser, pcm)
         alignment = recogniser.get_alignment()
         segments = [_segment(phone.name, phone.start, phone.duration) for word in alignment or [] for phone in word]
-    except RuntimeError:  # a word the aligner refuses: keep the phone loop's answer
+    except RuntimeError:
+        # the state-level pass fails to finish on about one 30 s piece of real English in seven (6 of the 45 train
+        # clips): the recogniser's own word times, each word's phones spread evenly over it, beat the phone loop
         segments = []
-    return segments
+    return segments or _spread_word_phones(recogniser, words, np.frombuffer(pcm, np.int16) / 32767.0)
+
+
+def _spread_word_phones(recogniser, words, wave: np.ndarray) -> list[PhoneSegment]:
+    """Each recognised word's dictionary phones in equal shares of the word's frames; silence, fillers, noise and
+    words heard where ``wave`` is below the absolute silence floor (the recogniser hears "dog", sure of it, in
+    digital silence) as ``SIL``; [] when that leaves no word."""
+    samples = SAMPLE_RATE // DECODER_FRAMES_PER_SECOND
+    segments = []
+    for word in words:
+        span = wave[word.start_frame * samples: (word.end_frame + 1) * samples]
+        audible = span.size and 20 * np.log10(max(np.sqrt(np.mean(span ** 2)), 1e-9)) >= SILENCE_FLOOR_DBFS
+        pronunciation = recogniser.lookup_word(word.word) if _is_word(word.word) and audible else None
+        names = pronunciation.split() if pronunciation else ["SIL"]
+        edges = [int(e) for e in np.linspace(word.start_frame, word.end_frame + 1, len(names) + 1).round()]
+        segments += [_segment(name, start, stop - start) for name, start, stop in zip(names, edges[:-1], edges[1:])
+                     if stop > start]
+    return segments if any(s.phone != "SIL" for s in segments) else []  # no word heard: as the recogniser's none
 
 
 def segments_to_frames(segments: list[PhoneSegment], num_frames: int, fps: float = VIDEO_FPS) -> np.ndarray:
@@ -211,7 +269,7 @@ def segments_to_frames(segments: list[PhoneSegment], num_frames: int, fps: float
 
 
 def phone_features(wave: np.ndarray, num_frames: int, fps: float = VIDEO_FPS,
-                   decoder: str = DEFAULT_PHONE_DECODER) -> np.ndarray:
-    """(num_frames, NUM_PHONES): the phones of ``wave`` (16 kHz) at ``fps``, as soft one-hots (``decoder``: see
-    :func:`decode_phones`)."""
-    return segments_to_frames(decode_phones(wave, decoder), num_frames, fps)
+                   decoder: str = DEFAULT_PHONE_DECODER, language: str = DEFAULT_LANGUAGE) -> np.ndarray:
+    """(num_frames, NUM_PHONES): the phones of ``wave`` (16 kHz) at ``fps``, as soft one-hots (``decoder`` and
+    ``language``: see :func:`decode_phones`)."""
+    return segments_to_frames(decode_phones(wave, decoder, language), num_frames, fps)

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from ..errors import MediaDecodeError, NoVideoError
-from ..outputs import AtomicOutput
+from ..outputs import AtomicOutput, disk_full_error, is_disk_full
 from ._av import container_origin, ffmpeg_reason, open_container
 from .audio import SAMPLE_RATE, fit_length
 from .video_probe import (
@@ -264,10 +264,19 @@ class VideoWriter:
         packet_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
         packet_frame.pts = self.frames_written
         packet_frame.time_base = 1 / self.fps
-        for packet in self._video.encode(packet_frame):
-            self._container.mux(packet)
-        self.frames_written += 1
-        self._write_audio_until(self.frames_written / self.fps)
+        try:
+            for packet in self._video.encode(packet_frame):
+                self._container.mux(packet)
+            self.frames_written += 1
+            self._write_audio_until(self.frames_written / self.fps)
+        except OSError as error:
+            if is_disk_full(error):
+                raise self._disk_full(error) from None
+            raise
+
+    def _disk_full(self, error: OSError):
+        size = os.path.getsize(self._output.temporary) if os.path.exists(self._output.temporary) else None
+        return disk_full_error(self.path, size)
 
     def _write_audio_until(self, seconds: Fraction) -> None:
         if self._audio_stream is None:
@@ -304,22 +313,24 @@ class VideoWriter:
         return fit_length(np.concatenate(parts) if parts else np.zeros(0, np.float32), count)
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            if exc_type is None:
-                if self.frames_written == 0:
-                    raise NoVideoError(f"no frames were written to '{self.path}'")
-                for packet in self._video.encode():
-                    self._container.mux(packet)
-                if self._audio_stream is not None:
-                    for packet in self._audio_stream.encode():
-                        self._container.mux(packet)
-            self._container.close()
-        except BaseException:
-            self._discard()
-            raise
-        if exc_type is not None:
+        if exc_type is not None:  # closing may fail again (a full disk): the first error is the one to report
             self._discard()
             return
+        try:
+            if self.frames_written == 0:
+                raise NoVideoError(f"no frames were written to '{self.path}'")
+            for packet in self._video.encode():
+                self._container.mux(packet)
+            if self._audio_stream is not None:
+                for packet in self._audio_stream.encode():
+                    self._container.mux(packet)
+            self._container.close()
+        except BaseException as error:
+            full = self._disk_full(error) if is_disk_full(error) else None
+            self._discard()
+            if full is not None:
+                raise full from None
+            raise
         self._output.publish()
 
     def _discard(self) -> None:

@@ -22,17 +22,19 @@ from transformers import PreTrainedModel
 from transformers.utils import ModelOutput
 
 from ...processing import audio as audio_lib
+from ...processing.phones import DEFAULT_LANGUAGE
 from ..blocks import init_weights
 from ..configuration_utils import ShippedModelMixin
 from .configuration_mouth_motion import MouthMotionConfig
 
 
 def mouth_audio_features(wave: np.ndarray, num_frames: int, fps: float, config: MouthMotionConfig,
-                         phones: np.ndarray | None = None) -> np.ndarray:
+                         phones: np.ndarray | None = None, language: str = DEFAULT_LANGUAGE) -> np.ndarray:
     """(num_frames, config.input_size) float32: the model's input for 16 kHz mono ``wave`` at ``fps``.
 
     ``phones`` (num_frames, NUM_PHONES) may be given when already decoded (a dataset caches them);
-    otherwise they are decoded here (needs ``pocketsphinx``). The mel is mean-normalised per band
+    otherwise they are decoded here (needs ``pocketsphinx``; ``language`` as in
+    :func:`~talkhead.processing.phones.decode_phones`). The mel is mean-normalised per band
     over the clip, which removes most of the microphone's colour (and variance-normalised with
     ``mel_normalization="mean_std"``).
     """
@@ -42,7 +44,8 @@ def mouth_audio_features(wave: np.ndarray, num_frames: int, fps: float, config: 
             from ...processing.phones import DEFAULT_PHONE_DECODER, phone_features
 
             # the mouth-sync expert's config (the same features) has no decoder choice: the default
-            phones = phone_features(wave, num_frames, fps, getattr(config, "phone_decoder", DEFAULT_PHONE_DECODER))
+            phones = phone_features(wave, num_frames, fps, getattr(config, "phone_decoder", DEFAULT_PHONE_DECODER),
+                                    language)
         parts.append(np.asarray(phones, np.float32)[:num_frames])
     if config.use_mel:
         mel = audio_lib.mel_per_frame(audio_lib.mel80(wave), num_frames, fps)
@@ -185,15 +188,17 @@ class MouthMotionModel(ShippedModelMixin, PreTrainedModel):
         return np.asarray(self.config.silence_displacement, np.float64).reshape(-1, 2) * self.config.output_gain
 
     def predict_speech(self, wave: np.ndarray, num_frames: int, fps: float, from_rest: bool = False,
-                       phones: np.ndarray | None = None) -> np.ndarray:
+                       phones: np.ndarray | None = None, language: str = DEFAULT_LANGUAGE) -> np.ndarray:
         """(num_frames, 20, 2) displacements for 16 kHz mono ``wave`` at ``fps`` (see :meth:`predict`), with the mouth
-        pulled to rest wherever the audio is silent.
+        pulled to rest wherever the audio is silent. ``language``: the speech's, as in
+        :func:`~talkhead.processing.phones.decode_phones` (``auto`` lets the recogniser's confidence choose).
 
         The mel is normalised over the clip, so 10 s of digital silence read as average speech and the model held
         the mouth open (issue #23); :func:`~talkhead.processing.audio.silence_closing_weights` measures silence
         on the absolute level instead, whether the whole input is silent or a part.
         """
-        displacements = self.predict(mouth_audio_features(wave, num_frames, fps, self.config, phones), from_rest)
+        features = mouth_audio_features(wave, num_frames, fps, self.config, phones, language)
+        displacements = self.predict(features, from_rest)
         rest = np.zeros_like(displacements[0]) if from_rest else self.rest_displacement()
         closing = audio_lib.silence_closing_weights(wave, num_frames, fps)[:, None, None]
         return (1 - closing) * displacements + closing * rest
