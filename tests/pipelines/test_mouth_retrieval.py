@@ -1,6 +1,7 @@
 """Retrieval-and-warp mouth rendering: retrieval with Viterbi smoothing, and a warp that keeps what it should."""
 
 import numpy as np
+import pytest
 
 from talkhead.metrics.mouth_quality import box_psnr, mouth_box
 from talkhead.pipelines import mouth_retrieval as retrieval
@@ -65,3 +66,30 @@ def test_paste_mask_fades_out_at_the_patch_border():
     mask = lower_face_mask(landmarks, (100, 100))
     assert mask[-1].max() == 0 and mask[:, 0].max() == 0 and mask[:, -1].max() == 0
     assert mask[85:95].max() > 0.3  # the fade is a ramp, not a cut: the mask still reaches near the border
+
+
+def test_silence_targets_the_videos_own_shut_mouth_not_its_mean():
+    """Issue #23: 10 s of silence left dubbed lips apart; the model's rest is a pause in speech, the mean shape of a
+    talking video is half open. Silent frames now take the video's closed shape (its least open tenth)."""
+    from talkhead.models.mouth_motion import MouthMotionModel
+    from talkhead.pipelines.retrieval_renderer import predicted_shapes
+    from talkhead.processing.mouth import closed_shape, shape_inner_lip_opening
+
+    rng = np.random.default_rng(0)
+    base = np.stack([np.linspace(-0.4, 0.4, 20), np.zeros(20)], 1)
+    openings = rng.uniform(0.0, 0.3, 200)
+    shapes = np.repeat(base[None], 200, 0)
+    shapes[:, 12:20, 1] = 0.0
+    shapes[:, [17, 18, 19], 1] += openings[:, None]  # lower inner lip (65-67) drops by the opening
+    closed = closed_shape(shapes)
+    assert shape_inner_lip_opening(closed[None])[0] < np.percentile(shape_inner_lip_opening(shapes), 10) + 1e-9
+    from talkhead.hub import load_pretrained
+    from talkhead.processing.phones import phones_available
+
+    if not phones_available():
+        pytest.skip("pocketsphinx is not installed")
+    model = load_pretrained(MouthMotionModel, "mouth-motion").eval()
+    wave = np.concatenate([np.zeros(16000, np.float32), 0.3 * rng.standard_normal(16000).astype(np.float32)])
+    targets = predicted_shapes(model, wave, 50, 25.0, shapes.mean(0), "xx", closed)
+    np.testing.assert_allclose(targets[:20], np.repeat(closed[None], 20, 0), atol=1e-9)  # silent second: shut
+    assert not np.allclose(targets[30:], closed)  # sound: the model's shapes

@@ -83,6 +83,16 @@ def place_mouth(shapes: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     return landmarks
 
 
+CLOSED_PERCENTILE = 10  # a speaker's closed mouth: the shapes at or below this percentile of their inner-lip gap
+
+
+def closed_shape(shapes: np.ndarray, percentile: float = CLOSED_PERCENTILE) -> np.ndarray:
+    """(20, 2): the mean of the (T, 20, 2) face-frame ``shapes`` whose inner lips are closest (at or below
+    ``percentile`` of the gap): how this speaker's mouth looks shut, which the mean shape of a talking video is not."""
+    gaps = shape_inner_lip_opening(shapes)
+    return np.asarray(shapes, np.float64)[gaps <= np.percentile(gaps, percentile)].mean(0)
+
+
 def keep_lips_apart(shapes: np.ndarray) -> np.ndarray:
     """Shapes whose lower inner lip never rises above the upper one (predicted deltas can cross them)."""
     shapes = np.array(shapes, np.float64, copy=True)
