@@ -190,14 +190,3 @@ def test_rotated_phone_video_is_read_upright(tmp_path):
     assert frames.shape[1:] == (64, 48, 3)
     white = np.argwhere(frames[0, :, :, 0] > 128).mean(0)
     assert white[0] > 48 and white[1] < 8  # displayed as a player shows it: the block at the bottom left
-
-
-def test_large_buffers_go_back_to_the_system_and_asking_twice_is_harmless():
-    import sys
-
-    from talkhead.processing.large_buffers import return_large_buffers_to_the_os
-
-    first = return_large_buffers_to_the_os()
-    assert first is return_large_buffers_to_the_os()
-    if sys.platform == "linux" and "glibc" in " ".join(__import__("platform").libc_ver()):
-        assert first is True

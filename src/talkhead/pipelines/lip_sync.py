@@ -46,7 +46,6 @@ from ..processing.faces import (
     valid_segments,
 )
 from ..processing.landmarks import normalize_landmarks
-from ..processing.large_buffers import return_large_buffers_to_the_os
 from ..processing.phones import DEFAULT_LANGUAGE, check_language
 from ..processing.video import VideoReader, VideoWriter, probe_video
 from .base import TalkheadPipeline, load_component
@@ -288,7 +287,6 @@ def lip_sync(video: str | os.PathLike, audio, output: str | os.PathLike, model, 
     """
     from tqdm.auto import tqdm
 
-    return_large_buffers_to_the_os()  # full-size frames: freed memory goes back (processing.large_buffers)
     options = options or LipSyncOptions()
     video_name, audio_name = str(video), str(audio) if isinstance(audio, (str, os.PathLike)) else "the audio"
     output = check_output_path(output, [video, audio if isinstance(audio, (str, os.PathLike)) else None])

@@ -31,7 +31,6 @@ from ..outputs import check_free_space, check_output_path, estimated_video_bytes
 from ..processing import audio as audio_lib
 from ..processing.face_crops import crop_face, face_crop_boxes, smooth_boxes
 from ..processing.landmarks import apply_transform, mouth_opening, normalize_landmarks, similarity_transform
-from ..processing.large_buffers import return_large_buffers_to_the_os
 from ..processing.phones import DEFAULT_LANGUAGE, check_language
 from ..processing.video import VideoWriter
 from ..processing.warp import border_anchors, thin_plate_map
@@ -250,7 +249,6 @@ def talking_head(image, audio, output: str | os.PathLike | None, motion_model: S
     from tqdm.auto import tqdm
 
     options = options or TalkingHeadOptions()
-    return_large_buffers_to_the_os()  # freed frames go back to the system (processing.large_buffers)
     image_name = str(image) if isinstance(image, (str, os.PathLike)) else "the photo"
     audio_name = str(audio) if isinstance(audio, (str, os.PathLike)) else "the audio"
     if output is not None:
