@@ -208,3 +208,12 @@ def test_lip_sync_refuses_other_checkpoints(generator_path):
 
     with pytest.raises(TalkheadInputError, match="mouth-motion model or a stabilized-sync face generator"):
         load_lip_sync_models(str(generator_path))
+
+
+def test_full_size_frames_are_batched_within_the_memory_budget():
+    from talkhead.pipelines.lip_sync import BATCH_BYTES, frames_per_batch
+
+    frame_4k, frame_512 = np.zeros((2160, 3840, 3), np.uint8), np.zeros((512, 512, 3), np.uint8)
+    assert frames_per_batch(16, frame_512) == 16  # small frames: the batch size asked for
+    assert frames_per_batch(16, frame_4k) == 2 and 2 * frame_4k.nbytes <= BATCH_BYTES  # 4K: two at a time
+    assert frames_per_batch(16, np.zeros((8000, 8000, 3), np.uint8)) == 1  # never none
