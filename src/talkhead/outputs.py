@@ -92,13 +92,21 @@ def temporary_path(path: str | os.PathLike) -> Path:
     return path.with_name(f".{path.stem}{PARTIAL_MARK}-{os.getpid()}-{uuid.uuid4().hex[:8]}{path.suffix}")
 
 
+_TEMPORARY_NAME = re.compile(rf"^\.(?P<stem>.*){re.escape(PARTIAL_MARK)}-(?P<pid>\d+)-[0-9a-f]{{8}}(?P<suffix>.*)$")
+
+
+def _parse_temporary(name: str) -> tuple[str, int] | None:
+    """(the output's file name, the writing process's id) of a :func:`temporary_path` name; ``None`` for others."""
+    match = _TEMPORARY_NAME.match(name)
+    return (match["stem"] + match["suffix"], int(match["pid"])) if match else None
+
+
 def output_of(path: str | os.PathLike | None) -> str:
     """The output a :func:`temporary_path` stands for (``path`` itself when it is not one)."""
     if path is None:
         return "the output"
-    path = Path(path)
-    match = re.match(rf"^\.(.*){re.escape(PARTIAL_MARK)}-\d+-[0-9a-f]{{8}}(.*)$", path.name)
-    return str(path.with_name(match.group(1) + match.group(2)) if match else path)
+    parsed = _parse_temporary(Path(path).name)
+    return str(Path(path).with_name(parsed[0]) if parsed else path)
 
 
 def _process_alive(pid: int) -> bool:
@@ -116,15 +124,14 @@ def sweep_orphans(path: str | os.PathLike) -> list[Path]:
     ``kill -9`` or a power cut skips every clean-up, and its partial would stay beside the output for good. A
     temporary of a live process (another run writing the same output) is left alone. Returns what was removed."""
     path = Path(path)
-    pattern = re.compile(rf"^\.{re.escape(path.stem)}{re.escape(PARTIAL_MARK)}-(\d+)-[0-9a-f]{{8}}{re.escape(path.suffix)}$")
     removed = []
     try:
         siblings = list(path.parent.iterdir())
     except OSError:
         return removed
     for sibling in siblings:
-        match = pattern.match(sibling.name)
-        if not match or _process_alive(int(match.group(1))):
+        parsed = _parse_temporary(sibling.name)
+        if parsed is None or parsed[0] != path.name or _process_alive(parsed[1]):
             continue
         if sibling.is_dir() and not sibling.is_symlink():
             shutil.rmtree(sibling, ignore_errors=True)
@@ -140,10 +147,9 @@ ENCODED_BYTES_PER_PIXEL = 0.01
 AUDIO_BYTES_PER_SECOND = 16_000  # AAC at 128 kbit/s
 
 
-def estimated_video_bytes(frames: int, width: int, height: int) -> int:
-    """About how large an mp4 of ``frames`` frames of ``width`` x ``height`` with sound will be."""
-    seconds = frames / 25.0
-    return int(frames * width * height * ENCODED_BYTES_PER_PIXEL + seconds * AUDIO_BYTES_PER_SECOND)
+def estimated_video_bytes(frames: int, width: int, height: int, fps: float) -> int:
+    """About how large an mp4 of ``frames`` frames of ``width`` x ``height`` at ``fps`` with sound will be."""
+    return int(frames * width * height * ENCODED_BYTES_PER_PIXEL + frames / fps * AUDIO_BYTES_PER_SECOND)
 
 
 def _megabytes(count: float) -> str:

@@ -66,8 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:
         if not outputs.is_disk_full(err):
             raise
-        print(f"error: no space left on the device writing '{outputs.output_of(err.filename)}'; nothing was kept: "
-              "free some space or choose another output folder", file=sys.stderr)
+        print(f"error: {outputs.disk_full_error(outputs.output_of(err.filename))}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as err:
         extra = EXTRA_OF.get((err.name or "").partition(".")[0])

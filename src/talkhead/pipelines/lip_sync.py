@@ -296,7 +296,7 @@ def lip_sync(video: str | os.PathLike, audio, output: str | os.PathLike, model, 
     expected = max(1, round(len(wave) / audio_lib.SAMPLE_RATE * fps))
     if options.audio_longer == "trim":
         expected = min(expected, info.num_frames(fps))
-    check_free_space(output, estimated_video_bytes(expected, info.width, info.height))  # before the long work
+    check_free_space(output, estimated_video_bytes(expected, info.width, info.height, fps))  # before the long work
     times = StageTimes()
     warnings: list[str] = []
     tracking_reader = VideoReader(video, fps=fps, max_side=options.track_side)

@@ -264,7 +264,7 @@ def talking_head(image, audio, output: str | os.PathLike | None, motion_model: S
     frame, scale = fit_photo(photo, options.max_side)
     if output is not None:
         check_free_space(output, estimated_video_bytes(round(len(wave) / audio_lib.SAMPLE_RATE * options.fps),
-                                                       frame.shape[1], frame.shape[0]))
+                                                       frame.shape[1], frame.shape[0], options.fps))
     times = StageTimes()
     with times.stage("landmarks"):
         motion = motion_model(photo, wave, image_name=image_name, audio_name=audio_name)

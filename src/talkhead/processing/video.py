@@ -271,10 +271,10 @@ class VideoWriter:
             self._write_audio_until(self.frames_written / self.fps)
         except OSError as error:
             if is_disk_full(error):
-                raise self._disk_full(error) from None
+                raise self._disk_full() from None
             raise
 
-    def _disk_full(self, error: OSError):
+    def _disk_full(self):
         size = os.path.getsize(self._output.temporary) if os.path.exists(self._output.temporary) else None
         return disk_full_error(self.path, size)
 
@@ -326,7 +326,7 @@ class VideoWriter:
                     self._container.mux(packet)
             self._container.close()
         except BaseException as error:
-            full = self._disk_full(error) if is_disk_full(error) else None
+            full = self._disk_full() if is_disk_full(error) else None
             self._discard()
             if full is not None:
                 raise full from None
