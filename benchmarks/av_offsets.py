@@ -31,7 +31,7 @@ def main() -> None:
     for split, rows in load_dataset_dict(args.data).items():
         clips = list(iter_clips(rows))
         lags, details = clip_offsets(clips, args.phones_cache)
-        report[split] = {c.clip_id: {"source": c.source, **d} for c, d in zip(clips, details)}
+        report[split] = {c.clip_id: {"source": c.source, **d} for c, d in zip(clips, details, strict=True)}
         off = {c: d["lag"] for c, d in report[split].items() if d["lag"]}
         print(f"{split}: {len(off)} of {len(clips)} clips off (frames): {off}")
     RESULTS.write_text(json.dumps(report, indent=1) + "\n")

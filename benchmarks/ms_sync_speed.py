@@ -51,39 +51,58 @@ def main() -> int:
 
     rng = np.random.default_rng(0)
     t = np.arange(int(args.seconds * 16000)) / 16000
-    speech = (0.3 * np.sin(2 * np.pi * 150 * t) * (np.sin(2 * np.pi * 3 * t) > 0) + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+    speech = (
+        0.3 * np.sin(2 * np.pi * 150 * t) * (np.sin(2 * np.pi * 3 * t) > 0) + 0.01 * rng.standard_normal(t.size)
+    ).astype(np.float32)
     features = torch.from_numpy(logfbank26(speech))[None]
-    models = {f"{args.model} (shipped)": load_pretrained(MSSyncGenerator, args.model).eval(),
-              "paper-size config": MSSyncGenerator(MSSyncGeneratorConfig()).eval()}
-    results = {"machine": machine(), "threads": args.threads, "seconds_of_speech": args.seconds,
-               "model": checkpoint_path(args.model), "rows": []}
+    models = {
+        f"{args.model} (shipped)": load_pretrained(MSSyncGenerator, args.model).eval(),
+        "paper-size config": MSSyncGenerator(MSSyncGeneratorConfig()).eval(),
+    }
+    results = {
+        "machine": machine(),
+        "threads": args.threads,
+        "seconds_of_speech": args.seconds,
+        "model": checkpoint_path(args.model),
+        "rows": [],
+    }
     for name, generator in models.items():
         parameters = sum(p.numel() for p in generator.parameters())
         for batch in (1, 32) if "shipped" in name else (1,):  # the paper size at 32 streams takes minutes a run
             for compiled in (True, False):
-                row = {"model": name, "parameters": parameters, **measure(generator, features, batch, compiled, args.repeats)}
+                row = {
+                    "model": name,
+                    "parameters": parameters,
+                    **measure(generator, features, batch, compiled, args.repeats),
+                }
                 results["rows"].append(row)
                 print(row, flush=True)
     write_json("ms_sync_speed", results)
     lines = [
         "## MS-Sync landmark generation speed (issue #4)",
         "",
-        f"Measured {results['machine']['date']} with `python benchmarks/ms_sync_speed.py --seconds {args.seconds:g}` on "
-        f"{args.threads} thread(s) of this CPU: {args.seconds:g} s of speech per stream, medians of {args.repeats} runs after a "
-        "warm-up; `generate()` timed (audio pyramid + autoregressive rollout), features excluded. Target: 500x real time for one stream.",
+        f"Measured {results['machine']['date']} with `python benchmarks/ms_sync_speed.py --seconds {args.seconds:g}` "
+        f"on {args.threads} thread(s) of this CPU: {args.seconds:g} s of speech per stream, medians of {args.repeats} "
+        "runs after a warm-up; `generate()` timed (audio pyramid + autoregressive rollout), features excluded. Target: "
+        "500x real time for one stream.",
         "",
         "| model | parameters | streams | rollout | frames/s | real time, per stream | real time, all streams |",
         "|---|---|---|---|---|---|---|",
     ]
     for row in results["rows"]:
-        lines.append(f"| {row['model']} | {row['parameters'] / 1e6:.2f} M | {row['batch']} | "
-                     f"{'compiled (numba)' if row['compiled'] else 'PyTorch loop'} | {row['frames_per_second']:,.0f} | "
-                     f"{row['real_time_factor']:,.1f}x | {row['aggregate_real_time_factor']:,.1f}x |")
+        lines.append(
+            f"| {row['model']} | {row['parameters'] / 1e6:.2f} M | {row['batch']} | "
+            f"{'compiled (numba)' if row['compiled'] else 'PyTorch loop'} | {row['frames_per_second']:,.0f} | "
+            f"{row['real_time_factor']:,.1f}x | {row['aggregate_real_time_factor']:,.1f}x |"
+        )
     best = max(r["real_time_factor"] for r in results["rows"] if r["batch"] == 1)
-    lines += ["", f"Target 500x real time for one stream: {'met' if best >= 500 else 'missed'} (best {best:,.1f}x). "
-              "Autoregressive generation reads every weight once per frame (1.9 M parameters, 7.6 MB in float32), "
-              "so a single stream is bound by memory traffic rather than arithmetic; more streams share each read "
-              "only in the batched PyTorch loop."]
+    lines += [
+        "",
+        f"Target 500x real time for one stream: {'met' if best >= 500 else 'missed'} (best {best:,.1f}x). "
+        "Autoregressive generation reads every weight once per frame (1.9 M parameters, 7.6 MB in float32), "
+        "so a single stream is bound by memory traffic rather than arithmetic; more streams share each read "
+        "only in the batched PyTorch loop.",
+    ]
     text = "\n".join(lines)
     update_results_section("ms_sync_speed", text)
     print(text)

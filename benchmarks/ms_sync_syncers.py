@@ -44,7 +44,9 @@ def retrieval(syncer, clips, level: int, repeats: int, euclidean: bool, same_cli
             groups = [(x[order[i : i + size]], a[order[i : i + size]]) for i in range(0, len(order) - size + 1, size)]
         for x, a in groups:
             with torch.no_grad():
-                e_x, e_a = syncer.embed_windows(torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(a)), level)
+                e_x, e_a = syncer.embed_windows(
+                    torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(a)), level
+                )
             accuracies.append(retrieval_accuracy(e_a, e_x, euclidean=euclidean))
     return (float(np.mean(accuracies)) if accuracies else float("nan")), len(accuracies)
 
@@ -63,8 +65,13 @@ def av_scores(eval_syncer, clips, length: int = 80, max_shift: int = 10) -> dict
                 audio = clip.logfbank[4 * (start + shift) : 4 * (start + shift + length)]
                 points = np.repeat(landmarks[:1], length, axis=0) if condition == "static" else landmarks
                 values[condition].append(multiscale_sync(eval_syncer, points, audio).summary())
-    return {condition: {key: {"mean": float(np.mean([v[key] for v in rows])), "std": float(np.std([v[key] for v in rows]))}
-                        for key in rows[0]} for condition, rows in values.items()}, len(values["ground_truth"])
+    return {
+        condition: {
+            key: {"mean": float(np.mean([v[key] for v in rows])), "std": float(np.std([v[key] for v in rows]))}
+            for key in rows[0]
+        }
+        for condition, rows in values.items()
+    }, len(values["ground_truth"])
 
 
 def check_ground_truth(scores: dict, levels) -> dict:
@@ -93,33 +100,48 @@ def markdown(results: dict) -> str:
         f"{results['repeats']} random offsets: among 48 windows of all held-out clips (chance 2.1 %), and among 12 "
         "consecutive windows of one clip (chance 8.3 %; identity cannot help there, only synchrony):",
         "",
-        "| pyramid | groups | " + " | ".join(f"level {l} ({200 * 2 ** (l - 1)} ms)" for l in levels) + " |",
+        "| pyramid | groups | " + " | ".join(f"level {level} ({200 * 2 ** (level - 1)} ms)" for level in levels) + " |",
         "|---|---|" + "---|" * len(levels),
     ]
     for name in ("loss_syncers", "eval_syncers"):
         row = results["retrieval"][name]
-        lines.append(f"| {name.replace('_', ' ')} | 48 mixed | " + " | ".join(
-            f"{100 * row[str(l)]['accuracy']:.1f} %" for l in levels) + " |")
-        lines.append(f"| {name.replace('_', ' ')} | 12 same-clip | " + " | ".join(
-            f"{100 * row[str(l)]['same_clip_accuracy']:.1f} % ({row[str(l)]['same_clip_groups']})" for l in levels) + " |")
+        lines.append(
+            f"| {name.replace('_', ' ')} | 48 mixed | "
+            + " | ".join(f"{100 * row[str(level)]['accuracy']:.1f} %" for level in levels)
+            + " |"
+        )
+        lines.append(
+            f"| {name.replace('_', ' ')} | 12 same-clip | "
+            + " | ".join(
+                f"{100 * row[str(level)]['same_clip_accuracy']:.1f} % ({row[str(level)]['same_clip_groups']})"
+                for level in levels
+            )
+            + " |"
+        )
     lines += [
         "",
         f"Evaluation syncers on {results['av_clips']} clips of 80 frames: |AV-Off_i| / AV-Conf_i, mean ± std "
         "(offsets in level steps of 40, 80, 160, 320 ms):",
         "",
-        "| condition | " + " | ".join(f"\\|AV-Off_{l}\\| | AV-Conf_{l}" for l in levels) + " |",
+        "| condition | " + " | ".join(f"\\|AV-Off_{level}\\| | AV-Conf_{level}" for level in levels) + " |",
         "|---|" + "---|---|" * len(levels),
     ]
     for condition in CONDITIONS:
         scores = results["av"][condition]
         cells = []
-        for l in levels:
-            off, conf = scores[f"av_off_{l}"], scores[f"av_conf_{l}"]
+        for level in levels:
+            off, conf = scores[f"av_off_{level}"], scores[f"av_conf_{level}"]
             cells += [f"{off['mean']:.2f} ± {off['std']:.2f}", f"{conf['mean']:.2f} ± {conf['std']:.2f}"]
         lines.append(f"| {condition.replace('_', ' ')} | " + " | ".join(cells) + " |")
-    lines += ["", "Ground truth best at each level (smallest |AV-Off|, highest AV-Conf): " + "; ".join(
-        f"level {l}: offset {'yes' if v['smallest_offset'] else 'NO'}, confidence {'yes' if v['highest_confidence'] else 'NO'}"
-        for l, v in results["ground_truth_best"].items())]
+    lines += [
+        "",
+        "Ground truth best at each level (smallest |AV-Off|, highest AV-Conf): "
+        + "; ".join(
+            f"level {level}: offset {'yes' if v['smallest_offset'] else 'NO'}, "
+            f"confidence {'yes' if v['highest_confidence'] else 'NO'}"
+            for level, v in results["ground_truth_best"].items()
+        ),
+    ]
     return "\n".join(lines)
 
 
@@ -144,18 +166,30 @@ def main() -> int:
     eval_syncers = load_pretrained(MSSyncSyncerModel, args.eval_syncers).eval()
     levels = list(range(1, eval_syncers.config.num_levels + 1))
     pyramids = [pyramid_clip(c, len(levels)) for c in clips]
-    results = {"machine": machine(), "data": args.data, "split": args.split, "clips": len(clips),
-               "sources": sorted({c.source for c in clips}), "levels": levels, "repeats": args.repeats,
-               "loss_syncers": checkpoint_path(args.loss_syncers), "eval_syncers": checkpoint_path(args.eval_syncers),
-               "retrieval": {}}
+    results = {
+        "machine": machine(),
+        "data": args.data,
+        "split": args.split,
+        "clips": len(clips),
+        "sources": sorted({c.source for c in clips}),
+        "levels": levels,
+        "repeats": args.repeats,
+        "loss_syncers": checkpoint_path(args.loss_syncers),
+        "eval_syncers": checkpoint_path(args.eval_syncers),
+        "retrieval": {},
+    }
     euclidean = not eval_syncers.config.normalize_embeddings
     for name, syncer, distance in (("loss_syncers", loss_syncers, False), ("eval_syncers", eval_syncers, euclidean)):
         results["retrieval"][name] = {}
         for level in levels:
             accuracy, groups = retrieval(syncer, pyramids, level, args.repeats, distance)
             same, same_groups = retrieval(syncer, pyramids, level, args.repeats, distance, same_clip=True)
-            results["retrieval"][name][str(level)] = {"accuracy": accuracy, "groups": groups,
-                                                      "same_clip_accuracy": same, "same_clip_groups": same_groups}
+            results["retrieval"][name][str(level)] = {
+                "accuracy": accuracy,
+                "groups": groups,
+                "same_clip_accuracy": same,
+                "same_clip_groups": same_groups,
+            }
     results["av"], results["av_clips"] = av_scores(eval_syncers, clips)
     results["ground_truth_best"] = check_ground_truth(results["av"], levels)
     print(write_json("ms_sync_syncers", results))

@@ -76,8 +76,8 @@ def espeak(voice: str, text: str, folder: Path) -> np.ndarray:
 
 def main() -> None:
     from talkhead.data.clips import iter_clips, load_dataset_dict
-    from talkhead.evaluation.baselines import fit_phone_table, loudness_opening, phone_table_opening
     from talkhead.hub import load_pretrained
+    from talkhead.metrics.baselines import fit_phone_table, loudness_opening, phone_table_opening
     from talkhead.metrics.lip_follow import lip_follow
     from talkhead.models.mouth_motion import MouthMotionModel
     from talkhead.processing.audio import num_video_frames
@@ -104,7 +104,9 @@ def main() -> None:
     for clip in iter_clips(splits[args.split]):
         real = inner_lip_opening(clip.landmarks)
         row = {"confidence": confidence(clip.audio)}
-        row.update({way: lip_follow(opening(model, clip.audio, clip.num_frames, code), real) for way, code in WAYS.items()})
+        row.update(
+            {way: lip_follow(opening(model, clip.audio, clip.num_frames, code), real) for way, code in WAYS.items()}
+        )
         report["clips"][clip.clip_id] = row
         print(clip.clip_id, {k: round(v, 3) for k, v in row.items()}, flush=True)
     if shutil.which("espeak-ng"):
@@ -117,7 +119,10 @@ def main() -> None:
                 row = {"confidence": confidence(wave)}
                 for way, code in WAYS.items():
                     predicted = opening(model, wave, frames, code)
-                    row[way] = {"loudness": lip_follow(predicted, loudness), "phone_table": lip_follow(predicted, table_opening)}
+                    row[way] = {
+                        "loudness": lip_follow(predicted, loudness),
+                        "phone_table": lip_follow(predicted, table_opening),
+                    }
                 report["voices"][voice] = row
                 print(voice, json.dumps(row), flush=True)
     args.json.write_text(json.dumps(report, indent=1) + "\n")
@@ -145,13 +150,30 @@ def french_sheet(video: Path, out: Path, columns: int = 10, side: int = 128) -> 
         picks = np.linspace(0, len(rms) - 1, columns).round().astype(int)
         bar = np.full((16, columns * side, 3), 255, np.uint8)
         for column, level in enumerate(rms[picks] / rms.max()):
-            bar[2:14, column * side + 4: column * side + 4 + int(level * (side - 8))] = (200, 60, 40)
+            bar[2:14, column * side + 4 : column * side + 4 + int(level * (side - 8))] = (200, 60, 40)
         rows = [mouth_strip(video, columns, side)]
         for language in ("en", "auto"):
             dubbed = scratch / f"dubbed_{language}.mp4"
-            subprocess.run([sys.executable, "-m", "talkhead.cli", "lipsync", "--video", str(video), "--audio",
-                            str(scratch / "fr-fr.wav"), "-o", str(dubbed), "--audio-longer", "trim",
-                            "--language", language, "--quiet"], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "talkhead.cli",
+                    "lipsync",
+                    "--video",
+                    str(video),
+                    "--audio",
+                    str(scratch / "fr-fr.wav"),
+                    "-o",
+                    str(dubbed),
+                    "--audio-longer",
+                    "trim",
+                    "--language",
+                    language,
+                    "--quiet",
+                ],
+                check=True,
+            )
             rows += [mouth_strip(dubbed, columns, side), bar]
     out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(out), cv2.cvtColor(np.concatenate(rows, 0), cv2.COLOR_RGB2BGR))
@@ -161,11 +183,17 @@ def french_sheet(video: Path, out: Path, columns: int = 10, side: int = 128) -> 
 def markdown(report: dict) -> str:
     lines = ["| real clip | recogniser confidence | `en` | `phone_loop` | `auto` |", "|---|---|---|---|---|"]
     for clip_id, row in report["clips"].items():
-        lines.append(f"| {clip_id} | {row['confidence']:.2f} | {row['en']:.3f} | {row['phone_loop']:.3f} | {row['auto']:.3f} |")
+        lines.append(
+            f"| {clip_id} | {row['confidence']:.2f} | {row['en']:.3f} | {row['phone_loop']:.3f} | {row['auto']:.3f} |"
+        )
     means = {way: np.nanmean([row[way] for row in report["clips"].values()]) for way in WAYS}
     lines.append(f"| **mean** | | {means['en']:.3f} | {means['phone_loop']:.3f} | {means['auto']:.3f} |")
     if report["voices"]:
-        lines += ["", "| espeak-ng voice | confidence | `en` loudness / table | `phone_loop` | `auto` |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "| espeak-ng voice | confidence | `en` loudness / table | `phone_loop` | `auto` |",
+            "|---|---|---|---|---|",
+        ]
         for voice, row in report["voices"].items():
             cells = [f"{row[way]['loudness']:.3f} / {row[way]['phone_table']:.3f}" for way in WAYS]
             lines.append(f"| {voice} | {row['confidence']:.2f} | " + " | ".join(cells) + " |")

@@ -3,12 +3,13 @@
 
     python benchmarks/phone_decoders.py --data DATASET [--cache phones_words.npz]
 
-The phone table of baselines.md (each phone's mean z-scored mouth opening, :mod:`talkhead.evaluation.baselines`)
+The phone table of baselines.md (each phone's mean z-scored mouth opening, :mod:`talkhead.metrics.baselines`)
 is fitted on the train split's phones and real openings, then predicts the test split's openings from their
-phones; lip-follow (no lag search) against the real mouth, per decoder of :func:`talkhead.processing.phones.decode_phones`:
-``allphone`` (a phone loop; the dataset's stored ``phones`` column) and ``words`` (recognised words' dictionary
-phones aligned to the audio). Word decoding of the 57 clips takes about 8 minutes on one core; ``--cache`` keeps
-it (an .npz by clip id). Writes benchmarks/results/phone_decoders.json.
+phones; lip-follow (no lag search) against the real mouth, per decoder of
+:func:`talkhead.processing.phones.decode_phones`: ``allphone`` (a phone loop; the dataset's stored ``phones``
+column) and ``words`` (recognised words' dictionary phones aligned to the audio). Word decoding of the 57 clips
+takes about 8 minutes on one core; ``--cache`` keeps it (an .npz by clip id). Writes
+benchmarks/results/phone_decoders.json.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "phone_decoders.json"
 def main() -> None:
     from talkhead.data.clips import iter_clips, load_dataset_dict
     from talkhead.data.mouth_windows import clip_phones
-    from talkhead.evaluation.baselines import fit_phone_table, phone_table_opening
+    from talkhead.metrics.baselines import fit_phone_table, phone_table_opening
     from talkhead.metrics.lip_follow import lip_follow
     from talkhead.processing.mouth import inner_lip_opening
     from talkhead.training.motion_clips import cached_phones
@@ -44,10 +45,15 @@ def main() -> None:
     report = {"benchmark": "phone_decoders", "data": args.data, "train_clips": len(train), "rows": {}, "per_clip": {}}
     for name, phones in decoders.items():
         table = fit_phone_table([phones(c) for c in train], [inner_lip_opening(c.landmarks) for c in train])
-        scores = {c.clip_id: lip_follow(phone_table_opening(table, phones(c)), inner_lip_opening(c.landmarks)) for c in test}
+        scores = {
+            c.clip_id: lip_follow(phone_table_opening(table, phones(c)), inner_lip_opening(c.landmarks)) for c in test
+        }
         report["per_clip"][name] = scores
-        report["rows"][name] = {"lip_follow": float(np.nanmean(list(scores.values()))),
-                                "std": float(np.nanstd(list(scores.values()))), "clips": len(scores)}
+        report["rows"][name] = {
+            "lip_follow": float(np.nanmean(list(scores.values()))),
+            "std": float(np.nanstd(list(scores.values()))),
+            "clips": len(scores),
+        }
     args.json.write_text(json.dumps(report, indent=1))
     print("| decoder | phone table lip-follow (test) | clips |\n|---|---|---|")
     for name, row in report["rows"].items():

@@ -30,21 +30,23 @@ def render(report: dict, lengths: list[float]) -> str:
         short, long = rows[0], rows[-1]
         growth = long["peak_memory_mib"] - short["peak_memory_mib"]
         per_second = growth * 1024 / max(long["input_seconds"] - short["input_seconds"], 1e-9)
-        verdicts.append(f"{task}: slowest {slowest:.1f} frames/s end to end, target {TARGET_FPS}: "
-                        f"{'met' if slowest >= TARGET_FPS else 'missed'}; peak memory {short['peak_memory_mib']:,.0f} MiB at "
-                        f"{short['input_seconds']:g} s and {long['peak_memory_mib']:,.0f} MiB at {long['input_seconds']:g} s "
-                        f"(+{per_second:.0f} KiB per second of input).")
+        verdicts.append(
+            f"{task}: slowest {slowest:.1f} frames/s end to end, target {TARGET_FPS}: "
+            f"{'met' if slowest >= TARGET_FPS else 'missed'}; peak memory {short['peak_memory_mib']:,.0f} MiB at "
+            f"{short['input_seconds']:g} s and {long['peak_memory_mib']:,.0f} MiB at {long['input_seconds']:g} s "
+            f"(+{per_second:.0f} KiB per second of input)."
+        )
     text = " ".join(f"{s:g}" for s in lengths)
     return "\n".join([
         "## Pipeline speed and memory (issue #6)",
         "",
-        f"Measured {report['machine']['date']} with `python benchmarks/pipeline_speed.py --seconds {text}` (the same as "
-        f"`talkhead benchmark speed --seconds {text} --json OUT`) on this {report['machine']['cpus']}-core CPU, shipped "
-        "checkpoints, default options. Inputs: scikit-image's astronaut photo (512x512), the espeak-ng example speech "
-        f"looped to length, and for lip-sync {report['video']} at 25 fps. Each run is a fresh process; stage columns "
-        "are frames/s of that stage alone, \"end to end\" is frames over the wall time of the pipeline call (after the "
-        "start-up column: imports, numba, dlib and model loading, paid once per process), real-time factor is wall "
-        "time over output duration, peak memory is the process's maximum resident set.",
+        f"Measured {report['machine']['date']} with `python benchmarks/pipeline_speed.py --seconds {text}` (the same "
+        f"as `talkhead benchmark speed --seconds {text} --json OUT`) on this {report['machine']['cpus']}-core CPU, "
+        "shipped checkpoints, default options. Inputs: scikit-image's astronaut photo (512x512), the espeak-ng example "
+        f"speech looped to length, and for lip-sync {report['video']} at 25 fps. Each run is a fresh process; stage "
+        "columns are frames/s of that stage alone, \"end to end\" is frames over the wall time of the pipeline call "
+        "(after the start-up column: imports, numba, dlib and model loading, paid once per process), real-time factor "
+        "is wall time over output duration, peak memory is the process's maximum resident set.",
         "",
         speed_table(report),
         "",

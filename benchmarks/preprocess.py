@@ -49,10 +49,15 @@ def decode_and_track_speed(path: Path, max_side: int, repeats: int) -> dict:
 
     tracker = FaceTracker()
     counts = []
-    seconds, runs = median_time(lambda: counts.append(len(tracker.track(VideoReader(path, max_side=max_side)).found)), repeats)
+    seconds, runs = median_time(
+        lambda: counts.append(len(tracker.track(VideoReader(path, max_side=max_side)).found)), repeats
+    )
     return {
-        "clip": path.name, "decoded_at_max_side": max_side, "frames": counts[-1],
-        "fps_median": round(counts[-1] / seconds, 1), "fps_runs": [round(counts[-1] / t, 1) for t in runs],
+        "clip": path.name,
+        "decoded_at_max_side": max_side,
+        "frames": counts[-1],
+        "fps_median": round(counts[-1] / seconds, 1),
+        "fps_runs": [round(counts[-1] / t, 1) for t in runs],
     }
 
 
@@ -61,16 +66,24 @@ def full_preprocess(num_proc: int) -> dict:
 
     out = Path(tempfile.mkdtemp(prefix="talkhead-bench-")) / "dataset"
     try:
-        summary = build_dataset([REAL_DATA], out, options=PreprocessOptions(faces=True), num_proc=num_proc, progress=False)
+        summary = build_dataset(
+            [REAL_DATA], out, options=PreprocessOptions(faces=True), num_proc=num_proc, progress=False
+        )
         size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     finally:
         shutil.rmtree(out.parent, ignore_errors=True)
     used = [r for r in summary.reports if not r.skipped]
     return {
-        "num_proc": num_proc, "rows": summary.rows, "input_videos": len(summary.reports), "videos_used": len(used),
-        "minutes": round(summary.minutes, 2), "frames": summary.frames,
-        "face_found_rate": round(summary.face_found_rate, 4), "wall_seconds": round(summary.wall_seconds, 1),
-        "dataset_mb": round(size / 1e6, 1), "skipped": summary.skipped(),
+        "num_proc": num_proc,
+        "rows": summary.rows,
+        "input_videos": len(summary.reports),
+        "videos_used": len(used),
+        "minutes": round(summary.minutes, 2),
+        "frames": summary.frames,
+        "face_found_rate": round(summary.face_found_rate, 4),
+        "wall_seconds": round(summary.wall_seconds, 1),
+        "dataset_mb": round(size / 1e6, 1),
+        "skipped": summary.skipped(),
     }
 
 
@@ -100,19 +113,27 @@ def markdown(results: dict) -> str:
     for key in ("track_256", "track_1080", "decode_track_1080"):
         row = results.get(key)
         if row:
-            label = {"track_256": f"{row.get('frame_size')} frames in memory ({row['clip']})",
-                     "track_1080": f"{row.get('frame_size')} frames in memory ({row['clip']})",
-                     "decode_track_1080": f"decode 1080x1920 HEVC at max 640 px + track ({row['clip']})"}[key]
+            label = {
+                "track_256": f"{row.get('frame_size')} frames in memory ({row['clip']})",
+                "track_1080": f"{row.get('frame_size')} frames in memory ({row['clip']})",
+                "decode_track_1080": f"decode 1080x1920 HEVC at max 640 px + track ({row['clip']})",
+            }[key]
             lines.append(f"| {label} | {row['frames']} | {row['fps_median']} | {row['fps_runs']} |")
     full = [results[k] for k in ("full_1", "full_2") if k in results]
     if full:
-        lines += ["", "Whole folder, `--faces`:", "",
-                  "| workers | rows | videos used | minutes | frames | face found | wall time | dataset size |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "Whole folder, `--faces`:",
+            "",
+            "| workers | rows | videos used | minutes | frames | face found | wall time | dataset size |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for row in full:
-            lines.append(f"| {row['num_proc']} | {row['rows']} | {row['videos_used']} of {row['input_videos']} | "
-                         f"{row['minutes']} | {row['frames']:,} | {100 * row['face_found_rate']:.2f} % | "
-                         f"{row['wall_seconds']} s | {row['dataset_mb']} MB |")
+            lines.append(
+                f"| {row['num_proc']} | {row['rows']} | {row['videos_used']} of {row['input_videos']} | "
+                f"{row['minutes']} | {row['frames']:,} | {100 * row['face_found_rate']:.2f} % | "
+                f"{row['wall_seconds']} s | {row['dataset_mb']} MB |"
+            )
         skipped = full[-1]["skipped"]
         if skipped:
             lines += ["", "Skipped: " + "; ".join(f"`{Path(p).name}` ({r})" for p, r in skipped)]

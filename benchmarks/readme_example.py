@@ -23,7 +23,8 @@ COLUMNS, SIDE = 10, 128
 
 
 def mouth_strip(video: Path, columns: int = COLUMNS, side: int = SIDE) -> np.ndarray:
-    """(side, columns * side, 3): the mouth of ``columns`` frames spread over ``video``, boxed on the first frame's face."""
+    """(side, columns * side, 3): the mouth of ``columns`` frames spread over ``video``, boxed on the first
+    frame's face."""
     import cv2
 
     from talkhead.processing.faces import FaceTracker
@@ -34,8 +35,17 @@ def mouth_strip(video: Path, columns: int = COLUMNS, side: int = SIDE) -> np.nda
     center, half = points[48:68].mean(0), int(np.ptp(points[:, 0]) * 0.45)
     x0, y0 = int(center[0] - half), int(center[1] - half)
     picks = np.linspace(0, len(frames) - 1, columns).round().astype(int)
-    return np.concatenate([cv2.resize(frames[i][max(y0, 0):y0 + 2 * half, max(x0, 0):x0 + 2 * half], (side, side),
-                                      interpolation=cv2.INTER_AREA) for i in picks], 1)
+    return np.concatenate(
+        [
+            cv2.resize(
+                frames[i][max(y0, 0) : y0 + 2 * half, max(x0, 0) : x0 + 2 * half],
+                (side, side),
+                interpolation=cv2.INTER_AREA,
+            )
+            for i in picks
+        ],
+        1,
+    )
 
 
 def main() -> None:
@@ -49,10 +59,34 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         io.imsave(folder / "astronaut.png", data.astronaut(), check_contrast=False)
-        subprocess.run([*talkhead, "generate", "--image", str(folder / "astronaut.png"), "--audio", str(SPEECH),
-                        "-o", str(folder / "talking.mp4"), "--quiet"], check=True)
-        subprocess.run([*talkhead, "lipsync", "--video", str(folder / "talking.mp4"), "--audio", str(SPEECH),
-                        "-o", str(folder / "dubbed.mp4"), "--quiet"], check=True)
+        subprocess.run(
+            [
+                *talkhead,
+                "generate",
+                "--image",
+                str(folder / "astronaut.png"),
+                "--audio",
+                str(SPEECH),
+                "-o",
+                str(folder / "talking.mp4"),
+                "--quiet",
+            ],
+            check=True,
+        )
+        subprocess.run(
+            [
+                *talkhead,
+                "lipsync",
+                "--video",
+                str(folder / "talking.mp4"),
+                "--audio",
+                str(SPEECH),
+                "-o",
+                str(folder / "dubbed.mp4"),
+                "--quiet",
+            ],
+            check=True,
+        )
         sheet = np.concatenate([mouth_strip(folder / "talking.mp4"), mouth_strip(folder / "dubbed.mp4")], 0)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(args.out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))

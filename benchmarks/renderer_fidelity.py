@@ -28,8 +28,8 @@ RETRIEVAL_VARIANTS = {"default": {}, "candidates_16": {"candidates": 16}, "no_sw
 
 def rendered_opening(frames, landmarks, valid, pool, targets, retrieval_options: dict) -> np.ndarray:
     """Inner-lip opening of the re-tracked frames the retrieval renderer makes for ``targets`` (T, 20, 2)."""
-    from talkhead.evaluation.tracked_clip import track_clip
     from talkhead.pipelines.retrieval_renderer import RetrievalRenderer
+    from talkhead.processing.tracked_clip import track_clip
 
     renderer = RetrievalRenderer(landmarks, valid, pool, targets, np.arange(len(frames)), EXCLUDE_WITHIN,
                                  retrieval_options)
@@ -84,7 +84,10 @@ def main() -> None:
     Path(args.json).write_text(json.dumps(report, indent=1))
     print("| row | lip-follow | std ratio | against its target |\n|---|---|---|---|")
     for row, values in means.items():
-        print(f"| `{row}` | {values['lip_follow']:.3f} | {values['std_ratio']:.2f} | {values.get('against_target', 1.0):.3f} |")
+        print(
+            f"| `{row}` | {values['lip_follow']:.3f} | {values['std_ratio']:.2f} | "
+            f"{values.get('against_target', 1.0):.3f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -59,21 +59,26 @@ def main() -> int:
     lines = [
         "## Stabilized-sync face generator speed (issue #5)",
         "",
-        f"Measured {results['machine']['date']} with `python benchmarks/stable_sync_speed.py --threads {args.threads}` on this "
-        f"CPU: one generator forward (both encoders, the audio tower, the U-Net decoder) on 96x96 faces, float32, medians of "
-        f"{args.repeats} runs after a warm-up. Target: {target} frames/s, twice the {WAV2LIP_FPS[0]} to {WAV2LIP_FPS[1]} frames/s of "
-        "a 36 M-parameter Wav2Lip generator here.",
+        f"Measured {results['machine']['date']} with `python benchmarks/stable_sync_speed.py --threads {args.threads}` "
+        "on this CPU: one generator forward (both encoders, the audio tower, the U-Net decoder) on 96x96 faces, "
+        f"float32, medians of {args.repeats} runs after a warm-up. Target: {target} frames/s, twice the "
+        f"{WAV2LIP_FPS[0]} to {WAV2LIP_FPS[1]} frames/s of a 36 M-parameter Wav2Lip generator here.",
         "",
         "| model | parameters | batch | frames/s | vs. Wav2Lip's 15-18 frames/s |",
         "|---|---|---|---|---|",
     ]
     for row in results["rows"]:
         fps = row["frames_per_second"]
-        lines.append(f"| {row['model']} | {row['parameters'] / 1e6:.2f} M | {row['batch']} | {fps:,.1f} | "
-                     f"{fps / WAV2LIP_FPS[1]:.1f}x to {fps / WAV2LIP_FPS[0]:.1f}x |")
+        lines.append(
+            f"| {row['model']} | {row['parameters'] / 1e6:.2f} M | {row['batch']} | {fps:,.1f} | "
+            f"{fps / WAV2LIP_FPS[1]:.1f}x to {fps / WAV2LIP_FPS[0]:.1f}x |"
+        )
     shipped = [r["frames_per_second"] for r in results["rows"] if "shipped" in r["model"]]
-    lines += ["", f"Target {target} frames/s for the shipped generator: {'met' if min(shipped) >= target else 'missed'} "
-              f"(slowest batch {min(shipped):,.1f} frames/s)."]
+    lines += [
+        "",
+        f"Target {target} frames/s for the shipped generator: {'met' if min(shipped) >= target else 'missed'} "
+        f"(slowest batch {min(shipped):,.1f} frames/s).",
+    ]
     text = "\n".join(lines)
     update_results_section("stable_sync_speed", text)
     print(text)

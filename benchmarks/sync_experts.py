@@ -63,8 +63,9 @@ def face_expert_rows(paths: dict[str, str], clips, aligned_clips, samples: int) 
 
 
 def delayed(features: np.ndarray, displacements: np.ndarray, frames: int) -> tuple[np.ndarray, np.ndarray]:
-    """The clip with its audio ``frames`` later than filmed: the mouth of frame t meets the sound of frame t - frames."""
-    return features[:len(features) - frames], displacements[frames:]
+    """The clip with its audio ``frames`` later than filmed: the mouth of frame t meets the sound of frame
+    t - frames."""
+    return features[: len(features) - frames], displacements[frames:]
 
 
 def mouth_sync_rows(paths: dict[str, str], clips, lags: list[int], phones: dict, samples: int) -> dict:
@@ -77,13 +78,17 @@ def mouth_sync_rows(paths: dict[str, str], clips, lags: list[int], phones: dict,
     for name, path in paths.items():
         model = MouthSyncModel.from_pretrained(path).eval()
         raw = [motion_clip(c, model.config, phones[c.clip_id]) for c in clips]
-        aligned = [motion_clip(c, model.config, phones[c.clip_id], lag) for c, lag in zip(clips, lags)]
+        aligned = [motion_clip(c, model.config, phones[c.clip_id], lag) for c, lag in zip(clips, lags, strict=True)]
         per_clip = {}
-        for clip, lag in zip(raw, lags):
+        for clip, lag in zip(raw, lags, strict=True):
             found = clip_offset(model, clip.features, clip.displacements)
             moved = clip_offset(model, *delayed(clip.features, clip.displacements, SHIFT))
-            per_clip[clip.clip_id] = {"offset": found["offset"], "confidence": round(found["confidence"], 4),
-                                      "phone_table_offset": lag, "offset_audio_delayed": moved["offset"]}
+            per_clip[clip.clip_id] = {
+                "offset": found["offset"],
+                "confidence": round(found["confidence"], 4),
+                "phone_table_offset": lag,
+                "offset_audio_delayed": moved["offset"],
+            }
         offsets = np.array([r["offset"] for r in per_clip.values()])
         table = np.array([r["phone_table_offset"] for r in per_clip.values()])
         moved = np.array([r["offset_audio_delayed"] for r in per_clip.values()]) - offsets
@@ -93,7 +98,8 @@ def mouth_sync_rows(paths: dict[str, str], clips, lags: list[int], phones: dict,
             "clips_offset_within_1_of_0": float(np.mean(np.abs(offsets) <= 1)),
             "clips_offset_within_1_of_phone_table": float(np.mean(np.abs(offsets - table) <= 1)),
             "clips_shift_found_5_pm_1": float(np.mean(np.abs(moved + SHIFT) <= 1)),
-            "window": model.config.window, "per_clip": per_clip,
+            "window": model.config.window,
+            "per_clip": per_clip,
         }
         print(name, json.dumps({k: v for k, v in rows[name].items() if k != "per_clip"}), flush=True)
     return rows
@@ -116,11 +122,21 @@ def main() -> None:
     cache = args.phones_cache or str(Path(args.output).with_suffix(".phones.npz"))
     lags, _ = clip_offsets(clips, cache)
     phones = dict(np.load(cache))
-    report = {"benchmark": "sync-experts", "data": Path(args.data).name, "split": args.split, "clips": len(clips), "phone_table_offsets": lags,
-              "samples": args.samples,
-              "face_experts": face_expert_rows(named_paths(args.face_expert), clips,
-                                               [shift_clip(c, lag) for c, lag in zip(clips, lags)], args.samples),
-              "mouth_sync": mouth_sync_rows(named_paths(args.mouth_sync), clips, lags, phones, args.samples)}
+    report = {
+        "benchmark": "sync-experts",
+        "data": Path(args.data).name,
+        "split": args.split,
+        "clips": len(clips),
+        "phone_table_offsets": lags,
+        "samples": args.samples,
+        "face_experts": face_expert_rows(
+            named_paths(args.face_expert),
+            clips,
+            [shift_clip(c, lag) for c, lag in zip(clips, lags, strict=True)],
+            args.samples,
+        ),
+        "mouth_sync": mouth_sync_rows(named_paths(args.mouth_sync), clips, lags, phones, args.samples),
+    }
     if not args.phones_cache:
         Path(cache).unlink(missing_ok=True)
     Path(args.output).write_text(json.dumps(report, indent=1) + "\n")

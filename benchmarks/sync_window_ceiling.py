@@ -69,9 +69,11 @@ def main() -> None:
               "samples": args.samples, "windows": {}}
     for labels in ("raw", "aligned"):
         motion = [motion_clip(c, model.config, phones[c.clip_id] if phones else None, lag if labels == "aligned" else 0)
-                  for c, lag in zip(clips, lags)]
-        predicted = [dataclasses.replace(m, features=model.predict(m.features).reshape(m.num_frames, -1).astype(np.float32))
-                     for m in motion]
+                  for c, lag in zip(clips, lags, strict=True)]
+        predicted = [
+            dataclasses.replace(m, features=model.predict(m.features).reshape(m.num_frames, -1).astype(np.float32))
+            for m in motion
+        ]
         for window in args.windows:
             result = group_offset_accuracy(PredictionReferee(window), predicted, samples=args.samples)
             report["windows"].setdefault(str(window), {})[labels] = result["offset_accuracy"]

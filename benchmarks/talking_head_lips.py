@@ -6,8 +6,9 @@ For every clip of the split (a dataset from `talkhead preprocess`), MS-Sync gene
 motion from the clip's first frame and its audio, exactly as `talkhead generate` does for a photo
 (in 10 s pieces restarted from the still face and cross-faded);
 the motion is then rescaled as the pipeline does (head and lips at scale 1) with and without the 2 s
-detrending of the mouth (the ground truth is shown both ways, so the comparison is like for like). Per clip: the Pearson correlation of the mouth opening (inner-lip height
-over mouth width) with the speech envelope (RMS per frame), and the mean mouth opening in the
+detrending of the mouth (the ground truth is shown both ways, so the comparison is like for like). Per clip:
+the Pearson correlation of the mouth opening (inner-lip height over mouth width) with the speech envelope
+(RMS per frame), and the mean mouth opening in the
 first and last second. The ground-truth landmarks of the same clips give the reference row. Writes
 benchmarks/results/talking_head_lips.json and the "talking_head_lips" section of RESULTS.md.
 """
@@ -60,35 +61,53 @@ def main() -> int:
         torch.manual_seed(0)
         motion = motion_model._generate(clip.landmarks[0], clip.logfbank, clip.num_frames).astype(np.float64)
         truth = clip.landmarks.astype(np.float64)
-        variants = {"ground_truth": truth, "ground_truth_detrended": rescale_motion(truth, 1, 1, 50),
-                    "generated": rescale_motion(motion, 1, 1, 0), "generated_detrended": rescale_motion(motion, 1, 1, 50),
-                    "generated_detrended_lip_scale_2": rescale_motion(motion, 1, 2, 50)}
+        variants = {
+            "ground_truth": truth,
+            "ground_truth_detrended": rescale_motion(truth, 1, 1, 50),
+            "generated": rescale_motion(motion, 1, 1, 0),
+            "generated_detrended": rescale_motion(motion, 1, 1, 50),
+            "generated_detrended_lip_scale_2": rescale_motion(motion, 1, 2, 50),
+        }
         for name, landmarks in variants.items():
             opening = mouth_opening(landmarks)
-            rows.setdefault(name, []).append({"speech_correlation": float(np.corrcoef(opening, speech)[0, 1]),
-                               "opening_std": float(opening.std()),
-                               "opening_first_second": float(opening[:25].mean()),
-                               "opening_last_second": float(opening[-25:].mean())})
-    report = {"machine": machine(), "data": args.data, "split": args.split, "model": checkpoint_path(args.model),
-              "clips": len(clips), "frames": int(sum(c.num_frames for c in clips)),
-              "rows": {name: row(name, values) for name, values in rows.items()}}
+            rows.setdefault(name, []).append(
+                {
+                    "speech_correlation": float(np.corrcoef(opening, speech)[0, 1]),
+                    "opening_std": float(opening.std()),
+                    "opening_first_second": float(opening[:25].mean()),
+                    "opening_last_second": float(opening[-25:].mean()),
+                }
+            )
+    report = {
+        "machine": machine(),
+        "data": args.data,
+        "split": args.split,
+        "model": checkpoint_path(args.model),
+        "clips": len(clips),
+        "frames": int(sum(c.num_frames for c in clips)),
+        "rows": {name: row(name, values) for name, values in rows.items()},
+    }
     write_json("talking_head_lips", report)
     lines = [
         "## Talking-head lips against the speech (issue #6)",
         "",
-        f"Measured {report['machine']['date']} with `python benchmarks/talking_head_lips.py --data DATASET --split {args.split}` "
-        f"on the {report['clips']} {args.split} clips of at least {args.min_frames} frames ({report['frames']} frames; held-out "
-        f"speakers) of the dataset built from ../shared/data/raw. Generated: `{args.model}` from each clip's first frame "
-        "and its audio, as `talkhead generate` does for a photo, before and after the pipeline's 2 s mouth detrending "
-        "(applied to the ground truth too, for a like-for-like row). "
-        "Mouth opening = inner-lip height over mouth width; speech envelope = RMS per 40 ms frame. Mean (std) over clips.",
+        f"Measured {report['machine']['date']} with `python benchmarks/talking_head_lips.py --data DATASET --split "
+        f"{args.split}` on the {report['clips']} {args.split} clips of at least {args.min_frames} frames "
+        f"({report['frames']} frames; held-out speakers) of the dataset built from ../shared/data/raw. Generated: "
+        f"`{args.model}` from each clip's first frame and its audio, as `talkhead generate` does for a photo, before "
+        "and after the pipeline's 2 s mouth detrending (applied to the ground truth too, for a like-for-like row). "
+        "Mouth opening = inner-lip height over mouth width; speech envelope = RMS per 40 ms frame. Mean (std) over "
+        "clips.",
         "",
-        "| landmarks | corr(mouth opening, speech envelope) | std of mouth opening | opening, first second | opening, last second |",
+        "| landmarks | corr(mouth opening, speech envelope) | std of mouth opening | "
+        "opening, first second | opening, last second |",
         "|---|---|---|---|---|",
     ]
     for name, values in report["rows"].items():
-        cells = [f"{values[k]['mean']:.3f} ({values[k]['std']:.3f})" for k in
-                 ("speech_correlation", "opening_std", "opening_first_second", "opening_last_second")]
+        cells = [
+            f"{values[k]['mean']:.3f} ({values[k]['std']:.3f})"
+            for k in ("speech_correlation", "opening_std", "opening_first_second", "opening_last_second")
+        ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     text = "\n".join(lines)
     update_results_section("talking_head_lips", text)

@@ -2,7 +2,8 @@
 """Publish a trained mouth-motion model into hub_configs/ with its model card.
 
     python examples/publish_mouth_motion.py export --run runs/mouth-motion-final --name mouth-motion
-    talkhead benchmark lip-follow --data DATASET --split test --model mouth-motion --json benchmarks/results/lip_follow.json
+    talkhead benchmark lip-follow --data DATASET --split test --model mouth-motion \
+        --json benchmarks/results/lip_follow.json
     talkhead benchmark mouth --data DATASET --split test --json benchmarks/results/mouth.json
     python examples/publish_mouth_motion.py card --run runs/mouth-motion-final --validation-run runs/mouth-motion-val \
         --name mouth-motion --lip-follow benchmarks/results/lip_follow.json --mouth benchmarks/results/mouth.json
@@ -45,24 +46,32 @@ def _clip_range(follow: dict, name: str) -> str:
 
 def _pipeline_rows(follow: dict) -> str:
     rows = follow["rows"]
-    return ", ".join(f"{row} {rows[row]['lip_follow']['mean']:.3f} (std ratio {rows[row]['std_ratio']['mean']:.2f})"
-                     for row in ("own", "cross", "photo") if row in rows)
+    return ", ".join(
+        f"{row} {rows[row]['lip_follow']['mean']:.3f} (std ratio {rows[row]['std_ratio']['mean']:.2f})"
+        for row in ("own", "cross", "photo")
+        if row in rows
+    )
 
 
 def _language_limits(report: dict | None) -> str:
     """The card's word to a user whose speech is not English, from benchmarks/non_english.py's JSON."""
-    text = ("- **Speech that is not English.** The phones come from pocketsphinx's US English recogniser, which hears "
-            "every language as English words. `--language auto` (the default) takes its words only where its own "
-            "confidence says it understood, and the phone loop (English phones, no words) elsewhere; `--language en` "
-            "always takes the words; any other code (`fr`, `de`, `zh`, ...) the phone loop alone. Expect the mouth to "
-            "open and close with the syllables, but shapes that are the nearest English sounds' (French rounded front "
-            "vowels become English ones).")
+    text = (
+        "- **Speech that is not English.** The phones come from pocketsphinx's US English recogniser, which hears "
+        "every language as English words. `--language auto` (the default) takes its words only where its own "
+        "confidence says it understood, and the phone loop (English phones, no words) elsewhere; `--language en` "
+        "always takes the words; any other code (`fr`, `de`, `zh`, ...) the phone loop alone. Expect the mouth to "
+        "open and close with the syllables, but shapes that are the nearest English sounds' (French rounded front "
+        "vowels become English ones)."
+    )
     if not report:
         return text
     voices, clips = report["voices"], report["clips"]
     means = {way: sum(row[way] for row in clips.values()) / len(clips) for way in ("en", "phone_loop", "auto")}
-    cells = "; ".join(f"{voice} {row['auto']['loudness']:.2f} with auto against {row['en']['loudness']:.2f} with en"
-                      for voice, row in voices.items() if voice != "en-us")
+    cells = "; ".join(
+        f"{voice} {row['auto']['loudness']:.2f} with auto against {row['en']['loudness']:.2f} with en"
+        for voice, row in voices.items()
+        if voice != "en-us"
+    )
     german = clips.get("German_20s")
     return text + (
         f" Measured (`benchmarks/non_english.py`): espeak-ng voices, the predicted opening against the speech's "
@@ -71,11 +80,13 @@ def _language_limits(report: dict | None) -> str:
         + (f" (the German clip: {german['auto']:.3f} auto, {german['en']:.3f} en)" if german else "")
         + f". The recogniser's confidence does not separate languages cleanly (threshold "
         f"{report['min_word_confidence']}): two short English test clips fall back too, and English speech "
-        f"loses little by it; pass `--language en` for English speech to always get its words.")
+        f"loses little by it; pass `--language en` for English speech to always get its words."
+    )
 
 
-def card(run: Path, validation_run: Path, name: str, lip_follow: Path, mouth: Path,
-         non_english: dict | None = None) -> Path:
+def card(
+    run: Path, validation_run: Path, name: str, lip_follow: Path, mouth: Path, non_english: dict | None = None
+) -> Path:
     from talkhead.benchmarks.lip_follow import lip_follow_table
     from talkhead.benchmarks.mouth import mouth_table
     from talkhead.models.mouth_motion import MouthMotionConfig
@@ -93,12 +104,17 @@ def card(run: Path, validation_run: Path, name: str, lip_follow: Path, mouth: Pa
     offsets = json.loads((run / "av_offsets.json").read_text())
     shifted = {clip: v["lag"] for clip, v in offsets.items() if v["lag"]}
     follow, quality = json.loads(lip_follow.read_text()), json.loads(mouth.read_text())
-    validation_rows = [[step, f"{r['lip_follow']:.3f}", f"{r['std_ratio']:.2f}"] for step, r in curve["history"]["validation"]]
+    validation_rows = [
+        [step, f"{r['lip_follow']:.3f}", f"{r['std_ratio']:.2f}"] for step, r in curve["history"]["validation"]
+    ]
+    decoder = PHONE_DECODERS[config.phone_decoder]
+    largest_shift = max(abs(v) for v in shifted.values()) if shifted else 0
+    lipsync, real_shapes = quality["rows"]["lipsync"], quality["rows"]["renderer_real_shapes"]
     sections = {
         "What it is": f"""
 Speech -> mouth shapes, one per video frame, for `talkhead lipsync` (which then reuses the video's own mouths) and
 `talkhead generate` (which warps the photo's mouth). Inputs per frame: the English phones pocketsphinx hears,
-as soft one-hots of 40 phones ({PHONE_DECODERS[config.phone_decoder]}), and the 80-band mel, mean-normalised per clip. A stack
+as soft one-hots of 40 phones ({decoder}), and the 80-band mel, mean-normalised per clip. A stack
 of {config.num_blocks} dilated residual 1D convolutions ({config.hidden_size} channels, about
 {config.receptive_frames} frames of context each side) predicts points 48-67 as a displacement from the speaker's
 mean shape, in a head-fixed face frame (inter-ocular units). No autoregressive rollout, so nothing drifts.
@@ -114,14 +130,14 @@ model = MouthMotionModel.from_pretrained("talkhead/{name}")
 displacements = model.predict(mouth_audio_features(wave_16k, num_frames, fps, model.config))  # (T, 20, 2)
 ```""",
         "Training recipe": f"""
-Final weights: `{_command(run)}` ({final['steps']} steps, {final['wall_seconds'] / 60:.1f} min on one CPU core,
-every clip of the dataset's train split, {final['train_clips']} clips). The step count and the output gain come from
+Final weights: `{_command(run)}` ({final["steps"]} steps, {final["wall_seconds"] / 60:.1f} min on one CPU core,
+every clip of the dataset's train split, {final["train_clips"]} clips). The step count and the output gain come from
 the same recipe run with `--validation_sources OpenTalker__video-retalking,smeetrs__deep_avsr`
 (`{_command(validation_run)}`), whose held-out curve is below.
 
 **Audio-video offsets.** The raw clips' sync is not verified, and it is off: the phone table (a no-learning
 predictor) correlates best with the real mouth at a lag in {len(shifted)} of {len(offsets)} training clips, up to
-{max(abs(v) for v in shifted.values()) if shifted else 0} frames (the Obama clips 2 to 6). Training pairs each clip's sound with the mouth it caused
+{largest_shift} frames (the Obama clips 2 to 6). Training pairs each clip's sound with the mouth it caused
 (`--align_offsets`, `talkhead.data.av_offsets`); without it held-out lip-follow stayed at 0.33 (RESULTS.md).
 Offsets undone (frames, mouth after sound > 0): {json.dumps(shifted)}.
 
@@ -129,12 +145,12 @@ Validation curve (held-out lip-follow of the predicted inner-lip opening, std ra
 
 {markdown_table(["step", "lip-follow", "std ratio"], validation_rows)}
 
-Best validation step {validation['best']['step']}: lip-follow {validation['best']['lip_follow']:.3f}; at the fitted gain
-{validation['output_gain']}: {validation['validation_at_gain']['lip_follow']:.3f}, std ratio
-{validation['validation_at_gain']['std_ratio']:.2f}.""",
+Best validation step {validation["best"]["step"]}: lip-follow {validation["best"]["lip_follow"]:.3f}; at the fitted gain
+{validation["output_gain"]}: {validation["validation_at_gain"]["lip_follow"]:.3f}, std ratio
+{validation["validation_at_gain"]["std_ratio"]:.2f}.""",
         "Measured on held-out speakers (test split)": f"""
 `talkhead benchmark lip-follow --data DATASET --split test --model {name} --json lip_follow.json` on the
-{len(follow['clips'])} test clips (SadTalker, MimicTalk, LatentSync sources, never trained on):
+{len(follow["clips"])} test clips (SadTalker, MimicTalk, LatentSync sources, never trained on):
 
 {lip_follow_table(follow)}
 
@@ -142,9 +158,9 @@ Best validation step {validation['best']['step']}: lip-follow {validation['best'
 and `talkhead generate` with them and re-track the output; other `model:` rows are the other models named in the command
 (benchmarks/RESULTS.md, "Mouth motion from speech", says what each is, with the mel-only and phone-loop rows).
 
-`talkhead benchmark mouth --data DATASET --split test --json mouth.json` ({len(quality['clips'])} clips, first
-{quality['max_frames']} frames each, each dubbed with its own speech; a frame may not reuse a mouth from within
-{quality['exclude_within']} frames of itself):
+`talkhead benchmark mouth --data DATASET --split test --json mouth.json` ({len(quality["clips"])} clips, first
+{quality["max_frames"]} frames each, each dubbed with its own speech; a frame may not reuse a mouth from within
+{quality["exclude_within"]} frames of itself):
 
 {mouth_table(quality)}""",
         "Limits": f"""
@@ -153,18 +169,23 @@ and `talkhead generate` with them and re-track the output; other `model:` rows a
   model on the test split; the ± above). Through the pipelines issue #23 asked for own ≥ 0.50, cross and photo
   ≥ 0.45 (issue #14: 0.40) and #14 for a std ratio of 0.8-1.25; measured, missed: {_pipeline_rows(follow)}.
 - Mouth-box SSIM and PSNR of `lipsync` against the real frame (issue #13 asked for 0.75 and 26 dB): measured
-  {quality['rows']['lipsync']['mouth_ssim']:.3f} and {quality['rows']['lipsync']['mouth_psnr']:.1f} dB; a predicted mouth
+  {lipsync["mouth_ssim"]:.3f} and {lipsync["mouth_psnr"]:.1f} dB; a predicted mouth
   differs from the one that was filmed, and the renderer fed the true shapes reaches
-  {quality['rows']['renderer_real_shapes']['mouth_ssim']:.3f} and {quality['rows']['renderer_real_shapes']['mouth_psnr']:.1f} dB.
+  {real_shapes["mouth_ssim"]:.3f} and {real_shapes["mouth_psnr"]:.1f} dB.
 - The mouth shape is a displacement from the video's (or photo's) own mean/rest mouth, so an unusual mean (a
   video where the person mostly laughs) shifts every frame.""",
     }
     tag = PIPELINE_TAGS[config.model_type]
-    return write_model_card(HUB / name, title=f"Mouth motion from speech, {name} (research only)",
-                            pipeline_tag=tag, eval_results=results_from_files(name, tag, [lip_follow, mouth]),
-                            summary="Phones and mel per video frame -> mouth shapes, trained with talkhead on 11 minutes "
-                                    "of public example clips.",
-                            tags=["talking-head", "lip-sync", "audio-to-landmarks", "phonemes"], sections=sections)
+    return write_model_card(
+        HUB / name,
+        title=f"Mouth motion from speech, {name} (research only)",
+        pipeline_tag=tag,
+        eval_results=results_from_files(name, tag, [lip_follow, mouth]),
+        summary="Phones and mel per video frame -> mouth shapes, trained with talkhead on 11 minutes "
+        "of public example clips.",
+        tags=["talking-head", "lip-sync", "audio-to-landmarks", "phonemes"],
+        sections=sections,
+    )
 
 
 def main() -> None:

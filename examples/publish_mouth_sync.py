@@ -38,8 +38,14 @@ def _accuracy_rows(report: dict) -> list[list]:
     rows = []
     for kind, window in (("face_experts", "5 lower-half faces"), ("mouth_sync", None)):
         for name, row in report.get(kind, {}).items():
-            rows.append([name, window or f"{row['window']} frames of mouth shapes", f"{row['raw']['offset_accuracy']:.3f}",
-                         f"{row['aligned']['offset_accuracy']:.3f}"])
+            rows.append(
+                [
+                    name,
+                    window or f"{row['window']} frames of mouth shapes",
+                    f"{row['raw']['offset_accuracy']:.3f}",
+                    f"{row['aligned']['offset_accuracy']:.3f}",
+                ]
+            )
     return rows
 
 
@@ -54,10 +60,13 @@ def card(run: Path, name: str, benchmark: Path, ceiling: Path) -> Path:
     curve = latest_trainer_state(run)
     report, windows = json.loads(benchmark.read_text()), json.loads(ceiling.read_text())
     ours = report["mouth_sync"][name]
+    best_clips = summary["best"].get("clips", summary["validation_clips"])
     validation_rows = [[step, f"{r['offset_accuracy']:.3f}"] for step, r in curve["history"]["validation"]]
     ceiling_rows = [[w, f"{v['raw']:.3f}", f"{v['aligned']:.3f}"] for w, v in windows["windows"].items()]
-    clip_rows = [[clip, r["offset"], r["phone_table_offset"], r["offset_audio_delayed"], f"{r['confidence']:.3f}"]
-                 for clip, r in ours["per_clip"].items()]
+    clip_rows = [
+        [clip, r["offset"], r["phone_table_offset"], r["offset_audio_delayed"], f"{r['confidence']:.3f}"]
+        for clip, r in ours["per_clip"].items()
+    ]
     sections = {
         "What it is": f"""
 An audio-video sync expert for talking faces that reads **mouth shapes, not pixels**: {config.window} frames
@@ -80,27 +89,27 @@ mouth_sync_video("dubbed.mp4", audio="speech.wav", model="talkhead/{name}")  # {
 ```
 or `talkhead evaluate dubbed.mp4 --mouth-sync --json report.json`. Offset > 0: the mouth moves after its sound.""",
         "Training recipe": f"""
-`{_command(run)}` ({summary['steps']} steps, {summary['wall_seconds'] / 60:.1f} min on one CPU core, shared).
+`{_command(run)}` ({summary["steps"]} steps, {summary["wall_seconds"] / 60:.1f} min on one CPU core, shared).
 A sample is a group of 8 windows of one clip 2 frames apart (hard negatives: the same speaker, a few frames off);
 each mouth window must pick its own audio (cross-entropy over cosines / {config.cosine_temperature}). Training and
 validation clips have their audio-video offsets undone first (the raw clips are off by up to 8 frames; found with
-the phone table, no learned model). Weights: the best validation step ({summary['best']['step']}), held-out
-offset accuracy {summary['best']['offset_accuracy']:.3f} on {summary['best'].get('clips', summary['validation_clips'])} clips of sources never
+the phone table, no learned model). Weights: the best validation step ({summary["best"]["step"]}), held-out
+offset accuracy {summary["best"]["offset_accuracy"]:.3f} on {best_clips} clips of sources never
 trained on (OpenTalker__video-retalking, smeetrs__deep_avsr):
 
 {markdown_table(["step", "validation offset accuracy"], validation_rows)}""",
         "Measured on held-out speakers (test split)": f"""
-`python benchmarks/sync_experts.py --data DATASET --split test ...` ({report['clips']} clips of SadTalker, MimicTalk
-and LatentSync sources, never trained on; {report['samples']} groups of 8 windows 2 frames apart; chance 0.125).
+`python benchmarks/sync_experts.py --data DATASET --split test ...` ({report["clips"]} clips of SadTalker, MimicTalk
+and LatentSync sources, never trained on; {report["samples"]} groups of 8 windows 2 frames apart; chance 0.125).
 `raw`: the clips as filmed, whose own offsets count as errors; `aligned`: each clip's offset undone first (phone
-table fitted on the split; phone-table offsets of the test clips: {report['phone_table_offsets']}).
+table fitted on the split; phone-table offsets of the test clips: {report["phone_table_offsets"]}).
 
 {markdown_table(["expert", "reads", "offset accuracy, raw", "offset accuracy, aligned"], _accuracy_rows(report))}
 
-Clip offsets (±15 frames searched over the whole clip): within ±1 frame of 0 on {ours['clips_offset_within_1_of_0']:.0%}
+Clip offsets (±15 frames searched over the whole clip): within ±1 frame of 0 on {ours["clips_offset_within_1_of_0"]:.0%}
 of the clips as filmed, within ±1 of the phone table's independent estimate on
-{ours['clips_offset_within_1_of_phone_table']:.0%}; with the audio delayed by 5 frames the offset found moved by
--5 ± 1 on {ours['clips_shift_found_5_pm_1']:.0%}.
+{ours["clips_offset_within_1_of_phone_table"]:.0%}; with the audio delayed by 5 frames the offset found moved by
+-5 ± 1 on {ours["clips_shift_found_5_pm_1"]:.0%}.
 
 {markdown_table(["clip", "offset found", "phone-table offset", "found, audio 5 frames late", "confidence"], clip_rows)}
 
@@ -118,11 +127,16 @@ against the mouth `talkhead/mouth-motion` predicts from the audio, cosine of cen
 - A 1 s window: it judges sync over a second, not per frame.""",
     }
     tag = PIPELINE_TAGS[config.model_type]
-    return write_model_card(HUB / name, title=f"Mouth-sync expert, {name} (research only)", pipeline_tag=tag,
-                            eval_results=results_from_files(name, tag, [benchmark]),
-                            summary="Audio-video sync of a talking face from 1 s of tracked mouth shapes against phones + "
-                                    "mel, trained with talkhead on 11 minutes of public example clips.",
-                            tags=["talking-head", "lip-sync", "audio-visual", "sync-expert"], sections=sections)
+    return write_model_card(
+        HUB / name,
+        title=f"Mouth-sync expert, {name} (research only)",
+        pipeline_tag=tag,
+        eval_results=results_from_files(name, tag, [benchmark]),
+        summary="Audio-video sync of a talking face from 1 s of tracked mouth shapes against phones + "
+        "mel, trained with talkhead on 11 minutes of public example clips.",
+        tags=["talking-head", "lip-sync", "audio-visual", "sync-expert"],
+        sections=sections,
+    )
 
 
 def _parameters(name: str) -> int:

@@ -22,7 +22,8 @@ LEVELS = (1, 2, 3, 4)
 
 
 def export(run: Path, name: str, step: int | None = None) -> Path:
-    """The run's selected generator, or with ``step`` the generator of that step's checkpoint (accelerate's model.safetensors)."""
+    """The run's selected generator, or with ``step`` the generator of that step's checkpoint (accelerate's
+    model.safetensors)."""
     from safetensors.torch import load_file
 
     from talkhead.models.ms_sync import MSSyncGenerator
@@ -46,13 +47,28 @@ def _recipe(run: Path) -> str:
 
     args = json.loads((run / "training_args.json").read_text())
     summary = json.loads((run / "training_summary.json").read_text())
-    keys = ("generator_config", "discriminator_config", "sequence_length", "batch_size", "learning_rate_generator",
-            "learning_rate_discriminator", "decay_after", "sync_levels", "sync_weight", "reconstruction_weight", "augment",
-            "loss_syncers", "seed")
+    keys = (
+        "generator_config",
+        "discriminator_config",
+        "sequence_length",
+        "batch_size",
+        "learning_rate_generator",
+        "learning_rate_discriminator",
+        "decay_after",
+        "sync_levels",
+        "sync_weight",
+        "reconstruction_weight",
+        "augment",
+        "loss_syncers",
+        "seed",
+    )
     rows = [[key, args[key]] for key in keys if key in args]
-    rows += [["steps", summary["steps"]], ["wall time", f"{summary['wall_seconds'] / 60:.1f} min"],
-             ["held-out sources (validation)", ", ".join(summary["held_out_sources"])],
-             ["training clips / validation clips of 80 frames", f"{summary['train_clips']} / {summary['validation_clips']}"]]
+    rows += [
+        ["steps", summary["steps"]],
+        ["wall time", f"{summary['wall_seconds'] / 60:.1f} min"],
+        ["held-out sources (validation)", ", ".join(summary["held_out_sources"])],
+        ["training clips / validation clips of 80 frames", f"{summary['train_clips']} / {summary['validation_clips']}"],
+    ]
     return markdown_table(["setting", "value"], rows)
 
 
@@ -61,16 +77,22 @@ def _validation(run: Path) -> str:
 
     summary = json.loads((run / "training_summary.json").read_text())
     rows = []
-    for label, scores in (("ground truth", summary.get("ground_truth")),
-                          (f"generated (highest AV-Conf_1, step {summary['best']['step']})", summary.get("best"))):
+    for label, scores in (
+        ("ground truth", summary.get("ground_truth")),
+        (f"generated (highest AV-Conf_1, step {summary['best']['step']})", summary.get("best")),
+    ):
         if scores:
-            rows.append([label] + [f"{scores[f'av_off_{l}']:.2f} / {scores[f'av_conf_{l}']:.3f}" for l in LEVELS])
-    table = markdown_table(["validation clips (\\|AV-Off\\| / AV-Conf)"] + [f"level {l}" for l in LEVELS], rows)
+            rows.append(
+                [label] + [f"{scores[f'av_off_{level}']:.2f} / {scores[f'av_conf_{level}']:.3f}" for level in LEVELS]
+            )
+    table = markdown_table(["validation clips (\\|AV-Off\\| / AV-Conf)"] + [f"level {level}" for level in LEVELS], rows)
     if summary.get("exported_step") is not None and summary["exported_step"] != summary["best"]["step"]:
-        table += (f"\n\nThe published weights are those of step {summary['exported_step']}, not of the step with the "
-                  "highest validation AV-Conf_1: AV-Conf_1 differed between checkpoints by less than its spread "
-                  "(0.02 to 0.03), and the rendered validation samples (OUTPUT_DIR/samples) show the earlier "
-                  "generators drifting into a deformed face within 80 frames while the last one keeps its shape.")
+        table += (
+            f"\n\nThe published weights are those of step {summary['exported_step']}, not of the step with the "
+            "highest validation AV-Conf_1: AV-Conf_1 differed between checkpoints by less than its spread "
+            "(0.02 to 0.03), and the rendered validation samples (OUTPUT_DIR/samples) show the earlier "
+            "generators drifting into a deformed face within 80 frames while the last one keeps its shape."
+        )
     return table
 
 
@@ -80,18 +102,32 @@ def _speed(path: Path | None) -> str:
     if path is None or not path.exists():
         return "Not measured: run `python benchmarks/ms_sync_speed.py`."
     results = json.loads(path.read_text())
-    rows = [[r["model"], r["batch"], "numba" if r["compiled"] else "PyTorch loop", f"{r['frames_per_second']:,.0f}",
-             f"{r['real_time_factor']:,.1f}x"] for r in results["rows"]]
-    return (f"`python benchmarks/ms_sync_speed.py` ({results['threads']} thread, {results['seconds_of_speech']:g} s of speech "
-            "per stream, medians):\n\n" + markdown_table(["model", "streams", "rollout", "frames/s", "real time per stream"], rows))
+    rows = [
+        [
+            r["model"],
+            r["batch"],
+            "numba" if r["compiled"] else "PyTorch loop",
+            f"{r['frames_per_second']:,.0f}",
+            f"{r['real_time_factor']:,.1f}x",
+        ]
+        for r in results["rows"]
+    ]
+    return (
+        f"`python benchmarks/ms_sync_speed.py` ({results['threads']} thread, {results['seconds_of_speech']:g} s "
+        "of speech per stream, medians):\n\n"
+        + markdown_table(["model", "streams", "rollout", "frames/s", "real time per stream"], rows)
+    )
 
 
 def _ablation_note(report: dict, name: str) -> str:
     others = [row for row in report["rows"] if row not in ("static", "ground_truth", name)]
     if not others:
         return ""
-    return (f"\n\nOther rows ({', '.join(others)}) are the paper's ablations, trained with the same recipe, seed and "
-            "steps and passed to the same command with more `--model` flags; they are not published (benchmarks/RESULTS.md).")
+    return (
+        f"\n\nOther rows ({', '.join(others)}) are the paper's ablations, trained with the same recipe, seed and "
+        "steps and passed to the same command with more `--model` flags; they are not published "
+        "(benchmarks/RESULTS.md)."
+    )
 
 
 def card(run: Path, name: str, benchmark: Path, speed: Path | None) -> Path:
@@ -104,9 +140,10 @@ def card(run: Path, name: str, benchmark: Path, speed: Path | None) -> Path:
     config = model.config
     report = json.loads(benchmark.read_text())
     params = sum(p.numel() for p in model.parameters())
-    columns = [f"av_off_{l}" for l in LEVELS] + [f"av_conf_{l}" for l in LEVELS] + ["frechet"]
+    columns = [f"av_off_{level}" for level in LEVELS] + [f"av_conf_{level}" for level in LEVELS] + ["frechet"]
     sections = {
-        "What it is": f"""The MS-Sync generator (Airale et al.): speech in, 68-landmark head and lip motion out, one frame at a
+        "What it is": f"""\
+The MS-Sync generator (Airale et al.): speech in, 68-landmark head and lip motion out, one frame at a
 time. An LSTM over the embedded landmarks, a pyramid of audio features (four temporal resolutions), and
 {config.num_branches} branches whose velocities are merged by a per-landmark soft mask; trained as a GAN against a frame
 discriminator, sequence discriminators and a pair discriminator, plus the multi-scale sync loss of the frozen
@@ -130,12 +167,14 @@ or `talkhead landmarks --image face.jpg --audio speech.wav -o landmarks.npz --pr
         "75,000 steps at learning rates 2e-5 / 1e-5 with batches of 50; we had a CPU for a few hundred steps, so the "
         "learning rates are 5x higher and the batch smaller.",
         "Validation during training (held-out sources, generated from each clip's first frame)": _validation(run),
-        "Measured on the held-out test split": f"""`talkhead benchmark ms-sync --data DATASET --split test --model {name}`
-(MS-Sync Table 3 protocol): {report['clips']} clips of {report['clip_frames']} frames from sources never seen in
+        "Measured on the held-out test split": f"""\
+`talkhead benchmark ms-sync --data DATASET --split test --model {name}`
+(MS-Sync Table 3 protocol): {report["clips"]} clips of {report["clip_frames"]} frames from sources never seen in
 training, scored by the evaluation syncers (`ms-sync-eval-syncers`), offsets over overlapping windows. `frechet` is
 the landmark Fréchet distance to ground truth in the evaluation syncers' feature space (mean over levels).
 
-{benchmark_table(report, columns)}""" + _ablation_note(report, name),
+{benchmark_table(report, columns)}"""
+        + _ablation_note(report, name),
         "Speed": _speed(speed),
         "Limits": """Trained for a few hundred steps on 31 clips (about 7 minutes) of about 40 speakers: a small
 model that shows the method runs end to end, not one that matches the paper. The evaluation syncers themselves are
@@ -143,11 +182,16 @@ weak on new speakers (see hub_configs/ms-sync-eval-syncers), so the AV scores ab
 Landmarks are dlib's 68 points in the unit square of the face crop; head motion is learned from these few clips.""",
     }
     tag = PIPELINE_TAGS[config.model_type]
-    return write_model_card(HUB / name, title=f"MS-Sync generator, {name} (small, research only)",
-                            pipeline_tag=tag, eval_results=results_from_files(name, tag, [benchmark]),
-                            summary="Speech-driven 68-landmark head and lip motion (MS-Sync), trained with talkhead on "
-                                    "11 minutes of public example clips.",
-                            sections=sections, tags=["talking-head", "landmarks", "audio-visual", "ms-sync", "gan"])
+    return write_model_card(
+        HUB / name,
+        title=f"MS-Sync generator, {name} (small, research only)",
+        pipeline_tag=tag,
+        eval_results=results_from_files(name, tag, [benchmark]),
+        summary="Speech-driven 68-landmark head and lip motion (MS-Sync), trained with talkhead on "
+        "11 minutes of public example clips.",
+        sections=sections,
+        tags=["talking-head", "landmarks", "audio-visual", "ms-sync", "gan"],
+    )
 
 
 def main() -> None:
@@ -157,7 +201,9 @@ def main() -> None:
     parser.add_argument("--name", required=True)
     parser.add_argument("--benchmark", type=Path)
     parser.add_argument("--speed", type=Path)
-    parser.add_argument("--step", type=int, help="export the checkpoint of this step instead of the run's selected generator")
+    parser.add_argument(
+        "--step", type=int, help="export the checkpoint of this step instead of the run's selected generator"
+    )
     args = parser.parse_args()
     if args.action == "export":
         export(args.run, args.name, args.step)

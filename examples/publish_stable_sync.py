@@ -51,7 +51,9 @@ def _recipe(run: Path, keys: tuple[str, ...]) -> str:
     return markdown_table(["setting", "value"], rows)
 
 
-def test_offset_accuracy(model, data: str, split: str = "test", samples: int = 256, windows: int = 8, stride: int = 2) -> dict:
+def test_offset_accuracy(
+    model, data: str, split: str = "test", samples: int = 256, windows: int = 8, stride: int = 2
+) -> dict:
     """The training validation's offset accuracy, on ``split`` of ``data``."""
     import torch
 
@@ -63,8 +65,13 @@ def test_offset_accuracy(model, data: str, split: str = "test", samples: int = 2
 
     clips = list(iter_clips(load_dataset_dict(data)[split]))
     dataset = OffsetWindowDataset(clips, windows, stride, samples_per_epoch=samples, seed=4321)
-    return {"clips": len(dataset.clips), "samples": samples, "windows": windows, "stride": stride,
-            **validate(model, list(torch.utils.data.DataLoader(dataset, batch_size=16)))}
+    return {
+        "clips": len(dataset.clips),
+        "samples": samples,
+        "windows": windows,
+        "stride": stride,
+        **validate(model, list(torch.utils.data.DataLoader(dataset, batch_size=16))),
+    }
 
 
 def expert_card(run: Path, name: str, data: str | None) -> Path:
@@ -79,21 +86,34 @@ def expert_card(run: Path, name: str, data: str | None) -> Path:
 
     model = AutoModel.from_pretrained(HUB / name).eval()
     params = sum(p.numel() for p in model.parameters())
+    architecture = model.config.model_type.replace("_expert", "")
     summary = json.loads((run / "training_summary.json").read_text())
     best = summary["best"]
-    evaluation = f"""Offset accuracy: a sample is {summary.get('offset_windows', 8)} windows of one clip
-{summary.get('offset_stride', 2)} frames (80 ms) apart; each window's 5 faces must score their own 200 ms of audio
-highest of the {summary.get('offset_windows', 8)} (chance {1 / summary.get('offset_windows', 8):.3f}).
+    evaluation = f"""Offset accuracy: a sample is {summary.get("offset_windows", 8)} windows of one clip
+{summary.get("offset_stride", 2)} frames (80 ms) apart; each window's 5 faces must score their own 200 ms of audio
+highest of the {summary.get("offset_windows", 8)} (chance {1 / summary.get("offset_windows", 8):.3f}).
 
-""" + markdown_table(["split", "offset accuracy", "cosine, aligned", "cosine, shifted"], [
-        [f"validation (held-out sources, step {best['step']})", f"{best['offset_accuracy']:.3f}",
-         f"{best['aligned_cosine']:.3f}", f"{best['shifted_cosine']:.3f}"]])
+""" + markdown_table(
+        ["split", "offset accuracy", "cosine, aligned", "cosine, shifted"],
+        [
+            [
+                f"validation (held-out sources, step {best['step']})",
+                f"{best['offset_accuracy']:.3f}",
+                f"{best['aligned_cosine']:.3f}",
+                f"{best['shifted_cosine']:.3f}",
+            ]
+        ],
+    )
     if data:
         test = test_offset_accuracy(model, data)
-        evaluation += (f"\n| test ({test['clips']} clips of 3 unseen sources, {test['samples']} samples) | "
-                       f"{test['offset_accuracy']:.3f} | {test['aligned_cosine']:.3f} | {test['shifted_cosine']:.3f} |")
+        evaluation += (
+            f"\n| test ({test['clips']} clips of 3 unseen sources, {test['samples']} samples) | "
+            f"{test['offset_accuracy']:.3f} | {test['aligned_cosine']:.3f} | {test['shifted_cosine']:.3f} |"
+        )
     if model.config.model_type == "avsyncnet":
-        title, what = f"AVSyncNet, {name} (small, research only)", f"""AVSyncNet (Yaman et al., ECCV; spec §6.5) in our
+        title, what = (
+            f"AVSyncNet, {name} (small, research only)",
+            f"""AVSyncNet (Yaman et al., ECCV; spec §6.5) in our
 `small` configuration: a ResNet image tower on the lower halves of 5 stacked 96x96 faces (no upsampling to 224) and
 a ResNetSE audio tower with self-attentive pooling on a 16-frame log-mel window (200 ms); AVSIM is the cosine of the
 ReLU'd embeddings. {params / 1e6:.2f} M parameters. Its frozen audio tower is the audio encoder of
@@ -103,9 +123,12 @@ ReLU'd embeddings. {params / 1e6:.2f} M parameters. Its frozen audio tower is th
 from talkhead.models.avsyncnet import AVSyncNet
 model = AVSyncNet.from_pretrained("talkhead/{name}")
 scores = model(faces, mel).scores   # faces (N, 5, 3, 96, 96) in [0, 1], mel (N, 1, 80, 16)
-```"""
+```""",
+        )
     else:
-        title, what = f"SyncNet evaluation expert, {name} (small, research only)", f"""The Wav2Lip-style SyncNet
+        title, what = (
+            f"SyncNet evaluation expert, {name} (small, research only)",
+            f"""The Wav2Lip-style SyncNet
 expert (spec §6.7) with widths x{model.config.width_multiplier}: conv-BN-ReLU towers on the lower halves of 5 faces and
 a mel window, cosine of L2-normalised embeddings. {params / 1e6:.2f} M parameters. It is our **evaluation** expert:
 `talkhead benchmark lipsync` scores sync offset, confidence and distance with it, and no published generator
@@ -117,14 +140,29 @@ from talkhead.models.avsyncnet import SyncNetExpert
 expert = SyncNetExpert.from_pretrained("talkhead/{name}")
 result = face_sync(expert, faces, mel)     # faces (T, 3, 96, 96), the clip's mel (M, 80)
 print(result.offset, result.confidence, result.min_distance)
-```"""
+```""",
+        )
     sections = {
         "What it is": what,
-        "Training recipe": _recipe(run, ("architecture", "model_config", "objective", "offset_windows", "offset_stride",
-                                         "temperature", "mouth_shape_weight", "augment", "batch_size", "learning_rate",
-                                         "seed")) + f"""
+        "Training recipe": _recipe(
+            run,
+            (
+                "architecture",
+                "model_config",
+                "objective",
+                "offset_windows",
+                "offset_stride",
+                "temperature",
+                "mouth_shape_weight",
+                "augment",
+                "batch_size",
+                "learning_rate",
+                "seed",
+            ),
+        )
+        + f"""
 
-{HARDWARE} `accelerate launch examples/train_avsyncnet.py --architecture {model.config.model_type.replace('_expert', '')}
+{HARDWARE} `accelerate launch examples/train_avsyncnet.py --architecture {architecture}
 --dataset DATASET --output_dir RUN` with the settings above; the weights are those of the step with the best
 validation offset accuracy. Two departures from the papers' BCE recipe, both ours: the multi-way offset objective
 (Chung et al., "Perfect match", 2019), where each face window picks its own audio among windows of the same clip, and
@@ -136,10 +174,16 @@ speakers). Its judgements on new speakers are weak: read the offset accuracy abo
 prefer comparisons between systems on the same clips over absolute values.""",
     }
     # No model-index here: the test offset accuracy above is measured by this script, not read from a benchmark JSON.
-    return write_model_card(HUB / name, title=title, misuse=None, pipeline_tag=PIPELINE_TAGS[model.config.model_type],
-                            summary="An audio-visual sync expert on 96x96 face crops, trained with talkhead on 11 minutes "
-                                    "of public example clips.",
-                            sections=sections, tags=["lip-sync", "audio-visual", "syncnet", "sync-expert"])
+    return write_model_card(
+        HUB / name,
+        title=title,
+        misuse=None,
+        pipeline_tag=PIPELINE_TAGS[model.config.model_type],
+        summary="An audio-visual sync expert on 96x96 face crops, trained with talkhead on 11 minutes "
+        "of public example clips.",
+        sections=sections,
+        tags=["lip-sync", "audio-visual", "syncnet", "sync-expert"],
+    )
 
 
 def generator_card(run: Path, name: str, benchmark: Path | None, speed: Path | None, notes: Path | None = None) -> Path:
@@ -160,12 +204,17 @@ def generator_card(run: Path, name: str, benchmark: Path | None, speed: Path | N
     silent = summary["stage"] == "silent-lip"
     best = summary["best"]
     sections = {
-        "What it is": f"""{'G_S, the silent-lip generator' if silent else 'G_L, the talking-face generator'} of the
+        "What it is": f"""{"G_S, the silent-lip generator" if silent else "G_L, the talking-face generator"} of the
 stabilized-sync paper (Yaman et al., ECCV; spec §6.2-6.3), `small` preset (widths x{model.config.width_multiplier}):
-identity and pose encoders on 96x96 faces, 1x1 fusion with the frozen audio tower of the AVSyncNet it trained with (`avsyncnet-small`),
+identity and pose encoders on 96x96 faces, 1x1 fusion with the frozen audio tower of the AVSyncNet it trained \
+with (`avsyncnet-small`),
 and a U-Net decoder. {params / 1e6:.2f} M parameters, {trainable / 1e6:.2f} M of them trained (the rest is the frozen
-audio tower). """ + ("""It is trained as a plain reconstruction GAN; at G_L's training and inference time it is run
-with the mel of silence to close the identity references' lips.""" if silent else f"""Inputs: the target frame with its
+audio tower). """
+        + (
+            """It is trained as a plain reconstruction GAN; at G_L's training and inference time it is run
+with the mel of silence to close the identity references' lips."""
+            if silent
+            else f"""Inputs: the target frame with its
 lower half masked (pose), an identity frame closed-lipped by `stable-sync-silent-lip`, and the mel window centred
 on the frame.
 
@@ -173,24 +222,32 @@ on the frame.
 from talkhead.models.stable_sync import StableSyncFaceGenerator, mask_lower_half
 generator = StableSyncFaceGenerator.from_pretrained("talkhead/{name}")
 faces = generator(identity, mask_lower_half(target), mel).images   # (N, 3, 96, 96) each, mel (N, 1, 80, 16)
-```"""),
-        "Training recipe": _recipe(run, ("stage",) + (() if silent else ("sync_loss", "init_generator")) + (
-            "generator_config", "discriminator_config", "pixel_weight", "gan_weight") + (
-            () if silent else ("sync_weight", "triplet_weight")) + ("batch_size", "learning_rate", "seed")) + f"""
+```"""
+        ),
+        "Training recipe": _recipe(
+            run,
+            ("stage",)
+            + (() if silent else ("sync_loss", "init_generator"))
+            + ("generator_config", "discriminator_config", "pixel_weight", "gan_weight")
+            + (() if silent else ("sync_weight", "triplet_weight"))
+            + ("batch_size", "learning_rate", "seed"),
+        )
+        + f"""
 
-{HARDWARE} `accelerate launch examples/train_stable_sync.py --stage {summary['stage']} --dataset DATASET
+{HARDWARE} `accelerate launch examples/train_stable_sync.py --stage {summary["stage"]} --dataset DATASET
 --output_dir RUN` with the settings above; the weights are those of the step with the best validation SSIM.
 No VGG-19 weights could be downloaded here, so the perceptual term is off (weight 0) and the adaptive triplet loss
 uses the frozen AVSyncNet image embedding of each 5-frame window instead of VGG-19 relu5_1 features; pass
 `--vgg19 FILE` (a torchvision VGG-19 state dict) to train as the paper does.""",
         "Validation during training (held-out sources)": markdown_table(
             ["step", "SSIM", "PSNR (dB)", "AVSIM (avsyncnet-small)"],
-            [[best["step"], f"{best['ssim']:.3f}", f"{best['psnr']:.2f}", f"{best['avsim']:.3f}"]]),
+            [[best["step"], f"{best['ssim']:.3f}", f"{best['psnr']:.2f}", f"{best['avsim']:.3f}"]],
+        ),
     }
     if benchmark is not None and benchmark.exists():
         report = json.loads(benchmark.read_text())
         sections["Measured on the held-out test split"] = f"""`talkhead benchmark lipsync --data DATASET --split test
---model hub_configs/{name}` (the paper's Table 1 protocol): {report['chunks']} chunks of {report['chunk_frames']} frames
+--model hub_configs/{name}` (the paper's Table 1 protocol): {report["chunks"]} chunks of {report["chunk_frames"]} frames
 from sources never seen in training; sync columns from `syncnet-eval`, which no generator trained against. Targets:
 SSIM at least 0.90, PSNR at least 29 dB, sync confidence at least ground truth's; silence closes the mouth
 (`silence_closed` above 0.5).
@@ -198,10 +255,15 @@ SSIM at least 0.90, PSNR at least 29 dB, sync confidence at least ground truth's
 {benchmark_table(report)}"""
     if speed is not None and speed.exists():
         results = json.loads(speed.read_text())
-        rows = [[r["model"], f"{r['parameters'] / 1e6:.2f} M", r["batch"], f"{r['frames_per_second']:,.1f}"] for r in results["rows"]]
-        sections["Speed"] = (f"`python benchmarks/stable_sync_speed.py` ({results['threads']} threads, 96x96, float32, "
-                             "medians; target 36 frames/s, twice a 36 M-parameter Wav2Lip generator's 15-18 here):\n\n"
-                             + markdown_table(["model", "parameters", "batch", "frames/s"], rows))
+        rows = [
+            [r["model"], f"{r['parameters'] / 1e6:.2f} M", r["batch"], f"{r['frames_per_second']:,.1f}"]
+            for r in results["rows"]
+        ]
+        sections["Speed"] = (
+            f"`python benchmarks/stable_sync_speed.py` ({results['threads']} threads, 96x96, float32, "
+            "medians; target 36 frames/s, twice a 36 M-parameter Wav2Lip generator's 15-18 here):\n\n"
+            + markdown_table(["model", "parameters", "batch", "frames/s"], rows)
+        )
     if notes is not None:
         sections["Reading these numbers"] = notes.read_text()
     sections["Limits"] = """Trained for minutes of CPU time on 31 clips (about 7 minutes of video): it reconstructs
@@ -210,12 +272,17 @@ end, not one that matches the paper's LRS2 numbers."""
     tag = PIPELINE_TAGS[model.config.model_type]
     # Lineage: G_L starts from G_S (--init_generator); G_S carries the frozen audio tower of --avsyncnet.
     base = args.get("init_generator") or args.get("avsyncnet")
-    return write_model_card(HUB / name, title=f"Stabilized-sync face generator, {name} (small, research only)",
-                            pipeline_tag=tag, base_model=Path(base).name if base else None,
-                            eval_results=results_from_files(name, tag, [benchmark]),
-                            summary="A 96x96 lip-sync face generator (stabilized sync loss), trained with talkhead on 11 "
-                                    "minutes of public example clips.",
-                            sections=sections, tags=["talking-head", "lip-sync", "audio-visual", "stable-sync", "gan"])
+    return write_model_card(
+        HUB / name,
+        title=f"Stabilized-sync face generator, {name} (small, research only)",
+        pipeline_tag=tag,
+        base_model=Path(base).name if base else None,
+        eval_results=results_from_files(name, tag, [benchmark]),
+        summary="A 96x96 lip-sync face generator (stabilized sync loss), trained with talkhead on 11 "
+        "minutes of public example clips.",
+        sections=sections,
+        tags=["talking-head", "lip-sync", "audio-visual", "stable-sync", "gan"],
+    )
 
 
 def main() -> None:
@@ -226,7 +293,9 @@ def main() -> None:
     parser.add_argument("--data", help="dataset with a test split (expert cards)")
     parser.add_argument("--benchmark", type=Path, help="`talkhead benchmark lipsync` JSON (generator cards)")
     parser.add_argument("--speed", type=Path, help="benchmarks/results/stable_sync_speed.json (generator cards)")
-    parser.add_argument("--notes", type=Path, help="Markdown read into the card as 'Reading these numbers' (generator cards)")
+    parser.add_argument(
+        "--notes", type=Path, help="Markdown read into the card as 'Reading these numbers' (generator cards)"
+    )
     args = parser.parse_args()
     if args.action == "export":
         export(args.run, args.name)

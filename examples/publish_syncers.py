@@ -60,43 +60,71 @@ def card(run: Path, name: str, benchmark: Path, stage1: Path | None) -> Path:
     best = summary["best"]
     validation = markdown_table(
         ["level", "window", "best step", "validation loss", "validation retrieval (of 48)"],
-        [[l, f"{200 * 2 ** (int(l) - 1)} ms", best[l]["step"], f"{best[l]['loss']:.3f}" if best[l]["loss"] == best[l]["loss"] else "n/a (no group of 48)", f"{100 * best[l]['retrieval_accuracy']:.1f} %"]
-         for l in sorted(best)],
+        [
+            [
+                level,
+                f"{200 * 2 ** (int(level) - 1)} ms",
+                best[level]["step"],
+                f"{best[level]['loss']:.3f}" if best[level]["loss"] == best[level]["loss"] else "n/a (no group of 48)",
+                f"{100 * best[level]['retrieval_accuracy']:.1f} %",
+            ]
+            for level in sorted(best)
+        ],
     )
     key = "eval_syncers" if is_eval else "loss_syncers"
     retrieval = markdown_table(
-        ["retrieval of the aligned window"] + [f"level {l}" for l in levels],
-        [["among 48 windows of all test clips (chance 2.1 %)"]
-         + [f"{100 * results['retrieval'][key][str(l)]['accuracy']:.1f} %" for l in levels],
-         ["among 12 consecutive windows of one clip (chance 8.3 %)"]
-         + [f"{100 * results['retrieval'][key][str(l)]['same_clip_accuracy']:.1f} % ({results['retrieval'][key][str(l)]['same_clip_groups']} groups)"
-            for l in levels]],
+        ["retrieval of the aligned window"] + [f"level {level}" for level in levels],
+        [
+            ["among 48 windows of all test clips (chance 2.1 %)"]
+            + [f"{100 * results['retrieval'][key][str(level)]['accuracy']:.1f} %" for level in levels],
+            ["among 12 consecutive windows of one clip (chance 8.3 %)"]
+            + [
+                f"{100 * results['retrieval'][key][str(level)]['same_clip_accuracy']:.1f} % "
+                f"({results['retrieval'][key][str(level)]['same_clip_groups']} groups)"
+                for level in levels
+            ],
+        ],
     )
     av_rows = []
     for condition, scores in results["av"].items():
-        av_rows.append([condition.replace("_", " ")] + [f"{scores[f'av_off_{l}']['mean']:.2f} / {scores[f'av_conf_{l}']['mean']:.2f}" for l in levels])
-    av_table = markdown_table(["condition (\\|AV-Off\\| / AV-Conf)"] + [f"level {l}" for l in levels], av_rows)
-    verdict = "; ".join(f"level {l}: offset {'yes' if v['smallest_offset'] else 'no'}, confidence {'yes' if v['highest_confidence'] else 'no'}"
-                        for l, v in results["ground_truth_best"].items())
+        av_rows.append(
+            [condition.replace("_", " ")]
+            + [
+                f"{scores[f'av_off_{level}']['mean']:.2f} / {scores[f'av_conf_{level}']['mean']:.2f}"
+                for level in levels
+            ]
+        )
+    av_table = markdown_table(["condition (\\|AV-Off\\| / AV-Conf)"] + [f"level {level}" for level in levels], av_rows)
+    verdict = "; ".join(
+        f"level {level}: offset {'yes' if v['smallest_offset'] else 'no'}, "
+        f"confidence {'yes' if v['highest_confidence'] else 'no'}"
+        for level, v in results["ground_truth_best"].items()
+    )
     recipe = markdown_table(["setting", "value"], _training_rows(run))
     if stage1 is not None:
-        recipe = ("Two stages. Stage 1, InfoNCE pretraining (its own seed, not the loss syncers' weights):\n\n"
-                  + markdown_table(["setting", "value"], _training_rows(stage1))
-                  + "\n\nStage 2, SyncNet's contrastive margin loss (m = 10) on groups of 12 consecutive windows "
-                  "of one clip, starting from stage 1:\n\n" + recipe)
-    role = ("**evaluation syncers**: a second pyramid, trained apart from the loss syncers (its own seed), whose "
-            "embeddings feed the multi-scale offset search of `talkhead evaluate landmarks` and `talkhead benchmark "
-            "ms-sync`. The paper trains this pyramid with SyncNet's contrastive margin loss; on our data that loss "
-            "collapsed to its trivial optimum (constant embeddings, loss 25) or, after InfoNCE pretraining, left "
-            "aligned pairs farther apart than the zero padding of the offset search. This pyramid is therefore "
-            "trained with InfoNCE like the loss syncers, and the metrics search offsets over overlapping windows "
-            "(`padding=\"valid\"`)" if is_eval else
-            "**loss syncers**: InfoNCE-trained, cosine scores; frozen, they give the multi-scale synchrony loss of the "
-            "MS-Sync generator")
+        recipe = (
+            "Two stages. Stage 1, InfoNCE pretraining (its own seed, not the loss syncers' weights):\n\n"
+            + markdown_table(["setting", "value"], _training_rows(stage1))
+            + "\n\nStage 2, SyncNet's contrastive margin loss (m = 10) on groups of 12 consecutive windows "
+            "of one clip, starting from stage 1:\n\n" + recipe
+        )
+    role = (
+        "**evaluation syncers**: a second pyramid, trained apart from the loss syncers (its own seed), whose "
+        "embeddings feed the multi-scale offset search of `talkhead evaluate landmarks` and `talkhead benchmark "
+        "ms-sync`. The paper trains this pyramid with SyncNet's contrastive margin loss; on our data that loss "
+        "collapsed to its trivial optimum (constant embeddings, loss 25) or, after InfoNCE pretraining, left "
+        "aligned pairs farther apart than the zero padding of the offset search. This pyramid is therefore "
+        "trained with InfoNCE like the loss syncers, and the metrics search offsets over overlapping windows "
+        '(`padding="valid"`)'
+        if is_eval
+        else "**loss syncers**: InfoNCE-trained, cosine scores; frozen, they give the multi-scale synchrony loss "
+        "of the MS-Sync generator"
+    )
     sections = {
-        "What it is": f"""A pyramid of {config.num_levels} audio/landmark syncers (MS-Sync, Airale et al.): level i scores a 5-frame
+        "What it is": f"""\
+A pyramid of {config.num_levels} audio/landmark syncers (MS-Sync, Airale et al.): level i scores a 5-frame
 window of 68 landmarks against 20 frames of 26-band log filterbanks at 1/2^(i-1) of the base rates, i.e. windows of
-{', '.join(f'{d} ms' for d in config.level_durations_ms)}. These are the {role}.
+{", ".join(f"{d} ms" for d in config.level_durations_ms)}. These are the {role}.
 
 Architecture: ConvNeXt-1D encoders per level and modality (spec §2.3) in the `small` preset: landmark embedding
 {config.landmark_embed_dim}, stage widths {config.encoder_widths}, blocks {config.encoder_blocks}, {config.embed_dim}-d
@@ -116,21 +144,23 @@ out.scores                           # per level: cosine of every aligned window
         "Training recipe": recipe + f"\n\nHardware: {platform.machine()} CPU, 2 cores, no GPU. Command: "
         f"`accelerate launch examples/train_syncers.py --dataset DATASET --output_dir RUN` with the settings above.",
         "Validation (held-out sources, during training)": validation,
-        "Measured on the held-out test split": f"""Test split: {results['clips']} clips from {', '.join(results['sources'])}
+        "Measured on the held-out test split": f"""\
+Test split: {results["clips"]} clips from {", ".join(results["sources"])}
 (sources never seen in training). Command: `python benchmarks/ms_sync_syncers.py --data DATASET --split test`.
 
 {retrieval}
 
-Evaluation-syncer offsets and confidences on {results['av_clips']} clips of 80 frames (offset steps 40, 80, 160,
+Evaluation-syncer offsets and confidences on {results["av_clips"]} clips of 80 frames (offset steps 40, 80, 160,
 320 ms; search over overlapping windows), ground truth against the audio shifted by 5 and 10 frames and a static face:
 
 {av_table}
 
 Ground truth best: {verdict}.""",
-        "Limits": f"""Trained on {summary['train_clips']} clips (about 7 minutes of video): on speakers never seen in
+        "Limits": f"""Trained on {summary["train_clips"]} clips (about 7 minutes of video): on speakers never seen in
 training the syncers do about twice as well as chance, far from the paper's (trained on VoxCeleb2). They overfit:
 the validation loss on held-out sources is lowest after 500 to 1000 steps and rises after, while retrieval on the
-12 validation clips is noisy (1 to 7 groups of 48), so the per-level selection above sometimes keeps early weights. Level 4 (1.6 s windows) sees very few windows,
+12 validation clips is noisy (1 to 7 groups of 48), so the per-level selection above sometimes keeps early weights. \
+Level 4 (1.6 s windows) sees very few windows,
 in training and in 80-frame evaluation clips (6 windows), and its scores carry little information. A shift of the
 audio moves the offset but hardly changes the confidence (AV-Conf says how sharp the best offset is, not where
 it is), so AV-Conf alone does not reveal an offset; |AV-Off| does. Landmarks come from dlib's
@@ -138,13 +168,25 @@ it is), so AV-Conf alone does not reveal an offset; |AV-Off| does. Landmarks com
 `talkhead preprocess` the videos, then the same command with `--model_config paper --max_steps 300000
 --learning_rate 1e-5` (the paper's settings; see hub_configs/ms-sync-syncers-paper).""",
     }
-    title = "MS-Sync evaluation syncers (small, research only)" if is_eval else "MS-Sync loss syncers (small, research only)"
-    summary_text = ("Multi-scale audio/landmark synchrony models (200 to 1600 ms) from the MS-Sync paper, trained with "
-                    "talkhead on 11 minutes of public example clips.")
+    title = (
+        "MS-Sync evaluation syncers (small, research only)"
+        if is_eval
+        else "MS-Sync loss syncers (small, research only)"
+    )
+    summary_text = (
+        "Multi-scale audio/landmark synchrony models (200 to 1600 ms) from the MS-Sync paper, trained with "
+        "talkhead on 11 minutes of public example clips."
+    )
     tag = PIPELINE_TAGS[config.model_type]
-    return write_model_card(HUB / name, title=title, summary=summary_text, sections=sections, pipeline_tag=tag,
-                            eval_results=results_from_files(name, tag, [benchmark]),
-                            tags=["talking-head", "lip-sync", "audio-visual", "ms-sync", "syncnet"])
+    return write_model_card(
+        HUB / name,
+        title=title,
+        summary=summary_text,
+        sections=sections,
+        pipeline_tag=tag,
+        eval_results=results_from_files(name, tag, [benchmark]),
+        tags=["talking-head", "lip-sync", "audio-visual", "ms-sync", "syncnet"],
+    )
 
 
 def _parameter_count(folder: Path) -> int:

@@ -16,8 +16,9 @@ papers' recipe: the aligned window (label 1) or one at least 5 frames away (labe
 11 minutes, BCE learnt nothing that held out (held-out accuracy 0.5 after 2000 steps). Faces are
 jittered (shift, flip, brightness/contrast) unless ``--augment False``. Adam (0.5, 0.999), lr 1e-4.
 Validation on held-out sources measures offset accuracy (the aligned audio scores highest of the
-M; chance 1/M) and keeps the best weights by it. ``--imagenet_resnet50 FILE`` initialises AVSyncNet's paper-size image tower from a torchvision
-ResNet-50 state dict (spec §6.5); without it the towers start from random weights.
+M; chance 1/M) and keeps the best weights by it. ``--imagenet_resnet50 FILE`` initialises AVSyncNet's
+paper-size image tower from a torchvision ResNet-50 state dict (spec §6.5); without it the towers start from
+random weights.
 """
 
 from __future__ import annotations
@@ -37,18 +38,28 @@ class SyncExpertTrainingArguments(TrainingRunArguments):
     dataset: str | None = field(default=None, metadata={"help": "folder written by `talkhead preprocess --faces`"})
     architecture: str = field(default="avsyncnet", metadata={"help": "avsyncnet or syncnet (the evaluation expert)"})
     model_config: str = field(default="small", metadata={"help": "preset (paper, small, tiny) or config.json"})
-    imagenet_resnet50: str | None = field(default=None, metadata={"help": "torchvision ResNet-50 state dict (paper config)"})
+    imagenet_resnet50: str | None = field(
+        default=None, metadata={"help": "torchvision ResNet-50 state dict (paper config)"}
+    )
     objective: str = field(default="offset", metadata={"help": "offset (multi-way, ours) or bce (the papers')"})
-    align_offsets: bool = field(default=False, metadata={
-        "help": "undo each training clip's audio-video offset first (found with the phone table, "
-                "talkhead.data.av_offsets; validation clips stay as they are)"})
+    align_offsets: bool = field(
+        default=False,
+        metadata={
+            "help": "undo each training clip's audio-video offset first (found with the phone table, "
+            "talkhead.data.av_offsets; validation clips stay as they are)"
+        },
+    )
     offset_windows: int = field(default=8, metadata={"help": "M: windows per offset sample (objective and validation)"})
     offset_stride: int = field(default=2, metadata={"help": "frames between an offset sample's windows"})
     temperature: float = field(default=0.1, metadata={"help": "cosine temperature of the offset objective"})
-    mouth_shape_weight: float = field(default=1.0, metadata={"help": "auxiliary mouth-shape regression (offset objective)"})
+    mouth_shape_weight: float = field(
+        default=1.0, metadata={"help": "auxiliary mouth-shape regression (offset objective)"}
+    )
     augment: bool = field(default=True, metadata={"help": "jitter training faces (shift, flip, brightness, contrast)"})
     validation_samples: int = field(default=512)
-    batch_size: int = field(default=64, metadata={"help": "samples per step (offset objective: groups of M windows each)"})
+    batch_size: int = field(
+        default=64, metadata={"help": "samples per step (offset objective: groups of M windows each)"}
+    )
     learning_rate: float = field(default=1e-4)
     max_steps: int = field(default=300_000)
     validation_steps: int = field(default=500)
@@ -57,18 +68,24 @@ class SyncExpertTrainingArguments(TrainingRunArguments):
 def build_model(args):
     from talkhead.models.avsyncnet import AVSyncNet, AVSyncNetConfig, SyncNetExpert, SyncNetExpertConfig
 
-    model_class, config_class = {"avsyncnet": (AVSyncNet, AVSyncNetConfig), "syncnet": (SyncNetExpert, SyncNetExpertConfig)}[
-        args.architecture]
+    model_class, config_class = {
+        "avsyncnet": (AVSyncNet, AVSyncNetConfig),
+        "syncnet": (SyncNetExpert, SyncNetExpertConfig),
+    }[args.architecture]
     return model_class(config_class.from_preset_or_file(args.model_config))
 
 
 def embed_groups(model, faces: torch.Tensor, mels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(G, M, D) face and audio embeddings of (G, M, ...) face and mel windows."""
-    return (model.embed_faces(faces.flatten(0, 1)).unflatten(0, faces.shape[:2]),
-            model.embed_audio(mels.flatten(0, 1)).unflatten(0, mels.shape[:2]))
+    return (
+        model.embed_faces(faces.flatten(0, 1)).unflatten(0, faces.shape[:2]),
+        model.embed_audio(mels.flatten(0, 1)).unflatten(0, mels.shape[:2]),
+    )
 
 
-def offset_scores(model, faces: torch.Tensor, mels: torch.Tensor, temperature: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+def offset_scores(
+    model, faces: torch.Tensor, mels: torch.Tensor, temperature: float = 0.1
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The offset objective and the (G, M, M) cosines of (G, M, ...) face and mel windows."""
     from talkhead.losses import offset_classification_loss
 
@@ -85,7 +102,9 @@ class MouthShapeHeads(torch.nn.Module):
         self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
         self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
 
-    def forward(self, face_embeddings: torch.Tensor, audio_embeddings: torch.Tensor, mouth: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, face_embeddings: torch.Tensor, audio_embeddings: torch.Tensor, mouth: torch.Tensor
+    ) -> torch.Tensor:
         target = ((mouth - self.mean) / self.std).flatten(-2)
         mse = torch.nn.functional.mse_loss
         return mse(self.face(face_embeddings), target) + mse(self.audio(audio_embeddings), target)
@@ -115,11 +134,20 @@ def validate(model, batches) -> dict:
 def save_plots(output_dir: Path, history: dict, chance: float) -> None:
     from talkhead.training.plots import plot_curves
 
-    plot_curves(output_dir / "plots" / "loss.png", {"training loss": history["train"].get("loss", [])}, "training loss",
-                "loss", smooth=5)
-    plot_curves(output_dir / "plots" / "validation_accuracy.png",
-                {"validation": [(step, r["offset_accuracy"]) for step, r in history["validation"]]},
-                "held-out offset accuracy (aligned window ranked first)", "accuracy", chance=chance)
+    plot_curves(
+        output_dir / "plots" / "loss.png",
+        {"training loss": history["train"].get("loss", [])},
+        "training loss",
+        "loss",
+        smooth=5,
+    )
+    plot_curves(
+        output_dir / "plots" / "validation_accuracy.png",
+        {"validation": [(step, r["offset_accuracy"]) for step, r in history["validation"]]},
+        "held-out offset accuracy (aligned window ranked first)",
+        "accuracy",
+        chance=chance,
+    )
 
 
 def align_training_clips(clips, output_dir: Path):
@@ -128,30 +156,42 @@ def align_training_clips(clips, output_dir: Path):
 
     output_dir.mkdir(parents=True, exist_ok=True)
     lags, details = clip_offsets(clips, output_dir / "phones_cache.npz")
-    report = {c.clip_id: {"source": c.source, **d} for c, d in zip(clips, details)}
+    report = {c.clip_id: {"source": c.source, **d} for c, d in zip(clips, details, strict=True)}
     (output_dir / "av_offsets.json").write_text(json.dumps(report, indent=1))
     print(f"audio-video offsets undone in {sum(lag != 0 for lag in lags)} of {len(clips)} training clips")
-    return [shift_clip(clip, lag) for clip, lag in zip(clips, lags)]
+    return [shift_clip(clip, lag) for clip, lag in zip(clips, lags, strict=True)]
 
 
 def load_datasets(args, output_dir: Path):
-    """The training windows (offset groups or BCE pairs), the fixed validation groups, the clip counts, the held-out sources."""
+    """The training windows (offset groups or BCE pairs), the fixed validation groups, the clip counts, the
+    held-out sources."""
     from talkhead.data.clips import load_training_clips
     from talkhead.data.face_windows import OffsetWindowDataset, SyncWindowDataset
     from talkhead.errors import TalkheadInputError
 
     try:
-        train_clips, validation_clips, held_out = load_training_clips(args.dataset, args.split, args.validation_sources,
-                                                                      args.validation_fraction, args.seed)
+        train_clips, validation_clips, held_out = load_training_clips(
+            args.dataset, args.split, args.validation_sources, args.validation_fraction, args.seed
+        )
         if args.align_offsets:
             train_clips = align_training_clips(train_clips, output_dir)
         if args.objective == "offset":
-            dataset = OffsetWindowDataset(train_clips, args.offset_windows, args.offset_stride, seed=args.seed, augment=args.augment)
+            dataset = OffsetWindowDataset(
+                train_clips, args.offset_windows, args.offset_stride, seed=args.seed, augment=args.augment
+            )
         else:
             dataset = SyncWindowDataset(train_clips, seed=args.seed)
-        validation = (OffsetWindowDataset(validation_clips, args.offset_windows, args.offset_stride,
-                                          samples_per_epoch=args.validation_samples, seed=1234)
-                      if validation_clips else None)
+        validation = (
+            OffsetWindowDataset(
+                validation_clips,
+                args.offset_windows,
+                args.offset_stride,
+                samples_per_epoch=args.validation_samples,
+                seed=1234,
+            )
+            if validation_clips
+            else None
+        )
     except (TalkheadInputError, ValueError) as err:
         raise SystemExit(f"error: {err}") from err
     return dataset, validation, len(validation_clips), held_out
@@ -173,22 +213,30 @@ def main(argv=None) -> None:
     if args.imagenet_resnet50:
         from talkhead.models.avsyncnet import load_imagenet_resnet50
 
-        missing = load_imagenet_resnet50(model, torch.load(args.imagenet_resnet50, map_location="cpu", weights_only=True))
+        missing = load_imagenet_resnet50(
+            model, torch.load(args.imagenet_resnet50, map_location="cpu", weights_only=True)
+        )
         trainer.print(f"image tower initialised from {args.imagenet_resnet50} (not from it: {', '.join(missing)})")
     validation_batches = list(torch.utils.data.DataLoader(validation, batch_size=args.batch_size)) if validation else []
     # the shuffle of pass p is drawn from its own generator seeded with (seed, p), not from the global one dropout
     # uses: a resumed run finds the order of its pass again and the dropout stream of an uninterrupted run
     order = torch.Generator()
-    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=True, drop_last=True,
-                                         num_workers=args.num_workers, generator=order)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=args.batch_size, shuffle=True, drop_last=True, num_workers=args.num_workers, generator=order
+    )
     heads = mouth_shape_heads(model, dataset.clips) if args.objective == "offset" and args.mouth_shape_weight else None
     parameters = list(model.parameters()) + (list(heads.parameters()) if heads is not None else [])
     optimizer = torch.optim.Adam(parameters, lr=args.learning_rate, betas=(0.5, 0.999))
     trained = [model] if heads is None else [model, heads]
-    *trained, optimizer, loader, scheduler = trainer.prepare(*trained, optimizer, loader, build_scheduler(optimizer, args))
+    *trained, optimizer, loader, scheduler = trainer.prepare(
+        *trained, optimizer, loader, build_scheduler(optimizer, args)
+    )
     model, heads = trained[0], (trained[1] if heads is not None else None)
-    trainer.start(model, f"{len(dataset.clips)} training clips, {validation_clips} validation clips "
-                         f"(held-out sources: {', '.join(held_out) or 'none'}); {args.architecture} {args.model_config}")
+    trainer.start(
+        model,
+        f"{len(dataset.clips)} training clips, {validation_clips} validation clips "
+        f"(held-out sources: {', '.join(held_out) or 'none'}); {args.architecture} {args.model_config}",
+    )
     chance = 1 / args.offset_windows
 
     def begin_pass(passes: int) -> None:
@@ -207,16 +255,28 @@ def main(argv=None) -> None:
         return {"loss": loss}
 
     validation = Validation(
-        lambda m: validate(m, validation_batches), args.validation_steps, metric="offset_accuracy",
+        lambda m: validate(m, validation_batches),
+        args.validation_steps,
+        metric="offset_accuracy",
         plot=lambda out, history: save_plots(out, history, chance),
-        describe=lambda r: f"held-out offset accuracy {r['offset_accuracy']:.3f} (chance {chance:.3f}), cosine aligned "
-                           f"{r['aligned_cosine']:.3f} shifted {r['shifted_cosine']:.3f}")
+        describe=lambda r: (
+            f"held-out offset accuracy {r['offset_accuracy']:.3f} (chance {chance:.3f}), cosine aligned "
+            f"{r['aligned_cosine']:.3f} shifted {r['shifted_cosine']:.3f}"
+        ),
+    )
     trainer.fit(trainer.batches(loader, begin_pass), train_step, trained, validation if validation_batches else None)
     if trainer.is_main_process:
-        trainer.export({"architecture": args.architecture, "objective": args.objective,
-                        "offset_windows": args.offset_windows, "offset_stride": args.offset_stride,
-                        "held_out_sources": held_out, "train_clips": len(dataset.clips),
-                        "validation_clips": validation_clips})
+        trainer.export(
+            {
+                "architecture": args.architecture,
+                "objective": args.objective,
+                "offset_windows": args.offset_windows,
+                "offset_stride": args.offset_stride,
+                "held_out_sources": held_out,
+                "train_clips": len(dataset.clips),
+                "validation_clips": validation_clips,
+            }
+        )
     trainer.end()
 
 

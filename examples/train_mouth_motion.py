@@ -31,13 +31,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from talkhead.processing.phones import DEFAULT_PHONE_DECODER, LEGACY_PHONE_DECODER
 from talkhead.training.motion_clips import MouthShapeTrainingArguments
 
 
 @dataclass
 class MouthMotionTrainingArguments(MouthShapeTrainingArguments):
     opening_loss_weight: float = field(default=0.0, metadata={"help": "extra weight on the inner-lip gap"})
-    phone_decoder: str = field(default="allphone", metadata={
+    phone_decoder: str = field(default=DEFAULT_PHONE_DECODER, metadata={
         "help": "allphone (phone loop) or words (recognised words' phones aligned to the audio; about 4x real time)"})
     correlation_loss_weight: float = field(default=0.0, metadata={
         "help": "weight of 1 - correlation of predicted and real inner-lip gap per window (lip-follow as a loss)"})
@@ -45,16 +46,34 @@ class MouthMotionTrainingArguments(MouthShapeTrainingArguments):
     band_warp: float = field(default=0.0, metadata={"help": "warp the mel bands by a random factor in [1-w, 1+w]"})
     mel_normalization: str = field(default="mean", metadata={"help": "per-clip mel normalisation: mean or mean_std"})
     ensemble_size: int | None = field(default=None, metadata={"help": "overrides the preset's ensemble size"})
-    align_offsets: bool = field(default=True, metadata={"help": "undo the training clips' audio-video offsets "
-                                                                  "(found with the phone table; validation clips stay as they are)"})
-    output_gain: float | None = field(default=None, metadata={
-        "help": "set the output gain instead of fitting it on the validation clips (for a final run on every "
-                "clip, with --validation_fraction 0: the gain a validation run fitted)"})
-    sync_expert: str | None = field(default=None, metadata={
-        "help": "a mouth-sync expert (folder) whose judgement is added to the loss (frozen); train it on the same "
-                "training sources, never on the validation ones"})
-    sync_loss: str = field(default="stabilized", metadata={
-        "help": "stabilized (Yaman et al.'s L_ss: be as in sync as the real mouth) or plain (-log cosine, Wav2Lip's)"})
+    align_offsets: bool = field(
+        default=True,
+        metadata={
+            "help": "undo the training clips' audio-video offsets "
+            "(found with the phone table; validation clips stay as they are)"
+        },
+    )
+    output_gain: float | None = field(
+        default=None,
+        metadata={
+            "help": "set the output gain instead of fitting it on the validation clips (for a final run on every "
+            "clip, with --validation_fraction 0: the gain a validation run fitted)"
+        },
+    )
+    sync_expert: str | None = field(
+        default=None,
+        metadata={
+            "help": "a mouth-sync expert (folder) whose judgement is added to the loss (frozen); train it on the same "
+            "training sources, never on the validation ones"
+        },
+    )
+    sync_loss: str = field(
+        default="stabilized",
+        metadata={
+            "help": "stabilized (Yaman et al.'s L_ss: be as in sync as the real mouth) or plain "
+            "(-log cosine, Wav2Lip's)"
+        },
+    )
     sync_loss_weight: float = field(default=0.0, metadata={"help": "weight of the sync loss (0: off)"})
     window: int = field(default=100, metadata={"help": "frames per training sample"})
     checkpointing_steps: int = field(default=1000)
@@ -74,8 +93,12 @@ def evaluate_clips(model, clips, gain: float = 1.0) -> dict:
         real = shape_inner_lip_opening(clip.mean_shape + clip.displacements)
         follows.append(lip_follow(generated, real))
         ratios.append(std_ratio(generated, real))
-    return {"lip_follow": float(np.nanmean(follows)), "std_ratio": float(np.nanmean(ratios)), "mse": float(np.mean(errors)),
-            "per_clip_lip_follow": {c.clip_id: round(f, 4) for c, f in zip(clips, follows)}}
+    return {
+        "lip_follow": float(np.nanmean(follows)),
+        "std_ratio": float(np.nanmean(ratios)),
+        "mse": float(np.mean(errors)),
+        "per_clip_lip_follow": {c.clip_id: round(f, 4) for c, f in zip(clips, follows, strict=True)},
+    }
 
 
 def fit_gain(model, clips) -> float:
@@ -119,22 +142,34 @@ def sync_loss(expert, raw: torch.Tensor, batch: dict, rest: torch.Tensor, kind: 
 def save_plots(output_dir: Path, history: dict) -> None:
     from talkhead.training.plots import plot_curves
 
-    plot_curves(output_dir / "plots" / "loss.png", {"training loss": history["train"].get("loss", [])}, "training loss",
-                "loss", smooth=5)
-    plot_curves(output_dir / "plots" / "validation_lip_follow.png",
-                {"validation": [(s, r["lip_follow"]) for s, r in history["validation"]]},
-                "held-out lip-follow (predicted vs real inner-lip opening)", "Pearson r")
+    plot_curves(
+        output_dir / "plots" / "loss.png",
+        {"training loss": history["train"].get("loss", [])},
+        "training loss",
+        "loss",
+        smooth=5,
+    )
+    plot_curves(
+        output_dir / "plots" / "validation_lip_follow.png",
+        {"validation": [(s, r["lip_follow"]) for s, r in history["validation"]]},
+        "held-out lip-follow (predicted vs real inner-lip opening)",
+        "Pearson r",
+    )
 
 
 def build_config(args):
     from talkhead.models.mouth_motion import MouthMotionConfig
 
-    return MouthMotionConfig.from_preset_or_file(args.model_config, use_phones=args.use_phones, use_mel=args.use_mel,
-                                                 phone_decoder=args.phone_decoder,
-                                                 opening_loss_weight=args.opening_loss_weight,
-                                                 correlation_loss_weight=args.correlation_loss_weight,
-                                                 mel_normalization=args.mel_normalization,
-                                                 **args.model_overrides("ensemble_size"))
+    return MouthMotionConfig.from_preset_or_file(
+        args.model_config,
+        use_phones=args.use_phones,
+        use_mel=args.use_mel,
+        phone_decoder=args.phone_decoder,
+        opening_loss_weight=args.opening_loss_weight,
+        correlation_loss_weight=args.correlation_loss_weight,
+        mel_normalization=args.mel_normalization,
+        **args.model_overrides("ensemble_size"),
+    )
 
 
 def load_expert(args, config):
@@ -142,20 +177,22 @@ def load_expert(args, config):
     if not args.sync_loss_weight:
         return None, None
     from talkhead.models.mouth_sync import MouthSyncModel
-    from talkhead.processing.phones import DEFAULT_PHONE_DECODER
 
     args.require_choice("sync_loss", ("stabilized", "plain"))
     if not args.sync_expert:
         raise SystemExit("error: --sync_loss_weight needs --sync_expert (a mouth-sync expert folder)")
     expert = MouthSyncModel.from_pretrained(args.sync_expert).eval().requires_grad_(False)
-    inputs = {"use_phones": True, "use_mel": True, "mel_normalization": "mean", "phone_decoder": DEFAULT_PHONE_DECODER}
+    inputs = {"use_phones": True, "use_mel": True, "mel_normalization": "mean", "phone_decoder": LEGACY_PHONE_DECODER}
 
     def reads(model_config) -> dict:  # a config without a field reads that field's default
         return {k: getattr(model_config, k, default) for k, default in inputs.items()}
 
     if reads(expert.config) != reads(config):
-        raise SystemExit(f"error: the sync expert {args.sync_expert} reads other audio features ("
-                         + ", ".join(f"{k}={v}" for k, v in reads(expert.config).items()) + ") than this model")
+        raise SystemExit(
+            f"error: the sync expert {args.sync_expert} reads other audio features ("
+            + ", ".join(f"{k}={v}" for k, v in reads(expert.config).items())
+            + ") than this model"
+        )
     # the rest pose as a displacement from the mean: what a mouth that does not move would show
     return expert, torch.as_tensor(np.asarray(config.silence_displacement, np.float32).reshape(-1, 2))
 
@@ -188,8 +225,14 @@ def main(argv=None) -> None:
     config = build_config(args)
     try:
         train_clips, validation_clips, held_out = prepare_motion_clips(args, config)
-        dataset = MouthWindowDataset(train_clips, args.window, seed=args.seed, time_stretch=args.time_stretch,
-                                     band_warp=args.band_warp, mel_columns=config.mel_columns)
+        dataset = MouthWindowDataset(
+            train_clips,
+            args.window,
+            seed=args.seed,
+            time_stretch=args.time_stretch,
+            band_warp=args.band_warp,
+            mel_columns=config.mel_columns,
+        )
     except (TalkheadInputError, ValueError) as err:
         raise SystemExit(f"error: {err}") from err
     config.silence_displacement = silence_displacement(train_clips).reshape(-1).round(5).tolist()
@@ -197,13 +240,21 @@ def main(argv=None) -> None:
     expert, rest = load_expert(args, config)
     # the loader draws its worker seed from its own generator, not from the global one dropout uses, so starting a
     # pass (or resuming mid-pass) leaves the dropout masks of an uninterrupted run unchanged
-    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, drop_last=True, num_workers=args.num_workers,
-                                         generator=torch.Generator().manual_seed(args.seed))
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_size=args.batch_size,
+        drop_last=True,
+        num_workers=args.num_workers,
+        generator=torch.Generator().manual_seed(args.seed),
+    )
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
     model, optimizer, loader, scheduler = trainer.prepare(model, optimizer, loader, build_scheduler(optimizer, args))
-    trainer.start(model, f"{len(train_clips)} training clips, {len(validation_clips)} validation clips (held-out sources: "
-                         f"{', '.join(held_out) or 'none'}); inputs: {'phones ' if args.use_phones else ''}"
-                         f"{'mel' if args.use_mel else ''}; {sum(p.numel() for p in model.parameters())} parameters")
+    trainer.start(
+        model,
+        f"{len(train_clips)} training clips, {len(validation_clips)} validation clips (held-out sources: "
+        f"{', '.join(held_out) or 'none'}); inputs: {'phones ' if args.use_phones else ''}"
+        f"{'mel' if args.use_mel else ''}; {sum(p.numel() for p in model.parameters())} parameters",
+    )
 
     def begin_pass(passes: int) -> None:  # a fresh draw of windows every pass, seeded by the step it began at
         dataset.epoch = passes * len(loader)
@@ -217,15 +268,31 @@ def main(argv=None) -> None:
         return {"loss": loss}
 
     validation = Validation(
-        lambda m: evaluate_clips(m, validation_clips), args.validation_steps, metric="lip_follow", plot=save_plots,
-        describe=lambda r: f"held-out lip-follow {r['lip_follow']:.3f}, std ratio {r['std_ratio']:.2f}, mse {r['mse']:.5f}")
+        lambda m: evaluate_clips(m, validation_clips),
+        args.validation_steps,
+        metric="lip_follow",
+        plot=save_plots,
+        describe=lambda r: (
+            f"held-out lip-follow {r['lip_follow']:.3f}, std ratio {r['std_ratio']:.2f}, mse {r['mse']:.5f}"
+        ),
+    )
     trainer.fit(trainer.batches(loader, begin_pass), train_step, [model], validation if validation_clips else None)
     if trainer.is_main_process:
         final = final_model(trainer, model, validation_clips)
         calibrated = evaluate_clips(final, validation_clips, final.config.output_gain) if validation_clips else None
-        trainer.export({"held_out_sources": held_out, "train_clips": len(train_clips),
-                        "validation_clips": len(validation_clips), "use_phones": args.use_phones, "use_mel": args.use_mel,
-                        "output_gain": final.config.output_gain, "validation_at_gain": calibrated}, final, best_dir=None)
+        trainer.export(
+            {
+                "held_out_sources": held_out,
+                "train_clips": len(train_clips),
+                "validation_clips": len(validation_clips),
+                "use_phones": args.use_phones,
+                "use_mel": args.use_mel,
+                "output_gain": final.config.output_gain,
+                "validation_at_gain": calibrated,
+            },
+            final,
+            best_dir=None,
+        )
     trainer.end()
 
 

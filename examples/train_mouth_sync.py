@@ -39,11 +39,20 @@ class MouthSyncTrainingArguments(MouthShapeTrainingArguments):
 def save_plots(output_dir: Path, history: dict, chance: float) -> None:
     from talkhead.training.plots import plot_curves
 
-    plot_curves(output_dir / "plots" / "loss.png", {"training loss": history["train"].get("loss", [])}, "training loss", "loss",
-                smooth=5)
-    plot_curves(output_dir / "plots" / "validation_accuracy.png",
-                {"validation": [(s, r["offset_accuracy"]) for s, r in history["validation"]]},
-                "held-out offset accuracy (own audio ranked first in its group)", "accuracy", chance=chance)
+    plot_curves(
+        output_dir / "plots" / "loss.png",
+        {"training loss": history["train"].get("loss", [])},
+        "training loss",
+        "loss",
+        smooth=5,
+    )
+    plot_curves(
+        output_dir / "plots" / "validation_accuracy.png",
+        {"validation": [(s, r["offset_accuracy"]) for s, r in history["validation"]]},
+        "held-out offset accuracy (own audio ranked first in its group)",
+        "accuracy",
+        chance=chance,
+    )
 
 
 def main(argv=None) -> None:
@@ -60,24 +69,35 @@ def main(argv=None) -> None:
     args = parse_arguments(MouthSyncTrainingArguments, argv)
     args.require_data_and_output()
     trainer = Trainer(args, "mouth-sync")
-    config = MouthSyncConfig.from_preset_or_file(args.model_config, use_phones=args.use_phones, use_mel=args.use_mel,
-                                                 **args.model_overrides("window"))
+    config = MouthSyncConfig.from_preset_or_file(
+        args.model_config, use_phones=args.use_phones, use_mel=args.use_mel, **args.model_overrides("window")
+    )
     try:
-        train_clips, validation_clips, held_out = prepare_motion_clips(args, config, search_validation=True,
-                                                                       undo_validation=args.align_validation)
-        dataset = MouthSyncGroupDataset(train_clips, config.window, args.windows_per_group, args.stride, seed=args.seed,
-                                        augment=args.augment)
+        train_clips, validation_clips, held_out = prepare_motion_clips(
+            args, config, search_validation=True, undo_validation=args.align_validation
+        )
+        dataset = MouthSyncGroupDataset(
+            train_clips, config.window, args.windows_per_group, args.stride, seed=args.seed, augment=args.augment
+        )
     except (TalkheadInputError, ValueError) as err:
         raise SystemExit(f"error: {err}") from err
     model = MouthSyncModel(config)
     # the loader draws its worker seed from its own generator, not from the global one dropout uses, so starting a
     # pass (or resuming mid-pass) leaves the dropout masks of an uninterrupted run unchanged
-    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, drop_last=True, num_workers=args.num_workers,
-                                         generator=torch.Generator().manual_seed(args.seed))
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_size=args.batch_size,
+        drop_last=True,
+        num_workers=args.num_workers,
+        generator=torch.Generator().manual_seed(args.seed),
+    )
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
     model, optimizer, loader, scheduler = trainer.prepare(model, optimizer, loader, build_scheduler(optimizer, args))
-    trainer.start(model, f"{len(dataset.clips)} training clips, {len(validation_clips)} validation clips (held-out "
-                         f"sources: {', '.join(held_out) or 'none'}); {sum(p.numel() for p in model.parameters())} parameters")
+    trainer.start(
+        model,
+        f"{len(dataset.clips)} training clips, {len(validation_clips)} validation clips (held-out "
+        f"sources: {', '.join(held_out) or 'none'}); {sum(p.numel() for p in model.parameters())} parameters",
+    )
     chance = 1 / args.windows_per_group
 
     def begin_pass(passes: int) -> None:  # a fresh draw of groups every pass, seeded by the step it began at
@@ -85,19 +105,35 @@ def main(argv=None) -> None:
 
     def train_step(batch: dict) -> dict:
         output = model(batch["mouth_windows"], batch["audio_windows"])
-        loss = offset_classification_loss(output.mouth_embeddings, output.audio_embeddings, config.cosine_temperature)[0]
+        loss = offset_classification_loss(output.mouth_embeddings, output.audio_embeddings, config.cosine_temperature)[
+            0
+        ]
         trainer.optimizer_step(loss, optimizer, scheduler)
         return {"loss": loss}
 
     validation = Validation(
-        lambda m: group_offset_accuracy(m, validation_clips, args.windows_per_group, args.stride, args.validation_samples),
-        args.validation_steps, metric="offset_accuracy", plot=lambda out, history: save_plots(out, history, chance),
-        describe=lambda r: f"held-out offset accuracy {r['offset_accuracy']:.3f} (chance {chance:.3f}), cosine aligned "
-                           f"{r['aligned_cosine']:.3f} shifted {r['shifted_cosine']:.3f}")
+        lambda m: group_offset_accuracy(
+            m, validation_clips, args.windows_per_group, args.stride, args.validation_samples
+        ),
+        args.validation_steps,
+        metric="offset_accuracy",
+        plot=lambda out, history: save_plots(out, history, chance),
+        describe=lambda r: (
+            f"held-out offset accuracy {r['offset_accuracy']:.3f} (chance {chance:.3f}), cosine aligned "
+            f"{r['aligned_cosine']:.3f} shifted {r['shifted_cosine']:.3f}"
+        ),
+    )
     trainer.fit(trainer.batches(loader, begin_pass), train_step, [model], validation if validation_clips else None)
     if trainer.is_main_process:
-        trainer.export({"held_out_sources": held_out, "train_clips": len(dataset.clips),
-                        "validation_clips": len(validation_clips), "use_phones": args.use_phones, "use_mel": args.use_mel})
+        trainer.export(
+            {
+                "held_out_sources": held_out,
+                "train_clips": len(dataset.clips),
+                "validation_clips": len(validation_clips),
+                "use_phones": args.use_phones,
+                "use_mel": args.use_mel,
+            }
+        )
     trainer.end()
 
 

@@ -32,20 +32,38 @@ class MSSyncTrainingArguments(TrainingRunArguments):
     discriminator_config: str = field(default="small", metadata={"help": "preset (paper, small, tiny) or config.json"})
     single_branch: bool = field(default=False, metadata={"help": "ablation: one generator branch instead of four"})
     loss_syncers: str = field(default="ms-sync-syncers", metadata={"help": "frozen syncers of the sync loss"})
-    eval_syncers: str | None = field(default="ms-sync-eval-syncers", metadata={"help": "syncers for validation AV-Conf"})
-    sync_levels: str = field(default="1,2,3,4", metadata={"help": "levels of the sync loss; '1' is the single-scale ablation"})
+    eval_syncers: str | None = field(
+        default="ms-sync-eval-syncers", metadata={"help": "syncers for validation AV-Conf"}
+    )
+    sync_levels: str = field(
+        default="1,2,3,4", metadata={"help": "levels of the sync loss; '1' is the single-scale ablation"}
+    )
     sync_weight: float = field(default=8.0, metadata={"help": "λ of eq. 14"})
-    reconstruction_weight: float = field(default=0.0, metadata={"help": "L2 between generated and real frames, in units of the training set's landmark std "
-                                                                      "(off in the paper; SUHMo uses a weak one)"})
-    sequence_length: int = field(default=40, metadata={"help": "generated frames per training sequence: 40 (short) or 80 (long)"})
+    reconstruction_weight: float = field(
+        default=0.0,
+        metadata={
+            "help": "L2 between generated and real frames, in units of the training set's landmark std "
+            "(off in the paper; SUHMo uses a weak one)"
+        },
+    )
+    sequence_length: int = field(
+        default=40, metadata={"help": "generated frames per training sequence: 40 (short) or 80 (long)"}
+    )
     batch_size: int = field(default=50, metadata={"help": "sequences per step (rounded down to even)"})
     learning_rate_generator: float = field(default=2e-5)
     learning_rate_discriminator: float = field(default=1e-5)
     max_steps: int = field(default=75_000)
     decay_after: int = field(default=70_000, metadata={"help": "multiply both learning rates by 0.1 after this step"})
-    lr_scheduler: str = field(default="decay_after", metadata={
-        "help": "decay_after (the paper's: x 0.1 after --decay_after steps), or a shared schedule (one_cycle, cosine, ...)"})
-    ema_decay: float = field(default=0.999, metadata={"help": "EMA of the generator's weights (0: none); kept where it validates better"})
+    lr_scheduler: str = field(
+        default="decay_after",
+        metadata={
+            "help": "decay_after (the paper's: x 0.1 after --decay_after steps), or a shared schedule "
+            "(one_cycle, cosine, ...)"
+        },
+    )
+    ema_decay: float = field(
+        default=0.999, metadata={"help": "EMA of the generator's weights (0: none); kept where it validates better"}
+    )
     augment: bool = field(default=True)
     validation_steps: int = field(default=1000)
     validation_clip_frames: int = field(default=80)
@@ -65,9 +83,14 @@ def validation_chunks(clips, frames: int) -> list[dict]:
     for clip in clips:
         smoothed = smooth_landmarks(clip.landmarks)
         for start in range(0, clip.num_frames - frames + 1, frames):
-            chunks.append({"clip_id": clip.clip_id, "landmarks": smoothed[start : start + frames],
-                           "audio": clip.logfbank[4 * start : 4 * (start + frames)],
-                           "wave": clip.audio[SAMPLES_PER_FRAME * start : SAMPLES_PER_FRAME * (start + frames)]})
+            chunks.append(
+                {
+                    "clip_id": clip.clip_id,
+                    "landmarks": smoothed[start : start + frames],
+                    "audio": clip.logfbank[4 * start : 4 * (start + frames)],
+                    "wave": clip.audio[SAMPLES_PER_FRAME * start : SAMPLES_PER_FRAME * (start + frames)],
+                }
+            )
     return chunks
 
 
@@ -94,11 +117,19 @@ def render_sample(generator, chunk: dict, path: Path) -> Path:
     from talkhead.processing.video import write_video
 
     with torch.no_grad():
-        generated = generator.generate(torch.from_numpy(chunk["landmarks"][:1]), torch.from_numpy(chunk["audio"])[None],
-                                       len(chunk["landmarks"]))[0].numpy()
-    frames = (np.concatenate([landmark_canvas(real, 256, (60, 60, 200), "ground truth"),
-                              landmark_canvas(fake, 256, (20, 140, 60), "MS-Sync")], axis=1)
-              for real, fake in zip(chunk["landmarks"], generated))
+        generated = generator.generate(
+            torch.from_numpy(chunk["landmarks"][:1]), torch.from_numpy(chunk["audio"])[None], len(chunk["landmarks"])
+        )[0].numpy()
+    frames = (
+        np.concatenate(
+            [
+                landmark_canvas(real, 256, (60, 60, 200), "ground truth"),
+                landmark_canvas(fake, 256, (20, 140, 60), "MS-Sync"),
+            ],
+            axis=1,
+        )
+        for real, fake in zip(chunk["landmarks"], generated, strict=False)
+    )
     return write_video(path, frames, 25, audio=chunk["wave"])
 
 
@@ -106,14 +137,25 @@ def save_plots(output_dir: Path, history: dict, levels: list[int]) -> None:
     from talkhead.training.plots import plot_curves
 
     plots = output_dir / "plots"
-    plot_curves(plots / "losses.png", {k: history["train"].get(k, []) for k in ("generator_adversarial", "discriminator", "sync")},
-                "training losses", "loss", smooth=20)
-    plot_curves(plots / "validation_av_conf.png", {f"level {l}": [(s, r[f"av_conf_{l}"]) for s, r in history["validation"]]
-                                                   for l in levels},
-                "validation AV-Conf per level (generated from the first frame)", "AV-Conf")
-    plot_curves(plots / "validation_av_off.png", {f"level {l}": [(s, r[f"av_off_{l}"]) for s, r in history["validation"]]
-                                                  for l in levels},
-                "validation |AV-Off| per level", "|AV-Off| (level steps)")
+    plot_curves(
+        plots / "losses.png",
+        {k: history["train"].get(k, []) for k in ("generator_adversarial", "discriminator", "sync")},
+        "training losses",
+        "loss",
+        smooth=20,
+    )
+    plot_curves(
+        plots / "validation_av_conf.png",
+        {f"level {level}": [(s, r[f"av_conf_{level}"]) for s, r in history["validation"]] for level in levels},
+        "validation AV-Conf per level (generated from the first frame)",
+        "AV-Conf",
+    )
+    plot_curves(
+        plots / "validation_av_off.png",
+        {f"level {level}": [(s, r[f"av_off_{level}"]) for s, r in history["validation"]] for level in levels},
+        "validation |AV-Off| per level",
+        "|AV-Off| (level steps)",
+    )
 
 
 def build_models(args, train_clips):
@@ -139,7 +181,8 @@ def build_models(args, train_clips):
 
 
 def build_schedulers(args, optimizers):
-    """The paper's schedule (``decay_after``: both learning rates x 0.1 after ``--decay_after`` steps) or a shared one."""
+    """The paper's schedule (``decay_after``: both learning rates x 0.1 after ``--decay_after`` steps) or a shared
+    one."""
     from talkhead.training.accelerator_setup import build_scheduler
 
     if args.lr_scheduler == "decay_after":
@@ -182,22 +225,32 @@ def main(argv=None) -> None:
     try:  # the sync loss sees the warm-up and the generated frames: every level needs one window of them
         syncers.check_length(n_obs + args.sequence_length, sync_levels)
     except ValueError as err:
-        raise SystemExit(f"error: --sequence_length {args.sequence_length} is too short for --sync_levels "
-                         f"{args.sync_levels}: {err}") from err
+        raise SystemExit(
+            f"error: --sequence_length {args.sequence_length} is too short for --sync_levels {args.sync_levels}: {err}"
+        ) from err
     dataset = LandmarkSequenceDataset(train_clips, n_obs + args.sequence_length, augment=args.augment, seed=args.seed)
     # the loader draws its worker seed from its own generator, not from the global one the models' noise uses, so
     # starting a pass (or resuming mid-pass) leaves the random stream of an uninterrupted run unchanged
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, drop_last=True, num_workers=args.num_workers,
-                                         generator=torch.Generator().manual_seed(args.seed))
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_size=batch_size,
+        drop_last=True,
+        num_workers=args.num_workers,
+        generator=torch.Generator().manual_seed(args.seed),
+    )
     chunks = validation_chunks(validation_clips, args.validation_clip_frames)
     betas = (0.0, 0.999)
     optimizer_g = torch.optim.Adam(generator.parameters(), lr=args.learning_rate_generator, betas=betas)
     optimizer_d = torch.optim.Adam(discriminators.parameters(), lr=args.learning_rate_discriminator, betas=betas)
     generator, discriminators, optimizer_g, optimizer_d, loader, scheduler_g, scheduler_d = trainer.prepare(
-        generator, discriminators, optimizer_g, optimizer_d, loader, *build_schedulers(args, (optimizer_g, optimizer_d)))
-    trainer.start(generator, f"{len(dataset.clips)} training clips ({len(dataset)} sequences per epoch), {len(chunks)} "
-                             f"validation clips of {args.validation_clip_frames} frames (held-out sources: "
-                             f"{', '.join(held_out) or 'none'})")
+        generator, discriminators, optimizer_g, optimizer_d, loader, *build_schedulers(args, (optimizer_g, optimizer_d))
+    )
+    trainer.start(
+        generator,
+        f"{len(dataset.clips)} training clips ({len(dataset)} sequences per epoch), {len(chunks)} "
+        f"validation clips of {args.validation_clip_frames} frames (held-out sources: "
+        f"{', '.join(held_out) or 'none'})",
+    )
     levels = list(range(1, syncers.config.num_levels + 1))
     if trainer.is_main_process and eval_syncers is not None and chunks and "ground_truth" not in trainer.history:
         trainer.history["ground_truth"] = ground_truth(eval_syncers, chunks)
@@ -227,18 +280,41 @@ def main(argv=None) -> None:
 
     def sample(step: int) -> None:
         if trainer.is_main_process and chunks:
-            render_sample(trainer.accelerator.unwrap_model(generator), chunks[0], trainer.output_dir / "samples" / f"step-{step:07d}.mp4")
+            render_sample(
+                trainer.accelerator.unwrap_model(generator),
+                chunks[0],
+                trainer.output_dir / "samples" / f"step-{step:07d}.mp4",
+            )
 
     validation = Validation(
-        lambda g: validate(g, eval_syncers, chunks), args.validation_steps, metric="av_conf_1", best_dir="best_generator",
+        lambda g: validate(g, eval_syncers, chunks),
+        args.validation_steps,
+        metric="av_conf_1",
+        best_dir="best_generator",
         plot=lambda out, history: save_plots(out, history, levels),
-        describe=lambda r: ", ".join(f"L{l} conf {r[f'av_conf_{l}']:.2f} off {r[f'av_off_{l}']:.1f}" for l in levels))
-    trainer.fit(trainer.batches(loader, begin_pass), train_step, [generator, discriminators],
-                validation if eval_syncers is not None and chunks else None, on_checkpoint=sample)
+        describe=lambda r: ", ".join(
+            f"L{level} conf {r[f'av_conf_{level}']:.2f} off {r[f'av_off_{level}']:.1f}" for level in levels
+        ),
+    )
+    trainer.fit(
+        trainer.batches(loader, begin_pass),
+        train_step,
+        [generator, discriminators],
+        validation if eval_syncers is not None and chunks else None,
+        on_checkpoint=sample,
+    )
     if trainer.is_main_process:
-        trainer.export({"held_out_sources": held_out, "train_clips": len(dataset.clips), "validation_clips": len(chunks),
-                        "ground_truth": trainer.history.get("ground_truth"), "sync_levels": sync_levels,
-                        "single_branch": args.single_branch}, best_dir="best_generator")
+        trainer.export(
+            {
+                "held_out_sources": held_out,
+                "train_clips": len(dataset.clips),
+                "validation_clips": len(chunks),
+                "ground_truth": trainer.history.get("ground_truth"),
+                "sync_levels": sync_levels,
+                "single_branch": args.single_branch,
+            },
+            best_dir="best_generator",
+        )
     trainer.end()
 
 

@@ -4,7 +4,8 @@
     accelerate launch examples/train_stable_sync.py --stage silent-lip --dataset DATASET \
         --avsyncnet hub_configs/avsyncnet-small --output_dir runs/stable-sync-silent-lip
     accelerate launch examples/train_stable_sync.py --stage talking-face --dataset DATASET \
-        --avsyncnet hub_configs/avsyncnet-small --silent_lip runs/stable-sync-silent-lip --output_dir runs/stable-sync-face
+        --avsyncnet hub_configs/avsyncnet-small --silent_lip runs/stable-sync-silent-lip \
+        --output_dir runs/stable-sync-face
 
 Stage ``silent-lip`` trains G_S as a reconstruction GAN: L = L_GAN + 10 L_pixel + 1 L_per. Stage
 ``talking-face`` trains G_L with the frozen G_S making closed-lip identity references (G_S of the
@@ -47,22 +48,42 @@ class StableSyncTrainingArguments(TrainingRunArguments):
     dataset: str | None = field(default=None, metadata={"help": "folder written by `talkhead preprocess --faces`"})
     stage: str = field(default="talking-face", metadata={"help": "silent-lip (G_S) or talking-face (G_L)"})
     avsyncnet: str = field(default="avsyncnet-small", metadata={"help": "frozen AVSyncNet (audio encoder, sync loss)"})
-    silent_lip: str | None = field(default="stable-sync-silent-lip", metadata={"help": "frozen G_S (talking-face stage)"})
+    silent_lip: str | None = field(
+        default="stable-sync-silent-lip", metadata={"help": "frozen G_S (talking-face stage)"}
+    )
     generator_config: str = field(default="small", metadata={"help": "preset (paper, small, tiny) or config.json"})
-    init_generator: str | None = field(default=None, metadata={
-        "help": "start from this generator checkpoint's weights (e.g. G_S for G_L: a warm start, ours)"})
+    init_generator: str | None = field(
+        default=None,
+        metadata={"help": "start from this generator checkpoint's weights (e.g. G_S for G_L: a warm start, ours)"},
+    )
     discriminator_config: str = field(default="small")
-    sync_loss: str = field(default="stabilized", metadata={
-        "help": "stabilized (L_ss), lipsync (plain), av_hubert (Yaman et al. CVPRW; needs --av_hubert) or none"})
-    av_hubert: str | None = field(default=None, metadata={
-        "help": "converted AV-HuBERT folder for --sync_loss av_hubert (python -m talkhead.models.av_hubert.convert_av_hubert); "
-                "its mouth crops are an approximation: a fixed box of the 96x96 face, not landmark-warped full frames"})
-    av_hubert_variant: str = field(default="unsupervised", metadata={"help": "unsupervised, visual_visual or multimodal"})
+    sync_loss: str = field(
+        default="stabilized",
+        metadata={
+            "help": "stabilized (L_ss), lipsync (plain), av_hubert (Yaman et al. CVPRW; needs --av_hubert) or none"
+        },
+    )
+    av_hubert: str | None = field(
+        default=None,
+        metadata={
+            "help": "converted AV-HuBERT folder for --sync_loss av_hubert "
+            "(python -m talkhead.models.av_hubert.convert_av_hubert); "
+            "its mouth crops are an approximation: a fixed box of the 96x96 face, not landmark-warped full frames"
+        },
+    )
+    av_hubert_variant: str = field(
+        default="unsupervised", metadata={"help": "unsupervised, visual_visual or multimodal"}
+    )
     vgg19: str | None = field(default=None, metadata={"help": "torchvision VGG-19 state dict for L_per and L_at"})
     pixel_weight: float = field(default=10.0)
     perceptual_weight: float = field(default=1.0)
-    sync_weight: float | None = field(default=None, metadata={
-        "help": "weight of the sync term: 2 by default (L_ss, P-SS eq. 5), 0.5 with --sync_loss av_hubert (P-AVH eq. 3)"})
+    sync_weight: float | None = field(
+        default=None,
+        metadata={
+            "help": "weight of the sync term: 2 by default (L_ss, P-SS eq. 5), 0.5 with --sync_loss av_hubert "
+            "(P-AVH eq. 3)"
+        },
+    )
     triplet_weight: float = field(default=0.5)
     gan_weight: float = field(default=1.0)
     validation_samples: int = field(default=64)
@@ -70,7 +91,9 @@ class StableSyncTrainingArguments(TrainingRunArguments):
     learning_rate: float = field(default=1e-4)
     max_steps: int = field(default=200_000)
     validation_steps: int = field(default=500)
-    ema_decay: float = field(default=0.999, metadata={"help": "EMA of the generator's weights (0: none); kept where it validates better"})
+    ema_decay: float = field(
+        default=0.999, metadata={"help": "EMA of the generator's weights (0: none); kept where it validates better"}
+    )
 
 
 SYNC_LOSSES = ("stabilized", "lipsync", "av_hubert", "none")
@@ -131,12 +154,18 @@ class FaceLosses:
         args = self.args
         terms = {"pixel": args.pixel_weight * (generated - target).abs().mean()}
         if self.vgg is not None and args.perceptual_weight:
-            terms["perceptual"] = args.perceptual_weight * perceptual_loss(self.vgg, generated.flatten(0, 1), target.flatten(0, 1))
+            terms["perceptual"] = args.perceptual_weight * perceptual_loss(
+                self.vgg, generated.flatten(0, 1), target.flatten(0, 1)
+            )
         if args.stage == "talking-face" and args.sync_loss == "av_hubert":
             # approximate mouth crops from the 96x96 faces (spec §6.8 step 5), (B, 5, 88, 88)
             terms["sync"] = args.sync_weight * av_hubert_sync_loss(
-                self.av_hubert, face_mouth_rois(generated), audio=av_hubert_audio,
-                target=face_mouth_rois(target), variant=args.av_hubert_variant)
+                self.av_hubert,
+                face_mouth_rois(generated),
+                audio=av_hubert_audio,
+                target=face_mouth_rois(target),
+                variant=args.av_hubert_variant,
+            )
         elif args.stage == "talking-face" and args.sync_loss != "none":
             audio = self.avsyncnet.embed_audio(mel)
             cosine = torch.nn.functional.cosine_similarity
@@ -216,7 +245,12 @@ def load_frozen(args, accelerator):
     if args.stage == "talking-face":
         if not args.silent_lip:
             raise SystemExit("error: the talking-face stage needs --silent_lip (a G_S checkpoint)")
-        silent_lip = load_pretrained(StableSyncFaceGenerator, args.silent_lip).eval().requires_grad_(False).to(accelerator.device)
+        silent_lip = (
+            load_pretrained(StableSyncFaceGenerator, args.silent_lip)
+            .eval()
+            .requires_grad_(False)
+            .to(accelerator.device)
+        )
     vgg = load_vgg19(args.vgg19).to(accelerator.device) if args.vgg19 else None
     av_hubert = None
     if args.sync_loss == "av_hubert" and args.stage == "talking-face":
@@ -233,8 +267,9 @@ def load_datasets(args, trainer):
     from talkhead.errors import TalkheadInputError
 
     try:
-        train_clips, validation_clips, held_out = load_training_clips(args.dataset, args.split, args.validation_sources,
-                                                                      args.validation_fraction, args.seed)
+        train_clips, validation_clips, held_out = load_training_clips(
+            args.dataset, args.split, args.validation_sources, args.validation_fraction, args.seed
+        )
         windows = FaceWindowDataset
         if args.sync_loss == "av_hubert" and args.stage == "talking-face":
             windows = av_hubert_window_dataset(FaceWindowDataset)
@@ -250,16 +285,19 @@ def build_generator(args, losses):
     """G_S or G_L with the frozen AVSyncNet audio tower, from ``--init_generator``'s weights when given."""
     from talkhead.models.stable_sync import StableSyncFaceGenerator, StableSyncFaceGeneratorConfig
 
-    generator_config = StableSyncFaceGeneratorConfig.from_preset_or_file(args.generator_config,
-                                                                         audio_encoder=losses.avsyncnet.config.to_diff_dict())
+    generator_config = StableSyncFaceGeneratorConfig.from_preset_or_file(
+        args.generator_config, audio_encoder=losses.avsyncnet.config.to_diff_dict()
+    )
     generator = StableSyncFaceGenerator(generator_config)
     if args.init_generator:
         from talkhead.hub import load_pretrained
 
         start = load_pretrained(StableSyncFaceGenerator, args.init_generator)
         if start.config.width_multiplier != generator_config.width_multiplier:
-            raise SystemExit(f"error: --init_generator {args.init_generator} has width {start.config.width_multiplier}, "
-                             f"--generator_config {args.generator_config} {generator_config.width_multiplier}")
+            raise SystemExit(
+                f"error: --init_generator {args.init_generator} has width {start.config.width_multiplier}, "
+                f"--generator_config {args.generator_config} {generator_config.width_multiplier}"
+            )
         generator.load_state_dict(start.state_dict())
     generator.load_audio_encoder(losses.avsyncnet)
     return generator
@@ -267,14 +305,19 @@ def build_generator(args, losses):
 
 def check_arguments(args) -> None:
     if args.stage not in ("silent-lip", "talking-face") or args.sync_loss not in SYNC_LOSSES:
-        raise SystemExit(f"error: --stage silent-lip|talking-face and --sync_loss {'|'.join(SYNC_LOSSES)} "
-                         f"(got {args.stage!r}, {args.sync_loss!r})")
+        raise SystemExit(
+            f"error: --stage silent-lip|talking-face and --sync_loss {'|'.join(SYNC_LOSSES)} "
+            f"(got {args.stage!r}, {args.sync_loss!r})"
+        )
     if args.sync_loss == "av_hubert" and args.stage == "talking-face":
         from talkhead.losses import AV_HUBERT_VARIANTS
 
         if not args.av_hubert or args.av_hubert_variant not in AV_HUBERT_VARIANTS:
-            raise SystemExit(f"error: --sync_loss av_hubert needs --av_hubert (a converted AV-HuBERT folder) and "
-                             f"--av_hubert_variant {'|'.join(AV_HUBERT_VARIANTS)} (got {args.av_hubert!r}, {args.av_hubert_variant!r})")
+            raise SystemExit(
+                f"error: --sync_loss av_hubert needs --av_hubert (a converted AV-HuBERT folder) and "
+                f"--av_hubert_variant {'|'.join(AV_HUBERT_VARIANTS)} "
+                f"(got {args.av_hubert!r}, {args.av_hubert_variant!r})"
+            )
     if args.sync_weight is None:
         args.sync_weight = 0.5 if args.sync_loss == "av_hubert" else 2.0
 
@@ -300,16 +343,26 @@ def main(argv=None) -> None:
     # the shuffle of pass p is drawn from its own generator seeded with (seed, p), not from the global one dropout
     # uses: a resumed run finds the order of its pass again and the dropout stream of an uninterrupted run
     order = torch.Generator()
-    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=True, drop_last=True,
-                                         num_workers=args.num_workers, generator=order)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=args.batch_size, shuffle=True, drop_last=True, num_workers=args.num_workers, generator=order
+    )
     # after the models: iterating a loader draws from the global generator their initial weights come from
     validation_batches = list(torch.utils.data.DataLoader(validation, batch_size=args.batch_size)) if validation else []
     generator, discriminator, optimizer_g, optimizer_d, loader, scheduler_g, scheduler_d = trainer.prepare(
-        generator, discriminator, optimizer_g, optimizer_d, loader, build_scheduler(optimizer_g, args),
-        build_scheduler(optimizer_d, args))
-    trainer.start(generator, f"{args.stage}: {len(dataset.clips)} training clips, {validation_clips} validation clips "
-                             f"(held-out: {', '.join(held_out) or 'none'}); perceptual loss "
-                             f"{'on' if losses.vgg is not None else 'off (no --vgg19)'}")
+        generator,
+        discriminator,
+        optimizer_g,
+        optimizer_d,
+        loader,
+        build_scheduler(optimizer_g, args),
+        build_scheduler(optimizer_d, args),
+    )
+    trainer.start(
+        generator,
+        f"{args.stage}: {len(dataset.clips)} training clips, {validation_clips} validation clips "
+        f"(held-out: {', '.join(held_out) or 'none'}); perceptual loss "
+        f"{'on' if losses.vgg is not None else 'off (no --vgg19)'}",
+    )
 
     def begin_pass(passes: int) -> None:
         dataset.epoch = passes + 1
@@ -329,20 +382,45 @@ def main(argv=None) -> None:
 
     def sample(step: int) -> None:
         if trainer.is_main_process and validation_batches:
-            save_sample_grid(trainer.accelerator.unwrap_model(generator), losses, validation_batches[0],
-                             trainer.output_dir / "samples" / f"step-{step:07d}.png")
+            save_sample_grid(
+                trainer.accelerator.unwrap_model(generator),
+                losses,
+                validation_batches[0],
+                trainer.output_dir / "samples" / f"step-{step:07d}.png",
+            )
 
     validation = Validation(
-        lambda g: validate(g, losses, validation_batches), args.validation_steps, metric="ssim", best_dir="best_generator",
-        plot=save_plots, describe=lambda r: f"SSIM {r['ssim']:.3f}, PSNR {r['psnr']:.2f} dB, AVSIM {r['avsim']:.3f}")
-    trainer.fit(trainer.batches(loader, begin_pass), train_step, [generator, discriminator],
-                validation if validation_batches else None, on_checkpoint=sample)
+        lambda g: validate(g, losses, validation_batches),
+        args.validation_steps,
+        metric="ssim",
+        best_dir="best_generator",
+        plot=save_plots,
+        describe=lambda r: f"SSIM {r['ssim']:.3f}, PSNR {r['psnr']:.2f} dB, AVSIM {r['avsim']:.3f}",
+    )
+    trainer.fit(
+        trainer.batches(loader, begin_pass),
+        train_step,
+        [generator, discriminator],
+        validation if validation_batches else None,
+        on_checkpoint=sample,
+    )
     if trainer.is_main_process:
-        trainer.export({"stage": args.stage, "sync_loss": args.sync_loss, "perceptual": losses.vgg is not None,
-                        "held_out_sources": held_out,
-                        **({"av_hubert": args.av_hubert, "av_hubert_variant": args.av_hubert_variant}
-                           if losses.av_hubert is not None else {}),
-                        "train_clips": len(dataset.clips), "validation_clips": validation_clips}, best_dir="best_generator")
+        trainer.export(
+            {
+                "stage": args.stage,
+                "sync_loss": args.sync_loss,
+                "perceptual": losses.vgg is not None,
+                "held_out_sources": held_out,
+                **(
+                    {"av_hubert": args.av_hubert, "av_hubert_variant": args.av_hubert_variant}
+                    if losses.av_hubert is not None
+                    else {}
+                ),
+                "train_clips": len(dataset.clips),
+                "validation_clips": validation_clips,
+            },
+            best_dir="best_generator",
+        )
     trainer.end()
 
 
@@ -350,9 +428,12 @@ def save_plots(output_dir: Path, history: dict) -> None:
     from talkhead.training.plots import plot_curves
 
     plot_curves(output_dir / "plots" / "losses.png", history["train"], "weighted loss terms", "loss", smooth=10)
-    plot_curves(output_dir / "plots" / "validation.png", {k: [(step, r[k]) for step, r in history["validation"]]
-                                                          for k in ("ssim", "avsim")},
-                "validation on held-out sources", "value")
+    plot_curves(
+        output_dir / "plots" / "validation.png",
+        {k: [(step, r[k]) for step, r in history["validation"]] for k in ("ssim", "avsim")},
+        "validation on held-out sources",
+        "value",
+    )
 
 
 if __name__ == "__main__":

@@ -31,10 +31,14 @@ from talkhead.training.arguments import TrainingRunArguments
 @dataclass
 class SyncerTrainingArguments(TrainingRunArguments):
     levels: str = field(default="1,2,3,4", metadata={"help": "pyramid levels to train, e.g. '1,2,3,4' or '2'"})
-    objective: str = field(default="infonce", metadata={"help": "infonce (loss syncers) or contrastive (evaluation syncers)"})
+    objective: str = field(
+        default="infonce", metadata={"help": "infonce (loss syncers) or contrastive (evaluation syncers)"}
+    )
     model_config: str = field(default="small", metadata={"help": "preset (paper, small, tiny) or a config.json path"})
     init_from: str | None = field(default=None, metadata={"help": "start from these pretrained weights"})
-    group_size: int | None = field(default=None, metadata={"help": "windows per group (48 for infonce, 12 for contrastive)"})
+    group_size: int | None = field(
+        default=None, metadata={"help": "windows per group (48 for infonce, 12 for contrastive)"}
+    )
     clips_per_batch: int = field(default=16, metadata={"help": "clips whose windows are pooled before grouping"})
     max_steps: int = field(default=300_000, metadata={"help": "optimiser steps"})
     learning_rate: float = field(default=1e-5)
@@ -46,7 +50,10 @@ class SyncerTrainingArguments(TrainingRunArguments):
     margin_max: float = field(default=0.4)
     augment: bool = field(default=True, metadata={"help": "flip, scale, shift and audio-gain augmentation"})
     validation_steps: int = field(default=500, metadata={"help": "validate every this many steps"})
-    selection_metric: str = field(default="loss", metadata={"help": "what picks each level's best weights: loss (lower) or retrieval_accuracy (higher)"})
+    selection_metric: str = field(
+        default="loss",
+        metadata={"help": "what picks each level's best weights: loss (lower) or retrieval_accuracy (higher)"},
+    )
     logging_steps: int = field(default=50)
 
 
@@ -57,7 +64,9 @@ class WindowEmbedder(nn.Module):
         super().__init__()
         self.syncer = syncer
 
-    def forward(self, windows: dict[int, tuple[torch.Tensor, torch.Tensor]]) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
+    def forward(
+        self, windows: dict[int, tuple[torch.Tensor, torch.Tensor]]
+    ) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
         return {level: self.syncer.embed_windows(x, a, level) for level, (x, a) in windows.items()}
 
 
@@ -72,8 +81,9 @@ def load_clips(args, config):
     from talkhead.data.clips import load_training_clips
     from talkhead.data.windows import pyramid_clip
 
-    train, validation, held = load_training_clips(args.dataset, args.split, args.validation_sources,
-                                                  args.validation_fraction, args.seed)
+    train, validation, held = load_training_clips(
+        args.dataset, args.split, args.validation_sources, args.validation_fraction, args.seed
+    )
     top = max(parse_levels(args.levels, config.num_levels))
     minimum = config.audio_window * 2 ** (top - 1) // config.audio_frames_per_frame  # one audio window at the top level
 
@@ -104,12 +114,13 @@ def validation_groups(clips, levels, group_size, same_clip, seed=1234):
         available = sum(len(item["landmarks"][index]) for item in items)
         size = 48 if available >= 48 else available
         retrieval_groups.append(group_windows(items, max(size, 2), False, torch.Generator().manual_seed(seed))[index])
-    return dict(zip(levels, loss_groups)), dict(zip(levels, retrieval_groups))
+    return dict(zip(levels, loss_groups, strict=False)), dict(zip(levels, retrieval_groups, strict=True))
 
 
 @torch.no_grad()
 def validate(syncer, loss_groups, retrieval_groups, args, config) -> dict:
-    """Per level: the loss of the fixed validation groups and the retrieval accuracy (``loss_L``, ``retrieval_accuracy_L``)."""
+    """Per level: the loss of the fixed validation groups and the retrieval accuracy (``loss_L``,
+    ``retrieval_accuracy_L``)."""
     from talkhead.losses import info_nce_loss, syncnet_contrastive_loss
     from talkhead.metrics.sync import retrieval_accuracy
 
@@ -117,11 +128,16 @@ def validate(syncer, loss_groups, retrieval_groups, args, config) -> dict:
     results = {}
     for level, (x_groups, a_groups) in loss_groups.items():
         losses, accuracies = [], []
-        for x, a in zip(x_groups, a_groups):
+        for x, a in zip(x_groups, a_groups, strict=False):
             e_x, e_a = syncer.embed_windows(x, a, level)
-            losses.append(float(info_nce_loss(e_a, e_x, 0.0, args.temperature) if args.objective == "infonce"
-                                else syncnet_contrastive_loss(e_x, e_a, config.contrastive_margin)))
-        for x, a in zip(*retrieval_groups[level]):
+            losses.append(
+                float(
+                    info_nce_loss(e_a, e_x, 0.0, args.temperature)
+                    if args.objective == "infonce"
+                    else syncnet_contrastive_loss(e_x, e_a, config.contrastive_margin)
+                )
+            )
+        for x, a in zip(*retrieval_groups[level], strict=False):
             e_x, e_a = syncer.embed_windows(x, a, level)
             accuracies.append(retrieval_accuracy(e_a, e_x, euclidean=args.objective == "contrastive"))
         results[f"loss_{level}"] = float(np.mean(losses)) if losses else math.nan
@@ -139,14 +155,29 @@ def save_plots(output_dir: Path, history: dict, levels: list[int]) -> None:
     from talkhead.training.plots import plot_curves
 
     plots = output_dir / "plots"
-    plot_curves(plots / "train_loss.png", {f"level {l}": history["train"].get(str(l), []) for l in levels},
-                "training loss per level", "loss", smooth=25)
-    plot_curves(plots / "validation_loss.png", {f"level {l}": [(s, r[f"loss_{l}"]) for s, r in history["validation"]]
-                                                for l in levels},
-                "validation loss per level (held-out sources)", "loss")
-    plot_curves(plots / "validation_retrieval.png",
-                {f"level {l}": [(s, r[f"retrieval_accuracy_{l}"]) for s, r in history["validation"]] for l in levels},
-                "validation retrieval accuracy: aligned window among 48", "top-1 accuracy", chance=1 / 48)
+    plot_curves(
+        plots / "train_loss.png",
+        {f"level {level}": history["train"].get(str(level), []) for level in levels},
+        "training loss per level",
+        "loss",
+        smooth=25,
+    )
+    plot_curves(
+        plots / "validation_loss.png",
+        {f"level {level}": [(s, r[f"loss_{level}"]) for s, r in history["validation"]] for level in levels},
+        "validation loss per level (held-out sources)",
+        "loss",
+    )
+    plot_curves(
+        plots / "validation_retrieval.png",
+        {
+            f"level {level}": [(s, r[f"retrieval_accuracy_{level}"]) for s, r in history["validation"]]
+            for level in levels
+        },
+        "validation retrieval accuracy: aligned window among 48",
+        "top-1 accuracy",
+        chance=1 / 48,
+    )
 
 
 def is_better(result: dict, best: dict | None, metric: str) -> bool:
@@ -172,7 +203,11 @@ def level_keeper(trainer, args, levels: list[int]):
             scores = level_result(result, level)
             if is_better(scores, trainer.history["best"].get(str(level)), args.selection_metric):
                 improved = True
-                trainer.history["best"][str(level)] = {"step": step, **({"weights": weights} if trainer.ema else {}), **scores}
+                trainer.history["best"][str(level)] = {
+                    "step": step,
+                    **({"weights": weights} if trainer.ema else {}),
+                    **scores,
+                }
                 best_dir = trainer.output_dir / "best_levels"
                 best_dir.mkdir(parents=True, exist_ok=True)
                 state = {k: v.detach().cpu().contiguous() for k, v in syncer.levels[level - 1].state_dict().items()}
@@ -197,12 +232,14 @@ def group_steps(trainer, loader, begin_pass, group_size: int, same_clip: bool, l
         trainer.state.position = [passes, given - 1]
     for batch in trainer.batches(loader, begin_pass):
         passes, given = trainer.state.position
-        seed = np.random.SeedSequence([trainer.args.seed, accelerator.process_index, passes, given]).generate_state(1)[0]
+        seed = np.random.SeedSequence([trainer.args.seed, accelerator.process_index, passes, given]).generate_state(1)[
+            0
+        ]
         groups = group_windows(batch, group_size, same_clip, torch.Generator().manual_seed(int(seed)))
         local_count = torch.tensor([max(len(x) for x, _ in groups)], device=accelerator.device)
         for g in range(groups_done, int(accelerator.gather(local_count).min())):
             trainer.state.position = [passes, given, g + 1]
-            yield {level: (x[g], a[g]) for level, (x, a) in zip(levels, groups) if g < len(x)}
+            yield {level: (x[g], a[g]) for level, (x, a) in zip(levels, groups, strict=False) if g < len(x)}
         groups_done = 0
 
 
@@ -246,21 +283,37 @@ def main(argv=None) -> None:
         raise SystemExit("error: no training clip is long enough for the requested levels")
     if args.init_from:  # e.g. evaluation syncers: InfoNCE pretraining, then the contrastive loss
         syncer = MSSyncSyncerModel.from_pretrained(
-            args.init_from, normalize_embeddings=config.normalize_embeddings, objective=config.objective)
+            args.init_from, normalize_embeddings=config.normalize_embeddings, objective=config.objective
+        )
     else:
         syncer = MSSyncSyncerModel(config)
         syncer.set_input_statistics(*window_statistics(train_clips, config.center_windows))
     optimizer = torch.optim.Adam(syncer.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
     dataset = SyncerWindowDataset(train_clips, levels, augment=args.augment, seed=args.seed)
-    order = torch.Generator()  # the shuffle of pass p is seeded by (seed, p): a resumed run finds its pass's order again
-    loader = torch.utils.data.DataLoader(dataset, batch_size=min(args.clips_per_batch, len(train_clips)), shuffle=True,
-                                         collate_fn=list, num_workers=args.num_workers, drop_last=True, generator=order)
-    embedder, optimizer, loader, scheduler = trainer.prepare(WindowEmbedder(syncer), optimizer, loader,
-                                                             build_scheduler(optimizer, args))
-    loss_groups, retrieval_groups = validation_groups(validation_clips, levels, group_size, same_clip) if validation_clips else ({}, {})
+    order = (
+        torch.Generator()
+    )  # the shuffle of pass p is seeded by (seed, p): a resumed run finds its pass's order again
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_size=min(args.clips_per_batch, len(train_clips)),
+        shuffle=True,
+        collate_fn=list,
+        num_workers=args.num_workers,
+        drop_last=True,
+        generator=order,
+    )
+    embedder, optimizer, loader, scheduler = trainer.prepare(
+        WindowEmbedder(syncer), optimizer, loader, build_scheduler(optimizer, args)
+    )
+    loss_groups, retrieval_groups = (
+        validation_groups(validation_clips, levels, group_size, same_clip) if validation_clips else ({}, {})
+    )
     trainer.history["best"] = {}
-    trainer.start(embedder, f"{len(train_clips)} training clips, {len(validation_clips)} validation clips (held-out "
-                            f"sources: {', '.join(held_out) or 'none'}); levels {levels}; groups of {group_size}")
+    trainer.start(
+        embedder,
+        f"{len(train_clips)} training clips, {len(validation_clips)} validation clips (held-out "
+        f"sources: {', '.join(held_out) or 'none'}); levels {levels}; groups of {group_size}",
+    )
 
     def begin_pass(passes: int) -> None:
         dataset.epoch = passes
@@ -268,21 +321,40 @@ def main(argv=None) -> None:
 
     def train_step(windows: dict) -> dict:
         embeddings = embedder(windows)
-        margin = infonce_margin(trainer.state.step, args.margin_start, args.margin_growth, args.margin_every, args.margin_max)
-        losses = {str(l): info_nce_loss(e_a, e_x, margin, args.temperature) if not same_clip
-                  else syncnet_contrastive_loss(e_x, e_a, config.contrastive_margin) for l, (e_x, e_a) in embeddings.items()}
+        margin = infonce_margin(
+            trainer.state.step, args.margin_start, args.margin_growth, args.margin_every, args.margin_max
+        )
+        losses = {
+            str(level): info_nce_loss(e_a, e_x, margin, args.temperature)
+            if not same_clip
+            else syncnet_contrastive_loss(e_x, e_a, config.contrastive_margin)
+            for level, (e_x, e_a) in embeddings.items()
+        }
         trainer.optimizer_step(sum(losses.values()), optimizer, scheduler)
         return losses
 
     validation = Validation(
-        lambda m: validate(m.syncer, loss_groups, retrieval_groups, args, config), args.validation_steps,
-        keep=level_keeper(trainer, args, levels), plot=lambda out, history: save_plots(out, history, levels),
-        describe=lambda r: "; ".join(f"L{l} val loss {r[f'loss_{l}']:.3f} acc {r[f'retrieval_accuracy_{l}']:.2f}" for l in levels))
+        lambda m: validate(m.syncer, loss_groups, retrieval_groups, args, config),
+        args.validation_steps,
+        keep=level_keeper(trainer, args, levels),
+        plot=lambda out, history: save_plots(out, history, levels),
+        describe=lambda r: "; ".join(
+            f"L{level} val loss {r[f'loss_{level}']:.3f} acc {r[f'retrieval_accuracy_{level}']:.2f}" for level in levels
+        ),
+    )
     steps = group_steps(trainer, loader, begin_pass, group_size, same_clip, levels)
     trainer.fit(steps, train_step, [embedder], validation if loss_groups else None)
     if trainer.is_main_process:
-        trainer.export({"levels": levels, "held_out_sources": held_out, "train_clips": len(train_clips),
-                        "validation_clips": len(validation_clips)}, final_syncer(trainer, levels), best_dir=None)
+        trainer.export(
+            {
+                "levels": levels,
+                "held_out_sources": held_out,
+                "train_clips": len(train_clips),
+                "validation_clips": len(validation_clips),
+            },
+            final_syncer(trainer, levels),
+            best_dir=None,
+        )
     trainer.end()
 
 

@@ -41,13 +41,23 @@ def metadata_for(folder: Path):
     current = ModelCard.load(folder / "README.md").data
     model_type = json.loads((folder / "config.json").read_text())["model_type"]
     if model_type not in PIPELINE_TAGS:
-        raise SystemExit(f"{folder}: model type '{model_type}' has no pipeline tag in talkhead.training.model_card.PIPELINE_TAGS; add it")
+        raise SystemExit(
+            f"{folder}: model type '{model_type}' has no pipeline tag in "
+            "talkhead.training.model_card.PIPELINE_TAGS; add it"
+        )
     tag = PIPELINE_TAGS[model_type]
     trained_here = (folder / "model.safetensors").exists()
-    return card_data(folder.name, pipeline_tag=tag, tags=current.tags or [], base_model=BASE_MODELS.get(folder.name),
-                     datasets=[EXAMPLE_DATASET] if trained_here else None,
-                     eval_results=eval_results(folder.name, tag, RESULTS), license=current.license,
-                     license_name=current.get("license_name"), license_link=current.get("license_link"))
+    return card_data(
+        folder.name,
+        pipeline_tag=tag,
+        tags=current.tags or [],
+        base_model=BASE_MODELS.get(folder.name),
+        datasets=[EXAMPLE_DATASET] if trained_here else None,
+        eval_results=eval_results(folder.name, tag, RESULTS),
+        license=current.license,
+        license_name=current.get("license_name"),
+        license_link=current.get("license_link"),
+    )
 
 
 def main() -> int:
@@ -67,8 +77,10 @@ def main() -> int:
         if not args.check:
             replace_metadata(card, data)
             loaded = ModelCard.load(card).data
-            print(f"{card.parent.name}: pipeline_tag {loaded.pipeline_tag}, base_model {loaded.base_model}, "
-                  f"{len(loaded.eval_results or [])} results")
+            print(
+                f"{card.parent.name}: pipeline_tag {loaded.pipeline_tag}, base_model {loaded.base_model}, "
+                f"{len(loaded.eval_results or [])} results"
+            )
     if args.check and stale:
         print("cards whose metadata is stale: " + ", ".join(stale) + "; run examples/update_card_metadata.py")
         return 1

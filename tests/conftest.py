@@ -80,7 +80,7 @@ def write_timed_video(path: Path, frames, seconds, codec: str = "libx264") -> Pa
     stream.height, stream.width = frames[0].shape[:2]
     stream.pix_fmt = "yuv420p"
     stream.time_base = stream.codec_context.time_base = clock
-    for frame, time in zip(frames, seconds):
+    for frame, time in zip(frames, seconds, strict=False):
         video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
         video_frame.pts, video_frame.time_base = int(round(time * 1000)), clock
         for packet in stream.encode(video_frame):

@@ -142,17 +142,24 @@ class ModelTesterMixin:
         frozen_names = {name for name, _ in model.named_parameters()
                         if any(name.startswith(prefix + ".") for prefix in self.frozen_modules)}
         untrainable = {name for name, p in model.named_parameters() if not p.requires_grad}
-        assert untrainable == frozen_names, f"untrainable {sorted(untrainable)} but frozen_modules {self.frozen_modules}"
-        frozen_buffers = {name: value.clone() for name, value in model.state_dict().items()
-                          if any(name.startswith(prefix + ".") for prefix in self.frozen_modules)}
+        assert untrainable == frozen_names, (f"untrainable {sorted(untrainable)} but frozen_modules "
+                                             f"{self.frozen_modules}")
+        frozen_buffers = {
+            name: value.clone()
+            for name, value in model.state_dict().items()
+            if any(name.startswith(prefix + ".") for prefix in self.frozen_modules)
+        }
         generator = torch.Generator().manual_seed(0)
         outputs = [t for t in output_tensors(model(**inputs)).values() if t.requires_grad]
         assert outputs, "no output carries a gradient"
         # a random projection of every output: no gradient can cancel by symmetry
         loss = sum((t * torch.randn(t.shape, generator=generator)).sum() for t in outputs)
         loss.backward()
-        silent = [name for name, p in model.named_parameters()
-                  if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
+        silent = [
+            name
+            for name, p in model.named_parameters()
+            if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)
+        ]
         assert not silent, f"no gradient reaches {silent}"
         touched = [name for name, p in model.named_parameters() if not p.requires_grad and p.grad is not None]
         assert not touched, f"frozen parameters got a gradient: {touched}"

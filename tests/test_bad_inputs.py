@@ -38,116 +38,241 @@ class Row:
     absent: tuple[str, ...] = ()
 
 
-GENERATE = ("generate", "--image", "face.png", "--model", "{gen}", "--quiet")
-LIPSYNC = ("lipsync", "--model", "{face_gen}", "--silent-lip", "none", "--quiet")
-LANDMARKS = ("landmarks", "--image", "face.png", "--model", "{gen}")
+GENERATE = ("generate", "--image", "face.png", "--head-model", "{gen}", "--quiet")
+LIPSYNC = ("lipsync", "--renderer", "generator", "--face-generator", "{face_gen}", "--silent-lip", "none", "--quiet")
+LANDMARKS = ("landmarks", "--image", "face.png", "--head-model", "{gen}")
 PREPROCESS = ("preprocess", "--quiet", "--num-proc", "1")
 
 ROWS = {
     # an output that names an input, directly or through a link or '..': refused before any work
     "evaluate --json is the video": Row(
-        ("evaluate", "v.mp4", "--json", "v.mp4"), 2, ("--json 'v.mp4' is the same file as the input 'v.mp4'",), ("v.mp4",)),
+        ("evaluate", "v.mp4", "--json", "v.mp4"),
+        2,
+        ("--json 'v.mp4' is the same file as the input 'v.mp4'",),
+        ("v.mp4",),
+    ),
     "evaluate --plot is the video": Row(
-        ("evaluate", "v.mp4", "--json", "r.json", "--plot", "v.mp4"), 2, ("--plot 'v.mp4' is the same file as the input",),
-        ("v.mp4",), ("r.json",)),
+        ("evaluate", "v.mp4", "--json", "r.json", "--plot", "v.mp4"),
+        2,
+        ("--plot 'v.mp4' is the same file as the input",),
+        ("v.mp4",),
+        ("r.json",),
+    ),
     "evaluate --json is --audio": Row(
-        ("evaluate", "v.mp4", "--audio", "a.wav", "--json", "a.wav"), 2, ("--json 'a.wav' is the same file as the input",),
-        ("a.wav", "v.mp4")),
+        ("evaluate", "v.mp4", "--audio", "a.wav", "--json", "a.wav"),
+        2,
+        ("--json 'a.wav' is the same file as the input",),
+        ("a.wav", "v.mp4"),
+    ),
     "evaluate landmarks --plot is the video": Row(
-        ("evaluate", "landmarks", "--video", "v.mp4", "--json", "r.json", "--plot", "v.mp4"), 2,
-        ("--plot 'v.mp4' is the same file as the input",), ("v.mp4",), ("r.json",)),
+        ("evaluate", "landmarks", "--video", "v.mp4", "--json", "r.json", "--plot", "v.mp4"),
+        2,
+        ("--plot 'v.mp4' is the same file as the input",),
+        ("v.mp4",),
+        ("r.json",),
+    ),
     "generate --json is --audio": Row(
-        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--json", "a.wav"), 2,
-        ("--json 'a.wav' is the same file as the input 'a.wav'",), ("a.wav", "face.png"), ("out.mp4",)),
+        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--json", "a.wav"),
+        2,
+        ("--json 'a.wav' is the same file as the input 'a.wav'",),
+        ("a.wav", "face.png"),
+        ("out.mp4",),
+    ),
     "generate --landmarks is the photo": Row(
-        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--landmarks", "face.png"), 2,
-        ("--landmarks 'face.png' is the same file as the input",), ("face.png",), ("out.mp4", "face.png.npz")),
+        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--landmarks", "face.png"),
+        2,
+        ("--landmarks 'face.png' is the same file as the input",),
+        ("face.png",),
+        ("out.mp4", "face.png.npz"),
+    ),
     "lipsync --json is the video": Row(
-        (*LIPSYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "out.mp4", "--json", "v.mp4"), 2,
-        ("--json 'v.mp4' is the same file as the input 'v.mp4'",), ("v.mp4", "a.wav"), ("out.mp4",)),
+        (*LIPSYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "out.mp4", "--json", "v.mp4"),
+        2,
+        ("--json 'v.mp4' is the same file as the input 'v.mp4'",),
+        ("v.mp4", "a.wav"),
+        ("out.mp4",),
+    ),
     "landmarks --preview is the audio's video": Row(
-        (*LANDMARKS, "--audio", "v.mp4", "-o", "lm.npz", "--preview", "v.mp4"), 2,
-        ("--preview 'v.mp4' is the same file as the input 'v.mp4'",), ("v.mp4",), ("lm.npz",)),
+        (*LANDMARKS, "--audio", "v.mp4", "-o", "lm.npz", "--preview", "v.mp4"),
+        2,
+        ("--preview 'v.mp4' is the same file as the input 'v.mp4'",),
+        ("v.mp4",),
+        ("lm.npz",),
+    ),
     "benchmark speed --json is the video": Row(
-        ("benchmark", "speed", "--video", "v.mp4", "--seconds", "0.2", "--json", "v.mp4"), 2, ("is the same file as the input",), ("v.mp4",)),
+        ("benchmark", "speed", "--video", "v.mp4", "--seconds", "0.2", "--json", "v.mp4"),
+        2,
+        ("is the same file as the input",),
+        ("v.mp4",),
+    ),
     "a symbolic link to the video": Row(
-        ("evaluate", "v.mp4", "--json", "link.json"), 2, ("--json 'link.json' is the same file as the input 'v.mp4'",),
-        ("v.mp4",)),
+        ("evaluate", "v.mp4", "--json", "link.json"),
+        2,
+        ("--json 'link.json' is the same file as the input 'v.mp4'",),
+        ("v.mp4",),
+    ),
     "a hard link to the video": Row(
-        (*LIPSYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "hard.mp4"), 2,
-        ("--output 'hard.mp4' is the same file as the input 'v.mp4'",), ("v.mp4", "hard.mp4")),
+        (*LIPSYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "hard.mp4"),
+        2,
+        ("--output 'hard.mp4' is the same file as the input 'v.mp4'",),
+        ("v.mp4", "hard.mp4"),
+    ),
     "a path through '..'": Row(
-        ("evaluate", "v.mp4", "--json", "r.json", "--plot", "sub/../v.mp4"), 2,
-        ("--plot 'sub/../v.mp4' is the same file as the input 'v.mp4'",), ("v.mp4",), ("r.json",)),
+        ("evaluate", "v.mp4", "--json", "r.json", "--plot", "sub/../v.mp4"),
+        2,
+        ("--plot 'sub/../v.mp4' is the same file as the input 'v.mp4'",),
+        ("v.mp4",),
+        ("r.json",),
+    ),
     # an output of the wrong kind: an error that names the extension, never a renamed file
     "--landmarks with another extension": Row(
-        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--landmarks", "marks.png"), 2,
-        ("--landmarks must be a .npz file, got 'marks.png'",), (), ("marks.png", "marks.png.npz", "out.mp4")),
+        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--landmarks", "marks.png"),
+        2,
+        ("--landmarks must be a .npz file, got 'marks.png'",),
+        (),
+        ("marks.png", "marks.png.npz", "out.mp4"),
+    ),
     "--json with another extension": Row(
-        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--json", "out.mp4"), 2,
-        ("--json must be a .json file, got 'out.mp4'",), (), ("out.mp4",)),
+        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--json", "out.mp4"),
+        2,
+        ("--json must be a .json file, got 'out.mp4'",),
+        (),
+        ("out.mp4",),
+    ),
     "landmarks -o with another extension": Row(
-        (*LANDMARKS, "--audio", "a.wav", "-o", "lm.txt"), 2, ("--output must be a .npz or .json file, got 'lm.txt'",),
-        (), ("lm.txt", "lm.txt.npz")),
+        (*LANDMARKS, "--audio", "a.wav", "-o", "lm.txt"),
+        2,
+        ("--output must be a .npz or .json file, got 'lm.txt'",),
+        (),
+        ("lm.txt", "lm.txt.npz"),
+    ),
     "-o is a folder": Row(
-        (*LIPSYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "sub"), 2, ("--output 'sub' is a folder",)),
+        (*LIPSYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "sub"), 2, ("--output 'sub' is a folder",)
+    ),
     # datasets: never an input, never holding one, never the same path as the summary
     "preprocess into its input folder": Row(
-        (*PREPROCESS, "data", "-o", "data", "--overwrite"), 2, ("--output 'data' is the input folder 'data'",),
-        ("data/clips/clip.mp4",)),
+        (*PREPROCESS, "data", "-o", "data", "--overwrite"),
+        2,
+        ("--output 'data' is the input folder 'data'",),
+        ("data/clips/clip.mp4",),
+    ),
     "preprocess into a folder holding its input": Row(
-        (*PREPROCESS, "data/clips", "-o", "data", "--overwrite"), 2,
-        ("--output 'data' holds the input 'data/clips'",), ("data/clips/clip.mp4",)),
+        (*PREPROCESS, "data/clips", "-o", "data", "--overwrite"),
+        2,
+        ("--output 'data' holds the input 'data/clips'",),
+        ("data/clips/clip.mp4",),
+    ),
     "preprocess --json on the dataset": Row(
-        (*PREPROCESS, "data", "-o", "ds.json", "--json", "ds.json"), 2,
-        ("--json 'ds.json' is the same file as --output",), ("data/clips/clip.mp4",), ("ds.json",)),
+        (*PREPROCESS, "data", "-o", "ds.json", "--json", "ds.json"),
+        2,
+        ("--json 'ds.json' is the same file as --output",),
+        ("data/clips/clip.mp4",),
+        ("ds.json",),
+    ),
     # every skipped file is listed with its reason, whether discovery or processing rejected it
     "preprocess a folder whose only video is corrupt": Row(
-        (*PREPROCESS, "only_corrupt", "-o", "ds"), 2,
-        ("no clip could be used; every input was skipped:\n  only_corrupt/bad.mp4: 'only_corrupt/bad.mp4' " + NOT_READABLE,),
-        ("only_corrupt/bad.mp4",), ("ds",)),
+        (*PREPROCESS, "only_corrupt", "-o", "ds"),
+        2,
+        (
+            "no clip could be used; every input was skipped:\n  only_corrupt/bad.mp4: 'only_corrupt/bad.mp4' "
+            + NOT_READABLE,
+        ),
+        ("only_corrupt/bad.mp4",),
+        ("ds",),
+    ),
     "preprocess a corrupt and a faceless video": Row(
-        (*PREPROCESS, "mixed", "-o", "ds"), 2,
+        (*PREPROCESS, "mixed", "-o", "ds"),
+        2,
         ("  mixed/bad.mp4: 'mixed/bad.mp4' " + NOT_READABLE, "  mixed/wall.mp4: no face found in any frame"),
-        ("mixed/bad.mp4", "mixed/wall.mp4"), ("ds",)),
+        ("mixed/bad.mp4", "mixed/wall.mp4"),
+        ("ds",),
+    ),
     # one minimum-audio rule for every command
     "generate 0.1 s of audio": Row(
-        (*GENERATE, "--audio", "short.wav", "-o", "out.mp4"), 2, ("short.wav is " + TOO_SHORT,), ("short.wav",), ("out.mp4",)),
+        (*GENERATE, "--audio", "short.wav", "-o", "out.mp4"),
+        2,
+        ("short.wav is " + TOO_SHORT,),
+        ("short.wav",),
+        ("out.mp4",),
+    ),
     "lipsync 0.1 s of audio": Row(
-        (*LIPSYNC, "--video", "v.mp4", "--audio", "short.wav", "-o", "out.mp4"), 2, ("short.wav is " + TOO_SHORT,),
-        ("short.wav",), ("out.mp4",)),
+        (*LIPSYNC, "--video", "v.mp4", "--audio", "short.wav", "-o", "out.mp4"),
+        2,
+        ("short.wav is " + TOO_SHORT,),
+        ("short.wav",),
+        ("out.mp4",),
+    ),
     "landmarks 0.1 s of audio": Row(
-        (*LANDMARKS, "--audio", "short.wav", "-o", "lm.npz"), 2, ("short.wav is " + TOO_SHORT,), (), ("lm.npz",)),
+        (*LANDMARKS, "--audio", "short.wav", "-o", "lm.npz"), 2, ("short.wav is " + TOO_SHORT,), (), ("lm.npz",)
+    ),
     "evaluate 0.1 s of audio": Row(
-        ("evaluate", "v.mp4", "--audio", "short.wav", "--metrics", "ssim", "--json", "r.json", "--quiet"), 2,
-        ("the audio 'short.wav' is " + TOO_SHORT,), (), ("r.json",)),
+        ("evaluate", "v.mp4", "--audio", "short.wav", "--metrics", "ssim", "--json", "r.json", "--quiet"),
+        2,
+        ("the audio 'short.wav' is " + TOO_SHORT,),
+        (),
+        ("r.json",),
+    ),
     "evaluate landmarks 0.1 s of audio": Row(
-        ("evaluate", "landmarks", "--video", "v.mp4", "--audio", "short.wav", "--json", "r.json"), 2,
-        ("the audio of 'short.wav' is " + TOO_SHORT,), (), ("r.json",)),
+        ("evaluate", "landmarks", "--video", "v.mp4", "--audio", "short.wav", "--json", "r.json"),
+        2,
+        ("the audio of 'short.wav' is " + TOO_SHORT,),
+        (),
+        ("r.json",),
+    ),
     # what is wrong with a file, in words
     "lipsync a corrupt video": Row(
-        (*LIPSYNC, "--video", "corrupt.mp4", "--audio", "a.wav", "-o", "out.mp4"), 2, ("'corrupt.mp4' " + NOT_READABLE,),
-        ("corrupt.mp4",), ("out.mp4",)),
+        (*LIPSYNC, "--video", "corrupt.mp4", "--audio", "a.wav", "-o", "out.mp4"),
+        2,
+        ("'corrupt.mp4' " + NOT_READABLE,),
+        ("corrupt.mp4",),
+        ("out.mp4",),
+    ),
     "evaluate a corrupt video": Row(
-        ("evaluate", "corrupt.mp4", "--json", "r.json", "--quiet"), 2, ("'corrupt.mp4' " + NOT_READABLE,), (), ("r.json",)),
+        ("evaluate", "corrupt.mp4", "--json", "r.json", "--quiet"),
+        2,
+        ("'corrupt.mp4' " + NOT_READABLE,),
+        (),
+        ("r.json",),
+    ),
     "generate with corrupt audio": Row(
-        (*GENERATE, "--audio", "corrupt.mp3", "-o", "out.mp4"), 2,
-        ("'corrupt.mp3' is not a readable audio file (FFmpeg: invalid data found when processing input)",), (),
-        ("out.mp4",)),
+        (*GENERATE, "--audio", "corrupt.mp3", "-o", "out.mp4"),
+        2,
+        ("'corrupt.mp3' is not a readable audio file (FFmpeg: invalid data found when processing input)",),
+        (),
+        ("out.mp4",),
+    ),
     # issue #24: hostile checkpoints, and a face that is not there
     "a model folder whose pytorch_model.bin pickles code": Row(
-        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--mouth-model", "pickled"), 2,
-        ("refusing checkpoint 'pickled': its pytorch_model.bin holds pickled Python objects", "convert it to safetensors"),
-        ("pickled/pytorch_model.bin",), ("out.mp4", "payload-ran")),
+        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--mouth-model", "pickled"),
+        2,
+        (
+            "refusing checkpoint 'pickled': its pytorch_model.bin holds pickled Python objects",
+            "convert it to safetensors",
+        ),
+        ("pickled/pytorch_model.bin",),
+        ("out.mp4", "payload-ran"),
+    ),
     "lipsync --face that names no rule": Row(
-        (*LIPSYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "out.mp4", "--face", "middle"), 2,
-        ("face must be one of largest, leftmost, rightmost, an index from the left",), ("v.mp4",), ("out.mp4",)),
+        (*LIPSYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "out.mp4", "--face", "middle"),
+        2,
+        ("face must be one of largest, leftmost, rightmost, an index from the left",),
+        ("v.mp4",),
+        ("out.mp4",),
+    ),
     "lipsync --face beyond the faces there": Row(
-        (*LIPSYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "out.mp4", "--face", "3"), 2,
-        ("face 3 was asked for, but the frame where the track starts holds 1 face(s)",), ("v.mp4",), ("out.mp4",)),
+        (*LIPSYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "out.mp4", "--face", "3"),
+        2,
+        ("face 3 was asked for, but the frame where the track starts holds 1 face(s)",),
+        ("v.mp4",),
+        ("out.mp4",),
+    ),
     "lipsync a video without a face, default passthrough": Row(
-        (*LIPSYNC, "--video", "wall.mp4", "--audio", "a.wav", "-o", "out.mp4"), 2,
-        ("no face found in any of the 10 frames of 'wall.mp4'",), ("wall.mp4",), ("out.mp4",)),
+        (*LIPSYNC, "--video", "wall.mp4", "--audio", "a.wav", "-o", "out.mp4"),
+        2,
+        ("no face found in any of the 10 frames of 'wall.mp4'",),
+        ("wall.mp4",),
+        ("out.mp4",),
+    ),
 }
 
 
@@ -214,8 +339,11 @@ def test_bad_input(row: Row, workspace, generator_path, face_generator_path, cap
     assert not [path for path in workspace.rglob("*") if ".partial" in path.name or ".cache-" in path.name]
 
 
-@pytest.mark.parametrize("command", [["generate"], ["lipsync"], ["landmarks"], ["preprocess"], ["evaluate"],
-                                     ["evaluate", "landmarks"]], ids=" ".join)
+@pytest.mark.parametrize(
+    "command",
+    [["generate"], ["lipsync"], ["landmarks"], ["preprocess"], ["evaluate"], ["evaluate", "landmarks"]],
+    ids=" ".join,
+)
 def test_every_command_states_the_one_audio_rule_in_its_help(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([*command, "--help"] if command != ["evaluate"] else ["evaluate", "-h"])

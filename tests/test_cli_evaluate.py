@@ -11,12 +11,37 @@ from .evaluation.test_evaluate import media, tiny_models  # noqa: F401  (session
 
 def test_evaluate_video_with_every_option(media, tiny_models, tmp_path, capsys):  # noqa: F811
     out, plot = tmp_path / "report.json", tmp_path / "confidence.png"
-    assert main(["evaluate", str(media["talk"]), "--reference", str(media["talk"]), "--json", str(out), "--plot", str(plot),
-                 "--metrics", "expert_sync,syncnet_v2,avs,ssim", "--expert", tiny_models["expert"],
-                 "--syncnet-v2", tiny_models["syncnet_v2"], "--av-hubert", tiny_models["av_hubert"]]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(media["talk"]),
+                "--reference",
+                str(media["talk"]),
+                "--json",
+                str(out),
+                "--plot",
+                str(plot),
+                "--metrics",
+                "expert_sync,syncnet_v2,avs,ssim",
+                "--expert",
+                tiny_models["expert"],
+                "--syncnet-v2",
+                tiny_models["syncnet_v2"],
+                "--av-hubert",
+                tiny_models["av_hubert"],
+            ]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     assert {k: report[k] for k in ("video", "audio", "reference", "frames", "fps")} == {
-        "video": str(media["talk"]), "audio": str(media["talk"]), "reference": str(media["talk"]), "frames": 50, "fps": 25}
+        "video": str(media["talk"]),
+        "audio": str(media["talk"]),
+        "reference": str(media["talk"]),
+        "frames": 50,
+        "fps": 25,
+    }
     assert list(report["metrics"]) == ["expert_sync", "syncnet_v2", "avs_u", "avs_m", "avs_v", "ssim"]
     assert all(entry["status"] == "computed" for entry in report["metrics"].values())
     assert plot.read_bytes()[:4] == b"\x89PNG" and plot.stat().st_size > 20_000
@@ -28,8 +53,22 @@ def test_evaluate_video_with_every_option(media, tiny_models, tmp_path, capsys):
 
 def test_shipped_models_30fps_video_and_48k_stereo_audio(media, tmp_path, capsys):  # noqa: F811
     out = tmp_path / "r.json"
-    assert main(["evaluate", str(media["silent30"]), "--audio", str(media["stereo48k"]), "--metrics", "expert_sync,syncnet_v2",
-                 "--json", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(media["silent30"]),
+                "--audio",
+                str(media["stereo48k"]),
+                "--metrics",
+                "expert_sync,syncnet_v2",
+                "--json",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     assert report["source_fps"] == 30.0 and report["frames"] == 50 and report["audio_frames"] == 25
     assert report["metrics"]["expert_sync"]["status"] == "computed"
@@ -81,12 +120,41 @@ def test_mouth_sync_adds_an_offset_and_a_too_short_video_is_an_input_error(media
 
     MouthSyncModel(MouthSyncConfig.from_preset("tiny", use_phones=False)).save_pretrained(tmp_path / "mouth-sync")
     out = tmp_path / "report.json"
-    assert main(["evaluate", str(media["talk"]), "--metrics", "expert_sync", "--expert", tiny_models["expert"],
-                 "--mouth-sync", str(tmp_path / "mouth-sync"), "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(media["talk"]),
+                "--metrics",
+                "expert_sync",
+                "--expert",
+                tiny_models["expert"],
+                "--mouth-sync",
+                str(tmp_path / "mouth-sync"),
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     found = json.loads(out.read_text())["mouth_sync"]
     assert found["frames"] == 50 and -15 <= found["offset"] <= 15 and len(found["scores"]) == 31
     assert f"mouth-sync: offset {found['offset']:+d} frames" in capsys.readouterr().out
     # the shipped expert reads 1 s windows and searches ±15 frames: a 2 s clip is too short, said before any report
-    assert main(["evaluate", str(media["talk"]), "--metrics", "expert_sync", "--expert", tiny_models["expert"],
-                 "--mouth-sync", "--json", str(tmp_path / "short.json")]) == 2
+    assert (
+        main(
+            [
+                "evaluate",
+                str(media["talk"]),
+                "--metrics",
+                "expert_sync",
+                "--expert",
+                tiny_models["expert"],
+                "--mouth-sync",
+                "--json",
+                str(tmp_path / "short.json"),
+            ]
+        )
+        == 2
+    )
     assert "needs at least 56" in capsys.readouterr().err and not (tmp_path / "short.json").exists()

@@ -59,7 +59,9 @@ def test_outputs_inside_an_input_folder_may_not_replace_its_files(tmp_path):
 
 
 def test_extensions_folders_and_unwritable_places(tmp_path, video):
-    with pytest.raises(TalkheadInputError, match=r"--landmarks must be a \.npz file, got '.*face.png' \(a \.png extension\)"):
+    with pytest.raises(
+        TalkheadInputError, match=r"--landmarks must be a \.npz file, got '.*face.png' \(a \.png extension\)"
+    ):
         check_output_path(tmp_path / "face.png", [video], ".npz", "--landmarks")
     with pytest.raises(TalkheadInputError, match=r"must be a \.npz or \.json file, got '.*lm' \(no extension\)"):
         check_output_path(tmp_path / "lm", [], (".npz", ".json"), "--output")
@@ -86,7 +88,7 @@ def test_a_dataset_folder_never_holds_an_input(tmp_path):
         check_output_folder(tmp_path / "data", [data], overwrite=True)
     with pytest.raises(TalkheadInputError, match="is the input folder"):
         check_output_folder(data, [data], overwrite=True)
-    with pytest.raises(TalkheadInputError, match="already exists and is not empty; use --overwrite"):
+    with pytest.raises(TalkheadInputError, match="already exists and is not empty; use overwrite=True"):
         check_output_folder(tmp_path / "data", [])
     assert check_output_folder(tmp_path / "data" / "dataset", [tmp_path / "data"]) == tmp_path / "data" / "dataset"
 
@@ -110,7 +112,11 @@ def test_atomic_output_publishes_whole_files_and_folders_or_nothing(tmp_path):
 
 def test_a_stop_signal_raises_into_the_clean_up_and_later_ones_wait(tmp_path):
     before = signal.getsignal(signal.SIGHUP)
-    with pytest.raises(KeyboardInterrupt) as stopped, interrupt_on_signals(), atomic_output(tmp_path / "a.mp4") as temporary:
+    with (
+        pytest.raises(KeyboardInterrupt) as stopped,
+        interrupt_on_signals(),
+        atomic_output(tmp_path / "a.mp4") as temporary,
+    ):
         temporary.write_bytes(b"half")
         os.kill(os.getpid(), signal.SIGHUP)
         time.sleep(5)  # the handler raises first
@@ -144,9 +150,29 @@ def test_kill_during_lipsync_leaves_nothing_and_says_so(tmp_path, astronaut, fac
     speech = write_wav(tmp_path / "long speech.wav", speech_like(120.0))  # looped over the video: minutes of work
     folder = tmp_path / "out"
     folder.mkdir()
-    command = [sys.executable, "-m", "talkhead.cli", "lipsync", "--video", str(video), "--audio", str(speech),
-               "-o", str(folder / "dubbed.mp4"), "--json", str(folder / "report.json"), "--model", str(face_generator_path),
-               "--silent-lip", "none", "--audio-longer", "loop", "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "talkhead.cli",
+        "lipsync",
+        "--video",
+        str(video),
+        "--audio",
+        str(speech),
+        "-o",
+        str(folder / "dubbed.mp4"),
+        "--json",
+        str(folder / "report.json"),
+        "--renderer",
+        "generator",
+        "--face-generator",
+        str(face_generator_path),
+        "--silent-lip",
+        "none",
+        "--audio-longer",
+        "loop",
+        "--quiet",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 300
@@ -172,9 +198,27 @@ def test_kill_9_strands_a_partial_that_the_next_run_to_that_output_removes(tmp_p
     folder.mkdir()
 
     def lipsync(speech):
-        return [sys.executable, "-m", "talkhead.cli", "lipsync", "--video", str(video), "--audio", str(speech),
-                "-o", str(folder / "dubbed.mp4"), "--model", str(face_generator_path), "--silent-lip", "none",
-                "--audio-longer", "loop", "--quiet"]
+        return [
+            sys.executable,
+            "-m",
+            "talkhead.cli",
+            "lipsync",
+            "--video",
+            str(video),
+            "--audio",
+            str(speech),
+            "-o",
+            str(folder / "dubbed.mp4"),
+            "--renderer",
+            "generator",
+            "--face-generator",
+            str(face_generator_path),
+            "--silent-lip",
+            "none",
+            "--audio-longer",
+            "loop",
+            "--quiet",
+        ]
 
     process = subprocess.Popen(lipsync(long_speech), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -208,7 +252,9 @@ def test_only_the_partials_of_dead_processes_are_swept(tmp_path):
         path.write_bytes(b"x")
     (tmp_path / "folder").mkdir()
     assert sweep_orphans(target) == [stranded]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name, ".out.partial-notes.txt", "folder"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [live.name, other.name, ".out.partial-notes.txt", "folder"]
+    )
 
 
 def test_too_little_free_space_is_one_error_line_before_any_work(tmp_path, astronaut, monkeypatch, capsys):
@@ -222,8 +268,21 @@ def test_too_little_free_space_is_one_error_line_before_any_work(tmp_path, astro
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 200_000, 200_000))
     folder = tmp_path / "out"
-    assert main(["generate", "--image", str(tmp_path / "face.png"), "--audio", str(speech), "-o", str(folder / "a.mp4"),
-                 "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "generate",
+                "--image",
+                str(tmp_path / "face.png"),
+                "--audio",
+                str(speech),
+                "-o",
+                str(folder / "a.mp4"),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     message = capsys.readouterr().err.strip()
     assert message.startswith("error: not enough space on the device for") and "MB needed, 0.2 MB free" in message
     assert "\n" not in message and not (folder.exists() and any(folder.iterdir()))

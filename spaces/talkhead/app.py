@@ -2,8 +2,8 @@
 
 Both tabs call the library's pipelines (``talkhead.pipelines.talking_head`` and ``lip_sync``) and score
 the result with the ``mouth-sync`` expert (1 s of tracked mouth shapes against the speech; the image experts
-``syncnet-eval`` and ``avsyncnet-small`` cannot tell offsets on new faces, benchmarks/RESULTS.md). Run it from the repository root with
-``python spaces/talkhead/app.py``; the models load once, on the first request or at start-up.
+``syncnet-eval`` and ``avsyncnet-small`` cannot tell offsets on new faces, benchmarks/RESULTS.md). Run it from the
+repository root with ``python spaces/talkhead/app.py``; the models load once, on the first request or at start-up.
 """
 
 from __future__ import annotations
@@ -20,13 +20,10 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 # the example speech: beside app.py in a deployed Space (README.md, "Deploying"), else the repository's
-SPEECH = next((path for path in (HERE / "speech.wav", HERE.parents[1] / "examples" / "assets" / "speech.wav")
-               if path.is_file()), HERE / "speech.wav")
-# the models, by id: the Hugging Face cache if they were downloaded there, else the copies inside the
-# installed talkhead package (talkhead.hub); nothing is fetched at start-up
-MODELS = {"mouth": "talkhead/mouth-motion", "face": "talkhead/stable-sync-face",
-          "silent_lip": "talkhead/stable-sync-silent-lip", "sync": "talkhead/mouth-sync",
-          "motion": "talkhead/ms-sync-short"}
+SPEECH = next(
+    (path for path in (HERE / "speech.wav", HERE.parents[1] / "examples" / "assets" / "speech.wav") if path.is_file()),
+    HERE / "speech.wav",
+)
 CACHE = Path(tempfile.gettempdir()) / "talkhead-space"
 OUTPUTS = CACHE / "outputs"  # one folder per request; only the newest KEEP_OUTPUTS are kept
 KEEP_OUTPUTS = 20
@@ -37,35 +34,49 @@ MAX_SECONDS = 30.0  # speech, and the video to dub
 MAX_VIDEO_SIDE = 1280  # the longer side of the video to dub (the output keeps the video's size)
 CONCURRENT_RENDERS = 2  # one a core; the pipelines are safe to share between threads
 QUEUE_SIZE = 8  # requests waiting beyond this are turned away ("queue is full") instead of waiting for minutes
+# a handler's progress tracker: Gradio finds it as a parameter default and gives each event a fresh one
+PROGRESS = gr.Progress(track_tqdm=True)
 
+from talkhead import defaults  # noqa: E402
 from talkhead.errors import TalkheadInputError  # noqa: E402
 from talkhead.evaluation.mouth_sync import mouth_sync_video  # noqa: E402
 from talkhead.hub import load_pretrained  # noqa: E402
-from talkhead.models.mouth_motion import MouthMotionModel  # noqa: E402
 from talkhead.models.mouth_sync import MouthSyncModel  # noqa: E402
-from talkhead.models.stable_sync import StableSyncFaceGenerator  # noqa: E402
-from talkhead.pipelines.lip_sync import LipSyncOptions, lip_sync  # noqa: E402
-from talkhead.pipelines.speech_to_landmarks import SpeechToLandmarks  # noqa: E402
-from talkhead.pipelines.talking_head import TalkingHeadOptions, talking_head  # noqa: E402
+from talkhead.options import LipSyncOptions, TalkingHeadOptions  # noqa: E402
+from talkhead.pipelines.lip_sync import lip_sync  # noqa: E402
+from talkhead.pipelines.talking_head import load_talking_head_models, talking_head  # noqa: E402
 from talkhead.processing import audio as audio_lib  # noqa: E402
 from talkhead.processing.landmarks import mouth_opening  # noqa: E402
 from talkhead.processing.video import probe_video  # noqa: E402
 
+# the models, by id (the library's defaults): the Hugging Face cache if they were downloaded there, else the copies
+# inside the installed talkhead package (talkhead.hub); nothing is fetched at start-up
+MODELS = {
+    "mouth": defaults.MOUTH_MOTION,
+    "face": defaults.FACE_GENERATOR,
+    "silent_lip": defaults.SILENT_LIP,
+    "sync": defaults.MOUTH_SYNC,
+    "motion": defaults.HEAD_MOTION,
+}
+
 REPAINT_LABEL = "repaint mouth with the face generator (blurry with the small shipped model)"
-SCORE_NOTE = ("offset: frames between lips and audio at the best match (0 is in sync; below 0 the mouth moves before "
-              "its sound); confidence: how far that offset's score stands above the median offset's (higher is surer). "
-              "Scored by the mouth-sync expert on 1 s windows of the tracked mouth; on held-out speakers it finds a "
-              "5-frame shift every time, but it was trained on 11 minutes of video: compare, do not trust alone.")
+SCORE_NOTE = (
+    "offset: frames between lips and audio at the best match (0 is in sync; below 0 the mouth moves before "
+    "its sound); confidence: how far that offset's score stands above the median offset's (higher is surer). "
+    "Scored by the mouth-sync expert on 1 s windows of the tracked mouth; on held-out speakers it finds a "
+    "5-frame shift every time, but it was trained on 11 minutes of video: compare, do not trust alone."
+)
 
 
 @functools.lru_cache(maxsize=1)
 def models() -> SimpleNamespace:
-    """The shipped checkpoints, loaded once and shared by every request."""
+    """The shipped checkpoints (talkhead.defaults), loaded once by the library's loaders and shared by every request."""
+    talking = load_talking_head_models(MODELS["motion"], MODELS["mouth"], MODELS["face"], MODELS["silent_lip"])
     return SimpleNamespace(
-        motion=SpeechToLandmarks(MODELS["motion"]),
-        mouth=load_pretrained(MouthMotionModel, MODELS["mouth"]).eval(),
-        face=load_pretrained(StableSyncFaceGenerator, MODELS["face"]),
-        silent_lip=load_pretrained(StableSyncFaceGenerator, MODELS["silent_lip"]),
+        motion=talking.head_model,
+        mouth=talking.mouth_model,
+        face=talking.face_generator,
+        silent_lip=talking.silent_lip,
         sync=load_pretrained(MouthSyncModel, MODELS["sync"]).eval(),
     )
 
@@ -81,31 +92,39 @@ def public(text: str) -> str:
 def user_errors(handler):
     """Input problems become a readable gr.Error (no traceback, no server path); anything else is a bug and
     propagates."""
+
     @functools.wraps(handler)
     def wrapped(*args, **kwargs):
         try:
             return handler(*args, **kwargs)
         except (TalkheadInputError, FileNotFoundError) as error:
             raise gr.Error(public(str(error))) from error
+
     return wrapped
 
 
 def check_speech(audio: str) -> None:
     seconds = audio_lib.load_audio(audio).size / audio_lib.SAMPLE_RATE
     if seconds > MAX_SECONDS:
-        raise gr.Error(f"the speech is {seconds:.1f} s long; this Space takes at most {MAX_SECONDS:g} s: cut it, or "
-                       "run `talkhead generate` / `talkhead lipsync` on your own machine, which have no limit")
+        raise gr.Error(
+            f"the speech is {seconds:.1f} s long; this Space takes at most {MAX_SECONDS:g} s: cut it, or "
+            "run `talkhead generate` / `talkhead lipsync` on your own machine, which have no limit"
+        )
 
 
 def check_video(video: str) -> None:
     info = probe_video(video)
     if info.duration > MAX_SECONDS:
-        raise gr.Error(f"the video is {info.duration:.1f} s long; this Space dubs at most {MAX_SECONDS:g} s: cut it, "
-                       "or run `talkhead lipsync` on your own machine")
+        raise gr.Error(
+            f"the video is {info.duration:.1f} s long; this Space dubs at most {MAX_SECONDS:g} s: cut it, "
+            "or run `talkhead lipsync` on your own machine"
+        )
     if max(info.width, info.height) > MAX_VIDEO_SIDE:
-        raise gr.Error(f"the video is {info.width}x{info.height}; this Space takes at most {MAX_VIDEO_SIDE} pixels on "
-                       f"the longer side: scale it down (ffmpeg -i in.mp4 -vf scale=-2:720 out.mp4), or run "
-                       "`talkhead lipsync` on your own machine")
+        raise gr.Error(
+            f"the video is {info.width}x{info.height}; this Space takes at most {MAX_VIDEO_SIDE} pixels on "
+            f"the longer side: scale it down (ffmpeg -i in.mp4 -vf scale=-2:720 out.mp4), or run "
+            "`talkhead lipsync` on your own machine"
+        )
 
 
 def prune_outputs(keep: int = KEEP_OUTPUTS) -> None:
@@ -125,12 +144,13 @@ def prune_outputs(keep: int = KEEP_OUTPUTS) -> None:
         else:
             folders.append(folder)
     folders.sort(key=lambda folder: folder.stat().st_mtime, reverse=True)
-    for folder in folders[max(keep, 0):]:
+    for folder in folders[max(keep, 0) :]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
 def new_output(name: str) -> Path:
-    """A fresh path ``OUTPUTS/<unique>/name``; the older outputs beyond the newest KEEP_OUTPUTS - 1 are deleted first."""
+    """A fresh path ``OUTPUTS/<unique>/name``; the older outputs beyond the newest KEEP_OUTPUTS - 1 are deleted
+    first."""
     prune_outputs(KEEP_OUTPUTS - 1)
     OUTPUTS.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(dir=OUTPUTS)) / name
@@ -160,8 +180,12 @@ def mouth_plot(landmarks: np.ndarray, wave: np.ndarray, fps: float):
     loudness.fill_between(times, envelope, color="C1", alpha=0.3, label="audio envelope (RMS)")
     loudness.set(ylabel="audio RMS", ylim=(0, 1.1 * max(envelope.max(), 1e-6)))
     axis.plot(times, opening, color="C0", label="mouth opening")
-    axis.set(xlabel="time (s)", ylabel="inner-lip gap / mouth width", ylim=(0, 1.1 * max(opening.max(), 0.1)),
-             title="Lips against speech")
+    axis.set(
+        xlabel="time (s)",
+        ylabel="inner-lip gap / mouth width",
+        ylim=(0, 1.1 * max(opening.max(), 0.1)),
+        title="Lips against speech",
+    )
     axis.set_zorder(loudness.get_zorder() + 1)
     axis.patch.set_visible(False)
     handles = axis.get_legend_handles_labels()[0] + loudness.get_legend_handles_labels()[0]
@@ -179,8 +203,11 @@ def offset_plot(score: dict):
     axis = figure.add_subplot()
     axis.plot(offsets, score["scores"], color="C2", marker="o", markersize=3)
     axis.axvline(score["offset"], color="gray", linestyle="--", linewidth=1, label=f"best: {score['offset']:+d}")
-    axis.set(xlabel="offset (frames; < 0: the mouth moves before its sound)", ylabel="mean cosine",
-             title=f"Sync score per offset (offset {score['offset']:+d}, confidence {score['confidence']:.3f})")
+    axis.set(
+        xlabel="offset (frames; < 0: the mouth moves before its sound)",
+        ylabel="mean cosine",
+        title=f"Sync score per offset (offset {score['offset']:+d}, confidence {score['confidence']:.3f})",
+    )
     axis.legend(loc="upper right", fontsize=8)
     axis.grid(alpha=0.3)
     return figure
@@ -193,8 +220,10 @@ def score_outputs(video: str) -> tuple[str, object]:
     except TalkheadInputError as error:  # the tracker lost the face, or the clip is shorter than the search needs
         return f"Not scored: {error}", None
     seconds = score["frames"] / audio_lib.VIDEO_FPS
-    text = (f"**offset {score['offset']:+d} frames, confidence {score['confidence']:.3f}** ({seconds:.1f} s scored)"
-            f"\n\n{SCORE_NOTE}")
+    text = (
+        f"**offset {score['offset']:+d} frames, confidence {score['confidence']:.3f}** ({seconds:.1f} s scored)"
+        f"\n\n{SCORE_NOTE}"
+    )
     return text, offset_plot(score)
 
 
@@ -205,15 +234,16 @@ def notes(warnings: list[str], stage_seconds: dict[str, float], extra: list[str]
 
 
 @user_errors
-def animate(image, audio, head_motion_scale, lip_scale, repaint, progress=gr.Progress(track_tqdm=True)):
+def animate(image, audio, head_motion_scale, lip_scale, repaint, progress=PROGRESS):
     """Talking-head tab: photo (RGB array) + speech file -> (video, mouth plot, score, confidence plot, notes)."""
     if image is None or audio is None:
         raise gr.Error("Give a photo with a face and a speech recording.")
     check_speech(audio)
     progress(0, desc="loading models")
     m = models()
-    options = TalkingHeadOptions(head_motion_scale=float(head_motion_scale), lip_scale=float(lip_scale),
-                                 repaint=bool(repaint), max_side=MAX_SIDE)
+    options = TalkingHeadOptions(
+        head_motion_scale=float(head_motion_scale), lip_scale=float(lip_scale), repaint=bool(repaint), max_side=MAX_SIDE
+    )
     output = new_output("talking_head.mp4")
     try:
         result = talking_head(image, audio, output, m.motion, m.face, m.silent_lip, options, mouth_model=m.mouth)
@@ -223,12 +253,17 @@ def animate(image, audio, head_motion_scale, lip_scale, repaint, progress=gr.Pro
     wave = audio_lib.load_audio(audio)
     progress(0.95, desc="scoring sync")
     score_text, confidence = score_outputs(result.video)
-    return (result.video, mouth_plot(result.landmarks, wave, result.fps), score_text, confidence,
-            notes(result.warnings, result.stage_seconds))
+    return (
+        result.video,
+        mouth_plot(result.landmarks, wave, result.fps),
+        score_text,
+        confidence,
+        notes(result.warnings, result.stage_seconds),
+    )
 
 
 @user_errors
-def dub(video, audio, progress=gr.Progress(track_tqdm=True)):
+def dub(video, audio, progress=PROGRESS):
     """Lip-sync tab: video + speech files -> (dubbed video, report, score, confidence plot)."""
     if video is None or audio is None:
         raise gr.Error("Give a video with a face and a speech recording.")
@@ -243,8 +278,9 @@ def dub(video, audio, progress=gr.Progress(track_tqdm=True)):
         discard_output(output)
         raise
     ranges = ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in result.missing_face_ranges) or "none"
-    extra = [f"{result.generated_frames} of {result.frames} frames dubbed; "
-             f"frames without a face (left unchanged): {ranges}"]
+    extra = [
+        f"{result.generated_frames} of {result.frames} frames dubbed; frames without a face (left unchanged): {ranges}"
+    ]
     progress(0.95, desc="scoring sync")
     score_text, confidence = score_outputs(result.video)
     return result.video, notes(result.warnings, result.stage_seconds, extra), score_text, confidence
@@ -281,8 +317,9 @@ def talking_head_tab(examples: dict[str, str]) -> None:
     mouth = gr.Plot(label="mouth opening and audio envelope")
     confidence = gr.Plot(label="sync score per audio offset (mouth-sync expert)")
     inputs = [image, audio, head, lips, repaint]
-    run.click(animate, inputs, [video, mouth, score, confidence, notes_box], concurrency_id="render",
-              api_name="talking_head")
+    run.click(
+        animate, inputs, [video, mouth, score, confidence, notes_box], concurrency_id="render", api_name="talking_head"
+    )
     gr.Examples([[examples["photo"], examples["speech"], 1.0, 1.0, False]], inputs, cache_examples=False)
 
 
@@ -304,9 +341,11 @@ def lip_sync_tab(examples: dict[str, str]) -> None:
 def build_demo() -> gr.Blocks:
     examples = example_files()
     with gr.Blocks(title="talkhead", delete_cache=(3600, 3600)) as demo:  # Gradio's copies of results: an hour
-        gr.Markdown("# talkhead\nA talking head from one photo and speech, and lip-sync of a video. Small models "
-                    "trained on 11 minutes of video, on CPU: expect a blurry mouth and several seconds of waiting "
-                    "per second of speech.")
+        gr.Markdown(
+            "# talkhead\nA talking head from one photo and speech, and lip-sync of a video. Small models "
+            "trained on 11 minutes of video, on CPU: expect a blurry mouth and several seconds of waiting "
+            "per second of speech."
+        )
         with gr.Tab("Talking head"):
             talking_head_tab(examples)
         with gr.Tab("Lip-sync"):

@@ -58,6 +58,7 @@ def cached_snapshot(repo_id: str, cache_dir: str | os.PathLike | None = None) ->
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
 
+
     try:
         return Path(snapshot_download(repo_id, local_files_only=True, cache_dir=cache_dir))
     except (LocalEntryNotFoundError, HFValidationError):
@@ -72,6 +73,7 @@ def _complete(snapshot: Path, shipped: Path | None) -> bool:
 
 
 def _is_repo_id(text: str) -> bool:
+
     from huggingface_hub.errors import HFValidationError
     from huggingface_hub.utils import validate_repo_id
 
@@ -135,6 +137,7 @@ def pipeline(task: str, model=None, **kwargs):
     (``silent_lip=``, ``mouth_model=``, ...) take the same names. ``model=None`` is the task's default.
     """
     from transformers import pipeline as transformers_pipeline
+
 
     if isinstance(model, (str, os.PathLike)):
         model = checkpoint_path(model)

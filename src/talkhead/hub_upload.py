@@ -49,6 +49,7 @@ def classify_hub_error(err: BaseException) -> str:
     """``auth``, ``network`` or ``hub`` for an exception raised by a ``huggingface_hub`` call."""
     from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError
 
+
     if isinstance(err, LocalTokenNotFoundError):
         return "auth"
     if isinstance(err, HfHubHTTPError):
@@ -61,7 +62,8 @@ def classify_hub_error(err: BaseException) -> str:
 
 _ADVICE = {
     "auth": "log in with `hf auth login` (or set HF_TOKEN) using a token with write access to that namespace",
-    "network": "the Hugging Face Hub could not be reached; retry where there is a network (HF_HUB_OFFLINE must be unset)",
+    "network": "the Hugging Face Hub could not be reached; retry where there is a network "
+    "(HF_HUB_OFFLINE must be unset)",
     "hub": "the Hub refused the upload; check the repository id and the message above",
 }
 
@@ -73,8 +75,16 @@ def describe_hub_error(err: BaseException, repo_id: str) -> HubUploadError:
     return HubUploadError(kind, f"upload to '{repo_id}': {label} ({type(err).__name__}: {err}); {_ADVICE[kind]}")
 
 
-def upload_folder(folder: str | os.PathLike, repo_id: str, *, repo_type: str = "model", allow_patterns=None,
-                  commit_message: str = "Upload with talkhead", private: bool | None = None, token: str | None = None) -> str:
+def upload_folder(
+    folder: str | os.PathLike,
+    repo_id: str,
+    *,
+    repo_type: str = "model",
+    allow_patterns=None,
+    commit_message: str = "Upload with talkhead",
+    private: bool | None = None,
+    token: str | None = None,
+) -> str:
     """Create ``repo_id`` if needed and upload ``folder`` (only ``allow_patterns`` when given); returns the commit URL.
 
     Raises :class:`HubUploadError` (``kind`` auth, network or hub) when the Hub cannot take it.
@@ -87,8 +97,13 @@ def upload_folder(folder: str | os.PathLike, repo_id: str, *, repo_type: str = "
     api = HfApi(token=token)
     try:
         api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
-        commit = api.upload_folder(repo_id=repo_id, repo_type=repo_type, folder_path=str(folder),
-                                   allow_patterns=allow_patterns, commit_message=commit_message)
+        commit = api.upload_folder(
+            repo_id=repo_id,
+            repo_type=repo_type,
+            folder_path=str(folder),
+            allow_patterns=allow_patterns,
+            commit_message=commit_message,
+        )
     except Exception as err:  # classified: auth, network or any other Hub answer
         raise describe_hub_error(err, repo_id) from err
     return str(getattr(commit, "commit_url", commit))

@@ -2,7 +2,8 @@
 
 * :func:`info_nce_loss`, :func:`infonce_margin`: the MS-Sync loss syncers (spec §2.4).
 * :func:`syncnet_contrastive_loss`: the evaluation syncers and SyncNet-style experts (spec §2.6).
-* :func:`hinge_discriminator_loss`, :func:`hinge_generator_loss`, :func:`multiscale_sync_loss`: the MS-Sync GAN (spec §4.5, §2.5).
+* :func:`hinge_discriminator_loss`, :func:`hinge_generator_loss`, :func:`multiscale_sync_loss`: the MS-Sync GAN
+  (spec §4.5, §2.5).
 * :func:`sync_bce_loss`, :func:`lipsync_loss`, :func:`stabilized_sync_loss`, :func:`adaptive_triplet_loss`,
   :func:`nonsaturating_discriminator_loss`, :func:`nonsaturating_generator_loss`: the stabilized-sync face
   :func:`perceptual_loss`: the stabilized-sync face
@@ -19,7 +20,9 @@ import torch
 import torch.nn.functional as F
 
 
-def infonce_margin(step: int, start: float = 1e-3, growth: float = 1.002, every: int = 1000, maximum: float = 0.4) -> float:
+def infonce_margin(
+    step: int, start: float = 1e-3, growth: float = 1.002, every: int = 1000, maximum: float = 0.4
+) -> float:
     """The positive margin δ at ``step``: ``start`` multiplied by ``growth`` every ``every`` steps, capped."""
     periods = step // every
     if growth > 1 and periods * math.log(growth) >= math.log(maximum / start):
@@ -27,8 +30,9 @@ def infonce_margin(step: int, start: float = 1e-3, growth: float = 1.002, every:
     return min(maximum, start * growth**periods)
 
 
-def info_nce_loss(audio_embeddings: torch.Tensor, landmark_embeddings: torch.Tensor, margin: float = 0.0,
-                  temperature: float = 1.0) -> torch.Tensor:
+def info_nce_loss(
+    audio_embeddings: torch.Tensor, landmark_embeddings: torch.Tensor, margin: float = 0.0, temperature: float = 1.0
+) -> torch.Tensor:
     """Symmetric InfoNCE over a group of G aligned (audio, landmark) window pairs (spec §2.4).
 
     ``M[a, b] = cos(e_a(a_a), e_x(x_b))``; every other pair of the group is a negative. ``margin`` is
@@ -40,16 +44,21 @@ def info_nce_loss(audio_embeddings: torch.Tensor, landmark_embeddings: torch.Ten
         temperature: divides the similarities (1 in the paper).
     """
     if audio_embeddings.shape != landmark_embeddings.shape or audio_embeddings.dim() != 2:
-        raise ValueError(f"expected two (G, D) tensors, got {tuple(audio_embeddings.shape)} and {tuple(landmark_embeddings.shape)}")
+        raise ValueError(
+            f"expected two (G, D) tensors, got {tuple(audio_embeddings.shape)} and {tuple(landmark_embeddings.shape)}"
+        )
     similarity = F.normalize(audio_embeddings, dim=-1) @ F.normalize(landmark_embeddings, dim=-1).T
-    logits = (similarity - margin * torch.eye(len(similarity), device=similarity.device, dtype=similarity.dtype)) / temperature
+    logits = (
+        similarity - margin * torch.eye(len(similarity), device=similarity.device, dtype=similarity.dtype)
+    ) / temperature
     targets = torch.arange(len(logits), device=logits.device)
     # rows: each audio window against all landmark windows; columns: each landmark window against all audio
     return F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)
 
 
-def syncnet_contrastive_loss(landmark_embeddings: torch.Tensor, audio_embeddings: torch.Tensor,
-                             margin: float = 10.0) -> torch.Tensor:
+def syncnet_contrastive_loss(
+    landmark_embeddings: torch.Tensor, audio_embeddings: torch.Tensor, margin: float = 10.0
+) -> torch.Tensor:
     """SyncNet's margin-contrastive loss over a group of aligned windows of one clip (spec §2.6).
 
     Positives: ``‖e_x - e_a‖²`` of aligned pairs. Negatives: each landmark window against the audio of
@@ -63,7 +72,6 @@ def syncnet_contrastive_loss(landmark_embeddings: torch.Tensor, audio_embeddings
     return 0.5 * (positive.mean() + negative.mean())
 
 
-
 def hinge_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
     """Geometric-GAN critic loss (spec §4.5): mean max(0, 1 - D(real)) + mean max(0, 1 + D(fake))."""
     return F.relu(1.0 - real_scores).mean() + F.relu(1.0 + fake_scores).mean()
@@ -74,8 +82,9 @@ def hinge_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
     return -fake_scores.mean()
 
 
-def multiscale_sync_loss(syncers, landmarks: torch.Tensor, audio: torch.Tensor, levels: list[int] | None = None
-                         ) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+def multiscale_sync_loss(
+    syncers, landmarks: torch.Tensor, audio: torch.Tensor, levels: list[int] | None = None
+) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
     """MS-Sync's multi-scale AV synchrony loss (spec §2.5): the mean over levels of -mean cos(e_a, e_x).
 
     ``syncers`` are the frozen loss syncers; gradients flow through them and through the pyramid into
@@ -83,7 +92,7 @@ def multiscale_sync_loss(syncers, landmarks: torch.Tensor, audio: torch.Tensor, 
     Returns the loss and each level's term.
     """
     output = syncers(landmarks, audio, levels=levels)
-    terms = {level: -scores.mean() for level, scores in zip(output.levels, output.scores)}
+    terms = {level: -scores.mean() for level, scores in zip(output.levels, output.scores, strict=False)}
     return torch.stack(list(terms.values())).mean(), terms
 
 
@@ -92,8 +101,9 @@ def sync_bce_loss(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy(scores.clamp(1e-7, 1 - 1e-7), labels.to(scores.dtype))
 
 
-def offset_classification_loss(face_embeddings: torch.Tensor, audio_embeddings: torch.Tensor, temperature: float = 0.1
-                               ) -> tuple[torch.Tensor, torch.Tensor]:
+def offset_classification_loss(
+    face_embeddings: torch.Tensor, audio_embeddings: torch.Tensor, temperature: float = 0.1
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Multi-way sync loss (after Chung et al., "Perfect match", 2019) on groups of M windows of one clip.
 
     ``face_embeddings`` and ``audio_embeddings`` are (G, M, D), window m of each group from the same
@@ -124,8 +134,9 @@ def stabilized_sync_loss(x: torch.Tensor, y: torch.Tensor, d: torch.Tensor, eps:
     return -torch.log((1 - ratio).clamp_min(1e-6)).mean()
 
 
-def adaptive_triplet_loss(generated: torch.Tensor, target: torch.Tensor, reference: torch.Tensor, alpha: float = 1.0,
-                          eps: float = 1e-6) -> torch.Tensor:
+def adaptive_triplet_loss(
+    generated: torch.Tensor, target: torch.Tensor, reference: torch.Tensor, alpha: float = 1.0, eps: float = 1e-6
+) -> torch.Tensor:
     """L_at (Yaman et al., eq. 2; spec §6.6) on per-frame feature vectors (N, D), L2-normalised here.
 
     [D(g, t) - D(g, r) / D(t, r) + α]_+ with Euclidean D, the denominator a floored constant, and
@@ -156,7 +167,7 @@ def perceptual_loss(vgg, generated: torch.Tensor, target: torch.Tensor, distance
     measure = F.l1_loss if distance == "l1" else F.mse_loss
     with torch.no_grad():
         targets = vgg(target)
-    return sum(c * measure(g, t) for c, g, t in zip(PERCEPTUAL_WEIGHTS, vgg(generated), targets))
+    return sum(c * measure(g, t) for c, g, t in zip(PERCEPTUAL_WEIGHTS, vgg(generated), targets, strict=False))
 
 
 # ---- AV-HuBERT lip-sync loss (Yaman et al., "Audio-Visual Speech Representation Expert for Enhanced Talking
@@ -201,9 +212,14 @@ def av_hubert_cosine_loss(features: torch.Tensor, targets: torch.Tensor, interva
     return -torch.log(cosines.mean(dim=1).clamp(1e-6, 1.0)).mean()
 
 
-def av_hubert_sync_loss(model, generated: torch.Tensor, audio: torch.Tensor | None = None,
-                        target: torch.Tensor | None = None, variant: str = "unsupervised",
-                        interval: slice | None = None) -> torch.Tensor:
+def av_hubert_sync_loss(
+    model,
+    generated: torch.Tensor,
+    audio: torch.Tensor | None = None,
+    target: torch.Tensor | None = None,
+    variant: str = "unsupervised",
+    interval: slice | None = None,
+) -> torch.Tensor:
     """The AV-HuBERT lip-sync loss of Yaman et al. (spec §6.8) with a frozen :class:`AVHubertModel` in eval mode.
 
     * ``unsupervised`` (the paper's choice, eq. 1): -log cos(TE(V^G, 0), TE(0, A));

@@ -293,7 +293,8 @@ def _check_writable_folder(folder: Path, option: str) -> None:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise TalkheadInputError(f"cannot create the output folder '{folder}': '{existing}' is a file; choose another {option}")
+        raise TalkheadInputError(f"cannot create the output folder '{folder}': '{existing}' is a file; "
+                                 f"choose another {option}")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise TalkheadInputError(f"cannot write to the output folder '{existing}'; choose another {option}")
 
@@ -304,8 +305,12 @@ def _suffixes(suffixes: str | Iterable[str] | None) -> tuple[str, ...]:
     return (suffixes,) if isinstance(suffixes, str) else tuple(suffixes)
 
 
-def check_output_path(output: str | os.PathLike, inputs: Iterable = (), suffixes: str | Iterable[str] | None = ".mp4",
-                      option: str = "the output") -> Path:
+def check_output_path(
+    output: str | os.PathLike,
+    inputs: Iterable = (),
+    suffixes: str | Iterable[str] | None = ".mp4",
+    option: str = "the output",
+) -> Path:
     """``output`` as a :class:`Path` once it is safe to write as a file; :class:`TalkheadInputError` otherwise.
 
     ``inputs`` are everything the command reads (paths; other values are ignored); ``suffixes`` the
@@ -317,17 +322,21 @@ def check_output_path(output: str | os.PathLike, inputs: Iterable = (), suffixes
     expected = _suffixes(suffixes)
     _check_not_an_input(output, _existing_inputs(inputs), option)
     if output.is_dir():
-        raise TalkheadInputError(f"{option} '{output}' is a folder; give a file name"
-                                 + (f" ending in {expected[0]}" if expected else ""))
+        raise TalkheadInputError(
+            f"{option} '{output}' is a folder; give a file name" + (f" ending in {expected[0]}" if expected else "")
+        )
     if expected and output.suffix.lower() not in expected:
-        raise TalkheadInputError(f"{option} must be a {' or '.join(expected)} file, got '{output}'"
-                                 + (f" (a {output.suffix} extension)" if output.suffix else " (no extension)"))
+        raise TalkheadInputError(
+            f"{option} must be a {' or '.join(expected)} file, got '{output}'"
+            + (f" (a {output.suffix} extension)" if output.suffix else " (no extension)")
+        )
     _check_writable_folder(output.parent, option)
     return output
 
 
-def check_output_folder(output: str | os.PathLike, inputs: Iterable = (), option: str = "--output",
-                        overwrite: bool = False) -> Path:
+def check_output_folder(
+    output: str | os.PathLike, inputs: Iterable = (), option: str = "output", overwrite: bool = False
+) -> Path:
     """``output`` as a :class:`Path` once it is safe to (re)create as a folder (a dataset).
 
     It may not be an input nor hold one (replacing it would delete the input: pass the files found in
@@ -341,12 +350,16 @@ def check_output_folder(output: str | os.PathLike, inputs: Iterable = (), option
     _check_not_an_input(output, sources, option, within_folders=False)
     for source in sources:
         if _inside(_real(source), _real(output)):
-            raise TalkheadInputError(f"{option} '{output}' holds the input '{source}'; the output folder would replace "
-                                     "it: give a folder that holds no input")
+            raise TalkheadInputError(
+                f"{option} '{output}' holds the input '{source}'; the output folder would replace "
+                "it: give a folder that holds no input"
+            )
     if output.exists() and not output.is_dir():
         raise TalkheadInputError(f"{option} '{output}' is a file; give a folder")
     if output.is_dir() and any(output.iterdir()) and not overwrite:
-        raise TalkheadInputError(f"{option} '{output}' already exists and is not empty; use --overwrite to replace it")
+        raise TalkheadInputError(
+            f"{option} '{output}' already exists and is not empty; use overwrite=True to replace it"
+        )
     _check_writable_folder(output.parent, option)
     return output
 
@@ -362,8 +375,15 @@ class OutputGuard:
         self.inputs = list(inputs)
         self._claimed: dict[str, str] = {}  # resolved path -> option
 
-    def claim(self, path: str | os.PathLike | None, option: str, suffixes: str | Iterable[str] | None = None, *,
-              folder: bool = False, overwrite: bool = False) -> Path | None:
+    def claim(
+        self,
+        path: str | os.PathLike | None,
+        option: str,
+        suffixes: str | Iterable[str] | None = None,
+        *,
+        folder: bool = False,
+        overwrite: bool = False,
+    ) -> Path | None:
         if path is None:
             return None
         if folder:
@@ -372,7 +392,8 @@ class OutputGuard:
             checked = check_output_path(path, self.inputs, suffixes, option)
         resolved = _real(checked)
         if resolved in self._claimed:
-            raise TalkheadInputError(f"{option} '{checked}' is the same file as {self._claimed[resolved]}; give each "
-                                     "output its own name")
+            raise TalkheadInputError(
+                f"{option} '{checked}' is the same file as {self._claimed[resolved]}; give each output its own name"
+            )
         self._claimed[resolved] = option
         return checked

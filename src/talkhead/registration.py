@@ -21,6 +21,7 @@ talkhead is a package, so the choice here is cards that say ``pip install talkhe
 """
 
 import sys
+import warnings
 from _thread import _local  # threading.local without importing threading (5 ms)
 
 # transformers module (once fully imported) -> the talkhead package whose import registers with it
@@ -48,7 +49,6 @@ def register_pending() -> None:
                 try:
                     __import__(package)  # not importlib.import_module: importlib is 1 ms more
                 except Exception as err:  # noqa: BLE001  a transformers import must not fail because of talkhead
-                    import warnings
 
                     warnings.warn(f"talkhead could not register {package} with transformers ({type(err).__name__}: "
                                   f"{err}); import {package} yourself to see the full error", stacklevel=2)

@@ -12,19 +12,51 @@ from ..conftest import contract_dataset
 def test_benchmark_ms_sync_rows_and_columns(tmp_path, capsys):
     torch.manual_seed(0)
     data = contract_dataset(tmp_path / "ds", num_clips=2, frames=90, test_clips=2)
-    MSSyncSyncerModel(MSSyncSyncerConfig.from_preset("tiny", objective="contrastive", normalize_embeddings=False)).save_pretrained(tmp_path / "eval")
+    MSSyncSyncerModel(
+        MSSyncSyncerConfig.from_preset("tiny", objective="contrastive", normalize_embeddings=False)
+    ).save_pretrained(tmp_path / "eval")
     for name, branches in (("full", 4), ("single-branch", 1)):
-        MSSyncGenerator(MSSyncGeneratorConfig.from_preset("tiny", num_branches=branches)).save_pretrained(tmp_path / name)
+        MSSyncGenerator(MSSyncGeneratorConfig.from_preset("tiny", num_branches=branches)).save_pretrained(
+            tmp_path / name
+        )
     out = tmp_path / "report.json"
     from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
 
-    MouthMotionModel(MouthMotionConfig.from_preset("tiny", use_phones=False, output_gain=5.0)).save_pretrained(tmp_path / "mm")
-    assert main(["benchmark", "ms-sync", "--data", str(data), "--split", "test", "--model", str(tmp_path / "full"),
-                 "--model", str(tmp_path / "single-branch"), "--eval-syncers", str(tmp_path / "eval"),
-                 "--mouth-model", str(tmp_path / "mm"), "--json", str(out)]) == 0
+    MouthMotionModel(MouthMotionConfig.from_preset("tiny", use_phones=False, output_gain=5.0)).save_pretrained(
+        tmp_path / "mm"
+    )
+    assert (
+        main(
+            [
+                "benchmark",
+                "ms-sync",
+                "--data",
+                str(data),
+                "--split",
+                "test",
+                "--head-model",
+                str(tmp_path / "full"),
+                "--head-model",
+                str(tmp_path / "single-branch"),
+                "--eval-syncers",
+                str(tmp_path / "eval"),
+                "--mouth-model",
+                str(tmp_path / "mm"),
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
-    assert report["clips"] == 2 and set(report["rows"]) == {"static", "ground_truth", "full", "single-branch", "full+mouth",
-                                                            "single-branch+mouth"}
+    assert report["clips"] == 2 and set(report["rows"]) == {
+        "static",
+        "ground_truth",
+        "full",
+        "single-branch",
+        "full+mouth",
+        "single-branch+mouth",
+    }
     assert report["rows"]["full+mouth"]["frechet"] != report["rows"]["full"]["frechet"]  # the mouth was replaced
     columns = set(report["rows"]["full"])
     assert columns == {f"av_{k}_{i}" for k in ("off", "conf") for i in range(1, 5)} | {"frechet"}
@@ -43,13 +75,50 @@ def test_benchmark_lipsync_rows_columns_and_ground_truth_is_perfect(tmp_path, ca
     StableSyncFaceGenerator(config).save_pretrained(tmp_path / "face")
     StableSyncFaceGenerator(config).save_pretrained(tmp_path / "silent")
     out = tmp_path / "table1.json"
-    assert main(["benchmark", "lipsync", "--data", str(data), "--model", str(tmp_path / "face"), "--silent-lip",
-                 str(tmp_path / "silent"), "--eval-expert", str(tmp_path / "expert"), "--chunk-frames", "12",
-                 "--json", str(out)]) == 2  # the video-resolution mouth table needs the raw videos
+    assert (
+        main(
+            [
+                "benchmark",
+                "lipsync",
+                "--data",
+                str(data),
+                "--face-generator",
+                str(tmp_path / "face"),
+                "--silent-lip",
+                str(tmp_path / "silent"),
+                "--eval-expert",
+                str(tmp_path / "expert"),
+                "--chunk-frames",
+                "12",
+                "--json",
+                str(out),
+            ]
+        )
+        == 2
+    )  # the video-resolution mouth table needs the raw videos
     assert "talkhead_preprocess.json is missing" in capsys.readouterr().err and not out.exists()
-    assert main(["benchmark", "lipsync", "--data", str(data), "--model", str(tmp_path / "face"), "--silent-lip",
-                 str(tmp_path / "silent"), "--eval-expert", str(tmp_path / "expert"), "--chunk-frames", "12",
-                 "--no-mouth-table", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "benchmark",
+                "lipsync",
+                "--data",
+                str(data),
+                "--face-generator",
+                str(tmp_path / "face"),
+                "--silent-lip",
+                str(tmp_path / "silent"),
+                "--eval-expert",
+                str(tmp_path / "expert"),
+                "--chunk-frames",
+                "12",
+                "--no-mouth-table",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     assert report["chunks"] == 2 and set(report["rows"]) == {"ground_truth", "reference_copy", "face"}
     columns = {"ssim", "psnr", "lmd", "ifc", "identity", "sync_conf", "sync_dist", "sync_off"}
@@ -62,8 +131,22 @@ def test_benchmark_lipsync_rows_columns_and_ground_truth_is_perfect(tmp_path, ca
     table = capsys.readouterr().out
     assert "| reference_copy |" in table and "silence_closed |" in table
     plain = contract_dataset(tmp_path / "plain", num_clips=1, frames=30, test_clips=1)
-    assert main(["benchmark", "lipsync", "--data", str(plain), "--eval-expert", str(tmp_path / "expert"),
-                 "--no-mouth-table", "--json", str(tmp_path / "x.json")]) == 2
+    assert (
+        main(
+            [
+                "benchmark",
+                "lipsync",
+                "--data",
+                str(plain),
+                "--eval-expert",
+                str(tmp_path / "expert"),
+                "--no-mouth-table",
+                "--json",
+                str(tmp_path / "x.json"),
+            ]
+        )
+        == 2
+    )
     assert "--faces" in capsys.readouterr().err
 
 

@@ -41,8 +41,18 @@ def test_shift_clip_pairs_each_sound_with_its_mouth():
     audio = np.repeat(np.arange(frames, dtype=np.float32), 640)  # the sound of frame t is the value t
     landmarks = np.zeros((frames, 68, 2), np.float32)
     landmarks[:, 0, 0] = np.arange(frames)  # the mouth of frame t carries t
-    clip = Clip("c", "s", 25, landmarks, np.zeros(4, np.float32), np.ones(frames, bool), audio,
-                np.zeros((4 * frames, 26), np.float32), np.zeros((65, 80), np.float32), np.zeros((frames, 4), np.float32))
+    clip = Clip(
+        "c",
+        "s",
+        25,
+        landmarks,
+        np.zeros(4, np.float32),
+        np.ones(frames, bool),
+        audio,
+        np.zeros((4 * frames, 26), np.float32),
+        np.zeros((65, 80), np.float32),
+        np.zeros((frames, 4), np.float32),
+    )
     for lag in (3, -2):
         shifted = shift_clip(clip, lag)
         assert shifted.num_frames == frames - abs(lag) and len(shifted.audio) == 640 * shifted.num_frames

@@ -30,8 +30,13 @@ def clip_folder(tmp_path_factory, astronaut):
 @pytest.fixture(scope="module")
 def built(clip_folder, tmp_path_factory):
     out = tmp_path_factory.mktemp("out") / "dataset"
-    summary = build_dataset([clip_folder], out, options=PreprocessOptions(faces=True, phones=True), test_sources=["speaker_b"],
-                            progress=False)
+    summary = build_dataset(
+        [clip_folder],
+        out,
+        options=PreprocessOptions(faces=True, phones=True),
+        test_sources=["speaker_b"],
+        progress=False,
+    )
     return out, summary
 
 
@@ -59,7 +64,8 @@ def test_dataset_follows_the_data_contract(built):
 def test_30_fps_source_is_resampled_to_25(built):
     out, _ = built
     dataset = load_dataset_dict(out)["train"]
-    lengths = dict(zip(dataset["clip_id"], (read_clip(dataset, i).num_frames for i in range(len(dataset)))))
+    lengths = dict(zip(dataset["clip_id"], (read_clip(dataset, i).num_frames for i in range(len(dataset))),
+                       strict=True))
     assert lengths["a1"] == 40
     # 40 frames at 30 fps last 1.333 s: 34 frames at 25 fps (k / 25 < 1.333), but the audio covers 33.3
     # frames, and rows keep only frames with audio
@@ -124,8 +130,20 @@ def test_cli_prints_a_summary_and_fails_cleanly(clip_folder, tmp_path, capsys):
     assert "no videos found" in capsys.readouterr().err
     assert not (tmp_path / "never").exists()
     # every input unusable: a clear error listing them, and no output
-    assert main(["preprocess", str(clip_folder / "speaker_c"), "--output", str(tmp_path / "none"), "--quiet",
-                 "--num-proc", "1"]) == 2
+    assert (
+        main(
+            [
+                "preprocess",
+                str(clip_folder / "speaker_c"),
+                "--output",
+                str(tmp_path / "none"),
+                "--quiet",
+                "--num-proc",
+                "1",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "every input was skipped" in err and "no face found" in err
     assert not (tmp_path / "none").exists()

@@ -44,7 +44,9 @@ def quirky_folder(tmp_path, astronaut):
 
 def test_pairing_quirks_and_reasons(quirky_folder):
     found = discover([quirky_folder])
-    pairs = {clip.clip_id: (clip.audio.relative_to(quirky_folder).as_posix() if clip.audio else None) for clip in found.clips}
+    pairs = {
+        clip.clip_id: (clip.audio.relative_to(quirky_folder).as_posix() if clip.audio else None) for clip in found.clips
+    }
     assert pairs == {
         "obama": "styletalk/wav/obama.wav",
         "mouth_source": "edtalk/mouth_source.wav",

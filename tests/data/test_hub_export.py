@@ -112,7 +112,9 @@ def test_push_uploads_the_card_and_the_shards_and_reports_auth(exported, monkeyp
             from huggingface_hub.utils import filter_repo_objects
 
             files = [p.relative_to(folder_path).as_posix() for p in Path(folder_path).rglob("*") if p.is_file()]
-            calls.append(("upload", repo_id, repo_type, sorted(filter_repo_objects(files, allow_patterns=allow_patterns))))
+            calls.append(
+                ("upload", repo_id, repo_type, sorted(filter_repo_objects(files, allow_patterns=allow_patterns)))
+            )
             return types.SimpleNamespace(commit_url="https://hub.invalid/c/1")
 
     monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)

@@ -17,8 +17,18 @@ def make_clip(frames=80, clip_id="c", source="s"):
     t = np.arange(frames, dtype=np.float32)
     landmarks = np.broadcast_to(t[:, None, None] / 1000, (frames, 68, 2)).copy() + 0.3
     logfbank = np.broadcast_to(np.arange(4 * frames, dtype=np.float32)[:, None], (4 * frames, 26)).copy()
-    return Clip(clip_id, source, 25, landmarks, np.zeros(4, np.float32), np.ones(frames, bool),
-                np.zeros(640 * frames, np.float32), logfbank, np.zeros((10, 80), np.float32), np.zeros((frames, 4), np.float32))
+    return Clip(
+        clip_id,
+        source,
+        25,
+        landmarks,
+        np.zeros(4, np.float32),
+        np.ones(frames, bool),
+        np.zeros(640 * frames, np.float32),
+        logfbank,
+        np.zeros((10, 80), np.float32),
+        np.zeros((frames, 4), np.float32),
+    )
 
 
 def test_windows_are_non_overlapping_and_start_aligned():

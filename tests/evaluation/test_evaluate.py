@@ -25,7 +25,9 @@ def tiny_models(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny_models")
     torch.manual_seed(0)
     SyncNetExpert(SyncNetExpertConfig.from_preset("tiny")).save_pretrained(root / "expert")
-    syncers = MSSyncSyncerModel(MSSyncSyncerConfig.from_preset("tiny", normalize_embeddings=False, objective="contrastive"))
+    syncers = MSSyncSyncerModel(
+        MSSyncSyncerConfig.from_preset("tiny", normalize_embeddings=False, objective="contrastive")
+    )
     syncers.set_input_statistics(np.full(136, 0.5), np.full(136, 0.05), np.full(26, -8.0), np.full(26, 3.0))
     syncers.save_pretrained(root / "syncers")
     SyncNetV2Model(SyncNetV2Config.from_preset("tiny")).save_pretrained(root / "syncnet_v2")
@@ -35,21 +37,31 @@ def tiny_models(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def media(tmp_path_factory, astronaut):
-    """A 2 s talking clip at 25 fps with audio, the same at 30 fps without audio, 1 s of 48 kHz stereo speech, a wall."""
+    """A 2 s talking clip at 25 fps with audio, the same at 30 fps without audio, 1 s of 48 kHz stereo speech, a
+    wall."""
     root = tmp_path_factory.mktemp("evaluate_media")
     wave = speech_like(1.0, 48000, seed=3)
     return {
         "talk": talking_video(root / "talk.mp4", astronaut, num_frames=50),
         "silent30": talking_video(root / "silent30.mp4", astronaut, num_frames=60, fps=30, with_audio=False),
         "stereo48k": write_wav(root / "stereo48k.wav", np.stack([wave, 0.5 * wave], axis=1), 48000),
-        "wall": write_av(root / "wall.mp4", [np.full((64, 64, 3), 128, np.uint8)] * 30, 25,
-                         (0.1 * np.random.default_rng(0).standard_normal(19200)).astype(np.float32)),
+        "wall": write_av(
+            root / "wall.mp4",
+            [np.full((64, 64, 3), 128, np.uint8)] * 30,
+            25,
+            (0.1 * np.random.default_rng(0).standard_normal(19200)).astype(np.float32),
+        ),
     }
 
 
 def tiny_options(tiny_models, **overrides) -> EvaluateOptions:
-    values = {"expert": tiny_models["expert"], "eval_syncers": tiny_models["syncers"],
-              "syncnet_v2": tiny_models["syncnet_v2"], "av_hubert": tiny_models["av_hubert"], **overrides}
+    values = {
+        "expert": tiny_models["expert"],
+        "eval_syncers": tiny_models["syncers"],
+        "syncnet_v2": tiny_models["syncnet_v2"],
+        "av_hubert": tiny_models["av_hubert"],
+        **overrides,
+    }
     return EvaluateOptions(**values)
 
 
@@ -58,7 +70,9 @@ def test_every_metric_is_computed_with_weights_audio_and_a_reference(media, tiny
     report = evaluate_video(media["talk"], reference=media["talk"], options=tiny_options(tiny_models), log=lines.append)
     json.dumps(report)  # JSON-ready as it is
     assert list(report["metrics"]) == list(METRICS)
-    assert {name: entry["status"] for name, entry in report["metrics"].items()} == {name: "computed" for name in METRICS}
+    assert {name: entry["status"] for name, entry in report["metrics"].items()} == {
+        name: "computed" for name in METRICS
+    }
     assert (report["frames"], report["fps"], report["audio_frames"], report["reference_frames"]) == (50, 25, 50, 50)
     assert report["face_found_rate"] == 1.0 and len(report["audio_envelope"]) == 50
     metrics = {name: entry["values"] for name, entry in report["metrics"].items()}
@@ -70,7 +84,9 @@ def test_every_metric_is_computed_with_weights_audio_and_a_reference(media, tiny
     assert metrics["ssim"]["ssim"] == pytest.approx(1.0) and metrics["psnr"]["psnr"] == float("inf")
     assert metrics["lmd"]["lmd"] == 0.0 and metrics["ifc"]["ifc"] == 0.0
     assert metrics["identity"]["identity"] == pytest.approx(1.0, abs=1e-6) and metrics["identity"]["frames"] == 10
-    assert metrics["avs_m"]["avs_m"] == pytest.approx(1.0, abs=1e-5) and metrics["avs_v"]["avs_v"] == pytest.approx(1.0, abs=1e-5)
+    assert metrics["avs_m"]["avs_m"] == pytest.approx(1.0, abs=1e-5) and metrics["avs_v"]["avs_v"] == pytest.approx(
+        1.0, abs=1e-5
+    )
     # per-window curves: SyncNet-style windows of 5 frames centred at (t + 2.5) / 25 s; AV-HuBERT per frame
     # (SyncNet v2 counts min(frames, samples / 640) - 5 windows, as SyncNetInstance.evaluate: one short of the last)
     for name, windows in (("expert_sync", 46), ("syncnet_v2", 45)):
@@ -101,12 +117,18 @@ def test_unavailable_metrics_say_why(media):
 
 
 def test_48k_stereo_audio_overrides_the_track_and_a_short_clip_is_a_reason(media, tiny_models):
-    report = evaluate_video(media["silent30"], audio=media["stereo48k"], metrics="sync,avs_v",
-                            options=tiny_options(tiny_models, curves=False))
+    report = evaluate_video(
+        media["silent30"],
+        audio=media["stereo48k"],
+        metrics="sync,avs_v",
+        options=tiny_options(tiny_models, curves=False),
+    )
     assert report["audio"] == str(media["stereo48k"]) and report["audio_frames"] == 25  # 1 s at 16 kHz: 25 frames
     metrics = report["metrics"]
     assert list(metrics) == ["expert_sync", "syncnet_v2", "ms_sync", "avs_u", "avs_v"]
-    assert metrics["expert_sync"]["status"] == metrics["syncnet_v2"]["status"] == metrics["avs_u"]["status"] == "computed"
+    assert (
+        metrics["expert_sync"]["status"] == metrics["syncnet_v2"]["status"] == metrics["avs_u"]["status"] == "computed"
+    )
     assert metrics["avs_u"]["values"]["frames"] == 25 and "curve" not in metrics["expert_sync"]
     assert metrics["syncnet_v2"]["note"].startswith("face crops from frames decoded at max_side 640, not at full")
     assert "needs at least 33 frames" in metrics["ms_sync"]["reason"]  # the tiny syncers' 1600 ms window
@@ -133,15 +155,25 @@ def test_no_face_and_missing_files_are_errors(media, tmp_path):
 
 
 def test_plot_without_curves_or_audio_still_draws(tmp_path):
-    report = {"video": "v.mp4", "fps": 25, "seconds": 2.0, "metrics": {"expert_sync": {"status": "unavailable", "reason": "x"}}}
+    report = {
+        "video": "v.mp4",
+        "fps": 25,
+        "seconds": 2.0,
+        "metrics": {"expert_sync": {"status": "unavailable", "reason": "x"}},
+    }
     path = plot_confidence(report, tmp_path / "sub" / "plot.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and not list((tmp_path / "sub").glob(".*partial*"))
 
 
 def test_avs_v_is_not_cut_to_the_audio_but_avs_m_is(media, tiny_models):
     # 50 frames, a 50-frame reference, 1 s (25 frames) of audio: AVS_v compares the videos over all 50
-    report = evaluate_video(media["silent30"], audio=media["stereo48k"], reference=media["talk"], metrics="avs",
-                            options=tiny_options(tiny_models, curves=False))
+    report = evaluate_video(
+        media["silent30"],
+        audio=media["stereo48k"],
+        reference=media["talk"],
+        metrics="avs",
+        options=tiny_options(tiny_models, curves=False),
+    )
     assert (report["frames"], report["audio_frames"], report["reference_frames"]) == (50, 25, 50)
     frames = {name: entry["values"]["frames"] for name, entry in report["metrics"].items()}
     assert frames == {"avs_u": 25, "avs_m": 25, "avs_v": 50}
@@ -156,8 +188,11 @@ def test_a_frame_folder_without_audio_and_an_undecodable_track_are_reasons(media
         cv2.imwrite(str(folder / f"{index:04d}.png"), cv2.cvtColor(face_frame(astronaut, 128), cv2.COLOR_RGB2BGR))
     report = evaluate_video(folder, metrics="expert_sync,ms_sync,ssim")
     assert report["frames"] == 8 and report["audio"] is None
-    assert report["metrics"]["expert_sync"] == report["metrics"]["ms_sync"] == {
-        "status": "unavailable", "reason": folder_has_no_audio(KEYWORDS)}
+    assert (
+        report["metrics"]["expert_sync"]
+        == report["metrics"]["ms_sync"]
+        == {"status": "unavailable", "reason": folder_has_no_audio(KEYWORDS)}
+    )
 
     from talkhead.processing import audio as audio_lib
 

@@ -13,7 +13,9 @@ from ..conftest import talking_video, write_av, write_wav
 @pytest.fixture(scope="module")
 def eval_syncers(tmp_path_factory):
     torch.manual_seed(0)
-    model = MSSyncSyncerModel(MSSyncSyncerConfig.from_preset("tiny", normalize_embeddings=False, objective="contrastive"))
+    model = MSSyncSyncerModel(
+        MSSyncSyncerConfig.from_preset("tiny", normalize_embeddings=False, objective="contrastive")
+    )
     model.set_input_statistics(np.full(136, 0.5), np.full(136, 0.05), np.full(26, -8.0), np.full(26, 3.0))
     path = tmp_path_factory.mktemp("syncers")
     model.save_pretrained(path)
@@ -27,8 +29,23 @@ def video(tmp_path_factory, astronaut):
 
 def test_evaluate_landmarks_of_a_video_writes_json_and_plot(video, eval_syncers, tmp_path, capsys):
     out, plot = tmp_path / "report.json", tmp_path / "curves.png"
-    assert main(["evaluate", "landmarks", "--video", str(video), "--model", str(eval_syncers), "--json", str(out),
-                 "--plot", str(plot)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "landmarks",
+                "--video",
+                str(video),
+                "--eval-syncers",
+                str(eval_syncers),
+                "--json",
+                str(out),
+                "--plot",
+                str(plot),
+            ]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     assert report["frames"] == 50 and report["landmarks_source"] == "tracked" and report["face_found_rate"] == 1.0
     assert set(report["levels"]) == {"level_1", "level_2", "level_3", "level_4"}
@@ -45,35 +62,72 @@ def test_evaluate_given_landmarks_with_separate_audio_and_chunks(eval_syncers, t
     np.savez(tmp_path / "pred.npz", landmarks=landmarks, fps=25)
     speech = write_wav(tmp_path / "speech.wav", (0.2 * rng.standard_normal(64000)).astype(np.float32))
     out = tmp_path / "r.json"
-    assert main(["evaluate", "landmarks", "--landmarks", str(tmp_path / "pred.npz"), "--audio", str(speech),
-                 "--model", str(eval_syncers), "--chunk", "40", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "landmarks",
+                "--landmarks",
+                str(tmp_path / "pred.npz"),
+                "--audio",
+                str(speech),
+                "--eval-syncers",
+                str(eval_syncers),
+                "--chunk",
+                "40",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     assert report["frames"] == 100 and report["chunks"]["count"] == 2 and "av_conf_4" in report["chunks"]["std"]
 
 
 def test_bad_inputs_are_clear_errors(eval_syncers, tmp_path, astronaut, capsys):
     short = talking_video(tmp_path / "short.mp4", astronaut, num_frames=20)
-    common = ["--model", str(eval_syncers), "--json", str(tmp_path / "x.json")]
+    common = ["--eval-syncers", str(eval_syncers), "--json", str(tmp_path / "x.json")]
     assert main(["evaluate", "landmarks", "--video", str(short), *common]) == 2
     assert "needs at least 33 frames (1.32 s)" in capsys.readouterr().err
-    faceless = write_av(tmp_path / "wall.mp4", [np.full((64, 64, 3), 128, np.uint8)] * 40, 25,
-                        (0.1 * np.random.default_rng(0).standard_normal(25600)).astype(np.float32))
+    faceless = write_av(
+        tmp_path / "wall.mp4",
+        [np.full((64, 64, 3), 128, np.uint8)] * 40,
+        25,
+        (0.1 * np.random.default_rng(0).standard_normal(25600)).astype(np.float32),
+    )
     assert main(["evaluate", "landmarks", "--video", str(faceless), *common]) == 2
     assert "no face found in any of the 40 frames" in capsys.readouterr().err
     np.savez(tmp_path / "lm.npz", landmarks=np.full((60, 68, 2), 0.5, np.float32))
     silent = write_wav(tmp_path / "silent.wav", np.zeros(48000, np.float32))
-    assert main(["evaluate", "landmarks", "--landmarks", str(tmp_path / "lm.npz"), "--audio", str(silent), *common]) == 2
+    assert (
+        main(["evaluate", "landmarks", "--landmarks", str(tmp_path / "lm.npz"), "--audio", str(silent), *common]) == 2
+    )
     assert "is silent" in capsys.readouterr().err
     assert main(["evaluate", "landmarks", "--landmarks", str(tmp_path / "lm.npz"), *common]) == 2
     assert "give --audio" in capsys.readouterr().err
-    assert main(["evaluate", "landmarks", "--video", str(short), "--model", str(tmp_path / "nope"), "--json",
-                 str(tmp_path / "y.json")]) == 2
+    assert (
+        main(
+            [
+                "evaluate",
+                "landmarks",
+                "--video",
+                str(short),
+                "--eval-syncers",
+                str(tmp_path / "nope"),
+                "--json",
+                str(tmp_path / "y.json"),
+            ]
+        )
+        == 2
+    )
     assert "cannot load checkpoint" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists() and not (tmp_path / "y.json").exists()
 
 
 def test_tracked_landmarks_score_as_evaluate_scores_them(video, eval_syncers, tmp_path):
-    """`evaluate landmarks --video` and `evaluate --metrics ms_sync` read the same landmarks (issue #16: they did not)."""
+    """`evaluate landmarks --video` and `evaluate --metrics ms_sync` read the same landmarks (issue #16: they did
+    not)."""
     from talkhead.evaluation.evaluate import EvaluateOptions, evaluate_video
     from talkhead.evaluation.landmarks_report import evaluate_landmarks
 

@@ -64,8 +64,12 @@ def assert_resumed_equals(full: Path, resumed: Path, every: int, total: int) -> 
     expected, restored = state_tensors(full / "checkpoints" / end), state_tensors(resumed / "checkpoints" / end)
     assert expected and restored.keys() == expected.keys()
     for key, value in expected.items():
-        torch.testing.assert_close(restored[key], value, equal_nan=True, msg=lambda m, key=key: f"{key} after the resume: {m}")
-    histories = [json.loads((run / "checkpoints" / end / "trainer_state.json").read_text())["history"] for run in (full, resumed)]
+        torch.testing.assert_close(
+            restored[key], value, equal_nan=True, msg=lambda m, key=key: f"{key} after the resume: {m}"
+        )
+    histories = [
+        json.loads((run / "checkpoints" / end / "trainer_state.json").read_text())["history"] for run in (full, resumed)
+    ]
     losses = [train_losses(history) for history in histories]
     assert any(step > every for values in losses[0].values() for step, _ in values), "no loss logged after the restart"
     assert losses[1] == losses[0]
@@ -73,7 +77,9 @@ def assert_resumed_equals(full: Path, resumed: Path, every: int, total: int) -> 
 
 def check_resume(script: Path, args: list[str], root: Path, every: int = 2, total: int = 4) -> None:
     full, resumed = root / "full", root / "resumed"
-    launch_script(script, *args, "--output_dir", str(full), "--checkpointing_steps", str(every), "--max_steps", str(total))
+    launch_script(
+        script, *args, "--output_dir", str(full), "--checkpointing_steps", str(every), "--max_steps", str(total)
+    )
     start = full / "checkpoints" / f"checkpoint_{every}"
     shutil.copytree(start, resumed / "checkpoints" / start.name)
     for name in SIDE_FILES:

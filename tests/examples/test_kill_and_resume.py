@@ -36,9 +36,19 @@ def arguments(tmp_path_factory):
 
 
 def kill_after_checkpoint(step: int, args: list[str], log_path, deadline: float = 300) -> None:
-    """Launch the script paused after the checkpoint of ``step``, wait for the pause, SIGKILL its whole process group."""
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(CONFIG), str(PAUSE), str(step),
-               str(SCRIPT), *args]
+    """Launch the script paused after the checkpoint of ``step``, wait for the pause, SIGKILL its whole process
+    group."""
+    command = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(CONFIG),
+        str(PAUSE),
+        str(step),
+        str(SCRIPT),
+        *args,
+    ]
     env = {**os.environ, "TQDM_DISABLE": "1", "ACCELERATE_USE_CPU": "1"}
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -53,6 +63,7 @@ def kill_after_checkpoint(step: int, args: list[str], log_path, deadline: float 
         process.wait()
 
 
+@pytest.mark.slow  # the slowest of the default suite (issue #26: under 10 minutes on 2 cores)
 def test_a_run_killed_after_step_2_resumes_to_the_same_losses(arguments, tmp_path):
     full, killed = tmp_path / "full", tmp_path / "killed"
     launch_script(SCRIPT, *arguments, "--output_dir", str(full))

@@ -11,9 +11,29 @@ SCRIPT = ROOT / "examples" / "train_mouth_sync.py"
 def test_two_steps_then_resume(tmp_path):
     dataset = contract_dataset(tmp_path / "ds", num_clips=4, frames=60, sources=2)
     out = tmp_path / "run"
-    launch_script(SCRIPT, "--dataset", str(dataset), "--output_dir", str(out), "--model_config", "tiny", "--batch_size", "2",
-                  "--validation_sources", "source1", "--validation_steps", "1", "--validation_samples", "4",
-                  "--checkpointing_steps", "2", "--logging_steps", "1", "--max_steps", "2")
+    launch_script(
+        SCRIPT,
+        "--dataset",
+        str(dataset),
+        "--output_dir",
+        str(out),
+        "--model_config",
+        "tiny",
+        "--batch_size",
+        "2",
+        "--validation_sources",
+        "source1",
+        "--validation_steps",
+        "1",
+        "--validation_samples",
+        "4",
+        "--checkpointing_steps",
+        "2",
+        "--logging_steps",
+        "1",
+        "--max_steps",
+        "2",
+    )
     assert (out / "checkpoints" / "checkpoint_2" / "trainer_state.json").exists()
     offsets = json.loads((out / "av_offsets.json").read_text())
     assert len(offsets) == 4 and all("undone" in row for row in offsets.values())

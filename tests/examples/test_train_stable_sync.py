@@ -24,14 +24,43 @@ def setup(tmp_path_factory):
 
 def test_silent_lip_then_talking_face_with_resume(setup):
     root, dataset = setup
-    common = ["--dataset", str(dataset), "--avsyncnet", str(root / "avsyncnet"), "--generator_config", "tiny",
-              "--discriminator_config", "tiny", "--batch_size", "2", "--validation_steps", "1", "--validation_samples", "4",
-              "--checkpointing_steps", "2", "--logging_steps", "1"]
+    common = [
+        "--dataset",
+        str(dataset),
+        "--avsyncnet",
+        str(root / "avsyncnet"),
+        "--generator_config",
+        "tiny",
+        "--discriminator_config",
+        "tiny",
+        "--batch_size",
+        "2",
+        "--validation_steps",
+        "1",
+        "--validation_samples",
+        "4",
+        "--checkpointing_steps",
+        "2",
+        "--logging_steps",
+        "1",
+    ]
     launch_script(SCRIPT, *common, "--stage", "silent-lip", "--output_dir", str(root / "gs"), "--max_steps", "2")
     assert (root / "gs" / "samples" / "step-0000002.png").exists()
     out = root / "gl"
-    launch_script(SCRIPT, *common, "--stage", "talking-face", "--silent_lip", str(root / "gs"), "--output_dir", str(out),
-                  "--init_generator", str(root / "gs"), "--max_steps", "2")
+    launch_script(
+        SCRIPT,
+        *common,
+        "--stage",
+        "talking-face",
+        "--silent_lip",
+        str(root / "gs"),
+        "--output_dir",
+        str(out),
+        "--init_generator",
+        str(root / "gs"),
+        "--max_steps",
+        "2",
+    )
     history = json.loads((out / "checkpoints" / "checkpoint_2" / "trainer_state.json").read_text())["history"]
     assert {"pixel", "sync", "triplet", "gan", "discriminator"} <= set(history["train"])
     result = launch_script(SCRIPT, "--output_dir", str(out), "--resume_from_checkpoint", "latest", "--max_steps", "3")
@@ -50,7 +79,23 @@ def test_talking_face_needs_a_silent_lip_generator(setup, tmp_path):
     import sys
 
     root, dataset = setup
-    result = subprocess.run([sys.executable, str(SCRIPT), "--dataset", str(dataset), "--avsyncnet", str(root / "avsyncnet"),
-                             "--stage", "talking-face", "--silent_lip", "", "--output_dir", str(tmp_path / "x")],
-                            capture_output=True, text=True, env={"ACCELERATE_USE_CPU": "1", "PATH": ""})
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--dataset",
+            str(dataset),
+            "--avsyncnet",
+            str(root / "avsyncnet"),
+            "--stage",
+            "talking-face",
+            "--silent_lip",
+            "",
+            "--output_dir",
+            str(tmp_path / "x"),
+        ],
+        capture_output=True,
+        text=True,
+        env={"ACCELERATE_USE_CPU": "1", "PATH": ""},
+    )
     assert result.returncode != 0 and "--silent_lip" in result.stderr

@@ -22,15 +22,49 @@ def test_talking_face_with_the_av_hubert_loss(tmp_path):
     StableSyncFaceGenerator(StableSyncFaceGeneratorConfig.from_preset("tiny")).save_pretrained(tmp_path / "gs")
     AVHubertModel(AVHubertConfig.from_preset("tiny")).save_pretrained(tmp_path / "av_hubert")
     out = tmp_path / "gl"
-    launch_script(SCRIPT, "--dataset", str(dataset), "--avsyncnet", str(tmp_path / "avsyncnet"), "--generator_config", "tiny",
-                  "--discriminator_config", "tiny", "--batch_size", "2", "--validation_steps", "100", "--validation_samples", "2",
-                  "--checkpointing_steps", "2", "--logging_steps", "1", "--stage", "talking-face",
-                  "--silent_lip", str(tmp_path / "gs"), "--sync_loss", "av_hubert", "--av_hubert", str(tmp_path / "av_hubert"),
-                  "--av_hubert_variant", "multimodal", "--triplet_weight", "0", "--output_dir", str(out), "--max_steps", "2")
+    launch_script(
+        SCRIPT,
+        "--dataset",
+        str(dataset),
+        "--avsyncnet",
+        str(tmp_path / "avsyncnet"),
+        "--generator_config",
+        "tiny",
+        "--discriminator_config",
+        "tiny",
+        "--batch_size",
+        "2",
+        "--validation_steps",
+        "100",
+        "--validation_samples",
+        "2",
+        "--checkpointing_steps",
+        "2",
+        "--logging_steps",
+        "1",
+        "--stage",
+        "talking-face",
+        "--silent_lip",
+        str(tmp_path / "gs"),
+        "--sync_loss",
+        "av_hubert",
+        "--av_hubert",
+        str(tmp_path / "av_hubert"),
+        "--av_hubert_variant",
+        "multimodal",
+        "--triplet_weight",
+        "0",
+        "--output_dir",
+        str(out),
+        "--max_steps",
+        "2",
+    )
     history = json.loads((out / "checkpoints" / "checkpoint_2" / "trainer_state.json").read_text())["history"]
     assert {"pixel", "sync", "gan"} <= set(history["train"]) and "triplet" not in history["train"]
     assert len(history["train"]["sync"]) == 2  # one logged value a step
     arguments = json.loads((out / "training_args.json").read_text())
     assert arguments["sync_weight"] == 0.5  # P-AVH eq. 3, resolved from the default and saved for a resume
     summary = json.loads((out / "training_summary.json").read_text())
-    assert summary["steps"] == 2 and summary["sync_loss"] == "av_hubert" and summary["av_hubert_variant"] == "multimodal"
+    assert (
+        summary["steps"] == 2 and summary["sync_loss"] == "av_hubert" and summary["av_hubert_variant"] == "multimodal"
+    )

@@ -41,7 +41,11 @@ def test_two_steps_then_resume(dataset, tmp_path):
     state = json.loads(next((out / "checkpoints").glob("checkpoint_2/trainer_state.json")).read_text())
     assert state["step"] == 2
     assert (out / "config.json").exists() and (out / "model.safetensors").exists()
-    assert {p.name for p in (out / "plots").iterdir()} == {"train_loss.png", "validation_loss.png", "validation_retrieval.png"}
+    assert {p.name for p in (out / "plots").iterdir()} == {
+        "train_loss.png",
+        "validation_loss.png",
+        "validation_retrieval.png",
+    }
     # resume from the saved arguments alone, with a new step budget
     result = launch("--resume_from_checkpoint", str(out / "checkpoints" / "checkpoint_2"), "--max_steps", "4")
     assert "resumed from" in result.stdout + result.stderr
@@ -57,8 +61,26 @@ def test_two_steps_then_resume(dataset, tmp_path):
 
 def test_contrastive_objective_for_one_level(dataset, tmp_path):
     out = tmp_path / "eval"
-    launch("--dataset", str(dataset), "--output_dir", str(out), "--model_config", "tiny", "--objective", "contrastive",
-           "--levels", "2", "--group_size", "3", "--clips_per_batch", "2", "--max_steps", "2", "--validation_steps", "1")
+    launch(
+        "--dataset",
+        str(dataset),
+        "--output_dir",
+        str(out),
+        "--model_config",
+        "tiny",
+        "--objective",
+        "contrastive",
+        "--levels",
+        "2",
+        "--group_size",
+        "3",
+        "--clips_per_batch",
+        "2",
+        "--max_steps",
+        "2",
+        "--validation_steps",
+        "1",
+    )
     config = json.loads((out / "config.json").read_text())
     assert config["objective"] == "contrastive" and config["normalize_embeddings"] is False
     assert json.loads((out / "training_summary.json").read_text())["levels"] == [2]

@@ -63,7 +63,10 @@ def test_what_cannot_be_computed_says_why(model):
     rois, audio = clip()
     only_audio = avs_scores(model, rois, audio)
     assert "avs_u" in only_audio and "avs_m" not in only_audio and "avs_v" not in only_audio
-    assert "reference_rois" in only_audio["not_computed"]["avs_m"] and "reference_rois" in only_audio["not_computed"]["avs_v"]
+    assert (
+        "reference_rois" in only_audio["not_computed"]["avs_m"]
+        and "reference_rois" in only_audio["not_computed"]["avs_v"]
+    )
     only_reference = avs_scores(model, rois, reference_rois=rois)
     assert set(only_reference["not_computed"]) == {"avs_u", "avs_m"} and "avs_v" in only_reference
     assert "audio_features" in only_reference["not_computed"]["avs_u"]

@@ -28,7 +28,11 @@ def test_identical_frames_have_infinite_psnr_left_out_of_the_mean():
     expected = [10 * np.log10(255**2 / 100), np.inf, 10 * np.log10(255**2 / 400)]
     np.testing.assert_allclose(per_frame, expected)
     assert psnr(b, a) == pytest.approx((expected[0] + expected[2]) / 2)  # not inf, not dragged up by a stand-in
-    assert finite_mean([np.inf, np.inf]) == np.inf and np.isnan(finite_mean([np.nan])) and finite_mean([1.0, np.nan]) == 1.0
+    assert (
+        finite_mean([np.inf, np.inf]) == np.inf
+        and np.isnan(finite_mean([np.nan]))
+        and finite_mean([1.0, np.nan]) == 1.0
+    )
 
 
 def test_ifc_compares_frame_to_frame_change():
@@ -54,5 +58,6 @@ def test_lmd_and_identity_on_a_real_face():
     assert identity_similarity(face, face) == pytest.approx(1.0, abs=1e-5)
     assert identity_similarity(face, face[:, :, ::-1]) > 0.8  # a mirror image is the same person
     assert identity_similarity(face[:, :, ::-1], face_embeddings(face)) == pytest.approx(
-        identity_similarity(face[:, :, ::-1], face))  # a reference embedded once scores the same
+        identity_similarity(face[:, :, ::-1], face)
+    )  # a reference embedded once scores the same
     assert mouth_openings(face).shape == (1,) and 0 <= mouth_openings(face)[0] < 0.5

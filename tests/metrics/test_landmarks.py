@@ -25,7 +25,9 @@ def test_rasteriser_lights_one_pixel_per_landmark_in_its_region_channel():
     points = face_points()
     raster = rasterize_landmarks(points)
     assert raster.shape == (3, 224, 224) and raster.max() == 1.0
-    expected = [len(set(map(tuple, (points[s] * 224).astype(int)))) for s in (slice(0, 17), slice(17, 48), slice(48, 68))]
+    expected = [
+        len(set(map(tuple, (points[s] * 224).astype(int)))) for s in (slice(0, 17), slice(17, 48), slice(48, 68))
+    ]
     assert [int(raster[c].sum()) for c in range(3)] == expected
     x, y = (points[30] * 224).astype(int)
     assert raster[1, y, x] == 1.0  # the nose tip, channel 1, row = y
@@ -54,7 +56,9 @@ def test_frechet_of_a_set_with_itself_is_zero_and_grows_with_a_shift():
 
 def test_landmark_frechet_and_multiscale_sync_with_a_tiny_syncer():
     torch.manual_seed(0)
-    syncer = MSSyncSyncerModel(MSSyncSyncerConfig.from_preset("tiny", normalize_embeddings=False, objective="contrastive"))
+    syncer = MSSyncSyncerModel(
+        MSSyncSyncerConfig.from_preset("tiny", normalize_embeddings=False, objective="contrastive")
+    )
     syncer.set_input_statistics(np.full(136, 0.5), np.full(136, 0.02), np.zeros(26), np.ones(26))
     rng = np.random.default_rng(1)
     reference = [face_points(i)[None] + 0.01 * rng.standard_normal((60, 68, 2)).astype(np.float32) for i in range(4)]
@@ -70,13 +74,15 @@ def test_landmark_frechet_and_multiscale_sync_with_a_tiny_syncer():
     # level i is the valid-padded offset search over level i's own window embeddings
     with torch.no_grad():
         out = syncer.eval()(torch.from_numpy(reference[0])[None], torch.from_numpy(audio)[None])
-    for level, video_embeddings, audio_embeddings in zip(out.levels, out.landmark_embeddings, out.audio_embeddings):
+    for level, video_embeddings, audio_embeddings in zip(out.levels, out.landmark_embeddings, out.audio_embeddings,
+                                                         strict=False):
         expected = offset_search(video_embeddings[0], audio_embeddings[0], padding="valid")
         assert summary[f"av_off_{level}"] == abs(expected.offset)
         assert summary[f"av_conf_{level}"] == pytest.approx(expected.confidence)
     assert result.to_dict()["level_3"]["step_ms"] == 160
 
 
+@pytest.mark.slow  # the slowest of the default suite (issue #26: under 10 minutes on 2 cores)
 def test_inception_loader_takes_pytorch_fid_names_and_random_weights(tmp_path):
     torch.manual_seed(0)
     reference = FIDInceptionV3().eval()

@@ -42,7 +42,9 @@ def test_frame_confidence_is_syncnet_python_s():
     mdist = dists.mean(axis=0)
     expected = scipy.signal.medfilt(np.median(mdist) - dists[:, mdist.argmin()], kernel_size=9)
     np.testing.assert_allclose(result.frame_confidence, expected, rtol=1e-12, atol=1e-12)
-    assert result.min_distance == pytest.approx(mdist.min()) and result.confidence == pytest.approx(np.median(mdist) - mdist.min())
+    assert result.min_distance == pytest.approx(mdist.min()) and result.confidence == pytest.approx(
+        np.median(mdist) - mdist.min()
+    )
 
 
 def test_constant_sequences_have_zero_confidence():
@@ -80,7 +82,9 @@ class StubSyncNet(nn.Module):
 def synthetic_clip(shift, frames=60, size=8):
     """Faces flash with a random on/off pattern; the audio is loud with the same pattern, ``shift`` frames ahead."""
     pattern = np.random.default_rng(3).integers(0, 2, frames + 40)
-    faces = np.repeat((40 + 160 * pattern[20 : 20 + frames]).astype(np.uint8), size * size * 3).reshape(frames, size, size, 3)
+    faces = np.repeat((40 + 160 * pattern[20 : 20 + frames]).astype(np.uint8), size * size * 3).reshape(
+        frames, size, size, 3
+    )
     loudness = np.repeat(np.where(pattern[20 + shift : 20 + shift + frames] > 0, 0.3, 0.01), 640)
     wave = (loudness * np.random.default_rng(4).standard_normal(frames * 640)).astype(np.float32)
     return faces, wave
@@ -101,7 +105,9 @@ def test_video_windows_are_bgr_floats_on_0_255_and_the_shorter_stream_counts():
     faces = np.zeros((20, 8, 8, 3), np.uint8)
     faces[..., 0] = 255  # pure red in RGB
     model = StubSyncNet()
-    result = syncnet_v2_scores(model, faces, np.random.default_rng(0).standard_normal(640 * 15 + 300).astype(np.float32))
+    result = syncnet_v2_scores(
+        model, faces, np.random.default_rng(0).standard_normal(640 * 15 + 300).astype(np.float32)
+    )
     windows = torch.cat(model.video_inputs)
     assert windows.shape == (10, 3, 5, 8, 8) and num_windows(20, 640 * 15 + 300) == 10
     assert windows.dtype == torch.float32 and (windows[:, 2] == 255).all() and (windows[:, :2] == 0).all()
@@ -117,7 +123,9 @@ def test_tiny_syncnet_v2_end_to_end():
     model = SyncNetV2Model(SyncNetV2Config.from_preset("tiny"))
     faces, wave = synthetic_clip(0, frames=12, size=64)
     result = syncnet_v2_scores(model, faces, wave, vshift=3)
-    assert result.distances.shape == (7,) and np.isfinite(result.distances).all() and result.frame_confidence.shape == (7,)
+    assert (
+        result.distances.shape == (7,) and np.isfinite(result.distances).all() and result.frame_confidence.shape == (7,)
+    )
 
 
 def original_crop(frame, box, crop_scale=0.4):
@@ -127,7 +135,10 @@ def original_crop(frame, box, crop_scale=0.4):
     pad = int(half * (1 + 2 * crop_scale))
     padded = np.pad(frame, ((pad, pad), (pad, pad), (0, 0)), "constant", constant_values=(110, 110))
     my, mx = centre_y + pad, centre_x + pad
-    face = padded[int(my - half) : int(my + half * (1 + 2 * crop_scale)), int(mx - half * (1 + crop_scale)) : int(mx + half * (1 + crop_scale))]
+    face = padded[
+        int(my - half) : int(my + half * (1 + 2 * crop_scale)),
+        int(mx - half * (1 + crop_scale)) : int(mx + half * (1 + crop_scale)),
+    ]
     return cv2.resize(face, (224, 224))
 
 
@@ -140,7 +151,9 @@ def square_track(boxes, found):
     return landmarks.astype(np.float32), found
 
 
-@pytest.mark.parametrize("landmark_box", [(90.0, 70.0, 170.0, 150.0), (5.0, 150.0, 85.0, 230.0)])  # inside; near a corner
+@pytest.mark.parametrize(
+    "landmark_box", [(90.0, 70.0, 170.0, 150.0), (5.0, 150.0, 85.0, 230.0)]
+)  # inside; near a corner
 def test_face_crops_follow_run_pipeline_geometry(landmark_box):
     frames = np.random.default_rng(5).integers(0, 255, (15, 240, 320, 3), dtype=np.uint8)
     found = np.ones(15, bool)

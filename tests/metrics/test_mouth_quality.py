@@ -17,7 +17,12 @@ def test_boxes():
     x0, y0, x1, y1 = mouth_box(_landmarks())
     assert x1 - x0 == y1 - y0 and abs(x1 - x0 - 1.35 * 76) <= 1
     points = _landmarks()
-    assert (x0 + x1) / 2 == 138 and face_box(points).tolist() == [60, 50, round(points[:, 0].max()), round(points[:, 1].max())]
+    assert (x0 + x1) / 2 == 138 and face_box(points).tolist() == [
+        60,
+        50,
+        round(points[:, 0].max()),
+        round(points[:, 1].max()),
+    ]
 
 
 def test_identical_blurred_and_shifted_frames():

@@ -130,5 +130,6 @@ def test_ms_sync_levels_embed_as_the_syncers_forward_does():
     for index, level in enumerate(output.levels):
         expert = MSSyncLevelExpert(syncers, level)
         count = expert.num_windows(landmarks, audio)
-        np.testing.assert_array_equal(expert.embed_visual(landmarks, count), output.landmark_embeddings[index][0].numpy())
+        np.testing.assert_array_equal(expert.embed_visual(landmarks, count),
+                                      output.landmark_embeddings[index][0].numpy())
         np.testing.assert_array_equal(expert.embed_audio(audio, count), output.audio_embeddings[index][0].numpy())

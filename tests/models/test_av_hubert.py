@@ -29,7 +29,9 @@ def tiny(**overrides):
 
 def inputs(batch=2, frames=T, seed=1):
     generator = torch.Generator().manual_seed(seed)
-    return torch.randn(batch, 1, frames, 88, 88, generator=generator), torch.randn(batch, frames, 104, generator=generator)
+    return torch.randn(batch, 1, frames, 88, 88, generator=generator), torch.randn(
+        batch, frames, 104, generator=generator
+    )
 
 
 def test_shapes_for_each_modality_and_both_video_layouts():
@@ -51,7 +53,12 @@ def test_shapes_for_each_modality_and_both_video_layouts():
 
 def test_paper_size_is_av_hubert_base():
     config = AVHubertConfig()
-    assert (config.hidden_size, config.num_hidden_layers, config.num_attention_heads, config.intermediate_size) == (768, 12, 12, 3072)
+    assert (config.hidden_size, config.num_hidden_layers, config.num_attention_heads, config.intermediate_size) == (
+        768,
+        12,
+        12,
+        3072,
+    )
     assert (config.conv_pos_kernel, config.conv_pos_groups, config.audio_feature_size) == (128, 16, 104)
     with torch.device("meta"):
         model = AVHubertModel(config)
@@ -90,25 +97,39 @@ def test_post_ln_layers_are_an_option():
 
 # ---- fairseq key mapping --------------------------------------------------------------------------
 
-PRETRAINING_ONLY = {"mask_emb": (104,), "final_proj.weight": (8, 32), "final_proj.bias": (8,), "label_embs_concat": (20, 8)}
+PRETRAINING_ONLY = {
+    "mask_emb": (104,),
+    "final_proj.weight": (8, 32),
+    "final_proj.bias": (8,),
+    "label_embs_concat": (20, 8),
+}
 
 
-def fairseq_state_dict(hidden=32, layers=2, ffn=64, widths=(8, 8, 16, 16), blocks=(1, 1, 1, 1), kernel=8, groups=4, seed=0):
+def fairseq_state_dict(
+    hidden=32, layers=2, ffn=64, widths=(8, 8, 16, 16), blocks=(1, 1, 1, 1), kernel=8, groups=4, seed=0
+):
     """A random state dict under the real fairseq AV-HuBERT names (hubert.py, resnet.py, wav2vec2's TransformerEncoder),
     written out by hand, not derived from our mapping, so a wrong mapping fails these tests."""
     generator = torch.Generator().manual_seed(seed)
     shapes = {}
 
     def batch_norm(prefix, channels):
-        shapes.update({f"{prefix}.weight": (channels,), f"{prefix}.bias": (channels,), f"{prefix}.running_mean": (channels,),
-                       f"{prefix}.running_var": (channels,), f"{prefix}.num_batches_tracked": ()})
+        shapes.update(
+            {
+                f"{prefix}.weight": (channels,),
+                f"{prefix}.bias": (channels,),
+                f"{prefix}.running_mean": (channels,),
+                f"{prefix}.running_var": (channels,),
+                f"{prefix}.num_batches_tracked": (),
+            }
+        )
 
     video = "feature_extractor_video.resnet."
     shapes[video + "frontend3D.0.weight"] = (widths[0], 1, 5, 7, 7)
     batch_norm(video + "frontend3D.1", widths[0])
     shapes[video + "frontend3D.2.weight"] = (widths[0],)  # PReLU
     in_channels = widths[0]
-    for stage, (width, count) in enumerate(zip(widths, blocks), start=1):
+    for stage, (width, count) in enumerate(zip(widths, blocks, strict=False), start=1):
         for block in range(count):
             prefix = f"{video}trunk.layer{stage}.{block}."
             shapes[prefix + "conv1.weight"] = (width, in_channels, 3, 3)
@@ -121,20 +142,39 @@ def fairseq_state_dict(hidden=32, layers=2, ffn=64, widths=(8, 8, 16, 16), block
                 shapes[prefix + "downsample.0.weight"] = (width, in_channels, 1, 1)
                 batch_norm(prefix + "downsample.1", width)
             in_channels = width
-    shapes.update({"feature_extractor_video.proj.weight": (hidden, widths[-1]), "feature_extractor_video.proj.bias": (hidden,),
-                   "feature_extractor_audio.proj.weight": (hidden, 104), "feature_extractor_audio.proj.bias": (hidden,),
-                   "layer_norm.weight": (2 * hidden,), "layer_norm.bias": (2 * hidden,),
-                   "post_extract_proj.weight": (hidden, 2 * hidden), "post_extract_proj.bias": (hidden,),
-                   "encoder.pos_conv.0.weight_g": (1, 1, kernel), "encoder.pos_conv.0.weight_v": (hidden, hidden // groups, kernel),
-                   "encoder.pos_conv.0.bias": (hidden,), "encoder.layer_norm.weight": (hidden,), "encoder.layer_norm.bias": (hidden,)})
+    shapes.update(
+        {
+            "feature_extractor_video.proj.weight": (hidden, widths[-1]),
+            "feature_extractor_video.proj.bias": (hidden,),
+            "feature_extractor_audio.proj.weight": (hidden, 104),
+            "feature_extractor_audio.proj.bias": (hidden,),
+            "layer_norm.weight": (2 * hidden,),
+            "layer_norm.bias": (2 * hidden,),
+            "post_extract_proj.weight": (hidden, 2 * hidden),
+            "post_extract_proj.bias": (hidden,),
+            "encoder.pos_conv.0.weight_g": (1, 1, kernel),
+            "encoder.pos_conv.0.weight_v": (hidden, hidden // groups, kernel),
+            "encoder.pos_conv.0.bias": (hidden,),
+            "encoder.layer_norm.weight": (hidden,),
+            "encoder.layer_norm.bias": (hidden,),
+        }
+    )
     for index in range(layers):
         prefix = f"encoder.layers.{index}."
         for name in ("k_proj", "v_proj", "q_proj", "out_proj"):
-            shapes.update({f"{prefix}self_attn.{name}.weight": (hidden, hidden), f"{prefix}self_attn.{name}.bias": (hidden,)})
+            shapes.update(
+                {f"{prefix}self_attn.{name}.weight": (hidden, hidden), f"{prefix}self_attn.{name}.bias": (hidden,)}
+            )
         for name in ("self_attn_layer_norm", "final_layer_norm"):
             shapes.update({f"{prefix}{name}.weight": (hidden,), f"{prefix}{name}.bias": (hidden,)})
-        shapes.update({f"{prefix}fc1.weight": (ffn, hidden), f"{prefix}fc1.bias": (ffn,),
-                       f"{prefix}fc2.weight": (hidden, ffn), f"{prefix}fc2.bias": (hidden,)})
+        shapes.update(
+            {
+                f"{prefix}fc1.weight": (ffn, hidden),
+                f"{prefix}fc1.bias": (ffn,),
+                f"{prefix}fc2.weight": (hidden, ffn),
+                f"{prefix}fc2.bias": (hidden,),
+            }
+        )
     shapes.update(PRETRAINING_ONLY)
     state = {}
     for key, shape in shapes.items():
@@ -151,8 +191,16 @@ def reference_forward(sd, video, audio, heads=4, kernel=8, groups=4, layers=2):
     """fairseq's extract_finetune (pre-LN encoder), written with functional ops on the fairseq-named dict."""
 
     def bn(x, prefix):
-        return F.batch_norm(x, sd[prefix + ".running_mean"], sd[prefix + ".running_var"], sd[prefix + ".weight"],
-                            sd[prefix + ".bias"], False, 0.0, 1e-5)
+        return F.batch_norm(
+            x,
+            sd[prefix + ".running_mean"],
+            sd[prefix + ".running_var"],
+            sd[prefix + ".weight"],
+            sd[prefix + ".bias"],
+            False,
+            0.0,
+            1e-5,
+        )
 
     def ln(x, prefix):
         return F.layer_norm(x, x.shape[-1:], sd[prefix + ".weight"], sd[prefix + ".bias"], 1e-5)
@@ -170,7 +218,9 @@ def reference_forward(sd, video, audio, heads=4, kernel=8, groups=4, layers=2):
         while f"{v}trunk.layer{stage}.{block}.conv1.weight" in sd:
             p = f"{v}trunk.layer{stage}.{block}."
             stride = 2 if stage > 1 and block == 0 else 1
-            out = F.prelu(bn(F.conv2d(x, sd[p + "conv1.weight"], stride=stride, padding=1), p + "bn1"), sd[p + "relu1.weight"])
+            out = F.prelu(
+                bn(F.conv2d(x, sd[p + "conv1.weight"], stride=stride, padding=1), p + "bn1"), sd[p + "relu1.weight"]
+            )
             out = bn(F.conv2d(out, sd[p + "conv2.weight"], padding=1), p + "bn2")
             if p + "downsample.0.weight" in sd:
                 x = bn(F.conv2d(x, sd[p + "downsample.0.weight"], stride=stride), p + "downsample.1")
@@ -180,7 +230,9 @@ def reference_forward(sd, video, audio, heads=4, kernel=8, groups=4, layers=2):
     audio_features = linear(audio, "feature_extractor_audio.proj")
     x = linear(ln(torch.cat([audio_features, video_features], -1), "layer_norm"), "post_extract_proj")
     weight = torch._weight_norm(sd["encoder.pos_conv.0.weight_v"], sd["encoder.pos_conv.0.weight_g"], 2)
-    conv = F.conv1d(x.transpose(1, 2), weight, sd["encoder.pos_conv.0.bias"], padding=kernel // 2, groups=groups)[..., :-1]
+    conv = F.conv1d(x.transpose(1, 2), weight, sd["encoder.pos_conv.0.bias"], padding=kernel // 2, groups=groups)[
+        ..., :-1
+    ]
     x = x + F.gelu(conv).transpose(1, 2)
     for index in range(layers):
         p = f"encoder.layers.{index}."
@@ -205,8 +257,12 @@ def test_fairseq_names_map_onto_the_model_and_compute_what_fairseq_computes(pref
     model.load_state_dict(ours, strict=True)
     video, audio = inputs()
     with torch.no_grad():
-        torch.testing.assert_close(model(video=video, audio=audio).last_hidden_state,
-                                   reference_forward(fairseq, video, audio), atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(
+            model(video=video, audio=audio).last_hidden_state,
+            reference_forward(fairseq, video, audio),
+            atol=1e-4,
+            rtol=1e-4,
+        )
 
 
 def test_mapping_round_trips_and_reads_torch_parametrized_weight_norm():
@@ -214,17 +270,25 @@ def test_mapping_round_trips_and_reads_torch_parametrized_weight_norm():
     ours = model.state_dict()
     fairseq = to_fairseq_state_dict(ours, prefix="encoder.w2v_model.")
     assert "encoder.w2v_model.feature_extractor_video.resnet.trunk.layer1.0.conv1.weight" in fairseq
-    assert "encoder.w2v_model.encoder.pos_conv.0.weight_g" in fairseq and "encoder.w2v_model.layer_norm.weight" in fairseq
+    assert (
+        "encoder.w2v_model.encoder.pos_conv.0.weight_g" in fairseq and "encoder.w2v_model.layer_norm.weight" in fairseq
+    )
     back, unused = convert_fairseq_state_dict(fairseq)
     assert not unused and back.keys() == ours.keys()
     assert all(torch.equal(back[k], ours[k]) for k in ours)
-    newer = {k.replace("pos_conv.0.weight_g", "pos_conv.0.parametrizations.weight.original0")
-              .replace("pos_conv.0.weight_v", "pos_conv.0.parametrizations.weight.original1"): v for k, v in fairseq.items()}
+    newer = {
+        k.replace("pos_conv.0.weight_g", "pos_conv.0.parametrizations.weight.original0").replace(
+            "pos_conv.0.weight_v", "pos_conv.0.parametrizations.weight.original1"
+        ): v
+        for k, v in fairseq.items()
+    }
     assert convert_fairseq_state_dict(newer)[0].keys() == ours.keys()
 
 
 def test_converter_infers_the_config_from_shapes_and_the_checkpoint_settings(tmp_path):
-    fairseq = fairseq_state_dict(hidden=48, layers=3, ffn=96, widths=(8, 16, 16, 24), blocks=(2, 1, 1, 2), kernel=6, groups=3)
+    fairseq = fairseq_state_dict(
+        hidden=48, layers=3, ffn=96, widths=(8, 16, 16, 24), blocks=(2, 1, 1, 2), kernel=6, groups=3
+    )
     config = infer_config(convert_fairseq_state_dict(fairseq)[0])
     assert (config.hidden_size, config.num_hidden_layers, config.intermediate_size) == (48, 3, 96)
     assert (config.resnet_widths, config.resnet_blocks) == ([8, 16, 16, 24], [2, 1, 1, 2])
@@ -241,8 +305,17 @@ def test_converter_infers_the_config_from_shapes_and_the_checkpoint_settings(tmp
     DictConfig.__module__, DictConfig.__qualname__ = "fake_omegaconf", "DictConfig"
     fake.DictConfig = DictConfig
     sys.modules["fake_omegaconf"] = fake
-    settings = DictConfig({"model": DictConfig({"w2v_args": DictConfig(
-        {"model": DictConfig({"encoder_attention_heads": 4, "layer_norm_first": False})})})})
+    settings = DictConfig(
+        {
+            "model": DictConfig(
+                {
+                    "w2v_args": DictConfig(
+                        {"model": DictConfig({"encoder_attention_heads": 4, "layer_norm_first": False})}
+                    )
+                }
+            )
+        }
+    )
     path = tmp_path / "checkpoint.pt"
     try:
         torch.save({"model": {"encoder.w2v_model." + k: v for k, v in fairseq.items()}, "cfg": settings}, path)
@@ -256,8 +329,9 @@ def test_converter_infers_the_config_from_shapes_and_the_checkpoint_settings(tmp
     loaded = AVHubertModel.from_pretrained(tmp_path / "converted").eval()
     video, audio = inputs(frames=4)
     with torch.no_grad():
-        torch.testing.assert_close(loaded(video=video, audio=audio).last_hidden_state,
-                                   model(video=video, audio=audio).last_hidden_state)
+        torch.testing.assert_close(
+            loaded(video=video, audio=audio).last_hidden_state, model(video=video, audio=audio).last_hidden_state
+        )
 
 
 def test_converter_rejects_what_is_not_av_hubert(tmp_path):
@@ -284,9 +358,12 @@ class _Payload:
 def test_a_crafted_checkpoint_runs_nothing_unless_pickles_are_allowed(tmp_path):
     marker = tmp_path / "payload-ran"
     path = tmp_path / "crafted.bin"
-    fairseq = fairseq_state_dict(hidden=48, layers=1, ffn=96, widths=(8, 16, 16, 24), blocks=(1, 1, 1, 1), kernel=6, groups=3)
-    torch.save({"model": {"encoder.w2v_model." + k: v for k, v in fairseq.items()}, "cfg": _Payload(f"touch {marker}")},
-               path)
+    fairseq = fairseq_state_dict(
+        hidden=48, layers=1, ffn=96, widths=(8, 16, 16, 24), blocks=(1, 1, 1, 1), kernel=6, groups=3
+    )
+    torch.save(
+        {"model": {"encoder.w2v_model." + k: v for k, v in fairseq.items()}, "cfg": _Payload(f"touch {marker}")}, path
+    )
     model = load_fairseq_checkpoint(path)  # the weights load; the payload is an inert stand-in
     assert not marker.exists() and model.config.num_hidden_layers == 1
     torch.save({"payload": _Payload(f"touch {marker}")}, path)
@@ -317,12 +394,28 @@ def test_a_model_folder_with_a_pickled_bin_is_refused_in_one_line(tmp_path):
     from skimage import data, io
 
     io.imsave(tmp_path / "face.png", data.astronaut(), check_contrast=False)
-    assert talkhead(["generate", "--image", str(tmp_path / "face.png"), "--audio", str(speech),
-                     "--mouth-model", str(folder), "-o", str(tmp_path / "out.mp4"), "--quiet"]) == 2
+    assert (
+        talkhead(
+            [
+                "generate",
+                "--image",
+                str(tmp_path / "face.png"),
+                "--audio",
+                str(speech),
+                "--mouth-model",
+                str(folder),
+                "-o",
+                str(tmp_path / "out.mp4"),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     assert not (tmp_path / "payload-ran").exists() and not (tmp_path / "out.mp4").exists()
 
 
 # ---- the lip-sync loss ------------------------------------------------------------------------------
+
 
 def test_loss_variants_reach_the_generated_frames_and_vanish_at_the_target():
     from talkhead.losses import av_hubert_sync_loss
@@ -336,7 +429,9 @@ def test_loss_variants_reach_the_generated_frames_and_vanish_at_the_target():
         assert torch.isfinite(loss) and loss > 1e-4, variant  # (-log of a clamped cosine: never negative)
         loss.backward()
         assert generated.grad is not None and generated.grad.abs().sum() > 0, variant
-    at_target = av_hubert_sync_loss(model, target, audio=audio, target=target, variant="visual_visual", interval=slice(1, 4))
+    at_target = av_hubert_sync_loss(
+        model, target, audio=audio, target=target, variant="visual_visual", interval=slice(1, 4)
+    )
     assert float(at_target) == pytest.approx(0.0, abs=1e-6)
     with pytest.raises(ValueError, match="needs target"):
         av_hubert_sync_loss(model, generated, audio=audio, variant="visual_visual")
@@ -352,7 +447,9 @@ def test_loss_is_zero_when_the_cosines_are_one():
     opposite = float(av_hubert_cosine_loss(features, -features))  # cosine -1 is clamped at 1e-6
     assert opposite == pytest.approx(-torch.log(torch.tensor(1e-6)).item(), rel=1e-5)
     half = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])  # per-frame cosines 1 and 0 against [1, 0]: mean 0.5
-    assert float(av_hubert_cosine_loss(half, torch.tensor([[[1.0, 0.0], [1.0, 0.0]]]))) == pytest.approx(-torch.log(torch.tensor(0.5)).item())
+    assert float(av_hubert_cosine_loss(half, torch.tensor([[[1.0, 0.0], [1.0, 0.0]]]))) == pytest.approx(
+        -torch.log(torch.tensor(0.5)).item()
+    )
     model = tiny().requires_grad_(False)
     video, audio = inputs()
     for variant in ("visual_visual", "multimodal"):

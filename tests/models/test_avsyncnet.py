@@ -28,7 +28,9 @@ def test_scores_are_cosines_of_non_negative_embeddings(model_class, config_class
     with torch.no_grad():
         out = model(faces, mel)
     assert (out.face_embeddings >= 0).all() and (out.audio_embeddings >= 0).all()  # ReLU'd: no negative cosine
-    torch.testing.assert_close(out.scores, torch.nn.functional.cosine_similarity(out.face_embeddings, out.audio_embeddings))
+    torch.testing.assert_close(
+        out.scores, torch.nn.functional.cosine_similarity(out.face_embeddings, out.audio_embeddings)
+    )
 
 
 def test_lower_half_is_resized_then_cut():

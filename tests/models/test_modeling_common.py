@@ -59,18 +59,26 @@ class TestMSSyncSyncerModel(ModelTesterMixin):
 
     def get_inputs(self, batch_size, seed=0):
         g = rng(seed)
-        return {"landmarks": landmarks(batch_size, 40, g), "audio": -8 + 3 * torch.randn(batch_size, 160, 26, generator=g)}
+        return {
+            "landmarks": landmarks(batch_size, 40, g),
+            "audio": -8 + 3 * torch.randn(batch_size, 160, 26, generator=g),
+        }
 
 
 class TestMSSyncGenerator(ModelTesterMixin):
     model_class, config_class = MSSyncGenerator, MSSyncGeneratorConfig
 
     def prepare_model(self, model):
-        model.set_input_statistics(torch.full((136,), 0.5), torch.full((136,), 0.05), torch.zeros(26), torch.full((26,), 2.0))
+        model.set_input_statistics(
+            torch.full((136,), 0.5), torch.full((136,), 0.05), torch.zeros(26), torch.full((26,), 2.0)
+        )
 
     def get_inputs(self, batch_size, seed=0):
         g = rng(seed)
-        return {"warmup_landmarks": landmarks(batch_size, 3, g), "audio": torch.randn(batch_size, 4 * 16, 26, generator=g)}
+        return {
+            "warmup_landmarks": landmarks(batch_size, 3, g),
+            "audio": torch.randn(batch_size, 4 * 16, 26, generator=g),
+        }
 
 
 class TestMSSyncDiscriminators(ModelTesterMixin):
@@ -90,7 +98,10 @@ class TestAVSyncNet(ModelTesterMixin):
 
     def get_inputs(self, batch_size, seed=0):
         g = rng(seed)
-        return {"faces": torch.rand(batch_size, 5, 3, 96, 96, generator=g), "mel": torch.randn(batch_size, 1, 80, 16, generator=g)}
+        return {
+            "faces": torch.rand(batch_size, 5, 3, 96, 96, generator=g),
+            "mel": torch.randn(batch_size, 1, 80, 16, generator=g),
+        }
 
 
 class TestSyncNetExpert(TestAVSyncNet):
@@ -128,7 +139,10 @@ class TestSyncNetV2Model(ModelTesterMixin):
 
     def get_inputs(self, batch_size, seed=0):
         g = rng(seed)
-        return {"video": 255 * torch.rand(batch_size, 3, 5, 64, 64, generator=g), "audio": torch.randn(batch_size, 13, 20, generator=g)}
+        return {
+            "video": 255 * torch.rand(batch_size, 3, 5, 64, 64, generator=g),
+            "audio": torch.randn(batch_size, 13, 20, generator=g),
+        }
 
 
 class TestAVHubertModel(ModelTesterMixin):
@@ -137,7 +151,10 @@ class TestAVHubertModel(ModelTesterMixin):
 
     def get_inputs(self, batch_size, seed=0):
         g = rng(seed)
-        return {"video": torch.randn(batch_size, 1, 6, 88, 88, generator=g), "audio": torch.randn(batch_size, 6, 104, generator=g)}
+        return {
+            "video": torch.randn(batch_size, 1, 6, 88, 88, generator=g),
+            "audio": torch.randn(batch_size, 6, 104, generator=g),
+        }
 
 
 class TestMouthMotionModel(ModelTesterMixin):
@@ -153,8 +170,10 @@ class TestMouthSyncModel(ModelTesterMixin):
 
     def get_inputs(self, batch_size, seed=0):
         config, g = self.get_config(), rng(seed)
-        return {"mouth_windows": torch.randn(batch_size, config.window, config.mouth_points, 2, generator=g),
-                "audio_windows": torch.randn(batch_size, config.window, config.input_size, generator=g)}
+        return {
+            "mouth_windows": torch.randn(batch_size, config.window, config.mouth_points, 2, generator=g),
+            "audio_windows": torch.randn(batch_size, config.window, config.input_size, generator=g),
+        }
 
 
 def model_classes_in_package() -> set[type]:
@@ -163,14 +182,20 @@ def model_classes_in_package() -> set[type]:
     for module_info in pkgutil.walk_packages(talkhead.models.__path__, "talkhead.models."):
         module = importlib.import_module(module_info.name)
         for _, value in inspect.getmembers(module, inspect.isclass):
-            if (issubclass(value, PreTrainedModel) and value.__module__ == module.__name__
-                    and not value.__name__.endswith("PreTrainedModel")):
+            if (
+                issubclass(value, PreTrainedModel)
+                and value.__module__ == module.__name__
+                and not value.__name__.endswith("PreTrainedModel")
+            ):
                 found.add(value)
     return found
 
 
 def test_every_model_class_has_a_tester():
-    tested = {cls.model_class for cls in globals().values()
-              if inspect.isclass(cls) and issubclass(cls, ModelTesterMixin) and cls.model_class is not None}
+    tested = {
+        cls.model_class
+        for cls in globals().values()
+        if inspect.isclass(cls) and issubclass(cls, ModelTesterMixin) and cls.model_class is not None
+    }
     missing = sorted(cls.__name__ for cls in model_classes_in_package() - tested)
     assert not missing, f"model classes without a test class in {__name__}: {missing}"

@@ -38,9 +38,12 @@ def test_inputs_follow_the_config():
     assert mouth_audio_features(wave, 25, 25.0, config).shape == (25, 80)
     phones = np.zeros((25, NUM_PHONES), np.float32)
     both = mouth_audio_features(wave, 25, 25.0, MouthMotionConfig.from_preset("tiny"), phones=phones)
-    assert both.shape == (25, NUM_PHONES + 80) and np.abs(both[:, NUM_PHONES:].mean(0)).max() < 1e-5  # mel mean-normalised
-    scaled = mouth_audio_features(wave, 25, 25.0, MouthMotionConfig.from_preset("tiny", mel_normalization="mean_std"),
-                                  phones=phones)[:, NUM_PHONES:]
+    assert (
+        both.shape == (25, NUM_PHONES + 80) and np.abs(both[:, NUM_PHONES:].mean(0)).max() < 1e-5
+    )  # mel mean-normalised
+    scaled = mouth_audio_features(
+        wave, 25, 25.0, MouthMotionConfig.from_preset("tiny", mel_normalization="mean_std"), phones=phones
+    )[:, NUM_PHONES:]
     centred = both[:, NUM_PHONES:]
     np.testing.assert_allclose(scaled, centred / (centred.std(0) + 0.1), rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="mel_normalization"):
@@ -84,8 +87,11 @@ def test_a_checkpoint_from_before_the_ensemble_loads_as_member_zero(tmp_path):
     model = tiny()
     model.save_pretrained(tmp_path)
     weights = load_file(tmp_path / "model.safetensors")
-    save_file({k.removeprefix("members.0."): v for k, v in weights.items()}, tmp_path / "model.safetensors",
-              metadata={"format": "pt"})
+    save_file(
+        {k.removeprefix("members.0."): v for k, v in weights.items()},
+        tmp_path / "model.safetensors",
+        metadata={"format": "pt"},
+    )
     loaded = MouthMotionModel.from_pretrained(tmp_path)
     for name, tensor in model.state_dict().items():
         torch.testing.assert_close(loaded.state_dict()[name], tensor)

@@ -24,7 +24,9 @@ def test_embeddings_and_scores():
     assert out.mouth_embeddings.shape == out.audio_embeddings.shape == (3, 8, model.config.embed_dim)
     torch.testing.assert_close(out.mouth_embeddings.norm(dim=-1), torch.ones(3, 8))
     torch.testing.assert_close(out.scores, (out.mouth_embeddings * out.audio_embeddings).sum(-1))
-    assert MouthSyncConfig(use_phones=False).input_size == 80 and MouthSyncConfig(use_mel=False).input_size == NUM_PHONES
+    assert (
+        MouthSyncConfig(use_phones=False).input_size == 80 and MouthSyncConfig(use_mel=False).input_size == NUM_PHONES
+    )
 
 
 def test_window_order_matters():
@@ -118,6 +120,8 @@ def test_mouth_sync_video_reports_an_offset_and_refuses_bad_input(astronaut, tmp
     assert found["frames"] == 60 and -5 <= found["offset"] <= 5 and len(found["scores"]) == 11
     with pytest.raises(TalkheadInputError, match="needs at least 70"):
         mouth_sync_video(video, model=model, max_lag=30)
-    blank = write_av(tmp_path / "blank.mp4", [np.full((128, 128, 3), 90, np.uint8)] * 30, audio=np.zeros(19200, np.float32))
+    blank = write_av(
+        tmp_path / "blank.mp4", [np.full((128, 128, 3), 90, np.uint8)] * 30, audio=np.zeros(19200, np.float32)
+    )
     with pytest.raises(TalkheadInputError, match="a face was found in only 0 of 30 frames"):
         mouth_sync_video(blank, model=model, max_lag=5)

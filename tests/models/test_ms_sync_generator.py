@@ -97,7 +97,10 @@ def test_discriminators_score_frames_sequences_and_pairs():
     warmup, continuation = 0.5 + 0.05 * torch.randn(4, 3, 68, 2), 0.5 + 0.05 * torch.randn(4, 40, 68, 2)
     out = critics(warmup, continuation)
     assert out.frame_scores.shape == (4, 40) and out.sequence_scores.shape == (4,) and out.pair_scores.shape == (2,)
-    starts = {w: s.tolist() for (s, _), w in zip(critics.sequence_critic.chunks(torch.zeros(1, 43, 16), 3), (5, 10, 20, 40))}
+    starts = {
+        w: s.tolist()
+        for (s, _), w in zip(critics.sequence_critic.chunks(torch.zeros(1, 43, 16), 3), (5, 10, 20, 40), strict=False)
+    }
     assert starts[5] == list(range(-3, 36, 2)) and starts[40] == [-3]
     with pytest.raises(ValueError, match="even batch"):
         critics(warmup[:3], continuation[:3])
@@ -127,8 +130,9 @@ def test_multiscale_sync_loss_backpropagates_into_generated_positions():
     assert list(terms) == [1]
 
 
-@pytest.mark.parametrize("overrides", [{}, {"num_branches": 1}, {"merge": "sigmoid", "num_warmup_frames": 1},
-                                       {"branch_blocks": 0}])
+@pytest.mark.parametrize(
+    "overrides", [{}, {"num_branches": 1}, {"merge": "sigmoid", "num_warmup_frames": 1}, {"branch_blocks": 0}]
+)
 def test_compiled_rollout_matches_the_pytorch_path(overrides):
     generator = tiny_generator(**overrides).eval()
     x0 = 0.5 + 0.05 * torch.randn(2, 68, 2)

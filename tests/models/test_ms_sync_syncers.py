@@ -9,7 +9,9 @@ from talkhead.models.ms_sync import MSSyncSyncerConfig, MSSyncSyncerModel
 def tiny():
     torch.manual_seed(0)
     model = MSSyncSyncerModel(MSSyncSyncerConfig.from_preset("tiny")).eval()
-    model.set_input_statistics(torch.full((136,), 0.5), torch.full((136,), 0.1), torch.full((26,), -8.0), torch.full((26,), 3.0))
+    model.set_input_statistics(
+        torch.full((136,), 0.5), torch.full((136,), 0.1), torch.full((26,), -8.0), torch.full((26,), 3.0)
+    )
     return model
 
 
@@ -23,7 +25,9 @@ def test_paper_size_level_maps_windows_to_unit_512_vectors():
 
 
 def test_evaluation_syncers_keep_unnormalised_embeddings():
-    model = MSSyncSyncerModel(MSSyncSyncerConfig.from_preset("tiny", normalize_embeddings=False, objective="contrastive"))
+    model = MSSyncSyncerModel(
+        MSSyncSyncerConfig.from_preset("tiny", normalize_embeddings=False, objective="contrastive")
+    )
     e_x, _ = model.embed_windows(torch.rand(4, 5, 68, 2), torch.randn(4, 20, 26), 2)
     assert not torch.allclose(e_x.norm(dim=-1), torch.ones(4))
 
@@ -58,7 +62,9 @@ def test_windows_of_one_level_train_that_level_only(tiny):
 
 
 def test_a_clip_shorter_than_a_window_names_the_minimum(tiny):
-    with pytest.raises(TalkheadInputError, match=r"level-4 syncer's 1600 ms window: it needs at least 33 frames \(1.32 s\)"):
+    with pytest.raises(
+        TalkheadInputError, match=r"level-4 syncer's 1600 ms window: it needs at least 33 frames \(1.32 s\)"
+    ):
         tiny(torch.rand(1, 20, 68, 2), torch.randn(1, 80, 26))
     assert tiny(torch.rand(1, 20, 68, 2), torch.randn(1, 80, 26), levels=[1, 2, 3]).levels == (1, 2, 3)
 

@@ -55,5 +55,7 @@ def test_discriminator_gives_one_logit_per_face():
 
 def test_paper_size_generator_and_width_multiplier():
     paper = sum(p.numel() for p in StableSyncFaceGenerator(StableSyncFaceGeneratorConfig()).parameters())
-    small = sum(p.numel() for p in StableSyncFaceGenerator(StableSyncFaceGeneratorConfig.from_preset("small")).parameters())
+    small = sum(
+        p.numel() for p in StableSyncFaceGenerator(StableSyncFaceGeneratorConfig.from_preset("small")).parameters()
+    )
     assert paper > 50_000_000 and small < paper / 10

@@ -1,4 +1,5 @@
-"""SyncNet v2: the released layer names and shapes, the checkpoint converter on synthetic checkpoints, tiny-config checks."""
+"""SyncNet v2: the released layer names and shapes, the checkpoint converter on synthetic checkpoints, tiny-config
+checks."""
 
 from pathlib import Path
 
@@ -17,17 +18,38 @@ HUB_CONFIG = Path(__file__).resolve().parents[2] / "hub_configs" / "syncnet-v2"
 # state-dict names and weight shapes (each also has a bias of the output size), then the batch norms
 # with their channels (weight, bias, running_mean, running_var each).
 ORIGINAL_WEIGHTS = {
-    "netcnnaud.0": (64, 1, 3, 3), "netcnnaud.4": (192, 64, 3, 3), "netcnnaud.8": (384, 192, 3, 3),
-    "netcnnaud.11": (256, 384, 3, 3), "netcnnaud.14": (256, 256, 3, 3), "netcnnaud.18": (512, 256, 5, 4),
-    "netfcaud.0": (512, 512), "netfcaud.3": (1024, 512),
-    "netfclip.0": (512, 512), "netfclip.3": (1024, 512),
-    "netcnnlip.0": (96, 3, 5, 7, 7), "netcnnlip.4": (256, 96, 1, 5, 5), "netcnnlip.8": (256, 256, 1, 3, 3),
-    "netcnnlip.11": (256, 256, 1, 3, 3), "netcnnlip.14": (256, 256, 1, 3, 3), "netcnnlip.18": (512, 256, 1, 6, 6),
+    "netcnnaud.0": (64, 1, 3, 3),
+    "netcnnaud.4": (192, 64, 3, 3),
+    "netcnnaud.8": (384, 192, 3, 3),
+    "netcnnaud.11": (256, 384, 3, 3),
+    "netcnnaud.14": (256, 256, 3, 3),
+    "netcnnaud.18": (512, 256, 5, 4),
+    "netfcaud.0": (512, 512),
+    "netfcaud.3": (1024, 512),
+    "netfclip.0": (512, 512),
+    "netfclip.3": (1024, 512),
+    "netcnnlip.0": (96, 3, 5, 7, 7),
+    "netcnnlip.4": (256, 96, 1, 5, 5),
+    "netcnnlip.8": (256, 256, 1, 3, 3),
+    "netcnnlip.11": (256, 256, 1, 3, 3),
+    "netcnnlip.14": (256, 256, 1, 3, 3),
+    "netcnnlip.18": (512, 256, 1, 6, 6),
 }
 ORIGINAL_NORMS = {
-    "netcnnaud.1": 64, "netcnnaud.5": 192, "netcnnaud.9": 384, "netcnnaud.12": 256, "netcnnaud.15": 256, "netcnnaud.19": 512,
-    "netfcaud.1": 512, "netfclip.1": 512,
-    "netcnnlip.1": 96, "netcnnlip.5": 256, "netcnnlip.9": 256, "netcnnlip.12": 256, "netcnnlip.15": 256, "netcnnlip.19": 512,
+    "netcnnaud.1": 64,
+    "netcnnaud.5": 192,
+    "netcnnaud.9": 384,
+    "netcnnaud.12": 256,
+    "netcnnaud.15": 256,
+    "netcnnaud.19": 512,
+    "netfcaud.1": 512,
+    "netfclip.1": 512,
+    "netcnnlip.1": 96,
+    "netcnnlip.5": 256,
+    "netcnnlip.9": 256,
+    "netcnnlip.12": 256,
+    "netcnnlip.15": 256,
+    "netcnnlip.19": 512,
 }
 
 
@@ -68,7 +90,9 @@ def test_real_size_forward_batch_one():
     with torch.no_grad():
         out = model(torch.rand(1, 3, 5, 224, 224) * 255, torch.randn(1, 13, 20))
     assert out.video_embeddings.shape == out.audio_embeddings.shape == (1, 1024)
-    torch.testing.assert_close(out.distances, (out.video_embeddings - out.audio_embeddings).norm(dim=-1), atol=1e-4, rtol=1e-5)
+    torch.testing.assert_close(
+        out.distances, (out.video_embeddings - out.audio_embeddings).norm(dim=-1), atol=1e-4, rtol=1e-5
+    )
 
 
 def test_converter_copies_a_state_dict_by_name_and_saves_pretrained(tmp_path, capsys):
@@ -97,7 +121,9 @@ def test_converter_pickled_module_needs_consent_and_wrapped_state_dicts_load(tmp
     torch.testing.assert_close(model.netcnnlip[18].weight, donor.netcnnlip[18].weight)
     wrapped = tmp_path / "wrapped.model"  # a SyncNetInstance-style state dict under "state_dict"
     torch.save({"state_dict": {f"__S__.{k}": v for k, v in original_state_dict(2).items()}}, wrapped)
-    torch.testing.assert_close(load_original_checkpoint(wrapped).netfcaud[3].bias, original_state_dict(2)["netfcaud.3.bias"])
+    torch.testing.assert_close(
+        load_original_checkpoint(wrapped).netfcaud[3].bias, original_state_dict(2)["netfcaud.3.bias"]
+    )
 
 
 def test_converter_names_missing_and_misshapen_entries(tmp_path):

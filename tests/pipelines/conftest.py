@@ -17,7 +17,9 @@ def generator_path(tmp_path_factory):
 
     torch.manual_seed(0)
     generator = MSSyncGenerator(MSSyncGeneratorConfig.from_preset("tiny"))
-    generator.set_input_statistics(torch.full((136,), 0.5), torch.full((136,), 0.1), torch.full((26,), -8.0), torch.full((26,), 3.0))
+    generator.set_input_statistics(
+        torch.full((136,), 0.5), torch.full((136,), 0.1), torch.full((26,), -8.0), torch.full((26,), 3.0)
+    )
     path = tmp_path_factory.mktemp("generator")
     generator.save_pretrained(path)
     return path

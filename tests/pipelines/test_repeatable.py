@@ -66,7 +66,7 @@ def test_two_threads_on_one_lip_sync_pipeline_give_the_sequential_outputs(lip_sy
     sequential = [_dub(lip_syncer, inputs, audio, name + "-seq") for audio, name in jobs]
     with ThreadPoolExecutor(len(jobs)) as pool:
         concurrent = list(pool.map(lambda job: _dub(lip_syncer, inputs, *job), jobs))
-    for alone, together in zip(sequential, concurrent):
+    for alone, together in zip(sequential, concurrent, strict=True):
         np.testing.assert_array_equal(together, alone)
 
 
@@ -95,5 +95,5 @@ def test_two_threads_on_one_talking_head_pipeline_give_the_sequential_outputs(ph
     sequential = [animate((audio, name + "-seq")) for audio, name in jobs]
     with ThreadPoolExecutor(len(jobs)) as pool:
         concurrent = list(pool.map(animate, jobs))
-    for alone, together in zip(sequential, concurrent):
+    for alone, together in zip(sequential, concurrent, strict=True):
         np.testing.assert_array_equal(together, alone)

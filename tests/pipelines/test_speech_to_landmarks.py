@@ -16,7 +16,7 @@ from ..conftest import speech_like, write_wav
 def test_cli_writes_landmarks_and_a_preview(photo, speech, generator_path, tmp_path, capsys):
     out, preview = tmp_path / "lm.npz", tmp_path / "preview with space.mp4"
     assert main(["landmarks", "--image", str(photo), "--audio", str(speech), "--output", str(out),
-                 "--preview", str(preview), "--model", str(generator_path)]) == 0
+                 "--preview", str(preview), "--head-model", str(generator_path)]) == 0
     with np.load(out) as data:
         assert data["landmarks"].shape == (50, 68, 2) and data["pixels"].shape == (50, 68, 2) and int(data["fps"]) == 25
         assert np.isfinite(data["landmarks"]).all()
@@ -27,7 +27,22 @@ def test_cli_writes_landmarks_and_a_preview(photo, speech, generator_path, tmp_p
     assert abs(len(load_audio(preview)) - 32000) <= 640
     assert "50 frames (2.00 s)" in capsys.readouterr().out
     as_json = tmp_path / "lm.json"
-    assert main(["landmarks", "--image", str(photo), "--audio", str(speech), "-o", str(as_json), "--model", str(generator_path)]) == 0
+    assert (
+        main(
+            [
+                "landmarks",
+                "--image",
+                str(photo),
+                "--audio",
+                str(speech),
+                "-o",
+                str(as_json),
+                "--head-model",
+                str(generator_path),
+            ]
+        )
+        == 0
+    )
     assert np.array(json.loads(as_json.read_text())["landmarks"]).shape == (50, 68, 2)
 
 
@@ -40,7 +55,7 @@ def test_silent_audio_gives_a_still_closed_mouth(photo, generator_path, tmp_path
 
 
 def test_bad_inputs(photo, speech, generator_path, tmp_path, astronaut, capsys, caplog):
-    model = ["--model", str(generator_path)]
+    model = ["--head-model", str(generator_path)]
     short = write_wav(tmp_path / "short.wav", speech_like(0.1))
     assert main(["landmarks", "--image", str(photo), "--audio", str(short), "-o", str(tmp_path / "a.npz"), *model]) == 2
     assert "0.10 s long; at least 0.2 s" in capsys.readouterr().err
@@ -50,7 +65,9 @@ def test_bad_inputs(photo, speech, generator_path, tmp_path, astronaut, capsys, 
     assert "no face found in" in capsys.readouterr().err
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not an image")
-    assert main(["landmarks", "--image", str(broken), "--audio", str(speech), "-o", str(tmp_path / "c.npz"), *model]) == 2
+    assert (
+        main(["landmarks", "--image", str(broken), "--audio", str(speech), "-o", str(tmp_path / "c.npz"), *model]) == 2
+    )
     assert "cannot read" in capsys.readouterr().err
     assert not any((tmp_path / n).exists() for n in ("a.npz", "b.npz", "c.npz"))
     # two faces: the larger is used, with a warning
@@ -89,5 +106,7 @@ def test_long_audio_is_generated_in_cross_faded_pieces():
     motion = model._generate(start, np.zeros((400, 26), np.float32), 100, None)
     assert motion.shape == (100, 68, 2) and motion.max() <= 0.19 + 1e-6  # never more than one piece of drift
     assert np.abs(np.diff(motion[:, 0, 0])).max() <= 0.2  # cross-fades, no jumps back to the still face
-    whole = SpeechToLandmarks(DriftingGenerator(), chunk_frames=0)._generate(start, np.zeros((400, 26), np.float32), 100, None)
+    whole = SpeechToLandmarks(DriftingGenerator(), chunk_frames=0)._generate(
+        start, np.zeros((400, 26), np.float32), 100, None
+    )
     assert np.isclose(whole.max(), 0.99)

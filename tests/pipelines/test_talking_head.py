@@ -103,7 +103,9 @@ def write_mp3(path, wave: np.ndarray, sample_rate: int = 48000):
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libmp3lame", rate=sample_rate)
         stream.layout = "stereo"
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(np.tile(wave[None], (2, 1))), format="fltp", layout="stereo")
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(np.tile(wave[None], (2, 1))), format="fltp", layout="stereo"
+        )
         frame.sample_rate, frame.pts = sample_rate, 0
         for packet in [*stream.encode(frame), *stream.encode()]:
             container.mux(packet)
@@ -111,8 +113,13 @@ def write_mp3(path, wave: np.ndarray, sample_rate: int = 48000):
 
 
 def test_mp3_48k_stereo_speech(photo, motion_model, tmp_path):
-    result = talking_head(photo, write_mp3(tmp_path / "speech 48k.mp3", speech_like(1.0, 48000)), tmp_path / "mp3.mp4",
-                          motion_model, options=quiet())
+    result = talking_head(
+        photo,
+        write_mp3(tmp_path / "speech 48k.mp3", speech_like(1.0, 48000)),
+        tmp_path / "mp3.mp4",
+        motion_model,
+        options=quiet(),
+    )
     assert abs(result.frames - 25) <= 1
 
 
@@ -139,15 +146,25 @@ def test_bad_inputs_leave_no_output(photo, speech, motion_model, tmp_path):
     with pytest.raises(MediaDecodeError):
         talking_head(broken, speech, tmp_path / "b.mp4", motion_model, options=quiet())
     with pytest.raises(EmptyAudioError):
-        talking_head(photo, write_wav(tmp_path / "empty.wav", np.zeros(0, np.float32)), tmp_path / "c.mp4", motion_model,
-                     options=quiet())
+        talking_head(
+            photo,
+            write_wav(tmp_path / "empty.wav", np.zeros(0, np.float32)),
+            tmp_path / "c.mp4",
+            motion_model,
+            options=quiet(),
+        )
     corrupt = tmp_path / "corrupt.mp3"
     corrupt.write_bytes(b"ID3" + bytes(range(256)) * 4)
     with pytest.raises(MediaDecodeError):
         talking_head(photo, corrupt, tmp_path / "e.mp4", motion_model, options=quiet())
     assert not any((tmp_path / n).exists() for n in ("a.mp4", "b.mp4", "c.mp4", "e.mp4"))
-    silent = talking_head(photo, write_wav(tmp_path / "silence.wav", np.zeros(16000, np.float32)), tmp_path / "d.mp4",
-                          motion_model, options=quiet())
+    silent = talking_head(
+        photo,
+        write_wav(tmp_path / "silence.wav", np.zeros(16000, np.float32)),
+        tmp_path / "d.mp4",
+        motion_model,
+        options=quiet(),
+    )
     assert silent.silent and any("silent" in w for w in silent.warnings)
     assert np.allclose(silent.landmarks[0], silent.landmarks[-1])
     from talkhead.processing.landmarks import mouth_opening
@@ -168,12 +185,45 @@ def test_cli_and_transformers_pipeline(photo, generator_path, face_generator_pat
 
     speech = write_wav(tmp_path / "speech clip.mp3".replace(".mp3", ".wav"), speech_like(1.0))
     out = tmp_path / "out dir" / "head.mp4"
-    assert main(["generate", "--image", str(photo), "--audio", str(speech), "-o", str(out), "--model", str(generator_path),
-                 "--quiet", "--landmarks", str(tmp_path / "lm.npz")]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--image",
+                str(photo),
+                "--audio",
+                str(speech),
+                "-o",
+                str(out),
+                "--head-model",
+                str(generator_path),
+                "--quiet",
+                "--landmarks",
+                str(tmp_path / "lm.npz"),
+            ]
+        )
+        == 0
+    )
     assert "25 frames (1.00 s at 25 fps)" in capsys.readouterr().out
     assert np.load(tmp_path / "lm.npz")["landmarks"].shape == (25, 68, 2)
-    assert main(["generate", "--image", str(photo), "--audio", str(speech), "-o", str(tmp_path / "x.mp4"),
-                 "--model", str(generator_path), "--lip-scale", "9"]) == 2
+    assert (
+        main(
+            [
+                "generate",
+                "--image",
+                str(photo),
+                "--audio",
+                str(speech),
+                "-o",
+                str(tmp_path / "x.mp4"),
+                "--head-model",
+                str(generator_path),
+                "--lip-scale",
+                "9",
+            ]
+        )
+        == 2
+    )
     assert "lip_scale" in capsys.readouterr().err
     head = pipeline("talking-head", model=str(generator_path), face_generator=str(face_generator_path), silent_lip=None)
     report = head({"image": str(photo), "audio": load_audio(speech)}, progress=False, repaint=True)
@@ -185,12 +235,14 @@ def test_mouth_model_moves_the_mouth_and_lip_follow_reads_it(photo, speech, moti
     import torch
 
     from talkhead.evaluation.lip_follow import lip_follow_videos
-    from talkhead.evaluation.tracked_clip import track_clip
     from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
+    from talkhead.processing.tracked_clip import track_clip
 
     torch.manual_seed(0)
     mouth = MouthMotionModel(MouthMotionConfig.from_preset("tiny", use_phones=False, output_gain=8.0)).eval()
-    still = talking_head(photo, speech, tmp_path / "still.mp4", motion_model, options=quiet(lip_scale=0.0), mouth_model=mouth)
+    still = talking_head(
+        photo, speech, tmp_path / "still.mp4", motion_model, options=quiet(lip_scale=0.0), mouth_model=mouth
+    )
     moving = talking_head(photo, speech, tmp_path / "moving.mp4", motion_model, options=quiet(), mouth_model=mouth)
     opening = track_clip(moving.video).mouth_opening()
     assert np.nanstd(opening) > 3 * np.nanstd(track_clip(still.video).mouth_opening())

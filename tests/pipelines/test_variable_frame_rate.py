@@ -15,14 +15,15 @@ def test_lip_sync_keeps_the_timing_of_a_variable_frame_rate_video(face_generator
     from talkhead.models.stable_sync import StableSyncFaceGenerator
 
     frames = []
-    for number, corner in enumerate(numbered_frames(len(VARIABLE_TIMES))):
+    for _number, corner in enumerate(numbered_frames(len(VARIABLE_TIMES))):
         frame = face_frame(astronaut, 256).copy()
         frame[:48, :64] = corner  # the source frame's number, far from the mouth that is repainted
         frames.append(frame)
     source = write_timed_video(tmp_path / "phone.mp4", frames, VARIABLE_TIMES)
     speech = write_wav(tmp_path / "speech.wav", speech_like(1.8))
     generator = StableSyncFaceGenerator.from_pretrained(face_generator_path).eval()
-    result = lip_sync(source, speech, tmp_path / "dubbed.mp4", generator, None, LipSyncOptions(progress=False))
+    result = lip_sync(source, speech, tmp_path / "dubbed.mp4", None, None,
+                      LipSyncOptions(renderer="generator", progress=False), face_generator=generator)
     fps = probe_video(source).source_fps
     assert result.fps == fps and result.frames == round(1.8 * fps)
     shown = frame_numbers(read_video(result.video, fps=result.fps)[: result.frames, :48, :64])

@@ -82,7 +82,8 @@ def synthetic_face(angle=0.2, scale=1.6, shift=(60.0, 40.0)):
 def test_mouth_crop_is_centred_on_the_mouth_and_undoes_the_head_pose():
     landmarks, _ = synthetic_face()
     frames = np.zeros((2, 480, 520, 3), np.uint8)
-    for frame, point in zip(frames, (landmarks[48:68].mean(0), landmarks[48])):  # mouth centre; the ring's first point
+    # mouth centre; the ring's first point
+    for frame, point in zip(frames, (landmarks[48:68].mean(0), landmarks[48]), strict=True):
         x, y = np.round(point).astype(int)
         frame[y - 1 : y + 2, x - 1 : x + 2] = 255  # a bright 3x3 dot
     rois = mouth_rois(frames, np.repeat(landmarks[None], 2, 0))
@@ -115,7 +116,8 @@ def test_stable_points_are_smoothed_over_a_forward_window():
     np.testing.assert_allclose(smoothed[0], stable[0:12].mean(0))
     np.testing.assert_allclose(smoothed[8], stable[8:20].mean(0))
     np.testing.assert_allclose(smoothed[19], stable[8:20].mean(0))  # the tail reuses the last full window
-    np.testing.assert_allclose(smoothed_stable_points(landmarks[:5], 12)[4], stable[:5].mean(0))  # short clips: one window
+    # short clips: one window
+    np.testing.assert_allclose(smoothed_stable_points(landmarks[:5], 12)[4], stable[:5].mean(0))
     assert mouth_roi_transforms(landmarks).shape == (20, 2, 3)
 
 

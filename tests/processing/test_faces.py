@@ -38,7 +38,9 @@ def test_landmarks_of_the_mirrored_photo_match_the_flip_permutation(astronaut, a
     expected = flip_landmarks(landmarks, width=astronaut.shape[1] - 1)
     error = np.linalg.norm(mirrored_landmarks - expected, axis=1)
     assert np.median(error) < 3.0  # pixels, on a 100 px face
-    wrong = np.linalg.norm(mirrored_landmarks - flip_landmarks(landmarks, astronaut.shape[1] - 1)[FLIP_PERMUTATION], axis=1)
+    wrong = np.linalg.norm(
+        mirrored_landmarks - flip_landmarks(landmarks, astronaut.shape[1] - 1)[FLIP_PERMUTATION], axis=1
+    )
     assert np.median(wrong) > 10  # without the index swap the points land on the wrong side
 
 
@@ -136,7 +138,9 @@ def test_fill_short_gaps_can_hold_the_nearest_face_at_either_end():
 def test_frame_clip_is_the_dataset_convention(astronaut_landmarks):
     from talkhead.processing.landmarks import normalize_landmarks
 
-    pixels = np.stack([astronaut_landmarks[2] + [3 * t, 0] for t in range(8)]).astype(np.float32)  # the head drifts right
+    pixels = np.stack([astronaut_landmarks[2] + [3 * t, 0] for t in range(8)]).astype(
+        np.float32
+    )  # the head drifts right
     framing = C.frame_clip(pixels)
     boxes = C.smooth_boxes(C.face_crop_boxes(pixels))
     np.testing.assert_array_equal(framing.face_boxes, boxes)

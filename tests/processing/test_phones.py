@@ -54,7 +54,9 @@ def test_word_decoder_gives_dictionary_phones_in_time_order():
     spoken = [s for s in segments if s.phone != "SIL"]
     assert len({s.phone for s in spoken}) >= 10
     starts = [s.start for s in segments]
-    assert starts == sorted(starts) and all(a.end <= b.start + 1e-6 for a, b in zip(segments, segments[1:]))
+    assert starts == sorted(starts) and all(
+        a.end <= b.start + 1e-6 for a, b in zip(segments, segments[1:], strict=False)
+    )
     assert segments[-1].end <= len(wave) / 16000 + 0.02
     assert decode_phones(np.zeros(16000, np.float32), "words") == decode_phones(np.zeros(16000, np.float32))
     with pytest.raises(Exception, match="allphone"):
@@ -141,8 +143,12 @@ def test_word_confidence_is_the_duration_weighted_posterior_of_words_only():
 
     from talkhead.processing.phones import word_confidence
 
-    segments = [S(word="<s>", prob=1.0, start_frame=0, end_frame=9), S(word="hello", prob=0.8, start_frame=10, end_frame=29),
-                S(word="<sil>", prob=1.0, start_frame=30, end_frame=39), S(word="there(2)", prob=0.2, start_frame=40, end_frame=49)]
+    segments = [
+        S(word="<s>", prob=1.0, start_frame=0, end_frame=9),
+        S(word="hello", prob=0.8, start_frame=10, end_frame=29),
+        S(word="<sil>", prob=1.0, start_frame=30, end_frame=39),
+        S(word="there(2)", prob=0.2, start_frame=40, end_frame=49),
+    ]
     assert word_confidence(segments) == pytest.approx((0.8 * 20 + 0.2 * 10) / 30)
     assert word_confidence(segments[:1]) == 0.0
 
@@ -153,13 +159,17 @@ def test_words_the_aligner_refuses_keep_their_dictionary_phones_spread_over_thei
     from talkhead.processing.phones import _spread_word_phones
 
     dictionary = S(lookup_word={"fox": "F AA K S", "the(2)": "DH IY"}.get)
-    words = [S(word="<s>", start_frame=0, end_frame=9), S(word="the(2)", start_frame=10, end_frame=19),
-             S(word="fox", start_frame=20, end_frame=39), S(word="[NOISE]", start_frame=40, end_frame=44)]
+    words = [
+        S(word="<s>", start_frame=0, end_frame=9),
+        S(word="the(2)", start_frame=10, end_frame=19),
+        S(word="fox", start_frame=20, end_frame=39),
+        S(word="[NOISE]", start_frame=40, end_frame=44),
+    ]
     speech = np.full(45 * 160, 0.1)
     segments = _spread_word_phones(dictionary, words, speech)
     assert [s.phone for s in segments] == ["SIL", "DH", "IY", "F", "AA", "K", "S", "SIL"]
     assert [round(s.start * 100) for s in segments] == [0, 10, 15, 20, 25, 30, 35, 40]
     assert segments[-1].end == pytest.approx(0.45)
-    speech[20 * 160:] = 0  # "fox" heard in digital silence
+    speech[20 * 160 :] = 0  # "fox" heard in digital silence
     assert [s.phone for s in _spread_word_phones(dictionary, words, speech)] == ["SIL", "DH", "IY", "SIL", "SIL"]
     assert _spread_word_phones(dictionary, words, np.zeros_like(speech)) == []  # no word: the phone loop decides

@@ -100,7 +100,11 @@ def test_outputs_keep_only_the_newest_and_failed_runs_leave_nothing(app, short_s
     path = app.new_output("last.mp4")
     kept = sorted(folder for folder in app.OUTPUTS.iterdir())
     assert [p.parent for p in made if p.parent.exists()] == [made[3].parent, made[4].parent]  # 2 + the newest = 3
-    assert len(kept) == 3 and path.parent in kept and all(any(folder.iterdir()) or folder == path.parent for folder in kept)
+    assert (
+        len(kept) == 3
+        and path.parent in kept
+        and all(any(folder.iterdir()) or folder == path.parent for folder in kept)
+    )
     gray = np.full((200, 200, 3), 128, np.uint8)
     with pytest.raises(gr.Error):
         app.animate(gray, short_speech, 1.0, 1.0, False)  # no face: its output folder is removed
@@ -141,7 +145,9 @@ def test_inputs_over_the_limits_are_refused_before_any_work(app, short_speech, t
 def test_a_result_without_a_face_comes_back_unscored(app, tmp_path):
     from talkhead.processing.video import write_video
 
-    video = write_video(tmp_path / "gray.mp4", [np.full((96, 96, 3), 128, np.uint8)] * 10, audio=np.zeros(6400, np.float32))
+    video = write_video(
+        tmp_path / "gray.mp4", [np.full((96, 96, 3), 128, np.uint8)] * 10, audio=np.zeros(6400, np.float32)
+    )
     text, plot = app.score_outputs(str(video))
     assert text.startswith("Not scored: a face was found in only 0 of 10 frames") and plot is None
 
@@ -179,14 +185,20 @@ def test_talking_head_tab_in_a_browser(app, browser):
         browser.get(f"http://127.0.0.1:{port}/")
         wait = WebDriverWait(browser, 60)
         wait.until(ready.element_to_be_clickable((By.XPATH, "//button[normalize-space()='Generate']")))
-        rows = [row for row in browser.find_elements(By.CSS_SELECTOR, "[data-testid='dataset-cell-0-0']") if row.is_displayed()]
+        rows = [
+            row
+            for row in browser.find_elements(By.CSS_SELECTOR, "[data-testid='dataset-cell-0-0']")
+            if row.is_displayed()
+        ]
         assert rows, "no example row in the talking-head tab"
         rows[0].click()  # the astronaut and the speech sample
         time.sleep(2)
         browser.find_element(By.XPATH, "//button[normalize-space()='Generate']").click()
         source = WebDriverWait(browser, 300).until(
             lambda driver: driver.execute_script(
-                "const v = document.querySelector('#talking-head-video video'); return v && v.currentSrc;"))
+                "const v = document.querySelector('#talking-head-video video'); return v && v.currentSrc;"
+            )
+        )
         with urllib.request.urlopen(source, timeout=30) as response:
             assert response.status == 200 and len(response.read()) > 10_000
         score = wait.until(lambda driver: driver.find_element(By.ID, "talking-head-score").text)
@@ -210,8 +222,19 @@ def test_two_requests_in_flight_get_the_same_answers_every_round(app, short_spee
     wave, rate = soundfile.read(short_speech, dtype="float32")
     soundfile.write(str(reversed_speech), wave[::-1], rate)
     speeches = [short_speech, str(reversed_speech)]
-    expected = [read_video(app.lip_sync(str(video), speech, tmp_path / f"direct{i}.mp4", app.models().mouth, None,
-                                        app.LipSyncOptions(progress=False)).video) for i, speech in enumerate(speeches)]
+    expected = [
+        read_video(
+            app.lip_sync(
+                str(video),
+                speech,
+                tmp_path / f"direct{i}.mp4",
+                app.models().mouth,
+                None,
+                app.LipSyncOptions(progress=False),
+            ).video
+        )
+        for i, speech in enumerate(speeches)
+    ]
     big = tmp_path / "big.mp4"
     big.write_bytes(np.random.default_rng(0).integers(0, 255, 21 * 2**20, np.uint8).tobytes())  # 21 MB of noise
     port = free_port()
@@ -228,11 +251,14 @@ def test_two_requests_in_flight_get_the_same_answers_every_round(app, short_spee
             reply = httpx.post(f"http://127.0.0.1:{port}/gradio_api/upload", files={"files": upload}, timeout=60)
         assert reply.status_code == 413 and "/tmp" not in reply.text, (reply.status_code, reply.text[:200])
         for _ in range(3):
-            jobs = [client.submit(handle_file(str(video)), handle_file(speech), api_name="/lip_sync")
-                    for speech in speeches]
-            for job, frames in zip(jobs, expected):
+            jobs = [
+                client.submit(handle_file(str(video)), handle_file(speech), api_name="/lip_sync") for speech in speeches
+            ]
+            for job, frames in zip(jobs, expected, strict=False):
                 answer = job.result(timeout=300)[0]
-                np.testing.assert_array_equal(read_video(answer["video"] if isinstance(answer, dict) else answer), frames)
+                np.testing.assert_array_equal(
+                    read_video(answer["video"] if isinstance(answer, dict) else answer), frames
+                )
         assert demo._queue.max_size == app.QUEUE_SIZE and app.CONCURRENT_RENDERS == 2
     finally:
         demo.close()

@@ -80,7 +80,11 @@ def test_checkpoints_rotate_and_latest_passes_over_an_interrupted_one(tmp_path):
     assert [p.name for p in checkpoint_dirs(tmp_path)] == ["checkpoint_4", "checkpoint_5"]
     (tmp_path / "checkpoints" / "checkpoint_11").mkdir()  # a save a crash interrupted: no trainer_state.json
     assert resolve_checkpoint(tmp_path, "latest").name == "checkpoint_5"
-    assert checkpoint_step("checkpoint_10") == 10 and checkpoint_step("step-0000010") == 10 and checkpoint_step("x") is None
+    assert (
+        checkpoint_step("checkpoint_10") == 10
+        and checkpoint_step("step-0000010") == 10
+        and checkpoint_step("x") is None
+    )
     with pytest.raises(FileNotFoundError, match="interrupted"):
         resolve_checkpoint(tmp_path, str(tmp_path / "checkpoints" / "checkpoint_11"))
 
@@ -136,14 +140,24 @@ def test_the_critic_keeps_its_own_gradients():
 
 def test_ema_weights_are_validated_beside_the_trained_ones(tmp_path):
     kept = []
-    trainer = toy_run(tmp_path, keep=lambda step, weights, result: kept.append((step, weights)) or False, ema_decay=0.9,
-                      max_steps=2, early_stopping_patience=5)
+    trainer = toy_run(
+        tmp_path,
+        keep=lambda step, weights, result: kept.append((step, weights)) or False,
+        ema_decay=0.9,
+        max_steps=2,
+        early_stopping_patience=5,
+    )
     assert kept == [(1, "trained"), (1, "ema"), (2, "trained"), (2, "ema")]
     assert len(trainer.history["validation"]) == len(trainer.history["validation_ema"]) == 2
 
 
 def test_early_stopping_saves_a_checkpoint_where_it_stops(tmp_path):
-    trainer = toy_run(tmp_path, keep=lambda step, weights, result: step == 1, early_stopping_patience=2, max_steps=10,
-                      checkpointing_steps=100)
+    trainer = toy_run(
+        tmp_path,
+        keep=lambda step, weights, result: step == 1,
+        early_stopping_patience=2,
+        max_steps=10,
+        checkpointing_steps=100,
+    )
     assert trainer.state.step == 3 and trainer.history["stale_validations"] == 2
     assert [p.name for p in checkpoint_dirs(tmp_path)] == ["checkpoint_3"]

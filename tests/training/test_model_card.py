@@ -62,7 +62,9 @@ def test_shipped_cards_load_with_hub_metadata(folder):
     """Every card in hub_configs parses, and its model-index is what the benchmark JSONs hold now."""
     card = ModelCard.load(HUB / folder / "README.md")
     model_type = json.loads((HUB / folder / "config.json").read_text())["model_type"]
-    assert model_type in PIPELINE_TAGS, f"add '{model_type}' to model_card.PIPELINE_TAGS, then run examples/update_card_metadata.py"
+    assert model_type in PIPELINE_TAGS, (
+        f"add '{model_type}' to model_card.PIPELINE_TAGS, then run examples/update_card_metadata.py"
+    )
     assert card.data.library_name == "talkhead"
     assert card.data.pipeline_tag == PIPELINE_TAGS[model_type], "run examples/update_card_metadata.py"
     assert card.data.license and card.data.tags

@@ -60,7 +60,9 @@ def _trained_run(tmp_path: Path) -> Path:
     model = MouthMotionModel(MouthMotionConfig.from_preset("tiny"))
     (output / "checkpoints" / "step-0000002").mkdir(parents=True)
     (output / "checkpoints" / "step-0000002" / "optimizer.bin").write_bytes(b"state")
-    (output / "training_args.json").write_text(json.dumps({"dataset": "/data/ds", "output_dir": str(output), "seed": 0}))
+    (output / "training_args.json").write_text(
+        json.dumps({"dataset": "/data/ds", "output_dir": str(output), "seed": 0})
+    )
     save_final(model, output, {"steps": 2, "train_clips": 3, "validation_clips": 1})
     return output
 
@@ -91,11 +93,19 @@ def _http_error(status: int) -> HfHubHTTPError:
     return HfHubHTTPError(f"{status} Client Error", response=response)
 
 
-@pytest.mark.parametrize("error, kind", [
-    (_http_error(401), "auth"), (_http_error(403), "auth"), (LocalTokenNotFoundError("no token"), "auth"),
-    (OfflineModeIsEnabled("offline"), "network"), (ConnectionError("refused"), "network"),
-    (TimeoutError("slow"), "network"), (_http_error(500), "hub"), (ValueError("bad repo id"), "hub"),
-])
+@pytest.mark.parametrize(
+    "error, kind",
+    [
+        (_http_error(401), "auth"),
+        (_http_error(403), "auth"),
+        (LocalTokenNotFoundError("no token"), "auth"),
+        (OfflineModeIsEnabled("offline"), "network"),
+        (ConnectionError("refused"), "network"),
+        (TimeoutError("slow"), "network"),
+        (_http_error(500), "hub"),
+        (ValueError("bad repo id"), "hub"),
+    ],
+)
 def test_failures_are_classified(error, kind):
     assert classify_hub_error(error) == kind
 

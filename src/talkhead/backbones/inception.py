@@ -176,6 +176,8 @@ def load_fid_inception(path: str | os.PathLike) -> FIDInceptionV3:
 
     The classifier (``fc.*``) is dropped; every other tensor must be present.
     """
+    from safetensors.torch import load_file
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(
@@ -183,7 +185,6 @@ def load_fid_inception(path: str | os.PathLike) -> FIDInceptionV3:
             "download it where you have network access and pass its path"
         )
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
 
         state = load_file(str(path))
     else:
@@ -193,5 +194,6 @@ def load_fid_inception(path: str | os.PathLike) -> FIDInceptionV3:
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.endswith("num_batches_tracked")]  # older files lack the counter
     if missing or unexpected:
-        raise ValueError(f"'{path}' does not hold FID Inception weights: missing {missing[:5]}, unexpected {unexpected[:5]}")
+        raise ValueError(f"'{path}' does not hold FID Inception weights: missing {missing[:5]}, "
+                         f"unexpected {unexpected[:5]}")
     return model.eval()

@@ -56,13 +56,15 @@ class VGG19Features(nn.Module):
 
 def load_vgg19(path: str | os.PathLike) -> VGG19Features:
     """VGG-19 features from a torchvision-format state dict file (.pth/.pt or .safetensors)."""
+    from safetensors.torch import load_file
+
     path = Path(path)
     if not path.is_file():
-        raise TalkheadInputError(f"VGG-19 weights not found: {path}; save torchvision's vgg19 ImageNet state dict there "
-                                 "(keys features.N.weight / features.N.bias)")
+        raise TalkheadInputError(
+            f"VGG-19 weights not found: {path}; save torchvision's vgg19 ImageNet state dict there "
+            "(keys features.N.weight / features.N.bias)"
+        )
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
         state = load_file(str(path))
     else:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -70,8 +72,9 @@ def load_vgg19(path: str | os.PathLike) -> VGG19Features:
     wanted = {k: v for k, v in state.items() if k.startswith("features.") and k in model.state_dict()}
     missing = sorted(set(model.state_dict()) - set(wanted))
     if missing:
-        raise TalkheadInputError(f"{path} is not a torchvision VGG-19 state dict: missing {', '.join(missing[:4])}"
-                                 f"{' ...' if len(missing) > 4 else ''}")
+        raise TalkheadInputError(
+            f"{path} is not a torchvision VGG-19 state dict: missing {', '.join(missing[:4])}"
+            f"{' ...' if len(missing) > 4 else ''}"
+        )
     model.load_state_dict(wanted)
     return model.requires_grad_(False).eval()
-

@@ -8,6 +8,6 @@ repository's ``benchmarks/`` folder and call these).
 * :mod:`.speed`: ``speed``, frames/s and memory of each pipeline stage;
 * :mod:`.split_clips`: the raw videos behind a split, which ``mouth`` and ``lip-follow`` re-read.
 
-Every video they score is tracked with :func:`talkhead.evaluation.tracked_clip.track_clip`, the convention
+Every video they score is tracked with :func:`talkhead.processing.tracked_clip.track_clip`, the convention
 ``talkhead preprocess`` and ``talkhead evaluate`` share.
 """

@@ -12,7 +12,7 @@ real one, averaged over the clips of a split, with pairs (A, B) = (clip i, clip 
 * ``photo``: ``talkhead generate`` from A's first frame with A's speech, against A's real mouth.
 
 Real mouths are tracked from the raw videos at 25 fps with the same tracker as the outputs
-(:func:`talkhead.evaluation.tracked_clip.track_clip`).
+(:func:`talkhead.processing.tracked_clip.track_clip`).
 """
 
 from __future__ import annotations
@@ -22,9 +22,25 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from ..evaluation.tracked_clip import track_clip
+from ..data.clips import iter_clips, load_dataset_dict
+from ..data.mouth_windows import clip_phones
+from ..hub import load_pretrained
+from ..metrics.baselines import fit_phone_table, loudness_opening, phone_table_opening
 from ..metrics.lip_follow import lip_follow, std_ratio
+from ..models.mouth_motion import MouthMotionModel
+from ..models.mouth_motion.modeling_mouth_motion import inner_lip_gap
+from ..models.ms_sync import MSSyncGenerator
+from ..pipelines.common import DEFAULT_MOUTH_MOTION
+from ..pipelines.lip_sync import LipSyncOptions, lip_sync, load_lip_sync_models, renderer_of_checkpoint
+from ..pipelines.speech_to_landmarks import SpeechToLandmarks
+from ..pipelines.talking_head import TalkingHeadOptions, talking_head
+from ..processing import audio as audio_lib
+from ..processing.mouth import inner_lip_opening
+from ..processing.phones import phone_features
+from ..processing.tracked_clip import track_clip
+from ..processing.video import VideoReader
 from .split_clips import RawClip, split_clips
 
 OWN_EXCLUDE_FRAMES = 10
@@ -37,10 +53,6 @@ def _opening(video) -> np.ndarray:
 
 def _phone_table(data) -> np.ndarray:
     """The phone table fitted on the ``train`` split (phones decoded from the stored audio when not stored)."""
-    from ..data.clips import iter_clips, load_dataset_dict
-    from ..data.mouth_windows import clip_phones
-    from ..evaluation.baselines import fit_phone_table
-    from ..processing.mouth import inner_lip_opening
 
     clips = list(iter_clips(load_dataset_dict(data)["train"]))
     return fit_phone_table([clip_phones(c) for c in clips], [inner_lip_opening(c.landmarks) for c in clips])
@@ -48,31 +60,33 @@ def _phone_table(data) -> np.ndarray:
 
 def _summary(values: dict[str, float]) -> dict:
     array = np.array([v for v in values.values() if np.isfinite(v)], np.float64)
-    return {"mean": float(array.mean()) if len(array) else float("nan"), "std": float(array.std()) if len(array) else float("nan"),
-            "clips": len(array)}
+    return {
+        "mean": float(array.mean()) if len(array) else float("nan"),
+        "std": float(array.std()) if len(array) else float("nan"),
+        "clips": len(array),
+    }
 
 
 def _model_opening(model, wave: np.ndarray, num_frames: int) -> np.ndarray:
     """The predicted change of the inner-lip gap (a speaker's mean shape shifts it, which a correlation ignores)."""
     import torch
 
-    from ..models.mouth_motion.modeling_mouth_motion import inner_lip_gap
-
     displacements = model.predict_speech(wave, num_frames, 25.0)
     return inner_lip_gap(torch.from_numpy(displacements)).numpy()
 
 
-def benchmark_lip_follow(data: str | os.PathLike, split: str = "test", models: list[str] | None = None,
-                         pipelines: bool = True, lip_sync_model: str = "mouth-motion", ms_sync: str = "ms-sync-short",
-                         limit: int | None = None, progress: bool = True, workdir: str | None = None) -> dict:
+def benchmark_lip_follow(
+    data: str | os.PathLike,
+    split: str = "test",
+    models: list[str] | None = None,
+    pipelines: bool = True,
+    lip_sync_model: str = "mouth-motion",
+    ms_sync: str = "ms-sync-short",
+    limit: int | None = None,
+    progress: bool = True,
+    workdir: str | None = None,
+) -> dict:
     """The rows of the module docstring on ``split`` of ``data`` (a ``talkhead preprocess`` folder)."""
-    from tqdm.auto import tqdm
-
-    from ..evaluation.baselines import loudness_opening, phone_table_opening
-    from ..hub import load_pretrained
-    from ..models.mouth_motion import MouthMotionModel
-    from ..processing import audio as audio_lib
-    from ..processing.phones import phone_features
 
     clips: list[RawClip] = split_clips(data, split)[:limit]
     models = models or ["mouth-motion"]
@@ -100,15 +114,24 @@ def benchmark_lip_follow(data: str | os.PathLike, split: str = "test", models: l
             record(f"model:{Path(name).name}", clip.clip_id, _model_opening(model, wave, len(opening)), opening)
     if pipelines:
         _pipeline_rows(clips, pairs, real, waves, lip_sync_model, ms_sync, record, progress, workdir)
-    rows = {row: {"lip_follow": _summary(values), "std_ratio": _summary(ratios[row])} for row, values in per_clip.items()}
-    return {"benchmark": "lip-follow", "data": str(data), "split": split, "clips": [c.clip_id for c in clips],
-            "pairs": [(a.clip_id, b.clip_id) for a, b in pairs], "models": models, "lip_sync_model": lip_sync_model,
-            "rows": rows, "per_clip": per_clip}
+    rows = {
+        row: {"lip_follow": _summary(values), "std_ratio": _summary(ratios[row])} for row, values in per_clip.items()
+    }
+    return {
+        "benchmark": "lip-follow",
+        "data": str(data),
+        "split": split,
+        "clips": [c.clip_id for c in clips],
+        "pairs": [(a.clip_id, b.clip_id) for a, b in pairs],
+        "models": models,
+        "lip_sync_model": lip_sync_model,
+        "rows": rows,
+        "per_clip": per_clip,
+    }
 
 
 def _pipeline_rows(clips, pairs, real, waves, lip_sync_model, ms_sync, record, progress, workdir) -> None:
     """``own``, ``cross`` and ``photo``: run the two pipelines, track their outputs, compare."""
-    from tqdm.auto import tqdm
 
     lip_syncer, talker = pipeline_runners(lip_sync_model, ms_sync)
     with tempfile.TemporaryDirectory(dir=workdir) as folder:
@@ -129,29 +152,34 @@ def _pipeline_rows(clips, pairs, real, waves, lip_sync_model, ms_sync, record, p
 
 def pipeline_runners(lip_sync_model: str, ms_sync: str):
     """(lip_syncer(video, audio, output, **options), talker(image, audio, output)) with the pipelines' defaults."""
-    from ..hub import load_pretrained
-    from ..models.mouth_motion import MouthMotionModel
-    from ..models.ms_sync import MSSyncGenerator
-    from ..pipelines.common import DEFAULT_MOUTH_MOTION
-    from ..pipelines.lip_sync import LipSyncOptions, lip_sync, load_lip_sync_models
-    from ..pipelines.speech_to_landmarks import SpeechToLandmarks
-    from ..pipelines.talking_head import TalkingHeadOptions, talking_head
 
-    model, silent_lip = load_lip_sync_models(lip_sync_model)
-    mouth_model = model if isinstance(model, MouthMotionModel) else load_pretrained(MouthMotionModel, DEFAULT_MOUTH_MOTION).eval()
+    renderer = renderer_of_checkpoint(lip_sync_model)  # the lipsync rows may run the paper's G_L too
+    models = load_lip_sync_models(lip_sync_model, renderer, lip_sync_model)
+    mouth_model = (
+        models[0] if renderer == "retrieval" else load_pretrained(MouthMotionModel, DEFAULT_MOUTH_MOTION).eval()
+    )
     motion = SpeechToLandmarks(load_pretrained(MSSyncGenerator, ms_sync).eval())
 
     def lip_syncer(video, audio, output, **options):
-        return lip_sync(video, audio, output, model, silent_lip, LipSyncOptions(progress=False, **options))
+        return lip_sync(
+            video,
+            audio,
+            output,
+            models[0],
+            models[2],
+            LipSyncOptions(renderer=renderer, progress=False, **options),
+            face_generator=models[1],
+        )
 
     def talker(image, audio, output):
-        return talking_head(image, audio, output, motion, mouth_model=mouth_model, options=TalkingHeadOptions(progress=False))
+        return talking_head(
+            image, audio, output, motion, mouth_model=mouth_model, options=TalkingHeadOptions(progress=False)
+        )
 
     return lip_syncer, talker
 
 
 def _first_frame(video: str) -> np.ndarray:
-    from ..processing.video import VideoReader
 
     return next(iter(VideoReader(video)))
 

@@ -19,23 +19,34 @@ from __future__ import annotations
 
 import os
 import tempfile
+from functools import partial
 from pathlib import Path
 
+import cv2
 import numpy as np
+from tqdm.auto import tqdm
 
-from ..evaluation.tracked_clip import track_clip
+from .. import defaults
 from ..metrics.mouth_quality import mouth_box, mouth_quality, summarize
+from ..outputs import atomic_output
+from ..pipelines import mouth_retrieval as retrieval
+from ..pipelines.retrieval_renderer import RetrievalRenderer
+from ..processing import audio as audio_lib
+from ..processing.mouth import mouth_shapes
+from ..processing.tracked_clip import track_clip
+from ..processing.video import VideoReader, VideoWriter
+from ..processing.video_probe import probe_video
+from .lip_follow import pipeline_runners
 from .split_clips import split_clips
 
 EXCLUDE_WITHIN = 10
 SHEET_FRAMES, SHEET_CLIPS, SHEET_SIDE = 8, 6, 112
 
 
-def reference_copy(frames: list[np.ndarray], landmarks: np.ndarray, t: int, exclude_within: int = EXCLUDE_WITHIN) -> np.ndarray:
+def reference_copy(
+    frames: list[np.ndarray], landmarks: np.ndarray, t: int, exclude_within: int = EXCLUDE_WITHIN
+) -> np.ndarray:
     """Frame ``t`` with the mouth box of the nearest-shaped frame at least ``exclude_within`` away pasted in."""
-    import cv2
-
-    from ..processing.mouth import mouth_shapes
 
     shapes = mouth_shapes(np.nan_to_num(landmarks)).reshape(len(landmarks), -1)
     distance = ((shapes - shapes[t]) ** 2).sum(1)
@@ -61,7 +72,6 @@ def reference_copy(frames: list[np.ndarray], landmarks: np.ndarray, t: int, excl
 
 def decoded_and_tracked(video, max_frames: int) -> tuple[float, list[np.ndarray], np.ndarray]:
     """(fps, the first ``max_frames`` frames at full size, their landmarks in image pixels, NaN without a face)."""
-    from ..processing.video_probe import probe_video
 
     fps = float(probe_video(video).source_fps or 25)
     frames = decode_frames(video, fps, max_frames)
@@ -71,19 +81,22 @@ def decoded_and_tracked(video, max_frames: int) -> tuple[float, list[np.ndarray]
 def real_mouth_pool(frames: list[np.ndarray], landmarks: np.ndarray):
     """(valid frames, the retrieval pool cut from them, their real mouth shapes (T, 20, 2), zero without a face):
     what the renderer gets in `talkhead lipsync`, with the true shapes as targets."""
-    from ..pipelines import mouth_retrieval as retrieval
-    from ..processing.mouth import mouth_shapes
 
     valid = np.isfinite(landmarks).all((1, 2))
-    pool = retrieval.build_pool(((i, frames[i], landmarks[i]) for i in retrieval.pool_frame_indices(valid, 750)),
-                                retrieval.choose_pixels_per_unit(landmarks[valid]))
+    pool = retrieval.build_pool(
+        ((i, frames[i], landmarks[i]) for i in retrieval.pool_frame_indices(valid, defaults.POOL_SIZE)),
+        retrieval.choose_pixels_per_unit(landmarks[valid]),
+    )
     shapes = np.zeros((len(frames), 20, 2))
     shapes[valid] = mouth_shapes(landmarks[valid])
     return valid, pool, shapes
 
 
+def _reference_copies(frames: list[np.ndarray], landmarks: np.ndarray) -> list[np.ndarray]:
+    return [reference_copy(frames, landmarks, t) for t in range(len(frames))]
+
+
 def _render_real_shapes(frames: list[np.ndarray], landmarks: np.ndarray, exclude_within: int) -> list[np.ndarray]:
-    from ..pipelines.retrieval_renderer import RetrievalRenderer
 
     valid, pool, shapes = real_mouth_pool(frames, landmarks)
     renderer = RetrievalRenderer(landmarks, valid, pool, shapes, np.arange(len(frames)), exclude_within)
@@ -91,17 +104,16 @@ def _render_real_shapes(frames: list[np.ndarray], landmarks: np.ndarray, exclude
 
 
 def decode_frames(path, fps: float, count: int | None = None) -> list[np.ndarray]:
-    """The first ``count`` frames (all without it): a 20 s 1080p clip decoded whole would hold 3 GB for 150 used frames."""
-    from ..processing.video import VideoReader
+    """The first ``count`` frames (all without it): a 20 s 1080p clip decoded whole would hold 3 GB for 150 used
+    frames."""
 
     return list(VideoReader(path, fps=fps).frames(0, count))
 
 
 def _h264_round_trip(frames: list[np.ndarray], fps: float, folder: str) -> list[np.ndarray]:
-    from ..processing.video import VideoWriter
 
     path = Path(folder) / "ground_truth.mp4"
-    with VideoWriter(path, fps=fps, crf=18) as writer:
+    with VideoWriter(path, fps=fps, crf=defaults.CRF) as writer:
         for frame in frames:
             writer.write(frame)
     return decode_frames(path, fps)
@@ -115,14 +127,18 @@ def _dubbed(syncer, video, wave, path, fps):
     return produce
 
 
-def benchmark_mouth(data: str | os.PathLike, split: str = "test", lip_sync_model: str = "mouth-motion",
-                    paper_generator: str | None = "stable-sync-face", limit: int | None = None, max_frames: int = 150,
-                    sheet: str | os.PathLike | None = None, progress: bool = True, workdir: str | None = None) -> dict:
+def benchmark_mouth(
+    data: str | os.PathLike,
+    split: str = "test",
+    lip_sync_model: str = "mouth-motion",
+    paper_generator: str | None = "stable-sync-face",
+    limit: int | None = None,
+    max_frames: int = 150,
+    sheet: str | os.PathLike | None = None,
+    progress: bool = True,
+    workdir: str | None = None,
+) -> dict:
     """Rows of the module docstring over the first ``max_frames`` frames of each clip of ``split``."""
-    from tqdm.auto import tqdm
-
-    from ..processing import audio as audio_lib
-    from .lip_follow import pipeline_runners
 
     clips = split_clips(data, split)[:limit]
     lip_syncer = pipeline_runners(lip_sync_model, "ms-sync-short")[0]
@@ -135,16 +151,20 @@ def benchmark_mouth(data: str | os.PathLike, split: str = "test", lip_sync_model
             fps, frames, landmarks = decoded_and_tracked(clip.video, max_frames)
             wave = audio_lib.load_audio(clip.audio)[: int(len(frames) / fps * audio_lib.SAMPLE_RATE)]
             producers = {
-                "ground_truth": lambda: _h264_round_trip(frames, fps, folder),
-                "reference_copy": lambda: [reference_copy(frames, landmarks, t) for t in range(len(frames))],
-                "renderer_real_shapes": lambda: _render_real_shapes(frames, landmarks, EXCLUDE_WITHIN),
+                "ground_truth": partial(_h264_round_trip, frames, fps, folder),
+                "reference_copy": partial(_reference_copies, frames, landmarks),
+                "renderer_real_shapes": partial(_render_real_shapes, frames, landmarks, EXCLUDE_WITHIN),
             }
             for row, syncer in (("lipsync", lip_syncer), ("paper_generator", paper)):
                 if syncer is not None:
                     producers[row] = _dubbed(syncer, clip.video, wave, Path(folder) / f"{row}.mp4", fps)
             for row, produce in producers.items():  # one row's frames in memory at a time
                 generated = produce()
-                scores = [mouth_quality(g, f, p) for g, f, p in zip(generated, frames, landmarks) if np.isfinite(p).all()]
+                scores = [
+                    mouth_quality(g, f, p)
+                    for g, f, p in zip(generated, frames, landmarks, strict=False)
+                    if np.isfinite(p).all()
+                ]
                 per_row.setdefault(row, []).extend(scores)
                 per_clip.setdefault(row, {})[clip.clip_id] = summarize(scores)
                 if row == "lipsync" and sheet is not None and index < SHEET_CLIPS:
@@ -153,14 +173,22 @@ def benchmark_mouth(data: str | os.PathLike, split: str = "test", lip_sync_model
     if sheet is not None and sheet_columns:
         _write_sheet(sheet, sheet_columns)
     rows = {row: summarize(scores) for row, scores in per_row.items()}
-    return {"benchmark": "mouth", "data": str(data), "split": split, "clips": [c.clip_id for c in clips],
-            "max_frames": max_frames, "exclude_within": EXCLUDE_WITHIN, "lip_sync_model": lip_sync_model,
-            "paper_generator": paper_generator, "rows": rows, "per_clip": per_clip}
+    return {
+        "benchmark": "mouth",
+        "data": str(data),
+        "split": split,
+        "clips": [c.clip_id for c in clips],
+        "max_frames": max_frames,
+        "exclude_within": EXCLUDE_WITHIN,
+        "lip_sync_model": lip_sync_model,
+        "paper_generator": paper_generator,
+        "rows": rows,
+        "per_clip": per_clip,
+    }
 
 
 def _sheet_columns(frames, generated, landmarks) -> list[np.ndarray]:
     """Original mouth over generated mouth, for ``SHEET_FRAMES`` frames spread over the clip."""
-    import cv2
 
     valid = np.flatnonzero(np.isfinite(landmarks).all((1, 2)))[: len(generated)]
     columns = []
@@ -169,7 +197,7 @@ def _sheet_columns(frames, generated, landmarks) -> list[np.ndarray]:
         pair = []
         for image in (frames[t], generated[t]):
             height, width = image.shape[:2]
-            crop = image[max(y0, 0):min(y1, height), max(x0, 0):min(x1, width)]
+            crop = image[max(y0, 0) : min(y1, height), max(x0, 0) : min(x1, width)]
             pair.append(cv2.resize(crop, (SHEET_SIDE, SHEET_SIDE), interpolation=cv2.INTER_AREA))
         columns.append(np.concatenate(pair, 0))
     return columns
@@ -177,10 +205,8 @@ def _sheet_columns(frames, generated, landmarks) -> list[np.ndarray]:
 
 def _write_sheet(path, columns: list[np.ndarray]) -> None:
     """Rows of ``SHEET_FRAMES`` columns (one clip a row), written as PNG."""
-    import cv2
 
-    rows = [np.concatenate(columns[i:i + SHEET_FRAMES], 1) for i in range(0, len(columns), SHEET_FRAMES)]
-    from ..outputs import atomic_output
+    rows = [np.concatenate(columns[i : i + SHEET_FRAMES], 1) for i in range(0, len(columns), SHEET_FRAMES)]
 
     rows = [np.pad(r, ((0, 4), (0, rows[0].shape[1] - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
     ok, encoded = cv2.imencode(".png", cv2.cvtColor(np.concatenate(rows, 0), cv2.COLOR_RGB2BGR))
@@ -197,6 +223,8 @@ def mouth_table(report: dict) -> str:
     lines = ["| row | mouth SSIM | mouth PSNR (dB) | sharpness (gen / real) | face SSIM |", "|---|---|---|---|---|"]
     for row in [r for r in ROW_ORDER if r in rows]:
         v = rows[row]
-        lines.append(f"| `{row}` | {v['mouth_ssim']:.3f} | {v['mouth_psnr']:.1f} | {v['mouth_sharpness']:.2f} | "
-                     f"{v['face_ssim']:.3f} |")
+        lines.append(
+            f"| `{row}` | {v['mouth_ssim']:.3f} | {v['mouth_psnr']:.1f} | {v['mouth_sharpness']:.2f} | "
+            f"{v['face_ssim']:.3f} |"
+        )
     return "\n".join(lines)

@@ -23,10 +23,22 @@ import tempfile
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
+import soundfile
 
 from ..errors import TalkheadInputError
+from ..hub import load_pretrained
+from ..models.mouth_motion import MouthMotionModel
+from ..pipelines.common import DEFAULT_MOUTH_MOTION
+from ..pipelines.lip_sync import LipSyncOptions, lip_sync, load_lip_sync_models
+from ..pipelines.speech_to_landmarks import SpeechToLandmarks, photo_detector
 from ..pipelines.stages import STAGES
+from ..pipelines.talking_head import TalkingHeadOptions, talking_head
+from ..processing import audio as audio_lib
+from ..processing.audio import SAMPLE_RATE, load_audio
+from ..processing.faces import default_detector, default_landmark_predictor
+from ..processing.video import VideoWriter
 
 TASKS = ("lip-sync", "talking-head")
 DEFAULT_SECONDS = (10.0, 300.0)
@@ -36,7 +48,6 @@ POLL_SECONDS = 2.0  # how often measure() checks that the child is still alive w
 
 def _speech(seconds: float) -> np.ndarray:
     """The example speech (examples/assets/speech.wav) repeated to ``seconds``, or harmonics with pauses."""
-    from ..processing.audio import SAMPLE_RATE, load_audio
 
     asset = Path(__file__).resolve().parents[3] / "examples" / "assets" / "speech.wav"
     if asset.is_file():
@@ -48,7 +59,6 @@ def _speech(seconds: float) -> np.ndarray:
 
 
 def _face_frame(astronaut: np.ndarray, index: int) -> np.ndarray:
-    import cv2
 
     dx, dy = int(6 * np.sin(index / 9)), int(4 * np.cos(index / 11))
     crop = astronaut[10 + 20 + dy : 330 + dy, 70 + 20 + dx : 390 + dx]
@@ -57,12 +67,8 @@ def _face_frame(astronaut: np.ndarray, index: int) -> np.ndarray:
 
 def make_inputs(folder: Path, seconds: float) -> dict[str, Path]:
     """A photo, a speech wav and a talking video of ``seconds`` in ``folder``."""
-    import cv2
-    import soundfile
     from skimage import data
 
-    from ..processing.audio import SAMPLE_RATE
-    from ..processing.video import VideoWriter
 
     astronaut = data.astronaut()
     photo = folder / "photo.png"
@@ -81,48 +87,53 @@ def _run(task: str, inputs: dict, output: str, queue) -> None:
     import torch
     from transformers.utils import logging as transformers_logging
 
+
     torch.set_grad_enabled(False)
     transformers_logging.disable_progress_bar()
     try:
         startup = time.perf_counter()
         _warm_up()
-        from .. import models  # noqa: F401
-        from ..hub import load_pretrained
-        from ..models.mouth_motion import MouthMotionModel
 
         if task == "lip-sync":
-            from ..pipelines.common import DEFAULT_MOUTH_MOTION
-            from ..pipelines.lip_sync import LipSyncOptions, lip_sync, load_lip_sync_models
 
-            model, silent_lip = load_lip_sync_models(DEFAULT_MOUTH_MOTION)
+            mouth_model, _, _ = load_lip_sync_models(DEFAULT_MOUTH_MOTION)
             startup, start = time.perf_counter() - startup, time.perf_counter()
-            result = lip_sync(inputs["video"], inputs["speech"], output, model, silent_lip, LipSyncOptions(progress=False))
+            result = lip_sync(
+                inputs["video"], inputs["speech"], output, mouth_model, None, LipSyncOptions(progress=False)
+            )
         else:
-            from ..pipelines.common import DEFAULT_MOUTH_MOTION
-            from ..pipelines.speech_to_landmarks import SpeechToLandmarks
-            from ..pipelines.talking_head import TalkingHeadOptions, talking_head
-
             motion, mouth = SpeechToLandmarks(), load_pretrained(MouthMotionModel, DEFAULT_MOUTH_MOTION).eval()
             startup, start = time.perf_counter() - startup, time.perf_counter()
-            result = talking_head(inputs["photo"], inputs["speech"], output, motion, mouth_model=mouth,
-                                  options=TalkingHeadOptions(progress=False))
+            result = talking_head(
+                inputs["photo"],
+                inputs["speech"],
+                output,
+                motion,
+                mouth_model=mouth,
+                options=TalkingHeadOptions(progress=False),
+            )
         wall = time.perf_counter() - start
         peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        queue.put({"frames": result.frames, "seconds": result.seconds, "wall": wall, "startup": startup,
-                   "stage_seconds": result.stage_seconds, "peak_memory_mib": round(peak_kib / 1024, 1)})
+        queue.put(
+            {
+                "frames": result.frames,
+                "seconds": result.seconds,
+                "wall": wall,
+                "startup": startup,
+                "stage_seconds": result.stage_seconds,
+                "peak_memory_mib": round(peak_kib / 1024, 1),
+            }
+        )
     except Exception as error:  # reported by the parent, with the task named
         queue.put({"error": f"{type(error).__name__}: {error}"})
 
 
 def _warm_up() -> None:
     """Pay the one-time costs a long-running process pays once: imports, numba compilation, dlib model loading."""
-    from ..processing import audio as audio_lib
-    from ..processing.faces import default_detector, default_landmark_predictor
 
     wave = np.zeros(audio_lib.SAMPLE_RATE, np.float32)
     audio_lib.mel80(wave), audio_lib.logfbank26(wave, 25), audio_lib.resample(wave, 48_000)
     default_detector(), default_landmark_predictor()
-    from ..pipelines.speech_to_landmarks import photo_detector
 
     photo_detector()
 
@@ -165,15 +176,30 @@ def measure(task: str, inputs: dict, output: Path) -> dict:
     for name in STAGES:
         seconds = report["stage_seconds"].get(name, 0.0)
         if seconds:
-            stages[name] = {"seconds": round(seconds, 2), "frames_per_second": round(frames / seconds, 1),
-                            "real_time_factor": round(seconds / duration, 3)}
-    return {"task": task, "input_seconds": round(duration, 2), "frames": frames, "wall_seconds": round(report["wall"], 2),
-            "frames_per_second": round(frames / report["wall"], 1), "real_time_factor": round(report["wall"] / duration, 3),
-            "startup_seconds": round(report["startup"], 2), "peak_memory_mib": report["peak_memory_mib"], "stages": stages}
+            stages[name] = {
+                "seconds": round(seconds, 2),
+                "frames_per_second": round(frames / seconds, 1),
+                "real_time_factor": round(seconds / duration, 3),
+            }
+    return {
+        "task": task,
+        "input_seconds": round(duration, 2),
+        "frames": frames,
+        "wall_seconds": round(report["wall"], 2),
+        "frames_per_second": round(frames / report["wall"], 1),
+        "real_time_factor": round(report["wall"] / duration, 3),
+        "startup_seconds": round(report["startup"], 2),
+        "peak_memory_mib": report["peak_memory_mib"],
+        "stages": stages,
+    }
 
 
-def benchmark_speed(lengths: tuple[float, ...] = DEFAULT_SECONDS, tasks: tuple[str, ...] = TASKS,
-                    video: str | None = None, progress: bool = True) -> dict:
+def benchmark_speed(
+    lengths: tuple[float, ...] = DEFAULT_SECONDS,
+    tasks: tuple[str, ...] = TASKS,
+    video: str | None = None,
+    progress: bool = True,
+) -> dict:
     """Every task at every input length; see the module docstring."""
     unknown = set(tasks) - set(TASKS)
     if unknown:
@@ -188,9 +214,16 @@ def benchmark_speed(lengths: tuple[float, ...] = DEFAULT_SECONDS, tasks: tuple[s
                 if progress:
                     print(f"{task}, {seconds:g} s input ...", file=sys.stderr, flush=True)
                 rows.append(measure(task, inputs, Path(folder) / f"{task}-{seconds:g}.mp4"))
-    return {"benchmark": "speed", "machine": {"processor": platform.processor() or platform.machine(),
-                                              "cpus": multiprocessing.cpu_count(), "python": platform.python_version()},
-            "video": video or f"synthetic {VIDEO_SIDE}x{VIDEO_SIDE} talking video (astronaut)", "rows": rows}
+    return {
+        "benchmark": "speed",
+        "machine": {
+            "processor": platform.processor() or platform.machine(),
+            "cpus": multiprocessing.cpu_count(),
+            "python": platform.python_version(),
+        },
+        "video": video or f"synthetic {VIDEO_SIDE}x{VIDEO_SIDE} talking video (astronaut)",
+        "rows": rows,
+    }
 
 
 def speed_table(report: dict) -> str:
@@ -199,7 +232,10 @@ def speed_table(report: dict) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in report["rows"]:
         stages = [f"{row['stages'][s]['frames_per_second']:,.0f}" if s in row["stages"] else "-" for s in STAGES]
-        lines.append(f"| {row['task']} | {row['input_seconds']:g} s | {row['frames']} | " + " | ".join(stages)
-                     + f" | **{row['frames_per_second']:.1f}** | {row['real_time_factor']:.2f} | {row['startup_seconds']:.1f} s"
-                     f" | {row['peak_memory_mib']:,.0f} MiB |")
+        lines.append(
+            f"| {row['task']} | {row['input_seconds']:g} s | {row['frames']} | "
+            + " | ".join(stages)
+            + f" | **{row['frames_per_second']:.1f}** | {row['real_time_factor']:.2f} | {row['startup_seconds']:.1f} s"
+            f" | {row['peak_memory_mib']:,.0f} MiB |"
+        )
     return "\n".join(lines)

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..data.clips import load_dataset_dict
 from ..errors import TalkheadInputError
 
 
@@ -20,14 +21,15 @@ class RawClip:
 
 def split_clips(data: str | os.PathLike, split: str = "test") -> list[RawClip]:
     """Clips of ``split`` whose raw video (and audio) still exist, in the dataset's order."""
-    from ..data.clips import load_dataset_dict
 
     dataset = load_dataset_dict(data)
     if split not in dataset:
         raise TalkheadInputError(f"the dataset {data} has no split '{split}'; it has {sorted(dataset)}")
     summary = Path(data) / "talkhead_preprocess.json"
     if not summary.exists():
-        raise TalkheadInputError(f"{summary} is missing: this benchmark needs the raw videos `talkhead preprocess` read")
+        raise TalkheadInputError(
+            f"{summary} is missing: this benchmark needs the raw videos `talkhead preprocess` read"
+        )
     reports = {c["clip_id"]: c for c in json.loads(summary.read_text())["clips"] if not c.get("skipped")}
     clips, seen = [], set()
     for clip_id in dataset[split]["clip_id"]:

@@ -20,6 +20,7 @@ import sys
 from .. import __version__, outputs
 from ..errors import TalkheadInputError
 from .benchmark import add_benchmark
+from .common import as_flags, option_strings
 from .evaluate import add_evaluate, parse_evaluate
 from .generate import add_generate
 from .landmarks import add_landmarks
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_evaluate(subparsers)
     add_landmarks(subparsers)
     add_benchmark(subparsers)
+    parser.set_defaults(flags=frozenset(option_strings(parser)))  # as_flags spells library messages with them
     return parser
 
 
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         with outputs.interrupt_on_signals(), _quiet_libraries():
             return args.func(args)
     except (TalkheadInputError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {as_flags(str(err), option_strings(parser))}", file=sys.stderr)
         return 2
     except OSError as err:
         if not outputs.is_disk_full(err):

@@ -8,7 +8,9 @@ full-resolution frames and re-track outputs.
 
 from __future__ import annotations
 
+from .. import defaults
 from ..outputs import OutputGuard, write_json
+from .common import DeprecatedFlag
 
 PREPROCESSED = "dataset written by `talkhead preprocess`"
 
@@ -47,34 +49,48 @@ def _finish(parser, func) -> None:
 def _add_ms_sync(kinds) -> None:
     ms_sync = _kind(
         kinds, "ms-sync", help="MS-Sync Table 3: multi-scale AV offset / confidence and landmark Fréchet distance",
-        description="On 80-frame clips of a preprocessed split: rows static, ground_truth and each --model "
+        description="On 80-frame clips of a preprocessed split: rows static, ground_truth and each --head-model "
                     "(generated from the first frame), columns |AV-Off_i|, AV-Conf_i (i = 1..4) and frechet.",
     )
-    ms_sync.add_argument("--model", action="append", default=[], help="generator checkpoint; repeat for ablations")
-    ms_sync.add_argument("--eval-syncers", default="talkhead/ms-sync-eval-syncers")
+    ms_sync.add_argument("--head-model", action="append", default=[],
+                         help="MS-Sync generator checkpoint; repeat for ablations")
+    ms_sync.add_argument("--model", dest="head_model", action=DeprecatedFlag, instead="--head-model", append=True)
+    ms_sync.add_argument("--eval-syncers", default=defaults.EVAL_SYNCERS)
     ms_sync.add_argument("--clip-frames", type=int, default=80)
     ms_sync.add_argument("--padding", choices=["valid", "zeros"], default="valid", help="offset search padding")
-    ms_sync.add_argument("--mouth-model", help="also rows <generator>+mouth: the mouth set by this mouth-motion model, as "
-                                               "`talkhead generate` draws it (e.g. talkhead/mouth-motion)")
+    ms_sync.add_argument(
+        "--mouth-model",
+        help="also rows <generator>+mouth: the mouth set by this mouth-motion model, as "
+        "`talkhead generate` draws it (e.g. talkhead/mouth-motion)",
+    )
     _finish(ms_sync, run_ms_sync)
 
 
 def _add_lipsync(kinds) -> None:
     lipsync = _kind(
-        kinds, "lipsync",
+        kinds,
+        "lipsync",
         help="stabilized-sync Table 1: SSIM, PSNR, LMD, IFC, identity and expert sync scores of face generators",
-        description="On chunks of a preprocessed split with --faces: rows ground_truth, reference_copy and each --model "
-                    "(a StableSyncFaceGenerator), columns ssim, psnr, lmd, ifc, identity, sync_conf, sync_dist, sync_off.",
+        description="On chunks of a preprocessed split with --faces: rows ground_truth, reference_copy and each "
+        "--face-generator (a StableSyncFaceGenerator), columns ssim, psnr, lmd, ifc, identity, sync_conf, sync_dist, "
+        "sync_off.",
         data="dataset written by `talkhead preprocess --faces`",
     )
-    lipsync.add_argument("--model", action="append", default=[], help="face generator checkpoint; repeat for baselines")
-    lipsync.add_argument("--silent-lip", default="talkhead/stable-sync-silent-lip",
-                         help="G_S that closes the identity frames' lips")
-    lipsync.add_argument("--eval-expert", default="talkhead/syncnet-eval", help="SyncNet expert used only for evaluation")
+    lipsync.add_argument(
+        "--face-generator", action="append", default=[], help="face generator checkpoint; repeat for baselines"
+    )
+    lipsync.add_argument(
+        "--model", dest="face_generator", action=DeprecatedFlag, instead="--face-generator", append=True
+    )
+    lipsync.add_argument("--silent-lip", default=defaults.SILENT_LIP, help="G_S that closes the identity frames' lips")
+    lipsync.add_argument("--eval-expert", default=defaults.SYNC_EXPERT, help="SyncNet expert used only for evaluation")
     lipsync.add_argument("--chunk-frames", type=int, default=50)
-    lipsync.add_argument("--no-mouth-table", action="store_true",
-                         help="skip the video-resolution mouth table (issue #13; `talkhead benchmark mouth` alone)")
-    lipsync.add_argument("--lip-sync-model", default="talkhead/mouth-motion", help="the lipsync row of the mouth table")
+    lipsync.add_argument(
+        "--no-mouth-table",
+        action="store_true",
+        help="skip the video-resolution mouth table (issue #13; `talkhead benchmark mouth` alone)",
+    )
+    lipsync.add_argument("--lip-sync-model", default=defaults.MOUTH_MOTION, help="the lipsync row of the mouth table")
     lipsync.add_argument("--max-frames", type=int, default=150, help="frames scored per clip in the mouth table")
     lipsync.add_argument("--sheet", help="contact sheet PNG of the mouth table: original mouth over dubbed mouth")
     _finish(lipsync, run_lipsync)
@@ -82,10 +98,12 @@ def _add_lipsync(kinds) -> None:
 
 def _add_speed(kinds) -> None:
     speed = _kind(
-        kinds, "speed", help="frames/s, real-time factor and peak memory per stage of the lip-sync and talking-head pipelines",
-        description="Run each pipeline on generated inputs (the astronaut photo, the example speech looped, a synthetic "
-                    "talking video) of each --seconds length, each in a fresh process; report frames/s and real-time "
-                    "factor of decode, detect, landmarks, generator, render and encode, end to end, and peak memory.",
+        kinds,
+        "speed",
+        help="frames/s, real-time factor and peak memory per stage of the lip-sync and talking-head pipelines",
+        description="Run each pipeline on generated inputs (the astronaut photo, the example speech looped, a "
+        "synthetic talking video) of each --seconds length, each in a fresh process; report frames/s and real-time "
+        "factor of decode, detect, landmarks, generator, render and encode, end to end, and peak memory.",
         data=None,
     )
     speed.add_argument("--seconds", type=float, nargs="+", default=[10.0, 300.0], help="input lengths (default 10 300)")
@@ -96,14 +114,21 @@ def _add_speed(kinds) -> None:
 
 def _add_lip_follow(kinds) -> None:
     lip_follow = _kind(
-        kinds, "lip-follow", help="does the generated mouth open and close with the speech on held-out clips (issue #14)",
+        kinds,
+        "lip-follow",
+        help="does the generated mouth open and close with the speech on held-out clips (issue #14)",
         description="Lip-follow (correlation of mouth openings, no lag search) on the clips of a split: rows base "
-                    "(unrelated speech), loudness and phone_table (no-learning baselines), model:NAME (each --model's "
-                    "predicted opening), own (lipsync with the clip's own speech), cross (a clip dubbed with the next "
-                    "clip's speech, against that clip's mouth) and photo (generate from the first frame).",
+        "(unrelated speech), loudness and phone_table (no-learning baselines), model:NAME (each --mouth-model's "
+        "predicted opening), own (lipsync with the clip's own speech), cross (a clip dubbed with the next "
+        "clip's speech, against that clip's mouth) and photo (generate from the first frame).",
     )
-    lip_follow.add_argument("--model", action="append", default=[], help="mouth-motion checkpoint for a model: row; repeat")
-    lip_follow.add_argument("--lip-sync-model", default="talkhead/mouth-motion", help="the model the lipsync rows run with")
+    lip_follow.add_argument(
+        "--mouth-model", action="append", default=[], help="mouth-motion checkpoint for a model: row; repeat"
+    )
+    lip_follow.add_argument("--model", dest="mouth_model", action=DeprecatedFlag, instead="--mouth-model", append=True)
+    lip_follow.add_argument(
+        "--lip-sync-model", default=defaults.MOUTH_MOTION, help="the model the lipsync rows run with"
+    )
     lip_follow.add_argument("--no-pipelines", action="store_true", help="only the model and baseline rows (fast)")
     lip_follow.add_argument("--limit", type=int, help="only the first N clips")
     _finish(lip_follow, run_lip_follow)
@@ -111,26 +136,39 @@ def _add_lip_follow(kinds) -> None:
 
 def _add_mouth(kinds) -> None:
     mouth = _kind(
-        kinds, "mouth", help="mouth quality at video resolution: mouth-box SSIM, PSNR, sharpness and face-box SSIM (issue #13)",
+        kinds,
+        "mouth",
+        help="mouth quality at video resolution: mouth-box SSIM, PSNR, sharpness and face-box SSIM (issue #13)",
         description="Each clip of a split dubbed with its own speech (a frame may not reuse a mouth from within 10 "
-                    "frames of itself), scored against the original: rows ground_truth, reference_copy, "
-                    "renderer_real_shapes, lipsync and paper_generator.",
+        "frames of itself), scored against the original: rows ground_truth, reference_copy, "
+        "renderer_real_shapes, lipsync and paper_generator.",
     )
-    mouth.add_argument("--lip-sync-model", default="talkhead/mouth-motion")
-    mouth.add_argument("--paper-generator", default="talkhead/stable-sync-face", help="the paper's G_L row; 'none' to skip")
+    mouth.add_argument("--lip-sync-model", default=defaults.MOUTH_MOTION)
+    mouth.add_argument("--face-generator", default=defaults.FACE_GENERATOR, help="the paper's G_L row; 'none' to skip")
+    mouth.add_argument("--paper-generator", dest="face_generator", action=DeprecatedFlag, instead="--face-generator")
     mouth.add_argument("--max-frames", type=int, default=150, help="frames scored per clip (default 150)")
     mouth.add_argument("--limit", type=int, help="only the first N clips")
-    mouth.add_argument("--sheet",
-                       help="also write a contact sheet PNG: original mouth over dubbed mouth, 8 frames of 6 clips")
+    mouth.add_argument(
+        "--sheet", help="also write a contact sheet PNG: original mouth over dubbed mouth, 8 frames of 6 clips"
+    )
     _finish(mouth, run_mouth)
 
 
 def run_ms_sync(args) -> int:
     from ..benchmarks.papers import benchmark_ms_sync, markdown_table
 
-    path = OutputGuard([args.data, *args.model, args.eval_syncers, args.mouth_model]).claim(args.json, "--json", ".json")
-    report = benchmark_ms_sync(args.data, args.split, args.model or ["ms-sync-short"], args.eval_syncers, args.clip_frames,
-                               padding=args.padding, mouth_model=args.mouth_model)
+    path = OutputGuard([args.data, *args.head_model, args.eval_syncers, args.mouth_model]).claim(
+        args.json, "--json", ".json"
+    )
+    report = benchmark_ms_sync(
+        args.data,
+        args.split,
+        args.head_model or [defaults.HEAD_MOTION],
+        args.eval_syncers,
+        args.clip_frames,
+        padding=args.padding,
+        mouth_model=args.mouth_model,
+    )
     write_json(report, path)
     print(f"{report['clips']} clips of {report['clip_frames']} frames from split '{report['split']}'")
     print(markdown_table(report))
@@ -140,24 +178,28 @@ def run_ms_sync(args) -> int:
 def run_lipsync(args) -> int:
     from ..benchmarks.papers import benchmark_lipsync, markdown_table
 
-    guard = OutputGuard([args.data, *args.model, args.silent_lip, args.eval_expert, args.lip_sync_model])
+    guard = OutputGuard([args.data, *args.face_generator, args.silent_lip, args.eval_expert, args.lip_sync_model])
     path = guard.claim(args.json, "--json", ".json")
     sheet = guard.claim(args.sheet, "--sheet", ".png")
     if not args.no_mouth_table:
         from ..benchmarks.split_clips import split_clips
 
         split_clips(args.data, args.split)  # the mouth table needs the raw videos: say so before the long part
-    report = benchmark_lipsync(args.data, args.split, args.model, args.silent_lip or None, args.eval_expert,
-                               args.chunk_frames)
+    report = benchmark_lipsync(
+        args.data, args.split, args.face_generator, args.silent_lip or None, args.eval_expert, args.chunk_frames
+    )
     print(f"{report['chunks']} chunks of {report['chunk_frames']} frames from split '{report['split']}' (96-px faces)")
     print(markdown_table(report))
     if not args.no_mouth_table:  # the table of issue #13: whole frames at video resolution, through `talkhead lipsync`
         from ..benchmarks.mouth import benchmark_mouth, mouth_table
 
-        paper = args.model[0] if args.model else "talkhead/stable-sync-face"
-        report["mouth"] = benchmark_mouth(args.data, args.split, args.lip_sync_model, paper, None, args.max_frames,
-                                          sheet=sheet)
-        print(f"\nvideo resolution, {len(report['mouth']['clips'])} clips, {report['mouth']['max_frames']} frames each:")
+        paper = args.face_generator[0] if args.face_generator else defaults.FACE_GENERATOR
+        report["mouth"] = benchmark_mouth(
+            args.data, args.split, args.lip_sync_model, paper, None, args.max_frames, sheet=sheet
+        )
+        print(
+            f"\nvideo resolution, {len(report['mouth']['clips'])} clips, {report['mouth']['max_frames']} frames each:"
+        )
         print(mouth_table(report["mouth"]))
     write_json(report, path)
     return 0
@@ -176,9 +218,10 @@ def run_speed(args) -> int:
 def run_lip_follow(args) -> int:
     from ..benchmarks.lip_follow import benchmark_lip_follow, lip_follow_table
 
-    path = OutputGuard([args.data, *args.model, args.lip_sync_model]).claim(args.json, "--json", ".json")
-    report = benchmark_lip_follow(args.data, args.split, args.model or None, not args.no_pipelines, args.lip_sync_model,
-                                  limit=args.limit)
+    path = OutputGuard([args.data, *args.mouth_model, args.lip_sync_model]).claim(args.json, "--json", ".json")
+    report = benchmark_lip_follow(
+        args.data, args.split, args.mouth_model or None, not args.no_pipelines, args.lip_sync_model, limit=args.limit
+    )
     write_json(report, path)
     print(f"{len(report['clips'])} clips of split '{report['split']}'")
     print(lip_follow_table(report))
@@ -191,9 +234,10 @@ def run_mouth(args) -> int:
     guard = OutputGuard([args.data, args.lip_sync_model])
     path = guard.claim(args.json, "--json", ".json")
     sheet = guard.claim(args.sheet, "--sheet", ".png")
-    paper = None if args.paper_generator.lower() == "none" else args.paper_generator
-    report = benchmark_mouth(args.data, args.split, args.lip_sync_model, paper, args.limit, args.max_frames,
-                             sheet=sheet)
+    paper = None if args.face_generator.lower() == "none" else args.face_generator
+    report = benchmark_mouth(
+        args.data, args.split, args.lip_sync_model, paper, args.limit, args.max_frames, sheet=sheet
+    )
     write_json(report, path)
     print(f"{len(report['clips'])} clips of split '{report['split']}', {report['max_frames']} frames each")
     print(mouth_table(report))

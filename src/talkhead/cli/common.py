@@ -3,21 +3,78 @@ summary the two video commands print."""
 
 from __future__ import annotations
 
+import argparse
+import re
+import sys
+
 from ..outputs import write_json
 from ..processing.audio import MIN_AUDIO_SECONDS
 
-AUDIO_HELP = f"speech, at least {MIN_AUDIO_SECONDS:g} s (the same rule in every command): wav, mp3, m4a, flac, or a video's audio track"
+AUDIO_HELP = (
+    f"speech, at least {MIN_AUDIO_SECONDS:g} s (the same rule in every command): wav, mp3, m4a, flac, or a video's "
+    "audio track"
+)
 
 
 def none_or(value: str | None) -> str | None:
     return None if value is None or value.lower() == "none" else value
 
 
-def print_report(result, json_path, what: str) -> None:
+_ARGUMENT = re.compile(r"\b([a-z][a-z0-9_]*)=([^\s;,)]+)")
+
+
+def option_strings(parser: argparse.ArgumentParser) -> set[str]:
+    """Every ``--flag`` of ``parser`` and of its subcommands."""
+    found = set()
+    for action in parser._actions:
+        found.update(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                found |= option_strings(subparser)
+    return found
+
+
+def as_flags(message: str, flags: set[str]) -> str:
+    """A library message in the command line's words: ``on_missing_face=error`` -> ``--on-missing-face error``,
+    ``overwrite=True`` -> ``--overwrite``, for the arguments that are one of ``flags``. The library names its own
+    arguments, which a Python caller can follow; the commands name their flags."""
+
+    def spell(match: re.Match) -> str:
+        flag = "--" + match.group(1).replace("_", "-")
+        if flag not in flags:
+            return match.group(0)
+        return flag if match.group(2) == "True" else f"{flag} {match.group(2)}"
+
+    return _ARGUMENT.sub(spell, message)
+
+
+def print_report(result, json_path, what: str, flags: set[str] = frozenset()) -> None:
+    """The summary of a video command; library warnings spelled with ``flags`` (the parser's ``args.flags``)."""
     print(f"{result.video}: {what}")
     for warning in result.warnings:
-        print(f"  note: {warning}")
+        print(f"  note: {as_flags(warning, flags)}")
     stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.stage_seconds.items() if seconds)
     print(f"  time: {stages}")
     if json_path:
         write_json(result.to_dict(), json_path)
+
+
+def warn_deprecated(flag: str, instead: str) -> None:
+    """One ``warning:`` line on stderr for a flag kept for compatibility (it still works)."""
+    print(f"warning: {flag} is deprecated and will be removed; use {instead}", file=sys.stderr)
+
+
+class DeprecatedFlag(argparse.Action):
+    """A renamed flag that still works (hidden from --help): it sets the new flag's ``dest`` and prints one
+    ``warning:`` line naming the new spelling. ``add_argument("--model", dest="head_model", action=DeprecatedFlag,
+    instead="--head-model")``; ``append=True`` for a repeatable flag."""
+
+    def __init__(self, option_strings, dest, instead: str, append: bool = False, **kwargs):
+        super().__init__(option_strings, dest, help=argparse.SUPPRESS, **kwargs)
+        self.instead, self.append = instead, append
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        warn_deprecated(option_string, self.instead)
+        if self.append:
+            values = [*(getattr(namespace, self.dest) or []), values]
+        setattr(namespace, self.dest, values)

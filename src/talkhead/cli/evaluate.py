@@ -15,8 +15,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import defaults
 from ..outputs import OutputGuard
 from ..processing.audio import MIN_AUDIO_SECONDS
+from .common import DeprecatedFlag
 
 OPTION_NAMES = {"video": "--video", "audio": "--audio", "reference": "--reference", "landmarks": "--landmarks",
                 "syncnet_v2": "--syncnet-v2 DIR", "av_hubert": "--av-hubert DIR", "max_side": "--max-side"}
@@ -67,28 +69,51 @@ def video_parser() -> argparse.ArgumentParser:
               "       talkhead evaluate landmarks ...",
     )
     parser.add_argument("video", metavar="VIDEO", help="the talking-face video (any frame rate; or a folder of frames)")
-    parser.add_argument("--audio", metavar="AUDIO", help=f"speech to score against, at least {MIN_AUDIO_SECONDS:g} s (wav, "
-                                                           "mp3, m4a, a video's track); default: VIDEO's own")
-    parser.add_argument("--reference", metavar="GT_VIDEO", help="ground-truth video: AVS_m, AVS_v and the image metrics")
-    parser.add_argument("--metrics", help=f"comma-separated subset: {', '.join(METRICS)}, or groups {', '.join(GROUPS)} "
-                                          "(default: all)")
-    parser.add_argument("--speaker-video", metavar="ORIG",
-                        help="the video of the person who spoke the audio: adds lip-follow, the correlation of VIDEO's "
-                             "mouth opening with ORIG's, frame by frame with no lag (no learned model involved)")
-    parser.add_argument("--mouth-sync", nargs="?", const="talkhead/mouth-sync", metavar="MODEL",
-                        help="adds the mouth-sync expert's audio-video offset and confidence (dlib mouth shapes against "
-                             "phones + mel over 1 s windows; default model talkhead/mouth-sync)")
+    parser.add_argument(
+        "--audio",
+        metavar="AUDIO",
+        help=f"speech to score against, at least {MIN_AUDIO_SECONDS:g} s (wav, "
+        "mp3, m4a, a video's track); default: VIDEO's own",
+    )
+    parser.add_argument(
+        "--reference", metavar="GT_VIDEO", help="ground-truth video: AVS_m, AVS_v and the image metrics"
+    )
+    parser.add_argument(
+        "--metrics", help=f"comma-separated subset: {', '.join(METRICS)}, or groups {', '.join(GROUPS)} (default: all)"
+    )
+    parser.add_argument(
+        "--speaker-video",
+        metavar="ORIG",
+        help="the video of the person who spoke the audio: adds lip-follow, the correlation of VIDEO's "
+        "mouth opening with ORIG's, frame by frame with no lag (no learned model involved)",
+    )
+    parser.add_argument(
+        "--mouth-sync",
+        nargs="?",
+        const=defaults.MOUTH_SYNC,
+        metavar="MODEL",
+        help="adds the mouth-sync expert's audio-video offset and confidence (dlib mouth shapes against "
+        "phones + mel over 1 s windows; default model talkhead/mouth-sync)",
+    )
     parser.add_argument("--json", required=True, metavar="OUT", help="report file to write (.json)")
     parser.add_argument("--plot", metavar="PNG", help="per-window confidence over time and the audio envelope (.png)")
-    parser.add_argument("--expert", default="talkhead/syncnet-eval", help="our SyncNet expert (folder, model id or short name)")
-    parser.add_argument("--eval-syncers", default="talkhead/ms-sync-eval-syncers", help="MS-Sync evaluation syncers")
-    parser.add_argument("--syncnet-v2", metavar="DIR",
-                        help="SyncNet v2 folder written by talkhead.models.syncnet_v2.convert_syncnet_v2")
-    parser.add_argument("--av-hubert", metavar="DIR",
-                        help="AV-HuBERT folder written by talkhead.models.av_hubert.convert_av_hubert")
-    parser.add_argument("--max-side", type=int, default=640,
-                        help="decode frames at most this large, at least 96 (default 640); every decoded frame is held "
-                             "in memory, about 0.7 MB a frame at 640x360")
+    parser.add_argument(
+        "--expert", default=defaults.SYNC_EXPERT, help="our SyncNet expert (folder, model id or short name)"
+    )
+    parser.add_argument("--eval-syncers", default=defaults.EVAL_SYNCERS, help="MS-Sync evaluation syncers")
+    parser.add_argument(
+        "--syncnet-v2", metavar="DIR", help="SyncNet v2 folder written by talkhead.models.syncnet_v2.convert_syncnet_v2"
+    )
+    parser.add_argument(
+        "--av-hubert", metavar="DIR", help="AV-HuBERT folder written by talkhead.models.av_hubert.convert_av_hubert"
+    )
+    parser.add_argument(
+        "--max-side",
+        type=int,
+        default=defaults.TRACK_SIDE,
+        help="decode frames at most this large, at least 96 (default %(default)s); every decoded frame is held "
+        "in memory, about 0.7 MB a frame at 640x360",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or status lines on stderr")
     return parser
 
@@ -97,14 +122,32 @@ def run_evaluate_video(args) -> int:
     from ..evaluation.evaluate import EvaluateOptions, check_options, evaluate_video, select_metrics
     from ..evaluation.report import format_table, plot_confidence, write_json
 
-    guard = OutputGuard([args.video, args.audio, args.reference, args.speaker_video, args.mouth_sync, args.expert,
-                         args.eval_syncers, args.syncnet_v2, args.av_hubert])
+    guard = OutputGuard(
+        [
+            args.video,
+            args.audio,
+            args.reference,
+            args.speaker_video,
+            args.mouth_sync,
+            args.expert,
+            args.eval_syncers,
+            args.syncnet_v2,
+            args.av_hubert,
+        ]
+    )
     report_path = guard.claim(args.json, "--json", ".json")
     plot_path = guard.claim(args.plot, "--plot", ".png")
     metrics = select_metrics(args.metrics)  # an unknown name fails before any decoding
-    options = EvaluateOptions(expert=args.expert, eval_syncers=args.eval_syncers, syncnet_v2=args.syncnet_v2,
-                              av_hubert=args.av_hubert, max_side=args.max_side, curves=True,
-                              speaker_video=args.speaker_video, mouth_sync=args.mouth_sync)
+    options = EvaluateOptions(
+        expert=args.expert,
+        eval_syncers=args.eval_syncers,
+        syncnet_v2=args.syncnet_v2,
+        av_hubert=args.av_hubert,
+        max_side=args.max_side,
+        curves=True,
+        speaker_video=args.speaker_video,
+        mouth_sync=args.mouth_sync,
+    )
     check_options(options, OPTION_NAMES)  # --max-side below 96 and the like: one error line, exit 2
     log = None if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
     report = evaluate_video(args.video, args.audio, args.reference, metrics, options, log=log, names=OPTION_NAMES)
@@ -114,12 +157,16 @@ def run_evaluate_video(args) -> int:
     print(format_table(report))
     if "lip_follow" in report:
         follow = report["lip_follow"]
-        print(f"lip-follow against {args.speaker_video}: {follow['lip_follow']:.3f} over {follow['frames']} frames "
-              f"(std of mouth opening, this video / the speaker's: {follow['std_ratio']:.2f})")
+        print(
+            f"lip-follow against {args.speaker_video}: {follow['lip_follow']:.3f} over {follow['frames']} frames "
+            f"(std of mouth opening, this video / the speaker's: {follow['std_ratio']:.2f})"
+        )
     if "mouth_sync" in report:
         found = report["mouth_sync"]
-        print(f"mouth-sync: offset {found['offset']:+d} frames (> 0: the mouth moves after its sound), confidence "
-              f"{found['confidence']:.3f} over {found['frames']} frames")
+        print(
+            f"mouth-sync: offset {found['offset']:+d} frames (> 0: the mouth moves after its sound), confidence "
+            f"{found['confidence']:.3f} over {found['frames']} frames"
+        )
     print(f"report written to {args.json}" + (f", plot to {args.plot}" if args.plot else ""))
     return 0
 
@@ -134,14 +181,32 @@ def landmarks_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--video", help="video to track landmarks in (its audio is used unless --audio is given)")
-    parser.add_argument("--audio", metavar="AUDIO", help=f"speech file, at least {MIN_AUDIO_SECONDS:g} s (wav, mp3, m4a, "
-                                                           "or a video's track)")
-    parser.add_argument("--landmarks", help="(T, 68, 2) landmarks at 25 fps in crop units: .npz (key 'landmarks') or .json")
-    parser.add_argument("--model", default="talkhead/ms-sync-eval-syncers", help="evaluation syncers (folder, model id or short name)")
-    parser.add_argument("--chunk", type=int, default=None,
-                        help="also average over consecutive clips of this many frames, at least 1 (the paper uses 80)")
-    parser.add_argument("--padding", choices=["valid", "zeros"], default="valid",
-                        help="offset search: average overlapping windows only (default), or SyncNet's zero padding")
+    parser.add_argument(
+        "--audio",
+        metavar="AUDIO",
+        help=f"speech file, at least {MIN_AUDIO_SECONDS:g} s (wav, mp3, m4a, or a video's track)",
+    )
+    parser.add_argument(
+        "--landmarks", help="(T, 68, 2) landmarks at 25 fps in crop units: .npz (key 'landmarks') or .json"
+    )
+    parser.add_argument(
+        "--eval-syncers",
+        default=defaults.EVAL_SYNCERS,
+        help="MS-Sync evaluation syncers (folder, model id or short name)",
+    )
+    parser.add_argument("--model", dest="eval_syncers", action=DeprecatedFlag, instead="--eval-syncers")
+    parser.add_argument(
+        "--chunk",
+        type=int,
+        default=None,
+        help="also average over consecutive clips of this many frames, at least 1 (the paper uses 80)",
+    )
+    parser.add_argument(
+        "--padding",
+        choices=["valid", "zeros"],
+        default="valid",
+        help="offset search: average overlapping windows only (default), or SyncNet's zero padding",
+    )
     parser.add_argument("--json", required=True, help="report file to write (.json)")
     parser.add_argument("--plot", help="PNG of distance versus offset per level (.png)")
     return parser
@@ -152,18 +217,21 @@ def run_evaluate_landmarks(args) -> int:
     from ..evaluation.landmarks_report import evaluate_landmarks, plot_offset_curves
     from ..evaluation.report import write_json
 
-    guard = OutputGuard([args.video, args.audio, args.landmarks, args.model])
+    guard = OutputGuard([args.video, args.audio, args.landmarks, args.eval_syncers])
     report_path = guard.claim(args.json, "--json", ".json")
     plot_path = guard.claim(args.plot, "--plot", ".png")
     if args.chunk is not None and args.chunk < 1:  # 0 would silently skip the chunked average
         raise TalkheadInputError(f"--chunk must be at least 1 frame, got {args.chunk}")
-    report = evaluate_landmarks(args.video, args.audio, args.landmarks, args.model, args.chunk, args.padding,
-                                names=OPTION_NAMES)
+    report = evaluate_landmarks(
+        args.video, args.audio, args.landmarks, args.eval_syncers, args.chunk, args.padding, names=OPTION_NAMES
+    )
     write_json(report, report_path)
     if plot_path:
         plot_offset_curves(report, plot_path)
-    rows = [(f"level {name[-1]} ({level['step_ms'] * 5} ms)", level["offset"], level["confidence"], level["min_distance"])
-            for name, level in report["levels"].items()]
+    rows = [
+        (f"level {name[-1]} ({level['step_ms'] * 5} ms)", level["offset"], level["confidence"], level["min_distance"])
+        for name, level in report["levels"].items()
+    ]
     print(f"{report['frames']} frames ({report['seconds']} s); offsets in level steps, + = audio leads")
     print(f"  {'':<18}{'AV-Off':>8}{'AV-Conf':>9}{'min dist':>10}")
     for label, offset, confidence, distance in rows:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from .. import defaults
 from ..outputs import OutputGuard
-from .common import AUDIO_HELP
+from .common import AUDIO_HELP, DeprecatedFlag
 
 
 def add_landmarks(subparsers) -> None:
@@ -14,9 +15,16 @@ def add_landmarks(subparsers) -> None:
     )
     parser.add_argument("--image", required=True, help="face photo (the largest face is used)")
     parser.add_argument("--audio", required=True, help=AUDIO_HELP)
-    parser.add_argument("--output", "-o", required=True, help="lm.npz or lm.json: landmarks in crop units and photo pixels")
+    parser.add_argument(
+        "--output", "-o", required=True, help="lm.npz or lm.json: landmarks in crop units and photo pixels"
+    )
     parser.add_argument("--preview", help="also write this .mp4: the photo with the moving landmarks, audio muxed")
-    parser.add_argument("--model", default="talkhead/ms-sync-short", help="generator checkpoint (folder, model id or short name)")
+    parser.add_argument(
+        "--head-model",
+        default=defaults.HEAD_MOTION,
+        help="MS-Sync generator checkpoint (folder, model id or short name)",
+    )
+    parser.add_argument("--model", dest="head_model", action=DeprecatedFlag, instead="--head-model")
     parser.add_argument("--seed", type=int, default=0)
     parser.set_defaults(func=run_landmarks)
 
@@ -26,15 +34,17 @@ def run_landmarks(args) -> int:
     from ..processing.audio import load_audio
     from ..processing.video import write_video
 
-    guard = OutputGuard([args.image, args.audio, args.model])
+    guard = OutputGuard([args.image, args.audio, args.head_model])
     output = guard.claim(args.output, "--output", LANDMARK_SUFFIXES)
     preview = guard.claim(args.preview, "--preview", ".mp4")
     image = read_image(args.image)
     wave = load_audio(args.audio)
-    motion = SpeechToLandmarks(args.model, seed=args.seed)(image, wave, args.image, args.audio)
+    motion = SpeechToLandmarks(args.head_model, seed=args.seed)(image, wave, args.image, args.audio)
     motion.save(output)
-    print(f"{len(motion.landmarks)} frames ({len(motion.landmarks) / motion.fps:.2f} s) written to {output}"
-          + (" (silent audio: still face, closed mouth)" if motion.silent else ""))
+    print(
+        f"{len(motion.landmarks)} frames ({len(motion.landmarks) / motion.fps:.2f} s) written to {output}"
+        + (" (silent audio: still face, closed mouth)" if motion.silent else "")
+    )
     if preview:
         write_video(preview, preview_frames(image, motion), motion.fps, audio=wave)
         print(f"preview written to {preview}")

@@ -7,61 +7,131 @@ Every file it writes is claimed from :class:`talkhead.outputs.OutputGuard` befor
 
 from __future__ import annotations
 
+import argparse
+
+from .. import defaults
+from ..options import LipSyncOptions
 from ..outputs import OutputGuard
-from ..processing.phones import DEFAULT_LANGUAGE
-from .common import AUDIO_HELP, none_or, print_report
+from .common import AUDIO_HELP, none_or, print_report, warn_deprecated
 
 
 def add_lipsync(subparsers) -> None:
     parser = subparsers.add_parser(
-        "lipsync", help="lip-sync (dubbing): a video and new speech -> the video with the mouth following the speech",
-        description="Track the face in VIDEO, predict the mouth's shape for every frame from AUDIO (mouth-motion model: "
-                    "the phones heard in the speech), take the video's own mouth nearest each shape, warp it onto the shape "
-                    "and paste it back, and write an mp4 at the video's own frame rate with AUDIO as its sound. "
-                    "--model stable-sync-face uses the paper's face generator instead. Memory stays flat with the "
-                    "video's length (it is read three times, streaming; a pool of at most --pool-size mouths is kept).",
+        "lipsync",
+        help="lip-sync (dubbing): a video and new speech -> the video with the mouth following the speech",
+        description="Track the face in VIDEO, predict the mouth's shape for every frame from AUDIO (mouth-motion "
+        "model: the phones heard in the speech), take the video's own mouth nearest each shape, warp it onto the shape "
+        "and paste it back, and write an mp4 at the video's own frame rate with AUDIO as its sound. "
+        "--renderer generator uses the paper's face generator instead. Memory stays flat with the "
+        "video's length (it is read three times, streaming; a pool of at most --pool-size mouths is kept).",
     )
-    parser.add_argument("--video", required=True, help="video with a face (any frame rate, variable too; or a folder of frames)")
+    parser.add_argument(
+        "--video", required=True, help="video with a face (any frame rate, variable too; or a folder of frames)"
+    )
     parser.add_argument("--audio", required=True, help=f"the new {AUDIO_HELP}")
     parser.add_argument("--output", "-o", required=True, help="the .mp4 to write (H.264 + AAC)")
-    parser.add_argument("--on-missing-face", choices=["passthrough", "interpolate", "error"], default="passthrough",
-                        help="frames without a face: keep them unchanged (default, ranges reported), interpolate the "
-                             "face box across the gap, or stop. A video with no face in any frame is an error "
-                             "under every policy: there is nothing to dub")
-    parser.add_argument("--audio-longer", choices=["loop", "bounce", "trim"], default="bounce",
-                        help="audio longer than the video: replay the video (loop), play it back and forth (bounce, "
-                             "default), or cut the audio (trim)")
-    parser.add_argument("--model", default="talkhead/mouth-motion",
-                        help="mouth-motion checkpoint (default; the video's own mouths are reused), or a stabilized-sync "
-                             "face generator such as stable-sync-face (the paper's G_L repaints the mouth)")
-    parser.add_argument("--silent-lip", default="talkhead/stable-sync-silent-lip",
-                        help="with a face generator: G_S that closes the identity frames' mouths; 'none' to skip")
-    parser.add_argument("--pool-size", type=int, default=750, help="at most this many frames lend their mouths (default 750)")
-    parser.add_argument("--batch-size", type=int, default=16, help="frames rendered at once (default 16)")
-    parser.add_argument("--language", default=DEFAULT_LANGUAGE,
-                        help="language of the speech: auto (default: the English recogniser's words where its own "
-                             "confidence says it understood, the phone loop elsewhere), en (always its words), or "
-                             "another code such as fr or zh (the phone loop alone: no English words)")
-    parser.add_argument("--face", default="largest",
-                        help="with several faces: which to dub, largest (default), leftmost, rightmost, an index from "
-                             "the left (0 is the leftmost) or a point X,Y in the video's pixels; the choice is made "
-                             "where the face is first found and that face is followed to the end")
+    parser.add_argument(
+        "--on-missing-face",
+        choices=defaults.MISSING_FACE_POLICIES,
+        default=LipSyncOptions.on_missing_face,
+        help="frames without a face: keep them unchanged (default, ranges reported), interpolate the "
+        "face box across the gap, or stop. A video with no face in any frame is an error "
+        "under every policy: there is nothing to dub",
+    )
+    parser.add_argument(
+        "--audio-longer",
+        choices=defaults.AUDIO_LONGER_POLICIES,
+        default=LipSyncOptions.audio_longer,
+        help="audio longer than the video: replay the video (loop), play it back and forth (bounce, "
+        "default), or cut the audio (trim)",
+    )
+    parser.add_argument(
+        "--renderer",
+        choices=defaults.RENDERERS,
+        default=LipSyncOptions.renderer,
+        help="how the mouth is painted: retrieval (default) reuses the video's own mouths, warped to "
+        "the shapes --mouth-model predicts; generator repaints every face with --face-generator "
+        "(the paper's G_L)",
+    )
+    parser.add_argument(
+        "--mouth-model",
+        default=defaults.MOUTH_MOTION,
+        help=f"mouth-motion checkpoint of the retrieval renderer (default {defaults.MOUTH_MOTION})",
+    )
+    parser.add_argument(
+        "--face-generator",
+        default=defaults.FACE_GENERATOR,
+        help=f"face generator of the generator renderer (default {defaults.FACE_GENERATOR})",
+    )
+    parser.add_argument(
+        "--silent-lip",
+        default=defaults.SILENT_LIP,
+        help="with the generator renderer: G_S that closes the identity frames' mouths; 'none' to skip",
+    )
+    parser.add_argument("--model", dest="deprecated_model", help=argparse.SUPPRESS)  # 0.1.0.dev0's one model flag
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=LipSyncOptions.pool_size,
+        help=f"at most this many frames lend their mouths (default {LipSyncOptions.pool_size})",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=LipSyncOptions.batch_size,
+        help=f"frames rendered at once (default {LipSyncOptions.batch_size})",
+    )
+    parser.add_argument(
+        "--language",
+        default=LipSyncOptions.language,
+        help="language of the speech: auto (default: the English recogniser's words where its own "
+        "confidence says it understood, the phone loop elsewhere), en (always its words), or "
+        "another code such as fr or zh (the phone loop alone: no English words)",
+    )
+    parser.add_argument(
+        "--face",
+        default=LipSyncOptions.face,
+        help="with several faces: which to dub, largest (default), leftmost, rightmost, an index from "
+        "the left (0 is the leftmost) or a point X,Y in the video's pixels; the choice is made "
+        "where the face is first found and that face is followed to the end",
+    )
     parser.add_argument("--json", help="also write the run's report to this JSON file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run_lipsync)
 
 
 def run_lipsync(args) -> int:
-    from ..pipelines.lip_sync import LipSyncOptions, lip_sync, load_lip_sync_models
+    # the library is imported here, not at the top: `talkhead --help` would otherwise load the model stack
+    from ..pipelines.lip_sync import lip_sync, load_lip_sync_models, renderer_of_checkpoint
 
-    guard = OutputGuard([args.video, args.audio, args.model, args.silent_lip])
+    if args.deprecated_model is not None:
+        args.renderer = renderer_of_checkpoint(args.deprecated_model)
+        flag = "--mouth-model" if args.renderer == "retrieval" else "--renderer generator --face-generator"
+        setattr(args, "mouth_model" if args.renderer == "retrieval" else "face_generator", args.deprecated_model)
+        warn_deprecated("--model", f"{flag} {args.deprecated_model}")
+    uses = [args.mouth_model] if args.renderer == "retrieval" else [args.face_generator, args.silent_lip]
+    guard = OutputGuard([args.video, args.audio, *uses])
     output = guard.claim(args.output, "--output", ".mp4")
     report = guard.claim(args.json, "--json", ".json")
-    options = LipSyncOptions(on_missing_face=args.on_missing_face, audio_longer=args.audio_longer,
-                             batch_size=args.batch_size, pool_size=args.pool_size, language=args.language,
-                             face=args.face, progress=not args.quiet)
-    model, silent_lip = load_lip_sync_models(args.model, none_or(args.silent_lip))
-    result = lip_sync(args.video, args.audio, output, model, silent_lip, options)
-    print_report(result, report, f"{result.frames} frames ({result.seconds:.2f} s at {result.fps:g} fps), "
-                               f"{result.generated_frames} with a generated mouth; {result.face}")
+    options = LipSyncOptions(
+        renderer=args.renderer,
+        on_missing_face=args.on_missing_face,
+        audio_longer=args.audio_longer,
+        batch_size=args.batch_size,
+        pool_size=args.pool_size,
+        language=args.language,
+        face=args.face,
+        progress=not args.quiet,
+    )
+    mouth_model, face_generator, silent_lip = load_lip_sync_models(
+        args.mouth_model, args.renderer, args.face_generator, none_or(args.silent_lip)
+    )
+    result = lip_sync(args.video, args.audio, output, mouth_model, silent_lip, options, face_generator=face_generator)
+    print_report(
+        result,
+        report,
+        f"{result.frames} frames ({result.seconds:.2f} s at {result.fps:g} fps), "
+        f"{result.generated_frames} with a generated mouth; {result.face}",
+        args.flags,
+    )
     return 0

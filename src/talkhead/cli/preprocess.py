@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from .. import outputs
+from .. import defaults, outputs
 from ..errors import TalkheadInputError
 from ..outputs import OutputGuard
 from ..processing.audio import MIN_AUDIO_SECONDS
@@ -32,15 +32,22 @@ def add_preprocess(subparsers) -> None:
     parser.add_argument("--num-proc", type=int, default=min(4, os.cpu_count() or 1),
                         help="worker processes (default: %(default)s)")
     parser.add_argument("--min-frames", type=int, default=25, help="drop face segments shorter than this (default 25)")
-    parser.add_argument("--max-side", type=int, default=640,
-                        help="decode frames at most this large for tracking and crops (default 640)")
+    parser.add_argument("--max-side", type=int, default=defaults.TRACK_SIDE,
+                        help="decode frames at most this large for tracking and crops (default %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing non-empty --output")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", default=None, help="also write the summary to this .json file")
-    parser.add_argument("--parquet", action="store_true",
-                        help="also export Parquet shards under OUTPUT/data/ (README `configs:`; `load_dataset(OUTPUT)` reads them)")
-    parser.add_argument("--push-to-hub", default=None, metavar="REPO_ID",
-                        help="upload the dataset card and Parquet shards as this Hub dataset (implies --parquet)")
+    parser.add_argument(
+        "--parquet",
+        action="store_true",
+        help="also export Parquet shards under OUTPUT/data/ (README `configs:`; `load_dataset(OUTPUT)` reads them)",
+    )
+    parser.add_argument(
+        "--push-to-hub",
+        default=None,
+        metavar="REPO_ID",
+        help="upload the dataset card and Parquet shards as this Hub dataset (implies --parquet)",
+    )
     parser.set_defaults(func=run_preprocess)
 
 
@@ -52,11 +59,19 @@ def run_preprocess(args) -> int:
     guard = OutputGuard(args.inputs)
     guard.claim(args.output, "--output", folder=True, overwrite=args.overwrite)
     report = guard.claim(args.json, "--json", ".json")
-    options = PreprocessOptions(faces=args.faces, min_frames=args.min_frames, max_side=args.max_side, phones=args.phones)
+    options = PreprocessOptions(
+        faces=args.faces, min_frames=args.min_frames, max_side=args.max_side, phones=args.phones
+    )
     test_sources = [s.strip() for s in args.test_sources.split(",") if s.strip()] if args.test_sources else None
     summary = build_dataset(
-        args.inputs, args.output, options=options, test_sources=test_sources, num_proc=args.num_proc,
-        overwrite=args.overwrite, progress=not args.quiet, parquet=args.parquet or bool(args.push_to_hub),
+        args.inputs,
+        args.output,
+        options=options,
+        test_sources=test_sources,
+        num_proc=args.num_proc,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+        parquet=args.parquet or bool(args.push_to_hub),
     )
     print(format_preprocess_summary(summary))
     if report:
@@ -91,6 +106,9 @@ def format_preprocess_summary(summary) -> str:
     if notes:
         lines += ["", "notes:"] + [f"  {path}: {note}" for path, note in notes]
     if summary.unused_audio or summary.stills:
-        lines += ["", f"not clips (usable as inference inputs): {len(summary.unused_audio)} speech-only audio files, "
-                      f"{len(summary.stills)} still images"]
+        lines += [
+            "",
+            f"not clips (usable as inference inputs): {len(summary.unused_audio)} speech-only audio files, "
+            f"{len(summary.stills)} still images",
+        ]
     return "\n".join(lines)

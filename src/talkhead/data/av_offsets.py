@@ -12,9 +12,16 @@ where it beats lag 0 clearly (``min_gain``); :func:`align` applies it to a clip'
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import numpy as np
 
+from ..metrics.baselines import fit_phone_table, phone_table_opening
 from ..metrics.lip_follow import lip_follow
+from ..processing import audio as audio_lib
+from ..processing.mouth import inner_lip_opening
+from .clips import clip_phones
 
 
 def lagged_follow(prediction: np.ndarray, opening: np.ndarray, lag: int) -> float:
@@ -36,22 +43,27 @@ def align(features: np.ndarray, targets: np.ndarray, lag: int) -> tuple[np.ndarr
 def estimate_offsets(phones: list[np.ndarray], openings: list[np.ndarray], max_lag: int = 8, iterations: int = 2,
                      min_gain: float = 0.05) -> tuple[list[int], list[dict]]:
     """Per clip: the lag (frames) to undo, and how it was judged ({lag, follow_at_0, follow_at_lag})."""
-    from ..evaluation.baselines import fit_phone_table, phone_table_opening
 
     lags = [0] * len(phones)
     details: list[dict] = []
     for _ in range(iterations):
-        shifted = [align(p, o, lag) for p, o, lag in zip(phones, openings, lags)]
+        shifted = [align(p, o, lag) for p, o, lag in zip(phones, openings, lags, strict=False)]
         table = fit_phone_table([p for p, _ in shifted], [o for _, o in shifted])
         details = []
-        for index, (clip_phones, opening) in enumerate(zip(phones, openings)):
-            prediction = phone_table_opening(table, clip_phones)
+        for index, (one_clip_phones, opening) in enumerate(zip(phones, openings, strict=False)):
+            prediction = phone_table_opening(table, one_clip_phones)
             scores = np.array([lagged_follow(prediction, opening, lag) for lag in range(-max_lag, max_lag + 1)])
             at_zero = scores[max_lag]
             best = int(np.nanargmax(scores)) - max_lag if np.isfinite(scores).any() else 0
             keep = np.isfinite(at_zero) and scores[best + max_lag] >= at_zero + min_gain
             lags[index] = best if keep else 0
-            details.append({"lag": lags[index], "follow_at_0": float(at_zero), "follow_at_lag": float(scores[lags[index] + max_lag])})
+            details.append(
+                {
+                    "lag": lags[index],
+                    "follow_at_0": float(at_zero),
+                    "follow_at_lag": float(scores[lags[index] + max_lag]),
+                }
+            )
     return lags, details
 
 
@@ -61,9 +73,6 @@ def shift_clip(clip, lag: int):
     Video-side arrays lose ``lag`` frames at the start (``lag`` > 0) or end; the audio is cut to match and its
     features are recomputed from it (mel rows do not fall on frame boundaries).
     """
-    import dataclasses
-
-    from ..processing import audio as audio_lib
 
     if lag == 0:
         return clip
@@ -71,21 +80,21 @@ def shift_clip(clip, lag: int):
     video = slice(lag, lag + length) if lag > 0 else slice(0, length)
     first_audio = 0 if lag > 0 else -lag
     samples = audio_lib.SAMPLE_RATE // clip.fps
-    audio = clip.audio[first_audio * samples:(first_audio + length) * samples]
-    changes = {name: getattr(clip, name)[video] for name in ("landmarks", "face_found", "face_boxes", "faces", "phones")
-               if getattr(clip, name, None) is not None and name != "phones"}
+    audio = clip.audio[first_audio * samples : (first_audio + length) * samples]
+    changes = {
+        name: getattr(clip, name)[video]
+        for name in ("landmarks", "face_found", "face_boxes", "faces", "phones")
+        if getattr(clip, name, None) is not None and name != "phones"
+    }
     if getattr(clip, "phones", None) is not None:  # phones are of the sound
-        changes["phones"] = clip.phones[first_audio:first_audio + length]
-    return dataclasses.replace(clip, audio=audio, mel=audio_lib.mel80(audio), logfbank=audio_lib.logfbank26(audio, length),
-                               **changes)
+        changes["phones"] = clip.phones[first_audio : first_audio + length]
+    return dataclasses.replace(
+        clip, audio=audio, mel=audio_lib.mel80(audio), logfbank=audio_lib.logfbank26(audio, length), **changes
+    )
 
 
 def clip_offsets(clips, cache_path=None, max_lag: int = 8) -> tuple[list[int], list[dict]]:
     """:func:`estimate_offsets` for preprocessed clips (phones stored, cached in ``cache_path``, or decoded)."""
-    from pathlib import Path
-
-    from ..processing.mouth import inner_lip_opening
-    from .mouth_windows import clip_phones
 
     cache = dict(np.load(cache_path)) if cache_path is not None and Path(cache_path).exists() else {}
     phones = []

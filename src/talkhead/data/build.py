@@ -1,6 +1,6 @@
 """Talking videos -> a ``datasets.DatasetDict`` (the data contract of architecture.md).
 
-For each clip: decode at 25 fps and track 68 landmarks (:func:`talkhead.evaluation.tracked_clip.track_clip`, the
+For each clip: decode at 25 fps and track 68 landmarks (:func:`talkhead.processing.tracked_clip.track_clip`, the
 tracking every metric and benchmark shares), interpolate gaps of up to 2 frames and split the clip at longer
 ones, frame each part as :func:`talkhead.processing.face_crops.frame_clip` does (the convention the metrics and
 pipelines use too), load and align the audio, compute the MS-Sync and Wav2Lip features, and
@@ -25,13 +25,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
+from .. import defaults
 from ..errors import TalkheadInputError
-from ..evaluation.tracked_clip import track_clip
 from ..outputs import STOP_SIGNALS, atomic_output, check_output_folder
 from ..processing import audio as audio_lib
 from ..processing.face_crops import CLIP_ENLARGE, ClipFraming, crop_faces, frame_clip
 from ..processing.faces import FaceTracker, fill_short_gaps, valid_segments
+from ..processing.phones import LEGACY_PHONE_DECODER, NUM_PHONES, phone_features
+from ..processing.tracked_clip import track_clip
 from ..processing.video import VIDEO_FPS, VideoReader
 from .discovery import ClipSpec, Discovery, discover
 from .hub_export import write_hub_files
@@ -56,7 +59,7 @@ class PreprocessOptions:
     """
 
     faces: bool = False
-    max_side: int = 640
+    max_side: int = defaults.TRACK_SIDE
     min_frames: int = 25
     max_gap: int = 2
     redetect_every: int = 5
@@ -102,13 +105,14 @@ def clip_features(with_faces: bool, face_size: int = 96, with_phones: bool = Fal
     if with_faces:
         features["faces"] = Array4D((None, face_size, face_size, 3), "uint8")
     if with_phones:
-        from ..processing.phones import NUM_PHONES
 
         features["phones"] = Array2D((None, NUM_PHONES), "float32")
     return Features(features)
 
 
-def process_clip(spec: ClipSpec, options: PreprocessOptions, tracker: FaceTracker | None = None) -> tuple[list[dict], ClipReport]:
+def process_clip(
+    spec: ClipSpec, options: PreprocessOptions, tracker: FaceTracker | None = None
+) -> tuple[list[dict], ClipReport]:
     """Rows of the data contract for one clip (one per face segment), and its report.
 
     Bad input (undecodable file, no audio, no face, silent audio) ends in ``report.skipped``
@@ -150,20 +154,36 @@ def _process(spec: ClipSpec, options: PreprocessOptions, tracker: FaceTracker, r
     framings = [frame_clip(landmarks[a:b], options.clip_enlarge) for a, b in segments]
     faces = _face_crops(reader, num_frames, segments, framings, options) if options.faces else None
     rows = []
-    for index, ((a, b), framing) in enumerate(zip(segments, framings)):
+    for index, ((a, b), framing) in enumerate(zip(segments, framings, strict=True)):
         clip_id = spec.clip_id if len(segments) == 1 else f"{spec.clip_id}#{index}"
-        rows.append(_row(clip_id, spec.source, framing, clip.found[a:b], wave, a, b,
-                         None if faces is None else faces[a:b], options))
+        rows.append(
+            _row(
+                clip_id,
+                spec.source,
+                framing,
+                clip.found[a:b],
+                wave,
+                a,
+                b,
+                None if faces is None else faces[a:b],
+                options,
+            )
+        )
     report.rows = len(rows)
     report.kept_frames = sum(b - a for a, b in segments)
     return rows
 
 
-def _face_crops(reader: VideoReader, num_frames: int, segments: list[tuple[int, int]], framings: list[ClipFraming],
-                options: PreprocessOptions) -> np.ndarray:
+def _face_crops(
+    reader: VideoReader,
+    num_frames: int,
+    segments: list[tuple[int, int]],
+    framings: list[ClipFraming],
+    options: PreprocessOptions,
+) -> np.ndarray:
     """Second decoding pass: 96x96 crops at the smoothed boxes (zeros where there is no face)."""
     face_boxes = np.full((num_frames, 4), np.nan, np.float32)
-    for (a, b), framing in zip(segments, framings):
+    for (a, b), framing in zip(segments, framings, strict=True):
         face_boxes[a:b] = framing.face_boxes
     size = options.face_size
     crops = np.zeros((len(face_boxes), size, size, 3), np.uint8)
@@ -193,9 +213,7 @@ def _row(clip_id, source, framing: ClipFraming, found, wave, a, b, faces, option
     if faces is not None:
         row["faces"] = faces
     if options.phones:
-        from ..processing.phones import phone_features
-
-        row["phones"] = phone_features(segment_wave, b - a, VIDEO_FPS)
+        row["phones"] = phone_features(segment_wave, b - a, VIDEO_FPS, LEGACY_PHONE_DECODER)
     return row
 
 
@@ -217,7 +235,9 @@ def _work(spec: ClipSpec) -> tuple[list[dict], ClipReport]:
     return process_clip(spec, _WORKER_OPTIONS, _WORKER_TRACKER)
 
 
-def _run_clips(specs: list[ClipSpec], options: PreprocessOptions, pool, on_done: Callable[[ClipReport], None]) -> Iterator[dict]:
+def _run_clips(
+    specs: list[ClipSpec], options: PreprocessOptions, pool, on_done: Callable[[ClipReport], None]
+) -> Iterator[dict]:
     if pool is not None:
         results = pool.imap(_work, specs)
     else:
@@ -264,11 +284,17 @@ class PreprocessSummary:
 
     def to_dict(self) -> dict:
         return {
-            "output": self.output, "splits": self.splits, "rows": self.rows, "frames": self.frames,
-            "minutes": round(self.minutes, 3), "face_found_rate": round(self.face_found_rate, 5),
-            "wall_seconds": round(self.wall_seconds, 2), "options": self.options,
+            "output": self.output,
+            "splits": self.splits,
+            "rows": self.rows,
+            "frames": self.frames,
+            "minutes": round(self.minutes, 3),
+            "face_found_rate": round(self.face_found_rate, 5),
+            "wall_seconds": round(self.wall_seconds, 2),
+            "options": self.options,
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped()],
-            "unused_audio": self.unused_audio, "stills": self.stills,
+            "unused_audio": self.unused_audio,
+            "stills": self.stills,
             "clips": [asdict(r) for r in self.reports],
         }
 
@@ -280,7 +306,7 @@ def select_test_sources(discovery: Discovery, patterns: list[str]) -> set[str]:
     for pattern in patterns:
         matched = {s for s in sources if fnmatch.fnmatchcase(s, pattern)}
         if not matched:
-            raise TalkheadInputError(f"--test-sources: '{pattern}' matches no source; the sources are: {', '.join(sources)}")
+            raise TalkheadInputError(f"test_sources={pattern} matches no source; the sources are: {', '.join(sources)}")
         chosen |= matched
     return chosen
 
@@ -303,15 +329,17 @@ def build_dataset(
     (README.md, with the licences of any ``SOURCES.md`` in ``inputs``) and, with ``parquet``, Parquet shards.
     """
     import datasets
-    from tqdm.auto import tqdm
 
     started = time.perf_counter()
-    output = check_output_folder(output, inputs, "--output", overwrite)
+    output = check_output_folder(output, inputs, "output", overwrite)
     discovery = discover(inputs)
     found = [path for clip in discovery.clips for path in (clip.video, clip.audio) if path is not None]
-    check_output_folder(output, [*inputs, *found], "--output", overwrite)  # inputs found inside the output folder
+    check_output_folder(output, [*inputs, *found], "output", overwrite)  # inputs found inside the output folder
     test = select_test_sources(discovery, test_sources) if test_sources else set()
-    plan = {"train": [c for c in discovery.clips if c.source not in test], "test": [c for c in discovery.clips if c.source in test]}
+    plan = {
+        "train": [c for c in discovery.clips if c.source not in test],
+        "test": [c for c in discovery.clips if c.source in test],
+    }
     plan = {name: specs for name, specs in plan.items() if specs}
     features = clip_features(options.faces, options.face_size, options.phones)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -336,22 +364,33 @@ def build_dataset(
                 splits[name] = split
         bar.close()
         summary = PreprocessSummary(
-            output=str(output), splits={}, reports=reports,
+            output=str(output),
+            splits={},
+            reports=reports,
             skipped_files=[(str(s.path), s.reason) for s in discovery.skipped],
-            unused_audio=[str(p) for p in discovery.unused_audio], stills=[str(p) for p in discovery.stills],
-            wall_seconds=0.0, options=asdict(options),
+            unused_audio=[str(p) for p in discovery.unused_audio],
+            stills=[str(p) for p in discovery.stills],
+            wall_seconds=0.0,
+            options=asdict(options),
         )
         if not splits:
-            raise TalkheadInputError("no clip could be used; every input was skipped:\n" + "\n".join(
-                f"  {path}: {reason}" for path, reason in summary.skipped()))
+            raise TalkheadInputError(
+                "no clip could be used; every input was skipped:\n"
+                + "\n".join(f"  {path}: {reason}" for path, reason in summary.skipped())
+            )
         dataset = datasets.DatasetDict(splits)
         with atomic_output(output) as partial:
             dataset.save_to_disk(str(partial))
             summary.splits = {k: len(v) for k, v in dataset.items()}
             summary.wall_seconds = time.perf_counter() - started
             (partial / "talkhead_preprocess.json").write_text(json.dumps(summary.to_dict(), indent=2, default=str))
-            write_hub_files(partial, dataset, parquet=parquet, options=asdict(options),
-                            sources_files=[p / "SOURCES.md" for p in map(Path, inputs) if (p / "SOURCES.md").is_file()])
+            write_hub_files(
+                partial,
+                dataset,
+                parquet=parquet,
+                options=asdict(options),
+                sources_files=[p / "SOURCES.md" for p in map(Path, inputs) if (p / "SOURCES.md").is_file()],
+            )
         return summary
     finally:
         bar.close()
@@ -377,8 +416,12 @@ def _generate_split(name, specs, options, pool, on_done, features, cache: Path):
 
     try:
         return datasets.Dataset.from_generator(
-            generate, features=features, cache_dir=str(cache), fingerprint=uuid.uuid4().hex,
-            writer_batch_size=8, split=datasets.NamedSplit(name),
+            generate,
+            features=features,
+            cache_dir=str(cache),
+            fingerprint=uuid.uuid4().hex,
+            writer_batch_size=8,
+            split=datasets.NamedSplit(name),
         )
     except datasets.exceptions.DatasetGenerationError as err:
         raise (err.__cause__ or err) from None  # show the user the real error, not the wrapper

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import TalkheadInputError
+from ..processing.phones import LEGACY_PHONE_DECODER, phone_features
+
 
 @dataclass
 class Clip:
@@ -40,6 +43,15 @@ class Clip:
     @property
     def num_frames(self) -> int:
         return int(self.landmarks.shape[0])
+
+
+def clip_phones(clip, decoder: str = LEGACY_PHONE_DECODER) -> np.ndarray:
+    """The clip's phone soft one-hots: the dataset's ``phones`` column (``talkhead preprocess`` decodes with the
+    default decoder, the phone loop), or decoded from its audio with ``decoder``."""
+    stored = getattr(clip, "phones", None)
+    if stored is not None and decoder == LEGACY_PHONE_DECODER:
+        return np.asarray(stored, np.float32)
+    return phone_features(clip.audio, clip.num_frames, clip.fps, decoder)
 
 
 def with_contract_format(dataset, kind: str = "numpy"):
@@ -97,7 +109,8 @@ ZERO_COPY_COLUMNS = ("faces",)
 
 
 def read_clip(dataset, index: int) -> Clip:
-    """Row ``index`` of a preprocessed ``datasets.Dataset`` as a :class:`Clip`; ``faces`` is a zero-copy read-only view."""
+    """Row ``index`` of a preprocessed ``datasets.Dataset`` as a :class:`Clip`; ``faces`` is a zero-copy read-only
+    view."""
     table = dataset.with_format("arrow")[int(index) : int(index) + 1]
     fields = {name: _column_value(table, name) for name in table.column_names if name in Clip.__dataclass_fields__}
     for name, value in fields.items():
@@ -122,16 +135,15 @@ def load_dataset_dict(path: str | os.PathLike):
     """Load a folder written by ``talkhead preprocess``, with a clear error when it is something else."""
     import datasets
 
-    from ..errors import TalkheadInputError
-
     try:
         return datasets.load_from_disk(str(path))
     except FileNotFoundError as err:
         raise TalkheadInputError(f"'{path}' is not a dataset written by `talkhead preprocess` ({err})") from err
 
 
-def split_by_source(dataset, holdout: list[str] | None = None, fraction: float = 0.15, seed: int = 0
-                    ) -> tuple[list[int], list[int], list[str]]:
+def split_by_source(
+    dataset, holdout: list[str] | None = None, fraction: float = 0.15, seed: int = 0
+) -> tuple[list[int], list[int], list[str]]:
     """Row indices of a source-disjoint split: (kept, held out, held-out sources).
 
     ``holdout`` names the held-out sources; without it, sources are drawn in a seeded random order
@@ -140,8 +152,6 @@ def split_by_source(dataset, holdout: list[str] | None = None, fraction: float =
     """
     import pyarrow.compute as pc
 
-    from ..errors import TalkheadInputError
-
     table = dataset.with_format("arrow")[:]  # two columns read from Arrow, not every row as Python lists
     sources = table.column("source").to_pylist()
     frames = pc.list_value_length(table.column("face_found")).to_pylist()
@@ -149,30 +159,35 @@ def split_by_source(dataset, holdout: list[str] | None = None, fraction: float =
     if holdout:
         unknown = sorted(set(holdout) - set(names))
         if unknown:
-            raise TalkheadInputError(f"validation sources {unknown} are not in the dataset; its sources are: {', '.join(names)}")
+            raise TalkheadInputError(
+                f"validation sources {unknown} are not in the dataset; its sources are: {', '.join(names)}"
+            )
         chosen = set(holdout)
     else:
         if len(names) < 2:
-            raise TalkheadInputError("a source-disjoint split needs at least two sources; add data or give no validation split")
+            raise TalkheadInputError(
+                "a source-disjoint split needs at least two sources; add data or give no validation split"
+            )
         order = np.random.default_rng(seed).permutation(len(names))
         total, chosen, held = sum(frames), set(), 0
         for index in order:
             if held >= fraction * total or len(chosen) == len(names) - 1:
                 break
             chosen.add(names[index])
-            held += sum(f for s, f in zip(sources, frames) if s == names[index])
+            held += sum(f for s, f in zip(sources, frames, strict=True) if s == names[index])
     kept = [i for i, s in enumerate(sources) if s not in chosen]
     held_out = [i for i, s in enumerate(sources) if s in chosen]
     return kept, held_out, sorted(chosen)
 
 
-def load_training_clips(path: str, split: str, validation_sources: str | None, fraction: float = 0.15, seed: int = 0
-                        ) -> tuple[list[Clip], list[Clip], list[str]]:
-    """The clips of ``split`` in a preprocessed dataset, divided source-disjointly: (training, validation, held-out sources).
+def load_training_clips(
+    path: str, split: str, validation_sources: str | None, fraction: float = 0.15, seed: int = 0
+) -> tuple[list[Clip], list[Clip], list[str]]:
+    """The clips of ``split`` in a preprocessed dataset, divided source-disjointly: (training, validation, held-out
+    sources).
 
     ``validation_sources`` is the comma-separated list of the training scripts' ``--validation_sources``.
     """
-    from ..errors import TalkheadInputError
 
     dataset = load_dataset_dict(path)
     if split not in dataset:

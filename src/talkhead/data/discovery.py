@@ -105,7 +105,7 @@ def _is_numbered_sequence(images: list[Path]) -> bool:
 
 def _common_depth(a: Path, b: Path) -> int:
     depth = 0
-    for x, y in zip(a.resolve().parts, b.resolve().parts):
+    for x, y in zip(a.resolve().parts, b.resolve().parts, strict=False):
         if x != y:
             break
         depth += 1

@@ -5,8 +5,8 @@ frame. :class:`SyncWindowDataset` gives the experts' BCE samples: with probabili
 audio (label 1), else a mel window of the same clip at least 5 frames away (label 0).
 :class:`FaceWindowDataset` gives the generator's samples: target frames, an identity reference
 window of the same clip that does not overlap them, the per-frame mel windows centred on each frame
-(starting 2 frames before it), and the window's own mel for the sync losses. :class:`OffsetWindowDataset` gives the multi-way samples the
-experts train on here (after Chung et al., "Perfect match", 2019): M face windows of one clip
+(starting 2 frames before it), and the window's own mel for the sync losses. :class:`OffsetWindowDataset` gives
+the multi-way samples the experts train on here (after Chung et al., "Perfect match", 2019): M face windows of one clip
 ``stride`` frames apart and their M mel windows; each face window's negatives are the other windows'
 audio, shifted by multiples of ``stride`` frames in the same clip, so speaker identity never helps,
 and M audio windows serve M(M - 1) comparisons.
@@ -37,7 +37,9 @@ def usable_clips(clips: list[Clip]) -> list[Clip]:
     """Clips with faces and room for two non-overlapping windows."""
     missing = [c.clip_id for c in clips if c.faces is None]
     if missing:
-        raise ValueError(f"clips {missing[:3]} have no face crops: build the dataset with `talkhead preprocess --faces`")
+        raise ValueError(
+            f"clips {missing[:3]} have no face crops: build the dataset with `talkhead preprocess --faces`"
+        )
     return [c for c in clips if c.num_frames >= 2 * WINDOW]
 
 
@@ -88,8 +90,11 @@ class SyncWindowDataset(_WindowDataset):
         clip, start = self._draw(rng)
         aligned = bool(rng.random() < 0.5)
         audio_start = start if aligned else far_start(rng, clip.num_frames, start)
-        return {"faces": faces_to_tensor(clip.faces[start : start + WINDOW]), "mel": mel_tensor(clip.mel, audio_start),
-                "label": torch.tensor(float(aligned))}
+        return {
+            "faces": faces_to_tensor(clip.faces[start : start + WINDOW]),
+            "mel": mel_tensor(clip.mel, audio_start),
+            "label": torch.tensor(float(aligned)),
+        }
 
 
 class FaceWindowDataset(_WindowDataset):
@@ -118,8 +123,15 @@ class OffsetWindowDataset(_WindowDataset):
     (processing.landmarks.mouth_shape), for an auxiliary target. ``augment`` jitters the faces, one
     jitter per sample (:func:`augment_faces`); the mouth shape does not change under it."""
 
-    def __init__(self, clips: list[Clip], windows: int = 8, stride: int = 2, samples_per_epoch: int | None = None,
-                 seed: int = 0, augment: bool = False):
+    def __init__(
+        self,
+        clips: list[Clip],
+        windows: int = 8,
+        stride: int = 2,
+        samples_per_epoch: int | None = None,
+        seed: int = 0,
+        augment: bool = False,
+    ):
         if windows < 2 or stride < 1:
             raise ValueError(f"windows={windows}, stride={stride}: need at least 2 windows at least 1 frame apart")
         self.windows, self.stride, self.augment = windows, stride, augment
@@ -135,4 +147,8 @@ class OffsetWindowDataset(_WindowDataset):
         if self.augment:
             faces = augment_faces(faces.flatten(0, 1), rng).unflatten(0, faces.shape[:2])
         mouth = mouth_shape(np.stack([clip.landmarks[s : s + WINDOW] for s in starts]))
-        return {"faces": faces, "mels": torch.stack([mel_tensor(clip.mel, s) for s in starts]), "mouth": torch.from_numpy(mouth)}
+        return {
+            "faces": faces,
+            "mels": torch.stack([mel_tensor(clip.mel, s) for s in starts]),
+            "mouth": torch.from_numpy(mouth),
+        }

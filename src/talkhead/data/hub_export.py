@@ -16,6 +16,8 @@ import os
 import re
 from pathlib import Path
 
+from ..errors import TalkheadInputError
+from ..hub_upload import upload_folder
 from ..processing.video import VIDEO_FPS
 
 #: Shards are cut at about this many bytes of Arrow data (``datasets``' own ``push_to_hub`` default).
@@ -64,7 +66,7 @@ def _split_stats(split) -> dict[str, dict]:
     sources = table.column("source").to_pylist()
     frames = pc.list_value_length(table.column("face_found")).to_pylist()
     stats: dict[str, dict] = {}
-    for source, count in zip(sources, frames):
+    for source, count in zip(sources, frames, strict=True):
         entry = stats.setdefault(source, {"clips": 0, "frames": 0})
         entry["clips"] += 1
         entry["frames"] += int(count)
@@ -84,8 +86,15 @@ def parquet_configs(split_names) -> list[dict]:
              "data_files": [{"split": name, "path": f"{PARQUET_FOLDER}/{name}-*"} for name in split_names]}]
 
 
-def dataset_card(dataset_dict, *, licences: dict[str, str] | None = None, pretty_name: str = "talkhead preprocessed clips",
-                 parquet: bool = False, license: str = "other", options: dict | None = None):
+def dataset_card(
+    dataset_dict,
+    *,
+    licences: dict[str, str] | None = None,
+    pretty_name: str = "talkhead preprocessed clips",
+    parquet: bool = False,
+    license: str = "other",
+    options: dict | None = None,
+):
     """The ``DatasetCard`` of a preprocessed ``DatasetDict``: sources and licences, splits, features, how to read it."""
     from huggingface_hub import DatasetCard, DatasetCardData
 
@@ -93,25 +102,41 @@ def dataset_card(dataset_dict, *, licences: dict[str, str] | None = None, pretty
     stats = {name: _split_stats(split) for name, split in dataset_dict.items()}
     rows = sum(len(split) for split in dataset_dict.values())
     data = DatasetCardData(
-        license=license, license_name="per-source-see-card" if license == "other" else None, pretty_name=pretty_name,
-        size_categories=[_size_category(rows)], tags=["talking-head", "lip-sync", "audio-visual", "landmarks", "talkhead"],
+        license=license,
+        license_name="per-source-see-card" if license == "other" else None,
+        pretty_name=pretty_name,
+        size_categories=[_size_category(rows)],
+        tags=["talking-head", "lip-sync", "audio-visual", "landmarks", "talkhead"],
         configs=parquet_configs(dataset_dict) if parquet else None,
     )
 
     def minutes(frames: int) -> str:
         return f"{frames / VIDEO_FPS / 60:.2f}"
 
-    source_rows = [[f"`{source}`", name, entry["clips"], minutes(entry["frames"]), licences.get(source, "not stated")]
-                   for name, by_source in stats.items() for source, entry in sorted(by_source.items())]
-    split_rows = [[name, sum(e["clips"] for e in s.values()), sum(e["frames"] for e in s.values()),
-                   minutes(sum(e["frames"] for e in s.values())), len(s)] for name, s in stats.items()]
+    source_rows = [
+        [f"`{source}`", name, entry["clips"], minutes(entry["frames"]), licences.get(source, "not stated")]
+        for name, by_source in stats.items()
+        for source, entry in sorted(by_source.items())
+    ]
+    split_rows = [
+        [
+            name,
+            sum(e["clips"] for e in s.values()),
+            sum(e["frames"] for e in s.values()),
+            minutes(sum(e["frames"] for e in s.values())),
+            len(s),
+        ]
+        for name, s in stats.items()
+    ]
     first = next(iter(dataset_dict.values()))
-    feature_rows = [[f"`{column}`", f"`{feature!r}`", COLUMN_MEANINGS.get(column, "")]
-                    for column, feature in first.features.items()]
+    feature_rows = [
+        [f"`{column}`", f"`{feature!r}`", COLUMN_MEANINGS.get(column, "")] for column, feature in first.features.items()
+    ]
+    crops = ", 96x96 face crops" if "faces" in first.features else ""
     body = f"""# {pretty_name}
 
 Talking-face clips turned into training data by `talkhead preprocess`: per clip, 68 face landmarks at
-{VIDEO_FPS} fps, the speech and its audio features{', 96x96 face crops' if 'faces' in first.features else ''}. One row per clip
+{VIDEO_FPS} fps, the speech and its audio features{crops}. One row per clip
 (or per face segment of a clip). Built with the options {options or {}}.
 
 ## Sources and licences
@@ -169,9 +194,16 @@ def export_parquet(dataset_dict, folder: str | os.PathLike, max_shard_bytes: int
     return written
 
 
-def write_hub_files(folder: str | os.PathLike, dataset_dict=None, *, parquet: bool = False, sources_files=(),
-                    options: dict | None = None) -> Path:
-    """Write ``folder/README.md`` (and with ``parquet`` the shards) for the dataset saved in ``folder``; returns the card's path."""
+def write_hub_files(
+    folder: str | os.PathLike,
+    dataset_dict=None,
+    *,
+    parquet: bool = False,
+    sources_files=(),
+    options: dict | None = None,
+) -> Path:
+    """Write ``folder/README.md`` (and with ``parquet`` the shards) for the dataset saved in ``folder``; returns the
+    card's path."""
     import datasets
 
     folder = Path(folder)
@@ -188,13 +220,18 @@ def push_dataset(folder: str | os.PathLike, repo_id: str, private: bool | None =
 
     Raises :class:`talkhead.hub_upload.HubUploadError` (auth, network or hub) when the upload fails.
     """
-    from ..errors import TalkheadInputError
-    from ..hub_upload import upload_folder
 
     folder = Path(folder)
     if not any((folder / PARQUET_FOLDER).glob("*.parquet")) or not (folder / "README.md").exists():
-        raise TalkheadInputError(f"'{folder}' has no README.md and {PARQUET_FOLDER}/*.parquet to upload; "
-                                 "run `talkhead preprocess ... --parquet` first")
-    return upload_folder(folder, repo_id, repo_type="dataset", private=private,
-                         allow_patterns=["README.md", f"{PARQUET_FOLDER}/*.parquet"],
-                         commit_message="Upload a talkhead preprocessed dataset")
+        raise TalkheadInputError(
+            f"'{folder}' has no README.md and {PARQUET_FOLDER}/*.parquet to upload; "
+            "run `talkhead preprocess ... --parquet` first"
+        )
+    return upload_folder(
+        folder,
+        repo_id,
+        repo_type="dataset",
+        private=private,
+        allow_patterns=["README.md", f"{PARQUET_FOLDER}/*.parquet"],
+        commit_message="Upload a talkhead preprocessed dataset",
+    )

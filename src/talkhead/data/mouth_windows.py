@@ -12,8 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..models.mouth_motion import mouth_audio_features
 from ..processing.mouth import mouth_shapes
-from ..processing.phones import DEFAULT_PHONE_DECODER
+from ..processing.phones import SILENCE
+from .av_offsets import align
+from .clips import clip_phones
 
 
 @dataclass
@@ -31,25 +34,12 @@ class MotionClip:
         return len(self.features)
 
 
-def clip_phones(clip, decoder: str = DEFAULT_PHONE_DECODER) -> np.ndarray:
-    """The clip's phone soft one-hots: the dataset's ``phones`` column (``talkhead preprocess`` decodes with the
-    default decoder, the phone loop), or decoded from its audio with ``decoder``."""
-    from ..processing.phones import phone_features
-
-    stored = getattr(clip, "phones", None)
-    if stored is not None and decoder == DEFAULT_PHONE_DECODER:
-        return np.asarray(stored, np.float32)
-    return phone_features(clip.audio, clip.num_frames, clip.fps, decoder)
-
-
 def motion_clip(clip, config, phones: np.ndarray | None = None, lag: int = 0) -> MotionClip:
     """A preprocessed :class:`~talkhead.data.clips.Clip` -> :class:`MotionClip` for ``config`` (a MouthMotionConfig).
 
     ``lag`` (frames, :mod:`talkhead.data.av_offsets`) undoes the clip's audio-video offset: the mouth of frame
     t + lag is paired with the sound of frame t.
     """
-    from ..models.mouth_motion import mouth_audio_features
-    from .av_offsets import align
 
     phones = clip_phones(clip) if phones is None else phones
     features = mouth_audio_features(clip.audio, clip.num_frames, clip.fps, config, phones=phones)
@@ -141,12 +131,12 @@ class MouthWindowDataset(_ClipDraws):
         features[:length] = source_features[:length]
         labels[:length] = source_labels[:length]
         mask[:length] = 1
-        return {"audio_features": torch.from_numpy(features), "labels": torch.from_numpy(labels), "mask": torch.from_numpy(mask)}
+        return {"audio_features": torch.from_numpy(features), "labels": torch.from_numpy(labels),
+                "mask": torch.from_numpy(mask)}
 
 
 def silence_displacement(clips: list[MotionClip], threshold: float = 0.9) -> np.ndarray:
     """(20, 2) mean displacement over frames whose phones are at least ``threshold`` silence: the rest pose."""
-    from ..processing.phones import SILENCE
 
     silent = [c.displacements[c.phones[:, SILENCE] >= threshold] for c in clips]
     silent = np.concatenate([s for s in silent if len(s)]) if any(len(s) for s in silent) else None
@@ -162,8 +152,16 @@ class MouthSyncGroupDataset(_ClipDraws):
     and in how much they move) and adds tracking-like jitter.
     """
 
-    def __init__(self, clips: list[MotionClip], window: int, windows_per_group: int = 8, stride: int = 2,
-                 samples_per_epoch: int = 2048, seed: int = 0, augment: bool = False):
+    def __init__(
+        self,
+        clips: list[MotionClip],
+        window: int,
+        windows_per_group: int = 8,
+        stride: int = 2,
+        samples_per_epoch: int = 2048,
+        seed: int = 0,
+        augment: bool = False,
+    ):
         self.span = window + (windows_per_group - 1) * stride
         usable = [c for c in clips if c.num_frames >= self.span]
         if not usable:
@@ -179,5 +177,7 @@ class MouthSyncGroupDataset(_ClipDraws):
         mouth = clip.displacements[frames]
         if self.augment:
             mouth = mouth * rng.uniform(0.75, 1.33) + rng.normal(0, 0.1, mouth.shape).astype(np.float32) * mouth.std()
-        return {"mouth_windows": torch.from_numpy(mouth.astype(np.float32)),
-                "audio_windows": torch.from_numpy(clip.features[frames].astype(np.float32))}
+        return {
+            "mouth_windows": torch.from_numpy(mouth.astype(np.float32)),
+            "audio_windows": torch.from_numpy(clip.features[frames].astype(np.float32)),
+        }

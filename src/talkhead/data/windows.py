@@ -44,10 +44,13 @@ class PyramidClip:
 def pyramid_clip(clip: Clip, num_levels: int, smooth: bool = True) -> PyramidClip:
     landmarks = smooth_landmarks(clip.landmarks, 3) if smooth else clip.landmarks
     frames = len(landmarks)
-    landmark_levels = [level.reshape(len(level), 68, 2) for level in numpy_pyramid(landmarks.reshape(frames, -1), num_levels)]
+    landmark_levels = [
+        level.reshape(len(level), 68, 2) for level in numpy_pyramid(landmarks.reshape(frames, -1), num_levels)
+    ]
     audio_levels = numpy_pyramid(clip.logfbank, num_levels)
-    return PyramidClip(clip.clip_id, clip.source, landmark_levels, audio_levels,
-                       float(clip.logfbank.max() - clip.logfbank.min()))
+    return PyramidClip(
+        clip.clip_id, clip.source, landmark_levels, audio_levels, float(clip.logfbank.max() - clip.logfbank.min())
+    )
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,14 @@ class Augmentation:
         return (features + self.audio_offset).astype(np.float32)
 
 
-def cut_syncer_windows(clip: PyramidClip, level: int, offset: int, augmentation: Augmentation = Augmentation(),
-                       landmark_window: int = 5, audio_window: int = 20) -> tuple[np.ndarray, np.ndarray]:
+def cut_syncer_windows(
+    clip: PyramidClip,
+    level: int,
+    offset: int,
+    augmentation: Augmentation = Augmentation(),
+    landmark_window: int = 5,
+    audio_window: int = 20,
+) -> tuple[np.ndarray, np.ndarray]:
     """Non-overlapping windows of one level: (N, 5, 68, 2) landmarks and (N, 20, 26) audio.
 
     Audio windows start at ``offset``, ``offset + 20``, ...; each landmark window starts at
@@ -95,7 +104,9 @@ def cut_syncer_windows(clip: PyramidClip, level: int, offset: int, augmentation:
         x_windows.append(landmarks[frame : frame + landmark_window])
         a_windows.append(audio[start : start + audio_window])
     if not x_windows:
-        return np.zeros((0, landmark_window, 68, 2), np.float32), np.zeros((0, audio_window, audio.shape[1]), np.float32)
+        return np.zeros((0, landmark_window, 68, 2), np.float32), np.zeros(
+            (0, audio_window, audio.shape[1]), np.float32
+        )
     return augmentation.landmarks(np.stack(x_windows)), augmentation.audio(np.stack(a_windows))
 
 
@@ -108,8 +119,9 @@ class SyncerWindowDataset(torch.utils.data.Dataset):
     repeat.
     """
 
-    def __init__(self, clips: list[PyramidClip], levels: list[int], augment: bool = True, seed: int = 0,
-                 audio_window: int = 20):
+    def __init__(
+        self, clips: list[PyramidClip], levels: list[int], augment: bool = True, seed: int = 0, audio_window: int = 20
+    ):
         self.clips = clips
         self.levels = levels
         self.augment = augment
@@ -141,8 +153,9 @@ class SyncerWindowDataset(torch.utils.data.Dataset):
         return {"clip": index, "landmarks": landmarks, "audio": audio}
 
 
-def group_windows(items: list[dict], group_size: int, same_clip: bool, generator: torch.Generator | None = None
-                  ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def group_windows(
+    items: list[dict], group_size: int, same_clip: bool, generator: torch.Generator | None = None
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Per level: (G_groups, group_size, 5, 68, 2) landmarks and (G_groups, group_size, 20, 26) audio.
 
     Mixed groups pool every clip's windows and shuffle them (other clips and misaligned parts of the
@@ -191,6 +204,7 @@ def window_statistics(clips: list[PyramidClip], center: bool) -> tuple[np.ndarra
 
 def input_statistics(clips: list[PyramidClip | Clip]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Mean and std of the landmark coordinates (136) and audio channels (26) over ``clips`` (level 1)."""
+
     def level_one(clip):
         return (clip.landmarks[0], clip.audio[0]) if isinstance(clip, PyramidClip) else (clip.landmarks, clip.logfbank)
 
@@ -211,8 +225,9 @@ class LandmarkSequenceDataset(torch.utils.data.Dataset):
     sequences an uninterrupted one would.
     """
 
-    def __init__(self, clips: list[Clip], length: int, augment: bool = True, seed: int = 0,
-                 samples_per_epoch: int | None = None):
+    def __init__(
+        self, clips: list[Clip], length: int, augment: bool = True, seed: int = 0, samples_per_epoch: int | None = None
+    ):
         self.clips = [c for c in clips if c.num_frames >= length + 3]
         if not self.clips:
             raise ValueError(f"no clip has the {length + 3} frames a {length}-frame training sequence needs")
@@ -238,5 +253,7 @@ class LandmarkSequenceDataset(torch.utils.data.Dataset):
         if self.augment:
             augmentation = Augmentation.sample(rng, float(clip.logfbank.max() - clip.logfbank.min()))
             landmarks, audio = augmentation.landmarks(landmarks), augmentation.audio(audio)
-        return {"landmarks": torch.from_numpy(np.ascontiguousarray(landmarks, np.float32)),
-                "audio": torch.from_numpy(np.ascontiguousarray(audio, np.float32))}
+        return {
+            "landmarks": torch.from_numpy(np.ascontiguousarray(landmarks, np.float32)),
+            "audio": torch.from_numpy(np.ascontiguousarray(audio, np.float32)),
+        }

@@ -1,8 +1,8 @@
 """Every metric of the package on one video: what ``talkhead evaluate VIDEO`` and the Space call.
 
 :func:`evaluate_video` decodes the video at 25 fps (any source rate) and its audio (or ``audio``) at
-16 kHz mono (any rate, any channels), tracks the face once (:func:`~talkhead.evaluation.tracked_clip.track_clip`)
-and hands the same :class:`~talkhead.evaluation.tracked_clip.TrackedClip` to every metric
+16 kHz mono (any rate, any channels), tracks the face once (:func:`~talkhead.processing.tracked_clip.track_clip`)
+and hands the same :class:`~talkhead.processing.tracked_clip.TrackedClip` to every metric
 (:class:`~talkhead.evaluation.video_metrics.VideoMetrics`):
 
 * ``expert_sync``: our SyncNet expert (``hub_configs/syncnet-eval``) with the SyncNet protocol
@@ -45,16 +45,17 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import NoFaceError, TalkheadInputError
 from ..processing import audio as audio_lib
+from ..processing.tracked_clip import TrackedClip, track_clip
 from . import inputs
-from .tracked_clip import TrackedClip, track_clip
-from .video_metrics import VideoMetrics, unavailable
+from .lip_follow import lip_follow_videos
+from .mouth_sync import mouth_sync_video
+from .video_metrics import EvaluateOptions, VideoMetrics, unavailable
 
 METRICS = ("expert_sync", "syncnet_v2", "ms_sync", "avs_u", "avs_m", "avs_v", "ssim", "psnr", "lmd", "ifc", "identity")
 GROUPS = {"all": METRICS, "sync": ("expert_sync", "syncnet_v2", "ms_sync", "avs_u"), "avs": ("avs_u", "avs_m", "avs_v"),
@@ -62,21 +63,6 @@ GROUPS = {"all": METRICS, "sync": ("expert_sync", "syncnet_v2", "ms_sync", "avs_
 REFERENCE_METRICS = ("avs_m", "avs_v", "ssim", "psnr", "lmd", "ifc", "identity")
 NEEDS_A_FACE = "; every metric needs a visible face"
 MIN_MAX_SIDE = 96  # smaller frames cannot hold a 96x96 face crop (the detector finds nothing in them)
-
-
-@dataclass
-class EvaluateOptions:
-    """Models and settings of :func:`evaluate_video` (the defaults are the shipped checkpoints)."""
-
-    expert: str = "talkhead/syncnet-eval"  # our SyncNet expert: folder, model id or short name
-    eval_syncers: str = "ms-sync-eval-syncers"  # MS-Sync evaluation syncers
-    syncnet_v2: str | None = None  # folder written by convert_syncnet_v2
-    av_hubert: str | None = None  # folder written by convert_av_hubert
-    ms_sync_padding: str = "valid"  # offset search padding of MS-Sync (see metrics.landmarks.multiscale_sync)
-    max_side: int = 640  # frames are decoded at most this large (tracking and crops)
-    curves: bool = True  # keep per-window confidences and the audio envelope in the report (for the plot)
-    speaker_video: str | None = None  # the video of whoever spoke the audio: adds "lip_follow" to the report
-    mouth_sync: str | None = None  # a mouth-sync expert: adds its offset as "mouth_sync" to the report
 
 
 def select_metrics(names: str | Iterable[str] | None) -> list[str]:
@@ -91,8 +77,10 @@ def select_metrics(names: str | Iterable[str] | None) -> list[str]:
     items = [n for n in items if n]
     unknown = [n for n in items if n not in METRICS and n not in GROUPS]
     if unknown:
-        raise TalkheadInputError(f"unknown metric(s) {', '.join(repr(n) for n in unknown)}; known: {', '.join(METRICS)} "
-                                 f"(groups: {', '.join(GROUPS)})")
+        raise TalkheadInputError(
+            f"unknown metric(s) {', '.join(repr(n) for n in unknown)}; known: {', '.join(METRICS)} "
+            f"(groups: {', '.join(GROUPS)})"
+        )
     if not items:
         raise TalkheadInputError(f"no metric selected; known: {', '.join(METRICS)}")
     chosen = {m for n in items for m in GROUPS.get(n, (n,))}
@@ -102,18 +90,28 @@ def select_metrics(names: str | Iterable[str] | None) -> list[str]:
 def check_options(options: EvaluateOptions, names: Mapping[str, str] | None = None) -> None:
     """Numeric settings that cannot work: :class:`TalkheadInputError` (the CLI's exit 2) before anything is decoded."""
     names = inputs.input_names(names)
-    if isinstance(options.max_side, bool) or not isinstance(options.max_side, (int, np.integer)) \
-            or options.max_side < MIN_MAX_SIDE:
-        raise TalkheadInputError(f"{names['max_side']} must be an integer of at least {MIN_MAX_SIDE} (pixels of the "
-                                 f"longest side of the decoded frames), got {options.max_side!r}")
+    if (
+        isinstance(options.max_side, bool)
+        or not isinstance(options.max_side, (int, np.integer))
+        or options.max_side < MIN_MAX_SIDE
+    ):
+        raise TalkheadInputError(
+            f"{names['max_side']} must be an integer of at least {MIN_MAX_SIDE} (pixels of the "
+            f"longest side of the decoded frames), got {options.max_side!r}"
+        )
     if options.ms_sync_padding not in ("valid", "zeros"):
         raise TalkheadInputError(f"ms_sync_padding must be 'valid' or 'zeros', got {options.ms_sync_padding!r}")
 
 
-def evaluate_video(video: str | os.PathLike, audio: str | os.PathLike | None = None,
-                   reference: str | os.PathLike | None = None, metrics: str | Iterable[str] | None = None,
-                   options: EvaluateOptions | None = None, log: Callable[[str], None] | None = None,
-                   names: Mapping[str, str] | None = None) -> dict:
+def evaluate_video(
+    video: str | os.PathLike,
+    audio: str | os.PathLike | None = None,
+    reference: str | os.PathLike | None = None,
+    metrics: str | Iterable[str] | None = None,
+    options: EvaluateOptions | None = None,
+    log: Callable[[str], None] | None = None,
+    names: Mapping[str, str] | None = None,
+) -> dict:
     """Every selected metric of ``video`` as a JSON-ready report.
 
     Args:
@@ -146,19 +144,28 @@ def evaluate_video(video: str | os.PathLike, audio: str | os.PathLike | None = N
         if given is not None and not Path(given).exists():
             raise FileNotFoundError(f"no such file for {names[key]}: '{given}'")
     # weights that are needed and missing are decided before the slow part
-    v2_folder, v2_reason = (inputs.weights_folder(options.syncnet_v2, inputs.syncnet_v2_missing(names),
-                                                  inputs.SYNCNET_V2_CONVERTER)
-                            if "syncnet_v2" in selected else (None, None))
-    hubert_folder, hubert_reason = (inputs.weights_folder(options.av_hubert, inputs.av_hubert_missing(names),
-                                                          inputs.AV_HUBERT_CONVERTER)
-                                    if any(m.startswith("avs_") for m in selected) else (None, None))
-    models = inputs.load_models(selected, options, v2_folder, hubert_folder)  # a bad model name fails before the slow part
+    v2_folder, v2_reason = (
+        inputs.weights_folder(options.syncnet_v2, inputs.syncnet_v2_missing(names), inputs.SYNCNET_V2_CONVERTER)
+        if "syncnet_v2" in selected
+        else (None, None)
+    )
+    hubert_folder, hubert_reason = (
+        inputs.weights_folder(options.av_hubert, inputs.av_hubert_missing(names), inputs.AV_HUBERT_CONVERTER)
+        if any(m.startswith("avs_") for m in selected)
+        else (None, None)
+    )
+    models = inputs.load_models(
+        selected, options, v2_folder, hubert_folder
+    )  # a bad model name fails before the slow part
     wave, audio_source, audio_reason = inputs.speech_or_reason(video, None if audio is None else str(audio), names)
 
     start = time.perf_counter()
     main = _track(video, options, log)
     main.check_face(NEEDS_A_FACE)
-    say(f"tracked {main.num_frames} frames in {time.perf_counter() - start:.1f} s (face found in {100 * main.found_rate:.1f} %)")
+    say(
+        f"tracked {main.num_frames} frames in {time.perf_counter() - start:.1f} s "
+        f"(face found in {100 * main.found_rate:.1f} %)"
+    )
     if wave is not None and audio_lib.num_video_frames(len(wave)) < 1:
         wave, audio_reason = None, f"the audio of '{audio_source}' is shorter than one video frame (40 ms)"
     if wave is not None:
@@ -166,34 +173,39 @@ def evaluate_video(video: str | os.PathLike, audio: str | os.PathLike | None = N
     ref, ref_reason = _track_reference(reference, selected, options, log, names)
 
     report: dict = {
-        "video": video, "audio": audio_source, "reference": None if reference is None else str(reference),
-        "frames": main.num_frames, "fps": audio_lib.VIDEO_FPS, "max_side": options.max_side,
+        "video": video,
+        "audio": audio_source,
+        "reference": None if reference is None else str(reference),
+        "frames": main.num_frames,
+        "fps": audio_lib.VIDEO_FPS,
+        "max_side": options.max_side,
         "seconds": round(main.num_frames / audio_lib.VIDEO_FPS, 3),
         "source_fps": None if main.source_fps is None else round(float(main.source_fps), 3),
-        "face_found_rate": round(main.found_rate, 4), "audio_frames": main.audio_frames,
-        "reference_frames": min(main.num_frames, ref.num_frames) if ref is not None else None, "metrics": {},
+        "face_found_rate": round(main.found_rate, 4),
+        "audio_frames": main.audio_frames,
+        "reference_frames": min(main.num_frames, ref.num_frames) if ref is not None else None,
+        "metrics": {},
     }
     scorer = VideoMetrics(main, audio_reason, ref, ref_reason, options, models, names)
     report["metrics"] = _run_metrics(scorer, selected, (v2_folder, v2_reason), (hubert_folder, hubert_reason), say)
     if options.curves and main.wave is not None:
         report["audio_envelope"] = [round(float(v), 5) for v in audio_lib.frame_rms(main.wave, main.audio_frames)]
     if options.speaker_video:
-        from .lip_follow import lip_follow_videos
-
         report["lip_follow"] = lip_follow_videos(main, options.speaker_video)
     if options.mouth_sync:
-        from .mouth_sync import mouth_sync_video
-
         report["mouth_sync"] = mouth_sync_video(main, audio, options.mouth_sync)
     return report
 
 
 def _track(video: str, options: EvaluateOptions, log) -> TrackedClip:
-    return track_clip(video, max_side=options.max_side, keep_frames=True, progress_label=Path(video).name if log else None)
+    return track_clip(
+        video, max_side=options.max_side, keep_frames=True, progress_label=Path(video).name if log else None
+    )
 
 
-def _track_reference(reference, selected: list[str], options: EvaluateOptions, log,
-                     names: Mapping[str, str]) -> tuple[TrackedClip | None, str | None]:
+def _track_reference(
+    reference, selected: list[str], options: EvaluateOptions, log, names: Mapping[str, str]
+) -> tuple[TrackedClip | None, str | None]:
     """(the tracked reference, None) or (None, why there is none)."""
     if reference is None:
         return None, inputs.needs_reference(names)
@@ -230,8 +242,10 @@ def _run_metrics(scorer: VideoMetrics, selected: list[str], syncnet_v2: tuple, a
         if not scorer.options.curves:
             entry.pop("curve", None)
         entries[name] = entry
-        say(f"{name}: {entry['status']}" + (f" ({time.perf_counter() - began:.1f} s)" if entry["status"] == "computed"
-                                            else f": {entry['reason']}"))
+        say(
+            f"{name}: {entry['status']}"
+            + (f" ({time.perf_counter() - began:.1f} s)" if entry["status"] == "computed" else f": {entry['reason']}")
+        )
     return entries
 
 

@@ -13,11 +13,21 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EmptyAudioError, MediaDecodeError, NoAudioError
+from ..hub import checkpoint_path, load_pretrained
+from ..models.av_hubert import AVHubertModel
+from ..models.avsyncnet import SyncNetExpert
+from ..models.ms_sync import MSSyncSyncerModel
+from ..models.syncnet_v2 import SyncNetV2Model
 from ..processing import audio as audio_lib
 
 KEYWORDS = {"video": "video", "audio": "audio", "reference": "reference", "landmarks": "landmarks",
             "syncnet_v2": "syncnet_v2=DIR", "av_hubert": "av_hubert=DIR", "max_side": "max_side"}
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
+WEIGHT_FILES = (
+    "model.safetensors",
+    "pytorch_model.bin",
+    "model.safetensors.index.json",
+    "pytorch_model.bin.index.json",
+)
 SYNCNET_V2_CONVERTER = "python -m talkhead.models.syncnet_v2.convert_syncnet_v2 syncnet_v2.model DIR"
 AV_HUBERT_CONVERTER = "python -m talkhead.models.av_hubert.convert_av_hubert CHECKPOINT.pt DIR"
 
@@ -32,20 +42,26 @@ def needs_reference(names: Mapping[str, str]) -> str:
 
 
 def syncnet_v2_missing(names: Mapping[str, str]) -> str:
-    return (f"SyncNet v2 weights not given: {names['syncnet_v2']} (convert syncnet_v2.model with "
-            "`python -m talkhead.models.syncnet_v2.convert_syncnet_v2 syncnet_v2.model DIR`)")
+    return (
+        f"SyncNet v2 weights not given: {names['syncnet_v2']} (convert syncnet_v2.model with "
+        "`python -m talkhead.models.syncnet_v2.convert_syncnet_v2 syncnet_v2.model DIR`)"
+    )
 
 
 def av_hubert_missing(names: Mapping[str, str]) -> str:
-    return (f"AV-HuBERT weights not given: {names['av_hubert']} (convert a lip-reading checkpoint with "
-            "`python -m talkhead.models.av_hubert.convert_av_hubert base_lrs3_433h.pt DIR`)")
+    return (
+        f"AV-HuBERT weights not given: {names['av_hubert']} (convert a lip-reading checkpoint with "
+        "`python -m talkhead.models.av_hubert.convert_av_hubert base_lrs3_433h.pt DIR`)"
+    )
 
 
 def folder_has_no_audio(names: Mapping[str, str]) -> str:
     return f"a frame folder has no audio; give {names['audio']}"
 
 
-def speech_or_reason(video: str, audio: str | None, names: Mapping[str, str]) -> tuple[np.ndarray | None, str | None, str | None]:
+def speech_or_reason(
+    video: str, audio: str | None, names: Mapping[str, str]
+) -> tuple[np.ndarray | None, str | None, str | None]:
     """(16 kHz wave or None, its source, why there is none). A given ``audio`` that cannot be read is an error.
 
     Without ``audio``, a frame folder or a video whose track is missing, empty or undecodable makes the
@@ -76,8 +92,8 @@ def has_weights(folder: str) -> bool:
 
 
 def weights_folder(given: str | None, missing: str, converter: str) -> tuple[str | None, str | None]:
-    """(resolved folder, None) or (None, why not) for optional converted weights; a folder that does not exist raises."""
-    from ..hub import checkpoint_path
+    """(resolved folder, None) or (None, why not) for optional converted weights; a folder that does not exist
+    raises."""
 
     if given is None:
         return None, missing
@@ -91,23 +107,14 @@ def weights_folder(given: str | None, missing: str, converter: str) -> tuple[str
 
 def load_models(selected: list[str], options, syncnet_v2: str | None, av_hubert: str | None) -> dict:
     """The models the selected metrics need, by metric (``av_hubert`` for the three AVS), in eval mode."""
-    from ..hub import load_pretrained
 
     models = {}
     if "expert_sync" in selected:
-        from ..models.avsyncnet import SyncNetExpert
-
         models["expert_sync"] = load_pretrained(SyncNetExpert, options.expert).eval()
     if "ms_sync" in selected:
-        from ..models.ms_sync import MSSyncSyncerModel
-
         models["ms_sync"] = load_pretrained(MSSyncSyncerModel, options.eval_syncers).eval()
     if "syncnet_v2" in selected and syncnet_v2 is not None:
-        from ..models.syncnet_v2 import SyncNetV2Model
-
         models["syncnet_v2"] = load_pretrained(SyncNetV2Model, syncnet_v2).eval()
     if av_hubert is not None:
-        from ..models.av_hubert import AVHubertModel
-
         models["av_hubert"] = load_pretrained(AVHubertModel, av_hubert).eval()
     return models

@@ -1,6 +1,6 @@
 """``talkhead evaluate landmarks``: MS-Sync's multi-scale AV offset and confidence of a talking face's landmarks.
 
-Landmarks come from a file, or from a video tracked once (:func:`~talkhead.evaluation.tracked_clip.track_clip`) and
+Landmarks come from a file, or from a video tracked once (:func:`~talkhead.processing.tracked_clip.track_clip`) and
 normalised as the datasets are (the clip crop of :func:`talkhead.processing.face_crops.frame_clip`), then smoothed over
 3 frames as the syncers saw them in training (spec §1.3): the same landmarks ``talkhead evaluate --metrics ms_sync``
 scores.
@@ -15,14 +15,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import outputs
+from .. import defaults, outputs
 from ..errors import TalkheadInputError
+from ..hub import checkpoint_path, load_pretrained
+from ..metrics.landmarks import multiscale_sync
+from ..models.ms_sync import MSSyncSyncerModel
 from ..processing import audio as audio_lib
 from ..processing.landmarks import smooth_landmarks
+from ..processing.tracked_clip import track_clip
 from .inputs import input_names
-from .tracked_clip import track_clip
 
-DEFAULT_EVAL_SYNCERS = "talkhead/ms-sync-eval-syncers"
+DEFAULT_EVAL_SYNCERS = defaults.EVAL_SYNCERS
 
 
 def read_landmark_file(path: str | os.PathLike) -> np.ndarray:
@@ -32,17 +35,17 @@ def read_landmark_file(path: str | os.PathLike) -> np.ndarray:
         raise FileNotFoundError(f"no such landmark file: '{path}'")
     if path.suffix == ".json":
         data = json.loads(path.read_text())
-        landmarks, fps = np.asarray(data["landmarks"], np.float32), data.get("fps", 25)
+        landmarks, fps = np.asarray(data["landmarks"], np.float32), data.get("fps", defaults.VIDEO_FPS)
     else:
         with np.load(path) as data:
             if "landmarks" not in data:
                 raise TalkheadInputError(f"'{path}' has no 'landmarks' array; it holds {sorted(data.files)}")
             landmarks = data["landmarks"].astype(np.float32)
-            fps = int(data["fps"]) if "fps" in data.files else 25
+            fps = int(data["fps"]) if "fps" in data.files else defaults.VIDEO_FPS
     if landmarks.ndim != 3 or landmarks.shape[1:] != (68, 2):
         raise TalkheadInputError(f"'{path}': landmarks must be (T, 68, 2), got {landmarks.shape}")
-    if fps != 25:
-        raise TalkheadInputError(f"'{path}': landmarks must be at 25 fps, got {fps}")
+    if fps != defaults.VIDEO_FPS:
+        raise TalkheadInputError(f"'{path}': landmarks must be at {defaults.VIDEO_FPS} fps, got {fps}")
     return landmarks
 
 
@@ -60,13 +63,12 @@ def evaluate_landmarks(video: str | None = None, audio: str | None = None, landm
     mean and std over consecutive clips of that many frames. ``names``: how messages name the inputs
     (:func:`talkhead.evaluation.inputs.input_names`).
     """
-    from ..hub import checkpoint_path, load_pretrained
-    from ..metrics.landmarks import multiscale_sync
-    from ..models.ms_sync import MSSyncSyncerModel
 
     names = input_names(names)
     if landmarks is None and video is None:
-        raise TalkheadInputError(f"give {names['video']} (to track landmarks) or {names['landmarks']} (a .npz or .json file)")
+        raise TalkheadInputError(
+            f"give {names['video']} (to track landmarks) or {names['landmarks']} (a .npz or .json file)"
+        )
     speech_source = audio or video
     if speech_source is None:
         raise TalkheadInputError(f"give {names['audio']} (the speech) when the landmarks come from a file")
@@ -89,14 +91,19 @@ def evaluate_landmarks(video: str | None = None, audio: str | None = None, landm
     syncer = load_pretrained(MSSyncSyncerModel, model)
     syncer.check_length(frames, range(1, syncer.config.num_levels + 1))
     result = multiscale_sync(syncer, points, features, padding=padding)
-    report.update(frames=frames, seconds=round(frames / 25, 3), levels=result.to_dict(), summary=result.summary())
+    report.update(
+        frames=frames, seconds=round(frames / defaults.VIDEO_FPS, 3), levels=result.to_dict(), summary=result.summary()
+    )
     if chunk:
         syncer.check_length(chunk, range(1, syncer.config.num_levels + 1))
-        values = [multiscale_sync(syncer, points[a:b], features[4 * a : 4 * b], padding=padding).summary()
-                  for a, b in _chunks(frames, chunk)]
+        values = [
+            multiscale_sync(syncer, points[a:b], features[4 * a : 4 * b], padding=padding).summary()
+            for a, b in _chunks(frames, chunk)
+        ]
         if values:
             report["chunks"] = {
-                "size": chunk, "count": len(values),
+                "size": chunk,
+                "count": len(values),
                 "mean": {k: float(np.mean([v[k] for v in values])) for k in values[0]},
                 "std": {k: float(np.std([v[k] for v in values])) for k in values[0]},
             }
@@ -112,11 +119,13 @@ def plot_offset_curves(report: dict, path: str | os.PathLike) -> Path:
 
     levels = report["levels"]
     figure, axes = plt.subplots(1, len(levels), figsize=(3.6 * len(levels), 3.2), dpi=110, squeeze=False)
-    for axis, (name, level) in zip(axes[0], levels.items()):
+    for axis, (name, level) in zip(axes[0], levels.items(), strict=True):
         offsets_ms = np.asarray(level["offsets"]) * level["step_ms"]
         axis.plot(offsets_ms, level["distances"], color="C0")
         axis.axvline(level["offset"] * level["step_ms"], color="C3", linestyle="--", linewidth=1)
-        axis.set_title(f"{name.replace('_', ' ')}: off {level['offset']:+d}, conf {level['confidence']:.2f}", fontsize=9)
+        axis.set_title(
+            f"{name.replace('_', ' ')}: off {level['offset']:+d}, conf {level['confidence']:.2f}", fontsize=9
+        )
         axis.set_xlabel("offset (ms, + = audio leads)", fontsize=8)
         axis.grid(alpha=0.3)
     axes[0][0].set_ylabel("mean embedding distance")

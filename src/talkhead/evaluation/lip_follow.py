@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from ..metrics.lip_follow import lip_follow, std_ratio
-from .tracked_clip import TrackedClip, track_clip
+from ..processing.tracked_clip import TrackedClip, track_clip
 
 
 def lip_follow_videos(video: str | os.PathLike | TrackedClip, speaker_video: str | os.PathLike | TrackedClip) -> dict:

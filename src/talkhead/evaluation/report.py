@@ -64,7 +64,7 @@ def plot_confidence(report: dict, path: str | os.PathLike) -> Path:
     envelope = report.get("audio_envelope")
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5), dpi=110, sharex=True,
                                          gridspec_kw={"height_ratios": [3, 1]})
-    for index, (name, curve) in enumerate(curves):
+    for index, (_name, curve) in enumerate(curves):
         values = np.array([np.nan if v is None else v for v in curve["values"]], np.float64)
         top.plot(curve["seconds"], values, color=f"C{index}", linewidth=1.2, label=curve["label"])
     if curves:
@@ -75,7 +75,9 @@ def plot_confidence(report: dict, path: str | os.PathLike) -> Path:
                  transform=top.transAxes, fontsize=9)
     top.set_ylabel("confidence")
     top.grid(alpha=0.3)
-    top.set_title(f"{Path(report['video']).name}: per-window sync confidence (windows centred on their frames)", fontsize=9)
+    top.set_title(
+        f"{Path(report['video']).name}: per-window sync confidence (windows centred on their frames)", fontsize=9
+    )
     if envelope:
         seconds = (np.arange(len(envelope)) + 0.5) / report["fps"]
         bottom.fill_between(seconds, 0, envelope, color="0.55", linewidth=0)

@@ -131,7 +131,8 @@ def avs_scores(model, generated_rois, audio_features=None, reference_rois=None) 
     frames = min(lengths)
     if frames < 1:
         raise ValueError(f"nothing to score: input lengths {lengths}")
-    generated, audio, reference = _trim(generated, frames, True), _trim(audio, frames, False), _trim(reference, frames, True)
+    generated, audio, reference = (_trim(generated, frames, True), _trim(audio, frames, False),
+                                   _trim(reference, frames, True))
 
     result: dict = {"frames": frames, "not_computed": {}}
     visual = _encode(model, video=generated)  # TE(V^G, 0), shared by AVS_u and AVS_v
@@ -143,7 +144,8 @@ def avs_scores(model, generated_rois, audio_features=None, reference_rois=None) 
         result["avs_m"] = float(avs_m(model, generated, reference, audio).mean())
     else:
         result["not_computed"]["avs_m"] = " and ".join(
-            reason for reason, absent in ((NEEDS_REFERENCE, reference is None), (NEEDS_AUDIO, audio is None)) if absent)
+            reason for reason, absent in ((NEEDS_REFERENCE, reference is None), (NEEDS_AUDIO, audio is None)) if absent
+        )
     if reference is not None:
         result["avs_v"] = float(frame_cosine(visual, _encode(model, video=reference)).mean())
     else:

@@ -33,17 +33,21 @@ class FaceSyncExpert:
     @torch.no_grad()
     def embed_visual(self, faces, count: int) -> np.ndarray:
         faces = torch.as_tensor(faces, dtype=torch.float32)
-        return self._batched(lambda index: self.model.embed_faces(torch.stack([faces[t : t + VIDEO_WINDOW] for t in index])),
-                             count)
+        return self._batched(
+            lambda index: self.model.embed_faces(torch.stack([faces[t : t + VIDEO_WINDOW] for t in index])), count
+        )
 
     @torch.no_grad()
     def embed_audio(self, audio: tuple[np.ndarray, int], count: int) -> np.ndarray:
         mel, first_frame = audio
-        return self._batched(lambda index: self.model.embed_audio(torch.stack([mel_tensor(mel, first_frame + t) for t in index])),
-                             count)
+        return self._batched(
+            lambda index: self.model.embed_audio(torch.stack([mel_tensor(mel, first_frame + t) for t in index])), count
+        )
 
     def _batched(self, embed, count: int) -> np.ndarray:
-        chunks = [embed(range(start, min(count, start + self.batch_size))) for start in range(0, count, self.batch_size)]
+        chunks = [
+            embed(range(start, min(count, start + self.batch_size))) for start in range(0, count, self.batch_size)
+        ]
         return torch.nn.functional.normalize(torch.cat(chunks), dim=-1).numpy()
 
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..processing.faces import default_face_embedder, default_landmark_predictor
+from ..processing.landmarks import mouth_opening
+
 
 def _to_uint8_scale(images) -> np.ndarray:
     """(N, H, W, 3) float64 on the [0, 255] scale."""
@@ -26,8 +29,22 @@ def ssim(generated, target) -> float:
     from skimage.metrics import structural_similarity
 
     fake, real = _to_uint8_scale(generated), _to_uint8_scale(target)
-    return float(np.mean([structural_similarity(f, r, channel_axis=-1, data_range=255.0, gaussian_weights=True, sigma=1.5,
-                                                use_sample_covariance=False) for f, r in zip(fake, real)]))
+    return float(
+        np.mean(
+            [
+                structural_similarity(
+                    f,
+                    r,
+                    channel_axis=-1,
+                    data_range=255.0,
+                    gaussian_weights=True,
+                    sigma=1.5,
+                    use_sample_covariance=False,
+                )
+                for f, r in zip(fake, real, strict=False)
+            ]
+        )
+    )
 
 
 def finite_mean(values) -> float:
@@ -45,8 +62,13 @@ def psnr_per_frame(generated, target) -> np.ndarray:
     from skimage.metrics import peak_signal_noise_ratio
 
     fake, real = _to_uint8_scale(generated), _to_uint8_scale(target)
-    return np.array([np.inf if np.array_equal(f, r) else peak_signal_noise_ratio(r, f, data_range=255.0)
-                     for f, r in zip(fake, real)], np.float64)
+    return np.array(
+        [
+            np.inf if np.array_equal(f, r) else peak_signal_noise_ratio(r, f, data_range=255.0)
+            for f, r in zip(fake, real, strict=False)
+        ],
+        np.float64,
+    )
 
 
 def psnr(generated, target) -> float:
@@ -71,7 +93,6 @@ def _rgb_uint8(images) -> np.ndarray:
 
 def crop_landmarks(images, predictor=None) -> np.ndarray:
     """(N, 68, 2) dlib landmarks of tight face crops, in the crops' pixels (the whole image is the face box)."""
-    from ..processing.faces import default_landmark_predictor
 
     predictor = predictor or default_landmark_predictor()
     crops = _rgb_uint8(images)
@@ -87,14 +108,12 @@ def mouth_landmark_distance(generated, target, predictor=None) -> float:
 
 def mouth_openings(images, predictor=None) -> np.ndarray:
     """(N,) inner-lip opening over mouth width (processing.landmarks.mouth_opening) of dlib landmarks on crops."""
-    from ..processing.landmarks import mouth_opening
 
     return mouth_opening(crop_landmarks(images, predictor))
 
 
 def face_embeddings(images, embedder=None) -> np.ndarray:
     """(N, 128) dlib face embeddings of tight face crops (about 0.1 s a crop on one core)."""
-    from ..processing.faces import default_face_embedder
 
     embedder = embedder or default_face_embedder()  # load dlib's net once, not per call (about 1 s a load)
     crops = _rgb_uint8(images)

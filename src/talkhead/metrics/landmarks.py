@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import scipy.linalg
 import torch
 
+from ..models.ms_sync.modeling_ms_sync import windows_per_level
 from ..processing.landmarks import EYEBROWS, EYES, JAW, MOUTH, NOSE
 from .sync import VSHIFT, SyncResult, expert_offset
 
@@ -57,7 +59,6 @@ class MSSyncLevelExpert:
         self.window = syncers.min_frames(level)
 
     def num_windows(self, landmarks, logfbank) -> int:
-        from ..models.ms_sync.modeling_ms_sync import windows_per_level
 
         return windows_per_level(len(landmarks), self.level, self.syncers.config.landmark_window)
 
@@ -94,8 +95,12 @@ def multiscale_sync(eval_syncer, landmarks, logfbank, levels: list[int] | None =
     """
     levels = list(levels or range(1, eval_syncer.config.num_levels + 1))
     eval_syncer.check_length(len(landmarks), levels)
-    return MultiscaleSyncResult({level: expert_offset(MSSyncLevelExpert(eval_syncer, level, padding), landmarks, logfbank,
-                                                      vshift) for level in levels})
+    return MultiscaleSyncResult(
+        {
+            level: expert_offset(MSSyncLevelExpert(eval_syncer, level, padding), landmarks, logfbank, vshift)
+            for level in levels
+        }
+    )
 
 
 def gaussian_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -130,8 +135,9 @@ def syncer_landmark_features(eval_syncer, sequences: list[np.ndarray], level: in
     return np.concatenate(features)
 
 
-def landmark_frechet(eval_syncer, generated: list[np.ndarray], reference: list[np.ndarray],
-                     levels: list[int] | None = None) -> dict[str, float]:
+def landmark_frechet(
+    eval_syncer, generated: list[np.ndarray], reference: list[np.ndarray], levels: list[int] | None = None
+) -> dict[str, float]:
     """Fréchet distance between generated and reference landmark sequences in syncer-feature space.
 
     Returns ``frechet_i`` per level and ``frechet`` (their mean). Sequences are (T, 68, 2) in crop units.
@@ -170,8 +176,6 @@ def rasterize_landmarks(landmarks: np.ndarray, size: int = 224, mode: str = "poi
                 frame_index = np.repeat(np.arange(len(flat)), points.shape[1])
                 rasters[frame_index, channel, points[..., 1].ravel(), points[..., 0].ravel()] = 1.0
             elif mode == "lines":
-                import cv2
-
                 for index in range(len(flat)):
                     image = np.ascontiguousarray(rasters[index, channel])
                     cv2.polylines(image, [points[index].reshape(-1, 1, 2).astype(np.int32)], False, 1.0, 1)
@@ -192,12 +196,16 @@ def motion_trail(rasters: np.ndarray) -> np.ndarray:
 def inception_features(inception, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
     """(N, 3, H, W) images in [0, 1] -> (N, 2048) pool3 features of the FID InceptionV3."""
     device = next(inception.parameters()).device
-    chunks = [inception(torch.as_tensor(images[i : i + batch_size], device=device)).cpu().numpy()
-              for i in range(0, len(images), batch_size)]
+    chunks = [
+        inception(torch.as_tensor(images[i : i + batch_size], device=device)).cpu().numpy()
+        for i in range(0, len(images), batch_size)
+    ]
     return np.concatenate(chunks)
 
 
 def inception_frechet(inception, generated_images: np.ndarray, reference_images: np.ndarray) -> float:
     """FID between two sets of images (rasters or motion trails) with a user-supplied Inception."""
-    return frechet_distance(*gaussian_statistics(inception_features(inception, generated_images)),
-                            *gaussian_statistics(inception_features(inception, reference_images)))
+    return frechet_distance(
+        *gaussian_statistics(inception_features(inception, generated_images)),
+        *gaussian_statistics(inception_features(inception, reference_images)),
+    )

@@ -9,14 +9,14 @@ the way ``SyncNetInstance.evaluate`` computes them:
    (:func:`talkhead.processing.audio.mfcc13`); audio window t is rows 4t..4t+19.
 3. Windows t = 0 .. L - 6 with L = min(frames, ⌊samples / 640⌋): the original's count, which stops
    one window short of the last full one.
-4. :func:`talkhead.metrics.sync.expert_offset` over :class:`SyncNetV2Expert` (vshift 15, Euclidean distance, zero padding):
-   offset = vshift - argmin of the mean distance curve, **LSE-D** = its minimum, **LSE-C** = its
+4. :func:`talkhead.metrics.sync.expert_offset` over :class:`SyncNetV2Expert` (vshift 15, Euclidean distance, zero
+   padding): offset = vshift - argmin of the mean distance curve, **LSE-D** = its minimum, **LSE-C** = its
    median minus its minimum; per-window confidence = the curve's median minus each window's distance
    at the best shift, median-filtered over 9 windows.
 
 :func:`syncnet_v2_face_crops` cuts the crops from whole frames and a face track with syncnet_python's
 ``run_pipeline.crop_video`` geometry; ``talkhead evaluate --syncnet-v2`` tracks the face with
-:func:`talkhead.evaluation.tracked_clip.track_clip`.
+:func:`talkhead.processing.tracked_clip.track_clip`.
 
 Where we differ from syncnet_python:
 
@@ -38,6 +38,8 @@ import scipy.signal
 
 from ..errors import EmptyAudioError, NoFaceError
 from ..processing.audio import SAMPLE_RATE, SAMPLES_PER_FRAME, VIDEO_WINDOW, mfcc13
+from ..processing.face_crops import face_crop_boxes
+from ..processing.faces import fill_all_gaps
 from .sync import VSHIFT, SyncResult, expert_offset
 
 AUDIO_WINDOW = 20
@@ -61,19 +63,24 @@ class SyncNetV2Expert:
         return num_windows(len(faces), len(wave))
 
     def embed_visual(self, faces: np.ndarray, count: int) -> np.ndarray:
-        """(count, D) embeddings of windows of five crops, as BGR floats on [0, 255] (what cv2.imread gives the original)."""
+        """(count, D) embeddings of windows of five crops, as BGR floats on [0, 255] (what cv2.imread gives the
+        original)."""
         import torch
 
         faces = np.asarray(faces)
         size = self.model.config.image_size
         if faces.ndim != 4 or faces.shape[1:] != (size, size, 3) or faces.dtype != np.uint8:
-            raise ValueError(f"expected (T, {size}, {size}, 3) uint8 RGB face crops, got {faces.shape} {faces.dtype}; "
-                             "cut them with syncnet_v2_face_crops")
+            raise ValueError(
+                f"expected (T, {size}, {size}, 3) uint8 RGB face crops, got {faces.shape} {faces.dtype}; "
+                "cut them with syncnet_v2_face_crops"
+            )
 
         def embed(start: int, stop: int):
             clip = torch.from_numpy(np.ascontiguousarray(faces[start : stop + VIDEO_WINDOW - 1, ..., ::-1]))
             clip = clip.permute(3, 0, 1, 2).float()  # (3, frames, S, S), unnormalised
-            return self.model.embed_video(self._on_model(torch.stack([clip[:, t : t + VIDEO_WINDOW] for t in range(stop - start)])))
+            return self.model.embed_video(
+                self._on_model(torch.stack([clip[:, t : t + VIDEO_WINDOW] for t in range(stop - start)]))
+            )
 
         return self._batched(embed, count)
 
@@ -94,15 +101,18 @@ class SyncNetV2Expert:
         return tensor.to(parameter.device, parameter.dtype)
 
     def _batched(self, embed, count: int) -> np.ndarray:
-        """``embed(start, stop)`` over batches of windows in eval mode (batch norm on running statistics, as the original)."""
+        """``embed(start, stop)`` over batches of windows in eval mode (batch norm on running statistics, as the
+        original)."""
         import torch
 
         was_training = self.model.training
         self.model.eval()
         try:
             with torch.no_grad():
-                chunks = [embed(start, min(count, start + self.batch_size)).float().cpu()
-                          for start in range(0, count, self.batch_size)]
+                chunks = [
+                    embed(start, min(count, start + self.batch_size)).float().cpu()
+                    for start in range(0, count, self.batch_size)
+                ]
         finally:
             self.model.train(was_training)
         return torch.cat(chunks).numpy()
@@ -113,8 +123,15 @@ def num_windows(num_frames: int, num_samples: int) -> int:
     return min(num_frames, num_samples // SAMPLES_PER_FRAME) - VIDEO_WINDOW
 
 
-def syncnet_v2_scores(model, faces: np.ndarray, wave: np.ndarray, vshift: int = VSHIFT, batch_size: int = 20,
-                      sample_rate: int = SAMPLE_RATE, padding: str = "zeros") -> SyncResult:
+def syncnet_v2_scores(
+    model,
+    faces: np.ndarray,
+    wave: np.ndarray,
+    vshift: int = VSHIFT,
+    batch_size: int = 20,
+    sample_rate: int = SAMPLE_RATE,
+    padding: str = "zeros",
+) -> SyncResult:
     """Offset, LSE-D (``min_distance``), LSE-C (``confidence``) and per-window confidence of a talking face.
 
     Args:
@@ -131,28 +148,34 @@ def syncnet_v2_scores(model, faces: np.ndarray, wave: np.ndarray, vshift: int = 
         EmptyAudioError: fewer than 6 frames or 0.24 s of audio.
     """
     if num_windows(len(faces), len(wave)) < 1:
-        raise EmptyAudioError(f"SyncNet needs at least {VIDEO_WINDOW + 1} frames and as much audio "
-                              f"({(VIDEO_WINDOW + 1) * SAMPLES_PER_FRAME} samples); got {len(faces)} frames and {len(wave)} samples")
+        raise EmptyAudioError(
+            f"SyncNet needs at least {VIDEO_WINDOW + 1} frames and as much audio "
+            f"({(VIDEO_WINDOW + 1) * SAMPLES_PER_FRAME} samples); got {len(faces)} frames and {len(wave)} samples"
+        )
     return expert_offset(SyncNetV2Expert(model, batch_size, sample_rate, padding), faces, wave, vshift)
 
 
-def syncnet_v2_face_crops(frames, landmarks: np.ndarray, found: np.ndarray, size: int = 224,
-                          crop_scale: float = CROP_SCALE) -> np.ndarray:
+def syncnet_v2_face_crops(
+    frames, landmarks: np.ndarray, found: np.ndarray, size: int = 224, crop_scale: float = CROP_SCALE
+) -> np.ndarray:
     """SyncNet's (T, size, size, 3) uint8 crops of RGB ``frames`` around a tracked face.
 
-    ``landmarks`` (T, 68, 2) and ``found`` (T,) are a face track in the frames' pixels (:class:`talkhead.processing.faces.FaceTrack`);
-    its boxes (:func:`~talkhead.processing.face_crops.face_crop_boxes`, in place of S3FD's) are interpolated
-    where the face is lost.
+    ``landmarks`` (T, 68, 2) and ``found`` (T,) are a face track in the frames' pixels
+    (:class:`talkhead.processing.faces.FaceTrack`); its boxes
+    (:func:`~talkhead.processing.face_crops.face_crop_boxes`, in place of S3FD's) are interpolated where the face
+    is lost.
     """
-    from ..processing.face_crops import face_crop_boxes
-    from ..processing.faces import fill_all_gaps
 
     if not np.asarray(found).any():
         raise NoFaceError("no face found in any frame; SyncNet scores need a visible, roughly frontal face")
     boxes = fill_all_gaps(face_crop_boxes(landmarks), found)
     centres_x, centres_y, halves = syncnet_crop_geometry(boxes)
-    return np.stack([_syncnet_crop(frame, x, y, half, crop_scale, size)
-                     for frame, x, y, half in zip(frames, centres_x, centres_y, halves)])
+    return np.stack(
+        [
+            _syncnet_crop(frame, x, y, half, crop_scale, size)
+            for frame, x, y, half in zip(frames, centres_x, centres_y, halves, strict=False)
+        ]
+    )
 
 
 def syncnet_crop_geometry(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -168,7 +191,9 @@ def syncnet_crop_geometry(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return tuple(scipy.signal.medfilt(values, kernel) for values in (centres_x, centres_y, halves))
 
 
-def _syncnet_crop(frame: np.ndarray, centre_x: float, centre_y: float, half: float, crop_scale: float, size: int) -> np.ndarray:
+def _syncnet_crop(
+    frame: np.ndarray, centre_x: float, centre_y: float, half: float, crop_scale: float, size: int
+) -> np.ndarray:
     """run_pipeline.crop_video's crop: from the box top to 1 + 2·scale half-sizes below its centre, as wide.
 
     The original pads the frame by ⌊half·(1 + 2·scale)⌋ grey pixels and slices with int(); the same

@@ -9,7 +9,10 @@ tight box of all 68 points. Every function takes RGB uint8 frames and image-pixe
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
+
+from .image import finite_mean
 
 MOUTH_BOX_SCALE = 1.35
 
@@ -54,7 +57,6 @@ def box_psnr(generated: np.ndarray, real: np.ndarray, box: np.ndarray) -> float:
 
 def laplacian_variance(image: np.ndarray, box: np.ndarray) -> float:
     """Variance of the Laplacian of the grey image inside ``box``: high for sharp edges, low for a smear."""
-    import cv2
 
     grey = cv2.cvtColor(np.ascontiguousarray(_cut(image, box)), cv2.COLOR_RGB2GRAY)
     return float(cv2.Laplacian(grey, cv2.CV_64F).var()) if grey.size else float("nan")
@@ -71,7 +73,6 @@ def mouth_quality(generated: np.ndarray, real: np.ndarray, landmarks: np.ndarray
 def summarize(rows: list[dict]) -> dict:
     """Means of per-frame scores, leaving out NaN and infinite values (identical boxes have infinite PSNR; a
     score that is infinite on every frame stays ``inf``)."""
-    from .image import finite_mean
 
     keys = rows[0].keys() if rows else []
     return {key: finite_mean([r[key] for r in rows]) for key in keys}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..processing.mouth import mouth_shapes
 from .sync import expert_offset
 
 
@@ -64,7 +65,6 @@ def clip_offset(model, features: np.ndarray, displacements: np.ndarray, max_lag:
 def mouth_displacements(landmarks: np.ndarray, found: np.ndarray) -> np.ndarray:
     """(T, 20, 2) mouth shapes in the face frame minus their mean over frames with a face; frames without one
     get the mean (no motion), so they neither help nor fake a match."""
-    from ..processing.mouth import mouth_shapes
 
     if not found.any():
         raise ValueError("no face was found in any frame")

@@ -115,7 +115,13 @@ def distance_matrix(video: np.ndarray, audio: np.ndarray, vshift: int = VSHIFT, 
     if len(video) == 0:
         raise ValueError("cannot search offsets over empty embedding sequences")
     steps = len(video)
-    padded = np.concatenate([np.zeros((vshift, audio.shape[1])), audio[:steps], np.zeros((vshift + max(0, steps - len(audio)), audio.shape[1]))])
+    padded = np.concatenate(
+        [
+            np.zeros((vshift, audio.shape[1])),
+            audio[:steps],
+            np.zeros((vshift + max(0, steps - len(audio)), audio.shape[1])),
+        ]
+    )
     shifts = np.stack([padded[k : k + steps] for k in range(2 * vshift + 1)], axis=1)  # (T, K, D)
     if metric == "euclidean":
         distances = np.linalg.norm(video[:, None, :] - shifts, axis=-1)
@@ -132,8 +138,9 @@ def distance_matrix(video: np.ndarray, audio: np.ndarray, vshift: int = VSHIFT, 
     return distances
 
 
-def offset_search(video_embeddings, audio_embeddings, vshift: int = VSHIFT, metric: str = "euclidean",
-                  padding: str = "zeros") -> SyncResult:
+def offset_search(
+    video_embeddings, audio_embeddings, vshift: int = VSHIFT, metric: str = "euclidean", padding: str = "zeros"
+) -> SyncResult:
     """SyncNet's offset / confidence search over two aligned embedding sequences (T, D) each.
 
     ``video_embeddings[t]`` and ``audio_embeddings[t]`` describe the same window t when the two
@@ -193,5 +200,8 @@ def group_offset_scores(cosines) -> dict:
     windows = cosines.shape[1]
     aligned = np.diagonal(cosines, axis1=1, axis2=2)
     shifted = (cosines.sum(axis=(1, 2)) - aligned.sum(axis=1)) / (windows * (windows - 1))
-    return {"offset_accuracy": float(np.mean(cosines.argmax(axis=2) == np.arange(windows))),
-            "aligned_cosine": float(aligned.mean()), "shifted_cosine": float(shifted.mean())}
+    return {
+        "offset_accuracy": float(np.mean(cosines.argmax(axis=2) == np.arange(windows))),
+        "aligned_cosine": float(aligned.mean()),
+        "shifted_cosine": float(shifted.mean()),
+    }

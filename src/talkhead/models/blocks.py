@@ -57,7 +57,8 @@ class ConvNeXt1DBlock(nn.Module):
         self.project = nn.Conv1d(hidden, out_channels, 1, groups=groups)
         if stride != 1 or in_channels != out_channels:
             self.shortcut = nn.Sequential(
-                nn.Conv1d(in_channels, out_channels, 1, stride=stride, groups=groups), channel_norm(out_channels, groups)
+                nn.Conv1d(in_channels, out_channels, 1, stride=stride, groups=groups),
+                channel_norm(out_channels, groups),
             )
         else:
             self.shortcut = nn.Identity()
@@ -88,8 +89,15 @@ def pointwise_conv(conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
     batch, channels, length = x.shape
     weight = conv.weight.view(groups, conv.out_channels // groups, channels // groups)
     # one (out, in) @ (in, batch * length) product per group
-    columns = x.reshape(batch, groups, channels // groups, length).permute(1, 2, 0, 3).reshape(groups, channels // groups, -1)
-    out = torch.bmm(weight, columns).view(groups, -1, batch, length).permute(2, 0, 1, 3).reshape(batch, conv.out_channels, length)
+    columns = (
+        x.reshape(batch, groups, channels // groups, length).permute(1, 2, 0, 3).reshape(groups, channels // groups, -1)
+    )
+    out = (
+        torch.bmm(weight, columns)
+        .view(groups, -1, batch, length)
+        .permute(2, 0, 1, 3)
+        .reshape(batch, conv.out_channels, length)
+    )
     return out if conv.bias is None else out + conv.bias[:, None]
 
 
@@ -109,16 +117,23 @@ class ConvNeXt1DEncoder(nn.Module):
     changes the width followed by ``blocks - 1`` blocks that keep it; average pool over time; linear.
     """
 
-    def __init__(self, in_channels: int, widths: Sequence[int] = (64, 128, 256, 512),
-                 blocks: Sequence[int] = (2, 2, 2, 2), embed_dim: int = 512, kernel_size: int = 3,
-                 expansion: int = 4, min_stem_width: int = 32):
+    def __init__(
+        self,
+        in_channels: int,
+        widths: Sequence[int] = (64, 128, 256, 512),
+        blocks: Sequence[int] = (2, 2, 2, 2),
+        embed_dim: int = 512,
+        kernel_size: int = 3,
+        expansion: int = 4,
+        min_stem_width: int = 32,
+    ):
         super().__init__()
         if len(widths) != len(blocks):
             raise ValueError(f"widths {tuple(widths)} and blocks {tuple(blocks)} must have the same length")
         stem_width = max(in_channels, min_stem_width)
         layers: list[nn.Module] = [ConvNeXt1DBlock(in_channels, stem_width, kernel_size, 1, expansion)]
         current = stem_width
-        for width, count in zip(stage_widths(stem_width, widths), blocks):
+        for width, count in zip(stage_widths(stem_width, widths), blocks, strict=False):
             layers.append(ConvNeXt1DBlock(current, width, kernel_size, 2, expansion))
             layers += [ConvNeXt1DBlock(width, width, kernel_size, 1, expansion) for _ in range(count - 1)]
             current = width
@@ -135,8 +150,13 @@ class LandmarkEmbedding(nn.Module):
 
     def __init__(self, in_dim: int, hidden: int, expand: int, out_dim: int):
         super().__init__()
-        self.layers = nn.Sequential(nn.Linear(in_dim, hidden), nn.LayerNorm(hidden), nn.Linear(hidden, expand),
-                                    nn.GELU(), nn.Linear(expand, out_dim))
+        self.layers = nn.Sequential(
+            nn.Linear(in_dim, hidden),
+            nn.LayerNorm(hidden),
+            nn.Linear(hidden, expand),
+            nn.GELU(),
+            nn.Linear(expand, out_dim),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x)

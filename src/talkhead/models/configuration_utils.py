@@ -7,13 +7,14 @@ import json
 import os
 from pathlib import Path
 
+from ..hub import checkpoint_path, model_id
+
 
 def resolve_shipped(name_or_path):
     """A shipped model's id or short name -> the folder :mod:`talkhead.hub` resolves it to; anything else as given
     (an existing folder wins, other Hub ids go to ``from_pretrained`` untouched)."""
     if not isinstance(name_or_path, (str, os.PathLike)) or Path(name_or_path).expanduser().is_dir():
         return name_or_path
-    from ..hub import checkpoint_path, model_id
 
     return checkpoint_path(name_or_path) if model_id(name_or_path) is not None else name_or_path
 

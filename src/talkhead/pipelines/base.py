@@ -23,13 +23,13 @@ from pathlib import Path
 from transformers import Pipeline
 
 from ..errors import TalkheadInputError
+from ..hub import load_pretrained
 
 
 def load_component(model_class, value):
     """A model given by name or path is loaded (eval mode); a model object is used as is; ``None`` stays."""
     if value is None or not isinstance(value, (str, os.PathLike)):
         return value
-    from ..hub import load_pretrained
 
     return load_pretrained(model_class, value).eval()
 

@@ -6,14 +6,16 @@ import os
 
 import numpy as np
 
+from .. import defaults
 from ..errors import TalkheadInputError
 from ..processing import audio as audio_lib
 from ..processing.audio_decode import stream_audio
 
 OUTPUT_SAMPLE_RATE = 48_000
-DEFAULT_MOUTH_MOTION = "talkhead/mouth-motion"
-DEFAULT_FACE_GENERATOR = "talkhead/stable-sync-face"
-DEFAULT_SILENT_LIP = "talkhead/stable-sync-silent-lip"
+# the pipelines' names for the shipped checkpoints they default to (talkhead.defaults holds the values)
+DEFAULT_MOUTH_MOTION = defaults.MOUTH_MOTION
+DEFAULT_FACE_GENERATOR = defaults.FACE_GENERATOR
+DEFAULT_SILENT_LIP = defaults.SILENT_LIP
 
 
 def load_speech(audio, name: str):

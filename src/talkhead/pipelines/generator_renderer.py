@@ -13,9 +13,11 @@ retrieval renderer (:mod:`talkhead.pipelines.retrieval_renderer`), which measure
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
 
+from ..models.stable_sync import mask_lower_half
 from ..processing import audio as audio_lib
 from ..processing.face_crops import crop_face, faces_to_tensor, feather_mask, paste_face
 from .stages import StageTimes
@@ -35,7 +37,6 @@ def mouth_mask(box_landmarks: np.ndarray, size: int = 96, feather: float = 0.1) 
     Pasting the mouth region only (not the whole lower half, as the generator's mask does) keeps the
     source's jaw line and skin, which a small generator renders worse than it renders lips.
     """
-    import cv2
 
     mouth = box_landmarks[48:68] * size
     center = (mouth.min(0) + mouth.max(0)) / 2
@@ -68,10 +69,9 @@ class FaceRenderer:
 
     def __call__(self, frames: list[np.ndarray], boxes: np.ndarray, box_landmarks: np.ndarray,
                  output_indices: list[int], times: StageTimes) -> list[np.ndarray]:
-        from ..models.stable_sync import mask_lower_half
 
         with times.stage("render"):
-            crops = np.stack([crop_face(f, b) for f, b in zip(frames, boxes)])
+            crops = np.stack([crop_face(f, b) for f, b in zip(frames, boxes, strict=False)])
             faces = faces_to_tensor(crops)
             poses = pose_descriptor(box_landmarks)
             nearest = np.argmin(((poses[:, None] - self.reference_poses[None]) ** 2).sum(-1), axis=1)
@@ -83,7 +83,7 @@ class FaceRenderer:
         with times.stage("render"):
             generated = images.permute(0, 2, 3, 1).numpy() * 255
             pasted = []
-            for frame, face, crop, box, points in zip(frames, generated, crops, boxes, box_landmarks):
+            for frame, face, crop, box, points in zip(frames, generated, crops, boxes, box_landmarks, strict=False):
                 mask = mouth_mask(points, feather=self.feather)
                 face = match_colour(face, crop, mask)
                 pasted.append(paste_face(frame, face, box, mask))
@@ -104,7 +104,6 @@ def match_colour(generated: np.ndarray, source: np.ndarray, mask: np.ndarray) ->
 
 def close_mouths(silent_lip, faces: np.ndarray) -> torch.Tensor:
     """Identity references with closed lips: G_S on the face with the mel of silence (spec §6.3)."""
-    from ..models.stable_sync import mask_lower_half
 
     tensor = faces_to_tensor(faces)
     if silent_lip is None:

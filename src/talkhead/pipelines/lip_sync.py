@@ -1,12 +1,12 @@
 """Lip-sync (dubbing): a video and new speech -> the video with its mouth moving to the speech.
 
-Two renderers, chosen by the model given:
+Two renderers, named by ``LipSyncOptions.renderer`` (``--renderer``):
 
-* a :class:`~talkhead.models.mouth_motion.MouthMotionModel` (the default, ``mouth-motion``): the model
+* ``retrieval`` (default), with a :class:`~talkhead.models.mouth_motion.MouthMotionModel` (``mouth-motion``): the model
   turns the speech into mouth shapes and the video's own mouths are retrieved, warped onto them and
   pasted back (:mod:`.retrieval_renderer`; issues #13 and #14). Real lips and teeth, sharp at video
   resolution, and only the mouth and chin change.
-* a :class:`~talkhead.models.stable_sync.StableSyncFaceGenerator` (``stable-sync-face``, the paper's
+* ``generator``, with a :class:`~talkhead.models.stable_sync.StableSyncFaceGenerator` (``stable-sync-face``, the paper's
   G_L; Yaman et al., ECCV): every 96x96 face is repainted from a 16-frame mel window with silent-lip
   identity references (:mod:`.generator_renderer`). Kept as a benchmark row.
 
@@ -26,13 +26,18 @@ loop, bounce, or trim the audio); audio shorter than the video ends the output w
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..errors import NoFaceError, TalkheadInputError
+from ..models.stable_sync import StableSyncFaceGenerator
+from ..options import LipSyncOptions
 from ..outputs import check_free_space, check_output_path, estimated_video_bytes
 from ..processing import audio as audio_lib
 from ..processing.face_choice import FaceChoice
@@ -46,72 +51,18 @@ from ..processing.faces import (
     valid_segments,
 )
 from ..processing.landmarks import normalize_landmarks
-from ..processing.phones import DEFAULT_LANGUAGE, check_language
 from ..processing.video import VideoReader, VideoWriter, probe_video
 from .base import TalkheadPipeline, load_component
 from .common import DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, load_speech
 from .generator_renderer import FaceRenderer, close_mouths, pose_descriptor
+from .loading import load_lip_sync_models as load_lip_sync_models  # re-exported: lip_sync's loader
+from .loading import renderer_of_checkpoint as renderer_of_checkpoint
 from .playback import iterate_source, source_order
+from .retrieval_renderer import build_retrieval_renderer
 from .stages import StageTimes, TimedDetector, TimedPredictor
 
 logger = logging.getLogger(__name__)
 
-MISSING_FACE_POLICIES = ("passthrough", "interpolate", "error")
-AUDIO_LONGER_POLICIES = ("loop", "bounce", "trim")
-
-
-@dataclass
-class LipSyncOptions:
-    """How :func:`lip_sync` treats its inputs.
-
-    Args:
-        on_missing_face: frames where no face is found are copied unchanged (``passthrough``, the
-            ranges are reported), get a face pasted at a box interpolated from the neighbouring frames
-            (``interpolate``), or stop the run (``error``).
-        audio_longer: when the audio outlasts the video, replay it from the start (``loop``), play it
-            backwards and forwards (``bounce``: no jump cut), or cut the audio at the video's end (``trim``).
-        batch_size: frames rendered at once, fewer where that many would pass :data:`BATCH_BYTES` (4K frames
-            go two at a time: memory stays near that of 1080p, benchmarks/lipsync_memory.py).
-        track_side: longest side of the frames the face tracker sees (full size is used for the output).
-        references: identity frames spread over the video (generator renderer).
-        feather: width of the paste-back seam, as a fraction of the face box (generator renderer).
-        pool_size: at most this many of the video's frames lend their mouths (retrieval renderer).
-        exclude_within: for benchmarks that dub a clip with its own speech: a frame may not take its mouth
-            from a source frame this close to it (0: any frame).
-        crf: x264 quality of the output (lower is better).
-        language: the speech's language for the phone recogniser, which knows English only: ``auto`` (default)
-            takes its words where its own confidence says it understood and the phone loop elsewhere; ``en``
-            always takes its words; any other code (``fr``, ``zh``, ...) the phone loop alone.
-        face: which face to dub when there are several (:mod:`talkhead.processing.face_choice`): ``largest``
-            (default), ``leftmost``, ``rightmost``, an index from the left (``"0"``) or a point ``"X,Y"``.
-        progress: show tqdm bars.
-    """
-
-    on_missing_face: str = "passthrough"
-    audio_longer: str = "bounce"
-    batch_size: int = 16
-    track_side: int = 640
-    references: int = 8
-    feather: float = 0.1
-    pool_size: int = 750
-    exclude_within: int = 0
-    crf: int = 18
-    language: str = DEFAULT_LANGUAGE
-    face: str = "largest"
-    progress: bool = True
-
-    def __post_init__(self):
-        self.language = check_language(self.language)
-        FaceChoice.parse(self.face)
-        if self.on_missing_face not in MISSING_FACE_POLICIES:
-            raise TalkheadInputError(f"on_missing_face must be one of {MISSING_FACE_POLICIES}, got '{self.on_missing_face}'")
-        if self.audio_longer not in AUDIO_LONGER_POLICIES:
-            raise TalkheadInputError(f"audio_longer must be one of {AUDIO_LONGER_POLICIES}, got '{self.audio_longer}'")
-        if self.batch_size < 1 or self.references < 1 or self.pool_size < 1 or self.track_side < 64 or self.exclude_within < 0:
-            raise TalkheadInputError(
-                f"batch_size, references and pool_size must be at least 1, track_side at least 64 and exclude_within "
-                f"at least 0; got {self.batch_size}, {self.references}, {self.pool_size}, {self.track_side}, "
-                f"{self.exclude_within}")
 
 
 @dataclass
@@ -172,7 +123,6 @@ def _ranges_text(ranges: list[tuple[int, int]], limit: int = 5) -> str:
 
 def track_faces(reader: VideoReader, options: LipSyncOptions, times: StageTimes, name: str) -> FacePlan:
     """The first pass: landmarks per frame, smoothed crop boxes, missing-face policy, identity references."""
-    from tqdm.auto import tqdm
 
     choice = FaceChoice.parse(options.face).at_scale(reader.scale)
     tracker = FaceTracker(TimedDetector(default_detector(), times), TimedPredictor(default_landmark_predictor(), times),
@@ -182,7 +132,8 @@ def track_faces(reader: VideoReader, options: LipSyncOptions, times: StageTimes,
     unknown_length = expected == 1  # live-muxed files carry no duration: take a reference every 5 s instead
     landmarks, found, references, reference_poses = [], [], [], []
     frames = times.iterate("decode", reader)
-    for index, frame in enumerate(tqdm(frames, total=expected, desc="tracking", unit="frame", disable=not options.progress)):
+    bar = tqdm(frames, total=expected, desc="tracking", unit="frame", disable=not options.progress)
+    for index, frame in enumerate(bar):
         points = tracker.update(frame)
         found.append(points is not None)
         landmarks.append(points if points is not None else np.full((68, 2), np.nan, np.float32))
@@ -196,14 +147,19 @@ def track_faces(reader: VideoReader, options: LipSyncOptions, times: StageTimes,
         raise TalkheadInputError(f"'{name}' holds no decodable video frames")
     found = np.array(found)
     if not found.any():
-        raise NoFaceError(f"no face found in any of the {len(found)} frames of '{name}'; lip-sync needs a visible, "
-                          "roughly frontal face at least about an eighth of the frame's longest side")
+        raise NoFaceError(
+            f"no face found in any of the {len(found)} frames of '{name}'; lip-sync needs a visible, "
+            "roughly frontal face at least about an eighth of the frame's longest side"
+        )
     points = np.stack(landmarks) / reader.scale
     filled, valid = fill_short_gaps(points, found, hold_ends=True)
     missing = valid_segments(~valid)
     if missing and options.on_missing_face == "error":
-        raise NoFaceError(f"no face found in frames {_ranges_text(missing)} of '{name}'; use --on-missing-face "
-                          "passthrough to keep those frames unchanged, or interpolate to fill them")
+        raise NoFaceError(
+            f"no face found in frames {_ranges_text(missing)} of '{name}'; use "
+            "on_missing_face=passthrough to keep those frames unchanged, or on_missing_face=interpolate "
+            "to fill them"
+        )
     if options.on_missing_face == "interpolate":
         filled, valid = fill_all_gaps(filled, valid), np.ones_like(valid)
     boxes = np.full((len(found), 4), np.nan, np.float32)
@@ -212,64 +168,67 @@ def track_faces(reader: VideoReader, options: LipSyncOptions, times: StageTimes,
     box_landmarks = np.full(filled.shape, np.nan, np.float32)
     box_landmarks[valid] = normalize_landmarks(filled[valid], boxes[valid])
     pixels = np.where(valid[:, None, None], filled, np.nan).astype(np.float32)
-    return FacePlan(boxes, found, box_landmarks, pixels, np.stack(references[: options.references]),
-                    np.stack(reference_poses[: options.references]), missing, len(tracker.started[0]),
-                    choice.describe(*tracker.started))
-
-
-def load_lip_sync_models(model: str, silent_lip: str | None = DEFAULT_SILENT_LIP):
-    """(model, silent_lip) by name: a mouth-motion checkpoint (silent_lip unused: ``None``) or a face generator
-    (with its G_S, unless ``silent_lip`` is ``None``). The kind is read from the checkpoint's config."""
-    from transformers import AutoConfig
-
-    from ..hub import checkpoint_path, load_pretrained
-    from ..models.mouth_motion import MouthMotionModel
-    from ..models.stable_sync import StableSyncFaceGenerator
-
-    try:
-        kind = AutoConfig.from_pretrained(checkpoint_path(model)).model_type
-    except (OSError, ValueError) as err:
-        raise TalkheadInputError(f"cannot read the checkpoint '{model}': give a model name (talkhead/<name> or "
-                                 f"<name>) or a folder with config.json ({type(err).__name__})") from err
-    if kind == MouthMotionModel.config_class.model_type:
-        return load_pretrained(MouthMotionModel, model).eval(), None
-    if kind == StableSyncFaceGenerator.config_class.model_type:
-        generator = load_pretrained(StableSyncFaceGenerator, model).eval()
-        return generator, load_component(StableSyncFaceGenerator, silent_lip)
-    raise TalkheadInputError(f"'{model}' is a {kind} checkpoint; lip-sync takes a mouth-motion model or a "
-                             "stabilized-sync face generator")
+    return FacePlan(
+        boxes,
+        found,
+        box_landmarks,
+        pixels,
+        np.stack(references[: options.references]),
+        np.stack(reference_poses[: options.references]),
+        missing,
+        len(tracker.started[0]),
+        choice.describe(*tracker.started),
+    )
 
 
 def _read_full_size(video, fps: float):
-    """``read_frames(indices)`` for the pool pass: (index, frame) of sorted source frames at full size."""
+    """``read_frames(indices, regions)`` for the pool pass: (index, frame) of sorted source frames at full size, only
+    those (the frames between are decoded, not converted), each cut to its box of ``regions(frame_size)`` if given
+    (only that region is converted: :meth:`~talkhead.processing.video.VideoReader.frames_at`)."""
 
-    def read_frames(indices):
+    def read_frames(indices, regions=None):
         reader = VideoReader(video, fps=fps)
-        if len(indices):
-            yield from enumerate(reader.frames(int(indices[0]), int(indices[-1]) + 1), int(indices[0]))
+        yield from reader.frames_at(indices, None if regions is None else regions(reader.size))
 
     return read_frames
 
 
-def _make_renderer(model, silent_lip, plan: FacePlan, wave: np.ndarray, fps: float, runs, options: LipSyncOptions,
-                   times: StageTimes, video):
-    """``render(frames, output_indices, source_indices)`` for the model's kind of renderer."""
-    from ..models.mouth_motion import MouthMotionModel
-    from .retrieval_renderer import build_retrieval_renderer
-
-    if isinstance(model, MouthMotionModel):
+def _make_renderer(
+    models: tuple, plan: FacePlan, wave: np.ndarray, fps: float, runs, options: LipSyncOptions, times: StageTimes, video
+):
+    """``render(frames, output_indices, source_indices)`` of ``options.renderer``; ``models`` is
+    ``(mouth_model, face_generator, silent_lip)``."""
+    mouth_model, face_generator, silent_lip = models
+    if options.renderer == "retrieval":
         sources = np.concatenate([np.arange(a, b)[::-1] if reverse else np.arange(a, b) for a, b, reverse in runs])
         valid = np.isfinite(plan.boxes).all(1)
-        renderer = build_retrieval_renderer(model, wave, fps, plan.pixels, valid, sources, _read_full_size(video, fps),
-                                            options.pool_size, options.exclude_within, times, options.language)
+        renderer = build_retrieval_renderer(
+            mouth_model,
+            wave,
+            fps,
+            plan.pixels,
+            valid,
+            sources,
+            _read_full_size(video, fps),
+            options.pool_size,
+            options.exclude_within,
+            times,
+            options.language,
+        )
 
         def render(frames, outputs, _sources):
             with times.stage("render"):
-                return [renderer.render(frame, index) for frame, index in zip(frames, outputs)]
+                return [renderer.render(frame, index) for frame, index in zip(frames, outputs, strict=True)]
 
         return render
-    generator = FaceRenderer(model, close_mouths(silent_lip, plan.references), plan.reference_poses,
-                             audio_lib.mel80(wave), fps, options.feather)
+    generator = FaceRenderer(
+        face_generator,
+        close_mouths(silent_lip, plan.references),
+        plan.reference_poses,
+        audio_lib.mel80(wave),
+        fps,
+        options.feather,
+    )
 
     def render(frames, outputs, sources):
         return generator(frames, plan.boxes[sources], plan.landmarks[sources], outputs, times)
@@ -277,17 +236,37 @@ def _make_renderer(model, silent_lip, plan: FacePlan, wave: np.ndarray, fps: flo
     return render
 
 
-def lip_sync(video: str | os.PathLike, audio, output: str | os.PathLike, model, silent_lip=None,
-             options: LipSyncOptions | None = None) -> LipSyncResult:
+def lip_sync(
+    video: str | os.PathLike,
+    audio,
+    output: str | os.PathLike,
+    mouth_model=None,
+    silent_lip=None,
+    options: LipSyncOptions | None = None,
+    *,
+    face_generator=None,
+) -> LipSyncResult:
     """Dub ``video`` with ``audio`` (a path, or a 16 kHz mono waveform) into ``output`` (.mp4).
 
-    ``model`` is a :class:`~talkhead.models.mouth_motion.MouthMotionModel` (retrieval renderer) or a
-    :class:`~talkhead.models.stable_sync.StableSyncFaceGenerator` (G_L, with ``silent_lip`` = G_S closing
-    its identity references). Nothing is left at ``output`` if the run fails.
+    ``options.renderer`` says which models it takes: ``retrieval`` (default) a
+    :class:`~talkhead.models.mouth_motion.MouthMotionModel` as ``mouth_model``; ``generator`` a
+    :class:`~talkhead.models.stable_sync.StableSyncFaceGenerator` as ``face_generator`` (G_L), with ``silent_lip``
+    (G_S) closing its identity references. :func:`load_lip_sync_models` loads them by name. Nothing is left at
+    ``output`` if the run fails.
     """
-    from tqdm.auto import tqdm
-
     options = options or LipSyncOptions()
+    if isinstance(mouth_model, StableSyncFaceGenerator):  # the single `model` argument of 0.1.0.dev0
+        warnings.warn(
+            "lip_sync(..., generator) is deprecated: pass face_generator=generator with "
+            "LipSyncOptions(renderer='generator')",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        mouth_model, face_generator, options = None, mouth_model, dataclasses.replace(options, renderer="generator")
+    needed = {"retrieval": ("mouth_model", mouth_model), "generator": ("face_generator", face_generator)}
+    argument, given = needed[options.renderer]
+    if given is None:
+        raise TalkheadInputError(f"the {options.renderer} renderer needs {argument}; load it with load_lip_sync_models")
     video_name, audio_name = str(video), str(audio) if isinstance(audio, (str, os.PathLike)) else "the audio"
     output = check_output_path(output, [video, audio if isinstance(audio, (str, os.PathLike)) else None])
     info = probe_video(video)
@@ -298,17 +277,20 @@ def lip_sync(video: str | os.PathLike, audio, output: str | os.PathLike, model, 
         expected = min(expected, info.num_frames(fps))
     check_free_space(output, estimated_video_bytes(expected, info.width, info.height, fps))  # before the long work
     times = StageTimes()
-    warnings: list[str] = []
+    messages: list[str] = []
     tracking_reader = VideoReader(video, fps=fps, max_side=options.track_side)
     plan = track_faces(tracking_reader, options, times, video_name)
     if plan.faces_where_tracked > 1:
-        warnings.append(f"{plan.faces_where_tracked} faces in '{video_name}': dubbing {plan.face} (--face {options.face}; "
-                        "choose another with --face leftmost, rightmost, an index from 0 on the left, or X,Y)")
+        messages.append(
+            f"{plan.faces_where_tracked} faces in '{video_name}': dubbing {plan.face} (face={options.face}; "
+            "choose another with face=leftmost, face=rightmost, face=INDEX counting from 0 on the left, or "
+            "face=X,Y)"
+        )
     if plan.missing:
         verb = "interpolated" if options.on_missing_face == "interpolate" else "left unchanged"
-        warnings.append(f"no face in frames {_ranges_text(plan.missing)} of '{video_name}': {verb}")
+        messages.append(f"no face in frames {_ranges_text(plan.missing)} of '{video_name}': {verb}")
     if audio_lib.silence_mask(wave).all():
-        warnings.append(f"{audio_name} is silent: the mouth stays closed")
+        messages.append(f"{audio_name} is silent: the mouth stays closed")
 
     num_output = max(1, round(len(wave) / audio_lib.SAMPLE_RATE * fps))
     audio_policy = None
@@ -316,15 +298,19 @@ def lip_sync(video: str | os.PathLike, audio, output: str | os.PathLike, model, 
         audio_policy = options.audio_longer
         if options.audio_longer == "trim":
             num_output = plan.num_frames
-        warnings.append(f"{audio_name} is longer than the video ({len(wave) / audio_lib.SAMPLE_RATE:.2f} s against "
-                        f"{plan.num_frames / fps:.2f} s): {options.audio_longer}")
+        messages.append(
+            f"{audio_name} is longer than the video ({len(wave) / audio_lib.SAMPLE_RATE:.2f} s against "
+            f"{plan.num_frames / fps:.2f} s): {options.audio_longer}"
+        )
     elif num_output < plan.num_frames:
-        warnings.append(f"{audio_name} ends before the video: the output stops with the audio after {num_output / fps:.2f} s")
-    for warning in warnings:
+        messages.append(
+            f"{audio_name} ends before the video: the output stops with the audio after {num_output / fps:.2f} s"
+        )
+    for warning in messages:
         logger.warning(warning)
 
     runs = source_order(plan.num_frames, num_output, options.audio_longer)
-    render = _make_renderer(model, silent_lip, plan, wave, fps, runs, options, times, video)
+    render = _make_renderer((mouth_model, face_generator, silent_lip), plan, wave, fps, runs, options, times, video)
     reader = VideoReader(video, fps=fps)
     generated = 0
     batch: list[tuple[int, int, np.ndarray]] = []  # (output index, source index, frame)
@@ -334,8 +320,10 @@ def lip_sync(video: str | os.PathLike, audio, output: str | os.PathLike, model, 
         with_face = [i for i, (_, s, _) in enumerate(batch) if np.isfinite(plan.boxes[s]).all()]
         frames = [frame for _, _, frame in batch]
         if with_face:
-            pasted = render([frames[i] for i in with_face], [batch[i][0] for i in with_face], [batch[i][1] for i in with_face])
-            for i, frame in zip(with_face, pasted):
+            pasted = render(
+                [frames[i] for i in with_face], [batch[i][0] for i in with_face], [batch[i][1] for i in with_face]
+            )
+            for i, frame in zip(with_face, pasted, strict=True):
                 frames[i] = frame
             generated += len(with_face)
         with times.stage("encode"):
@@ -347,7 +335,8 @@ def lip_sync(video: str | os.PathLike, audio, output: str | os.PathLike, model, 
     with VideoWriter(output, fps=fps, audio=output_wave, sample_rate=OUTPUT_SAMPLE_RATE, crf=options.crf) as writer:
         frames = times.iterate("decode", iterate_source(reader, runs))
         for output_index, (source_index, frame) in enumerate(
-                tqdm(frames, total=num_output, desc="lip-sync", unit="frame", disable=not options.progress)):
+            tqdm(frames, total=num_output, desc="lip-sync", unit="frame", disable=not options.progress)
+        ):
             batch.append((output_index, source_index, frame))
             if len(batch) >= frames_per_batch(options.batch_size, frame):
                 flush(writer)
@@ -355,32 +344,59 @@ def lip_sync(video: str | os.PathLike, audio, output: str | os.PathLike, model, 
             flush(writer)
         written = writer.frames_written
     missing_seconds = [(round(a / fps, 3), round(b / fps, 3)) for a, b in plan.missing]
-    return LipSyncResult(str(output), fps, written, written / fps, plan.num_frames, generated, written - generated,
-                         missing_seconds, audio_policy, plan.face, warnings, times.to_dict())
+    return LipSyncResult(
+        str(output),
+        fps,
+        written,
+        written / fps,
+        plan.num_frames,
+        generated,
+        written - generated,
+        missing_seconds,
+        audio_policy,
+        plan.face,
+        messages,
+        times.to_dict(),
+    )
 
 
 class LipSyncPipeline(TalkheadPipeline):
-    """``pipeline("lip-sync")``: ``{"video": path, "audio": path or 16 kHz array}`` -> report dict with ``video`` (the output path).
+    """``pipeline("lip-sync")``: ``{"video": path, "audio": path or 16 kHz array}`` -> report dict with ``video`` (the
+    output path).
 
-    ``model`` is the mouth-motion model (default ``mouth-motion``: retrieval renderer) or the paper's face
-    generator G_L (``stable-sync-face``); ``silent_lip`` the generator that closes G_L's identity references
-    (G_S, default ``stable-sync-silent-lip``, loaded only for G_L; ``None`` skips it). Call options are the
-    fields of :class:`LipSyncOptions` and ``output`` (default: a new temporary file).
+    ``model`` is the mouth-motion model (default ``mouth-motion``: the retrieval renderer) or the paper's face
+    generator G_L (``stable-sync-face``: the generator renderer); transformers hands a pipeline one model, so its
+    kind names the renderer here. ``silent_lip`` is the generator that closes G_L's identity references (G_S,
+    default ``stable-sync-silent-lip``, loaded only for G_L; ``None`` skips it). Call options are the fields of
+    :class:`LipSyncOptions` and ``output`` (default: a new temporary file).
     """
 
     options_class = LipSyncOptions
     input_keys = ("video", "audio")
 
     def __init__(self, model, silent_lip=DEFAULT_SILENT_LIP, **kwargs):
-        from ..models.stable_sync import StableSyncFaceGenerator
-
-        uses_generator = isinstance(model, StableSyncFaceGenerator)
-        self.silent_lip = load_component(StableSyncFaceGenerator, silent_lip) if uses_generator else None
+        self.renderer = "generator" if isinstance(model, StableSyncFaceGenerator) else "retrieval"
+        generator = self.renderer == "generator"
+        self.silent_lip = load_component(StableSyncFaceGenerator, silent_lip) if generator else None
         super().__init__(model=model.eval(), **kwargs)
         if self.silent_lip is not None:
             self.silent_lip.to(self.device)
 
     def _forward(self, model_inputs, **options):
-        result = lip_sync(model_inputs["video"], model_inputs["audio"], model_inputs["output"], self.model,
-                          self.silent_lip, LipSyncOptions(**options))
+        options = LipSyncOptions(**{"renderer": self.renderer, **options})
+        if options.renderer != self.renderer:
+            raise TalkheadInputError(
+                f"this pipeline's model is for the {self.renderer} renderer, not "
+                f"{options.renderer}; make a pipeline with the other model"
+            )
+        models = (self.model, None) if self.renderer == "retrieval" else (None, self.model)
+        result = lip_sync(
+            model_inputs["video"],
+            model_inputs["audio"],
+            model_inputs["output"],
+            models[0],
+            self.silent_lip,
+            options,
+            face_generator=models[1],
+        )
         return {"result": result}

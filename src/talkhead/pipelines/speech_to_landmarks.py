@@ -7,26 +7,31 @@ generates the motion and maps it back to the photo's pixels.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
+from .. import defaults
 from ..errors import MediaDecodeError, NoFaceError
+from ..hub import load_pretrained
+from ..models.ms_sync import MSSyncGenerator
 from ..outputs import atomic_output
 from ..processing import audio as audio_lib
 from ..processing.face_crops import frame_clip
 from ..processing.faces import DlibHOGDetector, default_landmark_predictor
-from ..processing.landmarks import close_mouth, denormalize_landmarks
+from ..processing.landmarks import close_mouth, denormalize_landmarks, draw_landmarks
 from ..processing.per_thread import per_thread
 
 logger = logging.getLogger(__name__)
 
 MIN_AUDIO_SECONDS = audio_lib.MIN_AUDIO_SECONDS  # the rule every command shares
-DEFAULT_GENERATOR = "talkhead/ms-sync-short"
+DEFAULT_GENERATOR = defaults.HEAD_MOTION
 LANDMARK_SUFFIXES = (".npz", ".json")
 
 
@@ -55,7 +60,6 @@ class LandmarkMotion:
 
     def save(self, path: str | os.PathLike) -> Path:
         """``.npz`` (arrays) or ``.json`` (lists), written atomically."""
-        import json
 
         path = Path(path)
         if path.suffix not in LANDMARK_SUFFIXES:
@@ -72,7 +76,6 @@ class LandmarkMotion:
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Any image file as (H, W, 3) uint8 RGB (grayscale and alpha are converted)."""
-    import cv2
 
     path = Path(path)
     if not path.exists():
@@ -120,10 +123,10 @@ class SpeechToLandmarks:
     """
 
     def __init__(self, generator=DEFAULT_GENERATOR, seed: int = 0, chunk_frames: int = 250, overlap_frames: int = 25):
-        from ..hub import load_pretrained
-        from ..models.ms_sync import MSSyncGenerator
 
-        self.generator = load_pretrained(MSSyncGenerator, generator) if isinstance(generator, (str, os.PathLike)) else generator
+        self.generator = (
+            load_pretrained(MSSyncGenerator, generator) if isinstance(generator, (str, os.PathLike)) else generator
+        )
         self.generator.eval()
         self.seed = seed
         if chunk_frames and not 0 <= overlap_frames < chunk_frames:
@@ -145,18 +148,27 @@ class SpeechToLandmarks:
         if audio_lib.silence_mask(wave, frames).all():
             logger.warning("%s is silent: the face stays still with a closed mouth", audio_name)
             motion = np.repeat(close_mouth(start)[None], frames, axis=0)
-            return LandmarkMotion(motion, denormalize_landmarks(motion, crop), crop, silent=True, faces_found=faces,
-                                  photo_landmarks=pixels)
+            return LandmarkMotion(
+                motion,
+                denormalize_landmarks(motion, crop),
+                crop,
+                silent=True,
+                faces_found=faces,
+                photo_landmarks=pixels,
+            )
         features = audio_lib.logfbank26(audio_lib.fit_length(wave, frames * audio_lib.SAMPLES_PER_FRAME), frames)
         # a generator of this call's own, not torch's global one: threads sharing the pipeline draw the same noise
         motion = self._generate(start, features, frames, torch.Generator().manual_seed(self.seed))
         if not np.isfinite(motion).all():  # never hand out NaN: fall back to the still face
             logger.warning("the generator produced non-finite landmarks; returning the still face")
             motion = np.repeat(start[None], frames, axis=0)
-        return LandmarkMotion(motion, denormalize_landmarks(motion, crop), crop, faces_found=faces, photo_landmarks=pixels)
+        return LandmarkMotion(
+            motion, denormalize_landmarks(motion, crop), crop, faces_found=faces, photo_landmarks=pixels
+        )
 
-
-    def _generate(self, start: np.ndarray, features: np.ndarray, frames: int, noise: torch.Generator | None) -> np.ndarray:
+    def _generate(
+        self, start: np.ndarray, features: np.ndarray, frames: int, noise: torch.Generator | None
+    ) -> np.ndarray:
         """(frames, 68, 2) motion from the still ``start``; in cross-faded pieces when longer than ``chunk_frames``."""
         device = self.generator.device
         initial = torch.from_numpy(start)[None].to(device)
@@ -188,9 +200,6 @@ class SpeechToLandmarks:
 
 def preview_frames(image: np.ndarray, motion: LandmarkMotion, max_side: int = 512):
     """The photo with the generated landmarks drawn on it, one frame per step (downscaled to ``max_side``)."""
-    import cv2
-
-    from ..processing.landmarks import draw_landmarks
 
     scale = min(1.0, max_side / max(image.shape[:2]))
     base = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image

@@ -1,14 +1,17 @@
-"""Talking head from one photo and speech: MS-Sync motion, an image warp, and a stabilized-sync mouth.
+"""Talking head from one photo and speech: MS-Sync head motion, mouth-motion lips, and an image warp.
 
 1. MS-Sync (Airale et al.) turns the speech into 68-landmark head and lip motion for the photo's face
-   (:class:`~talkhead.pipelines.speech_to_landmarks.SpeechToLandmarks`).
+   (:class:`~talkhead.pipelines.speech_to_landmarks.SpeechToLandmarks`); the mouth-motion model
+   (``mouth_model``, the default ``mouth-motion``) then sets the mouth and jaw from the speech's phones.
 2. ``head_motion_scale`` and ``lip_scale`` rescale the two parts of that motion: the per-frame
    similarity transform of the non-mouth points (the head) and what the mouth and lower jaw do beyond it.
 3. Each frame is the photo warped by a thin-plate spline through the landmarks (minus the inner lips,
    which coincide on a closed mouth) plus fixed anchors on the image border, so the background stays.
-4. The stabilized-sync face generator (Yaman et al.) repaints the mouth of every warped frame for the
-   audio, with the photo's face closed by the silent-lip generator as identity, and the result is
-   pasted back with the same soft mouth mask as :mod:`talkhead.pipelines.lip_sync`.
+4. A photo with closed lips gets a shaded mouth interior where the warp opens it (``mouth_interior``).
+   Only with ``repaint=True`` (off by default: the shipped generator paints a blur) does the
+   stabilized-sync face generator (Yaman et al.) repaint the mouth of every warped frame for the audio,
+   with the photo's face closed by the silent-lip generator as identity, pasted back with the soft
+   mouth mask of :mod:`talkhead.pipelines.lip_sync`.
 
 Where we differ from both papers: MS-Sync stops at landmarks and the stabilized-sync generator
 edits videos; the warp that joins them is ours (neither paper renders a still photo). The spline
@@ -21,22 +24,30 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import cv2
 import numpy as np
+from scipy.ndimage import uniform_filter1d
+from tqdm.auto import tqdm
 
 from ..errors import TalkheadInputError
+from ..options import TalkingHeadOptions
 from ..outputs import check_free_space, check_output_path, estimated_video_bytes
 from ..processing import audio as audio_lib
 from ..processing.face_crops import crop_face, face_crop_boxes, smooth_boxes
 from ..processing.landmarks import apply_transform, mouth_opening, normalize_landmarks, similarity_transform
-from ..processing.phones import DEFAULT_LANGUAGE, check_language
+from ..processing.mouth import keep_lips_apart, mouth_shapes
+from ..processing.phones import DEFAULT_LANGUAGE
 from ..processing.video import VideoWriter
 from ..processing.warp import border_anchors, thin_plate_map
-from .base import TalkheadPipeline, load_component
+from .base import TalkheadPipeline
 from .common import DEFAULT_FACE_GENERATOR, DEFAULT_MOUTH_MOTION, DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, load_speech
 from .generator_renderer import FaceRenderer, close_mouths, pose_descriptor
+from .loading import TalkingHeadModels as TalkingHeadModels  # re-exported: talking_head's loader
+from .loading import load_talking_head_models
+from .mouth_retrieval import target_landmarks
 from .speech_to_landmarks import SpeechToLandmarks, read_image
 from .stages import StageTimes
 
@@ -47,63 +58,6 @@ OPEN_WARP_POINTS = np.r_[0:68]  # a photo whose lips are apart: the inner lips s
 OPEN_PHOTO_GAP = 0.05  # inner-lip gap over mouth width above which a photo's mouth counts as open
 HEAD_POINTS = np.r_[17:48]  # brows, nose, eyes: rigid with the skull
 LOWER_FACE = np.r_[4:13, 48:68]  # lower jaw and mouth: what speech moves
-
-
-@dataclass
-class TalkingHeadOptions:
-    """How :func:`talking_head` renders.
-
-    Args:
-        head_motion_scale: 0 keeps the head still, 1 is the generated motion, above 1 exaggerates it.
-        lip_scale: the same for the mouth and jaw movement. With the mouth-motion model (the default) 1 is its
-            prediction, whose gain was fitted on held-out speakers to move as much as real mouths. Without it
-            (``mouth_model=None``, MS-Sync's own mouth) use 2: that generator's mouth moves half as much as
-            real ones (std of the mouth opening 0.030 against 0.059 on the held-out clips).
-        fps: output frame rate (the motion is generated at 25 fps and interpolated).
-        max_side: longest side of the output video in pixels (larger photos are downscaled).
-        repaint: let the stabilized-sync face generator repaint the mouth. Off by default: the shipped
-            ``stable-sync-face`` (9 MB, trained on 11 minutes) renders the mouth as a blur at photo
-            resolution, while the warp keeps the photo's own lips moving with the generated landmarks.
-            Turn it on with a better-trained generator.
-        expression_scale: the same for the rest of the face's own movement (brows, eyes). Off by default:
-            the shipped generator's eye and brow points jitter, and a warp through them folds the eyes.
-        lip_detrend_seconds: removes the slow drift of MS-Sync's mouth (see :func:`rescale_motion`) when it is
-            used (``mouth_model=None``); 0 keeps the generator's motion as it is.
-        mouth_interior: for a photo with closed lips, darken the opened mouth and show upper teeth (there is no mouth
-            inside to warp; a photo whose lips are apart has its own, which the warp stretches).
-        seed: fixes the generator's optional noise.
-        feather: width of the mouth paste-back seam, as a fraction of the face box.
-        crf: x264 quality.
-        language: the speech's language for the phone recogniser, which knows English only: ``auto`` (default)
-            takes its words where its own confidence says it understood and the phone loop elsewhere; ``en``
-            always takes its words; any other code (``fr``, ``zh``, ...) the phone loop alone.
-        progress: show a tqdm bar.
-    """
-
-    head_motion_scale: float = 1.0
-    lip_scale: float = 1.0
-    expression_scale: float = 0.0
-    fps: float = 25.0
-    max_side: int = 720
-    repaint: bool = False
-    lip_detrend_seconds: float = 2.0
-    mouth_interior: bool = True
-    seed: int = 0
-    feather: float = 0.1
-    crf: int = 18
-    language: str = DEFAULT_LANGUAGE
-    progress: bool = True
-
-    def __post_init__(self):
-        self.language = check_language(self.language)
-        scales = {"head_motion_scale": self.head_motion_scale, "lip_scale": self.lip_scale,
-                  "expression_scale": self.expression_scale}
-        if not all(0 <= value <= 4 for value in scales.values()):
-            raise TalkheadInputError(f"motion scales must be in [0, 4]; got {scales}")
-        if not 1 <= self.fps <= 120:
-            raise TalkheadInputError(f"fps must be between 1 and 120, got {self.fps}")
-        if self.max_side < 96:
-            raise TalkheadInputError(f"max_side must be at least 96 pixels, got {self.max_side}")
 
 
 @dataclass
@@ -128,20 +82,22 @@ class TalkingHeadResult:
 
 def rescale_motion(motion: np.ndarray, head_scale: float, lip_scale: float, detrend_frames: int = 0,
                    expression_scale: float = 1.0) -> np.ndarray:
-    """(T, 68, 2) pixels with the head's rigid motion scaled by ``head_scale`` and the lower face's own by ``lip_scale``.
+    """(T, 68, 2) pixels with the head's rigid motion scaled by ``head_scale`` and the lower face's own by
+    ``lip_scale``.
 
     Frame t = H_t(start) + r_t, where H_t is the least-squares similarity transform of the head points from frame 0
     and r_t the rest. Returns H'_t(start) + s·r_t with H'_t = I + head_scale·(H_t − I) and s = ``lip_scale``
-    on the jaw and mouth, ``expression_scale`` elsewhere (brows, eyes, nose). ``detrend_frames`` > 1 first subtracts the moving average over that
-    many frames from the jaw and mouth residual: the autoregressive generator's mouth drifts open over
-    seconds, while articulation lives at syllable rate (4-5 Hz) and passes through.
+    on the jaw and mouth, ``expression_scale`` elsewhere (brows, eyes, nose). ``detrend_frames`` > 1 first
+    subtracts the moving average over that many frames from the jaw and mouth residual: the autoregressive
+    generator's mouth drifts open over seconds, while articulation lives at syllable rate (4-5 Hz) and passes
+    through.
     """
-    from scipy.ndimage import uniform_filter1d
 
     start = motion[0]
     last_row = np.array([[0.0, 0.0, 1.0]])  # 3x3, so the transforms scale linearly towards the identity
-    heads = np.stack([np.vstack([similarity_transform(start[HEAD_POINTS], frame[HEAD_POINTS]), last_row])
-                      for frame in motion])
+    heads = np.stack(
+        [np.vstack([similarity_transform(start[HEAD_POINTS], frame[HEAD_POINTS]), last_row]) for frame in motion]
+    )
     residual = motion - np.stack([apply_transform(head, start) for head in heads])
     if detrend_frames > 1:
         lower = residual[:, LOWER_FACE]
@@ -164,20 +120,27 @@ def warp_photo(photo: np.ndarray, start: np.ndarray, frame_points: np.ndarray, a
     return cv2.remap(photo, mapping, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def speak_with_mouth_model(points: np.ndarray, photo_points: np.ndarray, mouth_model, wave: np.ndarray,
-                           lip_scale: float = 1.0, silent: bool = False, language: str = DEFAULT_LANGUAGE) -> np.ndarray:
+def speak_with_mouth_model(
+    points: np.ndarray,
+    photo_points: np.ndarray,
+    mouth_model,
+    wave: np.ndarray,
+    lip_scale: float = 1.0,
+    silent: bool = False,
+    language: str = DEFAULT_LANGUAGE,
+) -> np.ndarray:
     """(T, 68, 2) head motion at 25 fps with the mouth (and chin) set by ``mouth_model`` from ``wave``.
 
     The photo's own mouth is the rest pose (a smiling photo talks with a smile); the model's displacement
     from its rest pose is added in each frame's face frame, so the mouth moves with the head.
     """
-    from ..processing.mouth import keep_lips_apart, mouth_shapes
-    from .mouth_retrieval import target_landmarks
 
     rest = mouth_shapes(photo_points[None])[0]
     if silent:
         return target_landmarks(points, np.repeat(rest[None], len(points), 0))
-    displacements = mouth_model.predict_speech(wave, len(points), audio_lib.VIDEO_FPS, from_rest=True, language=language)
+    displacements = mouth_model.predict_speech(
+        wave, len(points), audio_lib.VIDEO_FPS, from_rest=True, language=language
+    )
     return target_landmarks(points, keep_lips_apart(rest + lip_scale * displacements))
 
 
@@ -235,93 +198,149 @@ def resample_motion(motion: np.ndarray, fps: float) -> np.ndarray:
     return (1 - weight) * motion[index] + weight * motion[following]
 
 
-def talking_head(image, audio, output: str | os.PathLike | None, motion_model: SpeechToLandmarks, generator=None,
-                 silent_lip=None, options: TalkingHeadOptions | None = None, frame_callback=None,
-                 mouth_model=None) -> TalkingHeadResult:
+def talking_head(
+    image,
+    audio,
+    output: str | os.PathLike | None,
+    head_model: SpeechToLandmarks | None = None,
+    face_generator=None,
+    silent_lip=None,
+    options: TalkingHeadOptions | None = None,
+    frame_callback=None,
+    mouth_model=None,
+    *,
+    motion_model=None,
+    generator=None,
+) -> TalkingHeadResult:
     """Animate ``image`` (a path or RGB array) with ``audio`` (a path or 16 kHz waveform) into ``output`` (.mp4).
 
-    ``motion_model`` (MS-Sync) moves the head; ``mouth_model`` (a
-    :class:`~talkhead.models.mouth_motion.MouthMotionModel`) moves the mouth and jaw when given, else MS-Sync does.
+    ``head_model`` (MS-Sync, a :class:`~talkhead.pipelines.speech_to_landmarks.SpeechToLandmarks`) moves the head;
+    ``mouth_model`` (a :class:`~talkhead.models.mouth_motion.MouthMotionModel`) moves the mouth and jaw when given,
+    else MS-Sync does. :func:`load_talking_head_models` loads them by name.
 
     ``output`` may be ``None`` to only compute (``frame_callback(frame)`` receives each frame). With
-    ``generator`` ``None`` (or ``options.repaint`` off) the mouth is the warp's alone.
+    ``face_generator`` ``None`` (or ``options.repaint`` off) the mouth is the warp's alone. ``motion_model`` and
+    ``generator`` are the deprecated names of ``head_model`` and ``face_generator``.
     """
-    from tqdm.auto import tqdm
+    if motion_model is not None or generator is not None:
+        warnings.warn(
+            "talking_head(motion_model=, generator=) are deprecated: use head_model= and face_generator=",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        head_model, face_generator = head_model or motion_model, face_generator or generator
+    if head_model is None:
+        raise TalkheadInputError("talking_head needs head_model (MS-Sync): load it with load_talking_head_models")
 
     options = options or TalkingHeadOptions()
     image_name = str(image) if isinstance(image, (str, os.PathLike)) else "the photo"
     audio_name = str(audio) if isinstance(audio, (str, os.PathLike)) else "the audio"
     if output is not None:
-        output = check_output_path(output, [image if isinstance(image, (str, os.PathLike)) else None,
-                                            audio if isinstance(audio, (str, os.PathLike)) else None])
+        output = check_output_path(
+            output,
+            [
+                image if isinstance(image, (str, os.PathLike)) else None,
+                audio if isinstance(audio, (str, os.PathLike)) else None,
+            ],
+        )
     photo = read_image(image) if isinstance(image, (str, os.PathLike)) else np.asarray(image)
     if photo.ndim == 2:
         photo = np.repeat(photo[..., None], 3, axis=2)
     if photo.ndim != 3 or photo.shape[2] not in (3, 4) or min(photo.shape[:2]) < 32:
-        raise TalkheadInputError(f"{image_name} must be an RGB image at least 32 pixels on a side, got shape {photo.shape}")
+        raise TalkheadInputError(
+            f"{image_name} must be an RGB image at least 32 pixels on a side, got shape {photo.shape}"
+        )
     photo = np.ascontiguousarray(photo[..., :3]).astype(np.uint8)
     wave, output_wave = load_speech(audio, audio_name)
     frame, scale = fit_photo(photo, options.max_side)
     if output is not None:
-        check_free_space(output, estimated_video_bytes(round(len(wave) / audio_lib.SAMPLE_RATE * options.fps),
-                                                       frame.shape[1], frame.shape[0], options.fps))
+        check_free_space(
+            output,
+            estimated_video_bytes(
+                round(len(wave) / audio_lib.SAMPLE_RATE * options.fps), frame.shape[1], frame.shape[0], options.fps
+            ),
+        )
     times = StageTimes()
     with times.stage("landmarks"):
-        motion = motion_model(photo, wave, image_name=image_name, audio_name=audio_name)
-    warnings = []
+        motion = head_model(photo, wave, image_name=image_name, audio_name=audio_name)
+    messages = []
     if motion.faces_found > 1:
-        warnings.append(f"{motion.faces_found} faces in {image_name}; the largest is animated")
+        messages.append(f"{motion.faces_found} faces in {image_name}; the largest is animated")
     if motion.silent:
-        warnings.append(f"{audio_name} is silent: the face stays still with a closed mouth")
+        messages.append(f"{audio_name} is silent: the face stays still with a closed mouth")
     detrend = int(round(options.lip_detrend_seconds * audio_lib.VIDEO_FPS)) if mouth_model is None else 0
     lip_scale = options.lip_scale if mouth_model is None else 0.0  # the mouth model sets the mouth below
-    points = rescale_motion(motion.pixels.astype(np.float64) * scale, options.head_motion_scale, lip_scale, detrend,
-                            options.expression_scale)
+    points = rescale_motion(
+        motion.pixels.astype(np.float64) * scale,
+        options.head_motion_scale,
+        lip_scale,
+        detrend,
+        options.expression_scale,
+    )
     start = (motion.photo_landmarks if motion.photo_landmarks is not None else motion.pixels[0]) * scale
     if mouth_model is not None:
         with times.stage("landmarks"):
-            points = speak_with_mouth_model(points, start, mouth_model, wave, options.lip_scale, silent=motion.silent,
-                                            language=options.language)
+            points = speak_with_mouth_model(
+                points, start, mouth_model, wave, options.lip_scale, silent=motion.silent, language=options.language
+            )
     points = resample_motion(points, options.fps)
     anchors = border_anchors(frame.shape[1], frame.shape[0])
     boxes = smooth_boxes(face_crop_boxes(points))
     renderer = None
-    if options.repaint and generator is not None:
+    if options.repaint and face_generator is not None:
         reference_box = face_crop_boxes(start)
         identity = close_mouths(silent_lip, crop_face(frame, reference_box)[None])
         reference_pose = pose_descriptor(normalize_landmarks(start, reference_box))[None]
-        renderer = FaceRenderer(generator, identity, reference_pose, audio_lib.mel80(wave), options.fps, options.feather)
+        renderer = FaceRenderer(
+            face_generator, identity, reference_pose, audio_lib.mel80(wave), options.fps, options.feather
+        )
     seconds = len(points) / options.fps
-    writer = (VideoWriter(output, fps=options.fps, sample_rate=OUTPUT_SAMPLE_RATE, crf=options.crf, audio=output_wave)
-              if output is not None else contextlib.nullcontext())
+    writer = (
+        VideoWriter(output, fps=options.fps, sample_rate=OUTPUT_SAMPLE_RATE, crf=options.crf, audio=output_wave)
+        if output is not None
+        else contextlib.nullcontext()
+    )
     with writer:  # an error discards the partial file
-        batch_size = 16
-        for first in tqdm(range(0, len(points), batch_size), desc="talking head", unit="batch", disable=not options.progress):
+        batch_size = options.batch_size
+        for first in tqdm(
+            range(0, len(points), batch_size), desc="talking head", unit="batch", disable=not options.progress
+        ):
             indices = list(range(first, min(first + batch_size, len(points))))
             with times.stage("render"):
                 frames = [warp_photo(frame, start, points[i], anchors) for i in indices]
                 if options.mouth_interior and mouth_opening(start) <= OPEN_PHOTO_GAP:  # an open photo has its own
-                    frames = [paint_mouth_interior(f, points[i], start) for f, i in zip(frames, indices)]
+                    frames = [paint_mouth_interior(f, points[i], start) for f, i in zip(frames, indices, strict=True)]
             if renderer is not None:
-                frames = renderer(frames, boxes[indices], normalize_landmarks(points[indices], boxes[indices]), indices, times)
+                frames = renderer(
+                    frames, boxes[indices], normalize_landmarks(points[indices], boxes[indices]), indices, times
+                )
             for rendered in frames:
                 if frame_callback is not None:
                     frame_callback(rendered)
                 if output is not None:
                     with times.stage("encode"):
                         writer.write(rendered)
-    for warning in warnings:
+    for warning in messages:
         logger.warning(warning)
-    return TalkingHeadResult(str(output) if output is not None else None, options.fps, len(points), seconds,
-                             points.astype(np.float32), motion.silent, motion.faces_found, warnings, times.to_dict())
+    return TalkingHeadResult(
+        str(output) if output is not None else None,
+        options.fps,
+        len(points),
+        seconds,
+        points.astype(np.float32),
+        motion.silent,
+        motion.faces_found,
+        messages,
+        times.to_dict(),
+    )
 
 
 class TalkingHeadPipeline(TalkheadPipeline):
     """``pipeline("talking-head")``: ``{"image": path or RGB array, "audio": path or 16 kHz array}`` -> report dict.
 
     ``model`` is the MS-Sync generator (default ``ms-sync-short``), which moves the head; ``mouth_model`` the
-    mouth-motion model (default ``mouth-motion``; ``None`` lets MS-Sync move the mouth too); ``face_generator`` and ``silent_lip``
-    the stabilized-sync generators that repaint the mouth when ``repaint=True``. Call options are the
+    mouth-motion model (default ``mouth-motion``; ``None`` lets MS-Sync move the mouth too); ``face_generator``
+    and ``silent_lip`` the stabilized-sync generators that repaint the mouth when ``repaint=True``. Call options are the
     fields of :class:`TalkingHeadOptions` and ``output`` (default: a new temporary file). The report
     holds ``video`` (the path) and ``landmarks`` (per frame, output pixels).
     """
@@ -329,14 +348,20 @@ class TalkingHeadPipeline(TalkheadPipeline):
     options_class = TalkingHeadOptions
     input_keys = ("image", "audio")
 
-    def __init__(self, model, mouth_model=DEFAULT_MOUTH_MOTION, face_generator=DEFAULT_FACE_GENERATOR,
-                 silent_lip=DEFAULT_SILENT_LIP, **kwargs):
-        from ..models.mouth_motion import MouthMotionModel
-        from ..models.stable_sync import StableSyncFaceGenerator
-
-        self.mouth_model = load_component(MouthMotionModel, mouth_model)
-        self.face_generator = load_component(StableSyncFaceGenerator, face_generator)
-        self.silent_lip = load_component(StableSyncFaceGenerator, silent_lip)
+    def __init__(
+        self,
+        model,
+        mouth_model=DEFAULT_MOUTH_MOTION,
+        face_generator=DEFAULT_FACE_GENERATOR,
+        silent_lip=DEFAULT_SILENT_LIP,
+        **kwargs,
+    ):
+        loaded = load_talking_head_models(SpeechToLandmarks(model), mouth_model, face_generator, silent_lip)
+        self.mouth_model, self.face_generator, self.silent_lip = (
+            loaded.mouth_model,
+            loaded.face_generator,
+            loaded.silent_lip,
+        )
         super().__init__(model=model.eval(), **kwargs)
         for component in (self.mouth_model, self.face_generator, self.silent_lip):
             if component is not None:
@@ -344,7 +369,14 @@ class TalkingHeadPipeline(TalkheadPipeline):
 
     def _forward(self, model_inputs, **options):
         options = TalkingHeadOptions(**options)
-        result = talking_head(model_inputs["image"], model_inputs["audio"], model_inputs["output"],
-                              SpeechToLandmarks(self.model, seed=options.seed), self.face_generator, self.silent_lip,
-                              options, mouth_model=self.mouth_model)
+        result = talking_head(
+            model_inputs["image"],
+            model_inputs["audio"],
+            model_inputs["output"],
+            SpeechToLandmarks(self.model, seed=options.seed),
+            self.face_generator,
+            self.silent_lip,
+            options,
+            mouth_model=self.mouth_model,
+        )
         return {"result": result}

@@ -29,11 +29,11 @@ import scipy.fft
 import scipy.signal
 import soundfile
 
+from ..defaults import VIDEO_FPS
 from ..errors import EmptyAudioError, MediaDecodeError
 from .audio_decode import decode_audio_track
 
 SAMPLE_RATE = 16_000
-VIDEO_FPS = 25
 SAMPLES_PER_FRAME = SAMPLE_RATE // VIDEO_FPS  # 640 audio samples per video frame
 VIDEO_WINDOW = 5  # video frames in one sync window (200 ms): SyncNet, our experts, the face generator
 
@@ -192,7 +192,7 @@ def mfcc13(wave: np.ndarray, sample_rate: int = SAMPLE_RATE, pcm_scale: float = 
     return cepstra.astype(np.float32)
 
 
-SPECTRUM_BLOCK = 4096  # frames transformed at a time (41 s of audio): the spectra of a long file are never all in memory
+SPECTRUM_BLOCK = 4096
 
 
 def _band_energies(wave: np.ndarray, filters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -232,8 +232,13 @@ def _logfbank_filters(sample_rate: int) -> np.ndarray:
     key = ("logfbank", sample_rate)
     if key not in _FILTER_CACHE:
         _FILTER_CACHE[key] = librosa.filters.mel(
-            sr=sample_rate, n_fft=LOGFBANK_NFFT, n_mels=LOGFBANK_BANDS, fmin=0.0,
-            fmax=sample_rate / 2, htk=True, norm=None,
+            sr=sample_rate,
+            n_fft=LOGFBANK_NFFT,
+            n_mels=LOGFBANK_BANDS,
+            fmin=0.0,
+            fmax=sample_rate / 2,
+            htk=True,
+            norm=None,
         ).astype(np.float64)
     return _FILTER_CACHE[key]
 
@@ -326,7 +331,8 @@ def mel_window(mel: np.ndarray, frame_index: int, fps: float = VIDEO_FPS) -> np.
 
 
 def mel_tensor(mel: np.ndarray, frame: int):
-    """The (1, 80, 16) torch mel window starting at video frame ``frame``: :func:`mel_window` as the image models read it."""
+    """The (1, 80, 16) torch mel window starting at video frame ``frame``: :func:`mel_window` as the image models
+    read it."""
     import torch
 
     return torch.from_numpy(np.ascontiguousarray(mel_window(mel, frame).T))[None]
@@ -356,7 +362,7 @@ def frame_rms(wave: np.ndarray, num_frames: int, sample_rate: int = SAMPLE_RATE,
 
 
 SILENCE_FLOOR_DBFS = -60.0  # below this a frame is silent however loud the rest of the clip is
-SILENCE_CLOSING_MARGIN = 2  # frames: a mouth closes for silence only this far from any sound (speech starts opening early)
+SILENCE_CLOSING_MARGIN = 2
 
 
 def silence_mask(
@@ -379,8 +385,9 @@ def silence_mask(
     return (level_db < loudest + threshold_db) | (level_db < floor_dbfs)
 
 
-def silence_closing_weights(wave: np.ndarray, num_frames: int, fps: float = VIDEO_FPS,
-                            margin: int = SILENCE_CLOSING_MARGIN) -> np.ndarray:
+def silence_closing_weights(
+    wave: np.ndarray, num_frames: int, fps: float = VIDEO_FPS, margin: int = SILENCE_CLOSING_MARGIN
+) -> np.ndarray:
     """(num_frames,) in [0, 1]: how far each frame's mouth should be pulled to rest because the audio is silent.
 
     Silence here is absolute (RMS below :data:`SILENCE_FLOOR_DBFS`), not relative to the clip: features
@@ -400,11 +407,30 @@ def silence_closing_weights(wave: np.ndarray, num_frames: int, fps: float = VIDE
 
 def _check_rate(sample_rate: int) -> None:
     if sample_rate != SAMPLE_RATE:
-        raise ValueError(f"features are defined at {SAMPLE_RATE} Hz, got {sample_rate} Hz; resample first with load_audio or resample")
+        raise ValueError(
+            f"features are defined at {SAMPLE_RATE} Hz, got {sample_rate} Hz; resample first with load_audio or "
+            "resample"
+        )
 
 
 __all__ = [
-    "SAMPLE_RATE", "VIDEO_FPS", "SAMPLES_PER_FRAME", "MEL_SILENCE", "LOG_SILENCE", "MEL_WINDOW", "LOGFBANK_PER_VIDEO_FRAME",
-    "load_audio", "resample", "num_video_frames", "fit_length", "logfbank26", "mel80", "mel_start",
-    "mel_window", "silence_mask", "silence_closing_weights", "SILENCE_FLOOR_DBFS", "mfcc13",
+    "SAMPLE_RATE",
+    "VIDEO_FPS",
+    "SAMPLES_PER_FRAME",
+    "MEL_SILENCE",
+    "LOG_SILENCE",
+    "MEL_WINDOW",
+    "LOGFBANK_PER_VIDEO_FRAME",
+    "load_audio",
+    "resample",
+    "num_video_frames",
+    "fit_length",
+    "logfbank26",
+    "mel80",
+    "mel_start",
+    "mel_window",
+    "silence_mask",
+    "silence_closing_weights",
+    "SILENCE_FLOOR_DBFS",
+    "mfcc13",
 ]

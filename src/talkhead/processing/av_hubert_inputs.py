@@ -33,6 +33,7 @@ Where we differ from AV-HuBERT's preparation and why:
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from ..errors import EmptyAudioError
@@ -174,7 +175,6 @@ def mouth_rois(frames: np.ndarray, landmarks: np.ndarray, window: int = SMOOTHIN
         landmarks: (T, 68, 2) iBUG-68 landmarks of those frames, in pixels.
         window, mean_face: see :func:`mouth_roi_transforms`.
     """
-    import cv2
 
     frames = np.asarray(frames)
     if frames.ndim not in (3, 4) or (frames.ndim == 4 and frames.shape[-1] != 3):
@@ -185,7 +185,7 @@ def mouth_rois(frames: np.ndarray, landmarks: np.ndarray, window: int = SMOOTHIN
     transforms = mouth_roi_transforms(landmarks, window, mean_face)
     return np.stack([cv2.warpAffine(image, matrix, (ROI_SIZE, ROI_SIZE), flags=cv2.INTER_LINEAR,
                                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-                     for image, matrix in zip(gray, transforms)])
+                     for image, matrix in zip(gray, transforms, strict=True)])
 
 
 def normalize_rois(rois: np.ndarray, crop_size: int = CROP_SIZE) -> np.ndarray:
@@ -211,7 +211,21 @@ def av_hubert_inputs(frames: np.ndarray, landmarks: np.ndarray, wave: np.ndarray
 
 
 __all__ = [
-    "AUDIO_FEATURE_SIZE", "MEAN_FACE_POINTS", "STABLE_POINTS", "ROI_SIZE", "CROP_SIZE", "PIXEL_MEAN", "PIXEL_STD",
-    "pcm_logfbank", "stack_logfbank", "stacked_logfbank", "similarity_transform", "smoothed_stable_points", "mouth_roi_transforms",
-    "to_gray", "mouth_rois", "normalize_rois", "av_hubert_inputs",
+    "AUDIO_FEATURE_SIZE",
+    "MEAN_FACE_POINTS",
+    "STABLE_POINTS",
+    "ROI_SIZE",
+    "CROP_SIZE",
+    "PIXEL_MEAN",
+    "PIXEL_STD",
+    "pcm_logfbank",
+    "stack_logfbank",
+    "stacked_logfbank",
+    "similarity_transform",
+    "smoothed_stable_points",
+    "mouth_roi_transforms",
+    "to_gray",
+    "mouth_rois",
+    "normalize_rois",
+    "av_hubert_inputs",
 ]

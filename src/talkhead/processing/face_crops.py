@@ -101,7 +101,7 @@ def crop_face(frame: np.ndarray, box: np.ndarray, size: int = FACE_SIZE) -> np.n
 
 def crop_faces(frames, boxes: np.ndarray, size: int = FACE_SIZE) -> np.ndarray:
     """(T, size, size, 3) uint8 crops, one box per frame."""
-    return np.stack([crop_face(frame, box, size) for frame, box in zip(frames, boxes)])
+    return np.stack([crop_face(frame, box, size) for frame, box in zip(frames, boxes, strict=False)])
 
 
 @lru_cache(maxsize=8)
@@ -166,7 +166,8 @@ def frame_clip(pixels: np.ndarray, enlarge: float = CLIP_ENLARGE) -> ClipFraming
 
 
 def faces_to_tensor(faces: np.ndarray):
-    """(..., 96, 96, 3) uint8 -> (..., 3, 96, 96) float32 torch tensor in [0, 1]: crops as the image models read them."""
+    """(..., 96, 96, 3) uint8 -> (..., 3, 96, 96) float32 torch tensor in [0, 1]: crops as the image models read
+    them."""
     import torch
 
     return torch.from_numpy(np.ascontiguousarray(faces)).movedim(-1, -3).float() / 255.0

@@ -134,7 +134,9 @@ class DlibLandmarkPredictor:
     def __init__(self, model_path: str | os.PathLike | None = None):
         dlib = _import_dlib()
         self._dlib = dlib
-        self._predictor = dlib.shape_predictor(str(model_path or face_model_path("shape_predictor_68_face_landmarks.dat")))
+        self._predictor = dlib.shape_predictor(
+            str(model_path or face_model_path("shape_predictor_68_face_landmarks.dat"))
+        )
 
     def shape(self, image: np.ndarray, box: np.ndarray):
         """dlib's own ``full_object_detection`` (what its face-embedding net takes)."""
@@ -201,8 +203,15 @@ class FaceTracker:
             frame, the face is detected again on the same frame.
     """
 
-    def __init__(self, detector: FaceDetector | None = None, predictor: LandmarkPredictor | None = None,
-                 redetect_every: int = 5, min_iou: float = 0.5, min_similarity: float = 0.6, choose=None):
+    def __init__(
+        self,
+        detector: FaceDetector | None = None,
+        predictor: LandmarkPredictor | None = None,
+        redetect_every: int = 5,
+        min_iou: float = 0.5,
+        min_similarity: float = 0.6,
+        choose=None,
+    ):
         self.detector = detector or default_detector()
         self.predictor = predictor or default_landmark_predictor()
         self.redetect_every = redetect_every
@@ -308,8 +317,9 @@ def largest_face(image: np.ndarray, detector: FaceDetector | None = None) -> tup
     return (boxes[0] if len(boxes) else None), len(boxes)
 
 
-def fill_short_gaps(values: np.ndarray, found: np.ndarray, max_gap: int = 2,
-                    hold_ends: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def fill_short_gaps(
+    values: np.ndarray, found: np.ndarray, max_gap: int = 2, hold_ends: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Linearly interpolate gaps of at most ``max_gap`` missing frames between two found frames.
 
     Returns the filled values and the mask of frames that now hold values (found or filled).
@@ -350,7 +360,7 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, stop) of every run of True."""
     padded = np.concatenate([[False], np.asarray(mask, bool), [False]])
     changes = np.flatnonzero(padded[1:] != padded[:-1])
-    return list(zip(changes[::2].tolist(), changes[1::2].tolist()))
+    return list(zip(changes[::2].tolist(), changes[1::2].tolist(), strict=True))
 
 
 def valid_segments(valid: np.ndarray, min_length: int = 1) -> list[tuple[int, int]]:

@@ -8,6 +8,7 @@ kept (no per-frame centring).
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 NUM_LANDMARKS = 68
@@ -146,7 +147,6 @@ FACE_CURVES = ((0, 17, False), (17, 22, False), (22, 27, False), (27, 31, False)
 
 def draw_landmarks(image: np.ndarray, points: np.ndarray, color=(20, 140, 60), thickness: int = 1) -> np.ndarray:
     """A copy of ``image`` with the 68 points (pixels) drawn as the face's curves."""
-    import cv2
 
     canvas = np.ascontiguousarray(image).copy()
     pixels = np.round(np.asarray(points, np.float32) * 4).astype(np.int32)  # 2 fractional bits for smooth lines
@@ -157,9 +157,9 @@ def draw_landmarks(image: np.ndarray, points: np.ndarray, color=(20, 140, 60), t
 
 def landmark_canvas(points: np.ndarray, size: int = 256, color=(20, 140, 60), label: str | None = None) -> np.ndarray:
     """Normalised landmarks (68, 2) in [0, 1) drawn on a white ``size`` x ``size`` RGB image."""
-    import cv2
 
-    canvas = draw_landmarks(np.full((size, size, 3), 255, np.uint8), np.asarray(points) * size, color, max(1, size // 200))
+    canvas = draw_landmarks(np.full((size, size, 3), 255, np.uint8), np.asarray(points) * size, color,
+                            max(1, size // 200))
     if label:
         cv2.putText(canvas, label, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (60, 60, 60), 1, cv2.LINE_AA)
     return canvas

@@ -6,8 +6,8 @@ centres are one unit apart. In that frame a **mouth shape** is points 48-67 (20 
 rotation and scale are gone, and distances are in inter-ocular units, so shapes of different people
 and videos can be compared and added.
 
-**Inner-lip opening** (:func:`inner_lip_opening`) is the measure of ``shared/design/baselines.md`` and of the lip-follow metric:
-the mean inner-lip gap over the pairs (61, 67), (62, 66), (63, 65), over the inter-ocular distance.
+**Inner-lip opening** (:func:`inner_lip_opening`) is the measure of ``shared/design/baselines.md`` and of the
+lip-follow metric: the mean inner-lip gap over the pairs (61, 67), (62, 66), (63, 65), over the inter-ocular distance.
 """
 
 from __future__ import annotations
@@ -23,11 +23,24 @@ MOUTH_POINTS = MOUTH.stop - MOUTH.start  # 20
 # STABLE_POINTS of the mean face of the dataset built from ../shared/data/raw (train split, every fifth
 # frame, generalised Procrustes: fit_face_template), made left-right symmetric, eye centres at (-0.5, 0)
 # and (0.5, 0); x right, y down
-FACE_TEMPLATE = np.array([
-    [0.0, -0.057], [0.0, 0.129], [0.0, 0.313], [0.0, 0.507],
-    [-0.227, 0.690], [-0.117, 0.724], [0.0, 0.754], [0.117, 0.724], [0.227, 0.690],
-    [-0.689, 0.012], [-0.305, 0.017], [0.305, 0.017], [0.689, 0.012],
-], np.float64)
+FACE_TEMPLATE = np.array(
+    [
+        [0.0, -0.057],
+        [0.0, 0.129],
+        [0.0, 0.313],
+        [0.0, 0.507],
+        [-0.227, 0.690],
+        [-0.117, 0.724],
+        [0.0, 0.754],
+        [0.117, 0.724],
+        [0.227, 0.690],
+        [-0.689, 0.012],
+        [-0.305, 0.017],
+        [0.305, 0.017],
+        [0.689, 0.012],
+    ],
+    np.float64,
+)
 
 
 def eye_distance(landmarks: np.ndarray) -> np.ndarray:
@@ -46,8 +59,10 @@ def inner_lip_opening(landmarks: np.ndarray) -> np.ndarray:
 def shape_inner_lip_opening(shapes: np.ndarray) -> np.ndarray:
     """(...,) :func:`inner_lip_opening` of mouth shapes (..., 20, 2), already in inter-ocular units."""
     shapes = np.asarray(shapes, np.float64)
-    gaps = [np.linalg.norm(shapes[..., a - MOUTH.start, :] - shapes[..., b - MOUTH.start, :], axis=-1)
-            for a, b in INNER_LIP_PAIRS]
+    gaps = [
+        np.linalg.norm(shapes[..., a - MOUTH.start, :] - shapes[..., b - MOUTH.start, :], axis=-1)
+        for a, b in INNER_LIP_PAIRS
+    ]
     return np.mean(gaps, axis=0)
 
 
@@ -64,7 +79,8 @@ def invert_similarity(matrix: np.ndarray) -> np.ndarray:
 
 
 def points_in_face_frame(landmarks: np.ndarray, points) -> np.ndarray:
-    """(T, 68, 2) image landmarks -> (T, P, 2): the landmarks ``points`` (indices or a slice) in each frame's face frame."""
+    """(T, 68, 2) image landmarks -> (T, P, 2): the landmarks ``points`` (indices or a slice) in each frame's face
+    frame."""
     landmarks = np.asarray(landmarks, np.float64).reshape(-1, 68, 2)
     frames = face_frames(landmarks)
     return np.einsum("tij,tpj->tpi", frames[:, :, :2], landmarks[:, points]) + frames[:, None, :, 2]
@@ -79,7 +95,8 @@ def place_mouth(shapes: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """Landmarks (T, 68, 2) with points 48-67 replaced by ``shapes`` (T, 20, 2) mapped into each frame's image."""
     landmarks = np.array(landmarks, np.float64).reshape(-1, 68, 2)
     inverse = invert_similarity(face_frames(landmarks))
-    landmarks[:, MOUTH] = np.stack([apply_transform(m, s) for m, s in zip(inverse, np.asarray(shapes, np.float64))])
+    shapes = np.asarray(shapes, np.float64)
+    landmarks[:, MOUTH] = np.stack([apply_transform(m, s) for m, s in zip(inverse, shapes, strict=False)])
     return landmarks
 
 
@@ -115,9 +132,10 @@ def fit_face_template(landmarks: np.ndarray, iterations: int = 5) -> np.ndarray:
     template = points[0]
     for _ in range(iterations):
         aligned = []
-        for stable, r, l in zip(points, right, left):
+        for stable, eye_right, eye_left in zip(points, right, left, strict=True):
             matrix = similarity_transform(stable, template)
-            aligned.append(np.concatenate([apply_transform(matrix, stable), apply_transform(matrix, np.stack([r, l]))]))
+            eyes_aligned = apply_transform(matrix, np.stack([eye_right, eye_left]))
+            aligned.append(np.concatenate([apply_transform(matrix, stable), eyes_aligned]))
         mean = np.mean(aligned, axis=0)
         eye_r, eye_l = mean[-2], mean[-1]
         # put the eye centres at (-0.5, 0) and (0.5, 0)

@@ -10,8 +10,8 @@ video frame gets the fraction of its span covered by each phone (a soft one-hot;
 Noise and filler units count as silence.
 
 ``decoder="words"`` recognises the words first (the bundled English language model and CMU dictionary,
-about 4 times faster than real time on one core) and then aligns their dictionary phones to the audio: the phones of real
-words in their real order, which a phone loop often gets wrong; where no word is recognised it falls back
+about 4 times faster than real time on one core) and then aligns their dictionary phones to the audio: the phones
+of real words in their real order, which a phone loop often gets wrong; where no word is recognised it falls back
 to the phone loop. ``pocketsphinx`` is an optional dependency
 (``pip install talkhead[phones]``); nothing is downloaded: the model ships inside the wheel.
 """
@@ -24,24 +24,66 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import defaults
 from ..errors import TalkheadInputError
-from .audio import SAMPLE_RATE, SAMPLES_PER_FRAME, SILENCE_FLOOR_DBFS, VIDEO_FPS
+from .audio import SAMPLE_RATE, SAMPLES_PER_FRAME, SILENCE_FLOOR_DBFS, VIDEO_FPS, frame_rms
 from .per_thread import per_thread
 
 # the 39 ARPAbet phones of CMUdict and pocketsphinx's en-us model, then silence; the order is part of
 # every checkpoint that reads these features: append, never reorder
 PHONES = (
-    "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH", "IH", "IY", "JH",
-    "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH", "UH", "UW", "V", "W", "Y", "Z", "ZH", "SIL",
+    "AA",
+    "AE",
+    "AH",
+    "AO",
+    "AW",
+    "AY",
+    "B",
+    "CH",
+    "D",
+    "DH",
+    "EH",
+    "ER",
+    "EY",
+    "F",
+    "G",
+    "HH",
+    "IH",
+    "IY",
+    "JH",
+    "K",
+    "L",
+    "M",
+    "N",
+    "NG",
+    "OW",
+    "OY",
+    "P",
+    "R",
+    "S",
+    "SH",
+    "T",
+    "TH",
+    "UH",
+    "UW",
+    "V",
+    "W",
+    "Y",
+    "Z",
+    "ZH",
+    "SIL",
 )
 PHONE_INDEX = {phone: index for index, phone in enumerate(PHONES)}
 SILENCE = PHONE_INDEX["SIL"]
 NUM_PHONES = len(PHONES)
 DECODER_FRAMES_PER_SECOND = 100  # pocketsphinx's default frame rate (10 ms)
 PHONE_DECODERS = ("allphone", "words")  # see decode_phones
-DEFAULT_PHONE_DECODER = "allphone"  # what a model saved before the choice existed was trained with
+# the phone loop: what `talkhead preprocess` stores in a dataset's phones column, and what a model with no phone_decoder
+# setting reads (the mouth-sync expert; mouth-motion checkpoints saved before the choice existed)
+LEGACY_PHONE_DECODER = "allphone"
+DEFAULT_PHONE_DECODER = "words"  # new mouth-motion models' default: the shipped `mouth-motion` listens with it
 WORD_CHUNK_SECONDS = 30.0  # word recognition decodes at most this much at once (its memory grows with the utterance)
-DEFAULT_LANGUAGE = "auto"  # see decode_phones
+DEFAULT_LANGUAGE = defaults.LANGUAGE  # see decode_phones
 # below this mean word posterior the recogniser did not understand the piece. It does not separate languages
 # cleanly (benchmarks/non_english.py, RESULTS.md): English test clips 0.20-0.71, the German one 0.31, espeak-ng French,
 # Spanish, German and Mandarin 0.28-0.41 (its English 0.23). At 0.45 the German clip, every espeak voice and 2 of the
@@ -74,7 +116,8 @@ def _import_pocketsphinx():
         import pocketsphinx
     except ImportError as err:
         raise TalkheadInputError(
-            "phone features need the optional 'pocketsphinx' package: pip install 'talkhead[phones]'") from err
+            "phone features need the optional 'pocketsphinx' package: pip install 'talkhead[phones]'"
+        ) from err
     return pocketsphinx
 
 
@@ -88,8 +131,14 @@ def _decoder():
     model = _model_folder()
     # wide beams: allphone search is cheap, and pruning only loses phones
     return _import_pocketsphinx().Decoder(
-        hmm=os.path.join(model, "en-us"), allphone=os.path.join(model, "en-us-phone.lm.bin"),
-        lw=2.0, beam=1e-10, pbeam=1e-10, samprate=SAMPLE_RATE, loglevel="FATAL")
+        hmm=os.path.join(model, "en-us"),
+        allphone=os.path.join(model, "en-us-phone.lm.bin"),
+        lw=2.0,
+        beam=1e-10,
+        pbeam=1e-10,
+        samprate=SAMPLE_RATE,
+        loglevel="FATAL",
+    )
 
 
 @per_thread
@@ -98,8 +147,12 @@ def _word_decoder():
     switches back."""
     model = _model_folder()
     return _import_pocketsphinx().Decoder(
-        hmm=os.path.join(model, "en-us"), lm=os.path.join(model, "en-us.lm.bin"),
-        dict=os.path.join(model, "cmudict-en-us.dict"), samprate=SAMPLE_RATE, loglevel="FATAL")
+        hmm=os.path.join(model, "en-us"),
+        lm=os.path.join(model, "en-us.lm.bin"),
+        dict=os.path.join(model, "cmudict-en-us.dict"),
+        samprate=SAMPLE_RATE,
+        loglevel="FATAL",
+    )
 
 
 def _pcm(wave: np.ndarray) -> bytes:
@@ -123,19 +176,24 @@ def _run(decoder, pcm: bytes) -> None:
 
 def _segment(phone: str, start_frame: int, frames: int) -> PhoneSegment:
     phone = phone if phone in PHONE_INDEX else "SIL"  # +NSN+, +SPN+, ... are noise
-    return PhoneSegment(phone, start_frame / DECODER_FRAMES_PER_SECOND, (start_frame + frames) / DECODER_FRAMES_PER_SECOND)
+    return PhoneSegment(
+        phone, start_frame / DECODER_FRAMES_PER_SECOND, (start_frame + frames) / DECODER_FRAMES_PER_SECOND
+    )
 
 
 def check_language(language: str) -> str:
     """``language`` lower-cased, or a :class:`TalkheadInputError` naming what is accepted."""
     code = str(language).strip().lower()
     if not _LANGUAGE_CODE.match(code):
-        raise TalkheadInputError(f"language must be 'auto', 'en' or another language code such as 'fr', got {language!r}")
+        raise TalkheadInputError(
+            f"language must be 'auto', 'en' or another language code such as 'fr', got {language!r}"
+        )
     return code
 
 
-def decode_phones(wave: np.ndarray, decoder: str = DEFAULT_PHONE_DECODER,
-                  language: str = DEFAULT_LANGUAGE) -> list[PhoneSegment]:
+def decode_phones(
+    wave: np.ndarray, decoder: str = LEGACY_PHONE_DECODER, language: str = DEFAULT_LANGUAGE
+) -> list[PhoneSegment]:
     """The phone sequence of 16 kHz mono speech ``wave`` (float in [-1, 1]), with start and end times.
 
     ``decoder``: ``allphone`` (a phone loop under the phone language model) or ``words`` (words recognised,
@@ -169,14 +227,13 @@ def _phone_loop(pcm: bytes) -> list[PhoneSegment]:
 def speech_chunks(wave: np.ndarray, max_seconds: float = WORD_CHUNK_SECONDS) -> list[tuple[int, int]]:
     """(start, stop) samples cutting ``wave`` into pieces of at most ``max_seconds``, each cut at the quietest
     video frame of the last third of its piece (between words, where a pause is)."""
-    from .audio import frame_rms
 
     limit = int(max_seconds * SAMPLE_RATE)
     cuts, start = [], 0
     while len(wave) - start > limit:
         search_from = start + 2 * limit // 3
         frames = (start + limit - search_from) // SAMPLES_PER_FRAME
-        rms = frame_rms(wave[search_from: search_from + frames * SAMPLES_PER_FRAME], frames)
+        rms = frame_rms(wave[search_from : search_from + frames * SAMPLES_PER_FRAME], frames)
         stop = search_from + int(np.argmin(rms)) * SAMPLES_PER_FRAME
         cuts.append((start, stop))
         start = stop
@@ -189,7 +246,7 @@ def _word_phones_in_chunks(wave: np.ndarray, pcm: bytes, min_confidence: float =
     word. Pieces are never empty (each cut lies inside its piece's last third)."""
     segments, heard = [], False
     for start, stop in speech_chunks(wave):
-        piece = pcm[2 * start: 2 * stop]  # int16: two bytes a sample
+        piece = pcm[2 * start : 2 * stop]  # int16: two bytes a sample
         chunk = _word_phones(piece, min_confidence)
         heard |= bool(chunk)
         if not chunk:  # no word heard here: this piece's phone loop
@@ -243,13 +300,16 @@ def _spread_word_phones(recogniser, words, wave: np.ndarray) -> list[PhoneSegmen
     samples = SAMPLE_RATE // DECODER_FRAMES_PER_SECOND
     segments = []
     for word in words:
-        span = wave[word.start_frame * samples: (word.end_frame + 1) * samples]
-        audible = span.size and 20 * np.log10(max(np.sqrt(np.mean(span ** 2)), 1e-9)) >= SILENCE_FLOOR_DBFS
+        span = wave[word.start_frame * samples : (word.end_frame + 1) * samples]
+        audible = span.size and 20 * np.log10(max(np.sqrt(np.mean(span**2)), 1e-9)) >= SILENCE_FLOOR_DBFS
         pronunciation = recogniser.lookup_word(word.word) if _is_word(word.word) and audible else None
         names = pronunciation.split() if pronunciation else ["SIL"]
         edges = [int(e) for e in np.linspace(word.start_frame, word.end_frame + 1, len(names) + 1).round()]
-        segments += [_segment(name, start, stop - start) for name, start, stop in zip(names, edges[:-1], edges[1:])
-                     if stop > start]
+        segments += [
+            _segment(name, start, stop - start)
+            for name, start, stop in zip(names, edges[:-1], edges[1:], strict=False)
+            if stop > start
+        ]
     return segments if any(s.phone != "SIL" for s in segments) else []  # no word heard: as the recogniser's none
 
 
@@ -268,8 +328,13 @@ def segments_to_frames(segments: list[PhoneSegment], num_frames: int, fps: float
     return features / features.sum(1, keepdims=True)
 
 
-def phone_features(wave: np.ndarray, num_frames: int, fps: float = VIDEO_FPS,
-                   decoder: str = DEFAULT_PHONE_DECODER, language: str = DEFAULT_LANGUAGE) -> np.ndarray:
+def phone_features(
+    wave: np.ndarray,
+    num_frames: int,
+    fps: float = VIDEO_FPS,
+    decoder: str = LEGACY_PHONE_DECODER,
+    language: str = DEFAULT_LANGUAGE,
+) -> np.ndarray:
     """(num_frames, NUM_PHONES): the phones of ``wave`` (16 kHz) at ``fps``, as soft one-hots (``decoder`` and
     ``language``: see :func:`decode_phones`)."""
     return segments_to_frames(decode_phones(wave, decoder, language), num_frames, fps)

@@ -16,10 +16,10 @@ import av
 import cv2
 import numpy as np
 
+from ..defaults import VIDEO_FPS
 from ..errors import MediaDecodeError, NoVideoError
 from ._av import open_container
 
-VIDEO_FPS = 25
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".flv")
 

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 LOGS = "logs"
@@ -41,17 +42,23 @@ def build_accelerator(args, kwargs_handlers: list | None = None):
     from accelerate.utils import GradientAccumulationPlugin, ProjectConfiguration
 
     output_dir = Path(args.output_dir)
-    project = ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / LOGS),
-                                   automatic_checkpoint_naming=True,
-                                   total_limit=args.checkpoints_total_limit if args.checkpoints_total_limit > 0 else None)
+    project = ProjectConfiguration(
+        project_dir=str(output_dir),
+        logging_dir=str(output_dir / LOGS),
+        automatic_checkpoint_naming=True,
+        total_limit=args.checkpoints_total_limit if args.checkpoints_total_limit > 0 else None,
+    )
     accumulation = GradientAccumulationPlugin(num_steps=args.gradient_accumulation_steps, sync_with_dataloader=False)
-    return Accelerator(project_config=project, gradient_accumulation_plugin=accumulation,
-                       log_with=trackers(args.report_to) or None, kwargs_handlers=kwargs_handlers or [])
+    return Accelerator(
+        project_config=project,
+        gradient_accumulation_plugin=accumulation,
+        log_with=trackers(args.report_to) or None,
+        kwargs_handlers=kwargs_handlers or [],
+    )
 
 
 def tracker_config(args) -> dict:
     """The arguments as tracker hyperparameters (TensorBoard takes numbers, strings and booleans only)."""
-    import dataclasses
 
     return {key: value for key, value in dataclasses.asdict(args).items() if isinstance(value, (bool, int, float, str))}
 
@@ -65,15 +72,23 @@ def build_scheduler(optimizer, args, **specific):
     ``piecewise_constant``).
     """
     import torch
-
-    if args.lr_scheduler == "one_cycle":
-        warmup = args.lr_warmup_steps / args.max_steps if args.lr_warmup_steps else min(0.3, max(0.05, 2.5 / args.max_steps))
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, [group["lr"] for group in optimizer.param_groups],
-                                                   total_steps=args.max_steps, pct_start=warmup)
     from transformers import get_scheduler
 
+    if args.lr_scheduler == "one_cycle":
+        warmup = (
+            args.lr_warmup_steps / args.max_steps if args.lr_warmup_steps else min(0.3, max(0.05, 2.5 / args.max_steps))
+        )
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, [group["lr"] for group in optimizer.param_groups], total_steps=args.max_steps, pct_start=warmup
+        )
+
     try:
-        return get_scheduler(args.lr_scheduler, optimizer, num_warmup_steps=args.lr_warmup_steps,
-                             num_training_steps=args.max_steps, scheduler_specific_kwargs=specific or None)
+        return get_scheduler(
+            args.lr_scheduler,
+            optimizer,
+            num_warmup_steps=args.lr_warmup_steps,
+            num_training_steps=args.max_steps,
+            scheduler_specific_kwargs=specific or None,
+        )
     except ValueError as err:
         raise SystemExit(f"error: --lr_scheduler {args.lr_scheduler}: {err}") from err

@@ -1,4 +1,5 @@
-"""Arguments every training script in examples/ shares (data, validation split, optimisation, checkpointing, logging, Hub)."""
+"""Arguments every training script in examples/ shares (data, validation split, optimisation, checkpointing,
+logging, Hub)."""
 
 from __future__ import annotations
 
@@ -12,23 +13,49 @@ class TrainingRunArguments:
     dataset: str | None = field(default=None, metadata={"help": "folder written by `talkhead preprocess`"})
     output_dir: str | None = field(default=None, metadata={"help": "where checkpoints, plots and the model go"})
     split: str = field(default="train", metadata={"help": "dataset split to train on"})
-    validation_sources: str | None = field(default=None, metadata={"help": "comma-separated sources held out for validation"})
-    validation_fraction: float = field(default=0.15, metadata={"help": "share of frames held out when no sources are named"})
-    gradient_accumulation_steps: int = field(default=1, metadata={"help": "batches whose gradients make one optimiser step"})
-    lr_scheduler: str = field(default="constant", metadata={
-        "help": "one_cycle (torch's OneCycleLR) or a transformers schedule: constant, constant_with_warmup, linear, cosine, ..."})
+    validation_sources: str | None = field(
+        default=None, metadata={"help": "comma-separated sources held out for validation"}
+    )
+    validation_fraction: float = field(
+        default=0.15, metadata={"help": "share of frames held out when no sources are named"}
+    )
+    gradient_accumulation_steps: int = field(
+        default=1, metadata={"help": "batches whose gradients make one optimiser step"}
+    )
+    lr_scheduler: str = field(
+        default="constant",
+        metadata={
+            "help": "one_cycle (torch's OneCycleLR) or a transformers schedule: constant, constant_with_warmup, "
+            "linear, cosine, ..."
+        },
+    )
     lr_warmup_steps: int = field(default=0, metadata={"help": "warm-up steps of the schedules that have one"})
-    max_grad_norm: float | None = field(default=None, metadata={"help": "clip the gradients' norm to this (none: no clipping)"})
-    ema_decay: float = field(default=0.0, metadata={
-        "help": "keep an exponential moving average of the trained model's weights (0: none); validation measures both "
-                "and the better weights are kept"})
-    early_stopping_patience: int | None = field(default=None, metadata={"help": "stop after this many validations without a new best"})
+    max_grad_norm: float | None = field(
+        default=None, metadata={"help": "clip the gradients' norm to this (none: no clipping)"}
+    )
+    ema_decay: float = field(
+        default=0.0,
+        metadata={
+            "help": "keep an exponential moving average of the trained model's weights (0: none); validation "
+            "measures both and the better weights are kept"
+        },
+    )
+    early_stopping_patience: int | None = field(
+        default=None, metadata={"help": "stop after this many validations without a new best"}
+    )
     checkpointing_steps: int = field(default=1000)
     checkpoints_total_limit: int = field(default=2)
-    resume_from_checkpoint: str | None = field(default=None, metadata={"help": "'latest' or a checkpoints/checkpoint_N folder"})
+    resume_from_checkpoint: str | None = field(
+        default=None, metadata={"help": "'latest' or a checkpoints/checkpoint_N folder"}
+    )
     logging_steps: int = field(default=25)
-    report_to: str = field(default="tensorboard", metadata={
-        "help": "trackers beside the PNG plots: tensorboard (skipped with a notice when it is not installed), all or none"})
+    report_to: str = field(
+        default="tensorboard",
+        metadata={
+            "help": "trackers beside the PNG plots: tensorboard (skipped with a notice when it is not installed), "
+            "all or none"
+        },
+    )
     seed: int = field(default=0)
     num_workers: int = field(default=0)
     push_to_hub: bool = field(default=False)
@@ -42,4 +69,6 @@ class TrainingRunArguments:
 
     def require_data_and_output(self) -> None:
         if not self.dataset or not self.output_dir:
-            raise SystemExit("error: --dataset and --output_dir are required (or resume a run with --resume_from_checkpoint)")
+            raise SystemExit(
+                "error: --dataset and --output_dir are required (or resume a run with --resume_from_checkpoint)"
+            )

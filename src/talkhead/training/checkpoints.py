@@ -26,6 +26,9 @@ import shutil
 import sys
 from pathlib import Path
 
+from ..hub_upload import HubUploadError, upload_folder
+from .model_card import save_card, training_card
+
 CHECKPOINTS = "checkpoints"
 STATE_FILE = "trainer_state.json"
 ARGS_FILE = "training_args.json"
@@ -113,7 +116,7 @@ def saved_arguments(argv: list[str] | None = None) -> dict:
     given still override the saved values.
     """
     argv = sys.argv[1:] if argv is None else argv
-    values = dict(zip(argv, argv[1:]))
+    values = dict(zip(argv, argv[1:], strict=False))
     candidates = []
     if values.get("--resume_from_checkpoint") not in (None, "latest"):
         candidates.append(Path(values["--resume_from_checkpoint"]).parent.parent / ARGS_FILE)
@@ -131,6 +134,7 @@ def parse_arguments(dataclass_type, argv: list[str] | None = None):
     A single ``.json`` argument is read as the whole configuration.
     """
     from transformers import HfArgumentParser
+
 
     argv = sys.argv[1:] if argv is None else argv
     parser = HfArgumentParser(dataclass_type)
@@ -165,7 +169,8 @@ UPLOAD_PATTERNS = ["config.json", "*.safetensors", "README.md", ARGS_FILE, "trai
 
 
 def push_to_hub(model, hub_model_id: str | None, output_dir: str | Path) -> bool:
-    """``--push_to_hub``: upload the final model in ``output_dir`` with talkhead's card; returns whether it was uploaded.
+    """``--push_to_hub``: upload the final model in ``output_dir`` with talkhead's card; returns whether it was
+    uploaded.
 
     The card is ``output_dir/README.md`` when there is one (a publish script's), else the training card of
     :func:`talkhead.training.model_card.training_card`, written there first. The upload is
@@ -173,18 +178,22 @@ def push_to_hub(model, hub_model_id: str | None, output_dir: str | Path) -> bool
     (authentication, network, any other Hub error, told apart) is printed and the run ends cleanly: the
     model stays in ``output_dir``.
     """
-    from ..hub_upload import HubUploadError, upload_folder
-    from .model_card import save_card, training_card
 
     output_dir = Path(output_dir)
     if not (output_dir / "README.md").exists():
-        args, summary = ({} if not (output_dir / f).exists() else json.loads((output_dir / f).read_text())
-                         for f in (ARGS_FILE, "training_summary.json"))
+        args, summary = (
+            {} if not (output_dir / f).exists() else json.loads((output_dir / f).read_text())
+            for f in (ARGS_FILE, "training_summary.json")
+        )
         save_card(training_card(model, output_dir, args, summary), output_dir)
     repo_id = hub_model_id or output_dir.name
     try:
-        url = upload_folder(output_dir, repo_id, allow_patterns=UPLOAD_PATTERNS,
-                            commit_message=f"talkhead training run {output_dir.name}")
+        url = upload_folder(
+            output_dir,
+            repo_id,
+            allow_patterns=UPLOAD_PATTERNS,
+            commit_message=f"talkhead training run {output_dir.name}",
+        )
     except HubUploadError as err:
         print(f"push_to_hub failed, {err.kind}: {err}; the model is in {output_dir}")
         return False

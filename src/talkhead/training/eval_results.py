@@ -27,9 +27,17 @@ def _result(pipeline_tag: str, task_name: str, report: dict, source: str, metric
     task type, dataset, config and split, so two protocols on the same split must differ there."""
     from huggingface_hub import EvalResult
 
+
     return EvalResult(
-        task_type=pipeline_tag, task_name=f"{task_name} [{source}]", dataset_type=EXAMPLE_DATASET, dataset_name=EXAMPLE_DATASET_NAME,
-        dataset_config=Path(source).stem, dataset_split=report.get("split"), metric_type=metric, metric_name=label, metric_value=round(float(value), 4),
+        task_type=pipeline_tag,
+        task_name=f"{task_name} [{source}]",
+        dataset_type=EXAMPLE_DATASET,
+        dataset_name=EXAMPLE_DATASET_NAME,
+        dataset_config=Path(source).stem,
+        dataset_split=report.get("split"),
+        metric_type=metric,
+        metric_name=label,
+        metric_value=round(float(value), 4),
     )
 
 
@@ -44,8 +52,11 @@ def lipsync_results(report: dict, name: str, pipeline_tag: str, source: str) -> 
     if row is None:
         return []
     task = f"lip-sync, stabilized-sync Table 1 protocol ({report['chunks']} chunks of {report['chunk_frames']} frames)"
-    return [_result(pipeline_tag, task, report, source, column, report["rows"][row][column]["mean"], f"{column} (mean)")
-            for column in LIPSYNC_COLUMNS if column in report["rows"][row]]
+    return [
+        _result(pipeline_tag, task, report, source, column, report["rows"][row][column]["mean"], f"{column} (mean)")
+        for column in LIPSYNC_COLUMNS
+        if column in report["rows"][row]
+    ]
 
 
 def ms_sync_results(report: dict, name: str, pipeline_tag: str, source: str) -> list:
@@ -55,8 +66,11 @@ def ms_sync_results(report: dict, name: str, pipeline_tag: str, source: str) -> 
     if row is None:
         return []
     task = f"speech to landmarks, MS-Sync Table 3 protocol ({report['clips']} clips of {report['clip_frames']} frames)"
-    return [_result(pipeline_tag, task, report, source, column, report["rows"][row][column]["mean"], f"{column} (mean)")
-            for column in MS_SYNC_COLUMNS if column in report["rows"][row]]
+    return [
+        _result(pipeline_tag, task, report, source, column, report["rows"][row][column]["mean"], f"{column} (mean)")
+        for column in MS_SYNC_COLUMNS
+        if column in report["rows"][row]
+    ]
 
 
 def lip_follow_results(report: dict, name: str, pipeline_tag: str, source: str) -> list:
@@ -67,18 +81,31 @@ def lip_follow_results(report: dict, name: str, pipeline_tag: str, source: str) 
     if _named(report.get("lip_sync_model")) == name:
         rows += [(row, f"through the pipelines ({row})") for row in ("own", "cross", "photo") if row in report["rows"]]
     task = f"mouth motion from speech, lip-follow ({len(report['clips'])} clips)"
-    return [_result(pipeline_tag, task, report, source, metric, report["rows"][row][metric]["mean"], f"{metric}, {label} (mean)")
-            for row, label in rows for metric in ("lip_follow", "std_ratio") if metric in report["rows"][row]]
+    return [
+        _result(
+            pipeline_tag, task, report, source, metric, report["rows"][row][metric]["mean"], f"{metric}, {label} (mean)"
+        )
+        for row, label in rows
+        for metric in ("lip_follow", "std_ratio")
+        if metric in report["rows"][row]
+    ]
 
 
 def mouth_results(report: dict, name: str, pipeline_tag: str, source: str) -> list:
     """``talkhead benchmark mouth``: row ``lipsync`` for the lip-sync model, ``paper_generator`` for the paper's G_L."""
-    row = {_named(report.get("lip_sync_model")): "lipsync", _named(report.get("paper_generator")): "paper_generator"}.get(name)
+    row = {
+        _named(report.get("lip_sync_model")): "lipsync",
+        _named(report.get("paper_generator")): "paper_generator",
+    }.get(name)
     if row is None or row not in report["rows"]:
         return []
-    task = f"lip-sync mouth quality at video resolution ({len(report['clips'])} clips, first {report['max_frames']} frames)"
-    return [_result(pipeline_tag, task, report, source, column, report["rows"][row][column], f"{column} ({row} row)")
-            for column in MOUTH_COLUMNS if column in report["rows"][row]]
+    task = (f"lip-sync mouth quality at video resolution ({len(report['clips'])} clips, "
+            f"first {report['max_frames']} frames)")
+    return [
+        _result(pipeline_tag, task, report, source, column, report["rows"][row][column], f"{column} ({row} row)")
+        for column in MOUTH_COLUMNS
+        if column in report["rows"][row]
+    ]
 
 
 def syncer_results(report: dict, name: str, pipeline_tag: str, source: str) -> list:
@@ -90,10 +117,28 @@ def syncer_results(report: dict, name: str, pipeline_tag: str, source: str) -> l
     results = []
     for level in report["levels"]:
         scores = report["retrieval"][key][str(level)]
-        results.append(_result(pipeline_tag, task, report, source, f"retrieval_accuracy_{level}", scores["accuracy"],
-                               f"level {level}: retrieval among 48 windows of all clips"))
-        results.append(_result(pipeline_tag, task, report, source, f"same_clip_accuracy_{level}", scores["same_clip_accuracy"],
-                               f"level {level}: retrieval among 12 windows of one clip"))
+        results.append(
+            _result(
+                pipeline_tag,
+                task,
+                report,
+                source,
+                f"retrieval_accuracy_{level}",
+                scores["accuracy"],
+                f"level {level}: retrieval among 48 windows of all clips",
+            )
+        )
+        results.append(
+            _result(
+                pipeline_tag,
+                task,
+                report,
+                source,
+                f"same_clip_accuracy_{level}",
+                scores["same_clip_accuracy"],
+                f"level {level}: retrieval among 12 windows of one clip",
+            )
+        )
     return results
 
 
@@ -105,8 +150,18 @@ def sync_expert_results(report: dict, name: str, pipeline_tag: str, source: str)
         return []
     row = rows[name]
     task = f"audio-video offset accuracy, 8 windows 2 frames apart ({report['clips']} clips)"
-    results = [_result(pipeline_tag, task, report, source, f"offset_accuracy_{labels}", row[labels]["offset_accuracy"],
-                       f"offset accuracy, {labels} labels (chance 0.125)") for labels in ("raw", "aligned")]
+    results = [
+        _result(
+            pipeline_tag,
+            task,
+            report,
+            source,
+            f"offset_accuracy_{labels}",
+            row[labels]["offset_accuracy"],
+            f"offset accuracy, {labels} labels (chance 0.125)",
+        )
+        for labels in ("raw", "aligned")
+    ]
     for key in ("clips_offset_within_1_of_0", "clips_offset_within_1_of_phone_table", "clips_shift_found_5_pm_1"):
         if key in row:
             results.append(_result(pipeline_tag, task, report, source, key, row[key], key.replace("_", " ")))
@@ -114,7 +169,8 @@ def sync_expert_results(report: dict, name: str, pipeline_tag: str, source: str)
 
 
 def reader_for(report: dict):
-    """The reader of a benchmark JSON, told by its content (its ``protocol`` or ``benchmark`` field); ``None`` if unknown."""
+    """The reader of a benchmark JSON, told by its content (its ``protocol`` or ``benchmark`` field); ``None`` if
+    unknown."""
     if report.get("protocol") == "stabilized sync Table 1":
         return lipsync_results
     if report.get("protocol") == "MS-Sync Table 3":
@@ -143,18 +199,27 @@ def results_from_files(name: str, pipeline_tag: str, paths) -> list:
         report = json.loads(path.read_text())
         reader = reader_for(report)
         if reader is None:
-            raise ValueError(f"{path}: not a benchmark JSON talkhead knows (no 'protocol' or 'benchmark' field); "
-                             "give the file `talkhead benchmark ...` wrote")
+            raise ValueError(
+                f"{path}: not a benchmark JSON talkhead knows (no 'protocol' or 'benchmark' field); "
+                "give the file `talkhead benchmark ...` wrote"
+            )
         found += reader(report, name, pipeline_tag, f"{path.parent.parent.name}/{path.parent.name}/{path.name}")
     return found
 
 
 #: The files of benchmarks/results/ that hold the published models' measurements (other JSONs there are
 #: comparisons of runs that were not shipped, e.g. lip_follow_models.json).
-PUBLISHED_RESULTS = ("lipsync_benchmark.json", "ms_sync_benchmark.json", "lip_follow.json", "mouth.json", "ms_sync_syncers.json",
-                     "sync_experts.json")
+PUBLISHED_RESULTS = (
+    "lipsync_benchmark.json",
+    "ms_sync_benchmark.json",
+    "lip_follow.json",
+    "mouth.json",
+    "ms_sync_syncers.json",
+    "sync_experts.json",
+)
 
 
 def eval_results(name: str, pipeline_tag: str, results_dir: str | Path) -> list:
-    """Every result the published benchmark JSONs in ``results_dir`` hold for the model ``name`` (a hub_configs folder name)."""
+    """Every result the published benchmark JSONs in ``results_dir`` hold for the model ``name`` (a hub_configs
+    folder name)."""
     return results_from_files(name, pipeline_tag, [Path(results_dir) / f for f in PUBLISHED_RESULTS])

@@ -31,9 +31,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from .accelerator_setup import build_accelerator, tracker_config
 from .checkpoints import load_checkpoint, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint, save_final
+from .ema import WeightsEMA
 
 
 class TrainerState:
@@ -50,7 +52,12 @@ class TrainerState:
         self.position = [0, 0]
 
     def state_dict(self) -> dict:
-        return {"step": self.step, "history": self.history, "wall_seconds": self.wall_seconds, "position": self.position}
+        return {
+            "step": self.step,
+            "history": self.history,
+            "wall_seconds": self.wall_seconds,
+            "position": self.position,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.step, self.history = state["step"], state["history"]
@@ -83,13 +90,15 @@ def gradients_kept(module: torch.nn.Module):
     try:
         yield
     finally:
-        for parameter, grad in zip(parameters, saved):
+        for parameter, grad in zip(parameters, saved, strict=True):
             parameter.grad = grad
 
 
 def scalars(result: dict) -> dict:
     """The numbers of a validation result (what the history and the trackers keep)."""
-    return {key: value for key, value in result.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
+    return {
+        key: value for key, value in result.items() if isinstance(value, (int, float)) and not isinstance(value, bool)
+    }
 
 
 class Trainer:
@@ -129,8 +138,6 @@ class Trainer:
             save_arguments(self.args, self.output_dir)
             self.print(message)
         if self.args.ema_decay:
-            from .ema import WeightsEMA
-
             self.ema = WeightsEMA(self.accelerator.unwrap_model(model), self.args.ema_decay)
             self.accelerator.register_for_checkpointing(self.ema.average)
         self.accelerator.init_trackers(self.name, config=tracker_config(self.args))
@@ -164,22 +171,34 @@ class Trainer:
             scheduler.step()
         optimizer.zero_grad(set_to_none=True)
 
-    def fit(self, batches: Iterator, train_step: Callable[[object], dict], models: list,
-            validation: Validation | None = None, on_checkpoint: Callable[[int], None] | None = None) -> None:
+    def fit(
+        self,
+        batches: Iterator,
+        train_step: Callable[[object], dict],
+        models: list,
+        validation: Validation | None = None,
+        on_checkpoint: Callable[[int], None] | None = None,
+    ) -> None:
         """Train to ``--max_steps`` optimiser steps (or an early stop); see the module docstring."""
-        from tqdm.auto import tqdm
 
         args, state, accelerator = self.args, self.state, self.accelerator
         started = time.perf_counter() - state.wall_seconds
-        progress = tqdm(total=args.max_steps, initial=state.step, desc=self.name,
-                        disable=not accelerator.is_local_main_process, dynamic_ncols=True)
+        progress = tqdm(
+            total=args.max_steps,
+            initial=state.step,
+            desc=self.name,
+            disable=not accelerator.is_local_main_process,
+            dynamic_ncols=True,
+        )
         running, accumulated = {}, {}
         stop = state.step >= args.max_steps
         while not stop:
             with accelerator.accumulate(*models):
                 losses = train_step(next(batches))
             for key, value in losses.items():
-                accumulated.setdefault(key, []).append(value.item() if isinstance(value, torch.Tensor) else float(value))
+                accumulated.setdefault(key, []).append(
+                    value.item() if isinstance(value, torch.Tensor) else float(value)
+                )
             if not accelerator.sync_gradients:
                 continue
             state.step += 1
@@ -202,7 +221,12 @@ class Trainer:
                     on_checkpoint(state.step)
         progress.close()
         state.wall_seconds = time.perf_counter() - started
-        if validation is not None and validation.plot is not None and self.history["validation"] and self.is_main_process:
+        if (
+            validation is not None
+            and validation.plot is not None
+            and self.history["validation"]
+            and self.is_main_process
+        ):
             validation.plot(self.output_dir, self.history)
         accelerator.wait_for_everyone()
 
@@ -256,7 +280,9 @@ class Trainer:
         def keep(step: int, weights: str, result: dict) -> bool:
             best, value = self.history["best"], result[validation.metric]
             if best is not None:
-                better = value > best[validation.metric] if validation.higher_is_better else value < best[validation.metric]
+                better = (
+                    value > best[validation.metric] if validation.higher_is_better else value < best[validation.metric]
+                )
                 if not better:
                     return False
             self.history["best"] = {"step": step, **({"weights": weights} if self.ema is not None else {}), **result}
@@ -269,13 +295,21 @@ class Trainer:
         """Main process, after :meth:`fit`: the final model (``model``, else the best validated weights in ``best_dir``,
         else the last) saved to OUTPUT_DIR with ``training_summary.json`` (steps, time, the script's ``summary``, the
         best validation); the EMA weights beside it in ``ema_model/``; ``--push_to_hub``. Returns the saved model."""
-        summary = {"steps": self.state.step, "wall_seconds": round(self.state.wall_seconds, 1), **summary,
-                   "best": self.history["best"]}
+        summary = {
+            "steps": self.state.step,
+            "wall_seconds": round(self.state.wall_seconds, 1),
+            **summary,
+            "best": self.history["best"],
+        }
         if self.ema is not None:
             with self.ema.applied() as averaged:
                 averaged.save_pretrained(self.output_dir / "ema_model")
-        final = save_final(model if model is not None else self.accelerator.unwrap_model(self.model), self.output_dir,
-                           summary, best_dir)
+        final = save_final(
+            model if model is not None else self.accelerator.unwrap_model(self.model),
+            self.output_dir,
+            summary,
+            best_dir,
+        )
         self.print(json.dumps({key: value for key, value in summary.items() if key != "best"}, indent=1))
         if self.args.push_to_hub:
             push_to_hub(final, self.args.hub_model_id, self.output_dir)

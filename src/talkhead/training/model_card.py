@@ -84,6 +84,7 @@ def card_data(
     """The ``ModelCardData`` of the checkpoint ``name``; base models given as folder names become Hub ids."""
     from huggingface_hub import ModelCardData
 
+
     if isinstance(base_model, str):
         base_model = hub_id(base_model)
     elif base_model:
@@ -101,6 +102,7 @@ def render_card(data, *, title: str, summary: str, sections: dict[str, str], dat
     """A ``ModelCard``: ``data`` as front matter, then title, summary, the sections, data, licence and misuse."""
     from huggingface_hub import ModelCard
 
+
     body = [f"# {title}", "", summary.strip(), ""]
     for heading, text in sections.items():
         body += [f"## {heading}", "", text.strip(), ""]
@@ -111,7 +113,8 @@ def render_card(data, *, title: str, summary: str, sections: dict[str, str], dat
 
 
 def save_card(card, folder: str | Path) -> Path:
-    """Write ``card`` to ``folder/README.md`` and read it back: a card the Hub cannot parse is an error here, not there."""
+    """Write ``card`` to ``folder/README.md`` and read it back: a card the Hub cannot parse is an error here, not
+    there."""
     from huggingface_hub import ModelCard
 
     path = Path(folder) / "README.md"
@@ -145,8 +148,15 @@ def write_model_card(
     checkpoint trained on the example clips).
     """
     name = name or Path(folder).name
-    metadata = card_data(name, pipeline_tag=pipeline_tag, tags=tags, base_model=base_model, datasets=datasets,
-                         eval_results=eval_results, **{**RESEARCH_ONLY, **licence})
+    metadata = card_data(
+        name,
+        pipeline_tag=pipeline_tag,
+        tags=tags,
+        base_model=base_model,
+        datasets=datasets,
+        eval_results=eval_results,
+        **{**RESEARCH_ONLY, **licence},
+    )
     card = render_card(metadata, title=title, summary=summary, sections=sections, data_text=data, misuse=misuse)
     return save_card(card, folder)
 
@@ -167,21 +177,33 @@ def training_card(model, output_dir: str | Path, args: dict, summary: dict):
     """
     model_type = model.config.model_type
     name = Path(output_dir).name
-    shown = {k: (Path(v).name if isinstance(v, str) and "/" in v else v) for k, v in args.items()
-             if v is not None and k not in ("output_dir", "resume_from_checkpoint", "push_to_hub", "hub_model_id")}
+    shown = {
+        k: (Path(v).name if isinstance(v, str) and "/" in v else v)
+        for k, v in args.items()
+        if v is not None and k not in ("output_dir", "resume_from_checkpoint", "push_to_hub", "hub_model_id")
+    }
     rows = [[k, v] for k, v in shown.items()]
     rows += [[k, summary[k]] for k in ("steps", "train_clips", "validation_clips", "held_out_sources") if k in summary]
     init = args.get("init_generator") or args.get("init_from")
-    metadata = card_data(name, pipeline_tag=PIPELINE_TAGS.get(model_type, "other"), tags=["talkhead", model_type],
-                         base_model=Path(init).name if init else None, datasets=None)
+    metadata = card_data(
+        name,
+        pipeline_tag=PIPELINE_TAGS.get(model_type, "other"),
+        tags=["talkhead", model_type],
+        base_model=Path(init).name if init else None,
+        datasets=None,
+    )
     params = sum(p.numel() for p in model.parameters())
-    data_text = (f"Trained on the dataset `{shown.get('dataset', 'unknown')}` (written by `talkhead preprocess`; its "
-                 "dataset card lists the sources and their licences). The weights inherit the terms of those clips: "
-                 "treat them as research-only until you have checked them.")
+    data_text = (
+        f"Trained on the dataset `{shown.get('dataset', 'unknown')}` (written by `talkhead preprocess`; its "
+        "dataset card lists the sources and their licences). The weights inherit the terms of those clips: "
+        "treat them as research-only until you have checked them."
+    )
     return render_card(
-        metadata, title=f"{name} ({model_type}, trained with talkhead)",
+        metadata,
+        title=f"{name} ({model_type}, trained with talkhead)",
         summary=f"A `{model_type}` checkpoint ({params / 1e6:.2f} M parameters) from a talkhead training run; "
-                "load it with `pip install talkhead` and `AutoModel.from_pretrained` after `import talkhead`.",
-        sections={"Training run": markdown_table(["setting", "value"], rows)}, data_text=data_text,
+        "load it with `pip install talkhead` and `AutoModel.from_pretrained` after `import talkhead`.",
+        sections={"Training run": markdown_table(["setting", "value"], rows)},
+        data_text=data_text,
         licence="The code is Apache-2.0 (talkhead). The weights: the terms of the training data (see above).",
     )

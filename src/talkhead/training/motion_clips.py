@@ -17,8 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from ..processing.phones import DEFAULT_PHONE_DECODER
+from ..data.av_offsets import clip_offsets
+from ..data.clips import load_training_clips
+from ..data.mouth_windows import clip_phones, motion_clip
+from ..processing.phones import LEGACY_PHONE_DECODER
 from .arguments import TrainingRunArguments
 
 
@@ -38,44 +42,48 @@ class MouthShapeTrainingArguments(TrainingRunArguments):
     learning_rate: float = field(default=1e-3)
     weight_decay: float = field(default=1e-2)
     max_steps: int = field(default=6000)
-    lr_scheduler: str = field(default="one_cycle", metadata={"help": "one_cycle (warm-up over the first 5 per cent) or a transformers schedule"})
+    lr_scheduler: str = field(
+        default="one_cycle",
+        metadata={"help": "one_cycle (warm-up over the first 5 per cent) or a transformers schedule"},
+    )
     max_grad_norm: float | None = field(default=1.0)
     validation_steps: int = field(default=250)
 
     def model_overrides(self, *names: str) -> dict:
-        """The preset overrides given (hidden size, dropouts and the script's own ``names``), for ``from_preset_or_file``."""
+        """The preset overrides given (hidden size, dropouts and the script's own ``names``), for
+        ``from_preset_or_file``."""
         wanted = ("hidden_size", "dropout", "input_dropout", *names)
         return {name: getattr(self, name) for name in wanted if getattr(self, name) is not None}
 
 
-def undone_offsets(train: list, validation: list, cache_path: Path, args, search_validation: bool,
-                   undo_validation: bool) -> dict[str, int]:
+def undone_offsets(
+    train: list, validation: list, cache_path: Path, args, search_validation: bool, undo_validation: bool
+) -> dict[str, int]:
     """Each clip's offset to undo (clip id -> frames; 0 where none is undone), with the report written."""
-    from talkhead.data.av_offsets import clip_offsets
 
     searched = train + (validation if search_validation else [])
     if not searched or not (args.align_offsets or search_validation):
         return {}
     found, details = clip_offsets(searched, cache_path, args.max_offset)
     undo = [args.align_offsets] * len(train) + [undo_validation] * (len(searched) - len(train))
-    lags = {clip.clip_id: lag if undone else 0 for clip, lag, undone in zip(searched, found, undo)}
-    report = {c.clip_id: {"source": c.source, **d, "undone": bool(lags[c.clip_id])} for c, d in zip(searched, details)}
+    lags = {clip.clip_id: lag if undone else 0 for clip, lag, undone in zip(searched, found, undo, strict=True)}
+    report = {c.clip_id: {"source": c.source, **d, "undone": bool(lags[c.clip_id])}
+              for c, d in zip(searched, details, strict=True)}
     (cache_path.parent / "av_offsets.json").write_text(json.dumps(report, indent=1))
-    print(f"audio-video offsets undone in {sum(lag != 0 for lag in lags.values())} of {len(searched)} clips "
-          f"(frames: {sorted(lag for lag in lags.values() if lag)})")
+    print(
+        f"audio-video offsets undone in {sum(lag != 0 for lag in lags.values())} of {len(searched)} clips "
+        f"(frames: {sorted(lag for lag in lags.values() if lag)})"
+    )
     return lags
 
 
-def phones_cache_path(output_dir, decoder: str = DEFAULT_PHONE_DECODER) -> Path:
+def phones_cache_path(output_dir, decoder: str = LEGACY_PHONE_DECODER) -> Path:
     """Where a run keeps its decoded phones: one file per decoder, so a cache never mixes them."""
-    return Path(output_dir) / ("phones_cache.npz" if decoder == DEFAULT_PHONE_DECODER else f"phones_cache_{decoder}.npz")
+    return Path(output_dir) / ("phones_cache.npz" if decoder == LEGACY_PHONE_DECODER else f"phones_cache_{decoder}.npz")
 
 
-def cached_phones(clips: list, cache_path: Path, decoder: str = DEFAULT_PHONE_DECODER) -> dict[str, np.ndarray]:
+def cached_phones(clips: list, cache_path: Path, decoder: str = LEGACY_PHONE_DECODER) -> dict[str, np.ndarray]:
     """The phone features of every clip, from the cache or decoded with ``decoder`` (and then added to it)."""
-    from tqdm.auto import tqdm
-
-    from talkhead.data.mouth_windows import clip_phones
 
     cache = dict(np.load(cache_path)) if cache_path.exists() else {}
     missing = [clip for clip in clips if clip.clip_id not in cache]
@@ -92,15 +100,14 @@ def prepare_motion_clips(args, config, search_validation: bool = False, undo_val
     ``args`` has the shared data arguments and ``align_offsets``/``max_offset``; ``search_validation`` puts the
     validation clips in the offset search, ``undo_validation`` also shifts them.
     """
-    from talkhead.data.clips import load_training_clips
-    from talkhead.data.mouth_windows import motion_clip
 
-    train, validation, held_out = load_training_clips(args.dataset, args.split, args.validation_sources,
-                                                      args.validation_fraction, args.seed)
-    decoder = getattr(config, "phone_decoder", DEFAULT_PHONE_DECODER)  # the mouth-sync expert has no choice
+    train, validation, held_out = load_training_clips(
+        args.dataset, args.split, args.validation_sources, args.validation_fraction, args.seed
+    )
+    decoder = getattr(config, "phone_decoder", LEGACY_PHONE_DECODER)  # the mouth-sync expert has no choice
     cache_path = phones_cache_path(args.output_dir, decoder)
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     phones = cached_phones(train + validation, cache_path, decoder)  # first: the offset search reads them too
     lags = undone_offsets(train, validation, cache_path, args, search_validation, undo_validation)
     motion = [motion_clip(c, config, phones[c.clip_id], lags.get(c.clip_id, 0)) for c in train + validation]
-    return motion[:len(train)], motion[len(train):], held_out
+    return motion[: len(train)], motion[len(train) :], held_out

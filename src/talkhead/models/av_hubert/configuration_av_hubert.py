@@ -1,4 +1,5 @@
-"""Configuration of the AV-HuBERT encoder used as a lip-sync expert (Shi et al. 2022; Yaman et al., CVPRW; spec §6.8)."""
+"""Configuration of the AV-HuBERT encoder used as a lip-sync expert (Shi et al. 2022; Yaman et al., CVPRW;
+spec §6.8)."""
 
 from __future__ import annotations
 
@@ -45,9 +46,16 @@ class AVHubertConfig(PresetConfigMixin, PretrainedConfig):
     presets = {
         "paper": {},  # AV-HuBERT Base
         "large": {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16, "intermediate_size": 4096},
-        "tiny": {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64,
-                 "resnet_widths": [8, 8, 16, 16], "resnet_blocks": [1, 1, 1, 1], "conv_pos_kernel": 8,
-                 "conv_pos_groups": 4},
+        "tiny": {
+            "hidden_size": 32,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "intermediate_size": 64,
+            "resnet_widths": [8, 8, 16, 16],
+            "resnet_blocks": [1, 1, 1, 1],
+            "conv_pos_kernel": 8,
+            "conv_pos_groups": 4,
+        },
     }
 
     def __init__(
@@ -87,17 +95,30 @@ class AVHubertConfig(PresetConfigMixin, PretrainedConfig):
 
     def _problems(self) -> list[str]:
         problems = []
-        positive = {"hidden_size": self.hidden_size, "num_hidden_layers": self.num_hidden_layers,
-                    "num_attention_heads": self.num_attention_heads, "intermediate_size": self.intermediate_size,
-                    "audio_feature_size": self.audio_feature_size, "conv_pos_kernel": self.conv_pos_kernel,
-                    "conv_pos_groups": self.conv_pos_groups, "image_size": self.image_size}
-        problems += [f"{name}={value} (positive integer)" for name, value in positive.items()
-                     if not isinstance(value, int) or value <= 0]
+        positive = {
+            "hidden_size": self.hidden_size,
+            "num_hidden_layers": self.num_hidden_layers,
+            "num_attention_heads": self.num_attention_heads,
+            "intermediate_size": self.intermediate_size,
+            "audio_feature_size": self.audio_feature_size,
+            "conv_pos_kernel": self.conv_pos_kernel,
+            "conv_pos_groups": self.conv_pos_groups,
+            "image_size": self.image_size,
+        }
+        problems += [
+            f"{name}={value} (positive integer)"
+            for name, value in positive.items()
+            if not isinstance(value, int) or value <= 0
+        ]
         if not problems:
             if self.hidden_size % self.num_attention_heads:
-                problems.append(f"hidden_size={self.hidden_size} is not divisible by num_attention_heads={self.num_attention_heads}")
+                problems.append(
+                    f"hidden_size={self.hidden_size} is not divisible by num_attention_heads={self.num_attention_heads}"
+                )
             if self.hidden_size % self.conv_pos_groups:
-                problems.append(f"hidden_size={self.hidden_size} is not divisible by conv_pos_groups={self.conv_pos_groups}")
+                problems.append(
+                    f"hidden_size={self.hidden_size} is not divisible by conv_pos_groups={self.conv_pos_groups}"
+                )
         if len(self.resnet_widths) != 4 or any(not isinstance(w, int) or w <= 0 for w in self.resnet_widths):
             problems.append(f"resnet_widths={self.resnet_widths} (four positive widths)")
         if len(self.resnet_blocks) != 4 or any(not isinstance(b, int) or b <= 0 for b in self.resnet_blocks):

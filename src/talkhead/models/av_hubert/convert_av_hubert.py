@@ -1,4 +1,5 @@
-"""Convert an official AV-HuBERT fairseq checkpoint to a :class:`AVHubertModel` folder (config.json + model.safetensors).
+"""Convert an official AV-HuBERT fairseq checkpoint to a :class:`AVHubertModel` folder (config.json +
+model.safetensors).
 
 The weights are not shipped with talkhead and cannot be downloaded from here: get them yourself from the
 AV-HuBERT model zoo (https://facebookresearch.github.io/av_hubert, linked from
@@ -114,14 +115,22 @@ def infer_config(state_dict: dict[str, torch.Tensor], settings: dict | None = No
     """The :class:`AVHubertConfig` of a converted state dict, from its shapes (and ``settings``, the
     checkpoint's own model configuration, for heads and ``layer_norm_first``)."""
     settings = settings or {}
-    required = ("fusion_proj.weight", "fusion_norm.weight", "audio_proj.weight", "encoder.pos_conv.weight_v",
-                "encoder.layers.0.fc1.weight", "video_frontend.stem.0.weight")
+    required = (
+        "fusion_proj.weight",
+        "fusion_norm.weight",
+        "audio_proj.weight",
+        "encoder.pos_conv.weight_v",
+        "encoder.layers.0.fc1.weight",
+        "video_frontend.stem.0.weight",
+    )
     missing = [k for k in required if k not in state_dict]
     if missing:
         raise ValueError(f"not an AV-HuBERT state dict: no {missing}")
     hidden = state_dict["fusion_proj.weight"].shape[0]
     if state_dict["fusion_norm.weight"].shape[0] != 2 * hidden:
-        raise ValueError("only modality_fuse='concat' checkpoints are supported (the fusion LayerNorm is not 2 x hidden)")
+        raise ValueError(
+            "only modality_fuse='concat' checkpoints are supported (the fusion LayerNorm is not 2 x hidden)"
+        )
     widths = [state_dict[f"video_frontend.trunk.layer{i}.0.conv1.weight"].shape[0] for i in range(1, 5)]
     if state_dict["video_frontend.stem.0.weight"].shape[0] != widths[0]:
         raise ValueError("the 3D stem and the first ResNet stage have different widths")
@@ -143,6 +152,7 @@ def infer_config(state_dict: dict[str, torch.Tensor], settings: dict | None = No
 
 # ---- reading fairseq checkpoints without fairseq or omegaconf ------------------------------------
 
+
 class _Missing:
     """Stand-in for a pickled object whose class is not importable here (omegaconf, fairseq): keeps its state."""
 
@@ -158,17 +168,24 @@ class _Missing:
 # what a checkpoint's pickle may resolve to by default: torch's tensor and storage rebuilders and plain containers;
 # every other class or function becomes an inert _Missing that records its arguments, so no code in the file runs
 _SAFE_GLOBALS = {
-    ("collections", "OrderedDict"), ("argparse", "Namespace"), ("torch._utils", "_rebuild_tensor_v2"),
-    ("torch._utils", "_rebuild_parameter"), ("torch._utils", "_rebuild_parameter_with_state"),
-    ("torch.nn.parameter", "Parameter"), ("torch", "Size"), ("torch._tensor", "_rebuild_from_type_v2"),
-    ("torch.serialization", "_get_layout"), *(("builtins", name) for name in ("set", "frozenset", "slice", "complex")),
+    ("collections", "OrderedDict"),
+    ("argparse", "Namespace"),
+    ("torch._utils", "_rebuild_tensor_v2"),
+    ("torch._utils", "_rebuild_parameter"),
+    ("torch._utils", "_rebuild_parameter_with_state"),
+    ("torch.nn.parameter", "Parameter"),
+    ("torch", "Size"),
+    ("torch._tensor", "_rebuild_from_type_v2"),
+    ("torch.serialization", "_get_layout"),
+    *(("builtins", name) for name in ("set", "frozenset", "slice", "complex")),
 }
 
 
 def _safe_global(module: str, name: str) -> bool:
+    import torch
+
     if (module, name) in _SAFE_GLOBALS:
         return True
-    import torch
 
     value = getattr(torch, name, None) if module == "torch" else None
     return isinstance(value, torch.dtype) or (name.endswith("Storage") and isinstance(value, type))
@@ -258,8 +275,11 @@ def read_fairseq_checkpoint(path: str | os.PathLike, allow_pickle: bool = False)
         raise FileNotFoundError(f"no AV-HuBERT checkpoint at '{path}'; get one from the AV-HuBERT model zoo")
     if not allow_pickle:
         return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_safe_pickle)
-    warnings.warn(f"unpickling '{path}' with allow_pickle=True: a crafted checkpoint can run any code while it loads; "
-                  "do this only for files from a source you trust", stacklevel=2)
+    warnings.warn(
+        f"unpickling '{path}' with allow_pickle=True: a crafted checkpoint can run any code while it loads; "
+        "do this only for files from a source you trust",
+        stacklevel=2,
+    )
     return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_lenient_pickle)
 
 
@@ -279,8 +299,10 @@ def load_fairseq_checkpoint(path: str | os.PathLike, allow_pickle: bool = False)
     missing, unexpected = model.load_state_dict(ours, strict=False)
     missing = [k for k in missing if not k.endswith("num_batches_tracked")]
     if missing or unexpected:
-        raise ValueError(f"'{path}' does not fit AV-HuBERT {config.num_hidden_layers} layers x {config.hidden_size}: "
-                         f"missing {missing[:5]}, unexpected {unexpected[:5]}")
+        raise ValueError(
+            f"'{path}' does not fit AV-HuBERT {config.num_hidden_layers} layers x {config.hidden_size}: "
+            f"missing {missing[:5]}, unexpected {unexpected[:5]}"
+        )
     model.unused_fairseq_keys = unused
     return model.eval()
 
@@ -289,8 +311,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Convert a fairseq AV-HuBERT checkpoint to a talkhead model folder.")
     parser.add_argument("checkpoint", help="fairseq .pt file (pre-trained or lip-reading fine-tuned AV-HuBERT)")
     parser.add_argument("output_dir", help="folder to write config.json and model.safetensors to")
-    parser.add_argument("--allow-pickle", action="store_true",
-                        help="unpickle the file for real (it can run code): only if the safe reader fails on a file you trust")
+    parser.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="unpickle the file for real (it can run code): only if the safe reader fails on a file you trust",
+    )
     args = parser.parse_args(argv)
     try:
         model = load_fairseq_checkpoint(args.checkpoint, args.allow_pickle)
@@ -299,9 +324,11 @@ def main(argv: list[str] | None = None) -> None:
     model.save_pretrained(args.output_dir)
     config = model.config
     skipped = sorted({_strip_wrapper(k).split(".")[0] for k in model.unused_fairseq_keys})
-    print(f"AV-HuBERT {config.num_hidden_layers} layers x {config.hidden_size} ({config.num_attention_heads} heads, "
-          f"{'pre' if config.layer_norm_first else 'post'}-LN) saved to {Path(args.output_dir)}; "
-          f"left out: {', '.join(skipped) or 'nothing'}")
+    print(
+        f"AV-HuBERT {config.num_hidden_layers} layers x {config.hidden_size} ({config.num_attention_heads} heads, "
+        f"{'pre' if config.layer_norm_first else 'post'}-LN) saved to {Path(args.output_dir)}; "
+        f"left out: {', '.join(skipped) or 'nothing'}"
+    )
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ class ResNetTrunk(nn.Module):
 
     def __init__(self, in_channels: int, widths: list[int], blocks: list[int]):
         super().__init__()
-        for index, (width, count) in enumerate(zip(widths, blocks), start=1):
+        for index, (width, count) in enumerate(zip(widths, blocks, strict=False), start=1):
             stage = [BasicBlock(in_channels, width, 1 if index == 1 else 2)]
             stage += [BasicBlock(width, width) for _ in range(count - 1)]
             setattr(self, f"layer{index}", nn.Sequential(*stage))
@@ -272,7 +272,8 @@ class AVHubertModel(AVHubertPreTrainedModel):
             if video.dim() == 4:
                 video = video.unsqueeze(1)
             if video.dim() != 5 or video.shape[1] != 1:
-                raise ValueError(f"video must be (B, 1, T, H, W) or (B, T, H, W) grayscale crops, got {tuple(video.shape)}")
+                raise ValueError(f"video must be (B, 1, T, H, W) or (B, T, H, W) grayscale crops, "
+                                 f"got {tuple(video.shape)}")
             video_features = self.video_frontend(video)
         if audio is not None:
             if audio.dim() != 3 or audio.shape[-1] != self.config.audio_feature_size:
@@ -283,8 +284,10 @@ class AVHubertModel(AVHubertPreTrainedModel):
         if audio_features is None:
             audio_features = torch.zeros_like(video_features)
         if video_features.shape[:2] != audio_features.shape[:2]:
-            raise ValueError(f"video has {tuple(video_features.shape[:2])} (batch, frames) but audio has "
-                             f"{tuple(audio_features.shape[:2])}; pad or trim the audio to the video length")
+            raise ValueError(
+                f"video has {tuple(video_features.shape[:2])} (batch, frames) but audio has "
+                f"{tuple(audio_features.shape[:2])}; pad or trim the audio to the video length"
+            )
         x = self.fusion_proj(self.fusion_norm(torch.cat([audio_features, video_features], dim=-1)))
         x, hidden_states = self.encoder(x, bool(output_hidden_states))
         output = AVHubertOutput(last_hidden_state=x, hidden_states=hidden_states)

@@ -38,12 +38,29 @@ class AVSyncNetConfig(PresetConfigMixin, PretrainedConfig):
     presets = {
         "paper": {},
         # what we train on this CPU: 96-px lower halves (no upsampling), basic blocks, narrow towers
-        "small": {"face_size": 96, "image_block": "basic", "image_layers": [1, 1, 1, 1], "image_widths": [32, 64, 128, 256],
-                  "image_stem_width": 32, "audio_layers": [1, 1, 1, 1], "audio_widths": [16, 32, 64, 128],
-                  "attention_dim": 64, "embed_dim": 256},
-        "tiny": {"face_size": 32, "image_block": "basic", "image_layers": [1, 1], "image_widths": [8, 16],
-                 "image_stem_width": 8, "audio_layers": [1, 1], "audio_widths": [4, 8], "se_reduction": 2,
-                 "attention_dim": 8, "embed_dim": 16},
+        "small": {
+            "face_size": 96,
+            "image_block": "basic",
+            "image_layers": [1, 1, 1, 1],
+            "image_widths": [32, 64, 128, 256],
+            "image_stem_width": 32,
+            "audio_layers": [1, 1, 1, 1],
+            "audio_widths": [16, 32, 64, 128],
+            "attention_dim": 64,
+            "embed_dim": 256,
+        },
+        "tiny": {
+            "face_size": 32,
+            "image_block": "basic",
+            "image_layers": [1, 1],
+            "image_widths": [8, 16],
+            "image_stem_width": 8,
+            "audio_layers": [1, 1],
+            "audio_widths": [4, 8],
+            "se_reduction": 2,
+            "attention_dim": 8,
+            "embed_dim": 16,
+        },
     }
 
     def __init__(
@@ -86,7 +103,9 @@ class AVSyncNetConfig(PresetConfigMixin, PretrainedConfig):
         if face_size % 2 or face_size < 16:
             problems.append(f"face_size={face_size} (an even size of at least 16)")
         if n_mels % 2 ** (len(self.audio_widths) - 1):
-            problems.append(f"n_mels={n_mels} must divide by 2^{len(self.audio_widths) - 1} (the audio tower's strides)")
+            problems.append(
+                f"n_mels={n_mels} must divide by 2^{len(self.audio_widths) - 1} (the audio tower's strides)"
+            )
         raise_problems("AVSyncNetConfig", problems)
         super().__init__(**kwargs)
 
@@ -115,7 +134,9 @@ class SyncNetExpertConfig(PresetConfigMixin, PretrainedConfig):
         self.width_multiplier = width_multiplier
         self.num_frames = num_frames
         self.initializer_range = initializer_range
-        raise_problems("SyncNetExpertConfig", [f"width_multiplier={width_multiplier} (positive)"] if width_multiplier <= 0 else [])
+        raise_problems(
+            "SyncNetExpertConfig", [f"width_multiplier={width_multiplier} (positive)"] if width_multiplier <= 0 else []
+        )
         super().__init__(**kwargs)
 
     def width(self, channels: int) -> int:

@@ -109,7 +109,7 @@ class ResNetImageTower(nn.Module):
         self.bn1 = nn.BatchNorm2d(config.image_stem_width)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         stages, current = [], config.image_stem_width
-        for index, (width, count) in enumerate(zip(config.image_widths, config.image_layers)):
+        for index, (width, count) in enumerate(zip(config.image_widths, config.image_layers, strict=False)):
             blocks = []
             for b in range(count):
                 blocks.append(block(current, width, 2 if (b == 0 and index > 0) else 1))
@@ -159,7 +159,7 @@ class AudioTower(nn.Module):
         first = config.audio_widths[0]
         self.stem = nn.Sequential(nn.Conv2d(1, first, 3, 1, 1), nn.ReLU(), nn.BatchNorm2d(first))
         stages, current = [], first
-        for index, (width, count) in enumerate(zip(config.audio_widths, config.audio_layers)):
+        for index, (width, count) in enumerate(zip(config.audio_widths, config.audio_layers, strict=False)):
             blocks = []
             for b in range(count):
                 blocks.append(SEBasicBlock(current, width, 2 if (b == 0 and index > 0) else 1, config.se_reduction))
@@ -168,7 +168,8 @@ class AudioTower(nn.Module):
         self.layers = nn.ModuleList(stages)
         channels = current * config.audio_frequency_bins
         self.attention = nn.Sequential(nn.Conv1d(channels, config.attention_dim, 1), nn.ReLU(),
-                                       nn.BatchNorm1d(config.attention_dim), nn.Conv1d(config.attention_dim, channels, 1))
+                                       nn.BatchNorm1d(config.attention_dim),
+                                       nn.Conv1d(config.attention_dim, channels, 1))
         self.fc = nn.Linear(channels, config.embed_dim)
 
     def forward(self, mel: torch.Tensor, relu: bool = True) -> torch.Tensor:
@@ -241,6 +242,7 @@ def load_imagenet_resnet50(model: AVSyncNet, state_dict: dict[str, torch.Tensor]
 
 # ---- Wav2Lip SyncNet expert ----------------------------------------------------------------------
 
+
 class Conv2dBlock(nn.Module):
     """Conv -> BN (-> + input) -> ReLU: Wav2Lip's conv block."""
 
@@ -281,14 +283,30 @@ class SyncNetExpert(SyncNetExpertPreTrainedModel):
         super().__init__(config)
         w = config.width
         frames = 3 * config.num_frames
-        self.face_encoder = _conv_stack(w, [
-            (frames, 32, 7, 1, 3, 0), (32, 64, 5, (1, 2), 1, 2), (64, 128, 3, 2, 1, 3), (128, 256, 3, 2, 1, 2),
-            (256, 512, 3, 2, 1, 2), (512, 512, 3, 2, 1, 0), (512, 512, 3, 1, 0, 0), (512, 512, 1, 1, 0, 0),
-        ])
-        self.audio_encoder = _conv_stack(w, [
-            (1, 32, 3, 1, 1, 2), (32, 64, 3, (3, 1), 1, 2), (64, 128, 3, 3, 1, 2), (128, 256, 3, (3, 2), 1, 2),
-            (256, 512, 3, 1, 0, 0), (512, 512, 1, 1, 0, 0),
-        ])
+        self.face_encoder = _conv_stack(
+            w,
+            [
+                (frames, 32, 7, 1, 3, 0),
+                (32, 64, 5, (1, 2), 1, 2),
+                (64, 128, 3, 2, 1, 3),
+                (128, 256, 3, 2, 1, 2),
+                (256, 512, 3, 2, 1, 2),
+                (512, 512, 3, 2, 1, 0),
+                (512, 512, 3, 1, 0, 0),
+                (512, 512, 1, 1, 0, 0),
+            ],
+        )
+        self.audio_encoder = _conv_stack(
+            w,
+            [
+                (1, 32, 3, 1, 1, 2),
+                (32, 64, 3, (3, 1), 1, 2),
+                (64, 128, 3, 3, 1, 2),
+                (128, 256, 3, (3, 2), 1, 2),
+                (256, 512, 3, 1, 0, 0),
+                (512, 512, 1, 1, 0, 0),
+            ],
+        )
         self.post_init()
 
     def embed_faces(self, faces: torch.Tensor) -> torch.Tensor:

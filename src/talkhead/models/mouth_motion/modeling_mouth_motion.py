@@ -8,7 +8,8 @@ recogniser hears (:mod:`talkhead.processing.phones`, speaker-independent) and th
 frame to the mouth's displacement from the speaker's mean shape, in the head-fixed face frame of
 :mod:`talkhead.processing.mouth`. No rollout, so no drift; the output gain is fitted on held-out
 speakers so the mouth moves as much as a real one. :meth:`MouthMotionModel.predict_speech` closes the mouth
-wherever the audio is silent in absolute terms, which the clip-normalised mel cannot tell.
+wherever the audio is silent in absolute terms, which the clip-normalised mel cannot tell. The features come from
+:class:`~.feature_extraction_mouth_motion.MouthMotionFeatureExtractor`, beside this file (issue #26).
 """
 
 from __future__ import annotations
@@ -27,33 +28,8 @@ from ..blocks import init_weights
 from ..configuration_utils import ShippedModelMixin
 from .configuration_mouth_motion import MouthMotionConfig
 
-
-def mouth_audio_features(wave: np.ndarray, num_frames: int, fps: float, config: MouthMotionConfig,
-                         phones: np.ndarray | None = None, language: str = DEFAULT_LANGUAGE) -> np.ndarray:
-    """(num_frames, config.input_size) float32: the model's input for 16 kHz mono ``wave`` at ``fps``.
-
-    ``phones`` (num_frames, NUM_PHONES) may be given when already decoded (a dataset caches them);
-    otherwise they are decoded here (needs ``pocketsphinx``; ``language`` as in
-    :func:`~talkhead.processing.phones.decode_phones`). The mel is mean-normalised per band
-    over the clip, which removes most of the microphone's colour (and variance-normalised with
-    ``mel_normalization="mean_std"``).
-    """
-    parts = []
-    if config.use_phones:
-        if phones is None:
-            from ...processing.phones import DEFAULT_PHONE_DECODER, phone_features
-
-            # the mouth-sync expert's config (the same features) has no decoder choice: the default
-            phones = phone_features(wave, num_frames, fps, getattr(config, "phone_decoder", DEFAULT_PHONE_DECODER),
-                                    language)
-        parts.append(np.asarray(phones, np.float32)[:num_frames])
-    if config.use_mel:
-        mel = audio_lib.mel_per_frame(audio_lib.mel80(wave), num_frames, fps)
-        mel = mel - mel.mean(0, keepdims=True)
-        if config.mel_normalization == "mean_std":
-            mel = mel / (mel.std(0, keepdims=True) + 0.1)
-        parts.append(mel)
-    return np.concatenate(parts, axis=1).astype(np.float32)
+# mouth_audio_features lived here before issue #26 moved the feature code beside the model: still importable from here
+from .feature_extraction_mouth_motion import MouthMotionFeatureExtractor, mouth_audio_features  # noqa: F401
 
 
 def inner_lip_gap(displacements: torch.Tensor) -> torch.Tensor:
@@ -197,7 +173,7 @@ class MouthMotionModel(ShippedModelMixin, PreTrainedModel):
         the mouth open (issue #23); :func:`~talkhead.processing.audio.silence_closing_weights` measures silence
         on the absolute level instead, whether the whole input is silent or a part.
         """
-        features = mouth_audio_features(wave, num_frames, fps, self.config, phones, language)
+        features = MouthMotionFeatureExtractor.from_config(self.config)(wave, num_frames, fps, phones, language)
         displacements = self.predict(features, from_rest)
         rest = np.zeros_like(displacements[0]) if from_rest else self.rest_displacement()
         closing = audio_lib.silence_closing_weights(wave, num_frames, fps)[:, None, None]

@@ -89,7 +89,9 @@ class MouthSyncModel(ShippedModelMixin, PreTrainedModel):
         """(..., window, input_size) audio features (``mouth_audio_features``) -> (..., embed_dim)."""
         self._check_window("audio", audio_windows, 1)
         lead = audio_windows.shape[:-2]
-        return self.audio_tower(audio_windows.reshape(-1, self.config.window, audio_windows.shape[-1])).reshape(*lead, -1)
+        return self.audio_tower(audio_windows.reshape(-1, self.config.window, audio_windows.shape[-1])).reshape(
+            *lead, -1
+        )
 
     def forward(self, mouth_windows: torch.Tensor, audio_windows: torch.Tensor) -> MouthSyncOutput:
         mouth, audio = self.embed_mouth(mouth_windows), self.embed_audio(audio_windows)

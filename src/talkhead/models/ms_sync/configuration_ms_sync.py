@@ -14,7 +14,12 @@ SYNCER_PRESETS = {
     # what we train on 11 minutes of video: about 1.3 M parameters per level
     "small": {"landmark_embed_dim": 96, "encoder_widths": [32, 64, 96, 128], "embed_dim": 128, "center_windows": True},
     # for tests
-    "tiny": {"landmark_embed_dim": 16, "encoder_widths": [8, 8, 16, 16], "encoder_blocks": [1, 1, 1, 1], "embed_dim": 16},
+    "tiny": {
+        "landmark_embed_dim": 16,
+        "encoder_widths": [8, 8, 16, 16],
+        "encoder_blocks": [1, 1, 1, 1],
+        "embed_dim": 16,
+    },
 }
 
 
@@ -107,7 +112,9 @@ class MSSyncSyncerConfig(PresetConfigMixin, PretrainedConfig):
                 f"= {self.audio_frames_per_frame * self.landmark_window}"
             )
         if len(self.encoder_widths) != len(self.encoder_blocks) or not self.encoder_widths:
-            problems.append(f"encoder_widths={self.encoder_widths} and encoder_blocks={self.encoder_blocks} differ in length")
+            problems.append(
+                f"encoder_widths={self.encoder_widths} and encoder_blocks={self.encoder_blocks} differ in length"
+            )
         if any(w <= 0 for w in self.encoder_widths + self.encoder_blocks) or self.embed_dim <= 0:
             problems.append("widths, blocks and embed_dim must be positive")
         if self.kernel_size % 2 == 0:
@@ -116,7 +123,6 @@ class MSSyncSyncerConfig(PresetConfigMixin, PretrainedConfig):
             problems.append(f"objective={self.objective!r} (one of {SYNCER_OBJECTIVES})")
         if problems:
             raise ValueError("invalid MSSyncSyncerConfig: " + "; ".join(problems))
-
 
     @property
     def level_durations_ms(self) -> list[int]:
@@ -129,10 +135,28 @@ MERGES = ("softmax", "sigmoid")
 
 GENERATOR_PRESETS = {
     "paper": {},  # spec §3: LSTM 256, FPN width 512, branch trunk 272
-    "small": {"landmark_hidden_dim": 136, "landmark_expand_dim": 272, "coordinate_dim": 128, "temporal_hidden_dim": 128,
-              "fpn_stem_widths": [32, 64, 96], "fpn_dim": 128, "branch_dim": 96, "branch_blocks": 2, "expansion": 2},
-    "tiny": {"landmark_hidden_dim": 16, "landmark_expand_dim": 32, "coordinate_dim": 16, "temporal_hidden_dim": 16,
-             "fpn_stem_widths": [8, 8, 16], "fpn_dim": 16, "branch_dim": 8, "branch_blocks": 1, "expansion": 2},
+    "small": {
+        "landmark_hidden_dim": 136,
+        "landmark_expand_dim": 272,
+        "coordinate_dim": 128,
+        "temporal_hidden_dim": 128,
+        "fpn_stem_widths": [32, 64, 96],
+        "fpn_dim": 128,
+        "branch_dim": 96,
+        "branch_blocks": 2,
+        "expansion": 2,
+    },
+    "tiny": {
+        "landmark_hidden_dim": 16,
+        "landmark_expand_dim": 32,
+        "coordinate_dim": 16,
+        "temporal_hidden_dim": 16,
+        "fpn_stem_widths": [8, 8, 16],
+        "fpn_dim": 16,
+        "branch_dim": 8,
+        "branch_blocks": 1,
+        "expansion": 2,
+    },
 }
 
 
@@ -231,24 +255,42 @@ class MSSyncGeneratorConfig(PresetConfigMixin, PretrainedConfig):
         if self.num_warmup_frames < 1:
             problems.append(f"num_warmup_frames={self.num_warmup_frames} (at least 1)")
         if self.audio_frames_per_frame != 4:
-            problems.append(f"audio_frames_per_frame={self.audio_frames_per_frame}: the audio stem decimates by exactly 4")
+            problems.append(
+                f"audio_frames_per_frame={self.audio_frames_per_frame}: the audio stem decimates by exactly 4"
+            )
         if len(self.fpn_stem_widths) != 3:
             problems.append(f"fpn_stem_widths={self.fpn_stem_widths} must hold 3 widths")
         if self.fpn_kernel % 2 == 0:
             problems.append(f"fpn_kernel={self.fpn_kernel} must be odd")
         if self.temporal_module == "transformer" and self.temporal_hidden_dim % self.transformer_heads:
-            problems.append(f"temporal_hidden_dim={self.temporal_hidden_dim} must divide by transformer_heads={self.transformer_heads}")
+            problems.append(
+                f"temporal_hidden_dim={self.temporal_hidden_dim} must divide by "
+                f"transformer_heads={self.transformer_heads}"
+            )
         if problems:
             raise ValueError("invalid MSSyncGeneratorConfig: " + "; ".join(problems))
 
 
-
 DISCRIMINATOR_PRESETS = {
     "paper": {},  # spec §4: frame embedding 408 / 1632 / 512, LSTM 1024, windows 5-40
-    "small": {"frame_hidden_dim": 136, "frame_expand_dim": 272, "frame_embed_dim": 128, "frame_blocks": 2,
-              "frame_classifier_dim": 64, "lstm_hidden_dim": 192, "expansion": 2},
-    "tiny": {"frame_hidden_dim": 16, "frame_expand_dim": 32, "frame_embed_dim": 16, "frame_blocks": 1,
-             "frame_classifier_dim": 8, "lstm_hidden_dim": 16, "expansion": 2},
+    "small": {
+        "frame_hidden_dim": 136,
+        "frame_expand_dim": 272,
+        "frame_embed_dim": 128,
+        "frame_blocks": 2,
+        "frame_classifier_dim": 64,
+        "lstm_hidden_dim": 192,
+        "expansion": 2,
+    },
+    "tiny": {
+        "frame_hidden_dim": 16,
+        "frame_expand_dim": 32,
+        "frame_embed_dim": 16,
+        "frame_blocks": 1,
+        "frame_classifier_dim": 8,
+        "lstm_hidden_dim": 16,
+        "expansion": 2,
+    },
 }
 
 
@@ -271,11 +313,22 @@ class MSSyncDiscriminatorConfig(PresetConfigMixin, PretrainedConfig):
     model_type = "ms_sync_discriminator"
     presets = DISCRIMINATOR_PRESETS
 
-    def __init__(self, num_landmarks: int = 68, frame_hidden_dim: int = 408, frame_expand_dim: int = 1632,
-                 frame_embed_dim: int = 512, frame_blocks: int = 3, frame_classifier_dim: int = 256,
-                 lstm_hidden_dim: int = 1024, windows: list[int] | tuple[int, ...] = (5, 10, 20, 40),
-                 beta_init: float = 5.0, use_pair_discriminator: bool = True, expansion: int = 4,
-                 initializer_range: float = 0.02, **kwargs):
+    def __init__(
+        self,
+        num_landmarks: int = 68,
+        frame_hidden_dim: int = 408,
+        frame_expand_dim: int = 1632,
+        frame_embed_dim: int = 512,
+        frame_blocks: int = 3,
+        frame_classifier_dim: int = 256,
+        lstm_hidden_dim: int = 1024,
+        windows: list[int] | tuple[int, ...] = (5, 10, 20, 40),
+        beta_init: float = 5.0,
+        use_pair_discriminator: bool = True,
+        expansion: int = 4,
+        initializer_range: float = 0.02,
+        **kwargs,
+    ):
         self.num_landmarks = num_landmarks
         self.frame_hidden_dim = frame_hidden_dim
         self.frame_expand_dim = frame_expand_dim
@@ -291,4 +344,3 @@ class MSSyncDiscriminatorConfig(PresetConfigMixin, PretrainedConfig):
         if not self.windows or min(self.windows) < 2:
             raise ValueError(f"invalid MSSyncDiscriminatorConfig: windows={self.windows} must be lengths of at least 2")
         super().__init__(**kwargs)
-

@@ -60,9 +60,17 @@ class FastRollout:
             raise ValueError("the compiled rollout supports the LSTM temporal module only")
         layers = generator.embedding.layers
         lstm = generator.temporal
-        self.embedding = (_array(layers[0].weight), _array(layers[0].bias), _array(layers[1].weight), _array(layers[1].bias),
-                          float(layers[1].eps), _array(layers[2].weight), _array(layers[2].bias), _array(layers[4].weight),
-                          _array(layers[4].bias))
+        self.embedding = (
+            _array(layers[0].weight),
+            _array(layers[0].bias),
+            _array(layers[1].weight),
+            _array(layers[1].bias),
+            float(layers[1].eps),
+            _array(layers[2].weight),
+            _array(layers[2].bias),
+            _array(layers[4].weight),
+            _array(layers[4].bias),
+        )
         self.lstm = (_array(lstm.weight_ih), _array(lstm.weight_hh), _array(lstm.bias_ih + lstm.bias_hh))
         self.trunk = (_array(generator.trunk_state.weight), _array(generator.trunk_state.bias))
         self.heads = []
@@ -82,10 +90,23 @@ class FastRollout:
         """
         velocity_head, mask_head = self.heads
         return _rollout(
-            np.ascontiguousarray(history, np.float32), np.ascontiguousarray(audio_trunk, np.float32), num_frames,
-            self.mean, self.std, *self.embedding, *self.lstm, *self.trunk,
-            *_stack(velocity_head[0]), velocity_head[1], velocity_head[2], *_stack(mask_head[0]), mask_head[1], mask_head[2],
-            self.branches, self.softmax, self.hidden,
+            np.ascontiguousarray(history, np.float32),
+            np.ascontiguousarray(audio_trunk, np.float32),
+            num_frames,
+            self.mean,
+            self.std,
+            *self.embedding,
+            *self.lstm,
+            *self.trunk,
+            *_stack(velocity_head[0]),
+            velocity_head[1],
+            velocity_head[2],
+            *_stack(mask_head[0]),
+            mask_head[1],
+            mask_head[2],
+            self.branches,
+            self.softmax,
+            self.hidden,
         )
 
 
@@ -98,8 +119,12 @@ def _stack(blocks: list[tuple]) -> tuple:
         eps = np.array([b[4] for b in identity], np.float32)
     else:  # no identity block: empty stacks of the right rank
         width = last[0].shape[0]
-        stacked = (np.zeros((0, width), np.float32),) * 4 + (np.zeros((0, 1, 1, 1), np.float32), np.zeros((0, 1), np.float32),
-                                                              np.zeros((0, 1, 1, 1), np.float32), np.zeros((0, width), np.float32))
+        stacked = (np.zeros((0, width), np.float32),) * 4 + (
+            np.zeros((0, 1, 1, 1), np.float32),
+            np.zeros((0, 1), np.float32),
+            np.zeros((0, 1, 1, 1), np.float32),
+            np.zeros((0, width), np.float32),
+        )
         eps = np.zeros(0, np.float32)
     return stacked + (eps,) + last
 
@@ -137,7 +162,9 @@ def _grouped_matvec(weight, bias, x):
 
 
 @njit(cache=True)
-def _convnext(x, groups, dw_w, dw_b, gamma, beta, eps, ex_w, ex_b, pr_w, pr_b, projected, sh_w, sh_b, sh_g, sh_beta, sh_eps):
+def _convnext(
+    x, groups, dw_w, dw_b, gamma, beta, eps, ex_w, ex_b, pr_w, pr_b, projected, sh_w, sh_b, sh_g, sh_beta, sh_eps
+):
     hidden = _group_norm(x * dw_w + dw_b, groups, gamma, beta, eps)
     hidden = _grouped_matvec(pr_w, pr_b, _gelu(_grouped_matvec(ex_w, ex_b, hidden)))
     if projected:
@@ -148,28 +175,155 @@ def _convnext(x, groups, dw_w, dw_b, gamma, beta, eps, ex_w, ex_b, pr_w, pr_b, p
 
 
 @njit(cache=True)
-def _head(x, groups, dw_w, dw_b, gamma, beta, ex_w, ex_b, pr_w, pr_b, eps,
-          l_dw_w, l_dw_b, l_gamma, l_beta, l_eps, l_ex_w, l_ex_b, l_pr_w, l_pr_b, l_projected, l_sh_w, l_sh_b, l_sh_g,
-          l_sh_beta, l_sh_eps, final_w, final_b):
+def _head(
+    x,
+    groups,
+    dw_w,
+    dw_b,
+    gamma,
+    beta,
+    ex_w,
+    ex_b,
+    pr_w,
+    pr_b,
+    eps,
+    l_dw_w,
+    l_dw_b,
+    l_gamma,
+    l_beta,
+    l_eps,
+    l_ex_w,
+    l_ex_b,
+    l_pr_w,
+    l_pr_b,
+    l_projected,
+    l_sh_w,
+    l_sh_b,
+    l_sh_g,
+    l_sh_beta,
+    l_sh_eps,
+    final_w,
+    final_b,
+):
     for k in range(dw_w.shape[0]):
-        x = _convnext(x, groups, dw_w[k], dw_b[k], gamma[k], beta[k], eps[k], ex_w[k], ex_b[k], pr_w[k], pr_b[k],
-                      False, l_sh_w, l_sh_b, l_sh_g, l_sh_beta, l_sh_eps)
-    x = _convnext(x, groups, l_dw_w, l_dw_b, l_gamma, l_beta, l_eps, l_ex_w, l_ex_b, l_pr_w, l_pr_b, l_projected,
-                  l_sh_w, l_sh_b, l_sh_g, l_sh_beta, l_sh_eps)
+        x = _convnext(
+            x,
+            groups,
+            dw_w[k],
+            dw_b[k],
+            gamma[k],
+            beta[k],
+            eps[k],
+            ex_w[k],
+            ex_b[k],
+            pr_w[k],
+            pr_b[k],
+            False,
+            l_sh_w,
+            l_sh_b,
+            l_sh_g,
+            l_sh_beta,
+            l_sh_eps,
+        )
+    x = _convnext(
+        x,
+        groups,
+        l_dw_w,
+        l_dw_b,
+        l_gamma,
+        l_beta,
+        l_eps,
+        l_ex_w,
+        l_ex_b,
+        l_pr_w,
+        l_pr_b,
+        l_projected,
+        l_sh_w,
+        l_sh_b,
+        l_sh_g,
+        l_sh_beta,
+        l_sh_eps,
+    )
     return _grouped_matvec(final_w, final_b, x)
 
 
 @njit(cache=True)
-def _rollout(history, audio_trunk, num_frames, mean, std,
-             e_w1, e_b1, e_g, e_beta, e_eps, e_w2, e_b2, e_w3, e_b3,
-             w_ih, w_hh, b_lstm, t_w, t_b,
-             v_dw_w, v_dw_b, v_gamma, v_beta, v_ex_w, v_ex_b, v_pr_w, v_pr_b, v_eps,
-             v_l_dw_w, v_l_dw_b, v_l_gamma, v_l_beta, v_l_eps, v_l_ex_w, v_l_ex_b, v_l_pr_w, v_l_pr_b, v_l_projected,
-             v_l_sh_w, v_l_sh_b, v_l_sh_g, v_l_sh_beta, v_l_sh_eps, v_final_w, v_final_b,
-             m_dw_w, m_dw_b, m_gamma, m_beta, m_ex_w, m_ex_b, m_pr_w, m_pr_b, m_eps,
-             m_l_dw_w, m_l_dw_b, m_l_gamma, m_l_beta, m_l_eps, m_l_ex_w, m_l_ex_b, m_l_pr_w, m_l_pr_b, m_l_projected,
-             m_l_sh_w, m_l_sh_b, m_l_sh_g, m_l_sh_beta, m_l_sh_eps, m_final_w, m_final_b,
-             branches, softmax, hidden_size):
+def _rollout(
+    history,
+    audio_trunk,
+    num_frames,
+    mean,
+    std,
+    e_w1,
+    e_b1,
+    e_g,
+    e_beta,
+    e_eps,
+    e_w2,
+    e_b2,
+    e_w3,
+    e_b3,
+    w_ih,
+    w_hh,
+    b_lstm,
+    t_w,
+    t_b,
+    v_dw_w,
+    v_dw_b,
+    v_gamma,
+    v_beta,
+    v_ex_w,
+    v_ex_b,
+    v_pr_w,
+    v_pr_b,
+    v_eps,
+    v_l_dw_w,
+    v_l_dw_b,
+    v_l_gamma,
+    v_l_beta,
+    v_l_eps,
+    v_l_ex_w,
+    v_l_ex_b,
+    v_l_pr_w,
+    v_l_pr_b,
+    v_l_projected,
+    v_l_sh_w,
+    v_l_sh_b,
+    v_l_sh_g,
+    v_l_sh_beta,
+    v_l_sh_eps,
+    v_final_w,
+    v_final_b,
+    m_dw_w,
+    m_dw_b,
+    m_gamma,
+    m_beta,
+    m_ex_w,
+    m_ex_b,
+    m_pr_w,
+    m_pr_b,
+    m_eps,
+    m_l_dw_w,
+    m_l_dw_b,
+    m_l_gamma,
+    m_l_beta,
+    m_l_eps,
+    m_l_ex_w,
+    m_l_ex_b,
+    m_l_pr_w,
+    m_l_pr_b,
+    m_l_projected,
+    m_l_sh_w,
+    m_l_sh_b,
+    m_l_sh_g,
+    m_l_sh_beta,
+    m_l_sh_eps,
+    m_final_w,
+    m_final_b,
+    branches,
+    softmax,
+    hidden_size,
+):
     points = history.shape[1]
     landmarks = points // 2
     n_obs = history.shape[0]
@@ -196,12 +350,66 @@ def _rollout(history, audio_trunk, num_frames, mean, std,
             h[j] = o_gate * math.tanh(c[j])
         trunk = np.dot(t_w, np.concatenate((h, coords))) + t_b + audio_trunk[t + 1]
         trunk = _gelu(trunk)
-        velocities = _head(trunk, branches, v_dw_w, v_dw_b, v_gamma, v_beta, v_ex_w, v_ex_b, v_pr_w, v_pr_b, v_eps,
-                           v_l_dw_w, v_l_dw_b, v_l_gamma, v_l_beta, v_l_eps, v_l_ex_w, v_l_ex_b, v_l_pr_w, v_l_pr_b,
-                           v_l_projected, v_l_sh_w, v_l_sh_b, v_l_sh_g, v_l_sh_beta, v_l_sh_eps, v_final_w, v_final_b)
-        logits = _head(trunk, branches, m_dw_w, m_dw_b, m_gamma, m_beta, m_ex_w, m_ex_b, m_pr_w, m_pr_b, m_eps,
-                       m_l_dw_w, m_l_dw_b, m_l_gamma, m_l_beta, m_l_eps, m_l_ex_w, m_l_ex_b, m_l_pr_w, m_l_pr_b,
-                       m_l_projected, m_l_sh_w, m_l_sh_b, m_l_sh_g, m_l_sh_beta, m_l_sh_eps, m_final_w, m_final_b)
+        velocities = _head(
+            trunk,
+            branches,
+            v_dw_w,
+            v_dw_b,
+            v_gamma,
+            v_beta,
+            v_ex_w,
+            v_ex_b,
+            v_pr_w,
+            v_pr_b,
+            v_eps,
+            v_l_dw_w,
+            v_l_dw_b,
+            v_l_gamma,
+            v_l_beta,
+            v_l_eps,
+            v_l_ex_w,
+            v_l_ex_b,
+            v_l_pr_w,
+            v_l_pr_b,
+            v_l_projected,
+            v_l_sh_w,
+            v_l_sh_b,
+            v_l_sh_g,
+            v_l_sh_beta,
+            v_l_sh_eps,
+            v_final_w,
+            v_final_b,
+        )
+        logits = _head(
+            trunk,
+            branches,
+            m_dw_w,
+            m_dw_b,
+            m_gamma,
+            m_beta,
+            m_ex_w,
+            m_ex_b,
+            m_pr_w,
+            m_pr_b,
+            m_eps,
+            m_l_dw_w,
+            m_l_dw_b,
+            m_l_gamma,
+            m_l_beta,
+            m_l_eps,
+            m_l_ex_w,
+            m_l_ex_b,
+            m_l_pr_w,
+            m_l_pr_b,
+            m_l_projected,
+            m_l_sh_w,
+            m_l_sh_b,
+            m_l_sh_g,
+            m_l_sh_beta,
+            m_l_sh_eps,
+            m_final_w,
+            m_final_b,
+        )
         step = np.zeros(points, np.float32)
         for k in range(landmarks):
             if softmax:

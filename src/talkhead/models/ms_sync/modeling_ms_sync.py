@@ -113,7 +113,9 @@ class MSSyncSyncerModel(MSSyncSyncerPreTrainedModel):
         for name, value in (("landmark_std", landmark_std), ("audio_std", audio_std)):
             getattr(self, name).copy_(torch.as_tensor(value, dtype=torch.float32).flatten().clamp_min(min_std))
 
-    def standardize(self, landmark_windows: torch.Tensor, audio_windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def standardize(
+        self, landmark_windows: torch.Tensor, audio_windows: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, W, 68, 2) or (N, W, 136), (N, W, 26) -> standardised (N, W, 136), (N, W, 26)."""
         return self._standardize_landmarks(landmark_windows), self._standardize_audio(audio_windows)
 
@@ -136,8 +138,9 @@ class MSSyncSyncerModel(MSSyncSyncerPreTrainedModel):
     def _finish(self, embeddings: torch.Tensor) -> torch.Tensor:
         return F.normalize(embeddings, dim=-1) if self.config.normalize_embeddings else embeddings
 
-    def embed_windows(self, landmark_windows: torch.Tensor, audio_windows: torch.Tensor, level: int
-                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    def embed_windows(
+        self, landmark_windows: torch.Tensor, audio_windows: torch.Tensor, level: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Embeddings of already-cut windows at ``level``: (N, 5, 68, 2), (N, 20, 26) -> (N, D), (N, D)."""
         syncer = self._level(level)
         landmark_windows, audio_windows = self.standardize(landmark_windows, audio_windows)
@@ -158,8 +161,13 @@ class MSSyncSyncerModel(MSSyncSyncerPreTrainedModel):
                     f"syncer's {window_ms} ms window: it needs at least {needed} frames ({needed / 25:.2f} s)"
                 )
 
-    def forward(self, landmarks: torch.Tensor, audio: torch.Tensor, levels: list[int] | None = None,
-                return_dict: bool | None = None):
+    def forward(
+        self,
+        landmarks: torch.Tensor,
+        audio: torch.Tensor,
+        levels: list[int] | None = None,
+        return_dict: bool | None = None,
+    ):
         """Embed every window of every requested level.
 
         Args:
@@ -169,7 +177,10 @@ class MSSyncSyncerModel(MSSyncSyncerPreTrainedModel):
         """
         levels = list(levels or range(1, self.config.num_levels + 1))
         if landmarks.dim() != 4 or audio.dim() != 3:
-            raise ValueError(f"expected landmarks (B, T, 68, 2) and audio (B, 4T, 26), got {tuple(landmarks.shape)} and {tuple(audio.shape)}")
+            raise ValueError(
+                f"expected landmarks (B, T, 68, 2) and audio (B, 4T, 26), got {tuple(landmarks.shape)} and "
+                f"{tuple(audio.shape)}"
+            )
         self.check_length(landmarks.shape[1], levels)
         top = max(levels)
         landmark_levels = build_pyramid(landmarks.flatten(2), top)

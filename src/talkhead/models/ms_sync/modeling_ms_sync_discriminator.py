@@ -115,7 +115,9 @@ class MSSyncDiscriminators(MSSyncDiscriminatorsPreTrainedModel):
             return LandmarkEmbedding(points, config.frame_hidden_dim, config.frame_expand_dim, config.frame_embed_dim)
 
         self.embedding = embedding()  # shared by D_f and D_s
-        blocks = [ConvNeXt1DBlock(config.frame_embed_dim, config.frame_embed_dim, 1, 1, e) for _ in range(config.frame_blocks)]
+        blocks = [
+            ConvNeXt1DBlock(config.frame_embed_dim, config.frame_embed_dim, 1, 1, e) for _ in range(config.frame_blocks)
+        ]
         blocks.append(ConvNeXt1DBlock(config.frame_embed_dim, config.frame_classifier_dim, 1, 1, e))
         self.frame_classifier = nn.Sequential(*blocks)
         self.frame_out = nn.Linear(config.frame_classifier_dim, 1)
@@ -152,12 +154,16 @@ class MSSyncDiscriminators(MSSyncDiscriminatorsPreTrainedModel):
         if self.config.use_pair_discriminator:
             if len(warmup) % 2:
                 raise ValueError(f"the pair discriminator needs an even batch, got {len(warmup)}")
-            pair_scores = self._sequence_scores(self.pair_critic, self.pair_embedding(frames), conditioning_frames, pairs=True)
+            pair_scores = self._sequence_scores(
+                self.pair_critic, self.pair_embedding(frames), conditioning_frames, pairs=True
+            )
         output = MSSyncDiscriminatorOutput(frame_scores, sequence_scores, pair_scores)
         return output if return_dict is not False else output.to_tuple()
 
     @staticmethod
-    def _sequence_scores(critic: ChunkCritic, embedded: torch.Tensor, conditioning_frames: int, pairs: bool) -> torch.Tensor:
+    def _sequence_scores(
+        critic: ChunkCritic, embedded: torch.Tensor, conditioning_frames: int, pairs: bool
+    ) -> torch.Tensor:
         conditioning = critic.final_state(embedded[:, :conditioning_frames])
         if pairs:  # PacGAN-2: element-wise max of consecutive samples' states
             conditioning = _pair_max(conditioning)

@@ -30,6 +30,7 @@ from transformers.utils import ModelOutput
 from ..blocks import ConvNeXt1DBlock, LandmarkEmbedding, init_weights, pointwise_conv
 from ..configuration_utils import ShippedModelMixin
 from .configuration_ms_sync import MSSyncGeneratorConfig
+from .fast_generation import FastRollout
 
 
 @dataclass
@@ -111,8 +112,14 @@ class CausalTransformerState(nn.Module):
     def __init__(self, config: MSSyncGeneratorConfig):
         super().__init__()
         self.input = nn.Linear(config.coordinate_dim, config.temporal_hidden_dim)
-        layer = nn.TransformerEncoderLayer(config.temporal_hidden_dim, config.transformer_heads,
-                                           4 * config.temporal_hidden_dim, dropout=0.0, batch_first=True, norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            config.temporal_hidden_dim,
+            config.transformer_heads,
+            4 * config.temporal_hidden_dim,
+            dropout=0.0,
+            batch_first=True,
+            norm_first=True,
+        )
         self.encoder = nn.TransformerEncoder(layer, config.transformer_layers)
         self.position = nn.Parameter(torch.zeros(config.transformer_context, config.temporal_hidden_dim))
         self.context = config.transformer_context
@@ -140,7 +147,9 @@ class MSSyncGenerator(MSSyncGeneratorPreTrainedModel):
     def __init__(self, config: MSSyncGeneratorConfig):
         super().__init__(config)
         points = 2 * config.num_landmarks
-        self.embedding = LandmarkEmbedding(points, config.landmark_hidden_dim, config.landmark_expand_dim, config.coordinate_dim)
+        self.embedding = LandmarkEmbedding(
+            points, config.landmark_hidden_dim, config.landmark_expand_dim, config.coordinate_dim
+        )
         if config.temporal_module == "lstm":
             self.temporal = nn.LSTMCell(config.coordinate_dim, config.temporal_hidden_dim)
         else:
@@ -200,8 +209,14 @@ class MSSyncGenerator(MSSyncGeneratorPreTrainedModel):
         velocity = (weights.repeat_interleave(2, dim=-1) * velocities).sum(dim=1)  # x and y share a weight
         return velocity * self.landmark_std, weights, state
 
-    def forward(self, warmup_landmarks: torch.Tensor, audio: torch.Tensor, num_frames: int | None = None,
-                return_dict: bool | None = None, noise_generator: torch.Generator | None = None):
+    def forward(
+        self,
+        warmup_landmarks: torch.Tensor,
+        audio: torch.Tensor,
+        num_frames: int | None = None,
+        return_dict: bool | None = None,
+        noise_generator: torch.Generator | None = None,
+    ):
         """Teacher-forced warm-up, then autoregressive generation (spec §3.6).
 
         Args:
@@ -240,8 +255,14 @@ class MSSyncGenerator(MSSyncGeneratorPreTrainedModel):
         return output if return_dict is not False else output.to_tuple()
 
     @torch.no_grad()
-    def generate(self, initial_landmarks: torch.Tensor, audio: torch.Tensor, num_frames: int | None = None,
-                 history: torch.Tensor | None = None, noise_generator: torch.Generator | None = None) -> torch.Tensor:
+    def generate(
+        self,
+        initial_landmarks: torch.Tensor,
+        audio: torch.Tensor,
+        num_frames: int | None = None,
+        history: torch.Tensor | None = None,
+        noise_generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """Landmark motion for ``audio`` from one still frame (spec §3.6, inference).
 
         ``initial_landmarks`` (B, 68, 2) is repeated as a static warm-up (or ``history``, (B, n_obs, 68, 2),
@@ -267,18 +288,24 @@ class MSSyncGenerator(MSSyncGeneratorPreTrainedModel):
         return torch.cat([output.warmup_reconstructions[:, -1:], output.positions[:, n_obs:]], dim=1)
 
     def _use_compiled_rollout(self, history: torch.Tensor) -> bool:
-        return (self.compiled_rollout and self.config.temporal_module == "lstm" and self.config.initial_state_noise == 0
-                and history.device.type == "cpu" and history.shape[0] <= self.compiled_rollout_max_batch)
+        return (
+            self.compiled_rollout
+            and self.config.temporal_module == "lstm"
+            and self.config.initial_state_noise == 0
+            and history.device.type == "cpu"
+            and history.shape[0] <= self.compiled_rollout_max_batch
+        )
 
     def _compiled_generate(self, history: torch.Tensor, audio: torch.Tensor, num_frames: int) -> torch.Tensor:
         """Every prediction x̂_0..x̂_{T-1} of :meth:`forward`, from the numba rollout: (B, T, 68, 2)."""
-        from .fast_generation import FastRollout
 
         rollout = FastRollout(self)  # laid out per call (milliseconds), so it never lags behind training
         trunks = self.audio_trunk(audio, num_frames).float().numpy()
         warmups = history.flatten(2).float().numpy()
-        sequences = [rollout.run(warmup, trunk, num_frames) for warmup, trunk in zip(warmups, trunks)]
-        return torch.from_numpy(np.stack(sequences).astype(np.float32)).view(len(sequences), num_frames, self.config.num_landmarks, 2)
+        sequences = [rollout.run(warmup, trunk, num_frames) for warmup, trunk in zip(warmups, trunks, strict=False)]
+        return torch.from_numpy(np.stack(sequences).astype(np.float32)).view(
+            len(sequences), num_frames, self.config.num_landmarks, 2
+        )
 
 
 def fit_audio(audio: torch.Tensor, length: int) -> torch.Tensor:

@@ -70,7 +70,10 @@ class FaceDiscriminatorConfig(PresetConfigMixin, PretrainedConfig):
     def __init__(self, width_multiplier: float = 1.0, initializer_range: float = 0.02, **kwargs):
         self.width_multiplier = width_multiplier
         self.initializer_range = initializer_range
-        raise_problems("FaceDiscriminatorConfig", [f"width_multiplier={width_multiplier} (positive)"] if width_multiplier <= 0 else [])
+        raise_problems(
+            "FaceDiscriminatorConfig",
+            [f"width_multiplier={width_multiplier} (positive)"] if width_multiplier <= 0 else [],
+        )
         super().__init__(**kwargs)
 
     def width(self, channels: int) -> int:

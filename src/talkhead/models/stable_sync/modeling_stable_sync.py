@@ -37,8 +37,11 @@ def mask_lower_half(faces: torch.Tensor) -> torch.Tensor:
 def conv_bn(in_channels: int, out_channels: int, kernel: int, stride: int = 1, padding: int | None = None,
             relu: bool = True, transposed: bool = False, output_padding: int = 0) -> nn.Sequential:
     padding = kernel // 2 if padding is None else padding
-    conv = (nn.ConvTranspose2d(in_channels, out_channels, kernel, stride, padding, output_padding, bias=False) if transposed
-            else nn.Conv2d(in_channels, out_channels, kernel, stride, padding, bias=False))
+    conv = (
+        nn.ConvTranspose2d(in_channels, out_channels, kernel, stride, padding, output_padding, bias=False)
+        if transposed
+        else nn.Conv2d(in_channels, out_channels, kernel, stride, padding, bias=False)
+    )
     layers = [conv, nn.BatchNorm2d(out_channels)]
     return nn.Sequential(*layers, nn.ReLU()) if relu else nn.Sequential(*layers)
 
@@ -50,10 +53,14 @@ class ResidualUpDownBlock(nn.Module):
         super().__init__()
         if up:
             stride, padding, output_padding = (1, 0, 0) if first_up else (2, 1, 1)
-            self.resample = conv_bn(in_channels, out_channels, 3, stride, padding, transposed=True, output_padding=output_padding)
+            self.resample = conv_bn(
+                in_channels, out_channels, 3, stride, padding, transposed=True, output_padding=output_padding
+            )
         else:
             self.resample = conv_bn(in_channels, out_channels, 3, 2)
-        self.body = nn.Sequential(conv_bn(out_channels, out_channels, 3), conv_bn(out_channels, out_channels, 3, relu=False))
+        self.body = nn.Sequential(
+            conv_bn(out_channels, out_channels, 3), conv_bn(out_channels, out_channels, 3, relu=False)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         f = self.resample(x)
@@ -67,7 +74,7 @@ class FaceEncoder(nn.Module):
         super().__init__()
         widths = [config.width(c) for c in config.encoder_widths]
         self.stem = conv_bn(3, widths[0], 7)
-        self.blocks = nn.ModuleList(ResidualUpDownBlock(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.blocks = nn.ModuleList(ResidualUpDownBlock(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
         self.code = conv_bn(widths[-1], widths[-1], 3, padding=0)
 
     def forward(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
@@ -114,7 +121,8 @@ class StableSyncFaceGenerator(StableSyncFaceGeneratorPreTrainedModel):
         self.decoder = nn.ModuleList(blocks)
         self.head = nn.Sequential(conv_bn(outs[-1] + 2 * skips[0], w(32), 3), nn.Conv2d(w(32), 3, 1), nn.Sigmoid())
         self.post_init()
-        self.audio_encoder.eval()  # a new module trains: without this the frozen tower's batch norm moved until .train()
+        # a new module trains: without this the frozen tower's batch norm moved until .train()
+        self.audio_encoder.eval()
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -157,7 +165,8 @@ class FaceDiscriminatorPreTrainedModel(ShippedModelMixin, PreTrainedModel):
 
 
 class FaceDiscriminator(FaceDiscriminatorPreTrainedModel):
-    """Seven spectral-normalised strided convs 96 -> 1 with LeakyReLU(0.2), then a 1x1 SN-conv to one logit (spec §6.4)."""
+    """Seven spectral-normalised strided convs 96 -> 1 with LeakyReLU(0.2), then a 1x1 SN-conv to one logit
+    (spec §6.4)."""
 
     def __init__(self, config: FaceDiscriminatorConfig):
         super().__init__(config)
@@ -165,7 +174,8 @@ class FaceDiscriminator(FaceDiscriminatorPreTrainedModel):
         widths = [3] + [w(c) for c in (64, 128, 256, 512, 512, 512, 512)]
         shapes = [(4, 2, 1)] * 5 + [(3, 2, 1), (2, 2, 0)]
         layers = []
-        for (c_in, c_out), (kernel, stride, padding) in zip(zip(widths[:-1], widths[1:]), shapes):
+        pairs = zip(widths[:-1], widths[1:], strict=True)
+        for (c_in, c_out), (kernel, stride, padding) in zip(pairs, shapes, strict=True):
             layers += [spectral_norm(nn.Conv2d(c_in, c_out, kernel, stride, padding)), nn.LeakyReLU(0.2)]
         layers.append(spectral_norm(nn.Conv2d(widths[-1], 1, 1)))
         self.layers = nn.Sequential(*layers)

@@ -40,7 +40,9 @@ def read_original_state_dict(path: str | os.PathLike, allow_pickle: bool = False
             imported, or it holds no state dict.
     """
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"no SyncNet checkpoint at '{path}'; get syncnet_v2.model with syncnet_python's download_model.sh")
+        raise FileNotFoundError(
+            f"no SyncNet checkpoint at '{path}'; get syncnet_v2.model with syncnet_python's download_model.sh"
+        )
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
@@ -72,8 +74,9 @@ def read_original_state_dict(path: str | os.PathLike, allow_pickle: bool = False
     return state
 
 
-def load_original_checkpoint(path: str | os.PathLike, allow_pickle: bool = False,
-                             config: SyncNetV2Config | None = None) -> SyncNetV2Model:
+def load_original_checkpoint(
+    path: str | os.PathLike, allow_pickle: bool = False, config: SyncNetV2Config | None = None
+) -> SyncNetV2Model:
     """A :class:`SyncNetV2Model` (eval mode) holding the weights of a syncnet_python checkpoint.
 
     Every parameter and batch-norm statistic must be in the file with the released shape; only the
@@ -90,8 +93,11 @@ def load_original_checkpoint(path: str | os.PathLike, allow_pickle: bool = False
     unexpected = sorted(state.keys() - own.keys())
     if unexpected:
         problems.append(f"unexpected {unexpected}")
-    mismatched = [f"{k} {tuple(state[k].shape)} (expected {tuple(own[k].shape)})"
-                  for k in sorted(state.keys() & own.keys()) if state[k].shape != own[k].shape]
+    mismatched = [
+        f"{k} {tuple(state[k].shape)} (expected {tuple(own[k].shape)})"
+        for k in sorted(state.keys() & own.keys())
+        if state[k].shape != own[k].shape
+    ]
     if mismatched:
         problems.append(f"wrong shapes {mismatched}")
     if problems:
@@ -108,11 +114,16 @@ def convert(path: str | os.PathLike, output_dir: str | os.PathLike, allow_pickle
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Convert syncnet_python's syncnet_v2.model to a talkhead SyncNetV2Model folder.")
+    parser = argparse.ArgumentParser(
+        description="Convert syncnet_python's syncnet_v2.model to a talkhead SyncNetV2Model folder."
+    )
     parser.add_argument("checkpoint", help="syncnet_v2.model (from syncnet_python's download_model.sh)")
     parser.add_argument("output_dir", help="folder to write config.json and model.safetensors to")
-    parser.add_argument("--allow-pickle", action="store_true",
-                        help="accept a checkpoint that is a pickled module (it can run code: only for files you trust)")
+    parser.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="accept a checkpoint that is a pickled module (it can run code: only for files you trust)",
+    )
     args = parser.parse_args(argv)
     try:
         model = convert(args.checkpoint, args.output_dir, args.allow_pickle)

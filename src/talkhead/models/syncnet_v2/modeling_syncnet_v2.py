@@ -62,9 +62,14 @@ def lip_tower(widths: list[int], last_kernel: int) -> nn.Sequential:
     w = widths
     same = {"kernel_size": (1, 3, 3), "padding": (0, 1, 1)}
     return nn.Sequential(
-        *_stage(nn.Conv3d(3, w[0], (5, 7, 7), (1, 2, 2)), nn.BatchNorm3d, nn.MaxPool3d((1, 3, 3), (1, 2, 2))),  # (1, 54, 54)
-        *_stage(nn.Conv3d(w[0], w[1], (1, 5, 5), (1, 2, 2), (0, 1, 1)), nn.BatchNorm3d,
-                nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1))),  # (1, 13, 13)
+        *_stage(
+            nn.Conv3d(3, w[0], (5, 7, 7), (1, 2, 2)), nn.BatchNorm3d, nn.MaxPool3d((1, 3, 3), (1, 2, 2))
+        ),  # (1, 54, 54)
+        *_stage(
+            nn.Conv3d(w[0], w[1], (1, 5, 5), (1, 2, 2), (0, 1, 1)),
+            nn.BatchNorm3d,
+            nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1)),
+        ),  # (1, 13, 13)
         *_stage(nn.Conv3d(w[1], w[2], **same), nn.BatchNorm3d),
         *_stage(nn.Conv3d(w[2], w[3], **same), nn.BatchNorm3d),
         *_stage(nn.Conv3d(w[3], w[4], **same), nn.BatchNorm3d, nn.MaxPool3d((1, 3, 3), (1, 2, 2))),  # (1, 6, 6)
@@ -74,8 +79,9 @@ def lip_tower(widths: list[int], last_kernel: int) -> nn.Sequential:
 
 def embedding_head(in_dim: int, hidden_dim: int, embed_dim: int) -> nn.Sequential:
     """``netfcaud`` / ``netfclip``: linear -> batch norm -> ReLU -> linear."""
-    return nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(),
-                         nn.Linear(hidden_dim, embed_dim))
+    return nn.Sequential(
+        nn.Linear(in_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, embed_dim)
+    )
 
 
 @dataclass
@@ -119,7 +125,9 @@ class SyncNetV2Model(SyncNetV2PreTrainedModel):
         """(B, 3, 5, S, S) face windows, BGR floats on [0, 255], S = ``config.image_size`` -> (B, D)."""
         size = self.config.image_size
         if windows.dim() != 5 or tuple(windows.shape[1:]) != (3, VIDEO_WINDOW, size, size):
-            raise ValueError(f"expected face windows of shape (B, 3, {VIDEO_WINDOW}, {size}, {size}), got {tuple(windows.shape)}")
+            raise ValueError(
+                f"expected face windows of shape (B, 3, {VIDEO_WINDOW}, {size}, {size}), got {tuple(windows.shape)}"
+            )
         return self.netfclip(self.netcnnlip(windows).flatten(1))
 
     def embed_audio(self, windows: torch.Tensor) -> torch.Tensor:
@@ -127,11 +135,16 @@ class SyncNetV2Model(SyncNetV2PreTrainedModel):
         if windows.dim() == 3:
             windows = windows[:, None]
         if windows.dim() != 4 or tuple(windows.shape[1:]) != (1, MFCC_DIM, AUDIO_WINDOW):
-            raise ValueError(f"expected MFCC windows of shape (B, 1, {MFCC_DIM}, {AUDIO_WINDOW}), got {tuple(windows.shape)}")
+            raise ValueError(
+                f"expected MFCC windows of shape (B, 1, {MFCC_DIM}, {AUDIO_WINDOW}), got {tuple(windows.shape)}"
+            )
         return self.netfcaud(self.netcnnaud(windows).flatten(1))
 
     def forward(self, video: torch.Tensor, audio: torch.Tensor, return_dict: bool | None = None):
         video_embeddings, audio_embeddings = self.embed_video(video), self.embed_audio(audio)
-        output = SyncNetV2Output(video_embeddings=video_embeddings, audio_embeddings=audio_embeddings,
-                                 distances=F.pairwise_distance(video_embeddings, audio_embeddings))
+        output = SyncNetV2Output(
+            video_embeddings=video_embeddings,
+            audio_embeddings=audio_embeddings,
+            distances=F.pairwise_distance(video_embeddings, audio_embeddings),
+        )
         return output if return_dict is not False else output.to_tuple()

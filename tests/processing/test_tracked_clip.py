@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from talkhead.errors import NoFaceError
-from talkhead.evaluation.tracked_clip import FrameBuffer, TrackedClip, track_clip
 from talkhead.processing import audio as audio_lib
 from talkhead.processing.face_crops import frame_clip
+from talkhead.processing.tracked_clip import FrameBuffer, TrackedClip, track_clip
 
 from ..conftest import talking_video, write_av
 

@@ -1,0 +1,108 @@
+"""The mouth-motion model's feature extractor: a 16 kHz waveform -> per-video-frame phones and mel (issue #14).
+
+Not from a paper: the mouth-motion model (:mod:`.modeling_mouth_motion`) is this library's own (issue #14). Its
+input is, per video frame, the phone soft one-hots that ``pocketsphinx`` hears
+(:func:`talkhead.processing.phones.phone_features`) and the 80-band mel averaged over the frame, mean-normalised per
+band over the clip.
+
+This code lived in ``modeling_mouth_motion.py``; issue #26 moved it here because transformers keeps the code that
+turns raw input into a model's features in a ``feature_extraction_*.py`` beside the model (or a processor), not in
+its modeling file: the model takes features, the extractor makes them, and either can be used (and tested) without
+the other. The mouth-sync expert (:mod:`talkhead.models.mouth_sync`) reads the same features, made by this
+extractor from its config. ``pocketsphinx`` stays an optional dependency, imported only when phones are decoded
+(:mod:`talkhead.processing.phones`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from transformers import FeatureExtractionMixin
+
+from ...processing import audio as audio_lib
+from ...processing.phones import DEFAULT_LANGUAGE, LEGACY_PHONE_DECODER, NUM_PHONES, phone_features
+from .configuration_mouth_motion import MEL_BANDS, MouthMotionConfig
+
+
+class MouthMotionFeatureExtractor(FeatureExtractionMixin):
+    r"""16 kHz mono waveform -> (num_frames, feature_size) float32 input of :class:`MouthMotionModel`.
+
+    The features, in this order: the phone soft one-hots (``use_phones``; NUM_PHONES columns, decoded with
+    ``phone_decoder`` unless given) and the per-frame 80-band mel (``use_mel``), minus its mean over the clip per
+    band (``mel_normalization="mean"``, which removes most of the microphone's colour) and also divided by its
+    standard deviation + 0.1 (``"mean_std"``: a quiet or monotone voice looks like a loud one).
+
+    It subclasses :class:`transformers.FeatureExtractionMixin`, so it saves and loads as a
+    ``preprocessor_config.json`` (``save_pretrained``/``from_pretrained``) like a transformers feature extractor;
+    not :class:`~transformers.SequenceFeatureExtractor`, whose ``__call__`` pads a batch of variable-length
+    sequences with an attention mask: these features are made one clip at a time, aligned to that clip's video
+    frames (``num_frames`` at ``fps``), and a dataset cuts them into fixed windows itself. For the same reason
+    ``__call__`` returns the plain (T, feature_size) array that :meth:`MouthMotionModel.predict` reads, not a
+    :class:`~transformers.BatchFeature`.
+
+    Args:
+        use_phones (`bool`, *optional*, defaults to True): the phone features.
+        use_mel (`bool`, *optional*, defaults to True): the per-frame mel.
+        phone_decoder (`str`, *optional*, defaults to "allphone"): as in
+            :func:`talkhead.processing.phones.decode_phones`.
+        mel_normalization (`str`, *optional*, defaults to "mean"): ``mean`` or ``mean_std`` (above).
+        sampling_rate (`int`, *optional*, defaults to 16000): the rate the waveform must have.
+    """
+
+    model_input_names = ["audio_features"]
+
+    def __init__(self, use_phones: bool = True, use_mel: bool = True, phone_decoder: str = LEGACY_PHONE_DECODER,
+                 mel_normalization: str = "mean", sampling_rate: int = audio_lib.SAMPLE_RATE, **kwargs):
+        super().__init__(**kwargs)
+        self.use_phones = use_phones
+        self.use_mel = use_mel
+        self.phone_decoder = phone_decoder
+        self.mel_normalization = mel_normalization
+        self.sampling_rate = sampling_rate
+
+    @classmethod
+    def from_config(cls, config: MouthMotionConfig) -> MouthMotionFeatureExtractor:
+        """The extractor of a model's config: a :class:`MouthMotionConfig` or another with the same feature
+        fields (the mouth-sync expert's, which has no ``phone_decoder``: the phone loop it was trained with)."""
+        return cls(use_phones=config.use_phones, use_mel=config.use_mel,
+                   phone_decoder=getattr(config, "phone_decoder", LEGACY_PHONE_DECODER),
+                   mel_normalization=config.mel_normalization)
+
+    @property
+    def feature_size(self) -> int:
+        """Columns of the features (``MouthMotionConfig.input_size``)."""
+        return NUM_PHONES * self.use_phones + MEL_BANDS * self.use_mel
+
+    def __call__(self, wave: np.ndarray, num_frames: int, fps: float, phones: np.ndarray | None = None,
+                 language: str = DEFAULT_LANGUAGE) -> np.ndarray:
+        """(num_frames, feature_size) float32 features of 16 kHz mono ``wave`` at ``fps`` video frames per second.
+
+        ``phones`` (num_frames, NUM_PHONES) may be given when already decoded (a dataset caches them); otherwise
+        they are decoded here (needs ``pocketsphinx``; ``language`` as in
+        :func:`~talkhead.processing.phones.decode_phones`).
+        """
+        parts = []
+        if self.use_phones:
+            if phones is None:
+                phones = phone_features(wave, num_frames, fps, self.phone_decoder, language)
+            parts.append(np.asarray(phones, np.float32)[:num_frames])
+        if self.use_mel:
+            parts.append(self.normalized_mel(wave, num_frames, fps))
+        return np.concatenate(parts, axis=1).astype(np.float32)
+
+    def normalized_mel(self, wave: np.ndarray, num_frames: int, fps: float) -> np.ndarray:
+        """(num_frames, 80): the mel averaged over each video frame, normalised over the clip per band."""
+        mel = audio_lib.mel_per_frame(audio_lib.mel80(wave), num_frames, fps)
+        mel = mel - mel.mean(0, keepdims=True)
+        if self.mel_normalization == "mean_std":
+            mel = mel / (mel.std(0, keepdims=True) + 0.1)
+        return mel
+
+
+def mouth_audio_features(wave: np.ndarray, num_frames: int, fps: float, config: MouthMotionConfig,
+                         phones: np.ndarray | None = None, language: str = DEFAULT_LANGUAGE) -> np.ndarray:
+    """(num_frames, config.input_size) float32: the model's input for 16 kHz mono ``wave`` at ``fps``.
+
+    ``MouthMotionFeatureExtractor.from_config(config)(wave, num_frames, fps, phones, language)``; see
+    :class:`MouthMotionFeatureExtractor`.
+    """
+    return MouthMotionFeatureExtractor.from_config(config)(wave, num_frames, fps, phones, language)

@@ -1,0 +1,106 @@
+"""Loading the pipelines' models by name, once for every caller (issue #26).
+
+``talkhead lipsync`` / ``generate``, the Space, the benchmarks and ``pipeline(...)`` all load through these
+functions: a checkpoint's kind is checked against the argument it is given for (a one-line error names both),
+and a model object passes through unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from transformers import AutoConfig
+
+from .. import defaults
+from ..errors import TalkheadInputError
+from ..hub import checkpoint_path, load_pretrained
+from ..models.mouth_motion import MouthMotionModel
+from ..models.stable_sync import StableSyncFaceGenerator
+from .base import load_component
+from .speech_to_landmarks import SpeechToLandmarks
+
+
+def load_lip_sync_models(
+    mouth_model: str | None = defaults.MOUTH_MOTION,
+    renderer: str = defaults.RENDERER,
+    face_generator: str | None = defaults.FACE_GENERATOR,
+    silent_lip: str | None = defaults.SILENT_LIP,
+) -> tuple:
+    """``(mouth_model, face_generator, silent_lip)`` by name, for :func:`lip_sync`: what ``renderer`` needs is loaded,
+    the rest is ``None`` (``retrieval``: the mouth-motion model; ``generator``: G_L and, unless ``silent_lip`` is
+    ``None``, the G_S that closes its identity references)."""
+    if renderer not in defaults.RENDERERS:
+        raise TalkheadInputError(f"renderer must be one of {defaults.RENDERERS}, got '{renderer}'")
+    if renderer == "retrieval":
+        return _load_checked(MouthMotionModel, mouth_model, "mouth_model"), None, None
+    generator = _load_checked(StableSyncFaceGenerator, face_generator, "face_generator")
+    return None, generator, load_component(StableSyncFaceGenerator, silent_lip)
+
+
+def _load_checked(model_class, name, argument: str):
+    """``model_class`` from the checkpoint ``name``, with a one-line error when the checkpoint is of another kind."""
+    if name is None:
+        raise TalkheadInputError(f"{argument} is needed by this renderer; give a checkpoint name or folder")
+    try:
+        kind = AutoConfig.from_pretrained(checkpoint_path(name)).model_type
+    except (OSError, ValueError) as err:
+        raise TalkheadInputError(
+            f"cannot read the checkpoint '{name}': give a model name (talkhead/<name> or "
+            f"<name>) or a folder with config.json ({type(err).__name__})"
+        ) from err
+    if kind != model_class.config_class.model_type:
+        raise TalkheadInputError(
+            f"{argument} '{name}' is a {kind} checkpoint; it must be a {model_class.config_class.model_type} checkpoint"
+        )
+    return load_pretrained(model_class, name).eval()
+
+
+def renderer_of_checkpoint(name: str) -> str:
+    """The renderer a lip-sync checkpoint serves, read from its config: ``retrieval`` for a mouth-motion model,
+    ``generator`` for a stabilized-sync face generator (the deprecated single ``model`` argument)."""
+    try:
+        kind = AutoConfig.from_pretrained(checkpoint_path(name)).model_type
+    except (OSError, ValueError) as err:
+        raise TalkheadInputError(
+            f"cannot read the checkpoint '{name}': give a model name (talkhead/<name> or "
+            f"<name>) or a folder with config.json ({type(err).__name__})"
+        ) from err
+    kinds = {
+        MouthMotionModel.config_class.model_type: "retrieval",
+        StableSyncFaceGenerator.config_class.model_type: "generator",
+    }
+    if kind not in kinds:
+        raise TalkheadInputError(
+            f"'{name}' is a {kind} checkpoint; lip-sync takes a mouth-motion model or a stabilized-sync face generator"
+        )
+    return kinds[kind]
+
+
+@dataclass
+class TalkingHeadModels:
+    """The models :func:`talking_head` takes, as :func:`load_talking_head_models` loads them."""
+
+    head_model: SpeechToLandmarks  # MS-Sync: the head's motion
+    mouth_model: MouthMotionModel | None = None  # the mouth and jaw (None: MS-Sync's own mouth)
+    face_generator: StableSyncFaceGenerator | None = None  # G_L, repaints the mouth with ``repaint``
+    silent_lip: StableSyncFaceGenerator | None = None  # G_S, closes the photo's mouth for G_L
+
+
+def load_talking_head_models(
+    head_model=defaults.HEAD_MOTION,
+    mouth_model=defaults.MOUTH_MOTION,
+    face_generator=defaults.FACE_GENERATOR,
+    silent_lip=defaults.SILENT_LIP,
+    seed: int = 0,
+    repaint: bool = True,
+) -> TalkingHeadModels:
+    """The models of ``talkhead generate``, the Space and ``pipeline("talking-head")``, each a checkpoint name, a
+    folder, a loaded model, or ``None`` (``mouth_model``: MS-Sync moves the mouth; the generators: no repaint).
+    ``repaint=False`` skips loading the two generators."""
+    head = head_model if isinstance(head_model, SpeechToLandmarks) else SpeechToLandmarks(head_model, seed=seed)
+    generators = (face_generator, silent_lip) if repaint else (None, None)
+    return TalkingHeadModels(
+        head,
+        load_component(MouthMotionModel, mouth_model),
+        *(load_component(StableSyncFaceGenerator, g) for g in generators),
+    )
