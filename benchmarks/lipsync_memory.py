@@ -71,8 +71,8 @@ def looped_speech(path: Path, seconds: float) -> Path:
 
 
 def measure(video: Path, speech: Path, output: Path, batch_size: int) -> dict:
-    command = [sys.executable, "-c", RUNNER, "lipsync", "--video", str(video), "--audio", str(speech), "-o", str(output),
-               "--audio-longer", "loop", "--batch-size", str(batch_size), "--quiet"]
+    command = [sys.executable, "-c", RUNNER, "lipsync", "--video", str(video), "--audio", str(speech),
+               "-o", str(output), "--audio-longer", "loop", "--batch-size", str(batch_size), "--quiet"]
     done = subprocess.run(command, capture_output=True, text=True)
     line = next((line for line in done.stdout.splitlines() if line.startswith("MEASURED")), None)
     if line is None or line.split()[1] != "0":

@@ -25,7 +25,14 @@ import cv2
 import numpy as np
 
 from ..processing.landmarks import JAW, MOUTH
-from ..processing.mouth import face_frames, invert_similarity, mouth_shapes, points_in_face_frame
+from ..processing.mouth import (
+    eye_distance,
+    face_frames,
+    invert_similarity,
+    mouth_shapes,
+    place_mouth,
+    points_in_face_frame,
+)
 from ..processing.warp import squared_distances, thin_plate_map
 
 # the patch covers this part of the face frame (x right, y down; eye centres at (+-0.5, 0), nose tip near
@@ -60,28 +67,72 @@ def pose_descriptors(landmarks: np.ndarray) -> np.ndarray:
 
 def patch_size(pixels_per_unit: float) -> tuple[int, int]:
     """(width, height) of a patch in pixels."""
-    return (int(round((PATCH_RIGHT - PATCH_LEFT) * pixels_per_unit)), int(round((PATCH_BOTTOM - PATCH_TOP) * pixels_per_unit)))
+    return (
+        int(round((PATCH_RIGHT - PATCH_LEFT) * pixels_per_unit)),
+        int(round((PATCH_BOTTOM - PATCH_TOP) * pixels_per_unit)),
+    )
 
 
 def image_to_patch(landmarks: np.ndarray, pixels_per_unit: float) -> np.ndarray:
     """(2, 3) affine from a frame's image pixels to its patch pixels (face frame, scaled and shifted)."""
     matrix = face_frames(landmarks[None])[0]
     scale = np.diag([pixels_per_unit, pixels_per_unit])
-    return np.concatenate([scale @ matrix[:, :2], (scale @ matrix[:, 2:]) - np.array([[PATCH_LEFT], [PATCH_TOP]]) * pixels_per_unit], 1)
+    return np.concatenate(
+        [scale @ matrix[:, :2], (scale @ matrix[:, 2:]) - np.array([[PATCH_LEFT], [PATCH_TOP]]) * pixels_per_unit], 1
+    )
 
 
 def choose_pixels_per_unit(landmarks: np.ndarray, cap: float = 160.0) -> float:
     """The video's median inter-ocular distance in pixels (patches keep the source's detail), at most ``cap``."""
-    from ..processing.mouth import eye_distance
 
     return float(np.clip(np.nanmedian(eye_distance(landmarks)), 24.0, cap))
 
 
-def cut_patch(frame: np.ndarray, landmarks: np.ndarray, pixels_per_unit: float) -> tuple[np.ndarray, np.ndarray]:
-    """(patch, landmarks in patch pixels) of one frame."""
+def cut_patch(
+    frame: np.ndarray, landmarks: np.ndarray, pixels_per_unit: float, out: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(patch, landmarks in patch pixels) of one frame; the patch is written into ``out`` if given. Only the
+    pixels of :func:`patch_source_box` are read."""
     matrix = image_to_patch(landmarks, pixels_per_unit)
-    patch = cv2.warpAffine(frame, matrix, patch_size(pixels_per_unit), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    patch = cv2.warpAffine(
+        frame, matrix, patch_size(pixels_per_unit), dst=out, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT
+    )
     return patch, np.asarray(landmarks, np.float64) @ matrix[:, :2].T + matrix[:, 2]
+
+
+CUBIC_REACH = 3
+"""Pixels around a patch's footprint that :func:`cut_patch` may read (bicubic reads 1 before and 2 after, plus one
+for rounding)."""
+
+
+def patch_source_box(
+    landmarks: np.ndarray, pixels_per_unit: float, frame_size: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the part of a (width, height) frame that :func:`cut_patch` reads for these landmarks.
+
+    The patch's footprint and the bicubic reach, with what a footprint past the frame's edge reads by reflection,
+    clipped to the frame (a few hundred pixels a side at 4K): the rest of the frame does not change the patch.
+    """
+    width, height = frame_size
+    to_image = invert_similarity(image_to_patch(landmarks, pixels_per_unit))
+    w, h = patch_size(pixels_per_unit)
+    placed = np.array([[0, 0], [w, 0], [0, h], [w, h]], np.float64) @ to_image[:, :2].T + to_image[:, 2]
+    box = []
+    for low, high, limit in zip(
+        np.floor(placed.min(0)) - CUBIC_REACH, np.ceil(placed.max(0)) + CUBIC_REACH + 1, (width, height), strict=True
+    ):
+        if not (np.isfinite(low) and np.isfinite(high)) or low < -limit or high > 2 * limit:
+            return 0, 0, int(width), int(height)  # far outside (reflections of reflections): the whole frame
+        start, stop = max(low, 0), min(high, limit)
+        if low < 0:  # BORDER_REFLECT: pixel -1 - s reads s
+            stop = max(stop, min(-low, limit))
+        if high > limit:  # pixel limit + s reads limit - 1 - s
+            start = min(start, max(2 * limit - high, 0))
+        box.append((int(start), int(stop)))
+    (x0, x1), (y0, y1) = box
+    if x1 <= x0 or y1 <= y0:
+        return 0, 0, int(width), int(height)
+    return x0, y0, x1, y1
 
 
 def pool_frame_indices(valid: np.ndarray, max_size: int) -> np.ndarray:
@@ -95,7 +146,6 @@ def pool_frame_indices(valid: np.ndarray, max_size: int) -> np.ndarray:
 def target_landmarks(landmarks: np.ndarray, shapes: np.ndarray) -> np.ndarray:
     """(T, 68, 2): each frame's landmarks with the mouth set to ``shapes`` (face frame) and the chin following the
     lower lip."""
-    from ..processing.mouth import place_mouth
 
     placed = place_mouth(shapes, landmarks)
     drop = placed[:, 57] - np.asarray(landmarks, np.float64)[:, 57]  # the lower lip's move, image pixels
@@ -103,8 +153,16 @@ def target_landmarks(landmarks: np.ndarray, shapes: np.ndarray) -> np.ndarray:
     return placed
 
 
-def retrieve(pool: MouthPool, shapes: np.ndarray, poses: np.ndarray, frame_indices: np.ndarray | None = None,
-             candidates: int = 8, pose_weight: float = 0.5, switch_cost: float = 0.02, exclude_within: int = 0) -> np.ndarray:
+def retrieve(
+    pool: MouthPool,
+    shapes: np.ndarray,
+    poses: np.ndarray,
+    frame_indices: np.ndarray | None = None,
+    candidates: int = 8,
+    pose_weight: float = 0.5,
+    switch_cost: float = 0.02,
+    exclude_within: int = 0,
+) -> np.ndarray:
     """(T,) pool index per output frame: nearest mouth shapes and poses, smoothed over time by Viterbi.
 
     Cost of a frame = squared shape distance (face-frame units) + ``pose_weight`` x squared pose distance;
@@ -118,8 +176,9 @@ def retrieve(pool: MouthPool, shapes: np.ndarray, poses: np.ndarray, frame_indic
     local = np.zeros((len(shapes), k))
     for start in range(0, len(shapes), RETRIEVAL_CHUNK):  # (chunk, pool) costs at a time: memory stays flat
         stop = min(start + RETRIEVAL_CHUNK, len(shapes))
-        cost = (squared_distances(shapes[start:stop].reshape(stop - start, -1), pool_shapes)
-                + pose_weight * 2 / poses.shape[1] * squared_distances(poses[start:stop], pool_poses))
+        cost = squared_distances(
+            shapes[start:stop].reshape(stop - start, -1), pool_shapes
+        ) + pose_weight * 2 / poses.shape[1] * squared_distances(poses[start:stop], pool_poses)
         if exclude_within and frame_indices is not None:
             near = np.abs(np.asarray(frame_indices)[start:stop, None] - pool.frame_indices[None]) < exclude_within
             cost[near] = np.inf
@@ -164,8 +223,9 @@ def border_fade(height: int, width: int, ramp: float) -> np.ndarray:
     return fade
 
 
-def render_frame(frame: np.ndarray, landmarks: np.ndarray, target: np.ndarray, pool: MouthPool, index: int,
-                 colour_match: bool = True) -> np.ndarray:
+def render_frame(
+    frame: np.ndarray, landmarks: np.ndarray, target: np.ndarray, pool: MouthPool, index: int, colour_match: bool = True
+) -> np.ndarray:
     """``frame`` with its lower face replaced by pooled patch ``index`` warped onto the ``target`` landmarks (image px).
 
     One spline maps the frame's pixels straight to the patch's (the patch was cut once from its source
@@ -182,17 +242,22 @@ def render_frame(frame: np.ndarray, landmarks: np.ndarray, target: np.ndarray, p
     corners = np.array([[0, 0], [size[0], 0], [0, size[1]], [size[0], size[1]]], np.float64)
     anchors_patch = corners  # the patch's corners stay put: the spline is a pure lower-face deformation
     anchors_region = corners @ invert_similarity(to_patch)[:, :2].T + invert_similarity(to_patch)[:, 2] - origin
-    mapping = thin_plate_map(np.concatenate([target_region, anchors_region]),
-                             np.concatenate([pool.landmarks[index][WARP_POINTS], anchors_patch]), x1 - x0, y1 - y0)
-    pasted = cv2.remap(pool.patches[index], mapping, None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+    mapping = thin_plate_map(
+        np.concatenate([target_region, anchors_region]),
+        np.concatenate([pool.landmarks[index][WARP_POINTS], anchors_patch]),
+        x1 - x0,
+        y1 - y0,
+    )
+    pasted = cv2.remap(pool.patches[index], mapping, None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT).astype(
+        np.float32
+    )
     target_patch = np.asarray(target, np.float64) @ to_patch[:, :2].T + to_patch[:, 2]
     own_patch = np.asarray(landmarks, np.float64) @ to_patch[:, :2].T + to_patch[:, 2]
     # the union with the frame's own chin: where the new mouth is more closed, the old chin is covered too
     mask = np.maximum(lower_face_mask(target_patch, size), lower_face_mask(own_patch, size))
     shift = invert_similarity(to_patch)
     shift[:, 2] -= origin
-    weights = cv2.warpAffine(mask, shift, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
-                             borderValue=0)[..., None]
+    weights = cv2.warpAffine(mask, shift, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderValue=0)[..., None]
     original = frame[y0:y1, x0:x1].astype(np.float32)
     if colour_match:
         seam = weights * (1 - weights)
@@ -211,21 +276,44 @@ def _region(patch_to_image: np.ndarray, size: tuple[int, int], frame_shape) -> t
     return max(x0, 0), max(y0, 0), min(x1, frame_shape[1]), min(y1, frame_shape[0])
 
 
-def build_pool(frames_and_landmarks, pixels_per_unit: float) -> MouthPool:
-    """A :class:`MouthPool` from an iterable of (source frame index, RGB frame, image landmarks (68, 2))."""
-    patches, points, indices, image_landmarks = [], [], [], []
+def build_pool(frames_and_landmarks, pixels_per_unit: float, capacity: int | None = None) -> MouthPool:
+    """A :class:`MouthPool` from an iterable of (source frame index, RGB frame, image landmarks (68, 2)).
+
+    Patches go straight into one array (``capacity``, when the number of frames is known, sizes it at once): no
+    list of patches stacked at the end, which held the pool twice (2 x 139 MB for 500 patches of a 4K video)."""
+    width, height = patch_size(pixels_per_unit)
+    patches = np.empty((max(capacity or 16, 1), height, width, 3), np.uint8)
+    points, indices, image_landmarks = [], [], []
     for index, frame, landmarks in frames_and_landmarks:
-        patch, patch_points = cut_patch(frame, landmarks, pixels_per_unit)
-        patches.append(patch)
+        if len(indices) == len(patches):
+            patches = np.concatenate([patches, np.empty_like(patches)])
+        _, patch_points = cut_patch(frame, landmarks, pixels_per_unit, out=patches[len(indices)])
         points.append(patch_points)
         indices.append(index)
         image_landmarks.append(landmarks)
-    if not patches:
+    if not indices:
         raise ValueError("build_pool needs at least one frame with a face")
+    if len(indices) < len(patches):
+        patches = patches[: len(indices)].copy()
     image_landmarks = np.stack(image_landmarks)
-    return MouthPool(np.stack(patches), np.stack(points), mouth_shapes(image_landmarks), pose_descriptors(image_landmarks),
-                     np.asarray(indices), pixels_per_unit)
+    return MouthPool(
+        patches,
+        np.stack(points),
+        mouth_shapes(image_landmarks),
+        pose_descriptors(image_landmarks),
+        np.asarray(indices),
+        pixels_per_unit,
+    )
 
 
-__all__ = ["MouthPool", "build_pool", "choose_pixels_per_unit", "pool_frame_indices", "pose_descriptors", "render_frame",
-           "retrieve", "target_landmarks"]
+__all__ = [
+    "MouthPool",
+    "build_pool",
+    "choose_pixels_per_unit",
+    "patch_source_box",
+    "pool_frame_indices",
+    "pose_descriptors",
+    "render_frame",
+    "retrieve",
+    "target_landmarks",
+]

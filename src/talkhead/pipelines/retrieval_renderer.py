@@ -13,8 +13,11 @@ person's own mouths); the measurements that chose it over the paper's generator 
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
+from .. import defaults
 from ..processing.audio import silence_closing_weights
 from ..processing.mouth import closed_shape, keep_lips_apart, mouth_shapes
 from ..processing.phones import DEFAULT_LANGUAGE
@@ -64,15 +67,26 @@ class RetrievalRenderer:
         return retrieval.render_frame(frame, self.pixels[source], self.targets[output_index], self.pool, chosen)
 
 
-def build_retrieval_renderer(model, wave: np.ndarray, fps: float, pixels: np.ndarray, valid: np.ndarray,
-                             sources: np.ndarray, read_frames, pool_size: int = 750, exclude_within: int = 0,
-                             times=None, language: str = DEFAULT_LANGUAGE) -> RetrievalRenderer:
+def build_retrieval_renderer(
+    model,
+    wave: np.ndarray,
+    fps: float,
+    pixels: np.ndarray,
+    valid: np.ndarray,
+    sources: np.ndarray,
+    read_frames,
+    pool_size: int = defaults.POOL_SIZE,
+    exclude_within: int = 0,
+    times=None,
+    language: str = DEFAULT_LANGUAGE,
+) -> RetrievalRenderer:
     """Everything :class:`RetrievalRenderer` needs, from the speech and the tracking plan.
 
-    ``read_frames(indices)`` yields ``(index, frame)`` for sorted source indices at full size (one
-    decoding pass); ``sources`` (N,) is the source frame of each output frame.
+    ``read_frames(indices, regions)`` yields ``(index, frame)`` for sorted source indices at full size, in one
+    decoding pass; ``regions(frame_size)`` gives a (len(indices), 4) box per index, and each frame is only that box
+    of the full frame (``frame[y0:y1, x0:x1]``): the pool pass never holds a whole 4K frame in RGB.
+    ``sources`` (N,) is the source frame of each output frame.
     """
-    import contextlib
 
     stage = times.stage if times is not None else (lambda name: contextlib.nullcontext())
     with stage("motion"):
@@ -80,8 +94,44 @@ def build_retrieval_renderer(model, wave: np.ndarray, fps: float, pixels: np.nda
         targets = predicted_shapes(model, wave, len(sources), fps, shapes.mean(0), language, closed_shape(shapes))
     indices = retrieval.pool_frame_indices(valid, pool_size)
     ppu = retrieval.choose_pixels_per_unit(pixels[valid])
-    wanted = set(indices.tolist())
     with stage("pool"):
-        pool = retrieval.build_pool(((i, frame, pixels[i]) for i, frame in read_frames(indices) if i in wanted), ppu)
+        pool = build_pool_from(read_frames, indices, pixels, ppu)
     with stage("render"):
         return RetrievalRenderer(pixels, valid, pool, targets, np.asarray(sources), exclude_within)
+
+
+def build_pool_from(read_frames, indices: np.ndarray, pixels: np.ndarray, ppu: float) -> retrieval.MouthPool:
+    """The pool of source frames ``indices`` (sorted), each read as just the region its patch is cut from.
+
+    Each region is put at its place in one frame-sized canvas, and the patch is cut from the canvas with the same
+    warp as from the whole frame, so the patches are bit for bit those of whole frames (a warp of the region alone,
+    with its origin moved, rounds a few sample positions differently). The canvas is an anonymous mapping: only
+    the pages the regions touch become resident (a few MB at 4K, not 25), and it is unmapped afterwards.
+    """
+    import mmap
+
+    boxes, mapping, canvas = [], [], []
+
+    def regions(frame_size):
+        width, height = frame_size
+        boxes[:] = [retrieval.patch_source_box(pixels[i], ppu, frame_size) for i in indices]
+        mapping.append(mmap.mmap(-1, width * height * 3))
+        canvas.append(np.frombuffer(mapping[-1], np.uint8).reshape(height, width, 3))
+        return np.array(boxes, np.int64).reshape(-1, 4)
+
+    def placed(frames):
+        position = {int(i): n for n, i in enumerate(indices)}
+        for index, region in frames:
+            x0, y0, x1, y1 = boxes[position[int(index)]]
+            canvas[-1][y0:y1, x0:x1] = region
+            yield index, canvas[-1], pixels[index]
+
+    try:
+        return retrieval.build_pool(placed(read_frames(indices, regions)), ppu, capacity=len(indices))
+    finally:
+        canvas.clear()
+        for pages in mapping:
+            try:
+                pages.close()
+            except BufferError:  # a view is still held (an error mid-pass): the mapping goes with it
+                pass

@@ -1,14 +1,14 @@
 """Video decoding at a fixed frame rate and H.264 + AAC encoding, with PyAV.
 
-Every model in the package works at 25 fps (spec §1.1). :class:`VideoReader` decodes lazily (what a source holds: :mod:`talkhead.processing.video_probe`) and
-resamples any source rate (25, 29.97, 30, 60 or variable) by presentation time, never by frame
-index: output frame k shows the source frame whose timestamp is nearest to k / fps (ties go to the
+Every model in the package works at 25 fps (spec §1.1). :class:`VideoReader` decodes lazily (what a source holds:
+:mod:`talkhead.processing.video_probe`) and resamples any source rate (25, 29.97, 30, 60 or variable) by presentation
+time, never by frame index: output frame k shows the source frame whose timestamp is nearest to k / fps (ties go to the
 earlier frame), so source frames are repeated or dropped as FFmpeg's ``fps`` filter does, and a
 variable-frame-rate video keeps its timing.
 Time zero is the container's start, the same origin :func:`talkhead.processing.audio.load_audio`
 uses, so audio sample ``round(k / fps * 16000)`` belongs to output frame k.
 
-:class:`VideoWriter` encodes frames and a mono waveform to H.264 (yuv420p) + AAC. Audio is cut or
+:class:`VideoWriter` (:mod:`.video_writer`) encodes frames and a mono waveform to H.264 (yuv420p) + AAC. Audio is cut or
 padded to the video's duration, so the two streams end together. It writes to a temporary file
 beside the target and renames it on success (:class:`talkhead.outputs.AtomicOutput`): a failed or
 interrupted run never leaves a partial file.
@@ -20,7 +20,6 @@ import functools
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -28,9 +27,7 @@ import cv2
 import numpy as np
 
 from ..errors import MediaDecodeError, NoVideoError
-from ..outputs import AtomicOutput, disk_full_error, is_disk_full
 from ._av import container_origin, ffmpeg_reason, open_container
-from .audio import SAMPLE_RATE, fit_length
 from .video_probe import (
     VIDEO_FPS,
     frames_covering,
@@ -38,6 +35,8 @@ from .video_probe import (
     probe_video,
     read_image_file,
 )
+from .video_writer import VideoWriter as VideoWriter  # the writer lives in its own module; both names stay here
+from .video_writer import write_video as write_video
 
 
 class VideoReader:
@@ -54,8 +53,13 @@ class VideoReader:
         max_side: longest side of the returned frames; ``None`` keeps the source size.
     """
 
-    def __init__(self, source: str | os.PathLike, fps: float = VIDEO_FPS, folder_fps: float = VIDEO_FPS,
-                 max_side: int | None = None):
+    def __init__(
+        self,
+        source: str | os.PathLike,
+        fps: float = VIDEO_FPS,
+        folder_fps: float = VIDEO_FPS,
+        max_side: int | None = None,
+    ):
         self.path = Path(source)
         self.fps = fps
         self.info = probe_video(self.path, folder_fps)
@@ -88,6 +92,38 @@ class VideoReader:
                 return
             yield frame
 
+    def frames_at(self, indices, boxes=None) -> Iterator[tuple[int, np.ndarray]]:
+        """``(index, frame)`` of the output frames ``indices`` (sorted, distinct) only, in one pass from the first.
+
+        The frames in between are decoded but never converted to RGB (a pool of every other frame of a 4K video
+        converted twice the frames it kept, 25 MB each). With ``boxes`` ((len(indices), 4) of x0, y0, x1, y1 inside
+        the frame) each frame is ``frame[y0:y1, x0:x1]`` of its box, the same pixels, and where the decoded picture
+        allows (4:2:0, even sizes, not downscaled) only that region is converted: no full-size RGB frame is made.
+        Indices past the video's end are not yielded.
+        """
+        indices = np.asarray(indices, np.int64).reshape(-1)
+        if not len(indices):
+            return
+        if (np.diff(indices) <= 0).any() or indices[0] < 0:
+            raise ValueError("frames_at needs sorted, distinct, non-negative frame indices")
+        if boxes is not None:
+            boxes = np.asarray(boxes, np.int64).reshape(len(indices), 4)
+        start = int(indices[0])
+        seek = max(start - 1, 0) / self.fps
+        timed = self._timed_folder_frames(seek) if self.info.is_frame_folder else self._timed_file_frames(seek)
+        wanted, shown, image = 0, None, None
+        for index, picture in _resample_pictures(timed, self.fps, first=start):
+            if index < indices[wanted]:
+                continue  # decoded, never converted
+            box = None if boxes is None else tuple(int(v) for v in boxes[wanted])
+            if (picture, box) != shown:  # a source frame shown twice (a lower source rate) is converted once
+                shown = picture, box
+                image = picture() if box is None else _picture_region(picture, box)
+            yield index, image
+            wanted += 1
+            if wanted == len(indices):
+                return
+
     def read(self) -> np.ndarray:
         """All frames as one (T, H, W, 3) array; for short inputs."""
         frames = list(self)
@@ -105,7 +141,11 @@ class VideoReader:
         files = list_frame_files(self.path)
         first = min(int(seek / period), max(len(files) - 1, 0))
         for index in range(first, len(files)):
-            yield index * period, period, functools.partial(lambda file: self._resize(read_image_file(file)), files[index])
+            yield (
+                index * period,
+                period,
+                functools.partial(lambda file: self._resize(read_image_file(file)), files[index]),
+            )
 
     def _timed_file_frames(self, seek: float = 0.0) -> Iterator[tuple[float, float, Callable[[], np.ndarray]]]:
         """(time, duration, rgb getter) per decoded frame, time relative to the container's origin.
@@ -136,14 +176,18 @@ class VideoReader:
                         time -= origin
                     if time <= last_time:  # duplicated or out-of-order timestamps: keep the first
                         continue
-                    duration = float(frame.duration * frame.time_base) if frame.duration and frame.time_base else nominal
+                    duration = (
+                        float(frame.duration * frame.time_base) if frame.duration and frame.time_base else nominal
+                    )
                     decoded += 1
                     last_time = time
-                    yield time, duration, functools.partial(_to_rgb, frame, width, height, turns)
+                    yield time, duration, _Picture(frame, width, height, turns)
             except av.error.FFmpegError as err:
                 if decoded == 0:
-                    raise MediaDecodeError(f"'{self.path}' is not a readable video (FFmpeg: {ffmpeg_reason(err)}); "
-                                           "check that the file is complete") from err
+                    raise MediaDecodeError(
+                        f"'{self.path}' is not a readable video (FFmpeg: {ffmpeg_reason(err)}); "
+                        "check that the file is complete"
+                    ) from err
                 # a truncated file: keep the frames that decoded
 
 
@@ -161,29 +205,114 @@ def _to_rgb(frame: av.VideoFrame, width: int, height: int, turns: int) -> np.nda
     return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
 
 
-def _resample_stream(timed_frames: Iterable[tuple[float, float, Callable[[], np.ndarray]]], fps: float,
-                     first: int = 0) -> Iterator[np.ndarray]:
-    """Streaming form of :func:`resample_indices`: yields one source frame per output time from frame ``first``.
+REGION_FORMATS = ("yuv420p", "yuvj420p")
+"""Decoded formats whose regions convert alone, pixel for pixel as in the whole frame (chroma shared by 2 x 2 blocks
+at even offsets: tests/processing/test_video_wanted_frames.py)."""
 
-    Source frames come as getters and are converted once, when first shown (and shared when repeated).
+
+class _Picture:
+    """A decoded frame's RGB picture, converted only when asked: whole (a call), or one region (:meth:`region`)."""
+
+    __slots__ = ("frame", "width", "height", "turns")
+
+    def __init__(self, frame: av.VideoFrame, width: int, height: int, turns: int):
+        self.frame, self.width, self.height, self.turns = frame, width, height, turns
+
+    def __call__(self) -> np.ndarray:
+        return _to_rgb(self.frame, self.width, self.height, self.turns)
+
+    def region(self, box: tuple[int, int, int, int]) -> np.ndarray:
+        """``self()[y0:y1, x0:x1]`` (contiguous); only the region is converted where the frame's format allows."""
+        frame = self.frame
+        if (
+            (frame.width, frame.height) != (self.width, self.height)
+            or frame.format.name not in REGION_FORMATS
+            or frame.width % 2
+            or frame.height % 2
+        ):  # downscaled or another layout: the whole frame, then a cut
+            x0, y0, x1, y1 = box
+            return np.ascontiguousarray(self()[y0:y1, x0:x1])
+        if not self.turns:
+            return _convert_region(frame, *box)
+        stored = _stored_box(box, self.turns, frame.width, frame.height)
+        return np.ascontiguousarray(np.rot90(_convert_region(frame, *stored), self.turns))
+
+
+def _picture_region(picture: Callable[[], np.ndarray], box: tuple[int, int, int, int]) -> np.ndarray:
+    region = getattr(picture, "region", None)
+    if region is not None:
+        return region(box)
+    x0, y0, x1, y1 = box
+    return np.ascontiguousarray(picture()[y0:y1, x0:x1])
+
+
+def _stored_box(box: tuple[int, int, int, int], turns: int, width: int, height: int) -> tuple[int, int, int, int]:
+    """The box, in the stored (width, height) frame, of a displayed box after ``np.rot90(stored, turns)``."""
+    x0, y0, x1, y1 = box
+    turns %= 4
+    if turns == 1:  # displayed[i, j] = stored[j, width - 1 - i]
+        return width - y1, x0, width - y0, x1
+    if turns == 2:  # displayed[i, j] = stored[height - 1 - i, width - 1 - j]
+        return width - x1, height - y1, width - x0, height - y0
+    if turns == 3:  # displayed[i, j] = stored[height - 1 - j, i]
+        return y0, height - x1, y1, height - x0
+    return box
+
+
+def _convert_region(frame: av.VideoFrame, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    """RGB of ``frame[y0:y1, x0:x1]`` (a 4:2:0 frame of even size), converted from that region's planes alone.
+
+    The region is widened to even bounds (its chroma samples), copied into a small frame with the same colour
+    space and range, converted by the same swscale call as a whole frame, and cut back.
     """
+    ex0, ey0 = x0 - x0 % 2, y0 - y0 % 2
+    ex1, ey1 = min(x1 + x1 % 2, frame.width), min(y1 + y1 % 2, frame.height)
+    part = av.VideoFrame(ex1 - ex0, ey1 - ey0, frame.format.name)
+    for number, (source, target) in enumerate(zip(frame.planes, part.planes, strict=True)):
+        shift = 0 if number == 0 else 1
+        rows = np.frombuffer(source, np.uint8).reshape(-1, source.line_size)
+        into = np.frombuffer(target, np.uint8).reshape(-1, target.line_size)[: target.height, : target.width]
+        into[:] = rows[ey0 >> shift : (ey0 >> shift) + target.height, ex0 >> shift : (ex0 >> shift) + target.width]
+    part.colorspace, part.color_range = frame.colorspace, frame.color_range
+    image = part.to_ndarray(format="rgb24")
+    if (ex0, ey0, ex1, ey1) == (x0, y0, x1, y1) and image.flags.c_contiguous:
+        return image
+    return np.ascontiguousarray(image[y0 - ey0 : y1 - ey0, x0 - ex0 : x1 - ex0])
+
+
+def _resample_pictures(
+    timed_frames: Iterable[tuple[float, float, Callable[[], np.ndarray]]], fps: float, first: int = 0
+) -> Iterator[tuple[int, Callable[[], np.ndarray]]]:
+    """(output index, source picture getter) per output time from frame ``first``: :func:`resample_indices`
+    streaming. A repeated source frame is the same getter; nothing is converted here."""
     k = first
     previous: tuple[float, float, Callable[[], np.ndarray]] | None = None
-    image: np.ndarray | None = None
     for current in timed_frames:
         if previous is not None:
             midpoint = (previous[0] + current[0]) / 2
             while k / fps <= midpoint + 1e-9:
-                image = previous[2]() if image is None else image
-                yield image
+                yield k, previous[2]
                 k += 1
-        previous, image = current, None
+        previous = current
     if previous is not None:
         total = frames_covering(previous[0] + previous[1], fps)
         while k < total:
-            image = previous[2]() if image is None else image
-            yield image
+            yield k, previous[2]
             k += 1
+
+
+def _resample_stream(
+    timed_frames: Iterable[tuple[float, float, Callable[[], np.ndarray]]], fps: float, first: int = 0
+) -> Iterator[np.ndarray]:
+    """Streaming form of :func:`resample_indices`: yields one source frame per output time from frame ``first``.
+
+    Source frames come as getters and are converted once, when first shown (and shared when repeated).
+    """
+    shown, image = None, None
+    for _, picture in _resample_pictures(timed_frames, fps, first):
+        if picture is not shown:
+            shown, image = picture, picture()
+        yield image
 
 
 def _even(value: float) -> int:
@@ -194,162 +323,3 @@ def read_video(source: str | os.PathLike, fps: float = VIDEO_FPS, max_side: int 
     """Decode a whole (short) video to (T, H, W, 3) uint8 at ``fps``."""
     return VideoReader(source, fps=fps, max_side=max_side).read()
 
-
-class VideoWriter:
-    """Encode RGB frames and optional mono audio to an H.264 + AAC mp4, atomically.
-
-    Use as a context manager. Frames of odd width or height are padded by one pixel (yuv420p needs
-    even sizes). On leaving the block without an error, the audio is cut or zero-padded to the
-    video's duration and the file is moved into place; on an error the partial file is removed.
-
-    Args:
-        path: the output file.
-        fps: frame rate.
-        audio: mono float32 waveform in [-1, 1], an iterable of such chunks (read as the video needs them,
-            e.g. :func:`talkhead.processing.audio_decode.stream_audio`), or ``None`` for a silent video.
-        sample_rate: rate of ``audio``.
-        crf: x264 quality (lower is better; 18 is visually lossless).
-    """
-
-    def __init__(self, path: str | os.PathLike, fps: float = VIDEO_FPS, audio: np.ndarray | None = None,
-                 sample_rate: int = SAMPLE_RATE, crf: int = 18, preset: str = "veryfast"):
-        self.path = Path(path)
-        self.fps = Fraction(fps).limit_denominator(1001)
-        if audio is None or isinstance(audio, np.ndarray):
-            chunks = iter(()) if audio is None else iter([np.asarray(audio, np.float32)])  # clipped later: no copy
-        else:
-            chunks = iter(audio)
-        self.audio = audio
-        self._audio_chunks = chunks
-        self._audio_buffer: list[np.ndarray] = []
-        self.sample_rate = int(sample_rate)
-        self.crf = crf
-        self.preset = preset
-        self.frames_written = 0
-        self._samples_written = 0
-        self._output = AtomicOutput(self.path)
-        self._container = None
-        self._video = None
-        self._audio_stream = None
-
-    def __enter__(self) -> VideoWriter:
-        temporary = self._output.__enter__()
-        try:
-            self._container = av.open(str(temporary), mode="w", format="mp4")
-        except BaseException:
-            self._output.discard()
-            raise
-        return self
-
-    def _open_streams(self, width: int, height: int) -> None:
-        video = self._container.add_stream("libx264", rate=self.fps)
-        video.width, video.height = width + width % 2, height + height % 2
-        video.pix_fmt = "yuv420p"
-        video.options = {"crf": str(self.crf), "preset": self.preset}
-        self._video = video
-        if self.audio is not None:
-            stream = self._container.add_stream("aac", rate=self.sample_rate)
-            stream.layout = "mono"
-            self._audio_stream = stream
-
-    def write(self, frame: np.ndarray) -> None:
-        """Append one (H, W, 3) uint8 RGB frame."""
-        frame = np.asarray(frame)
-        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise ValueError(f"expected an (H, W, 3) uint8 frame, got {frame.shape} {frame.dtype}")
-        if self._video is None:
-            self._open_streams(frame.shape[1], frame.shape[0])
-        if frame.shape[1] != self._video.width or frame.shape[0] != self._video.height:
-            frame = _pad_to(frame, self._video.width, self._video.height)
-        packet_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
-        packet_frame.pts = self.frames_written
-        packet_frame.time_base = 1 / self.fps
-        try:
-            for packet in self._video.encode(packet_frame):
-                self._container.mux(packet)
-            self.frames_written += 1
-            self._write_audio_until(self.frames_written / self.fps)
-        except OSError as error:
-            if is_disk_full(error):
-                raise self._disk_full() from None
-            raise
-
-    def _disk_full(self):
-        size = os.path.getsize(self._output.temporary) if os.path.exists(self._output.temporary) else None
-        return disk_full_error(self.path, size)
-
-    def _write_audio_until(self, seconds: Fraction) -> None:
-        if self._audio_stream is None:
-            return
-        stop = int(round(seconds * self.sample_rate))
-        if stop <= self._samples_written:
-            return
-        chunk = np.clip(self._take_audio(stop - self._samples_written), -1.0, 1.0)
-        audio_frame = av.AudioFrame.from_ndarray(chunk[None, :], format="flt", layout="mono")
-        audio_frame.sample_rate = self.sample_rate
-        audio_frame.pts = self._samples_written
-        audio_frame.time_base = Fraction(1, self.sample_rate)
-        for packet in self._audio_stream.encode(audio_frame):
-            self._container.mux(packet)
-        self._samples_written = stop
-
-    def _take_audio(self, count: int) -> np.ndarray:
-        """The next ``count`` samples, zero-padded once the audio has run out (slices: no copy of a whole track)."""
-        parts, needed = [], count
-        while needed > 0:
-            if not self._audio_buffer:
-                chunk = next(self._audio_chunks, None)
-                if chunk is None:
-                    break
-                self._audio_buffer.append(np.asarray(chunk, np.float32).reshape(-1))
-                continue
-            head = self._audio_buffer[0]
-            parts.append(head[:needed])
-            needed -= len(parts[-1])
-            if len(head) > len(parts[-1]):
-                self._audio_buffer[0] = head[len(parts[-1]) :]
-            else:
-                self._audio_buffer.pop(0)
-        return fit_length(np.concatenate(parts) if parts else np.zeros(0, np.float32), count)
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:  # closing may fail again (a full disk): the first error is the one to report
-            self._discard()
-            return
-        try:
-            if self.frames_written == 0:
-                raise NoVideoError(f"no frames were written to '{self.path}'")
-            for packet in self._video.encode():
-                self._container.mux(packet)
-            if self._audio_stream is not None:
-                for packet in self._audio_stream.encode():
-                    self._container.mux(packet)
-            self._container.close()
-        except BaseException as error:
-            full = self._disk_full() if is_disk_full(error) else None
-            self._discard()
-            if full is not None:
-                raise full from None
-            raise
-        self._output.publish()
-
-    def _discard(self) -> None:
-        try:
-            if self._container is not None:
-                self._container.close()
-        except Exception:  # the container may be half-closed already; the file goes either way
-            pass
-        self._output.discard()
-
-
-def _pad_to(frame: np.ndarray, width: int, height: int) -> np.ndarray:
-    return np.pad(frame, ((0, height - frame.shape[0]), (0, width - frame.shape[1]), (0, 0)), mode="edge")
-
-
-def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float = VIDEO_FPS,
-                audio: np.ndarray | None = None, sample_rate: int = SAMPLE_RATE, **kwargs) -> Path:
-    """Encode ``frames`` (and ``audio``) to ``path``; see :class:`VideoWriter`."""
-    with VideoWriter(path, fps=fps, audio=audio, sample_rate=sample_rate, **kwargs) as writer:
-        for frame in frames:
-            writer.write(frame)
-    return writer.path
