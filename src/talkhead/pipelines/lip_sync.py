@@ -51,6 +51,8 @@ from ..processing.faces import (
     valid_segments,
 )
 from ..processing.landmarks import normalize_landmarks
+from ..processing.phone_worker import start_phone_features
+from ..processing.phone_worker import warm_up as warm_up_phone_worker
 from ..processing.video import VideoReader, VideoWriter, probe_video
 from .base import TalkheadPipeline, load_component
 from .common import DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, load_speech
@@ -193,11 +195,30 @@ def _read_full_size(video, fps: float):
     return read_frames
 
 
+def _start_phones(mouth_model, wave: np.ndarray, num_frames: int, fps: float, options: LipSyncOptions):
+    """The retrieval renderer's phone features, started now in the phone worker, or ``None`` (no phones needed).
+
+    ``num_frames`` may exceed the frames rendered (audio trimmed to the video): each frame's phones depend only on
+    the audio, so the first rows are the same."""
+    config = getattr(mouth_model, "config", None)
+    if options.renderer != "retrieval" or not getattr(config, "use_phones", False):
+        return None
+    return start_phone_features(wave, num_frames, fps, config.phone_decoder, options.language)
+
+
 def _make_renderer(
-    models: tuple, plan: FacePlan, wave: np.ndarray, fps: float, runs, options: LipSyncOptions, times: StageTimes, video
+    models: tuple,
+    plan: FacePlan,
+    wave: np.ndarray,
+    fps: float,
+    runs,
+    options: LipSyncOptions,
+    times: StageTimes,
+    video,
+    phones=None,
 ):
     """``render(frames, output_indices, source_indices)`` of ``options.renderer``; ``models`` is
-    ``(mouth_model, face_generator, silent_lip)``."""
+    ``(mouth_model, face_generator, silent_lip)``; ``phones`` the mouth model's phones being decoded, or ``None``."""
     mouth_model, face_generator, silent_lip = models
     if options.renderer == "retrieval":
         sources = np.concatenate([np.arange(a, b)[::-1] if reverse else np.arange(a, b) for a, b, reverse in runs])
@@ -214,6 +235,7 @@ def _make_renderer(
             options.exclude_within,
             times,
             options.language,
+            phones,
         )
 
         def render(frames, outputs, _sources):
@@ -279,6 +301,8 @@ def lip_sync(
     times = StageTimes()
     messages: list[str] = []
     tracking_reader = VideoReader(video, fps=fps, max_side=options.track_side)
+    speech_frames = max(1, round(len(wave) / audio_lib.SAMPLE_RATE * fps))  # at least the frames rendered
+    phones = _start_phones(mouth_model, wave, speech_frames, fps, options)  # decoded in a second process meanwhile
     plan = track_faces(tracking_reader, options, times, video_name)
     if plan.faces_where_tracked > 1:
         messages.append(
@@ -310,7 +334,8 @@ def lip_sync(
         logger.warning(warning)
 
     runs = source_order(plan.num_frames, num_output, options.audio_longer)
-    render = _make_renderer((mouth_model, face_generator, silent_lip), plan, wave, fps, runs, options, times, video)
+    render = _make_renderer((mouth_model, face_generator, silent_lip), plan, wave, fps, runs, options, times, video,
+                            phones)
     reader = VideoReader(video, fps=fps)
     generated = 0
     batch: list[tuple[int, int, np.ndarray]] = []  # (output index, source index, frame)
@@ -376,6 +401,8 @@ class LipSyncPipeline(TalkheadPipeline):
 
     def __init__(self, model, silent_lip=DEFAULT_SILENT_LIP, **kwargs):
         self.renderer = "generator" if isinstance(model, StableSyncFaceGenerator) else "retrieval"
+        if self.renderer == "retrieval":
+            warm_up_phone_worker()
         generator = self.renderer == "generator"
         self.silent_lip = load_component(StableSyncFaceGenerator, silent_lip) if generator else None
         super().__init__(model=model.eval(), **kwargs)

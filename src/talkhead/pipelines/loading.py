@@ -16,6 +16,7 @@ from ..errors import TalkheadInputError
 from ..hub import checkpoint_path, load_pretrained
 from ..models.mouth_motion import MouthMotionModel
 from ..models.stable_sync import StableSyncFaceGenerator
+from ..processing import phone_worker
 from .base import load_component
 from .speech_to_landmarks import SpeechToLandmarks
 
@@ -32,6 +33,7 @@ def load_lip_sync_models(
     if renderer not in defaults.RENDERERS:
         raise TalkheadInputError(f"renderer must be one of {defaults.RENDERERS}, got '{renderer}'")
     if renderer == "retrieval":
+        phone_worker.warm_up()  # the worker process starts while the model loads
         return _load_checked(MouthMotionModel, mouth_model, "mouth_model"), None, None
     generator = _load_checked(StableSyncFaceGenerator, face_generator, "face_generator")
     return None, generator, load_component(StableSyncFaceGenerator, silent_lip)

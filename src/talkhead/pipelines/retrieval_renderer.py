@@ -25,12 +25,14 @@ from . import mouth_retrieval as retrieval
 
 
 def predicted_shapes(model, wave: np.ndarray, num_frames: int, fps: float, mean_shape: np.ndarray,
-                     language: str = DEFAULT_LANGUAGE, closed: np.ndarray | None = None) -> np.ndarray:
+                     language: str = DEFAULT_LANGUAGE, closed: np.ndarray | None = None,
+                     phones: np.ndarray | None = None) -> np.ndarray:
     """(num_frames, 20, 2) target mouth shapes for ``wave`` at ``fps``: ``mean_shape`` + the model's displacements;
     where the audio is silent, ``closed`` (the video's own shut mouth, :func:`~talkhead.processing.mouth.closed_shape`)
     if given. The model's rest is learnt from pauses in speech, where real lips rarely shut: 10 s of silence left
-    the dubbed lips at 0.05-0.14 inter-ocular distances apart, against 0.01-0.05 in each video's closed frames."""
-    shapes = mean_shape + model.predict_speech(wave, num_frames, fps, language=language)
+    the dubbed lips at 0.05-0.14 inter-ocular distances apart, against 0.01-0.05 in each video's closed frames.
+    ``phones``: the model's phone features when already decoded (:mod:`talkhead.processing.phone_worker`)."""
+    shapes = mean_shape + model.predict_speech(wave, num_frames, fps, phones=phones, language=language)
     if closed is not None:
         closing = silence_closing_weights(wave, num_frames, fps)[:, None, None]
         shapes = (1 - closing) * shapes + closing * closed
@@ -79,19 +81,23 @@ def build_retrieval_renderer(
     exclude_within: int = 0,
     times=None,
     language: str = DEFAULT_LANGUAGE,
+    phones=None,
 ) -> RetrievalRenderer:
     """Everything :class:`RetrievalRenderer` needs, from the speech and the tracking plan.
 
     ``read_frames(indices, regions)`` yields ``(index, frame)`` for sorted source indices at full size, in one
     decoding pass; ``regions(frame_size)`` gives a (len(indices), 4) box per index, and each frame is only that box
     of the full frame (``frame[y0:y1, x0:x1]``): the pool pass never holds a whole 4K frame in RGB.
-    ``sources`` (N,) is the source frame of each output frame.
+    ``sources`` (N,) is the source frame of each output frame. ``phones``: a
+    :class:`~talkhead.processing.phone_worker.PendingPhones` started before the tracking pass, or ``None``.
     """
 
     stage = times.stage if times is not None else (lambda name: contextlib.nullcontext())
     with stage("motion"):
         shapes = mouth_shapes(pixels[valid])
-        targets = predicted_shapes(model, wave, len(sources), fps, shapes.mean(0), language, closed_shape(shapes))
+        decoded = phones.result(len(sources)) if phones is not None else None
+        targets = predicted_shapes(model, wave, len(sources), fps, shapes.mean(0), language, closed_shape(shapes),
+                                   decoded)
     indices = retrieval.pool_frame_indices(valid, pool_size)
     ppu = retrieval.choose_pixels_per_unit(pixels[valid])
     with stage("pool"):
