@@ -294,14 +294,14 @@ def lip_sync(
     info = probe_video(video)
     fps = float(info.source_fps or audio_lib.VIDEO_FPS)
     wave, output_wave = load_speech(audio, audio_name)
-    expected = max(1, round(len(wave) / audio_lib.SAMPLE_RATE * fps))
+    speech_frames = max(1, round(len(wave) / audio_lib.SAMPLE_RATE * fps))  # the output's length, before trim
+    expected = speech_frames
     if options.audio_longer == "trim":
         expected = min(expected, info.num_frames(fps))
     check_free_space(output, estimated_video_bytes(expected, info.width, info.height, fps))  # before the long work
     times = StageTimes()
     messages: list[str] = []
     tracking_reader = VideoReader(video, fps=fps, max_side=options.track_side)
-    speech_frames = max(1, round(len(wave) / audio_lib.SAMPLE_RATE * fps))  # at least the frames rendered
     phones = _start_phones(mouth_model, wave, speech_frames, fps, options)  # decoded in a second process meanwhile
     plan = track_faces(tracking_reader, options, times, video_name)
     if plan.faces_where_tracked > 1:
@@ -316,7 +316,7 @@ def lip_sync(
     if audio_lib.silence_mask(wave).all():
         messages.append(f"{audio_name} is silent: the mouth stays closed")
 
-    num_output = max(1, round(len(wave) / audio_lib.SAMPLE_RATE * fps))
+    num_output = speech_frames
     audio_policy = None
     if num_output > plan.num_frames:
         audio_policy = options.audio_longer

@@ -39,17 +39,22 @@ def load_lip_sync_models(
     return None, generator, load_component(StableSyncFaceGenerator, silent_lip)
 
 
-def _load_checked(model_class, name, argument: str):
-    """``model_class`` from the checkpoint ``name``, with a one-line error when the checkpoint is of another kind."""
-    if name is None:
-        raise TalkheadInputError(f"{argument} is needed by this renderer; give a checkpoint name or folder")
+def _checkpoint_kind(name: str) -> str:
+    """The ``model_type`` of the checkpoint ``name`` (a model name or a folder), read from its config alone."""
     try:
-        kind = AutoConfig.from_pretrained(checkpoint_path(name)).model_type
+        return AutoConfig.from_pretrained(checkpoint_path(name)).model_type
     except (OSError, ValueError) as err:
         raise TalkheadInputError(
             f"cannot read the checkpoint '{name}': give a model name (talkhead/<name> or "
             f"<name>) or a folder with config.json ({type(err).__name__})"
         ) from err
+
+
+def _load_checked(model_class, name, argument: str):
+    """``model_class`` from the checkpoint ``name``, with a one-line error when the checkpoint is of another kind."""
+    if name is None:
+        raise TalkheadInputError(f"{argument} is needed by this renderer; give a checkpoint name or folder")
+    kind = _checkpoint_kind(name)
     if kind != model_class.config_class.model_type:
         raise TalkheadInputError(
             f"{argument} '{name}' is a {kind} checkpoint; it must be a {model_class.config_class.model_type} checkpoint"
@@ -60,13 +65,7 @@ def _load_checked(model_class, name, argument: str):
 def renderer_of_checkpoint(name: str) -> str:
     """The renderer a lip-sync checkpoint serves, read from its config: ``retrieval`` for a mouth-motion model,
     ``generator`` for a stabilized-sync face generator (the deprecated single ``model`` argument)."""
-    try:
-        kind = AutoConfig.from_pretrained(checkpoint_path(name)).model_type
-    except (OSError, ValueError) as err:
-        raise TalkheadInputError(
-            f"cannot read the checkpoint '{name}': give a model name (talkhead/<name> or "
-            f"<name>) or a folder with config.json ({type(err).__name__})"
-        ) from err
+    kind = _checkpoint_kind(name)
     kinds = {
         MouthMotionModel.config_class.model_type: "retrieval",
         StableSyncFaceGenerator.config_class.model_type: "generator",
