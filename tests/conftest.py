@@ -105,7 +105,7 @@ def write_wav(path: Path, wave: np.ndarray, sample_rate: int = 16000, subtype: s
 
 
 def contract_dataset(path: Path, num_clips: int = 6, frames: int = 60, sources: int = 3, faces: bool = False,
-                     seed: int = 0, test_clips: int = 0) -> Path:
+                     seed: int = 0, test_clips: int = 0, mouths: bool = False) -> Path:
     """A small DatasetDict in the data-contract format, with random but well-formed values.
 
     Landmarks are a fixed face shape that drifts and whose mouth opens with the audio energy, so
@@ -115,6 +115,7 @@ def contract_dataset(path: Path, num_clips: int = 6, frames: int = 60, sources: 
 
     from talkhead.data.build import clip_features
     from talkhead.processing.audio import logfbank26, mel80
+    from talkhead.processing.mouth_crops import MOUTH_SIZE, mouth_crop_boxes
 
     rng = np.random.default_rng(seed)
     base = rng.uniform(0.3, 0.7, (68, 2)).astype(np.float32)
@@ -135,9 +136,12 @@ def contract_dataset(path: Path, num_clips: int = 6, frames: int = 60, sources: 
             }
             if faces:
                 row["faces"] = rng.integers(0, 255, (frames, 96, 96, 3), dtype=np.uint8)
+            if mouths:
+                row["mouths"] = rng.integers(0, 255, (frames, MOUTH_SIZE, MOUTH_SIZE, 3), dtype=np.uint8)
+                row["mouth_boxes"] = mouth_crop_boxes(landmarks * 256)
             yield row
 
-    features = clip_features(faces)
+    features = clip_features(faces, with_mouths=mouths)
     splits = {"train": datasets.Dataset.from_list(list(rows(num_clips, 0)), features=features)}
     if test_clips:
         splits["test"] = datasets.Dataset.from_list(list(rows(test_clips, num_clips)), features=features)

@@ -12,6 +12,7 @@ VIDEO_FPS = 25  # every model works at 25 fps (spec §1.1); inputs at other rate
 MOUTH_MOTION = "talkhead/mouth-motion"  # speech -> mouth shapes: lip-sync's and generate's mouths
 HEAD_MOTION = "talkhead/ms-sync-short"  # MS-Sync generator: speech -> 68-landmark head and lip motion
 FACE_GENERATOR = "talkhead/stable-sync-face"  # the paper's G_L (lip-sync's generator renderer, generate --repaint)
+MOUTH_INTERIOR = "talkhead/mouth-interior"  # teeth, tongue and throat where a talking photo's mouth opens
 SILENT_LIP = "talkhead/stable-sync-silent-lip"  # G_S: closes the mouths of G_L's identity references
 MOUTH_SYNC = "talkhead/mouth-sync"  # the mouth-sync expert (evaluate --mouth-sync, benchmarks)
 SYNC_EXPERT = "talkhead/syncnet-eval"  # our SyncNet expert of talkhead evaluate

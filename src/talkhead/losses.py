@@ -10,6 +10,7 @@
   models (spec §6.4-6.7); the VGG-19 features the perceptual loss reads are in :mod:`talkhead.backbones.vgg`.
 * :func:`av_hubert_sync_loss`, :func:`av_hubert_cosine_loss`, :func:`face_mouth_rois`: the AV-HuBERT lip-sync
   loss of Yaman et al. (CVPRW; spec §6.8) in its three variants, and the cheap mouth-crop fallback it trains with.
+* :func:`masked_l1_loss`, :func:`image_gradient_loss`: the mouth-interior generator (issue #27).
 """
 
 from __future__ import annotations
@@ -249,3 +250,22 @@ def av_hubert_sync_loss(
         else:
             reference = model(video=target, audio=video_audio).last_hidden_state
     return av_hubert_cosine_loss(features, reference, interval)
+
+
+def masked_l1_loss(images: torch.Tensor, targets: torch.Tensor, masks: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
+    """Mean absolute error inside ``masks`` (B, 1, H, W): the mouth-interior generator's reconstruction loss (its
+    output equals the input outside the mask, so a whole-image mean would shrink with the mouth's size)."""
+    return ((images - targets).abs() * masks).sum() / (masks.sum() * images.shape[1] + eps)
+
+
+def image_gradient_loss(images: torch.Tensor, targets: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """:func:`masked_l1_loss` of the horizontal and vertical pixel differences: edges (teeth, lip lines) must be
+    where the target has them, which L1 on the pixels alone lets blur away."""
+
+    def differences(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
+
+    (image_x, image_y), (target_x, target_y) = differences(images), differences(targets)
+    mask_x = torch.maximum(masks[..., :, 1:], masks[..., :, :-1])
+    mask_y = torch.maximum(masks[..., 1:, :], masks[..., :-1, :])
+    return masked_l1_loss(image_x, target_x, mask_x) + masked_l1_loss(image_y, target_y, mask_y)

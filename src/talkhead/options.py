@@ -108,8 +108,12 @@ class TalkingHeadOptions:
             the shipped generator's eye and brow points jitter, and a warp through them folds the eyes.
         lip_detrend_seconds: removes the slow drift of MS-Sync's mouth (see :func:`rescale_motion`) when it is
             used (``mouth_model=None``); 0 keeps the generator's motion as it is.
-        mouth_interior: for a photo with closed lips, darken the opened mouth and show upper teeth (there is no mouth
-            inside to warp; a photo whose lips are apart has its own, which the warp stretches).
+        mouth_interior: fill the mouth where it opens wider than in the photo: with the mouth-interior generator
+            when one is loaded (the default ``mouth-interior``: teeth, tongue and throat), else, for a photo with
+            closed lips, a dark cavity and a band of upper teeth.
+        neutral_mouth: drive a photo whose lips are apart from its mouth closed, so it closes between words (off:
+            the photo's open mouth is the rest pose, and the lips never meet).
+        blinks: blink every 2-6 s (a seeded schedule, :mod:`talkhead.processing.blinks`; never in the first 0.8 s).
         seed: fixes the generator's optional noise.
         feather: width of the mouth paste-back seam, as a fraction of the face box.
         crf: x264 quality.
@@ -128,6 +132,8 @@ class TalkingHeadOptions:
     repaint: bool = False
     lip_detrend_seconds: float = 2.0
     mouth_interior: bool = True
+    neutral_mouth: bool = True
+    blinks: bool = True
     seed: int = 0
     feather: float = defaults.FEATHER
     crf: int = defaults.CRF

@@ -8,6 +8,7 @@ from talkhead.data import build
 from talkhead.data.build import PreprocessOptions, build_dataset
 from talkhead.data.clips import iter_clips, load_dataset_dict, read_clip
 from talkhead.errors import TalkheadInputError
+from talkhead.processing.landmarks import denormalize_landmarks
 
 from ..conftest import REAL_DATA, requires_real_data, talking_video, write_av, write_wav
 
@@ -33,7 +34,7 @@ def built(clip_folder, tmp_path_factory):
     summary = build_dataset(
         [clip_folder],
         out,
-        options=PreprocessOptions(faces=True, phones=True),
+        options=PreprocessOptions(faces=True, phones=True, mouths=True),
         test_sources=["speaker_b"],
         progress=False,
     )
@@ -59,6 +60,10 @@ def test_dataset_follows_the_data_contract(built):
         assert side == pytest.approx(clip.clip_box[3] - clip.clip_box[1])
         assert clip.faces.mean() > 40  # real pixels, not the zero fill
         assert clip.phones.shape == (T, 40) and np.allclose(clip.phones.sum(1), 1, atol=1e-5)
+        assert clip.mouths.shape == (T, 64, 64, 3) and clip.mouths.dtype == np.uint8 and clip.mouths.mean() > 40
+        pixels = denormalize_landmarks(clip.landmarks, clip.clip_box)
+        centres = (clip.mouth_boxes[:, :2] + clip.mouth_boxes[:, 2:]) / 2
+        np.testing.assert_allclose(centres, pixels[:, 48:68].mean(1), atol=2.0)  # boxes on the mouth
 
 
 def test_30_fps_source_is_resampled_to_25(built):

@@ -21,6 +21,8 @@ from talkhead.models import (
     AVSyncNetConfig,
     FaceDiscriminator,
     FaceDiscriminatorConfig,
+    MouthInteriorConfig,
+    MouthInteriorGenerator,
     MouthMotionConfig,
     MouthMotionModel,
     MouthSyncConfig,
@@ -173,6 +175,21 @@ class TestMouthSyncModel(ModelTesterMixin):
         return {
             "mouth_windows": torch.randn(batch_size, config.window, config.mouth_points, 2, generator=g),
             "audio_windows": torch.randn(batch_size, config.window, config.input_size, generator=g),
+        }
+
+
+class TestMouthInteriorGenerator(ModelTesterMixin):
+    model_class, config_class = MouthInteriorGenerator, MouthInteriorConfig
+
+    def get_inputs(self, batch_size, seed=0):
+        config, g = self.get_config(), rng(seed)
+        size = config.mouth_size
+        masks = torch.zeros(batch_size, 1, size, size)
+        masks[..., size // 3 : 2 * size // 3, size // 4 : 3 * size // 4] = 1  # the inside of an open mouth
+        return {
+            "crops": torch.rand(batch_size, 3, size, size, generator=g),
+            "masks": masks,
+            "references": torch.rand(batch_size, 3, size, size, generator=g),
         }
 
 

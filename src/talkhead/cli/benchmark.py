@@ -23,6 +23,7 @@ def add_benchmark(subparsers) -> None:
     _add_speed(kinds)
     _add_lip_follow(kinds)
     _add_mouth(kinds)
+    _add_talking_head(kinds)
     parser.set_defaults(func=lambda args: _missing_kind(parser))
 
 
@@ -110,6 +111,24 @@ def _add_speed(kinds) -> None:
     speed.add_argument("--task", choices=["lip-sync", "talking-head"], action="append", help="default: both")
     speed.add_argument("--video", help="lip-sync this video instead of the synthetic one")
     _finish(speed, run_speed)
+
+
+def _add_talking_head(kinds) -> None:
+    talking = _kind(
+        kinds,
+        "talking-head",
+        help="a photo that talks against the real clip: lip-follow, opening, rest gap, teeth, blinks (issue #27)",
+        description="`generate` from each clip's first frame with its own speech, tracked and compared with the "
+        "real clip: lip-follow and opening std ratio, the lips' rest gap (all clips and open-mouth photos), mouth "
+        "sharpness and teeth share on open frames (generated over real), blinks per minute and identity distance "
+        "to the photo. Rows: warp (before issue #27) and mouth-interior (the defaults).",
+    )
+    talking.add_argument("--mouth-interior-model", default=defaults.MOUTH_INTERIOR, help="the generator measured")
+    talking.add_argument("--row", action="append", choices=["warp", "mouth-interior"], help="only these rows")
+    talking.add_argument("--max-seconds", type=float, default=20.0, help="clips are cut to this length")
+    talking.add_argument("--limit", type=int, help="only the first N clips")
+    talking.add_argument("--keep-outputs", help="keep the generated videos in this folder")
+    _finish(talking, run_talking_head)
 
 
 def _add_lip_follow(kinds) -> None:
@@ -225,6 +244,18 @@ def run_lip_follow(args) -> int:
     write_json(report, path)
     print(f"{len(report['clips'])} clips of split '{report['split']}'")
     print(lip_follow_table(report))
+    return 0
+
+
+def run_talking_head(args) -> int:
+    from ..benchmarks.talking_head import benchmark_talking_head, talking_head_table
+
+    path = OutputGuard([args.data, args.mouth_interior_model]).claim(args.json, "--json", ".json")
+    report = benchmark_talking_head(args.data, args.split, args.mouth_interior_model, args.row, args.limit,
+                                    args.max_seconds, keep_outputs=args.keep_outputs)
+    write_json(report, path)
+    print(f"{len(report['clips'])} clips of split '{report['split']}' ({len(report['open_photos'])} open-mouth photos)")
+    print(talking_head_table(report))
     return 0
 
 

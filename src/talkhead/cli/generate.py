@@ -80,6 +80,17 @@ def add_generate(subparsers) -> None:
     parser.add_argument(
         "--silent-lip", default=defaults.SILENT_LIP, help="G_S that closes the photo's mouth; 'none' to skip"
     )
+    parser.add_argument(
+        "--mouth-interior-model",
+        default=defaults.MOUTH_INTERIOR,
+        help="generator of the teeth and mouth inside the lips; 'none' paints a dark mouth instead",
+    )
+    parser.add_argument("--no-blinks", action="store_true", help="keep the eyes open")
+    parser.add_argument(
+        "--keep-open-mouth",
+        action="store_true",
+        help="a photo whose lips are apart keeps them apart at rest (by default it is driven from its mouth closed)",
+    )
     parser.add_argument("--landmarks", help="also save the per-frame landmarks (output pixels) to this .npz")
     parser.add_argument(
         "--language",
@@ -98,7 +109,8 @@ def run_generate(args) -> int:
     from ..pipelines.talking_head import load_talking_head_models, talking_head
 
     guard = OutputGuard(
-        [args.image, args.audio, args.head_model, args.mouth_model, args.face_generator, args.silent_lip]
+        [args.image, args.audio, args.head_model, args.mouth_model, args.face_generator, args.silent_lip,
+         args.mouth_interior_model]
     )
     output = guard.claim(args.output, "--output", ".mp4")
     landmarks = guard.claim(args.landmarks, "--landmarks", ".npz")
@@ -113,6 +125,8 @@ def run_generate(args) -> int:
         seed=args.seed,
         language=args.language,
         progress=not args.quiet,
+        blinks=not args.no_blinks,
+        neutral_mouth=not args.keep_open_mouth,
     )
     models = load_talking_head_models(
         args.head_model,
@@ -121,6 +135,7 @@ def run_generate(args) -> int:
         none_or(args.silent_lip),
         seed=args.seed,
         repaint=args.repaint,
+        mouth_interior=none_or(args.mouth_interior_model),
     )
     result = talking_head(
         args.image,
@@ -131,6 +146,7 @@ def run_generate(args) -> int:
         models.silent_lip,
         options,
         mouth_model=models.mouth_model,
+        mouth_interior_model=models.mouth_interior,
     )
     if landmarks:
         with atomic_output(landmarks) as temporary:

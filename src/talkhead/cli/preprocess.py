@@ -25,6 +25,8 @@ def add_preprocess(subparsers) -> None:
     parser.add_argument("--output", "-o", required=True,
                         help="folder to write the dataset to (not an input, and holding none)")
     parser.add_argument("--faces", action="store_true", help="also store 96x96 face crops (needed by the image models)")
+    parser.add_argument("--mouths", action="store_true",
+                        help="also store 64x64 mouth crops (what the mouth-interior generator trains on)")
     parser.add_argument("--phones", action="store_true",
                         help="also store the phones heard per frame (pocketsphinx; what the mouth-motion model reads)")
     parser.add_argument("--test-sources", default=None,
@@ -60,7 +62,7 @@ def run_preprocess(args) -> int:
     guard.claim(args.output, "--output", folder=True, overwrite=args.overwrite)
     report = guard.claim(args.json, "--json", ".json")
     options = PreprocessOptions(
-        faces=args.faces, min_frames=args.min_frames, max_side=args.max_side, phones=args.phones
+        faces=args.faces, min_frames=args.min_frames, max_side=args.max_side, phones=args.phones, mouths=args.mouths
     )
     test_sources = [s.strip() for s in args.test_sources.split(",") if s.strip()] if args.test_sources else None
     summary = build_dataset(

@@ -4,7 +4,8 @@ For each clip: decode at 25 fps and track 68 landmarks (:func:`talkhead.processi
 tracking every metric and benchmark shares), interpolate gaps of up to 2 frames and split the clip at longer
 ones, frame each part as :func:`talkhead.processing.face_crops.frame_clip` does (the convention the metrics and
 pipelines use too), load and align the audio, compute the MS-Sync and Wav2Lip features, and
-(with ``faces=True``) cut 96x96 face crops in a second decoding pass. Bad inputs are skipped and
+(with ``faces=True``) cut 96x96 face crops, and (``mouths=True``) 64x64 mouth crops
+(:mod:`talkhead.processing.mouth_crops`), in a second decoding pass. Bad inputs are skipped and
 reported with their reason, whether discovery or processing rejected them; the output folder is
 checked by :func:`talkhead.outputs.check_output_folder` (never an input, never holding one), written
 beside its final place and moved there only when everything succeeded.
@@ -31,8 +32,9 @@ from .. import defaults
 from ..errors import TalkheadInputError
 from ..outputs import STOP_SIGNALS, atomic_output, check_output_folder
 from ..processing import audio as audio_lib
-from ..processing.face_crops import CLIP_ENLARGE, ClipFraming, crop_faces, frame_clip
+from ..processing.face_crops import CLIP_ENLARGE, ClipFraming, crop_face, frame_clip, smooth_boxes
 from ..processing.faces import FaceTracker, fill_short_gaps, valid_segments
+from ..processing.mouth_crops import MOUTH_SIZE, mouth_crop_boxes
 from ..processing.phones import LEGACY_PHONE_DECODER, NUM_PHONES, phone_features
 from ..processing.tracked_clip import track_clip
 from ..processing.video import VIDEO_FPS, VideoReader
@@ -56,6 +58,8 @@ class PreprocessOptions:
         clip_enlarge: the fixed per-clip crop is the union of face boxes enlarged by this much per side.
         phones: also store the phones pocketsphinx hears, per frame (:mod:`talkhead.processing.phones`; the
             mouth-motion model's input, otherwise decoded at every training start).
+        mouths: also store mouth crops (``mouths``, ``mouth_size`` square) and their boxes (``mouth_boxes``, frame
+            pixels, smoothed over 3 frames): what the mouth-interior generator trains on.
     """
 
     faces: bool = False
@@ -66,6 +70,8 @@ class PreprocessOptions:
     clip_enlarge: float = CLIP_ENLARGE
     face_size: int = 96
     phones: bool = False
+    mouths: bool = False
+    mouth_size: int = MOUTH_SIZE
 
 
 @dataclass
@@ -86,7 +92,8 @@ class ClipReport:
     seconds: float = 0.0  # processing wall time
 
 
-def clip_features(with_faces: bool, face_size: int = 96, with_phones: bool = False):
+def clip_features(with_faces: bool, face_size: int = 96, with_phones: bool = False, with_mouths: bool = False,
+                  mouth_size: int = MOUTH_SIZE):
     """The ``datasets.Features`` of the data contract."""
     from datasets import Array2D, Array3D, Array4D, Features, List, Value
 
@@ -105,8 +112,10 @@ def clip_features(with_faces: bool, face_size: int = 96, with_phones: bool = Fal
     if with_faces:
         features["faces"] = Array4D((None, face_size, face_size, 3), "uint8")
     if with_phones:
-
         features["phones"] = Array2D((None, NUM_PHONES), "float32")
+    if with_mouths:
+        features["mouths"] = Array4D((None, mouth_size, mouth_size, 3), "uint8")
+        features["mouth_boxes"] = Array2D((None, 4), "float32")
     return Features(features)
 
 
@@ -152,7 +161,7 @@ def _process(spec: ClipSpec, options: PreprocessOptions, tracker: FaceTracker, r
     if not segments:
         raise TalkheadInputError(f"no stretch of at least {options.min_frames} frames with a face")
     framings = [frame_clip(landmarks[a:b], options.clip_enlarge) for a, b in segments]
-    faces = _face_crops(reader, num_frames, segments, framings, options) if options.faces else None
+    faces, mouths, mouth_boxes = _crops(reader, num_frames, segments, framings, landmarks, options)
     rows = []
     for index, ((a, b), framing) in enumerate(zip(segments, framings, strict=True)):
         clip_id = spec.clip_id if len(segments) == 1 else f"{spec.clip_id}#{index}"
@@ -167,6 +176,7 @@ def _process(spec: ClipSpec, options: PreprocessOptions, tracker: FaceTracker, r
                 b,
                 None if faces is None else faces[a:b],
                 options,
+                None if mouths is None else (mouths[a:b], mouth_boxes[a:b]),
             )
         )
     report.rows = len(rows)
@@ -174,29 +184,38 @@ def _process(spec: ClipSpec, options: PreprocessOptions, tracker: FaceTracker, r
     return rows
 
 
-def _face_crops(
+def _crops(
     reader: VideoReader,
     num_frames: int,
     segments: list[tuple[int, int]],
     framings: list[ClipFraming],
+    landmarks: np.ndarray,
     options: PreprocessOptions,
-) -> np.ndarray:
-    """Second decoding pass: 96x96 crops at the smoothed boxes (zeros where there is no face)."""
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """Second decoding pass: face crops at the smoothed face boxes and mouth crops at the smoothed mouth boxes
+    (zeros where there is no face), each only when asked; (faces, mouths, mouth boxes)."""
+    if not options.faces and not options.mouths:
+        return None, None, None
     face_boxes = np.full((num_frames, 4), np.nan, np.float32)
+    mouth_boxes = np.full((num_frames, 4), np.nan, np.float32)
     for (a, b), framing in zip(segments, framings, strict=True):
         face_boxes[a:b] = framing.face_boxes
-    size = options.face_size
-    crops = np.zeros((len(face_boxes), size, size, 3), np.uint8)
+        mouth_boxes[a:b] = smooth_boxes(mouth_crop_boxes(landmarks[a:b]), window=3)
+    faces = np.zeros((num_frames, options.face_size, options.face_size, 3), np.uint8) if options.faces else None
+    mouths = np.zeros((num_frames, options.mouth_size, options.mouth_size, 3), np.uint8) if options.mouths else None
     for index, frame in enumerate(reader):
-        if index >= len(face_boxes):
+        if index >= num_frames:
             break
-        box = face_boxes[index]
-        if np.all(np.isfinite(box)):
-            crops[index] = crop_faces([frame], [box * reader.scale], size)[0]
-    return crops
+        if not np.all(np.isfinite(face_boxes[index])):
+            continue
+        if faces is not None:
+            faces[index] = crop_face(frame, face_boxes[index] * reader.scale, options.face_size)
+        if mouths is not None:
+            mouths[index] = crop_face(frame, mouth_boxes[index] * reader.scale, options.mouth_size)
+    return faces, mouths, mouth_boxes
 
 
-def _row(clip_id, source, framing: ClipFraming, found, wave, a, b, faces, options) -> dict:
+def _row(clip_id, source, framing: ClipFraming, found, wave, a, b, faces, options, mouths=None) -> dict:
     segment_wave = wave[a * audio_lib.SAMPLES_PER_FRAME : b * audio_lib.SAMPLES_PER_FRAME]
     row = {
         "clip_id": clip_id,
@@ -214,6 +233,8 @@ def _row(clip_id, source, framing: ClipFraming, found, wave, a, b, faces, option
         row["faces"] = faces
     if options.phones:
         row["phones"] = phone_features(segment_wave, b - a, VIDEO_FPS, LEGACY_PHONE_DECODER)
+    if mouths is not None:
+        row["mouths"], row["mouth_boxes"] = mouths[0], mouths[1].astype(np.float32)
     return row
 
 
@@ -341,7 +362,7 @@ def build_dataset(
         "test": [c for c in discovery.clips if c.source in test],
     }
     plan = {name: specs for name, specs in plan.items() if specs}
-    features = clip_features(options.faces, options.face_size, options.phones)
+    features = clip_features(options.faces, options.face_size, options.phones, options.mouths, options.mouth_size)
     output.parent.mkdir(parents=True, exist_ok=True)
     cache = output.parent / f".{output.name}.cache-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     reports: list[ClipReport] = []

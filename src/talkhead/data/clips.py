@@ -39,6 +39,8 @@ class Clip:
     face_boxes: np.ndarray  # (T, 4) float32, frame pixels
     faces: np.ndarray | None = None  # (T, 96, 96, 3) uint8
     phones: np.ndarray | None = None  # (T, NUM_PHONES) float32 phone soft one-hots (`preprocess --phones`)
+    mouths: np.ndarray | None = None  # (T, 64, 64, 3) uint8 mouth crops (`preprocess --mouths`)
+    mouth_boxes: np.ndarray | None = None  # (T, 4) float32, frame pixels: where the mouth crops were cut
 
     @property
     def num_frames(self) -> int:
@@ -105,7 +107,7 @@ def _column_value(table, name: str):
 #: Columns :func:`read_clip` leaves as views of the memory-mapped file: the face crops, 85 % of a clip's bytes.
 #: The rest (landmarks, audio and its features) are copied: small, and freely handed to torch, where an
 #: in-place change of a view of a read-only mapping would crash the process instead of raising.
-ZERO_COPY_COLUMNS = ("faces",)
+ZERO_COPY_COLUMNS = ("faces", "mouths")
 
 
 def read_clip(dataset, index: int) -> Clip:

@@ -4,7 +4,10 @@ The protocol of ``shared/design/baselines.md``: the **mouth box** is the square 
 48-67 of the *real* frame, side 1.35 x the mouth width (horizontal extent of points 48-67); the
 generated frame is compared with the real one inside it. **Sharpness** is the variance of the
 Laplacian of the grey box, generated over real (a smear scores far below 1). The **face box** is the
-tight box of all 68 points. Every function takes RGB uint8 frames and image-pixel landmarks.
+tight box of all 68 points. **Teeth share** (issue #27) is the share of the pixels inside the inner lips
+(points 60-67) that are bright and grey (HSV value at least ``TEETH_VALUE``, saturation at most
+``TEETH_SATURATION``): teeth, where lips, tongue and throat are red or dark. Every function takes RGB uint8 frames
+and image-pixel landmarks.
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..processing.mouth_crops import MIN_OPEN_AREA, inner_lip_area
 from .image import finite_mean
 
 MOUTH_BOX_SCALE = 1.35
+TEETH_VALUE = 130  # of 255
+TEETH_SATURATION = 90  # of 255
 
 
 def mouth_box(landmarks: np.ndarray, scale: float = MOUTH_BOX_SCALE) -> np.ndarray:
@@ -60,6 +66,22 @@ def laplacian_variance(image: np.ndarray, box: np.ndarray) -> float:
 
     grey = cv2.cvtColor(np.ascontiguousarray(_cut(image, box)), cv2.COLOR_RGB2GRAY)
     return float(cv2.Laplacian(grey, cv2.CV_64F).var()) if grey.size else float("nan")
+
+
+def inner_mouth_region(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """(N, 3) uint8 RGB pixels of ``image`` inside the inner-lip polygon of ``landmarks`` (image pixels)."""
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(np.asarray(landmarks)[60:68] * 4).astype(np.int32)], 1, cv2.LINE_8, shift=2)
+    return image[mask.astype(bool)]
+
+
+def teeth_share(image: np.ndarray, landmarks: np.ndarray) -> float:
+    """Share of the inner mouth's pixels that look like teeth (bright, grey); NaN when the lips are closed."""
+    pixels = inner_mouth_region(image, landmarks)
+    if inner_lip_area(landmarks) < MIN_OPEN_AREA or len(pixels) < 4:
+        return float("nan")
+    hsv = cv2.cvtColor(pixels[None], cv2.COLOR_RGB2HSV)[0]
+    return float(np.mean((hsv[:, 2] >= TEETH_VALUE) & (hsv[:, 1] <= TEETH_SATURATION)))
 
 
 def mouth_quality(generated: np.ndarray, real: np.ndarray, landmarks: np.ndarray) -> dict:

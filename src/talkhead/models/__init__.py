@@ -8,6 +8,7 @@ from transformers import AutoConfig, AutoModel
 
 from .av_hubert import AVHubertConfig, AVHubertModel
 from .avsyncnet import AVSyncNet, AVSyncNetConfig, SyncNetExpert, SyncNetExpertConfig
+from .mouth_interior import MouthInteriorConfig, MouthInteriorGenerator
 from .mouth_motion import MouthMotionConfig, MouthMotionModel
 from .mouth_sync import MouthSyncConfig, MouthSyncModel
 from .ms_sync import (
@@ -38,6 +39,7 @@ _REGISTRY = [
     (AVHubertConfig, AVHubertModel),
     (MouthMotionConfig, MouthMotionModel),
     (MouthSyncConfig, MouthSyncModel),
+    (MouthInteriorConfig, MouthInteriorGenerator),
 ]
 
 for _config, _model in _REGISTRY:
@@ -49,5 +51,5 @@ __all__ = [
     "MSSyncDiscriminatorConfig", "MSSyncDiscriminators", "AVSyncNetConfig", "AVSyncNet", "SyncNetExpertConfig",
     "SyncNetExpert", "StableSyncFaceGeneratorConfig", "StableSyncFaceGenerator", "FaceDiscriminatorConfig",
     "FaceDiscriminator", "SyncNetV2Config", "SyncNetV2Model", "AVHubertConfig", "AVHubertModel", "MouthMotionConfig",
-    "MouthMotionModel", "MouthSyncConfig", "MouthSyncModel",
+    "MouthMotionModel", "MouthSyncConfig", "MouthSyncModel", "MouthInteriorConfig", "MouthInteriorGenerator",
 ]

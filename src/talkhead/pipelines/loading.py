@@ -14,6 +14,7 @@ from transformers import AutoConfig
 from .. import defaults
 from ..errors import TalkheadInputError
 from ..hub import checkpoint_path, load_pretrained
+from ..models.mouth_interior import MouthInteriorGenerator
 from ..models.mouth_motion import MouthMotionModel
 from ..models.stable_sync import StableSyncFaceGenerator
 from ..processing import phone_worker
@@ -85,6 +86,7 @@ class TalkingHeadModels:
     mouth_model: MouthMotionModel | None = None  # the mouth and jaw (None: MS-Sync's own mouth)
     face_generator: StableSyncFaceGenerator | None = None  # G_L, repaints the mouth with ``repaint``
     silent_lip: StableSyncFaceGenerator | None = None  # G_S, closes the photo's mouth for G_L
+    mouth_interior: MouthInteriorGenerator | None = None  # fills the opened mouth (None: a painted interior)
 
 
 def load_talking_head_models(
@@ -94,14 +96,16 @@ def load_talking_head_models(
     silent_lip=defaults.SILENT_LIP,
     seed: int = 0,
     repaint: bool = True,
+    mouth_interior=defaults.MOUTH_INTERIOR,
 ) -> TalkingHeadModels:
     """The models of ``talkhead generate``, the Space and ``pipeline("talking-head")``, each a checkpoint name, a
-    folder, a loaded model, or ``None`` (``mouth_model``: MS-Sync moves the mouth; the generators: no repaint).
-    ``repaint=False`` skips loading the two generators."""
+    folder, a loaded model, or ``None`` (``mouth_model``: MS-Sync moves the mouth; the generators: no repaint;
+    ``mouth_interior``: a painted interior). ``repaint=False`` skips loading the two face generators."""
     head = head_model if isinstance(head_model, SpeechToLandmarks) else SpeechToLandmarks(head_model, seed=seed)
     generators = (face_generator, silent_lip) if repaint else (None, None)
     return TalkingHeadModels(
         head,
         load_component(MouthMotionModel, mouth_model),
         *(load_component(StableSyncFaceGenerator, g) for g in generators),
+        load_component(MouthInteriorGenerator, mouth_interior),
     )

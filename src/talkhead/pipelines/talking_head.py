@@ -7,7 +7,10 @@
    similarity transform of the non-mouth points (the head) and what the mouth and lower jaw do beyond it.
 3. Each frame is the photo warped by a thin-plate spline through the landmarks (minus the inner lips,
    which coincide on a closed mouth) plus fixed anchors on the image border, so the background stays.
-4. A photo with closed lips gets a shaded mouth interior where the warp opens it (``mouth_interior``).
+4. Where the mouth opens wider than in the photo, the mouth-interior generator (``mouth_interior_model``, issue
+   #27; :mod:`talkhead.pipelines.mouth_interior`) fills the inside of the lips with teeth, tongue and throat; without
+   it a closed photo gets a shaded interior (``mouth_interior``). A photo taken mid-word is driven from its own mouth
+   closed (``neutral_mouth``), so it can close, and the eyes blink (``blinks``, :mod:`talkhead.processing.blinks`).
    Only with ``repaint=True`` (off by default: the shipped generator paints a blur) does the
    stabilized-sync face generator (Yaman et al.) repaint the mouth of every warped frame for the audio,
    with the photo's face closed by the silent-lip generator as identity, pasted back with the soft
@@ -32,21 +35,30 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 from tqdm.auto import tqdm
 
+from .. import defaults
 from ..errors import TalkheadInputError
 from ..options import TalkingHeadOptions
 from ..outputs import check_free_space, check_output_path, estimated_video_bytes
 from ..processing import audio as audio_lib
+from ..processing.blinks import blink_schedule, close_eyes
 from ..processing.face_crops import crop_face, face_crop_boxes, smooth_boxes
-from ..processing.landmarks import apply_transform, mouth_opening, normalize_landmarks, similarity_transform
+from ..processing.landmarks import (
+    apply_transform,
+    close_mouth,
+    mouth_opening,
+    normalize_landmarks,
+    similarity_transform,
+)
 from ..processing.mouth import keep_lips_apart, mouth_shapes
 from ..processing.phones import DEFAULT_LANGUAGE
 from ..processing.video import VideoWriter
-from ..processing.warp import border_anchors, thin_plate_map
+from ..processing.warp import border_anchors, piecewise_affine_warp, thin_plate_map
 from .base import TalkheadPipeline
 from .common import DEFAULT_FACE_GENERATOR, DEFAULT_MOUTH_MOTION, DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, load_speech
 from .generator_renderer import FaceRenderer, close_mouths, pose_descriptor
 from .loading import TalkingHeadModels as TalkingHeadModels  # re-exported: talking_head's loader
 from .loading import load_talking_head_models
+from .mouth_interior import MouthInteriorRenderer, paint_mouth_interior
 from .mouth_retrieval import target_landmarks
 from .speech_to_landmarks import SpeechToLandmarks, read_image
 from .stages import StageTimes
@@ -56,6 +68,7 @@ logger = logging.getLogger(__name__)
 WARP_POINTS = np.r_[0:60]  # all but the inner lips (they coincide on a closed mouth)
 OPEN_WARP_POINTS = np.r_[0:68]  # a photo whose lips are apart: the inner lips steer the teeth and the gap too
 OPEN_PHOTO_GAP = 0.05  # inner-lip gap over mouth width above which a photo's mouth counts as open
+NEUTRAL_UPPER_SHARE = 0.15  # of an open photo's lip gap, closed by the upper lip (the jaw closes the rest)
 HEAD_POINTS = np.r_[17:48]  # brows, nose, eyes: rigid with the skull
 LOWER_FACE = np.r_[4:13, 48:68]  # lower jaw and mouth: what speech moves
 
@@ -132,7 +145,8 @@ def speak_with_mouth_model(
     """(T, 68, 2) head motion at 25 fps with the mouth (and chin) set by ``mouth_model`` from ``wave``.
 
     The photo's own mouth is the rest pose (a smiling photo talks with a smile); the model's displacement
-    from its rest pose is added in each frame's face frame, so the mouth moves with the head.
+    from its rest pose is added in each frame's face frame, so the mouth moves with the head (:func:`talking_head`
+    passes an open photo's closed version, :func:`close_photo_mouth`, so that it closes between words).
     """
 
     rest = mouth_shapes(photo_points[None])[0]
@@ -144,36 +158,33 @@ def speak_with_mouth_model(
     return target_landmarks(points, keep_lips_apart(rest + lip_scale * displacements))
 
 
-TEETH_RGB = np.array([225, 220, 210], np.float32)
-CAVITY_RGB = np.array([45, 18, 22], np.float32)
+def neutral_mouth_points(photo_points: np.ndarray) -> np.ndarray:
+    """(68, 2): the photo's landmarks with the lips closed (the lower lip rises to the upper one, which comes down
+    ``NEUTRAL_UPPER_SHARE`` of the gap, :func:`~talkhead.processing.landmarks.close_mouth`) and the chin risen with
+    the lower lip as :func:`~talkhead.pipelines.mouth_retrieval.target_landmarks` moves it. Closing at the
+    midpoint instead stretches the upper lip down from the nose."""
+    closed = close_mouth(photo_points, NEUTRAL_UPPER_SHARE)[None]
+    return target_landmarks(np.asarray(photo_points, np.float64)[None], mouth_shapes(closed))[0]
 
 
-def paint_mouth_interior(frame: np.ndarray, points: np.ndarray, photo_points: np.ndarray) -> np.ndarray:
-    """``frame`` with the inside of its inner lips (points 60-67) dark, and a band of upper teeth, where the mouth
-    is open wider than in the photo: a warp only stretches the lips of a closed photo, it cannot open a mouth."""
-    gap = float(np.mean(points[[66, 67, 65], 1] - points[[62, 61, 63], 1]))
-    photo_gap = float(np.mean(photo_points[[66, 67, 65], 1] - photo_points[[62, 61, 63], 1]))
-    width = float(np.linalg.norm(points[64] - points[60]))
-    strength = float(np.clip((gap - max(photo_gap, 0.0)) / max(0.08 * width, 1.0), 0.0, 1.0))
-    if strength <= 0 or width < 4:
-        return frame
-    x0, y0 = np.floor(points[60:68].min(0) - 3).astype(int)
-    x1, y1 = np.ceil(points[60:68].max(0) + 3).astype(int)
-    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, frame.shape[1]), min(y1, frame.shape[0])
-    if x1 - x0 < 3 or y1 - y0 < 2:
-        return frame
-    local = (points[60:68] - (x0, y0)) * 4
-    inside = np.zeros((y1 - y0, x1 - x0), np.float32)
-    cv2.fillPoly(inside, [np.round(local).astype(np.int32)], 1.0, cv2.LINE_AA, shift=2)
-    rows = np.arange(y1 - y0, dtype=np.float32)[:, None] + y0
-    upper_lip = np.interp(np.arange(x0, x1), points[[60, 61, 62, 63, 64], 0], points[[60, 61, 62, 63, 64], 1])[None]
-    teeth = np.clip((upper_lip + 0.3 * gap - rows) / max(0.1 * gap, 0.5), 0, 1)  # upper teeth: a third of the gap
-    colour = teeth[..., None] * TEETH_RGB + (1 - teeth[..., None]) * CAVITY_RGB
-    alpha = cv2.GaussianBlur(inside, (0, 0), max(0.02 * width, 0.6))[..., None] * strength
-    out = frame.copy()
-    region = out[y0:y1, x0:x1].astype(np.float32)
-    out[y0:y1, x0:x1] = np.clip(region * (1 - alpha) + colour * alpha + 0.5, 0, 255).astype(np.uint8)
-    return out
+def close_photo_mouth(photo: np.ndarray, photo_points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A photo taken mid-word with its mouth closed: (image, its landmarks :func:`neutral_mouth_points`).
+
+    A piecewise-affine warp of the lower face (:func:`~talkhead.processing.warp.piecewise_affine_warp`) through the
+    landmarks and a still ring around the face: the triangles inside the mouth collapse and its teeth vanish, where
+    a thin-plate spline forced to close them folds the nose and chin. The closed photo is then animated like any
+    other; the open one stays the mouth-interior generator's reference for teeth and colour.
+    """
+    neutral = neutral_mouth_points(photo_points)
+    low, high = photo_points.min(0), photo_points.max(0)
+    centre, radius = (low + high) / 2, (high - low) * 0.5 * 1.35
+    angles = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+    ring = centre + radius * np.stack([np.cos(angles), np.sin(angles)], 1)
+    height, width = photo.shape[:2]
+    ring = np.clip(ring, 0, [width - 1, height - 1])
+    source = np.concatenate([photo_points, ring, border_anchors(width, height)])
+    target = np.concatenate([neutral, ring, border_anchors(width, height)])
+    return piecewise_affine_warp(photo, source, target), neutral
 
 
 def fit_photo(photo: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
@@ -209,6 +220,7 @@ def talking_head(
     frame_callback=None,
     mouth_model=None,
     *,
+    mouth_interior_model=None,
     motion_model=None,
     generator=None,
 ) -> TalkingHeadResult:
@@ -216,7 +228,9 @@ def talking_head(
 
     ``head_model`` (MS-Sync, a :class:`~talkhead.pipelines.speech_to_landmarks.SpeechToLandmarks`) moves the head;
     ``mouth_model`` (a :class:`~talkhead.models.mouth_motion.MouthMotionModel`) moves the mouth and jaw when given,
-    else MS-Sync does. :func:`load_talking_head_models` loads them by name.
+    else MS-Sync does; ``mouth_interior_model`` (a :class:`~talkhead.models.mouth_interior.MouthInteriorGenerator`)
+    fills the opened mouth when given and ``options.mouth_interior`` is on. :func:`load_talking_head_models` loads
+    them by name.
 
     ``output`` may be ``None`` to only compute (``frame_callback(frame)`` receives each frame). With
     ``face_generator`` ``None`` (or ``options.repaint`` off) the mouth is the warp's alone. ``motion_model`` and
@@ -278,14 +292,22 @@ def talking_head(
         options.expression_scale,
     )
     start = (motion.photo_landmarks if motion.photo_landmarks is not None else motion.pixels[0]) * scale
+    reference = (frame, start)  # the photo as given: the mouth interior's reference for teeth and colour
+    if options.neutral_mouth and mouth_opening(start) > OPEN_PHOTO_GAP:
+        frame, start = close_photo_mouth(frame, start)
     if mouth_model is not None:
         with times.stage("landmarks"):
             points = speak_with_mouth_model(
                 points, start, mouth_model, wave, options.lip_scale, silent=motion.silent, language=options.language
             )
     points = resample_motion(points, options.fps)
+    blinks = blink_schedule(len(points), options.fps, options.seed) if options.blinks else np.zeros(len(points))
+    photo_open = mouth_opening(start) > OPEN_PHOTO_GAP
     anchors = border_anchors(frame.shape[1], frame.shape[0])
     boxes = smooth_boxes(face_crop_boxes(points))
+    interior = None
+    if options.mouth_interior and mouth_interior_model is not None:
+        interior = MouthInteriorRenderer(mouth_interior_model, *reference, points, rest_points=start)
     renderer = None
     if options.repaint and face_generator is not None:
         reference_box = face_crop_boxes(start)
@@ -308,7 +330,12 @@ def talking_head(
             indices = list(range(first, min(first + batch_size, len(points))))
             with times.stage("render"):
                 frames = [warp_photo(frame, start, points[i], anchors) for i in indices]
-                if options.mouth_interior and mouth_opening(start) <= OPEN_PHOTO_GAP:  # an open photo has its own
+                frames = [close_eyes(f, points[i], blinks[i]) for f, i in zip(frames, indices, strict=True)]
+            if interior is not None:
+                with times.stage("mouth interior"):
+                    frames = interior(frames, points[indices], indices)
+            elif options.mouth_interior and not photo_open:  # an open photo has its own
+                with times.stage("render"):
                     frames = [paint_mouth_interior(f, points[i], start) for f, i in zip(frames, indices, strict=True)]
             if renderer is not None:
                 frames = renderer(
@@ -339,7 +366,8 @@ class TalkingHeadPipeline(TalkheadPipeline):
     """``pipeline("talking-head")``: ``{"image": path or RGB array, "audio": path or 16 kHz array}`` -> report dict.
 
     ``model`` is the MS-Sync generator (default ``ms-sync-short``), which moves the head; ``mouth_model`` the
-    mouth-motion model (default ``mouth-motion``; ``None`` lets MS-Sync move the mouth too); ``face_generator``
+    mouth-motion model (default ``mouth-motion``; ``None`` lets MS-Sync move the mouth too); ``mouth_interior`` the
+    mouth-interior generator (default ``mouth-interior``; ``None`` paints the opened mouth); ``face_generator``
     and ``silent_lip`` the stabilized-sync generators that repaint the mouth when ``repaint=True``. Call options are the
     fields of :class:`TalkingHeadOptions` and ``output`` (default: a new temporary file). The report
     holds ``video`` (the path) and ``landmarks`` (per frame, output pixels).
@@ -354,16 +382,20 @@ class TalkingHeadPipeline(TalkheadPipeline):
         mouth_model=DEFAULT_MOUTH_MOTION,
         face_generator=DEFAULT_FACE_GENERATOR,
         silent_lip=DEFAULT_SILENT_LIP,
+        mouth_interior=defaults.MOUTH_INTERIOR,
         **kwargs,
     ):
-        loaded = load_talking_head_models(SpeechToLandmarks(model), mouth_model, face_generator, silent_lip)
-        self.mouth_model, self.face_generator, self.silent_lip = (
+        loaded = load_talking_head_models(
+            SpeechToLandmarks(model), mouth_model, face_generator, silent_lip, mouth_interior=mouth_interior
+        )
+        self.mouth_model, self.face_generator, self.silent_lip, self.mouth_interior = (
             loaded.mouth_model,
             loaded.face_generator,
             loaded.silent_lip,
+            loaded.mouth_interior,
         )
         super().__init__(model=model.eval(), **kwargs)
-        for component in (self.mouth_model, self.face_generator, self.silent_lip):
+        for component in (self.mouth_model, self.face_generator, self.silent_lip, self.mouth_interior):
             if component is not None:
                 component.to(self.device)
 
@@ -378,5 +410,6 @@ class TalkingHeadPipeline(TalkheadPipeline):
             self.silent_lip,
             options,
             mouth_model=self.mouth_model,
+            mouth_interior_model=self.mouth_interior,
         )
         return {"result": result}

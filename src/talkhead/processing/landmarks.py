@@ -165,15 +165,15 @@ def landmark_canvas(points: np.ndarray, size: int = 256, color=(20, 140, 60), la
     return canvas
 
 
-def close_mouth(landmarks: np.ndarray) -> np.ndarray:
-    """Landmarks with the lips brought together: each inner-lip pair meets at its midpoint, the outer lips follow."""
+def close_mouth(landmarks: np.ndarray, upper_share: float = 0.5) -> np.ndarray:
+    """Landmarks with the lips brought together: each inner-lip pair meets, the upper lip travelling ``upper_share``
+    of the gap (0.5: at the midpoint; a real mouth closes mostly with the jaw, about 0.15), the outer lips follow."""
     points = np.array(landmarks, dtype=np.float32, copy=True)
     top, bottom = [61, 62, 63], [67, 66, 65]
-    gaps = points[..., bottom, 1] - points[..., top, 1]  # lower minus upper inner lip, per pair
-    half = np.maximum(gaps, 0) / 2
-    points[..., top, 1] += half
-    points[..., bottom, 1] -= half
-    outer = np.maximum(gaps.mean(-1), 0)[..., None] / 2
-    points[..., [49, 50, 51, 52, 53], 1] += outer
-    points[..., [55, 56, 57, 58, 59], 1] -= outer
+    gaps = np.maximum(points[..., bottom, 1] - points[..., top, 1], 0)  # lower minus upper inner lip, per pair
+    points[..., top, 1] += upper_share * gaps
+    points[..., bottom, 1] -= (1 - upper_share) * gaps
+    outer = gaps.mean(-1)[..., None]
+    points[..., [49, 50, 51, 52, 53], 1] += upper_share * outer
+    points[..., [55, 56, 57, 58, 59], 1] -= (1 - upper_share) * outer
     return points

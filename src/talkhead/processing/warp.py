@@ -88,3 +88,39 @@ def _grid_coordinates(width: int, height: int, step: int) -> tuple[np.ndarray, n
     columns = np.tile(np.arange(width, dtype=np.float32) / step, (height, 1))
     rows = np.tile(np.arange(height, dtype=np.float32)[:, None] / step, (1, width))
     return columns, rows
+
+
+def piecewise_affine_warp(image: np.ndarray, source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``image`` with the points ``source`` (N, 2) moved to ``target``, triangle by triangle (Delaunay triangles of
+    ``source``), the rest of the image untouched.
+
+    Unlike :func:`thin_plate_map`, each triangle maps affinely on its own: a triangle that collapses in ``target``
+    (the inside of a mouth being closed) simply vanishes, where a spline through points that meet overshoots
+    and folds the face around them. The points' hull should be ringed by points that do not move.
+    """
+    from scipy.spatial import Delaunay
+
+    source, target = np.asarray(source, np.float64), np.asarray(target, np.float64)
+    out = image.copy()
+    height, width = image.shape[:2]
+    def signed_area(corners: np.ndarray) -> float:
+        (ax, ay), (bx, by) = corners[1] - corners[0], corners[2] - corners[0]
+        return 0.5 * (ax * by - ay * bx)
+
+    for simplex in Delaunay(source).simplices:
+        src, dst = source[simplex], target[simplex]
+        area = signed_area(dst)
+        if abs(area) < 0.25 or np.sign(area) != np.sign(signed_area(src)):
+            continue  # collapsed (or flipped) in the target: nothing of it shows
+        x0, y0 = np.maximum(np.floor(dst.min(0)).astype(int) - 1, 0)
+        x1, y1 = np.minimum(np.ceil(dst.max(0)).astype(int) + 2, [width, height])
+        if x1 <= x0 or y1 <= y0:
+            continue
+        matrix = cv2.getAffineTransform((dst - (x0, y0)).astype(np.float32), src.astype(np.float32))
+        patch = cv2.warpAffine(image, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_REPLICATE)
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillConvexPoly(mask, np.round((dst - (x0, y0)) * 16).astype(np.int32), 1, cv2.LINE_8, shift=4)
+        region = out[y0:y1, x0:x1]
+        region[mask.astype(bool)] = patch[mask.astype(bool)]
+    return out

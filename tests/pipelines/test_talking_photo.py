@@ -1,0 +1,134 @@
+"""A photo that talks like a person (issue #27): an open photo closes, the eyes blink, the mouth interior is
+generated inside the lips and nowhere else."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from talkhead.models.mouth_interior import MouthInteriorConfig, MouthInteriorGenerator
+from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
+from talkhead.pipelines.speech_to_landmarks import SpeechToLandmarks, face_landmarks
+from talkhead.pipelines.talking_head import OPEN_PHOTO_GAP, TalkingHeadOptions, close_photo_mouth, talking_head
+from talkhead.processing.blinks import FIRST_BLINK_AFTER, count_blinks, eye_aspect_ratio
+from talkhead.processing.landmarks import mouth_opening
+from talkhead.processing.mouth import inner_lip_opening
+
+from ..conftest import speech_like
+
+
+@pytest.fixture(scope="module")
+def head(generator_path):
+    return SpeechToLandmarks(str(generator_path))
+
+
+@pytest.fixture(scope="module")
+def mouth():
+    torch.manual_seed(0)
+    return MouthMotionModel(MouthMotionConfig.from_preset("tiny", use_phones=False, output_gain=8.0)).eval()
+
+
+def frames_of(photo, wave, head, mouth, **options):
+    frames = []
+    interior = options.pop("mouth_interior_model", None)
+    result = talking_head(photo, wave, None, head, options=TalkingHeadOptions(progress=False, **options),
+                          frame_callback=frames.append, mouth_model=mouth, mouth_interior_model=interior)
+    return result, frames
+
+
+def test_the_astronaut_is_an_open_photo_and_closes(astronaut):
+    points, _ = face_landmarks(astronaut)
+    assert mouth_opening(points) > OPEN_PHOTO_GAP  # she smiles with her teeth showing
+    closed_image, closed = close_photo_mouth(astronaut, points)
+    assert inner_lip_opening(closed) < 0.01 < inner_lip_opening(points)
+    assert closed[8, 1] < points[8, 1]  # the chin rose with the lower lip
+    changed = np.abs(closed_image.astype(int) - astronaut.astype(int)).sum(-1) > 0
+    rows, columns = np.nonzero(changed)
+    low, high = points.min(0), points.max(0)
+    margin = 0.4 * (high - low)
+    assert low[0] - margin[0] <= columns.min() and columns.max() <= high[0] + margin[0]  # only the face moved
+    assert rows.max() <= high[1] + margin[1]
+    found, _ = face_landmarks(closed_image)  # dlib sees the lips meet in the closed photo
+    assert inner_lip_opening(found) < 0.5 * inner_lip_opening(points)
+
+
+def test_open_photo_rests_closed_unless_asked(astronaut, head, mouth):
+    wave = speech_like(1.0)
+    neutral, _ = frames_of(astronaut, wave, head, mouth, lip_scale=0.0, blinks=False, max_side=256)
+    kept, _ = frames_of(astronaut, wave, head, mouth, lip_scale=0.0, blinks=False, max_side=256, neutral_mouth=False)
+    assert np.all(inner_lip_opening(neutral.landmarks) < 0.01)
+    assert np.all(inner_lip_opening(kept.landmarks) > 0.05)
+
+
+def test_blinks_close_the_eyes_and_can_be_turned_off(astronaut, head, mouth):
+    from talkhead.processing.faces import FaceTracker
+
+    wave = speech_like(6.0)
+    _, blinking = frames_of(astronaut, wave, head, mouth, max_side=384, lip_scale=0.0)
+    _, still = frames_of(astronaut, wave, head, mouth, max_side=384, lip_scale=0.0, blinks=False)
+    tracker = FaceTracker()
+    eyes = eye_aspect_ratio(np.stack([tracker.update(f) for f in blinking]))
+    tracker = FaceTracker()
+    still_eyes = eye_aspect_ratio(np.stack([tracker.update(f) for f in still]))
+    assert count_blinks(eyes) >= 1 and count_blinks(still_eyes) == 0
+    first = int(FIRST_BLINK_AFTER * 25)
+    np.testing.assert_array_equal(blinking[:first], still[:first])  # the first frames are the photo's eyes
+    assert eyes.min() < 0.6 * np.median(still_eyes)
+
+
+def test_the_interior_changes_only_the_inside_of_the_mouth(astronaut, head, mouth):
+    torch.manual_seed(0)
+    generator = MouthInteriorGenerator(MouthInteriorConfig.from_preset("tiny")).eval()
+    wave = speech_like(1.5)
+    result, filled = frames_of(astronaut, wave, head, mouth, max_side=320, blinks=False,
+                               mouth_interior_model=generator)
+    _, painted = frames_of(astronaut, wave, head, mouth, max_side=320, blinks=False, mouth_interior=False)
+    changed_frames = 0
+    for frame_a, frame_b, points in zip(filled, painted, result.landmarks, strict=True):
+        differ = np.abs(frame_a.astype(int) - frame_b.astype(int)).sum(-1) > 0
+        if not differ.any():
+            continue
+        changed_frames += 1
+        rows, columns = np.nonzero(differ)
+        low, high = points[60:68].min(0) - 3, points[60:68].max(0) + 3
+        assert low[0] <= columns.min() and columns.max() <= high[0] and low[1] <= rows.min() and rows.max() <= high[1]
+    open_frames = int(np.sum(inner_lip_opening(result.landmarks) > 0.02))
+    assert open_frames > 0 and changed_frames >= open_frames // 2  # an opened mouth is filled
+
+
+def test_piecewise_affine_warp_is_the_identity_and_collapses_triangles():
+    from talkhead.processing.warp import piecewise_affine_warp
+
+    image = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    square = np.array([[0, 0], [63, 0], [0, 63], [63, 63], [32, 20], [32, 44]], float)
+    np.testing.assert_array_equal(piecewise_affine_warp(image, square, square), image)
+    closed = square.copy()
+    closed[5] = closed[4]  # the lower point meets the upper one: what lay between them vanishes
+    warped = piecewise_affine_warp(image, square, closed)
+    assert warped.shape == image.shape and not np.array_equal(warped, image)
+    np.testing.assert_array_equal(warped[:, 0], image[:, 0])  # the border stays
+    np.testing.assert_array_equal(warped[0], image[0])
+
+
+def test_blink_schedule_rate_duration_and_seed():
+    from talkhead.processing.blinks import blink_schedule
+
+    closure = blink_schedule(25 * 300, 25.0, seed=4)
+    shut = closure > 0
+    edges = np.diff(np.r_[0, shut.astype(int), 0])
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    assert 10 <= len(starts) / 5 <= 30  # per minute
+    assert np.all((ends - starts) <= 0.3 * 25 + 1) and np.all((ends - starts) >= 2)
+    assert all(closure[a:b].max() == 1 for a, b in zip(starts, ends, strict=True))  # the lids meet in every blink
+    assert not closure[: int(FIRST_BLINK_AFTER * 25)].any()
+    np.testing.assert_array_equal(blink_schedule(25 * 300, 25.0, seed=4), closure)
+    assert not np.array_equal(blink_schedule(25 * 300, 25.0, seed=5), closure)
+
+
+def test_count_blinks_ignores_long_closures():
+    openness = np.full(200, 0.3)
+    openness[20:24] = 0.05  # a blink
+    openness[100:140] = 0.05  # eyes down for 1.6 s
+    openness[150] = np.nan
+    assert count_blinks(openness) == 1
