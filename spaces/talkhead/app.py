@@ -77,6 +77,7 @@ def models() -> SimpleNamespace:
         mouth=talking.mouth_model,
         face=talking.face_generator,
         silent_lip=talking.silent_lip,
+        interior=talking.mouth_interior,
         sync=load_pretrained(MouthSyncModel, MODELS["sync"]).eval(),
     )
 
@@ -246,7 +247,8 @@ def animate(image, audio, head_motion_scale, lip_scale, repaint, progress=PROGRE
     )
     output = new_output("talking_head.mp4")
     try:
-        result = talking_head(image, audio, output, m.motion, m.face, m.silent_lip, options, mouth_model=m.mouth)
+        result = talking_head(image, audio, output, m.motion, m.face, m.silent_lip, options, mouth_model=m.mouth,
+                              mouth_interior_model=m.interior)
     except BaseException:
         discard_output(output)
         raise

@@ -138,3 +138,12 @@ def test_samples_need_mouth_crops():
     clip.mouths = None
     with pytest.raises(ValueError, match="--mouths"):
         MouthInteriorSamples([clip], 10)
+
+
+def test_a_reference_encoded_once_gives_the_same_images():
+    model = tiny_generator()
+    crops, masks, reference = torch.rand(3, 3, 64, 64), torch.zeros(3, 1, 64, 64), torch.rand(1, 3, 64, 64)
+    masks[..., 20:40, 16:48] = 1
+    direct = model(crops, masks, reference.expand(3, -1, -1, -1)).images
+    cached = model(crops, masks, reference_maps=model.encode_reference(reference)).images
+    torch.testing.assert_close(cached, direct)

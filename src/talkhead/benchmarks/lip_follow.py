@@ -26,9 +26,11 @@ from tqdm.auto import tqdm
 
 from ..data.clips import iter_clips, load_dataset_dict
 from ..data.mouth_windows import clip_phones
+from ..defaults import MOUTH_INTERIOR
 from ..hub import load_pretrained
 from ..metrics.baselines import fit_phone_table, loudness_opening, phone_table_opening
 from ..metrics.lip_follow import lip_follow, std_ratio
+from ..models.mouth_interior import MouthInteriorGenerator
 from ..models.mouth_motion import MouthMotionModel
 from ..models.mouth_motion.modeling_mouth_motion import inner_lip_gap
 from ..models.ms_sync import MSSyncGenerator
@@ -171,9 +173,12 @@ def pipeline_runners(lip_sync_model: str, ms_sync: str):
             face_generator=models[1],
         )
 
+    interior = load_pretrained(MouthInteriorGenerator, MOUTH_INTERIOR).eval()  # `generate`'s defaults
+
     def talker(image, audio, output):
         return talking_head(
-            image, audio, output, motion, mouth_model=mouth_model, options=TalkingHeadOptions(progress=False)
+            image, audio, output, motion, mouth_model=mouth_model, options=TalkingHeadOptions(progress=False),
+            mouth_interior_model=interior,
         )
 
     return lip_syncer, talker

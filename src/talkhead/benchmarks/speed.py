@@ -28,11 +28,10 @@ import numpy as np
 import soundfile
 
 from ..errors import TalkheadInputError
-from ..hub import load_pretrained
-from ..models.mouth_motion import MouthMotionModel
 from ..pipelines.common import DEFAULT_MOUTH_MOTION
 from ..pipelines.lip_sync import LipSyncOptions, lip_sync, load_lip_sync_models
-from ..pipelines.speech_to_landmarks import SpeechToLandmarks, photo_detector
+from ..pipelines.loading import load_talking_head_models
+from ..pipelines.speech_to_landmarks import photo_detector
 from ..pipelines.stages import STAGES
 from ..pipelines.talking_head import TalkingHeadOptions, talking_head
 from ..processing import audio as audio_lib
@@ -102,14 +101,15 @@ def _run(task: str, inputs: dict, output: str, queue) -> None:
                 inputs["video"], inputs["speech"], output, mouth_model, None, LipSyncOptions(progress=False)
             )
         else:
-            motion, mouth = SpeechToLandmarks(), load_pretrained(MouthMotionModel, DEFAULT_MOUTH_MOTION).eval()
+            models = load_talking_head_models(repaint=False)  # the defaults of `generate`: mouth interior, blinks
             startup, start = time.perf_counter() - startup, time.perf_counter()
             result = talking_head(
                 inputs["photo"],
                 inputs["speech"],
                 output,
-                motion,
-                mouth_model=mouth,
+                models.head_model,
+                mouth_model=models.mouth_model,
+                mouth_interior_model=models.mouth_interior,
                 options=TalkingHeadOptions(progress=False),
             )
         wall = time.perf_counter() - start

@@ -41,7 +41,10 @@ class MouthInteriorRenderer:
         self.model = model.eval()
         config = model.config
         self.size, self.scale, self.grow = config.mouth_size, config.box_scale, config.mask_grow
-        self.reference = to_tensor(crop_face(photo, mouth_crop_boxes(photo_points, self.scale), self.size))
+        reference = to_tensor(crop_face(photo, mouth_crop_boxes(photo_points, self.scale), self.size))[None]
+        with torch.inference_mode():  # the photo's mouth is every frame's reference: encoded once
+            self.reference_maps = (model.encode_reference(reference.to(model.device))
+                                   if model.reference_encoder is not None else None)
         self.photo_gap = max(float(lip_gap(photo_points if rest_points is None else rest_points)), 0.0)
         self.boxes = smooth_boxes(mouth_crop_boxes(points, self.scale), window=3)
 
@@ -68,9 +71,8 @@ class MouthInteriorRenderer:
         crops = torch.stack([to_tensor(crop_face(frames[p], box, self.size)) for p, box, _, _ in work])
         masks = torch.from_numpy(np.stack([m for _, _, m, _ in work]))[:, None]
         device = self.model.device
-        with torch.no_grad():
-            images = self.model(crops.to(device), masks.to(device), self.reference[None].expand(len(work), -1, -1, -1)
-                                .to(device)).images.cpu()
+        with torch.inference_mode():
+            images = self.model(crops.to(device), masks.to(device), reference_maps=self.reference_maps).images.cpu()
         out = list(frames)
         for (position, box, mask, strength), image in zip(work, images, strict=True):
             crop = np.clip(image.permute(1, 2, 0).numpy() * 255 + 0.5, 0, 255).astype(np.uint8)

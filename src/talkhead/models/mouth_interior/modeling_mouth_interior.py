@@ -99,19 +99,32 @@ class MouthInteriorGenerator(MouthInteriorPreTrainedModel):
         self.to_rgb = nn.Conv2d(widths[0], 3, 3, padding=1)
         self.post_init()
 
+    def encode_reference(self, references: torch.Tensor) -> list[torch.Tensor]:
+        """The reference maps :meth:`forward` reads (computed once for a video whose reference does not change)."""
+        maps = self.reference_encoder(references)
+        return [None] * (len(maps) - REFERENCE_SCALES) + maps[-REFERENCE_SCALES:]
+
     def forward(
-        self, crops: torch.Tensor, masks: torch.Tensor, references: torch.Tensor | None = None
+        self,
+        crops: torch.Tensor,
+        masks: torch.Tensor,
+        references: torch.Tensor | None = None,
+        reference_maps: list[torch.Tensor] | None = None,
     ) -> MouthInteriorOutput:
         """``crops`` (B, 3, S, S) and ``references`` (B, 3, S, S) in [0, 1]; ``masks`` (B, 1, S, S) in [0, 1], 1 where
-        the mouth's inside is to be generated."""
+        the mouth's inside is to be generated. ``reference_maps`` (from :meth:`encode_reference`, batch 1 or B)
+        replace ``references``."""
         masks = masks.to(crops.dtype)
         blanked = crops * (1 - masks)
         maps = self.crop_encoder(torch.cat([blanked, masks], 1))
-        reference_maps = None
-        if self.reference_encoder is not None:
+        if self.reference_encoder is None:
+            reference_maps = None
+        elif reference_maps is None:
             if references is None:
                 raise ValueError("this mouth-interior generator reads a reference mouth: pass references=")
-            reference_maps = self.reference_encoder(references)
+            reference_maps = self.encode_reference(references)
+        if reference_maps is not None:
+            reference_maps = [None if m is None else m.expand(len(crops), -1, -1, -1) for m in reference_maps]
 
         def with_reference(level: int, x: torch.Tensor) -> torch.Tensor:
             if reference_maps is None or level < len(maps) - REFERENCE_SCALES:

@@ -1,0 +1,130 @@
+#!/usr/bin/env python
+"""A photo that talks, measured and drawn (issue #27).
+
+    python benchmarks/talking_photo.py --data DATASET [--max-seconds 10] [--sheet benchmarks/results/talking_photo.png]
+
+Runs ``talkhead benchmark talking-head`` (:mod:`talkhead.benchmarks.talking_head`: `generate` from each test clip's
+first frame with its own speech, rows ``warp`` and ``mouth-interior``), writes benchmarks/results/talking_photo.json
+and the "talking_photo" section of RESULTS.md, and draws a contact sheet: for the first held-out clip whose first
+frame has the lips apart, the real frames, the warp row and the default row, then the README's astronaut with the
+README's speech in both settings; 8 frames each, cut around the mouth and eyes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from common import machine, update_results_section, write_json
+
+ROOT = Path(__file__).resolve().parents[1]
+COLUMNS, SIDE = 8, 150
+
+
+def face_strip(frames: list[np.ndarray], box: np.ndarray, picks: np.ndarray) -> np.ndarray:
+    import cv2
+
+    x0, y0, x1, y1 = box.astype(int)
+    crops = []
+    for index in picks:
+        frame = frames[min(index, len(frames) - 1)]
+        crop = frame[max(y0, 0) : y1, max(x0, 0) : x1]
+        crops.append(cv2.resize(crop, (SIDE, SIDE), interpolation=cv2.INTER_AREA))
+    return np.concatenate(crops, 1)
+
+
+def lower_face_box(points: np.ndarray) -> np.ndarray:
+    """A square from the eyes to below the chin."""
+    centre = (points[36:48].mean(0) + points[8]) / 2
+    half = 0.62 * (points[8, 1] - points[36:48, 1].mean()) + 4
+    return np.r_[centre - half, centre + half]
+
+
+def contact_sheet(report: dict, outputs: Path, path: Path) -> Path:
+    import cv2
+
+    from talkhead.benchmarks.split_clips import split_clips
+    from talkhead.processing.faces import FaceTracker
+    from talkhead.processing.tracked_clip import track_clip
+    from talkhead.processing.video import VideoReader
+
+    rows, labels = [], []
+    clip_id = (report["open_photos"] or report["clips"])[0]
+    clip = next(c for c in split_clips(report["data"], report["split"]) if c.clip_id == clip_id)
+    real = track_clip(clip.video, keep_frames=True)
+    count = min(real.num_frames, int(report["max_seconds"] * 25))
+    opening = real.mouth_opening()[:count]
+    picks = np.sort(np.r_[0, np.argsort(np.nan_to_num(opening))[-(COLUMNS - 3) :], np.linspace(1, count - 1, 2)
+                         .astype(int)])[:COLUMNS]
+    box = lower_face_box(real.track_landmarks[0])
+    rows.append(face_strip(list(real.frames[:count]), box, picks))
+    labels.append(f"real ({clip_id})")
+    for row in ("warp", "mouth-interior"):
+        video = outputs / f"{clip_id.replace('/', '_')}-{row}.mp4"
+        rows.append(face_strip(list(VideoReader(video, max_side=max(real.frames.shape[1:3]))), box, picks))
+        labels.append(row)
+    for row, flags in (("warp", ["--mouth-interior-model", "none", "--no-blinks", "--keep-open-mouth"]),
+                       ("mouth-interior", [])):
+        from talkhead.cli import main as talkhead
+
+        video = outputs / f"astronaut-{row}.mp4"
+        talkhead(["generate", "--image", str(outputs / "astronaut.png"), "--audio",
+                  str(ROOT / "examples" / "assets" / "speech.wav"), "-o", str(video), "--quiet", *flags])
+        frames = list(VideoReader(video))
+        points = FaceTracker().update(frames[0])
+        picks_astronaut = np.linspace(0, len(frames) - 1, COLUMNS).round().astype(int)
+        rows.append(face_strip(frames, lower_face_box(points), picks_astronaut))
+        labels.append(f"astronaut, {row}")
+    sheet = np.concatenate(rows, 0)
+    for number, label in enumerate(labels):
+        cv2.putText(sheet, label, (4, number * SIDE + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 0), 1,
+                    cv2.LINE_AA)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--mouth-interior-model", default=None)
+    parser.add_argument("--max-seconds", type=float, default=10.0)
+    parser.add_argument("--limit", type=int)
+    parser.add_argument("--sheet", default=str(ROOT / "benchmarks" / "results" / "talking_photo.png"))
+    parser.add_argument("--no-results", action="store_true", help="do not write the JSON and RESULTS.md")
+    args = parser.parse_args()
+
+    import cv2
+    from skimage.data import astronaut
+
+    from talkhead.benchmarks.talking_head import benchmark_talking_head, talking_head_table
+
+    with tempfile.TemporaryDirectory() as folder:
+        outputs = Path(folder)
+        cv2.imwrite(str(outputs / "astronaut.png"), cv2.cvtColor(astronaut(), cv2.COLOR_RGB2BGR))
+        report = benchmark_talking_head(args.data, args.split, args.mouth_interior_model, limit=args.limit,
+                                        max_seconds=args.max_seconds, keep_outputs=outputs)
+        report["machine"] = machine()
+        table = talking_head_table(report)
+        print(table)
+        if args.sheet:
+            print("sheet:", contact_sheet(report, outputs, Path(args.sheet)))
+    if not args.no_results:
+        write_json("talking_photo", report)
+        command = f"python benchmarks/talking_photo.py --data DATASET --max-seconds {args.max_seconds:g}"
+        update_results_section(
+            "talking_photo",
+            f"## A photo that talks (issue #27)\n\n`{command}` on the {len(report['clips'])} clips of split "
+            f"`{args.split}` ({len(report['open_photos'])} with the lips apart in the first frame), first "
+            f"{args.max_seconds:g} s of each; medians over clips, per-clip range in brackets. {report['machine']['date']}."
+            f"\n\n{table}\n",
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
