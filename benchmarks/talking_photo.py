@@ -5,9 +5,9 @@
 
 Runs ``talkhead benchmark talking-head`` (:mod:`talkhead.benchmarks.talking_head`: `generate` from each test clip's
 first frame with its own speech, rows ``warp`` and ``mouth-interior``), writes benchmarks/results/talking_photo.json
-and the "talking_photo" section of RESULTS.md, and draws a contact sheet: for the first held-out clip whose first
-frame has the lips apart, the real frames, the warp row and the default row, then the README's astronaut with the
-README's speech in both settings; 8 frames each, cut around the mouth and eyes.
+and the "talking_photo" section of RESULTS.md, and draws a contact sheet: the README's astronaut with the README's
+speech in both settings (and with ``--with-clip-rows``, for looking only, never for committing: the first held-out
+clip whose first frame has the lips apart, real and generated); 8 frames each, cut around the mouth and eyes.
 """
 
 from __future__ import annotations
@@ -43,15 +43,12 @@ def lower_face_box(points: np.ndarray) -> np.ndarray:
     return np.r_[centre - half, centre + half]
 
 
-def contact_sheet(report: dict, outputs: Path, path: Path) -> Path:
-    import cv2
-
+def clip_rows(report: dict, outputs: Path, rows: list, labels: list) -> None:
+    """The first open-photo clip of the report: its real frames, then the warp and default rows."""
     from talkhead.benchmarks.split_clips import split_clips
-    from talkhead.processing.faces import FaceTracker
     from talkhead.processing.tracked_clip import track_clip
     from talkhead.processing.video import VideoReader
 
-    rows, labels = [], []
     clip_id = (report["open_photos"] or report["clips"])[0]
     clip = next(c for c in split_clips(report["data"], report["split"]) if c.clip_id == clip_id)
     real = track_clip(clip.video, keep_frames=True)
@@ -66,6 +63,17 @@ def contact_sheet(report: dict, outputs: Path, path: Path) -> Path:
         video = outputs / f"{clip_id.replace('/', '_')}-{row}.mp4"
         rows.append(face_strip(list(VideoReader(video, max_side=max(real.frames.shape[1:3]))), box, picks))
         labels.append(row)
+
+
+def contact_sheet(report: dict, outputs: Path, path: Path, with_clip_rows: bool = False) -> Path:
+    import cv2
+
+    from talkhead.processing.faces import FaceTracker
+    from talkhead.processing.video import VideoReader
+
+    rows, labels = [], []
+    if with_clip_rows:
+        clip_rows(report, outputs, rows, labels)
     for row, flags in (("warp", ["--mouth-interior-model", "none", "--no-blinks", "--keep-open-mouth"]),
                        ("mouth-interior", [])):
         from talkhead.cli import main as talkhead
@@ -96,6 +104,8 @@ def main() -> int:
     parser.add_argument("--limit", type=int)
     parser.add_argument("--sheet", default=str(ROOT / "benchmarks" / "results" / "talking_photo.png"))
     parser.add_argument("--no-results", action="store_true", help="do not write the JSON and RESULTS.md")
+    parser.add_argument("--with-clip-rows", action="store_true",
+                        help="also draw a held-out clip (real and generated); never commit that sheet: it shows clips")
     args = parser.parse_args()
 
     import cv2
@@ -112,7 +122,7 @@ def main() -> int:
         table = talking_head_table(report)
         print(table)
         if args.sheet:
-            print("sheet:", contact_sheet(report, outputs, Path(args.sheet)))
+            print("sheet:", contact_sheet(report, outputs, Path(args.sheet), args.with_clip_rows))
     if not args.no_results:
         write_json("talking_photo", report)
         command = f"python benchmarks/talking_photo.py --data DATASET --max-seconds {args.max_seconds:g}"
@@ -120,7 +130,8 @@ def main() -> int:
             "talking_photo",
             f"## A photo that talks (issue #27)\n\n`{command}` on the {len(report['clips'])} clips of split "
             f"`{args.split}` ({len(report['open_photos'])} with the lips apart in the first frame), first "
-            f"{args.max_seconds:g} s of each; medians over clips, per-clip range in brackets. {report['machine']['date']}."
+            f"{args.max_seconds:g} s of each; medians over clips, per-clip range in brackets. "
+            f"{report['machine']['date']}."
             f"\n\n{table}\n",
         )
     return 0

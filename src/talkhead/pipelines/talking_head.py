@@ -58,7 +58,7 @@ from .common import DEFAULT_FACE_GENERATOR, DEFAULT_MOUTH_MOTION, DEFAULT_SILENT
 from .generator_renderer import FaceRenderer, close_mouths, pose_descriptor
 from .loading import TalkingHeadModels as TalkingHeadModels  # re-exported: talking_head's loader
 from .loading import load_talking_head_models
-from .mouth_interior import MouthInteriorRenderer, paint_mouth_interior
+from .mouth_interior import MouthInteriorRenderer, own_mouth_interior, paint_mouth_interior
 from .mouth_retrieval import target_landmarks
 from .speech_to_landmarks import SpeechToLandmarks, read_image
 from .stages import StageTimes
@@ -187,6 +187,18 @@ def close_photo_mouth(photo: np.ndarray, photo_points: np.ndarray) -> tuple[np.n
     return piecewise_affine_warp(photo, source, target), neutral
 
 
+def open_teeth(points: np.ndarray, photo_points: np.ndarray, least: float = 0.35) -> np.ndarray:
+    """``points`` with the inner lips kept at least ``least`` of the photo's gap apart, for warping an open photo's
+    teeth: a thin-plate spline through inner lips that meet folds (only the true polygon is pasted)."""
+    points = np.array(points, np.float64, copy=True)
+    for top, bottom in ((61, 67), (62, 66), (63, 65)):
+        wanted = least * max(photo_points[bottom, 1] - photo_points[top, 1], 0.0)
+        short = max(wanted - (points[bottom, 1] - points[top, 1]), 0.0)
+        points[top, 1] -= short / 2
+        points[bottom, 1] += short / 2
+    return points
+
+
 def fit_photo(photo: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     """Downscale to at most ``max_side`` (even sizes, as H.264 wants); returns the image and the factor."""
     height, width = photo.shape[:2]
@@ -292,8 +304,9 @@ def talking_head(
         options.expression_scale,
     )
     start = (motion.photo_landmarks if motion.photo_landmarks is not None else motion.pixels[0]) * scale
-    reference = (frame, start)  # the photo as given: the mouth interior's reference for teeth and colour
-    if options.neutral_mouth and mouth_opening(start) > OPEN_PHOTO_GAP:
+    reference = (frame, start)  # the photo as given: where an open photo's teeth come from
+    closed_from_open = options.neutral_mouth and mouth_opening(start) > OPEN_PHOTO_GAP
+    if closed_from_open:
         frame, start = close_photo_mouth(frame, start)
     if mouth_model is not None:
         with times.stage("landmarks"):
@@ -306,7 +319,7 @@ def talking_head(
     anchors = border_anchors(frame.shape[1], frame.shape[0])
     boxes = smooth_boxes(face_crop_boxes(points))
     interior = None
-    if options.mouth_interior and mouth_interior_model is not None:
+    if options.mouth_interior and mouth_interior_model is not None and not closed_from_open:
         interior = MouthInteriorRenderer(mouth_interior_model, *reference, points, rest_points=start)
     renderer = None
     if options.repaint and face_generator is not None:
@@ -331,7 +344,14 @@ def talking_head(
             with times.stage("render"):
                 frames = [warp_photo(frame, start, points[i], anchors) for i in indices]
                 frames = [close_eyes(f, points[i], blinks[i]) for f, i in zip(frames, indices, strict=True)]
-            if interior is not None:
+            if closed_from_open and options.mouth_interior:  # the photo's own teeth, warped to each frame's mouth
+                with times.stage("mouth interior"):
+                    frames = [
+                        own_mouth_interior(f, points[i], warp_photo(*reference, open_teeth(points[i], reference[1]),
+                                                                    anchors))
+                        for f, i in zip(frames, indices, strict=True)
+                    ]
+            elif interior is not None:
                 with times.stage("mouth interior"):
                     frames = interior(frames, points[indices], indices)
             elif options.mouth_interior and not photo_open:  # an open photo has its own
