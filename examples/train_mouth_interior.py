@@ -51,7 +51,7 @@ def validate(model, batches: list[dict]) -> dict:
     import cv2
 
     from talkhead.losses import masked_l1_loss
-    from talkhead.metrics.mouth_quality import TEETH_SATURATION, TEETH_VALUE
+    from talkhead.metrics.mouth_quality import teeth_fraction
 
     model.eval()
     errors, sharp_generated, sharp_real, teeth_generated, teeth_real = [], [], [], [], []
@@ -68,8 +68,7 @@ def validate(model, batches: list[dict]) -> dict:
                     rgb = (crop.permute(1, 2, 0).numpy() * 255).astype(np.uint8)
                     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
                     sharpness.append(float(cv2.Laplacian(grey, cv2.CV_64F)[inside].var()))
-                    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)[inside]
-                    teeth.append(float(np.mean((hsv[:, 2] >= TEETH_VALUE) & (hsv[:, 1] <= TEETH_SATURATION))))
+                    teeth.append(teeth_fraction(rgb[inside]))
     model.train()
     l1 = float(np.mean(errors))
     sharpness_ratio = float(np.sum(sharp_generated) / max(np.sum(sharp_real), 1e-9))
@@ -161,15 +160,15 @@ def main(argv=None) -> None:
         terms = {"l1": masked_l1_loss(images, batch["crops"], batch["masks"])}
         if args.gradient_weight:
             terms["gradient"] = args.gradient_weight * image_gradient_loss(images, batch["crops"], batch["masks"])
-        losses = dict(terms)
+        logged = {}
         if args.gan_weight and trainer.state.step >= args.gan_start_step:
             loss_d = hinge_discriminator_loss(discriminator(batch["crops"]), discriminator(images.detach()))
             trainer.optimizer_step(loss_d, optimizer_d)
             terms["gan"] = args.gan_weight * hinge_generator_loss(discriminator(images))
-            losses["discriminator"] = loss_d
+            logged["discriminator"] = loss_d
         with gradients_kept(discriminator):
             trainer.optimizer_step(sum(terms.values()), optimizer_g, scheduler)
-        return {**losses, **terms}
+        return {**terms, **logged}
 
     def sample(step: int) -> None:
         if trainer.is_main_process and validation_batches:

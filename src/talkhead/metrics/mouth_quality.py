@@ -75,13 +75,18 @@ def inner_mouth_region(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     return image[mask.astype(bool)]
 
 
+def teeth_fraction(pixels: np.ndarray) -> float:
+    """Share of (N, 3) uint8 RGB ``pixels`` that look like teeth (bright, grey)."""
+    hsv = cv2.cvtColor(np.ascontiguousarray(pixels, np.uint8)[None], cv2.COLOR_RGB2HSV)[0]
+    return float(np.mean((hsv[:, 2] >= TEETH_VALUE) & (hsv[:, 1] <= TEETH_SATURATION)))
+
+
 def teeth_share(image: np.ndarray, landmarks: np.ndarray) -> float:
     """Share of the inner mouth's pixels that look like teeth (bright, grey); NaN when the lips are closed."""
     pixels = inner_mouth_region(image, landmarks)
     if inner_lip_area(landmarks) < MIN_OPEN_AREA or len(pixels) < 4:
         return float("nan")
-    hsv = cv2.cvtColor(pixels[None], cv2.COLOR_RGB2HSV)[0]
-    return float(np.mean((hsv[:, 2] >= TEETH_VALUE) & (hsv[:, 1] <= TEETH_SATURATION)))
+    return teeth_fraction(pixels)
 
 
 def mouth_quality(generated: np.ndarray, real: np.ndarray, landmarks: np.ndarray) -> dict:

@@ -19,7 +19,8 @@ import torch
 
 from ..models.mouth_interior import crop_to_tensor as to_tensor
 from ..processing.face_crops import crop_face, paste_face, smooth_boxes
-from ..processing.mouth_crops import inner_mouth_mask, mouth_crop_boxes, points_in_box
+from ..processing.mouth import INNER_LIP_PAIRS
+from ..processing.mouth_crops import MIN_OPEN_AREA, inner_lip_area, inner_mouth_mask, mouth_crop_boxes, points_in_box
 
 FADE_IN = 0.08  # mouth widths of opening beyond the photo's over which the generated interior fades in
 
@@ -27,7 +28,20 @@ FADE_IN = 0.08  # mouth widths of opening beyond the photo's over which the gene
 def lip_gap(points: np.ndarray) -> np.ndarray:
     """(...,) mean vertical gap of the inner-lip pairs, pixels."""
     points = np.asarray(points, np.float64)
-    return np.mean(points[..., [67, 66, 65], 1] - points[..., [61, 62, 63], 1], axis=-1)
+    tops, bottoms = zip(*INNER_LIP_PAIRS, strict=True)
+    return np.mean(points[..., list(bottoms), 1] - points[..., list(tops), 1], axis=-1)
+
+
+def interior_strength(points: np.ndarray, rest_gap: float) -> float:
+    """How much of a made-up interior a frame takes: 0 up to the rest pose's lip gap ``rest_gap`` (pixels), 1 once
+    the mouth is open ``FADE_IN`` mouth widths wider."""
+    width = float(np.linalg.norm(points[64] - points[60]))
+    return float(np.clip((lip_gap(points) - max(rest_gap, 0.0)) / max(FADE_IN * width, 1.0), 0.0, 1.0))
+
+
+def lips_apart(points: np.ndarray) -> bool:
+    """Whether the inner lips of (68, 2) ``points`` enclose anything to fill (:data:`MIN_OPEN_AREA`)."""
+    return bool(inner_lip_area(points) >= MIN_OPEN_AREA)
 
 
 class MouthInteriorRenderer:
@@ -45,21 +59,15 @@ class MouthInteriorRenderer:
         with torch.inference_mode():  # the photo's mouth is every frame's reference: encoded once
             self.reference_maps = (model.encode_reference(reference.to(model.device))
                                    if model.reference_encoder is not None else None)
-        self.photo_gap = max(float(lip_gap(photo_points if rest_points is None else rest_points)), 0.0)
+        self.photo_gap = float(lip_gap(photo_points if rest_points is None else rest_points))
         self.boxes = smooth_boxes(mouth_crop_boxes(points, self.scale), window=3)
-
-    def strength(self, points: np.ndarray) -> float:
-        """How much of the generated interior a frame takes: 1 once it is open ``FADE_IN`` mouth widths wider than
-        the photo."""
-        width = float(np.linalg.norm(points[64] - points[60]))
-        return float(np.clip((lip_gap(points) - self.photo_gap) / max(FADE_IN * width, 1.0), 0.0, 1.0))
 
     def __call__(self, frames: list[np.ndarray], points: np.ndarray, indices: list[int]) -> list[np.ndarray]:
         """``frames`` (warped, RGB uint8) with their mouths filled; ``points`` (len(frames), 68, 2) their landmarks
         and ``indices`` their frame numbers."""
         work = []
         for position, (frame_points, index) in enumerate(zip(points, indices, strict=True)):
-            strength = self.strength(frame_points)
+            strength = interior_strength(frame_points, self.photo_gap)
             if strength <= 0:
                 continue
             box = self.boxes[index]
@@ -87,10 +95,8 @@ CAVITY_RGB = np.array([45, 18, 22], np.float32)
 def paint_mouth_interior(frame: np.ndarray, points: np.ndarray, photo_points: np.ndarray) -> np.ndarray:
     """``frame`` with the inside of its inner lips (points 60-67) dark, and a band of upper teeth, where the mouth
     is open wider than in the photo: a warp only stretches the lips of a closed photo, it cannot open a mouth."""
-    gap = float(np.mean(points[[66, 67, 65], 1] - points[[62, 61, 63], 1]))
-    photo_gap = float(np.mean(photo_points[[66, 67, 65], 1] - photo_points[[62, 61, 63], 1]))
-    width = float(np.linalg.norm(points[64] - points[60]))
-    strength = float(np.clip((gap - max(photo_gap, 0.0)) / max(0.08 * width, 1.0), 0.0, 1.0))
+    gap, width = float(lip_gap(points)), float(np.linalg.norm(points[64] - points[60]))
+    strength = interior_strength(points, float(lip_gap(photo_points)))
     if strength <= 0 or width < 4:
         return frame
     x0, y0 = np.floor(points[60:68].min(0) - 3).astype(int)

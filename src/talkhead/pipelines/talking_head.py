@@ -49,7 +49,7 @@ from ..processing.landmarks import (
     normalize_landmarks,
     similarity_transform,
 )
-from ..processing.mouth import keep_lips_apart, mouth_shapes
+from ..processing.mouth import INNER_LIP_PAIRS, keep_lips_apart, mouth_shapes
 from ..processing.phones import DEFAULT_LANGUAGE
 from ..processing.video import VideoWriter
 from ..processing.warp import border_anchors, piecewise_affine_warp, thin_plate_map
@@ -58,7 +58,7 @@ from .common import DEFAULT_FACE_GENERATOR, DEFAULT_MOUTH_MOTION, DEFAULT_SILENT
 from .generator_renderer import FaceRenderer, close_mouths, pose_descriptor
 from .loading import TalkingHeadModels as TalkingHeadModels  # re-exported: talking_head's loader
 from .loading import load_talking_head_models
-from .mouth_interior import MouthInteriorRenderer, own_mouth_interior, paint_mouth_interior
+from .mouth_interior import MouthInteriorRenderer, lips_apart, own_mouth_interior, paint_mouth_interior
 from .mouth_retrieval import target_landmarks
 from .speech_to_landmarks import SpeechToLandmarks, read_image
 from .stages import StageTimes
@@ -191,7 +191,7 @@ def open_teeth(points: np.ndarray, photo_points: np.ndarray, least: float = 0.35
     """``points`` with the inner lips kept at least ``least`` of the photo's gap apart, for warping an open photo's
     teeth: a thin-plate spline through inner lips that meet folds (only the true polygon is pasted)."""
     points = np.array(points, np.float64, copy=True)
-    for top, bottom in ((61, 67), (62, 66), (63, 65)):
+    for top, bottom in INNER_LIP_PAIRS:
         wanted = least * max(photo_points[bottom, 1] - photo_points[top, 1], 0.0)
         short = max(wanted - (points[bottom, 1] - points[top, 1]), 0.0)
         points[top, 1] -= short / 2
@@ -349,6 +349,7 @@ def talking_head(
                     frames = [
                         own_mouth_interior(f, points[i], warp_photo(*reference, open_teeth(points[i], reference[1]),
                                                                     anchors))
+                        if lips_apart(points[i]) else f  # lips that touch show no teeth: no second warp
                         for f, i in zip(frames, indices, strict=True)
                     ]
             elif interior is not None:
