@@ -21,12 +21,14 @@ HUB_NAMESPACE = "talkhead"
 LIBRARY_NAME = "talkhead"
 
 #: Hub pipeline tag per model type. The Hub has no audio-to-landmarks or sync-scoring task: the motion
-#: models are ``other``; the sync experts and encoders give embeddings whose cosine is the score.
+#: models are ``other``; the sync experts and encoders give embeddings whose cosine is the score; the
+#: mouth-interior inpainter maps an image to an image.
 PIPELINE_TAGS = {
     "stable_sync_face_generator": "video-to-video",
     "ms_sync_generator": "other",
     "mouth_motion": "other",
     "mouth_sync": "feature-extraction",
+    "mouth_interior": "image-to-image",
     "ms_sync_syncer": "feature-extraction",
     "avsyncnet": "feature-extraction",
     "syncnet_expert": "feature-extraction",
