@@ -12,8 +12,11 @@ the mask, the L1 of its image gradients (``--gradient_weight``: edges stay where
 ``--gan_start_step`` on, a hinge patch discriminator (``--gan_weight``) that punishes the grey average L1 alone
 settles on. Validation on held-out sources measures the L1 inside the mask, the sharpness (variance of the
 Laplacian inside the mask, generated over real) and the teeth share (:func:`talkhead.metrics.mouth_quality.teeth_share`
-on the crop), and keeps the weights with the lowest ``interior_error`` = L1 x (1 + |ln sharpness ratio|): an L1
-bought with a smear does not win.
+on the crop), and keeps the weights with the lowest ``interior_error`` = L1 x (1 + |ln sharpness ratio| + |ln teeth
+ratio|): an L1 bought with a smear, or a mouth without teeth, does not win. ``--init_from`` continues from trained
+weights; ``--feature_matching_weight`` adds pix2pixHD's feature matching on the discriminator's activations (a
+perceptual loss learnt on mouths: no ImageNet network can be had here) and ``--discriminator_mask`` shows the
+discriminator which pixels were generated.
 """
 
 from __future__ import annotations
@@ -37,8 +40,15 @@ class MouthInteriorTrainingArguments(TrainingRunArguments):
     weight_decay: float = field(default=0.0)
     max_steps: int = field(default=8000)
     samples_per_pass: int = field(default=16000, metadata={"help": "samples drawn per pass over the data"})
+    init_from: str | None = field(default=None, metadata={
+        "help": "start the generator from these weights (a model folder or name, e.g. mouth-interior)"})
+    l1_weight: float = field(default=1.0, metadata={"help": "weight of the L1 inside the mask"})
     gradient_weight: float = field(default=1.0, metadata={"help": "weight of the image-gradient L1"})
     gan_weight: float = field(default=0.05, metadata={"help": "weight of the patch discriminator's loss (0: none)"})
+    feature_matching_weight: float = field(default=0.0, metadata={
+        "help": "weight of the L1 between the discriminator's activations on real and generated crops"})
+    discriminator_mask: bool = field(default=False, metadata={
+        "help": "give the discriminator the inner-lip mask as a fourth channel (it knows what was generated)"})
     gan_start_step: int = field(default=1000, metadata={"help": "steps of L1 alone before the discriminator joins"})
     open_share: float = field(default=0.8, metadata={"help": "share of targets drawn from open-mouth frames"})
     closed_reference_share: float = field(default=0.6, metadata={"help": "share of references from closed frames"})
@@ -73,8 +83,9 @@ def validate(model, batches: list[dict]) -> dict:
     l1 = float(np.mean(errors))
     sharpness_ratio = float(np.sum(sharp_generated) / max(np.sum(sharp_real), 1e-9))
     teeth_ratio = float(np.mean(teeth_generated) / max(np.mean(teeth_real), 1e-9))
+    misses = abs(np.log(max(sharpness_ratio, 1e-6))) + abs(np.log(max(teeth_ratio, 1e-6)))
     return {"l1": l1, "sharpness_ratio": sharpness_ratio, "teeth_ratio": teeth_ratio,
-            "interior_error": l1 * (1 + abs(np.log(max(sharpness_ratio, 1e-6))))}
+            "interior_error": float(l1 * (1 + misses))}
 
 
 def save_sample_grid(model, batch: dict, path: Path, columns: int = 8) -> Path:
@@ -110,7 +121,13 @@ def main(argv=None) -> None:
     from talkhead.data.clips import load_training_clips
     from talkhead.data.mouth_interior_samples import MouthInteriorSamples
     from talkhead.errors import TalkheadInputError
-    from talkhead.losses import hinge_discriminator_loss, hinge_generator_loss, image_gradient_loss, masked_l1_loss
+    from talkhead.losses import (
+        feature_matching_loss,
+        hinge_discriminator_loss,
+        hinge_generator_loss,
+        image_gradient_loss,
+        masked_l1_loss,
+    )
     from talkhead.models.mouth_interior import MouthInteriorConfig, MouthInteriorGenerator, MouthPatchDiscriminator
     from talkhead.training.accelerator_setup import build_scheduler
     from talkhead.training.checkpoints import parse_arguments
@@ -135,7 +152,14 @@ def main(argv=None) -> None:
         raise SystemExit(f"error: the dataset's mouth crops are {dataset.clips[0].mouths.shape[1]} px, the model "
                          f"reads {config.mouth_size}")
     validation_batches = list(torch.utils.data.DataLoader(held, batch_size=32)) if held is not None else []
-    generator, discriminator = MouthInteriorGenerator(config), MouthPatchDiscriminator()
+    generator = MouthInteriorGenerator(config)
+    if args.init_from:
+        from talkhead.hub import load_pretrained
+
+        generator = load_pretrained(MouthInteriorGenerator, args.init_from, dtype=torch.float32)
+        if generator.config.mouth_size != config.mouth_size or generator.config.widths != config.widths:
+            raise SystemExit(f"error: --init_from {args.init_from} is not a '{args.model_config}' model")
+    discriminator = MouthPatchDiscriminator(with_mask=args.discriminator_mask)
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=args.batch_size, drop_last=True, num_workers=args.num_workers,
         generator=torch.Generator().manual_seed(args.seed),
@@ -156,15 +180,22 @@ def main(argv=None) -> None:
         dataset.epoch = passes
 
     def train_step(batch: dict) -> dict:
-        images = generator(batch["crops"], batch["masks"], batch["references"]).images
-        terms = {"l1": masked_l1_loss(images, batch["crops"], batch["masks"])}
+        crops, masks = batch["crops"], batch["masks"]
+        images = generator(crops, masks, batch["references"]).images
+        terms = {"l1": args.l1_weight * masked_l1_loss(images, crops, masks)}
         if args.gradient_weight:
-            terms["gradient"] = args.gradient_weight * image_gradient_loss(images, batch["crops"], batch["masks"])
+            terms["gradient"] = args.gradient_weight * image_gradient_loss(images, crops, masks)
         logged = {}
         if args.gan_weight and trainer.state.step >= args.gan_start_step:
-            loss_d = hinge_discriminator_loss(discriminator(batch["crops"]), discriminator(images.detach()))
+            critic = trainer.accelerator.unwrap_model(discriminator)
+            loss_d = hinge_discriminator_loss(discriminator(crops, masks), discriminator(images.detach(), masks))
             trainer.optimizer_step(loss_d, optimizer_d)
-            terms["gan"] = args.gan_weight * hinge_generator_loss(discriminator(images))
+            fake = critic.features(images, masks)
+            terms["gan"] = args.gan_weight * hinge_generator_loss(fake[-1])
+            if args.feature_matching_weight:
+                with torch.no_grad():
+                    real = critic.features(crops, masks)
+                terms["feature_matching"] = args.feature_matching_weight * feature_matching_loss(real[:-1], fake[:-1])
             logged["discriminator"] = loss_d
         with gradients_kept(discriminator):
             trainer.optimizer_step(sum(terms.values()), optimizer_g, scheduler)

@@ -269,3 +269,11 @@ def image_gradient_loss(images: torch.Tensor, targets: torch.Tensor, masks: torc
     mask_x = torch.maximum(masks[..., :, 1:], masks[..., :, :-1])
     mask_y = torch.maximum(masks[..., 1:, :], masks[..., :-1, :])
     return masked_l1_loss(image_x, target_x, mask_x) + masked_l1_loss(image_y, target_y, mask_y)
+
+
+def feature_matching_loss(real_features: list[torch.Tensor], fake_features: list[torch.Tensor]) -> torch.Tensor:
+    """Mean L1 between a critic's activations on real and generated images, layer by layer (pix2pixHD's feature
+    matching): the generator matches the statistics the critic sees, which a pixel loss averages away. The real
+    activations are targets (detached)."""
+    terms = [(fake - real.detach()).abs().mean() for real, fake in zip(real_features, fake_features, strict=True)]
+    return sum(terms) / len(terms)

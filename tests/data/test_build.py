@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from talkhead.cli import main
-from talkhead.data import build
+from talkhead.data import clip_rows
 from talkhead.data.build import PreprocessOptions, build_dataset
 from talkhead.data.clips import iter_clips, load_dataset_dict, read_clip
 from talkhead.errors import TalkheadInputError
@@ -109,8 +109,8 @@ def test_a_failed_run_leaves_nothing_behind(clip_folder, tmp_path, monkeypatch):
             raise RuntimeError("disk full")
         return real_row(*args, **kwargs)
 
-    real_row = build._row
-    monkeypatch.setattr(build, "_row", exploding_row)
+    real_row = clip_rows._row
+    monkeypatch.setattr(clip_rows, "_row", exploding_row)
     with pytest.raises(Exception, match="disk full"):
         build_dataset([clip_folder / "speaker_a"], tmp_path / "out", progress=False)
     assert list(tmp_path.iterdir()) == []

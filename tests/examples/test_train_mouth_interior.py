@@ -16,6 +16,7 @@ def test_two_steps_then_resume(tmp_path):
     launch_script(
         SCRIPT, "--dataset", str(dataset), "--output_dir", str(out), "--model_config", "tiny", "--batch_size", "2",
         "--validation_sources", "source1", "--validation_samples", "4", "--gan_start_step", "1", "--max_steps", "2",
+        "--feature_matching_weight", "1", "--discriminator_mask", "True",
         *common,
     )
     assert (out / "checkpoints" / "checkpoint_2" / "trainer_state.json").exists()
@@ -26,5 +27,6 @@ def test_two_steps_then_resume(tmp_path):
     assert summary["steps"] == 3 and summary["validation_clips"] == 2
     history = json.loads((out / "checkpoints" / "checkpoint_3" / "trainer_state.json").read_text())
     assert "discriminator" in json.dumps(history)  # the discriminator trained after --gan_start_step
+    assert "feature_matching" in json.dumps(history)
     assert json.loads((out / "config.json").read_text())["model_type"] == "mouth_interior"
     assert {p.name for p in (out / "plots").iterdir()} >= {"loss.png", "validation_interior_error.png"}

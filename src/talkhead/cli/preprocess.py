@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 from .. import defaults, outputs
 from ..errors import TalkheadInputError
@@ -37,6 +39,25 @@ def add_preprocess(subparsers) -> None:
     parser.add_argument("--max-side", type=int, default=defaults.TRACK_SIDE,
                         help="decode frames at most this large for tracking and crops (default %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing non-empty --output")
+    parser.add_argument(
+        "--shard", default=None, metavar="I/N",
+        help="process only the I-th of N slices of the clips (a stable hash of each file's path below its input "
+             "folder) into Parquet files and a manifest under --output, which the other shards share; a re-run of "
+             "a shard rewrites only that shard. `load_dataset('parquet', data_dir=OUTPUT)` reads the whole folder",
+    )
+    filters = parser.add_argument_group("filters (each counted in the summary and the shard manifests)")
+    filters.add_argument("--min-face-size", type=float, default=0.0, metavar="PX",
+                         help="drop stretches whose median face is smaller than PX source pixels (default: keep all)")
+    filters.add_argument("--max-face-jump", type=float, default=0.0, metavar="SIZES",
+                         help="split clips where the face jumps by more than SIZES face sizes in one frame: a scene "
+                              "cut (0.3 finds cuts between shots; default 0: never split)")
+    filters.add_argument("--av-offset-model", default=None, metavar="MODEL",
+                         help="measure each clip's audio-video offset with this mouth-sync expert (e.g. mouth-sync); "
+                              "offsets up to --max-av-shift frames are undone, larger ones dropped")
+    filters.add_argument("--max-av-shift", type=int, default=3, metavar="FRAMES",
+                         help="largest offset undone; a clip further off is dropped (default %(default)s)")
+    filters.add_argument("--min-av-confidence", type=float, default=0.0,
+                         help="act on an offset only when the expert's confidence reaches this (default %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", default=None, help="also write the summary to this .json file")
     parser.add_argument(
@@ -58,13 +79,17 @@ def run_preprocess(args) -> int:
 
     if args.num_proc < 1:
         raise TalkheadInputError(f"--num-proc must be at least 1, got {args.num_proc}")
+    options = PreprocessOptions(
+        faces=args.faces, min_frames=args.min_frames, max_side=args.max_side, phones=args.phones, mouths=args.mouths,
+        min_face_size=args.min_face_size, max_face_jump=args.max_face_jump, av_offset_model=args.av_offset_model,
+        max_av_shift=args.max_av_shift, min_av_confidence=args.min_av_confidence,
+    )
+    test_sources = [s.strip() for s in args.test_sources.split(",") if s.strip()] if args.test_sources else None
+    if args.shard is not None:
+        return run_shard(args, options, test_sources)
     guard = OutputGuard(args.inputs)
     guard.claim(args.output, "--output", folder=True, overwrite=args.overwrite)
     report = guard.claim(args.json, "--json", ".json")
-    options = PreprocessOptions(
-        faces=args.faces, min_frames=args.min_frames, max_side=args.max_side, phones=args.phones, mouths=args.mouths
-    )
-    test_sources = [s.strip() for s in args.test_sources.split(",") if s.strip()] if args.test_sources else None
     summary = build_dataset(
         args.inputs,
         args.output,
@@ -82,6 +107,45 @@ def run_preprocess(args) -> int:
         from ..data.hub_export import push_dataset
 
         print(f"pushed the dataset to {args.push_to_hub} ({push_dataset(args.output, args.push_to_hub)})")
+    return 0
+
+
+def run_shard(args, options, test_sources) -> int:
+    """``--shard I/N``: one shard into the shared folder (see :mod:`talkhead.data.build_shard`)."""
+    from ..data.build import filter_totals
+    from ..data.build_shard import build_shard
+    from ..data.shards import Shard, merged_manifest
+
+    shard = Shard.parse(args.shard)
+    for flag, given in (("--overwrite", args.overwrite), ("--parquet", args.parquet),
+                        ("--push-to-hub", args.push_to_hub)):
+        if given:
+            raise TalkheadInputError(
+                f"--shard writes Parquet shards into a shared folder, which {flag} does not apply to: drop {flag} "
+                "(a re-run of a shard replaces only that shard; upload the finished folder with `huggingface-cli "
+                "upload --repo-type dataset`)"
+            )
+    report = OutputGuard(args.inputs).claim(args.json, "--json", ".json")
+    summary = build_shard(args.inputs, args.output, shard, options=options, test_sources=test_sources,
+                          num_proc=args.num_proc, progress=not args.quiet)
+    merged = merged_manifest(args.output)
+    splits = ", ".join(f"{name} {count}" for name, count in summary.splits.items()) or "none"
+    lines = [f"shard {shard} written to {summary.output} (manifest {summary.manifest})", "",
+             f"  rows            {summary.rows} ({splits})",
+             f"  frames          {summary.frames:,}",
+             f"  wall time       {summary.wall_seconds:.1f} s"]
+    skipped = [(r.video, r.skipped) for r in summary.reports if r.skipped] + summary.skipped_files
+    if skipped:
+        lines += ["", f"skipped ({len(skipped)}):"] + [f"  {path}: {reason}" for path, reason in skipped]
+    filters = filter_totals(summary.reports)
+    if filters:
+        lines += ["", "filters:"] + [f"  {name}: {counts}" for name, counts in filters.items()]
+    done = merged["shards"]
+    lines += ["", f"{done} of {merged['count']} shards complete in {args.output}"
+              + (f"; missing: {', '.join(map(str, merged['missing_shards']))}" if merged["missing_shards"] else "")]
+    print("\n".join(lines))
+    if report:
+        outputs.write_json(json.loads(Path(summary.manifest).read_text()), report)
     return 0
 
 
@@ -104,6 +168,8 @@ def format_preprocess_summary(summary) -> str:
     if skipped:
         lines += ["", f"skipped ({len(skipped)}):"]
         lines += [f"  {path}: {reason}" for path, reason in skipped]
+    if summary.filters:
+        lines += ["", "filters:"] + [f"  {name}: {counts}" for name, counts in summary.filters.items()]
     notes = [(r.video, note) for r in summary.reports for note in r.notes]
     if notes:
         lines += ["", "notes:"] + [f"  {path}: {note}" for path, note in notes]

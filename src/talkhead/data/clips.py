@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import TalkheadInputError
 from ..processing.phones import LEGACY_PHONE_DECODER, phone_features
+from .shards import is_sharded, load_sharded
 
 
 @dataclass
@@ -134,9 +135,12 @@ def iter_clips(dataset):
 
 
 def load_dataset_dict(path: str | os.PathLike):
-    """Load a folder written by ``talkhead preprocess``, with a clear error when it is something else."""
+    """Load a folder written by ``talkhead preprocess`` (one run, or every shard of ``--shard I/N`` runs), with a
+    clear error when it is something else."""
     import datasets
 
+    if is_sharded(path):
+        return load_sharded(path)
     try:
         return datasets.load_from_disk(str(path))
     except FileNotFoundError as err:

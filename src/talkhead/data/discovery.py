@@ -5,6 +5,10 @@ frames, takes the audio file with the same stem that sits closest to it in the f
 most leading path components in common). That covers the layouts public repositories use:
 ``video/x.mp4`` + ``wav/x.wav``, ``x.mp4`` + ``x.wav`` side by side, and
 ``Mouth_Source/x/000000.jpg`` + ``Audio_Source/x.mp3``.
+
+Each clip has a ``key``: the input folder's name and the path below it. It names the clip the same way on every
+machine and in every listing order, so a sharded run (``owns``, :mod:`talkhead.data.shards`) can pick its clips
+before probing any file: on a million files, each shard opens only its own.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ class ClipSpec:
     audio: Path | None
     clip_id: str
     source: str
+    key: str = ""  # input folder name / path below it: what a shard's ownership is decided on
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ class Discovery:
     unused_audio: list[Path] = field(default_factory=list)  # speech without a video: inference inputs
     stills: list[Path] = field(default_factory=list)  # face photos: inference inputs
     ignored: int = 0  # files that are not media at all
+    sources: list[str] = field(default_factory=list)  # every source with a video, owned or not
 
 
 @dataclass
@@ -116,8 +122,18 @@ def _stem(path: Path) -> str:
     return path.name if path.is_dir() else path.stem
 
 
-def discover(inputs: list[str | os.PathLike]) -> Discovery:
+def clip_key(found: _Found) -> str:
+    """The input folder's name and the path below it (posix): the same wherever the folder is mounted."""
+    if found.root.is_dir():
+        return f"{found.root.name}/{found.path.relative_to(found.root).as_posix()}"
+    return found.path.name
+
+
+def discover(inputs: list[str | os.PathLike], owns=None) -> Discovery:
     """Walk ``inputs`` (folders or files) and pair videos with their audio.
+
+    ``owns(key) -> bool`` keeps only the clips it accepts (a shard's), before any file is probed; clip ids and
+    ``sources`` are still those of the whole input, so every shard names a clip as an unsharded run does.
 
     Raises:
         FileNotFoundError: an input does not exist.
@@ -140,6 +156,13 @@ def discover(inputs: list[str | os.PathLike]) -> Discovery:
             f"no videos found in {', '.join(map(str, inputs))}; give folders holding "
             f"{'/'.join(VIDEO_SUFFIXES[:4])} files or folders of numbered frames"
         )
+    result.sources = sorted({found.source for found in videos + folders})
+    stem_counts: dict[str, int] = {}
+    for found in videos + folders:
+        stem_counts[_stem(found.path)] = stem_counts.get(_stem(found.path), 0) + 1
+    if owns is not None:
+        videos = [found for found in videos if owns(clip_key(found))]
+        folders = [found for found in folders if owns(clip_key(found))]
     audio_by_stem: dict[str, list[Path]] = {}
     for found in audio:
         audio_by_stem.setdefault(found.path.stem, []).append(found.path)
@@ -165,7 +188,7 @@ def discover(inputs: list[str | os.PathLike]) -> Discovery:
             pair = max(candidates, key=lambda c: (_common_depth(c, found.path), -len(str(c))))
             used_audio.add(pair)
         pending.append((found, pair))
-    result.clips = _assign_clip_ids(pending)
+    result.clips = _assign_clip_ids(pending, stem_counts)
     # an audio file beside a same-name video that has its own track is a copy of that track, not an extra input
     beside_videos = {(f.path.parent, _stem(f.path)) for f, _ in pending}
     result.unused_audio = [a.path for a in audio
@@ -174,16 +197,14 @@ def discover(inputs: list[str | os.PathLike]) -> Discovery:
     return result
 
 
-def _assign_clip_ids(pending: list[tuple[_Found, Path | None]]) -> list[ClipSpec]:
-    """Clip ids are file stems; where stems collide, the path below the input root disambiguates."""
-    counts: dict[str, int] = {}
-    for found, _ in pending:
-        counts[_stem(found.path)] = counts.get(_stem(found.path), 0) + 1
+def _assign_clip_ids(pending: list[tuple[_Found, Path | None]], counts: dict[str, int]) -> list[ClipSpec]:
+    """Clip ids are file stems; where stems collide among every video found (``counts``), the path below the input
+    root disambiguates."""
     clips = []
     for found, pair in pending:
         clip_id = _stem(found.path)
         if counts[clip_id] > 1:
             relative = found.path.relative_to(found.root) if found.root.is_dir() else Path(found.path.name)
             clip_id = relative.with_suffix("").as_posix() if found.path.is_file() else relative.as_posix()
-        clips.append(ClipSpec(found.path, pair, clip_id, found.source))
+        clips.append(ClipSpec(found.path, pair, clip_id, found.source, clip_key(found)))
     return clips

@@ -140,16 +140,35 @@ class MouthInteriorGenerator(MouthInteriorPreTrainedModel):
 
 
 class MouthPatchDiscriminator(nn.Module):
-    """Real/fake logits per patch of a mouth crop (spectral-normalised strided convolutions; training only)."""
+    """Real/fake logits per patch of a mouth crop (spectral-normalised strided convolutions; training only).
 
-    def __init__(self, widths: tuple[int, ...] = (32, 64, 128, 128)):
+    With ``with_mask`` the inner-lip mask is a fourth input channel: the critic knows which pixels were generated
+    and judges them against the real lips around them. :meth:`features` gives every layer's activations, for a
+    feature-matching loss (a perceptual loss learnt on our own mouths, where no ImageNet network can be had).
+    """
+
+    def __init__(self, widths: tuple[int, ...] = (32, 64, 128, 128), with_mask: bool = False):
         super().__init__()
-        layers, channels = [], 3
+        self.with_mask = with_mask
+        layers, channels = [], 4 if with_mask else 3
         for width in widths:
-            layers += [spectral_norm(nn.Conv2d(channels, width, 4, 2, 1)), nn.LeakyReLU(0.2)]
+            layers.append(nn.Sequential(spectral_norm(nn.Conv2d(channels, width, 4, 2, 1)), nn.LeakyReLU(0.2)))
             channels = width
-        layers.append(spectral_norm(nn.Conv2d(channels, 1, 3, 1, 1)))
-        self.net = nn.Sequential(*layers)
+        self.layers = nn.ModuleList(layers)
+        self.head = spectral_norm(nn.Conv2d(channels, 1, 3, 1, 1))
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.net(images * 2 - 1)
+    def features(self, images: torch.Tensor, masks: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """The activations of every layer, the logits last."""
+        x = images * 2 - 1
+        if self.with_mask:
+            if masks is None:
+                raise ValueError("this discriminator reads the inner-lip mask: pass masks=")
+            x = torch.cat([x, masks.to(x.dtype)], 1)
+        maps = []
+        for layer in self.layers:
+            x = layer(x)
+            maps.append(x)
+        return [*maps, self.head(x)]
+
+    def forward(self, images: torch.Tensor, masks: torch.Tensor | None = None) -> torch.Tensor:
+        return self.features(images, masks)[-1]
