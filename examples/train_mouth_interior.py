@@ -48,7 +48,10 @@ class MouthInteriorTrainingArguments(TrainingRunArguments):
     feature_matching_weight: float = field(default=0.0, metadata={
         "help": "weight of the L1 between the discriminator's activations on real and generated crops"})
     discriminator_mask: bool = field(default=False, metadata={
-        "help": "give the discriminator the inner-lip mask as a fourth channel (it knows what was generated)"})
+        "help": "give the discriminator the inner-lip mask as a fourth channel (it knows what was generated), and "
+        "count only its patches that hold generated pixels"})
+    discriminator_layers: int = field(default=4, metadata={
+        "help": "strided layers of the patch discriminator (3: 8x8 patches of a 64 px crop, 4: 4x4)"})
     gan_start_step: int = field(default=1000, metadata={"help": "steps of L1 alone before the discriminator joins"})
     open_share: float = field(default=0.8, metadata={"help": "share of targets drawn from open-mouth frames"})
     closed_reference_share: float = field(default=0.6, metadata={"help": "share of references from closed frames"})
@@ -127,6 +130,7 @@ def main(argv=None) -> None:
         hinge_generator_loss,
         image_gradient_loss,
         masked_l1_loss,
+        patch_weights,
     )
     from talkhead.models.mouth_interior import MouthInteriorConfig, MouthInteriorGenerator, MouthPatchDiscriminator
     from talkhead.training.accelerator_setup import build_scheduler
@@ -159,7 +163,8 @@ def main(argv=None) -> None:
         generator = load_pretrained(MouthInteriorGenerator, args.init_from, dtype=torch.float32)
         if generator.config.mouth_size != config.mouth_size or generator.config.widths != config.widths:
             raise SystemExit(f"error: --init_from {args.init_from} is not a '{args.model_config}' model")
-    discriminator = MouthPatchDiscriminator(with_mask=args.discriminator_mask)
+    widths = (32, 64, 128, 128, 128)[: args.discriminator_layers]
+    discriminator = MouthPatchDiscriminator(widths=widths, with_mask=args.discriminator_mask)
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=args.batch_size, drop_last=True, num_workers=args.num_workers,
         generator=torch.Generator().manual_seed(args.seed),
@@ -188,10 +193,12 @@ def main(argv=None) -> None:
         logged = {}
         if args.gan_weight and trainer.state.step >= args.gan_start_step:
             critic = trainer.accelerator.unwrap_model(discriminator)
-            loss_d = hinge_discriminator_loss(discriminator(crops, masks), discriminator(images.detach(), masks))
+            real_scores, fake_scores = discriminator(crops, masks), discriminator(images.detach(), masks)
+            weights = patch_weights(masks, real_scores) if args.discriminator_mask else None
+            loss_d = hinge_discriminator_loss(real_scores, fake_scores, weights)
             trainer.optimizer_step(loss_d, optimizer_d)
             fake = critic.features(images, masks)
-            terms["gan"] = args.gan_weight * hinge_generator_loss(fake[-1])
+            terms["gan"] = args.gan_weight * hinge_generator_loss(fake[-1], weights)
             if args.feature_matching_weight:
                 with torch.no_grad():
                     real = critic.features(crops, masks)

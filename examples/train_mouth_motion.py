@@ -21,6 +21,10 @@ The raw clips' audio-video sync is not verified, and 18 of the 31 training clips
 off; ``--align_offsets`` (default) finds each training clip's offset with the phone table
 (:mod:`talkhead.data.av_offsets`) and pairs the sound with the mouth it caused. Held-out lip-follow went
 from 0.33 to 0.43 with it (RESULTS.md). Validation clips are never shifted.
+
+``--streaming`` reads a dataset bigger than memory (``talkhead preprocess --shard I/N`` Parquet shards) as it
+goes, each of ``accelerate launch --num_processes N``'s processes its own part, and resumes mid-pass
+(:mod:`talkhead.training.streamed_motion`); the offsets are then undone at preprocessing (``--av-offset-model``).
 """
 
 from __future__ import annotations
@@ -77,6 +81,11 @@ class MouthMotionTrainingArguments(MouthShapeTrainingArguments):
     sync_loss_weight: float = field(default=0.0, metadata={"help": "weight of the sync loss (0: off)"})
     window: int = field(default=100, metadata={"help": "frames per training sample"})
     checkpointing_steps: int = field(default=1000)
+    streaming: bool = field(default=False, metadata={
+        "help": "stream the clips from the dataset's Parquet shards instead of loading them (datasets bigger than "
+        "memory; each process reads its own part; see talkhead.data.streaming)"})
+    clip_buffer: int = field(default=64, metadata={"help": "--streaming: clips in the shuffle buffer"})
+    window_buffer: int = field(default=512, metadata={"help": "--streaming: windows in the second shuffle buffer"})
 
 
 @torch.no_grad()
@@ -210,54 +219,91 @@ def final_model(trainer, model, validation_clips):
     return model
 
 
-def main(argv=None) -> None:
+@dataclass
+class TrainingData:
+    loader: torch.utils.data.DataLoader
+    validation: list
+    held_out: list[str]
+    rest_pose: np.ndarray
+    describe: str
+    train_clips: int | None = None  # None when streamed (not counted)
+    begin_pass: object = None
+
+
+def in_memory_data(args, config) -> TrainingData:
+    """Every clip loaded, offsets undone, windows drawn afresh each pass (replayed exactly on resume)."""
     from talkhead.data.mouth_windows import MouthWindowDataset, silence_displacement
+    from talkhead.training.motion_clips import prepare_motion_clips
+
+    train_clips, validation_clips, held_out = prepare_motion_clips(args, config)
+    dataset = MouthWindowDataset(train_clips, args.window, seed=args.seed, time_stretch=args.time_stretch,
+                                 band_warp=args.band_warp, mel_columns=config.mel_columns)
+    # the loader draws its worker seed from its own generator, not from the global one dropout uses, so starting a
+    # pass (or resuming mid-pass) leaves the dropout masks of an uninterrupted run unchanged
+    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, drop_last=True,
+                                         num_workers=args.num_workers,
+                                         generator=torch.Generator().manual_seed(args.seed))
+
+    def begin_pass(passes: int) -> None:  # a fresh draw of windows every pass, seeded by the step it began at
+        dataset.epoch = passes * len(loader)
+
+    return TrainingData(loader, validation_clips, held_out, silence_displacement(train_clips),
+                        f"{len(train_clips)} training clips", len(train_clips), begin_pass)
+
+
+def streamed_data(args, config, trainer) -> TrainingData:
+    """Clips streamed from the Parquet shards, this process's part (see talkhead.training.streamed_motion)."""
+    from functools import partial
+
+    from talkhead.data.mouth_windows import window_sample
+    from talkhead.training.streamed_motion import streamed_motion_data
+
+    if args.time_stretch or args.band_warp:
+        raise SystemExit("error: --streaming draws plain windows; drop --time_stretch and --band_warp")
+    sample = partial(window_sample, window=args.window)
+    state = trainer.accelerator.state
+    data = streamed_motion_data(args, config, sample, state.process_index, state.num_processes)
+    trainer.accelerator.register_for_checkpointing(data.windows)  # before trainer.start() restores a checkpoint
+    phones = "stored phones" if data.stored_phones else "phones decoded as clips arrive"
+    trainer.print(f"streaming: audio-video offsets are not searched (undo them with `talkhead preprocess "
+                  f"--av-offset-model`); {phones}")
+    loader = torch.utils.data.DataLoader(data.windows, batch_size=args.batch_size, drop_last=True)
+    return TrainingData(loader, data.validation, data.held_out, data.rest_pose,
+                        f"training clips streamed (process {state.process_index + 1} of {state.num_processes})")
+
+
+def main(argv=None) -> None:
     from talkhead.errors import TalkheadInputError
     from talkhead.models.mouth_motion import MouthMotionModel
     from talkhead.training.accelerator_setup import build_scheduler
     from talkhead.training.checkpoints import parse_arguments
     from talkhead.training.loop import Trainer, Validation
-    from talkhead.training.motion_clips import prepare_motion_clips
 
     args = parse_arguments(MouthMotionTrainingArguments, argv)
     args.require_data_and_output()
     trainer = Trainer(args, "mouth-motion")
     config = build_config(args)
     try:
-        train_clips, validation_clips, held_out = prepare_motion_clips(args, config)
-        dataset = MouthWindowDataset(
-            train_clips,
-            args.window,
-            seed=args.seed,
-            time_stretch=args.time_stretch,
-            band_warp=args.band_warp,
-            mel_columns=config.mel_columns,
-        )
+        data = streamed_data(args, config, trainer) if args.streaming else in_memory_data(args, config)
     except (TalkheadInputError, ValueError) as err:
         raise SystemExit(f"error: {err}") from err
-    config.silence_displacement = silence_displacement(train_clips).reshape(-1).round(5).tolist()
+    config.silence_displacement = data.rest_pose.reshape(-1).round(5).tolist()
     model = MouthMotionModel(config)
     expert, rest = load_expert(args, config)
-    # the loader draws its worker seed from its own generator, not from the global one dropout uses, so starting a
-    # pass (or resuming mid-pass) leaves the dropout masks of an uninterrupted run unchanged
-    loader = torch.utils.data.DataLoader(
-        dataset,
-        batch_size=args.batch_size,
-        drop_last=True,
-        num_workers=args.num_workers,
-        generator=torch.Generator().manual_seed(args.seed),
-    )
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
-    model, optimizer, loader, scheduler = trainer.prepare(model, optimizer, loader, build_scheduler(optimizer, args))
+    if args.streaming:  # each process streams its own part: the loader is not handed to accelerate
+        model, optimizer, scheduler = trainer.prepare(model, optimizer, build_scheduler(optimizer, args))
+    else:
+        model, optimizer, data.loader, scheduler = trainer.prepare(
+            model, optimizer, data.loader, build_scheduler(optimizer, args))
+    validation_clips, held_out = data.validation, data.held_out
     trainer.start(
         model,
-        f"{len(train_clips)} training clips, {len(validation_clips)} validation clips (held-out sources: "
+        f"{data.describe}, {len(validation_clips)} validation clips (held-out sources: "
         f"{', '.join(held_out) or 'none'}); inputs: {'phones ' if args.use_phones else ''}"
         f"{'mel' if args.use_mel else ''}; {sum(p.numel() for p in model.parameters())} parameters",
     )
-
-    def begin_pass(passes: int) -> None:  # a fresh draw of windows every pass, seeded by the step it began at
-        dataset.epoch = passes * len(loader)
+    batches = trainer.stream_batches(data.loader) if args.streaming else trainer.batches(data.loader, data.begin_pass)
 
     def train_step(batch: dict) -> dict:
         output = model(**batch)
@@ -276,14 +322,14 @@ def main(argv=None) -> None:
             f"held-out lip-follow {r['lip_follow']:.3f}, std ratio {r['std_ratio']:.2f}, mse {r['mse']:.5f}"
         ),
     )
-    trainer.fit(trainer.batches(loader, begin_pass), train_step, [model], validation if validation_clips else None)
+    trainer.fit(batches, train_step, [model], validation if validation_clips else None)
     if trainer.is_main_process:
         final = final_model(trainer, model, validation_clips)
         calibrated = evaluate_clips(final, validation_clips, final.config.output_gain) if validation_clips else None
         trainer.export(
             {
                 "held_out_sources": held_out,
-                "train_clips": len(train_clips),
+                "train_clips": data.train_clips,
                 "validation_clips": len(validation_clips),
                 "use_phones": args.use_phones,
                 "use_mel": args.use_mel,

@@ -69,10 +69,10 @@ def test_library_messages_are_spelled_as_flags():
     flags = option_strings(build_parser())
     assert {"--on-missing-face", "--face", "--overwrite", "--renderer"} <= flags
     message = ("no face found in frames 3-9 of 'in.mp4'; use on_missing_face=passthrough to keep those frames, or "
-               "on_missing_face=interpolate; output 'x' already exists; use overwrite=True; phone_decoder='x' is bad")
+               "on_missing_face=interpolate; output 'x' already exists; use overwrite=True; unknown_knob='x' is bad")
     assert as_flags(message, flags) == (
         "no face found in frames 3-9 of 'in.mp4'; use --on-missing-face passthrough to keep those frames, or "
-        "--on-missing-face interpolate; output 'x' already exists; use --overwrite; phone_decoder='x' is bad")
+        "--on-missing-face interpolate; output 'x' already exists; use --overwrite; unknown_knob='x' is bad")
 
 
 def test_a_library_error_names_the_argument_and_the_command_names_the_flag(tmp_path, capsys):

@@ -122,3 +122,15 @@ def test_offset_classification_loss_prefers_each_window_own_audio():
     assert loss < 0.1 < shuffled
     uniform, _ = offset_classification_loss(torch.ones(2, 4, 8), torch.ones(2, 4, 8))
     torch.testing.assert_close(uniform, torch.tensor(math.log(4)))
+
+
+def test_patch_weighted_hinge_counts_only_the_generated_patches():
+    from talkhead.losses import hinge_discriminator_loss, hinge_generator_loss, patch_weights
+
+    masks = torch.zeros(1, 1, 8, 8)
+    masks[..., 2:3, 5:7] = 1  # generated pixels in one patch of a 2x2 score map
+    scores = torch.tensor([[[[9.0, -0.5], [9.0, 9.0]]]])
+    weights = patch_weights(masks, scores)
+    assert weights.tolist() == [[[[0.0, 1.0], [0.0, 0.0]]]]
+    assert hinge_generator_loss(scores, weights).item() == pytest.approx(0.5)  # the one patch, not the mean 6.6
+    assert hinge_discriminator_loss(scores, scores, weights).item() == pytest.approx(1.5 + 0.5)

@@ -73,14 +73,29 @@ def syncnet_contrastive_loss(
     return 0.5 * (positive.mean() + negative.mean())
 
 
-def hinge_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
-    """Geometric-GAN critic loss (spec §4.5): mean max(0, 1 - D(real)) + mean max(0, 1 + D(fake))."""
-    return F.relu(1.0 - real_scores).mean() + F.relu(1.0 + fake_scores).mean()
+def _weighted_mean(values: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    if weights is None:
+        return values.mean()
+    return (values * weights).sum() / weights.sum().clamp_min(1e-6)
 
 
-def hinge_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
-    """Geometric-GAN generator loss: -mean D(fake)."""
-    return -fake_scores.mean()
+def hinge_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor,
+                             weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Geometric-GAN critic loss (spec §4.5): mean max(0, 1 - D(real)) + mean max(0, 1 + D(fake)); ``weights`` (same
+    shape as the scores) make the means weighted: only the patches that hold generated pixels count."""
+    return _weighted_mean(F.relu(1.0 - real_scores), weights) + _weighted_mean(F.relu(1.0 + fake_scores), weights)
+
+
+def hinge_generator_loss(fake_scores: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Geometric-GAN generator loss: -mean D(fake) (weighted as :func:`hinge_discriminator_loss`)."""
+    return -_weighted_mean(fake_scores, weights)
+
+
+def patch_weights(masks: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+    """(B, 1, H, W) masks of generated pixels -> the weight of each patch score (B, 1, h, w): 1 where the patch's
+    cell holds a generated pixel. A patch critic whose mean runs over a crop that is mostly real copies learns
+    nothing about the small generated part (its loss stays at 2: measured on mouth crops)."""
+    return F.adaptive_max_pool2d(masks.to(scores.dtype), scores.shape[-2:])
 
 
 def multiscale_sync_loss(

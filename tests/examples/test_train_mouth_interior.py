@@ -16,7 +16,7 @@ def test_two_steps_then_resume(tmp_path):
     launch_script(
         SCRIPT, "--dataset", str(dataset), "--output_dir", str(out), "--model_config", "tiny", "--batch_size", "2",
         "--validation_sources", "source1", "--validation_samples", "4", "--gan_start_step", "1", "--max_steps", "2",
-        "--feature_matching_weight", "1", "--discriminator_mask", "True",
+        "--feature_matching_weight", "1", "--discriminator_mask", "True", "--discriminator_layers", "3",
         *common,
     )
     assert (out / "checkpoints" / "checkpoint_2" / "trainer_state.json").exists()

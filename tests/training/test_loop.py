@@ -161,3 +161,32 @@ def test_early_stopping_saves_a_checkpoint_where_it_stops(tmp_path):
     )
     assert trainer.state.step == 3 and trainer.history["stale_validations"] == 2
     assert [p.name for p in checkpoint_dirs(tmp_path)] == ["checkpoint_3"]
+
+
+def test_schedules_keep_pace_with_the_steps_in_several_processes(monkeypatch):
+    """accelerate steps a prepared schedule once per process at every optimiser step: build_scheduler counts that in,
+    so with 2 processes the learning rate at step k is the one-process run's."""
+    import accelerate
+
+    class Args:
+        lr_scheduler, lr_warmup_steps, max_steps = "one_cycle", 0, 20
+
+    def rates(processes: int) -> list[float]:
+        class State:
+            num_processes = processes
+
+        monkeypatch.setattr(accelerate, "PartialState", State)
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        scheduler = build_scheduler(optimizer, Args())
+        seen = []
+        for _ in range(Args.max_steps):
+            seen.append(optimizer.param_groups[0]["lr"])
+            for _ in range(processes):  # what AcceleratedScheduler.step does
+                optimizer.step()
+                scheduler.step()
+        return seen
+
+    one, two = rates(1), rates(2)
+    assert max(abs(a - b) for a, b in zip(one, two, strict=True)) < 0.025  # OneCycleLR rounds its phases apart
+    assert two[10] > 0.03  # unscaled, two processes would be annealed out by the middle of the run
+    assert max(two) == pytest.approx(0.1, rel=0.01) and two[-1] < 0.01  # warmed up, then annealed, in 20 steps

@@ -46,7 +46,8 @@ class PreprocessOptions:
         redetect_every: the tracker confirms the face with a detection every this many frames.
         clip_enlarge: the fixed per-clip crop is the union of face boxes enlarged by this much per side.
         phones: also store the phones pocketsphinx hears, per frame (:mod:`talkhead.processing.phones`; the
-            mouth-motion model's input, otherwise decoded at every training start).
+            mouth-motion model's input, otherwise decoded at every training start), decoded with ``phone_decoder``
+            (the phone loop by default; ``words`` is what the shipped mouth-motion model reads).
         mouths: also store mouth crops (``mouths``, ``mouth_size`` square) and their boxes (``mouth_boxes``, frame
             pixels, smoothed over 3 frames): what the mouth-interior generator trains on.
         min_face_size: drop segments whose median face (the larger side of the landmarks' extent) is smaller, in
@@ -66,6 +67,7 @@ class PreprocessOptions:
     clip_enlarge: float = CLIP_ENLARGE
     face_size: int = 96
     phones: bool = False
+    phone_decoder: str = LEGACY_PHONE_DECODER
     mouths: bool = False
     mouth_size: int = MOUTH_SIZE
     min_face_size: float = 0.0
@@ -313,7 +315,7 @@ def _row(clip_id, source, framing: ClipFraming, found, wave, a, b, faces, option
     if faces is not None:
         row["faces"] = faces
     if options.phones:
-        row["phones"] = phone_features(segment_wave, b - a, VIDEO_FPS, LEGACY_PHONE_DECODER)
+        row["phones"] = phone_features(segment_wave, b - a, VIDEO_FPS, options.phone_decoder)
     if mouths is not None:
         row["mouths"], row["mouth_boxes"] = mouths[0], mouths[1].astype(np.float32)
     return row

@@ -161,6 +161,16 @@ def split_by_source(
     table = dataset.with_format("arrow")[:]  # two columns read from Arrow, not every row as Python lists
     sources = table.column("source").to_pylist()
     frames = pc.list_value_length(table.column("face_found")).to_pylist()
+    chosen = choose_holdout(sources, frames, holdout, fraction, seed)
+    kept = [i for i, s in enumerate(sources) if s not in chosen]
+    held_out = [i for i, s in enumerate(sources) if s in chosen]
+    return kept, held_out, sorted(chosen)
+
+
+def choose_holdout(sources: list[str], frames: list[int], holdout: list[str] | None = None, fraction: float = 0.15,
+                   seed: int = 0) -> set[str]:
+    """The held-out sources of rows with ``sources`` and ``frames``: ``holdout`` (checked), or sources drawn in a
+    seeded random order until they hold at least ``fraction`` of the frames (see :func:`split_by_source`)."""
     names = sorted(set(sources))
     if holdout:
         unknown = sorted(set(holdout) - set(names))
@@ -168,22 +178,19 @@ def split_by_source(
             raise TalkheadInputError(
                 f"validation sources {unknown} are not in the dataset; its sources are: {', '.join(names)}"
             )
-        chosen = set(holdout)
-    else:
-        if len(names) < 2:
-            raise TalkheadInputError(
-                "a source-disjoint split needs at least two sources; add data or give no validation split"
-            )
-        order = np.random.default_rng(seed).permutation(len(names))
-        total, chosen, held = sum(frames), set(), 0
-        for index in order:
-            if held >= fraction * total or len(chosen) == len(names) - 1:
-                break
-            chosen.add(names[index])
-            held += sum(f for s, f in zip(sources, frames, strict=True) if s == names[index])
-    kept = [i for i, s in enumerate(sources) if s not in chosen]
-    held_out = [i for i, s in enumerate(sources) if s in chosen]
-    return kept, held_out, sorted(chosen)
+        return set(holdout)
+    if len(names) < 2:
+        raise TalkheadInputError(
+            "a source-disjoint split needs at least two sources; add data or give no validation split"
+        )
+    order = np.random.default_rng(seed).permutation(len(names))
+    total, chosen, held = sum(frames), set(), 0
+    for index in order:
+        if held >= fraction * total or len(chosen) == len(names) - 1:
+            break
+        chosen.add(names[index])
+        held += sum(f for s, f in zip(sources, frames, strict=True) if s == names[index])
+    return chosen
 
 
 def load_training_clips(

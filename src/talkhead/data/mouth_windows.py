@@ -110,29 +110,36 @@ class MouthWindowDataset(_ClipDraws):
 
     def __getitem__(self, index: int) -> dict:
         rng, clip = self.draw(index)
-        rate = rng.uniform(1 - self.time_stretch, 1 + self.time_stretch) if self.time_stretch else 1.0
-        span = int(round(self.window * rate))
-        if span > clip.num_frames:  # a short clip is taken whole, at its own speed
-            span = min(self.window, clip.num_frames)
-        start = int(rng.integers(0, clip.num_frames - span + 1))
-        source_features = clip.features[start:start + span]
-        source_labels = clip.displacements[start:start + span]
-        if span != self.window and span > self.window // 2:
-            source_features, source_labels = (resample_frames(source_features, self.window),
-                                              resample_frames(source_labels, self.window))
-        if self.band_warp:
-            source_features = source_features.copy()
-            source_features[:, self.mel_columns] = warp_bands(source_features[:, self.mel_columns],
-                                                              rng.uniform(1 - self.band_warp, 1 + self.band_warp))
-        length = min(len(source_features), self.window)
-        features = np.zeros((self.window, clip.features.shape[1]), np.float32)
-        labels = np.zeros((self.window, *clip.displacements.shape[1:]), np.float32)
-        mask = np.zeros(self.window, np.float32)
-        features[:length] = source_features[:length]
-        labels[:length] = source_labels[:length]
-        mask[:length] = 1
-        return {"audio_features": torch.from_numpy(features), "labels": torch.from_numpy(labels),
-                "mask": torch.from_numpy(mask)}
+        return window_sample(clip, rng, self.window, self.time_stretch, self.band_warp, self.mel_columns)
+
+
+def window_sample(clip: MotionClip, rng: np.random.Generator, window: int, time_stretch: float = 0.0,
+                  band_warp: float = 0.0, mel_columns: slice | None = None) -> dict:
+    """One training window of ``clip`` drawn with ``rng`` (see :class:`MouthWindowDataset`): audio features, mouth
+    displacement labels and the mask of real (not padded) frames, as tensors."""
+    rate = rng.uniform(1 - time_stretch, 1 + time_stretch) if time_stretch else 1.0
+    span = int(round(window * rate))
+    if span > clip.num_frames:  # a short clip is taken whole, at its own speed
+        span = min(window, clip.num_frames)
+    start = int(rng.integers(0, clip.num_frames - span + 1))
+    source_features = clip.features[start:start + span]
+    source_labels = clip.displacements[start:start + span]
+    if span != window and span > window // 2:
+        source_features, source_labels = (resample_frames(source_features, window),
+                                          resample_frames(source_labels, window))
+    if band_warp:
+        source_features = source_features.copy()
+        source_features[:, mel_columns] = warp_bands(source_features[:, mel_columns],
+                                                     rng.uniform(1 - band_warp, 1 + band_warp))
+    length = min(len(source_features), window)
+    features = np.zeros((window, clip.features.shape[1]), np.float32)
+    labels = np.zeros((window, *clip.displacements.shape[1:]), np.float32)
+    mask = np.zeros(window, np.float32)
+    features[:length] = source_features[:length]
+    labels[:length] = source_labels[:length]
+    mask[:length] = 1
+    return {"audio_features": torch.from_numpy(features), "labels": torch.from_numpy(labels),
+            "mask": torch.from_numpy(mask)}
 
 
 def silence_displacement(clips: list[MotionClip], threshold: float = 0.9) -> np.ndarray:

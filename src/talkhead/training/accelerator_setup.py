@@ -66,28 +66,35 @@ def tracker_config(args) -> dict:
 def build_scheduler(optimizer, args, **specific):
     """The learning-rate schedule ``--lr_scheduler`` names over ``--max_steps`` optimiser steps.
 
+    accelerate steps a prepared schedule once per process at every optimiser step (it expects schedules counted in
+    single-process batches), so with N processes the schedule is built over N x ``--max_steps`` (and N x the
+    warm-up): in every process count the learning rate at step k is the one-process run's.
+
     ``one_cycle``: ``OneCycleLR`` to each group's learning rate, warm-up ``--lr_warmup_steps`` (when 0: 5 % of the
     run, at least 2.5 steps, as OneCycleLR divides by zero with a one-step warm-up). Other names go to
     ``transformers.get_scheduler``; ``specific`` are that schedule's own arguments (e.g. ``step_rules`` of
     ``piecewise_constant``).
     """
     import torch
+    from accelerate import PartialState
     from transformers import get_scheduler
 
+    processes = PartialState().num_processes
     if args.lr_scheduler == "one_cycle":
         warmup = (
             args.lr_warmup_steps / args.max_steps if args.lr_warmup_steps else min(0.3, max(0.05, 2.5 / args.max_steps))
         )
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, [group["lr"] for group in optimizer.param_groups], total_steps=args.max_steps, pct_start=warmup
+            optimizer, [group["lr"] for group in optimizer.param_groups], total_steps=args.max_steps * processes,
+            pct_start=warmup,
         )
 
     try:
         return get_scheduler(
             args.lr_scheduler,
             optimizer,
-            num_warmup_steps=args.lr_warmup_steps,
-            num_training_steps=args.max_steps,
+            num_warmup_steps=args.lr_warmup_steps * processes,
+            num_training_steps=args.max_steps * processes,
             scheduler_specific_kwargs=specific or None,
         )
     except ValueError as err:

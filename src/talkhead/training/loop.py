@@ -159,6 +159,16 @@ class Trainer:
                 self.state.position = [passes, done]
                 yield batch
 
+    def stream_batches(self, loader) -> Iterator:
+        """The batches of ``loader`` over a streamed dataset (:class:`~talkhead.data.streaming.StreamedWindows`, which
+        knows its own place and pass), pass after pass, on this process's device. The loader is not prepared by
+        accelerate: each process streams its own part of the data."""
+        from accelerate.utils import send_to_device
+
+        while True:
+            for batch in loader:
+                yield send_to_device(batch, self.accelerator.device)
+
     def optimizer_step(self, loss: torch.Tensor, optimizer, scheduler=None) -> None:
         """Backward, gradient clipping (``--max_grad_norm``, on the batch that steps), step, schedule, zeroed gradients;
         accelerate skips the step, the schedule and the zeroing on the batches that only accumulate."""
@@ -232,6 +242,10 @@ class Trainer:
 
     def _log_losses(self, running: dict, progress) -> None:
         means = {key: float(np.mean(values)) for key, values in running.items()}
+        if self.accelerator.num_processes > 1:  # the loss of the global batch: every process's mean, averaged
+            keys = sorted(means)
+            local = torch.tensor([means[key] for key in keys], dtype=torch.float64, device=self.accelerator.device)
+            means = dict(zip(keys, self.accelerator.reduce(local, reduction="mean").tolist(), strict=True))
         for key, value in means.items():
             self.history["train"].setdefault(key, []).append((self.state.step, value))
         self.accelerator.log({f"train/{key}": value for key, value in means.items()}, step=self.state.step)
