@@ -71,9 +71,9 @@ def preprocess_shards(output: Path, extra: list[str]) -> dict:
     seconds = 0.0
     for index in range(SHARDS):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "talkhead", "preprocess", str(REAL_DATA), "-o", str(output), "--shard",
-                        f"{index}/{SHARDS}", "--num-proc", "1", "--quiet", "--test-sources", TEST_SOURCES, *extra],
-                       check=True, env=env, capture_output=True)
+        command = [sys.executable, "-m", "talkhead.cli", "preprocess", str(REAL_DATA), "-o", str(output),
+                   "--shard", f"{index}/{SHARDS}", "--num-proc", "1", "--quiet", "--test-sources", TEST_SOURCES]
+        subprocess.run([*command, *extra], check=True, env=env, capture_output=True)
         seconds += time.perf_counter() - started
     manifests = read_manifests(output)
     clips = sum(1 for m in manifests for c in m["clips"] if not c.get("skipped"))

@@ -225,6 +225,7 @@ class TrainingData:
     validation: list
     held_out: list[str]
     rest_pose: np.ndarray
+    opening_std: float  # a typical training speaker's opening spread (config.speech_opening_std)
     describe: str
     train_clips: int | None = None  # None when streamed (not counted)
     begin_pass: object = None
@@ -232,7 +233,7 @@ class TrainingData:
 
 def in_memory_data(args, config) -> TrainingData:
     """Every clip loaded, offsets undone, windows drawn afresh each pass (replayed exactly on resume)."""
-    from talkhead.data.mouth_windows import MouthWindowDataset, silence_displacement
+    from talkhead.data.mouth_windows import MouthWindowDataset, silence_displacement, speech_opening_std
     from talkhead.training.motion_clips import prepare_motion_clips
 
     train_clips, validation_clips, held_out = prepare_motion_clips(args, config)
@@ -247,7 +248,8 @@ def in_memory_data(args, config) -> TrainingData:
     def begin_pass(passes: int) -> None:  # a fresh draw of windows every pass, seeded by the step it began at
         dataset.epoch = passes * len(loader)
 
-    return TrainingData(loader, validation_clips, held_out, silence_displacement(train_clips),
+    opening_std = speech_opening_std([c.mean_shape + c.displacements for c in train_clips])
+    return TrainingData(loader, validation_clips, held_out, silence_displacement(train_clips), opening_std,
                         f"{len(train_clips)} training clips", len(train_clips), begin_pass)
 
 
@@ -268,7 +270,7 @@ def streamed_data(args, config, trainer) -> TrainingData:
     trainer.print(f"streaming: audio-video offsets are not searched (undo them with `talkhead preprocess "
                   f"--av-offset-model`); {phones}")
     loader = torch.utils.data.DataLoader(data.windows, batch_size=args.batch_size, drop_last=True)
-    return TrainingData(loader, data.validation, data.held_out, data.rest_pose,
+    return TrainingData(loader, data.validation, data.held_out, data.rest_pose, data.opening_std,
                         f"training clips streamed (process {state.process_index + 1} of {state.num_processes})")
 
 
@@ -288,6 +290,7 @@ def main(argv=None) -> None:
     except (TalkheadInputError, ValueError) as err:
         raise SystemExit(f"error: {err}") from err
     config.silence_displacement = data.rest_pose.reshape(-1).round(5).tolist()
+    config.speech_opening_std = round(data.opening_std, 5)
     model = MouthMotionModel(config)
     expert, rest = load_expert(args, config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)

@@ -93,3 +93,19 @@ def test_a_sync_expert_that_hears_other_phones_is_refused(dataset, tmp_path):
                 "none",
             ]
         )
+
+
+def test_fit_speech_opening_std_sets_the_field(dataset, tmp_path):
+    import subprocess
+    import sys
+
+    from talkhead.models.mouth_motion import MouthMotionConfig
+
+    MouthMotionConfig.from_preset("tiny").save_pretrained(tmp_path / "model")
+    script = ROOT / "examples" / "fit_speech_opening_std.py"
+    done = subprocess.run([sys.executable, str(script), "--dataset", str(dataset), "--model", str(tmp_path / "model")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    value = json.loads((tmp_path / "model" / "config.json").read_text())["speech_opening_std"]
+    assert 0 < value < 1 and "median of 4 clips" in done.stdout
+    assert MouthMotionConfig.from_pretrained(tmp_path / "model").speech_opening_std == value

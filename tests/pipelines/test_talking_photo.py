@@ -3,6 +3,7 @@ generated inside the lips and nowhere else."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -134,3 +135,51 @@ def test_count_blinks_ignores_long_closures():
     openness[100:140] = 0.05  # eyes down for 1.6 s
     openness[150] = np.nan
     assert count_blinks(openness) == 1
+
+
+def test_the_region_warp_is_the_whole_warp_there(astronaut):
+    from talkhead.processing.warp import border_anchors, thin_plate_map, thin_plate_region
+
+    points, _ = face_landmarks(astronaut)
+    moved = points.copy()
+    moved[48:68, 1] += np.linspace(0, 6, 20)  # the mouth opens
+    anchors = border_anchors(astronaut.shape[1], astronaut.shape[0])
+    target, source = np.concatenate([moved, anchors]), np.concatenate([points, anchors])
+    box = (int(points[48:68, 0].min()) // 4 * 4, int(points[48:68, 1].min()) // 4 * 4,
+           int(points[48:68, 0].max()) + 6, int(points[48:68, 1].max()) + 9)
+    mapping = thin_plate_map(target, source, astronaut.shape[1], astronaut.shape[0], detail=np.array(box, float))
+    whole = cv2.remap(astronaut, mapping, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    patch = thin_plate_region(astronaut, target, source, box)
+    np.testing.assert_array_equal(patch, whole[box[1] : box[3], box[0] : box[2]])
+
+
+def test_render_threads_do_not_change_the_frames(astronaut, head, mouth, monkeypatch):
+    from talkhead.pipelines import photo_frames
+
+    wave = speech_like(1.5)
+    _, threaded = frames_of(astronaut, wave, head, mouth, max_side=256)
+    monkeypatch.setattr(photo_frames, "RENDER_THREADS", 1)
+    monkeypatch.setattr(photo_frames.render_in_order, "__defaults__", (1,))
+    _, serial = frames_of(astronaut, wave, head, mouth, max_side=256)
+    assert len(threaded) == len(serial) > 30
+    for a, b in zip(threaded, serial, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_predict_photo_anchors_on_the_closed_mouth_and_scales_to_a_typical_speaker():
+    from talkhead.processing.mouth import keep_lips_apart, shape_inner_lip_opening, shape_lip_gap
+
+    torch.manual_seed(1)
+    model = MouthMotionModel(MouthMotionConfig.from_preset("tiny", use_phones=False, output_gain=4.0)).eval()
+    rest = np.zeros((20, 2))
+    rest[:, 0] = np.linspace(-0.5, 0.5, 20)  # a flat, shut mouth
+    wave = speech_like(3.0)
+    unscaled = model.predict_photo(wave, 75, 25, rest)
+    gaps = shape_lip_gap(rest + unscaled)
+    lowest = np.sort(gaps)[: max(1, len(gaps) // 10)]
+    assert abs(lowest.mean()) < 0.25 * np.std(gaps)  # the most closed tenth of the frames meets the shut photo
+    model.config.speech_opening_std = 2.0 * float(np.std(shape_inner_lip_opening(keep_lips_apart(rest + unscaled))))
+    scaled = model.predict_photo(wave, 75, 25, rest)
+    np.testing.assert_allclose(scaled, 2.0 * unscaled, rtol=1e-6, atol=1e-9)
+    silent = model.predict_photo(np.zeros(3 * 16000, np.float32), 75, 25, rest)
+    assert np.abs(silent).max() < 1e-6  # silence: the photo's own shut mouth

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..models.mouth_motion import mouth_audio_features
-from ..processing.mouth import mouth_shapes
+from ..processing.mouth import mouth_shapes, shape_inner_lip_opening
 from ..processing.phones import SILENCE
 from .av_offsets import align
 from .clips import clip_phones
@@ -140,6 +140,14 @@ def window_sample(clip: MotionClip, rng: np.random.Generator, window: int, time_
     mask[:length] = 1
     return {"audio_features": torch.from_numpy(features), "labels": torch.from_numpy(labels),
             "mask": torch.from_numpy(mask)}
+
+
+def speech_opening_std(shapes: list[np.ndarray]) -> float:
+    """The median over clips of the standard deviation of their inner-lip opening (inter-ocular units; ``shapes``
+    each clip's (T, 20, 2) mouth shapes): how much a typical speaker's mouth moves
+    (``MouthMotionConfig.speech_opening_std``)."""
+    spreads = [np.std(shape_inner_lip_opening(s)) for s in shapes if len(s) > 1]
+    return float(np.median(spreads)) if spreads else 0.0
 
 
 def silence_displacement(clips: list[MotionClip], threshold: float = 0.9) -> np.ndarray:

@@ -118,21 +118,19 @@ def paint_mouth_interior(frame: np.ndarray, points: np.ndarray, photo_points: np
     return out
 
 
-def own_mouth_interior(frame: np.ndarray, points: np.ndarray, opened: np.ndarray, grow: float = 1.5) -> np.ndarray:
-    """``frame`` with the inside of its inner lips (landmarks ``points``) taken from ``opened``: the open photo's own
-    teeth, warped to the frame's mouth (a photo taken mid-word, closed for the warp, talks with its real teeth).
+def own_mouth_interior(frame: np.ndarray, points: np.ndarray, opened: np.ndarray, box: tuple[int, int, int, int],
+                       grow: float = 1.5) -> np.ndarray:
+    """``frame`` with the inside of its inner lips (landmarks ``points``) taken from ``opened``, the patch at ``box``
+    (x0, y0, x1, y1) of the open photo warped to the frame's mouth (a photo taken mid-word, closed for the warp,
+    talks with its real teeth; :class:`~talkhead.pipelines.photo_frames.PhotoFrames`).
 
     Only the inner-lip polygon, grown by ``grow`` pixels and feathered, is pasted; nothing when the lips touch.
     """
-    x0, y0 = np.floor(points[60:68].min(0) - 4).astype(int)
-    x1, y1 = np.ceil(points[60:68].max(0) + 5).astype(int)
-    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, frame.shape[1]), min(y1, frame.shape[0])
-    if x1 - x0 < 3 or y1 - y0 < 3:
-        return frame
+    x0, y0, x1, y1 = box
     mask = inner_mouth_mask(points - (x0, y0), max(x1 - x0, y1 - y0), grow)[: y1 - y0, : x1 - x0, None]
     if not mask.any():
         return frame
     out = frame.copy()
     region = out[y0:y1, x0:x1].astype(np.float32)
-    out[y0:y1, x0:x1] = np.clip(region + (opened[y0:y1, x0:x1] - region) * mask + 0.5, 0, 255).astype(np.uint8)
+    out[y0:y1, x0:x1] = np.clip(region + (opened - region) * mask + 0.5, 0, 255).astype(np.uint8)
     return out

@@ -40,7 +40,7 @@ from ..errors import TalkheadInputError
 from ..options import TalkingHeadOptions
 from ..outputs import check_free_space, check_output_path, estimated_video_bytes
 from ..processing import audio as audio_lib
-from ..processing.blinks import blink_schedule, close_eyes
+from ..processing.blinks import blink_schedule
 from ..processing.face_crops import crop_face, face_crop_boxes, smooth_boxes
 from ..processing.landmarks import (
     apply_transform,
@@ -49,25 +49,24 @@ from ..processing.landmarks import (
     normalize_landmarks,
     similarity_transform,
 )
-from ..processing.mouth import INNER_LIP_PAIRS, keep_lips_apart, mouth_shapes
+from ..processing.mouth import keep_lips_apart, mouth_shapes
 from ..processing.phones import DEFAULT_LANGUAGE
 from ..processing.video import VideoWriter
-from ..processing.warp import border_anchors, piecewise_affine_warp, thin_plate_map
+from ..processing.warp import border_anchors, piecewise_affine_warp
 from .base import TalkheadPipeline
 from .common import DEFAULT_FACE_GENERATOR, DEFAULT_MOUTH_MOTION, DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, load_speech
 from .generator_renderer import FaceRenderer, close_mouths, pose_descriptor
 from .loading import TalkingHeadModels as TalkingHeadModels  # re-exported: talking_head's loader
 from .loading import load_talking_head_models
-from .mouth_interior import MouthInteriorRenderer, lips_apart, own_mouth_interior, paint_mouth_interior
+from .mouth_interior import MouthInteriorRenderer
 from .mouth_retrieval import target_landmarks
+from .photo_frames import OPEN_PHOTO_GAP, PhotoFrames, render_in_order
+from .photo_frames import warp_photo as warp_photo  # re-exported: the warp of a talking photo
 from .speech_to_landmarks import SpeechToLandmarks, read_image
 from .stages import StageTimes
 
 logger = logging.getLogger(__name__)
 
-WARP_POINTS = np.r_[0:60]  # all but the inner lips (they coincide on a closed mouth)
-OPEN_WARP_POINTS = np.r_[0:68]  # a photo whose lips are apart: the inner lips steer the teeth and the gap too
-OPEN_PHOTO_GAP = 0.05  # inner-lip gap over mouth width above which a photo's mouth counts as open
 NEUTRAL_UPPER_SHARE = 0.15  # of an open photo's lip gap, closed by the upper lip (the jaw closes the rest)
 HEAD_POINTS = np.r_[17:48]  # brows, nose, eyes: rigid with the skull
 LOWER_FACE = np.r_[4:13, 48:68]  # lower jaw and mouth: what speech moves
@@ -121,18 +120,6 @@ def rescale_motion(motion: np.ndarray, head_scale: float, lip_scale: float, detr
     return np.stack([apply_transform(head, start) for head in scaled]) + weights * residual
 
 
-def warp_photo(photo: np.ndarray, start: np.ndarray, frame_points: np.ndarray, anchors: np.ndarray) -> np.ndarray:
-    """The photo with its landmarks ``start`` moved to ``frame_points``."""
-    height, width = photo.shape[:2]
-    points = OPEN_WARP_POINTS if mouth_opening(start) > OPEN_PHOTO_GAP else WARP_POINTS
-    target = np.concatenate([frame_points[points], anchors])
-    source = np.concatenate([start[points], anchors])
-    low, high = frame_points.min(0), frame_points.max(0)
-    margin = 0.15 * (high - low).max()
-    mapping = thin_plate_map(target, source, width, height, detail=np.concatenate([low - margin, high + margin]))
-    return cv2.remap(photo, mapping, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
 def speak_with_mouth_model(
     points: np.ndarray,
     photo_points: np.ndarray,
@@ -145,16 +132,16 @@ def speak_with_mouth_model(
     """(T, 68, 2) head motion at 25 fps with the mouth (and chin) set by ``mouth_model`` from ``wave``.
 
     The photo's own mouth is the rest pose (a smiling photo talks with a smile); the model's displacement
-    from its rest pose is added in each frame's face frame, so the mouth moves with the head (:func:`talking_head`
-    passes an open photo's closed version, :func:`close_photo_mouth`, so that it closes between words).
+    from it (:meth:`~talkhead.models.mouth_motion.MouthMotionModel.predict_photo`: from the utterance's most closed
+    mouths, at a typical speaker's amplitude) is added in each frame's face frame, so the mouth moves with the head
+    (:func:`talking_head` passes an open photo's closed version, :func:`close_photo_mouth`, so that it closes
+    between words).
     """
 
     rest = mouth_shapes(photo_points[None])[0]
     if silent:
         return target_landmarks(points, np.repeat(rest[None], len(points), 0))
-    displacements = mouth_model.predict_speech(
-        wave, len(points), audio_lib.VIDEO_FPS, from_rest=True, language=language
-    )
+    displacements = mouth_model.predict_photo(wave, len(points), audio_lib.VIDEO_FPS, rest, language=language)
     return target_landmarks(points, keep_lips_apart(rest + lip_scale * displacements))
 
 
@@ -185,18 +172,6 @@ def close_photo_mouth(photo: np.ndarray, photo_points: np.ndarray) -> tuple[np.n
     source = np.concatenate([photo_points, ring, border_anchors(width, height)])
     target = np.concatenate([neutral, ring, border_anchors(width, height)])
     return piecewise_affine_warp(photo, source, target), neutral
-
-
-def open_teeth(points: np.ndarray, photo_points: np.ndarray, least: float = 0.35) -> np.ndarray:
-    """``points`` with the inner lips kept at least ``least`` of the photo's gap apart, for warping an open photo's
-    teeth: a thin-plate spline through inner lips that meet folds (only the true polygon is pasted)."""
-    points = np.array(points, np.float64, copy=True)
-    for top, bottom in INNER_LIP_PAIRS:
-        wanted = least * max(photo_points[bottom, 1] - photo_points[top, 1], 0.0)
-        short = max(wanted - (points[bottom, 1] - points[top, 1]), 0.0)
-        points[top, 1] -= short / 2
-        points[bottom, 1] += short / 2
-    return points
 
 
 def fit_photo(photo: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
@@ -335,29 +310,16 @@ def talking_head(
         if output is not None
         else contextlib.nullcontext()
     )
+    frames_of = PhotoFrames(frame, start, points, blinks, anchors,
+                            open_photo=reference if closed_from_open and options.mouth_interior else None,
+                            interior=interior, paint=options.mouth_interior and interior is None and not photo_open
+                            and not closed_from_open)
+    batches = [list(range(first, min(first + options.batch_size, len(points))))
+               for first in range(0, len(points), options.batch_size)]
     with writer:  # an error discards the partial file
-        batch_size = options.batch_size
-        for first in tqdm(
-            range(0, len(points), batch_size), desc="talking head", unit="batch", disable=not options.progress
-        ):
-            indices = list(range(first, min(first + batch_size, len(points))))
-            with times.stage("render"):
-                frames = [warp_photo(frame, start, points[i], anchors) for i in indices]
-                frames = [close_eyes(f, points[i], blinks[i]) for f, i in zip(frames, indices, strict=True)]
-            if closed_from_open and options.mouth_interior:  # the photo's own teeth, warped to each frame's mouth
-                with times.stage("mouth interior"):
-                    frames = [
-                        own_mouth_interior(f, points[i], warp_photo(*reference, open_teeth(points[i], reference[1]),
-                                                                    anchors))
-                        if lips_apart(points[i]) else f  # lips that touch show no teeth: no second warp
-                        for f, i in zip(frames, indices, strict=True)
-                    ]
-            elif interior is not None:
-                with times.stage("mouth interior"):
-                    frames = interior(frames, points[indices], indices)
-            elif options.mouth_interior and not photo_open:  # an open photo has its own
-                with times.stage("render"):
-                    frames = [paint_mouth_interior(f, points[i], start) for f, i in zip(frames, indices, strict=True)]
+        rendered_batches = times.iterate("render", render_in_order(frames_of.render, batches))
+        for indices, frames in zip(tqdm(batches, desc="talking head", unit="batch", disable=not options.progress),
+                                   rendered_batches, strict=True):
             if renderer is not None:
                 frames = renderer(
                     frames, boxes[indices], normalize_landmarks(points[indices], boxes[indices]), indices, times

@@ -66,6 +66,14 @@ def shape_inner_lip_opening(shapes: np.ndarray) -> np.ndarray:
     return np.mean(gaps, axis=0)
 
 
+def shape_lip_gap(shapes: np.ndarray) -> np.ndarray:
+    """(...,) signed inner-lip gap of mouth shapes (..., 20, 2): lower lip minus upper lip, vertically (negative where
+    predicted lips cross); :func:`shape_inner_lip_opening` is its unsigned cousin."""
+    shapes = np.asarray(shapes, np.float64)
+    return np.mean([shapes[..., b - MOUTH.start, 1] - shapes[..., a - MOUTH.start, 1] for a, b in INNER_LIP_PAIRS],
+                   axis=0)
+
+
 def face_frames(landmarks: np.ndarray) -> np.ndarray:
     """(T, 2, 3) per frame: the similarity from image coordinates to the face frame."""
     landmarks = np.asarray(landmarks, np.float64).reshape(-1, 68, 2)

@@ -36,17 +36,8 @@ def squared_distances(a: np.ndarray, b: np.ndarray, a_squared: np.ndarray | None
     return np.maximum(a_squared[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T, 0)
 
 
-def thin_plate_map(target: np.ndarray, source: np.ndarray, width: int, height: int, regularization: float = 1e-7,
-                   detail: np.ndarray | None = None) -> np.ndarray:
-    """(height, width, 2) float32 ``cv2.remap`` map: for each output pixel, where to sample the source image.
-
-    The spline sends ``target`` points (where features should end up) to ``source`` points (where
-    they are in the photo). It is evaluated every ``GRID`` pixels and upsampled bilinearly; inside the
-    ``detail`` box (x0, y0, x1, y1), where the landmarks move against each other, every
-    ``DETAIL_GRID`` pixels, which keeps the lips within half a pixel of where the spline puts them.
-    ``regularization`` only guards against coinciding points: larger values pull the lips back.
-    """
-    scale = float(max(width, height))  # unit coordinates keep the system well conditioned
+def _solve_spline(target: np.ndarray, source: np.ndarray, scale: float, regularization: float):
+    """The spline's coefficients (unit coordinates) and a function evaluating it at (K, 2) unit nodes -> pixels."""
     t, s = target / scale, source / scale
     n = len(t)
     kernel = _tps_kernel(squared_distances(t, t)) + regularization * np.eye(n)
@@ -59,6 +50,29 @@ def thin_plate_map(target: np.ndarray, source: np.ndarray, width: int, height: i
         values = _tps_kernel(squared_distances(nodes, t, nodes_squared)) @ coefficients[:n]
         return (values + coefficients[n] + nodes @ coefficients[n + 1 :]) * scale
 
+    return evaluate
+
+
+def _fine_map(evaluate, scale: float, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    """The map of the box [x0, x1) x [y0, y1), the spline evaluated every ``DETAIL_GRID`` pixels and upsampled."""
+    xs, ys = np.arange(x0, x1 + DETAIL_GRID, DETAIL_GRID), np.arange(y0, y1 + DETAIL_GRID, DETAIL_GRID)
+    fine = evaluate(np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2) / scale)
+    fine = fine.reshape(len(ys), len(xs), 2).astype(np.float32)
+    return cv2.remap(fine, *_grid_coordinates(x1 - x0, y1 - y0, DETAIL_GRID), cv2.INTER_LINEAR)
+
+
+def thin_plate_map(target: np.ndarray, source: np.ndarray, width: int, height: int, regularization: float = 1e-7,
+                   detail: np.ndarray | None = None) -> np.ndarray:
+    """(height, width, 2) float32 ``cv2.remap`` map: for each output pixel, where to sample the source image.
+
+    The spline sends ``target`` points (where features should end up) to ``source`` points (where
+    they are in the photo). It is evaluated every ``GRID`` pixels and upsampled bilinearly; inside the
+    ``detail`` box (x0, y0, x1, y1), where the landmarks move against each other, every
+    ``DETAIL_GRID`` pixels, which keeps the lips within half a pixel of where the spline puts them.
+    ``regularization`` only guards against coinciding points: larger values pull the lips back.
+    """
+    scale = float(max(width, height))  # unit coordinates keep the system well conditioned
+    evaluate = _solve_spline(target, source, scale, regularization)
     nodes, nodes_squared, shape = _grid_nodes(width, height)
     coarse = evaluate(nodes, nodes_squared).reshape(*shape, 2).astype(np.float32)
     mapping = cv2.remap(coarse, *_grid_coordinates(width, height, GRID), cv2.INTER_LINEAR)
@@ -66,11 +80,22 @@ def thin_plate_map(target: np.ndarray, source: np.ndarray, width: int, height: i
         x0, y0 = (max(0, int(v) // DETAIL_GRID * DETAIL_GRID) for v in detail[:2])
         x1, y1 = min(width, int(np.ceil(detail[2]))), min(height, int(np.ceil(detail[3])))
         if x1 > x0 and y1 > y0:
-            xs, ys = np.arange(x0, x1 + DETAIL_GRID, DETAIL_GRID), np.arange(y0, y1 + DETAIL_GRID, DETAIL_GRID)
-            fine = evaluate(np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2) / scale)
-            fine = fine.reshape(len(ys), len(xs), 2).astype(np.float32)
-            mapping[y0:y1, x0:x1] = cv2.remap(fine, *_grid_coordinates(x1 - x0, y1 - y0, DETAIL_GRID), cv2.INTER_LINEAR)
+            mapping[y0:y1, x0:x1] = _fine_map(evaluate, scale, x0, y0, x1, y1)
     return mapping
+
+
+def thin_plate_region(image: np.ndarray, target: np.ndarray, source: np.ndarray, box: tuple[int, int, int, int],
+                      regularization: float = 1e-7) -> np.ndarray:
+    """The (y1 - y0, x1 - x0) patch at ``box`` (x0, y0, x1, y1) of ``image`` warped as :func:`thin_plate_map` warps the
+    whole image (with ``detail`` over the box): where only a small part of a warp is used (a mouth's inside), the
+    spline is evaluated there alone."""
+    height, width = image.shape[:2]
+    scale = float(max(width, height))
+    x0, y0, x1, y1 = box
+    snapped_x, snapped_y = x0 // DETAIL_GRID * DETAIL_GRID, y0 // DETAIL_GRID * DETAIL_GRID  # the grid of detail
+    mapping = _fine_map(_solve_spline(target, source, scale, regularization), scale, snapped_x, snapped_y, x1, y1)
+    return cv2.remap(image, mapping[y0 - snapped_y :, x0 - snapped_x :], None, cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
 
 
 @lru_cache(maxsize=4)

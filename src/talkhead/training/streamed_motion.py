@@ -18,7 +18,7 @@ from itertools import islice
 import numpy as np
 
 from ..data.clips import choose_holdout
-from ..data.mouth_windows import MotionClip, motion_clip, silence_displacement
+from ..data.mouth_windows import MotionClip, motion_clip, silence_displacement, speech_opening_std
 from ..data.streaming import MOTION_COLUMNS, StreamedWindows, dataset_options, row_to_clip, source_frames, stream_split
 from ..processing.phones import LEGACY_PHONE_DECODER, phone_features
 
@@ -29,6 +29,7 @@ class StreamedMotionData:
     validation: list[MotionClip]
     held_out: list[str]
     rest_pose: np.ndarray  # (20, 2) silence displacement of the first clips of the stream
+    opening_std: float  # speech_opening_std of the same clips
     stored_phones: bool
 
 
@@ -55,4 +56,5 @@ def streamed_motion_data(args, config, sample, rank: int = 0, world_size: int = 
     first = [to_motion_clip(row_to_clip(row)) for row in islice(training, rest_pose_clips)]  # same in every process
     windows = StreamedWindows(training, to_motion_clip, sample, args.window, args.seed, rank, world_size,
                               args.clip_buffer, args.window_buffer)
-    return StreamedMotionData(windows, validation, sorted(held), silence_displacement(first), stored)
+    return StreamedMotionData(windows, validation, sorted(held), silence_displacement(first),
+                              speech_opening_std([c.mean_shape + c.displacements for c in first]), stored)

@@ -49,6 +49,10 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
         silence_displacement (`list[float]`, *optional*): mean true displacement over silent training frames
             (40 values); subtracting it turns a displacement from the mean into one from the rest pose, which is
             what a single photo gives.
+        speech_opening_std (`float`, *optional*): the median over the training clips of the standard deviation of
+            the inner-lip opening (inter-ocular units): how much a typical speaker's mouth moves. A photo's motion
+            (:meth:`MouthMotionModel.predict_photo`) is scaled to it, since the model's own prediction, hedged
+            towards the mean, moves less; ``None``: not scaled.
     """
 
     model_type = "mouth_motion"
@@ -64,7 +68,8 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
                  input_dropout: float = 0.1, mouth_points: int = 20, mel_normalization: str = "mean",
                  opening_loss_weight: float = 0.0, correlation_loss_weight: float = 0.0, ensemble_size: int = 1,
                  output_gain: float = 1.0,
-                 silence_displacement: list[float] | None = None, initializer_range: float = 0.02, **kwargs):
+                 silence_displacement: list[float] | None = None, initializer_range: float = 0.02,
+                 speech_opening_std: float | None = None, **kwargs):
         self.use_phones = use_phones
         self.use_mel = use_mel
         self.phone_decoder = phone_decoder
@@ -83,6 +88,7 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
         self.silence_displacement = (list(silence_displacement) if silence_displacement is not None
                                      else [0.0] * (2 * mouth_points))
         self.initializer_range = initializer_range
+        self.speech_opening_std = speech_opening_std
         problems = []
         if not (use_phones or use_mel):
             problems.append("use_phones and use_mel are both False (the model needs an input)")

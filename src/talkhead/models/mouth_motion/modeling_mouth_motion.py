@@ -23,6 +23,7 @@ from transformers import PreTrainedModel
 from transformers.utils import ModelOutput
 
 from ...processing import audio as audio_lib
+from ...processing.mouth import CLOSED_PERCENTILE, keep_lips_apart, shape_inner_lip_opening, shape_lip_gap
 from ...processing.phones import DEFAULT_LANGUAGE
 from ..blocks import init_weights
 from ..configuration_utils import ShippedModelMixin
@@ -47,6 +48,9 @@ def opening_correlation(predicted: torch.Tensor, real: torch.Tensor, weights: to
     covariance = (centred[0] * centred[1] * weights).sum(-1)
     spread = [((x * x) * weights).sum(-1).clamp(min=1e-8).sqrt() for x in centred]
     return covariance / (spread[0] * spread[1])
+
+
+PHOTO_GAIN_RANGE = (0.5, 3.0)  # how far predict_photo may scale an utterance's motion towards a typical speaker's
 
 
 @dataclass
@@ -178,3 +182,27 @@ class MouthMotionModel(ShippedModelMixin, PreTrainedModel):
         rest = np.zeros_like(displacements[0]) if from_rest else self.rest_displacement()
         closing = audio_lib.silence_closing_weights(wave, num_frames, fps)[:, None, None]
         return (1 - closing) * displacements + closing * rest
+
+    def predict_photo(self, wave: np.ndarray, num_frames: int, fps: float, rest_shape: np.ndarray,
+                      phones: np.ndarray | None = None, language: str = DEFAULT_LANGUAGE) -> np.ndarray:
+        """(num_frames, 20, 2) displacements that animate a photo whose mouth, shut, is ``rest_shape`` (20, 2, face
+        frame): ``rest_shape`` plus them is each frame's mouth.
+
+        :meth:`predict_speech` with ``from_rest`` measures from the silent training frames' mean, whose lips are
+        often parted: from a shut photo, the quarter of the frames the model closes more than that crossed the lips
+        and were clipped, and the mouth moved about half as much as a real one. Here the anchor is the utterance's
+        own most closed predicted mouths (``CLOSED_PERCENTILE``, as :func:`~talkhead.processing.mouth.closed_shape`
+        finds a video's), silence shuts the mouth, and with ``config.speech_opening_std`` the motion is scaled so
+        that the opening varies as much as a typical training speaker's (within ``PHOTO_GAIN_RANGE``).
+        """
+        features = MouthMotionFeatureExtractor.from_config(self.config)(wave, num_frames, fps, phones, language)
+        raw = self.predict(features)
+        gaps = shape_lip_gap(rest_shape + raw)
+        displacements = raw - raw[gaps <= np.percentile(gaps, CLOSED_PERCENTILE)].mean(0)
+        closing = audio_lib.silence_closing_weights(wave, num_frames, fps)[:, None, None]
+        displacements = (1 - closing) * displacements
+        target = getattr(self.config, "speech_opening_std", None)
+        spread = float(np.std(shape_inner_lip_opening(keep_lips_apart(rest_shape + displacements))))
+        if target and spread > 1e-6:
+            displacements = displacements * float(np.clip(target / spread, *PHOTO_GAIN_RANGE))
+        return displacements
