@@ -73,7 +73,7 @@ def test_speech_is_cut_into_bounded_chunks_at_its_quietest_frames():
     assert chunks[0][0] == 0 and abs(chunks[0][1] - 25.5 * rate) <= 640  # within a video frame of the pause
     assert all(stop - start <= 30 * rate for start, stop in chunks)
     assert [c[0] for c in chunks[1:]] == [c[1] for c in chunks[:-1]] and chunks[-1][1] == len(wave)
-    assert speech_chunks(wave[: 10 * rate]) == [(0, 10 * rate)]
+    assert speech_chunks(wave[: 6 * rate]) == [(0, 6 * rate)]  # the default pieces: at most WORD_CHUNK_SECONDS
 
 
 def _noise(seconds: float, seed: int = 0) -> np.ndarray:

@@ -101,6 +101,8 @@ def load_talking_head_models(
     """The models of ``talkhead generate``, the Space and ``pipeline("talking-head")``, each a checkpoint name, a
     folder, a loaded model, or ``None`` (``mouth_model``: MS-Sync moves the mouth; the generators: no repaint;
     ``mouth_interior``: a painted interior). ``repaint=False`` skips loading the two face generators."""
+    if mouth_model is not None:
+        phone_worker.warm_up()  # the worker processes start while the models load
     head = head_model if isinstance(head_model, SpeechToLandmarks) else SpeechToLandmarks(head_model, seed=seed)
     generators = (face_generator, silent_lip) if repaint else (None, None)
     return TalkingHeadModels(

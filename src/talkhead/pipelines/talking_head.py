@@ -50,6 +50,7 @@ from ..processing.landmarks import (
     similarity_transform,
 )
 from ..processing.mouth import keep_lips_apart, mouth_shapes
+from ..processing.phone_worker import start_phone_features
 from ..processing.phones import DEFAULT_LANGUAGE
 from ..processing.video import VideoWriter
 from ..processing.warp import border_anchors, piecewise_affine_warp
@@ -128,8 +129,10 @@ def speak_with_mouth_model(
     lip_scale: float = 1.0,
     silent: bool = False,
     language: str = DEFAULT_LANGUAGE,
+    pending_phones=None,
 ) -> np.ndarray:
-    """(T, 68, 2) head motion at 25 fps with the mouth (and chin) set by ``mouth_model`` from ``wave``.
+    """(T, 68, 2) head motion at 25 fps with the mouth (and chin) set by ``mouth_model`` from ``wave`` (its phones
+    from ``pending_phones``, :func:`~talkhead.processing.phone_worker.start_phone_features`, when started early).
 
     The photo's own mouth is the rest pose (a smiling photo talks with a smile); the model's displacement
     from it (:meth:`~talkhead.models.mouth_motion.MouthMotionModel.predict_photo`: from the utterance's most closed
@@ -141,8 +144,18 @@ def speak_with_mouth_model(
     rest = mouth_shapes(photo_points[None])[0]
     if silent:
         return target_landmarks(points, np.repeat(rest[None], len(points), 0))
-    displacements = mouth_model.predict_photo(wave, len(points), audio_lib.VIDEO_FPS, rest, language=language)
+    phones = pending_phones.result(len(points)) if pending_phones is not None else None
+    displacements = mouth_model.predict_photo(wave, len(points), audio_lib.VIDEO_FPS, rest, phones, language)
     return target_landmarks(points, keep_lips_apart(rest + lip_scale * displacements))
+
+
+def start_mouth_phones(mouth_model, wave: np.ndarray, language: str):
+    """The phones ``mouth_model`` reads, decoding in the worker processes from now on (None: it reads none)."""
+    config = getattr(mouth_model, "config", None)
+    if not getattr(config, "use_phones", False):
+        return None
+    frames = int(np.ceil(len(wave) / audio_lib.SAMPLES_PER_FRAME))
+    return start_phone_features(wave, frames, audio_lib.VIDEO_FPS, config.phone_decoder, language)
 
 
 def neutral_mouth_points(photo_points: np.ndarray) -> np.ndarray:
@@ -262,6 +275,7 @@ def talking_head(
             ),
         )
     times = StageTimes()
+    pending_phones = start_mouth_phones(mouth_model, wave, options.language)  # decoded while MS-Sync runs
     with times.stage("landmarks"):
         motion = head_model(photo, wave, image_name=image_name, audio_name=audio_name)
     messages = []
@@ -286,7 +300,8 @@ def talking_head(
     if mouth_model is not None:
         with times.stage("landmarks"):
             points = speak_with_mouth_model(
-                points, start, mouth_model, wave, options.lip_scale, silent=motion.silent, language=options.language
+                points, start, mouth_model, wave, options.lip_scale, silent=motion.silent, language=options.language,
+                pending_phones=pending_phones,
             )
     points = resample_motion(points, options.fps)
     blinks = blink_schedule(len(points), options.fps, options.seed) if options.blinks else np.zeros(len(points))

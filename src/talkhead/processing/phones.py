@@ -82,7 +82,10 @@ PHONE_DECODERS = ("allphone", "words")  # see decode_phones
 # setting reads (the mouth-sync expert; mouth-motion checkpoints saved before the choice existed)
 LEGACY_PHONE_DECODER = "allphone"
 DEFAULT_PHONE_DECODER = "words"  # new mouth-motion models' default: the shipped `mouth-motion` listens with it
-WORD_CHUNK_SECONDS = 30.0  # word recognition decodes at most this much at once (its memory grows with the utterance)
+# word recognition decodes at most this much at once: its memory grows with the utterance, and pieces decode in
+# parallel (processing.phone_worker). Held-out lip-follow of the shipped model with 30 s pieces 0.4890, with 8 s
+# 0.4913 (24 clips: the test split and the validation sources; RESULTS.md, "Phones in parallel")
+WORD_CHUNK_SECONDS = 8.0
 DEFAULT_LANGUAGE = defaults.LANGUAGE  # see decode_phones
 # below this mean word posterior the recogniser did not understand the piece. It does not separate languages
 # cleanly (benchmarks/non_english.py, RESULTS.md): English test clips 0.20-0.71, the German one 0.31, espeak-ng French,
@@ -210,9 +213,9 @@ def decode_phones(
     pcm = _pcm(wave)
     if not pcm:
         return []
-    if decoder == "words" and language in ("auto", "en"):
-        minimum = MIN_WORD_CONFIDENCE if language == "auto" else 0.0
-        segments = _word_phones_in_chunks(np.asarray(wave, np.float32), pcm, minimum)
+    minimum = word_confidence_floor(decoder, language)
+    if minimum is not None:
+        segments = _word_phones_in_chunks(np.asarray(wave, np.float32), minimum)
         if segments:
             return segments
     return _phone_loop(pcm)
@@ -240,20 +243,40 @@ def speech_chunks(wave: np.ndarray, max_seconds: float = WORD_CHUNK_SECONDS) -> 
     return cuts + [(start, len(wave))]
 
 
-def _word_phones_in_chunks(wave: np.ndarray, pcm: bytes, min_confidence: float = 0.0) -> list[PhoneSegment]:
-    """:func:`_word_phones` over :func:`speech_chunks` of ``wave`` (``pcm`` its 16-bit samples): memory and time stay
-    linear (decoded whole, 300 s of speech took the lip-sync pipeline to 2.8 GB); [] when no piece has a recognised
-    word. Pieces are never empty (each cut lies inside its piece's last third)."""
+def word_chunk_phones(piece: np.ndarray, min_confidence: float = 0.0) -> tuple[list[PhoneSegment], bool]:
+    """One piece of :func:`speech_chunks` decoded: (its phones, whether a word was heard), the phone loop's where no
+    word was. Pieces decode independently, so they can be decoded in parallel
+    (:mod:`talkhead.processing.phone_worker`) and joined by :func:`join_word_chunks`."""
+    pcm = _pcm(piece)
+    chunk = _word_phones(pcm, min_confidence)
+    return (chunk, True) if chunk else (_phone_loop(pcm), False)
+
+
+def join_word_chunks(chunks: list[tuple[int, int]], decoded) -> list[PhoneSegment]:
+    """The pieces' phones (``decoded``: :func:`word_chunk_phones` of each of ``chunks``, in order) on one time line;
+    [] when no piece has a recognised word (the whole speech then takes the phone loop)."""
     segments, heard = [], False
-    for start, stop in speech_chunks(wave):
-        piece = pcm[2 * start : 2 * stop]  # int16: two bytes a sample
-        chunk = _word_phones(piece, min_confidence)
-        heard |= bool(chunk)
-        if not chunk:  # no word heard here: this piece's phone loop
-            chunk = _phone_loop(piece)
+    for (start, _), (chunk, chunk_heard) in zip(chunks, decoded, strict=True):
+        heard |= chunk_heard
         offset = start / SAMPLE_RATE
         segments += [PhoneSegment(c.phone, c.start + offset, c.end + offset) for c in chunk]
     return segments if heard else []
+
+
+def _word_phones_in_chunks(wave: np.ndarray, min_confidence: float = 0.0) -> list[PhoneSegment]:
+    """:func:`_word_phones` over :func:`speech_chunks` of ``wave``: memory and time stay linear (decoded whole,
+    300 s of speech took the lip-sync pipeline to 2.8 GB); [] when no piece has a recognised word. Pieces are never
+    empty (each cut lies inside its piece's last third)."""
+    chunks = speech_chunks(wave)
+    return join_word_chunks(chunks, [word_chunk_phones(wave[start:stop], min_confidence) for start, stop in chunks])
+
+
+def word_confidence_floor(decoder: str, language: str) -> float | None:
+    """The recogniser's confidence a piece needs for its words (:func:`decode_phones`), or ``None`` when ``decoder``
+    and ``language`` take the phone loop alone."""
+    if decoder != "words" or language not in ("auto", "en"):
+        return None
+    return MIN_WORD_CONFIDENCE if language == "auto" else 0.0
 
 
 def _is_word(token: str) -> bool:
