@@ -97,3 +97,12 @@ def test_two_threads_on_one_talking_head_pipeline_give_the_sequential_outputs(ph
         concurrent = list(pool.map(animate, jobs))
     for alone, together in zip(sequential, concurrent, strict=True):
         np.testing.assert_array_equal(together, alone)
+
+
+def test_render_threads_do_not_change_a_dub(lip_syncer, inputs, monkeypatch):
+    """Batches render in worker threads while the caller encodes (issue #25): the same frames as in one thread."""
+    from talkhead.pipelines import concurrency
+
+    threaded = _dub(lip_syncer, inputs, "A", "threads-2")
+    monkeypatch.setattr(concurrency, "RENDER_THREADS", 1)
+    np.testing.assert_array_equal(_dub(lip_syncer, inputs, "A", "threads-1"), threaded)

@@ -154,12 +154,11 @@ def test_the_region_warp_is_the_whole_warp_there(astronaut):
 
 
 def test_render_threads_do_not_change_the_frames(astronaut, head, mouth, monkeypatch):
-    from talkhead.pipelines import photo_frames
+    from talkhead.pipelines import concurrency
 
     wave = speech_like(1.5)
     _, threaded = frames_of(astronaut, wave, head, mouth, max_side=256)
-    monkeypatch.setattr(photo_frames, "RENDER_THREADS", 1)
-    monkeypatch.setattr(photo_frames.render_in_order, "__defaults__", (1,))
+    monkeypatch.setattr(concurrency, "RENDER_THREADS", 1)
     _, serial = frames_of(astronaut, wave, head, mouth, max_side=256)
     assert len(threaded) == len(serial) > 30
     for a, b in zip(threaded, serial, strict=True):

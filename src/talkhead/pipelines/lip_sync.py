@@ -56,6 +56,7 @@ from ..processing.phone_worker import warm_up as warm_up_phone_worker
 from ..processing.video import VideoReader, VideoWriter, probe_video
 from .base import TalkheadPipeline, load_component
 from .common import DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, load_speech
+from .concurrency import render_in_order
 from .generator_renderer import FaceRenderer, close_mouths, pose_descriptor
 from .loading import load_lip_sync_models as load_lip_sync_models  # re-exported: lip_sync's loader
 from .loading import renderer_of_checkpoint as renderer_of_checkpoint
@@ -338,10 +339,9 @@ def lip_sync(
                             phones)
     reader = VideoReader(video, fps=fps)
     generated = 0
-    batch: list[tuple[int, int, np.ndarray]] = []  # (output index, source index, frame)
 
-    def flush(writer):
-        nonlocal generated
+    def render_batch(batch: list[tuple[int, int, np.ndarray]]) -> tuple[list[np.ndarray], int]:
+        """(output index, source index, frame) of a batch -> its frames, dubbed where there is a face; how many."""
         with_face = [i for i, (_, s, _) in enumerate(batch) if np.isfinite(plan.boxes[s]).all()]
         frames = [frame for _, _, frame in batch]
         if with_face:
@@ -350,23 +350,28 @@ def lip_sync(
             )
             for i, frame in zip(with_face, pasted, strict=True):
                 frames[i] = frame
-            generated += len(with_face)
-        with times.stage("encode"):
-            for frame in frames:
-                writer.write(frame)
-        batch.clear()
+        return frames, len(with_face)
 
-    # the writer cuts or pads the audio to the video's duration itself
-    with VideoWriter(output, fps=fps, audio=output_wave, sample_rate=OUTPUT_SAMPLE_RATE, crf=options.crf) as writer:
+    def batches():
+        batch: list[tuple[int, int, np.ndarray]] = []
         frames = times.iterate("decode", iterate_source(reader, runs))
         for output_index, (source_index, frame) in enumerate(
             tqdm(frames, total=num_output, desc="lip-sync", unit="frame", disable=not options.progress)
         ):
             batch.append((output_index, source_index, frame))
             if len(batch) >= frames_per_batch(options.batch_size, frame):
-                flush(writer)
+                yield batch
+                batch = []
         if batch:
-            flush(writer)
+            yield batch
+
+    # the writer cuts or pads the audio to the video's duration itself; batches render in threads meanwhile
+    with VideoWriter(output, fps=fps, audio=output_wave, sample_rate=OUTPUT_SAMPLE_RATE, crf=options.crf) as writer:
+        for frames, dubbed in render_in_order(render_batch, batches()):
+            generated += dubbed
+            with times.stage("encode"):
+                for frame in frames:
+                    writer.write(frame)
         written = writer.frames_written
     missing_seconds = [(round(a / fps, 3), round(b / fps, 3)) for a, b in plan.missing]
     return LipSyncResult(

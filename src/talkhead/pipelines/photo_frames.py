@@ -1,17 +1,12 @@
 """The frames of a talking photo (issues #27 and #25): each one the photo warped through its landmarks, its eyes
 blinked and its opened mouth filled, rendered in worker threads while the caller encodes.
 
-A frame depends only on its own landmarks and the photo, so batches of frames render independently: OpenCV's remap,
-NumPy's linear algebra, torch and the H.264 encoder release the GIL, so two threads render while the caller's
-thread encodes the batches in order (:func:`render_in_order`). The output does not depend on the number of threads.
+A frame depends only on its own landmarks and the photo, so batches of frames render independently, in worker
+threads while the caller encodes (:func:`~talkhead.pipelines.concurrency.render_in_order`).
 """
 
 from __future__ import annotations
 
-import os
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -26,7 +21,6 @@ from .mouth_interior import MouthInteriorRenderer, lips_apart, own_mouth_interio
 WARP_POINTS = np.r_[0:60]  # all but the inner lips (they coincide on a closed mouth)
 OPEN_WARP_POINTS = np.r_[0:68]  # a photo whose lips are apart: the inner lips steer the teeth and the gap too
 OPEN_PHOTO_GAP = 0.05  # inner-lip gap over mouth width above which a photo's mouth counts as open
-RENDER_THREADS = max(1, min(2, os.cpu_count() or 1))
 
 
 def warp_photo(photo: np.ndarray, start: np.ndarray, frame_points: np.ndarray, anchors: np.ndarray) -> np.ndarray:
@@ -106,20 +100,3 @@ class PhotoFrames:
         patch = thin_plate_region(opened, np.concatenate([target[points_used], self.anchors]),
                                   np.concatenate([opened_points[points_used], self.anchors]), box)
         return own_mouth_interior(frame, points, patch, box)
-
-
-def render_in_order(render: Callable[[list[int]], list[np.ndarray]], batches: Iterable[list[int]],
-                    threads: int = RENDER_THREADS) -> Iterator[list[np.ndarray]]:
-    """``render(batch)`` of every batch, in order, computed ``threads`` at a time ahead of the caller (one thread:
-    here, one after another)."""
-    if threads <= 1:
-        yield from (render(batch) for batch in batches)
-        return
-    with ThreadPoolExecutor(threads, thread_name_prefix="talkhead-render") as pool:
-        pending: deque = deque()
-        for batch in batches:
-            pending.append(pool.submit(render, batch))
-            if len(pending) > threads:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()

@@ -8,6 +8,7 @@ pipeline code stays free of timing calls.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -17,10 +18,12 @@ STAGES = ("decode", "detect", "landmarks", "generator", "render", "encode")
 
 
 class StageTimes:
-    """Accumulated seconds per stage."""
+    """Accumulated seconds per stage. Stages timed in render threads (:mod:`talkhead.pipelines.concurrency`) add up
+    the seconds of every thread, so the stages of a pipeline can sum to more than its wall time."""
 
     def __init__(self):
         self.seconds: dict[str, float] = defaultdict(float)
+        self._lock = threading.Lock()
 
     @contextmanager
     def stage(self, name: str):
@@ -28,7 +31,8 @@ class StageTimes:
         try:
             yield
         finally:
-            self.seconds[name] += time.perf_counter() - start
+            with self._lock:
+                self.seconds[name] += time.perf_counter() - start
 
     def iterate(self, name: str, iterable: Iterable) -> Iterator:
         """``iterable``, with the time spent producing each item counted under ``name``."""

@@ -56,12 +56,13 @@ from ..processing.video import VideoWriter
 from ..processing.warp import border_anchors, piecewise_affine_warp
 from .base import TalkheadPipeline
 from .common import DEFAULT_FACE_GENERATOR, DEFAULT_MOUTH_MOTION, DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, load_speech
+from .concurrency import render_in_order
 from .generator_renderer import FaceRenderer, close_mouths, pose_descriptor
 from .loading import TalkingHeadModels as TalkingHeadModels  # re-exported: talking_head's loader
 from .loading import load_talking_head_models
 from .mouth_interior import MouthInteriorRenderer
 from .mouth_retrieval import target_landmarks
-from .photo_frames import OPEN_PHOTO_GAP, PhotoFrames, render_in_order
+from .photo_frames import OPEN_PHOTO_GAP, PhotoFrames
 from .photo_frames import warp_photo as warp_photo  # re-exported: the warp of a talking photo
 from .speech_to_landmarks import SpeechToLandmarks, read_image
 from .stages import StageTimes
