@@ -86,6 +86,9 @@ class MouthMotionTrainingArguments(MouthShapeTrainingArguments):
         "memory; each process reads its own part; see talkhead.data.streaming)"})
     clip_buffer: int = field(default=64, metadata={"help": "--streaming: clips in the shuffle buffer"})
     window_buffer: int = field(default=512, metadata={"help": "--streaming: windows in the second shuffle buffer"})
+    stream_draws: int = field(default=4, metadata={
+        "help": "--streaming: windows drawn from each clip per --window frames of it (a clip's features cost more "
+        "than a step spends on a window)"})
 
 
 @torch.no_grad()

@@ -42,7 +42,8 @@ def motion_clip(clip, config, phones: np.ndarray | None = None, lag: int = 0) ->
     """
 
     phones = clip_phones(clip) if phones is None else phones
-    features = mouth_audio_features(clip.audio, clip.num_frames, clip.fps, config, phones=phones)
+    stored_mel = getattr(clip, "mel", None)  # the dataset's mel column is mel80 of the clip's audio
+    features = mouth_audio_features(clip.audio, clip.num_frames, clip.fps, config, phones=phones, mel=stored_mel)
     shapes = mouth_shapes(clip.landmarks)
     aligned_phones = align(phones, shapes, lag)[0]
     features, shapes = align(features, shapes, lag)

@@ -6,7 +6,8 @@ Here the clips stream through ``datasets``: a dataset's Parquet files (``talkhea
 otherwise), only the columns the model reads. Each process takes its part with
 ``datasets.distributed.split_dataset_by_node`` (whole Parquet files when their number divides by the processes,
 else every k-th clip); the clips are shuffled in a buffer (``clip_buffer``, the file order reshuffled every pass),
-each clip gives about one window per ``window`` frames, and the windows are shuffled again in a second buffer
+each clip gives ``draws_per_window`` windows per ``window`` frames at random places (turning a clip into features
+costs more than a training step spends on a window), and the windows are shuffled again in a second buffer
 (``window_buffer``), so a batch mixes clips. Memory holds the two buffers, whatever the dataset's size.
 
 Resuming: :meth:`StreamedWindows.state_dict` is the stream's place in each process (``datasets``' own state of an
@@ -100,7 +101,8 @@ class StreamedWindows(torch.utils.data.IterableDataset):
 
     def __init__(self, rows, to_motion_clip: Callable[[Clip], MotionClip],
                  sample: Callable[[MotionClip, np.random.Generator], dict], window: int, seed: int = 0,
-                 rank: int = 0, world_size: int = 1, clip_buffer: int = 64, window_buffer: int = 512):
+                 rank: int = 0, world_size: int = 1, clip_buffer: int = 64, window_buffer: int = 512,
+                 draws_per_window: int = 4):
         from datasets.distributed import split_dataset_by_node
 
         super().__init__()
@@ -108,6 +110,7 @@ class StreamedWindows(torch.utils.data.IterableDataset):
         self.rows = part.shuffle(seed=seed, buffer_size=clip_buffer)
         self.to_motion_clip, self.sample, self.window = to_motion_clip, sample, window
         self.seed, self.rank, self.world_size, self.window_buffer = seed, rank, world_size, window_buffer
+        self.draws_per_window = draws_per_window
         self.epoch, self.clips_seen = 0, 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -122,7 +125,7 @@ class StreamedWindows(torch.utils.data.IterableDataset):
         for row in self.rows:
             clip = self.to_motion_clip(row_to_clip(row))
             self.clips_seen += 1
-            for _ in range(max(1, clip.num_frames // self.window)):
+            for _ in range(max(1, self.draws_per_window * clip.num_frames // self.window)):
                 buffer.append(self.sample(clip, rng))
             while len(buffer) >= self.window_buffer:
                 yield buffer.pop(int(rng.integers(len(buffer))))

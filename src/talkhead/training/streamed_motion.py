@@ -55,6 +55,6 @@ def streamed_motion_data(args, config, sample, rank: int = 0, world_size: int = 
                   for row in rows.filter(lambda source: source in held, input_columns="source")]
     first = [to_motion_clip(row_to_clip(row)) for row in islice(training, rest_pose_clips)]  # same in every process
     windows = StreamedWindows(training, to_motion_clip, sample, args.window, args.seed, rank, world_size,
-                              args.clip_buffer, args.window_buffer)
+                              args.clip_buffer, args.window_buffer, args.stream_draws)
     return StreamedMotionData(windows, validation, sorted(held), silence_displacement(first),
                               speech_opening_std([c.mean_shape + c.displacements for c in first]), stored)

@@ -73,12 +73,13 @@ class MouthMotionFeatureExtractor(FeatureExtractionMixin):
         return NUM_PHONES * self.use_phones + MEL_BANDS * self.use_mel
 
     def __call__(self, wave: np.ndarray, num_frames: int, fps: float, phones: np.ndarray | None = None,
-                 language: str = DEFAULT_LANGUAGE) -> np.ndarray:
+                 language: str = DEFAULT_LANGUAGE, mel: np.ndarray | None = None) -> np.ndarray:
         """(num_frames, feature_size) float32 features of 16 kHz mono ``wave`` at ``fps`` video frames per second.
 
         ``phones`` (num_frames, NUM_PHONES) may be given when already decoded (a dataset caches them); otherwise
         they are decoded here (needs ``pocketsphinx``; ``language`` as in
-        :func:`~talkhead.processing.phones.decode_phones`).
+        :func:`~talkhead.processing.phones.decode_phones`). ``mel``: ``mel80(wave)`` when already computed (the
+        dataset's ``mel`` column is).
         """
         parts = []
         if self.use_phones:
@@ -86,12 +87,13 @@ class MouthMotionFeatureExtractor(FeatureExtractionMixin):
                 phones = phone_features(wave, num_frames, fps, self.phone_decoder, language)
             parts.append(np.asarray(phones, np.float32)[:num_frames])
         if self.use_mel:
-            parts.append(self.normalized_mel(wave, num_frames, fps))
+            parts.append(self.normalized_mel(wave, num_frames, fps, mel))
         return np.concatenate(parts, axis=1).astype(np.float32)
 
-    def normalized_mel(self, wave: np.ndarray, num_frames: int, fps: float) -> np.ndarray:
+    def normalized_mel(self, wave: np.ndarray, num_frames: int, fps: float, mel: np.ndarray | None = None
+                       ) -> np.ndarray:
         """(num_frames, 80): the mel averaged over each video frame, normalised over the clip per band."""
-        mel = audio_lib.mel_per_frame(audio_lib.mel80(wave), num_frames, fps)
+        mel = audio_lib.mel_per_frame(audio_lib.mel80(wave) if mel is None else mel, num_frames, fps)
         mel = mel - mel.mean(0, keepdims=True)
         if self.mel_normalization == "mean_std":
             mel = mel / (mel.std(0, keepdims=True) + 0.1)
@@ -99,10 +101,11 @@ class MouthMotionFeatureExtractor(FeatureExtractionMixin):
 
 
 def mouth_audio_features(wave: np.ndarray, num_frames: int, fps: float, config: MouthMotionConfig,
-                         phones: np.ndarray | None = None, language: str = DEFAULT_LANGUAGE) -> np.ndarray:
+                         phones: np.ndarray | None = None, language: str = DEFAULT_LANGUAGE,
+                         mel: np.ndarray | None = None) -> np.ndarray:
     """(num_frames, config.input_size) float32: the model's input for 16 kHz mono ``wave`` at ``fps``.
 
-    ``MouthMotionFeatureExtractor.from_config(config)(wave, num_frames, fps, phones, language)``; see
+    ``MouthMotionFeatureExtractor.from_config(config)(wave, num_frames, fps, phones, language, mel)``; see
     :class:`MouthMotionFeatureExtractor`.
     """
-    return MouthMotionFeatureExtractor.from_config(config)(wave, num_frames, fps, phones, language)
+    return MouthMotionFeatureExtractor.from_config(config)(wave, num_frames, fps, phones, language, mel)
