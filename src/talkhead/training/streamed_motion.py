@@ -1,13 +1,13 @@
 """The mouth-motion model's data streamed from Parquet shards (``train_mouth_motion.py --streaming``, issue #28).
 
 What :func:`talkhead.training.motion_clips.prepare_motion_clips` does with every clip in memory, done as the clips
-stream (:mod:`talkhead.data.streaming`): the held-out sources are chosen from two small columns; the validation
-clips (a few, by design) are read into memory; the training clips stream through
-:class:`~talkhead.data.streaming.StreamedWindows`, each turned into a :class:`~talkhead.data.mouth_windows.MotionClip`
-when it arrives. Phones come from the dataset's ``phones`` column when it was decoded with the model's decoder
-(``talkhead preprocess --phones --phone-decoder words``), else they are decoded as each clip arrives (slow: word
-phones run at about 4x real time). The audio-video offsets are not searched here (that needs every clip at once):
-undo them at preprocessing (``--av-offset-model``).
+stream (:mod:`talkhead.data.streaming`): the held-out sources are chosen from two small columns; the first
+validation clips (at most ``max_validation_clips``: held-out sources of a big set hold many) are read into memory;
+the training clips stream through :class:`~talkhead.data.streaming.StreamedWindows`, each turned into a
+:class:`~talkhead.data.mouth_windows.MotionClip` when it arrives. Phones come from the dataset's ``phones`` column
+when it was decoded with the model's decoder (``talkhead preprocess --phones --phone-decoder words``), else they are
+decoded as each clip arrives (slow: word phones run at about 4x real time). The audio-video offsets are not searched
+here (that needs every clip at once): undo them at preprocessing (``--av-offset-model``).
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ class StreamedMotionData:
     stored_phones: bool
 
 
-def streamed_motion_data(args, config, sample, rank: int = 0, world_size: int = 1,
-                         rest_pose_clips: int = 64) -> StreamedMotionData:
-    """The streamed training windows, the validation clips and the rest pose for ``config`` (see the module
-    docstring); ``sample(clip, rng)`` draws one window; ``args`` has the shared data arguments and the buffers."""
+def streamed_motion_data(args, config, sample, rank: int = 0, world_size: int = 1, rest_pose_clips: int = 64,
+                         max_validation_clips: int = 200) -> StreamedMotionData:
+    """The streamed training windows, the validation clips (the first ``max_validation_clips`` of the held-out
+    sources: memory must not grow with the dataset) and the rest pose for ``config`` (see the module docstring);
+    ``sample(clip, rng)`` draws one window; ``args`` has the shared data arguments and the buffers."""
     rows = stream_split(args.dataset, args.split, (*MOTION_COLUMNS, "phones"))
     sources, frames = source_frames(rows)
     holdout = [s.strip() for s in args.validation_sources.split(",") if s.strip()] if args.validation_sources else None
@@ -51,8 +52,8 @@ def streamed_motion_data(args, config, sample, rank: int = 0, world_size: int = 
         return motion_clip(clip, config, phones)
 
     training = rows.filter(lambda source: source not in held, input_columns="source")
-    validation = [to_motion_clip(row_to_clip(row))
-                  for row in rows.filter(lambda source: source in held, input_columns="source")]
+    held_rows = rows.filter(lambda source: source in held, input_columns="source")
+    validation = [to_motion_clip(row_to_clip(row)) for row in islice(held_rows, max_validation_clips)]
     first = [to_motion_clip(row_to_clip(row)) for row in islice(training, rest_pose_clips)]  # same in every process
     windows = StreamedWindows(training, to_motion_clip, sample, args.window, args.seed, rank, world_size,
                               args.clip_buffer, args.window_buffer, args.stream_draws)
