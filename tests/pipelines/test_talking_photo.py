@@ -10,8 +10,10 @@ import torch
 
 from talkhead.models.mouth_interior import MouthInteriorConfig, MouthInteriorGenerator
 from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
+from talkhead.pipelines.photo_frames import OPEN_PHOTO_GAP
+from talkhead.pipelines.photo_motion import close_photo_mouth
 from talkhead.pipelines.speech_to_landmarks import SpeechToLandmarks, face_landmarks
-from talkhead.pipelines.talking_head import OPEN_PHOTO_GAP, TalkingHeadOptions, close_photo_mouth, talking_head
+from talkhead.pipelines.talking_head import TalkingHeadOptions, talking_head
 from talkhead.processing.blinks import FIRST_BLINK_AFTER, count_blinks, eye_aspect_ratio
 from talkhead.processing.landmarks import mouth_opening
 from talkhead.processing.mouth import inner_lip_opening
