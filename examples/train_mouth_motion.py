@@ -97,8 +97,9 @@ def evaluate_clips(model, clips, gain: float = 1.0) -> dict:
     from talkhead.metrics.lip_follow import lip_follow, std_ratio
     from talkhead.processing.mouth import shape_inner_lip_opening
 
-    follows, ratios, errors = [], [], []
-    for clip in clips:
+    follows, ratios, errors, names = [], [], [], []
+    for clip in clips:  # once: streamed validation clips are read again at every pass
+        names.append(clip.clip_id)
         predicted = model.predict(clip.features) / model.config.output_gain * gain
         errors.append(float(((predicted - clip.displacements) ** 2).sum((-1, -2)).mean()))
         generated = shape_inner_lip_opening(clip.mean_shape + predicted)
@@ -109,7 +110,7 @@ def evaluate_clips(model, clips, gain: float = 1.0) -> dict:
         "lip_follow": float(np.nanmean(follows)),
         "std_ratio": float(np.nanmean(ratios)),
         "mse": float(np.mean(errors)),
-        "per_clip_lip_follow": {c.clip_id: round(f, 4) for c, f in zip(clips, follows, strict=True)},
+        "per_clip_lip_follow": {name: round(f, 4) for name, f in zip(names, follows, strict=True)},
     }
 
 

@@ -7,6 +7,7 @@ minus the clip's mean shape, so the model learns how speech moves a mouth, not w
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,12 +152,15 @@ def speech_opening_std(shapes: list[np.ndarray]) -> float:
     return float(np.median(spreads)) if spreads else 0.0
 
 
-def silence_displacement(clips: list[MotionClip], threshold: float = 0.9) -> np.ndarray:
-    """(20, 2) mean displacement over frames whose phones are at least ``threshold`` silence: the rest pose."""
-
-    silent = [c.displacements[c.phones[:, SILENCE] >= threshold] for c in clips]
-    silent = np.concatenate([s for s in silent if len(s)]) if any(len(s) for s in silent) else None
-    return np.zeros((20, 2)) if silent is None else silent.mean(0)
+def silence_displacement(clips: Iterable[MotionClip], threshold: float = 0.9) -> np.ndarray:
+    """(20, 2) mean displacement over frames whose phones are at least ``threshold`` silence: the rest pose. One
+    pass, one clip at a time (``clips`` may be a stream)."""
+    total, count = np.zeros((20, 2)), 0
+    for clip in clips:
+        silent = clip.displacements[clip.phones[:, SILENCE] >= threshold]
+        total += silent.sum(0, dtype=np.float64)
+        count += len(silent)
+    return total / count if count else total
 
 
 class MouthSyncGroupDataset(_ClipDraws):

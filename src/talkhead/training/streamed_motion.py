@@ -12,6 +12,7 @@ here (that needs every clip at once): undo them at preprocessing (``--av-offset-
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 
@@ -26,17 +27,32 @@ from ..processing.phones import LEGACY_PHONE_DECODER, phone_features
 @dataclass
 class StreamedMotionData:
     windows: StreamedWindows
-    validation: list[MotionClip]
+    validation: StreamedClips
     held_out: list[str]
     rest_pose: np.ndarray  # (20, 2) silence displacement of the first clips of the stream
     opening_std: float  # speech_opening_std of the same clips
     stored_phones: bool
 
 
+class StreamedClips:
+    """The first ``limit`` clips of ``rows`` as :class:`~talkhead.data.mouth_windows.MotionClip`, read again at every
+    pass (validation): one clip in memory at a time, whatever the size of the held-out sources."""
+
+    def __init__(self, rows, to_motion_clip, limit: int, count: int):
+        self.rows, self.to_motion_clip, self.limit = rows, to_motion_clip, limit
+        self.count = min(count, limit)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[MotionClip]:
+        return (self.to_motion_clip(row_to_clip(row)) for row in islice(self.rows, self.limit))
+
+
 def streamed_motion_data(args, config, sample, rank: int = 0, world_size: int = 1, rest_pose_clips: int = 64,
                          max_validation_clips: int = 200) -> StreamedMotionData:
     """The streamed training windows, the validation clips (the first ``max_validation_clips`` of the held-out
-    sources: memory must not grow with the dataset) and the rest pose for ``config`` (see the module docstring);
+    sources, read again at each validation) and the rest pose for ``config`` (see the module docstring);
     ``sample(clip, rng)`` draws one window; ``args`` has the shared data arguments and the buffers."""
     rows = stream_split(args.dataset, args.split, (*MOTION_COLUMNS, "phones"))
     sources, frames = source_frames(rows)
@@ -52,10 +68,11 @@ def streamed_motion_data(args, config, sample, rank: int = 0, world_size: int = 
         return motion_clip(clip, config, phones)
 
     training = rows.filter(lambda source: source not in held, input_columns="source")
-    held_rows = rows.filter(lambda source: source in held, input_columns="source")
-    validation = [to_motion_clip(row_to_clip(row)) for row in islice(held_rows, max_validation_clips)]
-    first = [to_motion_clip(row_to_clip(row)) for row in islice(training, rest_pose_clips)]  # same in every process
+    validation = StreamedClips(rows.filter(lambda source: source in held, input_columns="source"), to_motion_clip,
+                               max_validation_clips, sum(source in held for source in sources))
+    first = StreamedClips(training, to_motion_clip, rest_pose_clips, len(sources))  # the same in every process
+    rest_pose = silence_displacement(first)
+    opening_std = speech_opening_std([c.mean_shape + c.displacements for c in first])
     windows = StreamedWindows(training, to_motion_clip, sample, args.window, args.seed, rank, world_size,
                               args.clip_buffer, args.window_buffer, args.stream_draws)
-    return StreamedMotionData(windows, validation, sorted(held), silence_displacement(first),
-                              speech_opening_std([c.mean_shape + c.displacements for c in first]), stored)
+    return StreamedMotionData(windows, validation, sorted(held), rest_pose, opening_std, stored)
