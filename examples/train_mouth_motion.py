@@ -84,8 +84,7 @@ class MouthMotionTrainingArguments(MouthShapeTrainingArguments):
     streaming: bool = field(default=False, metadata={
         "help": "stream the clips from the dataset's Parquet shards instead of loading them (datasets bigger than "
         "memory; each process reads its own part; see talkhead.data.streaming)"})
-    clip_buffer: int = field(default=64, metadata={"help": "--streaming: clips in the shuffle buffer"})
-    window_buffer: int = field(default=512, metadata={"help": "--streaming: windows in the second shuffle buffer"})
+    window_buffer: int = field(default=512, metadata={"help": "--streaming: windows in the shuffle buffer"})
     stream_draws: int = field(default=4, metadata={
         "help": "--streaming: windows drawn from each clip per --window frames of it (a clip's features cost more "
         "than a step spends on a window)"})

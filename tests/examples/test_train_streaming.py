@@ -33,7 +33,7 @@ def arguments(shards: Path, output: Path, batch_size: int, steps: int = 4) -> li
     return ["--dataset", str(shards), "--output_dir", str(output), "--model_config", "tiny", "--window", "30",
             "--batch_size", str(batch_size), "--validation_sources", "source1", "--validation_steps", "2",
             "--logging_steps", "1", "--checkpointing_steps", "2", "--max_steps", str(steps), "--phone_decoder",
-            "allphone", "--streaming", "True", "--clip_buffer", "4", "--window_buffer", "8"]
+            "allphone", "--streaming", "True", "--window_buffer", "8"]
 
 
 def launcher(processes: int) -> list[str]:

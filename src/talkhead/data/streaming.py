@@ -2,19 +2,21 @@
 
 The in-memory scripts load every clip, then draw windows (:class:`~talkhead.data.mouth_windows.MouthWindowDataset`).
 Here the clips stream through ``datasets``: a dataset's Parquet files (``talkhead preprocess --shard I/N``, or
-``--parquet``) are read as an ``IterableDataset`` (the Arrow files of a ``save_to_disk`` folder, memory-mapped,
-otherwise), only the columns the model reads. Each process takes its part with
-``datasets.distributed.split_dataset_by_node`` (whole Parquet files when their number divides by the processes,
-else every k-th clip); the clips are shuffled in a buffer (``clip_buffer``, the file order reshuffled every pass),
-each clip gives ``draws_per_window`` windows per ``window`` frames at random places (turning a clip into features
-costs more than a training step spends on a window), and the windows are shuffled again in a second buffer
-(``window_buffer``), so a batch mixes clips. Memory holds the two buffers, whatever the dataset's size.
+``--parquet``) are read as an ``IterableDataset``, only the columns the model reads (:class:`SplitStream`; the
+memory-mapped Arrow files of a ``save_to_disk`` folder otherwise). Every pass reads the files in a new order (seeded
+by the pass), and each process takes its own files (every k-th of the pass's order when their number divides by
+the processes; otherwise every k-th clip, ``datasets.distributed.split_dataset_by_node``). Each clip gives
+``draws_per_window`` windows per ``window`` frames at random places (turning a clip into features costs more than a
+training step spends on a window), and the windows are shuffled in a buffer (``window_buffer``), so a batch mixes
+clips of several files. Memory holds the buffer, whatever the dataset's size. The file order is ours rather than
+``IterableDataset.shuffle``'s: on the 16 times larger set of ``benchmarks/scale_plan.py`` that one held 1.5 times
+the private memory of the small set even with a buffer of one clip.
 
-Resuming: :meth:`StreamedWindows.state_dict` is the stream's place in each process (``datasets``' own state of an
-``IterableDataset``: which file, which row; the pass), gathered from every process so that accelerate's checkpoint
-(written by the main process) holds them all. A resumed run goes on from there, in the same pass; what sat in the
-two shuffle buffers when the checkpoint was written is not replayed (``datasets`` resumes the same way), at most
-``clip_buffer`` clips of that pass.
+Resuming: :meth:`StreamedWindows.state_dict` is the stream's place in each process (the pass, and ``datasets``' own
+state of that pass's ``IterableDataset``: which file, which row), gathered from every process so that accelerate's
+checkpoint (written by the main process) holds them all. A resumed run rebuilds the pass's file order and goes on
+from there; what sat in the window buffer when the checkpoint was written is not replayed (at most ``window_buffer``
+windows of that pass).
 """
 
 from __future__ import annotations
@@ -30,36 +32,76 @@ import torch
 from ..errors import TalkheadInputError
 from .clips import Clip
 from .mouth_windows import MotionClip
-from .shards import DATA_FOLDER, is_sharded, load_sharded, read_manifests
+from .shards import DATA_FOLDER, Shard, is_sharded, load_sharded, missing_shards, parquet_path, read_manifests
 
 #: What the mouth-shape models read of a clip (no crops: a face column is 85 % of a row's bytes).
 MOTION_COLUMNS = ("clip_id", "source", "fps", "landmarks", "clip_box", "face_found", "audio", "logfbank", "mel",
                   "face_boxes")
 
 
-def stream_split(path: str | os.PathLike, split: str, columns: tuple[str, ...] | None = None):
-    """Split ``split`` of a preprocessed dataset as a ``datasets.IterableDataset`` of numpy rows (``columns`` only,
-    those the dataset has): from its Parquet files when it has them, else from its memory-mapped Arrow files."""
-    import datasets
+class SplitStream:
+    """One split of a preprocessed dataset, as the ``datasets.IterableDataset`` of numpy rows (``columns`` only,
+    those the dataset has) that one pass of one process reads (:meth:`rows`)."""
 
-    path = Path(path)
-    if is_sharded(path):
-        splits = load_sharded(path, streaming=True)
-    elif (path / DATA_FOLDER).is_dir() and list((path / DATA_FOLDER).glob(f"{split}-*.parquet")):
-        files = sorted(str(p) for p in (path / DATA_FOLDER).glob(f"{split}-*.parquet"))
-        splits = datasets.load_dataset("parquet", data_files={split: files}, streaming=True)
-    else:
-        from .clips import load_dataset_dict
+    def __init__(self, path: str | os.PathLike, split: str, columns: tuple[str, ...] | None = None):
+        path = Path(path)
+        self.path, self.split, self.columns = path, split, columns
+        self.files, self.table = None, None
+        if is_sharded(path):
+            manifests = read_manifests(path)
+            if missing_shards(manifests):
+                load_sharded(path)  # raises the error that names the missing shards
+            known = sorted({name for manifest in manifests for name in manifest["splits"]})
+            self.files = [str(parquet_path(path, split, Shard(**m["shard"]))) for m in manifests
+                          if split in m["splits"]] or None
+        elif (path / DATA_FOLDER).is_dir() and list((path / DATA_FOLDER).glob(f"{split}-*.parquet")):
+            self.files = sorted(str(p) for p in (path / DATA_FOLDER).glob(f"{split}-*.parquet"))
+            known = [split]
+        else:
+            from .clips import load_dataset_dict
 
-        whole = load_dataset_dict(path)
-        splits = {name: rows.to_iterable_dataset(num_shards=max(1, min(len(rows), 64)))
-                  for name, rows in whole.items()}
-    if split not in splits:
-        raise TalkheadInputError(f"the dataset {path} has no split '{split}'; it has {sorted(splits)}")
-    rows = splits[split]
-    if columns is not None:
-        rows = rows.select_columns([c for c in columns if c in rows.features])
-    return rows.with_format("numpy")
+            whole = load_dataset_dict(path)
+            self.table, known = whole.get(split), sorted(whole)
+        if self.files is None and self.table is None:
+            raise TalkheadInputError(f"the dataset {path} has no split '{split}'; it has {known}")
+
+    def rows(self, order_seed: tuple | None = None, rank: int = 0, world_size: int = 1):
+        """The rows, files in the order ``order_seed`` draws (``None``: as listed), process ``rank`` of
+        ``world_size``'s part."""
+        import datasets
+        from datasets.distributed import split_dataset_by_node
+
+        if self.files is not None:
+            files = list(self.files)
+            if order_seed is not None:
+                files = [files[i] for i in np.random.default_rng(order_seed).permutation(len(files))]
+            own_files = world_size > 1 and len(files) % world_size == 0
+            if own_files:
+                files = files[rank::world_size]
+            rows = datasets.load_dataset("parquet", data_files={self.split: files}, streaming=True,
+                                         columns=self._columns(self._features()))[self.split]
+        else:
+            table = self.table if order_seed is None else self.table.shuffle(seed=_seed_int(order_seed))
+            rows = table.to_iterable_dataset(num_shards=max(1, min(len(table), 64)))
+            own_files = False
+            if self.columns is not None:
+                rows = rows.select_columns(self._columns(rows.features))
+        if world_size > 1 and not own_files:
+            rows = split_dataset_by_node(rows, rank=rank, world_size=world_size)
+        return rows.with_format("numpy")
+
+    def _features(self):
+        import pyarrow.parquet as pq
+        from datasets import Features
+
+        return Features.from_arrow_schema(pq.read_schema(self.files[0]))
+
+    def _columns(self, features) -> list[str] | None:
+        return None if self.columns is None else [c for c in self.columns if c in features]
+
+
+def _seed_int(seed: tuple) -> int:
+    return int(np.random.default_rng(seed).integers(2**31))
 
 
 def dataset_options(path: str | os.PathLike) -> dict:
@@ -92,32 +134,32 @@ def source_frames(rows) -> tuple[list[str], list[int]]:
 
 
 class StreamedWindows(torch.utils.data.IterableDataset):
-    """Training windows of the clips of ``rows`` (a ``datasets.IterableDataset``), process ``rank`` of ``world_size``.
+    """Training windows of the clips of ``stream`` (a :class:`SplitStream`; ``keep(source)`` says which sources it
+    trains on), process ``rank`` of ``world_size``.
 
     ``to_motion_clip(clip)`` turns a :class:`~talkhead.data.clips.Clip` into a
     :class:`~talkhead.data.mouth_windows.MotionClip`; ``sample(clip, rng)`` draws one window of it. See the module
-    docstring for the buffers and resuming.
+    docstring for the file order, the buffer and resuming.
     """
 
-    def __init__(self, rows, to_motion_clip: Callable[[Clip], MotionClip],
+    def __init__(self, stream: SplitStream, keep: Callable[[str], bool], to_motion_clip: Callable[[Clip], MotionClip],
                  sample: Callable[[MotionClip, np.random.Generator], dict], window: int, seed: int = 0,
-                 rank: int = 0, world_size: int = 1, clip_buffer: int = 64, window_buffer: int = 512,
-                 draws_per_window: int = 4):
-        from datasets.distributed import split_dataset_by_node
-
+                 rank: int = 0, world_size: int = 1, window_buffer: int = 512, draws_per_window: int = 4):
         super().__init__()
-        part = split_dataset_by_node(rows, rank=rank, world_size=world_size) if world_size > 1 else rows
-        self.rows = part.shuffle(seed=seed, buffer_size=clip_buffer)
+        self.stream, self.keep = stream, keep
         self.to_motion_clip, self.sample, self.window = to_motion_clip, sample, window
         self.seed, self.rank, self.world_size, self.window_buffer = seed, rank, world_size, window_buffer
         self.draws_per_window = draws_per_window
-        self.epoch, self.clips_seen = 0, 0
+        self.epoch, self.clips_seen, self.rows = 0, 0, None
 
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-        self.rows.set_epoch(epoch)
+        self.epoch, self.clips_seen = epoch, 0
+        self.rows = self.stream.rows((self.seed, epoch), self.rank, self.world_size).filter(
+            self.keep, input_columns="source")
 
     def __iter__(self) -> Iterator[dict]:
+        if self.rows is None:
+            self.set_epoch(self.epoch)
         # the windows of a pass are drawn from a generator of (seed, pass, process, clips seen): a resumed pass
         # draws new windows, never the ones it drew before the checkpoint
         rng = np.random.default_rng((self.seed, self.epoch, self.rank, self.clips_seen))
@@ -132,9 +174,10 @@ class StreamedWindows(torch.utils.data.IterableDataset):
         order = rng.permutation(len(buffer))
         yield from (buffer[i] for i in order)
         self.set_epoch(self.epoch + 1)
-        self.clips_seen = 0
 
     def local_state(self) -> dict:
+        if self.rows is None:
+            self.set_epoch(self.epoch)
         return {"epoch": self.epoch, "clips_seen": self.clips_seen, "rows": self.rows.state_dict()}
 
     def state_dict(self) -> dict:

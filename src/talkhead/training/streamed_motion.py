@@ -20,7 +20,14 @@ import numpy as np
 
 from ..data.clips import choose_holdout
 from ..data.mouth_windows import MotionClip, motion_clip, silence_displacement, speech_opening_std
-from ..data.streaming import MOTION_COLUMNS, StreamedWindows, dataset_options, row_to_clip, source_frames, stream_split
+from ..data.streaming import (
+    MOTION_COLUMNS,
+    SplitStream,
+    StreamedWindows,
+    dataset_options,
+    row_to_clip,
+    source_frames,
+)
 from ..processing.phones import LEGACY_PHONE_DECODER, phone_features
 
 
@@ -53,9 +60,9 @@ def streamed_motion_data(args, config, sample, rank: int = 0, world_size: int = 
                          max_validation_clips: int = 200) -> StreamedMotionData:
     """The streamed training windows, the validation clips (the first ``max_validation_clips`` of the held-out
     sources, read again at each validation) and the rest pose for ``config`` (see the module docstring);
-    ``sample(clip, rng)`` draws one window; ``args`` has the shared data arguments and the buffers."""
-    rows = stream_split(args.dataset, args.split, (*MOTION_COLUMNS, "phones"))
-    sources, frames = source_frames(rows)
+    ``sample(clip, rng)`` draws one window; ``args`` has the shared data arguments and the buffer."""
+    stream = SplitStream(args.dataset, args.split, (*MOTION_COLUMNS, "phones"))
+    sources, frames = source_frames(stream.rows())
     holdout = [s.strip() for s in args.validation_sources.split(",") if s.strip()] if args.validation_sources else None
     held = choose_holdout(sources, frames, holdout, args.validation_fraction, args.seed)
     options = dataset_options(args.dataset)
@@ -67,12 +74,15 @@ def streamed_motion_data(args, config, sample, rank: int = 0, world_size: int = 
             clip.audio, clip.num_frames, clip.fps, decoder)
         return motion_clip(clip, config, phones)
 
-    training = rows.filter(lambda source: source not in held, input_columns="source")
-    validation = StreamedClips(rows.filter(lambda source: source in held, input_columns="source"), to_motion_clip,
-                               max_validation_clips, sum(source in held for source in sources))
-    first = StreamedClips(training, to_motion_clip, rest_pose_clips, len(sources))  # the same in every process
+    def trained_on(source: str) -> bool:
+        return source not in held
+
+    validation = StreamedClips(stream.rows().filter(lambda source: source in held, input_columns="source"),
+                               to_motion_clip, max_validation_clips, sum(source in held for source in sources))
+    first = StreamedClips(stream.rows().filter(trained_on, input_columns="source"), to_motion_clip, rest_pose_clips,
+                          len(sources))  # the same in every process
     rest_pose = silence_displacement(first)
     opening_std = speech_opening_std([c.mean_shape + c.displacements for c in first])
-    windows = StreamedWindows(training, to_motion_clip, sample, args.window, args.seed, rank, world_size,
-                              args.clip_buffer, args.window_buffer, args.stream_draws)
+    windows = StreamedWindows(stream, trained_on, to_motion_clip, sample, args.window, args.seed, rank, world_size,
+                              args.window_buffer, args.stream_draws)
     return StreamedMotionData(windows, validation, sorted(held), rest_pose, opening_std, stored)
