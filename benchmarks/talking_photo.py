@@ -6,8 +6,9 @@
 Runs ``talkhead benchmark talking-head`` (:mod:`talkhead.benchmarks.talking_head`: `generate` from each test clip's
 first frame with its own speech, rows ``warp`` and ``mouth-interior``), writes benchmarks/results/talking_photo.json
 and the "talking_photo" section of RESULTS.md, and draws a contact sheet: the README's astronaut with the README's
-speech in both settings (and with ``--with-clip-rows``, for looking only, never for committing: the first held-out
-clip whose first frame has the lips apart, real and generated); 8 frames each, cut around the mouth and eyes.
+speech in both settings, and with her mouth closed first (a closed photo: the mouth-interior generator fills it)
+(and with ``--with-clip-rows``, for looking only, never for committing: the first held-out clip whose first frame
+has the lips apart, real and generated); 8 frames each, cut around the mouth and eyes.
 """
 
 from __future__ import annotations
@@ -68,22 +69,28 @@ def clip_rows(report: dict, outputs: Path, rows: list, labels: list) -> None:
 def contact_sheet(report: dict, outputs: Path, path: Path, with_clip_rows: bool = False) -> Path:
     import cv2
 
+    from talkhead.processing.blinks import blink_schedule
     from talkhead.processing.faces import FaceTracker
     from talkhead.processing.video import VideoReader
 
     rows, labels = [], []
     if with_clip_rows:
         clip_rows(report, outputs, rows, labels)
-    for row, flags in (("warp", ["--mouth-interior-model", "none", "--no-blinks", "--keep-open-mouth"]),
-                       ("mouth-interior", [])):
+    for row, photo, flags in (
+        ("warp", "astronaut.png", ["--mouth-interior-model", "none", "--no-blinks", "--keep-open-mouth"]),
+        ("defaults", "astronaut.png", []),
+        ("defaults, her mouth closed first: the generator's teeth", "astronaut-closed.png", []),
+    ):
         from talkhead.cli import main as talkhead
 
-        video = outputs / f"astronaut-{row}.mp4"
-        talkhead(["generate", "--image", str(outputs / "astronaut.png"), "--audio",
+        video = outputs / f"astronaut-{row.split(',')[0]}-{photo}.mp4"
+        talkhead(["generate", "--image", str(outputs / photo), "--audio",
                   str(ROOT / "examples" / "assets" / "speech.wav"), "-o", str(video), "--quiet", *flags])
         frames = list(VideoReader(video))
         points = FaceTracker().update(frames[0])
-        picks_astronaut = np.linspace(0, len(frames) - 1, COLUMNS).round().astype(int)
+        shut = np.flatnonzero(blink_schedule(len(frames), 25.0) >= 0.99)[:2]  # where the defaults blink: show them
+        spread = np.linspace(0, len(frames) - 1, COLUMNS - len(shut)).round().astype(int)
+        picks_astronaut = np.sort(np.r_[spread, shut])
         rows.append(face_strip(frames, lower_face_box(points), picks_astronaut))
         labels.append(f"astronaut, {row}")
     sheet = np.concatenate(rows, 0)
@@ -112,10 +119,14 @@ def main() -> int:
     from skimage.data import astronaut
 
     from talkhead.benchmarks.talking_head import benchmark_talking_head, talking_head_table
+    from talkhead.pipelines.photo_motion import close_photo_mouth
+    from talkhead.pipelines.speech_to_landmarks import face_landmarks
 
     with tempfile.TemporaryDirectory() as folder:
         outputs = Path(folder)
         cv2.imwrite(str(outputs / "astronaut.png"), cv2.cvtColor(astronaut(), cv2.COLOR_RGB2BGR))
+        closed = close_photo_mouth(astronaut(), face_landmarks(astronaut())[0])[0]  # a closed photo: the generator
+        cv2.imwrite(str(outputs / "astronaut-closed.png"), cv2.cvtColor(closed, cv2.COLOR_RGB2BGR))
         report = benchmark_talking_head(args.data, args.split, args.mouth_interior_model, limit=args.limit,
                                         max_seconds=args.max_seconds, keep_outputs=outputs)
         report["machine"] = machine()
