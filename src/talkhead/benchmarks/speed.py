@@ -8,8 +8,10 @@ and the lip-sync video the astronaut's head drifting slowly (or any ``--video`` 
 Reported per run: start-up seconds (imports, numba compilation, dlib and model loading: paid once per
 process, so a server or a batch job pays it once), wall time and end-to-end frames/s (pipeline call to
 finished file, after start-up), seconds, frames/s and real-time factor (seconds of work per second of output) of each
-stage (decode, detect, landmarks, generator, render, encode), and peak resident memory. Peak memory
-is what tells whether a pipeline streams: it should not grow from the short to the long input.
+stage (decode, detect, landmarks, generator, render, encode), CPU use (CPU seconds of the process, its threads
+and its worker processes, such as the phone decoders, per second of wall time: 2.0 is two busy cores) and peak
+resident memory. Peak memory is what tells whether a pipeline streams: it should not grow from the short to the
+long input.
 """
 
 from __future__ import annotations
@@ -81,6 +83,21 @@ def make_inputs(folder: Path, seconds: float) -> dict[str, Path]:
     return {"photo": photo, "speech": speech, "video": video}
 
 
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process (every thread), its live descendants and its reaped children."""
+    import psutil
+
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for child in me.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.Error:  # exited between listing and reading: counted below once reaped
+            pass
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return total + reaped.ru_utime + reaped.ru_stime
+
+
 def _run(task: str, inputs: dict, output: str, queue) -> None:
     """One measured run, in a child process; puts its report (or its error) on ``queue``."""
     import torch
@@ -96,13 +113,13 @@ def _run(task: str, inputs: dict, output: str, queue) -> None:
         if task == "lip-sync":
 
             mouth_model, _, _ = load_lip_sync_models(DEFAULT_MOUTH_MOTION)
-            startup, start = time.perf_counter() - startup, time.perf_counter()
+            startup, start, cpu_start = time.perf_counter() - startup, time.perf_counter(), cpu_seconds()
             result = lip_sync(
                 inputs["video"], inputs["speech"], output, mouth_model, None, LipSyncOptions(progress=False)
             )
         else:
             models = load_talking_head_models(repaint=False)  # the defaults of `generate`: mouth interior, blinks
-            startup, start = time.perf_counter() - startup, time.perf_counter()
+            startup, start, cpu_start = time.perf_counter() - startup, time.perf_counter(), cpu_seconds()
             result = talking_head(
                 inputs["photo"],
                 inputs["speech"],
@@ -112,7 +129,7 @@ def _run(task: str, inputs: dict, output: str, queue) -> None:
                 mouth_interior_model=models.mouth_interior,
                 options=TalkingHeadOptions(progress=False),
             )
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
         peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         queue.put(
             {
@@ -121,6 +138,7 @@ def _run(task: str, inputs: dict, output: str, queue) -> None:
                 "wall": wall,
                 "startup": startup,
                 "stage_seconds": result.stage_seconds,
+                "cpu_seconds": cpu,
                 "peak_memory_mib": round(peak_kib / 1024, 1),
             }
         )
@@ -189,6 +207,7 @@ def measure(task: str, inputs: dict, output: Path) -> dict:
         "frames_per_second": round(frames / report["wall"], 1),
         "real_time_factor": round(report["wall"] / duration, 3),
         "startup_seconds": round(report["startup"], 2),
+        "cpu_cores": round(report["cpu_seconds"] / report["wall"], 2),
         "peak_memory_mib": report["peak_memory_mib"],
         "stages": stages,
     }
@@ -227,8 +246,9 @@ def benchmark_speed(
 
 
 def speed_table(report: dict) -> str:
-    """Markdown: one row per run, frames/s per stage and end to end, and peak memory."""
-    header = ["task", "input", "frames", *STAGES, "end to end", "real-time factor", "start-up", "peak memory"]
+    """Markdown: one row per run, frames/s per stage and end to end, CPU cores in use and peak memory."""
+    header = ["task", "input", "frames", *STAGES, "end to end", "real-time factor", "start-up", "CPU cores",
+              "peak memory"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in report["rows"]:
         stages = [f"{row['stages'][s]['frames_per_second']:,.0f}" if s in row["stages"] else "-" for s in STAGES]
@@ -236,6 +256,6 @@ def speed_table(report: dict) -> str:
             f"| {row['task']} | {row['input_seconds']:g} s | {row['frames']} | "
             + " | ".join(stages)
             + f" | **{row['frames_per_second']:.1f}** | {row['real_time_factor']:.2f} | {row['startup_seconds']:.1f} s"
-            f" | {row['peak_memory_mib']:,.0f} MiB |"
+            f" | {row['cpu_cores']:.2f} | {row['peak_memory_mib']:,.0f} MiB |"
         )
     return "\n".join(lines)
