@@ -1,14 +1,18 @@
-"""Rendering beside encoding (issue #25): batches of frames rendered in worker threads, handed back in order.
+"""Work beside work (issue #25): batches rendered in worker threads, frames decoded ahead in another.
 
 OpenCV's remap and warps, NumPy's linear algebra, torch and PyAV's decoder and H.264 encoder release the GIL, so
-while the caller's thread decodes the next batch and encodes the last one, two threads render. A frame's rendering
-depends only on its own inputs, so the output does not depend on the number of threads (tested); at most
-``threads + 1`` batches are in flight, which bounds the memory.
+while the caller's thread decodes the next batch and encodes the last one, two threads render
+(:func:`render_in_order`), and a video is decoded in a thread of its own while the caller tracks faces or encodes
+(:func:`read_ahead`). A frame's rendering depends only on its own inputs and the frames come in their order, so
+the output does not depend on the number of threads (tested); what is in flight is bounded, which bounds the
+memory.
 """
 
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,3 +37,51 @@ def render_in_order(render: Callable[[T], R], batches: Iterable[T], threads: int
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+_DONE = object()
+
+
+def read_ahead(items: Iterable[T], depth: int = 8) -> Iterator[T]:
+    """The items of ``items`` in order, produced by a thread of their own up to ``depth`` ahead of the caller
+    (a video's decoder, which releases the GIL). An error in the producer is raised here, where the caller reads;
+    a caller that stops early (break, error) stops the producer too."""
+    ready: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        source = iter(items)
+        try:
+            for item in source:
+                if not put((item, None)):
+                    return
+            put((_DONE, None))
+        except BaseException as error:  # handed to the caller's thread
+            put((_DONE, error))
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:  # a generator holding an open file closes it here, in the thread it ran in
+                close()
+
+    producer = threading.Thread(target=produce, name="talkhead-read-ahead", daemon=True)
+    producer.start()
+    try:
+        while True:
+            item, error = ready.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        producer.join()

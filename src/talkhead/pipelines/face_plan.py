@@ -4,6 +4,7 @@ references of the generator renderer (:class:`FacePlan`)."""
 
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ from ..processing.faces import (
 )
 from ..processing.landmarks import normalize_landmarks
 from ..processing.video import VideoReader
+from .concurrency import read_ahead
 from .generator_renderer import pose_descriptor
 from .stages import StageTimes, TimedDetector, TimedPredictor
 
@@ -65,18 +67,20 @@ def track_faces(reader: VideoReader, options: LipSyncOptions, times: StageTimes,
     wanted = set(np.linspace(0, expected - 1, options.references).round().astype(int).tolist())
     unknown_length = expected == 1  # live-muxed files carry no duration: take a reference every 5 s instead
     landmarks, found, references, reference_poses = [], [], [], []
-    frames = times.iterate("decode", reader)
-    bar = tqdm(frames, total=expected, desc="tracking", unit="frame", disable=not options.progress)
-    for index, frame in enumerate(bar):
-        points = tracker.update(frame)
-        found.append(points is not None)
-        landmarks.append(points if points is not None else np.full((68, 2), np.nan, np.float32))
-        wanted_here = index in wanted or (unknown_length and index % (5 * audio_lib.VIDEO_FPS) == 0) or not references
-        if points is not None and wanted_here and len(references) <= options.references:
-            with times.stage("render"):
-                box = face_crop_boxes(points)
-                references.append(crop_face(frame, box))
-                reference_poses.append(pose_descriptor(normalize_landmarks(points, box)))
+    # decoded in a thread while dlib tracks; closed here even when tracking fails, so the thread and the file go too
+    with closing(read_ahead(times.iterate("decode", reader), depth=16)) as frames:
+        bar = tqdm(frames, total=expected, desc="tracking", unit="frame", disable=not options.progress)
+        for index, frame in enumerate(bar):
+            points = tracker.update(frame)
+            found.append(points is not None)
+            landmarks.append(points if points is not None else np.full((68, 2), np.nan, np.float32))
+            every_5_s = unknown_length and index % (5 * audio_lib.VIDEO_FPS) == 0
+            wanted_here = index in wanted or every_5_s or not references
+            if points is not None and wanted_here and len(references) <= options.references:
+                with times.stage("render"):
+                    box = face_crop_boxes(points)
+                    references.append(crop_face(frame, box))
+                    reference_poses.append(pose_descriptor(normalize_landmarks(points, box)))
     if not found:
         raise TalkheadInputError(f"'{name}' holds no decodable video frames")
     found = np.array(found)

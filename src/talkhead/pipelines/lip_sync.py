@@ -30,6 +30,7 @@ import dataclasses
 import logging
 import os
 import warnings
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -45,7 +46,7 @@ from ..processing.phone_worker import warm_up as warm_up_phone_worker
 from ..processing.video import VideoReader, VideoWriter, probe_video
 from .base import TalkheadPipeline, load_component
 from .common import DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, load_speech
-from .concurrency import render_in_order
+from .concurrency import read_ahead, render_in_order
 from .face_plan import FacePlan, ranges_text, track_faces
 from .generator_renderer import FaceRenderer, close_mouths
 from .loading import load_lip_sync_models as load_lip_sync_models  # re-exported: lip_sync's loader
@@ -257,14 +258,15 @@ def lip_sync(
 
     def batches():
         batch: list[tuple[int, int, np.ndarray]] = []
-        frames = times.iterate("decode", iterate_source(reader, runs))
-        for output_index, (source_index, frame) in enumerate(
-            tqdm(frames, total=num_output, desc="lip-sync", unit="frame", disable=not options.progress)
-        ):
-            batch.append((output_index, source_index, frame))
-            if len(batch) >= frames_per_batch(options.batch_size, frame):
-                yield batch
-                batch = []
+        # decoded in a thread while the caller encodes; closed with this generator
+        with closing(read_ahead(times.iterate("decode", iterate_source(reader, runs)))) as frames:
+            for output_index, (source_index, frame) in enumerate(
+                tqdm(frames, total=num_output, desc="lip-sync", unit="frame", disable=not options.progress)
+            ):
+                batch.append((output_index, source_index, frame))
+                if len(batch) >= frames_per_batch(options.batch_size, frame):
+                    yield batch
+                    batch = []
         if batch:
             yield batch
 

@@ -31,8 +31,7 @@ class StageTimes:
         try:
             yield
         finally:
-            with self._lock:
-                self.seconds[name] += time.perf_counter() - start
+            self._add(name, time.perf_counter() - start)
 
     def iterate(self, name: str, iterable: Iterable) -> Iterator:
         """``iterable``, with the time spent producing each item counted under ``name``."""
@@ -42,10 +41,14 @@ class StageTimes:
             try:
                 item = next(iterator)
             except StopIteration:
-                self.seconds[name] += time.perf_counter() - start
+                self._add(name, time.perf_counter() - start)
                 return
-            self.seconds[name] += time.perf_counter() - start
+            self._add(name, time.perf_counter() - start)
             yield item
+
+    def _add(self, name: str, seconds: float) -> None:
+        with self._lock:  # iterate() may run in a read-ahead thread beside stage() in the caller's
+            self.seconds[name] += seconds
 
     def to_dict(self) -> dict[str, float]:
         return {name: round(self.seconds.get(name, 0.0), 4) for name in STAGES} | {
