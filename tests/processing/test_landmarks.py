@@ -72,3 +72,18 @@ def test_similarity_transform_recovers_rotation_scale_and_shift():
     target = source @ (1.7 * rotation).T + [5, -8]
     matrix = L.similarity_transform(source, target)
     np.testing.assert_allclose(L.apply_transform(matrix, source), target, atol=1e-9)
+
+
+def test_closing_a_wide_open_mouth_keeps_the_lips_beside_the_corners_on_their_side():
+    points = np.zeros((68, 2), np.float32)
+    points[48:68, 0] = np.linspace(-1, 1, 20)  # x does not matter to closing
+    points[[48, 54, 60, 64], 1] = 0.0  # corners
+    points[[49, 53], 1], points[[50, 51, 52], 1] = -4.0, -6.0  # outer upper lip
+    points[[61, 62, 63], 1] = -2.0  # inner upper lip
+    points[[65, 66, 67], 1] = 20.0  # inner lower lip: a mouth open 22 units
+    points[[55, 59], 1], points[[56, 57, 58], 1] = 5.0, 26.0  # outer lower lip, close under the corners at the sides
+    closed = L.close_mouth(points, upper_share=0.15)
+    assert np.allclose(closed[[61, 62, 63], 1], closed[[67, 66, 65], 1])
+    assert (closed[[55, 59], 1] > 0).all(), "the lower lip beside the corners rose above them"
+    assert (closed[[49, 53], 1] < 0).all()
+    assert np.allclose(closed[57, 1], 26.0 - 0.85 * 22.0)  # the middle follows the whole gap

@@ -20,6 +20,7 @@ from ..processing.phones import DEFAULT_LANGUAGE
 from ..processing.warp import border_anchors, piecewise_affine_warp
 from .mouth_retrieval import target_landmarks
 
+INNER_CORNER_SHARE = 0.08  # where an open photo's inner lip corners are taken, from the outer ones, for closing
 NEUTRAL_UPPER_SHARE = 0.15  # of an open photo's lip gap, closed by the upper lip (the jaw closes the rest)
 HEAD_POINTS = np.r_[17:48]  # brows, nose, eyes: rigid with the skull
 LOWER_FACE = np.r_[4:13, 48:68]  # lower jaw and mouth: what speech moves
@@ -108,15 +109,31 @@ def close_photo_mouth(photo: np.ndarray, photo_points: np.ndarray) -> tuple[np.n
     other; the open one stays the mouth-interior generator's reference for teeth and colour.
     """
     neutral = neutral_mouth_points(photo_points)
+    source, target = np.array(photo_points, np.float64, copy=True), neutral.copy()
+    for inner, outer in ((60, 48), (64, 54)):
+        # dlib puts an open mouth's inner corners inside the dark of the mouth, and what lies between them and the
+        # outer corners stays as black notches beside the closed lips: close the mouth from (almost) the outer ones
+        source[inner] = source[outer] + INNER_CORNER_SHARE * (source[inner] - source[outer])
+        target[inner] = target[outer] + INNER_CORNER_SHARE * (target[inner] - target[outer])
     low, high = photo_points.min(0), photo_points.max(0)
     centre, radius = (low + high) / 2, (high - low) * 0.5 * 1.35
     angles = np.linspace(0, 2 * np.pi, 24, endpoint=False)
     ring = centre + radius * np.stack([np.cos(angles), np.sin(angles)], 1)
     height, width = photo.shape[:2]
     ring = np.clip(ring, 0, [width - 1, height - 1])
-    source = np.concatenate([photo_points, ring, border_anchors(width, height)])
-    target = np.concatenate([neutral, ring, border_anchors(width, height)])
-    return piecewise_affine_warp(photo, source, target), neutral
+    # points along the inner lips keep the triangulation from crossing them: the mouth's inside then lies in
+    # triangles of its own, which collapse whole
+    along_source, along_target = _along_inner_lips(source), _along_inner_lips(target)
+    warped = piecewise_affine_warp(photo, np.concatenate([source, along_source, ring, border_anchors(width, height)]),
+                                   np.concatenate([target, along_target, ring, border_anchors(width, height)]))
+    return warped, neutral
+
+
+def _along_inner_lips(points: np.ndarray, per_edge: int = 4) -> np.ndarray:
+    """(8 * per_edge, 2) points evenly between consecutive inner-lip landmarks (60-67, closed), ends excluded."""
+    loop = points[np.r_[60:68, 60]]
+    steps = np.arange(1, per_edge + 1) / (per_edge + 1)
+    return (loop[:-1, None] + steps[None, :, None] * (loop[1:] - loop[:-1])[:, None]).reshape(-1, 2)
 
 
 def resample_motion(motion: np.ndarray, fps: float) -> np.ndarray:

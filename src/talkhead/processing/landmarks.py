@@ -165,9 +165,16 @@ def landmark_canvas(points: np.ndarray, size: int = 256, color=(20, 140, 60), la
     return canvas
 
 
+CORNER_KEEP = 0.3  # of their height below (above) the corners, kept by the outer lips beside them when closing
+
+
 def close_mouth(landmarks: np.ndarray, upper_share: float = 0.5) -> np.ndarray:
     """Landmarks with the lips brought together: each inner-lip pair meets, the upper lip travelling ``upper_share``
-    of the gap (0.5: at the midpoint; a real mouth closes mostly with the jaw, about 0.15), the outer lips follow."""
+    of the gap (0.5: at the midpoint; a real mouth closes mostly with the jaw, about 0.15), the outer lips follow.
+
+    The corners (48, 54) stay, and the outer lip points beside them keep at least ``CORNER_KEEP`` of their height
+    below (above) them: a wide-open lower lip moved up whole by the gap would end above the corners and fold the
+    face around them (a crease from the corner to the jaw when a photo is closed)."""
     points = np.array(landmarks, dtype=np.float32, copy=True)
     top, bottom = [61, 62, 63], [67, 66, 65]
     gaps = np.maximum(points[..., bottom, 1] - points[..., top, 1], 0)  # lower minus upper inner lip, per pair
@@ -176,4 +183,10 @@ def close_mouth(landmarks: np.ndarray, upper_share: float = 0.5) -> np.ndarray:
     outer = gaps.mean(-1)[..., None]
     points[..., [49, 50, 51, 52, 53], 1] += upper_share * outer
     points[..., [55, 56, 57, 58, 59], 1] -= (1 - upper_share) * outer
+    given = np.asarray(landmarks, np.float32)
+    for beside, corner, lower in ((59, 48, True), (58, 48, True), (55, 54, True), (56, 54, True),
+                                  (49, 48, False), (53, 54, False)):
+        kept = given[..., corner, 1] + CORNER_KEEP * (given[..., beside, 1] - given[..., corner, 1])
+        limit = np.maximum if lower else np.minimum
+        points[..., beside, 1] = limit(points[..., beside, 1], kept)
     return points
