@@ -291,9 +291,12 @@ def test_the_renderer_is_named_and_the_old_single_model_argument_still_works(vid
 
 
 def test_full_size_frames_are_batched_within_the_memory_budget():
-    from talkhead.pipelines.lip_sync import BATCH_BYTES, frames_per_batch
+    from talkhead.pipelines.lip_sync import BATCH_BYTES, BATCHES_IN_FLIGHT, frames_per_batch, frames_read_ahead
 
-    frame_4k, frame_512 = np.zeros((2160, 3840, 3), np.uint8), np.zeros((512, 512, 3), np.uint8)
-    assert frames_per_batch(16, frame_512) == 16  # small frames: the batch size asked for
-    assert frames_per_batch(16, frame_4k) == 2 and 2 * frame_4k.nbytes <= BATCH_BYTES  # 4K: two at a time
+    frame_4k, frame_1080 = np.zeros((2160, 3840, 3), np.uint8), np.zeros((1080, 1920, 3), np.uint8)
+    assert frames_per_batch(16, np.zeros((512, 512, 3), np.uint8)) == 16  # small frames: the batch size asked for
+    batch_1080 = frames_per_batch(16, frame_1080)
+    assert batch_1080 == 3 and BATCHES_IN_FLIGHT * batch_1080 * frame_1080.nbytes <= BATCH_BYTES  # all in flight
+    assert frames_per_batch(16, frame_4k) == 1  # 4K: one at a time
     assert frames_per_batch(16, np.zeros((8000, 8000, 3), np.uint8)) == 1  # never none
+    assert frames_read_ahead(512, 512) == 8 and frames_read_ahead(3840, 2160) == 2  # decoded ahead: bounded too

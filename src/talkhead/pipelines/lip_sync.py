@@ -80,12 +80,20 @@ class LipSyncResult:
         return asdict(self)
 
 
-BATCH_BYTES = 64 * 2**20  # full-size frames held at once while rendering
+BATCH_BYTES = 64 * 2**20  # full-size frames held at once while rendering, over all the batches in flight
+BATCHES_IN_FLIGHT = 3  # two rendering and one being encoded (concurrency.render_in_order); fixed, so that the
+# batches, and with them nothing of the output, depend on the number of render threads
 
 
 def frames_per_batch(batch_size: int, frame: np.ndarray) -> int:
-    """``batch_size``, or fewer so the batch of frames like ``frame`` stays within :data:`BATCH_BYTES`."""
-    return max(1, min(batch_size, BATCH_BYTES // max(frame.nbytes, 1)))
+    """``batch_size``, or fewer so the batches in flight of frames like ``frame`` stay within :data:`BATCH_BYTES`."""
+    return max(1, min(batch_size, BATCH_BYTES // BATCHES_IN_FLIGHT // max(frame.nbytes, 1)))
+
+
+def frames_read_ahead(width: int, height: int, most: int = 8) -> int:
+    """How many full-size frames the render pass decodes ahead: up to ``most``, at least 2, within a quarter of
+    :data:`BATCH_BYTES` (two 4K frames: reading ahead must not undo the memory bound of the batches)."""
+    return max(2, min(most, BATCH_BYTES // 4 // max(width * height * 3, 1)))
 
 
 def _read_full_size(video, fps: float):
@@ -259,7 +267,8 @@ def lip_sync(
     def batches():
         batch: list[tuple[int, int, np.ndarray]] = []
         # decoded in a thread while the caller encodes; closed with this generator
-        with closing(read_ahead(times.iterate("decode", iterate_source(reader, runs)))) as frames:
+        frames = read_ahead(times.iterate("decode", iterate_source(reader, runs)), frames_read_ahead(*reader.size))
+        with closing(frames):
             for output_index, (source_index, frame) in enumerate(
                 tqdm(frames, total=num_output, desc="lip-sync", unit="frame", disable=not options.progress)
             ):
