@@ -81,8 +81,15 @@ def streamed_motion_data(args, config, sample, rank: int = 0, world_size: int = 
                                to_motion_clip, max_validation_clips, sum(source in held for source in sources))
     first = StreamedClips(stream.rows().filter(trained_on, input_columns="source"), to_motion_clip, rest_pose_clips,
                           len(sources))  # the same in every process
-    rest_pose = silence_displacement(first)
-    opening_std = speech_opening_std([c.mean_shape + c.displacements for c in first])
+    shapes: list[np.ndarray] = []
+
+    def keeping_shapes(clips):
+        for clip in clips:  # one read of the first clips serves both: a clip's features may mean decoding phones
+            shapes.append(clip.mean_shape + clip.displacements)
+            yield clip
+
+    rest_pose = silence_displacement(keeping_shapes(first))
+    opening_std = speech_opening_std(shapes)
     windows = StreamedWindows(stream, trained_on, to_motion_clip, sample, args.window, args.seed, rank, world_size,
                               args.window_buffer, args.stream_draws)
     return StreamedMotionData(windows, validation, sorted(held), rest_pose, opening_std, stored)
