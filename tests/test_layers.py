@@ -17,13 +17,15 @@ import pytest
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "talkhead"
 
-# the root modules every layer may use: errors, the shared defaults, file outputs, checkpoint lookup, Hub upload
-BASE = {"errors", "defaults", "outputs", "hub", "hub_upload"}
+# the root modules every layer may use: errors, the shared defaults, input files, file outputs, checkpoint lookup,
+# Hub upload
+BASE = {"errors", "defaults", "inputs", "outputs", "hub", "hub_upload"}
 BELOW_DATA = BASE | {"processing", "backbones", "models", "losses", "metrics"}
 ALLOWED = {
     "errors": set(),
     "defaults": set(),
     "options": BASE | {"processing"},  # the pipelines' options, light enough for the CLI's parsers
+    "inputs": {"errors"},
     "outputs": {"errors"},
     "hub": {"errors"},
     "hub_upload": {"errors"},

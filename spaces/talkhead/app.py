@@ -32,6 +32,7 @@ MAX_SIDE = 512  # talking-head output size: the Space runs on CPU
 MAX_UPLOAD = "20mb"  # per file, enforced by Gradio before a handler runs
 MAX_SECONDS = 30.0  # speech, and the video to dub
 MAX_VIDEO_SIDE = 1280  # the longer side of the video to dub (the output keeps the video's size)
+PADDING_SLACK = 0.1  # s a decoded track may run past its declared end: AAC and MP3 pad their last frame
 CONCURRENT_RENDERS = 2  # one a core; the pipelines are safe to share between threads
 QUEUE_SIZE = 8  # requests waiting beyond this are turned away ("queue is full") instead of waiting for minutes
 # a handler's progress tracker: Gradio finds it as a parameter default and gives each event a fresh one
@@ -46,8 +47,10 @@ from talkhead.options import LipSyncOptions, TalkingHeadOptions  # noqa: E402
 from talkhead.pipelines.lip_sync import lip_sync  # noqa: E402
 from talkhead.pipelines.talking_head import load_talking_head_models, talking_head  # noqa: E402
 from talkhead.processing import audio as audio_lib  # noqa: E402
+from talkhead.processing.audio_decode import declared_audio_seconds, decoded_audio_seconds  # noqa: E402
 from talkhead.processing.landmarks import mouth_opening  # noqa: E402
 from talkhead.processing.video import probe_video  # noqa: E402
+from talkhead.processing.video_probe import decoded_video_seconds, stored_frame_size  # noqa: E402
 
 # the models, by id (the library's defaults): the Hugging Face cache if they were downloaded there, else the copies
 # inside the installed talkhead package (talkhead.hub); nothing is fetched at start-up
@@ -105,27 +108,46 @@ def user_errors(handler):
 
 
 def check_speech(audio: str) -> None:
-    seconds = audio_lib.load_audio(audio).size / audio_lib.SAMPLE_RATE
-    if seconds > MAX_SECONDS:
-        raise gr.Error(
-            f"the speech is {seconds:.1f} s long; this Space takes at most {MAX_SECONDS:g} s: cut it, or "
-            "run `talkhead generate` / `talkhead lipsync` on your own machine, which have no limit"
-        )
+    """Refuse speech over MAX_SECONDS before decoding it: a few MB of low-bitrate Opus can hold an hour, gigabytes
+    once decoded."""
+    declared = declared_audio_seconds(audio)
+    if declared is not None and declared > MAX_SECONDS:
+        raise speech_too_long(f"{declared:.1f} s long")
+    # a header is trusted to refuse, never to accept (it may be missing, or claim 10 s of an hour): decode, but only
+    # up to just past the limit; the slack is the padding codecs add to their last frame, which load_audio trims
+    if decoded_audio_seconds(audio, stop_after=MAX_SECONDS + PADDING_SLACK) > MAX_SECONDS + PADDING_SLACK:
+        raise speech_too_long(f"longer than {MAX_SECONDS:g} s")
+
+
+def speech_too_long(length: str) -> gr.Error:
+    return gr.Error(
+        f"the speech is {length}; this Space takes at most {MAX_SECONDS:g} s: cut it, or "
+        "run `talkhead generate` / `talkhead lipsync` on your own machine, which have no limit"
+    )
 
 
 def check_video(video: str) -> None:
-    info = probe_video(video)
-    if info.duration > MAX_SECONDS:
+    """Refuse a video over MAX_VIDEO_SIDE or MAX_SECONDS from its header, before a frame is decoded."""
+    width, height = stored_frame_size(video)
+    if max(width, height) > MAX_VIDEO_SIDE:
         raise gr.Error(
-            f"the video is {info.duration:.1f} s long; this Space dubs at most {MAX_SECONDS:g} s: cut it, "
-            "or run `talkhead lipsync` on your own machine"
-        )
-    if max(info.width, info.height) > MAX_VIDEO_SIDE:
-        raise gr.Error(
-            f"the video is {info.width}x{info.height}; this Space takes at most {MAX_VIDEO_SIDE} pixels on "
+            f"the video is {width}x{height}; this Space takes at most {MAX_VIDEO_SIDE} pixels on "
             f"the longer side: scale it down (ffmpeg -i in.mp4 -vf scale=-2:720 out.mp4), or run "
             "`talkhead lipsync` on your own machine"
         )
+    duration = probe_video(video).duration  # 0 when the header gives none (a live recording's webm)
+    if duration > MAX_SECONDS:
+        raise video_too_long(f"{duration:.1f} s long")
+    # the pipeline streams the frames, so a header that gives a length is trusted; only a missing one costs a decode
+    if not duration and decoded_video_seconds(video, stop_after=MAX_SECONDS) > MAX_SECONDS:
+        raise video_too_long(f"longer than {MAX_SECONDS:g} s")
+
+
+def video_too_long(length: str) -> gr.Error:
+    return gr.Error(
+        f"the video is {length}; this Space dubs at most {MAX_SECONDS:g} s: cut it, "
+        "or run `talkhead lipsync` on your own machine"
+    )
 
 
 def prune_outputs(keep: int = KEEP_OUTPUTS) -> None:

@@ -76,3 +76,19 @@ def test_empty_or_missing_inputs_are_clear_errors(tmp_path):
         discover([tmp_path])
     with pytest.raises(FileNotFoundError, match="does not exist"):
         discover([tmp_path / "nope"])
+
+
+def test_a_named_pipe_or_a_link_loop_in_the_input_is_skipped_with_its_reason(tmp_path, astronaut):
+    """Probing an empty named pipe would wait for a writer for good; a link loop is no folder of frames."""
+    import os
+
+    root = tmp_path / "raw"
+    root.mkdir()
+    talking_video(root / "good.mp4", astronaut, 30)
+    os.mkfifo(root / "pipe.mp4")
+    (root / "loop.mp4").symlink_to("loop.mp4")
+    found = discover([root])
+    assert [clip.video.name for clip in found.clips] == ["good.mp4"]
+    reasons = {path.name: reason for path, reason in ((s.path, s.reason) for s in found.skipped)}
+    assert "named pipe (FIFO), not a video" in reasons["pipe.mp4"]
+    assert "symbolic link that leads back to itself" in reasons["loop.mp4"]

@@ -1,3 +1,8 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import av
 import numpy as np
 import pytest
 
@@ -96,6 +101,36 @@ def test_compressed_audio_and_video_tracks_load_through_pyav(tmp_path, astronaut
     wave = A.load_audio(video)
     assert abs(len(wave) - 16000) < 16000 * 0.05
     assert dominant_frequency(wave, 16000) == pytest.approx(440, abs=3)
+
+
+def write_eight_channel_aac(path, wave: np.ndarray, rate: int) -> Path:
+    """``wave`` in all 8 channels of a 7.1 AAC track; the packed frame is converted to the encoder's planar format
+    by swresample (PyAV cannot build a planar 8-channel frame from an array)."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("aac", rate=rate, layout="7.1")
+        packed = av.AudioFrame.from_ndarray(np.repeat(wave, 8)[None], format="flt", layout="7.1")
+        packed.sample_rate = rate
+        to_planar = av.AudioResampler(format=stream.codec_context.format.name, layout="7.1", rate=rate)
+        for frame in [*to_planar.resample(packed), *to_planar.resample(None), None]:
+            for packet in stream.encode(frame):
+                container.mux(packet)
+    return path
+
+
+def test_eight_channel_aac_decodes_to_the_channel_average(tmp_path):
+    """PyAV counts 9 planes in a planar 8-channel frame: reading it as an array crashed the process, so the
+    decoding runs in a child process."""
+    path = write_eight_channel_aac(tmp_path / "ch8.m4a", tone(220, 1.0, 48000), 48000)
+    decoded = tmp_path / "decoded.npy"
+    code = "import sys, numpy, talkhead.processing.audio as A; numpy.save(sys.argv[2], A.load_audio(sys.argv[1]))"
+    child = subprocess.run(
+        [sys.executable, "-c", code, str(path), str(decoded)], capture_output=True, text=True, timeout=60
+    )
+    assert child.returncode == 0, (child.returncode, child.stderr[-2000:])
+    wave = np.load(decoded)
+    assert abs(len(wave) - 16000) < 16000 * 0.05  # the encoder's last frame may be padding
+    assert dominant_frequency(wave, 16000) == pytest.approx(220, abs=2)
+    assert np.abs(wave[2000:-2000]).max() == pytest.approx(0.5, rel=0.03)  # the same tone in every channel
 
 
 def test_wav_content_with_a_misleading_extension(tmp_path):

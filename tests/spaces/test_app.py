@@ -18,6 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 import soundfile
@@ -140,6 +141,81 @@ def test_inputs_over_the_limits_are_refused_before_any_work(app, short_speech, t
     monkeypatch.setattr(app, "MAX_SECONDS", 0.1)
     with pytest.raises(gr.Error, match="the video is 0.2 s long; this Space dubs at most 0.1 s"):
         app.check_video(str(talking_video(tmp_path / "v.mp4", astronaut, num_frames=5)))
+
+
+def write_opus(path: Path, seconds: float, **container_options) -> Path:
+    """A 220 Hz tone as 6 kbps Opus at the encoder's fastest setting: minutes of speech in a few kB."""
+    rate = 16000
+    tone_block = (0.3 * np.sin(2 * np.pi * 220 * np.arange(10 * rate) / rate)).astype(np.float32)[None]
+    with av.open(str(path), "w", options=container_options) as container:
+        stream = container.add_stream("libopus", rate=rate, layout="mono", options={"compression_level": "0"})
+        stream.bit_rate = 6000
+        for block in range(int(seconds // 10)):
+            frame = av.AudioFrame.from_ndarray(tone_block, format="flt", layout="mono")
+            frame.sample_rate, frame.pts = rate, block * tone_block.shape[1]
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def test_long_compressed_speech_is_refused_from_its_header_without_decoding(app, astronaut, tmp_path, monkeypatch):
+    monkeypatch.setattr(app, "models", lambda: pytest.fail("the models were reached"))
+    monkeypatch.setattr(app.audio_lib, "load_audio", lambda *args: pytest.fail("the speech was decoded"))
+    monkeypatch.setattr(app, "decoded_audio_seconds", lambda *args, **kwargs: pytest.fail("the speech was decoded"))
+    long_speech = write_opus(tmp_path / "long.ogg", 300)
+    with pytest.raises(gr.Error, match=r"the speech is 300.0 s long; this Space takes at most 30 s"):
+        app.animate(astronaut, str(long_speech), 1.0, 1.0, False)
+    with pytest.raises(gr.Error, match=r"the speech is 300.0 s long"):
+        app.dub(str(long_speech), str(long_speech))
+
+
+def test_speech_whose_header_gives_no_length_is_decoded_only_past_the_limit(app, astronaut, tmp_path, monkeypatch):
+    from talkhead.processing.audio_decode import decoded_audio_seconds
+
+    monkeypatch.setattr(app, "models", lambda: pytest.fail("the models were reached"))
+    monkeypatch.setattr(app.audio_lib, "load_audio", lambda *args: pytest.fail("the speech was decoded whole"))
+    live = write_opus(tmp_path / "live.webm", 60, live="1")  # a live recording's webm: no duration in its header
+    with av.open(str(live)) as container:
+        assert container.duration is None and container.streams.audio[0].duration is None
+    assert 30 < decoded_audio_seconds(live, stop_after=30) < 30.2 and 59.9 < decoded_audio_seconds(live, 100) < 60.1
+    with pytest.raises(gr.Error, match=r"the speech is longer than 30 s; this Space takes at most 30 s"):
+        app.animate(astronaut, str(live), 1.0, 1.0, False)
+
+
+def test_a_video_is_refused_from_its_header_before_a_frame_is_decoded(app, astronaut, tmp_path, monkeypatch):
+    from ..conftest import write_av
+
+    wide = write_av(tmp_path / "wide.mp4", [np.pad(astronaut, ((0, 0), (400, 400), (0, 0)))] * 5)
+    monkeypatch.setattr(app, "probe_video", lambda *args: pytest.fail("a frame was decoded"))
+    with pytest.raises(gr.Error, match=r"the video is 1312x512; this Space takes at most 1280 pixels"):
+        app.check_video(str(wide))
+
+
+def test_a_video_whose_header_gives_no_length_is_decoded_only_past_the_limit(app, astronaut, tmp_path, monkeypatch):
+    from talkhead.processing.video_probe import decoded_video_seconds
+
+    from ..conftest import face_frame
+
+    live = tmp_path / "live.mkv"  # a live recording's matroska: no duration in its header
+    with av.open(str(live), "w", options={"live": "1"}) as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width = stream.height = 64
+        stream.pix_fmt = "yuv420p"
+        for index in range(50):
+            frame = av.VideoFrame.from_ndarray(face_frame(astronaut, 64), format="rgb24")
+            frame.pts = index
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    with av.open(str(live)) as container:
+        assert container.duration is None and container.streams.video[0].duration is None
+    assert 0.5 < decoded_video_seconds(live, stop_after=0.5) < 0.6 and decoded_video_seconds(live, 10) == 2.0
+    monkeypatch.setattr(app, "MAX_SECONDS", 1.5)
+    with pytest.raises(gr.Error, match=r"the video is longer than 1.5 s; this Space dubs at most 1.5 s"):
+        app.check_video(str(live))
 
 
 def test_a_result_without_a_face_comes_back_unscored(app, tmp_path):

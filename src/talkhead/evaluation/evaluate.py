@@ -50,6 +50,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import NoFaceError, TalkheadInputError
+from ..inputs import check_input_file
 from ..processing import audio as audio_lib
 from ..processing.tracked_clip import TrackedClip, track_clip
 from . import inputs
@@ -138,11 +139,11 @@ def evaluate_video(
     selected = select_metrics(metrics)
     say = log or (lambda message: None)
     video = str(video)
-    if not Path(video).exists():
-        raise FileNotFoundError(f"no such video: '{video}'")
+    if not Path(video).is_dir():  # a folder of frames is a video too
+        check_input_file(video, "video")
     for key, given in (("audio", audio), ("reference", reference)):
-        if given is not None and not Path(given).exists():
-            raise FileNotFoundError(f"no such file for {names[key]}: '{given}'")
+        if given is not None and not Path(given).is_dir():
+            check_input_file(given, f"file for {names[key]}")
     # weights that are needed and missing are decided before the slow part
     v2_folder, v2_reason = (
         inputs.weights_folder(options.syncnet_v2, inputs.syncnet_v2_missing(names), inputs.SYNCNET_V2_CONVERTER)

@@ -20,6 +20,7 @@ import torch
 from .. import defaults
 from ..errors import MediaDecodeError, NoFaceError
 from ..hub import load_pretrained
+from ..inputs import check_input_file
 from ..models.ms_sync import MSSyncGenerator
 from ..outputs import atomic_output
 from ..processing import audio as audio_lib
@@ -77,9 +78,7 @@ class LandmarkMotion:
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Any image file as (H, W, 3) uint8 RGB (grayscale and alpha are converted)."""
 
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such image: '{path}'")
+    path = check_input_file(path, "image")
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise MediaDecodeError(f"cannot read '{path}' as an image (jpg, png, bmp, webp, ...)")

@@ -1,14 +1,16 @@
-"""Small PyAV helpers shared by the audio and video readers: opening with clear errors and the time origin."""
+"""Small PyAV helpers shared by the audio and video readers: opening with clear errors, the time origin, and a
+stream's length (declared by the header, or found by a decode that stops past a limit)."""
 
 from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import av
 
+from ..defaults import VIDEO_FPS
 from ..errors import MediaDecodeError
+from ..inputs import check_input_file
 
 KINDS = {"audio": "audio file", "video": "video", "media": "audio or video file"}
 
@@ -32,11 +34,7 @@ def open_container(path: str | os.PathLike, kind: str = "media") -> av.container
 
     ``kind`` (``audio``, ``video`` or ``media``) is what the caller expects it to be, for the message.
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such file: '{path}'")
-    if path.is_dir():
-        raise MediaDecodeError(f"'{path}' is a folder, not a media file")
+    path = check_input_file(path, KINDS.get(kind, kind))
     try:
         return av.open(str(path), mode="r")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as err:
@@ -52,3 +50,37 @@ def container_origin(container: av.container.InputContainer) -> float:
     """
     start = container.start_time
     return 0.0 if start is None else float(start) / av.time_base
+
+
+def declared_duration(container: av.container.InputContainer, stream: av.stream.Stream) -> float | None:
+    """The length in seconds the header gives ``stream`` (else the whole container), read without decoding; ``None``
+    when it gives none, as in a live recording's webm."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return None
+
+
+def decoded_seconds(container: av.container.InputContainer, stream: av.stream.Stream, stop_after: float) -> float:
+    """How far ``stream`` reaches past :func:`container_origin`, found by decoding it frame by frame (each frame is
+    dropped at once) up to the first frame that ends past ``stop_after``.
+
+    For a length the header does not give or cannot be trusted with: however long the stream, at most ``stop_after``
+    seconds of it are decoded. A truncated stream reaches as far as it decodes; an FFmpeg error before the first
+    frame propagates.
+    """
+    origin = container_origin(container)
+    frame_rate = None if stream.type == "audio" else float(stream.average_rate or stream.guessed_rate or VIDEO_FPS)
+    reached = 0.0
+    try:
+        for frame in container.decode(stream):
+            start = reached if frame.time is None else frame.time - origin
+            length = frame.samples / frame.sample_rate if frame_rate is None else 1 / frame_rate
+            reached = max(reached, start + length)
+            if reached > stop_after:
+                break
+    except av.error.FFmpegError:
+        if reached == 0.0:
+            raise
+    return reached

@@ -21,7 +21,6 @@ the energies differ slightly from the authors' features; models trained here use
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import librosa
 import numpy as np
@@ -31,6 +30,7 @@ import soundfile
 
 from ..defaults import VIDEO_FPS
 from ..errors import EmptyAudioError, MediaDecodeError
+from ..inputs import check_input_file
 from .audio_decode import decode_audio_track
 
 SAMPLE_RATE = 16_000
@@ -92,9 +92,7 @@ def load_audio(source: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.
         MediaDecodeError: the file cannot be decoded.
         EmptyAudioError: the audio has no samples.
     """
-    path = Path(source)
-    if not path.exists():
-        raise FileNotFoundError(f"no such audio file: '{path}'")
+    path = check_input_file(source, "audio file")
     try:
         data, native_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
         wave = data.mean(axis=1)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..defaults import VIDEO_FPS
 from ..errors import MediaDecodeError, NoVideoError
-from ._av import open_container
+from ._av import declared_duration, decoded_seconds, ffmpeg_reason, open_container
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".flv")
@@ -83,9 +83,7 @@ def probe_video(source: str | os.PathLike, folder_fps: float = VIDEO_FPS) -> Vid
         height, width = read_image_file(files[0]).shape[:2]
         return VideoInfo(path, width, height, folder_fps, len(files) / folder_fps, False, True)
     with open_container(path, "video") as container:
-        if not container.streams.video:
-            raise NoVideoError(f"'{path}' has no video stream")
-        stream = container.streams.video[0]
+        stream = _first_video_stream(container, path)
         rate = stream.average_rate or stream.guessed_rate
         duration = _stream_duration(container, stream)
         width, height = stream.codec_context.width, stream.codec_context.height
@@ -106,11 +104,37 @@ def _display_rotation(container, stream) -> int:
 
 
 def _stream_duration(container, stream) -> float:
-    if stream.duration is not None and stream.time_base is not None:
-        return float(stream.duration * stream.time_base)
-    if container.duration is not None:
-        return container.duration / av.time_base
-    return 0.0
+    return declared_duration(container, stream) or 0.0
+
+
+def stored_frame_size(source: str | os.PathLike) -> tuple[int, int]:
+    """(width, height) of the frames of the video file ``source`` as stored, from its header: the size to check before
+    any frame is decoded. :func:`probe_video` decodes the first frame for its rotation, which may swap the two."""
+    path = Path(source)
+    with open_container(path, "video") as container:
+        stream = _first_video_stream(container, path)
+        return stream.codec_context.width, stream.codec_context.height
+
+
+def decoded_video_seconds(source: str | os.PathLike, stop_after: float) -> float:
+    """How far the first video stream of the file ``source`` reaches on its timeline, found by decoding it, but no
+    further than the first frame that ends past ``stop_after`` seconds: for a header that gives no duration
+    (:attr:`VideoInfo.duration` is then 0)."""
+    path = Path(source)
+    with open_container(path, "video") as container:
+        stream = _first_video_stream(container, path)
+        try:
+            return decoded_seconds(container, stream, stop_after)
+        except av.error.FFmpegError as err:
+            raise MediaDecodeError(
+                f"'{path}' is not a readable video (FFmpeg: {ffmpeg_reason(err)}); check that the file is complete"
+            ) from err
+
+
+def _first_video_stream(container, path: Path):
+    if not container.streams.video:
+        raise NoVideoError(f"'{path}' has no video stream")
+    return container.streams.video[0]
 
 
 def read_image_file(path: Path) -> np.ndarray:
