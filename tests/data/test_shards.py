@@ -3,6 +3,9 @@ project's loader and with plain ``load_dataset("parquet")``, and a killed shard 
 
 import json
 import os
+import shutil
+import threading
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -12,7 +15,7 @@ from talkhead.data.build import PreprocessOptions, build_dataset
 from talkhead.data.build_shard import build_shard
 from talkhead.data.clips import iter_clips, load_dataset_dict
 from talkhead.data.discovery import discover
-from talkhead.data.shards import Shard, load_sharded, merged_manifest, parquet_path, shard_files
+from talkhead.data.shards import Shard, load_sharded, merged_manifest, parquet_path, shard_files, staging_folder
 from talkhead.errors import TalkheadInputError
 
 from ..conftest import talking_video
@@ -127,6 +130,11 @@ def test_shards_must_agree(clip_folder, tmp_path):
         build_shard([clip_folder], out, Shard(0, 3), options=PreprocessOptions(), progress=False)
     with pytest.raises(TalkheadInputError, match="other options .*faces"):
         build_shard([clip_folder], out, Shard(1, 2), options=PreprocessOptions(faces=True), progress=False)
+    older = tmp_path / "older" / "manifests" / "shard-00000-of-00002.json"  # keys held the input folder's name
+    older.parent.mkdir(parents=True)
+    older.write_text(json.dumps({"version": 1, "shard": {"index": 0, "count": 2}, "options": {}, "splits": {}}))
+    with pytest.raises(TalkheadInputError, match="another talkhead .shard layout 1, this one writes 2"):
+        build_shard([clip_folder], older.parents[1], Shard(1, 2), options=PreprocessOptions(), progress=False)
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "dataset_dict.json").write_text("{}")
     with pytest.raises(TalkheadInputError, match="not only the shards"):
@@ -143,3 +151,111 @@ def test_cli_shard(clip_folder, tmp_path, capsys):
     assert main(["preprocess", str(clip_folder), "-o", str(out), "--shard", "0/1", "--parquet"]) == 2
     assert "drop --parquet" in capsys.readouterr().err
     assert sorted(os.listdir(out)) == ["data", "manifests"]
+
+
+@contextmanager
+def paused_shard(monkeypatch, inputs, output, shard, **kwargs):
+    """``build_shard`` running in a thread, held at its first clip (its claim made) until the block ends."""
+    import talkhead.data.build as build
+
+    reached, go, worker, errors = threading.Event(), threading.Event(), {}, []
+    process = build.process_clip
+
+    def held(*args, **kw):
+        if threading.current_thread() is worker["thread"]:
+            reached.set()
+            go.wait(60)
+        return process(*args, **kw)
+
+    def run():
+        try:
+            build_shard(inputs, output, shard, progress=False, **kwargs)
+        except BaseException as err:  # reported by the test below
+            errors.append(err)
+
+    monkeypatch.setattr(build, "process_clip", held)
+    worker["thread"] = threading.Thread(target=run)
+    worker["thread"].start()
+    try:
+        assert reached.wait(60), errors
+        yield
+    finally:
+        go.set()
+        worker["thread"].join(120)
+    assert not errors, errors
+
+
+def all_clip_ids(output) -> list[str]:
+    return sorted(clip_id for split in load_dataset_dict(output).values() for clip_id in split["clip_id"])
+
+
+def test_the_input_folder_name_does_not_decide_the_shards(clip_folder, tmp_path):
+    link = tmp_path / "data_v2"
+    link.symlink_to(clip_folder)
+    assert [c.key for c in discover([link]).clips] == [c.key for c in discover([clip_folder]).clips]
+    out = tmp_path / "dataset"
+    build_shard([clip_folder], out, Shard(0, 2), options=PreprocessOptions(), progress=False)
+    build_shard([link], out, Shard(1, 2), options=PreprocessOptions(), progress=False)
+    assert all_clip_ids(out) == ["a1", "a2", "a3", "b1", "b2"]  # each clip once
+
+
+def test_a_shard_of_other_input_files_is_refused(clip_folder, tmp_path):
+    other = tmp_path / "raw_copy"
+    shutil.copytree(clip_folder, other)
+    (other / "speaker_a" / "a3.mp4").unlink()
+    out = tmp_path / "dataset"
+    build_shard([clip_folder], out, Shard(0, 2), options=PreprocessOptions(), progress=False)
+    with pytest.raises(TalkheadInputError, match=r"other input files .*speaker_a/ \(3 there, 2 here\).*same input"):
+        build_shard([other], out, Shard(1, 2), options=PreprocessOptions(), progress=False)
+    assert merged_manifest(out)["shards"] == 1
+
+
+def test_shards_that_disagree_are_refused_while_one_runs(clip_folder, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "dataset"
+    with paused_shard(monkeypatch, [clip_folder], out, Shard(0, 1), options=PreprocessOptions()):
+        with pytest.raises(TalkheadInputError, match=r"holds shards of 1: shard 0/1 \(being written by process"):
+            build_shard([clip_folder], out, Shard(1, 2), options=PreprocessOptions(), progress=False)
+        assert (
+            main(["preprocess", str(clip_folder), "-o", str(out), "--shard", "0/2", "--quiet", "--num-proc", "1"]) == 2
+        )
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1 and "use --shard I/1" in err
+    assert all_clip_ids(out) == ["a1", "a2", "a3", "b1", "b2"]
+
+
+def test_a_shard_being_written_is_not_started_twice(clip_folder, tmp_path, monkeypatch):
+    out = tmp_path / "dataset"
+    with paused_shard(monkeypatch, [clip_folder], out, Shard(0, 2), options=PreprocessOptions()):
+        with pytest.raises(TalkheadInputError, match=f"shard 0/2 is being written into .* by process {os.getpid()}"):
+            build_shard([clip_folder], out, Shard(0, 2), options=PreprocessOptions(), progress=False)
+    assert merged_manifest(out)["shards"] == 1
+
+
+def test_a_dead_runs_claim_blocks_nothing(clip_folder, tmp_path):
+    out = tmp_path / "dataset"
+    claims = staging_folder(out) / "claims"
+    claims.mkdir(parents=True)
+    for name in ("00000-of-00002", "00000-of-00001"):  # killed (kill -9) runs of this shard and of another N
+        claim = {"version": 2, "shard": {"index": 0, "count": int(name[-1])}, "options": {}, "test_sources": None}
+        (claims / f"shard-{name}.json").write_text(json.dumps({**claim, "input": {}, "pid": 999999, "host": "x"}))
+    build_shard([clip_folder], out, Shard(0, 2), options=PreprocessOptions(), progress=False)
+    assert merged_manifest(out)["shards"] == 1
+
+
+def test_plain_load_dataset_sees_nothing_until_every_shard_is_complete(clip_folder, tmp_path, monkeypatch):
+    import datasets
+
+    out = tmp_path / "dataset"
+    build_shard([clip_folder], out, Shard(0, 2), options=PreprocessOptions(), progress=False)
+    with pytest.raises(FileNotFoundError):  # datasets' EmptyDatasetError: not a subset
+        datasets.load_dataset("parquet", data_dir=str(out))
+    with pytest.raises(TalkheadInputError, match="missing shard"):
+        load_dataset_dict(out)
+    assert 0 < len(load_sharded(out, allow_missing=True)["train"]) < 5
+    build_shard([clip_folder], out, Shard(1, 2), options=PreprocessOptions(), progress=False)
+    assert sum(len(rows) for rows in datasets.load_dataset("parquet", data_dir=str(out)).values()) == 5
+    assert sorted(os.listdir(out)) == ["data", "manifests"]
+    with paused_shard(monkeypatch, [clip_folder], out, Shard(1, 2), options=PreprocessOptions()):  # a re-run
+        with pytest.raises(FileNotFoundError):
+            datasets.load_dataset("parquet", data_dir=str(out))
+    assert sum(len(rows) for rows in datasets.load_dataset("parquet", data_dir=str(out)).values()) == 5

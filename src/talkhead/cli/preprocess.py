@@ -47,7 +47,9 @@ def add_preprocess(subparsers) -> None:
         "--shard", default=None, metavar="I/N",
         help="process only the I-th of N slices of the clips (a stable hash of each file's path below its input "
              "folder) into Parquet files and a manifest under --output, which the other shards share; a re-run of "
-             "a shard rewrites only that shard. `load_dataset('parquet', data_dir=OUTPUT)` reads the whole folder",
+             "a shard rewrites only that shard; a shard another run is writing, or one that disagrees with the "
+             "folder's other shards (N, options, input files), is refused. `load_dataset('parquet', "
+             "data_dir=OUTPUT)` reads the whole folder once every shard is complete (before: no data files)",
     )
     filters = parser.add_argument_group("filters (each counted in the summary and the shard manifests)")
     filters.add_argument("--min-face-size", type=float, default=0.0, metavar="PX",

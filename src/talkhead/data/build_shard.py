@@ -3,9 +3,12 @@
 N machines (or N jobs of an array) each run one shard into one shared folder; the layout, the clip-to-shard rule
 and the loading back are :mod:`talkhead.data.shards`. A shard processes its clips exactly as an unsharded run does
 (:func:`talkhead.data.clip_rows.process_clip`, the same options), so the N shards together hold the same rows with
-the same arrays as ``talkhead preprocess RAW -o OUT`` would. Rows stream into Parquet as clips finish (memory does
-not grow with the shard); the manifest, written last, lists the shard's clips, frames, skipped files with their
-reasons, the filters' counts, the options and the versions of what made it.
+the same arrays as ``talkhead preprocess RAW -o OUT`` would. A run first claims its shard
+(:class:`~talkhead.data.shard_claims.ShardClaim`: refused while another run writes it, or when a complete or running
+shard of the folder was cut into another number of shards, from other input files or with other options). Rows
+stream into Parquet as clips finish (memory does not grow with the shard); the manifest, written last, lists the
+shard's clips, frames, skipped files with their reasons, the filters' counts, the plan the shards agree on and the
+versions of what made it. The shard that completes the folder publishes it (:mod:`talkhead.data.shards`).
 """
 
 from __future__ import annotations
@@ -24,18 +27,8 @@ from ..processing.video import VIDEO_FPS
 from .build import estimate_frames, filter_totals, run_clips, split_plan, start_pool
 from .clip_rows import ClipReport, PreprocessOptions, clip_features
 from .discovery import discover
-from .shards import (
-    DATA_FOLDER,
-    MANIFEST_FOLDER,
-    MANIFEST_VERSION,
-    Shard,
-    check_compatible,
-    clear_shard,
-    manifest_path,
-    parquet_path,
-    temporary_path,
-    write_json_atomic,
-)
+from .shard_claims import ShardClaim, shard_plan
+from .shards import DATA_FOLDER, MANIFEST_FOLDER, Shard, parquet_path, staging_folder, temporary_path
 
 WRITER_BATCH_ROWS = 8  # rows buffered before a Parquet row group is written: a clip's crops are megabytes
 
@@ -96,6 +89,10 @@ def build_shard(
     """Preprocess the clips of ``inputs`` that ``shard`` owns into Parquet files and a manifest under ``output``.
 
     Any earlier files of the same shard (a killed run) are removed first; other shards' files are never touched.
+
+    Raises:
+        TalkheadInputError: another run writes this shard, or the folder's other shards (complete or running) were
+            cut into another number of shards, from other input files or with other options.
     """
     from datasets.arrow_writer import ParquetWriter
 
@@ -105,23 +102,23 @@ def build_shard(
     discovery = discover(inputs, owns=shard.owns)
     found = [path for clip in discovery.clips for path in (clip.video, clip.audio) if path is not None]
     check_output_folder(output, [*inputs, *found], "output", overwrite=True)
-    plan = split_plan(discovery, test_sources)
-    check_compatible(output, shard, asdict(options), test_sources)
-    clear_shard(output, shard)
-    (output / DATA_FOLDER).mkdir(parents=True, exist_ok=True)
+    splits_plan = split_plan(discovery, test_sources)
+    claim = ShardClaim(output, shard_plan(shard, asdict(options), test_sources, discovery.input_keys))
+    claim.acquire()
     features = clip_features(options.faces, options.face_size, options.phones, options.mouths, options.mouth_size)
-    reports: list[ClipReport] = []
-    bar = tqdm(total=sum(estimate_frames(c) for c in discovery.clips), unit="frame", desc=f"shard {shard}",
-               disable=not progress, dynamic_ncols=True)
+    staged, reports, pool, bar, partials, splits = staging_folder(output), [], None, None, [], {}
 
     def on_done(report: ClipReport) -> None:
         reports.append(report)
         bar.update(report.frames)
 
-    pool, partials, splits = start_pool(options, num_proc), [], {}
     try:
-        for split, specs in plan.items():
-            rows, path = 0, temporary_path(parquet_path(output, split, shard))
+        (staged / DATA_FOLDER).mkdir(parents=True, exist_ok=True)
+        bar = tqdm(total=sum(estimate_frames(c) for c in discovery.clips), unit="frame", desc=f"shard {shard}",
+                   disable=not progress, dynamic_ncols=True)
+        pool = start_pool(options, num_proc)
+        for split, specs in splits_plan.items():
+            rows, path = 0, temporary_path(parquet_path(staged, split, shard))
             writer = None
             for row in run_clips(specs, options, pool, on_done):
                 if writer is None:
@@ -134,30 +131,33 @@ def build_shard(
                 writer.close()
                 splits[split] = rows
         for split in splits:  # complete: every file gets its real name, then the manifest says the shard is done
-            os.replace(temporary_path(parquet_path(output, split, shard)), parquet_path(output, split, shard))
+            os.replace(temporary_path(parquet_path(staged, split, shard)), parquet_path(staged, split, shard))
         partials = []
         summary = ShardSummary(
             str(output), str(shard), splits, sum(r.kept_frames for r in reports), reports,
-            [(str(s.path), s.reason) for s in discovery.skipped], time.perf_counter() - started,
-            str(manifest_path(output, shard)),
+            [(str(s.path), s.reason) for s in discovery.skipped], time.perf_counter() - started, "",
         )
-        write_json_atomic(manifest_path(output, shard), manifest(summary, shard, options, test_sources, discovery))
+        summary.manifest = str(claim.complete(manifest(summary, claim.plan, discovery)))
         return summary
     finally:
-        bar.close()
-        if pool is not None:
-            pool.terminate()
-            pool.join()
-        for path in partials:
-            path.unlink(missing_ok=True)
+        try:
+            if bar is not None:
+                bar.close()
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+            for path in partials:
+                path.unlink(missing_ok=True)
+        finally:
+            claim.release()
 
 
-def manifest(summary: ShardSummary, shard: Shard, options: PreprocessOptions, test_sources, discovery) -> dict:
-    """The shard's manifest (see the module docstring)."""
+def manifest(summary: ShardSummary, plan: dict, discovery) -> dict:
+    """The shard's manifest (see the module docstring): its ``plan`` (:func:`~talkhead.data.shard_claims.shard_plan`)
+    and what it made."""
     skipped = summary.skipped_files + [(r.video, r.skipped) for r in summary.reports if r.skipped]
     return {
-        "version": MANIFEST_VERSION,
-        "shard": {"index": shard.index, "count": shard.count},
+        **plan,
         "splits": summary.splits,
         "rows": summary.rows,
         "frames": summary.frames,
@@ -168,8 +168,6 @@ def manifest(summary: ShardSummary, shard: Shard, options: PreprocessOptions, te
         "skipped": [{"path": p, "reason": r} for p, r in skipped],
         "filters": filter_totals(summary.reports),
         "wall_seconds": round(summary.wall_seconds, 2),
-        "options": asdict(options),
-        "test_sources": test_sources,
         "sources": discovery.sources,
         "versions": versions(),
     }

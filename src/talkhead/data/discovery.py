@@ -6,9 +6,10 @@ most leading path components in common). That covers the layouts public reposito
 ``video/x.mp4`` + ``wav/x.wav``, ``x.mp4`` + ``x.wav`` side by side, and
 ``Mouth_Source/x/000000.jpg`` + ``Audio_Source/x.mp3``.
 
-Each clip has a ``key``: the input folder's name and the path below it. It names the clip the same way on every
-machine and in every listing order, so a sharded run (``owns``, :mod:`talkhead.data.shards`) can pick its clips
-before probing any file: on a million files, each shard opens only its own.
+Each clip has a ``key``: its path below the input folder (a file given as an input: its name). It names the clip
+the same way on every machine, in every listing order and whatever the folder is called or wherever it is mounted
+(a link to it included), so a sharded run (``owns``, :mod:`talkhead.data.shards`) can pick its clips before probing
+any file: on a million files, each shard opens only its own.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import TalkheadInputError
+from ..inputs import check_input_file
 from ..processing.video_probe import IMAGE_SUFFIXES, VIDEO_SUFFIXES, list_frame_files, probe_video
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus")
@@ -32,7 +34,7 @@ class ClipSpec:
     audio: Path | None
     clip_id: str
     source: str
-    key: str = ""  # input folder name / path below it: what a shard's ownership is decided on
+    key: str = ""  # the path below the input folder: what a shard's ownership is decided on
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Discovery:
     stills: list[Path] = field(default_factory=list)  # face photos: inference inputs
     ignored: int = 0  # files that are not media at all
     sources: list[str] = field(default_factory=list)  # every source with a video, owned or not
+    input_keys: list[str] = field(default_factory=list)  # the key of every video, frame folder and audio file found
 
 
 @dataclass
@@ -123,9 +126,10 @@ def _stem(path: Path) -> str:
 
 
 def clip_key(found: _Found) -> str:
-    """The input folder's name and the path below it (posix): the same wherever the folder is mounted."""
+    """The path below the input folder (posix), not the folder's own name: the same wherever the folder is mounted
+    and whatever it or a link to it is called."""
     if found.root.is_dir():
-        return f"{found.root.name}/{found.path.relative_to(found.root).as_posix()}"
+        return found.path.relative_to(found.root).as_posix()
     return found.path.name
 
 
@@ -157,6 +161,7 @@ def discover(inputs: list[str | os.PathLike], owns=None) -> Discovery:
             f"{'/'.join(VIDEO_SUFFIXES[:4])} files or folders of numbered frames"
         )
     result.sources = sorted({found.source for found in videos + folders})
+    result.input_keys = sorted(clip_key(found) for found in videos + folders + audio)
     stem_counts: dict[str, int] = {}
     for found in videos + folders:
         stem_counts[_stem(found.path)] = stem_counts.get(_stem(found.path), 0) + 1
@@ -170,9 +175,9 @@ def discover(inputs: list[str | os.PathLike], owns=None) -> Discovery:
     pending = []
     for found in videos + folders:
         has_track = False
-        if found.path.is_file():
+        if not found.path.is_dir():
             try:
-                has_track = probe_video(found.path).has_audio
+                has_track = probe_video(check_input_file(found.path, "video")).has_audio
             except (TalkheadInputError, OSError) as err:
                 result.skipped.append(Skipped(found.path, str(err)))
                 continue
