@@ -23,7 +23,7 @@ off; ``--align_offsets`` (default) finds each training clip's offset with the ph
 from 0.33 to 0.43 with it (RESULTS.md). Validation clips are never shifted.
 
 ``--streaming`` reads a dataset bigger than memory (``talkhead preprocess --shard I/N`` Parquet shards) as it
-goes, each of ``accelerate launch --num_processes N``'s processes its own part, and resumes mid-pass
+goes, each of ``accelerate launch --num_processes N``'s processes its own part, and resumes mid-pass exactly
 (:mod:`talkhead.training.streamed_motion`); the offsets are then undone at preprocessing (``--av-offset-model``).
 """
 
@@ -272,9 +272,14 @@ def streamed_data(args, config, trainer) -> TrainingData:
     phones = "stored phones" if data.stored_phones else "phones decoded as clips arrive"
     trainer.print(f"streaming: audio-video offsets are not searched (undo them with `talkhead preprocess "
                   f"--av-offset-model`); {phones}")
-    loader = torch.utils.data.DataLoader(data.windows, batch_size=args.batch_size, drop_last=True)
-    return TrainingData(loader, data.validation, data.held_out, data.rest_pose, data.opening_std,
-                        f"training clips streamed (process {state.process_index + 1} of {state.num_processes})")
+    return TrainingData(
+        data.windows.loader(args.batch_size),
+        data.validation,
+        data.held_out,
+        data.rest_pose,
+        data.opening_std,
+        f"training clips streamed (process {state.process_index + 1} of {state.num_processes})",
+    )
 
 
 def main(argv=None) -> None:

@@ -1,11 +1,16 @@
 """Streamed training data (issue #28): each pass reads the files in its own order, processes split the files between
-them, the window buffer mixes clips, and a stream's place survives a checkpoint."""
+them, the window buffer mixes clips, and a stream resumes from a checkpoint exactly where it stood."""
+
+import io
+from itertools import islice
 
 import pytest
+import torch
 
 from talkhead.data.clips import load_dataset_dict
 from talkhead.data.shards import export_shards
 from talkhead.data.streaming import MOTION_COLUMNS, SplitStream, StreamedWindows
+from talkhead.errors import TalkheadInputError
 
 from ..conftest import contract_dataset
 
@@ -34,28 +39,73 @@ def test_passes_reorder_the_files_and_processes_split_them(shards):
     assert sorted(sum(three, [])) == sorted(listed)
 
 
-def test_windows_resume_where_the_stream_stood(shards):
+def windows(shards, world_size: int = 1, rank: int = 0) -> StreamedWindows:
+    """Windows of the clips of sources 0 and 2 (8 clips of 40 frames, 2 windows each), 3 in the buffer."""
+
     def sample(clip, rng):
         return {"clip_id": clip.clip_id, "start": int(rng.integers(clip.num_frames))}
 
-    def windows():
-        stream = SplitStream(shards, "train", MOTION_COLUMNS)
-        return StreamedWindows(stream, lambda source: source != "source1", lambda clip: clip, sample, window=20,
-                               window_buffer=2, draws_per_window=1)
+    stream = SplitStream(shards, "train", MOTION_COLUMNS)
+    return StreamedWindows(
+        stream,
+        lambda source: source != "source1",
+        lambda clip: clip,
+        sample,
+        window=20,
+        rank=rank,
+        world_size=world_size,
+        window_buffer=3,
+        draws_per_window=1,
+    )
 
-    class Clip:  # what sample() and the buffer read of a motion clip
-        def __init__(self, clip):
-            self.clip_id, self.num_frames = clip.clip_id, clip.num_frames
 
-    data = windows()
-    data.to_motion_clip = Clip
-    iterator = iter(data)
-    seen = [next(iterator)["clip_id"] for _ in range(5)]
-    assert all(not clip_id.endswith(("1", "4", "7", "10")) for clip_id in seen)  # source1 is held out
-    state = data.state_dict()
-    resumed = windows()
-    resumed.to_motion_clip = Clip
+def draws(data: StreamedWindows):
+    """(pass, clip, start) of the windows of ``data``, pass after pass (what the training loop's loader reads)."""
+    while True:
+        for window in data:
+            yield data.epoch, window["clip_id"], window["start"]
+
+
+def saved_and_loaded(state: dict) -> dict:
+    """``state`` through a file, as a checkpoint holds it: plain numbers and strings, no array or object."""
+    file = io.BytesIO()
+    torch.save(state, file)
+    assert file.tell() < 8000
+    file.seek(0)
+    return torch.load(file, weights_only=True)
+
+
+@pytest.mark.parametrize("drawn", [0, 1, 5, 15, 16, 21])  # 16 windows a pass: its last one, and into the next
+def test_windows_resume_exactly_where_the_stream_stood(shards, drawn):
+    data = windows(shards)
+    stream = draws(data)
+    seen = list(islice(stream, drawn))
+    state = saved_and_loaded(data.state_dict())
+    expected = list(islice(stream, 20))
+    resumed = windows(shards)
     resumed.load_state_dict(state)
-    rest = [w["clip_id"] for w in resumed]  # the rest of the pass: 8 clips, 2 windows each
-    assert len(set(seen) | set(rest)) == 8  # every training clip is reached in the pass
-    assert 16 - 4 <= len(seen) + len(rest) <= 16 + 2  # at most the buffer and one clip's windows lost or repeated
+    assert list(islice(draws(resumed), 20)) == expected
+    first_pass = [(clip, start) for epoch, clip, start in seen + expected if epoch == 0]
+    assert len(first_pass) == 16 and len({clip for clip, _ in first_pass}) == 8  # every training clip, source1 out
+    assert resumed.state_dict() == data.state_dict()
+
+
+def test_each_process_resumes_its_own_part(shards):
+    parts = [windows(shards, 2, rank) for rank in range(2)]
+    streams = [draws(part) for part in parts]
+    for stream in streams:
+        list(islice(stream, 3))
+    state = {"world_size": 2, "processes": [part.local_state() for part in parts]}
+    for rank, stream in enumerate(streams):
+        resumed = windows(shards, 2, rank)
+        resumed.load_state_dict(state)
+        assert list(islice(draws(resumed), 6)) == list(islice(stream, 6))
+
+
+def test_a_checkpoint_of_other_processes_or_an_older_talkhead_is_refused(shards):
+    state = windows(shards).state_dict()
+    with pytest.raises(TalkheadInputError, match="--num_processes 1"):
+        windows(shards, 2).load_state_dict(state)
+    state["processes"][0] = {"epoch": 0, "clips_seen": 3, "rows": state["processes"][0]["rows"]}
+    with pytest.raises(TalkheadInputError, match="older talkhead"):
+        windows(shards).load_state_dict(state)

@@ -5,18 +5,26 @@ a copy of the checkpoint at ``every`` (what the disk holds after a crash between
 and compares, at step ``total``, the accelerate state of both runs (model, optimiser, scheduler tensors) and the
 training losses logged after the restart. The accelerate state includes the objects registered for checkpointing
 (the trainer state and the EMA weights, ``custom_checkpoint_*.pkl``); the wall-clock time is the one thing allowed to
-differ.
+differ. :func:`kill_after_checkpoint` stops a run with SIGKILL right after one of its checkpoints
+(pause_after_checkpoint.py holds it still there, so the kill falls between that checkpoint and the next step however
+fast the steps are).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import torch
 
-from .test_train_syncers import launch_script
+from .test_train_syncers import ROOT, launch_script
+
+PAUSE = ROOT / "tests" / "examples" / "pause_after_checkpoint.py"
 
 # written before the first step and read back by a resumed run (the caches are deterministic functions of the data)
 SIDE_FILES = ("training_args.json", "av_offsets.json", "phones_cache.npz")
@@ -88,3 +96,23 @@ def check_resume(script: Path, args: list[str], root: Path, every: int = 2, tota
     result = launch_script(script, "--output_dir", str(resumed), "--resume_from_checkpoint", "latest")
     assert f"at step {every}" in result.stdout + result.stderr
     assert_resumed_equals(full, resumed, every, total)
+
+
+def kill_after_checkpoint(
+    launch: list[str], step: int, script: Path, args: list[str], log_path: Path, deadline: float = 300
+) -> None:
+    """Run ``script`` with ``launch`` (the ``accelerate launch ...`` command before the script), paused after the
+    checkpoint of ``step``; wait for the pause, SIGKILL its whole process group."""
+    env = {**os.environ, "TQDM_DISABLE": "1", "ACCELERATE_USE_CPU": "1"}
+    with open(log_path, "w") as log:
+        command = [*launch, str(PAUSE), str(step), str(script), *args]
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    started = time.monotonic()
+    try:
+        while f"paused at {step}" not in log_path.read_text():
+            assert process.poll() is None, f"the run ended before its pause: {log_path.read_text()[-3000:]}"
+            assert time.monotonic() - started < deadline, "the run never reached its pause"
+            time.sleep(0.2)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -8,21 +8,17 @@ once checkpoint_2 is written, so the kill falls there however fast the steps are
 """
 
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 
 import pytest
 
-from .resume_check import assert_resumed_equals
+from .resume_check import assert_resumed_equals, kill_after_checkpoint
 from .test_train_ms_sync import make_inputs
 from .test_train_syncers import ROOT, launch_script
 
 SCRIPT = ROOT / "examples" / "train_ms_sync.py"
 CONFIG = ROOT / "examples" / "accelerate_config.yaml"
-PAUSE = ROOT / "tests" / "examples" / "pause_after_checkpoint.py"
+LAUNCH = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(CONFIG)]
 
 
 @pytest.fixture(scope="module")
@@ -35,39 +31,11 @@ def arguments(tmp_path_factory):
             "--gradient_accumulation_steps", "2", "--max_steps", "4", "--checkpointing_steps", "2"]
 
 
-def kill_after_checkpoint(step: int, args: list[str], log_path, deadline: float = 300) -> None:
-    """Launch the script paused after the checkpoint of ``step``, wait for the pause, SIGKILL its whole process
-    group."""
-    command = [
-        sys.executable,
-        "-m",
-        "accelerate.commands.launch",
-        "--config_file",
-        str(CONFIG),
-        str(PAUSE),
-        str(step),
-        str(SCRIPT),
-        *args,
-    ]
-    env = {**os.environ, "TQDM_DISABLE": "1", "ACCELERATE_USE_CPU": "1"}
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    started = time.monotonic()
-    try:
-        while f"paused at {step}" not in log_path.read_text():
-            assert process.poll() is None, f"the run ended before its pause: {log_path.read_text()[-3000:]}"
-            assert time.monotonic() - started < deadline, "the run never reached its pause"
-            time.sleep(0.2)
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
 @pytest.mark.slow  # the slowest of the default suite (issue #26: under 10 minutes on 2 cores)
 def test_a_run_killed_after_step_2_resumes_to_the_same_losses(arguments, tmp_path):
     full, killed = tmp_path / "full", tmp_path / "killed"
     launch_script(SCRIPT, *arguments, "--output_dir", str(full))
-    kill_after_checkpoint(2, [*arguments, "--output_dir", str(killed)], tmp_path / "killed.log")
+    kill_after_checkpoint(LAUNCH, 2, SCRIPT, [*arguments, "--output_dir", str(killed)], tmp_path / "killed.log")
     assert sorted(p.name for p in (killed / "checkpoints").iterdir()) == ["checkpoint_2"]
     assert not (killed / "training_summary.json").exists()
 

@@ -1,13 +1,12 @@
-"""Streaming training (issue #28): the mouth-motion script reads Parquet shards as it goes, in one process or two,
-and a two-process run killed with SIGKILL after a checkpoint resumes."""
+"""Streaming training (issue #28): the mouth-motion script reads Parquet shards as it goes, in one process or two; a
+run killed with SIGKILL after a checkpoint, or restarted from a copy of one, resumes to the losses of a run that was
+never stopped."""
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,10 @@ from talkhead.data.clips import load_dataset_dict
 from talkhead.data.shards import export_shards
 
 from ..conftest import contract_dataset
+from .resume_check import assert_resumed_equals, check_resume, kill_after_checkpoint
 from .test_train_syncers import ROOT
 
 SCRIPT = ROOT / "examples" / "train_mouth_motion.py"
-PAUSE = ROOT / "tests" / "examples" / "pause_after_checkpoint.py"
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +28,26 @@ def shards(tmp_path_factory):
     return export_shards(load_dataset_dict(dataset), root / "shards", 2)
 
 
+def streaming_arguments(shards: Path, batch_size: int) -> list[str]:
+    """A tiny streamed run's arguments, but its output folder, checkpoints and steps."""
+    options = {
+        "--dataset": str(shards),
+        "--model_config": "tiny",
+        "--window": "30",
+        "--batch_size": str(batch_size),
+        "--validation_sources": "source1",
+        "--validation_steps": "2",
+        "--logging_steps": "1",
+        "--phone_decoder": "allphone",
+        "--streaming": "True",
+        "--window_buffer": "8",
+    }
+    return [item for option in options.items() for item in option]
+
+
 def arguments(shards: Path, output: Path, batch_size: int, steps: int = 4) -> list[str]:
-    return ["--dataset", str(shards), "--output_dir", str(output), "--model_config", "tiny", "--window", "30",
-            "--batch_size", str(batch_size), "--validation_sources", "source1", "--validation_steps", "2",
-            "--logging_steps", "1", "--checkpointing_steps", "2", "--max_steps", str(steps), "--phone_decoder",
-            "allphone", "--streaming", "True", "--window_buffer", "8"]
+    run = ["--output_dir", str(output), "--checkpointing_steps", "2", "--max_steps", str(steps)]
+    return [*streaming_arguments(shards, batch_size), *run]
 
 
 def launcher(processes: int) -> list[str]:
@@ -75,23 +89,22 @@ def test_two_processes_stream_their_own_part(shards, tmp_path):
 @pytest.mark.slow  # two two-process launches and a kill: about two minutes on two cores
 def test_a_killed_two_process_run_resumes(shards, tmp_path):
     killed = tmp_path / "killed"
-    env = {**os.environ, "TQDM_DISABLE": "1", "ACCELERATE_USE_CPU": "1"}
-    log_path = tmp_path / "killed.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen([*launcher(2), str(PAUSE), "2", str(SCRIPT), *arguments(shards, killed, 2)],
-                                   stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    started = time.monotonic()
-    try:
-        while "paused at 2" not in log_path.read_text():
-            assert process.poll() is None, log_path.read_text()[-3000:]
-            assert time.monotonic() - started < 300, "the run never reached its pause"
-            time.sleep(0.2)
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    kill_after_checkpoint(launcher(2), 2, SCRIPT, arguments(shards, killed, 2), tmp_path / "killed.log")
     assert not (killed / "training_summary.json").exists()
     printed = run(2, "--output_dir", str(killed), "--resume_from_checkpoint", "latest")
     assert "at step 2" in printed
     assert [step for step, _ in losses(killed, 4)] == [1, 2, 3, 4]
     assert losses(killed, 4)[:2] == losses(killed, 2)
     assert json.loads((killed / "training_summary.json").read_text())["steps"] == 4
+
+
+def test_a_streamed_run_resumes_to_the_losses_of_an_uninterrupted_one(shards, tmp_path):
+    """Stopped mid-pass at step 3 (the window buffer full, dropout on), by SIGKILL or by restarting from a copy of
+    checkpoint_3: the same states and losses at step 6 as the run that was never stopped (resume_check.py)."""
+    common = streaming_arguments(shards, batch_size=2)
+    check_resume(SCRIPT, common, tmp_path, every=3, total=6)
+    killed = tmp_path / "killed"
+    run_killed = [*common, "--output_dir", str(killed), "--checkpointing_steps", "3", "--max_steps", "6"]
+    kill_after_checkpoint(launcher(1), 3, SCRIPT, run_killed, tmp_path / "killed.log")
+    run(1, "--output_dir", str(killed), "--resume_from_checkpoint", "latest")
+    assert_resumed_equals(tmp_path / "full", killed, every=3, total=6)

@@ -12,17 +12,22 @@ clips of several files. Memory holds the buffer, whatever the dataset's size. Th
 ``IterableDataset.shuffle``'s: on the 16 times larger set of ``benchmarks/scale_plan.py`` that one held 1.5 times
 the private memory of the small set even with a buffer of one clip.
 
-Resuming: :meth:`StreamedWindows.state_dict` is the stream's place in each process (the pass, and ``datasets``' own
-state of that pass's ``IterableDataset``: which file, which row), gathered from every process so that accelerate's
-checkpoint (written by the main process) holds them all. A resumed run rebuilds the pass's file order and goes on
-from there; what sat in the window buffer when the checkpoint was written is not replayed (at most ``window_buffer``
-windows of that pass).
+Resuming is exact: a resumed run draws the windows an uninterrupted one would. A clip's windows are drawn with a
+generator of (seed, pass, process, clip number in the pass), and the buffer gives them out in the order of its own
+generator. :meth:`StreamedWindows.state_dict` is each process's place: the pass, the clips read, the buffer as
+(clip number, draw number) pairs, the buffer generator's state, and ``datasets``' own state of the pass's
+``IterableDataset`` (which file, which row) before the oldest clip that still has windows in the buffer. It is
+gathered from every process so that accelerate's checkpoint (written by the main process) holds them all; no
+window is saved. :meth:`StreamedWindows.load_state_dict` rebuilds the pass's file order, reads again the clips from
+that oldest one on (the clips of a buffer of ``window_buffer`` windows, about ``window_buffer / draws_per_window``
+windows' worth) and draws their buffered windows again.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,7 +37,7 @@ import torch
 from ..errors import TalkheadInputError
 from .clips import Clip
 from .mouth_windows import MotionClip
-from .shards import DATA_FOLDER, Shard, is_sharded, load_sharded, missing_shards, parquet_path, read_manifests
+from .shards import DATA_FOLDER, Shard, data_file, is_sharded, load_sharded, missing_shards, read_manifests
 
 #: What the mouth-shape models read of a clip (no crops: a face column is 85 % of a row's bytes).
 MOTION_COLUMNS = ("clip_id", "source", "fps", "landmarks", "clip_box", "face_found", "audio", "logfbank", "mel",
@@ -52,7 +57,7 @@ class SplitStream:
             if missing_shards(manifests):
                 load_sharded(path)  # raises the error that names the missing shards
             known = sorted({name for manifest in manifests for name in manifest["splits"]})
-            self.files = [str(parquet_path(path, split, Shard(**m["shard"]))) for m in manifests
+            self.files = [str(data_file(path, split, Shard(**m["shard"]))) for m in manifests
                           if split in m["splits"]] or None
         elif (path / DATA_FOLDER).is_dir() and list((path / DATA_FOLDER).glob(f"{split}-*.parquet")):
             self.files = sorted(str(p) for p in (path / DATA_FOLDER).glob(f"{split}-*.parquet"))
@@ -138,8 +143,10 @@ class StreamedWindows(torch.utils.data.IterableDataset):
     trains on), process ``rank`` of ``world_size``.
 
     ``to_motion_clip(clip)`` turns a :class:`~talkhead.data.clips.Clip` into a
-    :class:`~talkhead.data.mouth_windows.MotionClip`; ``sample(clip, rng)`` draws one window of it. See the module
-    docstring for the file order, the buffer and resuming.
+    :class:`~talkhead.data.mouth_windows.MotionClip`; ``sample(clip, rng)`` draws one window of it (with ``rng``
+    alone, so that it can be drawn again). The place in the pass lives in the object, not in an iterator: iterating
+    goes on from there, and :meth:`state_dict` / :meth:`load_state_dict` save and restore it exactly (see the module
+    docstring). Iterate in the process that checkpoints (a loader without workers: :meth:`loader`).
     """
 
     def __init__(self, stream: SplitStream, keep: Callable[[str], bool], to_motion_clip: Callable[[Clip], MotionClip],
@@ -153,32 +160,105 @@ class StreamedWindows(torch.utils.data.IterableDataset):
         self.epoch, self.clips_seen, self.rows = 0, 0, None
 
     def set_epoch(self, epoch: int) -> None:
+        """Start pass ``epoch`` from its beginning, with an empty buffer."""
         self.epoch, self.clips_seen = epoch, 0
         self.rows = self.stream.rows((self.seed, epoch), self.rank, self.world_size).filter(
             self.keep, input_columns="source")
+        self._next_place = self.rows.state_dict()  # the rows' state before the next clip
+        self._row_iterator = None
+        self._buffer: list[tuple[int, int, dict]] = []  # (clip number in the pass, draw number, window)
+        self._buffered = Counter()  # windows in the buffer per clip number
+        self._places: dict[int, dict] = {}  # the rows' state before each clip that has windows in the buffer
+        self._order = np.random.default_rng((self.seed, epoch, self.rank))
+
+    def loader(self, batch_size: int) -> torch.utils.data.DataLoader:
+        """Batches of ``batch_size`` windows (a pass's last, smaller one dropped), read in this process. The loader
+        draws its seed from a generator of its own: from the global one, every pass's start (and a resume) would
+        move the dropout masks of training."""
+        return torch.utils.data.DataLoader(
+            self, batch_size=batch_size, drop_last=True, generator=torch.Generator().manual_seed(self.seed)
+        )
 
     def __iter__(self) -> Iterator[dict]:
         if self.rows is None:
             self.set_epoch(self.epoch)
-        # the windows of a pass are drawn from a generator of (seed, pass, process, clips seen): a resumed pass
-        # draws new windows, never the ones it drew before the checkpoint
-        rng = np.random.default_rng((self.seed, self.epoch, self.rank, self.clips_seen))
-        buffer: list[dict] = []
-        for row in self.rows:
-            clip = self.to_motion_clip(row_to_clip(row))
-            self.clips_seen += 1
-            for _ in range(max(1, self.draws_per_window * clip.num_frames // self.window)):
-                buffer.append(self.sample(clip, rng))
-            while len(buffer) >= self.window_buffer:
-                yield buffer.pop(int(rng.integers(len(buffer))))
-        order = rng.permutation(len(buffer))
-        yield from (buffer[i] for i in order)
+        while True:
+            while len(self._buffer) >= self.window_buffer:
+                yield self._pop()
+            if not self._read_clip():
+                break
+        while self._buffer:
+            yield self._pop()
         self.set_epoch(self.epoch + 1)
 
+    def _next_row(self) -> tuple[dict | None, dict]:
+        """The pass's next row (None at its end) and the rows' state before it."""
+        if self._row_iterator is None:
+            self._row_iterator = iter(self.rows)
+        place, row = self._next_place, next(self._row_iterator, None)
+        if row is not None:
+            self._next_place = self.rows.state_dict()
+        return row, place
+
+    def _windows(self, clip_number: int, row: dict) -> list[dict]:
+        """Every window of the pass's clip ``clip_number``: the same ones whenever the clip is read."""
+        clip = self.to_motion_clip(row_to_clip(row))
+        rng = np.random.default_rng((self.seed, self.epoch, self.rank, clip_number))
+        return [self.sample(clip, rng) for _ in range(max(1, self.draws_per_window * clip.num_frames // self.window))]
+
+    def _read_clip(self) -> bool:
+        """Put the next clip's windows in the buffer; False at the end of the pass."""
+        row, place = self._next_row()
+        if row is None:
+            return False
+        clip_number, self.clips_seen = self.clips_seen, self.clips_seen + 1
+        windows = self._windows(clip_number, row)
+        self._buffer.extend((clip_number, draw, window) for draw, window in enumerate(windows))
+        self._buffered[clip_number], self._places[clip_number] = len(windows), place
+        return True
+
+    def _pop(self) -> dict:
+        clip_number, _, window = self._buffer.pop(int(self._order.integers(len(self._buffer))))
+        self._buffered[clip_number] -= 1
+        if not self._buffered[clip_number]:
+            del self._buffered[clip_number], self._places[clip_number]
+        return window
+
     def local_state(self) -> dict:
+        """This process's place: small numbers and ``datasets``' state, no window."""
         if self.rows is None:
             self.set_epoch(self.epoch)
-        return {"epoch": self.epoch, "clips_seen": self.clips_seen, "rows": self.rows.state_dict()}
+        oldest = min(self._places, default=self.clips_seen)
+        return {
+            "epoch": self.epoch,
+            "clips_seen": self.clips_seen,
+            "oldest_buffered_clip": oldest,
+            "rows": self._places.get(oldest, self._next_place),
+            "buffer": [[clip_number, draw] for clip_number, draw, _ in self._buffer],
+            "buffer_order": self._order.bit_generator.state,
+        }
+
+    def load_local_state(self, state: dict) -> None:
+        """Go back to the place ``state`` (:meth:`local_state`) saved: the pass's rows from the oldest buffered clip
+        on, read again up to where the pass stood, and the buffered windows drawn again."""
+        self.set_epoch(state["epoch"])
+        self.rows.load_state_dict(state["rows"])
+        self._next_place = state["rows"]
+        wanted = {clip_number for clip_number, _ in state["buffer"]}
+        windows = {}
+        for clip_number in range(state["oldest_buffered_clip"], state["clips_seen"]):
+            row, place = self._next_row()
+            if row is None:
+                raise TalkheadInputError(
+                    f"the dataset {self.stream.path} has fewer clips than when the checkpoint was written; resume "
+                    "with the dataset it was trained on"
+                )
+            if clip_number in wanted:
+                windows[clip_number], self._places[clip_number] = self._windows(clip_number, row), place
+        self.clips_seen = state["clips_seen"]
+        self._buffer = [(clip_number, draw, windows[clip_number][draw]) for clip_number, draw in state["buffer"]]
+        self._buffered = Counter(clip_number for clip_number, _ in state["buffer"])
+        self._order.bit_generator.state = state["buffer_order"]
 
     def state_dict(self) -> dict:
         """Every process's place (a collective call: accelerate's ``save_state`` runs it in every process)."""
@@ -195,7 +275,9 @@ class StreamedWindows(torch.utils.data.IterableDataset):
                 f"this checkpoint streamed its data in {state['world_size']} processes; resume it with as many "
                 f"(accelerate launch --num_processes {state['world_size']})"
             )
-        mine = state["processes"][self.rank]
-        self.set_epoch(mine["epoch"])
-        self.clips_seen = mine["clips_seen"]
-        self.rows.load_state_dict(mine["rows"])
+        if "buffer" not in state["processes"][self.rank]:
+            raise TalkheadInputError(
+                "this checkpoint was written by an older talkhead, which did not save the window buffer; resume it "
+                "with the version that wrote it"
+            )
+        self.load_local_state(state["processes"][self.rank])

@@ -26,6 +26,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from ..errors import TalkheadInputError
 from ..hub_upload import HubUploadError, upload_folder
 from .model_card import save_card, training_card
 
@@ -105,7 +106,10 @@ def load_checkpoint(accelerator, path: Path) -> None:
     if not any(path.glob("custom_checkpoint_*.pkl")):
         raise SystemExit(f"error: {path} was written by an older talkhead (no registered trainer state); "
                          "resume it with the version that wrote it")
-    accelerator.load_state(str(path))
+    try:
+        accelerator.load_state(str(path))
+    except TalkheadInputError as err:  # a registered object refuses the checkpoint (its data, its processes)
+        raise SystemExit(f"error: --resume_from_checkpoint {path}: {err}") from err
 
 
 def saved_arguments(argv: list[str] | None = None) -> dict:
