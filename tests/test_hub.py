@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -137,3 +138,20 @@ def test_model_and_config_classes_take_shipped_ids_offline(tmp_path, monkeypatch
     MouthMotionModel(MouthMotionConfig.from_preset("tiny")).save_pretrained(local)
     monkeypatch.chdir(tmp_path)
     assert MouthMotionModel.from_pretrained("mouth-motion").config.hidden_size == 16  # the folder here, not ours
+
+
+@pytest.mark.parametrize("task", ["lip-sync", "talking-head"])
+def test_pipeline_never_runs_a_model_folders_code(task, tmp_path, monkeypatch):
+    """A folder whose config.json maps the Auto classes to its own Python is refused before transformers reads
+    it, even when stdin answers transformers' "run the custom code?" question with yes."""
+    import talkhead
+
+    from .test_bad_inputs import code_running_model
+
+    code_running_model(tmp_path / "evil", tmp_path / "code-ran")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("y\n" * 10))
+    with pytest.raises(TalkheadInputError, match=r"^refusing model='.*evil': its config.json has auto_map") as error:
+        talkhead.pipeline(task, model=str(tmp_path / "evil"))
+    assert "\n" not in str(error.value) and not (tmp_path / "code-ran").exists()
+    with pytest.raises(TalkheadInputError, match="trust_remote_code=True"):
+        talkhead.pipeline(task, model="mouth-motion", trust_remote_code=True)

@@ -20,6 +20,7 @@ is none of these is an error listing the known names.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 from pathlib import Path
@@ -108,9 +109,37 @@ def checkpoint_path(name_or_path: str | os.PathLike, cache_dir: str | os.PathLik
     return str(shipped) if shipped is not None else text
 
 
+# config.json keys naming Python modules of the checkpoint itself, which transformers imports under trust_remote_code
+CODE_KEYS = ("auto_map", "custom_pipelines")
+
+
+def refuse_checkpoint_code(name_or_path, folder: str, argument: str = "") -> None:
+    """Refuse a checkpoint whose config.json asks to run Python code of its own folder.
+
+    Such a config (an ``auto_map`` for an unknown ``model_type``) makes transformers ask on stdin whether to import
+    the folder's modules, and a "y" there runs them. talkhead's checkpoints never need that, so talkhead refuses
+    them whatever stdin says, before transformers reads them; ``trust_remote_code=False`` at every Auto call is
+    the second guard, for Hub ids that are not a local folder yet. ``argument`` names what gave the checkpoint.
+    """
+    config = Path(folder) / "config.json"
+    try:
+        fields = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # no local config, or an unreadable one: transformers reports it, and runs nothing
+    found = [key for key in CODE_KEYS if isinstance(fields, dict) and key in fields]
+    if found:
+        given = f"{argument}='{name_or_path}'" if argument else f"checkpoint '{name_or_path}'"
+        raise TalkheadInputError(
+            f"refusing {given}: its config.json has {' and '.join(found)}, which asks to run Python code from "
+            f"the folder, and talkhead never runs a checkpoint's own code; give a talkhead model name "
+            f"({', '.join(shipped_names())}) or a folder written by talkhead's save_pretrained"
+        )
+
+
 def load_pretrained(model_class, name_or_path: str | os.PathLike, **kwargs):
     """``model_class.from_pretrained`` on the resolved checkpoint; a missing one is a clear input error."""
     resolved = checkpoint_path(name_or_path)
+    refuse_checkpoint_code(name_or_path, resolved)
     try:
         return model_class.from_pretrained(resolved, **kwargs)
     except pickle.UnpicklingError as err:  # torch's weights-only loader refused objects that could run code
@@ -139,6 +168,13 @@ def pipeline(task: str, model=None, **kwargs):
     from transformers import pipeline as transformers_pipeline
 
 
+    if kwargs.pop("trust_remote_code", False):
+        raise TalkheadInputError(
+            "trust_remote_code=True: talkhead.pipeline never runs a checkpoint's own code; leave trust_remote_code "
+            "out, or call transformers.pipeline yourself for a model whose code you have read and trust"
+        )
     if isinstance(model, (str, os.PathLike)):
-        model = checkpoint_path(model)
-    return transformers_pipeline(task, model=model, **kwargs)
+        folder = checkpoint_path(model)
+        refuse_checkpoint_code(model, folder, "model")
+        model = folder
+    return transformers_pipeline(task, model=model, trust_remote_code=False, **kwargs)

@@ -13,7 +13,7 @@ from transformers import AutoConfig
 
 from .. import defaults
 from ..errors import TalkheadInputError
-from ..hub import checkpoint_path, load_pretrained
+from ..hub import checkpoint_path, load_pretrained, refuse_checkpoint_code
 from ..models.mouth_interior import MouthInteriorGenerator
 from ..models.mouth_motion import MouthMotionModel
 from ..models.stable_sync import StableSyncFaceGenerator
@@ -40,10 +40,13 @@ def load_lip_sync_models(
     return None, generator, load_component(StableSyncFaceGenerator, silent_lip)
 
 
-def _checkpoint_kind(name: str) -> str:
-    """The ``model_type`` of the checkpoint ``name`` (a model name or a folder), read from its config alone."""
+def _checkpoint_kind(name: str, argument: str = "") -> str:
+    """The ``model_type`` of the checkpoint ``name`` (a model name or a folder), read from its config alone;
+    ``argument`` names what gave it, for the error."""
+    folder = checkpoint_path(name)
+    refuse_checkpoint_code(name, folder, argument)
     try:
-        return AutoConfig.from_pretrained(checkpoint_path(name)).model_type
+        return AutoConfig.from_pretrained(folder, trust_remote_code=False).model_type
     except (OSError, ValueError) as err:
         raise TalkheadInputError(
             f"cannot read the checkpoint '{name}': give a model name (talkhead/<name> or "
@@ -55,7 +58,7 @@ def _load_checked(model_class, name, argument: str):
     """``model_class`` from the checkpoint ``name``, with a one-line error when the checkpoint is of another kind."""
     if name is None:
         raise TalkheadInputError(f"{argument} is needed by this renderer; give a checkpoint name or folder")
-    kind = _checkpoint_kind(name)
+    kind = _checkpoint_kind(name, argument)
     if kind != model_class.config_class.model_type:
         raise TalkheadInputError(
             f"{argument} '{name}' is a {kind} checkpoint; it must be a {model_class.config_class.model_type} checkpoint"
@@ -66,7 +69,7 @@ def _load_checked(model_class, name, argument: str):
 def renderer_of_checkpoint(name: str) -> str:
     """The renderer a lip-sync checkpoint serves, read from its config: ``retrieval`` for a mouth-motion model,
     ``generator`` for a stabilized-sync face generator (the deprecated single ``model`` argument)."""
-    kind = _checkpoint_kind(name)
+    kind = _checkpoint_kind(name, "model")
     kinds = {
         MouthMotionModel.config_class.model_type: "retrieval",
         StableSyncFaceGenerator.config_class.model_type: "generator",
