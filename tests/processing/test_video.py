@@ -190,3 +190,22 @@ def test_rotated_phone_video_is_read_upright(tmp_path):
     assert frames.shape[1:] == (64, 48, 3)
     white = np.argwhere(frames[0, :, :, 0] > 128).mean(0)
     assert white[0] > 48 and white[1] < 8  # displayed as a player shows it: the block at the bottom left
+
+
+def test_the_same_frames_encode_to_the_same_bytes_whatever_was_encoded_before(tmp_path, astronaut):
+    """A pipeline reused for a second dub must write what a fresh one writes: the encoder keeps no state that leaks
+    from one video into the next (x264's macroblock-tree rate control did, in one process)."""
+    from ..conftest import face_frame
+
+    clip = [face_frame(astronaut, 224, (int(6 * np.sin(i / 3)), int(4 * np.cos(i / 4)))) for i in range(40)]
+    other = [cv2.resize(frame, (160, 160)) for frame in clip[::-1]]
+
+    def encode(frames, name):
+        path = tmp_path / name
+        write_video(path, frames, fps=25, audio=None)
+        return path.read_bytes()
+
+    first = encode(clip, "first.mp4")
+    encode(other, "other.mp4")
+    assert encode(clip, "again.mp4") == first
+    assert encode(clip, "third.mp4") == first
