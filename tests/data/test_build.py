@@ -1,4 +1,7 @@
 import json
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -114,6 +117,29 @@ def test_a_failed_run_leaves_nothing_behind(clip_folder, tmp_path, monkeypatch):
     with pytest.raises(Exception, match="disk full"):
         build_dataset([clip_folder / "speaker_a"], tmp_path / "out", progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_cache_of_a_run_killed_with_sigkill_is_removed_by_the_next_run(clip_folder, tmp_path):
+    """``kill -9`` skips every clean-up: the next run over the same output removes what the dead one left."""
+    script = (
+        "import sys, time; from talkhead.data import clip_rows; from talkhead.data.build import build_dataset\n"
+        "real = clip_rows._row\n"
+        "def slow(*a, **k):\n    row = real(*a, **k); time.sleep(60); return row\n"
+        "clip_rows._row = slow\n"
+        "build_dataset([sys.argv[1]], sys.argv[2], progress=False)\n"
+    )
+    out = tmp_path / "out"
+    run = subprocess.Popen([sys.executable, "-c", script, str(clip_folder / "speaker_a"), str(out)])
+    try:
+        deadline = time.monotonic() + 60
+        while not [p for p in tmp_path.iterdir() if "cache" in p.name] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [p for p in tmp_path.iterdir() if "cache" in p.name], "the killed run never made its cache"
+    finally:
+        run.kill()
+        run.wait()
+    build_dataset([clip_folder / "speaker_a"], out, progress=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
 def test_unmatched_test_source_is_an_error(clip_folder, tmp_path):

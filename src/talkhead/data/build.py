@@ -24,7 +24,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..errors import TalkheadInputError
-from ..outputs import STOP_SIGNALS, atomic_output, check_output_folder
+from ..outputs import STOP_SIGNALS, atomic_output, check_output_folder, sweep_orphans, temporary_path
 from ..processing.faces import FaceTracker
 from ..processing.video import VIDEO_FPS, VideoReader
 from .clip_rows import ClipReport, PreprocessOptions, clip_features, load_offset_expert, process_clip
@@ -188,7 +188,11 @@ def build_dataset(
     plan = split_plan(discovery, test_sources)
     features = clip_features(options.faces, options.face_size, options.phones, options.mouths, options.mouth_size)
     output.parent.mkdir(parents=True, exist_ok=True)
-    cache = output.parent / f".{output.name}.cache-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    # datasets' Arrow cache, named as a temporary of "<output>.cache": a run killed with -9 leaves it behind, and
+    # the next run removes it
+    cache_name = output.parent / f"{output.name}.cache"
+    sweep_orphans(cache_name)
+    cache = temporary_path(cache_name)
     reports: list[ClipReport] = []
     estimate = sum(estimate_frames(c) for c in discovery.clips)
     bar = tqdm(total=estimate, unit="frame", desc="preprocess", disable=not progress, dynamic_ncols=True)

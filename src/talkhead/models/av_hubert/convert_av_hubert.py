@@ -40,9 +40,11 @@ from pathlib import Path
 
 import torch
 
+from ..conversion_utils import load_torch_checkpoint
 from .configuration_av_hubert import AVHubertConfig
 from .modeling_av_hubert import AVHubertModel
 
+FAIRSEQ_CHECKPOINT = "a fairseq AV-HuBERT checkpoint (.pt) from the AV-HuBERT model zoo"
 # prefixes that wrap the AV-HuBERT model inside fine-tuned fairseq models (seq2seq, CTC)
 WRAPPER_PREFIXES = ("encoder.w2v_model.", "w2v_encoder.w2v_model.")
 
@@ -274,13 +276,13 @@ def read_fairseq_checkpoint(path: str | os.PathLike, allow_pickle: bool = False)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no AV-HuBERT checkpoint at '{path}'; get one from the AV-HuBERT model zoo")
     if not allow_pickle:
-        return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_safe_pickle)
+        return load_torch_checkpoint(path, FAIRSEQ_CHECKPOINT, weights_only=False, pickle_module=_safe_pickle)
     warnings.warn(
         f"unpickling '{path}' with allow_pickle=True: a crafted checkpoint can run any code while it loads; "
         "do this only for files from a source you trust",
         stacklevel=2,
     )
-    return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_lenient_pickle)
+    return load_torch_checkpoint(path, FAIRSEQ_CHECKPOINT, weights_only=False, pickle_module=_lenient_pickle)
 
 
 def load_fairseq_checkpoint(path: str | os.PathLike, allow_pickle: bool = False) -> AVHubertModel:

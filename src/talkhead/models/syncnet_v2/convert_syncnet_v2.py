@@ -24,6 +24,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
+from ..conversion_utils import load_torch_checkpoint
 from .configuration_syncnet_v2 import SyncNetV2Config
 from .modeling_syncnet_v2 import SyncNetV2Model
 
@@ -44,7 +45,7 @@ def read_original_state_dict(path: str | os.PathLike, allow_pickle: bool = False
             f"no SyncNet checkpoint at '{path}'; get syncnet_v2.model with syncnet_python's download_model.sh"
         )
     try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
+        loaded = load_torch_checkpoint(path, "syncnet_python's syncnet_v2.model", weights_only=True)
     except pickle.UnpicklingError as err:
         if not allow_pickle:
             raise ValueError(
@@ -53,7 +54,7 @@ def read_original_state_dict(path: str | os.PathLike, allow_pickle: bool = False
                 "allow_pickle=True (--allow-pickle on the command line)."
             ) from err
         try:
-            loaded = torch.load(path, map_location="cpu", weights_only=False)
+            loaded = load_torch_checkpoint(path, "syncnet_python's syncnet_v2.model", weights_only=False)
         except (ModuleNotFoundError, AttributeError) as import_err:
             raise ValueError(
                 f"'{path}' is a pickled module whose class cannot be imported ({import_err}). Run the conversion with "
