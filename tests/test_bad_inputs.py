@@ -11,7 +11,10 @@ Names refer to files :func:`workspace` makes in the folder the command runs in; 
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -273,11 +276,90 @@ ROWS = {
         ("wall.mp4",),
         ("out.mp4",),
     ),
+    "lipsync --mouth-model whose config.json runs the folder's code": Row(
+        ("lipsync", "--video", "v.mp4", "--audio", "a.wav", "-o", "out.mp4", "--mouth-model", "evil", "--quiet"),
+        2,
+        ("refusing --mouth-model 'evil': its config.json has auto_map", "never runs a checkpoint's own code"),
+        ("evil/evil.py",),
+        ("out.mp4", "code-ran"),
+    ),
+    "generate --mouth-model whose config.json runs the folder's code": Row(
+        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--mouth-model", "evil"),
+        2,
+        ("refusing checkpoint 'evil': its config.json has auto_map", "never runs a checkpoint's own code"),
+        ("evil/evil.py",),
+        ("out.mp4", "code-ran"),
+    ),
+    # a shard that cannot join the shard being written into its --output: refused before any work
+    "preprocess --shard with another N than a running shard": Row(
+        (*PREPROCESS, "data", "-o", "claimed", "--shard", "1/3"),
+        2,
+        ("claimed holds shards of 2: shard 0/2 (being written by process", "use --shard I/2, or another --output"),
+        ("claimed/.sharding/claims/shard-00000-of-00002.json",),
+        ("claimed/data", "claimed/manifests"),
+    ),
+    "preprocess --shard that a running process writes": Row(
+        (*PREPROCESS, "data", "-o", "claimed", "--shard", "0/2"),
+        2,
+        ("shard 0/2 is being written into claimed by process", "wait for it to finish"),
+        ("claimed/.sharding/claims/shard-00000-of-00002.json",),
+        ("claimed/data", "claimed/manifests"),
+    ),
+    "preprocess --shard of other input files than a running shard": Row(
+        (*PREPROCESS, "mixed", "-o", "claimed", "--shard", "1/2"),
+        2,
+        ("was cut from other input files than this run", "clips/ (1 there, 0 here)", "give every shard the same input"),
+        ("claimed/.sharding/claims/shard-00000-of-00002.json",),
+        ("claimed/data", "claimed/manifests"),
+    ),
+    # inputs that are not regular files: an empty named pipe would block the open for good
+    "generate --audio is an empty named pipe": Row(
+        (*GENERATE, "--audio", "pipe.wav", "-o", "out.mp4"),
+        2,
+        ("'pipe.wav' is a named pipe (FIFO), not an audio file: talkhead reads whole files",),
+        absent=("out.mp4",),
+    ),
+    "generate --image is an empty named pipe": Row(
+        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4"),
+        2,
+        ("'face.png' is a named pipe (FIFO), not an image",),
+        absent=("out.mp4",),
+    ),
+    "lipsync --video is an empty named pipe": Row(
+        (*LIPSYNC, "--video", "pipe.mp4", "--audio", "a.wav", "-o", "out.mp4"),
+        2,
+        ("'pipe.mp4' is a named pipe (FIFO), not a video",),
+        absent=("out.mp4",),
+    ),
+    "evaluate a video that is an empty named pipe": Row(
+        ("evaluate", "pipe.mp4", "--json", "r.json"),
+        2,
+        ("'pipe.mp4' is a named pipe (FIFO), not a video",),
+        absent=("r.json",),
+    ),
+    "lipsync --video is a link that loops": Row(
+        (*LIPSYNC, "--video", "loop.mp4", "--audio", "a.wav", "-o", "out.mp4"),
+        2,
+        ("'loop.mp4' is a symbolic link that leads back to itself (a loop)",),
+        absent=("out.mp4",),
+    ),
+    "generate --audio is a link that loops": Row(
+        (*GENERATE, "--audio", "loop.wav", "-o", "out.mp4"),
+        2,
+        ("'loop.wav' is a symbolic link that leads back to itself (a loop)",),
+        absent=("out.mp4",),
+    ),
+    "generate --audio is a link to nothing": Row(
+        (*GENERATE, "--audio", "dangling.wav", "-o", "out.mp4"),
+        2,
+        ("'dangling.wav' is a link to 'gone.wav', which does not exist",),
+        absent=("out.mp4",),
+    ),
 }
 
 
 @pytest.fixture
-def workspace(tmp_path, astronaut, monkeypatch):
+def workspace(tmp_path, astronaut, monkeypatch, request):
     """A folder holding every input the rows name; the command runs inside it."""
     talking_video(tmp_path / "v.mp4", astronaut, num_frames=25)
     write_wav(tmp_path / "a.wav", speech_like(1.0))
@@ -297,8 +379,37 @@ def workspace(tmp_path, astronaut, monkeypatch):
         (tmp_path / folder / "bad.mp4").write_bytes(CORRUPT)
     write_av(tmp_path / "mixed" / "wall.mp4", wall, 25, speech_like(0.4))
     _pickled_model(tmp_path / "pickled", tmp_path / "payload-ran")
+    code_running_model(tmp_path / "evil", tmp_path / "code-ran")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("y\n" * 10))  # transformers' "run the custom code?" prompt
+    _claimed_shard(tmp_path / "claimed", tmp_path / "data", request)
+    for name in ("pipe.wav", "pipe.mp4"):
+        os.mkfifo(tmp_path / name)
+    if "--image is an empty named pipe" in request.node.name:
+        (tmp_path / "face.png").unlink()
+        os.mkfifo(tmp_path / "face.png")
+    for loop, other in (("loop.mp4", "loop2.mp4"), ("loop.wav", "loop.wav")):
+        (tmp_path / loop).symlink_to(other)
+        if other != loop:
+            (tmp_path / other).symlink_to(loop)
+    (tmp_path / "dangling.wav").symlink_to("gone.wav")
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def _claimed_shard(folder, data, request) -> None:
+    """``folder`` while shard 0/2 of the input ``data`` is being written into it (claimed by this process, as a running
+    ``preprocess --shard 0/2`` claims it, until the test ends)."""
+    from dataclasses import asdict
+
+    from talkhead.data.build import PreprocessOptions
+    from talkhead.data.discovery import discover
+    from talkhead.data.shard_claims import ShardClaim, shard_plan
+    from talkhead.data.shards import Shard
+
+    keys = discover([data], owns=lambda key: False).input_keys
+    claim = ShardClaim(folder, shard_plan(Shard(0, 2), asdict(PreprocessOptions()), None, keys))
+    claim.acquire()
+    request.addfinalizer(claim.release)
 
 
 class _Payload:
@@ -318,6 +429,19 @@ def _pickled_model(folder, marker) -> None:
     folder.mkdir()
     shutil.copy(Path(__file__).resolve().parents[1] / "hub_configs" / "mouth-motion" / "config.json", folder)
     torch.save({"weight": _Payload(marker)}, folder / "pytorch_model.bin")
+
+
+def code_running_model(folder, marker) -> None:
+    """A folder whose config.json maps the Auto classes to its own evil.py, which runs ``touch MARKER`` on import."""
+    folder.mkdir()
+    auto_map = {"AutoConfig": "evil.EvilConfig", "AutoModel": "evil.EvilModel"}
+    (folder / "config.json").write_text(json.dumps({"model_type": "evil", "auto_map": auto_map}))
+    (folder / "evil.py").write_text(
+        f"import pathlib\npathlib.Path({str(marker)!r}).touch()\n"
+        "from transformers import PretrainedConfig, PreTrainedModel\n"
+        "class EvilConfig(PretrainedConfig):\n    model_type = 'evil'\n"
+        "class EvilModel(PreTrainedModel):\n    config_class = EvilConfig\n"
+    )
 
 
 def _digest(path) -> str:
