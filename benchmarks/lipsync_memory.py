@@ -1,11 +1,11 @@
 #!/usr/bin/env python
-"""Peak memory of `talkhead lipsync` against the video's resolution and length (issue #24, item 6).
+"""Peak memory of `talkhead lip-sync` against the video's resolution and length.
 
     python benchmarks/lipsync_memory.py [--sizes 512 1080 2160] [--seconds 10 60] [--batch-size 16]
 
 For each size and length: a synthetic talking video (the astronaut's face, a sixth of the frame's width, drifting;
 16:9 for 1080 and 2160, square for 512), dubbed with the example speech looped to the video's length by
-`talkhead lipsync` with the shipped defaults, each in a fresh process. Peak resident memory is that process's
+`talkhead lip-sync` with the shipped defaults, each in a fresh process. Peak resident memory is that process's
 ``ru_maxrss`` (models, decoders, the mouth pool, the batch of frames being rendered and the encoder together).
 Writes benchmarks/results/lipsync_memory.json and the RESULTS.md section.
 """
@@ -71,22 +71,23 @@ def looped_speech(path: Path, seconds: float) -> Path:
 
 
 def measure(video: Path, speech: Path, output: Path, batch_size: int) -> dict:
-    command = [sys.executable, "-c", RUNNER, "lipsync", "--video", str(video), "--audio", str(speech),
+    command = [sys.executable, "-c", RUNNER, "lip-sync", "--video", str(video), "--audio", str(speech),
                "-o", str(output), "--audio-longer", "loop", "--batch-size", str(batch_size), "--quiet"]
     done = subprocess.run(command, capture_output=True, text=True)
     line = next((line for line in done.stdout.splitlines() if line.startswith("MEASURED")), None)
     if line is None or line.split()[1] != "0":
-        raise SystemExit(f"lipsync failed on {video}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        raise SystemExit(f"lip-sync failed on {video}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
     _, _, peak, wall = line.split()
     return {"peak_rss_mib": round(float(peak)), "wall_seconds": round(float(wall), 1)}
 
 
 def markdown(report: dict) -> str:
     lengths = sorted({row["seconds"] for row in report["rows"]})
-    lines = ["## Lip-sync peak memory against resolution and length (issue #24)", "",
+    lines = ["## Lip-sync peak memory against resolution and length", "",
              f"`python benchmarks/lipsync_memory.py` ({report['machine']['date']}, {report['machine']['cores']} cores, "
              f"batch size {report['batch_size']}): a synthetic talking video dubbed with the example speech looped to "
-             "its length, `talkhead lipsync` defaults, a fresh process each; peak resident memory (MiB) and wall time.",
+             "its length, `talkhead lip-sync` defaults, a fresh process each; peak resident memory (MiB) and wall "
+             "time.",
              "", "| video | " + " | ".join(f"{s:g} s" for s in lengths) + " |", "|---|" + "---|" * len(lengths)]
     for size in sorted({row["size"] for row in report["rows"]}):
         cells = []

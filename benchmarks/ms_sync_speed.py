@@ -1,4 +1,4 @@
-"""Speed of MS-Sync landmark generation on this CPU (issue #4's speed target: 500x real time, one stream).
+"""Speed of MS-Sync landmark generation on this CPU (the target: 500x real time, one stream).
 
     python benchmarks/ms_sync_speed.py [--model ms-sync-short] [--seconds 20] [--repeats 5]
 
@@ -79,7 +79,7 @@ def main() -> int:
                 print(row, flush=True)
     write_json("ms_sync_speed", results)
     lines = [
-        "## MS-Sync landmark generation speed (issue #4)",
+        "## MS-Sync landmark generation speed",
         "",
         f"Measured {results['machine']['date']} with `python benchmarks/ms_sync_speed.py --seconds {args.seconds:g}` "
         f"on {args.threads} thread(s) of this CPU: {args.seconds:g} s of speech per stream, medians of {args.repeats} "

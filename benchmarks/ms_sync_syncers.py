@@ -1,4 +1,4 @@
-"""Benchmark the MS-Sync syncer pyramids on held-out clips (issue #3's measurements).
+"""Benchmark the MS-Sync syncer pyramids on held-out clips.
 
     python benchmarks/ms_sync_syncers.py --data DATASET [--split test] \
         [--loss-syncers ms-sync-syncers] [--eval-syncers ms-sync-eval-syncers]
@@ -57,7 +57,8 @@ def av_scores(eval_syncer, clips, length: int = 80, max_shift: int = 10) -> dict
 
     values = {condition: [] for condition in CONDITIONS}
     for clip in clips:
-        smoothed = smooth_landmarks(clip.landmarks)  # as the syncers saw them in training (spec §1.3)
+        # Smoothed as the syncers saw them in training (MS-Sync authors' code, LouisBearing/HMo-audio `VoxLipsDataset`).
+        smoothed = smooth_landmarks(clip.landmarks)
         for start in range(0, clip.num_frames - length - max_shift + 1, length):
             landmarks = smoothed[start : start + length]
             for condition in CONDITIONS:
@@ -91,7 +92,7 @@ def check_ground_truth(scores: dict, levels) -> dict:
 def markdown(results: dict) -> str:
     levels = results["levels"]
     lines = [
-        "## MS-Sync syncer pyramids (issue #3)",
+        "## MS-Sync syncer pyramids",
         "",
         f"Measured {results['machine']['date']} with `python benchmarks/ms_sync_syncers.py --data {results['data']} "
         f"--split {results['split']}`: {results['clips']} held-out clips ({', '.join(results['sources'])}).",

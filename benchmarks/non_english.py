@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""What speech the English recogniser does not know gets (issue #23, item 5): word phones, the phone loop, or the
+"""What speech the English recogniser does not know gets: word phones, the phone loop, or the
 recogniser's own confidence choosing between them.
 
     python benchmarks/non_english.py --data DATASET [--split test] [--model mouth-motion] [--json PATH]
@@ -7,7 +7,7 @@ recogniser's own confidence choosing between them.
 The word decoder (:func:`talkhead.processing.phones.decode_phones`, ``decoder="words"``) hears every language as
 English words. Three ways to feed the default mouth-motion model, per input:
 
-* ``en``: the recogniser's words always (what every release before ``language`` did);
+* ``en``: the recogniser's words always;
 * ``phone_loop``: the phone loop alone (``language`` set to another code, e.g. ``fr``);
 * ``auto`` (the default): words where the recogniser's confidence reaches ``MIN_WORD_CONFIDENCE``, else the loop.
 
@@ -18,7 +18,7 @@ loudness envelope and against the phone table (fitted on the train split; phone-
 benchmarks/results/non_english.json.
 
 ``--sheet PNG --video CLIP.mp4`` also dubs CLIP with the French voice under ``--language en`` and ``--language auto``
-(``talkhead lipsync``) and draws a contact sheet: the clip's own mouths, then each dub's, with the speech's loudness
+(``talkhead lip-sync``) and draws a contact sheet: the clip's own mouths, then each dub's, with the speech's loudness
 under each column, so one sees whether the mouth opens where the French is loud.
 """
 
@@ -159,7 +159,7 @@ def french_sheet(video: Path, out: Path, columns: int = 10, side: int = 128) -> 
                     sys.executable,
                     "-m",
                     "talkhead.cli",
-                    "lipsync",
+                    "lip-sync",
                     "--video",
                     str(video),
                     "--audio",

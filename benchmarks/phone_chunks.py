@@ -1,4 +1,4 @@
-"""How long a piece of speech the word recogniser decodes at once, against how well the mouth follows (issue #25).
+"""How long a piece of speech the word recogniser decodes at once, against how well the mouth follows.
 
     python benchmarks/phone_chunks.py --data DATASET [--seconds 30 8 5]
 
@@ -58,7 +58,7 @@ def main() -> int:
     finally:
         phones.speech_chunks.__defaults__ = default
     write_json("phone_chunks", {"machine": machine(), "rows": rows})
-    lines = ["## Word phones in pieces (issue #25)", "",
+    lines = ["## Word phones in pieces", "",
              f"`python benchmarks/phone_chunks.py --data DATASET` ({machine()['date']}): the shipped `mouth-motion` "
              f"model's lip-follow with word phones decoded in pieces of at most N seconds, on the "
              f"{len(clips)} clips of the test split and the validation sources; the default is 8 s "

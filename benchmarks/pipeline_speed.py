@@ -1,4 +1,4 @@
-"""Speed and memory of the two video pipelines on this CPU (issue #6's targets).
+"""Speed and memory of the two video pipelines on this CPU, against their targets.
 
     python benchmarks/pipeline_speed.py [--seconds 10 300]
 
@@ -38,7 +38,7 @@ def render(report: dict, lengths: list[float]) -> str:
         )
     text = " ".join(f"{s:g}" for s in lengths)
     return "\n".join([
-        "## Pipeline speed and memory (issue #6)",
+        "## Pipeline speed and memory",
         "",
         f"Measured {report['machine']['date']} with `python benchmarks/pipeline_speed.py --seconds {text}` (the same "
         f"as `talkhead benchmark speed --seconds {text} --json OUT`) on this {report['machine']['cpus']}-core CPU, "
@@ -55,7 +55,7 @@ def render(report: dict, lengths: list[float]) -> str:
         "(decoded and resampled as it is written); spectra are computed in blocks. What still grows with the input: "
         "the 16 kHz copy of the speech the models read (64 KB a second), its features and phones, the per-frame face "
         "track or landmarks, and lip-sync's mouth targets; its pool of lower-face patches is capped (750).",
-        "- Lip-sync here is the default since issue #13: the mouth-motion model (phone decoding included in the wall "
+        "- Lip-sync here is the default: the mouth-motion model (phone decoding included in the wall "
         "time) and the retrieval renderer (its pool pass is a third decoding of the video); the \"generator\" column "
         "is empty because no face generator runs.",
     ])

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The README's own example, run and drawn: `talkhead generate` on the astronaut, then `talkhead lipsync` on it.
+"""The README's own example, run and drawn: `talkhead talking-head` on the astronaut, then `talkhead lip-sync` on it.
 
     python benchmarks/readme_example.py --out benchmarks/results/readme_example.png
 
@@ -62,7 +62,7 @@ def main() -> None:
         subprocess.run(
             [
                 *talkhead,
-                "generate",
+                "talking-head",
                 "--image",
                 str(folder / "astronaut.png"),
                 "--audio",
@@ -76,7 +76,7 @@ def main() -> None:
         subprocess.run(
             [
                 *talkhead,
-                "lipsync",
+                "lip-sync",
                 "--video",
                 str(folder / "talking.mp4"),
                 "--audio",

@@ -1,9 +1,9 @@
 #!/usr/bin/env python
-"""How much of the mouth shape it is given does the lip-sync renderer keep? (issues #13, #14)
+"""How much of the mouth shape it is given does the lip-sync renderer keep?
 
     python benchmarks/renderer_fidelity.py --data DATASET --split test [--model talkhead/mouth-motion]
 
-For the first ``--max-frames`` frames of each clip of the split, the retrieval renderer (as `talkhead lipsync`
+For the first ``--max-frames`` frames of each clip of the split, the retrieval renderer (as `talkhead lip-sync`
 runs it, a frame may not reuse a mouth from within 10 frames of itself) is fed (a) the real mouth shapes and
 (b) the shapes the mouth-motion model predicts from the clip's own speech; the output is re-tracked with dlib
 and its inner-lip opening compared with the real one (lip-follow, :mod:`talkhead.metrics.lip_follow`) and with

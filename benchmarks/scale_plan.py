@@ -1,4 +1,4 @@
-"""The numbers behind "Training on VoxCeleb2 / LRS2 / HDTF" (issue #28): preprocessing and training per process.
+"""The numbers behind "Training on VoxCeleb2 / LRS2 / HDTF" in the README: preprocessing and training per process.
 
     python benchmarks/scale_plan.py --work ~/scale                 # everything (about an hour on 2 cores)
     python benchmarks/scale_plan.py --work ~/scale --skip-preprocess
@@ -154,7 +154,7 @@ def plot_losses(runs: dict, path: Path) -> None:
 def markdown(report: dict) -> str:
     pre, runs = report["preprocess"], report["training"]
     lines = [
-        "## Past one machine: sharded preprocessing and streaming training (issue #28)",
+        "## Past one machine: sharded preprocessing and streaming training",
         "",
         f"`python benchmarks/scale_plan.py --work WORK` on {report['machine']['date']} ({report['machine']['cores']} "
         "cores, shared). Preprocessing: every shard of ../shared/data/raw (--shard I/4, one after another, one "

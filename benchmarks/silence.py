@@ -1,14 +1,14 @@
 #!/usr/bin/env python
-"""Silence is silence (issue #23, item 4): do the lips close when the speech is silent, all of it or a part?
+"""Silence is silence: do the lips close when the speech is silent, all of it or a part?
 
     python benchmarks/silence.py --data DATASET [--split test] [--limit N] [--json PATH]
 
 For each clip of ``--split`` (the raw video, as ``talkhead benchmark lip-follow`` reads it):
 
-* ``lipsync_all_silent``: ``talkhead lipsync`` of the clip with 10 s of digital silence;
+* ``lipsync_all_silent``: ``talkhead lip-sync`` of the clip with 10 s of digital silence;
 * ``lipsync_silent_middle``: the clip's own speech (first 10 s) with its middle 2 s set to zero, read over
   those 2 s less 4 frames at each end (the lips may take that long to close);
-* ``generate_all_silent``: ``talkhead generate`` from the clip's first frame with 10 s of silence.
+* ``generate_all_silent``: ``talkhead talking-head`` from the clip's first frame with 10 s of silence.
 
 Each output is tracked again (the tracker of the benchmarks) and its median lip gap (mean inner-lip gap over the
 inter-ocular distance, :meth:`TrackedClip.mouth_opening`) is compared with the clip's own closed level: the 10th

@@ -1,4 +1,4 @@
-"""Speed of the stabilized-sync face generator on this CPU (issue #5's speed target).
+"""Speed of the stabilized-sync face generator on this CPU, against its speed target.
 
     python benchmarks/stable_sync_speed.py [--model stable-sync-face] [--repeats 5] [--threads 2]
 
@@ -19,7 +19,7 @@ import sys
 import torch
 from common import machine, median_time, update_results_section, write_json
 
-WAV2LIP_FPS = (15, 18)  # the issue's measurement of a 36 M-parameter Wav2Lip generator here (96x96, fp32)
+WAV2LIP_FPS = (15, 18)  # a 36 M-parameter Wav2Lip generator measured on this machine (96x96, fp32), not by this script
 
 
 def measure(generator, batch: int, repeats: int) -> dict:
@@ -57,7 +57,7 @@ def main() -> int:
     write_json("stable_sync_speed", results)
     target = 2 * WAV2LIP_FPS[1]
     lines = [
-        "## Stabilized-sync face generator speed (issue #5)",
+        "## Stabilized-sync face generator speed",
         "",
         f"Measured {results['machine']['date']} with `python benchmarks/stable_sync_speed.py --threads {args.threads}` "
         "on this CPU: one generator forward (both encoders, the audio tower, the U-Net decoder) on 96x96 faces, "

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Sync experts on held-out speakers (issue #14, item 4): offset accuracy, clip offsets, a 5-frame shift.
+"""Sync experts on held-out speakers: offset accuracy, clip offsets, a 5-frame shift.
 
     python benchmarks/sync_experts.py --data DATASET --split test \
         --mouth-sync mouth-sync=hub_configs/mouth-sync --face-expert syncnet-eval=hub_configs/syncnet-eval \
@@ -13,7 +13,7 @@ clip's offset undone first (``aligned``; found with the phone table fitted on th
 model). Face experts read 5 lower-half faces; the mouth-sync expert reads its own window (1 s).
 
 For the mouth-sync expert, per clip (:func:`talkhead.metrics.mouth_sync.clip_offset`, ±15 frames): the
-offset it finds on the clip as filmed, against 0 (the issue's ground truth) and against the phone table's
+offset it finds on the clip as filmed, against 0 (the clips taken as in sync) and against the phone table's
 offset; and with the audio delayed by 5 frames (the mouth now moves 5 frames before its sound), whether the
 offset it finds moves by -5 ± 1.
 Writes benchmarks/results/sync_experts.json.

@@ -1,9 +1,9 @@
-"""How well the talking head's mouth follows the speech, on held-out speakers (issue #6).
+"""How well the talking head's mouth follows the speech, on held-out speakers.
 
     python benchmarks/talking_head_lips.py --data DATASET [--split test] [--model ms-sync-short]
 
 For every clip of the split (a dataset from `talkhead preprocess`), MS-Sync generates landmark
-motion from the clip's first frame and its audio, exactly as `talkhead generate` does for a photo
+motion from the clip's first frame and its audio, exactly as `talkhead talking-head` does for a photo
 (in 10 s pieces restarted from the still face and cross-faded);
 the motion is then rescaled as the pipeline does (head and lips at scale 1) with and without the 2 s
 detrending of the mouth (the ground truth is shown both ways, so the comparison is like for like). Per clip:
@@ -89,15 +89,15 @@ def main() -> int:
     }
     write_json("talking_head_lips", report)
     lines = [
-        "## Talking-head lips against the speech (issue #6)",
+        "## Talking-head lips against the speech",
         "",
         f"Measured {report['machine']['date']} with `python benchmarks/talking_head_lips.py --data DATASET --split "
         f"{args.split}` on the {report['clips']} {args.split} clips of at least {args.min_frames} frames "
         f"({report['frames']} frames; held-out speakers) of the dataset built from ../shared/data/raw. Generated: "
-        f"`{args.model}` from each clip's first frame and its audio, as `talkhead generate` does for a photo, before "
-        "and after the pipeline's 2 s mouth detrending (applied to the ground truth too, for a like-for-like row). "
-        "Mouth opening = inner-lip height over mouth width; speech envelope = RMS per 40 ms frame. Mean (std) over "
-        "clips.",
+        f"`{args.model}` from each clip's first frame and its audio, as `talkhead talking-head` does for a photo, "
+        "before and after the pipeline's 2 s mouth detrending (applied to the ground truth too, for a like-for-like "
+        "row). Mouth opening = inner-lip height over mouth width; speech envelope = RMS per 40 ms frame. Mean (std) "
+        "over clips.",
         "",
         "| landmarks | corr(mouth opening, speech envelope) | std of mouth opening | "
         "opening, first second | opening, last second |",

@@ -1,14 +1,14 @@
 #!/usr/bin/env python
-"""A photo that talks, measured and drawn (issue #27).
+"""A photo that talks, measured and drawn.
 
     python benchmarks/talking_photo.py --data DATASET [--max-seconds 10] [--sheet benchmarks/results/talking_photo.png]
 
-Runs ``talkhead benchmark talking-head`` (:mod:`talkhead.benchmarks.talking_head`: `generate` from each test clip's
-first frame with its own speech, rows ``warp`` and ``mouth-interior``), writes benchmarks/results/talking_photo.json
-and the "talking_photo" section of RESULTS.md, and draws a contact sheet: the README's astronaut with the README's
-speech in both settings, and with her mouth closed first (a closed photo: the mouth-interior generator fills it)
-(and with ``--with-clip-rows``, for looking only, never for committing: the first held-out clip whose first frame
-has the lips apart, real and generated); 8 frames each, cut around the mouth and eyes.
+Runs ``talkhead benchmark talking-head`` (:mod:`talkhead.benchmarks.talking_head`: `talkhead talking-head` from each
+test clip's first frame with its own speech, rows ``warp`` and ``mouth-interior``), writes
+benchmarks/results/talking_photo.json and the "talking_photo" section of RESULTS.md, and draws a contact sheet: the
+README's astronaut with the README's speech in both settings, and with her mouth closed first (a closed photo: the
+mouth-interior generator fills it) (and with ``--with-clip-rows``, for looking only, never for committing: the first
+held-out clip whose first frame has the lips apart, real and generated); 8 frames each, cut around the mouth and eyes.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def contact_sheet(report: dict, outputs: Path, path: Path, with_clip_rows: bool 
         from talkhead.cli import main as talkhead
 
         video = outputs / f"astronaut-{row.split(',')[0]}-{photo}.mp4"
-        talkhead(["generate", "--image", str(outputs / photo), "--audio",
+        talkhead(["talking-head", "--image", str(outputs / photo), "--audio",
                   str(ROOT / "examples" / "assets" / "speech.wav"), "-o", str(video), "--quiet", *flags])
         frames = list(VideoReader(video))
         points = FaceTracker().update(frames[0])
@@ -139,7 +139,7 @@ def main() -> int:
         command = f"python benchmarks/talking_photo.py --data DATASET --max-seconds {args.max_seconds:g}"
         update_results_section(
             "talking_photo",
-            f"## A photo that talks (issue #27)\n\n`{command}` on the {len(report['clips'])} clips of split "
+            f"## A photo that talks\n\n`{command}` on the {len(report['clips'])} clips of split "
             f"`{args.split}` ({len(report['open_photos'])} with the lips apart in the first frame), first "
             f"{args.max_seconds:g} s of each; medians over clips, per-clip range in brackets. "
             f"{report['machine']['date']}."

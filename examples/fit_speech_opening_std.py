@@ -3,9 +3,9 @@
 
     python examples/fit_speech_opening_std.py --dataset DATASET --model hub_configs/mouth-motion [--split train]
 
-``train_mouth_motion.py`` stores it at the end of a run; this measures it on a dataset's split for a model trained
-before the field existed (issue #27: a photo's motion is scaled to it,
-:meth:`talkhead.models.mouth_motion.MouthMotionModel.predict_photo`). It reads the landmarks only, never the audio.
+``train_mouth_motion.py`` stores it at the end of a run; this measures it on a dataset's split for a checkpoint
+that lacks it (a photo's motion is scaled to it, :meth:`talkhead.models.mouth_motion.MouthMotionModel.predict_photo`).
+It reads the landmarks only, never the audio.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 """Publish a trained mouth-motion model into hub_configs/ with its model card.
 
     python examples/publish_mouth_motion.py export --run runs/mouth-motion-final --name mouth-motion
-    talkhead benchmark lip-follow --data DATASET --split test --model mouth-motion \
+    talkhead benchmark lip-follow --data DATASET --split test --mouth-model mouth-motion \
         --json benchmarks/results/lip_follow.json
     talkhead benchmark mouth --data DATASET --split test --json benchmarks/results/mouth.json
     python examples/publish_mouth_motion.py card --run runs/mouth-motion-final --validation-run runs/mouth-motion-val \
@@ -112,8 +112,8 @@ def card(
     lipsync, real_shapes = quality["rows"]["lipsync"], quality["rows"]["renderer_real_shapes"]
     sections = {
         "What it is": f"""
-Speech -> mouth shapes, one per video frame, for `talkhead lipsync` (which then reuses the video's own mouths) and
-`talkhead generate` (which warps the photo's mouth). Inputs per frame: the English phones pocketsphinx hears,
+Speech -> mouth shapes, one per video frame, for `talkhead lip-sync` (which then reuses the video's own mouths) and
+`talkhead talking-head` (which warps the photo's mouth). Inputs per frame: the English phones pocketsphinx hears,
 as soft one-hots of 40 phones ({decoder}), and the 80-band mel, mean-normalised per clip. A stack
 of {config.num_blocks} dilated residual 1D convolutions ({config.hidden_size} channels, about
 {config.receptive_frames} frames of context each side) predicts points 48-67 as a displacement from the speaker's
@@ -121,8 +121,8 @@ mean shape, in a head-fixed face frame (inter-ocular units). No autoregressive r
 Output gain {config.output_gain} (fitted on held-out speakers so predicted openings vary as much as real ones).
 
 Not one of the three papers' models: the MS-Sync generator's mouth drifted open and moved half as much as real
-ones on new speakers (lip-follow 0.12 in issue #14), and the paper's G_L painted an average mouth. This model
-replaces both as the source of mouth motion; MS-Sync still moves the head in `talkhead generate`.
+ones on new speakers (lip-follow 0.12), and the paper's G_L painted an average mouth. This model
+replaces both as the source of mouth motion; MS-Sync still moves the head in `talkhead talking-head`.
 
 ```python
 from talkhead.models.mouth_motion import MouthMotionModel, mouth_audio_features
@@ -149,14 +149,14 @@ Best validation step {validation["best"]["step"]}: lip-follow {validation["best"
 {validation["output_gain"]}: {validation["validation_at_gain"]["lip_follow"]:.3f}, std ratio
 {validation["validation_at_gain"]["std_ratio"]:.2f}.""",
         "Measured on held-out speakers (test split)": f"""
-`talkhead benchmark lip-follow --data DATASET --split test --model {name} --json lip_follow.json` on the
+`talkhead benchmark lip-follow --data DATASET --split test --mouth-model {name} --json lip_follow.json` on the
 {len(follow["clips"])} test clips (SadTalker, MimicTalk, LatentSync sources, never trained on):
 
 {lip_follow_table(follow)}
 
-`model:{name}` is these weights' predicted opening (no rendering); `own`, `cross` and `photo` run `talkhead lipsync`
-and `talkhead generate` with them and re-track the output; other `model:` rows are the other models named in the command
-(benchmarks/RESULTS.md, "Mouth motion from speech", says what each is, with the mel-only and phone-loop rows).
+`model:{name}` is these weights' predicted opening (no rendering); `own`, `cross` and `photo` run `talkhead lip-sync`
+and `talkhead talking-head` with them and re-track the output; other `model:` rows are the other models named in the
+command (benchmarks/RESULTS.md, "Mouth motion from speech", says what each is, with the mel-only and phone-loop rows).
 
 `talkhead benchmark mouth --data DATASET --split test --json mouth.json` ({len(quality["clips"])} clips, first
 {quality["max_frames"]} frames each, each dubbed with its own speech; a frame may not reuse a mouth from within
@@ -166,9 +166,9 @@ and `talkhead generate` with them and re-track the output; other `model:` rows a
         "Limits": f"""
 {_language_limits(non_english)}
 - Trained on 11 minutes of 45 clips. Held-out lip-follow varies a lot by clip ({_clip_range(follow, name)} for the
-  model on the test split; the ± above). Through the pipelines issue #23 asked for own ≥ 0.50, cross and photo
-  ≥ 0.45 (issue #14: 0.40) and #14 for a std ratio of 0.8-1.25; measured, missed: {_pipeline_rows(follow)}.
-- Mouth-box SSIM and PSNR of `lipsync` against the real frame (issue #13 asked for 0.75 and 26 dB): measured
+  model on the test split; the ± above). The targets through the pipelines are lip-follow ≥ 0.50 for own, ≥ 0.45
+  for cross and photo, and a std ratio of 0.8-1.25; measured, missed: {_pipeline_rows(follow)}.
+- Mouth-box SSIM and PSNR of `lipsync` against the real frame (targets 0.75 and 26 dB): measured
   {lipsync["mouth_ssim"]:.3f} and {lipsync["mouth_psnr"]:.1f} dB; a predicted mouth
   differs from the one that was filmed, and the renderer fed the true shapes reaches
   {real_shapes["mouth_ssim"]:.3f} and {real_shapes["mouth_psnr"]:.1f} dB.

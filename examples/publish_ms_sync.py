@@ -125,7 +125,7 @@ def _ablation_note(report: dict, name: str) -> str:
         return ""
     return (
         f"\n\nOther rows ({', '.join(others)}) are the paper's ablations, trained with the same recipe, seed and "
-        "steps and passed to the same command with more `--model` flags; they are not published "
+        "steps and passed to the same command with more `--head-model` flags; they are not published "
         "(benchmarks/RESULTS.md)."
     )
 
@@ -168,7 +168,7 @@ or `talkhead landmarks --image face.jpg --audio speech.wav -o landmarks.npz --pr
         "learning rates are 5x higher and the batch smaller.",
         "Validation during training (held-out sources, generated from each clip's first frame)": _validation(run),
         "Measured on the held-out test split": f"""\
-`talkhead benchmark ms-sync --data DATASET --split test --model {name}`
+`talkhead benchmark ms-sync --data DATASET --split test --head-model {name}`
 (MS-Sync Table 3 protocol): {report["clips"]} clips of {report["clip_frames"]} frames from sources never seen in
 training, scored by the evaluation syncers (`ms-sync-eval-syncers`), offsets over overlapping windows. `frechet` is
 the landmark Fréchet distance to ground truth in the evaluation syncers' feature space (mean over levels).

@@ -113,7 +113,7 @@ highest of the {summary.get("offset_windows", 8)} (chance {1 / summary.get("offs
     if model.config.model_type == "avsyncnet":
         title, what = (
             f"AVSyncNet, {name} (small, research only)",
-            f"""AVSyncNet (Yaman et al., ECCV; spec §6.5) in our
+            f"""AVSyncNet (Yaman et al., stabilized sync, ECCV, §3.4) in our
 `small` configuration: a ResNet image tower on the lower halves of 5 stacked 96x96 faces (no upsampling to 224) and
 a ResNetSE audio tower with self-attentive pooling on a 16-frame log-mel window (200 ms); AVSIM is the cosine of the
 ReLU'd embeddings. {params / 1e6:.2f} M parameters. Its frozen audio tower is the audio encoder of
@@ -129,10 +129,10 @@ scores = model(faces, mel).scores   # faces (N, 5, 3, 96, 96) in [0, 1], mel (N,
         title, what = (
             f"SyncNet evaluation expert, {name} (small, research only)",
             f"""The Wav2Lip-style SyncNet
-expert (spec §6.7) with widths x{model.config.width_multiplier}: conv-BN-ReLU towers on the lower halves of 5 faces and
-a mel window, cosine of L2-normalised embeddings. {params / 1e6:.2f} M parameters. It is our **evaluation** expert:
-`talkhead benchmark lipsync` scores sync offset, confidence and distance with it, and no published generator
-trains against it.
+expert (Wav2Lip, models/syncnet.py) with widths x{model.config.width_multiplier}: conv-BN-ReLU towers on the lower
+halves of 5 faces and a mel window, cosine of L2-normalised embeddings. {params / 1e6:.2f} M parameters. It is our
+**evaluation** expert: `talkhead benchmark lip-sync` scores sync offset, confidence and distance with it, and no
+published generator trains against it.
 
 ```python
 from talkhead.metrics.face_sync import face_sync
@@ -205,7 +205,7 @@ def generator_card(run: Path, name: str, benchmark: Path | None, speed: Path | N
     best = summary["best"]
     sections = {
         "What it is": f"""{"G_S, the silent-lip generator" if silent else "G_L, the talking-face generator"} of the
-stabilized-sync paper (Yaman et al., ECCV; spec §6.2-6.3), `small` preset (widths x{model.config.width_multiplier}):
+stabilized-sync paper (Yaman et al., ECCV, §3.1-3.3), `small` preset (widths x{model.config.width_multiplier}):
 identity and pose encoders on 96x96 faces, 1x1 fusion with the frozen audio tower of the AVSyncNet it trained \
 with (`avsyncnet-small`),
 and a U-Net decoder. {params / 1e6:.2f} M parameters, {trainable / 1e6:.2f} M of them trained (the rest is the frozen
@@ -246,11 +246,11 @@ uses the frozen AVSyncNet image embedding of each 5-frame window instead of VGG-
     }
     if benchmark is not None and benchmark.exists():
         report = json.loads(benchmark.read_text())
-        sections["Measured on the held-out test split"] = f"""`talkhead benchmark lipsync --data DATASET --split test
---model hub_configs/{name}` (the paper's Table 1 protocol): {report["chunks"]} chunks of {report["chunk_frames"]} frames
-from sources never seen in training; sync columns from `syncnet-eval`, which no generator trained against. Targets:
-SSIM at least 0.90, PSNR at least 29 dB, sync confidence at least ground truth's; silence closes the mouth
-(`silence_closed` above 0.5).
+        sections["Measured on the held-out test split"] = f"""`talkhead benchmark lip-sync --data DATASET --split test
+--face-generator-model hub_configs/{name}` (the paper's Table 1 protocol): {report["chunks"]} chunks of
+{report["chunk_frames"]} frames from sources never seen in training; sync columns from `syncnet-eval`, which no
+generator trained against. Targets: SSIM at least 0.90, PSNR at least 29 dB, sync confidence at least ground truth's;
+silence closes the mouth (`silence_closed` above 0.5).
 
 {benchmark_table(report)}"""
     if speed is not None and speed.exists():

@@ -126,7 +126,8 @@ A pyramid of {config.num_levels} audio/landmark syncers (MS-Sync, Airale et al.)
 window of 68 landmarks against 20 frames of 26-band log filterbanks at 1/2^(i-1) of the base rates, i.e. windows of
 {", ".join(f"{d} ms" for d in config.level_durations_ms)}. These are the {role}.
 
-Architecture: ConvNeXt-1D encoders per level and modality (spec §2.3) in the `small` preset: landmark embedding
+Architecture: ConvNeXt-1D encoders per level and modality (MS-Sync code, LouisBearing/HMo-audio
+`resnet.py`) in the `small` preset: landmark embedding
 {config.landmark_embed_dim}, stage widths {config.encoder_widths}, blocks {config.encoder_blocks}, {config.embed_dim}-d
 embeddings; {params / 1e6:.2f} M parameters in all (the paper's size is about 48 M). Two departures from the paper,
 both measured on this data: inputs are standardised with training-set statistics stored in the checkpoint (without

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train AVSyncNet (spec §6.5) or the Wav2Lip-style SyncNet expert (spec §6.7) on face windows.
+"""Train AVSyncNet (Yaman et al., stabilized sync, §3.4) or the Wav2Lip-style SyncNet expert on face windows.
 
     accelerate launch examples/train_avsyncnet.py --dataset DATASET --output_dir runs/avsyncnet-small
     accelerate launch examples/train_avsyncnet.py --architecture syncnet --output_dir runs/syncnet-eval ...
@@ -17,8 +17,8 @@ papers' recipe: the aligned window (label 1) or one at least 5 frames away (labe
 jittered (shift, flip, brightness/contrast) unless ``--augment False``. Adam (0.5, 0.999), lr 1e-4.
 Validation on held-out sources measures offset accuracy (the aligned audio scores highest of the
 M; chance 1/M) and keeps the best weights by it. ``--imagenet_resnet50 FILE`` initialises AVSyncNet's
-paper-size image tower from a torchvision ResNet-50 state dict (spec §6.5); without it the towers start from
-random weights.
+paper-size image tower from a torchvision ResNet-50 state dict (our choice: ImageNet weights, the first conv
+replicated over the 5 frames); without it the towers start from random weights.
 """
 
 from __future__ import annotations

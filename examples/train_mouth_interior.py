@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train the mouth-interior generator (issue #27): teeth, tongue and throat inside the lips of a talking photo.
+"""Train the mouth-interior generator: teeth, tongue and throat inside the lips of a talking photo.
 
     talkhead preprocess RAW -o DATASET --mouths --test-sources ...      # the 64x64 mouth crops it trains on
     accelerate launch examples/train_mouth_interior.py --dataset DATASET --output_dir runs/mouth-interior \

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train the mouth-motion model (issue #14): phones + mel per video frame -> mouth shapes.
+"""Train the mouth-motion model: phones + mel per video frame -> mouth shapes.
 
     accelerate launch examples/train_mouth_motion.py --dataset DATASET --output_dir runs/mouth-motion \
         --validation_sources OpenTalker__video-retalking,smeetrs__deep_avsr
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from talkhead.processing.phones import DEFAULT_PHONE_DECODER, LEGACY_PHONE_DECODER
+from talkhead.processing.phones import DEFAULT_PHONE_DECODER, PHONE_LOOP_DECODER
 from talkhead.training.motion_clips import MouthShapeTrainingArguments
 
 
@@ -194,7 +194,7 @@ def load_expert(args, config):
     if not args.sync_expert:
         raise SystemExit("error: --sync_loss_weight needs --sync_expert (a mouth-sync expert folder)")
     expert = MouthSyncModel.from_pretrained(args.sync_expert).eval().requires_grad_(False)
-    inputs = {"use_phones": True, "use_mel": True, "mel_normalization": "mean", "phone_decoder": LEGACY_PHONE_DECODER}
+    inputs = {"use_phones": True, "use_mel": True, "mel_normalization": "mean", "phone_decoder": PHONE_LOOP_DECODER}
 
     def reads(model_config) -> dict:  # a config without a field reads that field's default
         return {k: getattr(model_config, k, default) for k, default in inputs.items()}

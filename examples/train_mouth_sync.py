@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train the mouth-sync expert (issue #14, item 4): 1 s of mouth shapes against 1 s of phones + mel.
+"""Train the mouth-sync expert: 1 s of mouth shapes against 1 s of phones + mel.
 
     accelerate launch examples/train_mouth_sync.py --dataset DATASET --output_dir runs/mouth-sync \
         --validation_sources OpenTalker__video-retalking,smeetrs__deep_avsr

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train the MS-Sync generator (spec §3-4) against its discriminators and the frozen loss syncers.
+"""Train the MS-Sync generator (Airale et al., MS-Sync, §3) against its discriminators and the frozen loss syncers.
 
     accelerate launch examples/train_ms_sync.py --dataset DATASET --output_dir runs/ms-sync-short
     accelerate launch examples/train_ms_sync.py --output_dir runs/ms-sync-short --resume_from_checkpoint latest

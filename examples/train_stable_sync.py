@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train the stabilized-sync face generators (Yaman et al., ECCV; spec §6.2-6.6).
+"""Train the stabilized-sync face generators (Yaman et al., stabilized sync, ECCV, §3.1-3.5).
 
     accelerate launch examples/train_stable_sync.py --stage silent-lip --dataset DATASET \
         --avsyncnet hub_configs/avsyncnet-small --output_dir runs/stable-sync-silent-lip
@@ -13,14 +13,14 @@ reference frame with silent audio): L = L_GAN + 10 L_pixel + 1 L_per + 2 L_sync 
 ``--sync_loss stabilized`` is L_ss (the paper), ``lipsync`` the plain -log AVSIM baseline and ``none``
 turns it off. Both use the frozen AVSyncNet audio tower as the generator's audio encoder.
 
-``--sync_loss av_hubert --av_hubert DIR`` is the AV-HuBERT lip-sync loss of Yaman et al. (CVPRW; spec §6.8)
-with a converted lip-reading AV-HuBERT (``python -m talkhead.models.av_hubert.convert_av_hubert``), weight 0.5
-(their eq. 3) unless ``--sync_weight`` says otherwise, in the variant ``--av_hubert_variant``: ``unsupervised``
-(generated lips against the window's audio; the paper's), ``visual_visual`` or ``multimodal`` (its ablations).
-APPROXIMATION: the dataset holds 96x96 faces only, so the mouth crops come from a fixed box of each face
-(``talkhead.losses.face_mouth_rois``, spec §6.8 step 5) instead of landmark-warped crops of the pasted-back full
-frame, and AV-HuBERT sees the 5-frame window alone instead of the whole clip around it. Their recipe also drops
-L_at (``--triplet_weight 0``) and uses an L2 perceptual loss (ours stays L1).
+``--sync_loss av_hubert --av_hubert DIR`` is the AV-HuBERT lip-sync loss of Yaman et al. (AV-HuBERT expert,
+CVPRW, §3.4-3.5) with a converted lip-reading AV-HuBERT (``python -m talkhead.models.av_hubert.convert_av_hubert``),
+weight 0.5 (their eq. 3) unless ``--sync_weight`` says otherwise, in the variant ``--av_hubert_variant``:
+``unsupervised`` (generated lips against the window's audio; the paper's), ``visual_visual`` or ``multimodal`` (its
+ablations). APPROXIMATION (our choice): the dataset holds 96x96 faces only, so the mouth crops come from a fixed box
+of each face (``talkhead.losses.face_mouth_rois``) instead of the landmark-warped crops of the pasted-back full frame
+(Yaman et al., AV-HuBERT expert, Fig. 3), and AV-HuBERT sees the 5-frame window alone instead of the whole clip
+around it. Their recipe also drops L_at (``--triplet_weight 0``) and uses an L2 perceptual loss (ours stays L1).
 
 ``--init_generator`` starts from another checkpoint's weights (we start G_L from G_S to save CPU time;
 the paper trains G_L from scratch).
@@ -140,8 +140,9 @@ class FaceLosses:
             return self.silent_lip(flat, mask_lower_half(flat), mel).images.view_as(reference)
 
     def generator_terms(self, generated, target, identity, mel, av_hubert_audio=None) -> dict[str, torch.Tensor]:
-        """The weighted loss terms of spec §6.6 except the GAN term; windows are (B, 5, 3, 96, 96),
-        ``av_hubert_audio`` (B, 5, 104) for ``--sync_loss av_hubert``."""
+        """The weighted loss terms of Yaman et al. (stabilized sync, eq. 5) except the GAN term.
+
+        Windows are (B, 5, 3, 96, 96), ``av_hubert_audio`` (B, 5, 104) for ``--sync_loss av_hubert``."""
         from talkhead.losses import (
             adaptive_triplet_loss,
             av_hubert_sync_loss,
@@ -158,7 +159,7 @@ class FaceLosses:
                 self.vgg, generated.flatten(0, 1), target.flatten(0, 1)
             )
         if args.stage == "talking-face" and args.sync_loss == "av_hubert":
-            # approximate mouth crops from the 96x96 faces (spec §6.8 step 5), (B, 5, 88, 88)
+            # mouth crops (B, 5, 88, 88) from a fixed box of the 96x96 faces (our choice: the dataset has no frames)
             terms["sync"] = args.sync_weight * av_hubert_sync_loss(
                 self.av_hubert,
                 face_mouth_rois(generated),

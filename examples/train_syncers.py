@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train the MS-Sync syncer pyramid (spec §2.4 and §2.6) on a dataset built by `talkhead preprocess`.
+"""Train the MS-Sync syncer pyramid (Airale et al., MS-Sync, §3.1, §4.3) on a dataset built by `talkhead preprocess`.
 
     accelerate launch examples/train_syncers.py --dataset data/raw-ds --output_dir runs/syncers
     accelerate launch examples/train_syncers.py --dataset data/raw-ds --output_dir runs/eval-syncers \

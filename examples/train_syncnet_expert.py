@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train the Wav2Lip-style SyncNet expert (spec §6.7): our *evaluation* expert for lip sync.
+"""Train the Wav2Lip-style SyncNet expert (Wav2Lip, models/syncnet.py): our *evaluation* expert for lip sync.
 
     accelerate launch examples/train_syncnet_expert.py --dataset DATASET --output_dir runs/syncnet-eval
 

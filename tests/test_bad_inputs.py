@@ -41,28 +41,31 @@ class Row:
     absent: tuple[str, ...] = ()
 
 
-GENERATE = ("generate", "--image", "face.png", "--head-model", "{gen}", "--quiet")
-LIPSYNC = ("lipsync", "--renderer", "generator", "--face-generator", "{face_gen}", "--silent-lip", "none", "--quiet")
+TALKING_HEAD = ("talking-head", "--image", "face.png", "--head-model", "{gen}", "--quiet")
+LIP_SYNC = (
+    "lip-sync", "--renderer", "generator", "--face-generator-model", "{face_gen}", "--silent-lip-model", "none",
+    "--quiet",
+)
 LANDMARKS = ("landmarks", "--image", "face.png", "--head-model", "{gen}")
 PREPROCESS = ("preprocess", "--quiet", "--num-proc", "1")
 
 ROWS = {
     # an output that names an input, directly or through a link or '..': refused before any work
     "evaluate --json is the video": Row(
-        ("evaluate", "v.mp4", "--json", "v.mp4"),
+        ("evaluate", "video", "v.mp4", "--json", "v.mp4"),
         2,
         ("--json 'v.mp4' is the same file as the input 'v.mp4'",),
         ("v.mp4",),
     ),
     "evaluate --plot is the video": Row(
-        ("evaluate", "v.mp4", "--json", "r.json", "--plot", "v.mp4"),
+        ("evaluate", "video", "v.mp4", "--json", "r.json", "--plot", "v.mp4"),
         2,
         ("--plot 'v.mp4' is the same file as the input",),
         ("v.mp4",),
         ("r.json",),
     ),
     "evaluate --json is --audio": Row(
-        ("evaluate", "v.mp4", "--audio", "a.wav", "--json", "a.wav"),
+        ("evaluate", "video", "v.mp4", "--audio", "a.wav", "--json", "a.wav"),
         2,
         ("--json 'a.wav' is the same file as the input",),
         ("a.wav", "v.mp4"),
@@ -74,22 +77,22 @@ ROWS = {
         ("v.mp4",),
         ("r.json",),
     ),
-    "generate --json is --audio": Row(
-        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--json", "a.wav"),
+    "talking-head --json is --audio": Row(
+        (*TALKING_HEAD, "--audio", "a.wav", "-o", "out.mp4", "--json", "a.wav"),
         2,
         ("--json 'a.wav' is the same file as the input 'a.wav'",),
         ("a.wav", "face.png"),
         ("out.mp4",),
     ),
-    "generate --landmarks is the photo": Row(
-        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--landmarks", "face.png"),
+    "talking-head --output-landmarks is the photo": Row(
+        (*TALKING_HEAD, "--audio", "a.wav", "-o", "out.mp4", "--output-landmarks", "face.png"),
         2,
-        ("--landmarks 'face.png' is the same file as the input",),
+        ("--output-landmarks 'face.png' is the same file as the input",),
         ("face.png",),
         ("out.mp4", "face.png.npz"),
     ),
-    "lipsync --json is the video": Row(
-        (*LIPSYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "out.mp4", "--json", "v.mp4"),
+    "lip-sync --json is the video": Row(
+        (*LIP_SYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "out.mp4", "--json", "v.mp4"),
         2,
         ("--json 'v.mp4' is the same file as the input 'v.mp4'",),
         ("v.mp4", "a.wav"),
@@ -109,34 +112,34 @@ ROWS = {
         ("v.mp4",),
     ),
     "a symbolic link to the video": Row(
-        ("evaluate", "v.mp4", "--json", "link.json"),
+        ("evaluate", "video", "v.mp4", "--json", "link.json"),
         2,
         ("--json 'link.json' is the same file as the input 'v.mp4'",),
         ("v.mp4",),
     ),
     "a hard link to the video": Row(
-        (*LIPSYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "hard.mp4"),
+        (*LIP_SYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "hard.mp4"),
         2,
         ("--output 'hard.mp4' is the same file as the input 'v.mp4'",),
         ("v.mp4", "hard.mp4"),
     ),
     "a path through '..'": Row(
-        ("evaluate", "v.mp4", "--json", "r.json", "--plot", "sub/../v.mp4"),
+        ("evaluate", "video", "v.mp4", "--json", "r.json", "--plot", "sub/../v.mp4"),
         2,
         ("--plot 'sub/../v.mp4' is the same file as the input 'v.mp4'",),
         ("v.mp4",),
         ("r.json",),
     ),
     # an output of the wrong kind: an error that names the extension, never a renamed file
-    "--landmarks with another extension": Row(
-        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--landmarks", "marks.png"),
+    "--output-landmarks with another extension": Row(
+        (*TALKING_HEAD, "--audio", "a.wav", "-o", "out.mp4", "--output-landmarks", "marks.png"),
         2,
-        ("--landmarks must be a .npz file, got 'marks.png'",),
+        ("--output-landmarks must be a .npz file, got 'marks.png'",),
         (),
         ("marks.png", "marks.png.npz", "out.mp4"),
     ),
     "--json with another extension": Row(
-        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--json", "out.mp4"),
+        (*TALKING_HEAD, "--audio", "a.wav", "-o", "out.mp4", "--json", "out.mp4"),
         2,
         ("--json must be a .json file, got 'out.mp4'",),
         (),
@@ -150,7 +153,7 @@ ROWS = {
         ("lm.txt", "lm.txt.npz"),
     ),
     "-o is a folder": Row(
-        (*LIPSYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "sub"), 2, ("--output 'sub' is a folder",)
+        (*LIP_SYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "sub"), 2, ("--output 'sub' is a folder",)
     ),
     # datasets: never an input, never holding one, never the same path as the summary
     "preprocess into its input folder": Row(
@@ -191,15 +194,15 @@ ROWS = {
         ("ds",),
     ),
     # one minimum-audio rule for every command
-    "generate 0.1 s of audio": Row(
-        (*GENERATE, "--audio", "short.wav", "-o", "out.mp4"),
+    "talking-head 0.1 s of audio": Row(
+        (*TALKING_HEAD, "--audio", "short.wav", "-o", "out.mp4"),
         2,
         ("short.wav is " + TOO_SHORT,),
         ("short.wav",),
         ("out.mp4",),
     ),
-    "lipsync 0.1 s of audio": Row(
-        (*LIPSYNC, "--video", "v.mp4", "--audio", "short.wav", "-o", "out.mp4"),
+    "lip-sync 0.1 s of audio": Row(
+        (*LIP_SYNC, "--video", "v.mp4", "--audio", "short.wav", "-o", "out.mp4"),
         2,
         ("short.wav is " + TOO_SHORT,),
         ("short.wav",),
@@ -209,7 +212,7 @@ ROWS = {
         (*LANDMARKS, "--audio", "short.wav", "-o", "lm.npz"), 2, ("short.wav is " + TOO_SHORT,), (), ("lm.npz",)
     ),
     "evaluate 0.1 s of audio": Row(
-        ("evaluate", "v.mp4", "--audio", "short.wav", "--metrics", "ssim", "--json", "r.json", "--quiet"),
+        ("evaluate", "video", "v.mp4", "--audio", "short.wav", "--metrics", "ssim", "--json", "r.json", "--quiet"),
         2,
         ("the audio 'short.wav' is " + TOO_SHORT,),
         (),
@@ -223,30 +226,30 @@ ROWS = {
         ("r.json",),
     ),
     # what is wrong with a file, in words
-    "lipsync a corrupt video": Row(
-        (*LIPSYNC, "--video", "corrupt.mp4", "--audio", "a.wav", "-o", "out.mp4"),
+    "lip-sync a corrupt video": Row(
+        (*LIP_SYNC, "--video", "corrupt.mp4", "--audio", "a.wav", "-o", "out.mp4"),
         2,
         ("'corrupt.mp4' " + NOT_READABLE,),
         ("corrupt.mp4",),
         ("out.mp4",),
     ),
     "evaluate a corrupt video": Row(
-        ("evaluate", "corrupt.mp4", "--json", "r.json", "--quiet"),
+        ("evaluate", "video", "corrupt.mp4", "--json", "r.json", "--quiet"),
         2,
         ("'corrupt.mp4' " + NOT_READABLE,),
         (),
         ("r.json",),
     ),
-    "generate with corrupt audio": Row(
-        (*GENERATE, "--audio", "corrupt.mp3", "-o", "out.mp4"),
+    "talking-head with corrupt audio": Row(
+        (*TALKING_HEAD, "--audio", "corrupt.mp3", "-o", "out.mp4"),
         2,
         ("'corrupt.mp3' is not a readable audio file (FFmpeg: invalid data found when processing input)",),
         (),
         ("out.mp4",),
     ),
-    # issue #24: hostile checkpoints, and a face that is not there
+    # hostile checkpoints, and a face that is not there
     "a model folder whose pytorch_model.bin pickles code": Row(
-        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--mouth-model", "pickled"),
+        (*TALKING_HEAD, "--audio", "a.wav", "-o", "out.mp4", "--mouth-model", "pickled"),
         2,
         (
             "refusing checkpoint 'pickled': its pytorch_model.bin holds pickled Python objects",
@@ -255,36 +258,36 @@ ROWS = {
         ("pickled/pytorch_model.bin",),
         ("out.mp4", "payload-ran"),
     ),
-    "lipsync --face that names no rule": Row(
-        (*LIPSYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "out.mp4", "--face", "middle"),
+    "lip-sync --face that names no rule": Row(
+        (*LIP_SYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "out.mp4", "--face", "middle"),
         2,
         ("face must be one of largest, leftmost, rightmost, an index from the left",),
         ("v.mp4",),
         ("out.mp4",),
     ),
-    "lipsync --face beyond the faces there": Row(
-        (*LIPSYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "out.mp4", "--face", "3"),
+    "lip-sync --face beyond the faces there": Row(
+        (*LIP_SYNC, "--video", "v.mp4", "--audio", "a.wav", "-o", "out.mp4", "--face", "3"),
         2,
         ("face 3 was asked for, but the frame where the track starts holds 1 face(s)",),
         ("v.mp4",),
         ("out.mp4",),
     ),
-    "lipsync a video without a face, default passthrough": Row(
-        (*LIPSYNC, "--video", "wall.mp4", "--audio", "a.wav", "-o", "out.mp4"),
+    "lip-sync a video without a face, default passthrough": Row(
+        (*LIP_SYNC, "--video", "wall.mp4", "--audio", "a.wav", "-o", "out.mp4"),
         2,
         ("no face found in any of the 10 frames of 'wall.mp4'",),
         ("wall.mp4",),
         ("out.mp4",),
     ),
-    "lipsync --mouth-model whose config.json runs the folder's code": Row(
-        ("lipsync", "--video", "v.mp4", "--audio", "a.wav", "-o", "out.mp4", "--mouth-model", "evil", "--quiet"),
+    "lip-sync --mouth-model whose config.json runs the folder's code": Row(
+        ("lip-sync", "--video", "v.mp4", "--audio", "a.wav", "-o", "out.mp4", "--mouth-model", "evil", "--quiet"),
         2,
         ("refusing --mouth-model 'evil': its config.json has auto_map", "never runs a checkpoint's own code"),
         ("evil/evil.py",),
         ("out.mp4", "code-ran"),
     ),
-    "generate --mouth-model whose config.json runs the folder's code": Row(
-        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4", "--mouth-model", "evil"),
+    "talking-head --mouth-model whose config.json runs the folder's code": Row(
+        (*TALKING_HEAD, "--audio", "a.wav", "-o", "out.mp4", "--mouth-model", "evil"),
         2,
         ("refusing checkpoint 'evil': its config.json has auto_map", "never runs a checkpoint's own code"),
         ("evil/evil.py",),
@@ -313,44 +316,44 @@ ROWS = {
         ("claimed/data", "claimed/manifests"),
     ),
     # inputs that are not regular files: an empty named pipe would block the open for good
-    "generate --audio is an empty named pipe": Row(
-        (*GENERATE, "--audio", "pipe.wav", "-o", "out.mp4"),
+    "talking-head --audio is an empty named pipe": Row(
+        (*TALKING_HEAD, "--audio", "pipe.wav", "-o", "out.mp4"),
         2,
         ("'pipe.wav' is a named pipe (FIFO), not an audio file: talkhead reads whole files",),
         absent=("out.mp4",),
     ),
-    "generate --image is an empty named pipe": Row(
-        (*GENERATE, "--audio", "a.wav", "-o", "out.mp4"),
+    "talking-head --image is an empty named pipe": Row(
+        (*TALKING_HEAD, "--audio", "a.wav", "-o", "out.mp4"),
         2,
         ("'face.png' is a named pipe (FIFO), not an image",),
         absent=("out.mp4",),
     ),
-    "lipsync --video is an empty named pipe": Row(
-        (*LIPSYNC, "--video", "pipe.mp4", "--audio", "a.wav", "-o", "out.mp4"),
+    "lip-sync --video is an empty named pipe": Row(
+        (*LIP_SYNC, "--video", "pipe.mp4", "--audio", "a.wav", "-o", "out.mp4"),
         2,
         ("'pipe.mp4' is a named pipe (FIFO), not a video",),
         absent=("out.mp4",),
     ),
     "evaluate a video that is an empty named pipe": Row(
-        ("evaluate", "pipe.mp4", "--json", "r.json"),
+        ("evaluate", "video", "pipe.mp4", "--json", "r.json"),
         2,
         ("'pipe.mp4' is a named pipe (FIFO), not a video",),
         absent=("r.json",),
     ),
-    "lipsync --video is a link that loops": Row(
-        (*LIPSYNC, "--video", "loop.mp4", "--audio", "a.wav", "-o", "out.mp4"),
+    "lip-sync --video is a link that loops": Row(
+        (*LIP_SYNC, "--video", "loop.mp4", "--audio", "a.wav", "-o", "out.mp4"),
         2,
         ("'loop.mp4' is a symbolic link that leads back to itself (a loop)",),
         absent=("out.mp4",),
     ),
-    "generate --audio is a link that loops": Row(
-        (*GENERATE, "--audio", "loop.wav", "-o", "out.mp4"),
+    "talking-head --audio is a link that loops": Row(
+        (*TALKING_HEAD, "--audio", "loop.wav", "-o", "out.mp4"),
         2,
         ("'loop.wav' is a symbolic link that leads back to itself (a loop)",),
         absent=("out.mp4",),
     ),
-    "generate --audio is a link to nothing": Row(
-        (*GENERATE, "--audio", "dangling.wav", "-o", "out.mp4"),
+    "talking-head --audio is a link to nothing": Row(
+        (*TALKING_HEAD, "--audio", "dangling.wav", "-o", "out.mp4"),
         2,
         ("'dangling.wav' is a link to 'gone.wav', which does not exist",),
         absent=("out.mp4",),
@@ -465,13 +468,13 @@ def test_bad_input(row: Row, workspace, generator_path, face_generator_path, cap
 
 @pytest.mark.parametrize(
     "command",
-    [["generate"], ["lipsync"], ["landmarks"], ["preprocess"], ["evaluate"], ["evaluate", "landmarks"]],
+    [["talking-head"], ["lip-sync"], ["landmarks"], ["preprocess"], ["evaluate", "video"], ["evaluate", "landmarks"]],
     ids=" ".join,
 )
 def test_every_command_states_the_one_audio_rule_in_its_help(command, capsys):
     with pytest.raises(SystemExit) as exit_:
-        main([*command, "--help"] if command != ["evaluate"] else ["evaluate", "-h"])
+        main([*command, "--help"])
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
     assert exit_.value.code == 0 and "0.2 s" in text
-    if command == ["lipsync"]:
+    if command == ["lip-sync"]:
         assert "A video with no face in any frame is an error under every policy" in text

@@ -1,4 +1,4 @@
-"""`talkhead evaluate VIDEO ...` (and that `talkhead evaluate landmarks ...` still dispatches)."""
+"""`talkhead evaluate video VIDEO ...`, and `talkhead evaluate landmarks ...` beside it under one parser."""
 
 import json
 
@@ -15,6 +15,7 @@ def test_evaluate_video_with_every_option(media, tiny_models, tmp_path, capsys):
         main(
             [
                 "evaluate",
+                "video",
                 str(media["talk"]),
                 "--reference",
                 str(media["talk"]),
@@ -24,11 +25,11 @@ def test_evaluate_video_with_every_option(media, tiny_models, tmp_path, capsys):
                 str(plot),
                 "--metrics",
                 "expert_sync,syncnet_v2,avs,ssim",
-                "--expert",
+                "--sync-expert-model",
                 tiny_models["expert"],
-                "--syncnet-v2",
+                "--syncnet-v2-model",
                 tiny_models["syncnet_v2"],
-                "--av-hubert",
+                "--av-hubert-model",
                 tiny_models["av_hubert"],
             ]
         )
@@ -57,6 +58,7 @@ def test_shipped_models_30fps_video_and_48k_stereo_audio(media, tmp_path, capsys
         main(
             [
                 "evaluate",
+                "video",
                 str(media["silent30"]),
                 "--audio",
                 str(media["stereo48k"]),
@@ -73,19 +75,20 @@ def test_shipped_models_30fps_video_and_48k_stereo_audio(media, tmp_path, capsys
     assert report["source_fps"] == 30.0 and report["frames"] == 50 and report["audio_frames"] == 25
     assert report["metrics"]["expert_sync"]["status"] == "computed"
     assert report["metrics"]["expert_sync"]["model"].endswith("syncnet-eval")
-    assert report["metrics"]["syncnet_v2"]["reason"].startswith("SyncNet v2 weights not given: --syncnet-v2 DIR")
+    assert report["metrics"]["syncnet_v2"]["reason"].startswith("SyncNet v2 weights not given: --syncnet-v2-model DIR")
     assert capsys.readouterr().err == ""
 
 
 def test_no_face_unknown_metric_and_missing_weights_exit_2_without_a_report(media, tmp_path, capsys):  # noqa: F811
     out = tmp_path / "r.json"
-    assert main(["evaluate", str(media["wall"]), "--json", str(out), "--quiet"]) == 2
+    assert main(["evaluate", "video", str(media["wall"]), "--json", str(out), "--quiet"]) == 2
     assert "error: no face found in any of the 30 frames" in capsys.readouterr().err
-    assert main(["evaluate", str(media["talk"]), "--metrics", "ssim,lse_c", "--json", str(out)]) == 2
+    assert main(["evaluate", "video", str(media["talk"]), "--metrics", "ssim,lse_c", "--json", str(out)]) == 2
     assert "error: unknown metric(s) 'lse_c'; known: expert_sync, syncnet_v2, ms_sync" in capsys.readouterr().err
-    assert main(["evaluate", str(media["talk"]), "--av-hubert", str(tmp_path / "nope"), "--json", str(out)]) == 2
+    nope = str(tmp_path / "nope")
+    assert main(["evaluate", "video", str(media["talk"]), "--av-hubert-model", nope, "--json", str(out)]) == 2
     assert "no such model folder" in capsys.readouterr().err
-    assert main(["evaluate", str(media["talk"]), "--expert", str(tmp_path / "nope"), "--json", str(out)]) == 2
+    assert main(["evaluate", "video", str(media["talk"]), "--sync-expert-model", nope, "--json", str(out)]) == 2
     assert "error: cannot load checkpoint" in capsys.readouterr().err
     assert not out.exists()
 
@@ -94,19 +97,22 @@ def test_help_bare_command_and_the_landmarks_form(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["evaluate", "-h"])
     assert exit_.value.code == 0 and "talkhead evaluate landmarks" in capsys.readouterr().out
-    assert main(["evaluate"]) == 2 and "--reference GT_VIDEO" in capsys.readouterr().out
+    assert main(["evaluate"]) == 2 and "talkhead evaluate video VIDEO" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        main(["evaluate", "video", "-h"])
+    assert exit_.value.code == 0 and "--reference GT_VIDEO" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exit_:  # the landmark form keeps its own options and its required --json
         main(["evaluate", "landmarks", "--video", "x.mp4"])
     assert exit_.value.code == 2 and "talkhead evaluate landmarks" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main(["evaluate", str(tmp_path / "v.mp4")])  # --json is required
+        main(["evaluate", "video", str(tmp_path / "v.mp4")])  # --json is required
     assert "the following arguments are required: --json" in capsys.readouterr().err
 
 
 def test_bad_max_side_and_chunk_exit_2_with_one_error_line(media, tmp_path, capsys):  # noqa: F811
     out = tmp_path / "r.json"
     for value in ("0", "-3", "64"):
-        assert main(["evaluate", str(media["talk"]), "--max-side", value, "--json", str(out)]) == 2
+        assert main(["evaluate", "video", str(media["talk"]), "--max-side", value, "--json", str(out)]) == 2
         captured = capsys.readouterr()
         assert captured.err.startswith("error: --max-side must be an integer of at least 96")
         assert captured.err.count("\n") == 1 and captured.out == ""
@@ -124,12 +130,13 @@ def test_mouth_sync_adds_an_offset_and_a_too_short_video_is_an_input_error(media
         main(
             [
                 "evaluate",
+                "video",
                 str(media["talk"]),
                 "--metrics",
                 "expert_sync",
-                "--expert",
+                "--sync-expert-model",
                 tiny_models["expert"],
-                "--mouth-sync",
+                "--mouth-sync-model",
                 str(tmp_path / "mouth-sync"),
                 "--json",
                 str(out),
@@ -145,12 +152,13 @@ def test_mouth_sync_adds_an_offset_and_a_too_short_video_is_an_input_error(media
         main(
             [
                 "evaluate",
+                "video",
                 str(media["talk"]),
                 "--metrics",
                 "expert_sync",
-                "--expert",
+                "--sync-expert-model",
                 tiny_models["expert"],
-                "--mouth-sync",
+                "--mouth-sync-model",
                 "--json",
                 str(tmp_path / "short.json"),
             ]

@@ -62,7 +62,7 @@ def test_syncnet_contrastive_loss_by_hand():
     assert float(syncnet_contrastive_loss(far, far, 10.0)) == 0.0  # aligned and far from the negatives
 
 
-# ---- stabilized-sync losses (spec §6.6-6.7, checks of spec §9) ----
+# ---- stabilized-sync losses (Yaman et al., stabilized sync, eq. 2-4) and the Wav2Lip lip-sync loss ----
 
 def test_stabilized_sync_loss_is_zero_at_ground_truth_finite_when_reference_matches_and_grows():
     from talkhead.losses import stabilized_sync_loss

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-import talkhead.cli.lipsync
+import talkhead.cli.lip_sync
 from talkhead.cli import main
 from talkhead.errors import TalkheadInputError
 from talkhead.outputs import (
@@ -136,16 +136,16 @@ def test_cli_stopped_by_any_signal_removes_its_files_and_says_so(signum, tmp_pat
             time.sleep(5)
         return 0
 
-    monkeypatch.setattr(talkhead.cli.lipsync, "run_lipsync", command)
-    assert main(["lipsync", "--video", "v.mp4", "--audio", "a.wav", "-o", "x.mp4"]) == 128 + signum
+    monkeypatch.setattr(talkhead.cli.lip_sync, "run_lip_sync", command)
+    assert main(["lip-sync", "--video", "v.mp4", "--audio", "a.wav", "-o", "x.mp4"]) == 128 + signum
     assert capsys.readouterr().err == "interrupted; nothing was written\n"
     assert list(tmp_path.iterdir()) == []
-    assert main(["lipsync", "--video", "v.mp4", "--audio", "a.wav", "-o", "x.mp4", "--json", "r.json"]) == 128 + signum
+    assert main(["lip-sync", "--video", "v.mp4", "--audio", "a.wav", "-o", "x.mp4", "--json", "r.json"]) == 128 + signum
     assert capsys.readouterr().err == f"interrupted; only '{tmp_path / 'first.json'}' had been written\n"
     assert [p.name for p in tmp_path.iterdir()] == ["first.json"]
 
 
-def test_kill_during_lipsync_leaves_nothing_and_says_so(tmp_path, astronaut, face_generator_path):  # noqa: F811
+def test_kill_during_lip_sync_leaves_nothing_and_says_so(tmp_path, astronaut, face_generator_path):  # noqa: F811
     video = talking_video(tmp_path / "v.mp4", astronaut, num_frames=30)
     speech = write_wav(tmp_path / "long speech.wav", speech_like(120.0))  # looped over the video: minutes of work
     folder = tmp_path / "out"
@@ -154,7 +154,7 @@ def test_kill_during_lipsync_leaves_nothing_and_says_so(tmp_path, astronaut, fac
         sys.executable,
         "-m",
         "talkhead.cli",
-        "lipsync",
+        "lip-sync",
         "--video",
         str(video),
         "--audio",
@@ -165,9 +165,9 @@ def test_kill_during_lipsync_leaves_nothing_and_says_so(tmp_path, astronaut, fac
         str(folder / "report.json"),
         "--renderer",
         "generator",
-        "--face-generator",
+        "--face-generator-model",
         str(face_generator_path),
-        "--silent-lip",
+        "--silent-lip-model",
         "none",
         "--audio-longer",
         "loop",
@@ -202,7 +202,7 @@ def test_kill_9_strands_a_partial_that_the_next_run_to_that_output_removes(tmp_p
             sys.executable,
             "-m",
             "talkhead.cli",
-            "lipsync",
+            "lip-sync",
             "--video",
             str(video),
             "--audio",
@@ -211,9 +211,9 @@ def test_kill_9_strands_a_partial_that_the_next_run_to_that_output_removes(tmp_p
             str(folder / "dubbed.mp4"),
             "--renderer",
             "generator",
-            "--face-generator",
+            "--face-generator-model",
             str(face_generator_path),
-            "--silent-lip",
+            "--silent-lip-model",
             "none",
             "--audio-longer",
             "loop",
@@ -271,7 +271,7 @@ def test_too_little_free_space_is_one_error_line_before_any_work(tmp_path, astro
     assert (
         main(
             [
-                "generate",
+                "talking-head",
                 "--image",
                 str(tmp_path / "face.png"),
                 "--audio",

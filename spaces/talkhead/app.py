@@ -27,7 +27,7 @@ SPEECH = next(
 CACHE = Path(tempfile.gettempdir()) / "talkhead-space"
 OUTPUTS = CACHE / "outputs"  # one folder per request; only the newest KEEP_OUTPUTS are kept
 KEEP_OUTPUTS = 20
-MAX_SIDE = 512  # talking-head output size: the Space runs on CPU
+OUTPUT_SIZE = 512  # the talking head's output_size (--output-size): the Space runs on CPU
 # what one request may ask of a 2-core CPU Space (README.md, "Limits"): larger inputs get a message saying what to do
 MAX_UPLOAD = "20mb"  # per file, enforced by Gradio before a handler runs
 MAX_SECONDS = 30.0  # speech, and the video to dub
@@ -55,14 +55,14 @@ from talkhead.processing.video_probe import decoded_video_seconds, stored_frame_
 # the models, by id (the library's defaults): the Hugging Face cache if they were downloaded there, else the copies
 # inside the installed talkhead package (talkhead.hub); nothing is fetched at start-up
 MODELS = {
-    "mouth": defaults.MOUTH_MOTION,
-    "face": defaults.FACE_GENERATOR,
+    "head_model": defaults.HEAD_MOTION,
+    "mouth_model": defaults.MOUTH_MOTION,
+    "face_generator": defaults.FACE_GENERATOR,
     "silent_lip": defaults.SILENT_LIP,
-    "sync": defaults.MOUTH_SYNC,
-    "motion": defaults.HEAD_MOTION,
+    "mouth_sync": defaults.MOUTH_SYNC,
 }
 
-REPAINT_LABEL = "repaint mouth with the face generator (blurry with the small shipped model)"
+REPAINT_LABEL = "repaint: the face generator repaints the mouth (blurry with the small shipped model)"
 SCORE_NOTE = (
     "offset: frames between lips and audio at the best match (0 is in sync; below 0 the mouth moves before "
     "its sound); confidence: how far that offset's score stands above the median offset's (higher is surer). "
@@ -74,14 +74,16 @@ SCORE_NOTE = (
 @functools.lru_cache(maxsize=1)
 def models() -> SimpleNamespace:
     """The shipped checkpoints (talkhead.defaults), loaded once by the library's loaders and shared by every request."""
-    talking = load_talking_head_models(MODELS["motion"], MODELS["mouth"], MODELS["face"], MODELS["silent_lip"])
+    talking = load_talking_head_models(
+        MODELS["head_model"], MODELS["mouth_model"], MODELS["face_generator"], MODELS["silent_lip"]
+    )
     return SimpleNamespace(
-        motion=talking.head_model,
-        mouth=talking.mouth_model,
-        face=talking.face_generator,
+        head_model=talking.head_model,
+        mouth_model=talking.mouth_model,
+        face_generator=talking.face_generator,
         silent_lip=talking.silent_lip,
-        interior=talking.mouth_interior,
-        sync=load_pretrained(MouthSyncModel, MODELS["sync"]).eval(),
+        mouth_interior_model=talking.mouth_interior,
+        mouth_sync=load_pretrained(MouthSyncModel, MODELS["mouth_sync"]).eval(),
     )
 
 
@@ -122,7 +124,7 @@ def check_speech(audio: str) -> None:
 def speech_too_long(length: str) -> gr.Error:
     return gr.Error(
         f"the speech is {length}; this Space takes at most {MAX_SECONDS:g} s: cut it, or "
-        "run `talkhead generate` / `talkhead lipsync` on your own machine, which have no limit"
+        "run `talkhead talking-head` / `talkhead lip-sync` on your own machine, which have no limit"
     )
 
 
@@ -133,7 +135,7 @@ def check_video(video: str) -> None:
         raise gr.Error(
             f"the video is {width}x{height}; this Space takes at most {MAX_VIDEO_SIDE} pixels on "
             f"the longer side: scale it down (ffmpeg -i in.mp4 -vf scale=-2:720 out.mp4), or run "
-            "`talkhead lipsync` on your own machine"
+            "`talkhead lip-sync` on your own machine"
         )
     duration = probe_video(video).duration  # 0 when the header gives none (a live recording's webm)
     if duration > MAX_SECONDS:
@@ -146,7 +148,7 @@ def check_video(video: str) -> None:
 def video_too_long(length: str) -> gr.Error:
     return gr.Error(
         f"the video is {length}; this Space dubs at most {MAX_SECONDS:g} s: cut it, "
-        "or run `talkhead lipsync` on your own machine"
+        "or run `talkhead lip-sync` on your own machine"
     )
 
 
@@ -239,7 +241,7 @@ def offset_plot(score: dict):
 def score_outputs(video: str) -> tuple[str, object]:
     """(score text, offset plot); a result that cannot be scored still comes back, with the reason."""
     try:
-        score = mouth_sync_video(video, model=models().sync)
+        score = mouth_sync_video(video, model=models().mouth_sync)
     except TalkheadInputError as error:  # the tracker lost the face, or the clip is shorter than the search needs
         return f"Not scored: {error}", None
     seconds = score["frames"] / audio_lib.VIDEO_FPS
@@ -265,12 +267,13 @@ def animate(image, audio, head_motion_scale, lip_scale, repaint, progress=PROGRE
     progress(0, desc="loading models")
     m = models()
     options = TalkingHeadOptions(
-        head_motion_scale=float(head_motion_scale), lip_scale=float(lip_scale), repaint=bool(repaint), max_side=MAX_SIDE
+        head_motion_scale=float(head_motion_scale), lip_scale=float(lip_scale), repaint=bool(repaint),
+        output_size=OUTPUT_SIZE,
     )
     output = new_output("talking_head.mp4")
     try:
-        result = talking_head(image, audio, output, m.motion, m.face, m.silent_lip, options, mouth_model=m.mouth,
-                              mouth_interior_model=m.interior)
+        result = talking_head(image, audio, output, m.head_model, m.face_generator, m.silent_lip, options,
+                              mouth_model=m.mouth_model, mouth_interior_model=m.mouth_interior_model)
     except BaseException:
         discard_output(output)
         raise
@@ -297,7 +300,7 @@ def dub(video, audio, progress=PROGRESS):
     m = models()
     output = new_output("lip_sync.mp4")
     try:
-        result = lip_sync(video, audio, output, m.mouth, None, LipSyncOptions())
+        result = lip_sync(video, audio, output, m.mouth_model, None, LipSyncOptions())
     except BaseException:
         discard_output(output)
         raise
@@ -320,18 +323,18 @@ def example_files() -> dict[str, str]:
         io.imsave(photo, data.astronaut(), check_contrast=False)
     if not video.exists():
         m = models()
-        options = TalkingHeadOptions(lip_scale=0, max_side=MAX_SIDE)  # the head moves, the mouth stays closed
-        talking_head(str(photo), str(SPEECH), video, m.motion, options=options)
+        options = TalkingHeadOptions(lip_scale=0, output_size=OUTPUT_SIZE)  # the head moves, the mouth stays closed
+        talking_head(str(photo), str(SPEECH), video, m.head_model, options=options)
     return {"photo": str(photo), "speech": str(SPEECH), "video": str(video)}
 
 
 def talking_head_tab(examples: dict[str, str]) -> None:
     with gr.Row():
         with gr.Column():
-            image = gr.Image(type="numpy", label="photo (one frontal face)")
-            audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="speech")
-            head = gr.Slider(0, 2, value=1, step=0.05, label="head_motion_scale")
-            lips = gr.Slider(0, 4, value=1, step=0.05, label="lip_scale")
+            image = gr.Image(type="numpy", label="image: a photo of one frontal face")
+            audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="audio: speech")
+            head = gr.Slider(0, 2, value=1, step=0.05, label="head motion scale")
+            lips = gr.Slider(0, 4, value=1, step=0.05, label="lip scale")
             repaint = gr.Checkbox(False, label=REPAINT_LABEL)
             run = gr.Button("Generate", variant="primary")
         with gr.Column():
@@ -350,8 +353,8 @@ def talking_head_tab(examples: dict[str, str]) -> None:
 def lip_sync_tab(examples: dict[str, str]) -> None:
     with gr.Row():
         with gr.Column():
-            source = gr.Video(label="video (one face)", sources=["upload"])
-            audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="new speech")
+            source = gr.Video(label="video: one face", sources=["upload"])
+            audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="audio: the new speech")
             run = gr.Button("Dub", variant="primary")
         with gr.Column():
             video = gr.Video(label="dubbed video", elem_id="lip-sync-video")

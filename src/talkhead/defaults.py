@@ -1,4 +1,4 @@
-"""Every default the package, its CLI and its Space share, defined once (issue #26).
+"""Every default the package, its CLI and its Space share, defined once so that they cannot disagree.
 
 The options dataclasses (:class:`~talkhead.pipelines.lip_sync.LipSyncOptions`,
 :class:`~talkhead.pipelines.talking_head.TalkingHeadOptions`), the pipelines, the ``talkhead`` commands, the Space
@@ -6,16 +6,17 @@ and the benchmarks read these names; none of them types a default's value again.
 the CLI can build its parsers (``talkhead --help``) without loading a model stack.
 """
 
-VIDEO_FPS = 25  # every model works at 25 fps (spec §1.1); inputs at other rates are resampled by time
+# every model works at 25 fps (Airale et al., MS-Sync, §4.1); inputs at other rates are resampled by time
+VIDEO_FPS = 25
 
 # shipped checkpoints (hub_configs/<name>), by their role
-MOUTH_MOTION = "talkhead/mouth-motion"  # speech -> mouth shapes: lip-sync's and generate's mouths
+MOUTH_MOTION = "talkhead/mouth-motion"  # speech -> mouth shapes: lip-sync's and talking-head's mouths
 HEAD_MOTION = "talkhead/ms-sync-short"  # MS-Sync generator: speech -> 68-landmark head and lip motion
-FACE_GENERATOR = "talkhead/stable-sync-face"  # the paper's G_L (lip-sync's generator renderer, generate --repaint)
+FACE_GENERATOR = "talkhead/stable-sync-face"  # the paper's G_L (lip-sync's generator renderer, talking-head --repaint)
 MOUTH_INTERIOR = "talkhead/mouth-interior"  # teeth, tongue and throat where a talking photo's mouth opens
 SILENT_LIP = "talkhead/stable-sync-silent-lip"  # G_S: closes the mouths of G_L's identity references
-MOUTH_SYNC = "talkhead/mouth-sync"  # the mouth-sync expert (evaluate --mouth-sync, benchmarks)
-SYNC_EXPERT = "talkhead/syncnet-eval"  # our SyncNet expert of talkhead evaluate
+MOUTH_SYNC = "talkhead/mouth-sync"  # the mouth-sync expert (evaluate video --mouth-sync-model, benchmarks)
+SYNC_EXPERT = "talkhead/syncnet-eval"  # our SyncNet expert (--sync-expert-model of evaluate video, benchmark lip-sync)
 EVAL_SYNCERS = "talkhead/ms-sync-eval-syncers"  # MS-Sync evaluation syncers
 
 # how lip-sync paints the predicted mouth: the video's own mouths ("retrieval") or G_L ("generator")

@@ -1,16 +1,18 @@
 """Training losses of the three systems, each written once.
 
-* :func:`info_nce_loss`, :func:`infonce_margin`: the MS-Sync loss syncers (spec §2.4).
-* :func:`syncnet_contrastive_loss`: the evaluation syncers and SyncNet-style experts (spec §2.6).
+* :func:`info_nce_loss`, :func:`infonce_margin`: the MS-Sync loss syncers (Airale et al., MS-Sync, §3.1, eq. 2).
+* :func:`syncnet_contrastive_loss`: the evaluation syncers (Airale et al., MS-Sync, §4.3) and SyncNet-style
+  experts.
 * :func:`hinge_discriminator_loss`, :func:`hinge_generator_loss`, :func:`multiscale_sync_loss`: the MS-Sync GAN
-  (spec §4.5, §2.5).
+  (Airale et al., MS-Sync, eq. 4 and 9-13).
 * :func:`sync_bce_loss`, :func:`lipsync_loss`, :func:`stabilized_sync_loss`, :func:`adaptive_triplet_loss`,
-  :func:`nonsaturating_discriminator_loss`, :func:`nonsaturating_generator_loss`: the stabilized-sync face
-  :func:`perceptual_loss`: the stabilized-sync face
-  models (spec §6.4-6.7); the VGG-19 features the perceptual loss reads are in :mod:`talkhead.backbones.vgg`.
+  :func:`nonsaturating_discriminator_loss`, :func:`nonsaturating_generator_loss`, :func:`perceptual_loss`: the
+  stabilized-sync face models (Yaman et al., stabilized sync, §3.3-3.4; Wav2Lip for the plain lip-sync loss); the
+  VGG-19 features the perceptual loss reads are in :mod:`talkhead.backbones.vgg`.
 * :func:`av_hubert_sync_loss`, :func:`av_hubert_cosine_loss`, :func:`face_mouth_rois`: the AV-HuBERT lip-sync
-  loss of Yaman et al. (CVPRW; spec §6.8) in its three variants, and the cheap mouth-crop fallback it trains with.
-* :func:`masked_l1_loss`, :func:`image_gradient_loss`: the mouth-interior generator (issue #27).
+  loss of Yaman et al. (AV-HuBERT expert, §3.5) in its three variants, and the cheap mouth-crop fallback it trains
+  with.
+* :func:`masked_l1_loss`, :func:`image_gradient_loss`: the mouth-interior generator.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ def infonce_margin(
 def info_nce_loss(
     audio_embeddings: torch.Tensor, landmark_embeddings: torch.Tensor, margin: float = 0.0, temperature: float = 1.0
 ) -> torch.Tensor:
-    """Symmetric InfoNCE over a group of G aligned (audio, landmark) window pairs (spec §2.4).
+    """Symmetric InfoNCE over a group of G aligned (audio, landmark) window pairs (Airale et al., MS-Sync, eq. 2,
+    in the log form of the authors' syncer training code).
 
     ``M[a, b] = cos(e_a(a_a), e_x(x_b))``; every other pair of the group is a negative. ``margin`` is
     subtracted from the positives (the diagonal) only, an additive-margin softmax.
@@ -60,7 +63,8 @@ def info_nce_loss(
 def syncnet_contrastive_loss(
     landmark_embeddings: torch.Tensor, audio_embeddings: torch.Tensor, margin: float = 10.0
 ) -> torch.Tensor:
-    """SyncNet's margin-contrastive loss over a group of aligned windows of one clip (spec §2.6).
+    """SyncNet's margin-contrastive loss over a group of aligned windows of one clip (Chung & Zisserman 2016, as
+    the evaluation syncers of Airale et al., MS-Sync, §4.3, train).
 
     Positives: ``‖e_x - e_a‖²`` of aligned pairs. Negatives: each landmark window against the audio of
     the next window in the group (a cyclic shift by one): ``max(0, m - ‖e_x - e_a'‖)²``.
@@ -81,8 +85,9 @@ def _weighted_mean(values: torch.Tensor, weights: torch.Tensor | None) -> torch.
 
 def hinge_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor,
                              weights: torch.Tensor | None = None) -> torch.Tensor:
-    """Geometric-GAN critic loss (spec §4.5): mean max(0, 1 - D(real)) + mean max(0, 1 + D(fake)); ``weights`` (same
-    shape as the scores) make the means weighted: only the patches that hold generated pixels count."""
+    """Geometric-GAN critic loss (Airale et al., MS-Sync, eq. 12): mean max(0, 1 - D(real)) + mean max(0, 1 +
+    D(fake)); ``weights`` (same shape as the scores) make the means weighted: only the patches that hold generated
+    pixels count."""
     return _weighted_mean(F.relu(1.0 - real_scores), weights) + _weighted_mean(F.relu(1.0 + fake_scores), weights)
 
 
@@ -101,7 +106,8 @@ def patch_weights(masks: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
 def multiscale_sync_loss(
     syncers, landmarks: torch.Tensor, audio: torch.Tensor, levels: list[int] | None = None
 ) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
-    """MS-Sync's multi-scale AV synchrony loss (spec §2.5): the mean over levels of -mean cos(e_a, e_x).
+    """MS-Sync's multi-scale AV synchrony loss (Airale et al., MS-Sync, §3.1 and eq. 4):
+    the mean over levels of -mean cos(e_a, e_x).
 
     ``syncers`` are the frozen loss syncers; gradients flow through them and through the pyramid into
     ``landmarks`` (B, T, 68, 2). ``levels=[1]`` is the single-scale loss of the paper's ablation.
@@ -113,7 +119,8 @@ def multiscale_sync_loss(
 
 
 def sync_bce_loss(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """BCE of cosine scores in [0, 1] against 0/1 labels: how AVSyncNet and SyncNet train (spec §6.5, §6.7)."""
+    """BCE of cosine scores in [0, 1] against 0/1 labels: how AVSyncNet and SyncNet train (Yaman et al.,
+    stabilized sync, §3.4; Wav2Lip, ``color_syncnet_train.py``)."""
     return F.binary_cross_entropy(scores.clamp(1e-7, 1 - 1e-7), labels.to(scores.dtype))
 
 
@@ -124,8 +131,8 @@ def offset_classification_loss(
 
     ``face_embeddings`` and ``audio_embeddings`` are (G, M, D), window m of each group from the same
     moment; face window m must pick audio window m out of the M: cross-entropy over cosine /
-    ``temperature``. Our deviation from the BCE of spec §6.5/§6.7: on 11 minutes of video, BCE with one
-    negative per sample overfits before it learns sync. Returns the loss and the (G, M, M) cosines.
+    ``temperature``. Our deviation from the BCE that AVSyncNet and SyncNet train with: on 11 minutes of video, BCE
+    with one negative per sample overfits before it learns sync. Returns the loss and the (G, M, M) cosines.
     """
     cosines = F.cosine_similarity(face_embeddings[:, :, None], audio_embeddings[:, None], dim=-1, eps=1e-8)
     target = torch.arange(cosines.shape[1], device=cosines.device).expand(cosines.shape[:2])
@@ -133,12 +140,13 @@ def offset_classification_loss(
 
 
 def lipsync_loss(scores: torch.Tensor) -> torch.Tensor:
-    """Wav2Lip's lip-sync loss: -log cos(generated lips, audio) with the expert frozen (spec §6.7)."""
+    """Wav2Lip's lip-sync loss: -log cos(generated lips, audio) with the expert frozen (Wav2Lip,
+    ``wav2lip_train.py``)."""
     return -torch.log(scores.clamp(1e-7, 1.0)).mean()
 
 
 def stabilized_sync_loss(x: torch.Tensor, y: torch.Tensor, d: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """L_ss (Yaman et al., eq. 3-4; spec §6.6): -log(1 - (|x - y| + ε) / (|x - y| + |y - d| + ε)).
+    """L_ss (Yaman et al., stabilized sync, eq. 3-4): -log(1 - (|x - y| + ε) / (|x - y| + |y - d| + ε)).
 
     x = AVSIM(generated, audio) carries the gradient; y = AVSIM(ground truth, audio) and d =
     AVSIM(silent identity reference, audio) are constants. About 0 when x = y; a deviation costs
@@ -153,7 +161,8 @@ def stabilized_sync_loss(x: torch.Tensor, y: torch.Tensor, d: torch.Tensor, eps:
 def adaptive_triplet_loss(
     generated: torch.Tensor, target: torch.Tensor, reference: torch.Tensor, alpha: float = 1.0, eps: float = 1e-6
 ) -> torch.Tensor:
-    """L_at (Yaman et al., eq. 2; spec §6.6) on per-frame feature vectors (N, D), L2-normalised here.
+    """L_at (Yaman et al., stabilized sync, eq. 2) on per-frame feature vectors (N, D), L2-normalised here
+    (our choice: D then lies in [0, 2], commensurate with α = 1 and the ratio term).
 
     [D(g, t) - D(g, r) / D(t, r) + α]_+ with Euclidean D, the denominator a floored constant, and
     [z]_+ = max(z, ε); averaged over frames.
@@ -165,12 +174,13 @@ def adaptive_triplet_loss(
 
 
 def nonsaturating_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """-log σ(D(real)) - log(1 - σ(D(fake))) (spec §6.4)."""
+    """-log σ(D(real)) - log(1 - σ(D(fake))) (Goodfellow et al. 2014, the GAN loss of Yaman et al., stabilized
+    sync, §3.3)."""
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
 
 def nonsaturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
-    """-log σ(D(fake)) (spec §6.4)."""
+    """-log σ(D(fake)) (Goodfellow et al. 2014, non-saturating)."""
     return F.softplus(-fake_logits).mean()
 
 
@@ -178,7 +188,8 @@ PERCEPTUAL_WEIGHTS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
 
 
 def perceptual_loss(vgg, generated: torch.Tensor, target: torch.Tensor, distance: str = "l1") -> torch.Tensor:
-    """Σ_i c_i · mean distance of VGG-19 relu{i}_1 maps (spec §6.6; L1 in the ECCV paper, L2 in the CVPRW one);
+    """Σ_i c_i · mean distance of VGG-19 relu{i}_1 maps (L1 in Yaman et al., stabilized sync,
+    eq. 1; L2 in Yaman et al., AV-HuBERT expert, eq. 2);
     ``vgg`` is a :class:`talkhead.backbones.vgg.VGG19Features`."""
     measure = F.l1_loss if distance == "l1" else F.mse_loss
     with torch.no_grad():
@@ -187,7 +198,7 @@ def perceptual_loss(vgg, generated: torch.Tensor, target: torch.Tensor, distance
 
 
 # ---- AV-HuBERT lip-sync loss (Yaman et al., "Audio-Visual Speech Representation Expert for Enhanced Talking
-# Face Video Generation and Evaluation", CVPRW; spec §6.8) ----------------------------------------------
+# Face Video Generation and Evaluation", CVPRW 2024, §3.5) --------------------------------------------
 
 AV_HUBERT_VARIANTS = ("unsupervised", "visual_visual", "multimodal")
 AV_HUBERT_PIXEL_MEAN, AV_HUBERT_PIXEL_STD = 0.421, 0.165
@@ -196,10 +207,11 @@ AV_HUBERT_PIXEL_MEAN, AV_HUBERT_PIXEL_STD = 0.421, 0.165
 def face_mouth_rois(faces: torch.Tensor, crop_size: int = 88) -> torch.Tensor:
     """APPROXIMATION of AV-HuBERT's mouth crops, differentiable: (..., 3, 96, 96) faces in [0, 1] -> (..., 88, 88).
 
-    Spec §6.8 step 5, the cheap fallback: a fixed mouth box of the 96x96 face (rows 48-95, columns 16-79)
-    bilinearly resized to 96x96, grayscale (0.299 R + 0.587 G + 0.114 B), centre crop 88, normalised with
-    mean 0.421 and std 0.165 (spec §1.6). The real crops (:func:`talkhead.processing.av_hubert_inputs.mouth_rois`)
-    come from the full frame, warped by the landmarks onto a mean face; this box ignores head pose and
+    The cheap fallback for the paper's crops of the full frame (Yaman et al., AV-HuBERT expert, §3.5): a fixed
+    mouth box of the 96x96 face (rows 48-95, columns 16-79) bilinearly resized to 96x96, grayscale (0.299 R +
+    0.587 G + 0.114 B), centre crop 88, normalised with mean 0.421 and std 0.165 (AV-HuBERT code,
+    ``hubert_dataset.py``). The real crops (:func:`talkhead.processing.av_hubert_inputs.mouth_rois`) come from
+    the full frame, warped by the landmarks onto a mean face; this box ignores head pose and
     stretches the mouth (48 rows and 64 columns both become 96), so AV-HuBERT sees a distorted mouth. It is
     what training on 96x96 faces alone allows (no full frames, no per-frame warp in the dataset).
     """
@@ -216,11 +228,12 @@ def face_mouth_rois(faces: torch.Tensor, crop_size: int = 88) -> torch.Tensor:
 
 
 def av_hubert_cosine_loss(features: torch.Tensor, targets: torch.Tensor, interval: slice | None = None) -> torch.Tensor:
-    """-log(clamp(mean_t cos(features_t, targets_t), 1e-6, 1)), averaged over the batch (Yaman et al. eq. 1).
+    """-log(clamp(mean_t cos(features_t, targets_t), 1e-6, 1)), averaged over the batch (Yaman et al., AV-HuBERT
+    expert, eq. 1).
 
     ``features``, ``targets``: (B, T, D) AV-HuBERT outputs. The cosine is taken per time step and averaged
-    over ``interval`` (the generated frames; all of them by default) before the log (spec §6.8, our reading
-    of "cosine similarity followed by BCE"). 0 when every cosine is 1.
+    over ``interval`` (the generated frames; all of them by default) before the log (our reading of the paper's
+    "cosine similarity followed by BCE", which leaves the order open). 0 when every cosine is 1.
     """
     cosines = F.cosine_similarity(features, targets, dim=-1, eps=1e-8)  # (B, T)
     if interval is not None:
@@ -236,7 +249,8 @@ def av_hubert_sync_loss(
     variant: str = "unsupervised",
     interval: slice | None = None,
 ) -> torch.Tensor:
-    """The AV-HuBERT lip-sync loss of Yaman et al. (spec §6.8) with a frozen :class:`AVHubertModel` in eval mode.
+    """The AV-HuBERT lip-sync loss of Yaman et al. (AV-HuBERT expert, eq. 1 and §4.5) with a frozen
+    :class:`AVHubertModel` in eval mode.
 
     * ``unsupervised`` (the paper's choice, eq. 1): -log cos(TE(V^G, 0), TE(0, A));
     * ``visual_visual`` (ablation): -log cos(TE(V^G, 0), TE(V^GT, 0));

@@ -3,8 +3,8 @@
 :class:`LipSyncOptions` (:func:`talkhead.pipelines.lip_sync.lip_sync`) and :class:`TalkingHeadOptions`
 (:func:`talkhead.pipelines.talking_head.talking_head`) are what a caller, ``pipeline(...)(..., **options)``, the
 ``talkhead`` commands and the Space set; each default is the field's (from :mod:`talkhead.defaults` where the
-package shares it), and the commands read their flags' defaults from these classes (issue #26). The module
-imports no model, so ``talkhead --help`` does not load torch models or transformers' pipelines.
+package shares it), and the commands read their flags' defaults from these classes, so a flag's default is the
+field's. The module imports no model, so ``talkhead --help`` does not load torch models or transformers' pipelines.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ class TalkingHeadOptions:
             (``mouth_model=None``, MS-Sync's own mouth) use 2: that generator's mouth moves half as much as
             real ones (std of the mouth opening 0.030 against 0.059 on the held-out clips).
         fps: output frame rate (the motion is generated at 25 fps and interpolated).
-        max_side: longest side of the output video in pixels (larger photos are downscaled).
+        output_size: longest side of the output video in pixels (larger photos are downscaled).
         repaint: let the stabilized-sync face generator repaint the mouth. Off by default: the shipped
             ``stable-sync-face`` (9 MB, trained on 11 minutes) renders the mouth as a blur at photo
             resolution, while the warp keeps the photo's own lips moving with the generated landmarks.
@@ -111,8 +111,8 @@ class TalkingHeadOptions:
         mouth_interior: fill the mouth where it opens wider than in the photo: with the mouth-interior generator
             when one is loaded (the default ``mouth-interior``: teeth, tongue and throat), else, for a photo with
             closed lips, a dark cavity and a band of upper teeth.
-        neutral_mouth: drive a photo whose lips are apart from its mouth closed, so it closes between words (off:
-            the photo's open mouth is the rest pose, and the lips never meet).
+        keep_open_mouth: a photo whose lips are apart keeps its open mouth as the rest pose, and the lips never
+            meet (off, the default: such a photo is driven from its mouth closed, so it closes between words).
         blinks: blink every 2-6 s (a seeded schedule, :mod:`talkhead.processing.blinks`; never in the first 0.8 s).
         seed: fixes the generator's optional noise.
         feather: width of the mouth paste-back seam, as a fraction of the face box.
@@ -128,11 +128,11 @@ class TalkingHeadOptions:
     lip_scale: float = 1.0
     expression_scale: float = 0.0
     fps: float = float(defaults.VIDEO_FPS)
-    max_side: int = 720
+    output_size: int = 720
     repaint: bool = False
     lip_detrend_seconds: float = 2.0
     mouth_interior: bool = True
-    neutral_mouth: bool = True
+    keep_open_mouth: bool = False
     blinks: bool = True
     seed: int = 0
     feather: float = defaults.FEATHER
@@ -154,5 +154,5 @@ class TalkingHeadOptions:
             raise TalkheadInputError(f"batch_size must be at least 1, got {self.batch_size}")
         if not 1 <= self.fps <= 120:
             raise TalkheadInputError(f"fps must be between 1 and 120, got {self.fps}")
-        if self.max_side < 96:
-            raise TalkheadInputError(f"max_side must be at least 96 pixels, got {self.max_side}")
+        if self.output_size < 96:
+            raise TalkheadInputError(f"output_size must be at least 96 pixels, got {self.output_size}")

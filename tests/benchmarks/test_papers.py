@@ -38,7 +38,7 @@ def test_benchmark_ms_sync_rows_and_columns(tmp_path, capsys):
                 str(tmp_path / "full"),
                 "--head-model",
                 str(tmp_path / "single-branch"),
-                "--eval-syncers",
+                "--eval-syncers-model",
                 str(tmp_path / "eval"),
                 "--mouth-model",
                 str(tmp_path / "mm"),
@@ -64,7 +64,7 @@ def test_benchmark_ms_sync_rows_and_columns(tmp_path, capsys):
     assert "| static |" in capsys.readouterr().out
 
 
-def test_benchmark_lipsync_rows_columns_and_ground_truth_is_perfect(tmp_path, capsys):
+def test_benchmark_lip_sync_rows_columns_and_ground_truth_is_perfect(tmp_path, capsys):
     from talkhead.models.avsyncnet import AVSyncNetConfig, SyncNetExpert, SyncNetExpertConfig
     from talkhead.models.stable_sync import StableSyncFaceGenerator, StableSyncFaceGeneratorConfig
 
@@ -79,14 +79,14 @@ def test_benchmark_lipsync_rows_columns_and_ground_truth_is_perfect(tmp_path, ca
         main(
             [
                 "benchmark",
-                "lipsync",
+                "lip-sync",
                 "--data",
                 str(data),
-                "--face-generator",
+                "--face-generator-model",
                 str(tmp_path / "face"),
-                "--silent-lip",
+                "--silent-lip-model",
                 str(tmp_path / "silent"),
-                "--eval-expert",
+                "--sync-expert-model",
                 str(tmp_path / "expert"),
                 "--chunk-frames",
                 "12",
@@ -101,14 +101,14 @@ def test_benchmark_lipsync_rows_columns_and_ground_truth_is_perfect(tmp_path, ca
         main(
             [
                 "benchmark",
-                "lipsync",
+                "lip-sync",
                 "--data",
                 str(data),
-                "--face-generator",
+                "--face-generator-model",
                 str(tmp_path / "face"),
-                "--silent-lip",
+                "--silent-lip-model",
                 str(tmp_path / "silent"),
-                "--eval-expert",
+                "--sync-expert-model",
                 str(tmp_path / "expert"),
                 "--chunk-frames",
                 "12",
@@ -135,10 +135,10 @@ def test_benchmark_lipsync_rows_columns_and_ground_truth_is_perfect(tmp_path, ca
         main(
             [
                 "benchmark",
-                "lipsync",
+                "lip-sync",
                 "--data",
                 str(plain),
-                "--eval-expert",
+                "--sync-expert-model",
                 str(tmp_path / "expert"),
                 "--no-mouth-table",
                 "--json",

@@ -1,4 +1,4 @@
-"""The cleaning filters of issue #28: scene cuts, small faces, audio-video offsets (undone or dropped), counted."""
+"""The cleaning filters of preprocessing: scene cuts, small faces, audio-video offsets (undone or dropped), counted."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""The issue's acceptance check on all of ../shared/data/raw (about 2 minutes on 2 cores): `pytest -m slow`."""
+"""`talkhead preprocess --faces` on all of ../shared/data/raw: every clip holds its arrays in the documented shapes
+and a face is found in at least 95 % of frames (about 2 minutes on 2 cores): `pytest -m slow`."""
 
 import numpy as np
 import pytest

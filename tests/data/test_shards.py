@@ -1,4 +1,4 @@
-"""Sharded preprocessing (issue #28): two shards into one folder hold what one unsharded run holds, load with the
+"""Sharded preprocessing: two shards into one folder hold what one unsharded run holds, load with the
 project's loader and with plain ``load_dataset("parquet")``, and a killed shard is rewritten alone."""
 
 import json

@@ -1,4 +1,4 @@
-"""Issue #28 on all of ../shared/data/raw: two shards with every filter on, merged, loaded two ways
+"""Sharded preprocessing on all of ../shared/data/raw: two shards with every filter on, merged, loaded two ways
 (about 2 minutes on 2 cores): `pytest -m slow`."""
 
 import json

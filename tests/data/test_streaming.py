@@ -1,4 +1,4 @@
-"""Streamed training data (issue #28): each pass reads the files in its own order, processes split the files between
+"""Streamed training data: each pass reads the files in its own order, processes split the files between
 them, the window buffer mixes clips, and a stream resumes from a checkpoint exactly where it stood."""
 
 import io

@@ -36,7 +36,7 @@ def test_evaluate_landmarks_of_a_video_writes_json_and_plot(video, eval_syncers,
                 "landmarks",
                 "--video",
                 str(video),
-                "--eval-syncers",
+                "--eval-syncers-model",
                 str(eval_syncers),
                 "--json",
                 str(out),
@@ -71,7 +71,7 @@ def test_evaluate_given_landmarks_with_separate_audio_and_chunks(eval_syncers, t
                 str(tmp_path / "pred.npz"),
                 "--audio",
                 str(speech),
-                "--eval-syncers",
+                "--eval-syncers-model",
                 str(eval_syncers),
                 "--chunk",
                 "40",
@@ -87,7 +87,7 @@ def test_evaluate_given_landmarks_with_separate_audio_and_chunks(eval_syncers, t
 
 def test_bad_inputs_are_clear_errors(eval_syncers, tmp_path, astronaut, capsys):
     short = talking_video(tmp_path / "short.mp4", astronaut, num_frames=20)
-    common = ["--eval-syncers", str(eval_syncers), "--json", str(tmp_path / "x.json")]
+    common = ["--eval-syncers-model", str(eval_syncers), "--json", str(tmp_path / "x.json")]
     assert main(["evaluate", "landmarks", "--video", str(short), *common]) == 2
     assert "needs at least 33 frames (1.32 s)" in capsys.readouterr().err
     faceless = write_av(
@@ -113,7 +113,7 @@ def test_bad_inputs_are_clear_errors(eval_syncers, tmp_path, astronaut, capsys):
                 "landmarks",
                 "--video",
                 str(short),
-                "--eval-syncers",
+                "--eval-syncers-model",
                 str(tmp_path / "nope"),
                 "--json",
                 str(tmp_path / "y.json"),
@@ -126,8 +126,8 @@ def test_bad_inputs_are_clear_errors(eval_syncers, tmp_path, astronaut, capsys):
 
 
 def test_tracked_landmarks_score_as_evaluate_scores_them(video, eval_syncers, tmp_path):
-    """`evaluate landmarks --video` and `evaluate --metrics ms_sync` read the same landmarks (issue #16: they did
-    not)."""
+    """`evaluate landmarks --video` and `evaluate video --metrics ms_sync` read the same landmarks, so
+    the two reports agree."""
     from talkhead.evaluation.evaluate import EvaluateOptions, evaluate_video
     from talkhead.evaluation.landmarks_report import evaluate_landmarks
 

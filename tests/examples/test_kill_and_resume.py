@@ -1,5 +1,5 @@
 """A training run killed with SIGKILL right after its step-2 checkpoint resumes to the state and losses of a run that
-was never stopped (issue 15, item 5).
+was never stopped.
 
 The run is train_ms_sync.py, launched with examples/accelerate_config.yaml: the GAN (two optimisers, the critic's
 gradients kept out of the generator's backward), the EMA of the generator, two schedules and gradient accumulation
@@ -31,7 +31,7 @@ def arguments(tmp_path_factory):
             "--gradient_accumulation_steps", "2", "--max_steps", "4", "--checkpointing_steps", "2"]
 
 
-@pytest.mark.slow  # the slowest of the default suite (issue #26: under 10 minutes on 2 cores)
+@pytest.mark.slow  # the slowest of the default suite, which must stay under 10 minutes on 2 cores
 def test_a_run_killed_after_step_2_resumes_to_the_same_losses(arguments, tmp_path):
     full, killed = tmp_path / "full", tmp_path / "killed"
     launch_script(SCRIPT, *arguments, "--output_dir", str(full))

@@ -1,5 +1,6 @@
-"""The stabilized-sync training script with the AV-HuBERT lip-sync loss (spec §6.8): 2 steps with a tiny random
-AV-HuBERT (resuming is the same code path as the other sync losses, tested in test_train_stable_sync.py)."""
+"""The stabilized-sync training script with the AV-HuBERT lip-sync loss (Yaman et al., AV-HuBERT expert, eq. 1):
+2 steps with a tiny random AV-HuBERT (resuming is the same code path as the other sync losses, tested in
+test_train_stable_sync.py)."""
 
 import json
 
@@ -63,7 +64,8 @@ def test_talking_face_with_the_av_hubert_loss(tmp_path):
     assert {"pixel", "sync", "gan"} <= set(history["train"]) and "triplet" not in history["train"]
     assert len(history["train"]["sync"]) == 2  # one logged value a step
     arguments = json.loads((out / "training_args.json").read_text())
-    assert arguments["sync_weight"] == 0.5  # P-AVH eq. 3, resolved from the default and saved for a resume
+    # Yaman et al., AV-HuBERT expert, eq. 3; resolved from the default and saved for a resume
+    assert arguments["sync_weight"] == 0.5
     summary = json.loads((out / "training_summary.json").read_text())
     assert (
         summary["steps"] == 2 and summary["sync_loss"] == "av_hubert" and summary["av_hubert_variant"] == "multimodal"

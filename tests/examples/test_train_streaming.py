@@ -1,4 +1,4 @@
-"""Streaming training (issue #28): the mouth-motion script reads Parquet shards as it goes, in one process or two; a
+"""Streaming training: the mouth-motion script reads Parquet shards as it goes, in one process or two; a
 run killed with SIGKILL after a checkpoint, or restarted from a copy of one, resumes to the losses of a run that was
 never stopped."""
 

@@ -1,4 +1,5 @@
-"""AVS_u / AVS_m / AVS_v (spec §6.9) with a tiny random AV-HuBERT: hand-checkable cases."""
+"""AVS_u / AVS_m / AVS_v (Yaman et al., AV-HuBERT expert, eq. 4-6) with a tiny random AV-HuBERT: hand-checkable
+cases."""
 
 import numpy as np
 import pytest

@@ -82,7 +82,7 @@ def test_landmark_frechet_and_multiscale_sync_with_a_tiny_syncer():
     assert result.to_dict()["level_3"]["step_ms"] == 160
 
 
-@pytest.mark.slow  # the slowest of the default suite (issue #26: under 10 minutes on 2 cores)
+@pytest.mark.slow  # the slowest of the default suite, which must stay under 10 minutes on 2 cores
 def test_inception_loader_takes_pytorch_fid_names_and_random_weights(tmp_path):
     torch.manual_seed(0)
     reference = FIDInceptionV3().eval()

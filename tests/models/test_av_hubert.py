@@ -1,6 +1,6 @@
-"""AV-HuBERT re-implementation with tiny configs (spec §9 item 10): shapes, the zero placeholder, the fairseq key
-mapping (against a functional fairseq-named reference), the converter, and the lip-sync loss variants (save/load and
-batch = singles: tests/models/test_modeling_common.py)."""
+"""AV-HuBERT re-implementation (facebookresearch/av_hubert) with tiny configs: shapes, the zero placeholder, the
+fairseq key mapping (against a functional fairseq-named reference), the converter, and the lip-sync loss variants
+(save/load and batch = singles: tests/models/test_modeling_common.py)."""
 
 import sys
 import types
@@ -73,7 +73,8 @@ def test_config_validation_names_the_bad_values():
 
 
 def test_missing_modality_is_a_zero_front_end_output():
-    """audio=None equals audio whose front-end output is zero (spec §9 item 10), and likewise for video."""
+    """audio=None equals audio whose front-end output is zero (facebookresearch/av_hubert's
+    missing-modality path, the zero placeholder of Yaman et al., AV-HuBERT expert, eq. 4-6), and likewise for video."""
     model = tiny()
     video, audio = inputs()
     with torch.no_grad():
@@ -397,7 +398,7 @@ def test_a_model_folder_with_a_pickled_bin_is_refused_in_one_line(tmp_path):
     assert (
         talkhead(
             [
-                "generate",
+                "talking-head",
                 "--image",
                 str(tmp_path / "face.png"),
                 "--audio",

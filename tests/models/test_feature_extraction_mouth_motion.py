@@ -1,5 +1,5 @@
-"""The mouth-motion feature extractor (issue #26 moved it out of modeling_mouth_motion.py): bit for bit the features
-and predictions of the code it replaced, on a synthetic waveform (no speech synthesiser needed)."""
+"""The mouth-motion feature extractor: bit for bit the features and predictions of a plain-function reference (the
+feature recipe written out below), on a synthetic waveform (no speech synthesiser needed)."""
 
 from pathlib import Path
 
@@ -11,15 +11,14 @@ from talkhead.models.mouth_motion import (
     MouthMotionConfig,
     MouthMotionFeatureExtractor,
     MouthMotionModel,
-    modeling_mouth_motion,
     mouth_audio_features,
 )
 from talkhead.models.mouth_sync import MouthSyncConfig
 from talkhead.processing import audio as audio_lib
 from talkhead.processing.phones import (
     DEFAULT_LANGUAGE,
-    LEGACY_PHONE_DECODER,
     NUM_PHONES,
+    PHONE_LOOP_DECODER,
     phone_features,
     phones_available,
 )
@@ -28,8 +27,9 @@ SHIPPED = Path(__file__).resolve().parents[2] / "hub_configs" / "mouth-motion"
 FRAMES, FPS = 50, 25.0
 
 
-def old_mouth_audio_features(wave, num_frames, fps, config, phones=None, language=DEFAULT_LANGUAGE):
-    """``mouth_audio_features`` as modeling_mouth_motion.py had it before issue #26, verbatim but for the import."""
+def reference_mouth_audio_features(wave, num_frames, fps, config, phones=None, language=DEFAULT_LANGUAGE):
+    """The mouth-motion features as plain numpy: phones, then the mel with its per-clip mean removed (and divided by
+    its per-clip std plus 0.1 under ``mean_std``)."""
     parts = []
     if config.use_phones:
         if phones is None:
@@ -45,9 +45,10 @@ def old_mouth_audio_features(wave, num_frames, fps, config, phones=None, languag
     return np.concatenate(parts, axis=1).astype(np.float32)
 
 
-def old_predict_speech(model, wave, num_frames, fps, from_rest=False, phones=None):
-    """``MouthMotionModel.predict_speech`` before issue #26, on the old feature function."""
-    displacements = model.predict(old_mouth_audio_features(wave, num_frames, fps, model.config, phones), from_rest)
+def reference_predict_speech(model, wave, num_frames, fps, from_rest=False, phones=None):
+    """``MouthMotionModel.predict_speech`` written out on the reference features: silence blends toward rest."""
+    features = reference_mouth_audio_features(wave, num_frames, fps, model.config, phones)
+    displacements = model.predict(features, from_rest)
     rest = np.zeros_like(displacements[0]) if from_rest else model.rest_displacement()
     closing = audio_lib.silence_closing_weights(wave, num_frames, fps)[:, None, None]
     return (1 - closing) * displacements + closing * rest
@@ -76,43 +77,42 @@ CONFIGS = {
 
 
 @pytest.mark.parametrize("name", CONFIGS)
-def test_extractor_features_equal_the_old_function_bit_for_bit(name):
+def test_extractor_features_equal_the_reference_bit_for_bit(name):
     config = CONFIGS[name]()
     wave, phones = synthetic_wave(), given_phones()
-    expected = old_mouth_audio_features(wave, FRAMES, FPS, config, phones)
+    expected = reference_mouth_audio_features(wave, FRAMES, FPS, config, phones)
     extractor = MouthMotionFeatureExtractor.from_config(config)
     assert extractor.feature_size == config.input_size
-    for got in (extractor(wave, FRAMES, FPS, phones=phones), mouth_audio_features(wave, FRAMES, FPS, config, phones),
-                modeling_mouth_motion.mouth_audio_features(wave, FRAMES, FPS, config, phones)):
+    for got in (extractor(wave, FRAMES, FPS, phones=phones), mouth_audio_features(wave, FRAMES, FPS, config, phones)):
         assert got.dtype == np.float32 and got.shape == (FRAMES, config.input_size)
         np.testing.assert_array_equal(got, expected)
 
 
 @pytest.mark.skipif(not phones_available(), reason="needs pocketsphinx")
-def test_extractor_decodes_phones_like_the_old_function():
+def test_extractor_decodes_phones_like_the_reference():
     config = MouthMotionConfig.from_pretrained(SHIPPED)  # the words decoder
     wave = synthetic_wave()
     np.testing.assert_array_equal(MouthMotionFeatureExtractor.from_config(config)(wave, FRAMES, FPS),
-                                  old_mouth_audio_features(wave, FRAMES, FPS, config))
+                                  reference_mouth_audio_features(wave, FRAMES, FPS, config))
 
 
 @pytest.mark.parametrize("from_rest", [False, True])
-def test_shipped_model_predictions_are_unchanged(from_rest):
+def test_shipped_model_predictions_equal_the_reference(from_rest):
     model = MouthMotionModel.from_pretrained(SHIPPED).eval()
     wave, phones = synthetic_wave(), given_phones()
     got = model.predict_speech(wave, FRAMES, FPS, from_rest=from_rest, phones=phones)
-    np.testing.assert_array_equal(got, old_predict_speech(model, wave, FRAMES, FPS, from_rest, phones))
+    np.testing.assert_array_equal(got, reference_predict_speech(model, wave, FRAMES, FPS, from_rest, phones))
     np.testing.assert_array_equal(got[28:33], np.broadcast_to(  # inside the silent gap: at rest
         0 if from_rest else model.rest_displacement(), got[28:33].shape))
 
 
-def test_tiny_model_predictions_are_unchanged():
+def test_tiny_model_predictions_equal_the_reference():
     torch.manual_seed(0)
     model = MouthMotionModel(MouthMotionConfig.from_preset("tiny", output_gain=2.0,
                                                            silence_displacement=[0.01] * 40)).eval()
     wave, phones = synthetic_wave(), given_phones()
     np.testing.assert_array_equal(model.predict_speech(wave, FRAMES, FPS, phones=phones),
-                                  old_predict_speech(model, wave, FRAMES, FPS, phones=phones))
+                                  reference_predict_speech(model, wave, FRAMES, FPS, phones=phones))
 
 
 def test_extractor_follows_the_config_and_saves_like_a_transformers_feature_extractor(tmp_path):
@@ -128,4 +128,4 @@ def test_extractor_follows_the_config_and_saves_like_a_transformers_feature_extr
     np.testing.assert_array_equal(loaded(wave, FRAMES, FPS, phones=phones), extractor(wave, FRAMES, FPS, phones=phones))
     # the mouth-sync expert reads the same features from a config without a decoder choice: the default
     sync = MouthMotionFeatureExtractor.from_config(MouthSyncConfig())
-    assert sync.phone_decoder == LEGACY_PHONE_DECODER == "allphone" and sync.feature_size == NUM_PHONES + 80
+    assert sync.phone_decoder == PHONE_LOOP_DECODER == "allphone" and sync.feature_size == NUM_PHONES + 80

@@ -1,4 +1,4 @@
-"""The mouth-interior generator (issue #27): its crops, masks, samples, losses and the teeth measure."""
+"""The mouth-interior generator: its crops, masks, samples, losses and the teeth measure."""
 
 import numpy as np
 import pytest

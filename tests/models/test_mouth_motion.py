@@ -81,22 +81,6 @@ def test_ensemble_averages_members_and_trains_each_on_its_own_loss():
         MouthMotionConfig(ensemble_size=0)
 
 
-def test_a_checkpoint_from_before_the_ensemble_loads_as_member_zero(tmp_path):
-    from safetensors.torch import load_file, save_file
-
-    model = tiny()
-    model.save_pretrained(tmp_path)
-    weights = load_file(tmp_path / "model.safetensors")
-    save_file(
-        {k.removeprefix("members.0."): v for k, v in weights.items()},
-        tmp_path / "model.safetensors",
-        metadata={"format": "pt"},
-    )
-    loaded = MouthMotionModel.from_pretrained(tmp_path)
-    for name, tensor in model.state_dict().items():
-        torch.testing.assert_close(loaded.state_dict()[name], tensor)
-
-
 def test_opening_correlation_is_pearson_over_the_masked_frames():
     from talkhead.models.mouth_motion.modeling_mouth_motion import opening_correlation
 
@@ -131,7 +115,8 @@ def test_phone_decoder_is_checked_and_saved(tmp_path):
 
 
 def test_silence_pulls_the_predicted_mouth_to_rest():
-    """Issue #23: ten seconds of digital silence held the mouth open, the clip-normalised mel reading as speech."""
+    """Ten seconds of digital silence bring the mouth to rest: a clip-normalised mel would read silence as speech and
+    hold the mouth open."""
     model = tiny(use_phones=False, output_gain=2.0, silence_displacement=[0.01] * 40).eval()
     silence = np.zeros(10 * 16000, np.float32)
     np.testing.assert_allclose(model.predict_speech(silence, 250, 25.0), np.full((250, 20, 2), 0.02))

@@ -194,7 +194,7 @@ def test_cli_and_transformers_pipeline(video, face_generator_path, tmp_path, cap
     assert (
         main(
             [
-                "lipsync",
+                "lip-sync",
                 "--video",
                 str(video),
                 "--audio",
@@ -203,9 +203,9 @@ def test_cli_and_transformers_pipeline(video, face_generator_path, tmp_path, cap
                 str(out),
                 "--renderer",
                 "generator",
-                "--face-generator",
+                "--face-generator-model",
                 str(face_generator_path),
-                "--silent-lip",
+                "--silent-lip-model",
                 "none",
                 "--quiet",
                 "--json",
@@ -218,7 +218,10 @@ def test_cli_and_transformers_pipeline(video, face_generator_path, tmp_path, cap
     assert len(read_video(out)) == 25
     assert (
         main(
-            ["lipsync", "--video", str(tmp_path / "missing.mp4"), "--audio", str(speech), "-o", str(tmp_path / "x.mp4")]
+            [
+                "lip-sync", "--video", str(tmp_path / "missing.mp4"), "--audio", str(speech), "-o",
+                str(tmp_path / "x.mp4"),
+            ]
         )
         == 2
     )
@@ -246,7 +249,7 @@ def mouth_motion_path(tmp_path_factory):
 
 
 def test_retrieval_renderer_changes_only_the_mouth(video, mouth_motion_path, tmp_path):
-    from talkhead.pipelines.lip_sync import load_lip_sync_models
+    from talkhead.pipelines.loading import load_lip_sync_models
 
     model, face_generator, silent_lip = load_lip_sync_models(str(mouth_motion_path))
     assert face_generator is None and silent_lip is None and type(model).__name__ == "MouthMotionModel"
@@ -261,7 +264,7 @@ def test_retrieval_renderer_changes_only_the_mouth(video, mouth_motion_path, tmp
 
 
 def test_lip_sync_refuses_other_checkpoints(generator_path, face_generator_path, mouth_motion_path):
-    from talkhead.pipelines.lip_sync import load_lip_sync_models, renderer_of_checkpoint
+    from talkhead.pipelines.loading import load_lip_sync_models, renderer_of_checkpoint
 
     with pytest.raises(TalkheadInputError, match="mouth-motion model or a stabilized-sync face generator"):
         renderer_of_checkpoint(str(generator_path))
@@ -273,7 +276,7 @@ def test_lip_sync_refuses_other_checkpoints(generator_path, face_generator_path,
     assert renderer_of_checkpoint(str(mouth_motion_path)) == "retrieval"
 
 
-def test_the_renderer_is_named_and_the_old_single_model_argument_still_works(video, face_generator_path, tmp_path):
+def test_the_renderer_is_named_and_takes_its_own_model_argument(video, face_generator_path, tmp_path):
     from talkhead.models.stable_sync import StableSyncFaceGenerator
 
     generator = StableSyncFaceGenerator.from_pretrained(face_generator_path).eval()
@@ -282,12 +285,13 @@ def test_the_renderer_is_named_and_the_old_single_model_argument_still_works(vid
         lip_sync(video, speech, tmp_path / "a.mp4", None, None, quiet(renderer="generator"))
     with pytest.raises(TalkheadInputError, match="renderer must be one of"):
         quiet(renderer="paint")
+    with pytest.raises(TalkheadInputError, match="pass it as face_generator="):
+        lip_sync(video, speech, tmp_path / "b.mp4", generator, None, quiet())
+    assert not (tmp_path / "b.mp4").exists()
     named = lip_sync(
         video, speech, tmp_path / "named.mp4", None, None, quiet(renderer="generator"), face_generator=generator
     )
-    with pytest.warns(DeprecationWarning, match="face_generator=generator"):
-        old = lip_sync(video, speech, tmp_path / "old.mp4", generator, None, quiet())
-    assert np.array_equal(read_video(named.video), read_video(old.video))
+    assert read_video(named.video).shape[0] == named.frames
 
 
 def test_full_size_frames_are_batched_within_the_memory_budget():

@@ -69,8 +69,9 @@ def test_paste_mask_fades_out_at_the_patch_border():
 
 
 def test_silence_targets_the_videos_own_shut_mouth_not_its_mean():
-    """Issue #23: 10 s of silence left dubbed lips apart; the model's rest is a pause in speech, the mean shape of a
-    talking video is half open. Silent frames now take the video's closed shape (its least open tenth)."""
+    """10 s of silence closes dubbed lips: the model's rest is a pause in speech and the mean shape of a talking
+    video is half open, so their sum would leave the lips apart; silent frames take the video's closed shape (its
+    least open tenth)."""
     from talkhead.models.mouth_motion import MouthMotionModel
     from talkhead.pipelines.retrieval_renderer import predicted_shapes
     from talkhead.processing.mouth import closed_shape, shape_inner_lip_opening

@@ -1,5 +1,5 @@
-"""The lip-sync pool pass (issue #24, item 6): patches cut from regions are bit for bit those of whole frames, and
-no whole full-size frame is converted to RGB (a 4K pool pass held 1.5 GB of freed frames before)."""
+"""The lip-sync pool pass: patches cut from regions are bit for bit those of whole frames, and no whole full-size
+frame is converted to RGB (converting whole 4K frames left 1.5 GB of freed frames held by the allocator)."""
 
 import numpy as np
 import pytest

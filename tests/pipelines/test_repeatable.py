@@ -1,4 +1,4 @@
-"""Same input, same output (issue #23): a pipeline reused after other audio, two threads on one pipeline object,
+"""Same input, same output: a pipeline reused after other audio, two threads on one pipeline object,
 the CLI in a fresh process, and silence that closes the mouth. With the shipped default models, so that the word
 decoder really runs."""
 
@@ -73,7 +73,7 @@ def test_two_threads_on_one_lip_sync_pipeline_give_the_sequential_outputs(lip_sy
 def test_the_cli_in_a_fresh_process_gives_the_reused_pipelines_frames(lip_syncer, inputs):
     in_process = _dub(lip_syncer, inputs, "A", "in-process")
     output = inputs["folder"] / "cli.mp4"
-    subprocess.run([sys.executable, "-m", "talkhead.cli", "lipsync", "--video", str(inputs["video"]), "--audio",
+    subprocess.run([sys.executable, "-m", "talkhead.cli", "lip-sync", "--video", str(inputs["video"]), "--audio",
                     str(inputs["A"]), "-o", str(output), "--quiet"], check=True, capture_output=True)
     np.testing.assert_array_equal(read_video(output), in_process)
 
@@ -88,7 +88,9 @@ def test_two_threads_on_one_talking_head_pipeline_give_the_sequential_outputs(ph
     def animate(job: tuple[str, str]) -> np.ndarray:
         audio, name = job
         output = inputs["folder"] / f"head-{name}.mp4"
-        animator({"image": str(photo), "audio": str(inputs[audio])}, output=str(output), progress=False, max_side=256)
+        animator(
+            {"image": str(photo), "audio": str(inputs[audio])}, output=str(output), progress=False, output_size=256
+        )
         return read_video(output)
 
     jobs = [("A", "a"), ("B", "b")]
@@ -100,7 +102,7 @@ def test_two_threads_on_one_talking_head_pipeline_give_the_sequential_outputs(ph
 
 
 def test_render_threads_do_not_change_a_dub(lip_syncer, inputs, monkeypatch):
-    """Batches render in worker threads while the caller encodes (issue #25): the same frames as in one thread."""
+    """Batches render in worker threads while the caller encodes: the same frames as in one thread."""
     from talkhead.pipelines import concurrency
 
     threaded = _dub(lip_syncer, inputs, "A", "threads-2")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from talkhead.cli import main
-from talkhead.errors import EmptyAudioError, MediaDecodeError, NoFaceError
+from talkhead.errors import EmptyAudioError, MediaDecodeError, NoFaceError, TalkheadInputError
 from talkhead.pipelines.photo_motion import HEAD_POINTS, LOWER_FACE, resample_motion, rescale_motion
 from talkhead.pipelines.speech_to_landmarks import SpeechToLandmarks
 from talkhead.pipelines.talking_head import TalkingHeadOptions, talking_head
@@ -124,7 +124,7 @@ def test_grayscale_and_4k_photos(astronaut, speech, motion_model, tmp_path):
     assert result.frames == 50
     big = tmp_path / "big photo.jpg"
     cv2.imwrite(str(big), cv2.resize(cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR), (3840, 3840)))
-    result = talking_head(big, speech, tmp_path / "big.mp4", motion_model, options=quiet(max_side=480))
+    result = talking_head(big, speech, tmp_path / "big.mp4", motion_model, options=quiet(output_size=480))
     info = probe_video(result.video)
     assert (info.width, info.height) == (480, 480)
     assert 100 < result.landmarks[0, :, 0].mean() < 300  # on the face, in output pixels
@@ -151,7 +151,9 @@ def test_bad_inputs_leave_no_output(photo, speech, motion_model, tmp_path):
     corrupt.write_bytes(b"ID3" + bytes(range(256)) * 4)
     with pytest.raises(MediaDecodeError):
         talking_head(photo, corrupt, tmp_path / "e.mp4", motion_model, options=quiet())
-    assert not any((tmp_path / n).exists() for n in ("a.mp4", "b.mp4", "c.mp4", "e.mp4"))
+    with pytest.raises(TalkheadInputError, match="needs head_model"):
+        talking_head(photo, speech, tmp_path / "f.mp4", None, options=quiet())
+    assert not any((tmp_path / n).exists() for n in ("a.mp4", "b.mp4", "c.mp4", "e.mp4", "f.mp4"))
     silent = talking_head(
         photo,
         write_wav(tmp_path / "silence.wav", np.zeros(16000, np.float32)),
@@ -182,7 +184,7 @@ def test_cli_and_transformers_pipeline(photo, generator_path, face_generator_pat
     assert (
         main(
             [
-                "generate",
+                "talking-head",
                 "--image",
                 str(photo),
                 "--audio",
@@ -192,7 +194,7 @@ def test_cli_and_transformers_pipeline(photo, generator_path, face_generator_pat
                 "--head-model",
                 str(generator_path),
                 "--quiet",
-                "--landmarks",
+                "--output-landmarks",
                 str(tmp_path / "lm.npz"),
             ]
         )
@@ -203,7 +205,7 @@ def test_cli_and_transformers_pipeline(photo, generator_path, face_generator_pat
     assert (
         main(
             [
-                "generate",
+                "talking-head",
                 "--image",
                 str(photo),
                 "--audio",

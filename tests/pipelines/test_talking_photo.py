@@ -1,4 +1,4 @@
-"""A photo that talks like a person (issue #27): an open photo closes, the eyes blink, the mouth interior is
+"""A photo that talks like a person: an open photo closes, the eyes blink, the mouth interior is
 generated inside the lips and nowhere else."""
 
 from __future__ import annotations
@@ -58,8 +58,10 @@ def test_the_astronaut_is_an_open_photo_and_closes(astronaut):
 
 def test_open_photo_rests_closed_unless_asked(astronaut, head, mouth):
     wave = speech_like(1.0)
-    neutral, _ = frames_of(astronaut, wave, head, mouth, lip_scale=0.0, blinks=False, max_side=256)
-    kept, _ = frames_of(astronaut, wave, head, mouth, lip_scale=0.0, blinks=False, max_side=256, neutral_mouth=False)
+    neutral, _ = frames_of(astronaut, wave, head, mouth, lip_scale=0.0, blinks=False, output_size=256)
+    kept, _ = frames_of(
+        astronaut, wave, head, mouth, lip_scale=0.0, blinks=False, output_size=256, keep_open_mouth=True
+    )
     assert np.all(inner_lip_opening(neutral.landmarks) < 0.01)
     assert np.all(inner_lip_opening(kept.landmarks) > 0.05)
 
@@ -68,8 +70,8 @@ def test_blinks_close_the_eyes_and_can_be_turned_off(astronaut, head, mouth):
     from talkhead.processing.faces import FaceTracker
 
     wave = speech_like(6.0)
-    _, blinking = frames_of(astronaut, wave, head, mouth, max_side=384, lip_scale=0.0)
-    _, still = frames_of(astronaut, wave, head, mouth, max_side=384, lip_scale=0.0, blinks=False)
+    _, blinking = frames_of(astronaut, wave, head, mouth, output_size=384, lip_scale=0.0)
+    _, still = frames_of(astronaut, wave, head, mouth, output_size=384, lip_scale=0.0, blinks=False)
     tracker = FaceTracker()
     eyes = eye_aspect_ratio(np.stack([tracker.update(f) for f in blinking]))
     tracker = FaceTracker()
@@ -87,8 +89,8 @@ def test_the_interior_changes_only_the_inside_of_the_mouth(astronaut, head, mout
     generator = MouthInteriorGenerator(MouthInteriorConfig.from_preset("tiny")).eval()
     photo = astronaut if photo_kind == "open" else close_photo_mouth(astronaut, face_landmarks(astronaut)[0])[0]
     wave = speech_like(1.5)
-    result, filled = frames_of(photo, wave, head, mouth, max_side=320, blinks=False, mouth_interior_model=generator)
-    _, painted = frames_of(photo, wave, head, mouth, max_side=320, blinks=False, mouth_interior=False)
+    result, filled = frames_of(photo, wave, head, mouth, output_size=320, blinks=False, mouth_interior_model=generator)
+    _, painted = frames_of(photo, wave, head, mouth, output_size=320, blinks=False, mouth_interior=False)
     changed_frames = 0
     for frame_a, frame_b, points in zip(filled, painted, result.landmarks, strict=True):
         differ = np.abs(frame_a.astype(int) - frame_b.astype(int)).sum(-1) > 0
@@ -159,9 +161,9 @@ def test_render_threads_do_not_change_the_frames(astronaut, head, mouth, monkeyp
     from talkhead.pipelines import concurrency
 
     wave = speech_like(1.5)
-    _, threaded = frames_of(astronaut, wave, head, mouth, max_side=256)
+    _, threaded = frames_of(astronaut, wave, head, mouth, output_size=256)
     monkeypatch.setattr(concurrency, "RENDER_THREADS", 1)
-    _, serial = frames_of(astronaut, wave, head, mouth, max_side=256)
+    _, serial = frames_of(astronaut, wave, head, mouth, output_size=256)
     assert len(threaded) == len(serial) > 30
     for a, b in zip(threaded, serial, strict=True):
         np.testing.assert_array_equal(a, b)

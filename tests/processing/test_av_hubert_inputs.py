@@ -1,4 +1,5 @@
-"""AV-HuBERT inputs (spec §1.6): stacked log filterbanks and landmark-aligned mouth crops."""
+"""AV-HuBERT inputs as facebookresearch/av_hubert prepares them (`hubert_dataset.py`, `preparation/align_mouth.py`):
+stacked log filterbanks and landmark-aligned mouth crops."""
 
 import numpy as np
 import pytest

@@ -128,7 +128,9 @@ def test_fill_short_gaps_can_hold_the_nearest_face_at_either_end():
     values = np.arange(8, dtype=np.float32)[:, None]
     found = np.array([0, 1, 1, 0, 1, 1, 0, 0], bool)
     kept, valid = F.fill_short_gaps(values, found)
-    assert valid.tolist() == [0, 1, 1, 1, 1, 1, 0, 0]  # ends stay missing by default (spec 1.1)
+    # Ends stay missing by default: interpolation needs a face on both sides (LouisBearing/UnconditionalHeadMotion,
+    # `interpolate`).
+    assert valid.tolist() == [0, 1, 1, 1, 1, 1, 0, 0]
     held, valid = F.fill_short_gaps(values, found, hold_ends=True)
     assert valid.all() and held[:, 0].tolist() == [1, 1, 2, 3, 4, 5, 5, 5]
     _, valid = F.fill_short_gaps(values, np.array([0, 0, 0, 1, 1, 1, 1, 1], bool), hold_ends=True)

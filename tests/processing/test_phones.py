@@ -94,8 +94,8 @@ def _noisy_speech() -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.skipif(not phones_available(), reason="pocketsphinx is not installed")
 @pytest.mark.parametrize("decoder", ["allphone", "words"])
 def test_phones_depend_only_on_the_speech_not_on_what_was_decoded_before(decoder):
-    """Issue #23: the en-us model's noise removal kept its estimate from one utterance to the next, so speech decoded
-    after 5 s of noise got other phones (and every mouth shape changed)."""
+    """The en-us model's noise removal must not carry its estimate from one utterance to the next: speech decoded
+    after 5 s of noise would get other phones (and every mouth shape would change)."""
     from talkhead.processing.phones import decode_phones
 
     speech, noise = _noisy_speech()

@@ -6,7 +6,8 @@ from talkhead.processing.pyramid import blur_decimate, build_pyramid, level_leng
 
 
 def brute_force(sequence: np.ndarray) -> np.ndarray:
-    """Spec §2.1 literally: 7-tap average with reflect padding (index -1 -> 1), then even indices."""
+    """The MS-Sync pyramid operator literally (Airale et al., MS-Sync, eq. 5; LouisBearing/HMo-audio
+    `moving_avg_with_reflect_pad`): 7-tap average with reflect padding (index -1 -> 1), then even indices."""
     T = len(sequence)
     def at(i):
         if i < 0:

@@ -1,4 +1,4 @@
-"""VideoReader.frames_at (issue #24, item 6): only the wanted frames are converted to RGB, and a region converts
+"""VideoReader.frames_at: only the wanted frames are converted to RGB, and a region converts
 alone, pixel for pixel as cut from the whole frame, without a whole-frame conversion."""
 
 import av

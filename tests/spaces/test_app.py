@@ -64,7 +64,7 @@ def test_handlers_on_tiny_inputs(app, scorable_speech, monkeypatch):
 
     from talkhead.processing.video import probe_video
 
-    monkeypatch.setattr(app, "MAX_SIDE", 192)
+    monkeypatch.setattr(app, "OUTPUT_SIZE", 192)
     video, mouth, score, offsets, notes = app.animate(data.astronaut(), scorable_speech, 1.0, 1.0, False)
     assert Path(video).is_file() and probe_video(video).width == 192
     assert len(figure_lines(mouth)[0]) == 65  # the mouth opening, one value per frame at 25 fps
@@ -81,7 +81,7 @@ def test_handlers_on_tiny_inputs(app, scorable_speech, monkeypatch):
 def test_a_result_too_short_to_score_says_so(app, short_speech, monkeypatch):
     from skimage import data
 
-    monkeypatch.setattr(app, "MAX_SIDE", 192)
+    monkeypatch.setattr(app, "OUTPUT_SIZE", 192)
     _, _, score, offsets, _ = app.animate(data.astronaut(), short_speech, 1.0, 1.0, False)
     assert score.startswith("Not scored: ") and "needs at least 56" in score and offsets is None
 
@@ -284,9 +284,9 @@ def test_talking_head_tab_in_a_browser(app, browser):
 
 
 def test_two_requests_in_flight_get_the_same_answers_every_round(app, short_speech, tmp_path, astronaut):
-    """Issue #23: the Space's answer to the same request changed between rounds (the phone decoders kept state).
-    Two gradio_client jobs in flight at once, three rounds: each gets what a direct lip_sync call gives. Issue #24:
-    an upload over the limit is refused, and the queue is bounded."""
+    """The Space answers the same request the same way every round (the phone decoders keep no state between
+    requests): two gradio_client jobs in flight at once, three rounds, each gets what a direct lip_sync call gives.
+    An upload over the limit is refused, and the queue is bounded."""
     from gradio_client import Client, handle_file
 
     from talkhead.processing.video import read_video
@@ -304,7 +304,7 @@ def test_two_requests_in_flight_get_the_same_answers_every_round(app, short_spee
                 str(video),
                 speech,
                 tmp_path / f"direct{i}.mp4",
-                app.models().mouth,
+                app.models().mouth_model,
                 None,
                 app.LipSyncOptions(progress=False),
             ).video

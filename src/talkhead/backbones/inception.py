@@ -2,7 +2,7 @@
 
 The FID network is InceptionV3 with the TF-slim quirks pytorch-fid reproduces: average pools that
 exclude padding in the A, C and E blocks, a max pool in the last E block, inputs resized to 299 and
-mapped from [0, 1] to [-1, 1], and the 2048-d pool3 features as output (spec §5.2). Its weights
+mapped from [0, 1] to [-1, 1], and the 2048-d pool3 features as output. Its weights
 (``pt_inception-2015-12-05-6726825d.pth``) cannot be downloaded here, so nothing in the package
 fetches them: :func:`load_fid_inception` reads a file the user provides, with the module names of
 pytorch-fid's state dict, so that file loads as it is.

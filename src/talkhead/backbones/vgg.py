@@ -1,5 +1,5 @@
-"""VGG-19 features for the perceptual loss (spec §6.6; :func:`talkhead.losses.perceptual_loss`), with weights
-the user supplies.
+"""VGG-19 features for the perceptual loss (Yaman et al., stabilized sync, eq. 1;
+:func:`talkhead.losses.perceptual_loss`), with weights the user supplies.
 
 ImageNet VGG-19 weights cannot be downloaded here, so :func:`load_vgg19` reads a torchvision-format
 state dict (``torchvision.models.vgg19(weights="IMAGENET1K_V1").state_dict()`` saved with

@@ -1,15 +1,15 @@
-"""``talkhead benchmark lip-follow``: does the generated mouth follow the speech on held-out speakers? (issue #14)
+"""``talkhead benchmark lip-follow``: does the generated mouth follow the speech on held-out speakers?
 
 Every row is the lip-follow (:mod:`talkhead.metrics.lip_follow`) of a mouth-opening sequence against a
 real one, averaged over the clips of a split, with pairs (A, B) = (clip i, clip i+1) inside the split:
 
 * ``base``: A's real mouth against B's real mouth (the floor: unrelated speech);
-* ``phone_table`` and ``loudness``: the no-learning baselines of baselines.md, from A's speech;
+* ``phone_table`` and ``loudness``: the no-learning baselines (:mod:`talkhead.metrics.baselines`), from A's speech;
 * ``model:<name>``: a mouth-motion model's predicted opening from A's speech, no rendering;
-* ``own``: ``talkhead lipsync`` of A with A's speech (a frame may not take its mouth from source frames
+* ``own``: ``talkhead lip-sync`` of A with A's speech (a frame may not take its mouth from source frames
   within 10 frames of itself, so the true mouth cannot be copied), tracked again, against A's real mouth;
 * ``cross``: A dubbed with B's speech, against B's real mouth (B's mouth spoke that audio);
-* ``photo``: ``talkhead generate`` from A's first frame with A's speech, against A's real mouth.
+* ``photo``: ``talkhead talking-head`` from A's first frame with A's speech, against A's real mouth.
 
 Real mouths are tracked from the raw videos at 25 fps with the same tracker as the outputs
 (:func:`talkhead.processing.tracked_clip.track_clip`).
@@ -35,7 +35,8 @@ from ..models.mouth_motion import MouthMotionModel
 from ..models.mouth_motion.modeling_mouth_motion import inner_lip_gap
 from ..models.ms_sync import MSSyncGenerator
 from ..pipelines.common import DEFAULT_MOUTH_MOTION
-from ..pipelines.lip_sync import LipSyncOptions, lip_sync, load_lip_sync_models, renderer_of_checkpoint
+from ..pipelines.lip_sync import LipSyncOptions, lip_sync
+from ..pipelines.loading import load_lip_sync_models, renderer_of_checkpoint
 from ..pipelines.speech_to_landmarks import SpeechToLandmarks
 from ..pipelines.talking_head import TalkingHeadOptions, talking_head
 from ..processing import audio as audio_lib
@@ -173,7 +174,7 @@ def pipeline_runners(lip_sync_model: str, ms_sync: str):
             face_generator=models[1],
         )
 
-    interior = load_pretrained(MouthInteriorGenerator, MOUTH_INTERIOR).eval()  # `generate`'s defaults
+    interior = load_pretrained(MouthInteriorGenerator, MOUTH_INTERIOR).eval()  # `talkhead talking-head`'s defaults
 
     def talker(image, audio, output):
         return talking_head(

@@ -1,16 +1,16 @@
-"""``talkhead benchmark mouth``: how real the dubbed mouth looks, at video resolution (issue #13).
+"""``talkhead benchmark mouth``: how real the dubbed mouth looks, at video resolution.
 
 Each held-out clip is dubbed with its own speech, so the original frame is the ground truth, and every
 output frame is scored inside the mouth box of the real frame (:mod:`talkhead.metrics.mouth_quality`).
 A frame may not take its mouth from source frames within ``exclude_within`` (10) frames of itself.
 Rows:
 
-* ``lipsync``: ``talkhead lipsync`` as shipped (mouth shapes predicted from the audio by the mouth-motion
+* ``lipsync``: ``talkhead lip-sync`` as shipped (mouth shapes predicted from the audio by the mouth-motion
   model, retrieval renderer);
 * ``renderer_real_shapes``: the same renderer fed the real mouth shapes: the renderer's own upper bound,
   so the motion model's and the renderer's shares of the gap stay visible;
-* ``reference_copy``: baselines.md's renderer floor: the mouth box of the frame whose mouth shape is
-  nearest the real one, scaled and pasted under a feathered square (no warp, no learning);
+* ``reference_copy``: the renderer floor of :mod:`talkhead.metrics.baselines`: the mouth box of the frame whose
+  mouth shape is nearest the real one, scaled and pasted under a feathered square (no warp, no learning);
 * ``paper_generator``: the paper's G_L (``stable-sync-face``) through the same pipeline;
 * ``ground_truth``: the decoded original against itself through an H.264 round trip (the codec's floor).
 """
@@ -80,7 +80,7 @@ def decoded_and_tracked(video, max_frames: int) -> tuple[float, list[np.ndarray]
 
 def real_mouth_pool(frames: list[np.ndarray], landmarks: np.ndarray):
     """(valid frames, the retrieval pool cut from them, their real mouth shapes (T, 20, 2), zero without a face):
-    what the renderer gets in `talkhead lipsync`, with the true shapes as targets."""
+    what the renderer gets in `talkhead lip-sync`, with the true shapes as targets."""
 
     valid = np.isfinite(landmarks).all((1, 2))
     pool = retrieval.build_pool(

@@ -1,4 +1,4 @@
-"""The papers' benchmark protocols behind ``talkhead benchmark ms-sync`` and ``talkhead benchmark lipsync``
+"""The papers' benchmark protocols behind ``talkhead benchmark ms-sync`` and ``talkhead benchmark lip-sync``
 (architecture.md, "Reports"), on the clips of a dataset written by ``talkhead preprocess``.
 
 Each benchmark returns ``{"rows": {name: {column: {"mean": .., "std": ..}}}, ...}`` plus what it ran on,
@@ -60,7 +60,7 @@ def benchmark_ms_sync(data: str | os.PathLike, split: str = "test", models: list
     (absolute offsets) and ``av_conf_1..4`` from the evaluation syncers, and ``frechet``, the landmark
     Fréchet distance to ground truth (mean over levels of the syncer-feature distances). With ``mouth_model``
     (a mouth-motion checkpoint), each generator also gets a row ``<generator>+mouth``: its landmarks with the mouth
-    and chin set from the chunk's speech by that model, as ``talkhead generate`` draws them.
+    and chin set from the chunk's speech by that model, as ``talkhead talking-head`` draws them.
     """
 
 
@@ -141,7 +141,7 @@ def markdown_table(report: dict, columns: list[str] | None = None) -> str:
 IDENTITY_EVERY = 5  # identity is scored on every 5th frame: dlib's embedding takes about 0.1 s a crop
 
 
-def _lipsync_scores(generated, target, reference_embeddings, mel, first_frame, expert) -> dict:
+def _lip_sync_scores(generated, target, reference_embeddings, mel, first_frame, expert) -> dict:
 
     sync = face_sync(expert, generated, mel, first_frame)
     return {
@@ -156,7 +156,7 @@ def _lipsync_scores(generated, target, reference_embeddings, mel, first_frame, e
     }
 
 
-def benchmark_lipsync(
+def benchmark_lip_sync(
     data: str | os.PathLike,
     split: str = "test",
     models: list[str] | None = None,
@@ -194,7 +194,7 @@ def benchmark_lipsync(
     clips = [c for c in iter_clips(dataset[split]) if c.num_frames >= 2 * chunk_frames]
     if not clips:
         raise TalkheadInputError(f"split '{split}' has no clip of {2 * chunk_frames} frames (two chunks)")
-    for clip in tqdm(clips, desc="lipsync benchmark", disable=not progress):
+    for clip in tqdm(clips, desc="lip-sync benchmark", disable=not progress):
         faces = faces_to_tensor(clip.faces)
         half = clip.num_frames // 2
         for start in range(0, clip.num_frames - chunk_frames + 1, chunk_frames):
@@ -202,9 +202,9 @@ def benchmark_lipsync(
             target = faces[frames]
             reference = faces[[(t + half) % clip.num_frames for t in frames]]
             reference_embeddings = face_embeddings(reference[::IDENTITY_EVERY])
-            rows["ground_truth"].append(_lipsync_scores(target, target, reference_embeddings, clip.mel, start, expert))
+            rows["ground_truth"].append(_lip_sync_scores(target, target, reference_embeddings, clip.mel, start, expert))
             rows["reference_copy"].append(
-                _lipsync_scores(reference, target, reference_embeddings, clip.mel, start, expert)
+                _lip_sync_scores(reference, target, reference_embeddings, clip.mel, start, expert)
             )
             if not generators:
                 continue
@@ -223,7 +223,7 @@ def benchmark_lipsync(
                     ).images
                     rows[name].append(
                         {
-                            **_lipsync_scores(generated, target, reference_embeddings, clip.mel, start, expert),
+                            **_lip_sync_scores(generated, target, reference_embeddings, clip.mel, start, expert),
                             "speech_closed": float(np.mean(mouth_openings(generated) < speaking)),
                             "silence_closed": float(np.mean(mouth_openings(silent) < speaking)),
                         }

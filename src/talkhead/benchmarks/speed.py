@@ -31,8 +31,8 @@ import soundfile
 
 from ..errors import TalkheadInputError
 from ..pipelines.common import DEFAULT_MOUTH_MOTION
-from ..pipelines.lip_sync import LipSyncOptions, lip_sync, load_lip_sync_models
-from ..pipelines.loading import load_talking_head_models
+from ..pipelines.lip_sync import LipSyncOptions, lip_sync
+from ..pipelines.loading import load_lip_sync_models, load_talking_head_models
 from ..pipelines.speech_to_landmarks import photo_detector
 from ..pipelines.stages import STAGES
 from ..pipelines.talking_head import TalkingHeadOptions, talking_head
@@ -118,7 +118,8 @@ def _run(task: str, inputs: dict, output: str, queue) -> None:
                 inputs["video"], inputs["speech"], output, mouth_model, None, LipSyncOptions(progress=False)
             )
         else:
-            models = load_talking_head_models(repaint=False)  # the defaults of `generate`: mouth interior, blinks
+            # the defaults of `talkhead talking-head`: mouth interior, blinks
+            models = load_talking_head_models(repaint=False)
             startup, start, cpu_start = time.perf_counter() - startup, time.perf_counter(), cpu_seconds()
             result = talking_head(
                 inputs["photo"],

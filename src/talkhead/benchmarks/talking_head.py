@@ -1,11 +1,13 @@
-"""``talkhead benchmark talking-head``: a photo that talks, against the person who really spoke (issue #27).
+"""``talkhead benchmark talking-head``: a photo that talks, against the person who really spoke.
 
-For every clip of a split (the raw videos behind a ``talkhead preprocess`` folder), ``talkhead generate`` animates
+For every clip of a split (the raw videos behind a ``talkhead preprocess`` folder), ``talkhead talking-head`` animates
 the clip's first frame with the clip's own speech; the output and the real clip are tracked with the same tracker
 (:func:`talkhead.processing.tracked_clip.track_clip`, at 25 fps) and compared. Rows are settings of the pipeline:
 
-* ``warp``: the warp alone as it was before issue #27 (painted interior, the photo's mouth as rest pose, no blinks);
-* ``mouth-interior``: the defaults (the mouth-interior generator, the neutral mouth of open photos, blinks).
+* ``warp``: the warp alone, without what fills and closes the mouth (painted interior, ``keep_open_mouth``: the
+  photo's mouth as rest pose, no blinks);
+* ``mouth-interior``: the defaults (the mouth-interior generator, open-mouth photos driven from their mouth
+  closed, blinks).
 
 Columns, per clip then summarised over clips (open-mouth frames are those where a video's own tracked inner-lip
 opening exceeds ``OPEN_MOUTH`` inter-ocular distances):
@@ -46,7 +48,7 @@ from .split_clips import split_clips
 OPEN_MOUTH = 0.08  # inner-lip opening (inter-ocular units) above which a frame counts as open
 IDENTITY_EVERY = 5  # frames between identity measurements
 ROWS = {
-    "warp": {"mouth_interior_model": False, "options": {"neutral_mouth": False, "blinks": False}},
+    "warp": {"mouth_interior_model": False, "options": {"keep_open_mouth": True, "blinks": False}},
     "mouth-interior": {"mouth_interior_model": True, "options": {}},
 }
 
@@ -141,7 +143,7 @@ def benchmark_talking_head(
         for row in rows:
             setting = ROWS[row]
             output = folder / f"{clip.clip_id.replace('/', '_')}-{row}.mp4"
-            options = TalkingHeadOptions(progress=False, max_side=max(photo.shape[:2]), **setting["options"])
+            options = TalkingHeadOptions(progress=False, output_size=max(photo.shape[:2]), **setting["options"])
             started = time.perf_counter()
             interior = models.mouth_interior if setting["mouth_interior_model"] else None
             result = talking_head(photo, wave, output, models.head_model, options=options,

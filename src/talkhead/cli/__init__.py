@@ -1,8 +1,10 @@
 """The ``talkhead`` console script.
 
-Each command is a module of this package (``preprocess``, ``generate``, ``lipsync``, ``evaluate``, ``landmarks``,
-``benchmark``) with an ``add_<name>(subparsers)`` that adds its parser and a ``run_<name>(args)`` that runs it;
-``common`` holds what they share. Bad input
+Each command is a module of this package (``preprocess``, ``talking_head``, ``lip_sync``, ``evaluate``,
+``landmarks``, ``benchmark``) with an ``add_<name>(subparsers)`` that adds its parser and a ``run_<name>(args)`` that
+runs it; ``common`` holds what they share. The two video commands are named after the tasks of their pipelines
+(``talkhead talking-head`` is ``pipeline("talking-head")``, ``talkhead lip-sync`` is ``pipeline("lip-sync")``), and
+every command is plain argparse (CONTRIBUTING.md, "Naming rules"). Bad input
 (:class:`talkhead.errors.TalkheadInputError`, a missing file) prints one ``error:`` line and exits
 with status 2; anything else is a bug and keeps its traceback. Every file a command writes is claimed
 from :class:`talkhead.outputs.OutputGuard` before any work. Ctrl-C, SIGTERM and SIGHUP stop a command
@@ -21,11 +23,11 @@ from .. import __version__, outputs
 from ..errors import TalkheadInputError
 from .benchmark import add_benchmark
 from .common import as_flags, option_strings
-from .evaluate import add_evaluate, parse_evaluate
-from .generate import add_generate
+from .evaluate import add_evaluate
 from .landmarks import add_landmarks
-from .lipsync import add_lipsync
+from .lip_sync import add_lip_sync
 from .preprocess import add_preprocess
+from .talking_head import add_talking_head
 
 # import name -> the setup.cfg extra that installs it: `pip install talkhead` is the inference set, and a command
 # that needs more (preprocess, benchmark, evaluate --plot) says which extra instead of a traceback
@@ -41,20 +43,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"talkhead {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_preprocess(subparsers)
-    add_generate(subparsers)
-    add_lipsync(subparsers)
+    add_talking_head(subparsers)
+    add_lip_sync(subparsers)
     add_evaluate(subparsers)
     add_landmarks(subparsers)
     add_benchmark(subparsers)
     parser.set_defaults(flags=frozenset(option_strings(parser)))  # as_flags spells library messages with them
+    _spelled_in_full(parser)
     return parser
+
+
+def _spelled_in_full(parser: argparse.ArgumentParser) -> None:
+    """Refuse abbreviated flags in every command: with them, a renamed flag would go on working as a prefix of its
+    successor (``--face-generator`` for ``--face-generator-model``), an alias nobody chose."""
+    parser.allow_abbrev = False
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                _spelled_in_full(command)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    argv = sys.argv[1:] if argv is None else list(argv)
-    # `evaluate` takes a VIDEO or a `landmarks` subcommand, which one argparse parser cannot: it parses its own
-    args = parse_evaluate(argv[1:]) if argv[:1] == ["evaluate"] else parser.parse_args(argv)
+    args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

@@ -1,7 +1,7 @@
 """``talkhead benchmark KIND``: the papers' benchmark protocols and the held-out quality of the generated mouth.
 
 Each KIND writes its report to ``--json`` (claimed from :class:`talkhead.outputs.OutputGuard` before any work) and
-prints it as a Markdown table. ``lip-follow``, ``mouth`` and ``lipsync``'s mouth table need the raw videos that
+prints it as a Markdown table. ``lip-follow``, ``mouth`` and ``lip-sync``'s mouth table need the raw videos that
 ``talkhead preprocess`` read (listed in the dataset's ``talkhead_preprocess.json``), because they score
 full-resolution frames and re-track outputs.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from .. import defaults
 from ..outputs import OutputGuard, write_json
-from .common import DeprecatedFlag
 
 PREPROCESSED = "dataset written by `talkhead preprocess`"
 
@@ -19,7 +18,7 @@ def add_benchmark(subparsers) -> None:
     parser = subparsers.add_parser("benchmark", help="the papers' benchmark protocols, as JSON and a Markdown table")
     kinds = parser.add_subparsers(dest="kind", metavar="KIND")
     _add_ms_sync(kinds)
-    _add_lipsync(kinds)
+    _add_lip_sync(kinds)
     _add_speed(kinds)
     _add_lip_follow(kinds)
     _add_mouth(kinds)
@@ -53,48 +52,66 @@ def _add_ms_sync(kinds) -> None:
         description="On 80-frame clips of a preprocessed split: rows static, ground_truth and each --head-model "
                     "(generated from the first frame), columns |AV-Off_i|, AV-Conf_i (i = 1..4) and frechet.",
     )
-    ms_sync.add_argument("--head-model", action="append", default=[],
-                         help="MS-Sync generator checkpoint; repeat for ablations")
-    ms_sync.add_argument("--model", dest="head_model", action=DeprecatedFlag, instead="--head-model", append=True)
-    ms_sync.add_argument("--eval-syncers", default=defaults.EVAL_SYNCERS)
+    ms_sync.add_argument("--head-model", action="append", default=[], metavar="MODEL",
+                         help=f"MS-Sync generator checkpoint; repeat for ablations (default {defaults.HEAD_MOTION})")
+    ms_sync.add_argument("--eval-syncers-model", default=defaults.EVAL_SYNCERS, metavar="MODEL",
+                         help="MS-Sync evaluation syncers checkpoint (folder, model id or short name)")
     ms_sync.add_argument("--clip-frames", type=int, default=80)
     ms_sync.add_argument("--padding", choices=["valid", "zeros"], default="valid", help="offset search padding")
     ms_sync.add_argument(
         "--mouth-model",
-        help="also rows <generator>+mouth: the mouth set by this mouth-motion model, as "
-        "`talkhead generate` draws it (e.g. talkhead/mouth-motion)",
+        metavar="MODEL",
+        help="also rows <generator>+mouth: the mouth set by this mouth-motion checkpoint, as "
+        "`talkhead talking-head` draws it (e.g. talkhead/mouth-motion)",
     )
     _finish(ms_sync, run_ms_sync)
 
 
-def _add_lipsync(kinds) -> None:
-    lipsync = _kind(
+def _add_lip_sync(kinds) -> None:
+    lip_sync = _kind(
         kinds,
-        "lipsync",
+        "lip-sync",
         help="stabilized-sync Table 1: SSIM, PSNR, LMD, IFC, identity and expert sync scores of face generators",
         description="On chunks of a preprocessed split with --faces: rows ground_truth, reference_copy and each "
-        "--face-generator (a StableSyncFaceGenerator), columns ssim, psnr, lmd, ifc, identity, sync_conf, sync_dist, "
-        "sync_off.",
+        "--face-generator-model (a StableSyncFaceGenerator), columns ssim, psnr, lmd, ifc, identity, sync_conf, "
+        "sync_dist, sync_off.",
         data="dataset written by `talkhead preprocess --faces`",
     )
-    lipsync.add_argument(
-        "--face-generator", action="append", default=[], help="face generator checkpoint; repeat for baselines"
+    lip_sync.add_argument(
+        "--face-generator-model",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help="face generator checkpoint of a row; repeat for baselines (none: ground_truth and reference_copy only; "
+        f"the mouth table's paper_generator row takes the first, default {defaults.FACE_GENERATOR})",
     )
-    lipsync.add_argument(
-        "--model", dest="face_generator", action=DeprecatedFlag, instead="--face-generator", append=True
+    lip_sync.add_argument(
+        "--silent-lip-model",
+        default=defaults.SILENT_LIP,
+        metavar="MODEL",
+        help="silent-lip generator checkpoint (G_S) that closes the identity frames' lips",
     )
-    lipsync.add_argument("--silent-lip", default=defaults.SILENT_LIP, help="G_S that closes the identity frames' lips")
-    lipsync.add_argument("--eval-expert", default=defaults.SYNC_EXPERT, help="SyncNet expert used only for evaluation")
-    lipsync.add_argument("--chunk-frames", type=int, default=50)
-    lipsync.add_argument(
+    lip_sync.add_argument(
+        "--sync-expert-model",
+        default=defaults.SYNC_EXPERT,
+        metavar="MODEL",
+        help="our SyncNet expert checkpoint, used only for evaluation (folder, model id or short name)",
+    )
+    lip_sync.add_argument("--chunk-frames", type=int, default=50)
+    lip_sync.add_argument(
         "--no-mouth-table",
         action="store_true",
-        help="skip the video-resolution mouth table (issue #13; `talkhead benchmark mouth` alone)",
+        help="skip the video-resolution mouth table (`talkhead benchmark mouth` runs it alone)",
     )
-    lipsync.add_argument("--lip-sync-model", default=defaults.MOUTH_MOTION, help="the lipsync row of the mouth table")
-    lipsync.add_argument("--max-frames", type=int, default=150, help="frames scored per clip in the mouth table")
-    lipsync.add_argument("--sheet", help="contact sheet PNG of the mouth table: original mouth over dubbed mouth")
-    _finish(lipsync, run_lipsync)
+    lip_sync.add_argument(
+        "--mouth-model",
+        default=defaults.MOUTH_MOTION,
+        metavar="MODEL",
+        help="mouth-motion checkpoint of the mouth table's lipsync row",
+    )
+    lip_sync.add_argument("--max-frames", type=int, default=150, help="frames scored per clip in the mouth table")
+    lip_sync.add_argument("--sheet", help="contact sheet PNG of the mouth table: original mouth over dubbed mouth")
+    _finish(lip_sync, run_lip_sync)
 
 
 def _add_speed(kinds) -> None:
@@ -117,13 +134,16 @@ def _add_talking_head(kinds) -> None:
     talking = _kind(
         kinds,
         "talking-head",
-        help="a photo that talks against the real clip: lip-follow, opening, rest gap, teeth, blinks (issue #27)",
-        description="`generate` from each clip's first frame with its own speech, tracked and compared with the "
-        "real clip: lip-follow and opening std ratio, the lips' rest gap (all clips and open-mouth photos), mouth "
-        "sharpness and teeth share on open frames (generated over real), blinks per minute and identity distance "
-        "to the photo. Rows: warp (before issue #27) and mouth-interior (the defaults).",
+        help="a photo that talks against the real clip: lip-follow, opening, rest gap, teeth, blinks",
+        description="`talkhead talking-head` from each clip's first frame with its own speech, tracked and compared "
+        "with the real clip: lip-follow and opening std ratio, the lips' rest gap (all clips and open-mouth photos), "
+        "mouth sharpness and teeth share on open frames (generated over real), blinks per minute and identity distance "
+        "to the photo. Rows: warp (the warp alone: painted interior, --keep-open-mouth, no blinks) and "
+        "mouth-interior (the defaults: mouth-interior generator, open-mouth photos driven from their mouth closed, "
+        "blinks).",
     )
-    talking.add_argument("--mouth-interior-model", default=defaults.MOUTH_INTERIOR, help="the generator measured")
+    talking.add_argument("--mouth-interior-model", default=defaults.MOUTH_INTERIOR, metavar="MODEL",
+                         help="mouth-interior generator checkpoint measured")
     talking.add_argument("--row", action="append", choices=["warp", "mouth-interior"], help="only these rows")
     talking.add_argument("--max-seconds", type=float, default=20.0, help="clips are cut to this length")
     talking.add_argument("--limit", type=int, help="only the first N clips")
@@ -135,18 +155,20 @@ def _add_lip_follow(kinds) -> None:
     lip_follow = _kind(
         kinds,
         "lip-follow",
-        help="does the generated mouth open and close with the speech on held-out clips (issue #14)",
+        help="does the generated mouth open and close with the speech on held-out clips",
         description="Lip-follow (correlation of mouth openings, no lag search) on the clips of a split: rows base "
         "(unrelated speech), loudness and phone_table (no-learning baselines), model:NAME (each --mouth-model's "
-        "predicted opening), own (lipsync with the clip's own speech), cross (a clip dubbed with the next "
-        "clip's speech, against that clip's mouth) and photo (generate from the first frame).",
+        "predicted opening), own (lip-sync with the clip's own speech), cross (a clip dubbed with the next "
+        "clip's speech, against that clip's mouth) and photo (talking-head from the first frame); own, cross and "
+        "photo run with the first --mouth-model.",
     )
     lip_follow.add_argument(
-        "--mouth-model", action="append", default=[], help="mouth-motion checkpoint for a model: row; repeat"
-    )
-    lip_follow.add_argument("--model", dest="mouth_model", action=DeprecatedFlag, instead="--mouth-model", append=True)
-    lip_follow.add_argument(
-        "--lip-sync-model", default=defaults.MOUTH_MOTION, help="the model the lipsync rows run with"
+        "--mouth-model",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help=f"mouth-motion checkpoint for a model: row; repeat; the first also runs the own, cross and photo rows "
+        f"(default {defaults.MOUTH_MOTION})",
     )
     lip_follow.add_argument("--no-pipelines", action="store_true", help="only the model and baseline rows (fast)")
     lip_follow.add_argument("--limit", type=int, help="only the first N clips")
@@ -157,14 +179,23 @@ def _add_mouth(kinds) -> None:
     mouth = _kind(
         kinds,
         "mouth",
-        help="mouth quality at video resolution: mouth-box SSIM, PSNR, sharpness and face-box SSIM (issue #13)",
+        help="mouth quality at video resolution: mouth-box SSIM, PSNR, sharpness and face-box SSIM",
         description="Each clip of a split dubbed with its own speech (a frame may not reuse a mouth from within 10 "
         "frames of itself), scored against the original: rows ground_truth, reference_copy, "
         "renderer_real_shapes, lipsync and paper_generator.",
     )
-    mouth.add_argument("--lip-sync-model", default=defaults.MOUTH_MOTION)
-    mouth.add_argument("--face-generator", default=defaults.FACE_GENERATOR, help="the paper's G_L row; 'none' to skip")
-    mouth.add_argument("--paper-generator", dest="face_generator", action=DeprecatedFlag, instead="--face-generator")
+    mouth.add_argument(
+        "--mouth-model",
+        default=defaults.MOUTH_MOTION,
+        metavar="MODEL",
+        help="mouth-motion checkpoint of the lipsync row",
+    )
+    mouth.add_argument(
+        "--face-generator-model",
+        default=defaults.FACE_GENERATOR,
+        metavar="MODEL",
+        help="face generator checkpoint of the paper_generator row (the paper's G_L); 'none' to skip",
+    )
     mouth.add_argument("--max-frames", type=int, default=150, help="frames scored per clip (default 150)")
     mouth.add_argument("--limit", type=int, help="only the first N clips")
     mouth.add_argument(
@@ -176,14 +207,14 @@ def _add_mouth(kinds) -> None:
 def run_ms_sync(args) -> int:
     from ..benchmarks.papers import benchmark_ms_sync, markdown_table
 
-    path = OutputGuard([args.data, *args.head_model, args.eval_syncers, args.mouth_model]).claim(
+    path = OutputGuard([args.data, *args.head_model, args.eval_syncers_model, args.mouth_model]).claim(
         args.json, "--json", ".json"
     )
     report = benchmark_ms_sync(
         args.data,
         args.split,
         args.head_model or [defaults.HEAD_MOTION],
-        args.eval_syncers,
+        args.eval_syncers_model,
         args.clip_frames,
         padding=args.padding,
         mouth_model=args.mouth_model,
@@ -194,27 +225,34 @@ def run_ms_sync(args) -> int:
     return 0
 
 
-def run_lipsync(args) -> int:
-    from ..benchmarks.papers import benchmark_lipsync, markdown_table
+def run_lip_sync(args) -> int:
+    from ..benchmarks.papers import benchmark_lip_sync, markdown_table
 
-    guard = OutputGuard([args.data, *args.face_generator, args.silent_lip, args.eval_expert, args.lip_sync_model])
+    guard = OutputGuard(
+        [args.data, *args.face_generator_model, args.silent_lip_model, args.sync_expert_model, args.mouth_model]
+    )
     path = guard.claim(args.json, "--json", ".json")
     sheet = guard.claim(args.sheet, "--sheet", ".png")
     if not args.no_mouth_table:
         from ..benchmarks.split_clips import split_clips
 
         split_clips(args.data, args.split)  # the mouth table needs the raw videos: say so before the long part
-    report = benchmark_lipsync(
-        args.data, args.split, args.face_generator, args.silent_lip or None, args.eval_expert, args.chunk_frames
+    report = benchmark_lip_sync(
+        args.data,
+        args.split,
+        args.face_generator_model,
+        args.silent_lip_model or None,
+        args.sync_expert_model,
+        args.chunk_frames,
     )
     print(f"{report['chunks']} chunks of {report['chunk_frames']} frames from split '{report['split']}' (96-px faces)")
     print(markdown_table(report))
-    if not args.no_mouth_table:  # the table of issue #13: whole frames at video resolution, through `talkhead lipsync`
+    if not args.no_mouth_table:  # the mouth table scores whole frames at video resolution, through `talkhead lip-sync`
         from ..benchmarks.mouth import benchmark_mouth, mouth_table
 
-        paper = args.face_generator[0] if args.face_generator else defaults.FACE_GENERATOR
+        paper = args.face_generator_model[0] if args.face_generator_model else defaults.FACE_GENERATOR
         report["mouth"] = benchmark_mouth(
-            args.data, args.split, args.lip_sync_model, paper, None, args.max_frames, sheet=sheet
+            args.data, args.split, args.mouth_model, paper, None, args.max_frames, sheet=sheet
         )
         print(
             f"\nvideo resolution, {len(report['mouth']['clips'])} clips, {report['mouth']['max_frames']} frames each:"
@@ -237,9 +275,10 @@ def run_speed(args) -> int:
 def run_lip_follow(args) -> int:
     from ..benchmarks.lip_follow import benchmark_lip_follow, lip_follow_table
 
-    path = OutputGuard([args.data, *args.mouth_model, args.lip_sync_model]).claim(args.json, "--json", ".json")
+    mouth_models = args.mouth_model or [defaults.MOUTH_MOTION]
+    path = OutputGuard([args.data, *mouth_models]).claim(args.json, "--json", ".json")
     report = benchmark_lip_follow(
-        args.data, args.split, args.mouth_model or None, not args.no_pipelines, args.lip_sync_model, limit=args.limit
+        args.data, args.split, mouth_models, not args.no_pipelines, mouth_models[0], limit=args.limit
     )
     write_json(report, path)
     print(f"{len(report['clips'])} clips of split '{report['split']}'")
@@ -262,13 +301,11 @@ def run_talking_head(args) -> int:
 def run_mouth(args) -> int:
     from ..benchmarks.mouth import benchmark_mouth, mouth_table
 
-    guard = OutputGuard([args.data, args.lip_sync_model])
+    guard = OutputGuard([args.data, args.mouth_model])
     path = guard.claim(args.json, "--json", ".json")
     sheet = guard.claim(args.sheet, "--sheet", ".png")
-    paper = None if args.face_generator.lower() == "none" else args.face_generator
-    report = benchmark_mouth(
-        args.data, args.split, args.lip_sync_model, paper, args.limit, args.max_frames, sheet=sheet
-    )
+    paper = None if args.face_generator_model.lower() == "none" else args.face_generator_model
+    report = benchmark_mouth(args.data, args.split, args.mouth_model, paper, args.limit, args.max_frames, sheet=sheet)
     write_json(report, path)
     print(f"{len(report['clips'])} clips of split '{report['split']}', {report['max_frames']} frames each")
     print(mouth_table(report))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 
 from ..outputs import write_json
 from ..processing.audio import MIN_AUDIO_SECONDS
@@ -36,11 +35,13 @@ def option_strings(parser: argparse.ArgumentParser) -> set[str]:
 
 def as_flags(message: str, flags: set[str]) -> str:
     """A library message in the command line's words: ``on_missing_face=error`` -> ``--on-missing-face error``,
-    ``overwrite=True`` -> ``--overwrite``, for the arguments that are one of ``flags``. The library names its own
+    ``overwrite=True`` -> ``--overwrite``, ``face_generator='x'`` -> ``--face-generator-model 'x'`` (a checkpoint
+    argument's flag ends in ``-model``), for the arguments that are one of ``flags``. The library names its own
     arguments, which a Python caller can follow; the commands name their flags."""
 
     def spell(match: re.Match) -> str:
         flag = "--" + match.group(1).replace("_", "-")
+        flag = flag if flag in flags else f"{flag}-model"
         if flag not in flags:
             return match.group(0)
         return flag if match.group(2) == "True" else f"{flag} {match.group(2)}"
@@ -57,24 +58,3 @@ def print_report(result, json_path, what: str, flags: set[str] = frozenset()) ->
     print(f"  time: {stages}")
     if json_path:
         write_json(result.to_dict(), json_path)
-
-
-def warn_deprecated(flag: str, instead: str) -> None:
-    """One ``warning:`` line on stderr for a flag kept for compatibility (it still works)."""
-    print(f"warning: {flag} is deprecated and will be removed; use {instead}", file=sys.stderr)
-
-
-class DeprecatedFlag(argparse.Action):
-    """A renamed flag that still works (hidden from --help): it sets the new flag's ``dest`` and prints one
-    ``warning:`` line naming the new spelling. ``add_argument("--model", dest="head_model", action=DeprecatedFlag,
-    instead="--head-model")``; ``append=True`` for a repeatable flag."""
-
-    def __init__(self, option_strings, dest, instead: str, append: bool = False, **kwargs):
-        super().__init__(option_strings, dest, help=argparse.SUPPRESS, **kwargs)
-        self.instead, self.append = instead, append
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        warn_deprecated(option_string, self.instead)
-        if self.append:
-            values = [*(getattr(namespace, self.dest) or []), values]
-        setattr(namespace, self.dest, values)

@@ -1,72 +1,56 @@
-"""``talkhead evaluate``: every metric of a video (``talkhead evaluate VIDEO ...``) and the MS-Sync landmark
-report (``talkhead evaluate landmarks ...``).
+"""``talkhead evaluate``: every metric of a video (``talkhead evaluate video VIDEO ...``) and the MS-Sync landmark
+report (``talkhead evaluate landmarks ...``), two subcommands of one argparse parser.
 
-argparse cannot have both a positional VIDEO and a ``landmarks`` subcommand under one parser, so
-:func:`talkhead.cli.main` hands everything after ``evaluate`` to :func:`run_evaluate` unparsed, which dispatches on
-the first argument: ``landmarks`` goes to the landmark parser, anything else to the video parser. The ``evaluate``
-subparser only lists the command in ``talkhead -h``. The metrics themselves are
-in :mod:`talkhead.evaluation`; this module only parses, calls, and writes the JSON and the plot
-(both claimed from :class:`talkhead.outputs.OutputGuard` first: neither may be an input). The library's messages name
-inputs by keyword; :data:`OPTION_NAMES` makes them name this command's flags.
+The metrics themselves are in :mod:`talkhead.evaluation`; this module only parses, calls, and writes the JSON and the
+plot (both claimed from :class:`talkhead.outputs.OutputGuard` first: neither may be an input). The library's messages
+name inputs by keyword; :data:`OPTION_NAMES` makes them name this command's flags.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from .. import defaults
 from ..outputs import OutputGuard
 from ..processing.audio import MIN_AUDIO_SECONDS
-from .common import DeprecatedFlag
 
 OPTION_NAMES = {"video": "--video", "audio": "--audio", "reference": "--reference", "landmarks": "--landmarks",
-                "syncnet_v2": "--syncnet-v2 DIR", "av_hubert": "--av-hubert DIR", "max_side": "--max-side"}
+                "syncnet_v2": "--syncnet-v2-model DIR", "av_hubert": "--av-hubert-model DIR", "max_side": "--max-side"}
 
 VIDEO_DESCRIPTION = (
     "Score VIDEO with every metric the package has and write one JSON report: our SyncNet expert (offset, "
-    "confidence, distance), SyncNet v2 LSE-D / LSE-C (with --syncnet-v2), MS-Sync multi-scale AV offset and "
-    "confidence of the tracked landmarks, AV-HuBERT AVS_u / AVS_m / AVS_v (with --av-hubert; AVS_m and AVS_v "
+    "confidence, distance), SyncNet v2 LSE-D / LSE-C (with --syncnet-v2-model), MS-Sync multi-scale AV offset and "
+    "confidence of the tracked landmarks, AV-HuBERT AVS_u / AVS_m / AVS_v (with --av-hubert-model; AVS_m and AVS_v "
     "with --reference) and, against --reference, SSIM, PSNR, LMD, IFC and identity on 96x96 face crops. "
     "Each metric is reported as computed or unavailable with the reason. Any frame rate and audio format: "
-    "frames are resampled to 25 fps and audio to 16 kHz mono; the face is tracked once. "
-    "The older landmark report is `talkhead evaluate landmarks ...` (see `talkhead evaluate landmarks -h`)."
+    "frames are resampled to 25 fps and audio to 16 kHz mono; the face is tracked once."
 )
 
 
 def add_evaluate(subparsers) -> None:
-    """Add ``evaluate`` to the console script's subcommands."""
+    """Add ``evaluate`` and its two subcommands, ``video`` and ``landmarks``, to the console script."""
     parser = subparsers.add_parser(
-        "evaluate", help="every metric of a video (VIDEO), or MS-Sync metrics of landmarks (landmarks)",
-        description=VIDEO_DESCRIPTION, add_help=False,
+        "evaluate",
+        help="every metric of a video (video), or MS-Sync metrics of landmarks (landmarks)",
+        description="`talkhead evaluate video VIDEO ...` scores a video with every metric the package has; "
+        "`talkhead evaluate landmarks ...` reports MS-Sync's multi-scale sync of tracked or given landmarks.",
     )
-    parser.set_defaults(func=run_evaluate)
+    evaluated = parser.add_subparsers(dest="evaluated", metavar="{video,landmarks}")
+    _add_video(evaluated)
+    _add_landmarks(evaluated)
+    parser.set_defaults(func=lambda args: _missing_subcommand(parser))
 
 
-def parse_evaluate(arguments: list[str]) -> argparse.Namespace:
-    """What ``talkhead evaluate ARGUMENTS...`` runs: every argument, '-h' and '--json' included, reaches
-    :func:`run_evaluate` untouched."""
-    return argparse.Namespace(command="evaluate", arguments=list(arguments), func=run_evaluate)
+def _missing_subcommand(parser) -> int:
+    parser.print_help()
+    return 2
 
 
-def run_evaluate(args) -> int:
-    arguments = list(args.arguments)
-    if not arguments:
-        video_parser().print_help()
-        return 2
-    if arguments[0] == "landmarks":
-        parsed = landmarks_parser().parse_args(arguments[1:])
-        return run_evaluate_landmarks(parsed)
-    return run_evaluate_video(video_parser().parse_args(arguments))
+def _add_video(evaluated) -> None:
+    from ..evaluation.metric_names import GROUPS, METRICS
 
-
-def video_parser() -> argparse.ArgumentParser:
-    from ..evaluation.evaluate import GROUPS, METRICS
-
-    parser = argparse.ArgumentParser(
-        prog="talkhead evaluate", description=VIDEO_DESCRIPTION,
-        usage="talkhead evaluate VIDEO [--audio A] [--reference GT_VIDEO] [--metrics ...] --json OUT [--plot PNG]\n"
-              "       talkhead evaluate landmarks ...",
+    parser = evaluated.add_parser(
+        "video", help="every metric of a video, as one JSON report", description=VIDEO_DESCRIPTION
     )
     parser.add_argument("video", metavar="VIDEO", help="the talking-face video (any frame rate; or a folder of frames)")
     parser.add_argument(
@@ -88,24 +72,36 @@ def video_parser() -> argparse.ArgumentParser:
         "mouth opening with ORIG's, frame by frame with no lag (no learned model involved)",
     )
     parser.add_argument(
-        "--mouth-sync",
+        "--mouth-sync-model",
         nargs="?",
         const=defaults.MOUTH_SYNC,
         metavar="MODEL",
         help="adds the mouth-sync expert's audio-video offset and confidence (dlib mouth shapes against "
-        "phones + mel over 1 s windows; default model talkhead/mouth-sync)",
+        f"phones + mel over 1 s windows); MODEL is its checkpoint (default {defaults.MOUTH_SYNC})",
     )
     parser.add_argument("--json", required=True, metavar="OUT", help="report file to write (.json)")
     parser.add_argument("--plot", metavar="PNG", help="per-window confidence over time and the audio envelope (.png)")
     parser.add_argument(
-        "--expert", default=defaults.SYNC_EXPERT, help="our SyncNet expert (folder, model id or short name)"
+        "--sync-expert-model",
+        default=defaults.SYNC_EXPERT,
+        metavar="MODEL",
+        help="our SyncNet expert checkpoint (folder, model id or short name)",
     )
-    parser.add_argument("--eval-syncers", default=defaults.EVAL_SYNCERS, help="MS-Sync evaluation syncers")
     parser.add_argument(
-        "--syncnet-v2", metavar="DIR", help="SyncNet v2 folder written by talkhead.models.syncnet_v2.convert_syncnet_v2"
+        "--eval-syncers-model",
+        default=defaults.EVAL_SYNCERS,
+        metavar="MODEL",
+        help="MS-Sync evaluation syncers checkpoint (folder, model id or short name)",
     )
     parser.add_argument(
-        "--av-hubert", metavar="DIR", help="AV-HuBERT folder written by talkhead.models.av_hubert.convert_av_hubert"
+        "--syncnet-v2-model",
+        metavar="DIR",
+        help="SyncNet v2 weights: the folder written by talkhead.models.syncnet_v2.convert_syncnet_v2",
+    )
+    parser.add_argument(
+        "--av-hubert-model",
+        metavar="DIR",
+        help="AV-HuBERT weights: the folder written by talkhead.models.av_hubert.convert_av_hubert",
     )
     parser.add_argument(
         "--max-side",
@@ -115,7 +111,7 @@ def video_parser() -> argparse.ArgumentParser:
         "in memory, about 0.7 MB a frame at 640x360",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or status lines on stderr")
-    return parser
+    parser.set_defaults(func=run_evaluate_video)
 
 
 def run_evaluate_video(args) -> int:
@@ -128,25 +124,25 @@ def run_evaluate_video(args) -> int:
             args.audio,
             args.reference,
             args.speaker_video,
-            args.mouth_sync,
-            args.expert,
-            args.eval_syncers,
-            args.syncnet_v2,
-            args.av_hubert,
+            args.mouth_sync_model,
+            args.sync_expert_model,
+            args.eval_syncers_model,
+            args.syncnet_v2_model,
+            args.av_hubert_model,
         ]
     )
     report_path = guard.claim(args.json, "--json", ".json")
     plot_path = guard.claim(args.plot, "--plot", ".png")
     metrics = select_metrics(args.metrics)  # an unknown name fails before any decoding
     options = EvaluateOptions(
-        expert=args.expert,
-        eval_syncers=args.eval_syncers,
-        syncnet_v2=args.syncnet_v2,
-        av_hubert=args.av_hubert,
+        expert=args.sync_expert_model,
+        eval_syncers=args.eval_syncers_model,
+        syncnet_v2=args.syncnet_v2_model,
+        av_hubert=args.av_hubert_model,
         max_side=args.max_side,
         curves=True,
         speaker_video=args.speaker_video,
-        mouth_sync=args.mouth_sync,
+        mouth_sync=args.mouth_sync_model,
     )
     check_options(options, OPTION_NAMES)  # --max-side below 96 and the like: one error line, exit 2
     log = None if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
@@ -171,9 +167,10 @@ def run_evaluate_video(args) -> int:
     return 0
 
 
-def landmarks_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="talkhead evaluate landmarks",
+def _add_landmarks(evaluated) -> None:
+    parser = evaluated.add_parser(
+        "landmarks",
+        help="MS-Sync's multi-scale AV offset and confidence of tracked or given landmarks",
         description=(
             "Track 68 landmarks in --video (or read --landmarks) and report |AV-Off_i| and AV-Conf_i at the four "
             "pyramid levels (200 to 1600 ms windows) with the evaluation syncers, plus the distance-versus-offset "
@@ -190,11 +187,11 @@ def landmarks_parser() -> argparse.ArgumentParser:
         "--landmarks", help="(T, 68, 2) landmarks at 25 fps in crop units: .npz (key 'landmarks') or .json"
     )
     parser.add_argument(
-        "--eval-syncers",
+        "--eval-syncers-model",
         default=defaults.EVAL_SYNCERS,
-        help="MS-Sync evaluation syncers (folder, model id or short name)",
+        metavar="MODEL",
+        help="MS-Sync evaluation syncers checkpoint (folder, model id or short name)",
     )
-    parser.add_argument("--model", dest="eval_syncers", action=DeprecatedFlag, instead="--eval-syncers")
     parser.add_argument(
         "--chunk",
         type=int,
@@ -209,7 +206,7 @@ def landmarks_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", required=True, help="report file to write (.json)")
     parser.add_argument("--plot", help="PNG of distance versus offset per level (.png)")
-    return parser
+    parser.set_defaults(func=run_evaluate_landmarks)
 
 
 def run_evaluate_landmarks(args) -> int:
@@ -217,13 +214,13 @@ def run_evaluate_landmarks(args) -> int:
     from ..evaluation.landmarks_report import evaluate_landmarks, plot_offset_curves
     from ..evaluation.report import write_json
 
-    guard = OutputGuard([args.video, args.audio, args.landmarks, args.eval_syncers])
+    guard = OutputGuard([args.video, args.audio, args.landmarks, args.eval_syncers_model])
     report_path = guard.claim(args.json, "--json", ".json")
     plot_path = guard.claim(args.plot, "--plot", ".png")
     if args.chunk is not None and args.chunk < 1:  # 0 would silently skip the chunked average
         raise TalkheadInputError(f"--chunk must be at least 1 frame, got {args.chunk}")
     report = evaluate_landmarks(
-        args.video, args.audio, args.landmarks, args.eval_syncers, args.chunk, args.padding, names=OPTION_NAMES
+        args.video, args.audio, args.landmarks, args.eval_syncers_model, args.chunk, args.padding, names=OPTION_NAMES
     )
     write_json(report, report_path)
     if plot_path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import defaults
 from ..outputs import OutputGuard
-from .common import AUDIO_HELP, DeprecatedFlag
+from .common import AUDIO_HELP
 
 
 def add_landmarks(subparsers) -> None:
@@ -22,9 +22,9 @@ def add_landmarks(subparsers) -> None:
     parser.add_argument(
         "--head-model",
         default=defaults.HEAD_MOTION,
-        help="MS-Sync generator checkpoint (folder, model id or short name)",
+        metavar="MODEL",
+        help="MS-Sync generator checkpoint of the head's motion (folder, model id or short name)",
     )
-    parser.add_argument("--model", dest="head_model", action=DeprecatedFlag, instead="--head-model")
     parser.add_argument("--seed", type=int, default=0)
     parser.set_defaults(func=run_landmarks)
 

@@ -10,7 +10,7 @@ from .. import defaults, outputs
 from ..errors import TalkheadInputError
 from ..outputs import OutputGuard
 from ..processing.audio import MIN_AUDIO_SECONDS
-from ..processing.phones import LEGACY_PHONE_DECODER, PHONE_DECODERS
+from ..processing.phones import PHONE_DECODERS, PHONE_LOOP_DECODER
 
 
 def add_preprocess(subparsers) -> None:
@@ -32,7 +32,7 @@ def add_preprocess(subparsers) -> None:
                         help="also store 64x64 mouth crops (what the mouth-interior generator trains on)")
     parser.add_argument("--phones", action="store_true",
                         help="also store the phones heard per frame (pocketsphinx; what the mouth-motion model reads)")
-    parser.add_argument("--phone-decoder", default=LEGACY_PHONE_DECODER, choices=PHONE_DECODERS,
+    parser.add_argument("--phone-decoder", default=PHONE_LOOP_DECODER, choices=PHONE_DECODERS,
                         help="how --phones are decoded: the phone loop (default) or the phones of recognised words "
                              "(words: what the shipped mouth-motion model reads; about 4x real time)")
     parser.add_argument("--test-sources", default=None,

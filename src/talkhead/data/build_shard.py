@@ -1,4 +1,4 @@
-"""One shard of a preprocessed dataset (issue #28): ``talkhead preprocess RAW -o OUT --shard I/N``.
+"""One shard of a preprocessed dataset: ``talkhead preprocess RAW -o OUT --shard I/N``.
 
 N machines (or N jobs of an array) each run one shard into one shared folder; the layout, the clip-to-shard rule
 and the loading back are :mod:`talkhead.data.shards`. A shard processes its clips exactly as an unsharded run does

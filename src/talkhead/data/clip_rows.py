@@ -1,4 +1,4 @@
-"""One talking clip -> rows of the data contract (architecture.md), with the cleaning filters of issue #28.
+"""One talking clip -> rows of the data contract (architecture.md), with the cleaning filters large sets need.
 
 For each clip: decode at 25 fps and track 68 landmarks (:func:`talkhead.processing.tracked_clip.track_clip`, the
 tracking every metric and benchmark shares), interpolate gaps of up to 2 frames and split the clip at longer
@@ -24,7 +24,7 @@ from ..processing import audio as audio_lib
 from ..processing.face_crops import CLIP_ENLARGE, ClipFraming, crop_face, frame_clip, smooth_boxes
 from ..processing.faces import FaceTracker, fill_short_gaps, valid_segments
 from ..processing.mouth_crops import MOUTH_SIZE, mouth_crop_boxes
-from ..processing.phones import LEGACY_PHONE_DECODER, NUM_PHONES, phone_features
+from ..processing.phones import NUM_PHONES, PHONE_LOOP_DECODER, phone_features
 from ..processing.tracked_clip import track_clip
 from ..processing.video import VIDEO_FPS, VideoReader
 from .discovery import ClipSpec
@@ -67,7 +67,7 @@ class PreprocessOptions:
     clip_enlarge: float = CLIP_ENLARGE
     face_size: int = 96
     phones: bool = False
-    phone_decoder: str = LEGACY_PHONE_DECODER
+    phone_decoder: str = PHONE_LOOP_DECODER
     mouths: bool = False
     mouth_size: int = MOUTH_SIZE
     min_face_size: float = 0.0

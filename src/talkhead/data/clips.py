@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import TalkheadInputError
-from ..processing.phones import LEGACY_PHONE_DECODER, phone_features
+from ..processing.phones import PHONE_LOOP_DECODER, phone_features
 from .shards import is_sharded, load_sharded
 
 
@@ -48,11 +48,11 @@ class Clip:
         return int(self.landmarks.shape[0])
 
 
-def clip_phones(clip, decoder: str = LEGACY_PHONE_DECODER) -> np.ndarray:
+def clip_phones(clip, decoder: str = PHONE_LOOP_DECODER) -> np.ndarray:
     """The clip's phone soft one-hots: the dataset's ``phones`` column (``talkhead preprocess`` decodes with the
     default decoder, the phone loop), or decoded from its audio with ``decoder``."""
     stored = getattr(clip, "phones", None)
-    if stored is not None and decoder == LEGACY_PHONE_DECODER:
+    if stored is not None and decoder == PHONE_LOOP_DECODER:
         return np.asarray(stored, np.float32)
     return phone_features(clip.audio, clip.num_frames, clip.fps, decoder)
 

@@ -1,8 +1,9 @@
-"""Training windows of 96x96 face crops for the image-side models (spec §6.1, §6.5, §6.7).
+"""Training windows of 96x96 face crops for the image-side models.
 
 A window is 5 consecutive faces and the 16-frame mel window (200 ms) that starts at the same video
-frame. :class:`SyncWindowDataset` gives the experts' BCE samples: with probability ½ the aligned
-audio (label 1), else a mel window of the same clip at least 5 frames away (label 0).
+frame (Yaman et al., stabilized sync, §3.4-3.5; Wav2Lip, color_syncnet_train.py). :class:`SyncWindowDataset`
+gives the experts' BCE samples: with probability ½ the aligned audio (label 1), else a mel window of the same clip
+at least 5 frames away (label 0).
 :class:`FaceWindowDataset` gives the generator's samples: target frames, an identity reference
 window of the same clip that does not overlap them, the per-frame mel windows centred on each frame
 (starting 2 frames before it), and the window's own mel for the sync losses. :class:`OffsetWindowDataset` gives
@@ -83,7 +84,10 @@ class _WindowDataset(torch.utils.data.Dataset):
 
 
 class SyncWindowDataset(_WindowDataset):
-    """``{"faces": (5, 3, 96, 96), "mel": (1, 80, 16), "label": 0. or 1.}`` (spec §6.5)."""
+    """``{"faces": (5, 3, 96, 96), "mel": (1, 80, 16), "label": 0. or 1.}``.
+
+    (Yaman et al., stabilized sync, §3.4.)
+    """
 
     def __getitem__(self, index: int) -> dict:
         rng = self._rng(index)
@@ -98,7 +102,7 @@ class SyncWindowDataset(_WindowDataset):
 
 
 class FaceWindowDataset(_WindowDataset):
-    """The generator's samples (spec §6.1).
+    """The generator's samples (Yaman et al., stabilized sync, §3.5).
 
     ``target`` (5, 3, 96, 96); ``reference`` (5, 3, 96, 96) from a non-overlapping window;
     ``frame_mels`` (5, 1, 80, 16), frame t's window starting at t - 2; ``mel`` (1, 80, 16) the window at

@@ -1,4 +1,4 @@
-"""The cleaning big talking-face sets need (issue #28): small faces, scene cuts, and audio-video offsets.
+"""The cleaning big talking-face sets need: small faces, scene cuts, and audio-video offsets.
 
 LatentSync and MuseTalk document the same steps for VoxCeleb2 / HDTF-scale data: drop faces too small to learn a
 mouth from, cut clips where the shot changes (a montage of two speakers is not one face track), and measure each

@@ -1,4 +1,4 @@
-"""Training samples of the mouth-interior generator (issue #27), from the mouth crops of ``talkhead preprocess
+"""Training samples of the mouth-interior generator, from the mouth crops of ``talkhead preprocess
 --mouths``.
 
 A sample is a target frame of a clip (its crop, and the mask of its inner lips from its landmarks) and a

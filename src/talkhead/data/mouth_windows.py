@@ -1,5 +1,5 @@
 """Training data of the mouth-motion model: per-frame audio features and mouth displacements of whole clips,
-sampled as random windows (issue #14).
+sampled as random windows.
 
 A clip's target is its mouth shapes in the face frame (:func:`talkhead.processing.mouth.mouth_shapes`)
 minus the clip's mean shape, so the model learns how speech moves a mouth, not what a mouth looks like.

@@ -1,4 +1,4 @@
-"""The layout of a sharded dataset (issue #28): which clips a shard owns, its Parquet files, its manifest, when the
+"""The layout of a sharded dataset: which clips a shard owns, its Parquet files, its manifest, when the
 folder shows them, and loading every shard back as one dataset.
 
 ``talkhead preprocess RAW -o OUT --shard I/N`` processes the clips whose key (the path below the input folder,

@@ -1,4 +1,4 @@
-"""Training windows streamed from a dataset too big for memory (issue #28): no Python list of clips.
+"""Training windows streamed from a dataset too big for memory: no Python list of clips.
 
 The in-memory scripts load every clip, then draw windows (:class:`~talkhead.data.mouth_windows.MouthWindowDataset`).
 Here the clips stream through ``datasets``: a dataset's Parquet files (``talkhead preprocess --shard I/N``, or

@@ -1,13 +1,15 @@
 """Training windows cut from preprocessed clips, as torch datasets.
 
-Syncer windows (MS-Sync, spec §2.4): every clip's landmark and audio pyramids are computed once.
+Syncer windows (Airale et al., MS-Sync, §3.1; the sampling of the authors' syncer-training script,
+LouisBearing/FlowMatchingPortraits ``prepare_batch``): every clip's landmark and audio pyramids are computed once.
 A sample is one clip: a random audio offset o in [0, 20), then non-overlapping 20-frame audio
 windows starting at o, o + 20, ... with the 5-frame landmark window starting at a quarter of that
 index, at every level. :func:`group_windows` pools the windows of a batch of clips and cuts them
 into contrastive groups: mixed groups of 48 for InfoNCE, or groups of 12 from one clip for the
 SyncNet-style evaluation syncers.
 
-Augmentation (spec §1.8), the same for every window of a clip: horizontal flip with the iBUG-68
+Augmentation (MS-Sync code, LouisBearing/HMo-audio; our choice: the flip is done on the fly where the code loads
+pre-flipped files), the same for every window of a clip: horizontal flip with the iBUG-68
 index swap (p = 0.5), isotropic scale U(0.9, 1.1) about the crop centre, translation U(-0.08, 0.08)
 per axis, and a constant added to the log audio features, U(-0.1 R, 0.1 R) with R the clip's
 feature range. All of these are affine, and the pyramid is a normalised linear filter, so they are
@@ -215,14 +217,16 @@ def input_statistics(clips: list[PyramidClip | Clip]) -> tuple[np.ndarray, np.nd
 
 
 class LandmarkSequenceDataset(torch.utils.data.Dataset):
-    """Random sub-clips for the MS-Sync generator (spec §3.6): ``length`` frames of landmarks and their audio.
+    """Random sub-clips for the MS-Sync generator: ``length`` frames of landmarks and their audio.
 
-    Items are ``{"landmarks": (length, 68, 2), "audio": (4 length, 26)}``; landmarks are smoothed
-    over 3 frames (spec §1.3) and, with ``augment``, flipped / scaled / shifted with the audio gain of
-    spec §1.8. Clips shorter than ``length + 3`` frames are left out; longer clips are drawn more
-    often, in proportion to the sub-clips they hold. An epoch is ``samples_per_epoch`` draws; item ``index`` of
-    epoch ``epoch`` (set by the training loop) is the same draw whatever the worker, so a resumed run sees the
-    sequences an uninterrupted one would.
+    Sub-clips are drawn as the MS-Sync code draws its training rollouts (Airale et al., MS-Sync, §4.1;
+    LouisBearing/HMo-audio, ``prepare_train_batch``). Items are ``{"landmarks": (length, 68, 2),
+    "audio": (4 length, 26)}``; landmarks are smoothed over 3 frames (MS-Sync code, ``VoxLipsDataset``)
+    and, with ``augment``, flipped / scaled / shifted with the audio gain of the syncer windows above.
+    Clips shorter than ``length + 3`` frames are left out; longer clips are drawn more often, in proportion to
+    the sub-clips they hold. An epoch is ``samples_per_epoch`` draws; item ``index`` of epoch ``epoch`` (set by the
+    training loop) is the same draw whatever the worker, so a resumed run sees the sequences an uninterrupted one
+    would.
     """
 
     def __init__(

@@ -1,13 +1,13 @@
 """Evaluation orchestration: decode and track a video once, then feed the pure metrics of :mod:`talkhead.metrics`.
 
-* :mod:`.tracked_clip`: :class:`~.tracked_clip.TrackedClip`, one video decoded and tracked once with the dataset's
-  conventions (``talkhead preprocess`` uses the same function);
-* :mod:`.evaluate`: ``talkhead evaluate VIDEO``, every metric of a video (:mod:`.video_metrics` runs each one,
+* :mod:`talkhead.processing.tracked_clip`: :class:`~talkhead.processing.tracked_clip.TrackedClip`, one video decoded
+  and tracked once with the dataset's conventions (``talkhead preprocess`` uses the same function);
+* :mod:`.evaluate`: ``talkhead evaluate video VIDEO``, every metric of a video (:mod:`.video_metrics` runs each one,
   :mod:`.inputs` resolves the speech and the weights first, :mod:`.report` prints and plots the report);
 * :mod:`.landmarks_report`: ``talkhead evaluate landmarks``, MS-Sync's multi-scale sync of landmarks;
 * :mod:`.lip_follow`, :mod:`.mouth_sync`: the lip-follow against the speaker's video and the mouth-sync expert's
-  offset (``--speaker-video``, ``--mouth-sync``; the Space scores its results with the latter);
-* :mod:`.baselines`: the no-learning mouth-motion baselines every model is read against.
+  offset (``--speaker-video``, ``--mouth-sync-model``; the Space scores its results with the latter);
+* :mod:`talkhead.metrics.baselines`: the no-learning mouth-motion baselines every model is read against.
 
 The sync experts themselves are :class:`talkhead.metrics.sync.SyncExpert` adapters next to their metrics; the
 benchmark protocols are in :mod:`talkhead.benchmarks`.

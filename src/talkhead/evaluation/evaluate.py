@@ -1,4 +1,4 @@
-"""Every metric of the package on one video: what ``talkhead evaluate VIDEO`` and the Space call.
+"""Every metric of the package on one video: what ``talkhead evaluate video VIDEO`` and the Space call.
 
 :func:`evaluate_video` decodes the video at 25 fps (any source rate) and its audio (or ``audio``) at
 16 kHz mono (any rate, any channels), tracks the face once (:func:`~talkhead.processing.tracked_clip.track_clip`)
@@ -55,12 +55,10 @@ from ..processing import audio as audio_lib
 from ..processing.tracked_clip import TrackedClip, track_clip
 from . import inputs
 from .lip_follow import lip_follow_videos
+from .metric_names import GROUPS, METRICS
 from .mouth_sync import mouth_sync_video
 from .video_metrics import EvaluateOptions, VideoMetrics, unavailable
 
-METRICS = ("expert_sync", "syncnet_v2", "ms_sync", "avs_u", "avs_m", "avs_v", "ssim", "psnr", "lmd", "ifc", "identity")
-GROUPS = {"all": METRICS, "sync": ("expert_sync", "syncnet_v2", "ms_sync", "avs_u"), "avs": ("avs_u", "avs_m", "avs_v"),
-          "image": ("ssim", "psnr", "lmd", "ifc", "identity")}
 REFERENCE_METRICS = ("avs_m", "avs_v", "ssim", "psnr", "lmd", "ifc", "identity")
 NEEDS_A_FACE = "; every metric needs a visible face"
 MIN_MAX_SIDE = 96  # smaller frames cannot hold a 96x96 face crop (the detector finds nothing in them)

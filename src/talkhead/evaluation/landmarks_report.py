@@ -2,8 +2,8 @@
 
 Landmarks come from a file, or from a video tracked once (:func:`~talkhead.processing.tracked_clip.track_clip`) and
 normalised as the datasets are (the clip crop of :func:`talkhead.processing.face_crops.frame_clip`), then smoothed over
-3 frames as the syncers saw them in training (spec §1.3): the same landmarks ``talkhead evaluate --metrics ms_sync``
-scores.
+3 frames as the syncers saw them in training (MS-Sync code, LouisBearing/HMo-audio, ``VoxLipsDataset``): the same
+landmarks ``talkhead evaluate video --metrics ms_sync`` scores.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def _chunks(length: int, size: int) -> list[tuple[int, int]]:
 def evaluate_landmarks(video: str | None = None, audio: str | None = None, landmarks: str | None = None,
                        model: str = DEFAULT_EVAL_SYNCERS, chunk: int | None = None, padding: str = "valid",
                        names: Mapping[str, str] | None = None) -> dict:
-    """Multi-scale |AV-Off_i| and AV-Conf_i of a talking face (spec §2.6, §5.3) as a JSON-ready report.
+    """Multi-scale |AV-Off_i| and AV-Conf_i of a talking face (Airale et al., MS-Sync, §4.3) as a JSON-ready report.
 
     Landmarks come from ``landmarks`` (a file) or are tracked in ``video``; speech comes from
     ``audio`` or the video's own track. ``chunk`` (e.g. 80, the paper's protocol) also reports the

@@ -1,4 +1,4 @@
-"""Lip-follow of a video against the video of whoever spoke its audio (``talkhead evaluate --speaker-video``)."""
+"""Lip-follow of a video against the video of whoever spoke its audio (``talkhead evaluate video --speaker-video``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The mouth-sync expert on videos and on dataset clips (issue #14, item 4): ``talkhead evaluate --mouth-sync``'s
+"""The mouth-sync expert on videos and on dataset clips: ``talkhead evaluate video --mouth-sync-model``'s
 offset of a tracked video, and the offset accuracy of the experts' validation.
 
 The search itself is :func:`talkhead.metrics.mouth_sync.clip_offset`. The sign is that of

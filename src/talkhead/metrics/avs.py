@@ -1,5 +1,5 @@
 """AV-HuBERT synchrony metrics AVS_u, AVS_m, AVS_v (Yaman et al., "Audio-Visual Speech Representation Expert
-for Enhanced Talking Face Video Generation and Evaluation", CVPRW, eq. 4-6; spec §6.9).
+for Enhanced Talking Face Video Generation and Evaluation", CVPRW 2024, eq. 4-6).
 
 With TE the last transformer layer of a lip-reading AV-HuBERT (:class:`talkhead.models.av_hubert.AVHubertModel`)
 and a zero placeholder for a missing modality:

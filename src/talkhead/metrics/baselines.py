@@ -1,4 +1,5 @@
-"""The two no-learning mouth-motion baselines of ``shared/design/baselines.md``, as rows every model is read against.
+"""The two no-learning mouth-motion baselines (a phone table and the person's own mouths), as rows every model is
+read against.
 
 * **phone table**: each phone's mean z-scored mouth opening over the training clips; a new clip's
   opening is the table's value of each frame's phone (most of its frame's span).

@@ -1,9 +1,9 @@
 """Sync of 96x96 face crops against the mel with our SyncNet-style experts (``syncnet-eval``, AVSyncNet).
 
-The LSE-style protocol of the stabilized-sync paper (spec §5.5, §6.9) with our own expert in place of the
-Oxford SyncNet: window t is faces t..t+4 against the 16-frame mel window that starts at the same video frame;
-the experts' L2-normalised embeddings go through :func:`talkhead.metrics.sync.expert_offset` (Euclidean
-distance, zero padding, as SyncNet).
+The LSE-style protocol of the stabilized-sync paper (Yaman et al., stabilized sync, §4) with our own expert in
+place of the Oxford SyncNet: window t is faces t..t+4 against the 16-frame mel window that starts at the same
+video frame; the experts' L2-normalised embeddings go through :func:`talkhead.metrics.sync.expert_offset`
+(Euclidean distance, zero padding, as SyncNet).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Image-domain metrics of generated faces (spec §6.9): SSIM, PSNR, IFC, LMD and identity similarity.
+"""Image-domain metrics of generated faces (Yaman et al., stabilized sync, §4): SSIM, PSNR, IFC, LMD and identity
+similarity.
 
 SSIM and PSNR come from scikit-image (Gaussian window σ = 1.5, i.e. 11 taps, peak 255), on faces at
 96x96 scaled to [0, 255]. Inputs are (N, 3, H, W) tensors or arrays in [0, 1], or (N, H, W, 3) uint8.

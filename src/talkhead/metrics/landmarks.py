@@ -1,4 +1,4 @@
-"""Landmark-domain metrics (spec §5; Airale et al. §4.2-4.3).
+"""Landmark-domain metrics (Airale et al., MS-Sync, §4.2-4.3).
 
 * :func:`multiscale_sync`: |AV-Off_i| and AV-Conf_i at every pyramid level, each level of the evaluation
   syncers a :class:`~talkhead.metrics.sync.SyncExpert` (:class:`MSSyncLevelExpert`) through the one offset search.
@@ -7,7 +7,8 @@
   their mean). This is what we report: the paper's FID/FVD need InceptionV3 and I3D weights that
   cannot be downloaded here.
 * :func:`rasterize_landmarks`, :func:`motion_trail`, :func:`inception_frechet`: the paper's raster
-  protocol (§5.1-5.2) for a user who supplies the Inception weights (:mod:`talkhead.backbones.inception`).
+  protocol (SUHMo code, ``fast_seq2img`` and ``Metrics``) for a user who supplies the Inception weights
+  (:mod:`talkhead.backbones.inception`).
 """
 
 from __future__ import annotations
@@ -79,8 +80,8 @@ class MSSyncLevelExpert:
 
 def multiscale_sync(eval_syncer, landmarks, logfbank, levels: list[int] | None = None, vshift: int = VSHIFT,
                     padding: str = DEFAULT_PADDING) -> MultiscaleSyncResult:
-    """Multi-scale AV offset and confidence of one clip (spec §2.6): :func:`~talkhead.metrics.sync.expert_offset`
-    at each level (:class:`MSSyncLevelExpert`).
+    """Multi-scale AV offset and confidence of one clip (Airale et al., MS-Sync, §4.3):
+    :func:`~talkhead.metrics.sync.expert_offset` at each level (:class:`MSSyncLevelExpert`).
 
     Args:
         eval_syncer: an :class:`~talkhead.models.ms_sync.MSSyncSyncerModel` trained as evaluation syncers.
@@ -88,7 +89,7 @@ def multiscale_sync(eval_syncer, landmarks, logfbank, levels: list[int] | None =
         logfbank: (4T, 26) audio features.
         levels: levels to report (all the syncers have by default).
         padding: ``"valid"`` (default here) averages each shift over the windows that overlap;
-            ``"zeros"`` is SyncNet's zero padding (spec §2.6). With the small syncers we can train,
+            ``"zeros"`` is SyncNet's zero padding (``SyncNetInstance.py``). With the small syncers we can train,
             aligned embeddings lie farther apart than an embedding from the zero vector, so zero
             padding drags the minimum to the edge of the search (ground-truth |AV-Off_1| of 7.1 steps
             on held-out clips, against 3.5 with ``valid``; benchmarks/RESULTS.md).
@@ -154,11 +155,11 @@ def landmark_frechet(
 
 # --- the paper's raster protocol (needs user-supplied Inception weights) ----------------------------
 
-RASTER_GROUPS = ((JAW,), (EYEBROWS, NOSE, EYES), (MOUTH,))  # channels 0, 1, 2 (spec §5.1)
+RASTER_GROUPS = ((JAW,), (EYEBROWS, NOSE, EYES), (MOUTH,))  # channels 0, 1, 2 (SUHMo code, ``fast_seq2img``)
 
 
 def rasterize_landmarks(landmarks: np.ndarray, size: int = 224, mode: str = "points") -> np.ndarray:
-    """(..., 68, 2) landmarks in [0, 1) -> (..., 3, size, size) float32 rasters (spec §5.1).
+    """(..., 68, 2) landmarks in [0, 1) -> (..., 3, size, size) float32 rasters (SUHMo code, ``fast_seq2img``).
 
     ``points``: one lit pixel per landmark (clamped to [0, 0.99], scaled, truncated), jaw / brows +
     nose + eyes / mouth in channels 0 / 1 / 2. ``lines``: the same regions drawn as polylines, a
@@ -186,7 +187,8 @@ def rasterize_landmarks(landmarks: np.ndarray, size: int = 224, mode: str = "poi
 
 
 def motion_trail(rasters: np.ndarray) -> np.ndarray:
-    """(M, 3, H, W) raster clip -> one (3, H, W) image, later frames heavier (t-FID, spec §5.2)."""
+    """(M, 3, H, W) raster clip -> one (3, H, W) image, later frames heavier (t-FID, Airale et al., MS-Sync,
+    §4.2; weights from the SUHMo code)."""
     weights = np.linspace(0.2, 0.8, len(rasters))
     weights = weights / weights.sum()
     return np.tensordot(weights, np.asarray(rasters, np.float32), axes=1).astype(np.float32)

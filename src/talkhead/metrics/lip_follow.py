@@ -1,10 +1,10 @@
-"""Lip-follow: does a mouth open and close with the speech? A model-free referee (issue #14).
+"""Lip-follow: does a mouth open and close with the speech? A model-free referee.
 
-The measure of ``shared/design/baselines.md``: mouth opening per frame (mean inner-lip gap over the
-inter-ocular distance, :func:`talkhead.processing.mouth.inner_lip_opening`), each sequence smoothed by a
-centred 3-frame moving average, then the Pearson correlation of two sequences over their common length,
-with **no lag search** (sync has to be exact to score). It needs no learned model, so it checks the
-learned sync scores rather than depending on them.
+The measure every model and the no-learning baselines (:mod:`talkhead.metrics.baselines`) are read by: mouth opening per
+frame (mean inner-lip gap over the inter-ocular distance, :func:`talkhead.processing.mouth.inner_lip_opening`), each
+sequence smoothed by a centred 3-frame moving average, then the Pearson correlation of two sequences over their common
+length, with **no lag search** (sync has to be exact to score). It needs no learned model, so it checks the learned sync
+scores rather than depending on them.
 """
 
 from __future__ import annotations

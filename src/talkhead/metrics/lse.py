@@ -1,4 +1,4 @@
-"""LSE-D and LSE-C: lip-sync error with SyncNet v2 (spec §5.5, §6.9).
+"""LSE-D and LSE-C: lip-sync error with SyncNet v2.
 
 The metrics of Prajwal et al. (Wav2Lip, 2020) computed with the pretrained SyncNet of Chung & Zisserman
 ("Out of time", 2016; ``joonson/syncnet_python``, :class:`talkhead.models.syncnet_v2.SyncNetV2Model`),
@@ -15,7 +15,7 @@ the way ``SyncNetInstance.evaluate`` computes them:
    at the best shift, median-filtered over 9 windows.
 
 :func:`syncnet_v2_face_crops` cuts the crops from whole frames and a face track with syncnet_python's
-``run_pipeline.crop_video`` geometry; ``talkhead evaluate --syncnet-v2`` tracks the face with
+``run_pipeline.crop_video`` geometry; ``talkhead evaluate video --syncnet-v2-model`` tracks the face with
 :func:`talkhead.processing.tracked_clip.track_clip`.
 
 Where we differ from syncnet_python:

@@ -1,13 +1,12 @@
-"""Mouth quality at video resolution: SSIM, PSNR and sharpness inside the mouth box (issue #13).
+"""Mouth quality at video resolution: SSIM, PSNR and sharpness inside the mouth box.
 
-The protocol of ``shared/design/baselines.md``: the **mouth box** is the square centred on points
-48-67 of the *real* frame, side 1.35 x the mouth width (horizontal extent of points 48-67); the
-generated frame is compared with the real one inside it. **Sharpness** is the variance of the
-Laplacian of the grey box, generated over real (a smear scores far below 1). The **face box** is the
-tight box of all 68 points. **Teeth share** (issue #27) is the share of the pixels inside the inner lips
-(points 60-67) that are bright and grey (HSV value at least ``TEETH_VALUE``, saturation at most
-``TEETH_SATURATION``): teeth, where lips, tongue and throat are red or dark. Every function takes RGB uint8 frames
-and image-pixel landmarks.
+The protocol the no-learning baselines (:mod:`talkhead.metrics.baselines`) are measured by: the **mouth box** is the
+square centred on points 48-67 of the *real* frame, side 1.35 x the mouth width (horizontal extent of points 48-67); the
+generated frame is compared with the real one inside it. **Sharpness** is the variance of the Laplacian of the grey box,
+generated over real (a smear scores far below 1). The **face box** is the tight box of all 68 points. **Teeth share** is
+the share of the pixels inside the inner lips (points 60-67) that are bright and grey (HSV value at least
+``TEETH_VALUE``, saturation at most ``TEETH_SATURATION``): teeth, where lips, tongue and throat are red or dark. Every
+function takes RGB uint8 frames and image-pixel landmarks.
 """
 
 from __future__ import annotations

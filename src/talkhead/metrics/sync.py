@@ -2,7 +2,8 @@
 
 SyncNet (Chung & Zisserman; ``joonson/syncnet_python``) compares each visual embedding v_t with the
 audio embeddings around it: the audio sequence is padded with ``vshift`` zero vectors at both ends
-and, for each shift k in 0..2·vshift, m(k) = mean_t ‖v_t - ũ_{t+k}‖ (spec §2.6):
+and, for each shift k in 0..2·vshift, m(k) = mean_t ‖v_t - ũ_{t+k}‖ (``SyncNetInstance.py``,
+``calc_pdist`` and ``evaluate``):
 
 * offset = vshift - argmin_k m(k), in steps of the sequences' rate (positive: audio leads);
 * min distance (LSE-D) = min_k m(k);
@@ -147,7 +148,7 @@ def offset_search(
     streams are in sync. The distances of every window at every shift are averaged over windows
     before the minimum and median are taken, as in SyncNet.
 
-    With SyncNet's zero padding (the default, spec §2.6) even a sequence that carries no information
+    With SyncNet's zero padding (the default, as in ``SyncNetInstance.py``) even a sequence that carries no information
     (a static face) gets a positive confidence, because shifts that reach the padding are farther;
     the paper's static baseline shows it (AV-Conf 0.63). ``padding="valid"`` averages only windows
     that overlap, where identical constant sequences give a confidence of exactly 0.

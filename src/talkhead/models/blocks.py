@@ -1,11 +1,13 @@
 """Small building blocks shared by several models. Each is written once here and imported.
 
-* :class:`ConvNeXt1DBlock`: the "InvRes1D" block of the MS-Sync code (spec §2.3), a 1D ConvNeXt
+* :class:`ConvNeXt1DBlock`: the "InvRes1D" block of the MS-Sync code (``resnet.py``), a 1D ConvNeXt
   block with GELU after the residual addition. With kernel 1 it is a per-time-step residual MLP
   (the paper's "dense layers"); with ``groups > 1`` it runs that many independent branches side by
   side (the generator's four branches).
-* :class:`ConvNeXt1DEncoder`: stem + four stages of two blocks + average pool + linear (spec §2.3).
-* :class:`LandmarkEmbedding`: the per-frame MLP of the MS-Sync generator and discriminators (spec §3.2, §4.1).
+* :class:`ConvNeXt1DEncoder`: stem + four stages of two blocks + average pool + linear (MS-Sync code,
+  ``resnet.py``).
+* :class:`LandmarkEmbedding`: the per-frame MLP of the MS-Sync generator and discriminators (MS-Sync
+  code, ``encoder_x``).
 """
 
 from __future__ import annotations
@@ -102,7 +104,8 @@ def pointwise_conv(conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
 
 
 def stage_widths(in_channels: int, targets: Sequence[int]) -> list[int]:
-    """Actual stage widths: each stage but the last is at least as wide as what it receives (spec §2.3)."""
+    """Actual stage widths: each stage but the last is at least as wide as what it receives (MS-Sync
+    code, ``resnet.py``)."""
     widths, current = [], in_channels
     for index, target in enumerate(targets):
         current = target if index == len(targets) - 1 else max(target, current)
@@ -146,7 +149,7 @@ class ConvNeXt1DEncoder(nn.Module):
 
 
 class LandmarkEmbedding(nn.Module):
-    """136 -> hidden -> LayerNorm -> expand -> GELU -> out (spec §3.2, §4.1)."""
+    """136 -> hidden -> LayerNorm -> expand -> GELU -> out (MS-Sync code, ``encoder_x``)."""
 
     def __init__(self, in_dim: int, hidden: int, expand: int, out_dim: int):
         super().__init__()

@@ -1,4 +1,4 @@
-"""Work beside work (issue #25): batches rendered in worker threads, frames decoded ahead in another.
+"""Work beside work: batches rendered in worker threads, frames decoded ahead in another.
 
 OpenCV's remap and warps, NumPy's linear algebra, torch and PyAV's decoder and H.264 encoder release the GIL, so
 while the caller's thread decodes the next batch and encodes the last one, two threads render

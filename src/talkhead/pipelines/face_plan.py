@@ -1,4 +1,4 @@
-"""Lip-sync's first pass (issue #6): the video decoded at ``track_side``, the face followed with dlib, and what the
+"""Lip-sync's first pass: the video decoded at ``track_side``, the face followed with dlib, and what the
 other passes need kept: per-frame landmarks, smoothed crop boxes, the missing-face policy applied, and the identity
 references of the generator renderer (:class:`FacePlan`)."""
 

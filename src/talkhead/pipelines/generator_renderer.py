@@ -1,9 +1,9 @@
 """The paper's mouth renderer: the stabilized-sync face generator G_L repaints each 96x96 face (Yaman et al., ECCV).
 
-Inference of the stabilized-sync face generator as the paper's Wav2Lip-style protocol (spec §6.2-6.3):
-every frame's 96x96 face crop, lower half masked, is the pose input; a silent-lip reference face (an
-identity frame closed by G_S) is the identity input; the 16-frame mel window centred on the frame is
-the audio. The generated mouth region is pasted back with a feathered mask.
+Inference of the stabilized-sync face generator as the paper's Wav2Lip-style protocol (Yaman et al.,
+stabilized sync, §3.1-3.3): every frame's 96x96 face crop, lower half masked, is the pose input; a
+silent-lip reference face (an identity frame closed by G_S) is the identity input; the 16-frame mel
+window centred on the frame is the audio. The generated mouth region is pasted back with a feathered mask.
 
 Where we differ: identity references are a handful of frames spread over the video (the one whose
 head pose is nearest each frame is used), not a random frame per window, so the video streams. It is
@@ -103,7 +103,10 @@ def match_colour(generated: np.ndarray, source: np.ndarray, mask: np.ndarray) ->
 
 
 def close_mouths(silent_lip, faces: np.ndarray) -> torch.Tensor:
-    """Identity references with closed lips: G_S on the face with the mel of silence (spec §6.3)."""
+    """Identity references with closed lips: G_S on the face with the mel of silence.
+
+    (Yaman et al., stabilized sync, §3.2.)
+    """
 
     tensor = faces_to_tensor(faces)
     if silent_lip is None:

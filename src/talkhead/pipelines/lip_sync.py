@@ -4,7 +4,7 @@ Two renderers, named by ``LipSyncOptions.renderer`` (``--renderer``):
 
 * ``retrieval`` (default), with a :class:`~talkhead.models.mouth_motion.MouthMotionModel` (``mouth-motion``): the model
   turns the speech into mouth shapes and the video's own mouths are retrieved, warped onto them and
-  pasted back (:mod:`.retrieval_renderer`; issues #13 and #14). Real lips and teeth, sharp at video
+  pasted back (:mod:`.retrieval_renderer`). Real lips and teeth, sharp at video
   resolution, and only the mouth and chin change.
 * ``generator``, with a :class:`~talkhead.models.stable_sync.StableSyncFaceGenerator` (``stable-sync-face``, the paper's
   G_L; Yaman et al., ECCV): every 96x96 face is repainted from a 16-frame mel window with silent-lip
@@ -26,10 +26,8 @@ loop, bounce, or trim the audio); audio shorter than the video ends the output w
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
-import warnings
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
 
@@ -49,8 +47,6 @@ from .common import DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, load_speech
 from .concurrency import read_ahead, render_in_order
 from .face_plan import FacePlan, ranges_text, track_faces
 from .generator_renderer import FaceRenderer, close_mouths
-from .loading import load_lip_sync_models as load_lip_sync_models  # re-exported: lip_sync's loader
-from .loading import renderer_of_checkpoint as renderer_of_checkpoint
 from .playback import iterate_source, source_order
 from .retrieval_renderer import build_retrieval_renderer
 from .stages import StageTimes
@@ -186,18 +182,15 @@ def lip_sync(
     ``options.renderer`` says which models it takes: ``retrieval`` (default) a
     :class:`~talkhead.models.mouth_motion.MouthMotionModel` as ``mouth_model``; ``generator`` a
     :class:`~talkhead.models.stable_sync.StableSyncFaceGenerator` as ``face_generator`` (G_L), with ``silent_lip``
-    (G_S) closing its identity references. :func:`load_lip_sync_models` loads them by name. Nothing is left at
+    (G_S) closing its identity references. :func:`~.loading.load_lip_sync_models` loads them by name. Nothing is left at
     ``output`` if the run fails.
     """
     options = options or LipSyncOptions()
-    if isinstance(mouth_model, StableSyncFaceGenerator):  # the single `model` argument of 0.1.0.dev0
-        warnings.warn(
-            "lip_sync(..., generator) is deprecated: pass face_generator=generator with "
-            "LipSyncOptions(renderer='generator')",
-            DeprecationWarning,
-            stacklevel=2,
+    if isinstance(mouth_model, StableSyncFaceGenerator):
+        raise TalkheadInputError(
+            "mouth_model is a face generator (G_L): pass it as face_generator= with "
+            "LipSyncOptions(renderer='generator')"
         )
-        mouth_model, face_generator, options = None, mouth_model, dataclasses.replace(options, renderer="generator")
     needed = {"retrieval": ("mouth_model", mouth_model), "generator": ("face_generator", face_generator)}
     argument, given = needed[options.renderer]
     if given is None:

@@ -1,6 +1,6 @@
-"""Loading the pipelines' models by name, once for every caller (issue #26).
+"""Loading the pipelines' models by name, in one place so that every caller checks them the same way.
 
-``talkhead lipsync`` / ``generate``, the Space, the benchmarks and ``pipeline(...)`` all load through these
+``talkhead lip-sync`` / ``talking-head``, the Space, the benchmarks and ``pipeline(...)`` all load through these
 functions: a checkpoint's kind is checked against the argument it is given for (a one-line error names both),
 and a model object passes through unchanged.
 """
@@ -68,7 +68,7 @@ def _load_checked(model_class, name, argument: str):
 
 def renderer_of_checkpoint(name: str) -> str:
     """The renderer a lip-sync checkpoint serves, read from its config: ``retrieval`` for a mouth-motion model,
-    ``generator`` for a stabilized-sync face generator (the deprecated single ``model`` argument)."""
+    ``generator`` for a stabilized-sync face generator (a benchmark row given one checkpoint name)."""
     kind = _checkpoint_kind(name, "model")
     kinds = {
         MouthMotionModel.config_class.model_type: "retrieval",
@@ -101,7 +101,7 @@ def load_talking_head_models(
     repaint: bool = True,
     mouth_interior=defaults.MOUTH_INTERIOR,
 ) -> TalkingHeadModels:
-    """The models of ``talkhead generate``, the Space and ``pipeline("talking-head")``, each a checkpoint name, a
+    """The models of ``talkhead talking-head``, the Space and ``pipeline("talking-head")``, each a checkpoint name, a
     folder, a loaded model, or ``None`` (``mouth_model``: MS-Sync moves the mouth; the generators: no repaint;
     ``mouth_interior``: a painted interior). ``repaint=False`` skips loading the two face generators."""
     if mouth_model is not None:

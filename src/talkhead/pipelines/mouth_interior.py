@@ -1,4 +1,4 @@
-"""The talking head's mouth interior (issue #27): the mouth-interior generator fills the inside of the lips where
+"""The talking head's mouth interior: the mouth-interior generator fills the inside of the lips where
 the warped photo's mouth opens wider than the photo's own.
 
 A warp can stretch lips but cannot open a mouth: between the lips of a closed photo it smears the lip line. For

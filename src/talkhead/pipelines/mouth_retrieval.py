@@ -1,4 +1,4 @@
-"""Mouth rendering by retrieval and warp: the person's own mouths, re-timed and re-shaped (issue #13).
+"""Mouth rendering by retrieval and warp: the person's own mouths, re-timed and re-shaped.
 
 Video Rewrite (Bregler et al., 1997) and "Synthesizing Obama" (Suwajanakorn et al., 2017) dub a video
 by reusing its own mouths. We do the same with a motion model in front:

@@ -1,4 +1,4 @@
-"""The frames of a talking photo (issues #27 and #25): each one the photo warped through its landmarks, its eyes
+"""The frames of a talking photo: each one the photo warped through its landmarks, its eyes
 blinked and its opened mouth filled, rendered in worker threads while the caller encodes.
 
 A frame depends only on its own landmarks and the photo, so batches of frames render independently, in worker

@@ -1,4 +1,4 @@
-"""The motion of a talking photo (issues #4, #14, #27): MS-Sync's head motion rescaled, the mouth and jaw from the
+"""The motion of a talking photo: MS-Sync's head motion rescaled, the mouth and jaw from the
 mouth-motion model, and a photo taken mid-word closed first so that it can close between words.
 
 :func:`~talkhead.pipelines.talking_head.talking_head` calls these in order: :func:`rescale_motion` (the head's

@@ -7,8 +7,9 @@
 3. :func:`~talkhead.pipelines.mouth_retrieval.retrieve` picks a pooled mouth per output frame and
    :func:`~talkhead.pipelines.mouth_retrieval.render_frame` warps it onto the shape and pastes it.
 
-Issue #13 asked for this split of "what shape" (a motion model) from "what it looks like" (the
-person's own mouths); the measurements that chose it over the paper's generator are in RESULTS.md.
+Splitting "what shape" (a motion model) from "what it looks like" (the person's own mouths) keeps the
+video's real lips and teeth sharp at video resolution; the measurements that chose it over the paper's
+generator are in RESULTS.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Speech -> 68-landmark motion for a face photo, with MS-Sync (the first stage of talking-head generation).
 
 The pipeline owns the I/O: it reads the photo and the audio, finds the face, normalises its
-landmarks the way the generator was trained (a fixed square crop around the face, spec §1.2),
-generates the motion and maps it back to the photo's pixels.
+landmarks the way the generator was trained (a fixed square crop around the face; Airale et al.,
+MS-Sync, §4.1), generates the motion and maps it back to the photo's pixels.
 """
 
 from __future__ import annotations

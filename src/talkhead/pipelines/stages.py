@@ -1,6 +1,6 @@
 """Per-stage wall time of the video pipelines, for progress reports and ``talkhead benchmark speed``.
 
-The stages are the ones the issue tracker and the benchmark name: ``decode``, ``detect``, ``landmarks``,
+The stages are the ones the speed benchmark reports: ``decode``, ``detect``, ``landmarks``,
 ``generator``, ``render`` (crops, warps, paste-back) and ``encode``. Timing wraps the objects a
 pipeline already uses (an iterator of frames, a face detector, a landmark predictor), so the
 pipeline code stays free of timing calls.

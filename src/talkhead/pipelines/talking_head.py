@@ -7,12 +7,12 @@
    similarity transform of the non-mouth points (the head) and what the mouth and lower jaw do beyond it.
 3. Each frame is the photo warped by a thin-plate spline through the landmarks (minus the inner lips,
    which coincide on a closed mouth) plus fixed anchors on the image border, so the background stays.
-4. Where the mouth opens wider than in the photo, the mouth-interior generator (``mouth_interior_model``, issue
-   #27; :mod:`talkhead.pipelines.mouth_interior`) fills the inside of the lips with teeth, tongue and throat; without
+4. Where the mouth opens wider than in the photo, the mouth-interior generator (``mouth_interior_model``,
+   :mod:`talkhead.pipelines.mouth_interior`) fills the inside of the lips with teeth, tongue and throat; without
    it a closed photo gets a shaded interior (``mouth_interior``). A photo taken mid-word is driven from its own mouth
-   closed (``neutral_mouth``), so it can close, and the eyes blink (``blinks``, :mod:`talkhead.processing.blinks`).
-   Only with ``repaint=True`` (off by default: the shipped generator paints a blur) does the
-   stabilized-sync face generator (Yaman et al.) repaint the mouth of every warped frame for the audio,
+   closed (unless ``keep_open_mouth``), so it can close, and the eyes blink (``blinks``,
+   :mod:`talkhead.processing.blinks`). Only with ``repaint=True`` (off by default: the shipped generator paints a
+   blur) does the stabilized-sync face generator (Yaman et al.) repaint the mouth of every warped frame for the audio,
    with the photo's face closed by the silent-lip generator as identity, pasted back with the soft
    mouth mask of :mod:`talkhead.pipelines.lip_sync`.
 
@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import warnings
 from dataclasses import asdict, dataclass, field
 
 import cv2
@@ -51,7 +50,6 @@ from .base import TalkheadPipeline
 from .common import DEFAULT_FACE_GENERATOR, DEFAULT_MOUTH_MOTION, DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, load_speech
 from .concurrency import render_in_order
 from .generator_renderer import FaceRenderer, close_mouths, pose_descriptor
-from .loading import TalkingHeadModels as TalkingHeadModels  # re-exported: talking_head's loader
 from .loading import load_talking_head_models
 from .mouth_interior import MouthInteriorRenderer
 from .photo_frames import OPEN_PHOTO_GAP, PhotoFrames
@@ -89,10 +87,10 @@ class TalkingHeadResult:
         return values
 
 
-def fit_photo(photo: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
-    """Downscale to at most ``max_side`` (even sizes, as H.264 wants); returns the image and the factor."""
+def fit_photo(photo: np.ndarray, output_size: int) -> tuple[np.ndarray, float]:
+    """Downscale to at most ``output_size`` (even sizes, as H.264 wants); returns the image and the factor."""
     height, width = photo.shape[:2]
-    scale = min(1.0, max_side / max(height, width))
+    scale = min(1.0, output_size / max(height, width))
     size = (max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2))
     if size == (width, height):
         return photo, 1.0
@@ -111,8 +109,6 @@ def talking_head(
     mouth_model=None,
     *,
     mouth_interior_model=None,
-    motion_model=None,
-    generator=None,
 ) -> TalkingHeadResult:
     """Animate ``image`` (a path or RGB array) with ``audio`` (a path or 16 kHz waveform) into ``output`` (.mp4).
 
@@ -123,16 +119,8 @@ def talking_head(
     them by name.
 
     ``output`` may be ``None`` to only compute (``frame_callback(frame)`` receives each frame). With
-    ``face_generator`` ``None`` (or ``options.repaint`` off) the mouth is the warp's alone. ``motion_model`` and
-    ``generator`` are the deprecated names of ``head_model`` and ``face_generator``.
+    ``face_generator`` ``None`` (or ``options.repaint`` off) the mouth is the warp's alone.
     """
-    if motion_model is not None or generator is not None:
-        warnings.warn(
-            "talking_head(motion_model=, generator=) are deprecated: use head_model= and face_generator=",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        head_model, face_generator = head_model or motion_model, face_generator or generator
     if head_model is None:
         raise TalkheadInputError("talking_head needs head_model (MS-Sync): load it with load_talking_head_models")
 
@@ -156,7 +144,7 @@ def talking_head(
         )
     photo = np.ascontiguousarray(photo[..., :3]).astype(np.uint8)
     wave, output_wave = load_speech(audio, audio_name)
-    frame, scale = fit_photo(photo, options.max_side)
+    frame, scale = fit_photo(photo, options.output_size)
     if output is not None:
         check_free_space(
             output,
@@ -184,7 +172,7 @@ def talking_head(
     )
     start = (motion.photo_landmarks if motion.photo_landmarks is not None else motion.pixels[0]) * scale
     reference = (frame, start)  # the photo as given: where an open photo's teeth come from
-    closed_from_open = options.neutral_mouth and mouth_opening(start) > OPEN_PHOTO_GAP
+    closed_from_open = not options.keep_open_mouth and mouth_opening(start) > OPEN_PHOTO_GAP
     if closed_from_open:
         frame, start = close_photo_mouth(frame, start)
     if mouth_model is not None:

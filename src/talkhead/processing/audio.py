@@ -3,13 +3,13 @@
 * :func:`load_audio`: any wav, flac, mp3, m4a or the audio track of a video, at any sample rate and
   channel count, to 16 kHz mono float32 on the container's timeline (containers that soundfile cannot
   read are decoded by :mod:`talkhead.processing.audio_decode`, which also streams them).
-* :func:`logfbank26`: the MS-Sync audio feature (spec §1.4; Airale et al. §4.1). The paper says
+* :func:`logfbank26`: the MS-Sync audio feature (Airale et al., MS-Sync, §4.1). The paper says
   "26-d MFCC"; the authors' code keeps the 26 log filterbank energies, which is what we compute.
   100 frames/s, exactly 4 per 25-fps video frame.
-* :func:`mel80`: the Wav2Lip-style 80-band log-mel used by the image-side models (spec §1.5;
-  Yaman et al.). 80 frames/s, a 16-frame window spans 5 video frames.
-* :func:`mfcc13`: the 13-d MFCC of SyncNet v2 (Chung & Zisserman 2016, ``joonson/syncnet_python``,
-  spec §5.5): python_speech_features' ``mfcc`` defaults on the 16-bit PCM scale, 100 frames/s.
+* :func:`mel80`: the Wav2Lip-style 80-band log-mel used by the image-side models (Wav2Lip,
+  ``hparams.py``; Yaman et al., stabilized sync, §3.5). 80 frames/s, a 16-frame window spans 5 video frames.
+* :func:`mfcc13`: the 13-d MFCC of SyncNet v2 (Chung & Zisserman 2016, ``joonson/syncnet_python``):
+  python_speech_features' ``mfcc`` defaults on the 16-bit PCM scale, 100 frames/s.
 * :func:`silence_mask`: per video frame, whether the audio is silent.
 
 Where we differ from the references: the 26 mel filters come from ``librosa.filters.mel`` (HTK
@@ -37,7 +37,7 @@ SAMPLE_RATE = 16_000
 SAMPLES_PER_FRAME = SAMPLE_RATE // VIDEO_FPS  # 640 audio samples per video frame
 VIDEO_WINDOW = 5  # video frames in one sync window (200 ms): SyncNet, our experts, the face generator
 
-# spec §1.4: 25 ms windows, 10 ms hop -> 100 frames/s = 4 per video frame
+# Airale et al., MS-Sync, §4.1: 25 ms windows, 10 ms hop -> 100 frames/s = 4 per video frame
 LOGFBANK_WINDOW = 400
 LOGFBANK_HOP = 160
 LOGFBANK_NFFT = 512
@@ -45,12 +45,12 @@ LOGFBANK_BANDS = 26
 LOGFBANK_PER_VIDEO_FRAME = 4
 LOG_SILENCE = float(np.log(1e-8))  # padding value for audio features beyond the clip borders
 
-# spec §5.5: python_speech_features.mfcc defaults, as syncnet_python calls it
+# python_speech_features.mfcc defaults, as syncnet_python calls it
 MFCC_COEFFICIENTS = 13
 MFCC_LIFTER = 22
 MFCC_PCM_SCALE = 32768.0  # syncnet_python reads 16-bit PCM samples, not floats in [-1, 1]
 
-# spec §1.5: Wav2Lip hparams
+# Wav2Lip hparams (``hparams.py``)
 MEL_NFFT = 800
 MEL_HOP = 200
 MEL_BANDS = 80
@@ -59,7 +59,7 @@ MEL_FMAX = 7600.0
 MEL_PER_SECOND = SAMPLE_RATE / MEL_HOP  # 80
 MEL_WINDOW = 16  # mel frames in one VIDEO_WINDOW (200 ms)
 MEL_MAX_ABS = 4.0
-MEL_SILENCE = -MEL_MAX_ABS  # mel80 of silence: what G_S reads to close the lips (spec §1.5, §6.3)
+MEL_SILENCE = -MEL_MAX_ABS  # mel80 of silence: what G_S reads to close the lips (Yaman et al., stabilized sync, §3.2)
 MEL_MIN_DB = -100.0
 MEL_REF_DB = 20.0
 PREEMPHASIS = 0.97
@@ -134,7 +134,7 @@ def logfbank26(
     num_frames: int | None = None,
     sample_rate: int = SAMPLE_RATE,
 ) -> np.ndarray:
-    """MS-Sync 26-band log filterbank energies, (4·T, 26) float32 at 100 frames/s (spec §1.4).
+    """MS-Sync 26-band log filterbank energies, (4·T, 26) float32 at 100 frames/s (Airale et al., MS-Sync, §4.1).
 
     Args:
         wave: mono 16 kHz waveform.
@@ -162,7 +162,7 @@ def logfbank26(
 
 
 def mfcc13(wave: np.ndarray, sample_rate: int = SAMPLE_RATE, pcm_scale: float = MFCC_PCM_SCALE) -> np.ndarray:
-    """SyncNet v2's audio feature: 13 MFCCs at 100 frames/s, (N, 13) float32 (spec §5.5).
+    """SyncNet v2's audio feature: 13 MFCCs at 100 frames/s, (N, 13) float32.
 
     ``python_speech_features.mfcc(signal, 16000)`` with its defaults, which is what syncnet_python
     computes: 25 ms rectangular frames every 10 ms (the tail zero-padded, N = 1 + ⌈(n - 400) / 160⌉),
@@ -261,7 +261,7 @@ def _quantised_mel_filters(sample_rate: int) -> np.ndarray:
 
 
 def _pad_or_trim_reflect(feats: np.ndarray, target: int) -> np.ndarray:
-    """Exactly ``target`` rows: reflect the tail when short (spec §1.4), truncate when long."""
+    """Exactly ``target`` rows: reflect the tail when short (as the MS-Sync code pads), truncate when long."""
     while feats.shape[0] < target:
         missing = target - feats.shape[0]
         if feats.shape[0] > 1:
@@ -273,7 +273,7 @@ def _pad_or_trim_reflect(feats: np.ndarray, target: int) -> np.ndarray:
 
 
 def mel80(wave: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Wav2Lip-style normalised log-mel, (M, 80) float32 in [-4, 4] at 80 frames/s (spec §1.5).
+    """Wav2Lip-style normalised log-mel, (M, 80) float32 in [-4, 4] at 80 frames/s (Wav2Lip, ``hparams.py``).
 
     ``M = 1 + len(wave) // 200`` (centred STFT). The window of :data:`MEL_WINDOW` frames that
     starts at video frame t begins at :func:`mel_start` ``(t)``. An all-zero waveform gives -4
@@ -389,8 +389,8 @@ def silence_closing_weights(
     """(num_frames,) in [0, 1]: how far each frame's mouth should be pulled to rest because the audio is silent.
 
     Silence here is absolute (RMS below :data:`SILENCE_FLOOR_DBFS`), not relative to the clip: features
-    normalised over the clip make an all-silent input read as average speech, and a model then holds the mouth
-    open (issue #23). A frame gets weight 1 when it and ``margin`` frames either side are silent, and the weights
+    normalised over the clip make an all-silent input read as average speech, and a model would then hold the mouth
+    open. A frame gets weight 1 when it and ``margin`` frames either side are silent, and the weights
     ramp over about two frames, so the lips close in a pause without cutting the onset of the next word.
     """
     quiet = silence_mask(wave, num_frames, fps=fps, threshold_db=-np.inf)  # the absolute floor alone

@@ -1,5 +1,5 @@
-"""Inputs of the AV-HuBERT lip-sync expert (spec §1.6; Shi et al. 2022, ``hubert_dataset.py`` and
-``preparation/align_mouth.py`` of facebookresearch/av_hubert; used by Yaman et al., CVPRW).
+"""Inputs of the AV-HuBERT lip-sync expert (Shi et al. 2022, ``hubert_dataset.py`` and
+``preparation/align_mouth.py`` of facebookresearch/av_hubert; used by Yaman et al., AV-HuBERT expert, §3.5).
 
 * :func:`stacked_logfbank`: audio, 16 kHz waveform -> (T, 104): 26 log filterbank energies at 100 Hz
   (:func:`pcm_logfbank`), 4 consecutive frames stacked into one row per 25-fps video frame, each row
@@ -8,7 +8,8 @@
   warped by the similarity that takes its five stable points (nose tip 33, eye corners 36, 39, 42, 45),
   averaged over a 12-frame window, onto a mean face in a 256x256 canvas, then a 96x96 crop centred on the
   mean of that frame's mouth points 48-67. :func:`mouth_roi_transforms` gives the per-frame 2x3 affine
-  (frame pixels -> crop pixels) on its own, for the differentiable paste-back path of spec §6.8.
+  (frame pixels -> crop pixels) on its own, for the differentiable paste-back path of
+  the lip-sync loss (Yaman et al., AV-HuBERT expert, §3.5 and Fig. 3).
 * :func:`normalize_rois`: centre crop 88, /255, (x - 0.421) / 0.165 -> what :class:`AVHubertModel` takes.
 * :func:`av_hubert_inputs`: all three for one video.
 
@@ -101,7 +102,8 @@ def pcm_logfbank(wave: np.ndarray, sample_rate: int = SAMPLE_RATE, pcm_scale: fl
 
 
 def stacked_logfbank(wave: np.ndarray, num_frames: int | None = None, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """AV-HuBERT audio features of a 16 kHz mono waveform in [-1, 1], (num_frames, 104) float32 (spec §1.6).
+    """AV-HuBERT audio features of a 16 kHz mono waveform in [-1, 1], (num_frames, 104) float32 (AV-HuBERT
+    code, ``hubert_dataset.py``).
 
     :func:`pcm_logfbank`, then :func:`stack_logfbank`, then zero rows appended (audio shorter than the video)
     or rows dropped (longer) to reach ``num_frames`` video frames; ``None`` keeps every stacked row.
@@ -160,7 +162,7 @@ def mouth_roi_transforms(landmarks: np.ndarray, window: int = SMOOTHING_WINDOW, 
 
 
 def to_gray(frames: np.ndarray) -> np.ndarray:
-    """(..., H, W, 3) RGB uint8 -> (..., H, W) uint8 with 0.299 R + 0.587 G + 0.114 B (spec §1.6)."""
+    """(..., H, W, 3) RGB uint8 -> (..., H, W) uint8 with 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601 luma)."""
     frames = np.asarray(frames)
     gray = frames[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
     return np.clip(np.round(gray), 0, 255).astype(np.uint8)
@@ -168,7 +170,8 @@ def to_gray(frames: np.ndarray) -> np.ndarray:
 
 def mouth_rois(frames: np.ndarray, landmarks: np.ndarray, window: int = SMOOTHING_WINDOW,
                mean_face: np.ndarray | None = None) -> np.ndarray:
-    """Grayscale mouth crops for AV-HuBERT, (T, 96, 96) uint8 (spec §1.6).
+    """Grayscale mouth crops for AV-HuBERT, (T, 96, 96) uint8 (AV-HuBERT code,
+    ``preparation/align_mouth.py``).
 
     Args:
         frames: (T, H, W, 3) RGB uint8 video frames (or (T, H, W) grayscale).
@@ -189,7 +192,8 @@ def mouth_rois(frames: np.ndarray, landmarks: np.ndarray, window: int = SMOOTHIN
 
 
 def normalize_rois(rois: np.ndarray, crop_size: int = CROP_SIZE) -> np.ndarray:
-    """(T, 96, 96) uint8 mouth crops -> (T, 88, 88) float32: centre crop, /255, (x - 0.421) / 0.165 (spec §1.6)."""
+    """(T, 96, 96) uint8 mouth crops -> (T, 88, 88) float32: centre crop, /255, (x - 0.421) / 0.165 (AV-HuBERT
+    code, ``hubert_dataset.py``)."""
     rois = np.asarray(rois)
     height, width = rois.shape[-2:]
     if height < crop_size or width < crop_size:

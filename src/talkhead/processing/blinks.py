@@ -1,4 +1,4 @@
-"""Blinks for a face that has none (issue #27): a seeded schedule of eyelid closures, and the lids drawn shut.
+"""Blinks for a face that has none: a seeded schedule of eyelid closures, and the lids drawn shut.
 
 A still photo warped through generated landmarks never blinks unless told to: MS-Sync's eye points do not
 close, and the talking head keeps them rigid with the head (``expression_scale`` 0). Real speakers blink about

@@ -3,9 +3,11 @@
 Boxes are float (x0, y0, x1, y1) in frame pixels.
 
 * :func:`face_crop_boxes` (smoothed over time by :func:`smooth_boxes`): per-frame square boxes around the
-  face for the 96x96 crops of the image-side models (Wav2Lip-style tight crops with the chin inside, spec §6.1).
+  face for the 96x96 crops of the image-side models (Wav2Lip-style tight crops with the chin inside; Yaman et
+  al., stabilized sync, §3.5).
 * :func:`clip_crop_box`: one fixed square per clip (the union of its smoothed face boxes, enlarged by
-  ``CLIP_ENLARGE``): the frame of reference for normalised landmarks (VoxCeleb2 (II) / FOMM protocol, spec §1.1).
+  ``CLIP_ENLARGE``): the frame of reference for normalised landmarks (VoxCeleb2 (II) / FOMM protocol; Airale et al.,
+  MS-Sync, §4.1).
   :func:`frame_clip` applies both to a clip's landmarks: the one convention of ``talkhead preprocess``, the
   metrics and the pipelines.
 * :func:`crop_faces` / :func:`paste_face`: cut out and put back, with a feathered mask;
@@ -48,7 +50,7 @@ def face_crop_boxes(landmarks: np.ndarray, forehead: float = 0.25, chin: float =
 
     The box spans from a little above the eyebrows (``forehead`` face widths) to just below the chin
     (``chin``), as wide as the jaw, so the eyes fall in the upper half and the mouth in the lower
-    half that the generators repaint (spec §6.1).
+    half that the generators repaint (Yaman et al., stabilized sync, §3.1).
     """
     landmarks = np.asarray(landmarks, np.float64)
     x0, x1 = landmarks[..., 0].min(-1), landmarks[..., 0].max(-1)

@@ -323,8 +323,9 @@ def fill_short_gaps(
     """Linearly interpolate gaps of at most ``max_gap`` missing frames between two found frames.
 
     Returns the filled values and the mask of frames that now hold values (found or filled).
-    Longer gaps stay missing; so do gaps at either end (spec §1.1), unless ``hold_ends``, which fills
-    end gaps of at most ``max_gap`` frames with the nearest found frame (a fade-in, a last frame).
+    Longer gaps stay missing; so do gaps at either end (as in the SUHMo code's ``interpolate``), unless
+    ``hold_ends``, which fills end gaps of at most ``max_gap`` frames with the nearest found frame (a fade-in, a
+    last frame).
     """
     values = np.array(values, dtype=np.float32, copy=True)
     valid = np.asarray(found, bool).copy()

@@ -1,4 +1,4 @@
-"""iBUG-68 landmark conventions (spec §1.1-§1.3, §1.8).
+"""iBUG-68 landmark conventions, as the MS-Sync and SUHMo code use them.
 
 Landmarks are (..., 68, 2) arrays of (x, y) = (column, row). In a dataset they are normalised by a
 fixed per-clip square crop (:func:`normalize_landmarks`): origin at the crop's top-left corner, y
@@ -109,7 +109,8 @@ def landmark_bounds(landmarks: np.ndarray) -> np.ndarray:
 
 
 def smooth_landmarks(landmarks: np.ndarray, width: int = 3) -> np.ndarray:
-    """Centred moving average over time (axis 0) with reflect padding (spec §1.3: removes detector jitter)."""
+    """Centred moving average over time (axis 0) with reflect padding (MS-Sync code, ``VoxLipsDataset``: removes
+    detector jitter)."""
     landmarks = np.asarray(landmarks, dtype=np.float32)
     if width <= 1 or landmarks.shape[0] < 2:
         return landmarks.copy()

@@ -6,8 +6,9 @@ centres are one unit apart. In that frame a **mouth shape** is points 48-67 (20 
 rotation and scale are gone, and distances are in inter-ocular units, so shapes of different people
 and videos can be compared and added.
 
-**Inner-lip opening** (:func:`inner_lip_opening`) is the measure of ``shared/design/baselines.md`` and of the
-lip-follow metric: the mean inner-lip gap over the pairs (61, 67), (62, 66), (63, 65), over the inter-ocular distance.
+**Inner-lip opening** (:func:`inner_lip_opening`) is the measure of the no-learning baselines
+(:mod:`talkhead.metrics.baselines`) and of the lip-follow metric: the mean inner-lip gap over the pairs (61, 67), (62,
+66), (63, 65), over the inter-ocular distance.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def eye_distance(landmarks: np.ndarray) -> np.ndarray:
 
 
 def inner_lip_opening(landmarks: np.ndarray) -> np.ndarray:
-    """(...,) mean inner-lip gap over the inter-ocular distance (baselines.md; 0 = closed)."""
+    """(...,) mean inner-lip gap over the inter-ocular distance (0 = closed)."""
     landmarks = np.asarray(landmarks, np.float64)
     gaps = [np.linalg.norm(landmarks[..., a, :] - landmarks[..., b, :], axis=-1) for a, b in INNER_LIP_PAIRS]
     return np.mean(gaps, axis=0) / np.maximum(eye_distance(landmarks), 1e-6)

@@ -1,4 +1,4 @@
-"""Mouth crops: the square around the lips the mouth-interior generator reads and writes (issue #27).
+"""Mouth crops: the square around the lips the mouth-interior generator reads and writes.
 
 One convention for ``talkhead preprocess --mouths``, the training script and the talking-head pipeline:
 

@@ -2,7 +2,7 @@
 
 dlib's HOG detector (``scan_fhog_pyramid`` keeps scratch buffers) and pocketsphinx's decoders (search and
 front-end state) break when two threads call one object at once: wrong boxes, another thread's phones,
-``KeyError: 'Unable to set search None'`` (issue #23). They are also slow to load (up to a second), so
+``KeyError: 'Unable to set search None'``. They are also slow to load (up to a second), so
 making one per call is no answer either. :func:`per_thread` makes a zero-argument factory return the same
 object every time within a thread and a separate one in each thread, so pipelines can be shared between
 threads (a web server's workers, a thread pool) without a lock serialising them.

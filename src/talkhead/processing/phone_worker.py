@@ -40,7 +40,7 @@ from ..errors import TalkheadInputError
 from .audio import SAMPLE_RATE
 from .phones import (
     DEFAULT_LANGUAGE,
-    LEGACY_PHONE_DECODER,
+    PHONE_LOOP_DECODER,
     PhoneSegment,
     check_language,
     join_word_chunks,
@@ -292,7 +292,7 @@ class PendingPhones:
         features = (
             segments_to_frames(segments, frames, fps)
             if segments
-            else phone_features(wave, frames, fps, LEGACY_PHONE_DECODER)
+            else phone_features(wave, frames, fps, PHONE_LOOP_DECODER)
         )
         return features[:num_frames]
 
@@ -317,7 +317,7 @@ class PendingPhones:
 
 
 def start_phone_features(
-    wave: np.ndarray, num_frames: int, fps: float, decoder: str = LEGACY_PHONE_DECODER, language: str = DEFAULT_LANGUAGE
+    wave: np.ndarray, num_frames: int, fps: float, decoder: str = PHONE_LOOP_DECODER, language: str = DEFAULT_LANGUAGE
 ) -> PendingPhones:
     """Start decoding the phone features of ``wave`` for ``num_frames`` frames at ``fps`` (see
     :func:`~talkhead.processing.phones.phone_features`); ``.result(n)`` returns them."""

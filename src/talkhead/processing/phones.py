@@ -1,7 +1,7 @@
 """Phones of English speech at the video frame rate, from the acoustic model inside the ``pocketsphinx`` wheel.
 
 Mouth shape is mostly a function of the phone being spoken. Learning that from 11 minutes of mel
-spectrograms fails on new voices (issue #14); a phone recogniser trained on hundreds of hours does the
+spectrograms fails on new voices; a phone recogniser trained on hundreds of hours does the
 speaker-independent part for us. This is how Rhubarb Lip Sync gets mouth shapes from any voice.
 
 ``pocketsphinx``'s "allphone" search with its bundled phone language model (``en-us-phone.lm.bin``)
@@ -78,9 +78,9 @@ SILENCE = PHONE_INDEX["SIL"]
 NUM_PHONES = len(PHONES)
 DECODER_FRAMES_PER_SECOND = 100  # pocketsphinx's default frame rate (10 ms)
 PHONE_DECODERS = ("allphone", "words")  # see decode_phones
-# the phone loop: what `talkhead preprocess` stores in a dataset's phones column, and what a model with no phone_decoder
-# setting reads (the mouth-sync expert; mouth-motion checkpoints saved before the choice existed)
-LEGACY_PHONE_DECODER = "allphone"
+# the phone loop ("allphone" search): what `talkhead preprocess` stores in a dataset's phones column, and what a model
+# with no phone_decoder setting reads (the mouth-sync expert, and a mouth-motion config that does not name one)
+PHONE_LOOP_DECODER = "allphone"
 DEFAULT_PHONE_DECODER = "words"  # new mouth-motion models' default: the shipped `mouth-motion` listens with it
 # word recognition decodes at most this much at once: its memory grows with the utterance, and pieces decode in
 # parallel (processing.phone_worker). Held-out lip-follow of the shipped model with 30 s pieces 0.4890, with 8 s
@@ -168,8 +168,8 @@ def _pcm(wave: np.ndarray) -> bytes:
 def _run(decoder, pcm: bytes) -> None:
     """One pass over ``pcm`` that depends on nothing decoded before. The en-us model's ``feat.params`` turns on
     noise removal (``-remove_noise yes``, which overrides a ``remove_noise=False`` argument), and its noise estimate
-    carried over from one utterance to the next: speech decoded after 5 s of noise got other phones than the same
-    speech decoded first (issue #23). ``reinit_feat`` rebuilds only the feature front end (about 0.1 ms), so every
+    carries over from one utterance to the next: speech decoded after 5 s of noise gets other phones than the same
+    speech decoded first. ``reinit_feat`` rebuilds only the feature front end (about 0.1 ms), so every
     pass, the three of word alignment included, starts from the same state."""
     decoder.reinit_feat()
     decoder.start_utt()
@@ -195,7 +195,7 @@ def check_language(language: str) -> str:
 
 
 def decode_phones(
-    wave: np.ndarray, decoder: str = LEGACY_PHONE_DECODER, language: str = DEFAULT_LANGUAGE
+    wave: np.ndarray, decoder: str = PHONE_LOOP_DECODER, language: str = DEFAULT_LANGUAGE
 ) -> list[PhoneSegment]:
     """The phone sequence of 16 kHz mono speech ``wave`` (float in [-1, 1]), with start and end times.
 
@@ -355,7 +355,7 @@ def phone_features(
     wave: np.ndarray,
     num_frames: int,
     fps: float = VIDEO_FPS,
-    decoder: str = LEGACY_PHONE_DECODER,
+    decoder: str = PHONE_LOOP_DECODER,
     language: str = DEFAULT_LANGUAGE,
 ) -> np.ndarray:
     """(num_frames, NUM_PHONES): the phones of ``wave`` (16 kHz) at ``fps``, as soft one-hots (``decoder`` and

@@ -1,4 +1,4 @@
-"""The MS-Sync temporal pyramid operator (spec §2.1; Airale et al. eq. 5).
+"""The MS-Sync temporal pyramid operator (Airale et al., MS-Sync, eq. 5; reflect padding from the MS-Sync code).
 
 P(z)_t = (1 / 7) Σ_{τ=-3..3} z_{2t+τ}: a centred 7-tap box filter with reflect padding (index -1
 maps to 1), keeping the even indices, so a length-T sequence becomes ⌈T/2⌉ long. Level 1 is the raw

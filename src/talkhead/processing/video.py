@@ -1,10 +1,10 @@
 """Video decoding at a fixed frame rate and H.264 + AAC encoding, with PyAV.
 
-Every model in the package works at 25 fps (spec §1.1). :class:`VideoReader` decodes lazily (what a source holds:
-:mod:`talkhead.processing.video_probe`) and resamples any source rate (25, 29.97, 30, 60 or variable) by presentation
-time, never by frame index: output frame k shows the source frame whose timestamp is nearest to k / fps (ties go to the
-earlier frame), so source frames are repeated or dropped as FFmpeg's ``fps`` filter does, and a
-variable-frame-rate video keeps its timing.
+Every model in the package works at 25 fps (the rate of MS-Sync's data, Airale et al., MS-Sync, §4.1).
+:class:`VideoReader` decodes lazily (what a source holds: :mod:`talkhead.processing.video_probe`) and resamples any
+source rate (25, 29.97, 30, 60 or variable) by presentation time, never by frame index: output frame k shows the
+source frame whose timestamp is nearest to k / fps (ties go to the earlier frame), so source frames are repeated or
+dropped as FFmpeg's ``fps`` filter does, and a variable-frame-rate video keeps its timing.
 Time zero is the container's start, the same origin :func:`talkhead.processing.audio.load_audio`
 uses, so audio sample ``round(k / fps * 16000)`` belongs to output frame k.
 

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from ..data.av_offsets import clip_offsets
 from ..data.clips import load_training_clips
 from ..data.mouth_windows import clip_phones, motion_clip
-from ..processing.phones import LEGACY_PHONE_DECODER
+from ..processing.phones import PHONE_LOOP_DECODER
 from .arguments import TrainingRunArguments
 
 
@@ -77,12 +77,12 @@ def undone_offsets(
     return lags
 
 
-def phones_cache_path(output_dir, decoder: str = LEGACY_PHONE_DECODER) -> Path:
+def phones_cache_path(output_dir, decoder: str = PHONE_LOOP_DECODER) -> Path:
     """Where a run keeps its decoded phones: one file per decoder, so a cache never mixes them."""
-    return Path(output_dir) / ("phones_cache.npz" if decoder == LEGACY_PHONE_DECODER else f"phones_cache_{decoder}.npz")
+    return Path(output_dir) / ("phones_cache.npz" if decoder == PHONE_LOOP_DECODER else f"phones_cache_{decoder}.npz")
 
 
-def cached_phones(clips: list, cache_path: Path, decoder: str = LEGACY_PHONE_DECODER) -> dict[str, np.ndarray]:
+def cached_phones(clips: list, cache_path: Path, decoder: str = PHONE_LOOP_DECODER) -> dict[str, np.ndarray]:
     """The phone features of every clip, from the cache or decoded with ``decoder`` (and then added to it)."""
 
     cache = dict(np.load(cache_path)) if cache_path.exists() else {}
@@ -104,7 +104,7 @@ def prepare_motion_clips(args, config, search_validation: bool = False, undo_val
     train, validation, held_out = load_training_clips(
         args.dataset, args.split, args.validation_sources, args.validation_fraction, args.seed
     )
-    decoder = getattr(config, "phone_decoder", LEGACY_PHONE_DECODER)  # the mouth-sync expert has no choice
+    decoder = getattr(config, "phone_decoder", PHONE_LOOP_DECODER)  # the mouth-sync expert has no choice
     cache_path = phones_cache_path(args.output_dir, decoder)
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     phones = cached_phones(train + validation, cache_path, decoder)  # first: the offset search reads them too

@@ -1,4 +1,4 @@
-"""The mouth-motion model's data streamed from Parquet shards (``train_mouth_motion.py --streaming``, issue #28).
+"""The mouth-motion model's data streamed from Parquet shards (``train_mouth_motion.py --streaming``).
 
 What :func:`talkhead.training.motion_clips.prepare_motion_clips` does with every clip in memory, done as the clips
 stream (:mod:`talkhead.data.streaming`): the held-out sources are chosen from two small columns; the first
@@ -28,7 +28,7 @@ from ..data.streaming import (
     row_to_clip,
     source_frames,
 )
-from ..processing.phones import LEGACY_PHONE_DECODER, phone_features
+from ..processing.phones import PHONE_LOOP_DECODER, phone_features
 
 
 @dataclass
@@ -66,8 +66,8 @@ def streamed_motion_data(args, config, sample, rank: int = 0, world_size: int = 
     holdout = [s.strip() for s in args.validation_sources.split(",") if s.strip()] if args.validation_sources else None
     held = choose_holdout(sources, frames, holdout, args.validation_fraction, args.seed)
     options = dataset_options(args.dataset)
-    decoder = getattr(config, "phone_decoder", LEGACY_PHONE_DECODER)
-    stored = bool(options.get("phones")) and options.get("phone_decoder", LEGACY_PHONE_DECODER) == decoder
+    decoder = getattr(config, "phone_decoder", PHONE_LOOP_DECODER)
+    stored = bool(options.get("phones")) and options.get("phone_decoder", PHONE_LOOP_DECODER) == decoder
 
     def to_motion_clip(clip) -> MotionClip:
         phones = clip.phones if stored and clip.phones is not None else phone_features(

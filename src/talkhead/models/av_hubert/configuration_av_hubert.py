@@ -1,5 +1,5 @@
-"""Configuration of the AV-HuBERT encoder used as a lip-sync expert (Shi et al. 2022; Yaman et al., CVPRW;
-spec §6.8)."""
+"""Configuration of the AV-HuBERT encoder used as a lip-sync expert (Shi et al. 2022; Yaman et al., AV-HuBERT
+expert, §3.4-3.5)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ class AVHubertConfig(PresetConfigMixin, PretrainedConfig):
     Video front-end: a 3D conv stem (5x7x7) and a per-frame ResNet-18 with PReLU, pooled to one vector per
     frame and projected to ``hidden_size``. Audio front-end: one linear layer on 104-d stacked log filterbanks.
     The two are concatenated, layer-normalised and projected, then a convolutional positional embedding and
-    ``num_hidden_layers`` transformer layers. The defaults are AV-HuBERT Base (spec §6.8).
+    ``num_hidden_layers`` transformer layers. The defaults are AV-HuBERT Base (Shi et al. 2022),
+    fine-tuned for lip reading as the expert of Yaman et al. (AV-HuBERT expert, §3.4).
 
     Args:
         hidden_size (`int`, *optional*, defaults to 768): width of the front-end outputs and the transformer.
@@ -26,19 +27,20 @@ class AVHubertConfig(PresetConfigMixin, PretrainedConfig):
         hidden_act (`str`, *optional*, defaults to `"gelu"`): feed-forward activation.
         layer_norm_first (`bool`, *optional*, defaults to `True`): pre-LN layers with a final LayerNorm
             (upstream ``layer_norm_first: true`` in every released Base and Large configuration) or post-LN
-            layers after a LayerNorm (spec §6.8's reading). Shapes cannot tell them apart; the converter
-            reads it from the checkpoint's own configuration when it can.
+            layers after a LayerNorm (the default of the AV-HuBERT model code's configuration). Shapes cannot
+            tell them apart; the converter reads it from the checkpoint's own configuration when it can.
         layer_norm_eps (`float`, *optional*, defaults to 1e-5): epsilon of every LayerNorm.
         audio_feature_size (`int`, *optional*, defaults to 104): audio input width, 4 stacked 26-band log
-            filterbank frames (spec §1.6).
+            filterbank frames (AV-HuBERT code, ``hubert_dataset.py``).
         resnet_widths (`list[int]`, *optional*, defaults to `[64, 128, 256, 512]`): widths of the four ResNet
             stages; the 3D stem has ``resnet_widths[0]`` channels and the video projection takes
             ``resnet_widths[-1]``.
         resnet_blocks (`list[int]`, *optional*, defaults to `[2, 2, 2, 2]`): basic blocks per stage (ResNet-18).
         conv_pos_kernel (`int`, *optional*, defaults to 128): kernel of the convolutional positional embedding.
         conv_pos_groups (`int`, *optional*, defaults to 16): its groups.
-        image_size (`int`, *optional*, defaults to 88): side of the grayscale mouth crops (spec §1.6); the
-            network itself accepts any size the stem can pool.
+        image_size (`int`, *optional*, defaults to 88): side of the grayscale mouth crops, the centre
+            crop of the 96x96 mouth ROI (AV-HuBERT code, ``hubert_dataset.py``); the network itself accepts any
+            size the stem can pool.
         initializer_range (`float`, *optional*, defaults to 0.02): std of linear layers' init.
     """
 

@@ -1,6 +1,6 @@
 """AV-HuBERT as a frozen lip-sync expert (Shi et al., "Learning Audio-Visual Speech Representation by Masked
 Multimodal Cluster Prediction", ICLR 2022; used by Yaman et al., "Audio-Visual Speech Representation Expert
-for Enhanced Talking Face Video Generation and Evaluation", CVPRW 2024; spec §6.8).
+for Enhanced Talking Face Video Generation and Evaluation", CVPRW 2024, §3.4-3.5).
 
 A native re-implementation of the encoder path that fairseq's ``AVHubertModel.extract_finetune`` runs, so
 the converted lip-reading checkpoints load without fairseq:
@@ -15,11 +15,11 @@ the converted lip-reading checkpoints load without fairseq:
 A missing modality is replaced by zeros *after its front-end* (the 768-d features, not the raw input):
 that is fairseq's fine-tuning path and the "zero placeholder" of Yaman et al. eq. 4-6.
 
-Where we differ from the spec and why:
-* ``layer_norm_first`` defaults to True (pre-LN layers and a final LayerNorm). Spec §6.8 says post-LN,
-  but every released AV-HuBERT pre-training configuration (``conf/pretrain/base_*.yaml``, ``large_*.yaml``)
-  sets ``layer_norm_first: true`` and fine-tuning keeps the pre-trained encoder, so pre-LN is what the
-  official weights expect. Post-LN stays available as a flag.
+Where we differ from the AV-HuBERT code and why:
+* ``layer_norm_first`` defaults to True (pre-LN layers and a final LayerNorm). The model code's own configuration
+  defaults to post-LN (``layer_norm_first: false``), but every released AV-HuBERT pre-training configuration
+  (``conf/pretrain/base_*.yaml``, ``large_*.yaml``) sets ``layer_norm_first: true`` and fine-tuning keeps the
+  pre-trained encoder, so pre-LN is what the official weights expect. Post-LN stays available as a flag.
 * Inference only: no masking, no modality dropout, no padding masks (a batch holds clips of one length),
   no dropout (the expert is frozen and in eval mode).
 * Weight-norm of the positional conv is written out (``weight_g`` and ``weight_v`` parameters) instead of

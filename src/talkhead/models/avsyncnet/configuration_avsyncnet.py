@@ -1,5 +1,5 @@
-"""Configurations of the image-side sync experts: AVSyncNet (Yaman et al., ECCV, spec §6.5) and the
-Wav2Lip-style SyncNet expert (spec §6.7)."""
+"""Configurations of the image-side sync experts: AVSyncNet (Yaman et al., stabilized sync, §3.4) and the
+Wav2Lip-style SyncNet expert (Wav2Lip, models/syncnet.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ class AVSyncNetConfig(PresetConfigMixin, PretrainedConfig):
     r"""Configuration of :class:`AVSyncNet`: a ResNet image tower on the lower halves of 5 faces and a
     ResNetSE audio tower on a 16-frame log-mel window, scored by the cosine of ReLU'd embeddings.
 
-    The defaults are the paper's (spec §6.5): ResNet-50 on 15x112x224 (96-px faces upsampled to 224),
-    ResNetSE-34 with widths [32, 64, 128, 256], self-attentive pooling, 512-d embeddings.
+    The defaults are the paper's (Yaman et al., stabilized sync, §3.4): ResNet-50 on 15x112x224 (96-px faces
+    upsampled to 224, our choice to reach that input size), ResNetSE-34 with widths [32, 64, 128, 256],
+    self-attentive pooling, 512-d embeddings.
 
     Args:
         num_frames (`int`, *optional*, defaults to 5): faces per window (stacked on channels).
@@ -116,8 +117,8 @@ class AVSyncNetConfig(PresetConfigMixin, PretrainedConfig):
 
 
 class SyncNetExpertConfig(PresetConfigMixin, PretrainedConfig):
-    r"""Configuration of :class:`SyncNetExpert`, the Wav2Lip SyncNet (spec §6.7): conv-BN-ReLU towers with
-    residual blocks on 15x48x96 lower halves of 5 faces and a 1x80x16 mel window; cosine of ReLU'd,
+    r"""Configuration of :class:`SyncNetExpert`, the Wav2Lip SyncNet (Wav2Lip, models/syncnet.py): conv-BN-ReLU
+    towers with residual blocks on 15x48x96 lower halves of 5 faces and a 1x80x16 mel window; cosine of ReLU'd,
     L2-normalised 512-d embeddings. Used as our evaluation expert and for the plain lip-sync loss.
 
     Args:

@@ -1,13 +1,13 @@
-"""AVSyncNet (Yaman et al., "Audio-visual face reenactment with stabilized synchronization", ECCV;
-spec §6.5) and the Wav2Lip SyncNet expert (Prajwal et al. 2020; spec §6.7).
+"""AVSyncNet (Yaman et al., "Audio-driven Talking Face Generation with Stabilized Synchronization Loss", ECCV 2024,
+§3.4) and the Wav2Lip SyncNet expert (Prajwal et al. 2020; Wav2Lip, models/syncnet.py).
 
 Both score a window of 5 faces (their lower halves stacked on channels) against a 16-frame
 log-mel window (200 ms) by the cosine of ReLU'd embeddings, in [0, 1], trained with BCE.
 
 Where we differ: the ResNet-50 image tower is written here (torchvision has no CPU build), so the
-ImageNet initialisation of the paper needs a user-supplied torchvision ResNet-50 state dict
-(:func:`load_imagenet_resnet50`); without it the tower starts from random weights. The `small`
-preset takes the 96-px lower halves as they are instead of upsampling to 224.
+ImageNet initialisation (our choice; the paper does not say how its ResNet-50 starts) needs a user-supplied
+torchvision ResNet-50 state dict (:func:`load_imagenet_resnet50`); without it the tower starts from random
+weights. The `small` preset takes the 96-px lower halves as they are instead of upsampling to 224.
 """
 
 from __future__ import annotations
@@ -148,10 +148,12 @@ class SEBasicBlock(nn.Module):
 
 
 class AudioTower(nn.Module):
-    """ResNetSE-34 on a (B, 1, 80, 16) mel window -> (B, embed_dim) (spec §6.5).
+    """ResNetSE-34 on a (B, 1, 80, 16) mel window -> (B, embed_dim) (Yaman et al., stabilized sync, §3.4; the
+    ResNetSE-34 V2 topology of clovaai/voxceleb_trainer).
 
     ``forward(..., relu=False)`` returns the embedding before its ReLU: what the face generator's
-    frozen audio encoder uses (spec §6.2).
+    frozen audio encoder uses (Yaman et al., stabilized sync, §3.1; our choice to take it before the
+    ReLU, which would zero the negative half of the code).
     """
 
     def __init__(self, config: AVSyncNetConfig):
@@ -216,7 +218,8 @@ class AVSyncNet(AVSyncNetPreTrainedModel):
 
 
 def load_imagenet_resnet50(model: AVSyncNet, state_dict: dict[str, torch.Tensor]) -> list[str]:
-    """Initialise the image tower from a torchvision ResNet-50 ImageNet state dict (spec §6.5).
+    """Initialise the image tower from a torchvision ResNet-50 ImageNet state dict (our choice: the paper
+    does not say how its ResNet-50 starts, and ImageNet weights are the usual start for a ResNet-50 face encoder).
 
     conv1 (64, 3, 7, 7) is replicated over the 5 frames and divided by 5; ``layerN`` maps to
     ``layers[N - 1]``; the classifier is dropped. Returns the tower's keys that were not initialised.

@@ -1,4 +1,4 @@
-"""The mouth-interior generator (issue #27): teeth, tongue and throat inside the lips of a talking photo."""
+"""The mouth-interior generator: teeth, tongue and throat inside the lips of a talking photo."""
 
 from .configuration_mouth_interior import MouthInteriorConfig
 from .modeling_mouth_interior import (

@@ -1,4 +1,4 @@
-"""Configuration of the mouth-interior generator (issue #27: teeth, tongue and throat for a photo that talks)."""
+"""Configuration of the mouth-interior generator (teeth, tongue and throat for a photo that talks)."""
 
 from __future__ import annotations
 

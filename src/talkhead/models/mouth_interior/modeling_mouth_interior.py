@@ -1,11 +1,11 @@
-"""The mouth-interior generator (issue #27): fills the inside of the lips of a mouth crop with teeth, tongue and
+"""The mouth-interior generator: fills the inside of the lips of a mouth crop with teeth, tongue and
 throat, lit like the person.
 
-The talking-face U-Net of "Audio-visual face reenactment with stabilized synchronization" (Yaman et al., ECCV;
-:mod:`talkhead.models.stable_sync`) edits a video's lower face from audio. A photo that talks needs something
-narrower: the warp of the photo (:mod:`talkhead.pipelines.talking_head`) already puts lips, jaw and skin where the
-landmarks say, and only what the photo never showed (the inside of a mouth opened wider than in the photo) must
-be made up. So the same residual FE/FD blocks are laid out as an inpainter of mouth crops
+The talking-face U-Net of "Audio-driven Talking Face Generation with Stabilized Synchronization Loss" (Yaman et
+al., ECCV 2024; :mod:`talkhead.models.stable_sync`) edits a video's lower face from audio. A photo that talks needs
+something narrower: the warp of the photo (:mod:`talkhead.pipelines.talking_head`) already puts lips, jaw and skin
+where the landmarks say, and only what the photo never showed (the inside of a mouth opened wider than in the
+photo) must be made up. So the same residual FE/FD blocks are laid out as an inpainter of mouth crops
 (:mod:`talkhead.processing.mouth_crops`):
 
 * input: the crop with the inner-lip region (the target landmarks' polygon, grown) blanked, the mask itself,

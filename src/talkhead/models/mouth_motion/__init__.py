@@ -1,4 +1,4 @@
-"""Mouth motion from speech (issue #14): phones and mel per video frame -> mouth shapes."""
+"""Mouth motion from speech: phones and mel per video frame -> mouth shapes."""
 
 from .configuration_mouth_motion import MouthMotionConfig
 from .feature_extraction_mouth_motion import MouthMotionFeatureExtractor, mouth_audio_features

@@ -1,10 +1,10 @@
-"""Configuration of the mouth-motion model (issue #14: audio and phones -> mouth shapes per video frame)."""
+"""Configuration of the mouth-motion model (audio and phones -> mouth shapes per video frame)."""
 
 from __future__ import annotations
 
 from transformers import PretrainedConfig
 
-from ...processing.phones import LEGACY_PHONE_DECODER, NUM_PHONES, PHONE_DECODERS
+from ...processing.phones import NUM_PHONES, PHONE_DECODERS, PHONE_LOOP_DECODER
 from ..configuration_utils import PresetConfigMixin, raise_problems
 
 MEL_BANDS = 80
@@ -21,8 +21,8 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
     Args:
         use_phones (`bool`, *optional*, defaults to True): read the phone features.
         use_mel (`bool`, *optional*, defaults to True): read the per-frame mel.
-        phone_decoder (`str`, *optional*, defaults to "allphone", the legacy default of configs saved without it; new
-            training runs default to "words"): how the phones are decoded
+        phone_decoder (`str`, *optional*, defaults to "allphone", the phone loop that the dataset's stored phones
+            were decoded with; `examples/train_mouth_motion.py` defaults to "words"): how the phones are decoded
             (:func:`talkhead.processing.phones.decode_phones`): ``allphone`` (a phone loop, 20x real time) or
             ``words`` (recognised words' dictionary phones aligned to the audio, about 4x real time).
         hidden_size (`int`, *optional*, defaults to 128): channels of the convolution stack.
@@ -62,7 +62,7 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
         "tiny": {"hidden_size": 16, "num_blocks": 2, "dilations": [1, 2], "kernel_size": 3},
     }
 
-    def __init__(self, use_phones: bool = True, use_mel: bool = True, phone_decoder: str = LEGACY_PHONE_DECODER,
+    def __init__(self, use_phones: bool = True, use_mel: bool = True, phone_decoder: str = PHONE_LOOP_DECODER,
                  hidden_size: int = 128, num_blocks: int = 6,
                  dilations: list[int] | None = None, kernel_size: int = 5, dropout: float = 0.1,
                  input_dropout: float = 0.1, mouth_points: int = 20, mel_normalization: str = "mean",

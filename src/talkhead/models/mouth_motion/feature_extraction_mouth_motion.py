@@ -1,16 +1,15 @@
-"""The mouth-motion model's feature extractor: a 16 kHz waveform -> per-video-frame phones and mel (issue #14).
+"""The mouth-motion model's feature extractor: a 16 kHz waveform -> per-video-frame phones and mel.
 
-Not from a paper: the mouth-motion model (:mod:`.modeling_mouth_motion`) is this library's own (issue #14). Its
+Not from a paper: the mouth-motion model (:mod:`.modeling_mouth_motion`) is this library's own. Its
 input is, per video frame, the phone soft one-hots that ``pocketsphinx`` hears
 (:func:`talkhead.processing.phones.phone_features`) and the 80-band mel averaged over the frame, mean-normalised per
 band over the clip.
 
-This code lived in ``modeling_mouth_motion.py``; issue #26 moved it here because transformers keeps the code that
-turns raw input into a model's features in a ``feature_extraction_*.py`` beside the model (or a processor), not in
-its modeling file: the model takes features, the extractor makes them, and either can be used (and tested) without
-the other. The mouth-sync expert (:mod:`talkhead.models.mouth_sync`) reads the same features, made by this
-extractor from its config. ``pocketsphinx`` stays an optional dependency, imported only when phones are decoded
-(:mod:`talkhead.processing.phones`).
+This code sits in its own ``feature_extraction_*.py`` beside the model, not in the modeling file, as transformers
+keeps the code that turns raw input into a model's features: the model takes features, the extractor makes them,
+and either can be used (and tested) without the other. The mouth-sync expert (:mod:`talkhead.models.mouth_sync`)
+reads the same features, made by this extractor from its config. ``pocketsphinx`` stays an optional dependency,
+imported only when phones are decoded (:mod:`talkhead.processing.phones`).
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import numpy as np
 from transformers import FeatureExtractionMixin
 
 from ...processing import audio as audio_lib
-from ...processing.phones import DEFAULT_LANGUAGE, LEGACY_PHONE_DECODER, NUM_PHONES, phone_features
+from ...processing.phones import DEFAULT_LANGUAGE, NUM_PHONES, PHONE_LOOP_DECODER, phone_features
 from .configuration_mouth_motion import MEL_BANDS, MouthMotionConfig
 
 
@@ -50,7 +49,7 @@ class MouthMotionFeatureExtractor(FeatureExtractionMixin):
 
     model_input_names = ["audio_features"]
 
-    def __init__(self, use_phones: bool = True, use_mel: bool = True, phone_decoder: str = LEGACY_PHONE_DECODER,
+    def __init__(self, use_phones: bool = True, use_mel: bool = True, phone_decoder: str = PHONE_LOOP_DECODER,
                  mel_normalization: str = "mean", sampling_rate: int = audio_lib.SAMPLE_RATE, **kwargs):
         super().__init__(**kwargs)
         self.use_phones = use_phones
@@ -64,7 +63,7 @@ class MouthMotionFeatureExtractor(FeatureExtractionMixin):
         """The extractor of a model's config: a :class:`MouthMotionConfig` or another with the same feature
         fields (the mouth-sync expert's, which has no ``phone_decoder``: the phone loop it was trained with)."""
         return cls(use_phones=config.use_phones, use_mel=config.use_mel,
-                   phone_decoder=getattr(config, "phone_decoder", LEGACY_PHONE_DECODER),
+                   phone_decoder=getattr(config, "phone_decoder", PHONE_LOOP_DECODER),
                    mel_normalization=config.mel_normalization)
 
     @property

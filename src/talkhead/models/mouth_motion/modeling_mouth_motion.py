@@ -1,4 +1,4 @@
-"""Mouth motion from speech: per-frame phones and mel -> mouth shapes (issue #14).
+"""Mouth motion from speech: per-frame phones and mel -> mouth shapes.
 
 Not from a paper of the three this library implements: the MS-Sync generator (Airale et al.) rolls out
 landmarks autoregressively from mel features, and on 11 minutes of data its mouth drifts open and
@@ -9,7 +9,7 @@ frame to the mouth's displacement from the speaker's mean shape, in the head-fix
 :mod:`talkhead.processing.mouth`. No rollout, so no drift; the output gain is fitted on held-out
 speakers so the mouth moves as much as a real one. :meth:`MouthMotionModel.predict_speech` closes the mouth
 wherever the audio is silent in absolute terms, which the clip-normalised mel cannot tell. The features come from
-:class:`~.feature_extraction_mouth_motion.MouthMotionFeatureExtractor`, beside this file (issue #26).
+:class:`~.feature_extraction_mouth_motion.MouthMotionFeatureExtractor`, beside this file.
 """
 
 from __future__ import annotations
@@ -28,9 +28,7 @@ from ...processing.phones import DEFAULT_LANGUAGE
 from ..blocks import init_weights
 from ..configuration_utils import ShippedModelMixin
 from .configuration_mouth_motion import MouthMotionConfig
-
-# mouth_audio_features lived here before issue #26 moved the feature code beside the model: still importable from here
-from .feature_extraction_mouth_motion import MouthMotionFeatureExtractor, mouth_audio_features  # noqa: F401
+from .feature_extraction_mouth_motion import MouthMotionFeatureExtractor
 
 
 def inner_lip_gap(displacements: torch.Tensor) -> torch.Tensor:
@@ -113,14 +111,6 @@ class MouthMotionModel(ShippedModelMixin, PreTrainedModel):
         self.members = nn.ModuleList(MouthMotionStack(config) for _ in range(config.ensemble_size))
         self.post_init()
 
-    #: checkpoints written before the ensemble (one stack, its modules at the top level) load as member 0
-    SINGLE_STACK_KEYS = {r"^(input_projection|blocks|output_norm|output_projection)\.": r"members.0.\1."}
-
-    @classmethod
-    def from_pretrained(cls, *args, **kwargs):
-        kwargs.setdefault("key_mapping", cls.SINGLE_STACK_KEYS)
-        return super().from_pretrained(*args, **kwargs)
-
     def _init_weights(self, module: nn.Module) -> None:
         init_weights(module, self.config.initializer_range)
 
@@ -173,8 +163,8 @@ class MouthMotionModel(ShippedModelMixin, PreTrainedModel):
         pulled to rest wherever the audio is silent. ``language``: the speech's, as in
         :func:`~talkhead.processing.phones.decode_phones` (``auto`` lets the recogniser's confidence choose).
 
-        The mel is normalised over the clip, so 10 s of digital silence read as average speech and the model held
-        the mouth open (issue #23); :func:`~talkhead.processing.audio.silence_closing_weights` measures silence
+        The mel is normalised over the clip, so 10 s of digital silence would read as average speech and the model
+        would hold the mouth open; :func:`~talkhead.processing.audio.silence_closing_weights` measures silence
         on the absolute level instead, whether the whole input is silent or a part.
         """
         features = MouthMotionFeatureExtractor.from_config(self.config)(wave, num_frames, fps, phones, language)

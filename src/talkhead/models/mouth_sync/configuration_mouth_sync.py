@@ -1,4 +1,4 @@
-"""Configuration of the mouth-sync expert (issue #14): mouth-shape windows against phone + mel windows."""
+"""Configuration of the mouth-sync expert: mouth-shape windows against phone + mel windows."""
 
 from __future__ import annotations
 

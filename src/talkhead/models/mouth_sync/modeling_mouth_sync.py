@@ -1,4 +1,4 @@
-"""Mouth-sync expert: mouth-shape windows against speech windows (issue #14, item 4).
+"""Mouth-sync expert: mouth-shape windows against speech windows.
 
 Not from the three papers. Their experts (SyncNet, AVSyncNet) read 5 lower-half face crops against
 0.2 s of mel; on our 11 minutes of video they reach 0.15-0.25 offset accuracy on new speakers. Two

@@ -1,4 +1,5 @@
-"""Configurations of the MS-Sync models (Airale et al.): the syncer pyramid (spec §2)."""
+"""Configurations of the MS-Sync models (Airale et al., MS-Sync, §3): the syncer pyramid, the generator and the
+discriminators."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from ..configuration_utils import PresetConfigMixin
 SYNCER_OBJECTIVES = ("infonce", "contrastive")
 
 SYNCER_PRESETS = {
-    # the paper's encoders (spec §2.3): about 12 M parameters per level
+    # the paper-size encoders (MS-Sync code, ``resnet.py``): about 12 M parameters per level
     "paper": {},
     # what we train on 11 minutes of video: about 1.3 M parameters per level
     "small": {"landmark_embed_dim": 96, "encoder_widths": [32, 64, 96, 128], "embed_dim": 128, "center_windows": True},
@@ -26,9 +27,9 @@ SYNCER_PRESETS = {
 class MSSyncSyncerConfig(PresetConfigMixin, PretrainedConfig):
     r"""Configuration of :class:`MSSyncSyncerModel`: one audio/landmark syncer per pyramid level.
 
-    The defaults are the paper's (spec §2.2-2.3): four levels, 5-frame landmark windows against
-    20-frame audio windows at each level's own rate (200, 400, 800 and 1600 ms), ConvNeXt-1D
-    encoders [2, 2, 2, 2] with 512-d embeddings.
+    The defaults are the paper's (Airale et al., MS-Sync, §3.1; encoder sizes from the MS-Sync code): four
+    levels, 5-frame landmark windows against 20-frame audio windows at each level's own rate (200, 400, 800 and
+    1600 ms), ConvNeXt-1D encoders [2, 2, 2, 2] with 512-d embeddings.
 
     Args:
         num_levels (`int`, *optional*, defaults to 4): pyramid levels, one syncer each.
@@ -47,13 +48,14 @@ class MSSyncSyncerConfig(PresetConfigMixin, PretrainedConfig):
         expansion (`int`, *optional*, defaults to 4): hidden-width multiplier of the blocks.
         normalize_embeddings (`bool`, *optional*, defaults to `True`): L2-normalise the embeddings. True
             for the InfoNCE loss syncers; False for the evaluation syncers, whose offset search uses
-            Euclidean distances (spec §2.6).
+            Euclidean distances (Airale et al., MS-Sync, §4.3; the offset search of syncnet_python).
         center_windows (`bool`, *optional*, defaults to `False`): subtract each window's temporal mean from its
             landmarks and audio features before the encoders, so a syncer sees motion and spectral change rather
             than face shape and voice. Off in the paper; on in the checkpoints we train on 11 minutes of video,
             where identity is otherwise an easier cue than synchrony (benchmarks/RESULTS.md).
         objective (`str`, *optional*, defaults to `"infonce"`): how the checkpoint was trained:
-            `"infonce"` (loss syncers, spec §2.4) or `"contrastive"` (evaluation syncers, margin loss).
+            `"infonce"` (loss syncers, Airale et al., MS-Sync, eq. 2) or `"contrastive"` (evaluation syncers,
+            margin loss).
         contrastive_margin (`float`, *optional*, defaults to 10.0): margin of the contrastive loss.
         initializer_range (`float`, *optional*, defaults to 0.02): std of the truncated-normal init.
     """
@@ -134,7 +136,7 @@ TEMPORAL_MODULES = ("lstm", "transformer")
 MERGES = ("softmax", "sigmoid")
 
 GENERATOR_PRESETS = {
-    "paper": {},  # spec §3: LSTM 256, FPN width 512, branch trunk 272
+    "paper": {},  # Airale et al., MS-Sync, §4.1, and the MS-Sync code: LSTM 256, FPN width 512, branch trunk 272
     "small": {
         "landmark_hidden_dim": 136,
         "landmark_expand_dim": 272,
@@ -161,20 +163,22 @@ GENERATOR_PRESETS = {
 
 
 class MSSyncGeneratorConfig(PresetConfigMixin, PretrainedConfig):
-    r"""Configuration of :class:`MSSyncGenerator`, the multi-scale autoregressive landmark generator (spec §3).
+    r"""Configuration of :class:`MSSyncGenerator`, the multi-scale autoregressive landmark generator (Airale et al.,
+    MS-Sync, §3.2).
 
     Args:
         num_landmarks (`int`, *optional*, defaults to 68): points per frame.
         audio_dim (`int`, *optional*, defaults to 26): audio feature channels.
         audio_frames_per_frame (`int`, *optional*, defaults to 4): audio feature frames per video frame.
         landmark_hidden_dim, landmark_expand_dim, coordinate_dim (`int`, *optional*, defaults to 272, 1088, 512):
-            the landmark embedding 136 -> hidden -> LayerNorm -> expand -> GELU -> coordinate (spec §3.2).
+            the landmark embedding 136 -> hidden -> LayerNorm -> expand -> GELU -> coordinate (MS-Sync code,
+            ``encoder_x``).
         temporal_module (`str`, *optional*, defaults to `"lstm"`): `"lstm"` (the paper) or `"transformer"`
             (the authors' later code: causal attention over the last `transformer_context` embeddings).
         temporal_hidden_dim (`int`, *optional*, defaults to 256): LSTM hidden size / transformer output size.
         transformer_layers, transformer_heads, transformer_context (`int`, *optional*, defaults to 2, 4, 40).
         fpn_stem_widths (`list[int]`, *optional*, defaults to `[64, 128, 256]`): the audio stem (100 Hz -> 25 Hz)
-            widths before `fpn_dim`; strides 1, 2, 1, 2 (spec §3.4).
+            widths before `fpn_dim`; strides 1, 2, 1, 2 (MS-Sync code, ``FeaturePyramidNetwork``).
         fpn_dim (`int`, *optional*, defaults to 512): width of every audio pyramid level.
         fpn_kernel (`int`, *optional*, defaults to 7): kernel of the stride-2 blocks building levels 2 and up.
         num_branches (`int`, *optional*, defaults to 4): pyramid levels, one generator branch each. 1 gives the
@@ -272,7 +276,7 @@ class MSSyncGeneratorConfig(PresetConfigMixin, PretrainedConfig):
 
 
 DISCRIMINATOR_PRESETS = {
-    "paper": {},  # spec §4: frame embedding 408 / 1632 / 512, LSTM 1024, windows 5-40
+    "paper": {},  # MS-Sync and SUHMo code: frame embedding 408 / 1632 / 512, LSTM 1024, windows 5-40
     "small": {
         "frame_hidden_dim": 136,
         "frame_expand_dim": 272,
@@ -295,12 +299,13 @@ DISCRIMINATOR_PRESETS = {
 
 
 class MSSyncDiscriminatorConfig(PresetConfigMixin, PretrainedConfig):
-    r"""Configuration of :class:`MSSyncDiscriminators`: D_f, D_s and D_s^j of SUHMo / MS-Sync (spec §4).
+    r"""Configuration of :class:`MSSyncDiscriminators`: D_f, D_s and D_s^j of SUHMo / MS-Sync (Airale et al.,
+    MS-Sync, §3.3).
 
     Args:
         num_landmarks (`int`, *optional*, defaults to 68).
         frame_hidden_dim, frame_expand_dim, frame_embed_dim (`int`, *optional*, defaults to 408, 1632, 512):
-            the frame embedding 136 -> hidden -> LayerNorm -> expand -> GELU -> embed (spec §4.1).
+            the frame embedding 136 -> hidden -> LayerNorm -> expand -> GELU -> embed (MS-Sync code).
         frame_blocks (`int`, *optional*, defaults to 3): kernel-1 ConvNeXt blocks of D_f before its 256-d block.
         frame_classifier_dim (`int`, *optional*, defaults to 256): width of D_f's last block.
         lstm_hidden_dim (`int`, *optional*, defaults to 1024): LSTM of D_s and D_s^j (H; the heads are 2H wide).

@@ -1,11 +1,12 @@
 """MS-Sync syncer pyramid (Airale et al., "A Comprehensive Multi-scale Approach for Speech and
-Dynamics Synchrony in Talking Head Generation", §3.1; spec §2).
+Dynamics Synchrony in Talking Head Generation", §3.1).
 
 One syncer per pyramid level scores how well a 5-frame landmark window matches a 20-frame audio
 window at that level's rate: 200 ms windows at level 1 up to 1600 ms at level 4. Both encoders are
-ConvNeXt-1D (spec §2.3); the score is the cosine of the two embeddings. The same class holds the
-InfoNCE *loss* syncers (normalised embeddings) and the *evaluation* syncers trained with SyncNet's
-contrastive margin loss (unnormalised, compared by Euclidean distance in the offset search).
+ConvNeXt-1D (MS-Sync code, LouisBearing/HMo-audio, ``resnet.py``); the score is the cosine of the two
+embeddings. The same class holds the InfoNCE *loss* syncers (normalised embeddings) and the *evaluation*
+syncers trained with SyncNet's contrastive margin loss (unnormalised, compared by Euclidean distance in the
+offset search).
 
 Where we differ from the authors' code:
 
@@ -17,9 +18,10 @@ Where we differ from the authors' code:
   mean first. With 45 training clips, mixed InfoNCE groups otherwise teach the syncers to match a
   voice to a face shape; that does not carry over to new speakers, while centred windows do
   (held-out retrieval measured in benchmarks/RESULTS.md);
-* windows are cut from the whole sequence with ``unfold`` (start-aligned, spec §1.7); audio shorter
+* windows are cut from the whole sequence with ``unfold`` (start-aligned, as the authors' syncer training pairs
+  x[t : t+5] with a[4t : 4t+20]); audio shorter
   than four frames per landmark frame at a level is reflect-padded, as in the generator's loss
-  (spec §2.5);
+  (MS-Sync code, ``lip_sync_pyramid_loss``);
 * the paper-size configuration is the default, while the checkpoints we ship use a smaller one
   (their model cards say which, and with which training recipe).
 """
@@ -235,7 +237,7 @@ class MSSyncSyncerModel(MSSyncSyncerPreTrainedModel):
 
 
 def fit_audio_length(audio: torch.Tensor, length: int) -> torch.Tensor:
-    """(B, A, C) -> (B, length, C): reflect-pad the end when short (spec §2.5), truncate when long."""
+    """(B, A, C) -> (B, length, C): reflect-pad the end when short (MS-Sync code), truncate when long."""
     missing = length - audio.shape[1]
     if missing <= 0:
         return audio[:, :length]

@@ -1,4 +1,4 @@
-"""Landmark-sequence discriminators of MS-Sync, from SUHMo (Airale et al. §3.3; spec §4).
+"""Landmark-sequence discriminators of MS-Sync, from SUHMo (Airale et al., MS-Sync, §3.3).
 
 * D_f scores single frames (positions) with a kernel-1 ConvNeXt MLP on a frame embedding.
 * D_s, a multi-window projection discriminator: an LSTM reads chunks of 5, 10, 20 and 40 frames of
@@ -43,7 +43,8 @@ class MSSyncDiscriminatorOutput(ModelOutput):
 
 
 class ProjectionHead(nn.Module):
-    """s(z, y, d) = A(c(d) · <y, V(φ)> + ψ(φ)), φ = ReLU(W z), c(d) = max(d, 1)^(-1/β) (spec §4.3)."""
+    """s(z, y, d) = A(c(d) · <y, V(φ)> + ψ(φ)), φ = ReLU(W z), c(d) = max(d, 1)^(-1/β) (SUHMo code,
+    ``ProjectionDisc``)."""
 
     def __init__(self, hidden: int, beta_init: float):
         super().__init__()

@@ -1,4 +1,4 @@
-"""MS-Sync multi-scale autoregressive generator (Airale et al. §3.2; spec §3).
+"""MS-Sync multi-scale autoregressive generator (Airale et al., MS-Sync, §3.2).
 
 Speech -> 68-landmark head and lip motion. At each step a temporal module (LSTM) summarises the
 positions so far; a bottom-up audio feature pyramid gives one audio vector per level for the
@@ -51,7 +51,8 @@ class MSSyncGeneratorOutput(ModelOutput):
 
 
 class AudioFeaturePyramid(nn.Module):
-    """Bottom-up audio pyramid: (B, 4T, 26) -> (B, levels, D, T), coarser levels interpolated back to T (spec §3.4)."""
+    """Bottom-up audio pyramid: (B, 4T, 26) -> (B, levels, D, T), coarser levels interpolated back to T (Airale et al.,
+    MS-Sync, §3.2; MS-Sync code, ``FeaturePyramidNetwork``)."""
 
     def __init__(self, config: MSSyncGeneratorConfig):
         super().__init__()
@@ -74,7 +75,8 @@ class AudioFeaturePyramid(nn.Module):
 
 
 class BranchStack(nn.Module):
-    """All branches' velocity and mask heads as grouped kernel-1 ConvNeXt blocks (spec §3.5)."""
+    """All branches' velocity and mask heads as grouped kernel-1 ConvNeXt blocks (Airale et al., MS-Sync,
+    §3.2 and eq. 8; grouped as in the MS-Sync code, ``deep_out_forward``)."""
 
     def __init__(self, config: MSSyncGeneratorConfig):
         super().__init__()
@@ -217,7 +219,8 @@ class MSSyncGenerator(MSSyncGeneratorPreTrainedModel):
         return_dict: bool | None = None,
         noise_generator: torch.Generator | None = None,
     ):
-        """Teacher-forced warm-up, then autoregressive generation (spec §3.6).
+        """Teacher-forced warm-up, then autoregressive generation (MS-Sync code,
+        ``DynamicalModel.forward``).
 
         Args:
             warmup_landmarks: (B, n_obs, 68, 2) ground-truth positions of the first frames.
@@ -263,7 +266,7 @@ class MSSyncGenerator(MSSyncGeneratorPreTrainedModel):
         history: torch.Tensor | None = None,
         noise_generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """Landmark motion for ``audio`` from one still frame (spec §3.6, inference).
+        """Landmark motion for ``audio`` from one still frame (MS-Sync code, ``execute_model``).
 
         ``initial_landmarks`` (B, 68, 2) is repeated as a static warm-up (or ``history``, (B, n_obs, 68, 2),
         is used); the audio is prefixed with a mirror of its first frames so the warm-up steps hear

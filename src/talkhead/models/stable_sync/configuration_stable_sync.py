@@ -1,4 +1,4 @@
-"""Configurations of the stabilized-sync face models (Yaman et al., ECCV; spec §6.2-6.4)."""
+"""Configurations of the stabilized-sync face models (Yaman et al., stabilized sync, §3.1-3.3)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ class StableSyncFaceGeneratorConfig(PresetConfigMixin, PretrainedConfig):
 
     A U-Net on 96x96 faces: identity and pose encoders (stem + five FE blocks + a 3x3 valid conv),
     1x1 fusion, the frozen AVSyncNet audio tower, and a decoder of six FD blocks whose skips
-    concatenate both encoders' maps (spec §6.2). The paper's widths are scaled by ``width_multiplier``.
+    concatenate both encoders' maps (Yaman et al., stabilized sync, §3.3; layer sizes our choice,
+    as the paper gives none). The paper's widths are scaled by ``width_multiplier``.
 
     Args:
         width_multiplier (`float`, *optional*, defaults to 1.0): scales every channel count.
@@ -57,7 +58,9 @@ class StableSyncFaceGeneratorConfig(PresetConfigMixin, PretrainedConfig):
 
 class FaceDiscriminatorConfig(PresetConfigMixin, PretrainedConfig):
     r"""Configuration of :class:`FaceDiscriminator`: per-frame real/fake logits on 96x96 faces from seven
-    spectral-normalised strided convolutions, widths 64 to 512 (spec §6.4), scaled by ``width_multiplier``.
+    spectral-normalised strided convolutions, widths 64 to 512 (Yaman et al., stabilized sync,
+    §3.3; Yaman et al., AV-HuBERT expert, §3.6; widths our choice, as the papers give none), scaled by
+    ``width_multiplier``.
 
     Args:
         width_multiplier (`float`, *optional*, defaults to 1.0): scales every channel count.

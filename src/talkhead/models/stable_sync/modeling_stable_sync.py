@@ -1,14 +1,14 @@
-"""The stabilized-sync talking-face U-Net and its face discriminator (Yaman et al., "Audio-visual face
-reenactment with stabilized synchronization", ECCV; spec §6.2-6.4).
+"""The stabilized-sync talking-face U-Net and its face discriminator (Yaman et al., "Audio-driven Talking Face
+Generation with Stabilized Synchronization Loss", ECCV 2024, §3.1-3.3).
 
 `StableSyncFaceGenerator` is both G_S (the silent-lip generator, trained first as a reconstruction GAN)
 and G_L (the talking-face generator trained with the stabilized sync loss): two checkpoints of one
 class. Faces are 96x96 RGB in [0, 1], one frame per batch item (windows are folded into the batch).
 
-Where we differ: layer sizes are the spec's own choices where the paper is silent (§7, item 10), and
-``width_multiplier`` scales them so a CPU can train the `small` preset. The audio encoder is the
-AVSyncNet audio tower, frozen and kept in eval mode; its 512-d (or preset-sized) output is taken
-before the ReLU.
+Where we differ: layer sizes are our own where the paper is silent (widths 32 to 512, the residual placement
+in the FE/FD blocks, skips that concatenate both encoders' maps), and ``width_multiplier`` scales them so a CPU
+can train the `small` preset. The audio encoder is the AVSyncNet audio tower, frozen and kept in eval mode; its
+512-d (or preset-sized) output is taken before the ReLU.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from .configuration_stable_sync import FaceDiscriminatorConfig, StableSyncFaceGe
 
 
 def mask_lower_half(faces: torch.Tensor) -> torch.Tensor:
-    """The pose reference: faces (..., 3, H, W) with rows H/2..H-1 set to 0 (spec §6.1)."""
+    """The pose reference: faces (..., 3, H, W) with rows H/2..H-1 set to 0 (Yaman et al., stabilized sync, §3.1)."""
     masked = faces.clone()
     masked[..., faces.shape[-2] // 2 :, :] = 0
     return masked
@@ -68,7 +68,8 @@ class ResidualUpDownBlock(nn.Module):
 
 
 class FaceEncoder(nn.Module):
-    """E_I / E_P: 3x96x96 -> maps e0 (96) .. e5 (3) and the 1x1 code e6 (spec §6.2)."""
+    """E_I / E_P: 3x96x96 -> maps e0 (96) .. e5 (3) and the 1x1 code e6 (Yaman et al., stabilized sync, §3.3;
+    sizes our choice, as the paper gives none)."""
 
     def __init__(self, config: StableSyncFaceGeneratorConfig):
         super().__init__()
@@ -166,7 +167,7 @@ class FaceDiscriminatorPreTrainedModel(ShippedModelMixin, PreTrainedModel):
 
 class FaceDiscriminator(FaceDiscriminatorPreTrainedModel):
     """Seven spectral-normalised strided convs 96 -> 1 with LeakyReLU(0.2), then a 1x1 SN-conv to one logit
-    (spec §6.4)."""
+    (Yaman et al., AV-HuBERT expert, §3.6; widths and kernels our choice, as the paper gives none)."""
 
     def __init__(self, config: FaceDiscriminatorConfig):
         super().__init__(config)

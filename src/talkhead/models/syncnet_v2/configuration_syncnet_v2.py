@@ -1,5 +1,5 @@
 """Configuration of SyncNet v2 (Chung & Zisserman, "Out of time: automated lip sync in the wild",
-ACCV workshops 2016; the released ``syncnet_v2.model`` of ``joonson/syncnet_python``; spec §5.5)."""
+ACCV workshops 2016; the released ``syncnet_v2.model`` of ``joonson/syncnet_python``)."""
 
 from __future__ import annotations
 

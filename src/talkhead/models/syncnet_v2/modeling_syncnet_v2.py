@@ -1,5 +1,5 @@
 """SyncNet v2: Chung & Zisserman, "Out of time: automated lip sync in the wild" (ACCV workshops 2016),
-as released in ``joonson/syncnet_python`` (``SyncNetModel.S``, weights ``syncnet_v2.model``); spec §5.5.
+as released in ``joonson/syncnet_python`` (``SyncNetModel.S``, weights ``syncnet_v2.model``).
 
 Two towers map 200 ms of audio and video to 1024-d embeddings whose Euclidean distance is small when
 the two are in sync; LSE-D and LSE-C (``talkhead.metrics.lse``) are SyncNet's offset search over them.

@@ -1,4 +1,5 @@
-"""``talkhead lipsync``: dubbing, a video and new speech -> the video with the mouth following the speech.
+"""``talkhead lip-sync``: dubbing, a video and new speech -> the video with the mouth following the speech
+(``pipeline("lip-sync")``).
 
 It uses the shipped models (``talkhead/<name>``, :mod:`talkhead.hub`) by default (no download) and prints one
 summary: what was written, the warnings (missing faces, audio/video length policy, silent audio) and time per stage.
@@ -7,23 +8,21 @@ Every file it writes is claimed from :class:`talkhead.outputs.OutputGuard` befor
 
 from __future__ import annotations
 
-import argparse
-
 from .. import defaults
 from ..options import LipSyncOptions
 from ..outputs import OutputGuard
-from .common import AUDIO_HELP, none_or, print_report, warn_deprecated
+from .common import AUDIO_HELP, none_or, print_report
 
 
-def add_lipsync(subparsers) -> None:
+def add_lip_sync(subparsers) -> None:
     parser = subparsers.add_parser(
-        "lipsync",
+        "lip-sync",
         help="lip-sync (dubbing): a video and new speech -> the video with the mouth following the speech",
         description="Track the face in VIDEO, predict the mouth's shape for every frame from AUDIO (mouth-motion "
         "model: the phones heard in the speech), take the video's own mouth nearest each shape, warp it onto the shape "
         "and paste it back, and write an mp4 at the video's own frame rate with AUDIO as its sound. "
-        "--renderer generator uses the paper's face generator instead. Memory stays flat with the "
-        "video's length (it is read three times, streaming; a pool of at most --pool-size mouths is kept).",
+        "--renderer generator uses the paper's face generator (--face-generator-model) instead. Memory stays flat "
+        "with the video's length (it is read three times, streaming; a pool of at most --pool-size mouths is kept).",
     )
     parser.add_argument(
         "--video", required=True, help="video with a face (any frame rate, variable too; or a folder of frames)"
@@ -50,25 +49,28 @@ def add_lipsync(subparsers) -> None:
         choices=defaults.RENDERERS,
         default=LipSyncOptions.renderer,
         help="how the mouth is painted: retrieval (default) reuses the video's own mouths, warped to "
-        "the shapes --mouth-model predicts; generator repaints every face with --face-generator "
-        "(the paper's G_L)",
+        "the shapes --mouth-model predicts; generator repaints every face with "
+        "--face-generator-model (the paper's G_L)",
     )
     parser.add_argument(
         "--mouth-model",
         default=defaults.MOUTH_MOTION,
+        metavar="MODEL",
         help=f"mouth-motion checkpoint of the retrieval renderer (default {defaults.MOUTH_MOTION})",
     )
     parser.add_argument(
-        "--face-generator",
+        "--face-generator-model",
         default=defaults.FACE_GENERATOR,
-        help=f"face generator of the generator renderer (default {defaults.FACE_GENERATOR})",
+        metavar="MODEL",
+        help=f"face generator checkpoint of the generator renderer (default {defaults.FACE_GENERATOR})",
     )
     parser.add_argument(
-        "--silent-lip",
+        "--silent-lip-model",
         default=defaults.SILENT_LIP,
-        help="with the generator renderer: G_S that closes the identity frames' mouths; 'none' to skip",
+        metavar="MODEL",
+        help="silent-lip generator checkpoint (G_S) that closes the identity frames' mouths for the generator "
+        "renderer; 'none' to skip",
     )
-    parser.add_argument("--model", dest="deprecated_model", help=argparse.SUPPRESS)  # 0.1.0.dev0's one model flag
     parser.add_argument(
         "--pool-size",
         type=int,
@@ -97,19 +99,15 @@ def add_lipsync(subparsers) -> None:
     )
     parser.add_argument("--json", help="also write the run's report to this JSON file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=run_lipsync)
+    parser.set_defaults(func=run_lip_sync)
 
 
-def run_lipsync(args) -> int:
+def run_lip_sync(args) -> int:
     # the library is imported here, not at the top: `talkhead --help` would otherwise load the model stack
-    from ..pipelines.lip_sync import lip_sync, load_lip_sync_models, renderer_of_checkpoint
+    from ..pipelines.lip_sync import lip_sync
+    from ..pipelines.loading import load_lip_sync_models
 
-    if args.deprecated_model is not None:
-        args.renderer = renderer_of_checkpoint(args.deprecated_model)
-        flag = "--mouth-model" if args.renderer == "retrieval" else "--renderer generator --face-generator"
-        setattr(args, "mouth_model" if args.renderer == "retrieval" else "face_generator", args.deprecated_model)
-        warn_deprecated("--model", f"{flag} {args.deprecated_model}")
-    uses = [args.mouth_model] if args.renderer == "retrieval" else [args.face_generator, args.silent_lip]
+    uses = [args.mouth_model] if args.renderer == "retrieval" else [args.face_generator_model, args.silent_lip_model]
     guard = OutputGuard([args.video, args.audio, *uses])
     output = guard.claim(args.output, "--output", ".mp4")
     report = guard.claim(args.json, "--json", ".json")
@@ -124,7 +122,7 @@ def run_lipsync(args) -> int:
         progress=not args.quiet,
     )
     mouth_model, face_generator, silent_lip = load_lip_sync_models(
-        args.mouth_model, args.renderer, args.face_generator, none_or(args.silent_lip)
+        args.mouth_model, args.renderer, args.face_generator_model, none_or(args.silent_lip_model)
     )
     result = lip_sync(args.video, args.audio, output, mouth_model, silent_lip, options, face_generator=face_generator)
     print_report(

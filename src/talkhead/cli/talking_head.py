@@ -1,4 +1,4 @@
-"""``talkhead generate``: a talking head from a face photo and speech.
+"""``talkhead talking-head``: a talking head from a face photo and speech (``pipeline("talking-head")``).
 
 It uses the shipped models (``talkhead/<name>``, :mod:`talkhead.hub`) by default (no download) and prints one
 summary: what was written, the warnings (missing faces, silent audio) and time per stage. Every file it writes is
@@ -12,12 +12,12 @@ import numpy as np
 from .. import defaults
 from ..options import TalkingHeadOptions
 from ..outputs import OutputGuard, atomic_output
-from .common import AUDIO_HELP, DeprecatedFlag, none_or, print_report
+from .common import AUDIO_HELP, none_or, print_report
 
 
-def add_generate(subparsers) -> None:
+def add_talking_head(subparsers) -> None:
     parser = subparsers.add_parser(
-        "generate",
+        "talking-head",
         help="talking head: a face photo and speech -> an mp4",
         description="Animate the largest face in IMAGE with AUDIO: MS-Sync generates the head's motion, the "
         "mouth-motion model (phones heard in the speech) moves the mouth and jaw, the photo is warped to follow them "
@@ -54,10 +54,11 @@ def add_generate(subparsers) -> None:
         help=f"output frame rate (default {TalkingHeadOptions.fps:g})",
     )
     parser.add_argument(
-        "--max-side",
+        "--output-size",
         type=int,
-        default=TalkingHeadOptions.max_side,
-        help=f"longest side of the output (default {TalkingHeadOptions.max_side})",
+        default=TalkingHeadOptions.output_size,
+        help=f"longest side of the output video in pixels, at least 96 (default {TalkingHeadOptions.output_size}; "
+        "larger photos are downscaled)",
     )
     parser.add_argument(
         "--repaint",
@@ -68,22 +69,33 @@ def add_generate(subparsers) -> None:
     parser.add_argument(
         "--head-model",
         default=defaults.HEAD_MOTION,
-        help="MS-Sync generator of the head's motion (folder, model id or short name)",
+        metavar="MODEL",
+        help="MS-Sync generator checkpoint of the head's motion (folder, model id or short name)",
     )
-    parser.add_argument("--model", dest="head_model", action=DeprecatedFlag, instead="--head-model")
     parser.add_argument(
         "--mouth-model",
         default=defaults.MOUTH_MOTION,
+        metavar="MODEL",
         help="mouth-motion checkpoint; 'none' lets MS-Sync move the mouth too (then use --lip-scale 2)",
     )
-    parser.add_argument("--face-generator", default=defaults.FACE_GENERATOR, help="face generator used by --repaint")
     parser.add_argument(
-        "--silent-lip", default=defaults.SILENT_LIP, help="G_S that closes the photo's mouth; 'none' to skip"
+        "--face-generator-model",
+        default=defaults.FACE_GENERATOR,
+        metavar="MODEL",
+        help="face generator checkpoint used by --repaint",
+    )
+    parser.add_argument(
+        "--silent-lip-model",
+        default=defaults.SILENT_LIP,
+        metavar="MODEL",
+        help="silent-lip generator checkpoint (G_S) that closes the photo's mouth for --repaint; 'none' to skip",
     )
     parser.add_argument(
         "--mouth-interior-model",
         default=defaults.MOUTH_INTERIOR,
-        help="generator of the teeth and mouth inside the lips; 'none' paints a dark mouth instead",
+        metavar="MODEL",
+        help="mouth-interior generator checkpoint: the teeth and mouth inside the lips; 'none' paints a dark mouth "
+        "instead",
     )
     parser.add_argument("--no-blinks", action="store_true", help="keep the eyes open")
     parser.add_argument(
@@ -91,7 +103,9 @@ def add_generate(subparsers) -> None:
         action="store_true",
         help="a photo whose lips are apart keeps them apart at rest (by default it is driven from its mouth closed)",
     )
-    parser.add_argument("--landmarks", help="also save the per-frame landmarks (output pixels) to this .npz")
+    parser.add_argument(
+        "--output-landmarks", help="also save the per-frame landmarks (output video pixels) to this .npz"
+    )
     parser.add_argument(
         "--language",
         default=TalkingHeadOptions.language,
@@ -101,38 +115,38 @@ def add_generate(subparsers) -> None:
     )
     parser.add_argument("--json", help="also write the run's report to this JSON file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=run_generate)
+    parser.set_defaults(func=run_talking_head)
 
 
-def run_generate(args) -> int:
+def run_talking_head(args) -> int:
     # the library is imported here, not at the top: `talkhead --help` would otherwise load the model stack
     from ..pipelines.talking_head import load_talking_head_models, talking_head
 
     guard = OutputGuard(
-        [args.image, args.audio, args.head_model, args.mouth_model, args.face_generator, args.silent_lip,
+        [args.image, args.audio, args.head_model, args.mouth_model, args.face_generator_model, args.silent_lip_model,
          args.mouth_interior_model]
     )
     output = guard.claim(args.output, "--output", ".mp4")
-    landmarks = guard.claim(args.landmarks, "--landmarks", ".npz")
+    landmarks = guard.claim(args.output_landmarks, "--output-landmarks", ".npz")
     report = guard.claim(args.json, "--json", ".json")
     options = TalkingHeadOptions(
         head_motion_scale=args.head_motion_scale,
         lip_scale=args.lip_scale,
         expression_scale=args.expression_scale,
         fps=args.fps,
-        max_side=args.max_side,
+        output_size=args.output_size,
         repaint=args.repaint,
         seed=args.seed,
         language=args.language,
         progress=not args.quiet,
         blinks=not args.no_blinks,
-        neutral_mouth=not args.keep_open_mouth,
+        keep_open_mouth=args.keep_open_mouth,
     )
     models = load_talking_head_models(
         args.head_model,
         none_or(args.mouth_model),
-        args.face_generator,
-        none_or(args.silent_lip),
+        args.face_generator_model,
+        none_or(args.silent_lip_model),
         seed=args.seed,
         repaint=args.repaint,
         mouth_interior=none_or(args.mouth_interior_model),
