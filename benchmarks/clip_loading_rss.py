@@ -33,9 +33,11 @@ def main() -> None:
         windows = OffsetWindowDataset(train, 8, 2, samples_per_epoch=args.samples, seed=0)
         for index in range(args.samples):
             windows[index]
-    print(f"{len(train)} training + {len(validation)} validation clips loaded in {loaded:.2f} s; "
-          f"peak RSS after loading {after_load:.0f} MiB, after {args.samples} windows "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(
+        f"{len(train)} training + {len(validation)} validation clips loaded in {loaded:.2f} s; "
+        f"peak RSS after loading {after_load:.0f} MiB, after {args.samples} windows "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ def synthetic_video(path: Path, width: int, height: int, seconds: float) -> None
         frame = np.full((height, width, 3), 96, np.uint8)
         y = (height - face.shape[0]) // 2 + int(round(height * 0.01 * np.sin(index / 6)))
         x = (width - face.shape[1]) // 2 + int(round(width * 0.01 * np.cos(index / 7)))
-        frame[y:y + face.shape[0], x:x + face.shape[1]] = face
+        frame[y : y + face.shape[0], x : x + face.shape[1]] = face
         for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
             container.mux(packet)
     for packet in stream.encode():
@@ -71,8 +71,23 @@ def looped_speech(path: Path, seconds: float) -> Path:
 
 
 def measure(video: Path, speech: Path, output: Path, batch_size: int) -> dict:
-    command = [sys.executable, "-c", RUNNER, "lip-sync", "--video", str(video), "--audio", str(speech),
-               "-o", str(output), "--audio-longer", "loop", "--batch-size", str(batch_size), "--quiet"]
+    command = [
+        sys.executable,
+        "-c",
+        RUNNER,
+        "lip-sync",
+        "--video",
+        str(video),
+        "--audio",
+        str(speech),
+        "-o",
+        str(output),
+        "--audio-longer",
+        "loop",
+        "--batch-size",
+        str(batch_size),
+        "--quiet",
+    ]
     done = subprocess.run(command, capture_output=True, text=True)
     line = next((line for line in done.stdout.splitlines() if line.startswith("MEASURED")), None)
     if line is None or line.split()[1] != "0":
@@ -83,12 +98,17 @@ def measure(video: Path, speech: Path, output: Path, batch_size: int) -> dict:
 
 def markdown(report: dict) -> str:
     lengths = sorted({row["seconds"] for row in report["rows"]})
-    lines = ["## Lip-sync peak memory against resolution and length", "",
-             f"`python benchmarks/lipsync_memory.py` ({report['machine']['date']}, {report['machine']['cores']} cores, "
-             f"batch size {report['batch_size']}): a synthetic talking video dubbed with the example speech looped to "
-             "its length, `talkhead lip-sync` defaults, a fresh process each; peak resident memory (MiB) and wall "
-             "time.",
-             "", "| video | " + " | ".join(f"{s:g} s" for s in lengths) + " |", "|---|" + "---|" * len(lengths)]
+    lines = [
+        "## Lip-sync peak memory against resolution and length",
+        "",
+        f"`python benchmarks/lipsync_memory.py` ({report['machine']['date']}, {report['machine']['cores']} cores, "
+        f"batch size {report['batch_size']}): a synthetic talking video dubbed with the example speech looped to "
+        "its length, `talkhead lip-sync` defaults, a fresh process each; peak resident memory (MiB) and wall "
+        "time.",
+        "",
+        "| video | " + " | ".join(f"{s:g} s" for s in lengths) + " |",
+        "|---|" + "---|" * len(lengths),
+    ]
     for size in sorted({row["size"] for row in report["rows"]}):
         cells = []
         for seconds in lengths:
@@ -115,8 +135,11 @@ def main() -> None:
                 synthetic_video(video, *FRAME_SIZES[size], seconds)
                 made = time.perf_counter() - started
                 speech = looped_speech(Path(scratch) / "speech.wav", seconds)
-                row = {"size": size, "seconds": seconds,
-                       **measure(video, speech, Path(scratch) / "out.mp4", args.batch_size)}
+                row = {
+                    "size": size,
+                    "seconds": seconds,
+                    **measure(video, speech, Path(scratch) / "out.mp4", args.batch_size),
+                }
                 report["rows"].append(row)
                 print(json.dumps(row), f"(input made in {made:.0f} s)", flush=True)
                 video.unlink()

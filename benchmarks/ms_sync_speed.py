@@ -30,9 +30,14 @@ def measure(generator, features: torch.Tensor, batch: int, compiled: bool, repea
     generator.generate(x0, audio)  # warm-up (and numba compilation)
     seconds, runs = median_time(lambda: generator.generate(x0, audio), repeats)
     rate = batch * frames / seconds
-    return {"batch": batch, "compiled": compiled, "frames_per_second": round(rate, 1),
-            "real_time_factor": round(rate / 25 / batch, 1), "aggregate_real_time_factor": round(rate / 25, 1),
-            "runs_seconds": [round(r, 4) for r in runs]}
+    return {
+        "batch": batch,
+        "compiled": compiled,
+        "frames_per_second": round(rate, 1),
+        "real_time_factor": round(rate / 25 / batch, 1),
+        "aggregate_real_time_factor": round(rate / 25, 1),
+        "runs_seconds": [round(r, 4) for r in runs],
+    }
 
 
 def main() -> int:

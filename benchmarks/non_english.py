@@ -36,13 +36,13 @@ import numpy as np
 RESULTS = Path(__file__).resolve().parent / "results" / "non_english.json"
 SENTENCES = {
     "en-us": "The quick brown fox jumps over the lazy dog. We will meet again tomorrow morning at the station, "
-             "and then we can talk about the plan.",
+    "and then we can talk about the plan.",
     "fr-fr": "Le renard brun saute par dessus le chien paresseux. Nous nous retrouverons demain matin à la gare, "
-             "et ensuite nous parlerons du projet.",
+    "et ensuite nous parlerons du projet.",
     "es": "El rápido zorro marrón salta sobre el perro perezoso. Nos veremos mañana por la mañana en la estación, "
-          "y luego hablaremos del plan.",
+    "y luego hablaremos del plan.",
     "de": "Der schnelle braune Fuchs springt über den faulen Hund. Wir treffen uns morgen früh am Bahnhof, und dann "
-          "sprechen wir über den Plan.",
+    "sprechen wir über den Plan.",
     "cmn": "快速的棕色狐狸跳过了懒狗。我们明天早上在车站见面，然后再谈这个计划。",
 }
 WAYS = {"en": "en", "phone_loop": "xx", "auto": "auto"}  # decode_phones' language for each way ("xx": not English)
@@ -97,10 +97,19 @@ def main() -> None:
     model = load_pretrained(MouthMotionModel, args.model).eval()
     splits = load_dataset_dict(args.data)
     train = list(iter_clips(splits["train"]))
-    table = fit_phone_table([phone_features(c.audio, c.num_frames, c.fps, "allphone") for c in train],
-                            [inner_lip_opening(c.landmarks) for c in train])
-    report = {"benchmark": "non_english", "data": args.data, "split": args.split, "model": args.model,
-              "min_word_confidence": MIN_WORD_CONFIDENCE, "clips": {}, "voices": {}}
+    table = fit_phone_table(
+        [phone_features(c.audio, c.num_frames, c.fps, "allphone") for c in train],
+        [inner_lip_opening(c.landmarks) for c in train],
+    )
+    report = {
+        "benchmark": "non_english",
+        "data": args.data,
+        "split": args.split,
+        "model": args.model,
+        "min_word_confidence": MIN_WORD_CONFIDENCE,
+        "clips": {},
+        "voices": {},
+    }
     for clip in iter_clips(splits[args.split]):
         real = inner_lip_opening(clip.landmarks)
         row = {"confidence": confidence(clip.audio)}

@@ -47,25 +47,39 @@ def main() -> int:
                 decoded = phones.phone_features(clip.audio, clip.num_frames, clip.fps, "words", "auto")
                 predicted = model.predict_speech(clip.audio, clip.num_frames, clip.fps, phones=decoded)
                 shapes = mouth_shapes(clip.landmarks)
-                follows.append(lip_follow(shape_inner_lip_opening(shapes.mean(0) + predicted),
-                                          shape_inner_lip_opening(shapes)))
+                follows.append(
+                    lip_follow(shape_inner_lip_opening(shapes.mean(0) + predicted), shape_inner_lip_opening(shapes))
+                )
             test = [f for f, c in zip(follows, clips, strict=True) if c.source not in VALIDATION_SOURCES]
             validation = [f for f, c in zip(follows, clips, strict=True) if c.source in VALIDATION_SOURCES]
-            rows.append({"piece_seconds": seconds, "lip_follow": float(np.mean(follows)),
-                         "test": float(np.mean(test)), "validation": float(np.mean(validation)),
-                         "clips": len(follows), "seconds": round(time.perf_counter() - started, 1)})
+            rows.append(
+                {
+                    "piece_seconds": seconds,
+                    "lip_follow": float(np.mean(follows)),
+                    "test": float(np.mean(test)),
+                    "validation": float(np.mean(validation)),
+                    "clips": len(follows),
+                    "seconds": round(time.perf_counter() - started, 1),
+                }
+            )
             print(rows[-1], flush=True)
     finally:
         phones.speech_chunks.__defaults__ = default
     write_json("phone_chunks", {"machine": machine(), "rows": rows})
-    lines = ["## Word phones in pieces", "",
-             f"`python benchmarks/phone_chunks.py --data DATASET` ({machine()['date']}): the shipped `mouth-motion` "
-             f"model's lip-follow with word phones decoded in pieces of at most N seconds, on the "
-             f"{len(clips)} clips of the test split and the validation sources; the default is 8 s "
-             "(`talkhead.processing.phones.WORD_CHUNK_SECONDS`), which two phone workers decode in parallel.", "",
-             "| piece, s | lip-follow (all) | test | validation |", "|---|---|---|---|"]
-    lines += [f"| {r['piece_seconds']:g} | {r['lip_follow']:.4f} | {r['test']:.4f} | {r['validation']:.4f} |"
-              for r in rows]
+    lines = [
+        "## Word phones in pieces",
+        "",
+        f"`python benchmarks/phone_chunks.py --data DATASET` ({machine()['date']}): the shipped `mouth-motion` "
+        f"model's lip-follow with word phones decoded in pieces of at most N seconds, on the "
+        f"{len(clips)} clips of the test split and the validation sources; the default is 8 s "
+        "(`talkhead.processing.phones.WORD_CHUNK_SECONDS`), which two phone workers decode in parallel.",
+        "",
+        "| piece, s | lip-follow (all) | test | validation |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['piece_seconds']:g} | {r['lip_follow']:.4f} | {r['test']:.4f} | {r['validation']:.4f} |" for r in rows
+    ]
     update_results_section("phone_chunks", "\n".join(lines))
     return 0
 

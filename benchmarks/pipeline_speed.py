@@ -37,28 +37,37 @@ def render(report: dict, lengths: list[float]) -> str:
             f"(+{per_second:.0f} KiB per second of input)."
         )
     text = " ".join(f"{s:g}" for s in lengths)
-    return "\n".join([
-        "## Pipeline speed and memory",
-        "",
-        f"Measured {report['machine']['date']} with `python benchmarks/pipeline_speed.py --seconds {text}` (the same "
-        f"as `talkhead benchmark speed --seconds {text} --json OUT`) on this {report['machine']['cpus']}-core CPU, "
-        "shipped checkpoints, default options. Inputs: scikit-image's astronaut photo (512x512), the espeak-ng example "
-        f"speech looped to length, and for lip-sync {report['video']} at 25 fps. Each run is a fresh process; stage "
-        "columns are frames/s of that stage alone, \"end to end\" is frames over the wall time of the pipeline call "
-        "(after the start-up column: imports, numba, dlib and model loading, paid once per process), real-time factor "
-        "is wall time over output duration, peak memory is the process's maximum resident set.",
-        "",
-        speed_table(report),
-        "",
-        *[f"- {v}" for v in verdicts],
-        "- Frames stream (lip-sync holds one batch of 16, the talking head one frame) and so does the output's sound "
-        "(decoded and resampled as it is written); spectra are computed in blocks. What still grows with the input: "
-        "the 16 kHz copy of the speech the models read (64 KB a second), its features and phones, the per-frame face "
-        "track or landmarks, and lip-sync's mouth targets; its pool of lower-face patches is capped (750).",
-        "- Lip-sync here is the default: the mouth-motion model (phone decoding included in the wall "
-        "time) and the retrieval renderer (its pool pass is a third decoding of the video); the \"generator\" column "
-        "is empty because no face generator runs.",
-    ])
+    return "\n".join(
+        [
+            "## Pipeline speed and memory",
+            "",
+            f"Measured {report['machine']['date']} with `python benchmarks/pipeline_speed.py --seconds {text}` (the "
+            "same "
+            f"as `talkhead benchmark speed --seconds {text} --json OUT`) on this {report['machine']['cpus']}-core CPU, "
+            "shipped checkpoints, default options. Inputs: scikit-image's astronaut photo (512x512), the espeak-ng "
+            "example "
+            f"speech looped to length, and for lip-sync {report['video']} at 25 fps. Each run is a fresh process; "
+            "stage "
+            'columns are frames/s of that stage alone, "end to end" is frames over the wall time of the pipeline call '
+            "(after the start-up column: imports, numba, dlib and model loading, paid once per process), real-time "
+            "factor "
+            "is wall time over output duration, peak memory is the process's maximum resident set.",
+            "",
+            speed_table(report),
+            "",
+            *[f"- {v}" for v in verdicts],
+            "- Frames stream (lip-sync holds one batch of 16, the talking head one frame) and so does the output's "
+            "sound "
+            "(decoded and resampled as it is written); spectra are computed in blocks. What still grows with the "
+            "input: "
+            "the 16 kHz copy of the speech the models read (64 KB a second), its features and phones, the per-frame "
+            "face "
+            "track or landmarks, and lip-sync's mouth targets; its pool of lower-face patches is capped (750).",
+            "- Lip-sync here is the default: the mouth-motion model (phone decoding included in the wall "
+            'time) and the retrieval renderer (its pool pass is a third decoding of the video); the "generator" column '
+            "is empty because no face generator runs.",
+        ]
+    )
 
 
 def main() -> int:

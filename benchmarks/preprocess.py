@@ -37,9 +37,13 @@ def tracking_speed(path: Path, frames: int, max_side: int | None, repeats: int) 
     found = []
     seconds, runs = median_time(lambda: found.append(tracker.track(images).found_rate), repeats)
     return {
-        "clip": path.name, "frame_size": f"{images[0].shape[1]}x{images[0].shape[0]}", "frames": len(images),
-        "fps_median": round(len(images) / seconds, 1), "fps_runs": [round(len(images) / t, 1) for t in runs],
-        "face_found_rate": found[-1], "detector_calls": tracker.detections,
+        "clip": path.name,
+        "frame_size": f"{images[0].shape[1]}x{images[0].shape[0]}",
+        "frames": len(images),
+        "fps_median": round(len(images) / seconds, 1),
+        "fps_runs": [round(len(images) / t, 1) for t in runs],
+        "face_found_rate": found[-1],
+        "detector_calls": tracker.detections,
     }
 
 

@@ -22,8 +22,12 @@ import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results" / "renderer_fidelity.json"
 EXCLUDE_WITHIN = 10
-RETRIEVAL_VARIANTS = {"default": {}, "candidates_16": {"candidates": 16}, "no_switch_cost": {"switch_cost": 0.0},
-                      "pose_weight_0.1": {"pose_weight": 0.1}}
+RETRIEVAL_VARIANTS = {
+    "default": {},
+    "candidates_16": {"candidates": 16},
+    "no_switch_cost": {"switch_cost": 0.0},
+    "pose_weight_0.1": {"pose_weight": 0.1},
+}
 
 
 def rendered_opening(frames, landmarks, valid, pool, targets, retrieval_options: dict) -> np.ndarray:
@@ -31,8 +35,9 @@ def rendered_opening(frames, landmarks, valid, pool, targets, retrieval_options:
     from talkhead.pipelines.retrieval_renderer import RetrievalRenderer
     from talkhead.processing.tracked_clip import track_clip
 
-    renderer = RetrievalRenderer(landmarks, valid, pool, targets, np.arange(len(frames)), EXCLUDE_WITHIN,
-                                 retrieval_options)
+    renderer = RetrievalRenderer(
+        landmarks, valid, pool, targets, np.arange(len(frames)), EXCLUDE_WITHIN, retrieval_options
+    )
     output = [renderer.render(frame, t) for t, frame in enumerate(frames)]
     return track_clip("rendered", frames=output, max_side=None).mouth_opening()
 
@@ -49,14 +54,22 @@ def clip_rows(clip, model, max_frames: int) -> dict:
     wave = audio_lib.load_audio(clip.audio)[: int(len(frames) / fps * audio_lib.SAMPLE_RATE)]
     valid, pool, real_shapes = real_mouth_pool(frames, landmarks)
     model_shapes = predicted_shapes(model, wave, len(frames), fps, real_shapes[valid].mean(0))
-    rows = {"model_target": {"lip_follow": lip_follow(shape_inner_lip_opening(model_shapes), real),
-                             "std_ratio": std_ratio(shape_inner_lip_opening(model_shapes), real)}}
+    rows = {
+        "model_target": {
+            "lip_follow": lip_follow(shape_inner_lip_opening(model_shapes), real),
+            "std_ratio": std_ratio(shape_inner_lip_opening(model_shapes), real),
+        }
+    }
     runs = [("real_rendered", real_shapes, {})] + [
-        (f"model_rendered:{name}", model_shapes, options) for name, options in RETRIEVAL_VARIANTS.items()]
+        (f"model_rendered:{name}", model_shapes, options) for name, options in RETRIEVAL_VARIANTS.items()
+    ]
     for row, targets, options in runs:
         opening = rendered_opening(frames, landmarks, valid, pool, targets, options)
-        rows[row] = {"lip_follow": lip_follow(opening, real), "std_ratio": std_ratio(opening, real),
-                     "against_target": lip_follow(opening, shape_inner_lip_opening(targets))}
+        rows[row] = {
+            "lip_follow": lip_follow(opening, real),
+            "std_ratio": std_ratio(opening, real),
+            "against_target": lip_follow(opening, shape_inner_lip_opening(targets)),
+        }
     return rows
 
 
@@ -74,13 +87,28 @@ def main() -> None:
     parser.add_argument("--json", default=str(RESULTS))
     args = parser.parse_args()
     model = MouthMotionModel.from_pretrained(args.model)
-    per_clip = {clip.clip_id: clip_rows(clip, model, args.max_frames)
-                for clip in tqdm(split_clips(args.data, args.split), desc="renderer fidelity")}
+    per_clip = {
+        clip.clip_id: clip_rows(clip, model, args.max_frames)
+        for clip in tqdm(split_clips(args.data, args.split), desc="renderer fidelity")
+    }
     names = next(iter(per_clip.values())).keys()
-    means = {row: {key: round(float(np.nanmean([c[row][key] for c in per_clip.values()])), 3)
-                   for key in next(iter(per_clip.values()))[row]} for row in names}
-    report = {"benchmark": "renderer_fidelity", "data": args.data, "split": args.split, "model": args.model,
-              "max_frames": args.max_frames, "exclude_within": EXCLUDE_WITHIN, "rows": means, "per_clip": per_clip}
+    means = {
+        row: {
+            key: round(float(np.nanmean([c[row][key] for c in per_clip.values()])), 3)
+            for key in next(iter(per_clip.values()))[row]
+        }
+        for row in names
+    }
+    report = {
+        "benchmark": "renderer_fidelity",
+        "data": args.data,
+        "split": args.split,
+        "model": args.model,
+        "max_frames": args.max_frames,
+        "exclude_within": EXCLUDE_WITHIN,
+        "rows": means,
+        "per_clip": per_clip,
+    }
     Path(args.json).write_text(json.dumps(report, indent=1))
     print("| row | lip-follow | std ratio | against its target |\n|---|---|---|---|")
     for row, values in means.items():

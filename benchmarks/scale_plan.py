@@ -71,16 +71,36 @@ def preprocess_shards(output: Path, extra: list[str]) -> dict:
     seconds = 0.0
     for index in range(SHARDS):
         started = time.perf_counter()
-        command = [sys.executable, "-m", "talkhead.cli", "preprocess", str(REAL_DATA), "-o", str(output),
-                   "--shard", f"{index}/{SHARDS}", "--num-proc", "1", "--quiet", "--test-sources", TEST_SOURCES]
+        command = [
+            sys.executable,
+            "-m",
+            "talkhead.cli",
+            "preprocess",
+            str(REAL_DATA),
+            "-o",
+            str(output),
+            "--shard",
+            f"{index}/{SHARDS}",
+            "--num-proc",
+            "1",
+            "--quiet",
+            "--test-sources",
+            TEST_SOURCES,
+        ]
         subprocess.run([*command, *extra], check=True, env=env, capture_output=True)
         seconds += time.perf_counter() - started
     manifests = read_manifests(output)
     clips = sum(1 for m in manifests for c in m["clips"] if not c.get("skipped"))
     minutes = sum(m["minutes"] for m in manifests)
-    return {"options": extra, "shards": SHARDS, "clips": clips, "video_minutes": round(minutes, 2),
-            "seconds": round(seconds, 1), "clips_per_minute": round(clips / seconds * 60, 1),
-            "video_minutes_per_minute": round(minutes / seconds * 60, 2)}
+    return {
+        "options": extra,
+        "shards": SHARDS,
+        "clips": clips,
+        "video_minutes": round(minutes, 2),
+        "seconds": round(seconds, 1),
+        "clips_per_minute": round(clips / seconds * 60, 1),
+        "video_minutes_per_minute": round(minutes / seconds * 60, 2),
+    }
 
 
 def repeated(shards: Path, output: Path, times: int) -> Path:
@@ -96,10 +116,12 @@ def repeated(shards: Path, output: Path, times: int) -> Path:
             name = f"{index:05d}-of-{count:05d}"
             old = f"{manifest['shard']['index']:05d}-of-{manifest['shard']['count']:05d}"
             for split in manifest["splits"]:
-                os.symlink((shards / "data" / f"{split}-{old}.parquet").resolve(),
-                           output / "data" / f"{split}-{name}.parquet")
+                os.symlink(
+                    (shards / "data" / f"{split}-{old}.parquet").resolve(), output / "data" / f"{split}-{name}.parquet"
+                )
             (output / "manifests" / f"shard-{name}.json").write_text(
-                json.dumps({**manifest, "shard": {"index": index, "count": count}}))
+                json.dumps({**manifest, "shard": {"index": index, "count": count}})
+            )
     return output
 
 
@@ -112,18 +134,62 @@ def free_port() -> int:
 def train(dataset: Path, output: Path, processes: int, batch: int, steps: int) -> dict:
     shutil.rmtree(output, ignore_errors=True)
     launch = ["--multi_gpu", "--main_process_port", str(free_port())] if processes > 1 else ["--cpu"]
-    command = [sys.executable, "-m", "accelerate.commands.launch", *launch, "--num_processes", str(processes),
-               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", str(SCRIPT),
-               "--dataset", str(dataset), "--output_dir", str(output), "--streaming", "True",
-               "--validation_sources", VALIDATION, "--phone_decoder", "words", "--dropout", "0.5", "--input_dropout",
-               "0.4", "--hidden_size", "64", "--opening_loss_weight", "10", "--batch_size", str(batch),
-               "--max_steps", str(steps), "--validation_steps", str(steps), "--checkpointing_steps", str(steps),
-               "--logging_steps", "5", "--report_to", "none"]
+    command = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        *launch,
+        "--num_processes",
+        str(processes),
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        str(SCRIPT),
+        "--dataset",
+        str(dataset),
+        "--output_dir",
+        str(output),
+        "--streaming",
+        "True",
+        "--validation_sources",
+        VALIDATION,
+        "--phone_decoder",
+        "words",
+        "--dropout",
+        "0.5",
+        "--input_dropout",
+        "0.4",
+        "--hidden_size",
+        "64",
+        "--opening_loss_weight",
+        "10",
+        "--batch_size",
+        str(batch),
+        "--max_steps",
+        str(steps),
+        "--validation_steps",
+        str(steps),
+        "--checkpointing_steps",
+        str(steps),
+        "--logging_steps",
+        "5",
+        "--report_to",
+        "none",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "1", "TQDM_DISABLE": "1"}
     seconds, peak, output_text = peak_rss_mib(command, env)
     state = json.loads((output / "checkpoints" / f"checkpoint_{steps}" / "trainer_state.json").read_text())
-    return {"processes": processes, "batch_per_process": batch, "steps": steps, "seconds": round(seconds, 1),
-            "peak_rss_mib": round(peak), "losses": state["history"]["train"]["loss"]}
+    return {
+        "processes": processes,
+        "batch_per_process": batch,
+        "steps": steps,
+        "seconds": round(seconds, 1),
+        "peak_rss_mib": round(peak),
+        "losses": state["history"]["train"]["loss"],
+    }
 
 
 def samples_per_second(short: dict, long: dict) -> float:
@@ -164,9 +230,11 @@ def markdown(report: dict) -> str:
         "|---|---|---|---|---|---|",
     ]
     for row in pre:
-        lines.append(f"| {' '.join(row['options']) or '(landmarks and audio only)'} | {row['clips']} | "
-                     f"{row['video_minutes']} | {row['seconds']} | {row['clips_per_minute']} | "
-                     f"{row['video_minutes_per_minute']} |")
+        lines.append(
+            f"| {' '.join(row['options']) or '(landmarks and audio only)'} | {row['clips']} | "
+            f"{row['video_minutes']} | {row['seconds']} | {row['clips_per_minute']} | "
+            f"{row['video_minutes_per_minute']} |"
+        )
     lines += [
         "",
         "Streaming training (`examples/train_mouth_motion.py --streaming`, the shipped recipe's model, word phones "
@@ -176,13 +244,18 @@ def markdown(report: dict) -> str:
         "|---|---|---|---|---|",
     ]
     for name, run in runs.items():
-        lines.append(f"| {name} | {run['processes']} x {run['batch_per_process']} | {run['steps']} | "
-                     f"{run['seconds']} | {run['peak_rss_mib']} MiB |")
-    lines += ["", f"Samples/s per process: {report['samples_per_second']} (one process, from the difference of "
-              f"the {runs['short']['steps']}- and {runs['train set']['steps']}-step runs). Peak memory on the set "
-              f"repeated 16 times / on the set: {report['memory_ratio']:.3f}. One process (batch 32) against two "
-              f"(16 each): mean absolute difference of the logged losses {report['loss_difference']:.4f}, "
-              f"against a mean loss of {report['mean_loss']:.4f} (plot: `benchmarks/results/scale_plan_losses.png`)."]
+        lines.append(
+            f"| {name} | {run['processes']} x {run['batch_per_process']} | {run['steps']} | "
+            f"{run['seconds']} | {run['peak_rss_mib']} MiB |"
+        )
+    lines += [
+        "",
+        f"Samples/s per process: {report['samples_per_second']} (one process, from the difference of "
+        f"the {runs['short']['steps']}- and {runs['train set']['steps']}-step runs). Peak memory on the set "
+        f"repeated 16 times / on the set: {report['memory_ratio']:.3f}. One process (batch 32) against two "
+        f"(16 each): mean absolute difference of the logged losses {report['loss_difference']:.4f}, "
+        f"against a mean loss of {report['mean_loss']:.4f} (plot: `benchmarks/results/scale_plan_losses.png`).",
+    ]
     return "\n".join(lines)
 
 
@@ -198,28 +271,36 @@ def main() -> int:
     if args.skip_preprocess:
         pre = json.loads(previous.read_text())["preprocess"]
     else:
-        pre = [preprocess_shards(args.work / "plain", []),
-               preprocess_shards(args.work / "faces", ["--faces"]),
-               preprocess_shards(shards, ["--phones", "--phone-decoder", "words"])]
+        pre = [
+            preprocess_shards(args.work / "plain", []),
+            preprocess_shards(args.work / "faces", ["--faces"]),
+            preprocess_shards(shards, ["--phones", "--phone-decoder", "words"]),
+        ]
         shutil.rmtree(args.work / "plain")
         shutil.rmtree(args.work / "faces")
     bigger = repeated(shards, args.work / "words-x16", 16)
-    runs = {"short": train(shards, args.work / "run-short", 1, 32, 20),
-            "train set": train(shards, args.work / "run-one", 1, 32, args.steps),
-            "set x16": train(bigger, args.work / "run-x16", 1, 32, args.steps),
-            "two processes": train(shards, args.work / "run-two", 2, 16, args.steps)}
+    runs = {
+        "short": train(shards, args.work / "run-short", 1, 32, 20),
+        "train set": train(shards, args.work / "run-one", 1, 32, args.steps),
+        "set x16": train(bigger, args.work / "run-x16", 1, 32, args.steps),
+        "two processes": train(shards, args.work / "run-two", 2, 16, args.steps),
+    }
     one, two = dict(runs["train set"]["losses"]), dict(runs["two processes"]["losses"])
     common = sorted(set(one) & set(two))
     report = {
-        "machine": machine(), "preprocess": pre, "training": runs,
+        "machine": machine(),
+        "preprocess": pre,
+        "training": runs,
         "samples_per_second": samples_per_second(runs["short"], runs["train set"]),
         "memory_ratio": runs["set x16"]["peak_rss_mib"] / runs["train set"]["peak_rss_mib"],
         "loss_difference": sum(abs(one[s] - two[s]) for s in common) / len(common),
         "mean_loss": sum(one[s] for s in common) / len(common),
     }
     write_json("scale_plan", report)
-    plot_losses({"1 process x 32": runs["train set"], "2 processes x 16": runs["two processes"]},
-                ROOT / "benchmarks" / "results" / "scale_plan_losses.png")
+    plot_losses(
+        {"1 process x 32": runs["train set"], "2 processes x 16": runs["two processes"]},
+        ROOT / "benchmarks" / "results" / "scale_plan_losses.png",
+    )
     update_results_section("scale_plan", markdown(report))
     print(markdown(report))
     return 0

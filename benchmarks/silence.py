@@ -59,7 +59,7 @@ def main() -> None:
             wave = load_audio(clip.audio)[: int(SECONDS * SAMPLE_RATE)]
             middle = len(wave) // 2
             half = int(GAP_SECONDS * SAMPLE_RATE / 2)
-            wave[middle - half: middle + half] = 0
+            wave[middle - half : middle + half] = 0
             gapped = folder / "gapped.wav"
             soundfile.write(str(gapped), wave, SAMPLE_RATE)
             lip_syncer(clip.video, gapped, folder / "gapped.mp4")

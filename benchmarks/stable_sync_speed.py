@@ -45,8 +45,10 @@ def main() -> int:
     from talkhead.hub import checkpoint_path, load_pretrained
     from talkhead.models.stable_sync import StableSyncFaceGenerator, StableSyncFaceGeneratorConfig
 
-    models = {f"{args.model} (shipped)": load_pretrained(StableSyncFaceGenerator, args.model).eval(),
-              "paper-size config": StableSyncFaceGenerator(StableSyncFaceGeneratorConfig()).eval()}
+    models = {
+        f"{args.model} (shipped)": load_pretrained(StableSyncFaceGenerator, args.model).eval(),
+        "paper-size config": StableSyncFaceGenerator(StableSyncFaceGeneratorConfig()).eval(),
+    }
     results = {"machine": machine(), "threads": args.threads, "model": checkpoint_path(args.model), "rows": []}
     for name, generator in models.items():
         parameters = sum(p.numel() for p in generator.parameters())

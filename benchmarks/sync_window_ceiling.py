@@ -65,11 +65,19 @@ def main() -> None:
     clips = list(iter_clips(load_dataset_dict(args.data)[args.split]))
     lags, _ = clip_offsets(clips, args.phones_cache)
     phones = dict(np.load(args.phones_cache)) if args.phones_cache else None
-    report = {"data": Path(args.data).name, "split": args.split, "clips": len(clips), "mouth_motion": args.mouth_motion,
-              "samples": args.samples, "windows": {}}
+    report = {
+        "data": Path(args.data).name,
+        "split": args.split,
+        "clips": len(clips),
+        "mouth_motion": args.mouth_motion,
+        "samples": args.samples,
+        "windows": {},
+    }
     for labels in ("raw", "aligned"):
-        motion = [motion_clip(c, model.config, phones[c.clip_id] if phones else None, lag if labels == "aligned" else 0)
-                  for c, lag in zip(clips, lags, strict=True)]
+        motion = [
+            motion_clip(c, model.config, phones[c.clip_id] if phones else None, lag if labels == "aligned" else 0)
+            for c, lag in zip(clips, lags, strict=True)
+        ]
         predicted = [
             dataclasses.replace(m, features=model.predict(m.features).reshape(m.num_frames, -1).astype(np.float32))
             for m in motion

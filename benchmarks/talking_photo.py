@@ -55,8 +55,9 @@ def clip_rows(report: dict, outputs: Path, rows: list, labels: list) -> None:
     real = track_clip(clip.video, keep_frames=True)
     count = min(real.num_frames, int(report["max_seconds"] * 25))
     opening = real.mouth_opening()[:count]
-    picks = np.sort(np.r_[0, np.argsort(np.nan_to_num(opening))[-(COLUMNS - 3) :], np.linspace(1, count - 1, 2)
-                         .astype(int)])[:COLUMNS]
+    picks = np.sort(
+        np.r_[0, np.argsort(np.nan_to_num(opening))[-(COLUMNS - 3) :], np.linspace(1, count - 1, 2).astype(int)]
+    )[:COLUMNS]
     box = lower_face_box(real.track_landmarks[0])
     rows.append(face_strip(list(real.frames[:count]), box, picks))
     labels.append(f"real ({clip_id})")
@@ -84,8 +85,19 @@ def contact_sheet(report: dict, outputs: Path, path: Path, with_clip_rows: bool 
         from talkhead.cli import main as talkhead
 
         video = outputs / f"astronaut-{row.split(',')[0]}-{photo}.mp4"
-        talkhead(["talking-head", "--image", str(outputs / photo), "--audio",
-                  str(ROOT / "examples" / "assets" / "speech.wav"), "-o", str(video), "--quiet", *flags])
+        talkhead(
+            [
+                "talking-head",
+                "--image",
+                str(outputs / photo),
+                "--audio",
+                str(ROOT / "examples" / "assets" / "speech.wav"),
+                "-o",
+                str(video),
+                "--quiet",
+                *flags,
+            ]
+        )
         frames = list(VideoReader(video))
         points = FaceTracker().update(frames[0])
         shut = np.flatnonzero(blink_schedule(len(frames), 25.0) >= 0.99)[:2]  # where the defaults blink: show them
@@ -95,8 +107,9 @@ def contact_sheet(report: dict, outputs: Path, path: Path, with_clip_rows: bool 
         labels.append(f"astronaut, {row}")
     sheet = np.concatenate(rows, 0)
     for number, label in enumerate(labels):
-        cv2.putText(sheet, label, (4, number * SIDE + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 0), 1,
-                    cv2.LINE_AA)
+        cv2.putText(
+            sheet, label, (4, number * SIDE + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 0), 1, cv2.LINE_AA
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
     return path
@@ -111,8 +124,11 @@ def main() -> int:
     parser.add_argument("--limit", type=int)
     parser.add_argument("--sheet", default=str(ROOT / "benchmarks" / "results" / "talking_photo.png"))
     parser.add_argument("--no-results", action="store_true", help="do not write the JSON and RESULTS.md")
-    parser.add_argument("--with-clip-rows", action="store_true",
-                        help="also draw a held-out clip (real and generated); never commit that sheet: it shows clips")
+    parser.add_argument(
+        "--with-clip-rows",
+        action="store_true",
+        help="also draw a held-out clip (real and generated); never commit that sheet: it shows clips",
+    )
     args = parser.parse_args()
 
     import cv2
@@ -127,8 +143,14 @@ def main() -> int:
         cv2.imwrite(str(outputs / "astronaut.png"), cv2.cvtColor(astronaut(), cv2.COLOR_RGB2BGR))
         closed = close_photo_mouth(astronaut(), face_landmarks(astronaut())[0])[0]  # a closed photo: the generator
         cv2.imwrite(str(outputs / "astronaut-closed.png"), cv2.cvtColor(closed, cv2.COLOR_RGB2BGR))
-        report = benchmark_talking_head(args.data, args.split, args.mouth_interior_model, limit=args.limit,
-                                        max_seconds=args.max_seconds, keep_outputs=outputs)
+        report = benchmark_talking_head(
+            args.data,
+            args.split,
+            args.mouth_interior_model,
+            limit=args.limit,
+            max_seconds=args.max_seconds,
+            keep_outputs=outputs,
+        )
         report["machine"] = machine()
         table = talking_head_table(report)
         print(table)

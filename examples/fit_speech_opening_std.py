@@ -40,8 +40,10 @@ def main(argv=None) -> int:
     shapes = [mouth_shapes(clip.landmarks) for clip in iter_clips(rows)]
     config["speech_opening_std"] = round(speech_opening_std(shapes), 5)
     config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    print(f"{args.model}: speech_opening_std = {config['speech_opening_std']} (median of {len(shapes)} clips of "
-          f"{args.dataset} split {args.split})")
+    print(
+        f"{args.model}: speech_opening_std = {config['speech_opening_std']} (median of {len(shapes)} clips of "
+        f"{args.dataset} split {args.split})"
+    )
     return 0
 
 

@@ -22,7 +22,7 @@ HUB = Path(__file__).resolve().parents[1] / "hub_configs"
 PHONE_DECODERS = {
     "allphone": "a phone loop under its bundled phone language model, about 20 times faster than real time",
     "words": "the phones of the words its bundled English model and dictionary recognise, aligned to the audio, "
-             "about 4 times faster than real time on one core",
+    "about 4 times faster than real time on one core",
 }
 
 

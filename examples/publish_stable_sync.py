@@ -39,13 +39,17 @@ def _recipe(run: Path, keys: tuple[str, ...]) -> str:
 
     args = json.loads((run / "training_args.json").read_text())
     summary = json.loads((run / "training_summary.json").read_text())
+
     def shown(value):  # checkpoints by name, not by the path they had on the training machine
         return Path(value).name if isinstance(value, str) and "/" in value else value
 
     rows = [[key, shown(args[key])] for key in keys if args.get(key) is not None]
-    rows += [["steps", summary["steps"]], ["wall time", f"{summary['wall_seconds'] / 60:.1f} min"],
-             ["held-out sources (validation)", ", ".join(summary["held_out_sources"])],
-             ["training clips / validation clips", f"{summary['train_clips']} / {summary['validation_clips']}"]]
+    rows += [
+        ["steps", summary["steps"]],
+        ["wall time", f"{summary['wall_seconds'] / 60:.1f} min"],
+        ["held-out sources (validation)", ", ".join(summary["held_out_sources"])],
+        ["training clips / validation clips", f"{summary['train_clips']} / {summary['validation_clips']}"],
+    ]
     if summary.get("stopped_by_hand"):
         rows.append(["stopped", "by hand (no final save); summary rebuilt from the log and a re-run of the validation"])
     return markdown_table(["setting", "value"], rows)

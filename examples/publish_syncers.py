@@ -33,12 +33,28 @@ def export(run: Path, name: str) -> Path:
 def _training_rows(run: Path) -> list[list]:
     args = json.loads((run / "training_args.json").read_text())
     summary = json.loads((run / "training_summary.json").read_text())
-    rows = [[key, args[key]] for key in ("objective", "model_config", "learning_rate", "weight_decay", "temperature",
-                                          "augment", "group_size", "clips_per_batch", "selection_metric", "seed")
-            if key in args and args[key] is not None]
-    rows += [["steps", summary["steps"]], ["wall time", f"{summary['wall_seconds'] / 60:.1f} min"],
-             ["held-out sources (validation)", ", ".join(summary["held_out_sources"])],
-             ["training / validation clips", f"{summary['train_clips']} / {summary['validation_clips']}"]]
+    rows = [
+        [key, args[key]]
+        for key in (
+            "objective",
+            "model_config",
+            "learning_rate",
+            "weight_decay",
+            "temperature",
+            "augment",
+            "group_size",
+            "clips_per_batch",
+            "selection_metric",
+            "seed",
+        )
+        if key in args and args[key] is not None
+    ]
+    rows += [
+        ["steps", summary["steps"]],
+        ["wall time", f"{summary['wall_seconds'] / 60:.1f} min"],
+        ["held-out sources (validation)", ", ".join(summary["held_out_sources"])],
+        ["training / validation clips", f"{summary['train_clips']} / {summary['validation_clips']}"],
+    ]
     return rows
 
 

@@ -40,18 +40,28 @@ class MouthInteriorTrainingArguments(TrainingRunArguments):
     weight_decay: float = field(default=0.0)
     max_steps: int = field(default=8000)
     samples_per_pass: int = field(default=16000, metadata={"help": "samples drawn per pass over the data"})
-    init_from: str | None = field(default=None, metadata={
-        "help": "start the generator from these weights (a model folder or name, e.g. mouth-interior)"})
+    init_from: str | None = field(
+        default=None,
+        metadata={"help": "start the generator from these weights (a model folder or name, e.g. mouth-interior)"},
+    )
     l1_weight: float = field(default=1.0, metadata={"help": "weight of the L1 inside the mask"})
     gradient_weight: float = field(default=1.0, metadata={"help": "weight of the image-gradient L1"})
     gan_weight: float = field(default=0.05, metadata={"help": "weight of the patch discriminator's loss (0: none)"})
-    feature_matching_weight: float = field(default=0.0, metadata={
-        "help": "weight of the L1 between the discriminator's activations on real and generated crops"})
-    discriminator_mask: bool = field(default=False, metadata={
-        "help": "give the discriminator the inner-lip mask as a fourth channel (it knows what was generated), and "
-        "count only its patches that hold generated pixels"})
-    discriminator_layers: int = field(default=4, metadata={
-        "help": "strided layers of the patch discriminator (3: 8x8 patches of a 64 px crop, 4: 4x4)"})
+    feature_matching_weight: float = field(
+        default=0.0,
+        metadata={"help": "weight of the L1 between the discriminator's activations on real and generated crops"},
+    )
+    discriminator_mask: bool = field(
+        default=False,
+        metadata={
+            "help": "give the discriminator the inner-lip mask as a fourth channel (it knows what was generated), and "
+            "count only its patches that hold generated pixels"
+        },
+    )
+    discriminator_layers: int = field(
+        default=4,
+        metadata={"help": "strided layers of the patch discriminator (3: 8x8 patches of a 64 px crop, 4: 4x4)"},
+    )
     gan_start_step: int = field(default=1000, metadata={"help": "steps of L1 alone before the discriminator joins"})
     open_share: float = field(default=0.8, metadata={"help": "share of targets drawn from open-mouth frames"})
     closed_reference_share: float = field(default=0.6, metadata={"help": "share of references from closed frames"})
@@ -76,8 +86,10 @@ def validate(model, batches: list[dict]) -> dict:
                 inside = mask[0].numpy() > 0.5
                 if inside.sum() < 12:
                     continue
-                for crop, sharpness, teeth in ((image, sharp_generated, teeth_generated),
-                                               (real, sharp_real, teeth_real)):
+                for crop, sharpness, teeth in (
+                    (image, sharp_generated, teeth_generated),
+                    (real, sharp_real, teeth_real),
+                ):
                     rgb = (crop.permute(1, 2, 0).numpy() * 255).astype(np.uint8)
                     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
                     sharpness.append(float(cv2.Laplacian(grey, cv2.CV_64F)[inside].var()))
@@ -87,8 +99,12 @@ def validate(model, batches: list[dict]) -> dict:
     sharpness_ratio = float(np.sum(sharp_generated) / max(np.sum(sharp_real), 1e-9))
     teeth_ratio = float(np.mean(teeth_generated) / max(np.mean(teeth_real), 1e-9))
     misses = abs(np.log(max(sharpness_ratio, 1e-6))) + abs(np.log(max(teeth_ratio, 1e-6)))
-    return {"l1": l1, "sharpness_ratio": sharpness_ratio, "teeth_ratio": teeth_ratio,
-            "interior_error": float(l1 * (1 + misses))}
+    return {
+        "l1": l1,
+        "sharpness_ratio": sharpness_ratio,
+        "teeth_ratio": teeth_ratio,
+        "interior_error": float(l1 * (1 + misses)),
+    }
 
 
 def save_sample_grid(model, batch: dict, path: Path, columns: int = 8) -> Path:
@@ -111,13 +127,24 @@ def save_sample_grid(model, batch: dict, path: Path, columns: int = 8) -> Path:
 def save_plots(output_dir: Path, history: dict) -> None:
     from talkhead.training.plots import plot_curves
 
-    plot_curves(output_dir / "plots" / "loss.png", {k: v for k, v in history["train"].items()}, "training losses",
-                "loss", smooth=5)
-    for key, label in (("interior_error", "held-out interior error (lower is better)"),
-                       ("sharpness_ratio", "held-out sharpness, generated / real"),
-                       ("teeth_ratio", "held-out teeth share, generated / real")):
-        plot_curves(output_dir / "plots" / f"validation_{key}.png",
-                    {"validation": [(s, r[key]) for s, r in history["validation"]]}, label, key)
+    plot_curves(
+        output_dir / "plots" / "loss.png",
+        {k: v for k, v in history["train"].items()},
+        "training losses",
+        "loss",
+        smooth=5,
+    )
+    for key, label in (
+        ("interior_error", "held-out interior error (lower is better)"),
+        ("sharpness_ratio", "held-out sharpness, generated / real"),
+        ("teeth_ratio", "held-out teeth share, generated / real"),
+    ):
+        plot_curves(
+            output_dir / "plots" / f"validation_{key}.png",
+            {"validation": [(s, r[key]) for s, r in history["validation"]]},
+            label,
+            key,
+        )
 
 
 def main(argv=None) -> None:
@@ -145,16 +172,34 @@ def main(argv=None) -> None:
         train_clips, validation_clips, held_out = load_training_clips(
             args.dataset, args.split, args.validation_sources, args.validation_fraction, args.seed
         )
-        dataset = MouthInteriorSamples(train_clips, args.samples_per_pass, args.seed, args.open_share,
-                                       args.closed_reference_share, grow=config.mask_grow)
-        held = MouthInteriorSamples(validation_clips, args.validation_samples, args.seed + 1, args.open_share,
-                                    args.closed_reference_share, augment=False, grow=config.mask_grow) \
-            if validation_clips else None
+        dataset = MouthInteriorSamples(
+            train_clips,
+            args.samples_per_pass,
+            args.seed,
+            args.open_share,
+            args.closed_reference_share,
+            grow=config.mask_grow,
+        )
+        held = (
+            MouthInteriorSamples(
+                validation_clips,
+                args.validation_samples,
+                args.seed + 1,
+                args.open_share,
+                args.closed_reference_share,
+                augment=False,
+                grow=config.mask_grow,
+            )
+            if validation_clips
+            else None
+        )
     except (TalkheadInputError, ValueError) as err:
         raise SystemExit(f"error: {err}") from err
     if dataset.clips[0].mouths.shape[1] != config.mouth_size:
-        raise SystemExit(f"error: the dataset's mouth crops are {dataset.clips[0].mouths.shape[1]} px, the model "
-                         f"reads {config.mouth_size}")
+        raise SystemExit(
+            f"error: the dataset's mouth crops are {dataset.clips[0].mouths.shape[1]} px, the model "
+            f"reads {config.mouth_size}"
+        )
     validation_batches = list(torch.utils.data.DataLoader(held, batch_size=32)) if held is not None else []
     generator = MouthInteriorGenerator(config)
     if args.init_from:
@@ -166,11 +211,15 @@ def main(argv=None) -> None:
     widths = (32, 64, 128, 128, 128)[: args.discriminator_layers]
     discriminator = MouthPatchDiscriminator(widths=widths, with_mask=args.discriminator_mask)
     loader = torch.utils.data.DataLoader(
-        dataset, batch_size=args.batch_size, drop_last=True, num_workers=args.num_workers,
+        dataset,
+        batch_size=args.batch_size,
+        drop_last=True,
+        num_workers=args.num_workers,
         generator=torch.Generator().manual_seed(args.seed),
     )
-    optimizer_g = torch.optim.AdamW(generator.parameters(), lr=args.learning_rate, betas=(0.5, 0.999),
-                                    weight_decay=args.weight_decay)
+    optimizer_g = torch.optim.AdamW(
+        generator.parameters(), lr=args.learning_rate, betas=(0.5, 0.999), weight_decay=args.weight_decay
+    )
     optimizer_d = torch.optim.AdamW(discriminator.parameters(), lr=args.discriminator_learning_rate, betas=(0.5, 0.999))
     generator, discriminator, optimizer_g, optimizer_d, loader, scheduler = trainer.prepare(
         generator, discriminator, optimizer_g, optimizer_d, loader, build_scheduler(optimizer_g, args)
@@ -210,8 +259,11 @@ def main(argv=None) -> None:
 
     def sample(step: int) -> None:
         if trainer.is_main_process and validation_batches:
-            save_sample_grid(trainer.accelerator.unwrap_model(generator), validation_batches[0],
-                             trainer.output_dir / "samples" / f"step-{step:07d}.png")
+            save_sample_grid(
+                trainer.accelerator.unwrap_model(generator),
+                validation_batches[0],
+                trainer.output_dir / "samples" / f"step-{step:07d}.png",
+            )
 
     validation = Validation(
         lambda g: validate(g, validation_batches),
@@ -219,14 +271,22 @@ def main(argv=None) -> None:
         metric="interior_error",
         higher_is_better=False,
         plot=save_plots,
-        describe=lambda r: (f"held-out L1 {r['l1']:.4f}, sharpness {r['sharpness_ratio']:.2f}, teeth "
-                            f"{r['teeth_ratio']:.2f} (generated / real), interior error {r['interior_error']:.4f}"),
+        describe=lambda r: (
+            f"held-out L1 {r['l1']:.4f}, sharpness {r['sharpness_ratio']:.2f}, teeth "
+            f"{r['teeth_ratio']:.2f} (generated / real), interior error {r['interior_error']:.4f}"
+        ),
     )
-    trainer.fit(trainer.batches(loader, begin_pass), train_step, [generator, discriminator],
-                validation if validation_batches else None, on_checkpoint=sample)
+    trainer.fit(
+        trainer.batches(loader, begin_pass),
+        train_step,
+        [generator, discriminator],
+        validation if validation_batches else None,
+        on_checkpoint=sample,
+    )
     if trainer.is_main_process:
-        trainer.export({"held_out_sources": held_out, "train_clips": len(dataset.clips),
-                        "validation_clips": len(validation_clips)})
+        trainer.export(
+            {"held_out_sources": held_out, "train_clips": len(dataset.clips), "validation_clips": len(validation_clips)}
+        )
     trainer.end()
 
 

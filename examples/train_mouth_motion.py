@@ -42,10 +42,18 @@ from talkhead.training.motion_clips import MouthShapeTrainingArguments
 @dataclass
 class MouthMotionTrainingArguments(MouthShapeTrainingArguments):
     opening_loss_weight: float = field(default=0.0, metadata={"help": "extra weight on the inner-lip gap"})
-    phone_decoder: str = field(default=DEFAULT_PHONE_DECODER, metadata={
-        "help": "allphone (phone loop) or words (recognised words' phones aligned to the audio; about 4x real time)"})
-    correlation_loss_weight: float = field(default=0.0, metadata={
-        "help": "weight of 1 - correlation of predicted and real inner-lip gap per window (lip-follow as a loss)"})
+    phone_decoder: str = field(
+        default=DEFAULT_PHONE_DECODER,
+        metadata={
+            "help": "allphone (phone loop) or words (recognised words' phones aligned to the audio; about 4x real time)"
+        },
+    )
+    correlation_loss_weight: float = field(
+        default=0.0,
+        metadata={
+            "help": "weight of 1 - correlation of predicted and real inner-lip gap per window (lip-follow as a loss)"
+        },
+    )
     time_stretch: float = field(default=0.0, metadata={"help": "play windows at a random rate in [1-s, 1+s]"})
     band_warp: float = field(default=0.0, metadata={"help": "warp the mel bands by a random factor in [1-w, 1+w]"})
     mel_normalization: str = field(default="mean", metadata={"help": "per-clip mel normalisation: mean or mean_std"})
@@ -81,13 +89,21 @@ class MouthMotionTrainingArguments(MouthShapeTrainingArguments):
     sync_loss_weight: float = field(default=0.0, metadata={"help": "weight of the sync loss (0: off)"})
     window: int = field(default=100, metadata={"help": "frames per training sample"})
     checkpointing_steps: int = field(default=1000)
-    streaming: bool = field(default=False, metadata={
-        "help": "stream the clips from the dataset's Parquet shards instead of loading them (datasets bigger than "
-        "memory; each process reads its own part; see talkhead.data.streaming)"})
+    streaming: bool = field(
+        default=False,
+        metadata={
+            "help": "stream the clips from the dataset's Parquet shards instead of loading them (datasets bigger than "
+            "memory; each process reads its own part; see talkhead.data.streaming)"
+        },
+    )
     window_buffer: int = field(default=512, metadata={"help": "--streaming: windows in the shuffle buffer"})
-    stream_draws: int = field(default=4, metadata={
-        "help": "--streaming: windows drawn from each clip per --window frames of it (a clip's features cost more "
-        "than a step spends on a window)"})
+    stream_draws: int = field(
+        default=4,
+        metadata={
+            "help": "--streaming: windows drawn from each clip per --window frames of it (a clip's features cost more "
+            "than a step spends on a window)"
+        },
+    )
 
 
 @torch.no_grad()
@@ -240,20 +256,38 @@ def in_memory_data(args, config) -> TrainingData:
     from talkhead.training.motion_clips import prepare_motion_clips
 
     train_clips, validation_clips, held_out = prepare_motion_clips(args, config)
-    dataset = MouthWindowDataset(train_clips, args.window, seed=args.seed, time_stretch=args.time_stretch,
-                                 band_warp=args.band_warp, mel_columns=config.mel_columns)
+    dataset = MouthWindowDataset(
+        train_clips,
+        args.window,
+        seed=args.seed,
+        time_stretch=args.time_stretch,
+        band_warp=args.band_warp,
+        mel_columns=config.mel_columns,
+    )
     # the loader draws its worker seed from its own generator, not from the global one dropout uses, so starting a
     # pass (or resuming mid-pass) leaves the dropout masks of an uninterrupted run unchanged
-    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, drop_last=True,
-                                         num_workers=args.num_workers,
-                                         generator=torch.Generator().manual_seed(args.seed))
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_size=args.batch_size,
+        drop_last=True,
+        num_workers=args.num_workers,
+        generator=torch.Generator().manual_seed(args.seed),
+    )
 
     def begin_pass(passes: int) -> None:  # a fresh draw of windows every pass, seeded by the step it began at
         dataset.epoch = passes * len(loader)
 
     opening_std = speech_opening_std([c.mean_shape + c.displacements for c in train_clips])
-    return TrainingData(loader, validation_clips, held_out, silence_displacement(train_clips), opening_std,
-                        f"{len(train_clips)} training clips", len(train_clips), begin_pass)
+    return TrainingData(
+        loader,
+        validation_clips,
+        held_out,
+        silence_displacement(train_clips),
+        opening_std,
+        f"{len(train_clips)} training clips",
+        len(train_clips),
+        begin_pass,
+    )
 
 
 def streamed_data(args, config, trainer) -> TrainingData:
@@ -270,8 +304,10 @@ def streamed_data(args, config, trainer) -> TrainingData:
     data = streamed_motion_data(args, config, sample, state.process_index, state.num_processes)
     trainer.accelerator.register_for_checkpointing(data.windows)  # before trainer.start() restores a checkpoint
     phones = "stored phones" if data.stored_phones else "phones decoded as clips arrive"
-    trainer.print(f"streaming: audio-video offsets are not searched (undo them with `talkhead preprocess "
-                  f"--av-offset-model`); {phones}")
+    trainer.print(
+        f"streaming: audio-video offsets are not searched (undo them with `talkhead preprocess "
+        f"--av-offset-model`); {phones}"
+    )
     return TrainingData(
         data.windows.loader(args.batch_size),
         data.validation,
@@ -306,7 +342,8 @@ def main(argv=None) -> None:
         model, optimizer, scheduler = trainer.prepare(model, optimizer, build_scheduler(optimizer, args))
     else:
         model, optimizer, data.loader, scheduler = trainer.prepare(
-            model, optimizer, data.loader, build_scheduler(optimizer, args))
+            model, optimizer, data.loader, build_scheduler(optimizer, args)
+        )
     validation_clips, held_out = data.validation, data.held_out
     trainer.start(
         model,

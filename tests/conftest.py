@@ -39,8 +39,15 @@ def speech_like(seconds: float, sample_rate: int = 16000, seed: int = 0) -> np.n
     return (0.3 * voice * envelope / 2 + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
 
 
-def write_av(path: Path, frames, fps: float = 25, audio: np.ndarray | None = None, sample_rate: int = 16000,
-             channels: int = 1, codec: str = "libx264") -> Path:
+def write_av(
+    path: Path,
+    frames,
+    fps: float = 25,
+    audio: np.ndarray | None = None,
+    sample_rate: int = 16000,
+    channels: int = 1,
+    codec: str = "libx264",
+) -> Path:
     """Encode test media with PyAV directly (independent of talkhead's writer)."""
     container = av.open(str(path), "w")
     rate = Fraction(fps).limit_denominator(1001)
@@ -91,8 +98,9 @@ def write_timed_video(path: Path, frames, seconds, codec: str = "libx264") -> Pa
     return path
 
 
-def talking_video(path: Path, astronaut: np.ndarray, num_frames: int = 40, fps: float = 25, with_audio: bool = True,
-                  size: int = 256) -> Path:
+def talking_video(
+    path: Path, astronaut: np.ndarray, num_frames: int = 40, fps: float = 25, with_audio: bool = True, size: int = 256
+) -> Path:
     """A short clip of the astronaut drifting slowly, with speech-like audio (or none)."""
     frames = [face_frame(astronaut, size, (int(3 * np.sin(i / 6)), int(2 * np.cos(i / 7)))) for i in range(num_frames)]
     audio = speech_like(num_frames / fps) if with_audio else None
@@ -104,8 +112,16 @@ def write_wav(path: Path, wave: np.ndarray, sample_rate: int = 16000, subtype: s
     return path
 
 
-def contract_dataset(path: Path, num_clips: int = 6, frames: int = 60, sources: int = 3, faces: bool = False,
-                     seed: int = 0, test_clips: int = 0, mouths: bool = False) -> Path:
+def contract_dataset(
+    path: Path,
+    num_clips: int = 6,
+    frames: int = 60,
+    sources: int = 3,
+    faces: bool = False,
+    seed: int = 0,
+    test_clips: int = 0,
+    mouths: bool = False,
+) -> Path:
     """A small DatasetDict in the data-contract format, with random but well-formed values.
 
     Landmarks are a fixed face shape that drifts and whose mouth opens with the audio energy, so
@@ -128,10 +144,15 @@ def contract_dataset(path: Path, num_clips: int = 6, frames: int = 60, sources: 
             landmarks[:, 57, 1] += 0.2 * energy / (energy.max() + 1e-6)  # the lower lip follows the sound
             landmarks[:, 66, 1] += 0.2 * energy / (energy.max() + 1e-6)
             row = {
-                "clip_id": f"clip{offset + index}", "source": f"source{(offset + index) % sources}", "fps": 25,
-                "landmarks": landmarks.astype(np.float32), "clip_box": np.array([0, 0, 256, 256], np.float32),
-                "face_found": np.ones(frames, bool), "audio": audio[: frames * 640],
-                "logfbank": logfbank26(audio[: frames * 640], frames), "mel": mel80(audio[: frames * 640]),
+                "clip_id": f"clip{offset + index}",
+                "source": f"source{(offset + index) % sources}",
+                "fps": 25,
+                "landmarks": landmarks.astype(np.float32),
+                "clip_box": np.array([0, 0, 256, 256], np.float32),
+                "face_found": np.ones(frames, bool),
+                "audio": audio[: frames * 640],
+                "logfbank": logfbank26(audio[: frames * 640], frames),
+                "mel": mel80(audio[: frames * 640]),
                 "face_boxes": np.tile(np.array([64, 64, 192, 192], np.float32), (frames, 1)),
             }
             if faces:

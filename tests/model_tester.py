@@ -122,15 +122,18 @@ class ModelTesterMixin:
         inputs = self.get_inputs(self.batch_size)
         with torch.no_grad():
             batch = output_tensors(model(**inputs))
-            singles = [output_tensors(model(**self.split(inputs, start, start + self.unit)))
-                       for start in range(0, self.batch_size, self.unit)]
+            singles = [
+                output_tensors(model(**self.split(inputs, start, start + self.unit)))
+                for start in range(0, self.batch_size, self.unit)
+            ]
         compared = 0
         for name, value in batch.items():
             if value.dim() == 0:  # a loss over the batch: not per sample
                 continue
             parts = [single[name] for single in singles]
-            torch.testing.assert_close(value, torch.cat(parts), atol=self.atol, rtol=self.rtol,
-                                       msg=lambda m, name=name: f"{name}: {m}")
+            torch.testing.assert_close(
+                value, torch.cat(parts), atol=self.atol, rtol=self.rtol, msg=lambda m, name=name: f"{name}: {m}"
+            )
             assert not torch.allclose(parts[0], parts[1]), f"{name}: different samples give the same output"
             compared += 1
         assert compared, "no per-sample output to compare"
@@ -139,11 +142,15 @@ class ModelTesterMixin:
         model = self.get_model()  # as built: a training script's first step comes before any .train() call
         assert model.training
         inputs = self.get_inputs(self.batch_size)
-        frozen_names = {name for name, _ in model.named_parameters()
-                        if any(name.startswith(prefix + ".") for prefix in self.frozen_modules)}
+        frozen_names = {
+            name
+            for name, _ in model.named_parameters()
+            if any(name.startswith(prefix + ".") for prefix in self.frozen_modules)
+        }
         untrainable = {name for name, p in model.named_parameters() if not p.requires_grad}
-        assert untrainable == frozen_names, (f"untrainable {sorted(untrainable)} but frozen_modules "
-                                             f"{self.frozen_modules}")
+        assert untrainable == frozen_names, (
+            f"untrainable {sorted(untrainable)} but frozen_modules {self.frozen_modules}"
+        )
         frozen_buffers = {
             name: value.clone()
             for name, value in model.state_dict().items()

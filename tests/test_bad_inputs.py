@@ -43,7 +43,13 @@ class Row:
 
 TALKING_HEAD = ("talking-head", "--image", "face.png", "--head-model", "{gen}", "--quiet")
 LIP_SYNC = (
-    "lip-sync", "--renderer", "generator", "--face-generator-model", "{face_gen}", "--silent-lip-model", "none",
+    "lip-sync",
+    "--renderer",
+    "generator",
+    "--face-generator-model",
+    "{face_gen}",
+    "--silent-lip-model",
+    "none",
     "--quiet",
 )
 LANDMARKS = ("landmarks", "--image", "face.png", "--head-model", "{gen}")

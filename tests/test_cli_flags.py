@@ -116,17 +116,20 @@ def test_the_commands_of_the_tasks_are_named_as_the_registered_tasks():
     assert [name for name in names if spellings.get(name.replace("-", ""), name) != name] == []
 
 
-@pytest.mark.parametrize("argv", [
-    ["generate", "--image", "a.png", "--audio", "a.wav", "-o", "o.mp4"],
-    ["lipsync", "--video", "v.mp4", "--audio", "a.wav", "-o", "o.mp4"],
-    ["talking-head", "--image", "a.png", "--audio", "a.wav", "-o", "o.mp4", "--max-side", "256"],
-    ["talking-head", "--image", "a.png", "--audio", "a.wav", "-o", "o.mp4", "--model", "g"],
-    ["evaluate", "v.mp4", "--json", "r.json"],
-    ["benchmark", "lipsync", "--data", "d", "--json", "o.json"],
-    ["benchmark", "mouth", "--data", "d", "--json", "o.json", "--paper-generator", "none"],
-    ["lip-sync", "--video", "v.mp4", "--audio", "a.wav", "-o", "o.mp4", "--face-generator", "f"],  # no prefixes
-    ["evaluate", "video", "v.mp4", "--json", "r.json", "--mouth-sync"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["generate", "--image", "a.png", "--audio", "a.wav", "-o", "o.mp4"],
+        ["lipsync", "--video", "v.mp4", "--audio", "a.wav", "-o", "o.mp4"],
+        ["talking-head", "--image", "a.png", "--audio", "a.wav", "-o", "o.mp4", "--max-side", "256"],
+        ["talking-head", "--image", "a.png", "--audio", "a.wav", "-o", "o.mp4", "--model", "g"],
+        ["evaluate", "v.mp4", "--json", "r.json"],
+        ["benchmark", "lipsync", "--data", "d", "--json", "o.json"],
+        ["benchmark", "mouth", "--data", "d", "--json", "o.json", "--paper-generator", "none"],
+        ["lip-sync", "--video", "v.mp4", "--audio", "a.wav", "-o", "o.mp4", "--face-generator", "f"],  # no prefixes
+        ["evaluate", "video", "v.mp4", "--json", "r.json", "--mouth-sync"],
+    ],
+)
 def test_the_old_spellings_are_refused(argv, capsys):
     with pytest.raises(SystemExit) as exit_:
         build_parser().parse_args(argv)
@@ -148,10 +151,15 @@ def test_flag_defaults_are_the_options_dataclass_defaults(command, options_class
 
 
 def test_every_model_flag_defaults_to_the_shipped_model_of_its_role():
-    meaning = {"head_model": defaults.HEAD_MOTION, "face_generator_model": defaults.FACE_GENERATOR,
-               "silent_lip_model": defaults.SILENT_LIP, "eval_syncers_model": defaults.EVAL_SYNCERS,
-               "sync_expert_model": defaults.SYNC_EXPERT, "mouth_model": defaults.MOUTH_MOTION,
-               "mouth_interior_model": defaults.MOUTH_INTERIOR}
+    meaning = {
+        "head_model": defaults.HEAD_MOTION,
+        "face_generator_model": defaults.FACE_GENERATOR,
+        "silent_lip_model": defaults.SILENT_LIP,
+        "eval_syncers_model": defaults.EVAL_SYNCERS,
+        "sync_expert_model": defaults.SYNC_EXPERT,
+        "mouth_model": defaults.MOUTH_MOTION,
+        "mouth_interior_model": defaults.MOUTH_INTERIOR,
+    }
     seen = 0
     for path, action in flags():
         if action.dest in meaning and action.default not in ([], None):
@@ -163,11 +171,14 @@ def test_every_model_flag_defaults_to_the_shipped_model_of_its_role():
 def test_library_messages_are_spelled_as_flags():
     flags = option_strings(build_parser())
     assert {"--on-missing-face", "--face", "--overwrite", "--renderer"} <= flags
-    message = ("no face found in frames 3-9 of 'in.mp4'; use on_missing_face=passthrough to keep those frames, or "
-               "on_missing_face=interpolate; output 'x' already exists; use overwrite=True; unknown_knob='x' is bad")
+    message = (
+        "no face found in frames 3-9 of 'in.mp4'; use on_missing_face=passthrough to keep those frames, or "
+        "on_missing_face=interpolate; output 'x' already exists; use overwrite=True; unknown_knob='x' is bad"
+    )
     assert as_flags(message, flags) == (
         "no face found in frames 3-9 of 'in.mp4'; use --on-missing-face passthrough to keep those frames, or "
-        "--on-missing-face interpolate; output 'x' already exists; use --overwrite; unknown_knob='x' is bad")
+        "--on-missing-face interpolate; output 'x' already exists; use --overwrite; unknown_knob='x' is bad"
+    )
 
 
 def test_a_checkpoint_argument_is_spelled_as_its_model_flag():
@@ -175,7 +186,8 @@ def test_a_checkpoint_argument_is_spelled_as_its_model_flag():
     message = "refusing face_generator='evil': its config.json has auto_map; mouth_model='m' and silent_lip='s'"
     assert as_flags(message, flags) == (
         "refusing --face-generator-model 'evil': its config.json has auto_map; --mouth-model 'm' and "
-        "--silent-lip-model 's'")
+        "--silent-lip-model 's'"
+    )
 
 
 def test_a_library_error_names_the_argument_and_the_command_names_the_flag(tmp_path, capsys):

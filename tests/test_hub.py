@@ -110,8 +110,13 @@ def test_missing_folder_path_is_named(tmp_path):
 def run_python(code: str, **env: str) -> str:
     """Run ``code`` in a fresh interpreter (nothing imported yet) and return its stdout."""
     inherited = {key: value for key, value in os.environ.items() if key != "HF_HUB_CACHE"}  # HF_HOME must decide
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                            env={**inherited, "OMP_NUM_THREADS": "1", **env})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**inherited, "OMP_NUM_THREADS": "1", **env},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
@@ -119,8 +124,11 @@ def run_python(code: str, **env: str) -> str:
 def test_hf_home_is_honoured(tmp_path):
     files = {"config.json": "{}", "model.safetensors": "x"}
     snapshot = fake_cached_snapshot(tmp_path / "hub", "talkhead/syncnet-eval", files)
-    out = run_python("from talkhead.hub import checkpoint_path; print(checkpoint_path('syncnet-eval'))",
-                     HF_HOME=str(tmp_path), HF_HUB_OFFLINE="1")
+    out = run_python(
+        "from talkhead.hub import checkpoint_path; print(checkpoint_path('syncnet-eval'))",
+        HF_HOME=str(tmp_path),
+        HF_HUB_OFFLINE="1",
+    )
     assert out.strip() == str(snapshot)
 
 

@@ -82,8 +82,9 @@ def own_imports(path: Path, text: str | None = None) -> list[tuple[str, bool, in
     tree = ast.parse(path.read_text() if text is None else text)
     skipped = type_checking_blocks(tree)
     package = module_name(path).split(".") if path.name == "__init__.py" else module_name(path).split(".")[:-1]
-    in_function = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
-                   for n in ast.walk(f)}
+    in_function = {
+        id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in ast.walk(f)
+    }
     found = []
     for node in ast.walk(tree):
         if id(node) in skipped:
@@ -153,29 +154,37 @@ def test_every_part_has_a_layer():
 
 
 def test_no_part_imports_a_layer_it_may_not():
-    wrong = [f"{module}:{line} imports {target}" for module, imports in import_graph().items()
-             for target, _, line in imports
-             if part_of(target) != part_of(module) and part_of(target) not in ALLOWED[part_of(module)]]
+    wrong = [
+        f"{module}:{line} imports {target}"
+        for module, imports in import_graph().items()
+        for target, _, line in imports
+        if part_of(target) != part_of(module) and part_of(target) not in ALLOWED[part_of(module)]
+    ]
     assert not wrong, "imports against the layers (README, Architecture):\n" + "\n".join(wrong)
 
 
 def test_no_import_cycles():
-    graph = {module: {target for target, _, _ in imports if target != module}
-             for module, imports in import_graph().items()}
+    graph = {
+        module: {target for target, _, _ in imports if target != module} for module, imports in import_graph().items()
+    }
     assert cycles(graph) == []
 
 
 def test_few_function_local_imports_of_own_modules():
-    local = sorted({f"{module}:{line}" for module, imports in import_graph().items() for _, inside, line in imports
-                    if inside})  # import statements, not names
+    local = sorted(
+        {f"{module}:{line}" for module, imports in import_graph().items() for _, inside, line in imports if inside}
+    )  # import statements, not names
     assert len(local) <= MAX_LOCAL_OWN_IMPORTS, "\n".join(local)
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("from ..data import clips\n", "talkhead.data.clips"),
-    ("from ..processing.audio import load_audio\n", "talkhead.processing.audio"),
-    ("import talkhead.metrics.sync\n", "talkhead.metrics.sync"),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("from ..data import clips\n", "talkhead.data.clips"),
+        ("from ..processing.audio import load_audio\n", "talkhead.processing.audio"),
+        ("import talkhead.metrics.sync\n", "talkhead.metrics.sync"),
+    ],
+)
 def test_own_imports_resolve_relative_and_absolute(source, expected):
     # read as if it were talkhead/pipelines/lip_sync.py: relative imports resolve against talkhead.pipelines
     assert [target for target, _, _ in own_imports(SOURCE / "pipelines" / "lip_sync.py", source)] == [expected]

@@ -64,6 +64,7 @@ def test_syncnet_contrastive_loss_by_hand():
 
 # ---- stabilized-sync losses (Yaman et al., stabilized sync, eq. 2-4) and the Wav2Lip lip-sync loss ----
 
+
 def test_stabilized_sync_loss_is_zero_at_ground_truth_finite_when_reference_matches_and_grows():
     from talkhead.losses import stabilized_sync_loss
 
@@ -103,8 +104,10 @@ def test_lipsync_and_bce_and_nonsaturating_gan_losses():
 
     assert float(lipsync_loss(torch.ones(3))) == pytest.approx(0.0, abs=1e-6)
     assert float(lipsync_loss(torch.zeros(3))) == pytest.approx(-math.log(1e-7), rel=1e-4)
-    torch.testing.assert_close(sync_bce_loss(torch.tensor([0.9, 0.2]), torch.tensor([1, 0])),
-                               torch.tensor(-(math.log(0.9) + math.log(0.8)) / 2))
+    torch.testing.assert_close(
+        sync_bce_loss(torch.tensor([0.9, 0.2]), torch.tensor([1, 0])),
+        torch.tensor(-(math.log(0.9) + math.log(0.8)) / 2),
+    )
     logits = torch.tensor([0.0])
     torch.testing.assert_close(nonsaturating_discriminator_loss(logits, logits), torch.tensor(2 * math.log(2)))
     torch.testing.assert_close(nonsaturating_generator_loss(logits), torch.tensor(math.log(2)))

@@ -43,8 +43,9 @@ def imported_modules(folder: Path) -> set[str]:
                 found |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 found.add(node.module.split(".")[0])
-            elif isinstance(node, ast.Try) and any("ImportError" in ast.unparse(h.type or ast.Name(""))
-                                                   for h in node.handlers):
+            elif isinstance(node, ast.Try) and any(
+                "ImportError" in ast.unparse(h.type or ast.Name("")) for h in node.handlers
+            ):
                 optional |= imported_modules_in(node.body)
     # examples/ and benchmarks/ import their sibling scripts, benchmarks/ also the training scripts
     local = {p.stem for where in (folder, ROOT / "examples") for p in where.rglob("*.py")}
@@ -53,8 +54,9 @@ def imported_modules(folder: Path) -> set[str]:
 
 def imported_modules_in(body: list[ast.stmt]) -> set[str]:
     module = ast.Module(body=body, type_ignores=[])
-    return {alias.name.split(".")[0] for node in ast.walk(module) if isinstance(node, ast.Import)
-            for alias in node.names}
+    return {
+        alias.name.split(".")[0] for node in ast.walk(module) if isinstance(node, ast.Import) for alias in node.names
+    }
 
 
 @pytest.mark.parametrize("folder", ["src/talkhead", "examples", "spaces", "benchmarks"])

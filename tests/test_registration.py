@@ -23,8 +23,13 @@ print(sorted(task for task in PIPELINE_REGISTRY.get_supported_tasks() if task in
 
 
 def run_python(code: str) -> list[str]:
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout.strip().splitlines()
 
@@ -35,18 +40,28 @@ def test_import_talkhead_is_light():
     assert heavy == ["[]"]
 
 
-@pytest.mark.parametrize("imports", ["import talkhead", "import transformers.pipelines\nimport talkhead",
-                                     "from transformers import AutoModel\nimport talkhead"])
+@pytest.mark.parametrize(
+    "imports",
+    [
+        "import talkhead",
+        "import transformers.pipelines\nimport talkhead",
+        "from transformers import AutoModel\nimport talkhead",
+    ],
+)
 def test_plain_import_registers_models_and_tasks(imports):
     assert run_python(CHECK.format(imports=imports)) == [
-        "SyncNetExpertConfig SyncNetExpert", "['lip-sync', 'talking-head']"]
+        "SyncNetExpertConfig SyncNetExpert",
+        "['lip-sync', 'talking-head']",
+    ]
 
 
 def test_without_talkhead_transformers_does_not_know_the_models():
     """What the tests above would see without the registration (so they can fail)."""
     folder = Path(__file__).resolve().parents[1] / "hub_configs" / "syncnet-eval"
-    code = (f"from transformers import AutoConfig\ntry:\n    AutoConfig.from_pretrained({str(folder)!r})\n"
-            "except ValueError as err:\n    print('unknown' if 'syncnet' in str(err) else err)")
+    code = (
+        f"from transformers import AutoConfig\ntry:\n    AutoConfig.from_pretrained({str(folder)!r})\n"
+        "except ValueError as err:\n    print('unknown' if 'syncnet' in str(err) else err)"
+    )
     assert run_python(code) == ["unknown"]
 
 

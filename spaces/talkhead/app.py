@@ -267,13 +267,24 @@ def animate(image, audio, head_motion_scale, lip_scale, repaint, progress=PROGRE
     progress(0, desc="loading models")
     m = models()
     options = TalkingHeadOptions(
-        head_motion_scale=float(head_motion_scale), lip_scale=float(lip_scale), repaint=bool(repaint),
+        head_motion_scale=float(head_motion_scale),
+        lip_scale=float(lip_scale),
+        repaint=bool(repaint),
         output_size=OUTPUT_SIZE,
     )
     output = new_output("talking_head.mp4")
     try:
-        result = talking_head(image, audio, output, m.head_model, m.face_generator, m.silent_lip, options,
-                              mouth_model=m.mouth_model, mouth_interior_model=m.mouth_interior_model)
+        result = talking_head(
+            image,
+            audio,
+            output,
+            m.head_model,
+            m.face_generator,
+            m.silent_lip,
+            options,
+            mouth_model=m.mouth_model,
+            mouth_interior_model=m.mouth_interior_model,
+        )
     except BaseException:
         discard_output(output)
         raise

@@ -59,7 +59,6 @@ def cached_snapshot(repo_id: str, cache_dir: str | os.PathLike | None = None) ->
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
 
-
     try:
         return Path(snapshot_download(repo_id, local_files_only=True, cache_dir=cache_dir))
     except (LocalEntryNotFoundError, HFValidationError):
@@ -97,11 +96,13 @@ def checkpoint_path(name_or_path: str | os.PathLike, cache_dir: str | os.PathLik
         if text.startswith((".", "/", "~")) or text.count("/") > 1 or os.sep in text:
             raise TalkheadInputError(
                 f"cannot load checkpoint '{text}': no such model folder; give a folder with config.json and "
-                f"model.safetensors, or a model name ({', '.join(shipped_names())})")
+                f"model.safetensors, or a model name ({', '.join(shipped_names())})"
+            )
         raise TalkheadInputError(
             f"unknown model '{text}': it is not a folder, nor a talkhead model, nor a Hub id (owner/name). "
             f"Known models: {', '.join(shipped_names()) or 'none shipped with this install'} (each also as "
-            f"{NAMESPACE}/<name>); or give a folder with config.json and model.safetensors")
+            f"{NAMESPACE}/<name>); or give a folder with config.json and model.safetensors"
+        )
     shipped = shipped_root() / repo_id.split("/", 1)[1] if repo_id else None
     snapshot = cached_snapshot(repo_id or text, cache_dir)
     if snapshot is not None and _complete(snapshot, shipped):
@@ -166,7 +167,6 @@ def pipeline(task: str, model=None, **kwargs):
     (``silent_lip=``, ``mouth_model=``, ...) take the same names. ``model=None`` is the task's default.
     """
     from transformers import pipeline as transformers_pipeline
-
 
     if kwargs.pop("trust_remote_code", False):
         raise TalkheadInputError(

@@ -49,7 +49,6 @@ def classify_hub_error(err: BaseException) -> str:
     """``auth``, ``network`` or ``hub`` for an exception raised by a ``huggingface_hub`` call."""
     from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError
 
-
     if isinstance(err, LocalTokenNotFoundError):
         return "auth"
     if isinstance(err, HfHubHTTPError):

@@ -14,8 +14,12 @@ from pathlib import Path
 
 from .errors import MediaDecodeError, TalkheadInputError
 
-_SPECIAL_FILES = ((stat.S_ISFIFO, "named pipe (FIFO)"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "device"),
-                  (stat.S_ISBLK, "device"))
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "named pipe (FIFO)"),
+    (stat.S_ISSOCK, "socket"),
+    (stat.S_ISCHR, "device"),
+    (stat.S_ISBLK, "device"),
+)
 
 
 def check_input_file(path: str | os.PathLike, what: str = "file") -> Path:
@@ -48,8 +52,9 @@ def _a(noun: str) -> str:
 
 def _stat_error(path: Path, what: str, err: OSError) -> Exception:
     if err.errno == errno.ELOOP:
-        return TalkheadInputError(f"'{path}' is a symbolic link that leads back to itself (a loop); point it at the "
-                                  f"{what}")
+        return TalkheadInputError(
+            f"'{path}' is a symbolic link that leads back to itself (a loop); point it at the {what}"
+        )
     if err.errno in (errno.ENOENT, errno.ENOTDIR):
         if path.is_symlink():
             return FileNotFoundError(f"'{path}' is a link to '{os.readlink(path)}', which does not exist")

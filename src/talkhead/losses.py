@@ -83,8 +83,9 @@ def _weighted_mean(values: torch.Tensor, weights: torch.Tensor | None) -> torch.
     return (values * weights).sum() / weights.sum().clamp_min(1e-6)
 
 
-def hinge_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor,
-                             weights: torch.Tensor | None = None) -> torch.Tensor:
+def hinge_discriminator_loss(
+    real_scores: torch.Tensor, fake_scores: torch.Tensor, weights: torch.Tensor | None = None
+) -> torch.Tensor:
     """Geometric-GAN critic loss (Airale et al., MS-Sync, eq. 12): mean max(0, 1 - D(real)) + mean max(0, 1 +
     D(fake)); ``weights`` (same shape as the scores) make the means weighted: only the patches that hold generated
     pixels count."""

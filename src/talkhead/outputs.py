@@ -171,8 +171,10 @@ def check_free_space(path: str | os.PathLike, needed: int) -> None:
     """Refuse, before any long work, to write ``path`` where not even the estimated ``needed`` bytes are free."""
     free = free_bytes(path)
     if free is not None and free < needed:
-        raise TalkheadInputError(f"not enough space on the device for '{path}': about {_megabytes(needed)} needed, "
-                                 f"{_megabytes(free)} free; free some space or choose another output folder")
+        raise TalkheadInputError(
+            f"not enough space on the device for '{path}': about {_megabytes(needed)} needed, "
+            f"{_megabytes(free)} free; free some space or choose another output folder"
+        )
 
 
 def is_disk_full(error: BaseException) -> bool:
@@ -182,8 +184,10 @@ def is_disk_full(error: BaseException) -> bool:
 def disk_full_error(path: str | os.PathLike, written: int | None = None) -> TalkheadInputError:
     """The one-line error for a device that filled up while ``path`` was written (``written`` bytes so far)."""
     so_far = f" ({_megabytes(written)} had been written)" if written else ""
-    return TalkheadInputError(f"no space left on the device writing '{path}'{so_far}; nothing was kept: free some "
-                              "space or choose another output folder")
+    return TalkheadInputError(
+        f"no space left on the device writing '{path}'{so_far}; nothing was kept: free some "
+        "space or choose another output folder"
+    )
 
 
 class AtomicOutput:
@@ -202,8 +206,9 @@ class AtomicOutput:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise TalkheadInputError(f"cannot create the output folder '{self.path.parent}': "
-                                     f"{error.strerror or error}") from error
+            raise TalkheadInputError(
+                f"cannot create the output folder '{self.path.parent}': {error.strerror or error}"
+            ) from error
         sweep_orphans(self.path)
         return self.temporary
 
@@ -270,8 +275,11 @@ def _same_file(output: Path, source: Path) -> bool:
 
 def _existing_inputs(inputs: Iterable) -> list[Path]:
     """The inputs that are paths on disk (arrays, model names and ``None`` cannot be overwritten)."""
-    return [Path(source) for source in inputs
-            if isinstance(source, (str, os.PathLike)) and str(source) and os.path.lexists(source)]
+    return [
+        Path(source)
+        for source in inputs
+        if isinstance(source, (str, os.PathLike)) and str(source) and os.path.lexists(source)
+    ]
 
 
 def _check_not_an_input(output: Path, inputs: list[Path], option: str, within_folders: bool = True) -> None:
@@ -280,11 +288,13 @@ def _check_not_an_input(output: Path, inputs: list[Path], option: str, within_fo
     for source in inputs:
         if _same_file(output, source):
             what = "is the input folder" if source.is_dir() else "is the same file as the input"
-            raise TalkheadInputError(f"{option} '{output}' {what} '{source}'; writing it would destroy that input: "
-                                     "choose another name")
+            raise TalkheadInputError(
+                f"{option} '{output}' {what} '{source}'; writing it would destroy that input: choose another name"
+            )
         if within_folders and source.is_dir() and os.path.lexists(output) and _inside(_real(output), _real(source)):
-            raise TalkheadInputError(f"{option} '{output}' would replace a file inside the input folder '{source}'; "
-                                     "write it somewhere else")
+            raise TalkheadInputError(
+                f"{option} '{output}' would replace a file inside the input folder '{source}'; write it somewhere else"
+            )
 
 
 def _check_writable_folder(folder: Path, option: str) -> None:
@@ -293,8 +303,9 @@ def _check_writable_folder(folder: Path, option: str) -> None:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise TalkheadInputError(f"cannot create the output folder '{folder}': '{existing}' is a file; "
-                                 f"choose another {option}")
+        raise TalkheadInputError(
+            f"cannot create the output folder '{folder}': '{existing}' is a file; choose another {option}"
+        )
     if not os.access(existing, os.W_OK | os.X_OK):
         raise TalkheadInputError(f"cannot write to the output folder '{existing}'; choose another {option}")
 

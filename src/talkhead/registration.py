@@ -49,9 +49,11 @@ def register_pending() -> None:
                 try:
                     __import__(package)  # not importlib.import_module: importlib is 1 ms more
                 except Exception as err:  # noqa: BLE001  a transformers import must not fail because of talkhead
-
-                    warnings.warn(f"talkhead could not register {package} with transformers ({type(err).__name__}: "
-                                  f"{err}); import {package} yourself to see the full error", stacklevel=2)
+                    warnings.warn(
+                        f"talkhead could not register {package} with transformers ({type(err).__name__}: "
+                        f"{err}); import {package} yourself to see the full error",
+                        stacklevel=2,
+                    )
     finally:
         _state.busy = False
 

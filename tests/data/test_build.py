@@ -24,8 +24,12 @@ def clip_folder(tmp_path_factory, astronaut):
         for name in names:
             talking_video(root / source / f"{name}.mp4", astronaut, num_frames=40, fps=30 if name == "a2" else 25)
     (root / "speaker_c").mkdir()
-    write_av(root / "speaker_c" / "no_face.mp4", [np.full((128, 128, 3), 90, np.uint8)] * 30, 25,
-             np.random.default_rng(0).standard_normal(19200).astype(np.float32) * 0.1)
+    write_av(
+        root / "speaker_c" / "no_face.mp4",
+        [np.full((128, 128, 3), 90, np.uint8)] * 30,
+        25,
+        np.random.default_rng(0).standard_normal(19200).astype(np.float32) * 0.1,
+    )
     talking_video(root / "speaker_c" / "mute.mp4", astronaut, num_frames=30, with_audio=False)
     write_wav(root / "speaker_c" / "mute.wav", np.zeros(19200, np.float32))
     return root
@@ -72,8 +76,9 @@ def test_dataset_follows_the_data_contract(built):
 def test_30_fps_source_is_resampled_to_25(built):
     out, _ = built
     dataset = load_dataset_dict(out)["train"]
-    lengths = dict(zip(dataset["clip_id"], (read_clip(dataset, i).num_frames for i in range(len(dataset))),
-                       strict=True))
+    lengths = dict(
+        zip(dataset["clip_id"], (read_clip(dataset, i).num_frames for i in range(len(dataset))), strict=True)
+    )
     assert lengths["a1"] == 40
     # 40 frames at 30 fps last 1.333 s: 34 frames at 25 fps (k / 25 < 1.333), but the audio covers 33.3
     # frames, and rows keep only frames with audio

@@ -20,9 +20,19 @@ def make_clip(frames=40, faces=True):
     # frame t's faces hold the value t; mel row m holds m, so alignment is readable
     crops = np.repeat(np.arange(frames, dtype=np.uint8)[:, None, None, None], 96, 1).repeat(96, 2).repeat(3, 3)
     mel = np.repeat(np.arange(int(3.2 * frames) + 1, dtype=np.float32)[:, None], 80, 1)
-    return Clip("c", "s", 25, np.zeros((frames, 68, 2), np.float32), np.zeros(4, np.float32), np.ones(frames, bool),
-                np.zeros(640 * frames, np.float32), np.zeros((4 * frames, 26), np.float32), mel,
-                np.zeros((frames, 4), np.float32), crops if faces else None)
+    return Clip(
+        "c",
+        "s",
+        25,
+        np.zeros((frames, 68, 2), np.float32),
+        np.zeros(4, np.float32),
+        np.ones(frames, bool),
+        np.zeros(640 * frames, np.float32),
+        np.zeros((4 * frames, 26), np.float32),
+        mel,
+        np.zeros((frames, 4), np.float32),
+        crops if faces else None,
+    )
 
 
 def test_sync_windows_have_aligned_or_far_audio():

@@ -40,16 +40,36 @@ def exported(tmp_path_factory, astronaut):
             talking_video(root / source / f"{name}.mp4", astronaut, num_frames=30)
     (root / "SOURCES.md").write_text(SOURCES_MD)
     out = tmp_path_factory.mktemp("out") / "dataset"
-    assert main(["preprocess", str(root), "-o", str(out), "--faces", "--parquet", "--test-sources", "other__*",
-                 "--num-proc", "1", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "preprocess",
+                str(root),
+                "-o",
+                str(out),
+                "--faces",
+                "--parquet",
+                "--test-sources",
+                "other__*",
+                "--num-proc",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     return out
 
 
 def test_card_names_sources_licences_splits_and_features(exported):
     card = DatasetCard.load(exported / "README.md")
     assert card.data.license == "other"
-    assert card.data.configs == [{"config_name": "default", "data_files": [
-        {"split": "train", "path": "data/train-*"}, {"split": "test", "path": "data/test-*"}]}]
+    assert card.data.configs == [
+        {
+            "config_name": "default",
+            "data_files": [{"split": "train", "path": "data/train-*"}, {"split": "test", "path": "data/test-*"}],
+        }
+    ]
     assert "| `someone__speaker_a` | train | 2 |" in card.text and "| MIT |" in card.text
     assert "| `other__speaker_b` | test | 1 |" in card.text and "CC BY-NC 4.0 (LICENSE.md)" in card.text
     assert "`faces` | `Array4D(shape=(None, 96, 96, 3), dtype='uint8')`" in card.text
@@ -61,7 +81,9 @@ def test_parquet_export_reads_back_through_load_dataset(exported):
     from_parquet = datasets.load_dataset(str(exported), cache_dir=str(exported.parent / "hf_cache"))
     from_arrow = load_dataset_dict(exported)
     assert sorted(from_parquet) == ["test", "train"] and sorted(p.name for p in (exported / "data").iterdir()) == [
-        "test-00000-of-00001.parquet", "train-00000-of-00001.parquet"]
+        "test-00000-of-00001.parquet",
+        "train-00000-of-00001.parquet",
+    ]
     assert from_parquet["train"].features == from_arrow["train"].features
     for kind in ("numpy", "torch"):
         a, b = with_contract_format(from_parquet["train"], kind)[0], with_contract_format(from_arrow["train"], kind)[0]
@@ -91,8 +113,10 @@ def test_read_clip_gives_the_rows_with_faces_as_a_read_only_view(exported):
 
 def test_source_licences_reads_the_sources_file(tmp_path):
     (tmp_path / "SOURCES.md").write_text(SOURCES_MD)
-    assert source_licences([tmp_path / "SOURCES.md"]) == {"someone__speaker_a": "MIT",
-                                                           "other__speaker_b": "CC BY-NC 4.0 (LICENSE.md)"}
+    assert source_licences([tmp_path / "SOURCES.md"]) == {
+        "someone__speaker_a": "MIT",
+        "other__speaker_b": "CC BY-NC 4.0 (LICENSE.md)",
+    }
 
 
 def test_push_uploads_the_card_and_the_shards_and_reports_auth(exported, monkeypatch):

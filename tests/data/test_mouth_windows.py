@@ -6,8 +6,13 @@ from talkhead.data.mouth_windows import MotionClip, MouthWindowDataset, resample
 
 def _clip(frames=300, columns=90, seed=0):
     rng = np.random.default_rng(seed)
-    return MotionClip("c", rng.normal(size=(frames, columns)).astype(np.float32),
-                      rng.normal(size=(frames, 20, 2)).astype(np.float32), np.zeros((20, 2)), np.zeros((frames, 10)))
+    return MotionClip(
+        "c",
+        rng.normal(size=(frames, columns)).astype(np.float32),
+        rng.normal(size=(frames, 20, 2)).astype(np.float32),
+        np.zeros((20, 2)),
+        np.zeros((frames, 10)),
+    )
 
 
 def test_resample_frames_keeps_the_ends_and_interpolates_between():
@@ -28,8 +33,9 @@ def test_warp_bands_is_identity_at_one_and_moves_content_otherwise():
 def test_augmented_windows_keep_their_shape_and_the_features_without_mel():
     clip = _clip()
     plain = MouthWindowDataset([clip], window=50, samples_per_epoch=4, seed=1)
-    augmented = MouthWindowDataset([clip], window=50, samples_per_epoch=4, seed=1, time_stretch=0.2, band_warp=0.2,
-                                   mel_columns=slice(10, 90))
+    augmented = MouthWindowDataset(
+        [clip], window=50, samples_per_epoch=4, seed=1, time_stretch=0.2, band_warp=0.2, mel_columns=slice(10, 90)
+    )
     for index in range(4):
         a, b = plain[index], augmented[index]
         assert a["audio_features"].shape == b["audio_features"].shape == (50, 90)
@@ -43,7 +49,7 @@ def test_no_augmentation_draws_the_same_windows_as_before():
     rng = np.random.default_rng((3, 0, 0))
     rng.choice(1, p=[1.0])
     start = int(rng.integers(0, 300 - 50 + 1))
-    np.testing.assert_array_equal(dataset[0]["audio_features"].numpy(), clip.features[start:start + 50])
+    np.testing.assert_array_equal(dataset[0]["audio_features"].numpy(), clip.features[start : start + 50])
 
 
 def test_band_warp_needs_the_mel_columns():

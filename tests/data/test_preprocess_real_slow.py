@@ -14,8 +14,21 @@ from ..conftest import REAL_DATA, requires_real_data
 @requires_real_data
 def test_preprocess_all_real_clips_with_faces(tmp_path, capsys):
     out = tmp_path / "x"
-    assert main(["preprocess", str(REAL_DATA), "--output", str(out), "--faces", "--quiet",
-                 "--test-sources", "bytedance__LatentSync"]) == 0
+    assert (
+        main(
+            [
+                "preprocess",
+                str(REAL_DATA),
+                "--output",
+                str(out),
+                "--faces",
+                "--quiet",
+                "--test-sources",
+                "bytedance__LatentSync",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     dataset = load_dataset_dict(out)
     assert set(dataset) == {"train", "test"}

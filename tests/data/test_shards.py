@@ -143,8 +143,24 @@ def test_shards_must_agree(clip_folder, tmp_path):
 
 def test_cli_shard(clip_folder, tmp_path, capsys):
     out = tmp_path / "cli"
-    assert main(["preprocess", str(clip_folder), "-o", str(out), "--shard", "0/1", "--quiet", "--num-proc", "1",
-                 "--min-face-size", "10"]) == 0
+    assert (
+        main(
+            [
+                "preprocess",
+                str(clip_folder),
+                "-o",
+                str(out),
+                "--shard",
+                "0/1",
+                "--quiet",
+                "--num-proc",
+                "1",
+                "--min-face-size",
+                "10",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "shard 0/1 written" in printed and "1 of 1 shards complete" in printed
     assert parquet_path(out, "train", Shard(0, 1)).exists()

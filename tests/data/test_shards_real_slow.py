@@ -19,9 +19,28 @@ def test_two_real_shards_with_filters_merge_and_load(tmp_path, capsys):
 
     out = tmp_path / "sharded"
     for index in range(2):
-        assert main(["preprocess", str(REAL_DATA), "-o", str(out), "--shard", f"{index}/2", "--quiet",
-                     "--test-sources", "bytedance__LatentSync", "--min-face-size", "60", "--max-face-jump", "0.3",
-                     "--av-offset-model", "mouth-sync"]) == 0
+        assert (
+            main(
+                [
+                    "preprocess",
+                    str(REAL_DATA),
+                    "-o",
+                    str(out),
+                    "--shard",
+                    f"{index}/2",
+                    "--quiet",
+                    "--test-sources",
+                    "bytedance__LatentSync",
+                    "--min-face-size",
+                    "60",
+                    "--max-face-jump",
+                    "0.3",
+                    "--av-offset-model",
+                    "mouth-sync",
+                ]
+            )
+            == 0
+        )
     merged = merged_manifest(out)
     assert merged["shards"] == 2 and merged["missing_shards"] == []
     assert merged["frames"] > 12000  # about 11 minutes of video, less what the filters cut

@@ -61,8 +61,11 @@ def flatten(value, prefix: str) -> dict[str, torch.Tensor]:
 def train_losses(history: dict) -> dict:
     """The logged training losses (a list of (step, value) or a dict of such lists per loss)."""
     train = history["train"]
-    return {name: [tuple(entry) for entry in values] for name, values in train.items()} if isinstance(train, dict) \
+    return (
+        {name: [tuple(entry) for entry in values] for name, values in train.items()}
+        if isinstance(train, dict)
         else {"loss": [tuple(entry) for entry in train]}
+    )
 
 
 def assert_resumed_equals(full: Path, resumed: Path, every: int, total: int) -> None:

@@ -25,10 +25,34 @@ LAUNCH = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", s
 def arguments(tmp_path_factory):
     root = tmp_path_factory.mktemp("killed")
     dataset = make_inputs(root)
-    return ["--dataset", str(dataset), "--generator_config", "tiny", "--discriminator_config", "tiny",
-            "--loss_syncers", str(root / "loss"), "--eval_syncers", str(root / "eval"), "--sequence_length", "30",
-            "--batch_size", "2", "--validation_steps", "1", "--validation_clip_frames", "40", "--logging_steps", "1",
-            "--gradient_accumulation_steps", "2", "--max_steps", "4", "--checkpointing_steps", "2"]
+    return [
+        "--dataset",
+        str(dataset),
+        "--generator_config",
+        "tiny",
+        "--discriminator_config",
+        "tiny",
+        "--loss_syncers",
+        str(root / "loss"),
+        "--eval_syncers",
+        str(root / "eval"),
+        "--sequence_length",
+        "30",
+        "--batch_size",
+        "2",
+        "--validation_steps",
+        "1",
+        "--validation_clip_frames",
+        "40",
+        "--logging_steps",
+        "1",
+        "--gradient_accumulation_steps",
+        "2",
+        "--max_steps",
+        "4",
+        "--checkpointing_steps",
+        "2",
+    ]
 
 
 @pytest.mark.slow  # the slowest of the default suite, which must stay under 10 minutes on 2 cores

@@ -14,9 +14,29 @@ def test_two_steps_then_resume(tmp_path):
     out = tmp_path / "run"
     common = ["--validation_steps", "1", "--checkpointing_steps", "2", "--logging_steps", "1"]
     launch_script(
-        SCRIPT, "--dataset", str(dataset), "--output_dir", str(out), "--model_config", "tiny", "--batch_size", "2",
-        "--validation_sources", "source1", "--validation_samples", "4", "--gan_start_step", "1", "--max_steps", "2",
-        "--feature_matching_weight", "1", "--discriminator_mask", "True", "--discriminator_layers", "3",
+        SCRIPT,
+        "--dataset",
+        str(dataset),
+        "--output_dir",
+        str(out),
+        "--model_config",
+        "tiny",
+        "--batch_size",
+        "2",
+        "--validation_sources",
+        "source1",
+        "--validation_samples",
+        "4",
+        "--gan_start_step",
+        "1",
+        "--max_steps",
+        "2",
+        "--feature_matching_weight",
+        "1",
+        "--discriminator_mask",
+        "True",
+        "--discriminator_layers",
+        "3",
         *common,
     )
     assert (out / "checkpoints" / "checkpoint_2" / "trainer_state.json").exists()

@@ -20,9 +20,24 @@ def test_a_resumed_run_equals_an_uninterrupted_one(dataset, tmp_path):
     """4 steps straight against 2 steps, a crash, and a restart from the step-2 checkpoint with the saved arguments
     alone: the same weights, optimiser moments, scheduler and losses at step 4 (resume_check.py)."""
     # the phone loop, not the default word recogniser: 20x faster, and what the checkpoints' resume is about is the same
-    common = ["--dataset", str(dataset), "--model_config", "tiny", "--batch_size", "2", "--window", "30",
-              "--validation_sources", "source1", "--validation_steps", "1", "--logging_steps", "1",
-              "--phone_decoder", "allphone"]
+    common = [
+        "--dataset",
+        str(dataset),
+        "--model_config",
+        "tiny",
+        "--batch_size",
+        "2",
+        "--window",
+        "30",
+        "--validation_sources",
+        "source1",
+        "--validation_steps",
+        "1",
+        "--logging_steps",
+        "1",
+        "--phone_decoder",
+        "allphone",
+    ]
     check_resume(SCRIPT, common, tmp_path, every=2, total=4)
     out = tmp_path / "resumed"
     assert (out / "av_offsets.json").exists() and (out / "phones_cache.npz").exists()
@@ -103,8 +118,12 @@ def test_fit_speech_opening_std_sets_the_field(dataset, tmp_path):
 
     MouthMotionConfig.from_preset("tiny").save_pretrained(tmp_path / "model")
     script = ROOT / "examples" / "fit_speech_opening_std.py"
-    done = subprocess.run([sys.executable, str(script), "--dataset", str(dataset), "--model", str(tmp_path / "model")],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(script), "--dataset", str(dataset), "--model", str(tmp_path / "model")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     value = json.loads((tmp_path / "model" / "config.json").read_text())["speech_opening_std"]
     assert 0 < value < 1 and "median of 4 clips" in done.stdout

@@ -52,8 +52,20 @@ def arguments(shards: Path, output: Path, batch_size: int, steps: int = 4) -> li
 
 def launcher(processes: int) -> list[str]:
     distributed = ["--multi_gpu", "--main_process_port", str(free_port())] if processes > 1 else ["--cpu"]
-    return [sys.executable, "-m", "accelerate.commands.launch", *distributed, "--num_processes", str(processes),
-            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+    return [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        *distributed,
+        "--num_processes",
+        str(processes),
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+    ]
 
 
 def free_port() -> int:
@@ -65,8 +77,9 @@ def free_port() -> int:
 
 def run(processes: int, *args: str) -> str:
     env = {**os.environ, "TQDM_DISABLE": "1", "ACCELERATE_USE_CPU": "1"}
-    result = subprocess.run([*launcher(processes), str(SCRIPT), *args], capture_output=True, text=True, env=env,
-                            timeout=600)
+    result = subprocess.run(
+        [*launcher(processes), str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=600
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
 

@@ -16,8 +16,22 @@ SCRIPT = ROOT / "examples" / "train_syncers.py"
 
 def launch_script(script: Path, *args: str) -> subprocess.CompletedProcess:
     """``accelerate launch`` on one CPU process; fails the test with the script's output when it fails."""
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "1",
-               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", str(script), *args]
+    command = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--cpu",
+        "--num_processes",
+        "1",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        str(script),
+        *args,
+    ]
     env = {**os.environ, "TQDM_DISABLE": "1", "ACCELERATE_USE_CPU": "1"}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -35,8 +49,24 @@ def dataset(tmp_path_factory):
 
 def test_two_steps_then_resume(dataset, tmp_path):
     out = tmp_path / "run"
-    common = ["--dataset", str(dataset), "--output_dir", str(out), "--model_config", "tiny", "--group_size", "4",
-              "--clips_per_batch", "2", "--validation_steps", "1", "--checkpointing_steps", "2", "--logging_steps", "1"]
+    common = [
+        "--dataset",
+        str(dataset),
+        "--output_dir",
+        str(out),
+        "--model_config",
+        "tiny",
+        "--group_size",
+        "4",
+        "--clips_per_batch",
+        "2",
+        "--validation_steps",
+        "1",
+        "--checkpointing_steps",
+        "2",
+        "--logging_steps",
+        "1",
+    ]
     launch(*common, "--max_steps", "2")
     state = json.loads(next((out / "checkpoints").glob("checkpoint_2/trainer_state.json")).read_text())
     assert state["step"] == 2

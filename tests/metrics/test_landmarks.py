@@ -74,8 +74,9 @@ def test_landmark_frechet_and_multiscale_sync_with_a_tiny_syncer():
     # level i is the valid-padded offset search over level i's own window embeddings
     with torch.no_grad():
         out = syncer.eval()(torch.from_numpy(reference[0])[None], torch.from_numpy(audio)[None])
-    for level, video_embeddings, audio_embeddings in zip(out.levels, out.landmark_embeddings, out.audio_embeddings,
-                                                         strict=False):
+    for level, video_embeddings, audio_embeddings in zip(
+        out.levels, out.landmark_embeddings, out.audio_embeddings, strict=False
+    ):
         expected = offset_search(video_embeddings[0], audio_embeddings[0], padding="valid")
         assert summary[f"av_off_{level}"] == abs(expected.offset)
         assert summary[f"av_conf_{level}"] == pytest.approx(expected.confidence)

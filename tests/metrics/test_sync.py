@@ -104,12 +104,14 @@ def test_every_shipped_kind_of_expert_is_a_sync_expert():
 
     torch.manual_seed(0)
     syncers = MSSyncSyncerModel(MSSyncSyncerConfig.from_preset("tiny"))
-    experts = [FaceSyncExpert(SyncNetExpert(SyncNetExpertConfig.from_preset("tiny"))),
-               FaceSyncExpert(AVSyncNet(AVSyncNetConfig.from_preset("tiny"))),
-               SyncNetV2Expert(SyncNetV2Model(SyncNetV2Config.from_preset("tiny"))),
-               *(MSSyncLevelExpert(syncers, level) for level in range(1, 5)),
-               AVHubertExpert(AVHubertModel(AVHubertConfig.from_preset("tiny"))),
-               MouthSyncExpert(MouthSyncModel(MouthSyncConfig.from_preset("tiny")))]
+    experts = [
+        FaceSyncExpert(SyncNetExpert(SyncNetExpertConfig.from_preset("tiny"))),
+        FaceSyncExpert(AVSyncNet(AVSyncNetConfig.from_preset("tiny"))),
+        SyncNetV2Expert(SyncNetV2Model(SyncNetV2Config.from_preset("tiny"))),
+        *(MSSyncLevelExpert(syncers, level) for level in range(1, 5)),
+        AVHubertExpert(AVHubertModel(AVHubertConfig.from_preset("tiny"))),
+        MouthSyncExpert(MouthSyncModel(MouthSyncConfig.from_preset("tiny"))),
+    ]
     for expert in experts:
         assert isinstance(expert, SyncExpert) and expert.metric in ("euclidean", "cosine")
         assert expert.padding in ("zeros", "valid") and expert.window >= 1
@@ -130,6 +132,7 @@ def test_ms_sync_levels_embed_as_the_syncers_forward_does():
     for index, level in enumerate(output.levels):
         expert = MSSyncLevelExpert(syncers, level)
         count = expert.num_windows(landmarks, audio)
-        np.testing.assert_array_equal(expert.embed_visual(landmarks, count),
-                                      output.landmark_embeddings[index][0].numpy())
+        np.testing.assert_array_equal(
+            expert.embed_visual(landmarks, count), output.landmark_embeddings[index][0].numpy()
+        )
         np.testing.assert_array_equal(expert.embed_audio(audio, count), output.audio_embeddings[index][0].numpy())

@@ -7,14 +7,17 @@ from torch import nn
 from talkhead.models.blocks import ConvNeXt1DBlock, pointwise_conv
 
 
-@pytest.mark.parametrize("in_ch, out_ch, kernel, stride, groups", [(8, 16, 3, 2, 1), (8, 8, 3, 1, 1), (16, 16, 1, 1, 4),
-                                                                   (16, 32, 1, 1, 4), (12, 24, 1, 2, 1)])
+@pytest.mark.parametrize(
+    "in_ch, out_ch, kernel, stride, groups",
+    [(8, 16, 3, 2, 1), (8, 8, 3, 1, 1), (16, 16, 1, 1, 4), (16, 32, 1, 1, 4), (12, 24, 1, 2, 1)],
+)
 def test_block_matches_its_convolutions(in_ch, out_ch, kernel, stride, groups):
     torch.manual_seed(0)
     block = ConvNeXt1DBlock(in_ch, out_ch, kernel, stride, expansion=2, groups=groups)
     x = torch.randn(3, in_ch, 9)
-    reference = block.activation(block.project(block.activation(block.expand(block.norm(block.depthwise(x)))))
-                                 + block.shortcut(x))
+    reference = block.activation(
+        block.project(block.activation(block.expand(block.norm(block.depthwise(x))))) + block.shortcut(x)
+    )
     torch.testing.assert_close(block(x), reference, atol=1e-5, rtol=1e-5)
 
 

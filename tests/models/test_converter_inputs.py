@@ -32,11 +32,16 @@ def _legacy_header_only(path):
     path.write_bytes(b"\x80\x02\x8a\x0alZ\xfc\x9cF\xf9 j\xa8P\x19.")  # a legacy torch file's opening, cut off
 
 
-@pytest.mark.parametrize("make", [_random_bytes, _text, _empty, _zip_without_a_checkpoint, _legacy_header_only],
-                         ids=lambda make: make.__name__.strip("_"))
-@pytest.mark.parametrize("convert, expected", [(convert_av_hubert, "a fairseq AV-HuBERT checkpoint"),
-                                               (convert_syncnet_v2, "syncnet_python's syncnet_v2.model")],
-                         ids=["av_hubert", "syncnet_v2"])
+@pytest.mark.parametrize(
+    "make",
+    [_random_bytes, _text, _empty, _zip_without_a_checkpoint, _legacy_header_only],
+    ids=lambda make: make.__name__.strip("_"),
+)
+@pytest.mark.parametrize(
+    "convert, expected",
+    [(convert_av_hubert, "a fairseq AV-HuBERT checkpoint"), (convert_syncnet_v2, "syncnet_python's syncnet_v2.model")],
+    ids=["av_hubert", "syncnet_v2"],
+)
 def test_a_file_that_is_not_a_checkpoint_is_refused_in_one_line(tmp_path, capsys, make, convert, expected):
     path = tmp_path / "model.pt"
     make(path)

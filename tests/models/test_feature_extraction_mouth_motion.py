@@ -33,8 +33,7 @@ def reference_mouth_audio_features(wave, num_frames, fps, config, phones=None, l
     parts = []
     if config.use_phones:
         if phones is None:
-            phones = phone_features(wave, num_frames, fps, getattr(config, "phone_decoder", "allphone"),
-                                    language)
+            phones = phone_features(wave, num_frames, fps, getattr(config, "phone_decoder", "allphone"), language)
         parts.append(np.asarray(phones, np.float32)[:num_frames])
     if config.use_mel:
         mel = audio_lib.mel_per_frame(audio_lib.mel80(wave), num_frames, fps)
@@ -92,8 +91,10 @@ def test_extractor_features_equal_the_reference_bit_for_bit(name):
 def test_extractor_decodes_phones_like_the_reference():
     config = MouthMotionConfig.from_pretrained(SHIPPED)  # the words decoder
     wave = synthetic_wave()
-    np.testing.assert_array_equal(MouthMotionFeatureExtractor.from_config(config)(wave, FRAMES, FPS),
-                                  reference_mouth_audio_features(wave, FRAMES, FPS, config))
+    np.testing.assert_array_equal(
+        MouthMotionFeatureExtractor.from_config(config)(wave, FRAMES, FPS),
+        reference_mouth_audio_features(wave, FRAMES, FPS, config),
+    )
 
 
 @pytest.mark.parametrize("from_rest", [False, True])
@@ -102,24 +103,36 @@ def test_shipped_model_predictions_equal_the_reference(from_rest):
     wave, phones = synthetic_wave(), given_phones()
     got = model.predict_speech(wave, FRAMES, FPS, from_rest=from_rest, phones=phones)
     np.testing.assert_array_equal(got, reference_predict_speech(model, wave, FRAMES, FPS, from_rest, phones))
-    np.testing.assert_array_equal(got[28:33], np.broadcast_to(  # inside the silent gap: at rest
-        0 if from_rest else model.rest_displacement(), got[28:33].shape))
+    np.testing.assert_array_equal(
+        got[28:33],
+        np.broadcast_to(  # inside the silent gap: at rest
+            0 if from_rest else model.rest_displacement(), got[28:33].shape
+        ),
+    )
 
 
 def test_tiny_model_predictions_equal_the_reference():
     torch.manual_seed(0)
-    model = MouthMotionModel(MouthMotionConfig.from_preset("tiny", output_gain=2.0,
-                                                           silence_displacement=[0.01] * 40)).eval()
+    model = MouthMotionModel(
+        MouthMotionConfig.from_preset("tiny", output_gain=2.0, silence_displacement=[0.01] * 40)
+    ).eval()
     wave, phones = synthetic_wave(), given_phones()
-    np.testing.assert_array_equal(model.predict_speech(wave, FRAMES, FPS, phones=phones),
-                                  reference_predict_speech(model, wave, FRAMES, FPS, phones=phones))
+    np.testing.assert_array_equal(
+        model.predict_speech(wave, FRAMES, FPS, phones=phones),
+        reference_predict_speech(model, wave, FRAMES, FPS, phones=phones),
+    )
 
 
 def test_extractor_follows_the_config_and_saves_like_a_transformers_feature_extractor(tmp_path):
     config = MouthMotionConfig.from_preset("tiny", phone_decoder="words", mel_normalization="mean_std")
     extractor = MouthMotionFeatureExtractor.from_config(config)
-    assert (extractor.use_phones, extractor.use_mel, extractor.phone_decoder, extractor.mel_normalization,
-            extractor.sampling_rate) == (True, True, "words", "mean_std", 16000)
+    assert (
+        extractor.use_phones,
+        extractor.use_mel,
+        extractor.phone_decoder,
+        extractor.mel_normalization,
+        extractor.sampling_rate,
+    ) == (True, True, "words", "mean_std", 16000)
     extractor.save_pretrained(tmp_path)
     assert (tmp_path / "preprocessor_config.json").exists()
     loaded = MouthMotionFeatureExtractor.from_pretrained(tmp_path)

@@ -56,8 +56,9 @@ class TestMSSyncSyncerModel(ModelTesterMixin):
     model_class, config_class = MSSyncSyncerModel, MSSyncSyncerConfig
 
     def prepare_model(self, model):
-        model.set_input_statistics(torch.full((136,), 0.5), torch.full((136,), 0.05), torch.full((26,), -8.0),
-                                   torch.full((26,), 3.0))
+        model.set_input_statistics(
+            torch.full((136,), 0.5), torch.full((136,), 0.05), torch.full((26,), -8.0), torch.full((26,), 3.0)
+        )
 
     def get_inputs(self, batch_size, seed=0):
         g = rng(seed)

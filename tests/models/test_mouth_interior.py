@@ -72,7 +72,11 @@ def test_reference_is_required_and_config_is_checked():
     with pytest.raises(ValueError, match="references="):
         tiny_generator()(torch.rand(1, 3, 64, 64), torch.zeros(1, 1, 64, 64))
     assert tiny_generator(use_reference=False)(torch.rand(1, 3, 64, 64), torch.zeros(1, 1, 64, 64)).images.shape == (
-        1, 3, 64, 64)
+        1,
+        3,
+        64,
+        64,
+    )
     with pytest.raises(ValueError, match="mouth_size=60"):
         MouthInteriorConfig(mouth_size=60)
     with pytest.raises(ValueError, match="widths"):
@@ -107,9 +111,15 @@ def samples_clip(frames: int = 120) -> Clip:
     pixels = np.stack([open_face(g) for g in gaps]).astype(np.float32)
     clip_box = np.array([0, 0, 400, 400], np.float32)
     return Clip(
-        clip_id="c", source="s", fps=25, landmarks=normalize_landmarks(pixels, clip_box), clip_box=clip_box,
-        face_found=np.ones(frames, bool), audio=np.zeros(640 * frames, np.float32),
-        logfbank=np.zeros((4 * frames, 26), np.float32), mel=np.zeros((10, 80), np.float32),
+        clip_id="c",
+        source="s",
+        fps=25,
+        landmarks=normalize_landmarks(pixels, clip_box),
+        clip_box=clip_box,
+        face_found=np.ones(frames, bool),
+        audio=np.zeros(640 * frames, np.float32),
+        logfbank=np.zeros((4 * frames, 26), np.float32),
+        mel=np.zeros((10, 80), np.float32),
         face_boxes=np.zeros((frames, 4), np.float32),
         mouths=np.random.default_rng(0).integers(0, 255, (frames, 64, 64, 3), dtype=np.uint8),
         mouth_boxes=mouth_crop_boxes(pixels).astype(np.float32),

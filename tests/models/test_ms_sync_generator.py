@@ -61,8 +61,9 @@ def test_generate_any_length_from_one_frame_with_no_graph():
         motion = generator.generate(x0, torch.randn(1, 4 * frames, 26))
         assert motion.shape == (1, frames, 68, 2) and not motion.requires_grad and torch.isfinite(motion).all()
     history = x0[:, None].repeat(1, 3, 1, 1)
-    torch.testing.assert_close(generator.generate(x0, torch.ones(1, 40, 26)),
-                               generator.generate(None, torch.ones(1, 40, 26), history=history))
+    torch.testing.assert_close(
+        generator.generate(x0, torch.ones(1, 40, 26)), generator.generate(None, torch.ones(1, 40, 26), history=history)
+    )
 
 
 def test_the_positions_alone_train_every_branch():
@@ -75,8 +76,9 @@ def test_the_positions_alone_train_every_branch():
     assert (per_branch > 0).all()
 
 
-@pytest.mark.parametrize("overrides", [{"num_branches": 1}, {"temporal_module": "transformer", "transformer_heads": 2},
-                                       {"merge": "sigmoid"}])
+@pytest.mark.parametrize(
+    "overrides", [{"num_branches": 1}, {"temporal_module": "transformer", "transformer_heads": 2}, {"merge": "sigmoid"}]
+)
 def test_ablation_and_option_configs_run(overrides):
     generator = tiny_generator(**overrides)
     warmup, audio = inputs()

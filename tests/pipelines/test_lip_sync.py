@@ -23,8 +23,10 @@ from .conftest import gray_frames
 def generators(face_generator_path):
     from talkhead.models.stable_sync import StableSyncFaceGenerator
 
-    return (StableSyncFaceGenerator.from_pretrained(face_generator_path).eval(),
-            StableSyncFaceGenerator.from_pretrained(face_generator_path).eval())
+    return (
+        StableSyncFaceGenerator.from_pretrained(face_generator_path).eval(),
+        StableSyncFaceGenerator.from_pretrained(face_generator_path).eval(),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +41,15 @@ def quiet(**kwargs) -> LipSyncOptions:
 def dub(video, audio, output, generators, options: LipSyncOptions):
     """lip_sync with the generator renderer: ``generators`` is (G_L, G_S)."""
     face_generator, silent_lip = generators
-    return lip_sync(video, audio, output, None, silent_lip, dataclasses.replace(options, renderer="generator"),
-                    face_generator=face_generator)
+    return lip_sync(
+        video,
+        audio,
+        output,
+        None,
+        silent_lip,
+        dataclasses.replace(options, renderer="generator"),
+        face_generator=face_generator,
+    )
 
 
 def test_source_order_covers_the_output():
@@ -49,8 +58,11 @@ def test_source_order_covers_the_output():
     assert source_order(10, 25, "bounce") == [(0, 10, False), (0, 9, True), (1, 7, False)]
     # a backward run that stops early starts where the forward run turned: frames 8, 7, 6, 5
     assert source_order(10, 14, "bounce") == [(0, 10, False), (5, 9, True)]
-    frames = [i for start, stop, reverse in source_order(3, 8, "bounce")
-              for i in (range(stop - 1, start - 1, -1) if reverse else range(start, stop))]
+    frames = [
+        i
+        for start, stop, reverse in source_order(3, 8, "bounce")
+        for i in (range(stop - 1, start - 1, -1) if reverse else range(start, stop))
+    ]
     assert frames == [0, 1, 2, 1, 0, 1, 2, 1]  # no frame held at a turn
     assert source_order(1, 3, "bounce") == [(0, 1, False)] * 3
 
@@ -219,7 +231,12 @@ def test_cli_and_transformers_pipeline(video, face_generator_path, tmp_path, cap
     assert (
         main(
             [
-                "lip-sync", "--video", str(tmp_path / "missing.mp4"), "--audio", str(speech), "-o",
+                "lip-sync",
+                "--video",
+                str(tmp_path / "missing.mp4"),
+                "--audio",
+                str(speech),
+                "-o",
                 str(tmp_path / "x.mp4"),
             ]
         )

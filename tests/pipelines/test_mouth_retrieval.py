@@ -13,8 +13,14 @@ from ..conftest import face_frame
 
 def _pool(shapes: np.ndarray, frame_indices) -> retrieval.MouthPool:
     n = len(shapes)
-    return retrieval.MouthPool(np.zeros((n, 8, 8, 3), np.uint8), np.zeros((n, 68, 2)), shapes, np.zeros((n, 4)),
-                               np.asarray(frame_indices), 20.0)
+    return retrieval.MouthPool(
+        np.zeros((n, 8, 8, 3), np.uint8),
+        np.zeros((n, 68, 2)),
+        shapes,
+        np.zeros((n, 4)),
+        np.asarray(frame_indices),
+        20.0,
+    )
 
 
 def test_retrieval_takes_the_nearest_shape_and_prefers_playing_on():

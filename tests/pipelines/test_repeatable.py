@@ -73,8 +73,23 @@ def test_two_threads_on_one_lip_sync_pipeline_give_the_sequential_outputs(lip_sy
 def test_the_cli_in_a_fresh_process_gives_the_reused_pipelines_frames(lip_syncer, inputs):
     in_process = _dub(lip_syncer, inputs, "A", "in-process")
     output = inputs["folder"] / "cli.mp4"
-    subprocess.run([sys.executable, "-m", "talkhead.cli", "lip-sync", "--video", str(inputs["video"]), "--audio",
-                    str(inputs["A"]), "-o", str(output), "--quiet"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "talkhead.cli",
+            "lip-sync",
+            "--video",
+            str(inputs["video"]),
+            "--audio",
+            str(inputs["A"]),
+            "-o",
+            str(output),
+            "--quiet",
+        ],
+        check=True,
+        capture_output=True,
+    )
     np.testing.assert_array_equal(read_video(output), in_process)
 
 

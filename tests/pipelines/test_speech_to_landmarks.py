@@ -15,8 +15,24 @@ from ..conftest import speech_like, write_wav
 
 def test_cli_writes_landmarks_and_a_preview(photo, speech, generator_path, tmp_path, capsys):
     out, preview = tmp_path / "lm.npz", tmp_path / "preview with space.mp4"
-    assert main(["landmarks", "--image", str(photo), "--audio", str(speech), "--output", str(out),
-                 "--preview", str(preview), "--head-model", str(generator_path)]) == 0
+    assert (
+        main(
+            [
+                "landmarks",
+                "--image",
+                str(photo),
+                "--audio",
+                str(speech),
+                "--output",
+                str(out),
+                "--preview",
+                str(preview),
+                "--head-model",
+                str(generator_path),
+            ]
+        )
+        == 0
+    )
     with np.load(out) as data:
         assert data["landmarks"].shape == (50, 68, 2) and data["pixels"].shape == (50, 68, 2) and int(data["fps"]) == 25
         assert np.isfinite(data["landmarks"]).all()

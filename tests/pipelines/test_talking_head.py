@@ -81,8 +81,15 @@ def test_photo_and_speech_to_video(photo, speech, motion_model, face_generator_p
     from talkhead.models.stable_sync import StableSyncFaceGenerator
 
     generator = StableSyncFaceGenerator.from_pretrained(face_generator_path).eval()
-    result = talking_head(photo, speech, tmp_path / "talking head.mp4", motion_model, generator, None,
-                          quiet(fps=30, repaint=True, head_motion_scale=0.5))
+    result = talking_head(
+        photo,
+        speech,
+        tmp_path / "talking head.mp4",
+        motion_model,
+        generator,
+        None,
+        quiet(fps=30, repaint=True, head_motion_scale=0.5),
+    )
     assert result.frames == 60 and result.seconds == pytest.approx(2.0) and result.landmarks.shape == (60, 68, 2)
     info = probe_video(result.video)
     assert info.source_fps == pytest.approx(30) and (info.width, info.height) == (512, 512) and info.has_audio

@@ -35,8 +35,16 @@ def mouth():
 def frames_of(photo, wave, head, mouth, **options):
     frames = []
     interior = options.pop("mouth_interior_model", None)
-    result = talking_head(photo, wave, None, head, options=TalkingHeadOptions(progress=False, **options),
-                          frame_callback=frames.append, mouth_model=mouth, mouth_interior_model=interior)
+    result = talking_head(
+        photo,
+        wave,
+        None,
+        head,
+        options=TalkingHeadOptions(progress=False, **options),
+        frame_callback=frames.append,
+        mouth_model=mouth,
+        mouth_interior_model=interior,
+    )
     return result, frames
 
 
@@ -149,8 +157,12 @@ def test_the_region_warp_is_the_whole_warp_there(astronaut):
     moved[48:68, 1] += np.linspace(0, 6, 20)  # the mouth opens
     anchors = border_anchors(astronaut.shape[1], astronaut.shape[0])
     target, source = np.concatenate([moved, anchors]), np.concatenate([points, anchors])
-    box = (int(points[48:68, 0].min()) // 4 * 4, int(points[48:68, 1].min()) // 4 * 4,
-           int(points[48:68, 0].max()) + 6, int(points[48:68, 1].max()) + 9)
+    box = (
+        int(points[48:68, 0].min()) // 4 * 4,
+        int(points[48:68, 1].min()) // 4 * 4,
+        int(points[48:68, 0].max()) + 6,
+        int(points[48:68, 1].max()) + 9,
+    )
     mapping = thin_plate_map(target, source, astronaut.shape[1], astronaut.shape[0], detail=np.array(box, float))
     whole = cv2.remap(astronaut, mapping, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     patch = thin_plate_region(astronaut, target, source, box)
@@ -195,9 +207,11 @@ def test_a_closed_photo_keeps_no_dark_notches_beside_its_corners(astronaut):
     for inner, outer, top, bottom in ((60, 48, 61, 67), (64, 54, 63, 65)):
         # dlib's inner corner well inside the mouth, the dark of the open mouth reaching out to the outer corner
         points[inner] = points[outer] + 0.5 * ((points[top] + points[bottom]) / 2 - points[outer])
-        wedge = [points[outer] + 0.1 * (points[inner] - points[outer]),
-                 points[inner] + 0.4 * (points[top] - points[inner]),
-                 points[inner] + 0.4 * (points[bottom] - points[inner])]
+        wedge = [
+            points[outer] + 0.1 * (points[inner] - points[outer]),
+            points[inner] + 0.4 * (points[top] - points[inner]),
+            points[inner] + 0.4 * (points[bottom] - points[inner]),
+        ]
         cv2.fillConvexPoly(photo, np.round(np.array(wedge) * 16).astype(np.int32), (0, 0, 0), cv2.LINE_8, shift=4)
     painted = (photo != original).any(-1).sum()
     with_wedges, _ = close_photo_mouth(photo, points)

@@ -22,12 +22,21 @@ def test_lip_sync_keeps_the_timing_of_a_variable_frame_rate_video(face_generator
     source = write_timed_video(tmp_path / "phone.mp4", frames, VARIABLE_TIMES)
     speech = write_wav(tmp_path / "speech.wav", speech_like(1.8))
     generator = StableSyncFaceGenerator.from_pretrained(face_generator_path).eval()
-    result = lip_sync(source, speech, tmp_path / "dubbed.mp4", None, None,
-                      LipSyncOptions(renderer="generator", progress=False), face_generator=generator)
+    result = lip_sync(
+        source,
+        speech,
+        tmp_path / "dubbed.mp4",
+        None,
+        None,
+        LipSyncOptions(renderer="generator", progress=False),
+        face_generator=generator,
+    )
     fps = probe_video(source).source_fps
     assert result.fps == fps and result.frames == round(1.8 * fps)
     shown = frame_numbers(read_video(result.video, fps=result.fps)[: result.frames, :48, :64])
-    nearest = [int(np.argmin(np.abs(VARIABLE_TIMES - k / fps) + 1e-9 * np.arange(len(VARIABLE_TIMES))))
-               for k in range(result.frames)]
+    nearest = [
+        int(np.argmin(np.abs(VARIABLE_TIMES - k / fps) + 1e-9 * np.arange(len(VARIABLE_TIMES))))
+        for k in range(result.frames)
+    ]
     assert shown.tolist() == nearest
     assert shown[round(1.4 * fps)] == 17  # 1.4 s into the output shows the frame filmed at 1.4 s

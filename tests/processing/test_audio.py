@@ -182,8 +182,9 @@ def test_mfcc13_scale_moves_only_the_energy_coefficient_and_silence_is_finite():
 @pytest.mark.parametrize("rate", [16000, 48000])
 def test_streamed_audio_lines_up_with_loaded_audio(tmp_path, astronaut, rate):
     wave = speech_like(1.5, rate, seed=3)
-    path = write_av(tmp_path / "clip.mp4", [face_frame(astronaut, 64)] * 38, fps=25, audio=wave, sample_rate=rate,
-                    channels=2)
+    path = write_av(
+        tmp_path / "clip.mp4", [face_frame(astronaut, 64)] * 38, fps=25, audio=wave, sample_rate=rate, channels=2
+    )
     loaded = A.load_audio(path)
     streamed = np.concatenate(list(stream_audio(path, A.SAMPLE_RATE)))
     assert abs(len(streamed) - len(loaded)) <= 1100  # AAC's last frame may hold padding load_audio trims

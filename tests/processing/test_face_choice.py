@@ -10,8 +10,20 @@ from talkhead.processing.face_choice import FaceChoice
 BOXES = np.array([[300, 40, 420, 160], [10, 20, 110, 120], [500, 50, 560, 110]], np.float64)
 
 
-@pytest.mark.parametrize("text, chosen", [("largest", 0), ("leftmost", 1), ("rightmost", 2), ("0", 1), ("1", 0),
-                                          ("2", 2), ("530,80", 2), (" 50 , 70 ", 1), ("250,100", 0)])
+@pytest.mark.parametrize(
+    "text, chosen",
+    [
+        ("largest", 0),
+        ("leftmost", 1),
+        ("rightmost", 2),
+        ("0", 1),
+        ("1", 0),
+        ("2", 2),
+        ("530,80", 2),
+        (" 50 , 70 ", 1),
+        ("250,100", 0),
+    ],
+)
 def test_each_rule_picks_its_face(text, chosen):
     assert FaceChoice.parse(text)(BOXES) == chosen
 
@@ -56,8 +68,12 @@ def test_the_tracker_returns_to_the_chosen_face_after_losing_it():
 
     chosen, other, newcomer = [300, 50, 400, 150], [500, 40, 620, 160], [10, 60, 70, 120]
     script = [[other, chosen], [], [other, chosen, newcomer]]  # two, none (a cut), then a third further left
-    tracker = FaceTracker(ScriptedDetector(script), lambda image, box: square_landmarks(box), redetect_every=1,
-                          choose=FaceChoice.parse("leftmost"))
+    tracker = FaceTracker(
+        ScriptedDetector(script),
+        lambda image, box: square_landmarks(box),
+        redetect_every=1,
+        choose=FaceChoice.parse("leftmost"),
+    )
     frames = [np.full((200, 700, 3), index, np.uint8) for index in range(3)]
     tracked = [tracker.update(frame) for frame in frames]
     assert tracked[1] is None

@@ -68,7 +68,7 @@ def test_speech_is_cut_into_bounded_chunks_at_its_quietest_frames():
 
     rate = 16000
     wave = np.ones(75 * rate, np.float32)
-    wave[int(25.5 * rate): int(25.6 * rate)] = 0  # a pause in the last third of the first 30 s
+    wave[int(25.5 * rate) : int(25.6 * rate)] = 0  # a pause in the last third of the first 30 s
     chunks = speech_chunks(wave, max_seconds=30)
     assert chunks[0][0] == 0 and abs(chunks[0][1] - 25.5 * rate) <= 640  # within a video frame of the pause
     assert all(stop - start <= 30 * rate for start, stop in chunks)

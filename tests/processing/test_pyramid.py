@@ -9,12 +9,14 @@ def brute_force(sequence: np.ndarray) -> np.ndarray:
     """The MS-Sync pyramid operator literally (Airale et al., MS-Sync, eq. 5; LouisBearing/HMo-audio
     `moving_avg_with_reflect_pad`): 7-tap average with reflect padding (index -1 -> 1), then even indices."""
     T = len(sequence)
+
     def at(i):
         if i < 0:
             i = -i
         if i >= T:
             i = 2 * (T - 1) - i
         return sequence[i]
+
     averaged = np.stack([np.mean([at(t + tau) for tau in range(-3, 4)], axis=0) for t in range(T)])
     return averaged[::2]
 

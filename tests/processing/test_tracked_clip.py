@@ -13,8 +13,9 @@ from ..conftest import talking_video, write_av
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory, astronaut):
-    return track_clip(talking_video(tmp_path_factory.mktemp("clip") / "talk.mp4", astronaut, num_frames=30),
-                      keep_frames=True)
+    return track_clip(
+        talking_video(tmp_path_factory.mktemp("clip") / "talk.mp4", astronaut, num_frames=30), keep_frames=True
+    )
 
 
 def test_one_track_gives_framing_crops_and_mouth(clip):

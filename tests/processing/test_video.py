@@ -182,8 +182,22 @@ def test_rotated_phone_video_is_read_upright(tmp_path):
     frame[:8, :16] = 255  # a white block at the top left of the stored frame
     stored = write_av(tmp_path / "stored.mp4", [frame] * 3)
     rotated = tmp_path / "rotated.mp4"
-    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(stored), "-c", "copy",
-                    "-metadata:s:v:0", "rotate=90", str(rotated)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-y",
+            "-loglevel",
+            "error",
+            "-i",
+            str(stored),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            "rotate=90",
+            str(rotated),
+        ],
+        check=True,
+    )
     reader = VideoReader(rotated)
     assert reader.info.rotation == 90 and (reader.info.width, reader.info.height) == (48, 64)
     frames = reader.read()

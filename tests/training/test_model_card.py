@@ -21,11 +21,18 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 
 def _lipsync_report(tmp_path: Path) -> Path:
-    report = {"protocol": "stabilized sync Table 1", "split": "test", "chunks": 3, "chunk_frames": 50,
-              "models": {"gen-a": "/somewhere/gen-a", "gen-b": "/somewhere/gen-b"},
-              "rows": {"ground_truth": {"ssim": {"mean": 1.0, "std": 0.0}},
-                       "gen-a": {"ssim": {"mean": 0.61234567, "std": 0.1}, "psnr": {"mean": 21.5, "std": 1.0}},
-                       "gen-b": {"ssim": {"mean": 0.5, "std": 0.1}}}}
+    report = {
+        "protocol": "stabilized sync Table 1",
+        "split": "test",
+        "chunks": 3,
+        "chunk_frames": 50,
+        "models": {"gen-a": "/somewhere/gen-a", "gen-b": "/somewhere/gen-b"},
+        "rows": {
+            "ground_truth": {"ssim": {"mean": 1.0, "std": 0.0}},
+            "gen-a": {"ssim": {"mean": 0.61234567, "std": 0.1}, "psnr": {"mean": 21.5, "std": 1.0}},
+            "gen-b": {"ssim": {"mean": 0.5, "std": 0.1}},
+        },
+    }
     path = tmp_path / "results" / "lipsync_benchmark.json"
     path.parent.mkdir()
     path.write_text(json.dumps(report))
@@ -35,9 +42,16 @@ def _lipsync_report(tmp_path: Path) -> Path:
 def test_card_round_trips_through_model_card_load(tmp_path):
     report = _lipsync_report(tmp_path)
     results = eval_results("gen-a", "video-to-video", report.parent)
-    path = write_model_card(tmp_path / "gen-a", title="Gen A", summary="A generator.", tags=["lip-sync"],
-                            sections={"What it is": "Words."}, pipeline_tag="video-to-video",
-                            base_model="stable-sync-silent-lip", eval_results=results)
+    path = write_model_card(
+        tmp_path / "gen-a",
+        title="Gen A",
+        summary="A generator.",
+        tags=["lip-sync"],
+        sections={"What it is": "Words."},
+        pipeline_tag="video-to-video",
+        base_model="stable-sync-silent-lip",
+        eval_results=results,
+    )
     card = ModelCard.load(path)
     assert card.data.library_name == "talkhead"
     assert card.data.pipeline_tag == "video-to-video"
@@ -46,7 +60,9 @@ def test_card_round_trips_through_model_card_load(tmp_path):
     assert card.data.datasets == [EXAMPLE_DATASET]
     assert card.data.eval_results == results
     assert {(r.metric_type, r.metric_value, r.dataset_split) for r in card.data.eval_results} == {
-        ("ssim", 0.6123, "test"), ("psnr", 21.5, "test")}
+        ("ssim", 0.6123, "test"),
+        ("psnr", 21.5, "test"),
+    }
     assert "## What it is" in card.text and "## Misuse" in card.text
 
 

@@ -40,8 +40,10 @@ class FakeApi:
         from huggingface_hub.utils import filter_repo_objects
 
         files = [p.relative_to(folder_path).as_posix() for p in Path(folder_path).rglob("*") if p.is_file()]
-        sent = {name: (Path(folder_path) / name).read_bytes()
-                for name in filter_repo_objects(files, allow_patterns=allow_patterns)}
+        sent = {
+            name: (Path(folder_path) / name).read_bytes()
+            for name in filter_repo_objects(files, allow_patterns=allow_patterns)
+        }
         FakeApi.calls.append(("upload_folder", repo_id, sent))
         return types.SimpleNamespace(commit_url=f"https://hub.invalid/{repo_id}/commit/1")
 

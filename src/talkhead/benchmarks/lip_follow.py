@@ -178,7 +178,12 @@ def pipeline_runners(lip_sync_model: str, ms_sync: str):
 
     def talker(image, audio, output):
         return talking_head(
-            image, audio, output, motion, mouth_model=mouth_model, options=TalkingHeadOptions(progress=False),
+            image,
+            audio,
+            output,
+            motion,
+            mouth_model=mouth_model,
+            options=TalkingHeadOptions(progress=False),
             mouth_interior_model=interior,
         )
 

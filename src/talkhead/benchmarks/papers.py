@@ -50,9 +50,16 @@ def _mean_std(rows: list[dict]) -> dict:
     return summary
 
 
-def benchmark_ms_sync(data: str | os.PathLike, split: str = "test", models: list[str] | None = None,
-                      eval_syncers: str = "ms-sync-eval-syncers", clip_frames: int = 80, progress: bool = True,
-                      padding: str = "valid", mouth_model: str | None = None) -> dict:
+def benchmark_ms_sync(
+    data: str | os.PathLike,
+    split: str = "test",
+    models: list[str] | None = None,
+    eval_syncers: str = "ms-sync-eval-syncers",
+    clip_frames: int = 80,
+    progress: bool = True,
+    padding: str = "valid",
+    mouth_model: str | None = None,
+) -> dict:
     """MS-Sync Table 3 protocol on ``clip_frames``-frame clips of ``split``.
 
     Rows: ``static`` (the first frame repeated), ``ground_truth``, and one per generator in
@@ -62,7 +69,6 @@ def benchmark_ms_sync(data: str | os.PathLike, split: str = "test", models: list
     (a mouth-motion checkpoint), each generator also gets a row ``<generator>+mouth``: its landmarks with the mouth
     and chin set from the chunk's speech by that model, as ``talkhead talking-head`` draws them.
     """
-
 
     dataset = load_dataset_dict(data)
     if split not in dataset:

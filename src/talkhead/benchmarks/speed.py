@@ -70,7 +70,6 @@ def make_inputs(folder: Path, seconds: float) -> dict[str, Path]:
     """A photo, a speech wav and a talking video of ``seconds`` in ``folder``."""
     from skimage import data
 
-
     astronaut = data.astronaut()
     photo = folder / "photo.png"
     cv2.imwrite(str(photo), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
@@ -103,7 +102,6 @@ def _run(task: str, inputs: dict, output: str, queue) -> None:
     import torch
     from transformers.utils import logging as transformers_logging
 
-
     torch.set_grad_enabled(False)
     transformers_logging.disable_progress_bar()
     try:
@@ -111,7 +109,6 @@ def _run(task: str, inputs: dict, output: str, queue) -> None:
         _warm_up()
 
         if task == "lip-sync":
-
             mouth_model, _, _ = load_lip_sync_models(DEFAULT_MOUTH_MOTION)
             startup, start, cpu_start = time.perf_counter() - startup, time.perf_counter(), cpu_seconds()
             result = lip_sync(
@@ -248,8 +245,17 @@ def benchmark_speed(
 
 def speed_table(report: dict) -> str:
     """Markdown: one row per run, frames/s per stage and end to end, CPU cores in use and peak memory."""
-    header = ["task", "input", "frames", *STAGES, "end to end", "real-time factor", "start-up", "CPU cores",
-              "peak memory"]
+    header = [
+        "task",
+        "input",
+        "frames",
+        *STAGES,
+        "end to end",
+        "real-time factor",
+        "start-up",
+        "CPU cores",
+        "peak memory",
+    ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in report["rows"]:
         stages = [f"{row['stages'][s]['frames_per_second']:,.0f}" if s in row["stages"] else "-" for s in STAGES]

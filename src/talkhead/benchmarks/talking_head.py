@@ -68,8 +68,13 @@ def _frame_scores(tracked, with_identity=None) -> dict:
             embedder, photo_embedding = with_identity
             embedding = embedder(frame, face_box(points).astype(np.float32))
             identity.append(float(np.linalg.norm(embedding - photo_embedding)))
-    return {"opening": opening, "sharpness": np.array(sharpness), "teeth": np.array(teeth),
-            "eyes": eye_aspect_ratio(pixels), "identity": np.array(identity)}
+    return {
+        "opening": opening,
+        "sharpness": np.array(sharpness),
+        "teeth": np.array(teeth),
+        "eyes": eye_aspect_ratio(pixels),
+        "identity": np.array(identity),
+    }
 
 
 def _ratio(generated: np.ndarray, real: np.ndarray, statistic=np.nanmedian) -> float:
@@ -101,8 +106,13 @@ def _summary(values: list[float]) -> dict:
     array = np.array([v for v in values if np.isfinite(v)], np.float64)
     if not len(array):
         return {"median": float("nan"), "min": float("nan"), "max": float("nan"), "clips": 0}
-    return {"median": float(np.median(array)), "mean": float(array.mean()), "min": float(array.min()),
-            "max": float(array.max()), "clips": len(array)}
+    return {
+        "median": float(np.median(array)),
+        "mean": float(array.mean()),
+        "min": float(array.min()),
+        "max": float(array.max()),
+        "clips": len(array),
+    }
 
 
 def benchmark_talking_head(
@@ -146,8 +156,15 @@ def benchmark_talking_head(
             options = TalkingHeadOptions(progress=False, output_size=max(photo.shape[:2]), **setting["options"])
             started = time.perf_counter()
             interior = models.mouth_interior if setting["mouth_interior_model"] else None
-            result = talking_head(photo, wave, output, models.head_model, options=options,
-                                  mouth_model=models.mouth_model, mouth_interior_model=interior)
+            result = talking_head(
+                photo,
+                wave,
+                output,
+                models.head_model,
+                options=options,
+                mouth_model=models.mouth_model,
+                mouth_interior_model=interior,
+            )
             wall = time.perf_counter() - started
             generated = track_clip(output, keep_frames=True)
             scores = compare(_frame_scores(generated, (embedder, photo_embedding)), real, frames / 25)
@@ -155,22 +172,41 @@ def benchmark_talking_head(
             per_clip[row][clip.clip_id] = scores
             if not keep_outputs:
                 output.unlink()
-    columns = ["lip_follow", "std_ratio", "rest_gap", "sharpness", "teeth", "blinks_per_minute",
-               "real_blinks_per_minute", "identity", "fps"]
+    columns = [
+        "lip_follow",
+        "std_ratio",
+        "rest_gap",
+        "sharpness",
+        "teeth",
+        "blinks_per_minute",
+        "real_blinks_per_minute",
+        "identity",
+        "fps",
+    ]
     summary = {}
     for row in rows:
         values = per_clip[row]
         summary[row] = {column: _summary([v[column] for v in values.values()]) for column in columns}
         summary[row]["rest_gap_open_photo"] = _summary([v["rest_gap"] for c, v in values.items() if photos[c]])
-    return {"benchmark": "talking-head", "data": str(data), "split": split, "clips": list(photos),
-            "open_photos": [c for c, is_open in photos.items() if is_open], "max_seconds": max_seconds,
-            "mouth_interior": mouth_interior or MOUTH_INTERIOR, "rows": summary, "per_clip": per_clip}
+    return {
+        "benchmark": "talking-head",
+        "data": str(data),
+        "split": split,
+        "clips": list(photos),
+        "open_photos": [c for c, is_open in photos.items() if is_open],
+        "max_seconds": max_seconds,
+        "mouth_interior": mouth_interior or MOUTH_INTERIOR,
+        "rows": summary,
+        "per_clip": per_clip,
+    }
 
 
 def talking_head_table(report: dict) -> str:
     """Medians over clips (min-max for the per-clip ratios) as a Markdown table."""
-    header = ("| row | lip-follow | opening std ratio | rest gap (all / open photos) | sharpness (min-max) | "
-              "teeth share | blinks/min (real) | identity | fps |")
+    header = (
+        "| row | lip-follow | opening std ratio | rest gap (all / open photos) | sharpness (min-max) | "
+        "teeth share | blinks/min (real) | identity | fps |"
+    )
     lines = [header, "|" + "---|" * 9]
     for row, values in report["rows"].items():
 

@@ -31,8 +31,14 @@ from .talking_head import add_talking_head
 
 # import name -> the setup.cfg extra that installs it: `pip install talkhead` is the inference set, and a command
 # that needs more (preprocess, benchmark, evaluate --plot) says which extra instead of a traceback
-EXTRA_OF = {"datasets": "data", "pyarrow": "data", "accelerate": "train", "skimage": "eval", "matplotlib": "eval",
-            "gradio": "demo"}
+EXTRA_OF = {
+    "datasets": "data",
+    "pyarrow": "data",
+    "accelerate": "train",
+    "skimage": "eval",
+    "matplotlib": "eval",
+    "gradio": "demo",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         extra = EXTRA_OF.get((err.name or "").partition(".")[0])
         if extra is None:  # not an optional package: a broken install, keep the traceback
             raise
-        print(f"error: this command needs {err.name}, which the core install leaves out: "
-              f"pip install \"talkhead[{extra}]\"", file=sys.stderr)
+        print(
+            f'error: this command needs {err.name}, which the core install leaves out: pip install "talkhead[{extra}]"',
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt as interruption:  # Ctrl-C, or SIGTERM / SIGHUP raised as outputs.Interrupted
         print(outputs.interrupted_message(written), file=sys.stderr)

@@ -48,14 +48,25 @@ def _finish(parser, func) -> None:
 
 def _add_ms_sync(kinds) -> None:
     ms_sync = _kind(
-        kinds, "ms-sync", help="MS-Sync Table 3: multi-scale AV offset / confidence and landmark Fréchet distance",
+        kinds,
+        "ms-sync",
+        help="MS-Sync Table 3: multi-scale AV offset / confidence and landmark Fréchet distance",
         description="On 80-frame clips of a preprocessed split: rows static, ground_truth and each --head-model "
-                    "(generated from the first frame), columns |AV-Off_i|, AV-Conf_i (i = 1..4) and frechet.",
+        "(generated from the first frame), columns |AV-Off_i|, AV-Conf_i (i = 1..4) and frechet.",
     )
-    ms_sync.add_argument("--head-model", action="append", default=[], metavar="MODEL",
-                         help=f"MS-Sync generator checkpoint; repeat for ablations (default {defaults.HEAD_MOTION})")
-    ms_sync.add_argument("--eval-syncers-model", default=defaults.EVAL_SYNCERS, metavar="MODEL",
-                         help="MS-Sync evaluation syncers checkpoint (folder, model id or short name)")
+    ms_sync.add_argument(
+        "--head-model",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help=f"MS-Sync generator checkpoint; repeat for ablations (default {defaults.HEAD_MOTION})",
+    )
+    ms_sync.add_argument(
+        "--eval-syncers-model",
+        default=defaults.EVAL_SYNCERS,
+        metavar="MODEL",
+        help="MS-Sync evaluation syncers checkpoint (folder, model id or short name)",
+    )
     ms_sync.add_argument("--clip-frames", type=int, default=80)
     ms_sync.add_argument("--padding", choices=["valid", "zeros"], default="valid", help="offset search padding")
     ms_sync.add_argument(
@@ -142,8 +153,12 @@ def _add_talking_head(kinds) -> None:
         "mouth-interior (the defaults: mouth-interior generator, open-mouth photos driven from their mouth closed, "
         "blinks).",
     )
-    talking.add_argument("--mouth-interior-model", default=defaults.MOUTH_INTERIOR, metavar="MODEL",
-                         help="mouth-interior generator checkpoint measured")
+    talking.add_argument(
+        "--mouth-interior-model",
+        default=defaults.MOUTH_INTERIOR,
+        metavar="MODEL",
+        help="mouth-interior generator checkpoint measured",
+    )
     talking.add_argument("--row", action="append", choices=["warp", "mouth-interior"], help="only these rows")
     talking.add_argument("--max-seconds", type=float, default=20.0, help="clips are cut to this length")
     talking.add_argument("--limit", type=int, help="only the first N clips")
@@ -290,8 +305,15 @@ def run_talking_head(args) -> int:
     from ..benchmarks.talking_head import benchmark_talking_head, talking_head_table
 
     path = OutputGuard([args.data, args.mouth_interior_model]).claim(args.json, "--json", ".json")
-    report = benchmark_talking_head(args.data, args.split, args.mouth_interior_model, args.row, args.limit,
-                                    args.max_seconds, keep_outputs=args.keep_outputs)
+    report = benchmark_talking_head(
+        args.data,
+        args.split,
+        args.mouth_interior_model,
+        args.row,
+        args.limit,
+        args.max_seconds,
+        keep_outputs=args.keep_outputs,
+    )
     write_json(report, path)
     print(f"{len(report['clips'])} clips of split '{report['split']}' ({len(report['open_photos'])} open-mouth photos)")
     print(talking_head_table(report))

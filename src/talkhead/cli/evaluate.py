@@ -14,8 +14,15 @@ from .. import defaults
 from ..outputs import OutputGuard
 from ..processing.audio import MIN_AUDIO_SECONDS
 
-OPTION_NAMES = {"video": "--video", "audio": "--audio", "reference": "--reference", "landmarks": "--landmarks",
-                "syncnet_v2": "--syncnet-v2-model DIR", "av_hubert": "--av-hubert-model DIR", "max_side": "--max-side"}
+OPTION_NAMES = {
+    "video": "--video",
+    "audio": "--audio",
+    "reference": "--reference",
+    "landmarks": "--landmarks",
+    "syncnet_v2": "--syncnet-v2-model DIR",
+    "av_hubert": "--av-hubert-model DIR",
+    "max_side": "--max-side",
+}
 
 VIDEO_DESCRIPTION = (
     "Score VIDEO with every metric the package has and write one JSON report: our SyncNet expert (offset, "

@@ -9,9 +9,10 @@ from .common import AUDIO_HELP
 
 def add_landmarks(subparsers) -> None:
     parser = subparsers.add_parser(
-        "landmarks", help="68-point head and lip motion for a photo and speech (MS-Sync)",
+        "landmarks",
+        help="68-point head and lip motion for a photo and speech (MS-Sync)",
         description="Generate 25 fps 68-landmark trajectories for the face in IMAGE driven by AUDIO, and optionally a "
-                    "preview video with the landmarks drawn over the photo and the audio muxed.",
+        "preview video with the landmarks drawn over the photo and the audio muxed.",
     )
     parser.add_argument("--image", required=True, help="face photo (the largest face is used)")
     parser.add_argument("--audio", required=True, help=AUDIO_HELP)

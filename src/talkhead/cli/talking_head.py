@@ -123,8 +123,15 @@ def run_talking_head(args) -> int:
     from ..pipelines.talking_head import load_talking_head_models, talking_head
 
     guard = OutputGuard(
-        [args.image, args.audio, args.head_model, args.mouth_model, args.face_generator_model, args.silent_lip_model,
-         args.mouth_interior_model]
+        [
+            args.image,
+            args.audio,
+            args.head_model,
+            args.mouth_model,
+            args.face_generator_model,
+            args.silent_lip_model,
+            args.mouth_interior_model,
+        ]
     )
     output = guard.claim(args.output, "--output", ".mp4")
     landmarks = guard.claim(args.output_landmarks, "--output-landmarks", ".npz")

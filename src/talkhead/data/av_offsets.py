@@ -40,8 +40,9 @@ def align(features: np.ndarray, targets: np.ndarray, lag: int) -> tuple[np.ndarr
     return features[-lag:], targets[: length + lag]
 
 
-def estimate_offsets(phones: list[np.ndarray], openings: list[np.ndarray], max_lag: int = 8, iterations: int = 2,
-                     min_gain: float = 0.05) -> tuple[list[int], list[dict]]:
+def estimate_offsets(
+    phones: list[np.ndarray], openings: list[np.ndarray], max_lag: int = 8, iterations: int = 2, min_gain: float = 0.05
+) -> tuple[list[int], list[dict]]:
     """Per clip: the lag (frames) to undo, and how it was judged ({lag, follow_at_0, follow_at_lag})."""
 
     lags = [0] * len(phones)

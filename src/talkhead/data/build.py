@@ -32,8 +32,16 @@ from .discovery import ClipSpec, Discovery, discover
 from .filters import FilterCounts
 from .hub_export import write_hub_files
 
-__all__ = ["PreprocessOptions", "ClipReport", "PreprocessSummary", "build_dataset", "clip_features", "process_clip",
-           "select_test_sources", "split_plan"]
+__all__ = [
+    "PreprocessOptions",
+    "ClipReport",
+    "PreprocessSummary",
+    "build_dataset",
+    "clip_features",
+    "process_clip",
+    "select_test_sources",
+    "split_plan",
+]
 
 # --- running many clips ---------------------------------------------------------------------------
 

@@ -53,8 +53,11 @@ def check_shard_folder(output, inputs) -> Path:
     """``output`` as a folder shards may be added to: new, empty, or holding only shards (``data/``, ``manifests/``)."""
     output = Path(output)
     if output.is_dir():
-        others = sorted(p.name for p in output.iterdir()
-                        if p.name not in (DATA_FOLDER, MANIFEST_FOLDER) and not p.name.startswith("."))
+        others = sorted(
+            p.name
+            for p in output.iterdir()
+            if p.name not in (DATA_FOLDER, MANIFEST_FOLDER) and not p.name.startswith(".")
+        )
         if others:
             raise TalkheadInputError(
                 f"--output {output} holds {', '.join(others[:3])}, not only the shards of a dataset (data/, "
@@ -114,8 +117,13 @@ def build_shard(
 
     try:
         (staged / DATA_FOLDER).mkdir(parents=True, exist_ok=True)
-        bar = tqdm(total=sum(estimate_frames(c) for c in discovery.clips), unit="frame", desc=f"shard {shard}",
-                   disable=not progress, dynamic_ncols=True)
+        bar = tqdm(
+            total=sum(estimate_frames(c) for c in discovery.clips),
+            unit="frame",
+            desc=f"shard {shard}",
+            disable=not progress,
+            dynamic_ncols=True,
+        )
         pool = start_pool(options, num_proc)
         for split, specs in splits_plan.items():
             rows, path = 0, temporary_path(parquet_path(staged, split, shard))
@@ -134,8 +142,14 @@ def build_shard(
             os.replace(temporary_path(parquet_path(staged, split, shard)), parquet_path(staged, split, shard))
         partials = []
         summary = ShardSummary(
-            str(output), str(shard), splits, sum(r.kept_frames for r in reports), reports,
-            [(str(s.path), s.reason) for s in discovery.skipped], time.perf_counter() - started, "",
+            str(output),
+            str(shard),
+            splits,
+            sum(r.kept_frames for r in reports),
+            reports,
+            [(str(s.path), s.reason) for s in discovery.skipped],
+            time.perf_counter() - started,
+            "",
         )
         summary.manifest = str(claim.complete(manifest(summary, claim.plan, discovery)))
         return summary
@@ -162,9 +176,17 @@ def manifest(summary: ShardSummary, plan: dict, discovery) -> dict:
         "rows": summary.rows,
         "frames": summary.frames,
         "minutes": round(summary.frames / VIDEO_FPS / 60, 3),
-        "clips": [{"clip_id": r.clip_id, "source": r.source, "video": r.video, "rows": r.rows,
-                   "frames": r.kept_frames, **({"skipped": r.skipped} if r.skipped else {})}
-                  for r in summary.reports],
+        "clips": [
+            {
+                "clip_id": r.clip_id,
+                "source": r.source,
+                "video": r.video,
+                "rows": r.rows,
+                "frames": r.kept_frames,
+                **({"skipped": r.skipped} if r.skipped else {}),
+            }
+            for r in summary.reports
+        ],
         "skipped": [{"path": p, "reason": r} for p, r in skipped],
         "filters": filter_totals(summary.reports),
         "wall_seconds": round(summary.wall_seconds, 2),

@@ -97,8 +97,13 @@ class ClipReport:
     filters: dict = field(default_factory=dict)  # FilterCounts.to_dict() of this clip
 
 
-def clip_features(with_faces: bool, face_size: int = 96, with_phones: bool = False, with_mouths: bool = False,
-                  mouth_size: int = MOUTH_SIZE):
+def clip_features(
+    with_faces: bool,
+    face_size: int = 96,
+    with_phones: bool = False,
+    with_mouths: bool = False,
+    mouth_size: int = MOUTH_SIZE,
+):
     """The ``datasets.Features`` of the data contract."""
     from datasets import Array2D, Array3D, Array4D, Features, List, Value
 
@@ -200,8 +205,14 @@ def aligned_segments(segments, landmarks, found, wave, options: PreprocessOption
     return aligned
 
 
-def _process(spec: ClipSpec, options: PreprocessOptions, tracker: FaceTracker, report: ClipReport,
-             counts: FilterCounts, expert=None) -> list[dict]:
+def _process(
+    spec: ClipSpec,
+    options: PreprocessOptions,
+    tracker: FaceTracker,
+    report: ClipReport,
+    counts: FilterCounts,
+    expert=None,
+) -> list[dict]:
     reader = VideoReader(spec.video, max_side=options.max_side)  # an unreadable video fails before anything is decoded
     wave = audio_lib.load_audio(spec.audio or spec.video)
     audio_lib.check_min_duration(wave, "the audio")
@@ -220,17 +231,20 @@ def _process(spec: ClipSpec, options: PreprocessOptions, tracker: FaceTracker, r
     landmarks, valid = fill_short_gaps(clip.track_landmarks / clip.scale, clip.found, options.max_gap)
     segments = kept_segments(landmarks, clip.found, valid, options, counts)
     if counts.counts.get("short"):
-        report.notes.append(f"dropped {counts.counts['short']['segments']} face segment(s) shorter than "
-                            f"{options.min_frames} frames")
+        report.notes.append(
+            f"dropped {counts.counts['short']['segments']} face segment(s) shorter than {options.min_frames} frames"
+        )
     if not segments:
         raise TalkheadInputError(_nothing_kept(options, counts))
     segments = aligned_segments(segments, landmarks, clip.found, wave, options, expert, counts)
     if not segments:
-        raise TalkheadInputError("its audio-video offset is larger than max_av_shift="
-                                 f"{options.max_av_shift} frames in every segment")
+        raise TalkheadInputError(
+            f"its audio-video offset is larger than max_av_shift={options.max_av_shift} frames in every segment"
+        )
     framings = [frame_clip(landmarks[a:b], options.clip_enlarge) for a, b, _ in segments]
-    faces, mouths, mouth_boxes = _crops(reader, num_frames, [(a, b) for a, b, _ in segments], framings, landmarks,
-                                        options)
+    faces, mouths, mouth_boxes = _crops(
+        reader, num_frames, [(a, b) for a, b, _ in segments], framings, landmarks, options
+    )
     rows = []
     for index, ((a, b, audio_start), framing) in enumerate(zip(segments, framings, strict=True)):
         clip_id = spec.clip_id if len(segments) == 1 else f"{spec.clip_id}#{index}"
@@ -295,8 +309,19 @@ def _crops(
     return faces, mouths, mouth_boxes
 
 
-def _row(clip_id, source, framing: ClipFraming, found, wave, a, b, faces, options, mouths=None,
-         audio_start: int | None = None) -> dict:
+def _row(
+    clip_id,
+    source,
+    framing: ClipFraming,
+    found,
+    wave,
+    a,
+    b,
+    faces,
+    options,
+    mouths=None,
+    audio_start: int | None = None,
+) -> dict:
     """The row of video frames [a, b) with the audio from frame ``audio_start`` (``a`` unless an offset is undone)."""
     first = a if audio_start is None else audio_start
     segment_wave = wave[first * audio_lib.SAMPLES_PER_FRAME : (first + b - a) * audio_lib.SAMPLES_PER_FRAME]
@@ -319,5 +344,3 @@ def _row(clip_id, source, framing: ClipFraming, found, wave, a, b, faces, option
     if mouths is not None:
         row["mouths"], row["mouth_boxes"] = mouths[0], mouths[1].astype(np.float32)
     return row
-
-

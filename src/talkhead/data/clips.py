@@ -167,8 +167,9 @@ def split_by_source(
     return kept, held_out, sorted(chosen)
 
 
-def choose_holdout(sources: list[str], frames: list[int], holdout: list[str] | None = None, fraction: float = 0.15,
-                   seed: int = 0) -> set[str]:
+def choose_holdout(
+    sources: list[str], frames: list[int], holdout: list[str] | None = None, fraction: float = 0.15, seed: int = 0
+) -> set[str]:
     """The held-out sources of rows with ``sources`` and ``frames``: ``holdout`` (checked), or sources drawn in a
     seeded random order until they hold at least ``fraction`` of the frames (see :func:`split_by_source`)."""
     names = sorted(set(sources))

@@ -196,8 +196,9 @@ def discover(inputs: list[str | os.PathLike], owns=None) -> Discovery:
     result.clips = _assign_clip_ids(pending, stem_counts)
     # an audio file beside a same-name video that has its own track is a copy of that track, not an extra input
     beside_videos = {(f.path.parent, _stem(f.path)) for f, _ in pending}
-    result.unused_audio = [a.path for a in audio
-                           if a.path not in used_audio and (a.path.parent, a.path.stem) not in beside_videos]
+    result.unused_audio = [
+        a.path for a in audio if a.path not in used_audio and (a.path.parent, a.path.stem) not in beside_videos
+    ]
     result.stills = [s.path for s in stills]
     return result
 

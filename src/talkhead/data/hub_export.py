@@ -82,8 +82,12 @@ def _size_category(rows: int) -> str:
 
 def parquet_configs(split_names) -> list[dict]:
     """The README ``configs:`` entry that maps each split to its Parquet shards under ``data/``."""
-    return [{"config_name": "default",
-             "data_files": [{"split": name, "path": f"{PARQUET_FOLDER}/{name}-*"} for name in split_names]}]
+    return [
+        {
+            "config_name": "default",
+            "data_files": [{"split": name, "path": f"{PARQUET_FOLDER}/{name}-*"} for name in split_names],
+        }
+    ]
 
 
 def dataset_card(

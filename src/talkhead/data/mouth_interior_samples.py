@@ -26,8 +26,9 @@ class MouthInteriorClip:
 
     def __init__(self, clip):
         if clip.mouths is None or clip.mouth_boxes is None:
-            raise ValueError(f"clip {clip.clip_id} has no mouth crops: build the dataset with `talkhead preprocess "
-                             "--mouths`")
+            raise ValueError(
+                f"clip {clip.clip_id} has no mouth crops: build the dataset with `talkhead preprocess --mouths`"
+            )
         self.clip_id = clip.clip_id
         self.mouths = clip.mouths
         size = clip.mouths.shape[1]
@@ -57,8 +58,16 @@ class MouthInteriorSamples(torch.utils.data.Dataset):
         augment: mirror both crops, and scale their brightness and colour together.
     """
 
-    def __init__(self, clips, samples: int, seed: int = 0, open_share: float = 0.8,
-                 closed_reference_share: float = 0.6, augment: bool = True, grow: float = MASK_GROW):
+    def __init__(
+        self,
+        clips,
+        samples: int,
+        seed: int = 0,
+        open_share: float = 0.8,
+        closed_reference_share: float = 0.6,
+        augment: bool = True,
+        grow: float = MASK_GROW,
+    ):
         prepared = (MouthInteriorClip(clip) for clip in clips)
         self.clips = [c for c in prepared if len(c.frames) > 2 * MIN_REFERENCE_DISTANCE]
         if not self.clips:

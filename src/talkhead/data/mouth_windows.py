@@ -101,8 +101,16 @@ class MouthWindowDataset(_ClipDraws):
     [1 - w, 1 + w] (voices of other pitch and timbre).
     """
 
-    def __init__(self, clips: list[MotionClip], window: int = 100, samples_per_epoch: int = 2048, seed: int = 0,
-                 time_stretch: float = 0.0, band_warp: float = 0.0, mel_columns: slice | None = None):
+    def __init__(
+        self,
+        clips: list[MotionClip],
+        window: int = 100,
+        samples_per_epoch: int = 2048,
+        seed: int = 0,
+        time_stretch: float = 0.0,
+        band_warp: float = 0.0,
+        mel_columns: slice | None = None,
+    ):
         if not clips:
             raise ValueError("MouthWindowDataset needs at least one clip")
         if band_warp and mel_columns is None:
@@ -115,8 +123,14 @@ class MouthWindowDataset(_ClipDraws):
         return window_sample(clip, rng, self.window, self.time_stretch, self.band_warp, self.mel_columns)
 
 
-def window_sample(clip: MotionClip, rng: np.random.Generator, window: int, time_stretch: float = 0.0,
-                  band_warp: float = 0.0, mel_columns: slice | None = None) -> dict:
+def window_sample(
+    clip: MotionClip,
+    rng: np.random.Generator,
+    window: int,
+    time_stretch: float = 0.0,
+    band_warp: float = 0.0,
+    mel_columns: slice | None = None,
+) -> dict:
     """One training window of ``clip`` drawn with ``rng`` (see :class:`MouthWindowDataset`): audio features, mouth
     displacement labels and the mask of real (not padded) frames, as tensors."""
     rate = rng.uniform(1 - time_stretch, 1 + time_stretch) if time_stretch else 1.0
@@ -124,15 +138,18 @@ def window_sample(clip: MotionClip, rng: np.random.Generator, window: int, time_
     if span > clip.num_frames:  # a short clip is taken whole, at its own speed
         span = min(window, clip.num_frames)
     start = int(rng.integers(0, clip.num_frames - span + 1))
-    source_features = clip.features[start:start + span]
-    source_labels = clip.displacements[start:start + span]
+    source_features = clip.features[start : start + span]
+    source_labels = clip.displacements[start : start + span]
     if span != window and span > window // 2:
-        source_features, source_labels = (resample_frames(source_features, window),
-                                          resample_frames(source_labels, window))
+        source_features, source_labels = (
+            resample_frames(source_features, window),
+            resample_frames(source_labels, window),
+        )
     if band_warp:
         source_features = source_features.copy()
-        source_features[:, mel_columns] = warp_bands(source_features[:, mel_columns],
-                                                     rng.uniform(1 - band_warp, 1 + band_warp))
+        source_features[:, mel_columns] = warp_bands(
+            source_features[:, mel_columns], rng.uniform(1 - band_warp, 1 + band_warp)
+        )
     length = min(len(source_features), window)
     features = np.zeros((window, clip.features.shape[1]), np.float32)
     labels = np.zeros((window, *clip.displacements.shape[1:]), np.float32)
@@ -140,8 +157,11 @@ def window_sample(clip: MotionClip, rng: np.random.Generator, window: int, time_
     features[:length] = source_features[:length]
     labels[:length] = source_labels[:length]
     mask[:length] = 1
-    return {"audio_features": torch.from_numpy(features), "labels": torch.from_numpy(labels),
-            "mask": torch.from_numpy(mask)}
+    return {
+        "audio_features": torch.from_numpy(features),
+        "labels": torch.from_numpy(labels),
+        "mask": torch.from_numpy(mask),
+    }
 
 
 def speech_opening_std(shapes: list[np.ndarray]) -> float:

@@ -272,8 +272,15 @@ def merged_manifest(output: str | os.PathLike) -> dict:
     """The shards' manifests added up: clips, rows and frames per split, skipped files with their reasons, the
     filters' counts, and which shards are missing."""
     manifests = read_manifests(output)
-    merged = {"shards": len(manifests), "missing_shards": missing_shards(manifests), "splits": {}, "frames": 0,
-              "skipped": [], "filters": {}, "wall_seconds": 0.0}
+    merged = {
+        "shards": len(manifests),
+        "missing_shards": missing_shards(manifests),
+        "splits": {},
+        "frames": 0,
+        "skipped": [],
+        "filters": {},
+        "wall_seconds": 0.0,
+    }
     for manifest in manifests:
         for split, count in manifest["splits"].items():
             merged["splits"][split] = merged["splits"].get(split, 0) + count
@@ -333,17 +340,31 @@ def export_shards(dataset_dict, output: str | os.PathLike, count: int, options: 
             for i in mine:
                 row = rows[i]
                 writer.write(row)
-                clips.append({"clip_id": row["clip_id"], "source": row["source"], "frames": len(row["face_found"]),
-                              "rows": 1})
+                clips.append(
+                    {"clip_id": row["clip_id"], "source": row["source"], "frames": len(row["face_found"]), "rows": 1}
+                )
                 frames += len(row["face_found"])
             writer.finalize()
             writer.close()
             os.replace(temporary_path(path), path)
             splits[split] = len(mine)
-        write_json_atomic(manifest_path(staged, shard), {
-            "version": MANIFEST_VERSION, "shard": {"index": index, "count": count}, "splits": splits,
-            "rows": sum(splits.values()), "frames": frames, "clips": clips, "skipped": [], "filters": {},
-            "wall_seconds": 0.0, "options": options or {}, "test_sources": None, "input": None})
+        write_json_atomic(
+            manifest_path(staged, shard),
+            {
+                "version": MANIFEST_VERSION,
+                "shard": {"index": index, "count": count},
+                "splits": splits,
+                "rows": sum(splits.values()),
+                "frames": frames,
+                "clips": clips,
+                "skipped": [],
+                "filters": {},
+                "wall_seconds": 0.0,
+                "options": options or {},
+                "test_sources": None,
+                "input": None,
+            },
+        )
     with folder_lock(output):
         publish_if_complete(output)
     return output

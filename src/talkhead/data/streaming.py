@@ -40,8 +40,18 @@ from .mouth_windows import MotionClip
 from .shards import DATA_FOLDER, Shard, data_file, is_sharded, load_sharded, missing_shards, read_manifests
 
 #: What the mouth-shape models read of a clip (no crops: a face column is 85 % of a row's bytes).
-MOTION_COLUMNS = ("clip_id", "source", "fps", "landmarks", "clip_box", "face_found", "audio", "logfbank", "mel",
-                  "face_boxes")
+MOTION_COLUMNS = (
+    "clip_id",
+    "source",
+    "fps",
+    "landmarks",
+    "clip_box",
+    "face_found",
+    "audio",
+    "logfbank",
+    "mel",
+    "face_boxes",
+)
 
 
 class SplitStream:
@@ -57,8 +67,9 @@ class SplitStream:
             if missing_shards(manifests):
                 load_sharded(path)  # raises the error that names the missing shards
             known = sorted({name for manifest in manifests for name in manifest["splits"]})
-            self.files = [str(data_file(path, split, Shard(**m["shard"]))) for m in manifests
-                          if split in m["splits"]] or None
+            self.files = [
+                str(data_file(path, split, Shard(**m["shard"]))) for m in manifests if split in m["splits"]
+            ] or None
         elif (path / DATA_FOLDER).is_dir() and list((path / DATA_FOLDER).glob(f"{split}-*.parquet")):
             self.files = sorted(str(p) for p in (path / DATA_FOLDER).glob(f"{split}-*.parquet"))
             known = [split]
@@ -83,8 +94,9 @@ class SplitStream:
             own_files = world_size > 1 and len(files) % world_size == 0
             if own_files:
                 files = files[rank::world_size]
-            rows = datasets.load_dataset("parquet", data_files={self.split: files}, streaming=True,
-                                         columns=self._columns(self._features()))[self.split]
+            rows = datasets.load_dataset(
+                "parquet", data_files={self.split: files}, streaming=True, columns=self._columns(self._features())
+            )[self.split]
         else:
             table = self.table if order_seed is None else self.table.shuffle(seed=_seed_int(order_seed))
             rows = table.to_iterable_dataset(num_shards=max(1, min(len(table), 64)))
@@ -149,9 +161,19 @@ class StreamedWindows(torch.utils.data.IterableDataset):
     docstring). Iterate in the process that checkpoints (a loader without workers: :meth:`loader`).
     """
 
-    def __init__(self, stream: SplitStream, keep: Callable[[str], bool], to_motion_clip: Callable[[Clip], MotionClip],
-                 sample: Callable[[MotionClip, np.random.Generator], dict], window: int, seed: int = 0,
-                 rank: int = 0, world_size: int = 1, window_buffer: int = 512, draws_per_window: int = 4):
+    def __init__(
+        self,
+        stream: SplitStream,
+        keep: Callable[[str], bool],
+        to_motion_clip: Callable[[Clip], MotionClip],
+        sample: Callable[[MotionClip, np.random.Generator], dict],
+        window: int,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+        window_buffer: int = 512,
+        draws_per_window: int = 4,
+    ):
         super().__init__()
         self.stream, self.keep = stream, keep
         self.to_motion_clip, self.sample, self.window = to_motion_clip, sample, window
@@ -163,7 +185,8 @@ class StreamedWindows(torch.utils.data.IterableDataset):
         """Start pass ``epoch`` from its beginning, with an empty buffer."""
         self.epoch, self.clips_seen = epoch, 0
         self.rows = self.stream.rows((self.seed, epoch), self.rank, self.world_size).filter(
-            self.keep, input_columns="source")
+            self.keep, input_columns="source"
+        )
         self._next_place = self.rows.state_dict()  # the rows' state before the next clip
         self._row_iterator = None
         self._buffer: list[tuple[int, int, dict]] = []  # (clip number in the pass, draw number, window)

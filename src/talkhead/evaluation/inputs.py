@@ -20,8 +20,15 @@ from ..models.ms_sync import MSSyncSyncerModel
 from ..models.syncnet_v2 import SyncNetV2Model
 from ..processing import audio as audio_lib
 
-KEYWORDS = {"video": "video", "audio": "audio", "reference": "reference", "landmarks": "landmarks",
-            "syncnet_v2": "syncnet_v2=DIR", "av_hubert": "av_hubert=DIR", "max_side": "max_side"}
+KEYWORDS = {
+    "video": "video",
+    "audio": "audio",
+    "reference": "reference",
+    "landmarks": "landmarks",
+    "syncnet_v2": "syncnet_v2=DIR",
+    "av_hubert": "av_hubert=DIR",
+    "max_side": "max_side",
+}
 WEIGHT_FILES = (
     "model.safetensors",
     "pytorch_model.bin",

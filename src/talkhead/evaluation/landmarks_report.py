@@ -53,9 +53,15 @@ def _chunks(length: int, size: int) -> list[tuple[int, int]]:
     return [(start, start + size) for start in range(0, length - size + 1, size)]
 
 
-def evaluate_landmarks(video: str | None = None, audio: str | None = None, landmarks: str | None = None,
-                       model: str = DEFAULT_EVAL_SYNCERS, chunk: int | None = None, padding: str = "valid",
-                       names: Mapping[str, str] | None = None) -> dict:
+def evaluate_landmarks(
+    video: str | None = None,
+    audio: str | None = None,
+    landmarks: str | None = None,
+    model: str = DEFAULT_EVAL_SYNCERS,
+    chunk: int | None = None,
+    padding: str = "valid",
+    names: Mapping[str, str] | None = None,
+) -> dict:
     """Multi-scale |AV-Off_i| and AV-Conf_i of a talking face (Airale et al., MS-Sync, §4.3) as a JSON-ready report.
 
     Landmarks come from ``landmarks`` (a file) or are tracked in ``video``; speech comes from

@@ -13,5 +13,9 @@ def lip_follow_videos(video: str | os.PathLike | TrackedClip, speaker_video: str
     by frame from their starts with no lag (:mod:`talkhead.metrics.lip_follow`)."""
     clips = [v if isinstance(v, TrackedClip) else track_clip(v) for v in (video, speaker_video)]
     opening, reference = (clip.mouth_opening() for clip in clips)
-    return {"lip_follow": lip_follow(opening, reference), "std_ratio": std_ratio(opening, reference),
-            "frames": int(min(len(opening), len(reference))), "speaker_video": str(clips[1].path)}
+    return {
+        "lip_follow": lip_follow(opening, reference),
+        "std_ratio": std_ratio(opening, reference),
+        "frames": int(min(len(opening), len(reference))),
+        "speaker_video": str(clips[1].path),
+    }

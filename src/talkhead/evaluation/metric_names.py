@@ -3,5 +3,9 @@ lists them in its help, and importing :mod:`talkhead.evaluation.evaluate` for th
 every ``talkhead`` command."""
 
 METRICS = ("expert_sync", "syncnet_v2", "ms_sync", "avs_u", "avs_m", "avs_v", "ssim", "psnr", "lmd", "ifc", "identity")
-GROUPS = {"all": METRICS, "sync": ("expert_sync", "syncnet_v2", "ms_sync", "avs_u"), "avs": ("avs_u", "avs_m", "avs_v"),
-          "image": ("ssim", "psnr", "lmd", "ifc", "identity")}
+GROUPS = {
+    "all": METRICS,
+    "sync": ("expert_sync", "syncnet_v2", "ms_sync", "avs_u"),
+    "avs": ("avs_u", "avs_m", "avs_v"),
+    "image": ("ssim", "psnr", "lmd", "ifc", "identity"),
+}

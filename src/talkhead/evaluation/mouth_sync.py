@@ -23,8 +23,9 @@ from ..processing.tracked_clip import TrackedClip, track_clip
 
 
 @torch.no_grad()
-def group_offset_accuracy(model, clips, windows_per_group: int = 8, stride: int = 2, samples: int = 256,
-                          seed: int = 4321) -> dict:
+def group_offset_accuracy(
+    model, clips, windows_per_group: int = 8, stride: int = 2, samples: int = 256, seed: int = 4321
+) -> dict:
     """The experts' offset accuracy: in groups of windows of one clip, how often each mouth window scores its own
     audio highest (chance 1 / windows_per_group), with the mean aligned and shifted cosines."""
 

@@ -38,10 +38,12 @@ def _format_values(values: dict) -> str:
 def format_table(report: dict) -> str:
     """A short human-readable summary of an :func:`evaluate_video` report."""
     audio = report["audio"] or "none"
-    lines = [f"{Path(report['video']).name}: {report['frames']} frames ({report['seconds']} s at {report['fps']} fps"
-             + (f", source {report['source_fps']:g} fps" if report.get("source_fps") else "")
-             + f"), face found in {100 * report['face_found_rate']:.1f} % of frames; audio: {audio}"
-             + (f"; reference: {report['reference']}" if report.get("reference") else "")]
+    lines = [
+        f"{Path(report['video']).name}: {report['frames']} frames ({report['seconds']} s at {report['fps']} fps"
+        + (f", source {report['source_fps']:g} fps" if report.get("source_fps") else "")
+        + f"), face found in {100 * report['face_found_rate']:.1f} % of frames; audio: {audio}"
+        + (f"; reference: {report['reference']}" if report.get("reference") else "")
+    ]
     width = max([len(name) for name in report["metrics"]] + [6])
     lines.append(f"  {'metric':<{width}}  {'status':<11}  values / reason")
     for name, entry in report["metrics"].items():
@@ -62,8 +64,9 @@ def plot_confidence(report: dict, path: str | os.PathLike) -> Path:
 
     curves = [(name, entry["curve"]) for name, entry in report["metrics"].items() if "curve" in entry]
     envelope = report.get("audio_envelope")
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5), dpi=110, sharex=True,
-                                         gridspec_kw={"height_ratios": [3, 1]})
+    figure, (top, bottom) = plt.subplots(
+        2, 1, figsize=(9, 5), dpi=110, sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
     for index, (_name, curve) in enumerate(curves):
         values = np.array([np.nan if v is None else v for v in curve["values"]], np.float64)
         top.plot(curve["seconds"], values, color=f"C{index}", linewidth=1.2, label=curve["label"])
@@ -71,8 +74,15 @@ def plot_confidence(report: dict, path: str | os.PathLike) -> Path:
         top.legend(fontsize=8, loc="best")
         top.axhline(0, color="0.6", linewidth=0.8)
     else:
-        top.text(0.5, 0.5, "no per-window confidence: no sync metric was computed", ha="center", va="center",
-                 transform=top.transAxes, fontsize=9)
+        top.text(
+            0.5,
+            0.5,
+            "no per-window confidence: no sync metric was computed",
+            ha="center",
+            va="center",
+            transform=top.transAxes,
+            fontsize=9,
+        )
     top.set_ylabel("confidence")
     top.grid(alpha=0.3)
     top.set_title(

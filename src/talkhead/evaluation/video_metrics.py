@@ -38,8 +38,11 @@ def window_seconds(count: int, window: int = VIDEO_WINDOW) -> list[float]:
 def curve(label: str, values, window: int) -> dict:
     """A per-window series for the report's plot: ``{"label", "seconds", "values"}`` (NaN as ``None``)."""
     values = np.asarray(values, np.float64)
-    return {"label": label, "seconds": window_seconds(len(values), window),
-            "values": [None if not np.isfinite(v) else round(float(v), 5) for v in values]}
+    return {
+        "label": label,
+        "seconds": window_seconds(len(values), window),
+        "values": [None if not np.isfinite(v) else round(float(v), 5) for v in values],
+    }
 
 
 def computed(values: dict, **extra) -> dict:

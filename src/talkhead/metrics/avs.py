@@ -60,8 +60,10 @@ class AVHubertExpert:
 
     def _encode(self, **inputs) -> np.ndarray:
         parameter = next(self.model.parameters())
-        batch = {name: torch.as_tensor(np.asarray(value)[None], dtype=parameter.dtype, device=parameter.device)
-                 for name, value in inputs.items()}
+        batch = {
+            name: torch.as_tensor(np.asarray(value)[None], dtype=parameter.dtype, device=parameter.device)
+            for name, value in inputs.items()
+        }
         return _encode(self.model, **batch)[0].float().cpu().numpy()
 
 
@@ -126,13 +128,19 @@ def avs_scores(model, generated_rois, audio_features=None, reference_rois=None) 
     generated = _batch(generated_rois, 3, device, dtype)
     audio = None if audio_features is None else _batch(audio_features, 2, device, dtype)
     reference = None if reference_rois is None else _batch(reference_rois, 3, device, dtype)
-    lengths = [_frames(generated, True)] + ([_frames(audio, False)] if audio is not None else []) + (
-        [_frames(reference, True)] if reference is not None else [])
+    lengths = (
+        [_frames(generated, True)]
+        + ([_frames(audio, False)] if audio is not None else [])
+        + ([_frames(reference, True)] if reference is not None else [])
+    )
     frames = min(lengths)
     if frames < 1:
         raise ValueError(f"nothing to score: input lengths {lengths}")
-    generated, audio, reference = (_trim(generated, frames, True), _trim(audio, frames, False),
-                                   _trim(reference, frames, True))
+    generated, audio, reference = (
+        _trim(generated, frames, True),
+        _trim(audio, frames, False),
+        _trim(reference, frames, True),
+    )
 
     result: dict = {"frames": frames, "not_computed": {}}
     visual = _encode(model, video=generated)  # TE(V^G, 0), shared by AVS_u and AVS_v

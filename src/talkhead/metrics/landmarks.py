@@ -78,8 +78,14 @@ class MSSyncLevelExpert:
         return torch.as_tensor(np.asarray(values, np.float32), device=device)[None]
 
 
-def multiscale_sync(eval_syncer, landmarks, logfbank, levels: list[int] | None = None, vshift: int = VSHIFT,
-                    padding: str = DEFAULT_PADDING) -> MultiscaleSyncResult:
+def multiscale_sync(
+    eval_syncer,
+    landmarks,
+    logfbank,
+    levels: list[int] | None = None,
+    vshift: int = VSHIFT,
+    padding: str = DEFAULT_PADDING,
+) -> MultiscaleSyncResult:
     """Multi-scale AV offset and confidence of one clip (Airale et al., MS-Sync, §4.3):
     :func:`~talkhead.metrics.sync.expert_offset` at each level (:class:`MSSyncLevelExpert`).
 

@@ -20,8 +20,8 @@ def smooth_opening(opening: np.ndarray, width: int = SMOOTHING_FRAMES) -> np.nda
     if width <= 1 or len(opening) < 2:
         return opening.copy()
     kernel, half = np.ones(width), width // 2
-    sums = np.convolve(opening, kernel, "full")[half:half + len(opening)]  # "same" pads short inputs to the kernel
-    return sums / np.convolve(np.ones(len(opening)), kernel, "full")[half:half + len(opening)]
+    sums = np.convolve(opening, kernel, "full")[half : half + len(opening)]  # "same" pads short inputs to the kernel
+    return sums / np.convolve(np.ones(len(opening)), kernel, "full")[half : half + len(opening)]
 
 
 def lip_follow(opening: np.ndarray, reference: np.ndarray) -> float:

@@ -39,7 +39,7 @@ def face_box(landmarks: np.ndarray) -> np.ndarray:
 def _cut(image: np.ndarray, box: np.ndarray) -> np.ndarray:
     x0, y0, x1, y1 = box
     height, width = image.shape[:2]
-    return image[max(y0, 0):min(y1, height), max(x0, 0):min(x1, width)]
+    return image[max(y0, 0) : min(y1, height), max(x0, 0) : min(x1, width)]
 
 
 def box_ssim(generated: np.ndarray, real: np.ndarray, box: np.ndarray) -> float:
@@ -49,15 +49,18 @@ def box_ssim(generated: np.ndarray, real: np.ndarray, box: np.ndarray) -> float:
     a, b = _cut(generated, box), _cut(real, box)
     if min(a.shape[:2]) < 7:
         return float("nan")
-    return float(structural_similarity(a, b, channel_axis=-1, data_range=255, gaussian_weights=True, sigma=1.5,
-                                       use_sample_covariance=False))
+    return float(
+        structural_similarity(
+            a, b, channel_axis=-1, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
+        )
+    )
 
 
 def box_psnr(generated: np.ndarray, real: np.ndarray, box: np.ndarray) -> float:
     """PSNR in dB inside ``box``; ``inf`` for identical boxes (left out of means by the caller)."""
     a, b = _cut(generated, box).astype(np.float64), _cut(real, box).astype(np.float64)
     mse = float(((a - b) ** 2).mean()) if a.size else float("nan")
-    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
 def laplacian_variance(image: np.ndarray, box: np.ndarray) -> float:
@@ -91,9 +94,12 @@ def teeth_share(image: np.ndarray, landmarks: np.ndarray) -> float:
 def mouth_quality(generated: np.ndarray, real: np.ndarray, landmarks: np.ndarray) -> dict:
     """Per-frame mouth and face scores of ``generated`` against ``real`` (real frame's ``landmarks``, image px)."""
     box = mouth_box(landmarks)
-    return {"mouth_ssim": box_ssim(generated, real, box), "mouth_psnr": box_psnr(generated, real, box),
-            "mouth_sharpness": laplacian_variance(generated, box) / max(laplacian_variance(real, box), 1e-9),
-            "face_ssim": box_ssim(generated, real, face_box(landmarks))}
+    return {
+        "mouth_ssim": box_ssim(generated, real, box),
+        "mouth_psnr": box_psnr(generated, real, box),
+        "mouth_sharpness": laplacian_variance(generated, box) / max(laplacian_variance(real, box), 1e-9),
+        "face_ssim": box_ssim(generated, real, face_box(landmarks)),
+    }
 
 
 def summarize(rows: list[dict]) -> dict:

@@ -47,8 +47,12 @@ class MouthSyncExpert:
     @torch.no_grad()
     def _embed(self, embed, values, count: int) -> np.ndarray:
         windows = sliding_windows(np.asarray(values[: count + self.window - 1], np.float32), self.window)
-        return torch.cat([embed(torch.from_numpy(np.ascontiguousarray(windows[start:start + self.batch_size])))
-                          for start in range(0, len(windows), self.batch_size)]).numpy()
+        return torch.cat(
+            [
+                embed(torch.from_numpy(np.ascontiguousarray(windows[start : start + self.batch_size])))
+                for start in range(0, len(windows), self.batch_size)
+            ]
+        ).numpy()
 
 
 def clip_offset(model, features: np.ndarray, displacements: np.ndarray, max_lag: int = 15) -> dict:

@@ -58,8 +58,9 @@ def expert_offset(expert: SyncExpert, visual, audio, vshift: int = VSHIFT) -> Sy
     count = expert.num_windows(visual, audio)
     if count < 1:
         raise ValueError(f"the inputs are shorter than the expert's window of {expert.window} frames")
-    return offset_search(expert.embed_visual(visual, count), expert.embed_audio(audio, count), vshift,
-                         expert.metric, expert.padding)
+    return offset_search(
+        expert.embed_visual(visual, count), expert.embed_audio(audio, count), vshift, expert.metric, expert.padding
+    )
 
 
 @dataclass
@@ -89,8 +90,12 @@ class SyncResult:
         return 1.0 - self.distances[::-1]
 
     def to_dict(self, curves: bool = True) -> dict:
-        data = {"offset": int(self.offset), "abs_offset": abs(int(self.offset)),
-                "min_distance": float(self.min_distance), "confidence": float(self.confidence)}
+        data = {
+            "offset": int(self.offset),
+            "abs_offset": abs(int(self.offset)),
+            "min_distance": float(self.min_distance),
+            "confidence": float(self.confidence),
+        }
         if curves:
             data["offsets"] = self.offsets.tolist()
             data["distances"] = [round(float(d), 6) for d in self.distances]
@@ -103,8 +108,9 @@ def _as_numpy(array) -> np.ndarray:
     return np.asarray(array, dtype=np.float64)
 
 
-def distance_matrix(video: np.ndarray, audio: np.ndarray, vshift: int = VSHIFT, metric: str = "euclidean",
-                    padding: str = "zeros") -> np.ndarray:
+def distance_matrix(
+    video: np.ndarray, audio: np.ndarray, vshift: int = VSHIFT, metric: str = "euclidean", padding: str = "zeros"
+) -> np.ndarray:
     """(T, 2·vshift + 1) distances ‖v_t - ũ_{t+k}‖ against the padded audio embeddings.
 
     ``padding="zeros"`` is SyncNet's: shifts that run past either end compare with zero vectors.

@@ -45,14 +45,22 @@ class ConvNeXt1DBlock(nn.Module):
         groups: independent branches packed along the channels (pointwise convs grouped, GroupNorm).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1,
-                 expansion: int = 4, groups: int = 1):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        expansion: int = 4,
+        groups: int = 1,
+    ):
         super().__init__()
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd, got {kernel_size}")
         hidden = expansion * in_channels
-        self.depthwise = nn.Conv1d(in_channels, in_channels, kernel_size, stride=stride,
-                                   padding=(kernel_size - 1) // 2, groups=in_channels)
+        self.depthwise = nn.Conv1d(
+            in_channels, in_channels, kernel_size, stride=stride, padding=(kernel_size - 1) // 2, groups=in_channels
+        )
         self.norm = channel_norm(in_channels, groups)
         self.expand = nn.Conv1d(in_channels, hidden, 1, groups=groups)
         self.activation = nn.GELU()

@@ -10,8 +10,17 @@ import torch
 
 # what torch.load raises on a file that is not a checkpoint: its zip reader, its legacy reader (magic number), the
 # unpickler on arbitrary bytes
-_NOT_A_CHECKPOINT = (RuntimeError, EOFError, KeyError, IndexError, TypeError, ValueError, UnicodeDecodeError,
-                     zipfile.BadZipFile, pickle.UnpicklingError)
+_NOT_A_CHECKPOINT = (
+    RuntimeError,
+    EOFError,
+    KeyError,
+    IndexError,
+    TypeError,
+    ValueError,
+    UnicodeDecodeError,
+    zipfile.BadZipFile,
+    pickle.UnpicklingError,
+)
 
 
 def load_torch_checkpoint(path: str | os.PathLike, expected: str, **load_arguments):

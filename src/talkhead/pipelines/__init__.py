@@ -25,12 +25,18 @@ from .talking_head import TalkingHeadOptions, TalkingHeadPipeline
 def register_tasks() -> None:
     """Register (again) both tasks with transformers' pipeline registry; called once by this package's import."""
     PIPELINE_REGISTRY.register_pipeline(
-        "talking-head", pipeline_class=TalkingHeadPipeline, pt_model=AutoModel,
-        default={"model": (checkpoint_path(DEFAULT_GENERATOR), None)}, type="multimodal",
+        "talking-head",
+        pipeline_class=TalkingHeadPipeline,
+        pt_model=AutoModel,
+        default={"model": (checkpoint_path(DEFAULT_GENERATOR), None)},
+        type="multimodal",
     )
     PIPELINE_REGISTRY.register_pipeline(
-        "lip-sync", pipeline_class=LipSyncPipeline, pt_model=AutoModel,
-        default={"model": (checkpoint_path(DEFAULT_MOUTH_MOTION), None)}, type="multimodal",
+        "lip-sync",
+        pipeline_class=LipSyncPipeline,
+        pt_model=AutoModel,
+        default={"model": (checkpoint_path(DEFAULT_MOUTH_MOTION), None)},
+        type="multimodal",
     )
 
 

@@ -56,7 +56,8 @@ class TalkheadPipeline(Pipeline):
         if not isinstance(inputs, dict) or not all(key in inputs for key in self.input_keys):
             raise TalkheadInputError(
                 f"{type(self).__name__} takes a dict with keys {list(self.input_keys)}, got "
-                f"{type(inputs).__name__ if not isinstance(inputs, dict) else sorted(inputs)}")
+                f"{type(inputs).__name__ if not isinstance(inputs, dict) else sorted(inputs)}"
+            )
         if output is None:  # a fresh folder, so a failed run leaves nothing behind in a shared place
             output = Path(tempfile.mkdtemp(prefix="talkhead-")) / "output.mp4"
         return {**{key: inputs[key] for key in self.input_keys}, "output": output}

@@ -61,8 +61,9 @@ def track_faces(reader: VideoReader, options: LipSyncOptions, times: StageTimes,
     """The first pass: landmarks per frame, smoothed crop boxes, missing-face policy, identity references."""
 
     choice = FaceChoice.parse(options.face).at_scale(reader.scale)
-    tracker = FaceTracker(TimedDetector(default_detector(), times), TimedPredictor(default_landmark_predictor(), times),
-                          choose=choice)
+    tracker = FaceTracker(
+        TimedDetector(default_detector(), times), TimedPredictor(default_landmark_predictor(), times), choose=choice
+    )
     expected = max(reader.estimated_num_frames, 1)
     wanted = set(np.linspace(0, expected - 1, options.references).round().astype(int).tolist())
     unknown_length = expected == 1  # live-muxed files carry no duration: take a reference every 5 s instead

@@ -43,8 +43,18 @@ def mouth_mask(box_landmarks: np.ndarray, size: int = 96, feather: float = 0.1) 
     width, height = np.ptp(mouth, axis=0)
     axes = (0.7 * width, 0.3 * width + 0.6 * height)
     mask = np.zeros((size, size), np.float32)
-    cv2.ellipse(mask, (center * 16).round().astype(int).tolist(), (np.array(axes) * 16).round().astype(int).tolist(),
-                0, 0, 360, 1.0, -1, cv2.LINE_AA, 4)
+    cv2.ellipse(
+        mask,
+        (center * 16).round().astype(int).tolist(),
+        (np.array(axes) * 16).round().astype(int).tolist(),
+        0,
+        0,
+        360,
+        1.0,
+        -1,
+        cv2.LINE_AA,
+        4,
+    )
     sigma = max(feather * size / 3, 0.5)
     return cv2.GaussianBlur(mask, (0, 0), sigma) * feather_mask(size, feather)
 
@@ -52,8 +62,15 @@ def mouth_mask(box_landmarks: np.ndarray, size: int = 96, feather: float = 0.1) 
 class FaceRenderer:
     """Generates and pastes back batches of faces; the models and references are fixed per video."""
 
-    def __init__(self, generator, references: torch.Tensor, reference_poses: np.ndarray, mel: np.ndarray,
-                 fps: float, feather: float):
+    def __init__(
+        self,
+        generator,
+        references: torch.Tensor,
+        reference_poses: np.ndarray,
+        mel: np.ndarray,
+        fps: float,
+        feather: float,
+    ):
         self.generator = generator
         self.references = references  # (K, 3, 96, 96) in [0, 1], mouths closed
         self.reference_poses = reference_poses
@@ -67,8 +84,14 @@ class FaceRenderer:
         windows = [audio_lib.mel_window(self.mel, index - shift, self.fps).T for index in output_indices]
         return torch.from_numpy(np.ascontiguousarray(np.stack(windows)))[:, None]
 
-    def __call__(self, frames: list[np.ndarray], boxes: np.ndarray, box_landmarks: np.ndarray,
-                 output_indices: list[int], times: StageTimes) -> list[np.ndarray]:
+    def __call__(
+        self,
+        frames: list[np.ndarray],
+        boxes: np.ndarray,
+        box_landmarks: np.ndarray,
+        output_indices: list[int],
+        times: StageTimes,
+    ) -> list[np.ndarray]:
 
         with times.stage("render"):
             crops = np.stack([crop_face(f, b) for f, b in zip(frames, boxes, strict=False)])
@@ -78,8 +101,9 @@ class FaceRenderer:
             mels = self.mel_windows(output_indices)
         with times.stage("generator"), torch.no_grad():
             device = self.generator.device  # the pipeline may have put the models on an accelerator
-            images = self.generator(self.references[nearest].to(device), mask_lower_half(faces).to(device),
-                                    mels.to(device)).images.cpu()
+            images = self.generator(
+                self.references[nearest].to(device), mask_lower_half(faces).to(device), mels.to(device)
+            ).images.cpu()
         with times.stage("render"):
             generated = images.permute(0, 2, 3, 1).numpy() * 255
             pasted = []
@@ -114,5 +138,3 @@ def close_mouths(silent_lip, faces: np.ndarray) -> torch.Tensor:
     silence = torch.full((len(tensor), 1, audio_lib.MEL_BANDS, audio_lib.MEL_WINDOW), audio_lib.MEL_SILENCE)
     with torch.no_grad():
         return silent_lip(*(x.to(silent_lip.device) for x in (tensor, mask_lower_half(tensor), silence))).images.cpu()
-
-

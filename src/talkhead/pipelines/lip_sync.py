@@ -54,7 +54,6 @@ from .stages import StageTimes
 logger = logging.getLogger(__name__)
 
 
-
 @dataclass
 class LipSyncResult:
     """What :func:`lip_sync` wrote and what it did on the way."""
@@ -240,8 +239,9 @@ def lip_sync(
         logger.warning(warning)
 
     runs = source_order(plan.num_frames, num_output, options.audio_longer)
-    render = _make_renderer((mouth_model, face_generator, silent_lip), plan, wave, fps, runs, options, times, video,
-                            phones)
+    render = _make_renderer(
+        (mouth_model, face_generator, silent_lip), plan, wave, fps, runs, options, times, video, phones
+    )
     reader = VideoReader(video, fps=fps)
     generated = 0
 

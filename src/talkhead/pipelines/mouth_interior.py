@@ -50,15 +50,22 @@ class MouthInteriorRenderer:
     ``rest_points`` the mouth the generated interior fades in from (default the photo's: a closed photo's mouth is
     filled whenever it opens, an open photo's only past its own opening)."""
 
-    def __init__(self, model, photo: np.ndarray, photo_points: np.ndarray, points: np.ndarray,
-                 rest_points: np.ndarray | None = None):
+    def __init__(
+        self,
+        model,
+        photo: np.ndarray,
+        photo_points: np.ndarray,
+        points: np.ndarray,
+        rest_points: np.ndarray | None = None,
+    ):
         self.model = model.eval()
         config = model.config
         self.size, self.scale, self.grow = config.mouth_size, config.box_scale, config.mask_grow
         reference = to_tensor(crop_face(photo, mouth_crop_boxes(photo_points, self.scale), self.size))[None]
         with torch.inference_mode():  # the photo's mouth is every frame's reference: encoded once
-            self.reference_maps = (model.encode_reference(reference.to(model.device))
-                                   if model.reference_encoder is not None else None)
+            self.reference_maps = (
+                model.encode_reference(reference.to(model.device)) if model.reference_encoder is not None else None
+            )
         self.photo_gap = float(lip_gap(photo_points if rest_points is None else rest_points))
         self.boxes = smooth_boxes(mouth_crop_boxes(points, self.scale), window=3)
 
@@ -118,8 +125,9 @@ def paint_mouth_interior(frame: np.ndarray, points: np.ndarray, photo_points: np
     return out
 
 
-def own_mouth_interior(frame: np.ndarray, points: np.ndarray, opened: np.ndarray, box: tuple[int, int, int, int],
-                       grow: float = 1.5) -> np.ndarray:
+def own_mouth_interior(
+    frame: np.ndarray, points: np.ndarray, opened: np.ndarray, box: tuple[int, int, int, int], grow: float = 1.5
+) -> np.ndarray:
     """``frame`` with the inside of its inner lips (landmarks ``points``) taken from ``opened``, the patch at ``box``
     (x0, y0, x1, y1) of the open photo warped to the frame's mouth (a photo taken mid-word, closed for the warp,
     talks with its real teeth; :class:`~talkhead.pipelines.photo_frames.PhotoFrames`).

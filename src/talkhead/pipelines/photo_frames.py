@@ -79,8 +79,10 @@ class PhotoFrames:
     paint: bool = False
 
     def render(self, indices: list[int]) -> list[np.ndarray]:
-        frames = [close_eyes(warp_photo(self.photo, self.start, self.points[i], self.anchors), self.points[i],
-                             self.blinks[i]) for i in indices]
+        frames = [
+            close_eyes(warp_photo(self.photo, self.start, self.points[i], self.anchors), self.points[i], self.blinks[i])
+            for i in indices
+        ]
         if self.open_photo is not None:
             return [self.with_own_teeth(frame, self.points[i]) for frame, i in zip(frames, indices, strict=True)]
         if self.interior is not None:
@@ -97,6 +99,10 @@ class PhotoFrames:
         opened, opened_points = self.open_photo
         target = open_teeth(points, opened_points)
         points_used = OPEN_WARP_POINTS if mouth_opening(opened_points) > OPEN_PHOTO_GAP else WARP_POINTS
-        patch = thin_plate_region(opened, np.concatenate([target[points_used], self.anchors]),
-                                  np.concatenate([opened_points[points_used], self.anchors]), box)
+        patch = thin_plate_region(
+            opened,
+            np.concatenate([target[points_used], self.anchors]),
+            np.concatenate([opened_points[points_used], self.anchors]),
+            box,
+        )
         return own_mouth_interior(frame, points, patch, box)

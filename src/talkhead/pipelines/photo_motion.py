@@ -26,8 +26,9 @@ HEAD_POINTS = np.r_[17:48]  # brows, nose, eyes: rigid with the skull
 LOWER_FACE = np.r_[4:13, 48:68]  # lower jaw and mouth: what speech moves
 
 
-def rescale_motion(motion: np.ndarray, head_scale: float, lip_scale: float, detrend_frames: int = 0,
-                   expression_scale: float = 1.0) -> np.ndarray:
+def rescale_motion(
+    motion: np.ndarray, head_scale: float, lip_scale: float, detrend_frames: int = 0, expression_scale: float = 1.0
+) -> np.ndarray:
     """(T, 68, 2) pixels with the head's rigid motion scaled by ``head_scale`` and the lower face's own by
     ``lip_scale``.
 
@@ -124,8 +125,11 @@ def close_photo_mouth(photo: np.ndarray, photo_points: np.ndarray) -> tuple[np.n
     # points along the inner lips keep the triangulation from crossing them: the mouth's inside then lies in
     # triangles of its own, which collapse whole
     along_source, along_target = _along_inner_lips(source), _along_inner_lips(target)
-    warped = piecewise_affine_warp(photo, np.concatenate([source, along_source, ring, border_anchors(width, height)]),
-                                   np.concatenate([target, along_target, ring, border_anchors(width, height)]))
+    warped = piecewise_affine_warp(
+        photo,
+        np.concatenate([source, along_source, ring, border_anchors(width, height)]),
+        np.concatenate([target, along_target, ring, border_anchors(width, height)]),
+    )
     return warped, neutral
 
 

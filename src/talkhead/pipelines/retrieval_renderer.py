@@ -25,9 +25,16 @@ from ..processing.phones import DEFAULT_LANGUAGE
 from . import mouth_retrieval as retrieval
 
 
-def predicted_shapes(model, wave: np.ndarray, num_frames: int, fps: float, mean_shape: np.ndarray,
-                     language: str = DEFAULT_LANGUAGE, closed: np.ndarray | None = None,
-                     phones: np.ndarray | None = None) -> np.ndarray:
+def predicted_shapes(
+    model,
+    wave: np.ndarray,
+    num_frames: int,
+    fps: float,
+    mean_shape: np.ndarray,
+    language: str = DEFAULT_LANGUAGE,
+    closed: np.ndarray | None = None,
+    phones: np.ndarray | None = None,
+) -> np.ndarray:
     """(num_frames, 20, 2) target mouth shapes for ``wave`` at ``fps``: ``mean_shape`` + the model's displacements;
     where the audio is silent, ``closed`` (the video's own shut mouth, :func:`~talkhead.processing.mouth.closed_shape`)
     if given. The model's rest is learnt from pauses in speech, where real lips rarely shut: 10 s of silence left
@@ -43,8 +50,16 @@ def predicted_shapes(model, wave: np.ndarray, num_frames: int, fps: float, mean_
 class RetrievalRenderer:
     """Renders output frames of one video: built from its tracking plan, its pool and the target shapes."""
 
-    def __init__(self, pixels: np.ndarray, valid: np.ndarray, pool: retrieval.MouthPool, targets: np.ndarray,
-                 sources: np.ndarray, exclude_within: int = 0, retrieval_options: dict | None = None):
+    def __init__(
+        self,
+        pixels: np.ndarray,
+        valid: np.ndarray,
+        pool: retrieval.MouthPool,
+        targets: np.ndarray,
+        sources: np.ndarray,
+        exclude_within: int = 0,
+        retrieval_options: dict | None = None,
+    ):
         """``pixels`` (T, 68, 2) image landmarks of the source frames, ``valid`` (T,) those with a face;
         ``targets`` (N, 20, 2) the shape of each output frame and ``sources`` (N,) its source frame;
         ``retrieval_options`` are passed to :func:`~talkhead.pipelines.mouth_retrieval.retrieve` (benchmarks)."""
@@ -55,8 +70,14 @@ class RetrievalRenderer:
         rendered = valid[sources]
         if rendered.any():
             poses = retrieval.pose_descriptors(np.nan_to_num(pixels[sources[rendered]]))
-            self.choice[rendered] = retrieval.retrieve(pool, targets[rendered], poses, sources[rendered],
-                                                       exclude_within=exclude_within, **(retrieval_options or {}))
+            self.choice[rendered] = retrieval.retrieve(
+                pool,
+                targets[rendered],
+                poses,
+                sources[rendered],
+                exclude_within=exclude_within,
+                **(retrieval_options or {}),
+            )
         self.targets = np.full((len(targets), 68, 2), np.nan)
         if rendered.any():
             self.targets[rendered] = retrieval.target_landmarks(pixels[sources[rendered]], targets[rendered])
@@ -97,8 +118,9 @@ def build_retrieval_renderer(
     with stage("motion"):
         shapes = mouth_shapes(pixels[valid])
         decoded = phones.result(len(sources)) if phones is not None else None
-        targets = predicted_shapes(model, wave, len(sources), fps, shapes.mean(0), language, closed_shape(shapes),
-                                   decoded)
+        targets = predicted_shapes(
+            model, wave, len(sources), fps, shapes.mean(0), language, closed_shape(shapes), decoded
+        )
     indices = retrieval.pool_frame_indices(valid, pool_size)
     ppu = retrieval.choose_pixels_per_unit(pixels[valid])
     with stage("pool"):

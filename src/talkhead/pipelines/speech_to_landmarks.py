@@ -67,9 +67,16 @@ class LandmarkMotion:
             raise ValueError(f"output must end in .npz or .json, got '{path.name}'")
         with atomic_output(path) as temporary:
             if path.suffix == ".json":
-                temporary.write_text(json.dumps({"fps": self.fps, "landmarks": np.round(self.landmarks, 5).tolist(),
-                                                 "pixels": np.round(self.pixels, 2).tolist(),
-                                                 "crop_box": self.crop_box.tolist()}))
+                temporary.write_text(
+                    json.dumps(
+                        {
+                            "fps": self.fps,
+                            "landmarks": np.round(self.landmarks, 5).tolist(),
+                            "pixels": np.round(self.pixels, 2).tolist(),
+                            "crop_box": self.crop_box.tolist(),
+                        }
+                    )
+                )
             else:
                 np.savez(temporary, landmarks=self.landmarks, pixels=self.pixels, crop_box=self.crop_box, fps=self.fps)
         return path

@@ -52,7 +52,8 @@ class StageTimes:
 
     def to_dict(self) -> dict[str, float]:
         return {name: round(self.seconds.get(name, 0.0), 4) for name in STAGES} | {
-            name: round(value, 4) for name, value in self.seconds.items() if name not in STAGES}
+            name: round(value, 4) for name, value in self.seconds.items() if name not in STAGES
+        }
 
 
 class TimedDetector:

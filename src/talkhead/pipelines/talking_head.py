@@ -66,7 +66,6 @@ from .stages import StageTimes
 logger = logging.getLogger(__name__)
 
 
-
 @dataclass
 class TalkingHeadResult:
     """What :func:`talking_head` made: the file (if written), and the motion it followed."""
@@ -178,7 +177,13 @@ def talking_head(
     if mouth_model is not None:
         with times.stage("landmarks"):
             points = speak_with_mouth_model(
-                points, start, mouth_model, wave, options.lip_scale, silent=motion.silent, language=options.language,
+                points,
+                start,
+                mouth_model,
+                wave,
+                options.lip_scale,
+                silent=motion.silent,
+                language=options.language,
                 pending_phones=pending_phones,
             )
     points = resample_motion(points, options.fps)
@@ -203,16 +208,27 @@ def talking_head(
         if output is not None
         else contextlib.nullcontext()
     )
-    frames_of = PhotoFrames(frame, start, points, blinks, anchors,
-                            open_photo=reference if closed_from_open and options.mouth_interior else None,
-                            interior=interior, paint=options.mouth_interior and interior is None and not photo_open
-                            and not closed_from_open)
-    batches = [list(range(first, min(first + options.batch_size, len(points))))
-               for first in range(0, len(points), options.batch_size)]
+    frames_of = PhotoFrames(
+        frame,
+        start,
+        points,
+        blinks,
+        anchors,
+        open_photo=reference if closed_from_open and options.mouth_interior else None,
+        interior=interior,
+        paint=options.mouth_interior and interior is None and not photo_open and not closed_from_open,
+    )
+    batches = [
+        list(range(first, min(first + options.batch_size, len(points))))
+        for first in range(0, len(points), options.batch_size)
+    ]
     with writer:  # an error discards the partial file
         rendered_batches = times.iterate("render", render_in_order(frames_of.render, batches))
-        for indices, frames in zip(tqdm(batches, desc="talking head", unit="batch", disable=not options.progress),
-                                   rendered_batches, strict=True):
+        for indices, frames in zip(
+            tqdm(batches, desc="talking head", unit="batch", disable=not options.progress),
+            rendered_batches,
+            strict=True,
+        ):
             if renderer is not None:
                 frames = renderer(
                     frames, boxes[indices], normalize_landmarks(points[indices], boxes[indices]), indices, times

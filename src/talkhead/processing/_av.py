@@ -38,8 +38,10 @@ def open_container(path: str | os.PathLike, kind: str = "media") -> av.container
     try:
         return av.open(str(path), mode="r")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as err:
-        raise MediaDecodeError(f"'{path}' is not a readable {KINDS.get(kind, kind)} (FFmpeg: {ffmpeg_reason(err)}); "
-                               "check that the file is complete and not something else renamed") from err
+        raise MediaDecodeError(
+            f"'{path}' is not a readable {KINDS.get(kind, kind)} (FFmpeg: {ffmpeg_reason(err)}); "
+            "check that the file is complete and not something else renamed"
+        ) from err
 
 
 def container_origin(container: av.container.InputContainer) -> float:

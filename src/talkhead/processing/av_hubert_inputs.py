@@ -60,17 +60,21 @@ PIXEL_MEAN = 0.421
 PIXEL_STD = 0.165
 SMOOTHING_WINDOW = 12
 
-MEAN_FACE_POINTS = np.array([
-    [128.0, 149.4],  # 33 nose tip
-    [83.0, 99.1],  # 36 outer corner, subject's right eye (image left)
-    [109.0, 100.9],  # 39 inner corner
-    [147.0, 100.9],  # 42 inner corner, subject's left eye
-    [173.0, 99.1],  # 45 outer corner
-], dtype=np.float64)
+MEAN_FACE_POINTS = np.array(
+    [
+        [128.0, 149.4],  # 33 nose tip
+        [83.0, 99.1],  # 36 outer corner, subject's right eye (image left)
+        [109.0, 100.9],  # 39 inner corner
+        [147.0, 100.9],  # 42 inner corner, subject's left eye
+        [173.0, 99.1],  # 45 outer corner
+    ],
+    dtype=np.float64,
+)
 """Our 5-point mean face in the 256x256 canvas, in :data:`STABLE_POINTS` order (see the module docstring)."""
 
 
 # ---- audio ---------------------------------------------------------------------------------------
+
 
 def stack_logfbank(logfbank: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     """(4T, 26) log filterbanks at 100 Hz -> (ceil(4T / 4), 104): stack 4 frames (zero rows fill the last
@@ -120,6 +124,7 @@ def stacked_logfbank(wave: np.ndarray, num_frames: int | None = None, sample_rat
 
 # ---- video ---------------------------------------------------------------------------------------
 
+
 def smoothed_stable_points(landmarks: np.ndarray, window: int = SMOOTHING_WINDOW) -> np.ndarray:
     """(T, 5, 2) stable points, frame t averaged over frames t .. t + window - 1 (a forward window, as
     AV-HuBERT's preparation); the last window - 1 frames reuse the last full window's average."""
@@ -131,8 +136,9 @@ def smoothed_stable_points(landmarks: np.ndarray, window: int = SMOOTHING_WINDOW
     return averages[np.minimum(np.arange(len(points)), last)]
 
 
-def mouth_roi_transforms(landmarks: np.ndarray, window: int = SMOOTHING_WINDOW, mean_face: np.ndarray | None = None,
-                         roi_size: int = ROI_SIZE) -> np.ndarray:
+def mouth_roi_transforms(
+    landmarks: np.ndarray, window: int = SMOOTHING_WINDOW, mean_face: np.ndarray | None = None, roi_size: int = ROI_SIZE
+) -> np.ndarray:
     """(T, 2, 3) affines from frame pixels to mouth-crop pixels: the smoothed similarity warp onto the mean face,
     followed by the ``roi_size`` crop centred on the frame's own mouth points (clamped to the 256 canvas).
 
@@ -168,8 +174,9 @@ def to_gray(frames: np.ndarray) -> np.ndarray:
     return np.clip(np.round(gray), 0, 255).astype(np.uint8)
 
 
-def mouth_rois(frames: np.ndarray, landmarks: np.ndarray, window: int = SMOOTHING_WINDOW,
-               mean_face: np.ndarray | None = None) -> np.ndarray:
+def mouth_rois(
+    frames: np.ndarray, landmarks: np.ndarray, window: int = SMOOTHING_WINDOW, mean_face: np.ndarray | None = None
+) -> np.ndarray:
     """Grayscale mouth crops for AV-HuBERT, (T, 96, 96) uint8 (AV-HuBERT code,
     ``preparation/align_mouth.py``).
 
@@ -186,9 +193,19 @@ def mouth_rois(frames: np.ndarray, landmarks: np.ndarray, window: int = SMOOTHIN
         raise ValueError(f"{len(frames)} frames but {len(landmarks)} landmark sets")
     gray = to_gray(frames) if frames.ndim == 4 else frames.astype(np.uint8)
     transforms = mouth_roi_transforms(landmarks, window, mean_face)
-    return np.stack([cv2.warpAffine(image, matrix, (ROI_SIZE, ROI_SIZE), flags=cv2.INTER_LINEAR,
-                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-                     for image, matrix in zip(gray, transforms, strict=True)])
+    return np.stack(
+        [
+            cv2.warpAffine(
+                image,
+                matrix,
+                (ROI_SIZE, ROI_SIZE),
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=0,
+            )
+            for image, matrix in zip(gray, transforms, strict=True)
+        ]
+    )
 
 
 def normalize_rois(rois: np.ndarray, crop_size: int = CROP_SIZE) -> np.ndarray:
@@ -203,8 +220,9 @@ def normalize_rois(rois: np.ndarray, crop_size: int = CROP_SIZE) -> np.ndarray:
     return ((crop - PIXEL_MEAN) / PIXEL_STD).astype(np.float32)
 
 
-def av_hubert_inputs(frames: np.ndarray, landmarks: np.ndarray, wave: np.ndarray,
-                     mean_face: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def av_hubert_inputs(
+    frames: np.ndarray, landmarks: np.ndarray, wave: np.ndarray, mean_face: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """One video's AV-HuBERT inputs: ((T, 88, 88) normalised mouth crops, (T, 104) audio features).
 
     ``frames`` (T, H, W, 3) RGB uint8 at 25 fps, ``landmarks`` (T, 68, 2) pixels, ``wave`` 16 kHz mono

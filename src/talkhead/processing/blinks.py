@@ -92,8 +92,9 @@ def close_eyes(frame: np.ndarray, points: np.ndarray, closure: float, travel: fl
         skin = top + (rows - top) * (upper - lash - top) / np.maximum(shut - lash - top, 1e-6)
         margin = rows - (shut - upper)
         inside = upper + (rows - shut) * (lower - upper) / np.maximum(lower - shut, 1e-6)
-        source = np.select([rows < top, rows < shut - lash, rows < shut, rows <= lower],
-                           [rows, skin, margin, inside], rows)
+        source = np.select(
+            [rows < top, rows < shut - lash, rows < shut, rows <= lower], [rows, skin, margin, inside], rows
+        )
         map_y = source.astype(np.float32)
         map_x = np.broadcast_to(columns.astype(np.float32)[None], map_y.shape).copy()
         if out is frame:
@@ -132,8 +133,9 @@ def paint_shut_lid(frame, moved, box, rows, upper, lower, height, weight) -> np.
     share = np.clip((rows - start) / np.maximum(stop - start, 1e-6), 0, 1)[..., None]
     skin = (1 - share) * above[None] + share * below[None]
     lash_row = lower - 0.1 * height
-    darkest = np.percentile(image[max(int(upper.min()), 0) : int(np.ceil(lower.max())) + 1, x0:x1].reshape(-1, 3),
-                            5, axis=0)
+    darkest = np.percentile(
+        image[max(int(upper.min()), 0) : int(np.ceil(lower.max())) + 1, x0:x1].reshape(-1, 3), 5, axis=0
+    )
     lash = np.exp(-(((rows - lash_row) / max(LASH_WIDTH * height, 0.8)) ** 2))[..., None] * 0.85
     painted = (1 - lash) * skin + lash * darkest
     feather = max(0.12 * height, 1.0)

@@ -39,8 +39,10 @@ class FaceChoice:
         match = _POINT.match(value)
         if match:
             return cls("point", point=(float(match.group(1)), float(match.group(2))))
-        raise TalkheadInputError(f"face must be one of {', '.join(FACE_CHOICES)}, an index from the left (0 is the "
-                                 f"leftmost) or a point X,Y in the video's pixels; got {text!r}")
+        raise TalkheadInputError(
+            f"face must be one of {', '.join(FACE_CHOICES)}, an index from the left (0 is the "
+            f"leftmost) or a point X,Y in the video's pixels; got {text!r}"
+        )
 
     def at_scale(self, scale: float) -> FaceChoice:
         return FaceChoice(self.rule, self.index, self.point, scale)
@@ -58,8 +60,10 @@ class FaceChoice:
             return int(from_left[-1])
         if self.rule == "index":
             if self.index >= len(boxes):
-                raise TalkheadInputError(f"face {self.index} was asked for, but the frame where the track starts holds "
-                                         f"{len(boxes)} face(s), numbered from 0 on the left")
+                raise TalkheadInputError(
+                    f"face {self.index} was asked for, but the frame where the track starts holds "
+                    f"{len(boxes)} face(s), numbered from 0 on the left"
+                )
             return int(from_left[self.index])
         point = np.asarray(self.point) * self.scale
         inside = np.flatnonzero((boxes[:, :2] <= point).all(1) & (point <= boxes[:, 2:]).all(1))

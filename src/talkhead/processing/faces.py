@@ -115,8 +115,13 @@ class DlibHOGDetector:
         if x1 - x0 < 8 or y1 - y0 < 8:
             return np.zeros((0, 4), np.float32)
         scale = face_px / max(size, 1.0)
-        window = cv2.resize(image[y0:y1, x0:x1], None, fx=scale, fy=scale,
-                            interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        window = cv2.resize(
+            image[y0:y1, x0:x1],
+            None,
+            fx=scale,
+            fy=scale,
+            interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+        )
         boxes = self._run(window, 0)
         if len(boxes) == 0:
             return boxes

@@ -137,13 +137,28 @@ def mouth_shape(landmarks: np.ndarray) -> np.ndarray:
         return np.linalg.norm(landmarks[..., a, :] - landmarks[..., b, :], axis=-1)
 
     width = np.maximum(distance(*MOUTH_CORNERS), 1e-6)
-    return np.stack([distance(INNER_LIP_TOP, INNER_LIP_BOTTOM) / width, distance(51, 57) / width,
-                     width / np.maximum(distance(0, 16), 1e-6)], axis=-1)
+    return np.stack(
+        [
+            distance(INNER_LIP_TOP, INNER_LIP_BOTTOM) / width,
+            distance(51, 57) / width,
+            width / np.maximum(distance(0, 16), 1e-6),
+        ],
+        axis=-1,
+    )
 
 
 # (start, stop, closed) of the polylines that draw a face: jaw, brows, nose bridge, nostrils, eyes, lips
-FACE_CURVES = ((0, 17, False), (17, 22, False), (22, 27, False), (27, 31, False), (31, 36, False),
-               (36, 42, True), (42, 48, True), (48, 60, True), (60, 68, True))
+FACE_CURVES = (
+    (0, 17, False),
+    (17, 22, False),
+    (22, 27, False),
+    (27, 31, False),
+    (31, 36, False),
+    (36, 42, True),
+    (42, 48, True),
+    (48, 60, True),
+    (60, 68, True),
+)
 
 
 def draw_landmarks(image: np.ndarray, points: np.ndarray, color=(20, 140, 60), thickness: int = 1) -> np.ndarray:
@@ -159,8 +174,9 @@ def draw_landmarks(image: np.ndarray, points: np.ndarray, color=(20, 140, 60), t
 def landmark_canvas(points: np.ndarray, size: int = 256, color=(20, 140, 60), label: str | None = None) -> np.ndarray:
     """Normalised landmarks (68, 2) in [0, 1) drawn on a white ``size`` x ``size`` RGB image."""
 
-    canvas = draw_landmarks(np.full((size, size, 3), 255, np.uint8), np.asarray(points) * size, color,
-                            max(1, size // 200))
+    canvas = draw_landmarks(
+        np.full((size, size, 3), 255, np.uint8), np.asarray(points) * size, color, max(1, size // 200)
+    )
     if label:
         cv2.putText(canvas, label, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (60, 60, 60), 1, cv2.LINE_AA)
     return canvas
@@ -185,8 +201,14 @@ def close_mouth(landmarks: np.ndarray, upper_share: float = 0.5) -> np.ndarray:
     points[..., [49, 50, 51, 52, 53], 1] += upper_share * outer
     points[..., [55, 56, 57, 58, 59], 1] -= (1 - upper_share) * outer
     given = np.asarray(landmarks, np.float32)
-    for beside, corner, lower in ((59, 48, True), (58, 48, True), (55, 54, True), (56, 54, True),
-                                  (49, 48, False), (53, 54, False)):
+    for beside, corner, lower in (
+        (59, 48, True),
+        (58, 48, True),
+        (55, 54, True),
+        (56, 54, True),
+        (49, 48, False),
+        (53, 54, False),
+    ):
         kept = given[..., corner, 1] + CORNER_KEEP * (given[..., beside, 1] - given[..., corner, 1])
         limit = np.maximum if lower else np.minimum
         points[..., beside, 1] = limit(points[..., beside, 1], kept)

@@ -71,8 +71,9 @@ def shape_lip_gap(shapes: np.ndarray) -> np.ndarray:
     """(...,) signed inner-lip gap of mouth shapes (..., 20, 2): lower lip minus upper lip, vertically (negative where
     predicted lips cross); :func:`shape_inner_lip_opening` is its unsigned cousin."""
     shapes = np.asarray(shapes, np.float64)
-    return np.mean([shapes[..., b - MOUTH.start, 1] - shapes[..., a - MOUTH.start, 1] for a, b in INNER_LIP_PAIRS],
-                   axis=0)
+    return np.mean(
+        [shapes[..., b - MOUTH.start, 1] - shapes[..., a - MOUTH.start, 1] for a, b in INNER_LIP_PAIRS], axis=0
+    )
 
 
 def face_frames(landmarks: np.ndarray) -> np.ndarray:

@@ -108,8 +108,13 @@ class TrackedClip:
     def cut(self, count: int) -> TrackedClip:
         """The first ``count`` frames (and their audio) as a clip of their own, everything derived anew."""
         wave = None if self.wave is None else self.wave[: min(count, self.audio_frames) * audio_lib.SAMPLES_PER_FRAME]
-        return replace(self, track_landmarks=self.track_landmarks[:count], found=self.found[:count],
-                       frames=None if self.frames is None else self.frames[:count], wave=wave)
+        return replace(
+            self,
+            track_landmarks=self.track_landmarks[:count],
+            found=self.found[:count],
+            frames=None if self.frames is None else self.frames[:count],
+            wave=wave,
+        )
 
     def with_audio(self, wave: np.ndarray) -> TrackedClip:
         """This clip with 16 kHz ``wave`` fitted to it: cut or padded to whole frames, at most the clip's length."""

@@ -322,4 +322,3 @@ def _even(value: float) -> int:
 def read_video(source: str | os.PathLike, fps: float = VIDEO_FPS, max_side: int | None = None) -> np.ndarray:
     """Decode a whole (short) video to (T, H, W, 3) uint8 at ``fps``."""
     return VideoReader(source, fps=fps, max_side=max_side).read()
-

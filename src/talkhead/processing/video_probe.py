@@ -90,8 +90,15 @@ def probe_video(source: str | os.PathLike, folder_fps: float = VIDEO_FPS) -> Vid
         rotation = _display_rotation(container, stream)
         if rotation in (90, 270):
             width, height = height, width
-        return VideoInfo(path, width, height, float(rate) if rate else None, duration, bool(container.streams.audio),
-                         rotation=rotation)
+        return VideoInfo(
+            path,
+            width,
+            height,
+            float(rate) if rate else None,
+            duration,
+            bool(container.streams.audio),
+            rotation=rotation,
+        )
 
 
 def _display_rotation(container, stream) -> int:

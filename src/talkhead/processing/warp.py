@@ -61,8 +61,14 @@ def _fine_map(evaluate, scale: float, x0: int, y0: int, x1: int, y1: int) -> np.
     return cv2.remap(fine, *_grid_coordinates(x1 - x0, y1 - y0, DETAIL_GRID), cv2.INTER_LINEAR)
 
 
-def thin_plate_map(target: np.ndarray, source: np.ndarray, width: int, height: int, regularization: float = 1e-7,
-                   detail: np.ndarray | None = None) -> np.ndarray:
+def thin_plate_map(
+    target: np.ndarray,
+    source: np.ndarray,
+    width: int,
+    height: int,
+    regularization: float = 1e-7,
+    detail: np.ndarray | None = None,
+) -> np.ndarray:
     """(height, width, 2) float32 ``cv2.remap`` map: for each output pixel, where to sample the source image.
 
     The spline sends ``target`` points (where features should end up) to ``source`` points (where
@@ -84,8 +90,13 @@ def thin_plate_map(target: np.ndarray, source: np.ndarray, width: int, height: i
     return mapping
 
 
-def thin_plate_region(image: np.ndarray, target: np.ndarray, source: np.ndarray, box: tuple[int, int, int, int],
-                      regularization: float = 1e-7) -> np.ndarray:
+def thin_plate_region(
+    image: np.ndarray,
+    target: np.ndarray,
+    source: np.ndarray,
+    box: tuple[int, int, int, int],
+    regularization: float = 1e-7,
+) -> np.ndarray:
     """The (y1 - y0, x1 - x0) patch at ``box`` (x0, y0, x1, y1) of ``image`` warped as :func:`thin_plate_map` warps the
     whole image (with ``detail`` over the box): where only a small part of a warp is used (a mouth's inside), the
     spline is evaluated there alone."""
@@ -94,8 +105,9 @@ def thin_plate_region(image: np.ndarray, target: np.ndarray, source: np.ndarray,
     x0, y0, x1, y1 = box
     snapped_x, snapped_y = x0 // DETAIL_GRID * DETAIL_GRID, y0 // DETAIL_GRID * DETAIL_GRID  # the grid of detail
     mapping = _fine_map(_solve_spline(target, source, scale, regularization), scale, snapped_x, snapped_y, x1, y1)
-    return cv2.remap(image, mapping[y0 - snapped_y :, x0 - snapped_x :], None, cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE)
+    return cv2.remap(
+        image, mapping[y0 - snapped_y :, x0 - snapped_x :], None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
 
 
 @lru_cache(maxsize=4)
@@ -128,6 +140,7 @@ def piecewise_affine_warp(image: np.ndarray, source: np.ndarray, target: np.ndar
     source, target = np.asarray(source, np.float64), np.asarray(target, np.float64)
     out = image.copy()
     height, width = image.shape[:2]
+
     def signed_area(corners: np.ndarray) -> float:
         (ax, ay), (bx, by) = corners[1] - corners[0], corners[2] - corners[0]
         return 0.5 * (ax * by - ay * bx)
@@ -142,8 +155,13 @@ def piecewise_affine_warp(image: np.ndarray, source: np.ndarray, target: np.ndar
         if x1 <= x0 or y1 <= y0:
             continue
         matrix = cv2.getAffineTransform((dst - (x0, y0)).astype(np.float32), src.astype(np.float32))
-        patch = cv2.warpAffine(image, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                               borderMode=cv2.BORDER_REPLICATE)
+        patch = cv2.warpAffine(
+            image,
+            matrix,
+            (x1 - x0, y1 - y0),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         cv2.fillConvexPoly(mask, np.round((dst - (x0, y0)) * 16).astype(np.int32), 1, cv2.LINE_8, shift=4)
         region = out[y0:y1, x0:x1]

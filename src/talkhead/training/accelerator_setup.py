@@ -29,8 +29,10 @@ def trackers(report_to: str | None) -> list[str]:
     available = []
     for name in wanted:
         if name == "tensorboard" and not is_tensorboard_available():
-            print("notice: --report_to tensorboard, but the tensorboard package is not installed "
-                  "(pip install tensorboard); logging to the PNG plots only")
+            print(
+                "notice: --report_to tensorboard, but the tensorboard package is not installed "
+                "(pip install tensorboard); logging to the PNG plots only"
+            )
             continue
         available.append(name)
     return available
@@ -85,7 +87,9 @@ def build_scheduler(optimizer, args, **specific):
             args.lr_warmup_steps / args.max_steps if args.lr_warmup_steps else min(0.3, max(0.05, 2.5 / args.max_steps))
         )
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, [group["lr"] for group in optimizer.param_groups], total_steps=args.max_steps * processes,
+            optimizer,
+            [group["lr"] for group in optimizer.param_groups],
+            total_steps=args.max_steps * processes,
             pct_start=warmup,
         )
 

@@ -77,8 +77,10 @@ def resolve_checkpoint(output_dir: str | Path, resume: str | None) -> Path | Non
         return found[-1] if found else None
     path = Path(resume)
     if not (path / STATE_FILE).exists():
-        raise FileNotFoundError(f"--resume_from_checkpoint {resume}: no {STATE_FILE} there (an interrupted save?); "
-                                "give a checkpoints/checkpoint_N folder or 'latest'")
+        raise FileNotFoundError(
+            f"--resume_from_checkpoint {resume}: no {STATE_FILE} there (an interrupted save?); "
+            "give a checkpoints/checkpoint_N folder or 'latest'"
+        )
     return path
 
 
@@ -104,8 +106,10 @@ def save_checkpoint(accelerator, state) -> Path:
 def load_checkpoint(accelerator, path: Path) -> None:
     """Restore everything ``save_checkpoint`` saved (the registered trainer state included) from ``path``."""
     if not any(path.glob("custom_checkpoint_*.pkl")):
-        raise SystemExit(f"error: {path} was written by an older talkhead (no registered trainer state); "
-                         "resume it with the version that wrote it")
+        raise SystemExit(
+            f"error: {path} was written by an older talkhead (no registered trainer state); "
+            "resume it with the version that wrote it"
+        )
     try:
         accelerator.load_state(str(path))
     except TalkheadInputError as err:  # a registered object refuses the checkpoint (its data, its processes)
@@ -138,7 +142,6 @@ def parse_arguments(dataclass_type, argv: list[str] | None = None):
     A single ``.json`` argument is read as the whole configuration.
     """
     from transformers import HfArgumentParser
-
 
     argv = sys.argv[1:] if argv is None else argv
     parser = HfArgumentParser(dataclass_type)

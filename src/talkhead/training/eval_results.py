@@ -27,7 +27,6 @@ def _result(pipeline_tag: str, task_name: str, report: dict, source: str, metric
     task type, dataset, config and split, so two protocols on the same split must differ there."""
     from huggingface_hub import EvalResult
 
-
     return EvalResult(
         task_type=pipeline_tag,
         task_name=f"{task_name} [{source}]",
@@ -99,8 +98,10 @@ def mouth_results(report: dict, name: str, pipeline_tag: str, source: str) -> li
     }.get(name)
     if row is None or row not in report["rows"]:
         return []
-    task = (f"lip-sync mouth quality at video resolution ({len(report['clips'])} clips, "
-            f"first {report['max_frames']} frames)")
+    task = (
+        f"lip-sync mouth quality at video resolution ({len(report['clips'])} clips, "
+        f"first {report['max_frames']} frames)"
+    )
     return [
         _result(pipeline_tag, task, report, source, column, report["rows"][row][column], f"{column} ({row} row)")
         for column in MOUTH_COLUMNS

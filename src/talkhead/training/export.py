@@ -28,8 +28,16 @@ def export_checkpoint(model, folder: str | Path, storage_dtype: torch.dtype = to
 
 
 #: Arguments a published recipe leaves out: where the run read and wrote, and what does not change the weights.
-NOT_RECIPE = ("dataset", "output_dir", "resume_from_checkpoint", "push_to_hub", "hub_model_id", "logging_steps",
-              "num_workers", "split")
+NOT_RECIPE = (
+    "dataset",
+    "output_dir",
+    "resume_from_checkpoint",
+    "push_to_hub",
+    "hub_model_id",
+    "logging_steps",
+    "num_workers",
+    "split",
+)
 
 
 def export_run(model_class, run: str | Path, folder: str | Path) -> Path:

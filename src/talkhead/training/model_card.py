@@ -86,24 +86,36 @@ def card_data(
     """The ``ModelCardData`` of the checkpoint ``name``; base models given as folder names become Hub ids."""
     from huggingface_hub import ModelCardData
 
-
     if isinstance(base_model, str):
         base_model = hub_id(base_model)
     elif base_model:
         base_model = [hub_id(b) for b in base_model]
     return ModelCardData(
-        model_name=name, library_name=LIBRARY_NAME, pipeline_tag=pipeline_tag, tags=list(tags),
-        license=license, license_name=license_name if license == "other" else None,
-        license_link=license_link, datasets=list(datasets) if datasets else None, base_model=base_model or None,
+        model_name=name,
+        library_name=LIBRARY_NAME,
+        pipeline_tag=pipeline_tag,
+        tags=list(tags),
+        license=license,
+        license_name=license_name if license == "other" else None,
+        license_link=license_link,
+        datasets=list(datasets) if datasets else None,
+        base_model=base_model or None,
         eval_results=eval_results or None,
     )
 
 
-def render_card(data, *, title: str, summary: str, sections: dict[str, str], data_text: str | None = DATA_NOTICE,
-                licence: str | None = LICENCE_NOTICE, misuse: str | None = MISUSE_NOTICE):
+def render_card(
+    data,
+    *,
+    title: str,
+    summary: str,
+    sections: dict[str, str],
+    data_text: str | None = DATA_NOTICE,
+    licence: str | None = LICENCE_NOTICE,
+    misuse: str | None = MISUSE_NOTICE,
+):
     """A ``ModelCard``: ``data`` as front matter, then title, summary, the sections, data, licence and misuse."""
     from huggingface_hub import ModelCard
-
 
     body = [f"# {title}", "", summary.strip(), ""]
     for heading, text in sections.items():

@@ -67,8 +67,10 @@ def undone_offsets(
     found, details = clip_offsets(searched, cache_path, args.max_offset)
     undo = [args.align_offsets] * len(train) + [undo_validation] * (len(searched) - len(train))
     lags = {clip.clip_id: lag if undone else 0 for clip, lag, undone in zip(searched, found, undo, strict=True)}
-    report = {c.clip_id: {"source": c.source, **d, "undone": bool(lags[c.clip_id])}
-              for c, d in zip(searched, details, strict=True)}
+    report = {
+        c.clip_id: {"source": c.source, **d, "undone": bool(lags[c.clip_id])}
+        for c, d in zip(searched, details, strict=True)
+    }
     (cache_path.parent / "av_offsets.json").write_text(json.dumps(report, indent=1))
     print(
         f"audio-video offsets undone in {sum(lag != 0 for lag in lags.values())} of {len(searched)} clips "

@@ -14,8 +14,15 @@ def _smooth(values: np.ndarray, window: int) -> np.ndarray:
     return np.convolve(np.pad(values, (window // 2, window - 1 - window // 2), mode="edge"), kernel, mode="valid")
 
 
-def plot_curves(path: str | Path, series: dict[str, list[tuple[int, float]]], title: str, ylabel: str,
-                smooth: int = 1, chance: float | None = None, logy: bool = False) -> Path:
+def plot_curves(
+    path: str | Path,
+    series: dict[str, list[tuple[int, float]]],
+    title: str,
+    ylabel: str,
+    smooth: int = 1,
+    chance: float | None = None,
+    logy: bool = False,
+) -> Path:
     """One line per series of (step, value) points; ``smooth`` > 1 draws a moving average over the raw points."""
     import matplotlib
 

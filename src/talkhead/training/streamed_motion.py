@@ -56,8 +56,9 @@ class StreamedClips:
         return (self.to_motion_clip(row_to_clip(row)) for row in islice(self.rows, self.limit))
 
 
-def streamed_motion_data(args, config, sample, rank: int = 0, world_size: int = 1, rest_pose_clips: int = 64,
-                         max_validation_clips: int = 200) -> StreamedMotionData:
+def streamed_motion_data(
+    args, config, sample, rank: int = 0, world_size: int = 1, rest_pose_clips: int = 64, max_validation_clips: int = 200
+) -> StreamedMotionData:
     """The streamed training windows, the validation clips (the first ``max_validation_clips`` of the held-out
     sources, read again at each validation) and the rest pose for ``config`` (see the module docstring);
     ``sample(clip, rng)`` draws one window; ``args`` has the shared data arguments and the buffer."""
@@ -70,17 +71,25 @@ def streamed_motion_data(args, config, sample, rank: int = 0, world_size: int = 
     stored = bool(options.get("phones")) and options.get("phone_decoder", PHONE_LOOP_DECODER) == decoder
 
     def to_motion_clip(clip) -> MotionClip:
-        phones = clip.phones if stored and clip.phones is not None else phone_features(
-            clip.audio, clip.num_frames, clip.fps, decoder)
+        phones = (
+            clip.phones
+            if stored and clip.phones is not None
+            else phone_features(clip.audio, clip.num_frames, clip.fps, decoder)
+        )
         return motion_clip(clip, config, phones)
 
     def trained_on(source: str) -> bool:
         return source not in held
 
-    validation = StreamedClips(stream.rows().filter(lambda source: source in held, input_columns="source"),
-                               to_motion_clip, max_validation_clips, sum(source in held for source in sources))
-    first = StreamedClips(stream.rows().filter(trained_on, input_columns="source"), to_motion_clip, rest_pose_clips,
-                          len(sources))  # the same in every process
+    validation = StreamedClips(
+        stream.rows().filter(lambda source: source in held, input_columns="source"),
+        to_motion_clip,
+        max_validation_clips,
+        sum(source in held for source in sources),
+    )
+    first = StreamedClips(
+        stream.rows().filter(trained_on, input_columns="source"), to_motion_clip, rest_pose_clips, len(sources)
+    )  # the same in every process
     shapes: list[np.ndarray] = []
 
     def keeping_shapes(clips):
@@ -90,6 +99,16 @@ def streamed_motion_data(args, config, sample, rank: int = 0, world_size: int = 
 
     rest_pose = silence_displacement(keeping_shapes(first))
     opening_std = speech_opening_std(shapes)
-    windows = StreamedWindows(stream, trained_on, to_motion_clip, sample, args.window, args.seed, rank, world_size,
-                              args.window_buffer, args.stream_draws)
+    windows = StreamedWindows(
+        stream,
+        trained_on,
+        to_motion_clip,
+        sample,
+        args.window,
+        args.seed,
+        rank,
+        world_size,
+        args.window_buffer,
+        args.stream_draws,
+    )
     return StreamedMotionData(windows, validation, sorted(held), rest_pose, opening_std, stored)

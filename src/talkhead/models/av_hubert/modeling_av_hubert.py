@@ -42,6 +42,7 @@ from .configuration_av_hubert import AVHubertConfig
 
 # ---- video front-end -----------------------------------------------------------------------------
 
+
 class BasicBlock(nn.Module):
     """ResNet basic block with PReLU activations and an optional 1x1-conv + BN shortcut."""
 
@@ -104,6 +105,7 @@ class VideoFrontEnd(nn.Module):
 
 
 # ---- transformer encoder -------------------------------------------------------------------------
+
 
 class PositionalConvEmbedding(nn.Module):
     """GELU(grouped conv over time) with weight normalisation over the kernel axis, output length = input length.
@@ -200,13 +202,14 @@ class AVHubertEncoder(nn.Module):
 
 # ---- the model -----------------------------------------------------------------------------------
 
+
 @dataclass
 class AVHubertOutput(ModelOutput):
     """Args:
-        last_hidden_state: (B, T, hidden_size) output of the last transformer layer (after the final
-            LayerNorm when ``layer_norm_first``): the "TE" features of Yaman et al.
-        hidden_states: with ``output_hidden_states``, the transformer input and each layer's output
-            (num_hidden_layers + 1 tensors, the last equal to ``last_hidden_state``).
+    last_hidden_state: (B, T, hidden_size) output of the last transformer layer (after the final
+        LayerNorm when ``layer_norm_first``): the "TE" features of Yaman et al.
+    hidden_states: with ``output_hidden_states``, the transformer input and each layer's output
+        (num_hidden_layers + 1 tensors, the last equal to ``last_hidden_state``).
     """
 
     last_hidden_state: torch.Tensor | None = None
@@ -250,8 +253,13 @@ class AVHubertModel(AVHubertPreTrainedModel):
         self.encoder = AVHubertEncoder(config)
         self.post_init()
 
-    def forward(self, video: torch.Tensor | None = None, audio: torch.Tensor | None = None,
-                output_hidden_states: bool | None = None, return_dict: bool | None = None):
+    def forward(
+        self,
+        video: torch.Tensor | None = None,
+        audio: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ):
         """Encode one or both modalities; a missing one is a zero placeholder after its front-end.
 
         Args:
@@ -272,8 +280,9 @@ class AVHubertModel(AVHubertPreTrainedModel):
             if video.dim() == 4:
                 video = video.unsqueeze(1)
             if video.dim() != 5 or video.shape[1] != 1:
-                raise ValueError(f"video must be (B, 1, T, H, W) or (B, T, H, W) grayscale crops, "
-                                 f"got {tuple(video.shape)}")
+                raise ValueError(
+                    f"video must be (B, 1, T, H, W) or (B, T, H, W) grayscale crops, got {tuple(video.shape)}"
+                )
             video_features = self.video_frontend(video)
         if audio is not None:
             if audio.dim() != 3 or audio.shape[-1] != self.config.audio_feature_size:

@@ -3,5 +3,12 @@
 from .configuration_avsyncnet import AVSyncNetConfig, SyncNetExpertConfig
 from .modeling_avsyncnet import AVSyncNet, SyncNetExpert, SyncOutput, load_imagenet_resnet50, lower_half_stack
 
-__all__ = ["AVSyncNetConfig", "AVSyncNet", "SyncNetExpertConfig", "SyncNetExpert", "SyncOutput",
-           "load_imagenet_resnet50", "lower_half_stack"]
+__all__ = [
+    "AVSyncNetConfig",
+    "AVSyncNet",
+    "SyncNetExpertConfig",
+    "SyncNetExpert",
+    "SyncOutput",
+    "load_imagenet_resnet50",
+    "lower_half_stack",
+]

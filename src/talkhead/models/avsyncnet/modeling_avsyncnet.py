@@ -55,6 +55,7 @@ def cosine_scores(face: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
 
 # ---- ResNet image tower -------------------------------------------------------------------------
 
+
 class BasicBlock(nn.Module):
     expansion = 1
 
@@ -127,6 +128,7 @@ class ResNetImageTower(nn.Module):
 
 # ---- ResNetSE audio tower ------------------------------------------------------------------------
 
+
 class SEBasicBlock(nn.Module):
     """Basic residual block with squeeze-and-excitation (the VoxCeleb trainer's ResNetSE)."""
 
@@ -137,8 +139,9 @@ class SEBasicBlock(nn.Module):
         self.conv2 = nn.Conv2d(width, width, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(width)
         hidden = max(1, width // reduction)
-        self.se = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(width, hidden, 1), nn.ReLU(),
-                                nn.Conv2d(hidden, width, 1), nn.Sigmoid())
+        self.se = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Conv2d(width, hidden, 1), nn.ReLU(), nn.Conv2d(hidden, width, 1), nn.Sigmoid()
+        )
         self.downsample = _projection(in_channels, width, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -169,9 +172,12 @@ class AudioTower(nn.Module):
             stages.append(nn.Sequential(*blocks))
         self.layers = nn.ModuleList(stages)
         channels = current * config.audio_frequency_bins
-        self.attention = nn.Sequential(nn.Conv1d(channels, config.attention_dim, 1), nn.ReLU(),
-                                       nn.BatchNorm1d(config.attention_dim),
-                                       nn.Conv1d(config.attention_dim, channels, 1))
+        self.attention = nn.Sequential(
+            nn.Conv1d(channels, config.attention_dim, 1),
+            nn.ReLU(),
+            nn.BatchNorm1d(config.attention_dim),
+            nn.Conv1d(config.attention_dim, channels, 1),
+        )
         self.fc = nn.Linear(channels, config.embed_dim)
 
     def forward(self, mel: torch.Tensor, relu: bool = True) -> torch.Tensor:

@@ -8,5 +8,10 @@ from .modeling_mouth_interior import (
     crop_to_tensor,
 )
 
-__all__ = ["MouthInteriorConfig", "MouthInteriorGenerator", "MouthInteriorOutput", "MouthPatchDiscriminator",
-           "crop_to_tensor"]
+__all__ = [
+    "MouthInteriorConfig",
+    "MouthInteriorGenerator",
+    "MouthInteriorOutput",
+    "MouthPatchDiscriminator",
+    "crop_to_tensor",
+]

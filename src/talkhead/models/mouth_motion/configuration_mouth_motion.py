@@ -62,14 +62,28 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
         "tiny": {"hidden_size": 16, "num_blocks": 2, "dilations": [1, 2], "kernel_size": 3},
     }
 
-    def __init__(self, use_phones: bool = True, use_mel: bool = True, phone_decoder: str = PHONE_LOOP_DECODER,
-                 hidden_size: int = 128, num_blocks: int = 6,
-                 dilations: list[int] | None = None, kernel_size: int = 5, dropout: float = 0.1,
-                 input_dropout: float = 0.1, mouth_points: int = 20, mel_normalization: str = "mean",
-                 opening_loss_weight: float = 0.0, correlation_loss_weight: float = 0.0, ensemble_size: int = 1,
-                 output_gain: float = 1.0,
-                 silence_displacement: list[float] | None = None, initializer_range: float = 0.02,
-                 speech_opening_std: float | None = None, **kwargs):
+    def __init__(
+        self,
+        use_phones: bool = True,
+        use_mel: bool = True,
+        phone_decoder: str = PHONE_LOOP_DECODER,
+        hidden_size: int = 128,
+        num_blocks: int = 6,
+        dilations: list[int] | None = None,
+        kernel_size: int = 5,
+        dropout: float = 0.1,
+        input_dropout: float = 0.1,
+        mouth_points: int = 20,
+        mel_normalization: str = "mean",
+        opening_loss_weight: float = 0.0,
+        correlation_loss_weight: float = 0.0,
+        ensemble_size: int = 1,
+        output_gain: float = 1.0,
+        silence_displacement: list[float] | None = None,
+        initializer_range: float = 0.02,
+        speech_opening_std: float | None = None,
+        **kwargs,
+    ):
         self.use_phones = use_phones
         self.use_mel = use_mel
         self.phone_decoder = phone_decoder
@@ -85,8 +99,9 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
         self.ensemble_size = ensemble_size
         self.mel_normalization = mel_normalization
         self.output_gain = output_gain
-        self.silence_displacement = (list(silence_displacement) if silence_displacement is not None
-                                     else [0.0] * (2 * mouth_points))
+        self.silence_displacement = (
+            list(silence_displacement) if silence_displacement is not None else [0.0] * (2 * mouth_points)
+        )
         self.initializer_range = initializer_range
         self.speech_opening_std = speech_opening_std
         problems = []

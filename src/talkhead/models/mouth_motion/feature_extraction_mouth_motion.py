@@ -49,8 +49,15 @@ class MouthMotionFeatureExtractor(FeatureExtractionMixin):
 
     model_input_names = ["audio_features"]
 
-    def __init__(self, use_phones: bool = True, use_mel: bool = True, phone_decoder: str = PHONE_LOOP_DECODER,
-                 mel_normalization: str = "mean", sampling_rate: int = audio_lib.SAMPLE_RATE, **kwargs):
+    def __init__(
+        self,
+        use_phones: bool = True,
+        use_mel: bool = True,
+        phone_decoder: str = PHONE_LOOP_DECODER,
+        mel_normalization: str = "mean",
+        sampling_rate: int = audio_lib.SAMPLE_RATE,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.use_phones = use_phones
         self.use_mel = use_mel
@@ -62,17 +69,27 @@ class MouthMotionFeatureExtractor(FeatureExtractionMixin):
     def from_config(cls, config: MouthMotionConfig) -> MouthMotionFeatureExtractor:
         """The extractor of a model's config: a :class:`MouthMotionConfig` or another with the same feature
         fields (the mouth-sync expert's, which has no ``phone_decoder``: the phone loop it was trained with)."""
-        return cls(use_phones=config.use_phones, use_mel=config.use_mel,
-                   phone_decoder=getattr(config, "phone_decoder", PHONE_LOOP_DECODER),
-                   mel_normalization=config.mel_normalization)
+        return cls(
+            use_phones=config.use_phones,
+            use_mel=config.use_mel,
+            phone_decoder=getattr(config, "phone_decoder", PHONE_LOOP_DECODER),
+            mel_normalization=config.mel_normalization,
+        )
 
     @property
     def feature_size(self) -> int:
         """Columns of the features (``MouthMotionConfig.input_size``)."""
         return NUM_PHONES * self.use_phones + MEL_BANDS * self.use_mel
 
-    def __call__(self, wave: np.ndarray, num_frames: int, fps: float, phones: np.ndarray | None = None,
-                 language: str = DEFAULT_LANGUAGE, mel: np.ndarray | None = None) -> np.ndarray:
+    def __call__(
+        self,
+        wave: np.ndarray,
+        num_frames: int,
+        fps: float,
+        phones: np.ndarray | None = None,
+        language: str = DEFAULT_LANGUAGE,
+        mel: np.ndarray | None = None,
+    ) -> np.ndarray:
         """(num_frames, feature_size) float32 features of 16 kHz mono ``wave`` at ``fps`` video frames per second.
 
         ``phones`` (num_frames, NUM_PHONES) may be given when already decoded (a dataset caches them); otherwise
@@ -89,8 +106,9 @@ class MouthMotionFeatureExtractor(FeatureExtractionMixin):
             parts.append(self.normalized_mel(wave, num_frames, fps, mel))
         return np.concatenate(parts, axis=1).astype(np.float32)
 
-    def normalized_mel(self, wave: np.ndarray, num_frames: int, fps: float, mel: np.ndarray | None = None
-                       ) -> np.ndarray:
+    def normalized_mel(
+        self, wave: np.ndarray, num_frames: int, fps: float, mel: np.ndarray | None = None
+    ) -> np.ndarray:
         """(num_frames, 80): the mel averaged over each video frame, normalised over the clip per band."""
         mel = audio_lib.mel_per_frame(audio_lib.mel80(wave) if mel is None else mel, num_frames, fps)
         mel = mel - mel.mean(0, keepdims=True)
@@ -99,9 +117,15 @@ class MouthMotionFeatureExtractor(FeatureExtractionMixin):
         return mel
 
 
-def mouth_audio_features(wave: np.ndarray, num_frames: int, fps: float, config: MouthMotionConfig,
-                         phones: np.ndarray | None = None, language: str = DEFAULT_LANGUAGE,
-                         mel: np.ndarray | None = None) -> np.ndarray:
+def mouth_audio_features(
+    wave: np.ndarray,
+    num_frames: int,
+    fps: float,
+    config: MouthMotionConfig,
+    phones: np.ndarray | None = None,
+    language: str = DEFAULT_LANGUAGE,
+    mel: np.ndarray | None = None,
+) -> np.ndarray:
     """(num_frames, config.input_size) float32: the model's input for 16 kHz mono ``wave`` at ``fps``.
 
     ``MouthMotionFeatureExtractor.from_config(config)(wave, num_frames, fps, phones, language, mel)``; see

@@ -81,7 +81,8 @@ class MouthMotionStack(nn.Module):
         self.input_dropout = nn.Dropout(config.input_dropout)
         self.input_projection = nn.Conv1d(config.input_size, config.hidden_size, 1)
         self.blocks = nn.ModuleList(
-            DilatedResidualBlock(config.hidden_size, config.kernel_size, d, config.dropout) for d in config.dilations)
+            DilatedResidualBlock(config.hidden_size, config.kernel_size, d, config.dropout) for d in config.dilations
+        )
         self.output_norm = nn.GroupNorm(1, config.hidden_size)
         self.output_projection = nn.Conv1d(config.hidden_size, 2 * config.mouth_points, 1)
 
@@ -121,12 +122,16 @@ class MouthMotionModel(ShippedModelMixin, PreTrainedModel):
         weights = torch.ones_like(error) if mask is None else mask.to(error.dtype)
         loss = (error * weights).sum() / weights.sum().clamp(min=1)
         if self.config.correlation_loss_weight:
-            loss = loss + self.config.correlation_loss_weight * (
-                1 - opening_correlation(inner_lip_gap(raw), inner_lip_gap(labels), weights)).mean()
+            loss = (
+                loss
+                + self.config.correlation_loss_weight
+                * (1 - opening_correlation(inner_lip_gap(raw), inner_lip_gap(labels), weights)).mean()
+            )
         return loss
 
-    def forward(self, audio_features: torch.Tensor, labels: torch.Tensor | None = None,
-                mask: torch.Tensor | None = None) -> MouthMotionOutput:
+    def forward(
+        self, audio_features: torch.Tensor, labels: torch.Tensor | None = None, mask: torch.Tensor | None = None
+    ) -> MouthMotionOutput:
         """``labels`` (B, T, 20, 2) true displacements; ``mask`` (B, T) marks the frames that count (padding)."""
         outputs = [member(audio_features) for member in self.members]
         raw = torch.stack(outputs).mean(0)
@@ -157,8 +162,15 @@ class MouthMotionModel(ShippedModelMixin, PreTrainedModel):
         subtracts)."""
         return np.asarray(self.config.silence_displacement, np.float64).reshape(-1, 2) * self.config.output_gain
 
-    def predict_speech(self, wave: np.ndarray, num_frames: int, fps: float, from_rest: bool = False,
-                       phones: np.ndarray | None = None, language: str = DEFAULT_LANGUAGE) -> np.ndarray:
+    def predict_speech(
+        self,
+        wave: np.ndarray,
+        num_frames: int,
+        fps: float,
+        from_rest: bool = False,
+        phones: np.ndarray | None = None,
+        language: str = DEFAULT_LANGUAGE,
+    ) -> np.ndarray:
         """(num_frames, 20, 2) displacements for 16 kHz mono ``wave`` at ``fps`` (see :meth:`predict`), with the mouth
         pulled to rest wherever the audio is silent. ``language``: the speech's, as in
         :func:`~talkhead.processing.phones.decode_phones` (``auto`` lets the recogniser's confidence choose).
@@ -173,8 +185,15 @@ class MouthMotionModel(ShippedModelMixin, PreTrainedModel):
         closing = audio_lib.silence_closing_weights(wave, num_frames, fps)[:, None, None]
         return (1 - closing) * displacements + closing * rest
 
-    def predict_photo(self, wave: np.ndarray, num_frames: int, fps: float, rest_shape: np.ndarray,
-                      phones: np.ndarray | None = None, language: str = DEFAULT_LANGUAGE) -> np.ndarray:
+    def predict_photo(
+        self,
+        wave: np.ndarray,
+        num_frames: int,
+        fps: float,
+        rest_shape: np.ndarray,
+        phones: np.ndarray | None = None,
+        language: str = DEFAULT_LANGUAGE,
+    ) -> np.ndarray:
         """(num_frames, 20, 2) displacements that animate a photo whose mouth, shut, is ``rest_shape`` (20, 2, face
         frame): ``rest_shape`` plus them is each frame's mouth.
 

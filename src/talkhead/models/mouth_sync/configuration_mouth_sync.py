@@ -41,11 +41,23 @@ class MouthSyncConfig(PresetConfigMixin, PretrainedConfig):
         "tiny": {"window": 9, "hidden_size": 8, "dilations": [1, 2], "kernel_size": 3, "embed_dim": 8},
     }
 
-    def __init__(self, use_phones: bool = True, use_mel: bool = True, window: int = 25, hidden_size: int = 64,
-                 dilations: list[int] | None = None, kernel_size: int = 5, embed_dim: int = 128, dropout: float = 0.2,
-                 input_dropout: float = 0.0,
-                 mouth_points: int = 20, mel_normalization: str = "mean", cosine_temperature: float = 0.1,
-                 initializer_range: float = 0.02, **kwargs):
+    def __init__(
+        self,
+        use_phones: bool = True,
+        use_mel: bool = True,
+        window: int = 25,
+        hidden_size: int = 64,
+        dilations: list[int] | None = None,
+        kernel_size: int = 5,
+        embed_dim: int = 128,
+        dropout: float = 0.2,
+        input_dropout: float = 0.0,
+        mouth_points: int = 20,
+        mel_normalization: str = "mean",
+        cosine_temperature: float = 0.1,
+        initializer_range: float = 0.02,
+        **kwargs,
+    ):
         self.use_phones = use_phones
         self.use_mel = use_mel
         self.window = window

@@ -45,7 +45,8 @@ class WindowTower(nn.Module):
         self.input_dropout = nn.Dropout(config.input_dropout)
         self.input_projection = nn.Conv1d(in_channels, config.hidden_size, 1)
         self.blocks = nn.ModuleList(
-            DilatedResidualBlock(config.hidden_size, config.kernel_size, d, config.dropout) for d in config.dilations)
+            DilatedResidualBlock(config.hidden_size, config.kernel_size, d, config.dropout) for d in config.dilations
+        )
         self.output_norm = nn.GroupNorm(1, config.hidden_size)
         self.embedding = nn.Linear(config.hidden_size * config.window, config.embed_dim)
 
@@ -75,8 +76,10 @@ class MouthSyncModel(ShippedModelMixin, PreTrainedModel):
 
     def _check_window(self, name: str, windows: torch.Tensor, tail: int) -> None:
         if windows.shape[-1 - tail] != self.config.window:
-            raise ValueError(f"{name} windows have {windows.shape[-1 - tail]} frames; this expert reads "
-                             f"{self.config.window} (config.window)")
+            raise ValueError(
+                f"{name} windows have {windows.shape[-1 - tail]} frames; this expert reads "
+                f"{self.config.window} (config.window)"
+            )
 
     def embed_mouth(self, mouth_windows: torch.Tensor) -> torch.Tensor:
         """(..., window, mouth_points, 2) displacements from the clip's mean shape -> (..., embed_dim)."""

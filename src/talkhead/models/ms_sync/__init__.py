@@ -6,7 +6,13 @@ from .modeling_ms_sync_discriminator import MSSyncDiscriminatorOutput, MSSyncDis
 from .modeling_ms_sync_generator import MSSyncGenerator, MSSyncGeneratorOutput
 
 __all__ = [
-    "MSSyncSyncerConfig", "MSSyncSyncerModel", "MSSyncSyncerOutput",
-    "MSSyncGeneratorConfig", "MSSyncGenerator", "MSSyncGeneratorOutput",
-    "MSSyncDiscriminatorConfig", "MSSyncDiscriminators", "MSSyncDiscriminatorOutput",
+    "MSSyncSyncerConfig",
+    "MSSyncSyncerModel",
+    "MSSyncSyncerOutput",
+    "MSSyncGeneratorConfig",
+    "MSSyncGenerator",
+    "MSSyncGeneratorOutput",
+    "MSSyncDiscriminatorConfig",
+    "MSSyncDiscriminators",
+    "MSSyncDiscriminatorOutput",
 ]

@@ -46,9 +46,23 @@ def _block(block: ConvNeXt1DBlock) -> tuple:
         short_w, short_b = _grouped(conv), _array(conv.bias)
         short_g, short_beta, short_eps = _norm_parameters(norm)
         projected = True
-    return (_array(block.depthwise.weight[:, 0, 0]), _array(block.depthwise.bias), gamma, beta, eps,
-            _grouped(block.expand), _array(block.expand.bias), _grouped(block.project), _array(block.project.bias),
-            projected, short_w, short_b, short_g, short_beta, short_eps)
+    return (
+        _array(block.depthwise.weight[:, 0, 0]),
+        _array(block.depthwise.bias),
+        gamma,
+        beta,
+        eps,
+        _grouped(block.expand),
+        _array(block.expand.bias),
+        _grouped(block.project),
+        _array(block.project.bias),
+        projected,
+        short_w,
+        short_b,
+        short_g,
+        short_beta,
+        short_eps,
+    )
 
 
 class FastRollout:

@@ -66,8 +66,13 @@ class MSSyncSyncerLevel(nn.Module):
     def __init__(self, config: MSSyncSyncerConfig):
         super().__init__()
         self.landmark_projection = nn.Linear(2 * config.num_landmarks, config.landmark_embed_dim)
-        encoder_kwargs = dict(widths=config.encoder_widths, blocks=config.encoder_blocks, embed_dim=config.embed_dim,
-                              kernel_size=config.kernel_size, expansion=config.expansion)
+        encoder_kwargs = dict(
+            widths=config.encoder_widths,
+            blocks=config.encoder_blocks,
+            embed_dim=config.embed_dim,
+            kernel_size=config.kernel_size,
+            expansion=config.expansion,
+        )
         self.landmark_encoder = ConvNeXt1DEncoder(config.landmark_embed_dim, **encoder_kwargs)
         self.audio_encoder = ConvNeXt1DEncoder(config.audio_dim, **encoder_kwargs)
 

@@ -59,11 +59,15 @@ class AudioFeaturePyramid(nn.Module):
         w1, w2, w3 = config.fpn_stem_widths
         e = config.expansion
         self.stem = nn.Sequential(
-            ConvNeXt1DBlock(config.audio_dim, w1, 3, 1, e), ConvNeXt1DBlock(w1, w2, 3, 2, e),
-            ConvNeXt1DBlock(w2, w3, 3, 1, e), ConvNeXt1DBlock(w3, config.fpn_dim, 3, 2, e),
+            ConvNeXt1DBlock(config.audio_dim, w1, 3, 1, e),
+            ConvNeXt1DBlock(w1, w2, 3, 2, e),
+            ConvNeXt1DBlock(w2, w3, 3, 1, e),
+            ConvNeXt1DBlock(w3, config.fpn_dim, 3, 2, e),
         )
-        self.down = nn.ModuleList(ConvNeXt1DBlock(config.fpn_dim, config.fpn_dim, config.fpn_kernel, 2, e)
-                                  for _ in range(config.num_branches - 1))
+        self.down = nn.ModuleList(
+            ConvNeXt1DBlock(config.fpn_dim, config.fpn_dim, config.fpn_kernel, 2, e)
+            for _ in range(config.num_branches - 1)
+        )
 
     def forward(self, audio: torch.Tensor, num_frames: int) -> torch.Tensor:
         level = self.stem(audio.transpose(1, 2))[..., :num_frames]  # (B, D, T): 25 Hz
@@ -85,8 +89,10 @@ class BranchStack(nn.Module):
 
         def head(out_per_branch: int) -> nn.Sequential:
             blocks = [ConvNeXt1DBlock(b * width, b * width, 1, 1, e, groups=b) for _ in range(config.branch_blocks)]
-            blocks += [ConvNeXt1DBlock(b * width, b * points, 1, 1, e, groups=b),
-                       nn.Conv1d(b * points, b * out_per_branch, 1, groups=b)]
+            blocks += [
+                ConvNeXt1DBlock(b * width, b * points, 1, 1, e, groups=b),
+                nn.Conv1d(b * points, b * out_per_branch, 1, groups=b),
+            ]
             return nn.Sequential(*blocks)
 
         self.velocity = head(points)

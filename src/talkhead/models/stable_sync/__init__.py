@@ -9,5 +9,12 @@ from .modeling_stable_sync import (
     mask_lower_half,
 )
 
-__all__ = ["StableSyncFaceGeneratorConfig", "StableSyncFaceGenerator", "FaceGeneratorOutput", "FaceDiscriminatorConfig",
-           "FaceDiscriminator", "FaceDiscriminatorOutput", "mask_lower_half"]
+__all__ = [
+    "StableSyncFaceGeneratorConfig",
+    "StableSyncFaceGenerator",
+    "FaceGeneratorOutput",
+    "FaceDiscriminatorConfig",
+    "FaceDiscriminator",
+    "FaceDiscriminatorOutput",
+    "mask_lower_half",
+]

@@ -33,8 +33,14 @@ class StableSyncFaceGeneratorConfig(PresetConfigMixin, PretrainedConfig):
     }
     encoder_widths = (32, 64, 128, 256, 512, 512)  # e0 (stem) .. e5; e6 keeps e5's width
 
-    def __init__(self, width_multiplier: float = 1.0, face_size: int = 96, audio_encoder: dict | None = None,
-                 initializer_range: float = 0.02, **kwargs):
+    def __init__(
+        self,
+        width_multiplier: float = 1.0,
+        face_size: int = 96,
+        audio_encoder: dict | None = None,
+        initializer_range: float = 0.02,
+        **kwargs,
+    ):
         self.width_multiplier = width_multiplier
         self.face_size = face_size
         self.audio_encoder = AVSyncNetConfig(**(audio_encoder or {})).to_diff_dict()

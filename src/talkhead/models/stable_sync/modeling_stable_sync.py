@@ -34,8 +34,16 @@ def mask_lower_half(faces: torch.Tensor) -> torch.Tensor:
     return masked
 
 
-def conv_bn(in_channels: int, out_channels: int, kernel: int, stride: int = 1, padding: int | None = None,
-            relu: bool = True, transposed: bool = False, output_padding: int = 0) -> nn.Sequential:
+def conv_bn(
+    in_channels: int,
+    out_channels: int,
+    kernel: int,
+    stride: int = 1,
+    padding: int | None = None,
+    relu: bool = True,
+    transposed: bool = False,
+    output_padding: int = 0,
+) -> nn.Sequential:
     padding = kernel // 2 if padding is None else padding
     conv = (
         nn.ConvTranspose2d(in_channels, out_channels, kernel, stride, padding, output_padding, bias=False)

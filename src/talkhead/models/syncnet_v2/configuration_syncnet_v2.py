@@ -45,8 +45,13 @@ class SyncNetV2Config(PresetConfigMixin, PretrainedConfig):
     model_type = "syncnet_v2"
     presets = {
         "paper": {},
-        "tiny": {"audio_widths": [4, 8, 8, 8, 8, 16], "image_widths": [4, 8, 8, 8, 8, 16], "hidden_dim": 16,
-                 "embed_dim": 8, "image_size": 64},
+        "tiny": {
+            "audio_widths": [4, 8, 8, 8, 8, 16],
+            "image_widths": [4, 8, 8, 8, 8, 16],
+            "hidden_dim": 16,
+            "embed_dim": 8,
+            "image_size": 64,
+        },
     }
 
     def __init__(
