@@ -32,7 +32,7 @@ RETRIEVAL_VARIANTS = {
 
 def rendered_opening(frames, landmarks, valid, pool, targets, retrieval_options: dict) -> np.ndarray:
     """Inner-lip opening of the re-tracked frames the retrieval renderer makes for ``targets`` (T, 20, 2)."""
-    from talkhead.pipelines.retrieval_renderer import RetrievalRenderer
+    from talkhead.pipelines.lip_sync.retrieval_renderer import RetrievalRenderer
     from talkhead.processing.tracked_clip import track_clip
 
     renderer = RetrievalRenderer(
@@ -45,7 +45,7 @@ def rendered_opening(frames, landmarks, valid, pool, targets, retrieval_options:
 def clip_rows(clip, model, max_frames: int) -> dict:
     from talkhead.benchmarks.mouth import decoded_and_tracked, real_mouth_pool
     from talkhead.metrics.lip_follow import lip_follow, std_ratio
-    from talkhead.pipelines.retrieval_renderer import predicted_shapes
+    from talkhead.pipelines.lip_sync.retrieval_renderer import predicted_shapes
     from talkhead.processing import audio as audio_lib
     from talkhead.processing.mouth import inner_lip_opening, shape_inner_lip_opening
 

@@ -49,8 +49,8 @@ def main() -> int:
     from talkhead.data.clips import iter_clips, load_dataset_dict
     from talkhead.hub import checkpoint_path, load_pretrained
     from talkhead.models.ms_sync import MSSyncGenerator
-    from talkhead.pipelines.photo_motion import rescale_motion
-    from talkhead.pipelines.speech_to_landmarks import SpeechToLandmarks
+    from talkhead.pipelines.talking_head.photo_motion import rescale_motion
+    from talkhead.pipelines.talking_head.speech_to_landmarks import SpeechToLandmarks
     from talkhead.processing.landmarks import mouth_opening
 
     motion_model = SpeechToLandmarks(load_pretrained(MSSyncGenerator, args.model))  # the pipeline's 10 s pieces

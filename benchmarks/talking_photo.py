@@ -135,8 +135,8 @@ def main() -> int:
     from skimage.data import astronaut
 
     from talkhead.benchmarks.talking_head import benchmark_talking_head, talking_head_table
-    from talkhead.pipelines.photo_motion import close_photo_mouth
-    from talkhead.pipelines.speech_to_landmarks import face_landmarks
+    from talkhead.pipelines.talking_head.photo_motion import close_photo_mouth
+    from talkhead.pipelines.talking_head.speech_to_landmarks import face_landmarks
 
     with tempfile.TemporaryDirectory() as folder:
         outputs = Path(folder)

@@ -156,7 +156,7 @@ rates the generator met the sync loss by jittering the mouth and the face fell a
 discriminators time to object.
 
 ```python
-from talkhead.pipelines.speech_to_landmarks import SpeechToLandmarks
+from talkhead.pipelines import SpeechToLandmarks
 motion = SpeechToLandmarks("{name}")("face.jpg", "speech.wav")   # (T, 68, 2) at 25 fps
 motion.save("landmarks.npz")
 ```

@@ -186,8 +186,8 @@ def test_few_function_local_imports_of_own_modules():
     ],
 )
 def test_own_imports_resolve_relative_and_absolute(source, expected):
-    # read as if it were talkhead/pipelines/lip_sync.py: relative imports resolve against talkhead.pipelines
-    assert [target for target, _, _ in own_imports(SOURCE / "pipelines" / "lip_sync.py", source)] == [expected]
+    # read as if it were talkhead/pipelines/loading.py: relative imports resolve against talkhead.pipelines
+    assert [target for target, _, _ in own_imports(SOURCE / "pipelines" / "loading.py", source)] == [expected]
 
 
 def test_a_cycle_and_an_upward_import_are_caught():

@@ -45,7 +45,8 @@ from talkhead.hub import load_pretrained  # noqa: E402
 from talkhead.models.mouth_sync import MouthSyncModel  # noqa: E402
 from talkhead.options import LipSyncOptions, TalkingHeadOptions  # noqa: E402
 from talkhead.pipelines.lip_sync import lip_sync  # noqa: E402
-from talkhead.pipelines.talking_head import load_talking_head_models, talking_head  # noqa: E402
+from talkhead.pipelines.loading import load_talking_head_models  # noqa: E402
+from talkhead.pipelines.talking_head import talking_head  # noqa: E402
 from talkhead.processing import audio as audio_lib  # noqa: E402
 from talkhead.processing.audio_decode import declared_audio_seconds, decoded_audio_seconds  # noqa: E402
 from talkhead.processing.landmarks import mouth_opening  # noqa: E402

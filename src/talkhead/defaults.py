@@ -1,9 +1,9 @@
 """Every default the package, its CLI and its Space share, defined once so that they cannot disagree.
 
-The options dataclasses (:class:`~talkhead.pipelines.lip_sync.LipSyncOptions`,
-:class:`~talkhead.pipelines.talking_head.TalkingHeadOptions`), the pipelines, the ``talkhead`` commands, the Space
-and the benchmarks read these names; none of them types a default's value again. The module imports nothing, so
-the CLI can build its parsers (``talkhead --help``) without loading a model stack.
+The options dataclasses (:class:`~talkhead.options.LipSyncOptions`, :class:`~talkhead.options.TalkingHeadOptions`), the
+pipelines, the ``talkhead`` commands, the Space and the benchmarks read these names; none of them types a default's
+value again. The module imports nothing, so the CLI can build its parsers (``talkhead --help``) without loading a model
+stack.
 """
 
 # every model works at 25 fps (Airale et al., MS-Sync, §4.1); inputs at other rates are resampled by time

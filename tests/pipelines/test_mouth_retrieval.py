@@ -79,7 +79,7 @@ def test_silence_targets_the_videos_own_shut_mouth_not_its_mean():
     video is half open, so their sum would leave the lips apart; silent frames take the video's closed shape (its
     least open tenth)."""
     from talkhead.models.mouth_motion import MouthMotionModel
-    from talkhead.pipelines.retrieval_renderer import predicted_shapes
+    from talkhead.pipelines.lip_sync.retrieval_renderer import predicted_shapes
     from talkhead.processing.mouth import closed_shape, shape_inner_lip_opening
 
     rng = np.random.default_rng(0)

@@ -34,11 +34,12 @@ from ..models.mouth_interior import MouthInteriorGenerator
 from ..models.mouth_motion import MouthMotionModel
 from ..models.mouth_motion.modeling_mouth_motion import inner_lip_gap
 from ..models.ms_sync import MSSyncGenerator
-from ..pipelines.common import DEFAULT_MOUTH_MOTION
-from ..pipelines.lip_sync import LipSyncOptions, lip_sync
+from ..options import LipSyncOptions, TalkingHeadOptions
+from ..pipelines.lip_sync import lip_sync
 from ..pipelines.loading import load_lip_sync_models, renderer_of_checkpoint
-from ..pipelines.speech_to_landmarks import SpeechToLandmarks
-from ..pipelines.talking_head import TalkingHeadOptions, talking_head
+from ..pipelines.pipeline_utils import DEFAULT_MOUTH_MOTION
+from ..pipelines.talking_head import talking_head
+from ..pipelines.talking_head.speech_to_landmarks import SpeechToLandmarks
 from ..processing import audio as audio_lib
 from ..processing.mouth import inner_lip_opening
 from ..processing.phones import phone_features

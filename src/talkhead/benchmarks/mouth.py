@@ -30,7 +30,7 @@ from .. import defaults
 from ..metrics.mouth_quality import mouth_box, mouth_quality, summarize
 from ..outputs import atomic_output
 from ..pipelines import mouth_retrieval as retrieval
-from ..pipelines.retrieval_renderer import RetrievalRenderer
+from ..pipelines.lip_sync.retrieval_renderer import RetrievalRenderer
 from ..processing import audio as audio_lib
 from ..processing.mouth import mouth_shapes
 from ..processing.tracked_clip import track_clip

@@ -33,7 +33,7 @@ from ..models.avsyncnet import SyncNetExpert
 from ..models.mouth_motion import MouthMotionModel
 from ..models.ms_sync import MSSyncGenerator, MSSyncSyncerModel
 from ..models.stable_sync import StableSyncFaceGenerator, mask_lower_half
-from ..pipelines.photo_motion import speak_with_mouth_model
+from ..pipelines.talking_head.photo_motion import speak_with_mouth_model
 from ..processing.audio import MEL_SILENCE, SAMPLE_RATE, mel_tensor
 from ..processing.face_crops import faces_to_tensor
 from ..processing.landmarks import smooth_landmarks

@@ -30,12 +30,13 @@ import numpy as np
 import soundfile
 
 from ..errors import TalkheadInputError
-from ..pipelines.common import DEFAULT_MOUTH_MOTION
-from ..pipelines.lip_sync import LipSyncOptions, lip_sync
+from ..options import LipSyncOptions, TalkingHeadOptions
+from ..pipelines.lip_sync import lip_sync
 from ..pipelines.loading import load_lip_sync_models, load_talking_head_models
-from ..pipelines.speech_to_landmarks import photo_detector
+from ..pipelines.pipeline_utils import DEFAULT_MOUTH_MOTION
 from ..pipelines.stages import STAGES
-from ..pipelines.talking_head import TalkingHeadOptions, talking_head
+from ..pipelines.talking_head import talking_head
+from ..pipelines.talking_head.speech_to_landmarks import photo_detector
 from ..processing import audio as audio_lib
 from ..processing.audio import SAMPLE_RATE, load_audio
 from ..processing.faces import default_detector, default_landmark_predictor

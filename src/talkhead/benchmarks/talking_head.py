@@ -36,9 +36,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..metrics.mouth_quality import face_box, laplacian_variance, mouth_box, teeth_share
+from ..options import TalkingHeadOptions
 from ..pipelines.loading import load_talking_head_models
-from ..pipelines.photo_frames import OPEN_PHOTO_GAP
-from ..pipelines.talking_head import TalkingHeadOptions, talking_head
+from ..pipelines.talking_head import talking_head
+from ..pipelines.talking_head.photo_frames import OPEN_PHOTO_GAP
 from ..processing.blinks import count_blinks, eye_aspect_ratio
 from ..processing.faces import default_face_embedder
 from ..processing.landmarks import mouth_opening

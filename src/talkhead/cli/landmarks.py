@@ -31,7 +31,12 @@ def add_landmarks(subparsers) -> None:
 
 
 def run_landmarks(args) -> int:
-    from ..pipelines.speech_to_landmarks import LANDMARK_SUFFIXES, SpeechToLandmarks, preview_frames, read_image
+    from ..pipelines.talking_head.speech_to_landmarks import (
+        LANDMARK_SUFFIXES,
+        SpeechToLandmarks,
+        preview_frames,
+        read_image,
+    )
     from ..processing.audio import load_audio
     from ..processing.video import write_video
 

@@ -120,7 +120,8 @@ def add_talking_head(subparsers) -> None:
 
 def run_talking_head(args) -> int:
     # the library is imported here, not at the top: `talkhead --help` would otherwise load the model stack
-    from ..pipelines.talking_head import load_talking_head_models, talking_head
+    from ..pipelines.loading import load_talking_head_models
+    from ..pipelines.talking_head import talking_head
 
     guard = OutputGuard(
         [

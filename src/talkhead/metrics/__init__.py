@@ -5,7 +5,8 @@
   (SyncNet v2, LSE-D / LSE-C), :mod:`.landmarks` (the MS-Sync syncers per level, landmark Fréchet distance),
   :mod:`.avs` (AV-HuBERT, AVS_u / AVS_m / AVS_v), :mod:`.mouth_sync` (the mouth-sync expert);
 * :mod:`.image` (SSIM, PSNR, LMD, IFC, identity), :mod:`.mouth_quality` (the mouth box at video resolution),
-  :mod:`.lip_follow` (mouth opening against a reference).
+  :mod:`.lip_follow` (mouth opening against a reference), :mod:`.articulation` (closures on p/b/m, rounding,
+  labiodentals, opening on open vowels, mouth-box flicker, against the real mouth).
 
 Decoding and tracking are :mod:`talkhead.evaluation`'s; the benchmark protocols are :mod:`talkhead.benchmarks`'.
 """

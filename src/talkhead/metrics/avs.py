@@ -19,6 +19,8 @@ Where we differ: nothing in the formulas; the numbers depend on the checkpoint a
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -93,6 +95,10 @@ def _batch(value, single_dims: int, device, dtype) -> torch.Tensor:
     return tensor.to(device=device, dtype=dtype)
 
 
+@overload
+def _trim(tensor: torch.Tensor, frames: int, video: bool) -> torch.Tensor: ...
+@overload
+def _trim(tensor: None, frames: int, video: bool) -> None: ...
 def _trim(tensor: torch.Tensor | None, frames: int, video: bool) -> torch.Tensor | None:
     if tensor is None:
         return None

@@ -90,7 +90,7 @@ class SyncResult:
         return 1.0 - self.distances[::-1]
 
     def to_dict(self, curves: bool = True) -> dict:
-        data = {
+        data: dict[str, object] = {
             "offset": int(self.offset),
             "abs_offset": abs(int(self.offset)),
             "min_distance": float(self.min_distance),

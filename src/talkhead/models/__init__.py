@@ -4,7 +4,7 @@ Importing this package registers every configuration and model with transformers
 so ``AutoModel.from_pretrained("hub_configs/<name>")`` works after ``import talkhead.models``.
 """
 
-from transformers import AutoConfig, AutoModel
+from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
 
 from .av_hubert import AVHubertConfig, AVHubertModel
 from .avsyncnet import AVSyncNet, AVSyncNetConfig, SyncNetExpert, SyncNetExpertConfig
@@ -27,7 +27,7 @@ from .stable_sync import (
 )
 from .syncnet_v2 import SyncNetV2Config, SyncNetV2Model
 
-_REGISTRY = [
+_REGISTRY: list[tuple[type[PretrainedConfig], type[PreTrainedModel]]] = [
     (MSSyncSyncerConfig, MSSyncSyncerModel),
     (MSSyncGeneratorConfig, MSSyncGenerator),
     (MSSyncDiscriminatorConfig, MSSyncDiscriminators),

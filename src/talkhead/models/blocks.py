@@ -65,6 +65,7 @@ class ConvNeXt1DBlock(nn.Module):
         self.expand = nn.Conv1d(in_channels, hidden, 1, groups=groups)
         self.activation = nn.GELU()
         self.project = nn.Conv1d(hidden, out_channels, 1, groups=groups)
+        self.shortcut: nn.Sequential | nn.Identity
         if stride != 1 or in_channels != out_channels:
             self.shortcut = nn.Sequential(
                 nn.Conv1d(in_channels, out_channels, 1, stride=stride, groups=groups),
@@ -76,12 +77,14 @@ class ConvNeXt1DBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.depthwise.kernel_size[0] == 1:  # a per-step scale and shift
             stride = self.depthwise.stride[0]
+            assert self.depthwise.bias is not None  # built with a bias in __init__
             hidden = x[..., ::stride] * self.depthwise.weight[:, 0] + self.depthwise.bias[:, None]
         else:
             hidden = self.depthwise(x)
         residual = pointwise_conv(self.project, self.activation(pointwise_conv(self.expand, self.norm(hidden))))
         if isinstance(self.shortcut, nn.Sequential):
             conv, norm = self.shortcut
+            assert isinstance(conv, nn.Conv1d)  # the projection built in __init__
             shortcut = norm(pointwise_conv(conv, x))
         else:
             shortcut = x

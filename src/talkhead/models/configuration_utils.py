@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import ClassVar
 
 from ..hub import checkpoint_path, model_id
 
@@ -25,7 +26,10 @@ class ShippedModelMixin:
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
-        return super().from_pretrained(resolve_shipped(pretrained_model_name_or_path), *args, **kwargs)
+        # a cooperative mixin: the next class in the MRO (PreTrainedModel / PretrainedConfig) defines from_pretrained
+        return super().from_pretrained(  # type: ignore[misc]
+            resolve_shipped(pretrained_model_name_or_path), *args, **kwargs
+        )
 
 
 class PresetConfigMixin(ShippedModelMixin):
@@ -36,6 +40,7 @@ class PresetConfigMixin(ShippedModelMixin):
     """
 
     presets: dict[str, dict] = {}
+    model_type: ClassVar[str]  # set by each configuration class, as PretrainedConfig requires
 
     @classmethod
     def from_preset(cls, name: str, **overrides):

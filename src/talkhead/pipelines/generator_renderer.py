@@ -8,7 +8,7 @@ window centred on the frame is the audio. The generated mouth region is pasted b
 Where we differ: identity references are a handful of frames spread over the video (the one whose
 head pose is nearest each frame is used), not a random frame per window, so the video streams. It is
 kept as a benchmark row and for the talking head's optional repaint; the lip-sync default is the
-retrieval renderer (:mod:`talkhead.pipelines.retrieval_renderer`), which measured better (RESULTS.md).
+retrieval renderer (:mod:`talkhead.pipelines.lip_sync.retrieval_renderer`), which measured better (RESULTS.md).
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from ..models.mouth_interior import MouthInteriorGenerator
 from ..models.mouth_motion import MouthMotionModel
 from ..models.stable_sync import StableSyncFaceGenerator
 from ..processing import phone_worker
-from .base import load_component
-from .speech_to_landmarks import SpeechToLandmarks
+from .pipeline_utils import load_component
+from .talking_head.speech_to_landmarks import SpeechToLandmarks
 
 
 def load_lip_sync_models(

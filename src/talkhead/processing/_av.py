@@ -77,8 +77,12 @@ def decoded_seconds(container: av.container.InputContainer, stream: av.stream.St
     reached = 0.0
     try:
         for frame in container.decode(stream):
+            assert isinstance(frame, (av.AudioFrame, av.VideoFrame))  # the stream is an audio or a video stream
             start = reached if frame.time is None else frame.time - origin
-            length = frame.samples / frame.sample_rate if frame_rate is None else 1 / frame_rate
+            if isinstance(frame, av.AudioFrame):
+                length = frame.samples / frame.sample_rate
+            else:
+                length = 1 / (frame_rate or VIDEO_FPS)
             reached = max(reached, start + length)
             if reached > stop_after:
                 break

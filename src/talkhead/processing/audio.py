@@ -21,6 +21,7 @@ the energies differ slightly from the authors' features; models trained here use
 from __future__ import annotations
 
 import os
+from typing import cast
 
 import librosa
 import numpy as np
@@ -396,7 +397,8 @@ def silence_closing_weights(
     quiet = silence_mask(wave, num_frames, fps=fps, threshold_db=-np.inf)  # the absolute floor alone
     if margin:
         padded = np.concatenate([np.ones(margin, bool), quiet, np.ones(margin, bool)])  # the clip's borders are quiet
-        quiet = np.lib.stride_tricks.sliding_window_view(padded, 2 * margin + 1).all(1)
+        # numpy's stubs type all(axis) as a scalar or an array; over one axis of a 2-D array it is an array
+        quiet = cast(np.ndarray, np.lib.stride_tricks.sliding_window_view(padded, 2 * margin + 1).all(1))
     weights = quiet.astype(np.float64)
     if len(weights) > 2:
         weights = np.convolve(np.pad(weights, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")

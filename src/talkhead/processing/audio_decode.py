@@ -94,6 +94,7 @@ class _ChannelAverager:
             flushed = self.flush()
             self._resampler = av.AudioResampler(format="flt", layout=frame.layout, rate=frame.sample_rate)
             self._setup = setup
+        assert self._resampler is not None
         return flushed + [self._mono(packed) for packed in self._resampler.resample(frame)]
 
     def flush(self) -> list[np.ndarray]:

@@ -119,11 +119,11 @@ def paint_shut_lid(frame, moved, box, rows, upper, lower, height, weight) -> np.
     column_index = np.arange(x0, x1)
 
     def band(top, bottom):  # per column, the median colour of frame rows [top, bottom)
-        colours = []
+        samples = []
         for column, a, b in zip(column_index, np.floor(top).astype(int), np.ceil(bottom).astype(int), strict=True):
             a, b = np.clip([a, max(b, a + 1)], 0, frame.shape[0] - 1)
-            colours.append(np.median(image[a : b + 1, column], axis=0))
-        colours = np.array(colours)
+            samples.append(np.median(image[a : b + 1, column], axis=0))
+        colours = np.array(samples)
         width = max(3, int(0.3 * len(colours)) | 1)
         return cv2.blur(colours[:, None, :], (1, width), borderType=cv2.BORDER_REPLICATE)[:, 0, :]
 

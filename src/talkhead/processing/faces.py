@@ -244,6 +244,7 @@ class FaceTracker:
             if not self._detect(frame):
                 self._patch = None
                 return None
+        assert self._box is not None  # kept from the last frame, or set by a successful _detect
         landmarks = self.predictor(frame, self._box)
         bounds = landmark_bounds(landmarks)
         if self._since_detection > 0 and box_iou(self._box_from_landmarks(bounds), self._box) < self.min_iou:
@@ -316,8 +317,8 @@ def _appearance(frame: np.ndarray, box: np.ndarray, size: int = 24) -> np.ndarra
     return patch / norm if norm > 1e-3 * size else None
 
 
-def largest_face(image: np.ndarray, detector: FaceDetector | None = None) -> tuple[np.ndarray, int]:
-    """The largest face box in a still image, and how many faces were found."""
+def largest_face(image: np.ndarray, detector: FaceDetector | None = None) -> tuple[np.ndarray | None, int]:
+    """The largest face box in a still image (None when there is no face), and how many faces were found."""
     boxes = (detector or default_detector()).detect(image)
     return (boxes[0] if len(boxes) else None), len(boxes)
 

@@ -49,7 +49,7 @@ def inner_mouth_mask(crop_points: np.ndarray, size: int = MOUTH_SIZE, grow: floa
     """(size, size) float32 in [0, 1]: the inner-lip polygon of (68, 2) crop-pixel landmarks, grown by ``grow``
     pixels, with an anti-aliased edge. All zeros when the lips touch (less than a pixel between them: nothing to
     fill)."""
-    mask = np.zeros((size, size), np.float32)
+    mask: np.ndarray = np.zeros((size, size), np.float32)
     if inner_lip_area(crop_points) < MIN_OPEN_AREA:
         return mask
     polygon = np.round(np.asarray(crop_points)[INNER_LIP] * 4).astype(np.int32)  # 2 bits of sub-pixel precision

@@ -132,9 +132,11 @@ class _Worker:
         self.thread.start()
         started.wait()
         if self.process is None:
+            assert self.start_error is not None  # _serve sets the process or the error before it sets started
             raise self.start_error
 
     def running(self) -> bool:
+        assert self.process is not None  # __init__ raised if it could not start one
         return not self.closed and self.process.poll() is None
 
     def submit(self, request: tuple | None) -> _Reply:
@@ -160,6 +162,8 @@ class _Worker:
         self.thread.join()  # never long: the process is gone, so every read and write of its pipes fails now
         if self.process is not None:
             for pipe in (self.process.stdin, self.process.stdout):
+                if pipe is None:  # never: _start opens both pipes
+                    continue
                 with suppress(OSError):  # bytes left unwritten in a closed pipe
                     pipe.close()
 
@@ -192,13 +196,15 @@ class _Worker:
                 reply.set_result(answer)
 
     def _exchange(self, request: tuple | None):
+        process = self.process  # started by _serve before any request, with both pipes (_start)
+        assert process is not None and process.stdin is not None and process.stdout is not None
         if request is None:
-            write_message(self.process.stdin, {"task": None})
-            read_message(self.process.stdout)
+            write_message(process.stdin, {"task": None})
+            read_message(process.stdout)
             return True
         task, (audio, *rest) = request
-        write_message(self.process.stdin, {"task": task, "arguments": rest}, [audio])
-        return TASKS[task].reply_from_message(*read_message(self.process.stdout))
+        write_message(process.stdin, {"task": task, "arguments": rest}, [audio])
+        return TASKS[task].reply_from_message(*read_message(process.stdout))
 
 
 _lock = threading.Lock()
@@ -259,6 +265,7 @@ class PendingPhones:
         self.arguments = (wave, int(num_frames), float(fps), decoder, language)  # plain numbers: they go as JSON
         floor = word_confidence_floor(decoder, check_language(language)) if len(wave) else None
         self.floor = None if floor is None else float(floor)
+        self.requests: list[tuple[str, tuple]]  # (task, its arguments)
         if self.floor is None:
             self.requests = [("phone_features", self.arguments)]
         else:

@@ -111,11 +111,13 @@ class VideoReader:
         start = int(indices[0])
         seek = max(start - 1, 0) / self.fps
         timed = self._timed_folder_frames(seek) if self.info.is_frame_folder else self._timed_file_frames(seek)
-        wanted, shown, image = 0, None, None
+        wanted = 0
+        shown: tuple[Callable[[], np.ndarray], tuple[int, int, int, int] | None] | None = None
+        image = np.empty((0, 0, 3), np.uint8)
         for index, picture in _resample_pictures(timed, self.fps, first=start):
             if index < indices[wanted]:
                 continue  # decoded, never converted
-            box = None if boxes is None else tuple(int(v) for v in boxes[wanted])
+            box = None if boxes is None else _box(boxes[wanted])
             if (picture, box) != shown:  # a source frame shown twice (a lower source rate) is converted once
                 shown = picture, box
                 image = picture() if box is None else _picture_region(picture, box)
@@ -136,7 +138,8 @@ class VideoReader:
             return image
         return cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
 
-    def _timed_folder_frames(self, seek: float = 0.0) -> Iterator[tuple[float, float, np.ndarray]]:
+    def _timed_folder_frames(self, seek: float = 0.0) -> Iterator[tuple[float, float, Callable[[], np.ndarray]]]:
+        assert self.info.source_fps is not None  # a frame folder's rate is always known (given or the default)
         period = 1.0 / float(self.info.source_fps)
         files = list_frame_files(self.path)
         first = min(int(seek / period), max(len(files) - 1, 0))
@@ -270,8 +273,10 @@ def _convert_region(frame: av.VideoFrame, x0: int, y0: int, x1: int, y1: int) ->
     part = av.VideoFrame(ex1 - ex0, ey1 - ey0, frame.format.name)
     for number, (source, target) in enumerate(zip(frame.planes, part.planes, strict=True)):
         shift = 0 if number == 0 else 1
-        rows = np.frombuffer(source, np.uint8).reshape(-1, source.line_size)
-        into = np.frombuffer(target, np.uint8).reshape(-1, target.line_size)[: target.height, : target.width]
+        rows = np.frombuffer(memoryview(source), np.uint8).reshape(-1, source.line_size)
+        into = np.frombuffer(memoryview(target), np.uint8).reshape(-1, target.line_size)[
+            : target.height, : target.width
+        ]
         into[:] = rows[ey0 >> shift : (ey0 >> shift) + target.height, ex0 >> shift : (ex0 >> shift) + target.width]
     part.colorspace, part.color_range = frame.colorspace, frame.color_range
     image = part.to_ndarray(format="rgb24")
@@ -308,11 +313,17 @@ def _resample_stream(
 
     Source frames come as getters and are converted once, when first shown (and shared when repeated).
     """
-    shown, image = None, None
+    shown: Callable[[], np.ndarray] | None = None
+    image = np.empty((0, 0, 3), np.uint8)
     for _, picture in _resample_pictures(timed_frames, fps, first):
         if picture is not shown:
             shown, image = picture, picture()
         yield image
+
+
+def _box(values: np.ndarray) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = (int(v) for v in values)
+    return x0, y0, x1, y1
 
 
 def _even(value: float) -> int:

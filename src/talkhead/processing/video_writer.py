@@ -67,9 +67,9 @@ class VideoWriter:
         self.frames_written = 0
         self._samples_written = 0
         self._output = AtomicOutput(self.path)
-        self._container = None
-        self._video = None
-        self._audio_stream = None
+        self._container: av.container.OutputContainer | None = None
+        self._video: av.video.stream.VideoStream | None = None
+        self._audio_stream: av.audio.stream.AudioStream | None = None
 
     def __enter__(self) -> VideoWriter:
         temporary = self._output.__enter__()
@@ -80,32 +80,39 @@ class VideoWriter:
             raise
         return self
 
-    def _open_streams(self, width: int, height: int) -> None:
-        video = self._container.add_stream("libx264", rate=self.fps)
+    @property
+    def _opened(self) -> av.container.OutputContainer:
+        """The output container, open between ``__enter__`` and ``__exit__``."""
+        if self._container is None:
+            raise RuntimeError("VideoWriter is used as a context manager: write inside `with VideoWriter(...)`")
+        return self._container
+
+    def _open_streams(self, width: int, height: int) -> av.video.stream.VideoStream:
+        video = self._opened.add_stream("libx264", rate=self.fps)
         video.width, video.height = width + width % 2, height + height % 2
         video.pix_fmt = "yuv420p"
         video.options = {"crf": str(self.crf), "preset": self.preset, "x264-params": DETERMINISTIC_X264}
         self._video = video
         if self.audio is not None:
-            stream = self._container.add_stream("aac", rate=self.sample_rate)
+            stream = self._opened.add_stream("aac", rate=self.sample_rate)
             stream.layout = "mono"
             self._audio_stream = stream
+        return video
 
     def write(self, frame: np.ndarray) -> None:
         """Append one (H, W, 3) uint8 RGB frame."""
         frame = np.asarray(frame)
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ValueError(f"expected an (H, W, 3) uint8 frame, got {frame.shape} {frame.dtype}")
-        if self._video is None:
-            self._open_streams(frame.shape[1], frame.shape[0])
-        if frame.shape[1] != self._video.width or frame.shape[0] != self._video.height:
-            frame = _pad_to(frame, self._video.width, self._video.height)
+        video = self._video if self._video is not None else self._open_streams(frame.shape[1], frame.shape[0])
+        if frame.shape[1] != video.width or frame.shape[0] != video.height:
+            frame = _pad_to(frame, video.width, video.height)
         packet_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
         packet_frame.pts = self.frames_written
         packet_frame.time_base = 1 / self.fps
         try:
-            for packet in self._video.encode(packet_frame):
-                self._container.mux(packet)
+            for packet in video.encode(packet_frame):
+                self._opened.mux(packet)
             self.frames_written += 1
             self._write_audio_until(self.frames_written / self.fps)
         except OSError as error:
@@ -129,7 +136,7 @@ class VideoWriter:
         audio_frame.pts = self._samples_written
         audio_frame.time_base = Fraction(1, self.sample_rate)
         for packet in self._audio_stream.encode(audio_frame):
-            self._container.mux(packet)
+            self._opened.mux(packet)
         self._samples_written = stop
 
     def _take_audio(self, count: int) -> np.ndarray:
@@ -156,14 +163,14 @@ class VideoWriter:
             self._discard()
             return
         try:
-            if self.frames_written == 0:
+            if self.frames_written == 0 or self._video is None:
                 raise NoVideoError(f"no frames were written to '{self.path}'")
             for packet in self._video.encode():
-                self._container.mux(packet)
+                self._opened.mux(packet)
             if self._audio_stream is not None:
                 for packet in self._audio_stream.encode():
-                    self._container.mux(packet)
-            self._container.close()
+                    self._opened.mux(packet)
+            self._opened.close()
         except BaseException as error:
             full = self._disk_full() if is_disk_full(error) else None
             self._discard()

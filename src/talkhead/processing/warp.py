@@ -106,7 +106,11 @@ def thin_plate_region(
     snapped_x, snapped_y = x0 // DETAIL_GRID * DETAIL_GRID, y0 // DETAIL_GRID * DETAIL_GRID  # the grid of detail
     mapping = _fine_map(_solve_spline(target, source, scale, regularization), scale, snapped_x, snapped_y, x1, y1)
     return cv2.remap(
-        image, mapping[y0 - snapped_y :, x0 - snapped_x :], None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        image,
+        np.ascontiguousarray(mapping[y0 - snapped_y :, x0 - snapped_x :]),
+        None,  # type: ignore[call-overload]  # OpenCV's stubs want an array for map2 even with a two-channel map1
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
     )
 
 

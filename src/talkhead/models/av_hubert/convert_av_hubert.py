@@ -214,14 +214,18 @@ class _LenientUnpickler(pickle.Unpickler):
             return _stand_in(module, name)
 
 
-def _pickle_module(unpickler: type) -> types.ModuleType:
-    module = types.ModuleType(f"talkhead_{unpickler.__name__}")
-    module.Unpickler = unpickler
-    module.load = lambda file, **kwargs: unpickler(file, **kwargs).load()
-    return module
+class _PickleModule(types.ModuleType):
+    """The ``pickle_module`` torch.load is given: what it uses of ``pickle`` (``Unpickler``, ``load``), with ours."""
+
+    def __init__(self, unpickler: type[pickle.Unpickler]):
+        super().__init__(f"talkhead_{unpickler.__name__}")
+        self.Unpickler = unpickler
+
+    def load(self, file, **kwargs):
+        return self.Unpickler(file, **kwargs).load()
 
 
-_safe_pickle, _lenient_pickle = _pickle_module(_SafeUnpickler), _pickle_module(_LenientUnpickler)
+_safe_pickle, _lenient_pickle = _PickleModule(_SafeUnpickler), _PickleModule(_LenientUnpickler)
 
 
 def _plain(value, depth: int = 0):

@@ -243,6 +243,9 @@ class AVHubertPreTrainedModel(ShippedModelMixin, PreTrainedModel):
 class AVHubertModel(AVHubertPreTrainedModel):
     """AV-HuBERT encoder: mouth crops and/or stacked log filterbanks -> (B, T, hidden_size) features."""
 
+    # only on a model from convert_av_hubert.load_fairseq_checkpoint: the fairseq weights it had no place for
+    unused_fairseq_keys: list[str]
+
     def __init__(self, config: AVHubertConfig):
         super().__init__(config)
         d = config.hidden_size
@@ -289,6 +292,7 @@ class AVHubertModel(AVHubertPreTrainedModel):
                 raise ValueError(f"audio must be (B, T, {self.config.audio_feature_size}), got {tuple(audio.shape)}")
             audio_features = self.audio_proj(audio)
         if video_features is None:
+            assert audio_features is not None  # video or audio was given: checked on entry
             video_features = torch.zeros_like(audio_features)
         if audio_features is None:
             audio_features = torch.zeros_like(video_features)

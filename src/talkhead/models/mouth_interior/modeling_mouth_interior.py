@@ -99,8 +99,14 @@ class MouthInteriorGenerator(MouthInteriorPreTrainedModel):
         self.to_rgb = nn.Conv2d(widths[0], 3, 3, padding=1)
         self.post_init()
 
-    def encode_reference(self, references: torch.Tensor) -> list[torch.Tensor]:
-        """The reference maps :meth:`forward` reads (computed once for a video whose reference does not change)."""
+    def encode_reference(self, references: torch.Tensor) -> list[torch.Tensor | None]:
+        """The reference maps :meth:`forward` reads (computed once for a video whose reference does not change);
+        None at the scales that read no reference."""
+        if self.reference_encoder is None:
+            raise ValueError(
+                "this mouth-interior generator reads no reference mouth (its config has use_reference=False): "
+                "do not call encode_reference on it"
+            )
         maps = self.reference_encoder(references)
         return [None] * (len(maps) - REFERENCE_SCALES) + maps[-REFERENCE_SCALES:]
 
@@ -109,7 +115,7 @@ class MouthInteriorGenerator(MouthInteriorPreTrainedModel):
         crops: torch.Tensor,
         masks: torch.Tensor,
         references: torch.Tensor | None = None,
-        reference_maps: list[torch.Tensor] | None = None,
+        reference_maps: list[torch.Tensor | None] | None = None,
     ) -> MouthInteriorOutput:
         """``crops`` (B, 3, S, S) and ``references`` (B, 3, S, S) in [0, 1]; ``masks`` (B, 1, S, S) in [0, 1], 1 where
         the mouth's inside is to be generated. ``reference_maps`` (from :meth:`encode_reference`, batch 1 or B)
@@ -129,7 +135,9 @@ class MouthInteriorGenerator(MouthInteriorPreTrainedModel):
         def with_reference(level: int, x: torch.Tensor) -> torch.Tensor:
             if reference_maps is None or level < len(maps) - REFERENCE_SCALES:
                 return x
-            return torch.cat([x, reference_maps[level]], 1)
+            reference = reference_maps[level]
+            assert reference is not None  # encode_reference leaves None only at the scales returned above
+            return torch.cat([x, reference], 1)
 
         x = self.bottleneck(with_reference(len(maps) - 1, maps[-1]))
         for index, block in enumerate(self.up_blocks):

@@ -104,6 +104,7 @@ class MouthMotionModel(ShippedModelMixin, PreTrainedModel):
     """
 
     config_class = MouthMotionConfig
+    config: MouthMotionConfig
     base_model_prefix = "mouth_motion"
     main_input_name = "audio_features"
 

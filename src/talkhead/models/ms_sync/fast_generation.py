@@ -29,6 +29,11 @@ def _norm_parameters(norm) -> tuple[np.ndarray, np.ndarray, float]:
     return _array(norm.weight), _array(norm.bias), float(norm.eps)
 
 
+def _bias(conv: torch.nn.Conv1d) -> np.ndarray:
+    assert conv.bias is not None  # ConvNeXt1DBlock builds every convolution with a bias
+    return _array(conv.bias)
+
+
 def _grouped(conv: torch.nn.Conv1d) -> np.ndarray:
     """Conv1d(k=1) weight (out, in / groups, 1) -> (groups, out / groups, in / groups)."""
     weight = conv.weight.detach()[..., 0]
@@ -43,19 +48,20 @@ def _block(block: ConvNeXt1DBlock) -> tuple:
         short_eps, projected = 1e-5, False
     else:
         conv, norm = block.shortcut
-        short_w, short_b = _grouped(conv), _array(conv.bias)
+        assert isinstance(conv, torch.nn.Conv1d)  # ConvNeXt1DBlock's projecting shortcut: conv, then norm
+        short_w, short_b = _grouped(conv), _bias(conv)
         short_g, short_beta, short_eps = _norm_parameters(norm)
         projected = True
     return (
         _array(block.depthwise.weight[:, 0, 0]),
-        _array(block.depthwise.bias),
+        _bias(block.depthwise),
         gamma,
         beta,
         eps,
         _grouped(block.expand),
-        _array(block.expand.bias),
+        _bias(block.expand),
         _grouped(block.project),
-        _array(block.project.bias),
+        _bias(block.project),
         projected,
         short_w,
         short_b,
@@ -103,7 +109,9 @@ class FastRollout:
         during the warm-up, the previous prediction after it), as in ``MSSyncGenerator.forward``.
         """
         velocity_head, mask_head = self.heads
-        return _rollout(
+        # mypy lets an unpacked tuple of unknown length fill every remaining parameter, so it miscounts the
+        # arguments after the unpacked _stack(...) tuples
+        return _rollout(  # type: ignore[call-arg]
             np.ascontiguousarray(history, np.float32),
             np.ascontiguousarray(audio_trunk, np.float32),
             num_frames,

@@ -29,6 +29,7 @@ Where we differ from the authors' code:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -54,9 +55,9 @@ class MSSyncSyncerOutput(ModelOutput):
         levels: the pyramid levels (1-based) the tuples above refer to.
     """
 
-    landmark_embeddings: tuple[torch.FloatTensor, ...] | None = None
-    audio_embeddings: tuple[torch.FloatTensor, ...] | None = None
-    scores: tuple[torch.FloatTensor, ...] | None = None
+    landmark_embeddings: tuple[torch.Tensor, ...] | None = None
+    audio_embeddings: tuple[torch.Tensor, ...] | None = None
+    scores: tuple[torch.Tensor, ...] | None = None
     levels: tuple[int, ...] | None = None
 
 
@@ -66,15 +67,16 @@ class MSSyncSyncerLevel(nn.Module):
     def __init__(self, config: MSSyncSyncerConfig):
         super().__init__()
         self.landmark_projection = nn.Linear(2 * config.num_landmarks, config.landmark_embed_dim)
-        encoder_kwargs = dict(
+        encoder = partial(
+            ConvNeXt1DEncoder,
             widths=config.encoder_widths,
             blocks=config.encoder_blocks,
             embed_dim=config.embed_dim,
             kernel_size=config.kernel_size,
             expansion=config.expansion,
         )
-        self.landmark_encoder = ConvNeXt1DEncoder(config.landmark_embed_dim, **encoder_kwargs)
-        self.audio_encoder = ConvNeXt1DEncoder(config.audio_dim, **encoder_kwargs)
+        self.landmark_encoder = encoder(config.landmark_embed_dim)
+        self.audio_encoder = encoder(config.audio_dim)
 
     def embed_landmarks(self, windows: torch.Tensor) -> torch.Tensor:
         """(N, 5, 68, 2) or (N, 5, 136) landmark windows -> (N, D)."""
@@ -101,6 +103,11 @@ class MSSyncSyncerModel(MSSyncSyncerPreTrainedModel):
     ``forward`` takes whole sequences, builds their pyramids and embeds every stride-1 window;
     :meth:`embed_windows` takes windows that are already cut (what training uses).
     """
+
+    landmark_mean: torch.Tensor
+    landmark_std: torch.Tensor
+    audio_mean: torch.Tensor
+    audio_std: torch.Tensor
 
     def __init__(self, config: MSSyncSyncerConfig):
         super().__init__(config)
@@ -140,7 +147,9 @@ class MSSyncSyncerModel(MSSyncSyncerPreTrainedModel):
     def _level(self, level: int) -> MSSyncSyncerLevel:
         if not 1 <= level <= self.config.num_levels:
             raise ValueError(f"level must be 1..{self.config.num_levels}, got {level}")
-        return self.levels[level - 1]
+        syncer = self.levels[level - 1]
+        assert isinstance(syncer, MSSyncSyncerLevel)  # self.levels holds nothing else
+        return syncer
 
     def _finish(self, embeddings: torch.Tensor) -> torch.Tensor:
         return F.normalize(embeddings, dim=-1) if self.config.normalize_embeddings else embeddings
@@ -192,7 +201,7 @@ class MSSyncSyncerModel(MSSyncSyncerPreTrainedModel):
         top = max(levels)
         landmark_levels = build_pyramid(landmarks.flatten(2), top)
         audio_levels = build_pyramid(audio, top)
-        outputs = ([], [], [])
+        outputs: tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]] = ([], [], [])
         for level in levels:
             x_windows, a_windows = self._cut_windows(landmark_levels[level - 1], audio_levels[level - 1])
             batch, count = x_windows.shape[:2]

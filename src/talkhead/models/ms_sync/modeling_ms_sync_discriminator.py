@@ -37,9 +37,9 @@ class MSSyncDiscriminatorOutput(ModelOutput):
         pair_scores: (B // 2,) D_s^j per consecutive pair (None without the pair discriminator).
     """
 
-    frame_scores: torch.FloatTensor | None = None
-    sequence_scores: torch.FloatTensor | None = None
-    pair_scores: torch.FloatTensor | None = None
+    frame_scores: torch.Tensor | None = None
+    sequence_scores: torch.Tensor | None = None
+    pair_scores: torch.Tensor | None = None
 
 
 class ProjectionHead(nn.Module):
@@ -106,6 +106,9 @@ class MSSyncDiscriminatorsPreTrainedModel(ShippedModelMixin, PreTrainedModel):
 
 class MSSyncDiscriminators(MSSyncDiscriminatorsPreTrainedModel):
     """D_f, D_s and (optionally) D_s^j in one module, scoring (warm-up, continuation) landmark sequences."""
+
+    landmark_mean: torch.Tensor
+    landmark_std: torch.Tensor
 
     def __init__(self, config: MSSyncDiscriminatorConfig):
         super().__init__(config)

@@ -44,10 +44,10 @@ class MSSyncGeneratorOutput(ModelOutput):
         warmup_reconstructions: (B, n_obs - 1, 68, 2) predictions of warm-up frames 1..n_obs-1 from the frames before.
     """
 
-    positions: torch.FloatTensor | None = None
-    velocities: torch.FloatTensor | None = None
-    branch_weights: torch.FloatTensor | None = None
-    warmup_reconstructions: torch.FloatTensor | None = None
+    positions: torch.Tensor | None = None
+    velocities: torch.Tensor | None = None
+    branch_weights: torch.Tensor | None = None
+    warmup_reconstructions: torch.Tensor | None = None
 
 
 class AudioFeaturePyramid(nn.Module):
@@ -88,7 +88,9 @@ class BranchStack(nn.Module):
         points = 2 * config.num_landmarks
 
         def head(out_per_branch: int) -> nn.Sequential:
-            blocks = [ConvNeXt1DBlock(b * width, b * width, 1, 1, e, groups=b) for _ in range(config.branch_blocks)]
+            blocks: list[nn.Module] = [
+                ConvNeXt1DBlock(b * width, b * width, 1, 1, e, groups=b) for _ in range(config.branch_blocks)
+            ]
             blocks += [
                 ConvNeXt1DBlock(b * width, b * points, 1, 1, e, groups=b),
                 nn.Conv1d(b * points, b * out_per_branch, 1, groups=b),
@@ -111,6 +113,7 @@ class BranchStack(nn.Module):
         *blocks, final = head
         for block in blocks:
             x = block(x)
+        assert isinstance(final, nn.Conv1d)  # head() ends every head with a kernel-1 convolution
         return pointwise_conv(final, x)
 
 
@@ -152,12 +155,18 @@ class MSSyncGeneratorPreTrainedModel(ShippedModelMixin, PreTrainedModel):
 class MSSyncGenerator(MSSyncGeneratorPreTrainedModel):
     """G: warm-up landmarks + audio features -> landmark motion of any length, autoregressively."""
 
+    landmark_mean: torch.Tensor
+    landmark_std: torch.Tensor
+    audio_mean: torch.Tensor
+    audio_std: torch.Tensor
+
     def __init__(self, config: MSSyncGeneratorConfig):
         super().__init__(config)
         points = 2 * config.num_landmarks
         self.embedding = LandmarkEmbedding(
             points, config.landmark_hidden_dim, config.landmark_expand_dim, config.coordinate_dim
         )
+        self.temporal: nn.LSTMCell | CausalTransformerState
         if config.temporal_module == "lstm":
             self.temporal = nn.LSTMCell(config.coordinate_dim, config.temporal_hidden_dim)
         else:

@@ -60,7 +60,11 @@ def audio_tower(widths: list[int]) -> nn.Sequential:
 def lip_tower(widths: list[int], last_kernel: int) -> nn.Sequential:
     """``netcnnlip``: (B, 3, 5, S, S) face window -> (B, widths[-1], 1, 1, 1). Sizes below are for S = 224."""
     w = widths
-    same = {"kernel_size": (1, 3, 3), "padding": (0, 1, 1)}
+
+    def same(in_channels: int, out_channels: int) -> nn.Conv3d:
+        """A 1x3x3 convolution that keeps the spatial size."""
+        return nn.Conv3d(in_channels, out_channels, kernel_size=(1, 3, 3), padding=(0, 1, 1))
+
     return nn.Sequential(
         *_stage(
             nn.Conv3d(3, w[0], (5, 7, 7), (1, 2, 2)), nn.BatchNorm3d, nn.MaxPool3d((1, 3, 3), (1, 2, 2))
@@ -70,9 +74,9 @@ def lip_tower(widths: list[int], last_kernel: int) -> nn.Sequential:
             nn.BatchNorm3d,
             nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1)),
         ),  # (1, 13, 13)
-        *_stage(nn.Conv3d(w[1], w[2], **same), nn.BatchNorm3d),
-        *_stage(nn.Conv3d(w[2], w[3], **same), nn.BatchNorm3d),
-        *_stage(nn.Conv3d(w[3], w[4], **same), nn.BatchNorm3d, nn.MaxPool3d((1, 3, 3), (1, 2, 2))),  # (1, 6, 6)
+        *_stage(same(w[1], w[2]), nn.BatchNorm3d),
+        *_stage(same(w[2], w[3]), nn.BatchNorm3d),
+        *_stage(same(w[3], w[4]), nn.BatchNorm3d, nn.MaxPool3d((1, 3, 3), (1, 2, 2))),  # (1, 6, 6)
         *_stage(nn.Conv3d(w[4], w[5], (1, last_kernel, last_kernel)), nn.BatchNorm3d),  # (1, 1, 1)
     )
 

@@ -8,14 +8,15 @@ import pytest
 
 from talkhead.cli import main
 from talkhead.errors import EmptyAudioError, MediaDecodeError, NoFaceError, TalkheadInputError
-from talkhead.pipelines.photo_motion import HEAD_POINTS, LOWER_FACE, resample_motion, rescale_motion
-from talkhead.pipelines.speech_to_landmarks import SpeechToLandmarks
-from talkhead.pipelines.talking_head import TalkingHeadOptions, talking_head
+from talkhead.options import TalkingHeadOptions
+from talkhead.pipelines.talking_head import talking_head
+from talkhead.pipelines.talking_head.photo_motion import HEAD_POINTS, LOWER_FACE, resample_motion, rescale_motion
+from talkhead.pipelines.talking_head.speech_to_landmarks import SpeechToLandmarks
 from talkhead.processing.audio import load_audio
 from talkhead.processing.video import probe_video, read_video
 from talkhead.processing.warp import border_anchors, thin_plate_map
 
-from ..conftest import speech_like, write_wav
+from ...conftest import speech_like, write_wav
 
 
 @pytest.fixture(scope="module")

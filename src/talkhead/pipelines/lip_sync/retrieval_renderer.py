@@ -18,11 +18,11 @@ import contextlib
 
 import numpy as np
 
-from .. import defaults
-from ..processing.audio import silence_closing_weights
-from ..processing.mouth import closed_shape, keep_lips_apart, mouth_shapes
-from ..processing.phones import DEFAULT_LANGUAGE
-from . import mouth_retrieval as retrieval
+from ... import defaults
+from ...processing.audio import silence_closing_weights
+from ...processing.mouth import closed_shape, keep_lips_apart, mouth_shapes
+from ...processing.phones import DEFAULT_LANGUAGE
+from .. import mouth_retrieval as retrieval
 
 
 def predicted_shapes(

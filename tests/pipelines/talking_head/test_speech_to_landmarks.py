@@ -5,12 +5,12 @@ import numpy as np
 import torch
 
 from talkhead.cli import main
-from talkhead.pipelines.speech_to_landmarks import SpeechToLandmarks
+from talkhead.pipelines.talking_head.speech_to_landmarks import SpeechToLandmarks
 from talkhead.processing.audio import load_audio
 from talkhead.processing.landmarks import mouth_opening
 from talkhead.processing.video import VideoReader
 
-from ..conftest import speech_like, write_wav
+from ...conftest import speech_like, write_wav
 
 
 def test_cli_writes_landmarks_and_a_preview(photo, speech, generator_path, tmp_path, capsys):

@@ -1,20 +1,20 @@
 """Talking head from one photo and speech: MS-Sync head motion, mouth-motion lips, and an image warp.
 
 1. MS-Sync (Airale et al.) turns the speech into 68-landmark head and lip motion for the photo's face
-   (:class:`~talkhead.pipelines.speech_to_landmarks.SpeechToLandmarks`); the mouth-motion model
+   (:class:`~talkhead.pipelines.talking_head.speech_to_landmarks.SpeechToLandmarks`); the mouth-motion model
    (``mouth_model``, the default ``mouth-motion``) then sets the mouth and jaw from the speech's phones.
 2. ``head_motion_scale`` and ``lip_scale`` rescale the two parts of that motion: the per-frame
    similarity transform of the non-mouth points (the head) and what the mouth and lower jaw do beyond it.
 3. Each frame is the photo warped by a thin-plate spline through the landmarks (minus the inner lips,
    which coincide on a closed mouth) plus fixed anchors on the image border, so the background stays.
 4. Where the mouth opens wider than in the photo, the mouth-interior generator (``mouth_interior_model``,
-   :mod:`talkhead.pipelines.mouth_interior`) fills the inside of the lips with teeth, tongue and throat; without
-   it a closed photo gets a shaded interior (``mouth_interior``). A photo taken mid-word is driven from its own mouth
-   closed (unless ``keep_open_mouth``), so it can close, and the eyes blink (``blinks``,
-   :mod:`talkhead.processing.blinks`). Only with ``repaint=True`` (off by default: the shipped generator paints a
-   blur) does the stabilized-sync face generator (Yaman et al.) repaint the mouth of every warped frame for the audio,
-   with the photo's face closed by the silent-lip generator as identity, pasted back with the soft
-   mouth mask of :mod:`talkhead.pipelines.lip_sync`.
+   :mod:`talkhead.pipelines.talking_head.mouth_interior`) fills the inside of the lips with teeth, tongue and throat;
+   without it a closed photo gets a shaded interior (``mouth_interior``). A photo taken mid-word is driven from its own
+   mouth closed (unless ``keep_open_mouth``), so it can close, and the eyes blink (``blinks``,
+   :mod:`talkhead.processing.blinks`). Only with ``repaint=True`` (off by default: the shipped generator paints a blur)
+   does the stabilized-sync face generator (Yaman et al.) repaint the mouth of every warped frame for the audio, with
+   the photo's face closed by the silent-lip generator as identity, pasted back with the soft mouth mask of
+   :func:`~talkhead.pipelines.generator_renderer.mouth_mask`.
 
 Where we differ from both papers: MS-Sync stops at landmarks and the stabilized-sync generator
 edits videos; the warp that joins them is ours (neither paper renders a still photo). The spline
@@ -33,24 +33,31 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import defaults
-from ..errors import TalkheadInputError
-from ..options import TalkingHeadOptions
-from ..outputs import check_free_space, check_output_path, estimated_video_bytes
-from ..processing import audio as audio_lib
-from ..processing.blinks import blink_schedule
-from ..processing.face_crops import crop_face, face_crop_boxes, smooth_boxes
-from ..processing.landmarks import (
+from ... import defaults
+from ...errors import TalkheadInputError
+from ...options import TalkingHeadOptions
+from ...outputs import check_free_space, check_output_path, estimated_video_bytes
+from ...processing import audio as audio_lib
+from ...processing.blinks import blink_schedule
+from ...processing.face_crops import crop_face, face_crop_boxes, smooth_boxes
+from ...processing.landmarks import (
     mouth_opening,
     normalize_landmarks,
 )
-from ..processing.video import VideoWriter
-from ..processing.warp import border_anchors
-from .base import TalkheadPipeline
-from .common import DEFAULT_FACE_GENERATOR, DEFAULT_MOUTH_MOTION, DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, load_speech
-from .concurrency import render_in_order
-from .generator_renderer import FaceRenderer, close_mouths, pose_descriptor
-from .loading import load_talking_head_models
+from ...processing.video import VideoWriter
+from ...processing.warp import border_anchors
+from ..concurrency import render_in_order
+from ..generator_renderer import FaceRenderer, close_mouths, pose_descriptor
+from ..loading import load_talking_head_models
+from ..pipeline_utils import (
+    DEFAULT_FACE_GENERATOR,
+    DEFAULT_MOUTH_MOTION,
+    DEFAULT_SILENT_LIP,
+    OUTPUT_SAMPLE_RATE,
+    TalkheadPipeline,
+    load_speech,
+)
+from ..stages import StageTimes
 from .mouth_interior import MouthInteriorRenderer
 from .photo_frames import OPEN_PHOTO_GAP, PhotoFrames
 from .photo_motion import (
@@ -61,7 +68,6 @@ from .photo_motion import (
     start_mouth_phones,
 )
 from .speech_to_landmarks import SpeechToLandmarks, read_image
-from .stages import StageTimes
 
 logger = logging.getLogger(__name__)
 
@@ -111,11 +117,11 @@ def talking_head(
 ) -> TalkingHeadResult:
     """Animate ``image`` (a path or RGB array) with ``audio`` (a path or 16 kHz waveform) into ``output`` (.mp4).
 
-    ``head_model`` (MS-Sync, a :class:`~talkhead.pipelines.speech_to_landmarks.SpeechToLandmarks`) moves the head;
-    ``mouth_model`` (a :class:`~talkhead.models.mouth_motion.MouthMotionModel`) moves the mouth and jaw when given,
-    else MS-Sync does; ``mouth_interior_model`` (a :class:`~talkhead.models.mouth_interior.MouthInteriorGenerator`)
-    fills the opened mouth when given and ``options.mouth_interior`` is on. :func:`load_talking_head_models` loads
-    them by name.
+    ``head_model`` (MS-Sync, a :class:`~talkhead.pipelines.talking_head.speech_to_landmarks.SpeechToLandmarks`) moves
+    the head; ``mouth_model`` (a :class:`~talkhead.models.mouth_motion.MouthMotionModel`) moves the mouth and jaw when
+    given, else MS-Sync does; ``mouth_interior_model`` (a
+    :class:`~talkhead.models.mouth_interior.MouthInteriorGenerator`) fills the opened mouth when given and
+    ``options.mouth_interior`` is on. :func:`~talkhead.pipelines.loading.load_talking_head_models` loads them by name.
 
     ``output`` may be ``None`` to only compute (``frame_callback(frame)`` receives each frame). With
     ``face_generator`` ``None`` (or ``options.repaint`` off) the mouth is the warp's alone.

@@ -1,10 +1,10 @@
 """The motion of a talking photo: MS-Sync's head motion rescaled, the mouth and jaw from the
 mouth-motion model, and a photo taken mid-word closed first so that it can close between words.
 
-:func:`~talkhead.pipelines.talking_head.talking_head` calls these in order: :func:`rescale_motion` (the head's
-rigid motion and the lower face's own, each scaled), :func:`close_photo_mouth` for an open photo,
-:func:`speak_with_mouth_model` (its phones started early with :func:`start_mouth_phones`), :func:`resample_motion`
-to the output's frame rate.
+:func:`~talkhead.pipelines.talking_head.pipeline_talking_head.talking_head` calls these in order: :func:`rescale_motion`
+(the head's rigid motion and the lower face's own, each scaled), :func:`close_photo_mouth` for an open photo,
+:func:`speak_with_mouth_model` (its phones started early with :func:`start_mouth_phones`), :func:`resample_motion` to
+the output's frame rate.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from ..processing import audio as audio_lib
-from ..processing.landmarks import apply_transform, close_mouth, similarity_transform
-from ..processing.mouth import keep_lips_apart, mouth_shapes
-from ..processing.phone_worker import start_phone_features
-from ..processing.phones import DEFAULT_LANGUAGE
-from ..processing.warp import border_anchors, piecewise_affine_warp
-from .mouth_retrieval import target_landmarks
+from ...processing import audio as audio_lib
+from ...processing.landmarks import apply_transform, close_mouth, similarity_transform
+from ...processing.mouth import keep_lips_apart, mouth_shapes
+from ...processing.phone_worker import start_phone_features
+from ...processing.phones import DEFAULT_LANGUAGE
+from ...processing.warp import border_anchors, piecewise_affine_warp
+from ..mouth_retrieval import target_landmarks
 
 INNER_CORNER_SHARE = 0.08  # where an open photo's inner lip corners are taken, from the outer ones, for closing
 NEUTRAL_UPPER_SHARE = 0.15  # of an open photo's lip gap, closed by the upper lip (the jaw closes the rest)

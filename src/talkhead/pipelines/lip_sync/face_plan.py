@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..errors import NoFaceError, TalkheadInputError
-from ..options import LipSyncOptions
-from ..processing import audio as audio_lib
-from ..processing.face_choice import FaceChoice
-from ..processing.face_crops import crop_face, face_crop_boxes, smooth_boxes
-from ..processing.faces import (
+from ...errors import NoFaceError, TalkheadInputError
+from ...options import LipSyncOptions
+from ...processing import audio as audio_lib
+from ...processing.face_choice import FaceChoice
+from ...processing.face_crops import crop_face, face_crop_boxes, smooth_boxes
+from ...processing.faces import (
     FaceTracker,
     default_detector,
     default_landmark_predictor,
@@ -23,11 +23,11 @@ from ..processing.faces import (
     fill_short_gaps,
     valid_segments,
 )
-from ..processing.landmarks import normalize_landmarks
-from ..processing.video import VideoReader
-from .concurrency import read_ahead
-from .generator_renderer import pose_descriptor
-from .stages import StageTimes, TimedDetector, TimedPredictor
+from ...processing.landmarks import normalize_landmarks
+from ...processing.video import VideoReader
+from ..concurrency import read_ahead
+from ..generator_renderer import pose_descriptor
+from ..stages import StageTimes, TimedDetector, TimedPredictor
 
 
 @dataclass

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 
 from talkhead.pipelines import mouth_retrieval as retrieval
-from talkhead.pipelines.lip_sync import _read_full_size
-from talkhead.pipelines.retrieval_renderer import build_pool_from
+from talkhead.pipelines.lip_sync.pipeline_lip_sync import _read_full_size
+from talkhead.pipelines.lip_sync.retrieval_renderer import build_pool_from
 from talkhead.processing import video as V
 from talkhead.processing.faces import FaceTracker
 from talkhead.processing.video import VideoReader
 
-from ..conftest import face_frame, write_av
+from ...conftest import face_frame, write_av
 
 SHIFTS = [
     (0, 0),

@@ -17,10 +17,10 @@ import cv2
 import numpy as np
 import torch
 
-from ..models.mouth_interior import crop_to_tensor as to_tensor
-from ..processing.face_crops import crop_face, paste_face, smooth_boxes
-from ..processing.mouth import INNER_LIP_PAIRS
-from ..processing.mouth_crops import MIN_OPEN_AREA, inner_lip_area, inner_mouth_mask, mouth_crop_boxes, points_in_box
+from ...models.mouth_interior import crop_to_tensor as to_tensor
+from ...processing.face_crops import crop_face, paste_face, smooth_boxes
+from ...processing.mouth import INNER_LIP_PAIRS
+from ...processing.mouth_crops import MIN_OPEN_AREA, inner_lip_area, inner_mouth_mask, mouth_crop_boxes, points_in_box
 
 FADE_IN = 0.08  # mouth widths of opening beyond the photo's over which the generated interior fades in
 
@@ -130,7 +130,7 @@ def own_mouth_interior(
 ) -> np.ndarray:
     """``frame`` with the inside of its inner lips (landmarks ``points``) taken from ``opened``, the patch at ``box``
     (x0, y0, x1, y1) of the open photo warped to the frame's mouth (a photo taken mid-word, closed for the warp,
-    talks with its real teeth; :class:`~talkhead.pipelines.photo_frames.PhotoFrames`).
+    talks with its real teeth; :class:`~talkhead.pipelines.talking_head.photo_frames.PhotoFrames`).
 
     Only the inner-lip polygon, grown by ``grow`` pixels and feathered, is pasted; nothing when the lips touch.
     """

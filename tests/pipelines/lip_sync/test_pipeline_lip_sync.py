@@ -9,14 +9,15 @@ import pytest
 
 from talkhead.cli import main
 from talkhead.errors import EmptyAudioError, MediaDecodeError, NoFaceError, TalkheadInputError
+from talkhead.options import LipSyncOptions
 from talkhead.pipelines.generator_renderer import match_colour, mouth_mask
-from talkhead.pipelines.lip_sync import LipSyncOptions, lip_sync
-from talkhead.pipelines.playback import source_order
+from talkhead.pipelines.lip_sync import lip_sync
+from talkhead.pipelines.lip_sync.playback import source_order
 from talkhead.processing.audio import load_audio
 from talkhead.processing.video import VideoReader, probe_video, read_video
 
-from ..conftest import face_frame, speech_like, talking_video, write_av, write_wav
-from .conftest import gray_frames
+from ...conftest import face_frame, speech_like, talking_video, write_av, write_wav
+from ..conftest import gray_frames
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +69,7 @@ def test_source_order_covers_the_output():
 
 
 def test_backward_runs_stream_in_reverse(video):
-    from talkhead.pipelines.playback import iterate_source
+    from talkhead.pipelines.lip_sync.playback import iterate_source
 
     reader = VideoReader(video)
     frames = read_video(video)
@@ -312,7 +313,12 @@ def test_the_renderer_is_named_and_takes_its_own_model_argument(video, face_gene
 
 
 def test_full_size_frames_are_batched_within_the_memory_budget():
-    from talkhead.pipelines.lip_sync import BATCH_BYTES, BATCHES_IN_FLIGHT, frames_per_batch, frames_read_ahead
+    from talkhead.pipelines.lip_sync.pipeline_lip_sync import (
+        BATCH_BYTES,
+        BATCHES_IN_FLIGHT,
+        frames_per_batch,
+        frames_read_ahead,
+    )
 
     frame_4k, frame_1080 = np.zeros((2160, 3840, 3), np.uint8), np.zeros((1080, 1920, 3), np.uint8)
     assert frames_per_batch(16, np.zeros((512, 512, 3), np.uint8)) == 16  # small frames: the batch size asked for

@@ -10,15 +10,16 @@ import torch
 
 from talkhead.models.mouth_interior import MouthInteriorConfig, MouthInteriorGenerator
 from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
-from talkhead.pipelines.photo_frames import OPEN_PHOTO_GAP
-from talkhead.pipelines.photo_motion import close_photo_mouth
-from talkhead.pipelines.speech_to_landmarks import SpeechToLandmarks, face_landmarks
-from talkhead.pipelines.talking_head import TalkingHeadOptions, talking_head
+from talkhead.options import TalkingHeadOptions
+from talkhead.pipelines.talking_head import talking_head
+from talkhead.pipelines.talking_head.photo_frames import OPEN_PHOTO_GAP
+from talkhead.pipelines.talking_head.photo_motion import close_photo_mouth
+from talkhead.pipelines.talking_head.speech_to_landmarks import SpeechToLandmarks, face_landmarks
 from talkhead.processing.blinks import FIRST_BLINK_AFTER, count_blinks, eye_aspect_ratio
 from talkhead.processing.landmarks import mouth_opening
 from talkhead.processing.mouth import inner_lip_opening
 
-from ..conftest import speech_like
+from ...conftest import speech_like
 
 
 @pytest.fixture(scope="module")

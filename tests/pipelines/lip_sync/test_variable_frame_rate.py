@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from talkhead.pipelines.lip_sync import LipSyncOptions, lip_sync
+from talkhead.options import LipSyncOptions
+from talkhead.pipelines.lip_sync import lip_sync
 from talkhead.processing.video import probe_video, read_video
 
-from ..conftest import face_frame, speech_like, write_timed_video, write_wav
-from ..processing.test_video import VARIABLE_TIMES, frame_numbers, numbered_frames
+from ...conftest import face_frame, speech_like, write_timed_video, write_wav
+from ...processing.test_video import VARIABLE_TIMES, frame_numbers, numbered_frames
 
 
 def test_lip_sync_keeps_the_timing_of_a_variable_frame_rate_video(face_generator_path, astronaut, tmp_path):

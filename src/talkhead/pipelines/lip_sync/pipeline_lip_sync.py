@@ -8,7 +8,7 @@ Two renderers, named by ``LipSyncOptions.renderer`` (``--renderer``):
   resolution, and only the mouth and chin change.
 * ``generator``, with a :class:`~talkhead.models.stable_sync.StableSyncFaceGenerator` (``stable-sync-face``, the paper's
   G_L; Yaman et al., ECCV): every 96x96 face is repainted from a 16-frame mel window with silent-lip
-  identity references (:mod:`.generator_renderer`). Kept as a benchmark row.
+  identity references (:mod:`talkhead.pipelines.generator_renderer`). Kept as a benchmark row.
 
 It streams, so memory does not grow with the video's length:
 
@@ -34,22 +34,21 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..errors import TalkheadInputError
-from ..models.stable_sync import StableSyncFaceGenerator
-from ..options import LipSyncOptions
-from ..outputs import check_free_space, check_output_path, estimated_video_bytes
-from ..processing import audio as audio_lib
-from ..processing.phone_worker import start_phone_features
-from ..processing.phone_worker import warm_up as warm_up_phone_worker
-from ..processing.video import VideoReader, VideoWriter, probe_video
-from .base import TalkheadPipeline, load_component
-from .common import DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, load_speech
-from .concurrency import read_ahead, render_in_order
+from ...errors import TalkheadInputError
+from ...models.stable_sync import StableSyncFaceGenerator
+from ...options import LipSyncOptions
+from ...outputs import check_free_space, check_output_path, estimated_video_bytes
+from ...processing import audio as audio_lib
+from ...processing.phone_worker import start_phone_features
+from ...processing.phone_worker import warm_up as warm_up_phone_worker
+from ...processing.video import VideoReader, VideoWriter, probe_video
+from ..concurrency import read_ahead, render_in_order
+from ..generator_renderer import FaceRenderer, close_mouths
+from ..pipeline_utils import DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, TalkheadPipeline, load_component, load_speech
+from ..stages import StageTimes
 from .face_plan import FacePlan, ranges_text, track_faces
-from .generator_renderer import FaceRenderer, close_mouths
 from .playback import iterate_source, source_order
 from .retrieval_renderer import build_retrieval_renderer
-from .stages import StageTimes
 
 logger = logging.getLogger(__name__)
 
@@ -180,9 +179,9 @@ def lip_sync(
 
     ``options.renderer`` says which models it takes: ``retrieval`` (default) a
     :class:`~talkhead.models.mouth_motion.MouthMotionModel` as ``mouth_model``; ``generator`` a
-    :class:`~talkhead.models.stable_sync.StableSyncFaceGenerator` as ``face_generator`` (G_L), with ``silent_lip``
-    (G_S) closing its identity references. :func:`~.loading.load_lip_sync_models` loads them by name. Nothing is left at
-    ``output`` if the run fails.
+    :class:`~talkhead.models.stable_sync.StableSyncFaceGenerator` as ``face_generator`` (G_L), with ``silent_lip`` (G_S)
+    closing its identity references. :func:`~talkhead.pipelines.loading.load_lip_sync_models` loads them by name.
+    Nothing is left at ``output`` if the run fails.
     """
     options = options or LipSyncOptions()
     if isinstance(mouth_model, StableSyncFaceGenerator):

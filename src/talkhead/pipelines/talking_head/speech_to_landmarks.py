@@ -17,17 +17,17 @@ import cv2
 import numpy as np
 import torch
 
-from .. import defaults
-from ..errors import MediaDecodeError, NoFaceError
-from ..hub import load_pretrained
-from ..inputs import check_input_file
-from ..models.ms_sync import MSSyncGenerator
-from ..outputs import atomic_output
-from ..processing import audio as audio_lib
-from ..processing.face_crops import frame_clip
-from ..processing.faces import DlibHOGDetector, default_landmark_predictor
-from ..processing.landmarks import close_mouth, denormalize_landmarks, draw_landmarks
-from ..processing.per_thread import per_thread
+from ... import defaults
+from ...errors import MediaDecodeError, NoFaceError
+from ...hub import load_pretrained
+from ...inputs import check_input_file
+from ...models.ms_sync import MSSyncGenerator
+from ...outputs import atomic_output
+from ...processing import audio as audio_lib
+from ...processing.face_crops import frame_clip
+from ...processing.faces import DlibHOGDetector, default_landmark_predictor
+from ...processing.landmarks import close_mouth, denormalize_landmarks, draw_landmarks
+from ...processing.per_thread import per_thread
 
 logger = logging.getLogger(__name__)
 
