@@ -63,7 +63,7 @@ def synthetic_video(path: Path, width: int, height: int, seconds: float) -> None
 def looped_speech(path: Path, seconds: float) -> Path:
     import soundfile
 
-    from talkhead.processing.audio import SAMPLE_RATE, load_audio
+    from talkhead.io.audio import SAMPLE_RATE, load_audio
 
     speech = load_audio(SPEECH)
     soundfile.write(str(path), np.resize(speech, int(seconds * SAMPLE_RATE)), SAMPLE_RATE)

@@ -67,7 +67,7 @@ def opening(model, wave: np.ndarray, frames: int, language: str) -> np.ndarray:
 
 
 def espeak(voice: str, text: str, folder: Path) -> np.ndarray:
-    from talkhead.processing.audio import load_audio
+    from talkhead.io.audio import load_audio
 
     path = folder / f"{voice}.wav"
     subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(path), text], check=True)

@@ -28,8 +28,8 @@ CLIP_1080 = REAL_DATA / "bytedance__LatentSync" / "assets" / "demo1_video.mp4"
 
 def tracking_speed(path: Path, frames: int, max_side: int | None, repeats: int) -> dict:
     """Frames/s of FaceTracker on frames held in memory (decoding excluded)."""
+    from talkhead.io.video import VideoReader
     from talkhead.processing.faces import FaceTracker
-    from talkhead.processing.video import VideoReader
 
     reader = VideoReader(path, max_side=max_side)
     images = list(itertools.islice(reader, frames))
@@ -48,8 +48,8 @@ def tracking_speed(path: Path, frames: int, max_side: int | None, repeats: int) 
 
 
 def decode_and_track_speed(path: Path, max_side: int, repeats: int) -> dict:
+    from talkhead.io.video import VideoReader
     from talkhead.processing.faces import FaceTracker
-    from talkhead.processing.video import VideoReader
 
     tracker = FaceTracker()
     counts = []

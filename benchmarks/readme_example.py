@@ -27,8 +27,8 @@ def mouth_strip(video: Path, columns: int = COLUMNS, side: int = SIDE) -> np.nda
     frame's face."""
     import cv2
 
+    from talkhead.io.video import VideoReader
     from talkhead.processing.faces import FaceTracker
-    from talkhead.processing.video import VideoReader
 
     frames = list(VideoReader(video))
     points = FaceTracker().update(frames[0])

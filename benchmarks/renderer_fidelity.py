@@ -44,14 +44,14 @@ def rendered_opening(frames, landmarks, valid, pool, targets, retrieval_options:
 
 def clip_rows(clip, model, max_frames: int) -> dict:
     from talkhead.benchmarks.mouth import decoded_and_tracked, real_mouth_pool
+    from talkhead.io import audio as audio_io
     from talkhead.metrics.lip_follow import lip_follow, std_ratio
     from talkhead.pipelines.lip_sync.retrieval_renderer import predicted_shapes
-    from talkhead.processing import audio as audio_lib
     from talkhead.processing.mouth import inner_lip_opening, shape_inner_lip_opening
 
     fps, frames, landmarks = decoded_and_tracked(clip.video, max_frames)  # the mouth benchmark's frames and tracking
     real = inner_lip_opening(landmarks)
-    wave = audio_lib.load_audio(clip.audio)[: int(len(frames) / fps * audio_lib.SAMPLE_RATE)]
+    wave = audio_io.load_audio(clip.audio)[: int(len(frames) / fps * audio_io.SAMPLE_RATE)]
     valid, pool, real_shapes = real_mouth_pool(frames, landmarks)
     model_shapes = predicted_shapes(model, wave, len(frames), fps, real_shapes[valid].mean(0))
     rows = {

@@ -35,7 +35,7 @@ def main() -> None:
 
     from talkhead.benchmarks.lip_follow import _first_frame, pipeline_runners
     from talkhead.benchmarks.split_clips import split_clips
-    from talkhead.processing.audio import SAMPLE_RATE, load_audio
+    from talkhead.io.audio import SAMPLE_RATE, load_audio
     from talkhead.processing.tracked_clip import track_clip
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -12,7 +12,7 @@ expert is marked wrong on them: each accuracy is given with the clips as filmed 
 clip's offset undone first (``aligned``; found with the phone table fitted on the split, no learned
 model). Face experts read 5 lower-half faces; the mouth-sync expert reads its own window (1 s).
 
-For the mouth-sync expert, per clip (:func:`talkhead.metrics.mouth_sync.clip_offset`, ±15 frames): the
+For the mouth-sync expert, per clip (:func:`talkhead.data.mouth_sync.clip_offset`, ±15 frames): the
 offset it finds on the clip as filmed, against 0 (the clips taken as in sync) and against the phone table's
 offset; and with the audio delayed by 5 frames (the mouth now moves 5 frames before its sound), whether the
 offset it finds moves by -5 ± 1.
@@ -69,9 +69,8 @@ def delayed(features: np.ndarray, displacements: np.ndarray, frames: int) -> tup
 
 
 def mouth_sync_rows(paths: dict[str, str], clips, lags: list[int], phones: dict, samples: int) -> dict:
+    from talkhead.data.mouth_sync import clip_offset, group_offset_accuracy
     from talkhead.data.mouth_windows import motion_clip
-    from talkhead.evaluation.mouth_sync import group_offset_accuracy
-    from talkhead.metrics.mouth_sync import clip_offset
     from talkhead.models.mouth_sync import MouthSyncModel
 
     rows = {}

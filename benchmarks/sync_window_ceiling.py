@@ -48,8 +48,8 @@ class PredictionReferee:
 def main() -> None:
     from talkhead.data.av_offsets import clip_offsets
     from talkhead.data.clips import iter_clips, load_dataset_dict
+    from talkhead.data.mouth_sync import group_offset_accuracy
     from talkhead.data.mouth_windows import motion_clip
-    from talkhead.evaluation.mouth_sync import group_offset_accuracy
     from talkhead.hub import load_pretrained
     from talkhead.models.mouth_motion import MouthMotionModel
 

@@ -47,8 +47,8 @@ def lower_face_box(points: np.ndarray) -> np.ndarray:
 def clip_rows(report: dict, outputs: Path, rows: list, labels: list) -> None:
     """The first open-photo clip of the report: its real frames, then the warp and default rows."""
     from talkhead.benchmarks.split_clips import split_clips
+    from talkhead.io.video import VideoReader
     from talkhead.processing.tracked_clip import track_clip
-    from talkhead.processing.video import VideoReader
 
     clip_id = (report["open_photos"] or report["clips"])[0]
     clip = next(c for c in split_clips(report["data"], report["split"]) if c.clip_id == clip_id)
@@ -70,9 +70,9 @@ def clip_rows(report: dict, outputs: Path, rows: list, labels: list) -> None:
 def contact_sheet(report: dict, outputs: Path, path: Path, with_clip_rows: bool = False) -> Path:
     import cv2
 
-    from talkhead.processing.blinks import blink_schedule
+    from talkhead.io.video import VideoReader
+    from talkhead.pipelines.talking_head.blinks import blink_schedule
     from talkhead.processing.faces import FaceTracker
-    from talkhead.processing.video import VideoReader
 
     rows, labels = [], []
     if with_clip_rows:

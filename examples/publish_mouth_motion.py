@@ -27,14 +27,14 @@ PHONE_DECODERS = {
 
 
 def export(run: Path, name: str) -> Path:
+    from talkhead.hub.model_export import export_run
     from talkhead.models.mouth_motion import MouthMotionModel
-    from talkhead.training.export import export_run
 
     return export_run(MouthMotionModel, run, HUB / name)
 
 
 def _command(run: Path) -> str:
-    from talkhead.training.export import recipe_command
+    from talkhead.hub.model_export import recipe_command
 
     return recipe_command(run, "train_mouth_motion.py")
 
@@ -89,14 +89,14 @@ def card(
 ) -> Path:
     from talkhead.benchmarks.lip_follow import lip_follow_table
     from talkhead.benchmarks.mouth import mouth_table
-    from talkhead.models.mouth_motion import MouthMotionConfig
-    from talkhead.training.checkpoints import latest_trainer_state
-    from talkhead.training.eval_results import results_from_files
-    from talkhead.training.model_card import (
+    from talkhead.hub.model_card import (
         PIPELINE_TAGS,
         markdown_table,
         write_model_card,
     )
+    from talkhead.models.mouth_motion import MouthMotionConfig
+    from talkhead.training.checkpoints import latest_trainer_state
+    from talkhead.training.eval_results import EXAMPLE_DATASET, results_from_files
 
     config = MouthMotionConfig.from_pretrained(HUB / name)
     final, validation = (json.loads((r / "training_summary.json").read_text()) for r in (run, validation_run))
@@ -178,6 +178,7 @@ command (benchmarks/RESULTS.md, "Mouth motion from speech", says what each is, w
     tag = PIPELINE_TAGS[config.model_type]
     return write_model_card(
         HUB / name,
+        datasets=[EXAMPLE_DATASET],
         title=f"Mouth motion from speech, {name} (research only)",
         pipeline_tag=tag,
         eval_results=results_from_files(name, tag, [lip_follow, mouth]),

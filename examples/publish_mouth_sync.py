@@ -22,14 +22,14 @@ HUB = Path(__file__).resolve().parents[1] / "hub_configs"
 
 
 def export(run: Path, name: str) -> Path:
+    from talkhead.hub.model_export import export_run
     from talkhead.models.mouth_sync import MouthSyncModel
-    from talkhead.training.export import export_run
 
     return export_run(MouthSyncModel, run, HUB / name)
 
 
 def _command(run: Path) -> str:
-    from talkhead.training.export import recipe_command
+    from talkhead.hub.model_export import recipe_command
 
     return recipe_command(run, "train_mouth_sync.py")
 
@@ -50,10 +50,10 @@ def _accuracy_rows(report: dict) -> list[list]:
 
 
 def card(run: Path, name: str, benchmark: Path, ceiling: Path) -> Path:
+    from talkhead.hub.model_card import PIPELINE_TAGS, markdown_table, write_model_card
     from talkhead.models.mouth_sync import MouthSyncConfig
     from talkhead.training.checkpoints import latest_trainer_state
-    from talkhead.training.eval_results import results_from_files
-    from talkhead.training.model_card import PIPELINE_TAGS, markdown_table, write_model_card
+    from talkhead.training.eval_results import EXAMPLE_DATASET, results_from_files
 
     config = MouthSyncConfig.from_pretrained(HUB / name)
     summary = json.loads((run / "training_summary.json").read_text())
@@ -84,7 +84,7 @@ reads tracked mouth shapes (identity-free) rather than faces, where a network le
 learns when.
 
 ```python
-from talkhead.evaluation.mouth_sync import mouth_sync_video
+from talkhead.data.mouth_sync import mouth_sync_video
 mouth_sync_video("dubbed.mp4", audio="speech.wav", model="talkhead/{name}")  # {{offset, confidence, scores}}
 ```
 or `talkhead evaluate video dubbed.mp4 --mouth-sync-model --json report.json`. Offset > 0: the mouth moves after its
@@ -130,6 +130,7 @@ against the mouth `talkhead/mouth-motion` predicts from the audio, cosine of cen
     tag = PIPELINE_TAGS[config.model_type]
     return write_model_card(
         HUB / name,
+        datasets=[EXAMPLE_DATASET],
         title=f"Mouth-sync expert, {name} (research only)",
         pipeline_tag=tag,
         eval_results=results_from_files(name, tag, [benchmark]),

@@ -26,9 +26,9 @@ def export(run: Path, name: str, step: int | None = None) -> Path:
     model.safetensors)."""
     from safetensors.torch import load_file
 
+    from talkhead.hub.model_export import export_checkpoint
     from talkhead.models.ms_sync import MSSyncGenerator
     from talkhead.training.checkpoints import checkpoint_at
-    from talkhead.training.export import export_checkpoint
 
     model = MSSyncGenerator.from_pretrained(run)
     if step is not None:
@@ -43,7 +43,7 @@ def export(run: Path, name: str, step: int | None = None) -> Path:
 
 
 def _recipe(run: Path) -> str:
-    from talkhead.training.model_card import markdown_table
+    from talkhead.hub.model_card import markdown_table
 
     args = json.loads((run / "training_args.json").read_text())
     summary = json.loads((run / "training_summary.json").read_text())
@@ -73,7 +73,7 @@ def _recipe(run: Path) -> str:
 
 
 def _validation(run: Path) -> str:
-    from talkhead.training.model_card import markdown_table
+    from talkhead.hub.model_card import markdown_table
 
     summary = json.loads((run / "training_summary.json").read_text())
     rows = []
@@ -97,7 +97,7 @@ def _validation(run: Path) -> str:
 
 
 def _speed(path: Path | None) -> str:
-    from talkhead.training.model_card import markdown_table
+    from talkhead.hub.model_card import markdown_table
 
     if path is None or not path.exists():
         return "Not measured: run `python benchmarks/ms_sync_speed.py`."
@@ -132,9 +132,9 @@ def _ablation_note(report: dict, name: str) -> str:
 
 def card(run: Path, name: str, benchmark: Path, speed: Path | None) -> Path:
     from talkhead.benchmarks.papers import markdown_table as benchmark_table
+    from talkhead.hub.model_card import PIPELINE_TAGS, write_model_card
     from talkhead.models.ms_sync import MSSyncGenerator
-    from talkhead.training.eval_results import results_from_files
-    from talkhead.training.model_card import PIPELINE_TAGS, write_model_card
+    from talkhead.training.eval_results import EXAMPLE_DATASET, results_from_files
 
     model = MSSyncGenerator.from_pretrained(HUB / name)
     config = model.config
@@ -184,6 +184,7 @@ Landmarks are dlib's 68 points in the unit square of the face crop; head motion 
     tag = PIPELINE_TAGS[config.model_type]
     return write_model_card(
         HUB / name,
+        datasets=[EXAMPLE_DATASET],
         title=f"MS-Sync generator, {name} (small, research only)",
         pipeline_tag=tag,
         eval_results=results_from_files(name, tag, [benchmark]),

@@ -27,7 +27,7 @@ def export(run: Path, name: str) -> Path:
     from transformers import AutoModel
 
     import talkhead.models  # noqa: F401  (registers the Auto classes)
-    from talkhead.training.export import export_checkpoint
+    from talkhead.hub.model_export import export_checkpoint
 
     folder = export_checkpoint(AutoModel.from_pretrained(run), HUB / name)
     print(f"exported {run} -> {folder} ({(folder / 'model.safetensors').stat().st_size / 1e6:.1f} MB)")
@@ -35,7 +35,7 @@ def export(run: Path, name: str) -> Path:
 
 
 def _recipe(run: Path, keys: tuple[str, ...]) -> str:
-    from talkhead.training.model_card import markdown_table
+    from talkhead.hub.model_card import markdown_table
 
     args = json.loads((run / "training_args.json").read_text())
     summary = json.loads((run / "training_summary.json").read_text())
@@ -82,11 +82,12 @@ def expert_card(run: Path, name: str, data: str | None) -> Path:
     from transformers import AutoModel
 
     import talkhead.models  # noqa: F401
-    from talkhead.training.model_card import (
+    from talkhead.hub.model_card import (
         PIPELINE_TAGS,
         markdown_table,
         write_model_card,
     )
+    from talkhead.training.eval_results import EXAMPLE_DATASET
 
     model = AutoModel.from_pretrained(HUB / name).eval()
     params = sum(p.numel() for p in model.parameters())
@@ -140,7 +141,7 @@ published generator trains against it.
 
 ```python
 from talkhead.metrics.face_sync import face_sync
-from talkhead.models.avsyncnet import SyncNetExpert
+from talkhead.models.syncnet_expert import SyncNetExpert
 expert = SyncNetExpert.from_pretrained("talkhead/{name}")
 result = face_sync(expert, faces, mel)     # faces (T, 3, 96, 96), the clip's mel (M, 80)
 print(result.offset, result.confidence, result.min_distance)
@@ -180,6 +181,7 @@ prefer comparisons between systems on the same clips over absolute values.""",
     # No model-index here: the test offset accuracy above is measured by this script, not read from a benchmark JSON.
     return write_model_card(
         HUB / name,
+        datasets=[EXAMPLE_DATASET],
         title=title,
         misuse=None,
         pipeline_tag=PIPELINE_TAGS[model.config.model_type],
@@ -192,13 +194,13 @@ prefer comparisons between systems on the same clips over absolute values.""",
 
 def generator_card(run: Path, name: str, benchmark: Path | None, speed: Path | None, notes: Path | None = None) -> Path:
     from talkhead.benchmarks.papers import markdown_table as benchmark_table
-    from talkhead.models.stable_sync import StableSyncFaceGenerator
-    from talkhead.training.eval_results import results_from_files
-    from talkhead.training.model_card import (
+    from talkhead.hub.model_card import (
         PIPELINE_TAGS,
         markdown_table,
         write_model_card,
     )
+    from talkhead.models.stable_sync import StableSyncFaceGenerator
+    from talkhead.training.eval_results import EXAMPLE_DATASET, results_from_files
 
     model = StableSyncFaceGenerator.from_pretrained(HUB / name)
     params = sum(p.numel() for p in model.parameters())
@@ -278,6 +280,7 @@ end, not one that matches the paper's LRS2 numbers."""
     base = args.get("init_generator") or args.get("avsyncnet")
     return write_model_card(
         HUB / name,
+        datasets=[EXAMPLE_DATASET],
         title=f"Stabilized-sync face generator, {name} (small, research only)",
         pipeline_tag=tag,
         base_model=Path(base).name if base else None,

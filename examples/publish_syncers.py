@@ -21,8 +21,8 @@ HUB = Path(__file__).resolve().parents[1] / "hub_configs"
 
 
 def export(run: Path, name: str) -> Path:
+    from talkhead.hub.model_export import export_checkpoint
     from talkhead.models.ms_sync import MSSyncSyncerModel
-    from talkhead.training.export import export_checkpoint
 
     model = MSSyncSyncerModel.from_pretrained(run)
     folder = export_checkpoint(model, HUB / name)
@@ -59,13 +59,13 @@ def _training_rows(run: Path) -> list[list]:
 
 
 def card(run: Path, name: str, benchmark: Path, stage1: Path | None) -> Path:
-    from talkhead.models.ms_sync import MSSyncSyncerConfig
-    from talkhead.training.eval_results import results_from_files
-    from talkhead.training.model_card import (
+    from talkhead.hub.model_card import (
         PIPELINE_TAGS,
         markdown_table,
         write_model_card,
     )
+    from talkhead.models.ms_sync import MSSyncSyncerConfig
+    from talkhead.training.eval_results import EXAMPLE_DATASET, results_from_files
 
     config = MSSyncSyncerConfig.from_pretrained(HUB / name)
     is_eval = "eval" in name
@@ -197,6 +197,7 @@ it is), so AV-Conf alone does not reveal an offset; |AV-Off| does. Landmarks com
     tag = PIPELINE_TAGS[config.model_type]
     return write_model_card(
         HUB / name,
+        datasets=[EXAMPLE_DATASET],
         title=title,
         summary=summary_text,
         sections=sections,

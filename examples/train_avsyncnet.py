@@ -66,7 +66,8 @@ class SyncExpertTrainingArguments(TrainingRunArguments):
 
 
 def build_model(args):
-    from talkhead.models.avsyncnet import AVSyncNet, AVSyncNetConfig, SyncNetExpert, SyncNetExpertConfig
+    from talkhead.models.avsyncnet import AVSyncNet, AVSyncNetConfig
+    from talkhead.models.syncnet_expert import SyncNetExpert, SyncNetExpertConfig
 
     model_class, config_class = {
         "avsyncnet": (AVSyncNet, AVSyncNetConfig),

@@ -56,9 +56,9 @@ def save_plots(output_dir: Path, history: dict, chance: float) -> None:
 
 
 def main(argv=None) -> None:
+    from talkhead.data.mouth_sync import group_offset_accuracy
     from talkhead.data.mouth_windows import MouthSyncGroupDataset
     from talkhead.errors import TalkheadInputError
-    from talkhead.evaluation.mouth_sync import group_offset_accuracy
     from talkhead.losses import offset_classification_loss
     from talkhead.models.mouth_sync import MouthSyncConfig, MouthSyncModel
     from talkhead.training.accelerator_setup import build_scheduler

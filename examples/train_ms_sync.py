@@ -113,8 +113,8 @@ def validate(generator, eval_syncers, chunks) -> dict:
 
 def render_sample(generator, chunk: dict, path: Path) -> Path:
     """Ground truth (left) and generated (right) landmarks of one validation chunk, with its audio."""
+    from talkhead.io.video_writer import write_video
     from talkhead.processing.landmarks import landmark_canvas
-    from talkhead.processing.video import write_video
 
     with torch.no_grad():
         generated = generator.generate(

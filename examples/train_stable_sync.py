@@ -103,7 +103,7 @@ def av_hubert_window_dataset(base):
     """``base`` (a FaceWindowDataset class) whose samples also hold ``av_hubert_audio``, (5, 104): the target
     window's rows of the clip's AV-HuBERT audio features (computed from its waveform once per clip)."""
     from talkhead.data.face_windows import WINDOW
-    from talkhead.processing.av_hubert_inputs import stacked_logfbank
+    from talkhead.models.av_hubert.feature_extraction_av_hubert import stacked_logfbank
 
     class WithAVHubertAudio(base):
         def __init__(self, *args, **kwargs):

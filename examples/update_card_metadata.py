@@ -35,15 +35,14 @@ def metadata_for(folder: Path):
     """The ``ModelCardData`` talkhead writes for ``folder``, keeping the tags and licence its card has now."""
     from huggingface_hub import ModelCard
 
+    from talkhead.hub.model_card import PIPELINE_TAGS, card_data
     from talkhead.training.eval_results import EXAMPLE_DATASET, eval_results
-    from talkhead.training.model_card import PIPELINE_TAGS, card_data
 
     current = ModelCard.load(folder / "README.md").data
     model_type = json.loads((folder / "config.json").read_text())["model_type"]
     if model_type not in PIPELINE_TAGS:
         raise SystemExit(
-            f"{folder}: model type '{model_type}' has no pipeline tag in "
-            "talkhead.training.model_card.PIPELINE_TAGS; add it"
+            f"{folder}: model type '{model_type}' has no pipeline tag in talkhead.hub.model_card.PIPELINE_TAGS; add it"
         )
     tag = PIPELINE_TAGS[model_type]
     trained_here = (folder / "model.safetensors").exists()
@@ -63,7 +62,7 @@ def metadata_for(folder: Path):
 def main() -> int:
     from huggingface_hub import ModelCard
 
-    from talkhead.training.model_card import replace_metadata
+    from talkhead.hub.model_card import replace_metadata
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="only report cards whose metadata differs")

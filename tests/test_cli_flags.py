@@ -192,7 +192,7 @@ def test_a_checkpoint_argument_is_spelled_as_its_model_flag():
 
 def test_a_library_error_names_the_argument_and_the_command_names_the_flag(tmp_path, capsys):
     from talkhead.errors import TalkheadInputError
-    from talkhead.outputs import check_output_folder
+    from talkhead.io.outputs import check_output_folder
 
     folder = tmp_path / "dataset"
     folder.mkdir()

@@ -13,6 +13,7 @@ import pytest
 
 from talkhead import hub
 from talkhead.errors import TalkheadInputError
+from talkhead.hub import lookup
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -72,10 +73,10 @@ def test_local_folder_comes_before_the_cache(tmp_path, monkeypatch):
 
 def test_package_data_comes_before_the_source_checkout(tmp_path, monkeypatch):
     model_folder(tmp_path / "wheel" / "mouth-motion")
-    monkeypatch.setattr(hub, "SHIPPED_ROOTS", (tmp_path / "wheel", tmp_path / "checkout"))
+    monkeypatch.setattr(lookup, "SHIPPED_ROOTS", (tmp_path / "wheel", tmp_path / "checkout"))
     assert hub.shipped_names() == ["mouth-motion"]
     assert hub.checkpoint_path("talkhead/mouth-motion", cache_dir=tmp_path) == str(tmp_path / "wheel" / "mouth-motion")
-    monkeypatch.setattr(hub, "SHIPPED_ROOTS", (tmp_path / "absent",))
+    monkeypatch.setattr(lookup, "SHIPPED_ROOTS", (tmp_path / "absent",))
     assert hub.shipped_names() == []  # an install without the folders: the id goes to from_pretrained as is
     assert hub.checkpoint_path("talkhead/mouth-motion", cache_dir=tmp_path) == "talkhead/mouth-motion"
 

@@ -1,4 +1,4 @@
-"""talkhead.outputs: the output guard, atomic writes, and stopping by signal (in process, and a real `kill`)."""
+"""talkhead.io.outputs: the output guard, atomic writes, and stopping by signal (in process, and a real `kill`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import pytest
 import talkhead.cli.lip_sync
 from talkhead.cli import main
 from talkhead.errors import TalkheadInputError
-from talkhead.outputs import (
+from talkhead.io.containers import ffmpeg_reason
+from talkhead.io.outputs import (
     OutputGuard,
     atomic_output,
     check_output_folder,
@@ -23,7 +24,6 @@ from talkhead.outputs import (
     interrupt_on_signals,
     write_json,
 )
-from talkhead.processing._av import ffmpeg_reason
 
 from .conftest import speech_like, talking_video, write_wav
 from .pipelines.conftest import face_generator_path  # noqa: F401  (session fixture)
@@ -241,7 +241,7 @@ def test_kill_9_strands_a_partial_that_the_next_run_to_that_output_removes(tmp_p
 
 
 def test_only_the_partials_of_dead_processes_are_swept(tmp_path):
-    from talkhead.outputs import sweep_orphans, temporary_path
+    from talkhead.io.outputs import sweep_orphans, temporary_path
 
     target = tmp_path / "out.mp4"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
@@ -291,7 +291,7 @@ def test_too_little_free_space_is_one_error_line_before_any_work(tmp_path, astro
 def test_a_disk_that_fills_while_encoding_is_one_error_and_no_file(tmp_path):
     import errno
 
-    from talkhead.processing.video import VideoWriter
+    from talkhead.io.video_writer import VideoWriter
 
     class FillsUp:  # a container on a device that is full after the first packets
         def __init__(self, container):

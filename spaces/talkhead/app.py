@@ -39,19 +39,19 @@ QUEUE_SIZE = 8  # requests waiting beyond this are turned away ("queue is full")
 PROGRESS = gr.Progress(track_tqdm=True)
 
 from talkhead import defaults  # noqa: E402
+from talkhead.data.mouth_sync import mouth_sync_video  # noqa: E402
 from talkhead.errors import TalkheadInputError  # noqa: E402
-from talkhead.evaluation.mouth_sync import mouth_sync_video  # noqa: E402
 from talkhead.hub import load_pretrained  # noqa: E402
+from talkhead.io import audio as audio_io  # noqa: E402
+from talkhead.io.audio import declared_audio_seconds, decoded_audio_seconds  # noqa: E402
+from talkhead.io.video_probe import decoded_video_seconds, probe_video, stored_frame_size  # noqa: E402
 from talkhead.models.mouth_sync import MouthSyncModel  # noqa: E402
 from talkhead.options import LipSyncOptions, TalkingHeadOptions  # noqa: E402
 from talkhead.pipelines.lip_sync import lip_sync  # noqa: E402
 from talkhead.pipelines.loading import load_talking_head_models  # noqa: E402
 from talkhead.pipelines.talking_head import talking_head  # noqa: E402
 from talkhead.processing import audio as audio_lib  # noqa: E402
-from talkhead.processing.audio_decode import declared_audio_seconds, decoded_audio_seconds  # noqa: E402
 from talkhead.processing.landmarks import mouth_opening  # noqa: E402
-from talkhead.processing.video import probe_video  # noqa: E402
-from talkhead.processing.video_probe import decoded_video_seconds, stored_frame_size  # noqa: E402
 
 # the models, by id (the library's defaults): the Hugging Face cache if they were downloaded there, else the copies
 # inside the installed talkhead package (talkhead.hub); nothing is fetched at start-up
@@ -190,7 +190,7 @@ def discard_output(path: Path) -> None:
 
 def audio_envelope(wave: np.ndarray, frames: int, fps: float) -> np.ndarray:
     """RMS of the 16 kHz ``wave`` over each of ``frames`` video frames."""
-    return audio_lib.frame_rms(wave, frames, audio_lib.SAMPLE_RATE, fps)
+    return audio_lib.frame_rms(wave, frames, audio_io.SAMPLE_RATE, fps)
 
 
 def mouth_plot(landmarks: np.ndarray, wave: np.ndarray, fps: float):
@@ -289,7 +289,7 @@ def animate(image, audio, head_motion_scale, lip_scale, repaint, progress=PROGRE
     except BaseException:
         discard_output(output)
         raise
-    wave = audio_lib.load_audio(audio)
+    wave = audio_io.load_audio(audio)
     progress(0.95, desc="scoring sync")
     score_text, confidence = score_outputs(result.video)
     return (

@@ -211,7 +211,7 @@ def face_mouth_rois(faces: torch.Tensor, crop_size: int = 88) -> torch.Tensor:
     The cheap fallback for the paper's crops of the full frame (Yaman et al., AV-HuBERT expert, §3.5): a fixed
     mouth box of the 96x96 face (rows 48-95, columns 16-79) bilinearly resized to 96x96, grayscale (0.299 R +
     0.587 G + 0.114 B), centre crop 88, normalised with mean 0.421 and std 0.165 (AV-HuBERT code,
-    ``hubert_dataset.py``). The real crops (:func:`talkhead.processing.av_hubert_inputs.mouth_rois`) come from
+    ``hubert_dataset.py``). The real crops (:func:`talkhead.processing.mouth_crops.mouth_rois`) come from
     the full frame, warped by the landmarks onto a mean face; this box ignores head pose and
     stretches the mouth (48 rows and 64 columns both become 96), so AV-HuBERT sees a distorted mouth. It is
     what training on 96x96 faces alone allows (no full frames, no per-frame warp in the dataset).

@@ -113,7 +113,8 @@ class TalkingHeadOptions:
             closed lips, a dark cavity and a band of upper teeth.
         keep_open_mouth: a photo whose lips are apart keeps its open mouth as the rest pose, and the lips never
             meet (off, the default: such a photo is driven from its mouth closed, so it closes between words).
-        blinks: blink every 2-6 s (a seeded schedule, :mod:`talkhead.processing.blinks`; never in the first 0.8 s).
+        blinks: blink every 2-6 s (a seeded schedule, :mod:`talkhead.pipelines.talking_head.blinks`; never in the
+            first 0.8 s).
         seed: fixes the generator's optional noise.
         feather: width of the mouth paste-back seam, as a fraction of the face box.
         crf: x264 quality.

@@ -17,7 +17,7 @@ model modules import ``PreTrainedModel`` and would fail on a module still being 
 Why not ``auto_map`` in every config.json: with ``trust_remote_code`` transformers would download and execute
 modeling code stored in each model repository, a second copy of the package's code that can drift from it.
 talkhead is a package, so the choice here is cards that say ``pip install talkhead`` (the card writer,
-:mod:`talkhead.training.model_card`, does) and classes that come from the installed, versioned package.
+:mod:`talkhead.hub.model_card`, does) and classes that come from the installed, versioned package.
 """
 
 import sys

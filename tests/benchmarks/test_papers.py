@@ -65,8 +65,9 @@ def test_benchmark_ms_sync_rows_and_columns(tmp_path, capsys):
 
 
 def test_benchmark_lip_sync_rows_columns_and_ground_truth_is_perfect(tmp_path, capsys):
-    from talkhead.models.avsyncnet import AVSyncNetConfig, SyncNetExpert, SyncNetExpertConfig
+    from talkhead.models.avsyncnet import AVSyncNetConfig
     from talkhead.models.stable_sync import StableSyncFaceGenerator, StableSyncFaceGeneratorConfig
+    from talkhead.models.syncnet_expert import SyncNetExpert, SyncNetExpertConfig
 
     torch.manual_seed(0)
     data = contract_dataset(tmp_path / "ds", num_clips=1, frames=30, test_clips=1, faces=True)

@@ -11,9 +11,9 @@ from huggingface_hub import DatasetCard
 
 from talkhead.cli import main
 from talkhead.data.clips import load_dataset_dict, read_clip, split_by_source, with_contract_format
-from talkhead.data.hub_export import push_dataset, source_licences
 from talkhead.errors import TalkheadInputError
-from talkhead.hub_upload import HubUploadError
+from talkhead.hub.dataset_export import push_dataset, source_licences
+from talkhead.hub.upload import HubUploadError
 
 from ..conftest import talking_video
 

@@ -18,8 +18,8 @@ from ..conftest import face_frame, speech_like, talking_video, write_av, write_w
 def tiny_models(tmp_path_factory):
     """Folders of tiny random models: our expert, MS-Sync eval syncers, SyncNet v2 and AV-HuBERT."""
     from talkhead.models.av_hubert import AVHubertConfig, AVHubertModel
-    from talkhead.models.avsyncnet import SyncNetExpert, SyncNetExpertConfig
     from talkhead.models.ms_sync import MSSyncSyncerConfig, MSSyncSyncerModel
+    from talkhead.models.syncnet_expert import SyncNetExpert, SyncNetExpertConfig
     from talkhead.models.syncnet_v2 import SyncNetV2Config, SyncNetV2Model
 
     root = tmp_path_factory.mktemp("tiny_models")
@@ -194,12 +194,12 @@ def test_a_frame_folder_without_audio_and_an_undecodable_track_are_reasons(media
         == {"status": "unavailable", "reason": folder_has_no_audio(KEYWORDS)}
     )
 
-    from talkhead.processing import audio as audio_lib
+    from talkhead.io import audio as audio_io
 
     def broken(path, *args, **kwargs):
         raise MediaDecodeError(f"cannot decode '{path}': invalid data")
 
-    monkeypatch.setattr(audio_lib, "load_audio", broken)
+    monkeypatch.setattr(audio_io, "load_audio", broken)
     report = evaluate_video(media["talk"], metrics="expert_sync")
     reason = report["metrics"]["expert_sync"]["reason"]
     assert reason.startswith("the audio of ") and "invalid data" in reason and reason.endswith("give audio")

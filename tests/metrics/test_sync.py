@@ -90,16 +90,17 @@ def test_expert_offset_searches_any_expert():
 def test_every_shipped_kind_of_expert_is_a_sync_expert():
     import torch
 
+    from talkhead.data.mouth_sync import MouthSyncExpert
     from talkhead.metrics.avs import AVHubertExpert
     from talkhead.metrics.face_sync import FaceSyncExpert
     from talkhead.metrics.landmarks import MSSyncLevelExpert
     from talkhead.metrics.lse import SyncNetV2Expert
-    from talkhead.metrics.mouth_sync import MouthSyncExpert
     from talkhead.metrics.sync import SyncExpert
     from talkhead.models.av_hubert import AVHubertConfig, AVHubertModel
-    from talkhead.models.avsyncnet import AVSyncNet, AVSyncNetConfig, SyncNetExpert, SyncNetExpertConfig
+    from talkhead.models.avsyncnet import AVSyncNet, AVSyncNetConfig
     from talkhead.models.mouth_sync import MouthSyncConfig, MouthSyncModel
     from talkhead.models.ms_sync import MSSyncSyncerConfig, MSSyncSyncerModel
+    from talkhead.models.syncnet_expert import SyncNetExpert, SyncNetExpertConfig
     from talkhead.models.syncnet_v2 import SyncNetV2Config, SyncNetV2Model
 
     torch.manual_seed(0)

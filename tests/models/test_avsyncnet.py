@@ -3,14 +3,8 @@
 import pytest
 import torch
 
-from talkhead.models.avsyncnet import (
-    AVSyncNet,
-    AVSyncNetConfig,
-    SyncNetExpert,
-    SyncNetExpertConfig,
-    load_imagenet_resnet50,
-    lower_half_stack,
-)
+from talkhead.models.avsyncnet import AVSyncNet, AVSyncNetConfig, load_imagenet_resnet50, lower_half_stack
+from talkhead.models.syncnet_expert import SyncNetExpert, SyncNetExpertConfig
 
 MODELS = [(AVSyncNet, AVSyncNetConfig), (SyncNetExpert, SyncNetExpertConfig)]
 

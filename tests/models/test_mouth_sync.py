@@ -1,12 +1,11 @@
-"""The mouth-sync expert (tiny config), its group data and the offset search of evaluation/mouth_sync.py."""
+"""The mouth-sync expert (tiny config), its group data and the offset search of data/mouth_sync.py."""
 
 import numpy as np
 import pytest
 import torch
 
+from talkhead.data.mouth_sync import clip_offset, group_offset_accuracy, sliding_windows
 from talkhead.data.mouth_windows import MotionClip, MouthSyncGroupDataset
-from talkhead.evaluation.mouth_sync import group_offset_accuracy
-from talkhead.metrics.mouth_sync import clip_offset, sliding_windows
 from talkhead.metrics.sync import offset_search
 from talkhead.models.mouth_sync import MouthSyncConfig, MouthSyncModel
 from talkhead.processing.phones import NUM_PHONES
@@ -109,8 +108,8 @@ def test_groups_and_offset_accuracy():
 
 
 def test_mouth_sync_video_reports_an_offset_and_refuses_bad_input(astronaut, tmp_path):
+    from talkhead.data.mouth_sync import mouth_sync_video
     from talkhead.errors import TalkheadInputError
-    from talkhead.evaluation.mouth_sync import mouth_sync_video
 
     from ..conftest import talking_video, write_av
 

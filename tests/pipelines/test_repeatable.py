@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from talkhead.io.video import read_video
 from talkhead.processing.phones import phones_available
-from talkhead.processing.video import read_video
 
 from ..conftest import talking_video, write_wav
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(not phones_available(), reason="pocketsphinx is 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory, astronaut):
     """A 25-frame talking video, 1 s of noisy speech (A), other speech (B) and loud noise, as files."""
-    from talkhead.processing.audio import load_audio
+    from talkhead.io.audio import load_audio
 
     folder = tmp_path_factory.mktemp("repeatable")
     rng = np.random.default_rng(0)

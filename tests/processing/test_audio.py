@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from talkhead.errors import EmptyAudioError, MediaDecodeError, NoAudioError
+from talkhead.io import audio as audio_io
+from talkhead.io.audio import stream_audio
 from talkhead.processing import audio as A
-from talkhead.processing.audio_decode import stream_audio
 
 from ..conftest import face_frame, speech_like, write_av, write_wav
 from .psf_reference import psf_mfcc
@@ -88,7 +89,7 @@ def test_silence_mask_marks_pauses_and_all_silent_audio():
 def test_stereo_wav_at_any_rate_loads_as_16k_mono(tmp_path, rate):
     left, right = tone(440, 1.5, rate), 0.5 * tone(440, 1.5, rate)
     path = write_wav(tmp_path / f"stereo_{rate}.wav", np.stack([left, right], axis=1), rate)
-    wave = A.load_audio(path)
+    wave = audio_io.load_audio(path)
     assert wave.dtype == np.float32 and wave.ndim == 1
     assert abs(len(wave) - 24000) <= 1
     assert dominant_frequency(wave, 16000) == pytest.approx(440, abs=2)
@@ -98,7 +99,7 @@ def test_stereo_wav_at_any_rate_loads_as_16k_mono(tmp_path, rate):
 def test_compressed_audio_and_video_tracks_load_through_pyav(tmp_path, astronaut):
     frames = [face_frame(astronaut, 64)] * 25
     video = write_av(tmp_path / "clip.mp4", frames, 25, tone(440, 1.0, 48000), sample_rate=48000, channels=2)
-    wave = A.load_audio(video)
+    wave = audio_io.load_audio(video)
     assert abs(len(wave) - 16000) < 16000 * 0.05
     assert dominant_frequency(wave, 16000) == pytest.approx(440, abs=3)
 
@@ -122,7 +123,7 @@ def test_eight_channel_aac_decodes_to_the_channel_average(tmp_path):
     decoding runs in a child process."""
     path = write_eight_channel_aac(tmp_path / "ch8.m4a", tone(220, 1.0, 48000), 48000)
     decoded = tmp_path / "decoded.npy"
-    code = "import sys, numpy, talkhead.processing.audio as A; numpy.save(sys.argv[2], A.load_audio(sys.argv[1]))"
+    code = "import sys, numpy, talkhead.io.audio as A; numpy.save(sys.argv[2], A.load_audio(sys.argv[1]))"
     child = subprocess.run(
         [sys.executable, "-c", code, str(path), str(decoded)], capture_output=True, text=True, timeout=60
     )
@@ -135,22 +136,22 @@ def test_eight_channel_aac_decodes_to_the_channel_average(tmp_path):
 
 def test_wav_content_with_a_misleading_extension(tmp_path):
     path = write_wav(tmp_path / "really_pcm.mp3", tone(200, 0.5, 16000))
-    assert len(A.load_audio(path)) == 8000
+    assert len(audio_io.load_audio(path)) == 8000
 
 
 def test_bad_audio_inputs_give_clear_errors(tmp_path, astronaut):
     with pytest.raises(FileNotFoundError, match="no such audio file"):
-        A.load_audio(tmp_path / "missing.wav")
+        audio_io.load_audio(tmp_path / "missing.wav")
     garbage = tmp_path / "garbage.wav"
     garbage.write_bytes(b"this is not audio" * 100)
     with pytest.raises(MediaDecodeError, match="garbage.wav"):
-        A.load_audio(garbage)
+        audio_io.load_audio(garbage)
     empty = write_wav(tmp_path / "empty.wav", np.zeros(0, np.float32))
     with pytest.raises(EmptyAudioError, match="empty"):
-        A.load_audio(empty)
+        audio_io.load_audio(empty)
     silent_video = write_av(tmp_path / "silent.mp4", [face_frame(astronaut, 64)] * 5)
     with pytest.raises(NoAudioError, match="no audio track"):
-        A.load_audio(silent_video)
+        audio_io.load_audio(silent_video)
 
 
 @pytest.mark.parametrize("num_samples", [300, 400, 401, 6400, 9000])
@@ -185,8 +186,8 @@ def test_streamed_audio_lines_up_with_loaded_audio(tmp_path, astronaut, rate):
     path = write_av(
         tmp_path / "clip.mp4", [face_frame(astronaut, 64)] * 38, fps=25, audio=wave, sample_rate=rate, channels=2
     )
-    loaded = A.load_audio(path)
-    streamed = np.concatenate(list(stream_audio(path, A.SAMPLE_RATE)))
+    loaded = audio_io.load_audio(path)
+    streamed = np.concatenate(list(stream_audio(path, audio_io.SAMPLE_RATE)))
     assert abs(len(streamed) - len(loaded)) <= 1100  # AAC's last frame may hold padding load_audio trims
     n = min(len(loaded), len(streamed)) - 400
     lags = range(-40, 41)

@@ -30,7 +30,7 @@ def test_segments_become_frame_fractions():
 
 @pytest.mark.skipif(not phones_available(), reason="pocketsphinx is not installed")
 def test_example_speech_decodes_to_speech_phones():
-    from talkhead.processing.audio import load_audio
+    from talkhead.io.audio import load_audio
     from talkhead.processing.phones import decode_phones, phone_features
 
     wave = load_audio(ROOT / "examples" / "assets" / "speech.wav")
@@ -46,7 +46,7 @@ def test_example_speech_decodes_to_speech_phones():
 
 @pytest.mark.skipif(not phones_available(), reason="pocketsphinx is not installed")
 def test_word_decoder_gives_dictionary_phones_in_time_order():
-    from talkhead.processing.audio import load_audio
+    from talkhead.io.audio import load_audio
     from talkhead.processing.phones import decode_phones
 
     wave = load_audio(ROOT / "examples" / "assets" / "speech.wav")
@@ -83,7 +83,7 @@ def _noise(seconds: float, seed: int = 0) -> np.ndarray:
 def _noisy_speech() -> tuple[np.ndarray, np.ndarray]:
     """The example speech with a little room noise (which the old decoders' hidden state tipped over), and 5 s of
     loud noise."""
-    from talkhead.processing.audio import load_audio
+    from talkhead.io.audio import load_audio
 
     rng = np.random.default_rng(0)
     clean = load_audio(ROOT / "examples" / "assets" / "speech.wav")
@@ -111,7 +111,7 @@ def test_threads_decode_at_once_as_they_would_one_after_the_other():
     own (processing.per_thread)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from talkhead.processing.audio import load_audio
+    from talkhead.io.audio import load_audio
     from talkhead.processing.phones import decode_phones
 
     speech = load_audio(ROOT / "examples" / "assets" / "speech.wav")

@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 
 from talkhead.errors import MediaDecodeError, NoVideoError
-from talkhead.processing import audio as A
-from talkhead.processing.video import VideoReader, VideoWriter, read_video, write_video
-from talkhead.processing.video_probe import frames_covering, resample_indices
+from talkhead.io import audio as audio_io
+from talkhead.io.video import VideoReader, read_video
+from talkhead.io.video_probe import frames_covering, resample_indices
+from talkhead.io.video_writer import VideoWriter, write_video
 
 from ..conftest import write_av, write_timed_video
 
@@ -109,7 +110,7 @@ def test_encode_decode_round_trip_keeps_frames_audio_and_timing(tmp_path):
     decoded = read_video(path)
     assert len(decoded) == 50
     assert np.array_equal(frame_numbers(decoded), np.arange(50))
-    wave = A.load_audio(path)
+    wave = audio_io.load_audio(path)
     assert abs(len(wave) - len(audio)) <= 640  # durations equal within one frame
     onset = int(np.argmax(np.abs(wave) > 0.2))
     assert abs(onset - click_frame * 640) < 640 / 2  # the click stays on its frame

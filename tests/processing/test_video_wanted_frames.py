@@ -5,8 +5,8 @@ import av
 import numpy as np
 import pytest
 
-from talkhead.processing import video as V
-from talkhead.processing.video import VideoReader
+from talkhead.io import video as V
+from talkhead.io.video import VideoReader
 
 from ..conftest import write_av
 

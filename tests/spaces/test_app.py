@@ -62,7 +62,7 @@ def figure_lines(figure) -> list[np.ndarray]:
 def test_handlers_on_tiny_inputs(app, scorable_speech, monkeypatch):
     from skimage import data
 
-    from talkhead.processing.video import probe_video
+    from talkhead.io.video_probe import probe_video
 
     monkeypatch.setattr(app, "OUTPUT_SIZE", 192)
     video, mouth, score, offsets, notes = app.animate(data.astronaut(), scorable_speech, 1.0, 1.0, False)
@@ -162,7 +162,7 @@ def write_opus(path: Path, seconds: float, **container_options) -> Path:
 
 def test_long_compressed_speech_is_refused_from_its_header_without_decoding(app, astronaut, tmp_path, monkeypatch):
     monkeypatch.setattr(app, "models", lambda: pytest.fail("the models were reached"))
-    monkeypatch.setattr(app.audio_lib, "load_audio", lambda *args: pytest.fail("the speech was decoded"))
+    monkeypatch.setattr(app.audio_io, "load_audio", lambda *args: pytest.fail("the speech was decoded"))
     monkeypatch.setattr(app, "decoded_audio_seconds", lambda *args, **kwargs: pytest.fail("the speech was decoded"))
     long_speech = write_opus(tmp_path / "long.ogg", 300)
     with pytest.raises(gr.Error, match=r"the speech is 300.0 s long; this Space takes at most 30 s"):
@@ -172,10 +172,10 @@ def test_long_compressed_speech_is_refused_from_its_header_without_decoding(app,
 
 
 def test_speech_whose_header_gives_no_length_is_decoded_only_past_the_limit(app, astronaut, tmp_path, monkeypatch):
-    from talkhead.processing.audio_decode import decoded_audio_seconds
+    from talkhead.io.audio import decoded_audio_seconds
 
     monkeypatch.setattr(app, "models", lambda: pytest.fail("the models were reached"))
-    monkeypatch.setattr(app.audio_lib, "load_audio", lambda *args: pytest.fail("the speech was decoded whole"))
+    monkeypatch.setattr(app.audio_io, "load_audio", lambda *args: pytest.fail("the speech was decoded whole"))
     live = write_opus(tmp_path / "live.webm", 60, live="1")  # a live recording's webm: no duration in its header
     with av.open(str(live)) as container:
         assert container.duration is None and container.streams.audio[0].duration is None
@@ -194,7 +194,7 @@ def test_a_video_is_refused_from_its_header_before_a_frame_is_decoded(app, astro
 
 
 def test_a_video_whose_header_gives_no_length_is_decoded_only_past_the_limit(app, astronaut, tmp_path, monkeypatch):
-    from talkhead.processing.video_probe import decoded_video_seconds
+    from talkhead.io.video_probe import decoded_video_seconds
 
     from ..conftest import face_frame
 
@@ -219,7 +219,7 @@ def test_a_video_whose_header_gives_no_length_is_decoded_only_past_the_limit(app
 
 
 def test_a_result_without_a_face_comes_back_unscored(app, tmp_path):
-    from talkhead.processing.video import write_video
+    from talkhead.io.video_writer import write_video
 
     video = write_video(
         tmp_path / "gray.mp4", [np.full((96, 96, 3), 128, np.uint8)] * 10, audio=np.zeros(6400, np.float32)
@@ -289,7 +289,7 @@ def test_two_requests_in_flight_get_the_same_answers_every_round(app, short_spee
     An upload over the limit is refused, and the queue is bounded."""
     from gradio_client import Client, handle_file
 
-    from talkhead.processing.video import read_video
+    from talkhead.io.video import read_video
 
     from ..conftest import talking_video
 

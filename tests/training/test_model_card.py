@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from huggingface_hub import ModelCard
 
+from talkhead.hub.model_card import PIPELINE_TAGS, write_model_card
 from talkhead.training.eval_results import (
     EXAMPLE_DATASET,
     eval_results,
     lipsync_results,
 )
-from talkhead.training.model_card import PIPELINE_TAGS, write_model_card
 
 ROOT = Path(__file__).resolve().parents[2]
 HUB = ROOT / "hub_configs"
@@ -51,6 +51,7 @@ def test_card_round_trips_through_model_card_load(tmp_path):
         pipeline_tag="video-to-video",
         base_model="stable-sync-silent-lip",
         eval_results=results,
+        datasets=[EXAMPLE_DATASET],
     )
     card = ModelCard.load(path)
     assert card.data.library_name == "talkhead"

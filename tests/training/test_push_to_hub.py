@@ -16,10 +16,11 @@ from huggingface_hub.errors import (
     OfflineModeIsEnabled,
 )
 
-from talkhead import hub_upload
-from talkhead.hub_upload import HubUploadError, classify_hub_error, upload_folder
+from talkhead.errors import TalkheadInputError
+from talkhead.hub.model_export import push_to_hub
+from talkhead.hub.upload import HubUploadError, classify_hub_error, upload_folder
 from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
-from talkhead.training.checkpoints import push_to_hub, save_final
+from talkhead.training.checkpoints import save_final
 
 
 class FakeApi:
@@ -136,5 +137,5 @@ def test_network_error_is_reported_as_such(tmp_path, fake_api, capsys):
 
 
 def test_upload_of_a_missing_folder_names_it(tmp_path):
-    with pytest.raises(hub_upload.TalkheadInputError, match="not a folder"):
+    with pytest.raises(TalkheadInputError, match="not a folder"):
         upload_folder(tmp_path / "absent", "someone/x")

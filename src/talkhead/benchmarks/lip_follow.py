@@ -28,6 +28,8 @@ from ..data.clips import iter_clips, load_dataset_dict
 from ..data.mouth_windows import clip_phones
 from ..defaults import MOUTH_INTERIOR
 from ..hub import load_pretrained
+from ..io import audio as audio_io
+from ..io.video import VideoReader
 from ..metrics.baselines import fit_phone_table, loudness_opening, phone_table_opening
 from ..metrics.lip_follow import lip_follow, std_ratio
 from ..models.mouth_interior import MouthInteriorGenerator
@@ -40,11 +42,9 @@ from ..pipelines.loading import load_lip_sync_models, renderer_of_checkpoint
 from ..pipelines.pipeline_utils import DEFAULT_MOUTH_MOTION
 from ..pipelines.talking_head import talking_head
 from ..pipelines.talking_head.speech_to_landmarks import SpeechToLandmarks
-from ..processing import audio as audio_lib
 from ..processing.mouth import inner_lip_opening
 from ..processing.phones import phone_features
 from ..processing.tracked_clip import track_clip
-from ..processing.video import VideoReader
 from .split_clips import RawClip, split_clips
 
 OWN_EXCLUDE_FRAMES = 10
@@ -99,7 +99,7 @@ def benchmark_lip_follow(
     real, waves = {}, {}
     for clip in tqdm(clips, desc="tracking real mouths", disable=not progress):
         real[clip.clip_id] = _opening(clip.video)
-        waves[clip.clip_id] = audio_lib.load_audio(clip.audio)
+        waves[clip.clip_id] = audio_io.load_audio(clip.audio)
     per_clip: dict[str, dict[str, float]] = {}
     ratios: dict[str, dict[str, float]] = {}
 

@@ -27,15 +27,16 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import defaults
+from ..io import audio as audio_io
+from ..io.outputs import atomic_output
+from ..io.video import VideoReader
+from ..io.video_probe import probe_video
+from ..io.video_writer import VideoWriter
 from ..metrics.mouth_quality import mouth_box, mouth_quality, summarize
-from ..outputs import atomic_output
 from ..pipelines import mouth_retrieval as retrieval
 from ..pipelines.lip_sync.retrieval_renderer import RetrievalRenderer
-from ..processing import audio as audio_lib
 from ..processing.mouth import mouth_shapes
 from ..processing.tracked_clip import track_clip
-from ..processing.video import VideoReader, VideoWriter
-from ..processing.video_probe import probe_video
 from .lip_follow import pipeline_runners
 from .split_clips import split_clips
 
@@ -149,7 +150,7 @@ def benchmark_mouth(
     with tempfile.TemporaryDirectory(dir=workdir) as folder:
         for index, clip in enumerate(tqdm(clips, desc="mouth benchmark", disable=not progress)):
             fps, frames, landmarks = decoded_and_tracked(clip.video, max_frames)
-            wave = audio_lib.load_audio(clip.audio)[: int(len(frames) / fps * audio_lib.SAMPLE_RATE)]
+            wave = audio_io.load_audio(clip.audio)[: int(len(frames) / fps * audio_io.SAMPLE_RATE)]
             producers = {
                 "ground_truth": partial(_h264_round_trip, frames, fps, folder),
                 "reference_copy": partial(_reference_copies, frames, landmarks),

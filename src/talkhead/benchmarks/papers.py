@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from ..data.clips import iter_clips, load_dataset_dict
 from ..errors import TalkheadInputError
 from ..hub import checkpoint_path, load_pretrained
+from ..io.audio import SAMPLE_RATE
 from ..metrics.face_sync import face_sync
 from ..metrics.image import (
     face_embeddings,
@@ -29,12 +30,12 @@ from ..metrics.image import (
     ssim,
 )
 from ..metrics.landmarks import landmark_frechet, multiscale_sync
-from ..models.avsyncnet import SyncNetExpert
 from ..models.mouth_motion import MouthMotionModel
 from ..models.ms_sync import MSSyncGenerator, MSSyncSyncerModel
 from ..models.stable_sync import StableSyncFaceGenerator, mask_lower_half
+from ..models.syncnet_expert import SyncNetExpert
 from ..pipelines.talking_head.photo_motion import speak_with_mouth_model
-from ..processing.audio import MEL_SILENCE, SAMPLE_RATE, mel_tensor
+from ..processing.audio import MEL_SILENCE, mel_tensor
 from ..processing.face_crops import faces_to_tensor
 from ..processing.landmarks import smooth_landmarks
 

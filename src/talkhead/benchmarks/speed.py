@@ -30,6 +30,8 @@ import numpy as np
 import soundfile
 
 from ..errors import TalkheadInputError
+from ..io.audio import SAMPLE_RATE, load_audio, resample
+from ..io.video_writer import VideoWriter
 from ..options import LipSyncOptions, TalkingHeadOptions
 from ..pipelines.lip_sync import lip_sync
 from ..pipelines.loading import load_lip_sync_models, load_talking_head_models
@@ -38,9 +40,7 @@ from ..pipelines.stages import STAGES
 from ..pipelines.talking_head import talking_head
 from ..pipelines.talking_head.speech_to_landmarks import photo_detector
 from ..processing import audio as audio_lib
-from ..processing.audio import SAMPLE_RATE, load_audio
 from ..processing.faces import default_detector, default_landmark_predictor
-from ..processing.video import VideoWriter
 
 TASKS = ("lip-sync", "talking-head")
 DEFAULT_SECONDS = (10.0, 300.0)
@@ -148,8 +148,8 @@ def _run(task: str, inputs: dict, output: str, queue) -> None:
 def _warm_up() -> None:
     """Pay the one-time costs a long-running process pays once: imports, numba compilation, dlib model loading."""
 
-    wave = np.zeros(audio_lib.SAMPLE_RATE, np.float32)
-    audio_lib.mel80(wave), audio_lib.logfbank26(wave, 25), audio_lib.resample(wave, 48_000)
+    wave = np.zeros(SAMPLE_RATE, np.float32)
+    audio_lib.mel80(wave), audio_lib.logfbank26(wave, 25), resample(wave, 48_000)
     default_detector(), default_landmark_predictor()
 
     photo_detector()

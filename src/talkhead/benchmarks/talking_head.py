@@ -19,8 +19,8 @@ opening exceeds ``OPEN_MOUTH`` inter-ocular distances):
   over open frames, output over real;
 * ``teeth``: mean teeth share inside the inner lips (:func:`~talkhead.metrics.mouth_quality.teeth_share`) over
   open frames, output over real;
-* ``blinks_per_minute``: dips of the eye aspect ratio (:func:`talkhead.processing.blinks.count_blinks`), output and
-  real;
+* ``blinks_per_minute``: dips of the eye aspect ratio (:func:`talkhead.pipelines.talking_head.blinks.count_blinks`),
+  output and real;
 * ``identity``: median dlib face-embedding distance of output frames to the photo (same person below 0.6);
 * ``fps``: frames generated per second of wall time, end to end.
 """
@@ -39,8 +39,8 @@ from ..metrics.mouth_quality import face_box, laplacian_variance, mouth_box, tee
 from ..options import TalkingHeadOptions
 from ..pipelines.loading import load_talking_head_models
 from ..pipelines.talking_head import talking_head
+from ..pipelines.talking_head.blinks import count_blinks, eye_aspect_ratio
 from ..pipelines.talking_head.photo_frames import OPEN_PHOTO_GAP
-from ..processing.blinks import count_blinks, eye_aspect_ratio
 from ..processing.faces import default_face_embedder
 from ..processing.landmarks import mouth_opening
 from ..processing.tracked_clip import track_clip
@@ -129,6 +129,7 @@ def benchmark_talking_head(
     """The rows and columns of the module docstring on ``split`` of ``data``; ``mouth_interior`` names the
     generator (default: the shipped one). Clips are cut to their first ``max_seconds``."""
     from ..defaults import MOUTH_INTERIOR
+    from ..io import audio as audio_io
     from ..processing import audio as audio_lib
 
     clips = split_clips(data, split)[:limit]
@@ -143,7 +144,7 @@ def benchmark_talking_head(
         real_track = track_clip(clip.video, keep_frames=True)
         frames = min(real_track.num_frames, int(max_seconds * audio_lib.VIDEO_FPS))
         real_track = real_track.cut(frames)
-        wave = audio_lib.load_audio(clip.audio)[: frames * audio_lib.SAMPLES_PER_FRAME]
+        wave = audio_io.load_audio(clip.audio)[: frames * audio_lib.SAMPLES_PER_FRAME]
         photo = np.ascontiguousarray(real_track.frames[0])  # the first frame as tracked: its landmarks fit it
         points = real_track.track_landmarks[0]
         if not np.isfinite(points).all():

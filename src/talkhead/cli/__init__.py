@@ -7,7 +7,7 @@ runs it; ``common`` holds what they share. The two video commands are named afte
 every command is plain argparse (CONTRIBUTING.md, "Naming rules"). Bad input
 (:class:`talkhead.errors.TalkheadInputError`, a missing file) prints one ``error:`` line and exits
 with status 2; anything else is a bug and keeps its traceback. Every file a command writes is claimed
-from :class:`talkhead.outputs.OutputGuard` before any work. Ctrl-C, SIGTERM and SIGHUP stop a command
+from :class:`talkhead.io.outputs.OutputGuard` before any work. Ctrl-C, SIGTERM and SIGHUP stop a command
 the same way: temporary files are removed, one ``interrupted`` line is printed, and the exit status
 is 128 + the signal's number (130, 143, 129).
 """
@@ -19,8 +19,9 @@ import contextlib
 import signal
 import sys
 
-from .. import __version__, outputs
+from .. import __version__
 from ..errors import TalkheadInputError
+from ..io import outputs
 from .benchmark import add_benchmark
 from .common import as_flags, option_strings
 from .evaluate import add_evaluate

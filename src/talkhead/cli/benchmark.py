@@ -1,6 +1,6 @@
 """``talkhead benchmark KIND``: the papers' benchmark protocols and the held-out quality of the generated mouth.
 
-Each KIND writes its report to ``--json`` (claimed from :class:`talkhead.outputs.OutputGuard` before any work) and
+Each KIND writes its report to ``--json`` (claimed from :class:`talkhead.io.outputs.OutputGuard` before any work) and
 prints it as a Markdown table. ``lip-follow``, ``mouth`` and ``lip-sync``'s mouth table need the raw videos that
 ``talkhead preprocess`` read (listed in the dataset's ``talkhead_preprocess.json``), because they score
 full-resolution frames and re-track outputs.
@@ -9,7 +9,7 @@ full-resolution frames and re-track outputs.
 from __future__ import annotations
 
 from .. import defaults
-from ..outputs import OutputGuard, write_json
+from ..io.outputs import OutputGuard, write_json
 
 PREPROCESSED = "dataset written by `talkhead preprocess`"
 

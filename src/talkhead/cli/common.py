@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import re
 
-from ..outputs import write_json
-from ..processing.audio import MIN_AUDIO_SECONDS
+from ..io.audio import MIN_AUDIO_SECONDS
+from ..io.outputs import write_json
 
 AUDIO_HELP = (
     f"speech, at least {MIN_AUDIO_SECONDS:g} s (the same rule in every command): wav, mp3, m4a, flac, or a video's "

@@ -2,7 +2,7 @@
 report (``talkhead evaluate landmarks ...``), two subcommands of one argparse parser.
 
 The metrics themselves are in :mod:`talkhead.evaluation`; this module only parses, calls, and writes the JSON and the
-plot (both claimed from :class:`talkhead.outputs.OutputGuard` first: neither may be an input). The library's messages
+plot (both claimed from :class:`talkhead.io.outputs.OutputGuard` first: neither may be an input). The library's messages
 name inputs by keyword; :data:`OPTION_NAMES` makes them name this command's flags.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sys
 
 from .. import defaults
-from ..outputs import OutputGuard
-from ..processing.audio import MIN_AUDIO_SECONDS
+from ..io.audio import MIN_AUDIO_SECONDS
+from ..io.outputs import OutputGuard
 
 OPTION_NAMES = {
     "video": "--video",

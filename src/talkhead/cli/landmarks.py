@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import defaults
-from ..outputs import OutputGuard
+from ..io.outputs import OutputGuard
 from .common import AUDIO_HELP
 
 
@@ -31,14 +31,14 @@ def add_landmarks(subparsers) -> None:
 
 
 def run_landmarks(args) -> int:
+    from ..io.audio import load_audio
+    from ..io.video_writer import write_video
     from ..pipelines.talking_head.speech_to_landmarks import (
         LANDMARK_SUFFIXES,
         SpeechToLandmarks,
         preview_frames,
         read_image,
     )
-    from ..processing.audio import load_audio
-    from ..processing.video import write_video
 
     guard = OutputGuard([args.image, args.audio, args.head_model])
     output = guard.claim(args.output, "--output", LANDMARK_SUFFIXES)

@@ -3,14 +3,14 @@
 
 It uses the shipped models (``talkhead/<name>``, :mod:`talkhead.hub`) by default (no download) and prints one
 summary: what was written, the warnings (missing faces, audio/video length policy, silent audio) and time per stage.
-Every file it writes is claimed from :class:`talkhead.outputs.OutputGuard` before any work starts.
+Every file it writes is claimed from :class:`talkhead.io.outputs.OutputGuard` before any work starts.
 """
 
 from __future__ import annotations
 
 from .. import defaults
+from ..io.outputs import OutputGuard
 from ..options import LipSyncOptions
-from ..outputs import OutputGuard
 from .common import AUDIO_HELP, none_or, print_report
 
 

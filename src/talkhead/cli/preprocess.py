@@ -6,10 +6,11 @@ import json
 import os
 from pathlib import Path
 
-from .. import defaults, outputs
+from .. import defaults
 from ..errors import TalkheadInputError
-from ..outputs import OutputGuard
-from ..processing.audio import MIN_AUDIO_SECONDS
+from ..io import outputs
+from ..io.audio import MIN_AUDIO_SECONDS
+from ..io.outputs import OutputGuard
 from ..processing.phones import PHONE_DECODERS, PHONE_LOOP_DECODER
 
 
@@ -160,7 +161,7 @@ def run_preprocess(args) -> int:
     if report:
         outputs.write_json(summary.to_dict(), report, default=str)
     if args.push_to_hub:  # a failure is one `error:` line saying whether it was authentication or the network
-        from ..data.hub_export import push_dataset
+        from ..hub.dataset_export import push_dataset
 
         print(f"pushed the dataset to {args.push_to_hub} ({push_dataset(args.output, args.push_to_hub)})")
     return 0

@@ -2,7 +2,7 @@
 
 It uses the shipped models (``talkhead/<name>``, :mod:`talkhead.hub`) by default (no download) and prints one
 summary: what was written, the warnings (missing faces, silent audio) and time per stage. Every file it writes is
-claimed from :class:`talkhead.outputs.OutputGuard` before any work starts.
+claimed from :class:`talkhead.io.outputs.OutputGuard` before any work starts.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import defaults
+from ..io.outputs import OutputGuard, atomic_output
 from ..options import TalkingHeadOptions
-from ..outputs import OutputGuard, atomic_output
 from .common import AUDIO_HELP, none_or, print_report
 
 

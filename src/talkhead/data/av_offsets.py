@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io import audio as audio_io
 from ..metrics.baselines import fit_phone_table, phone_table_opening
 from ..metrics.lip_follow import lip_follow
 from ..processing import audio as audio_lib
@@ -80,7 +81,7 @@ def shift_clip(clip, lag: int):
     length = clip.num_frames - abs(lag)
     video = slice(lag, lag + length) if lag > 0 else slice(0, length)
     first_audio = 0 if lag > 0 else -lag
-    samples = audio_lib.SAMPLE_RATE // clip.fps
+    samples = audio_io.SAMPLE_RATE // clip.fps
     audio = clip.audio[first_audio * samples : (first_audio + length) * samples]
     changes = {
         name: getattr(clip, name)[video]

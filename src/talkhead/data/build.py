@@ -2,7 +2,7 @@
 
 Every clip is processed by :func:`talkhead.data.clip_rows.process_clip` (tracking, filters, features, crops), in a
 pool of worker processes. Bad inputs are skipped and reported with their reason, whether discovery or processing
-rejected them; the output folder is checked by :func:`talkhead.outputs.check_output_folder` (never an input, never
+rejected them; the output folder is checked by :func:`talkhead.io.outputs.check_output_folder` (never an input, never
 holding one), written beside its final place and moved there only when everything succeeded. A dataset too big
 for one machine is cut into shards instead (:mod:`talkhead.data.build_shard`).
 """
@@ -23,14 +23,15 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from ..defaults import VIDEO_FPS
 from ..errors import TalkheadInputError
-from ..outputs import STOP_SIGNALS, atomic_output, check_output_folder, sweep_orphans, temporary_path
+from ..hub.dataset_export import write_hub_files
+from ..io.outputs import STOP_SIGNALS, atomic_output, check_output_folder, sweep_orphans, temporary_path
+from ..io.video import VideoReader
 from ..processing.faces import FaceTracker
-from ..processing.video import VIDEO_FPS, VideoReader
 from .clip_rows import ClipReport, PreprocessOptions, clip_features, load_offset_expert, process_clip
 from .discovery import ClipSpec, Discovery, discover
 from .filters import FilterCounts
-from .hub_export import write_hub_files
 
 __all__ = [
     "PreprocessOptions",

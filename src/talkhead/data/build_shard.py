@@ -21,9 +21,9 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from ..defaults import VIDEO_FPS
 from ..errors import TalkheadInputError
-from ..outputs import check_output_folder
-from ..processing.video import VIDEO_FPS
+from ..io.outputs import check_output_folder
 from .build import estimate_frames, filter_totals, run_clips, split_plan, start_pool
 from .clip_rows import ClipReport, PreprocessOptions, clip_features
 from .discovery import discover

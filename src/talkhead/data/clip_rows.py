@@ -19,14 +19,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import defaults
+from ..defaults import VIDEO_FPS
 from ..errors import TalkheadInputError
+from ..io import audio as audio_io
+from ..io.video import VideoReader
 from ..processing import audio as audio_lib
 from ..processing.face_crops import CLIP_ENLARGE, ClipFraming, crop_face, frame_clip, smooth_boxes
 from ..processing.faces import FaceTracker, fill_short_gaps, valid_segments
 from ..processing.mouth_crops import MOUTH_SIZE, mouth_crop_boxes
 from ..processing.phones import NUM_PHONES, PHONE_LOOP_DECODER, phone_features
 from ..processing.tracked_clip import track_clip
-from ..processing.video import VIDEO_FPS, VideoReader
 from .discovery import ClipSpec
 from .filters import FilterCounts, av_offset, face_sizes, scene_cuts, shifted_ranges, split_at
 
@@ -214,8 +216,8 @@ def _process(
     expert=None,
 ) -> list[dict]:
     reader = VideoReader(spec.video, max_side=options.max_side)  # an unreadable video fails before anything is decoded
-    wave = audio_lib.load_audio(spec.audio or spec.video)
-    audio_lib.check_min_duration(wave, "the audio")
+    wave = audio_io.load_audio(spec.audio or spec.video)
+    audio_io.check_min_duration(wave, "the audio")
     clip = track_clip(spec.video, reader=reader, tracker=tracker)  # the tracking every metric and benchmark shares
     report.frames, report.found = clip.num_frames, int(clip.found.sum())
     if report.found == 0:
@@ -224,7 +226,7 @@ def _process(
     report.trimmed_frames = report.frames - num_frames
     if report.trimmed_frames > NOTE_TRIM_FRAMES:
         report.notes.append(f"audio ends {report.trimmed_frames / VIDEO_FPS:.2f} s before the video: video trimmed")
-    wave = audio_lib.fit_length(wave, num_frames * audio_lib.SAMPLES_PER_FRAME)
+    wave = audio_io.fit_length(wave, num_frames * audio_lib.SAMPLES_PER_FRAME)
     if audio_lib.silence_mask(wave, num_frames).all():
         raise TalkheadInputError("the audio is silent")
     clip = clip.cut(num_frames)

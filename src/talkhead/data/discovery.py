@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import TalkheadInputError
-from ..inputs import check_input_file
-from ..processing.video_probe import IMAGE_SUFFIXES, VIDEO_SUFFIXES, list_frame_files, probe_video
+from ..io.inputs import check_input_file
+from ..io.video_probe import IMAGE_SUFFIXES, VIDEO_SUFFIXES, list_frame_files, probe_video
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus")
 

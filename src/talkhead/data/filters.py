@@ -10,7 +10,7 @@ when it is large. Here:
   than that share. A real head at 25 fps moves a few hundredths of its size per frame.
 * :func:`face_sizes` is each frame's face size in source pixels (the larger side of the landmarks' extent); a
   segment whose median is below ``min_face_size`` is dropped.
-* :func:`av_offset` is the mouth-sync expert's offset and confidence (:func:`talkhead.metrics.mouth_sync.clip_offset`,
+* :func:`av_offset` is the mouth-sync expert's offset and confidence (:func:`talkhead.data.mouth_sync.clip_offset`,
   1 s of tracked mouth shapes against phones and mel); :func:`shifted_ranges` pairs the video frames with the
   audio frames that made them.
 
@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..metrics.mouth_sync import clip_offset, mouth_displacements
+from ..defaults import VIDEO_FPS
 from ..models.mouth_motion.feature_extraction_mouth_motion import mouth_audio_features
-from ..processing.video import VIDEO_FPS
+from .mouth_sync import clip_offset, mouth_displacements
 
 FILTER_NAMES = ("short", "small_face", "scene_cut", "av_offset")
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..models.ms_sync.feature_extraction_ms_sync import numpy_pyramid
 from ..processing.landmarks import FLIP_PERMUTATION, smooth_landmarks
-from ..processing.pyramid import numpy_pyramid
 from .clips import Clip
 
 

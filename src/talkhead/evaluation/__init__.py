@@ -5,10 +5,13 @@
 * :mod:`.evaluate`: ``talkhead evaluate video VIDEO``, every metric of a video (:mod:`.video_metrics` runs each one,
   :mod:`.inputs` resolves the speech and the weights first, :mod:`.report` prints and plots the report);
 * :mod:`.landmarks_report`: ``talkhead evaluate landmarks``, MS-Sync's multi-scale sync of landmarks;
-* :mod:`.lip_follow`, :mod:`.mouth_sync`: the lip-follow against the speaker's video and the mouth-sync expert's
-  offset (``--speaker-video``, ``--mouth-sync-model``; the Space scores its results with the latter);
+* with ``--speaker-video`` and ``--mouth-sync-model``, :mod:`.evaluate` adds the lip-follow against the speaker's
+  video (:func:`~talkhead.evaluation.evaluate.lip_follow_videos`, the measure is :mod:`talkhead.metrics.lip_follow`)
+  and the mouth-sync expert's offset (:mod:`talkhead.data.mouth_sync`, which ``talkhead preprocess`` also measures
+  clips with; the Space scores its results with it);
 * :mod:`talkhead.metrics.baselines`: the no-learning mouth-motion baselines every model is read against.
 
-The sync experts themselves are :class:`talkhead.metrics.sync.SyncExpert` adapters next to their metrics; the
-benchmark protocols are in :mod:`talkhead.benchmarks`.
+The sync experts themselves are :class:`talkhead.metrics.sync.SyncExpert` adapters next to their metrics (the
+mouth-sync expert's next to its offsets, in :mod:`talkhead.data.mouth_sync`); the benchmark protocols are in
+:mod:`talkhead.benchmarks`.
 """

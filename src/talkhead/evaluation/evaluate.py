@@ -49,14 +49,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.mouth_sync import mouth_sync_video
 from ..errors import NoFaceError, TalkheadInputError
-from ..inputs import check_input_file
+from ..io.inputs import check_input_file
+from ..metrics.lip_follow import lip_follow, std_ratio
 from ..processing import audio as audio_lib
 from ..processing.tracked_clip import TrackedClip, track_clip
 from . import inputs
-from .lip_follow import lip_follow_videos
 from .metric_names import GROUPS, METRICS
-from .mouth_sync import mouth_sync_video
 from .video_metrics import EvaluateOptions, VideoMetrics, unavailable
 
 REFERENCE_METRICS = ("avs_m", "avs_v", "ssim", "psnr", "lmd", "ifc", "identity")
@@ -194,6 +194,20 @@ def evaluate_video(
     if options.mouth_sync:
         report["mouth_sync"] = mouth_sync_video(main, audio, options.mouth_sync)
     return report
+
+
+def lip_follow_videos(video: str | os.PathLike | TrackedClip, speaker_video: str | os.PathLike | TrackedClip) -> dict:
+    """Lip-follow of ``video``'s mouth against ``speaker_video``'s, the video of whoever spoke its audio (paths
+    tracked at 25 fps, or tracked clips), frame by frame from their starts with no lag
+    (:mod:`talkhead.metrics.lip_follow`)."""
+    clips = [v if isinstance(v, TrackedClip) else track_clip(v) for v in (video, speaker_video)]
+    opening, reference = (clip.mouth_opening() for clip in clips)
+    return {
+        "lip_follow": lip_follow(opening, reference),
+        "std_ratio": std_ratio(opening, reference),
+        "frames": int(min(len(opening), len(reference))),
+        "speaker_video": str(clips[1].path),
+    }
 
 
 def _track(video: str, options: EvaluateOptions, log) -> TrackedClip:

@@ -14,9 +14,10 @@ import numpy as np
 
 from ..errors import EmptyAudioError, MediaDecodeError, NoAudioError
 from ..hub import checkpoint_path, load_pretrained
+from ..io import audio as audio_io
 from ..models.av_hubert import AVHubertModel
-from ..models.avsyncnet import SyncNetExpert
 from ..models.ms_sync import MSSyncSyncerModel
+from ..models.syncnet_expert import SyncNetExpert
 from ..models.syncnet_v2 import SyncNetV2Model
 from ..processing import audio as audio_lib
 
@@ -75,15 +76,15 @@ def speech_or_reason(
     audio-based metrics unavailable (with the reason) instead of stopping the evaluation.
     """
     if audio is not None:
-        wave = audio_lib.load_audio(audio)
-        audio_lib.check_min_duration(wave, f"the audio '{audio}'")  # the rule every command shares
+        wave = audio_io.load_audio(audio)
+        audio_io.check_min_duration(wave, f"the audio '{audio}'")  # the rule every command shares
         source = str(audio)
     else:
         if Path(video).is_dir():
             return None, None, folder_has_no_audio(names)
         try:
-            wave = audio_lib.load_audio(video)
-            audio_lib.check_min_duration(wave, f"the audio of '{video}'")
+            wave = audio_io.load_audio(video)
+            audio_io.check_min_duration(wave, f"the audio of '{video}'")
         except (NoAudioError, EmptyAudioError) as err:
             return None, None, f"no audio: {err}; give {names['audio']}"
         except MediaDecodeError as err:

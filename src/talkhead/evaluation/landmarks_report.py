@@ -15,9 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import defaults, outputs
+from .. import defaults
 from ..errors import TalkheadInputError
 from ..hub import checkpoint_path, load_pretrained
+from ..io import audio as audio_io
+from ..io import outputs
 from ..metrics.landmarks import multiscale_sync
 from ..models.ms_sync import MSSyncSyncerModel
 from ..processing import audio as audio_lib
@@ -86,14 +88,14 @@ def evaluate_landmarks(
         clip = track_clip(video)
         clip.check_face()
         report.update(landmarks_source="tracked", face_found_rate=round(clip.found_rate, 4))
-    wave = audio_lib.load_audio(speech_source)
-    audio_lib.check_min_duration(wave, f"the audio of '{speech_source}'")
+    wave = audio_io.load_audio(speech_source)
+    audio_io.check_min_duration(wave, f"the audio of '{speech_source}'")
     if audio_lib.silence_mask(wave).all():
         raise TalkheadInputError(f"the audio of '{speech_source}' is silent; synchrony cannot be measured")
     frames = min(len(points) if clip is None else clip.num_frames, audio_lib.num_video_frames(len(wave)))
     # a tracked clip is framed on the frames with speech, as `talkhead preprocess` and `talkhead evaluate` do
     points = points[:frames] if clip is None else smooth_landmarks(clip.cut(frames).landmarks)
-    features = audio_lib.logfbank26(audio_lib.fit_length(wave, frames * audio_lib.SAMPLES_PER_FRAME), frames)
+    features = audio_lib.logfbank26(audio_io.fit_length(wave, frames * audio_lib.SAMPLES_PER_FRAME), frames)
     syncer = load_pretrained(MSSyncSyncerModel, model)
     syncer.check_length(frames, range(1, syncer.config.num_levels + 1))
     result = multiscale_sync(syncer, points, features, padding=padding)

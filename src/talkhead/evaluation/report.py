@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import outputs
-from ..outputs import atomic_output
+from ..io import outputs
+from ..io.outputs import atomic_output
 
 
 def write_json(data: dict, path: str | os.PathLike) -> Path:
-    """Write atomically: a temporary file beside ``path``, then a rename (:func:`talkhead.outputs.write_json`)."""
+    """Write atomically: a temporary file beside ``path``, then a rename (:func:`talkhead.io.outputs.write_json`)."""
     return outputs.write_json(data, path, default=float)
 
 

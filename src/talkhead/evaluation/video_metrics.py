@@ -20,8 +20,8 @@ from ..metrics.avs import AVHubertExpert, avs_scores
 from ..metrics.face_sync import face_sync
 from ..metrics.landmarks import multiscale_sync
 from ..metrics.lse import syncnet_v2_face_crops, syncnet_v2_scores
+from ..models.av_hubert.feature_extraction_av_hubert import stacked_logfbank
 from ..processing.audio import VIDEO_FPS, VIDEO_WINDOW
-from ..processing.av_hubert_inputs import stacked_logfbank
 from ..processing.face_crops import faces_to_tensor
 from ..processing.landmarks import smooth_landmarks
 from ..processing.tracked_clip import TrackedClip

@@ -11,10 +11,10 @@ and a zero placeholder for a missing modality:
 CS is the cosine of the two feature sequences at each frame, averaged over the frames [O: the paper does not
 say how the sequence is reduced], then over videos. Higher is better; 1 means identical features.
 Inputs are the standard (non-differentiable) ones: mouth crops from the full frames and their landmarks,
-:func:`talkhead.processing.av_hubert_inputs.av_hubert_inputs`.
+:func:`talkhead.models.av_hubert.feature_extraction_av_hubert.av_hubert_inputs`.
 
 Where we differ: nothing in the formulas; the numbers depend on the checkpoint and on our mean face
-(see :mod:`talkhead.processing.av_hubert_inputs`), so compare AVS values only across runs of this code.
+(see :mod:`talkhead.processing.mouth_crops`), so compare AVS values only across runs of this code.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def avs_scores(model, generated_rois, audio_features=None, reference_rois=None) 
     Args:
         model: an :class:`AVHubertModel` (lip-reading fine-tuned weights, converted); put in eval mode here.
         generated_rois: (T, 88, 88) normalised mouth crops of the generated video
-            (:func:`talkhead.processing.av_hubert_inputs.normalize_rois`), or (B, T, 88, 88) / (B, 1, T, 88, 88).
+            (:func:`talkhead.processing.mouth_crops.normalize_rois`), or (B, T, 88, 88) / (B, 1, T, 88, 88).
         audio_features: (T, 104) or (B, T, 104) stacked log filterbanks of the driving audio, or None.
         reference_rois: the ground-truth video's crops, shaped like ``generated_rois``, or None.
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..processing.audio import SAMPLE_RATE, VIDEO_FPS, frame_rms
+from ..io.audio import SAMPLE_RATE
+from ..processing.audio import VIDEO_FPS, frame_rms
 from ..processing.phones import NUM_PHONES
 
 

@@ -16,7 +16,7 @@ from .sync import VSHIFT, SyncResult, expert_offset
 
 
 class FaceSyncExpert:
-    """A :class:`~talkhead.models.avsyncnet.SyncNetExpert` or :class:`~talkhead.models.avsyncnet.AVSyncNet` as a
+    """A :class:`~talkhead.models.syncnet_expert.SyncNetExpert` or :class:`~talkhead.models.avsyncnet.AVSyncNet` as a
     :class:`~talkhead.metrics.sync.SyncExpert`: visual = (T, 3, 96, 96) faces in [0, 1], audio = ``(mel, first_frame)``,
     the clip's (M, 80) mel and the clip frame the faces start at."""
 

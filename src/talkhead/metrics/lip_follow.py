@@ -4,7 +4,9 @@ The measure every model and the no-learning baselines (:mod:`talkhead.metrics.ba
 frame (mean inner-lip gap over the inter-ocular distance, :func:`talkhead.processing.mouth.inner_lip_opening`), each
 sequence smoothed by a centred 3-frame moving average, then the Pearson correlation of two sequences over their common
 length, with **no lag search** (sync has to be exact to score). It needs no learned model, so it checks the learned sync
-scores rather than depending on them.
+scores rather than depending on them. ``talkhead evaluate video --speaker-video`` reads it off two tracked videos
+(:func:`talkhead.evaluation.evaluate.lip_follow_videos`); ``talkhead benchmark lip-follow`` is
+:mod:`talkhead.benchmarks.lip_follow`.
 """
 
 from __future__ import annotations

@@ -37,7 +37,8 @@ import numpy as np
 import scipy.signal
 
 from ..errors import EmptyAudioError, NoFaceError
-from ..processing.audio import SAMPLE_RATE, SAMPLES_PER_FRAME, VIDEO_WINDOW, mfcc13
+from ..io.audio import SAMPLE_RATE
+from ..processing.audio import SAMPLES_PER_FRAME, VIDEO_WINDOW, mfcc13
 from ..processing.face_crops import face_crop_boxes
 from ..processing.faces import fill_all_gaps
 from .sync import VSHIFT, SyncResult, expert_offset

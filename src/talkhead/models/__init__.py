@@ -7,7 +7,7 @@ so ``AutoModel.from_pretrained("hub_configs/<name>")`` works after ``import talk
 from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
 
 from .av_hubert import AVHubertConfig, AVHubertModel
-from .avsyncnet import AVSyncNet, AVSyncNetConfig, SyncNetExpert, SyncNetExpertConfig
+from .avsyncnet import AVSyncNet, AVSyncNetConfig
 from .mouth_interior import MouthInteriorConfig, MouthInteriorGenerator
 from .mouth_motion import MouthMotionConfig, MouthMotionModel
 from .mouth_sync import MouthSyncConfig, MouthSyncModel
@@ -25,6 +25,7 @@ from .stable_sync import (
     StableSyncFaceGenerator,
     StableSyncFaceGeneratorConfig,
 )
+from .syncnet_expert import SyncNetExpert, SyncNetExpertConfig
 from .syncnet_v2 import SyncNetV2Config, SyncNetV2Model
 
 _REGISTRY: list[tuple[type[PretrainedConfig], type[PreTrainedModel]]] = [

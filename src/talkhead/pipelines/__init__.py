@@ -13,9 +13,9 @@ registered when ``transformers.pipelines`` is imported (:mod:`talkhead.registrat
 Each task is a folder, its pipeline in ``pipeline_<task>.py`` and the steps only it uses beside it. What both tasks
 share sits here: the base class, default model ids and speech reading (:mod:`.pipeline_utils`), loading the models by
 name (:mod:`.loading`), the render threads (:mod:`.concurrency`), the per-stage timings (:mod:`.stages`), the face
-generator renderer (:mod:`.generator_renderer`: lip-sync's ``generator`` renderer, the talking head's repaint) and the
+generator renderer (:mod:`.generator_renderer`: lip-sync's ``generator`` renderer, the talking head's repaint), the
 mouth retrieval functions (:mod:`.mouth_retrieval`: lip-sync's default renderer; the talking head places its mouth
-with them).
+with them) and the thin-plate-spline image warps both render with (:mod:`.warp`).
 """
 
 from transformers import AutoModel

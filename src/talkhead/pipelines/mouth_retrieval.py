@@ -33,7 +33,7 @@ from ..processing.mouth import (
     place_mouth,
     points_in_face_frame,
 )
-from ..processing.warp import squared_distances, thin_plate_map
+from .warp import squared_distances, thin_plate_map
 
 # the patch covers this part of the face frame (x right, y down; eye centres at (+-0.5, 0), nose tip near
 # y = 0.75): below the nose, jaw to jaw

@@ -27,8 +27,8 @@ from transformers import Pipeline
 from .. import defaults
 from ..errors import TalkheadInputError
 from ..hub import load_pretrained
-from ..processing import audio as audio_lib
-from ..processing.audio_decode import stream_audio
+from ..io import audio as audio_io
+from ..io.audio import stream_audio
 
 OUTPUT_SAMPLE_RATE = 48_000
 # the pipelines' names for the shipped checkpoints they default to (talkhead.defaults holds the values)
@@ -80,11 +80,11 @@ class TalkheadPipeline(Pipeline):
 def load_speech(audio, name: str):
     """(wave at 16 kHz for the model, the output's 48 kHz sound) from a path or a 16 kHz array.
 
-    From a file the output sound is a stream (:func:`~talkhead.processing.audio_decode.stream_audio`), read as the
+    From a file the output sound is a stream (:func:`~talkhead.io.audio.stream_audio`), read as the
     video is written, so only the 16 kHz copy the model needs is held whole.
     """
     if isinstance(audio, (str, os.PathLike)):
-        wave = audio_lib.load_audio(audio)
+        wave = audio_io.load_audio(audio)
         output_wave = stream_audio(audio, OUTPUT_SAMPLE_RATE)
     else:
         wave = np.asarray(audio, np.float32)
@@ -92,6 +92,6 @@ def load_speech(audio, name: str):
             wave = wave.mean(axis=int(np.argmin(wave.shape)))
         if wave.ndim != 1:
             raise TalkheadInputError(f"{name} must be a mono 16 kHz waveform (a 1-D array), got shape {wave.shape}")
-        output_wave = audio_lib.resample(wave, audio_lib.SAMPLE_RATE, OUTPUT_SAMPLE_RATE)
-    audio_lib.check_min_duration(wave, name)
+        output_wave = audio_io.resample(wave, audio_io.SAMPLE_RATE, OUTPUT_SAMPLE_RATE)
+    audio_io.check_min_duration(wave, name)
     return wave, output_wave

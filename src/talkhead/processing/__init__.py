@@ -1,7 +1,8 @@
-"""Pure processing: decoding, features, faces and landmarks. Nothing here is an ``nn.Module``.
+"""Pure processing: features, faces and landmarks. Nothing here is an ``nn.Module``; files are read and written by
+:mod:`talkhead.io`.
 
-:mod:`.audio` (16 kHz speech, its features; :mod:`.audio_decode` reads containers), :mod:`.video` (frames at a
-fixed rate, H.264 + AAC; :mod:`.video_probe` says what a source holds), :mod:`.faces` (detection, tracking),
+:mod:`.audio` (the features of 16 kHz speech), :mod:`.faces` (detection, tracking),
 :mod:`.face_crops` (the crop geometry every model, metric and dataset shares), :mod:`.landmarks`, :mod:`.mouth`,
-:mod:`.phones`, :mod:`.pyramid`, :mod:`.warp`, :mod:`.av_hubert_inputs`.
+:mod:`.mouth_crops` (the mouth-interior square, the lip-reading ROI), :mod:`.phones`,
+:mod:`.tracked_clip`. A model's own input transform sits beside the model (``models/<name>/feature_extraction_*.py``).
 """

@@ -1,8 +1,6 @@
-"""Audio loading and features for every model in the package.
+"""Audio features for every model in the package, computed from the 16 kHz mono waves that
+:func:`talkhead.io.audio.load_audio` reads.
 
-* :func:`load_audio`: any wav, flac, mp3, m4a or the audio track of a video, at any sample rate and
-  channel count, to 16 kHz mono float32 on the container's timeline (containers that soundfile cannot
-  read are decoded by :mod:`talkhead.processing.audio_decode`, which also streams them).
 * :func:`logfbank26`: the MS-Sync audio feature (Airale et al., MS-Sync, §4.1). The paper says
   "26-d MFCC"; the authors' code keeps the 26 log filterbank energies, which is what we compute.
   100 frames/s, exactly 4 per 25-fps video frame.
@@ -20,21 +18,17 @@ the energies differ slightly from the authors' features; models trained here use
 
 from __future__ import annotations
 
-import os
 from typing import cast
 
 import librosa
 import numpy as np
 import scipy.fft
 import scipy.signal
-import soundfile
 
 from ..defaults import VIDEO_FPS
-from ..errors import EmptyAudioError, MediaDecodeError
-from ..inputs import check_input_file
-from .audio_decode import decode_audio_track
+from ..errors import EmptyAudioError
+from ..io.audio import SAMPLE_RATE, fit_length
 
-SAMPLE_RATE = 16_000
 SAMPLES_PER_FRAME = SAMPLE_RATE // VIDEO_FPS  # 640 audio samples per video frame
 VIDEO_WINDOW = 5  # video frames in one sync window (200 ms): SyncNet, our experts, the face generator
 
@@ -65,65 +59,10 @@ MEL_MIN_DB = -100.0
 MEL_REF_DB = 20.0
 PREEMPHASIS = 0.97
 
-_SOUNDFILE_ERRORS = (soundfile.LibsndfileError, RuntimeError, TypeError)
-
-# The shortest speech any command accepts: one 200 ms mel window of the face generator, 5 video frames
-# at 25 fps, the shortest MS-Sync syncer window. Every command checks it with check_min_duration.
-MIN_AUDIO_SECONDS = 0.2
-
-
-def check_min_duration(wave: np.ndarray, name: str, sample_rate: int = SAMPLE_RATE) -> None:
-    """:class:`EmptyAudioError` when ``wave`` is shorter than :data:`MIN_AUDIO_SECONDS`; ``name`` names it."""
-    seconds = len(wave) / sample_rate
-    if seconds < MIN_AUDIO_SECONDS:
-        raise EmptyAudioError(f"{name} is {seconds:.2f} s long; at least {MIN_AUDIO_SECONDS:g} s of speech is needed")
-
-
-def load_audio(source: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Load the audio of ``source`` as mono float32 at ``sample_rate``.
-
-    Sample 0 is at time 0 of the file's timeline, so the result lines up with the frames that
-    :class:`talkhead.processing.video.VideoReader` returns for the same file. Plain audio files are
-    read with soundfile; anything else (mp3, m4a, a video's track, a wav with a misleading
-    extension) goes through PyAV. Channels are averaged; resampling uses librosa (soxr).
-
-    Raises:
-        FileNotFoundError: the path does not exist.
-        NoAudioError: the file holds no audio stream.
-        MediaDecodeError: the file cannot be decoded.
-        EmptyAudioError: the audio has no samples.
-    """
-    path = check_input_file(source, "audio file")
-    try:
-        data, native_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-        wave = data.mean(axis=1)
-    except _SOUNDFILE_ERRORS:
-        wave, native_rate = decode_audio_track(path)
-    if wave.size == 0:
-        raise EmptyAudioError(f"the audio in '{path}' is empty (0 samples); give a file with speech in it")
-    return resample(wave, native_rate, sample_rate)
-
-
-def resample(wave: np.ndarray, source_rate: int, target_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Mono float32 resampling (soxr high quality through librosa)."""
-    wave = np.asarray(wave, dtype=np.float32)
-    if source_rate <= 0:
-        raise MediaDecodeError(f"invalid sample rate {source_rate}")
-    if source_rate == target_rate:
-        return wave
-    return librosa.resample(wave, orig_sr=source_rate, target_sr=target_rate).astype(np.float32)
-
 
 def num_video_frames(num_samples: int, sample_rate: int = SAMPLE_RATE, fps: float = VIDEO_FPS) -> int:
     """Video frames covered by ``num_samples`` of audio (rounded to the nearest frame)."""
     return int(round(num_samples * fps / sample_rate))
-
-
-def fit_length(wave: np.ndarray, num_samples: int) -> np.ndarray:
-    """Trim or zero-pad ``wave`` to exactly ``num_samples``."""
-    if wave.shape[0] >= num_samples:
-        return wave[:num_samples]
-    return np.pad(wave, (0, num_samples - wave.shape[0]))
 
 
 def _preemphasis(wave: np.ndarray) -> np.ndarray:
@@ -173,7 +112,7 @@ def mfcc13(wave: np.ndarray, sample_rate: int = SAMPLE_RATE, pcm_scale: float = 
     for video frame t is rows 4t .. 4t + 19.
 
     Args:
-        wave: mono 16 kHz waveform in [-1, 1] (as :func:`load_audio` returns it).
+        wave: mono 16 kHz waveform in [-1, 1] (as :func:`talkhead.io.audio.load_audio` returns it).
         sample_rate: must be 16 kHz; resample first.
         pcm_scale: multiplies ``wave`` first. syncnet_python feeds int16 samples, so the default
             32768 reproduces its features; the scale only moves the energy coefficient (by log of
@@ -414,17 +353,13 @@ def _check_rate(sample_rate: int) -> None:
 
 
 __all__ = [
-    "SAMPLE_RATE",
     "VIDEO_FPS",
     "SAMPLES_PER_FRAME",
     "MEL_SILENCE",
     "LOG_SILENCE",
     "MEL_WINDOW",
     "LOGFBANK_PER_VIDEO_FRAME",
-    "load_audio",
-    "resample",
     "num_video_frames",
-    "fit_length",
     "logfbank26",
     "mel80",
     "mel_start",

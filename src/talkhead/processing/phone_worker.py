@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TalkheadInputError
-from .audio import SAMPLE_RATE
+from ..io.audio import SAMPLE_RATE
 from .phones import (
     DEFAULT_LANGUAGE,
     PHONE_LOOP_DECODER,

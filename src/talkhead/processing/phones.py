@@ -26,7 +26,8 @@ import numpy as np
 
 from .. import defaults
 from ..errors import TalkheadInputError
-from .audio import SAMPLE_RATE, SAMPLES_PER_FRAME, SILENCE_FLOOR_DBFS, VIDEO_FPS, frame_rms
+from ..io.audio import SAMPLE_RATE
+from .audio import SAMPLES_PER_FRAME, SILENCE_FLOOR_DBFS, VIDEO_FPS, frame_rms
 from .per_thread import per_thread
 
 # the 39 ARPAbet phones of CMUdict and pocketsphinx's en-us model, then silence; the order is part of

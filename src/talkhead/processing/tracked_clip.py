@@ -27,12 +27,13 @@ from tqdm.auto import tqdm
 
 from ..defaults import TRACK_SIDE
 from ..errors import NoFaceError, NoVideoError
+from ..io import audio as audio_io
+from ..io.video import VideoReader
 from . import audio as audio_lib
-from .av_hubert_inputs import mouth_rois, normalize_rois
 from .face_crops import ClipFraming, crop_faces, frame_clip
 from .faces import FaceTracker, fill_all_gaps, fill_short_gaps
 from .mouth import inner_lip_opening
-from .video import VideoReader
+from .mouth_crops import mouth_rois, normalize_rois
 
 MAX_GAP = 2  # missing-face gaps up to this many frames are interpolated by the short-gap convention
 
@@ -120,7 +121,7 @@ class TrackedClip:
         """This clip with 16 kHz ``wave`` fitted to it: cut or padded to whole frames, at most the clip's length."""
         frames = min(self.num_frames, audio_lib.num_video_frames(len(wave)))
         return replace(
-            self, wave=audio_lib.fit_length(np.asarray(wave, np.float32), frames * audio_lib.SAMPLES_PER_FRAME)
+            self, wave=audio_io.fit_length(np.asarray(wave, np.float32), frames * audio_lib.SAMPLES_PER_FRAME)
         )
 
     @cached_property
@@ -198,7 +199,7 @@ def track_clip(
     Args:
         keep_frames: hold every decoded frame (``TrackedClip.frames``: face and mouth crops need them).
         frames: already decoded frames to track instead (then ``video`` only names them).
-        reader: a :class:`~talkhead.processing.video.VideoReader` of ``video`` already opened (``fps`` and
+        reader: a :class:`~talkhead.io.video.VideoReader` of ``video`` already opened (``fps`` and
             ``max_side`` are its own), e.g. to check the file before the slow part.
         tracker: the :class:`~talkhead.processing.faces.FaceTracker` to use; a fresh default one otherwise.
         progress_label: show a progress bar with this label.

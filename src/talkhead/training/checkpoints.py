@@ -27,12 +27,10 @@ import sys
 from pathlib import Path
 
 from ..errors import TalkheadInputError
-from ..hub_upload import HubUploadError, upload_folder
-from .model_card import save_card, training_card
+from ..hub.model_export import ARGS_FILE, SUMMARY_FILE
 
 CHECKPOINTS = "checkpoints"
 STATE_FILE = "trainer_state.json"
-ARGS_FILE = "training_args.json"
 #: accelerate's automatic checkpoint names, and the names older talkhead runs used
 _CHECKPOINT_NAME = re.compile(r"^(?:checkpoint_|step-)(\d+)$")
 
@@ -167,42 +165,5 @@ def save_final(model, output_dir: str | Path, summary: dict, best_dir: str | Non
     if best_dir is not None and (output_dir / best_dir).exists():
         model = type(model).from_pretrained(output_dir / best_dir)
     model.save_pretrained(output_dir)
-    (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=2))
+    (output_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
     return model
-
-
-#: What ``--push_to_hub`` uploads from OUTPUT_DIR: the model, its card and the run's record (no checkpoints/).
-UPLOAD_PATTERNS = ["config.json", "*.safetensors", "README.md", ARGS_FILE, "training_summary.json", "plots/*.png"]
-
-
-def push_to_hub(model, hub_model_id: str | None, output_dir: str | Path) -> bool:
-    """``--push_to_hub``: upload the final model in ``output_dir`` with talkhead's card; returns whether it was
-    uploaded.
-
-    The card is ``output_dir/README.md`` when there is one (a publish script's), else the training card of
-    :func:`talkhead.training.model_card.training_card`, written there first. The upload is
-    ``HfApi.upload_folder`` of that folder, so transformers' generic card never replaces ours. A failure
-    (authentication, network, any other Hub error, told apart) is printed and the run ends cleanly: the
-    model stays in ``output_dir``.
-    """
-
-    output_dir = Path(output_dir)
-    if not (output_dir / "README.md").exists():
-        args, summary = (
-            {} if not (output_dir / f).exists() else json.loads((output_dir / f).read_text())
-            for f in (ARGS_FILE, "training_summary.json")
-        )
-        save_card(training_card(model, output_dir, args, summary), output_dir)
-    repo_id = hub_model_id or output_dir.name
-    try:
-        url = upload_folder(
-            output_dir,
-            repo_id,
-            allow_patterns=UPLOAD_PATTERNS,
-            commit_message=f"talkhead training run {output_dir.name}",
-        )
-    except HubUploadError as err:
-        print(f"push_to_hub failed, {err.kind}: {err}; the model is in {output_dir}")
-        return False
-    print(f"pushed {output_dir} to {repo_id} ({url})")
-    return True

@@ -33,8 +33,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..hub.model_export import push_to_hub
 from .accelerator_setup import build_accelerator, tracker_config
-from .checkpoints import load_checkpoint, push_to_hub, resolve_checkpoint, save_arguments, save_checkpoint, save_final
+from .checkpoints import load_checkpoint, resolve_checkpoint, save_arguments, save_checkpoint, save_final
 from .ema import WeightsEMA
 
 

@@ -9,12 +9,13 @@ import pytest
 
 from talkhead.cli import main
 from talkhead.errors import EmptyAudioError, MediaDecodeError, NoFaceError, TalkheadInputError
+from talkhead.io.audio import load_audio
+from talkhead.io.video import VideoReader, read_video
+from talkhead.io.video_probe import probe_video
 from talkhead.options import LipSyncOptions
 from talkhead.pipelines.generator_renderer import match_colour, mouth_mask
 from talkhead.pipelines.lip_sync import lip_sync
 from talkhead.pipelines.lip_sync.playback import source_order
-from talkhead.processing.audio import load_audio
-from talkhead.processing.video import VideoReader, probe_video, read_video
 
 from ...conftest import face_frame, speech_like, talking_video, write_av, write_wav
 from ..conftest import gray_frames

@@ -4,12 +4,12 @@ frame is converted to RGB (converting whole 4K frames left 1.5 GB of freed frame
 import numpy as np
 import pytest
 
+from talkhead.io import video as V
+from talkhead.io.video import VideoReader
 from talkhead.pipelines import mouth_retrieval as retrieval
 from talkhead.pipelines.lip_sync.pipeline_lip_sync import _read_full_size
 from talkhead.pipelines.lip_sync.retrieval_renderer import build_pool_from
-from talkhead.processing import video as V
 from talkhead.processing.faces import FaceTracker
-from talkhead.processing.video import VideoReader
 
 from ...conftest import face_frame, write_av
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from talkhead.io.video import read_video
+from talkhead.io.video_probe import probe_video
 from talkhead.options import LipSyncOptions
 from talkhead.pipelines.lip_sync import lip_sync
-from talkhead.processing.video import probe_video, read_video
 
 from ...conftest import face_frame, speech_like, write_timed_video, write_wav
 from ...processing.test_video import VARIABLE_TIMES, frame_numbers, numbered_frames

@@ -8,13 +8,14 @@ import pytest
 
 from talkhead.cli import main
 from talkhead.errors import EmptyAudioError, MediaDecodeError, NoFaceError, TalkheadInputError
+from talkhead.io.audio import load_audio
+from talkhead.io.video import read_video
+from talkhead.io.video_probe import probe_video
 from talkhead.options import TalkingHeadOptions
 from talkhead.pipelines.talking_head import talking_head
 from talkhead.pipelines.talking_head.photo_motion import HEAD_POINTS, LOWER_FACE, resample_motion, rescale_motion
 from talkhead.pipelines.talking_head.speech_to_landmarks import SpeechToLandmarks
-from talkhead.processing.audio import load_audio
-from talkhead.processing.video import probe_video, read_video
-from talkhead.processing.warp import border_anchors, thin_plate_map
+from talkhead.pipelines.warp import border_anchors, thin_plate_map
 
 from ...conftest import speech_like, write_wav
 
@@ -238,7 +239,7 @@ def test_cli_and_transformers_pipeline(photo, generator_path, face_generator_pat
 def test_mouth_model_moves_the_mouth_and_lip_follow_reads_it(photo, speech, motion_model, tmp_path):
     import torch
 
-    from talkhead.evaluation.lip_follow import lip_follow_videos
+    from talkhead.evaluation.evaluate import lip_follow_videos
     from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
     from talkhead.processing.tracked_clip import track_clip
 

@@ -5,10 +5,10 @@ import numpy as np
 import torch
 
 from talkhead.cli import main
+from talkhead.io.audio import load_audio
+from talkhead.io.video import VideoReader
 from talkhead.pipelines.talking_head.speech_to_landmarks import SpeechToLandmarks
-from talkhead.processing.audio import load_audio
 from talkhead.processing.landmarks import mouth_opening
-from talkhead.processing.video import VideoReader
 
 from ...conftest import speech_like, write_wav
 

@@ -12,10 +12,10 @@ from talkhead.models.mouth_interior import MouthInteriorConfig, MouthInteriorGen
 from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
 from talkhead.options import TalkingHeadOptions
 from talkhead.pipelines.talking_head import talking_head
+from talkhead.pipelines.talking_head.blinks import FIRST_BLINK_AFTER, count_blinks, eye_aspect_ratio
 from talkhead.pipelines.talking_head.photo_frames import OPEN_PHOTO_GAP
 from talkhead.pipelines.talking_head.photo_motion import close_photo_mouth
 from talkhead.pipelines.talking_head.speech_to_landmarks import SpeechToLandmarks, face_landmarks
-from talkhead.processing.blinks import FIRST_BLINK_AFTER, count_blinks, eye_aspect_ratio
 from talkhead.processing.landmarks import mouth_opening
 from talkhead.processing.mouth import inner_lip_opening
 
@@ -114,7 +114,7 @@ def test_the_interior_changes_only_the_inside_of_the_mouth(astronaut, head, mout
 
 
 def test_piecewise_affine_warp_is_the_identity_and_collapses_triangles():
-    from talkhead.processing.warp import piecewise_affine_warp
+    from talkhead.pipelines.warp import piecewise_affine_warp
 
     image = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
     square = np.array([[0, 0], [63, 0], [0, 63], [63, 63], [32, 20], [32, 44]], float)
@@ -128,7 +128,7 @@ def test_piecewise_affine_warp_is_the_identity_and_collapses_triangles():
 
 
 def test_blink_schedule_rate_duration_and_seed():
-    from talkhead.processing.blinks import blink_schedule
+    from talkhead.pipelines.talking_head.blinks import blink_schedule
 
     closure = blink_schedule(25 * 300, 25.0, seed=4)
     shut = closure > 0
@@ -151,7 +151,7 @@ def test_count_blinks_ignores_long_closures():
 
 
 def test_the_region_warp_is_the_whole_warp_there(astronaut):
-    from talkhead.processing.warp import border_anchors, thin_plate_map, thin_plate_region
+    from talkhead.pipelines.warp import border_anchors, thin_plate_map, thin_plate_region
 
     points, _ = face_landmarks(astronaut)
     moved = points.copy()

@@ -267,10 +267,11 @@ class AVHubertModel(AVHubertPreTrainedModel):
 
         Args:
             video: (B, 1, T, H, W) grayscale mouth crops normalised as in
-                :func:`talkhead.processing.av_hubert_inputs.normalize_rois` (H = W = 88), the layout of
+                :func:`talkhead.processing.mouth_crops.normalize_rois` (H = W = 88), the layout of
                 fairseq's 3D conv. A 4-D (B, T, H, W) tensor is read as the same thing without the channel axis.
             audio: (B, T, audio_feature_size) stacked, per-frame normalised log filterbanks
-                (:func:`talkhead.processing.av_hubert_inputs.stacked_logfbank`), one row per video frame.
+                (:func:`talkhead.models.av_hubert.feature_extraction_av_hubert.stacked_logfbank`), one row per
+                video frame.
             output_hidden_states: also return every layer's output.
 
         ``audio=None`` is exactly an audio front-end output of zeros (so it equals feeding audio that the

@@ -1,13 +1,11 @@
-"""Image-side sync experts: AVSyncNet (Yaman et al., ECCV) and the Wav2Lip SyncNet expert."""
+"""AVSyncNet (Yaman et al., ECCV): the image-side sync expert of the stabilized sync loss."""
 
-from .configuration_avsyncnet import AVSyncNetConfig, SyncNetExpertConfig
-from .modeling_avsyncnet import AVSyncNet, SyncNetExpert, SyncOutput, load_imagenet_resnet50, lower_half_stack
+from .configuration_avsyncnet import AVSyncNetConfig
+from .modeling_avsyncnet import AVSyncNet, SyncOutput, load_imagenet_resnet50, lower_half_stack
 
 __all__ = [
     "AVSyncNetConfig",
     "AVSyncNet",
-    "SyncNetExpertConfig",
-    "SyncNetExpert",
     "SyncOutput",
     "load_imagenet_resnet50",
     "lower_half_stack",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from transformers import FeatureExtractionMixin
 
+from ...io import audio as audio_io
 from ...processing import audio as audio_lib
 from ...processing.phones import DEFAULT_LANGUAGE, NUM_PHONES, PHONE_LOOP_DECODER, phone_features
 from .configuration_mouth_motion import MEL_BANDS, MouthMotionConfig
@@ -55,7 +56,7 @@ class MouthMotionFeatureExtractor(FeatureExtractionMixin):
         use_mel: bool = True,
         phone_decoder: str = PHONE_LOOP_DECODER,
         mel_normalization: str = "mean",
-        sampling_rate: int = audio_lib.SAMPLE_RATE,
+        sampling_rate: int = audio_io.SAMPLE_RATE,
         **kwargs,
     ):
         super().__init__(**kwargs)

@@ -38,10 +38,10 @@ from transformers import PreTrainedModel
 from transformers.utils import ModelOutput
 
 from ...errors import TalkheadInputError
-from ...processing.pyramid import build_pyramid, level_length, min_frames_for_level
 from ..blocks import ConvNeXt1DEncoder, init_weights
 from ..configuration_utils import ShippedModelMixin
 from .configuration_ms_sync import MSSyncSyncerConfig
+from .feature_extraction_ms_sync import build_pyramid, level_length, min_frames_for_level
 
 
 @dataclass

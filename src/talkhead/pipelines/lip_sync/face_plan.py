@@ -11,6 +11,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ...errors import NoFaceError, TalkheadInputError
+from ...io.video import VideoReader
 from ...options import LipSyncOptions
 from ...processing import audio as audio_lib
 from ...processing.face_choice import FaceChoice
@@ -24,7 +25,6 @@ from ...processing.faces import (
     valid_segments,
 )
 from ...processing.landmarks import normalize_landmarks
-from ...processing.video import VideoReader
 from ..concurrency import read_ahead
 from ..generator_renderer import pose_descriptor
 from ..stages import StageTimes, TimedDetector, TimedPredictor

@@ -35,13 +35,16 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ...errors import TalkheadInputError
+from ...io import audio as audio_io
+from ...io.outputs import check_free_space, check_output_path, estimated_video_bytes
+from ...io.video import VideoReader
+from ...io.video_probe import probe_video
+from ...io.video_writer import VideoWriter
 from ...models.stable_sync import StableSyncFaceGenerator
 from ...options import LipSyncOptions
-from ...outputs import check_free_space, check_output_path, estimated_video_bytes
 from ...processing import audio as audio_lib
 from ...processing.phone_worker import start_phone_features
 from ...processing.phone_worker import warm_up as warm_up_phone_worker
-from ...processing.video import VideoReader, VideoWriter, probe_video
 from ..concurrency import read_ahead, render_in_order
 from ..generator_renderer import FaceRenderer, close_mouths
 from ..pipeline_utils import DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, TalkheadPipeline, load_component, load_speech
@@ -93,7 +96,7 @@ def frames_read_ahead(width: int, height: int, most: int = 8) -> int:
 def _read_full_size(video, fps: float):
     """``read_frames(indices, regions)`` for the pool pass: (index, frame) of sorted source frames at full size, only
     those (the frames between are decoded, not converted), each cut to its box of ``regions(frame_size)`` if given
-    (only that region is converted: :meth:`~talkhead.processing.video.VideoReader.frames_at`)."""
+    (only that region is converted: :meth:`~talkhead.io.video.VideoReader.frames_at`)."""
 
     def read_frames(indices, regions=None):
         reader = VideoReader(video, fps=fps)
@@ -198,7 +201,7 @@ def lip_sync(
     info = probe_video(video)
     fps = float(info.source_fps or audio_lib.VIDEO_FPS)
     wave, output_wave = load_speech(audio, audio_name)
-    speech_frames = max(1, round(len(wave) / audio_lib.SAMPLE_RATE * fps))  # the output's length, before trim
+    speech_frames = max(1, round(len(wave) / audio_io.SAMPLE_RATE * fps))  # the output's length, before trim
     expected = speech_frames
     if options.audio_longer == "trim":
         expected = min(expected, info.num_frames(fps))
@@ -227,7 +230,7 @@ def lip_sync(
         if options.audio_longer == "trim":
             num_output = plan.num_frames
         messages.append(
-            f"{audio_name} is longer than the video ({len(wave) / audio_lib.SAMPLE_RATE:.2f} s against "
+            f"{audio_name} is longer than the video ({len(wave) / audio_io.SAMPLE_RATE:.2f} s against "
             f"{plan.num_frames / fps:.2f} s): {options.audio_longer}"
         )
     elif num_output < plan.num_frames:

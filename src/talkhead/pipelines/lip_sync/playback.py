@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...processing.video import VideoReader
+from ...io.video import VideoReader
 
 REVERSE_CHUNK = 24  # frames decoded at a time when playing backwards (bounce)
 

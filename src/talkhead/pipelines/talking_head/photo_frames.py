@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ...processing.blinks import close_eyes
 from ...processing.landmarks import mouth_opening
 from ...processing.mouth import INNER_LIP_PAIRS
-from ...processing.warp import thin_plate_map, thin_plate_region
+from ..warp import thin_plate_map, thin_plate_region
+from .blinks import close_eyes
 from .mouth_interior import MouthInteriorRenderer, lips_apart, own_mouth_interior, paint_mouth_interior
 
 WARP_POINTS = np.r_[0:60]  # all but the inner lips (they coincide on a closed mouth)

@@ -17,8 +17,8 @@ from ...processing.landmarks import apply_transform, close_mouth, similarity_tra
 from ...processing.mouth import keep_lips_apart, mouth_shapes
 from ...processing.phone_worker import start_phone_features
 from ...processing.phones import DEFAULT_LANGUAGE
-from ...processing.warp import border_anchors, piecewise_affine_warp
 from ..mouth_retrieval import target_landmarks
+from ..warp import border_anchors, piecewise_affine_warp
 
 INNER_CORNER_SHARE = 0.08  # where an open photo's inner lip corners are taken, from the outer ones, for closing
 NEUTRAL_UPPER_SHARE = 0.15  # of an open photo's lip gap, closed by the upper lip (the jaw closes the rest)
@@ -104,7 +104,7 @@ def neutral_mouth_points(photo_points: np.ndarray) -> np.ndarray:
 def close_photo_mouth(photo: np.ndarray, photo_points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A photo taken mid-word with its mouth closed: (image, its landmarks :func:`neutral_mouth_points`).
 
-    A piecewise-affine warp of the lower face (:func:`~talkhead.processing.warp.piecewise_affine_warp`) through the
+    A piecewise-affine warp of the lower face (:func:`~talkhead.pipelines.warp.piecewise_affine_warp`) through the
     landmarks and a still ring around the face: the triangles inside the mouth collapse and its teeth vanish, where
     a thin-plate spline forced to close them folds the nose and chin. The closed photo is then animated like any
     other; the open one stays the mouth-interior generator's reference for teeth and colour.

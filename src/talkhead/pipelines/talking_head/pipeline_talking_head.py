@@ -11,14 +11,14 @@
    :mod:`talkhead.pipelines.talking_head.mouth_interior`) fills the inside of the lips with teeth, tongue and throat;
    without it a closed photo gets a shaded interior (``mouth_interior``). A photo taken mid-word is driven from its own
    mouth closed (unless ``keep_open_mouth``), so it can close, and the eyes blink (``blinks``,
-   :mod:`talkhead.processing.blinks`). Only with ``repaint=True`` (off by default: the shipped generator paints a blur)
-   does the stabilized-sync face generator (Yaman et al.) repaint the mouth of every warped frame for the audio, with
-   the photo's face closed by the silent-lip generator as identity, pasted back with the soft mouth mask of
-   :func:`~talkhead.pipelines.generator_renderer.mouth_mask`.
+   :mod:`talkhead.pipelines.talking_head.blinks`). Only with ``repaint=True`` (off by default: the shipped generator
+   paints a blur) does the stabilized-sync face generator (Yaman et al.) repaint the mouth of every warped frame for
+   the audio, with the photo's face closed by the silent-lip generator as identity, pasted back with the soft mouth
+   mask of :func:`~talkhead.pipelines.generator_renderer.mouth_mask`.
 
 Where we differ from both papers: MS-Sync stops at landmarks and the stabilized-sync generator
 edits videos; the warp that joins them is ours (neither paper renders a still photo). The spline
-is solved per frame at the landmarks (:mod:`talkhead.processing.warp`) and evaluated on a grid, then upsampled,
+is solved per frame at the landmarks (:mod:`talkhead.pipelines.warp`) and evaluated on a grid, then upsampled,
 which makes the warp cost independent of the number of landmarks and cheap at 720p.
 """
 
@@ -35,17 +35,16 @@ from tqdm.auto import tqdm
 
 from ... import defaults
 from ...errors import TalkheadInputError
+from ...io import audio as audio_io
+from ...io.outputs import check_free_space, check_output_path, estimated_video_bytes
+from ...io.video_writer import VideoWriter
 from ...options import TalkingHeadOptions
-from ...outputs import check_free_space, check_output_path, estimated_video_bytes
 from ...processing import audio as audio_lib
-from ...processing.blinks import blink_schedule
 from ...processing.face_crops import crop_face, face_crop_boxes, smooth_boxes
 from ...processing.landmarks import (
     mouth_opening,
     normalize_landmarks,
 )
-from ...processing.video import VideoWriter
-from ...processing.warp import border_anchors
 from ..concurrency import render_in_order
 from ..generator_renderer import FaceRenderer, close_mouths, pose_descriptor
 from ..loading import load_talking_head_models
@@ -58,6 +57,8 @@ from ..pipeline_utils import (
     load_speech,
 )
 from ..stages import StageTimes
+from ..warp import border_anchors
+from .blinks import blink_schedule
 from .mouth_interior import MouthInteriorRenderer
 from .photo_frames import OPEN_PHOTO_GAP, PhotoFrames
 from .photo_motion import (
@@ -154,7 +155,7 @@ def talking_head(
         check_free_space(
             output,
             estimated_video_bytes(
-                round(len(wave) / audio_lib.SAMPLE_RATE * options.fps), frame.shape[1], frame.shape[0], options.fps
+                round(len(wave) / audio_io.SAMPLE_RATE * options.fps), frame.shape[1], frame.shape[0], options.fps
             ),
         )
     times = StageTimes()

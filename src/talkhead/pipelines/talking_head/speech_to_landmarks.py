@@ -20,9 +20,10 @@ import torch
 from ... import defaults
 from ...errors import MediaDecodeError, NoFaceError
 from ...hub import load_pretrained
-from ...inputs import check_input_file
+from ...io import audio as audio_io
+from ...io.inputs import check_input_file
+from ...io.outputs import atomic_output
 from ...models.ms_sync import MSSyncGenerator
-from ...outputs import atomic_output
 from ...processing import audio as audio_lib
 from ...processing.face_crops import frame_clip
 from ...processing.faces import DlibHOGDetector, default_landmark_predictor
@@ -31,7 +32,7 @@ from ...processing.per_thread import per_thread
 
 logger = logging.getLogger(__name__)
 
-MIN_AUDIO_SECONDS = audio_lib.MIN_AUDIO_SECONDS  # the rule every command shares
+MIN_AUDIO_SECONDS = audio_io.MIN_AUDIO_SECONDS  # the rule every command shares
 DEFAULT_GENERATOR = defaults.HEAD_MOTION
 LANDMARK_SUFFIXES = (".npz", ".json")
 
@@ -144,9 +145,9 @@ class SpeechToLandmarks:
         if isinstance(image, (str, os.PathLike)):
             image_name, image = str(image), read_image(image)
         if isinstance(audio, (str, os.PathLike)):
-            audio_name, audio = str(audio), audio_lib.load_audio(audio)
+            audio_name, audio = str(audio), audio_io.load_audio(audio)
         wave = np.asarray(audio, np.float32)
-        audio_lib.check_min_duration(wave, audio_name)
+        audio_io.check_min_duration(wave, audio_name)
         pixels, faces = face_landmarks(image, image_name)
         framing = frame_clip(pixels[None])  # the dataset's convention, for a clip of one frame
         crop, start = framing.clip_box, framing.landmarks[0]
@@ -162,7 +163,7 @@ class SpeechToLandmarks:
                 faces_found=faces,
                 photo_landmarks=pixels,
             )
-        features = audio_lib.logfbank26(audio_lib.fit_length(wave, frames * audio_lib.SAMPLES_PER_FRAME), frames)
+        features = audio_lib.logfbank26(audio_io.fit_length(wave, frames * audio_lib.SAMPLES_PER_FRAME), frames)
         # a generator of this call's own, not torch's global one: threads sharing the pipeline draw the same noise
         motion = self._generate(start, features, frames, torch.Generator().manual_seed(self.seed))
         if not np.isfinite(motion).all():  # never hand out NaN: fall back to the still face

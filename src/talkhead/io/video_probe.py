@@ -18,7 +18,7 @@ import numpy as np
 
 from ..defaults import VIDEO_FPS
 from ..errors import MediaDecodeError, NoVideoError
-from ._av import declared_duration, decoded_seconds, ffmpeg_reason, open_container
+from .containers import declared_duration, decoded_seconds, ffmpeg_reason, open_container
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".flv")

@@ -1,8 +1,8 @@
-"""H.264 (yuv420p) + AAC encoding of RGB frames and a mono waveform, atomically (split from :mod:`.video`).
+"""H.264 (yuv420p) + AAC encoding of RGB frames and a mono waveform, atomically.
 
 :class:`VideoWriter` cuts or pads the audio to the video's duration, so the two streams end together. It writes to
-a temporary file beside the target and renames it on success (:class:`talkhead.outputs.AtomicOutput`): a failed
-or interrupted run never leaves a partial file. :mod:`talkhead.processing.video` re-exports both names.
+a temporary file beside the target and renames it on success (:class:`talkhead.io.outputs.AtomicOutput`): a failed
+or interrupted run never leaves a partial file.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import numpy as np
 
 from ..defaults import CRF, VIDEO_FPS
 from ..errors import NoVideoError
-from ..outputs import AtomicOutput, disk_full_error, is_disk_full
 from .audio import SAMPLE_RATE, fit_length
+from .outputs import AtomicOutput, disk_full_error, is_disk_full
 
 # x264's macroblock-tree rate control (mbtree) made the same frames encode differently from one encoder to the next
 # in one process (first encode against later ones, and after other clips: pixel differences of up to 27 levels with
@@ -38,7 +38,7 @@ class VideoWriter:
         path: the output file.
         fps: frame rate.
         audio: mono float32 waveform in [-1, 1], an iterable of such chunks (read as the video needs them,
-            e.g. :func:`talkhead.processing.audio_decode.stream_audio`), or ``None`` for a silent video.
+            e.g. :func:`talkhead.io.audio.stream_audio`), or ``None`` for a silent video.
         sample_rate: rate of ``audio``.
         crf: x264 quality (lower is better; 18 is visually lossless).
     """

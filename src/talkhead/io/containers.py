@@ -10,7 +10,7 @@ import av
 
 from ..defaults import VIDEO_FPS
 from ..errors import MediaDecodeError
-from ..inputs import check_input_file
+from .inputs import check_input_file
 
 KINDS = {"audio": "audio file", "video": "video", "media": "audio or video file"}
 

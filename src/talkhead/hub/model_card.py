@@ -1,12 +1,14 @@
 """Model cards (README.md with Hub front matter), written through ``huggingface_hub``'s card classes.
 
 One writer for every card: the publish scripts (examples/publish_*.py), ``--push_to_hub`` at the end
-of a training run (:func:`talkhead.training.checkpoints.push_to_hub` uploads the card written here,
+of a training run (:func:`talkhead.hub.model_export.push_to_hub` uploads the card written here,
 never transformers' generic one) and the front-matter conversion of the shipped cards
 (examples/update_card_metadata.py). The metadata is ``ModelCardData`` so the Hub can index it:
 ``library_name: talkhead``, a ``pipeline_tag``, the licence, the training ``datasets``, the
 ``base_model`` a checkpoint was initialised from, and ``model-index`` results read from the
-benchmark JSONs (:mod:`talkhead.training.eval_results`), never typed by hand.
+benchmark JSONs (:mod:`talkhead.training.eval_results`), never typed by hand. The results and the
+training datasets are given by the caller (``eval_results=``, ``datasets=``): this base layer does not
+import ``training``.
 """
 
 from __future__ import annotations
@@ -14,10 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from .eval_results import EXAMPLE_DATASET
+from .lookup import NAMESPACE
 
-#: The Hub namespace of the shipped checkpoints: hub_configs/<name> is published as ``talkhead/<name>``.
-HUB_NAMESPACE = "talkhead"
 LIBRARY_NAME = "talkhead"
 
 #: Hub pipeline tag per model type. The Hub has no audio-to-landmarks or sync-scoring task: the motion
@@ -62,7 +62,7 @@ MISUSE_NOTICE = (
 
 def hub_id(name: str) -> str:
     """The Hub repository id of the shipped checkpoint ``name`` (a hub_configs folder name); ids pass through."""
-    return name if "/" in name else f"{HUB_NAMESPACE}/{name}"
+    return name if "/" in name else f"{NAMESPACE}/{name}"
 
 
 def markdown_table(header: list[str], rows: list[list]) -> str:
@@ -77,7 +77,7 @@ def card_data(
     pipeline_tag: str,
     tags: Iterable[str],
     base_model: str | list[str] | None = None,
-    datasets: Iterable[str] | None = (EXAMPLE_DATASET,),
+    datasets: Iterable[str] | None = None,
     eval_results: list | None = None,
     license: str = RESEARCH_ONLY["license"],
     license_name: str | None = RESEARCH_ONLY["license_name"],
@@ -152,14 +152,15 @@ def write_model_card(
     misuse: str | None = MISUSE_NOTICE,
     base_model: str | list[str] | None = None,
     eval_results: list | None = None,
-    datasets: Iterable[str] | None = (EXAMPLE_DATASET,),
+    datasets: Iterable[str] | None = None,
     name: str | None = None,
     **licence,
 ) -> Path:
     """Write ``folder/README.md`` with ``huggingface_hub``'s ``ModelCard``; returns its path.
 
     ``licence`` takes ``license``/``license_name``/``license_link`` (research-only by default, as every
-    checkpoint trained on the example clips).
+    checkpoint trained on the example clips). ``datasets`` are the Hub ids of the training data
+    (:data:`talkhead.training.eval_results.EXAMPLE_DATASET` for the example clips); none are listed by default.
     """
     name = name or Path(folder).name
     metadata = card_data(

@@ -1,17 +1,14 @@
-"""Video decoding at a fixed frame rate and H.264 + AAC encoding, with PyAV.
+"""Video decoding at a fixed frame rate, with PyAV.
 
 Every model in the package works at 25 fps (the rate of MS-Sync's data, Airale et al., MS-Sync, §4.1).
-:class:`VideoReader` decodes lazily (what a source holds: :mod:`talkhead.processing.video_probe`) and resamples any
+:class:`VideoReader` decodes lazily (what a source holds: :mod:`talkhead.io.video_probe`) and resamples any
 source rate (25, 29.97, 30, 60 or variable) by presentation time, never by frame index: output frame k shows the
 source frame whose timestamp is nearest to k / fps (ties go to the earlier frame), so source frames are repeated or
 dropped as FFmpeg's ``fps`` filter does, and a variable-frame-rate video keeps its timing.
-Time zero is the container's start, the same origin :func:`talkhead.processing.audio.load_audio`
+Time zero is the container's start, the same origin :func:`talkhead.io.audio.load_audio`
 uses, so audio sample ``round(k / fps * 16000)`` belongs to output frame k.
 
-:class:`VideoWriter` (:mod:`.video_writer`) encodes frames and a mono waveform to H.264 (yuv420p) + AAC. Audio is cut or
-padded to the video's duration, so the two streams end together. It writes to a temporary file
-beside the target and renames it on success (:class:`talkhead.outputs.AtomicOutput`): a failed or
-interrupted run never leaves a partial file.
+Writing frames back out (H.264 + AAC) is :mod:`talkhead.io.video_writer`'s.
 """
 
 from __future__ import annotations
@@ -26,17 +23,15 @@ import av
 import cv2
 import numpy as np
 
+from ..defaults import VIDEO_FPS
 from ..errors import MediaDecodeError, NoVideoError
-from ._av import container_origin, ffmpeg_reason, open_container
+from .containers import container_origin, ffmpeg_reason, open_container
 from .video_probe import (
-    VIDEO_FPS,
     frames_covering,
     list_frame_files,
     probe_video,
     read_image_file,
 )
-from .video_writer import VideoWriter as VideoWriter  # the writer lives in its own module; both names stay here
-from .video_writer import write_video as write_video
 
 
 class VideoReader:

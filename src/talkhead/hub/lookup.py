@@ -25,13 +25,13 @@ import os
 import pickle
 from pathlib import Path
 
-from .errors import TalkheadInputError
+from ..errors import TalkheadInputError
 
 NAMESPACE = "talkhead"
-HERE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]
 # a wheel carries the folders as package data (setup.cfg maps hub_configs/ to talkhead.hub_configs); a source
-# checkout (editable install) has them at the repository root, two levels above this file
-SHIPPED_ROOTS = (HERE / "hub_configs", HERE.parents[1] / "hub_configs")
+# checkout (editable install) has them at the repository root, two levels above the package (src/talkhead)
+SHIPPED_ROOTS = (PACKAGE / "hub_configs", PACKAGE.parents[1] / "hub_configs")
 
 
 def shipped_root() -> Path | None:

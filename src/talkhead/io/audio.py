@@ -1,10 +1,14 @@
-"""Audio tracks through PyAV (FFmpeg): mp3, m4a, the sound of a video, and wavs that soundfile cannot read.
+"""Speech in: any wav, flac, mp3, m4a or the audio track of a video, whole or streamed.
 
-:func:`decode_audio_track` decodes a whole track at its own rate (what :func:`talkhead.processing.audio.load_audio`
-falls back on); :func:`stream_audio` decodes and resamples chunk by chunk, for sound that is only passed
-through. Both put sample 0 at time 0 of the container's timeline, so audio lines up with the frames of
-:class:`talkhead.processing.video.VideoReader`. :func:`declared_audio_seconds` and :func:`decoded_audio_seconds` tell
-a track's length without decoding it all, to refuse one that is too long before it fills the memory.
+* :func:`load_audio`: a file's audio, at any sample rate and channel count, to 16 kHz (:data:`SAMPLE_RATE`) mono
+  float32 on the container's timeline. Plain audio files are read with soundfile; containers that soundfile cannot
+  read go through PyAV (:func:`decode_audio_track`, a whole track at its own rate).
+* :func:`stream_audio` decodes and resamples chunk by chunk, for sound that is only passed through.
+* :func:`declared_audio_seconds` and :func:`decoded_audio_seconds` tell a track's length without decoding it all, to
+  refuse one that is too long before it fills the memory; :func:`check_min_duration` refuses one that is too short.
+
+Everything here puts sample 0 at time 0 of the container's timeline, so audio lines up with the frames of
+:class:`talkhead.io.video.VideoReader`. The features computed from the wave are :mod:`talkhead.processing.audio`'s.
 """
 
 from __future__ import annotations
@@ -14,10 +18,71 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import av
+import librosa
 import numpy as np
+import soundfile
 
-from ..errors import MediaDecodeError, NoAudioError
-from ._av import container_origin, declared_duration, decoded_seconds, ffmpeg_reason, open_container
+from ..errors import EmptyAudioError, MediaDecodeError, NoAudioError
+from .containers import container_origin, declared_duration, decoded_seconds, ffmpeg_reason, open_container
+from .inputs import check_input_file
+
+SAMPLE_RATE = 16_000  # every model of the package listens at 16 kHz: what load_audio returns by default
+
+# The shortest speech any command accepts: one 200 ms mel window of the face generator, 5 video frames
+# at 25 fps, the shortest MS-Sync syncer window. Every command checks it with check_min_duration.
+MIN_AUDIO_SECONDS = 0.2
+
+
+def check_min_duration(wave: np.ndarray, name: str, sample_rate: int = SAMPLE_RATE) -> None:
+    """:class:`EmptyAudioError` when ``wave`` is shorter than :data:`MIN_AUDIO_SECONDS`; ``name`` names it."""
+    seconds = len(wave) / sample_rate
+    if seconds < MIN_AUDIO_SECONDS:
+        raise EmptyAudioError(f"{name} is {seconds:.2f} s long; at least {MIN_AUDIO_SECONDS:g} s of speech is needed")
+
+
+_SOUNDFILE_ERRORS = (soundfile.LibsndfileError, RuntimeError, TypeError)
+
+
+def load_audio(source: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Load the audio of ``source`` as mono float32 at ``sample_rate``.
+
+    Sample 0 is at time 0 of the file's timeline, so the result lines up with the frames that
+    :class:`talkhead.io.video.VideoReader` returns for the same file. Plain audio files are
+    read with soundfile; anything else (mp3, m4a, a video's track, a wav with a misleading
+    extension) goes through PyAV. Channels are averaged; resampling uses librosa (soxr).
+
+    Raises:
+        FileNotFoundError: the path does not exist.
+        NoAudioError: the file holds no audio stream.
+        MediaDecodeError: the file cannot be decoded.
+        EmptyAudioError: the audio has no samples.
+    """
+    path = check_input_file(source, "audio file")
+    try:
+        data, native_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        wave = data.mean(axis=1)
+    except _SOUNDFILE_ERRORS:
+        wave, native_rate = decode_audio_track(path)
+    if wave.size == 0:
+        raise EmptyAudioError(f"the audio in '{path}' is empty (0 samples); give a file with speech in it")
+    return resample(wave, native_rate, sample_rate)
+
+
+def resample(wave: np.ndarray, source_rate: int, target_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Mono float32 resampling (soxr high quality through librosa)."""
+    wave = np.asarray(wave, dtype=np.float32)
+    if source_rate <= 0:
+        raise MediaDecodeError(f"invalid sample rate {source_rate}")
+    if source_rate == target_rate:
+        return wave
+    return librosa.resample(wave, orig_sr=source_rate, target_sr=target_rate).astype(np.float32)
+
+
+def fit_length(wave: np.ndarray, num_samples: int) -> np.ndarray:
+    """Trim or zero-pad ``wave`` to exactly ``num_samples``."""
+    if wave.shape[0] >= num_samples:
+        return wave[:num_samples]
+    return np.pad(wave, (0, num_samples - wave.shape[0]))
 
 
 def decode_audio_track(path: Path) -> tuple[np.ndarray, int]:

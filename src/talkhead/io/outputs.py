@@ -28,8 +28,9 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
-from .errors import TalkheadInputError
+from ..errors import TalkheadInputError
 
 PARTIAL_MARK = ".partial"
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -53,7 +54,7 @@ def interrupt_on_signals(signals: Iterable[int] = STOP_SIGNALS) -> Iterator[None
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {}
+    previous: dict[int, Any] = {}  # the handlers to restore, by signal
 
     def stop(signum, frame):
         for number in previous:
@@ -124,7 +125,7 @@ def sweep_orphans(path: str | os.PathLike) -> list[Path]:
     ``kill -9`` or a power cut skips every clean-up, and its partial would stay beside the output for good. A
     temporary of a live process (another run writing the same output) is left alone. Returns what was removed."""
     path = Path(path)
-    removed = []
+    removed: list[Path] = []
     try:
         siblings = list(path.parent.iterdir())
     except OSError:
@@ -195,7 +196,7 @@ class AtomicOutput:
 
     On success the temporary is renamed onto ``path`` (an existing folder there is replaced); on any
     exception it is removed and nothing changes at ``path``. :meth:`publish` and :meth:`discard` do
-    the same for writers that manage their own lifetime (:class:`~talkhead.processing.video.VideoWriter`).
+    the same for writers that manage their own lifetime (:class:`~talkhead.io.video_writer.VideoWriter`).
     """
 
     def __init__(self, path: str | os.PathLike):

@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 import torch
 
-from talkhead.processing.pyramid import blur_decimate, build_pyramid, level_length, min_frames_for_level, numpy_pyramid
+from talkhead.models.ms_sync.feature_extraction_ms_sync import (
+    blur_decimate,
+    build_pyramid,
+    level_length,
+    min_frames_for_level,
+    numpy_pyramid,
+)
 
 
 def brute_force(sequence: np.ndarray) -> np.ndarray:

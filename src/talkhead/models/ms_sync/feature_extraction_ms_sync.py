@@ -4,7 +4,9 @@ P(z)_t = (1 / 7) Σ_{τ=-3..3} z_{2t+τ}: a centred 7-tap box filter with reflec
 maps to 1), keeping the even indices, so a length-T sequence becomes ⌈T/2⌉ long. Level 1 is the raw
 signal and level i is P applied i - 1 times. The operator is linear, parameter-free and
 differentiable: the syncers, the generator's sync loss and the metrics all call this one function,
-for landmarks and audio features alike.
+for landmarks and audio features alike. It is MS-Sync's own input transform, so it sits beside the MS-Sync models
+(``feature_extraction_*.py``, as transformers keeps a model's input code); the training windows
+(:mod:`talkhead.data.windows`) precompute its levels.
 
 Where we differ: reflect padding needs at least 4 samples; shorter sequences (which no syncer
 window fits anyway) are edge-padded instead of failing.

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import TalkheadInputError
+from ..errors import TalkheadInputError
 
 
 class HubUploadError(TalkheadInputError):

@@ -16,9 +16,10 @@ import os
 import re
 from pathlib import Path
 
+from ..defaults import VIDEO_FPS
 from ..errors import TalkheadInputError
-from ..hub_upload import upload_folder
-from ..processing.video import VIDEO_FPS
+from .model_card import markdown_table
+from .upload import upload_folder
 
 #: Shards are cut at about this many bytes of Arrow data (``datasets``' own ``push_to_hub`` default).
 MAX_SHARD_BYTES = 500 * 2**20
@@ -150,17 +151,17 @@ listed in the input's `SOURCES.md` ("not stated" where none was). It covers that
 from broadcasts, talks or other datasets keeps its own terms. **Use for research only unless you have
 cleared every source**, and do not redistribute clips whose terms forbid it.
 
-{_table(["source", "split", "clips", "minutes", "licence"], source_rows)}
+{markdown_table(["source", "split", "clips", "minutes", "licence"], source_rows)}
 
 ## Splits
 
 Splits are by source folder, so a speaker with their own folder is never on both sides.
 
-{_table(["split", "clips", "frames", "minutes", "sources"], split_rows)}
+{markdown_table(["split", "clips", "frames", "minutes", "sources"], split_rows)}
 
 ## Features
 
-{_table(["column", "feature", "meaning"], feature_rows)}
+{markdown_table(["column", "feature", "meaning"], feature_rows)}
 
 ## Reading it
 
@@ -177,11 +178,6 @@ integer array into int64 (8x the memory for the face crops). `talkhead.data.clip
 zero-copy views of the memory-mapped Arrow data.
 """
     return DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}")
-
-
-def _table(header: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows])
 
 
 def export_parquet(dataset_dict, folder: str | os.PathLike, max_shard_bytes: int = MAX_SHARD_BYTES) -> list[Path]:
@@ -222,7 +218,7 @@ def write_hub_files(
 def push_dataset(folder: str | os.PathLike, repo_id: str, private: bool | None = None) -> str:
     """Upload the card and the Parquet shards of ``folder`` as the dataset ``repo_id``; returns the commit URL.
 
-    Raises :class:`talkhead.hub_upload.HubUploadError` (auth, network or hub) when the upload fails.
+    Raises :class:`talkhead.hub.upload.HubUploadError` (auth, network or hub) when the upload fails.
     """
 
     folder = Path(folder)

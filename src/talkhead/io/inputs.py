@@ -12,7 +12,7 @@ import os
 import stat
 from pathlib import Path
 
-from .errors import MediaDecodeError, TalkheadInputError
+from ..errors import MediaDecodeError, TalkheadInputError
 
 _SPECIAL_FILES = (
     (stat.S_ISFIFO, "named pipe (FIFO)"),
