@@ -22,6 +22,66 @@ from pathlib import Path
 HUB = Path(__file__).resolve().parents[1] / "hub_configs"
 HARDWARE = "Hardware: x86_64 CPU, 2 cores, no GPU."
 
+# The card section "At the paper's size", by model type: presets are not shipped as folders (from_preset gives
+# them), so each trained model's card carries the recipe of its paper-size configuration.
+PAPER_SIZE = {
+    "avsyncnet": r"""
+The paper's AVSyncNet (Yaman et al., stabilized sync, §3.4: a ResNet-50 image tower on 15x112x224 lower halves, the
+96-px faces upsampled to 224, and a ResNetSE-34 audio tower, 512-d embeddings) is the `paper` preset,
+`AVSyncNetConfig.from_preset("paper")`. No weights of that size are published: 11 minutes of video cannot train it.
+On LRS2 (the paper's data) or any talking-face set built with `--faces`:
+
+```bash
+talkhead preprocess /data/lrs2/main --output data/lrs2 --faces --test-sources ID1,ID2 --num-proc 16
+accelerate launch examples/train_avsyncnet.py --dataset data/lrs2 --output_dir runs/avsyncnet \
+    --model_config paper --imagenet_resnet50 resnet50.pth \
+    --objective bce --batch_size 64 --learning_rate 1e-4 --max_steps 300000
+```
+
+BCE on aligned against non-overlapping windows, Adam (0.5, 0.999) and lr 1e-4 are the paper's (§3.4-3.5); batch 64
+(Wav2Lip's SyncNet batch), 3x10^5 steps, the upsampling to 224 and the ImageNet start (`resnet50.pth`, a torchvision
+ResNet-50 state dict you supply) are ours, where the paper is silent. BCE needs LRS2-scale data: on our 11 minutes
+it stayed at chance on held-out sources. The result is the `--avsyncnet` of the paper-size generators
+(`stable-sync-face`'s card, "At the paper's size").""",
+    "syncnet_expert": r"""
+Wav2Lip's expert at full width is the `paper` preset, `SyncNetExpertConfig.from_preset("paper")`
+(`width_multiplier` 1.0; this model is 0.25). No weights of that size are published. The papers' recipe (Wav2Lip,
+color_syncnet_train.py and hparams.py: BCE on aligned against other windows of the same video, lr 1e-4, batch 64), on
+LRS2 or any talking-face set built with `--faces`:
+
+```bash
+talkhead preprocess /data/lrs2/main --output data/lrs2 --faces --test-sources ID1,ID2 --num-proc 16
+accelerate launch examples/train_avsyncnet.py --architecture syncnet --dataset data/lrs2 \
+    --output_dir runs/syncnet-eval --model_config paper --objective bce --batch_size 64 --learning_rate 1e-4
+```
+
+No pretrained weights are needed; without `--max_steps` the script trains 300,000 steps. Score generators with it by
+`talkhead benchmark lip-sync --sync-expert-model runs/syncnet-eval`; an evaluation expert must not be trained on the
+clips it will score. Its scores are still not LSE-C / LSE-D, which come from SyncNet v2 (`talkhead evaluate video
+--syncnet-v2-model DIR`, with the weights converted by `python -m talkhead.models.syncnet_v2.convert_syncnet_v2`).""",
+    "stable_sync_face_generator": r"""
+G_S and G_L at the paper's widths (Yaman et al., stabilized sync, §3.1-3.3; `width_multiplier` 1.0, 70.01 M
+parameters with a paper-size AVSyncNet's audio tower) are the `paper` preset,
+`StableSyncFaceGeneratorConfig.from_preset("paper")`; the script takes the audio tower's configuration from
+`--avsyncnet`. No weights of that size are published. On LRS2 (the paper's data) or any set built with `--faces`:
+
+```bash
+accelerate launch examples/train_stable_sync.py --stage silent-lip --dataset data/lrs2 --avsyncnet runs/avsyncnet \
+    --generator_config paper --discriminator_config paper --vgg19 vgg19.pth --batch_size 16 \
+    --output_dir runs/silent-lip
+accelerate launch examples/train_stable_sync.py --stage talking-face --dataset data/lrs2 --avsyncnet runs/avsyncnet \
+    --silent_lip runs/silent-lip --generator_config paper --discriminator_config paper --vgg19 vgg19.pth \
+    --batch_size 16 --output_dir runs/face
+```
+
+`runs/avsyncnet` is a paper-size AVSyncNet trained first (`avsyncnet-small`'s card, "At the paper's size", which
+also builds `data/lrs2`); `vgg19.pth` is a torchvision ImageNet VGG-19 state dict you supply, for the perceptual and
+adaptive triplet losses (eq. 1-2). The script's defaults are the paper's loss weights (eq. 5) and learning rate (1e-4,
+Adam (0.5, 0.999), §3.5); batch 16 (Wav2Lip's) and 200,000 steps per stage are ours. G_L starts from scratch, as in
+the paper (add `--init_generator runs/silent-lip` for our warm start). Score the pair with `talkhead benchmark
+lip-sync --data data/lrs2 --split test --face-generator-model runs/face --silent-lip-model runs/silent-lip`.""",
+}
+
 
 def export(run: Path, name: str) -> Path:
     from transformers import AutoModel
@@ -177,6 +237,7 @@ an auxiliary regression of the dlib mouth shape from both embeddings (the heads 
         "Limits": """Trained for well under an hour of CPU time on 31 clips (about 7 minutes of video, about 40
 speakers). Its judgements on new speakers are weak: read the offset accuracy above before trusting a score, and
 prefer comparisons between systems on the same clips over absolute values.""",
+        "At the paper's size": PAPER_SIZE[model.config.model_type],
     }
     # No model-index here: the test offset accuracy above is measured by this script, not read from a benchmark JSON.
     return write_model_card(
@@ -275,6 +336,8 @@ silence closes the mouth (`silence_closed` above 0.5).
     sections["Limits"] = """Trained for minutes of CPU time on 31 clips (about 7 minutes of video): it reconstructs
 the upper face it is given and draws a plausible mouth, but it is a small model that shows the method runs end to
 end, not one that matches the paper's LRS2 numbers."""
+    if not silent:  # one recipe trains both stages; it goes on G_L's card
+        sections["At the paper's size"] = PAPER_SIZE[model.config.model_type]
     tag = PIPELINE_TAGS[model.config.model_type]
     # Lineage: G_L starts from G_S (--init_generator); G_S carries the frozen audio tower of --avsyncnet.
     base = args.get("init_generator") or args.get("avsyncnet")

@@ -19,6 +19,47 @@ from pathlib import Path
 
 HUB = Path(__file__).resolve().parents[1] / "hub_configs"
 
+# The card section "At the paper's size" (loss syncers, evaluation syncers): the paper-size configuration is the
+# `paper` preset, not a shipped folder, so each trained pyramid's card carries its recipe.
+PAPER_SIZE_LOSS = r"""
+The paper-size pyramid (Airale et al., MS-Sync; encoders as in the authors' LouisBearing/HMo-audio `resnet.py`:
+ConvNeXt-1D [2, 2, 2, 2], widths 64-512, 512-d embeddings, about 48 M parameters) is the `paper` preset,
+`MSSyncSyncerConfig.from_preset("paper")`. No weights of that size are published. On VoxCeleb2 with the FOMM-style
+fixed-crop preprocessing that keeps head motion ("VoxCeleb2 (II)", §4.1), LRS2 or HDTF, with the authors' settings:
+
+```bash
+talkhead preprocess /data/voxceleb2/dev --output data/vox2 --test-sources id00017,id00061 --num-proc 16
+accelerate launch examples/train_syncers.py --dataset data/vox2 --output_dir runs/syncers \
+    --model_config paper --objective infonce \
+    --learning_rate 1e-5 --weight_decay 4e-5 --temperature 1.0 --group_size 48 --clips_per_batch 16 \
+    --max_steps 300000 --augment true --selection_metric loss --early_stopping_patience 20
+```
+
+Adam with lr 1e-5 and weight decay 4e-5, temperature 1, groups of 48 and 16 clips per batch are the authors'
+(LouisBearing/FlowMatchingPortraits `train_lipsync_lvl{0..3}.sh`); 3x10^5 steps with early stopping on the
+validation loss are ours. On our 11 minutes these settings learned nothing in 3,000 steps (the embeddings
+collapse); this card's training recipe (τ = 0.1, lr 3e-4, no augmentation) is the one that works at that scale.
+A pyramid trained so is the `--loss_syncers` of `examples/train_ms_sync.py`."""
+
+PAPER_SIZE_EVAL = r"""
+The paper's evaluation pyramid (Airale et al., MS-Sync, §4.3) is the same `paper` preset
+(`MSSyncSyncerConfig.from_preset("paper")`, about 48 M parameters) with unnormalised embeddings, trained with
+SyncNet's contrastive margin loss (m = 10) on groups of 12 consecutive windows of one clip; `--objective contrastive`
+sets both. No weights of that size are published. With `data/vox2` built as in `ms-sync-syncers`' card ("At the
+paper's size"):
+
+```bash
+accelerate launch examples/train_syncers.py --dataset data/vox2 --output_dir runs/eval-syncers \
+    --model_config paper --objective contrastive --learning_rate 1e-5 --group_size 12 --max_steps 300000
+```
+
+The margin loss and the groups of 12 are the authors' (LouisBearing/FlowMatchingPortraits, `loss='syncnet'`); the
+step budget is ours. With little data the contrastive loss alone collapses to its trivial optimum (constant
+embeddings, loss 25); pretraining with InfoNCE first (`--objective infonce`, then `--objective contrastive
+--init_from RUN`) avoids that. The paper trains one pyramid on VoxCeleb2 (II) and one on HDTF and scores each
+dataset with its own (Tables 3 and 4). Its protocol for a generator: `talkhead benchmark ms-sync --data data/vox2
+--split test --head-model ms-sync-short --eval-syncers-model runs/eval-syncers --padding zeros`."""
+
 
 def export(run: Path, name: str) -> Path:
     from talkhead.hub.model_export import export_checkpoint
@@ -183,7 +224,8 @@ audio moves the offset but hardly changes the confidence (AV-Conf says how sharp
 it is), so AV-Conf alone does not reveal an offset; |AV-Off| does. Landmarks come from dlib's
 68-point predictor, not FAN, so the coordinates differ from the paper's. To train on VoxCeleb2, LRS2 or HDTF:
 `talkhead preprocess` the videos, then the same command with `--model_config paper --max_steps 300000
---learning_rate 1e-5` (the paper's settings; see hub_configs/ms-sync-syncers-paper).""",
+--learning_rate 1e-5` (the paper's settings; the next section gives them all).""",
+        "At the paper's size": PAPER_SIZE_EVAL if is_eval else PAPER_SIZE_LOSS,
     }
     title = (
         "MS-Sync evaluation syncers (small, research only)"

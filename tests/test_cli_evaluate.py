@@ -87,7 +87,8 @@ def test_no_face_unknown_metric_and_missing_weights_exit_2_without_a_report(medi
     assert "error: unknown metric(s) 'lse_c'; known: expert_sync, syncnet_v2, ms_sync" in capsys.readouterr().err
     nope = str(tmp_path / "nope")
     assert main(["evaluate", "video", str(media["talk"]), "--av-hubert-model", nope, "--json", str(out)]) == 2
-    assert "no such model folder" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no such model folder" in err and "python -m talkhead.models.av_hubert.convert_av_hubert" in err
     assert main(["evaluate", "video", str(media["talk"]), "--sync-expert-model", nope, "--json", str(out)]) == 2
     assert "error: cannot load checkpoint" in capsys.readouterr().err
     assert not out.exists()

@@ -1,4 +1,4 @@
-"""setup.cfg declares what the code imports, and lists every package (the wheel ships only what is listed)."""
+"""setup.cfg declares what the code imports; the build ships every package (found, not listed) and the models."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import ast
 import configparser
 import importlib.metadata
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -80,10 +81,20 @@ def test_core_install_is_the_inference_set():
     assert not {"datasets", "accelerate", "gradio", "matplotlib", "scikit-image", "pytest"} & core
 
 
-def test_setup_cfg_lists_every_package_and_the_model_folders():
-    listed = set(setup_cfg()["options"]["packages"].split())
-    assert listed == set(find_packages(str(ROOT / "src"))) | {"talkhead.hub_configs"}
-    assert "talkhead.hub_configs=hub_configs" in setup_cfg()["options"]["package_dir"].replace(" ", "")
+def test_the_build_ships_every_package_the_model_folders_and_the_type_marker(tmp_path):
+    """What the wheel will hold (setuptools' build_py, as the wheel build runs it): every package under src/, found
+    without a list to keep up to date, the shipped model folders as talkhead/hub_configs/, and py.typed."""
+    subprocess.run(
+        [sys.executable, "setup.py", "-q", "build_py", "-d", str(tmp_path)], cwd=ROOT, check=True, capture_output=True
+    )
+    built = {path.parent.relative_to(tmp_path).as_posix().replace("/", ".") for path in tmp_path.rglob("__init__.py")}
+    assert built == set(find_packages(str(ROOT / "src")))
+    shipped = {p.relative_to(ROOT / "hub_configs") for p in (ROOT / "hub_configs").glob("*/*")}
+    assert shipped and shipped == {
+        p.relative_to(tmp_path / "talkhead" / "hub_configs")
+        for p in (tmp_path / "talkhead" / "hub_configs").glob("*/*")
+    }
+    assert (tmp_path / "talkhead" / "py.typed").is_file()
 
 
 def test_cli_names_the_extra_of_a_missing_package(monkeypatch, capsys):

@@ -47,8 +47,8 @@ from talkhead.io.audio import declared_audio_seconds, decoded_audio_seconds  # n
 from talkhead.io.video_probe import decoded_video_seconds, probe_video, stored_frame_size  # noqa: E402
 from talkhead.models.mouth_sync import MouthSyncModel  # noqa: E402
 from talkhead.options import LipSyncOptions, TalkingHeadOptions  # noqa: E402
-from talkhead.pipelines.lip_sync import lip_sync  # noqa: E402
-from talkhead.pipelines.loading import load_talking_head_models  # noqa: E402
+from talkhead.pipelines.lip_sync import LipSyncModels, lip_sync  # noqa: E402
+from talkhead.pipelines.loading import TalkingHeadModels, load_talking_head_models  # noqa: E402
 from talkhead.pipelines.talking_head import talking_head  # noqa: E402
 from talkhead.processing import audio as audio_lib  # noqa: E402
 from talkhead.processing.landmarks import mouth_opening  # noqa: E402
@@ -74,16 +74,14 @@ SCORE_NOTE = (
 
 @functools.lru_cache(maxsize=1)
 def models() -> SimpleNamespace:
-    """The shipped checkpoints (talkhead.defaults), loaded once by the library's loaders and shared by every request."""
+    """The shipped checkpoints (talkhead.defaults), loaded once by the library's loaders and shared by every request:
+    each task's models, and the mouth-sync expert that scores both."""
     talking = load_talking_head_models(
         MODELS["head_model"], MODELS["mouth_model"], MODELS["face_generator"], MODELS["silent_lip"]
     )
     return SimpleNamespace(
-        head_model=talking.head_model,
-        mouth_model=talking.mouth_model,
-        face_generator=talking.face_generator,
-        silent_lip=talking.silent_lip,
-        mouth_interior_model=talking.mouth_interior,
+        talking_head=talking,
+        lip_sync=LipSyncModels(mouth_model=talking.mouth_model),  # the retrieval renderer, with the same mouth model
         mouth_sync=load_pretrained(MouthSyncModel, MODELS["mouth_sync"]).eval(),
     )
 
@@ -275,17 +273,7 @@ def animate(image, audio, head_motion_scale, lip_scale, repaint, progress=PROGRE
     )
     output = new_output("talking_head.mp4")
     try:
-        result = talking_head(
-            image,
-            audio,
-            output,
-            m.head_model,
-            m.face_generator,
-            m.silent_lip,
-            options,
-            mouth_model=m.mouth_model,
-            mouth_interior_model=m.mouth_interior_model,
-        )
+        result = talking_head(image, audio, output, m.talking_head, options)
     except BaseException:
         discard_output(output)
         raise
@@ -312,7 +300,7 @@ def dub(video, audio, progress=PROGRESS):
     m = models()
     output = new_output("lip_sync.mp4")
     try:
-        result = lip_sync(video, audio, output, m.mouth_model, None, LipSyncOptions())
+        result = lip_sync(video, audio, output, m.lip_sync, LipSyncOptions())
     except BaseException:
         discard_output(output)
         raise
@@ -336,7 +324,7 @@ def example_files() -> dict[str, str]:
     if not video.exists():
         m = models()
         options = TalkingHeadOptions(lip_scale=0, output_size=OUTPUT_SIZE)  # the head moves, the mouth stays closed
-        talking_head(str(photo), str(SPEECH), video, m.head_model, options=options)
+        talking_head(str(photo), str(SPEECH), video, TalkingHeadModels(m.talking_head.head_model), options)
     return {"photo": str(photo), "speech": str(SPEECH), "video": str(video)}
 
 

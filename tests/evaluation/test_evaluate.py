@@ -99,14 +99,17 @@ def test_every_metric_is_computed_with_weights_audio_and_a_reference(media, tiny
     assert "talk.mp4: 50 frames" in table and all(name in table for name in METRICS)
 
 
-def test_unavailable_metrics_say_why(media):
-    # 30 fps without audio, no weights (the hub config of SyncNet v2 has none), no reference
-    report = evaluate_video(media["silent30"], options=EvaluateOptions(syncnet_v2="syncnet-v2"))
+def test_unavailable_metrics_say_why(media, tmp_path):
+    # 30 fps without audio, no weights (a SyncNet v2 folder with config.json only), no reference
+    from talkhead.models.syncnet_v2 import SyncNetV2Config
+
+    SyncNetV2Config().save_pretrained(tmp_path / "syncnet-v2")
+    report = evaluate_video(media["silent30"], options=EvaluateOptions(syncnet_v2=str(tmp_path / "syncnet-v2")))
     assert (report["frames"], report["source_fps"], report["audio"], report["audio_frames"]) == (50, 30.0, None, 0)
     reasons = {name: entry["reason"] for name, entry in report["metrics"].items()}
     assert all(entry["status"] == "unavailable" for entry in report["metrics"].values())
     assert reasons["expert_sync"].startswith("no audio:") and "give audio" in reasons["ms_sync"]
-    assert "'syncnet-v2' holds no weights" in reasons["syncnet_v2"] and "convert_syncnet_v2" in reasons["syncnet_v2"]
+    assert "syncnet-v2' holds no weights" in reasons["syncnet_v2"] and "convert_syncnet_v2" in reasons["syncnet_v2"]
     for name in ("avs_u", "avs_m", "avs_v"):
         assert reasons[name].startswith("AV-HuBERT weights not given: av_hubert=DIR")
     for name in ("ssim", "psnr", "lmd", "ifc", "identity"):
@@ -152,6 +155,11 @@ def test_no_face_and_missing_files_are_errors(media, tmp_path):
         evaluate_video(tmp_path / "nope.mp4")
     with pytest.raises(FileNotFoundError, match="for reference"):
         evaluate_video(media["talk"], reference=tmp_path / "gt.mp4")
+    # talkhead ships no SyncNet v2 or AV-HuBERT weights: a bare name is a folder still to convert
+    with pytest.raises(FileNotFoundError, match="no such model folder: 'syncnet-v2'.*convert_syncnet_v2"):
+        evaluate_video(media["talk"], metrics="syncnet_v2", options=EvaluateOptions(syncnet_v2="syncnet-v2"))
+    with pytest.raises(FileNotFoundError, match="no such model folder: 'av-hubert-base'.*convert_av_hubert"):
+        evaluate_video(media["talk"], metrics="avs_u", options=EvaluateOptions(av_hubert="av-hubert-base"))
 
 
 def test_plot_without_curves_or_audio_still_draws(tmp_path):

@@ -304,8 +304,7 @@ def test_two_requests_in_flight_get_the_same_answers_every_round(app, short_spee
                 str(video),
                 speech,
                 tmp_path / f"direct{i}.mp4",
-                app.models().mouth_model,
-                None,
+                app.models().lip_sync,
                 app.LipSyncOptions(progress=False),
             ).video
         )

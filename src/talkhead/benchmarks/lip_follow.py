@@ -38,7 +38,7 @@ from ..models.mouth_motion.modeling_mouth_motion import inner_lip_gap
 from ..models.ms_sync import MSSyncGenerator
 from ..options import LipSyncOptions, TalkingHeadOptions
 from ..pipelines.lip_sync import lip_sync
-from ..pipelines.loading import load_lip_sync_models, renderer_of_checkpoint
+from ..pipelines.loading import TalkingHeadModels, load_lip_sync_models, renderer_of_checkpoint
 from ..pipelines.pipeline_utils import DEFAULT_MOUTH_MOTION
 from ..pipelines.talking_head import talking_head
 from ..pipelines.talking_head.speech_to_landmarks import SpeechToLandmarks
@@ -160,33 +160,21 @@ def pipeline_runners(lip_sync_model: str, ms_sync: str):
     renderer = renderer_of_checkpoint(lip_sync_model)  # the lipsync rows may run the paper's G_L too
     models = load_lip_sync_models(lip_sync_model, renderer, lip_sync_model)
     mouth_model = (
-        models[0] if renderer == "retrieval" else load_pretrained(MouthMotionModel, DEFAULT_MOUTH_MOTION).eval()
+        models.mouth_model
+        if renderer == "retrieval"
+        else load_pretrained(MouthMotionModel, DEFAULT_MOUTH_MOTION).eval()
     )
-    motion = SpeechToLandmarks(load_pretrained(MSSyncGenerator, ms_sync).eval())
+    talking = TalkingHeadModels(  # with the mouth interior, as `talkhead talking-head` by default
+        SpeechToLandmarks(load_pretrained(MSSyncGenerator, ms_sync).eval()),
+        mouth_model,
+        mouth_interior=load_pretrained(MouthInteriorGenerator, MOUTH_INTERIOR).eval(),
+    )
 
     def lip_syncer(video, audio, output, **options):
-        return lip_sync(
-            video,
-            audio,
-            output,
-            models[0],
-            models[2],
-            LipSyncOptions(renderer=renderer, progress=False, **options),
-            face_generator=models[1],
-        )
-
-    interior = load_pretrained(MouthInteriorGenerator, MOUTH_INTERIOR).eval()  # `talkhead talking-head`'s defaults
+        return lip_sync(video, audio, output, models, LipSyncOptions(renderer=renderer, progress=False, **options))
 
     def talker(image, audio, output):
-        return talking_head(
-            image,
-            audio,
-            output,
-            motion,
-            mouth_model=mouth_model,
-            options=TalkingHeadOptions(progress=False),
-            mouth_interior_model=interior,
-        )
+        return talking_head(image, audio, output, talking, TalkingHeadOptions(progress=False))
 
     return lip_syncer, talker
 

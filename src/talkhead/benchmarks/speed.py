@@ -110,24 +110,14 @@ def _run(task: str, inputs: dict, output: str, queue) -> None:
         _warm_up()
 
         if task == "lip-sync":
-            mouth_model, _, _ = load_lip_sync_models(DEFAULT_MOUTH_MOTION)
+            models = load_lip_sync_models(DEFAULT_MOUTH_MOTION)
             startup, start, cpu_start = time.perf_counter() - startup, time.perf_counter(), cpu_seconds()
-            result = lip_sync(
-                inputs["video"], inputs["speech"], output, mouth_model, None, LipSyncOptions(progress=False)
-            )
+            result = lip_sync(inputs["video"], inputs["speech"], output, models, LipSyncOptions(progress=False))
         else:
             # the defaults of `talkhead talking-head`: mouth interior, blinks
             models = load_talking_head_models(repaint=False)
             startup, start, cpu_start = time.perf_counter() - startup, time.perf_counter(), cpu_seconds()
-            result = talking_head(
-                inputs["photo"],
-                inputs["speech"],
-                output,
-                models.head_model,
-                mouth_model=models.mouth_model,
-                mouth_interior_model=models.mouth_interior,
-                options=TalkingHeadOptions(progress=False),
-            )
+            result = talking_head(inputs["photo"], inputs["speech"], output, models, TalkingHeadOptions(progress=False))
         wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
         peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         queue.put(

@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -49,8 +50,8 @@ from .split_clips import split_clips
 OPEN_MOUTH = 0.08  # inner-lip opening (inter-ocular units) above which a frame counts as open
 IDENTITY_EVERY = 5  # frames between identity measurements
 ROWS = {
-    "warp": {"mouth_interior_model": False, "options": {"keep_open_mouth": True, "blinks": False}},
-    "mouth-interior": {"mouth_interior_model": True, "options": {}},
+    "warp": {"mouth_interior": False, "options": {"keep_open_mouth": True, "blinks": False}},
+    "mouth-interior": {"mouth_interior": True, "options": {}},
 }
 
 
@@ -157,16 +158,8 @@ def benchmark_talking_head(
             output = folder / f"{clip.clip_id.replace('/', '_')}-{row}.mp4"
             options = TalkingHeadOptions(progress=False, output_size=max(photo.shape[:2]), **setting["options"])
             started = time.perf_counter()
-            interior = models.mouth_interior if setting["mouth_interior_model"] else None
-            result = talking_head(
-                photo,
-                wave,
-                output,
-                models.head_model,
-                options=options,
-                mouth_model=models.mouth_model,
-                mouth_interior_model=interior,
-            )
+            interior = models.mouth_interior if setting["mouth_interior"] else None
+            result = talking_head(photo, wave, output, replace(models, mouth_interior=interior), options)
             wall = time.perf_counter() - started
             generated = track_clip(output, keep_frames=True)
             scores = compare(_frame_scores(generated, (embedder, photo_embedding)), real, frames / 25)

@@ -121,10 +121,10 @@ def run_lip_sync(args) -> int:
         face=args.face,
         progress=not args.quiet,
     )
-    mouth_model, face_generator, silent_lip = load_lip_sync_models(
+    models = load_lip_sync_models(
         args.mouth_model, args.renderer, args.face_generator_model, none_or(args.silent_lip_model)
     )
-    result = lip_sync(args.video, args.audio, output, mouth_model, silent_lip, options, face_generator=face_generator)
+    result = lip_sync(args.video, args.audio, output, models, options)
     print_report(
         result,
         report,

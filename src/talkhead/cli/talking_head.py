@@ -159,17 +159,7 @@ def run_talking_head(args) -> int:
         repaint=args.repaint,
         mouth_interior=none_or(args.mouth_interior_model),
     )
-    result = talking_head(
-        args.image,
-        args.audio,
-        output,
-        models.head_model,
-        models.face_generator,
-        models.silent_lip,
-        options,
-        mouth_model=models.mouth_model,
-        mouth_interior_model=models.mouth_interior,
-    )
+    result = talking_head(args.image, args.audio, output, models, options)
     if landmarks:
         with atomic_output(landmarks) as temporary:
             np.savez(temporary, landmarks=result.landmarks, fps=result.fps)

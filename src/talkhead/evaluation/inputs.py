@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import EmptyAudioError, MediaDecodeError, NoAudioError
+from ..errors import EmptyAudioError, MediaDecodeError, NoAudioError, TalkheadInputError
 from ..hub import checkpoint_path, load_pretrained
 from ..io import audio as audio_io
 from ..models.av_hubert import AVHubertModel
@@ -101,11 +101,14 @@ def has_weights(folder: str) -> bool:
 
 def weights_folder(given: str | None, missing: str, converter: str) -> tuple[str | None, str | None]:
     """(resolved folder, None) or (None, why not) for optional converted weights; a folder that does not exist
-    raises."""
+    raises, naming the converter (talkhead ships none of these weights, so no name resolves to them)."""
 
     if given is None:
         return None, missing
-    folder = checkpoint_path(given)
+    try:
+        folder = checkpoint_path(given)
+    except TalkheadInputError:  # neither a folder, a shipped name nor a Hub id: the error below names the converter
+        folder = str(given)
     if not Path(folder).is_dir():
         raise FileNotFoundError(f"no such model folder: '{given}' (convert the weights with `{converter}`)")
     if not has_weights(folder):

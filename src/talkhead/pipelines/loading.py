@@ -18,6 +18,7 @@ from ..models.mouth_interior import MouthInteriorGenerator
 from ..models.mouth_motion import MouthMotionModel
 from ..models.stable_sync import StableSyncFaceGenerator
 from ..processing import phone_worker
+from .lip_sync.pipeline_lip_sync import LipSyncModels
 from .pipeline_utils import load_component
 from .talking_head.speech_to_landmarks import SpeechToLandmarks
 
@@ -27,17 +28,17 @@ def load_lip_sync_models(
     renderer: str = defaults.RENDERER,
     face_generator: str | None = defaults.FACE_GENERATOR,
     silent_lip: str | None = defaults.SILENT_LIP,
-) -> tuple:
-    """``(mouth_model, face_generator, silent_lip)`` by name, for :func:`lip_sync`: what ``renderer`` needs is loaded,
-    the rest is ``None`` (``retrieval``: the mouth-motion model; ``generator``: G_L and, unless ``silent_lip`` is
-    ``None``, the G_S that closes its identity references)."""
+) -> LipSyncModels:
+    """The :class:`~talkhead.pipelines.lip_sync.LipSyncModels` of :func:`~talkhead.pipelines.lip_sync.lip_sync`, by
+    name: what ``renderer`` needs is loaded, the rest is ``None`` (``retrieval``: the mouth-motion model;
+    ``generator``: G_L and, unless ``silent_lip`` is ``None``, the G_S that closes its identity references)."""
     if renderer not in defaults.RENDERERS:
         raise TalkheadInputError(f"renderer must be one of {defaults.RENDERERS}, got '{renderer}'")
     if renderer == "retrieval":
         phone_worker.warm_up()  # the worker process starts while the model loads
-        return _load_checked(MouthMotionModel, mouth_model, "mouth_model"), None, None
+        return LipSyncModels(mouth_model=_load_checked(MouthMotionModel, mouth_model, "mouth_model"))
     generator = _load_checked(StableSyncFaceGenerator, face_generator, "face_generator")
-    return None, generator, load_component(StableSyncFaceGenerator, silent_lip)
+    return LipSyncModels(face_generator=generator, silent_lip=load_component(StableSyncFaceGenerator, silent_lip))
 
 
 def _checkpoint_kind(name: str, argument: str = "") -> str:
@@ -81,9 +82,12 @@ def renderer_of_checkpoint(name: str) -> str:
     return kinds[kind]
 
 
+# here, not beside talking_head: its module imports this one (its pipeline class loads through
+# load_talking_head_models), so this one cannot import it
 @dataclass
 class TalkingHeadModels:
-    """The models :func:`talking_head` takes, as :func:`load_talking_head_models` loads them."""
+    """The models :func:`~talkhead.pipelines.talking_head.talking_head` takes, as :func:`load_talking_head_models`
+    loads them."""
 
     head_model: SpeechToLandmarks  # MS-Sync: the head's motion
     mouth_model: MouthMotionModel | None = None  # the mouth and jaw (None: MS-Sync's own mouth)

@@ -14,7 +14,7 @@ from talkhead.io.video import VideoReader, read_video
 from talkhead.io.video_probe import probe_video
 from talkhead.options import LipSyncOptions
 from talkhead.pipelines.generator_renderer import match_colour, mouth_mask
-from talkhead.pipelines.lip_sync import lip_sync
+from talkhead.pipelines.lip_sync import LipSyncModels, lip_sync
 from talkhead.pipelines.lip_sync.playback import source_order
 
 from ...conftest import face_frame, speech_like, talking_video, write_av, write_wav
@@ -43,15 +43,8 @@ def quiet(**kwargs) -> LipSyncOptions:
 def dub(video, audio, output, generators, options: LipSyncOptions):
     """lip_sync with the generator renderer: ``generators`` is (G_L, G_S)."""
     face_generator, silent_lip = generators
-    return lip_sync(
-        video,
-        audio,
-        output,
-        None,
-        silent_lip,
-        dataclasses.replace(options, renderer="generator"),
-        face_generator=face_generator,
-    )
+    models = LipSyncModels(face_generator=face_generator, silent_lip=silent_lip)
+    return lip_sync(video, audio, output, models, dataclasses.replace(options, renderer="generator"))
 
 
 def test_source_order_covers_the_output():
@@ -270,10 +263,11 @@ def mouth_motion_path(tmp_path_factory):
 def test_retrieval_renderer_changes_only_the_mouth(video, mouth_motion_path, tmp_path):
     from talkhead.pipelines.loading import load_lip_sync_models
 
-    model, face_generator, silent_lip = load_lip_sync_models(str(mouth_motion_path))
-    assert face_generator is None and silent_lip is None and type(model).__name__ == "MouthMotionModel"
+    models = load_lip_sync_models(str(mouth_motion_path))
+    assert models.face_generator is None and models.silent_lip is None
+    assert type(models.mouth_model).__name__ == "MouthMotionModel"
     speech = write_wav(tmp_path / "speech.wav", speech_like(1.0, seed=3))
-    result = lip_sync(video, speech, tmp_path / "dubbed.mp4", model, None, quiet())
+    result = lip_sync(video, speech, tmp_path / "dubbed.mp4", models, quiet())
     assert result.frames == 25 and result.generated_frames == 25 and result.stage_seconds["pool"] > 0
     source, dubbed = read_video(video)[:25], read_video(result.video)
     difference = np.abs(dubbed.astype(int) - source.astype(int)).mean(axis=(0, 3))
@@ -300,15 +294,15 @@ def test_the_renderer_is_named_and_takes_its_own_model_argument(video, face_gene
 
     generator = StableSyncFaceGenerator.from_pretrained(face_generator_path).eval()
     speech = write_wav(tmp_path / "speech.wav", speech_like(1.0, seed=3))
-    with pytest.raises(TalkheadInputError, match="the generator renderer needs face_generator"):
-        lip_sync(video, speech, tmp_path / "a.mp4", None, None, quiet(renderer="generator"))
+    with pytest.raises(TalkheadInputError, match="the generator renderer needs models.face_generator"):
+        lip_sync(video, speech, tmp_path / "a.mp4", LipSyncModels(), quiet(renderer="generator"))
     with pytest.raises(TalkheadInputError, match="renderer must be one of"):
         quiet(renderer="paint")
-    with pytest.raises(TalkheadInputError, match="pass it as face_generator="):
-        lip_sync(video, speech, tmp_path / "b.mp4", generator, None, quiet())
+    with pytest.raises(TalkheadInputError, match="pass it as models.face_generator"):
+        lip_sync(video, speech, tmp_path / "b.mp4", LipSyncModels(mouth_model=generator), quiet())
     assert not (tmp_path / "b.mp4").exists()
     named = lip_sync(
-        video, speech, tmp_path / "named.mp4", None, None, quiet(renderer="generator"), face_generator=generator
+        video, speech, tmp_path / "named.mp4", LipSyncModels(face_generator=generator), quiet(renderer="generator")
     )
     assert read_video(named.video).shape[0] == named.frames
 

@@ -7,7 +7,7 @@ import numpy as np
 from talkhead.io.video import read_video
 from talkhead.io.video_probe import probe_video
 from talkhead.options import LipSyncOptions
-from talkhead.pipelines.lip_sync import lip_sync
+from talkhead.pipelines.lip_sync import LipSyncModels, lip_sync
 
 from ...conftest import face_frame, speech_like, write_timed_video, write_wav
 from ...processing.test_video import VARIABLE_TIMES, frame_numbers, numbered_frames
@@ -28,10 +28,8 @@ def test_lip_sync_keeps_the_timing_of_a_variable_frame_rate_video(face_generator
         source,
         speech,
         tmp_path / "dubbed.mp4",
-        None,
-        None,
+        LipSyncModels(face_generator=generator),
         LipSyncOptions(renderer="generator", progress=False),
-        face_generator=generator,
     )
     fps = probe_video(source).source_fps
     assert result.fps == fps and result.frames == round(1.8 * fps)

@@ -12,6 +12,7 @@ from talkhead.io.audio import load_audio
 from talkhead.io.video import read_video
 from talkhead.io.video_probe import probe_video
 from talkhead.options import TalkingHeadOptions
+from talkhead.pipelines.loading import TalkingHeadModels
 from talkhead.pipelines.talking_head import talking_head
 from talkhead.pipelines.talking_head.photo_motion import HEAD_POINTS, LOWER_FACE, resample_motion, rescale_motion
 from talkhead.pipelines.talking_head.speech_to_landmarks import SpeechToLandmarks
@@ -87,9 +88,7 @@ def test_photo_and_speech_to_video(photo, speech, motion_model, face_generator_p
         photo,
         speech,
         tmp_path / "talking head.mp4",
-        motion_model,
-        generator,
-        None,
+        TalkingHeadModels(motion_model, face_generator=generator),
         quiet(fps=30, repaint=True, head_motion_scale=0.5),
     )
     assert result.frames == 60 and result.seconds == pytest.approx(2.0) and result.landmarks.shape == (60, 68, 2)
@@ -120,8 +119,8 @@ def test_mp3_48k_stereo_speech(photo, motion_model, tmp_path):
         photo,
         write_mp3(tmp_path / "speech 48k.mp3", speech_like(1.0, 48000)),
         tmp_path / "mp3.mp4",
-        motion_model,
-        options=quiet(),
+        TalkingHeadModels(motion_model),
+        quiet(),
     )
     assert abs(result.frames - 25) <= 1
 
@@ -129,46 +128,47 @@ def test_mp3_48k_stereo_speech(photo, motion_model, tmp_path):
 def test_grayscale_and_4k_photos(astronaut, speech, motion_model, tmp_path):
     gray = tmp_path / "gray.png"
     cv2.imwrite(str(gray), cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY))
-    result = talking_head(gray, speech, tmp_path / "gray.mp4", motion_model, options=quiet())
+    result = talking_head(gray, speech, tmp_path / "gray.mp4", TalkingHeadModels(motion_model), quiet())
     assert result.frames == 50
     big = tmp_path / "big photo.jpg"
     cv2.imwrite(str(big), cv2.resize(cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR), (3840, 3840)))
-    result = talking_head(big, speech, tmp_path / "big.mp4", motion_model, options=quiet(output_size=480))
+    result = talking_head(big, speech, tmp_path / "big.mp4", TalkingHeadModels(motion_model), quiet(output_size=480))
     info = probe_video(result.video)
     assert (info.width, info.height) == (480, 480)
     assert 100 < result.landmarks[0, :, 0].mean() < 300  # on the face, in output pixels
 
 
 def test_bad_inputs_leave_no_output(photo, speech, motion_model, tmp_path):
+    models = TalkingHeadModels(motion_model)
     wall = tmp_path / "wall.png"
     cv2.imwrite(str(wall), np.full((300, 300, 3), 90, np.uint8))
     with pytest.raises(NoFaceError):
-        talking_head(wall, speech, tmp_path / "a.mp4", motion_model, options=quiet())
+        talking_head(wall, speech, tmp_path / "a.mp4", models, quiet())
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not an image at all")
     with pytest.raises(MediaDecodeError):
-        talking_head(broken, speech, tmp_path / "b.mp4", motion_model, options=quiet())
+        talking_head(broken, speech, tmp_path / "b.mp4", models, quiet())
     with pytest.raises(EmptyAudioError):
         talking_head(
             photo,
             write_wav(tmp_path / "empty.wav", np.zeros(0, np.float32)),
             tmp_path / "c.mp4",
-            motion_model,
-            options=quiet(),
+            models,
+            quiet(),
         )
     corrupt = tmp_path / "corrupt.mp3"
     corrupt.write_bytes(b"ID3" + bytes(range(256)) * 4)
     with pytest.raises(MediaDecodeError):
-        talking_head(photo, corrupt, tmp_path / "e.mp4", motion_model, options=quiet())
-    with pytest.raises(TalkheadInputError, match="needs head_model"):
-        talking_head(photo, speech, tmp_path / "f.mp4", None, options=quiet())
+        talking_head(photo, corrupt, tmp_path / "e.mp4", models, quiet())
+    with pytest.raises(TalkheadInputError, match="needs models.head_model"):
+        talking_head(photo, speech, tmp_path / "f.mp4", TalkingHeadModels(None), quiet())
     assert not any((tmp_path / n).exists() for n in ("a.mp4", "b.mp4", "c.mp4", "e.mp4", "f.mp4"))
     silent = talking_head(
         photo,
         write_wav(tmp_path / "silence.wav", np.zeros(16000, np.float32)),
         tmp_path / "d.mp4",
-        motion_model,
-        options=quiet(),
+        models,
+        quiet(),
     )
     assert silent.silent and any("silent" in w for w in silent.warnings)
     assert np.allclose(silent.landmarks[0], silent.landmarks[-1])
@@ -245,10 +245,9 @@ def test_mouth_model_moves_the_mouth_and_lip_follow_reads_it(photo, speech, moti
 
     torch.manual_seed(0)
     mouth = MouthMotionModel(MouthMotionConfig.from_preset("tiny", use_phones=False, output_gain=8.0)).eval()
-    still = talking_head(
-        photo, speech, tmp_path / "still.mp4", motion_model, options=quiet(lip_scale=0.0), mouth_model=mouth
-    )
-    moving = talking_head(photo, speech, tmp_path / "moving.mp4", motion_model, options=quiet(), mouth_model=mouth)
+    models = TalkingHeadModels(motion_model, mouth)
+    still = talking_head(photo, speech, tmp_path / "still.mp4", models, quiet(lip_scale=0.0))
+    moving = talking_head(photo, speech, tmp_path / "moving.mp4", models, quiet())
     opening = track_clip(moving.video).mouth_opening()
     assert np.nanstd(opening) > 3 * np.nanstd(track_clip(still.video).mouth_opening())
     assert lip_follow_videos(moving.video, moving.video)["lip_follow"] == pytest.approx(1)

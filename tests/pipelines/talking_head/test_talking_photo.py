@@ -11,6 +11,7 @@ import torch
 from talkhead.models.mouth_interior import MouthInteriorConfig, MouthInteriorGenerator
 from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
 from talkhead.options import TalkingHeadOptions
+from talkhead.pipelines.loading import TalkingHeadModels
 from talkhead.pipelines.talking_head import talking_head
 from talkhead.pipelines.talking_head.blinks import FIRST_BLINK_AFTER, count_blinks, eye_aspect_ratio
 from talkhead.pipelines.talking_head.photo_frames import OPEN_PHOTO_GAP
@@ -33,19 +34,10 @@ def mouth():
     return MouthMotionModel(MouthMotionConfig.from_preset("tiny", use_phones=False, output_gain=8.0)).eval()
 
 
-def frames_of(photo, wave, head, mouth, **options):
+def frames_of(photo, wave, head, mouth, interior=None, **options):
     frames = []
-    interior = options.pop("mouth_interior_model", None)
-    result = talking_head(
-        photo,
-        wave,
-        None,
-        head,
-        options=TalkingHeadOptions(progress=False, **options),
-        frame_callback=frames.append,
-        mouth_model=mouth,
-        mouth_interior_model=interior,
-    )
+    models = TalkingHeadModels(head, mouth, mouth_interior=interior)
+    result = talking_head(photo, wave, None, models, TalkingHeadOptions(progress=False, **options), frames.append)
     return result, frames
 
 
@@ -98,7 +90,7 @@ def test_the_interior_changes_only_the_inside_of_the_mouth(astronaut, head, mout
     generator = MouthInteriorGenerator(MouthInteriorConfig.from_preset("tiny")).eval()
     photo = astronaut if photo_kind == "open" else close_photo_mouth(astronaut, face_landmarks(astronaut)[0])[0]
     wave = speech_like(1.5)
-    result, filled = frames_of(photo, wave, head, mouth, output_size=320, blinks=False, mouth_interior_model=generator)
+    result, filled = frames_of(photo, wave, head, mouth, generator, output_size=320, blinks=False)
     _, painted = frames_of(photo, wave, head, mouth, output_size=320, blinks=False, mouth_interior=False)
     changed_frames = 0
     for frame_a, frame_b, points in zip(filled, painted, result.landmarks, strict=True):

@@ -4,15 +4,17 @@ model.safetensors).
 The weights are not shipped with talkhead and cannot be downloaded from here: get them yourself from the
 AV-HuBERT model zoo (https://facebookresearch.github.io/av_hubert, linked from
 https://github.com/facebookresearch/av_hubert), accepting Meta's AV-HuBERT licence (non-commercial research
-only; see upstream for its terms). Yaman et al. use a lip-reading fine-tuned Base model, e.g. the LRS3-433h
-visual speech recognition Base checkpoint (``base_lrs3_433h.pt``, or its VoxCeleb2 + LRS3 pre-trained
-variant). Then::
+only, https://github.com/facebookresearch/av_hubert/blob/main/LICENSE; converted weights stay under it).
+Yaman et al. use a lip-reading fine-tuned Base model, e.g. the LRS3-433h visual speech recognition Base
+checkpoint (``base_lrs3_433h.pt``, or ``base_vox_433h.pt``, its VoxCeleb2 + LRS3 pre-trained variant). Then::
 
     python -m talkhead.models.av_hubert.convert_av_hubert base_lrs3_433h.pt checkpoints/av-hubert-base
+    talkhead evaluate video VIDEO --av-hubert-model checkpoints/av-hubert-base     # AVS_u (AVS_m, AVS_v)
     accelerate launch examples/train_stable_sync.py ... --sync_loss av_hubert --av_hubert checkpoints/av-hubert-base
 
-and, in Python, ``AVHubertModel.from_pretrained("checkpoints/av-hubert-base")``. Neither fairseq nor omegaconf
-is needed: the checkpoint's pickled configuration is read with stand-ins for classes that are not installed.
+and, in Python, ``AVHubertModel.from_pretrained("checkpoints/av-hubert-base")`` with
+:func:`talkhead.metrics.avs.avs_scores`. Neither fairseq nor omegaconf is needed: the checkpoint's pickled
+configuration is read with stand-ins for classes that are not installed.
 
 What is converted: the encoder path of ``extract_finetune`` (video ResNet front-end, audio projection, fusion
 LayerNorm and projection, positional conv, transformer layers, final LayerNorm). Pre-training heads
@@ -314,7 +316,7 @@ def load_fairseq_checkpoint(path: str | os.PathLike, allow_pickle: bool = False)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Convert a fairseq AV-HuBERT checkpoint to a talkhead model folder.")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", help="fairseq .pt file (pre-trained or lip-reading fine-tuned AV-HuBERT)")
     parser.add_argument("output_dir", help="folder to write config.json and model.safetensors to")
     parser.add_argument(

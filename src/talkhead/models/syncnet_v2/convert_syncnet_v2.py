@@ -1,13 +1,18 @@
 """Convert syncnet_python's released ``syncnet_v2.model`` into a :class:`SyncNetV2Model` folder.
 
+talkhead does not ship these weights (the network behind LSE-D and LSE-C). Get the file with the
+``download_model.sh`` of https://github.com/joonson/syncnet_python, which fetches
+http://www.robots.ox.ac.uk/~vgg/software/lipsync/data/syncnet_v2.model into ``data/``, then convert it once::
+
+    python -m talkhead.models.syncnet_v2.convert_syncnet_v2 data/syncnet_v2.model checkpoints/syncnet-v2
+    talkhead evaluate video VIDEO --syncnet-v2-model checkpoints/syncnet-v2
+
 ``SyncNetInstance.loadParameters`` reads the file with ``torch.load`` and copies each entry by name
-into ``SyncNetModel.S``; our module names are the same, so the conversion is a checked copy::
-
-    python -m talkhead.models.syncnet_v2.convert_syncnet_v2 data/syncnet_v2.model syncnet-v2
-
-writes ``config.json`` and ``model.safetensors`` (``save_pretrained``), loadable with
-``SyncNetV2Model.from_pretrained("syncnet-v2")``. The weights are not redistributed: get the file
-with syncnet_python's ``download_model.sh``.
+into ``SyncNetModel.S``; our module names are the same, so the conversion is a checked copy. It writes
+``config.json`` and ``model.safetensors`` (``save_pretrained``), loadable with
+``SyncNetV2Model.from_pretrained("checkpoints/syncnet-v2")``. syncnet_python's code is MIT; its repository
+states no separate terms for the weights, which the authors host at Oxford (VGG): check with them before
+redistributing the converted folder or using it commercially.
 
 A state dict loads with ``weights_only=True``. Older checkpoints made with ``torch.save(model)`` hold a
 pickled module instead, which can run code when loaded: those need ``allow_pickle=True``
@@ -115,9 +120,7 @@ def convert(path: str | os.PathLike, output_dir: str | os.PathLike, allow_pickle
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description="Convert syncnet_python's syncnet_v2.model to a talkhead SyncNetV2Model folder."
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", help="syncnet_v2.model (from syncnet_python's download_model.sh)")
     parser.add_argument("output_dir", help="folder to write config.json and model.safetensors to")
     parser.add_argument(

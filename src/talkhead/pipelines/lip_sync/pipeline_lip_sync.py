@@ -30,6 +30,7 @@ import logging
 import os
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -40,6 +41,7 @@ from ...io.outputs import check_free_space, check_output_path, estimated_video_b
 from ...io.video import VideoReader
 from ...io.video_probe import probe_video
 from ...io.video_writer import VideoWriter
+from ...models.mouth_motion import MouthMotionModel
 from ...models.stable_sync import StableSyncFaceGenerator
 from ...options import LipSyncOptions
 from ...processing import audio as audio_lib
@@ -54,6 +56,18 @@ from .playback import iterate_source, source_order
 from .retrieval_renderer import build_retrieval_renderer
 
 logger = logging.getLogger(__name__)
+
+
+# here, not in loading.py (which builds it), so that this module need not import loading: loading imports the
+# talking_head package, whose pipeline imports loading, which only works when talking_head is imported first
+@dataclass
+class LipSyncModels:
+    """The models :func:`lip_sync` takes, as :func:`~talkhead.pipelines.loading.load_lip_sync_models` loads them; each
+    renderer reads its own (``retrieval``: ``mouth_model``; ``generator``: ``face_generator`` and ``silent_lip``)."""
+
+    mouth_model: MouthMotionModel | None = None  # the retrieval renderer's mouth shapes
+    face_generator: StableSyncFaceGenerator | None = None  # G_L: the generator renderer's faces
+    silent_lip: StableSyncFaceGenerator | None = None  # G_S, closes G_L's identity references (None: kept as they are)
 
 
 @dataclass
@@ -117,7 +131,7 @@ def _start_phones(mouth_model, wave: np.ndarray, num_frames: int, fps: float, op
 
 
 def _make_renderer(
-    models: tuple,
+    models: LipSyncModels,
     plan: FacePlan,
     wave: np.ndarray,
     fps: float,
@@ -127,14 +141,13 @@ def _make_renderer(
     video,
     phones=None,
 ):
-    """``render(frames, output_indices, source_indices)`` of ``options.renderer``; ``models`` is
-    ``(mouth_model, face_generator, silent_lip)``; ``phones`` the mouth model's phones being decoded, or ``None``."""
-    mouth_model, face_generator, silent_lip = models
+    """``render(frames, output_indices, source_indices)`` of ``options.renderer`` with its ``models``; ``phones`` the
+    mouth model's phones being decoded, or ``None``."""
     if options.renderer == "retrieval":
         sources = np.concatenate([np.arange(a, b)[::-1] if reverse else np.arange(a, b) for a, b, reverse in runs])
         valid = np.isfinite(plan.boxes).all(1)
         renderer = build_retrieval_renderer(
-            mouth_model,
+            models.mouth_model,
             wave,
             fps,
             plan.pixels,
@@ -154,8 +167,8 @@ def _make_renderer(
 
         return render
     generator = FaceRenderer(
-        face_generator,
-        close_mouths(silent_lip, plan.references),
+        models.face_generator,
+        close_mouths(models.silent_lip, plan.references),
         plan.reference_poses,
         audio_lib.mel80(wave),
         fps,
@@ -168,49 +181,65 @@ def _make_renderer(
     return render
 
 
-def lip_sync(
-    video: str | os.PathLike,
-    audio,
-    output: str | os.PathLike,
-    mouth_model=None,
-    silent_lip=None,
-    options: LipSyncOptions | None = None,
-    *,
-    face_generator=None,
-) -> LipSyncResult:
-    """Dub ``video`` with ``audio`` (a path, or a 16 kHz mono waveform) into ``output`` (.mp4).
-
-    ``options.renderer`` says which models it takes: ``retrieval`` (default) a
-    :class:`~talkhead.models.mouth_motion.MouthMotionModel` as ``mouth_model``; ``generator`` a
-    :class:`~talkhead.models.stable_sync.StableSyncFaceGenerator` as ``face_generator`` (G_L), with ``silent_lip`` (G_S)
-    closing its identity references. :func:`~talkhead.pipelines.loading.load_lip_sync_models` loads them by name.
-    Nothing is left at ``output`` if the run fails.
-    """
-    options = options or LipSyncOptions()
-    if isinstance(mouth_model, StableSyncFaceGenerator):
+def _check_models(models: LipSyncModels, renderer: str) -> None:
+    """A one-line error unless ``models`` holds what ``renderer`` needs, in its field."""
+    if isinstance(models.mouth_model, StableSyncFaceGenerator):
         raise TalkheadInputError(
-            "mouth_model is a face generator (G_L): pass it as face_generator= with "
+            "models.mouth_model is a face generator (G_L): pass it as models.face_generator with "
             "LipSyncOptions(renderer='generator')"
         )
-    needed = {"retrieval": ("mouth_model", mouth_model), "generator": ("face_generator", face_generator)}
-    argument, given = needed[options.renderer]
-    if given is None:
-        raise TalkheadInputError(f"the {options.renderer} renderer needs {argument}; load it with load_lip_sync_models")
-    video_name, audio_name = str(video), str(audio) if isinstance(audio, (str, os.PathLike)) else "the audio"
-    output = check_output_path(output, [video, audio if isinstance(audio, (str, os.PathLike)) else None])
+    argument = {"retrieval": "mouth_model", "generator": "face_generator"}[renderer]
+    if getattr(models, argument) is None:
+        raise TalkheadInputError(f"the {renderer} renderer needs models.{argument}; load it with load_lip_sync_models")
+
+
+@dataclass
+class _Inputs:
+    """One run's inputs, read and checked."""
+
+    video: str | os.PathLike
+    output: Path  # not one of the inputs, with room for the video
+    fps: float  # the source's frame rate, and the output's
+    wave: np.ndarray  # the speech at 16 kHz
+    output_wave: object  # the speech for the video's sound (:func:`~talkhead.pipelines.pipeline_utils.load_speech`)
+    speech_frames: int  # the output's length, before ``audio_longer`` trims it
+    audio_name: str  # for the messages
+
+
+def _read_inputs(video, audio, output, options: LipSyncOptions) -> _Inputs:
+    """The output path checked, the video probed and the speech read, then the free space for the output checked
+    (before the long work)."""
+    audio_path = audio if isinstance(audio, (str, os.PathLike)) else None
+    audio_name = str(audio) if audio_path is not None else "the audio"
+    output = check_output_path(output, [video, audio_path])
     info = probe_video(video)
     fps = float(info.source_fps or audio_lib.VIDEO_FPS)
     wave, output_wave = load_speech(audio, audio_name)
-    speech_frames = max(1, round(len(wave) / audio_io.SAMPLE_RATE * fps))  # the output's length, before trim
-    expected = speech_frames
-    if options.audio_longer == "trim":
-        expected = min(expected, info.num_frames(fps))
-    check_free_space(output, estimated_video_bytes(expected, info.width, info.height, fps))  # before the long work
-    times = StageTimes()
-    messages: list[str] = []
-    tracking_reader = VideoReader(video, fps=fps, max_side=options.track_side)
-    phones = _start_phones(mouth_model, wave, speech_frames, fps, options)  # decoded in a second process meanwhile
-    plan = track_faces(tracking_reader, options, times, video_name)
+    speech_frames = max(1, round(len(wave) / audio_io.SAMPLE_RATE * fps))
+    expected = min(speech_frames, info.num_frames(fps)) if options.audio_longer == "trim" else speech_frames
+    check_free_space(output, estimated_video_bytes(expected, info.width, info.height, fps))
+    return _Inputs(video, output, fps, wave, output_wave, speech_frames, audio_name)
+
+
+def _track(inputs: _Inputs, models: LipSyncModels, options: LipSyncOptions, times: StageTimes):
+    """(the tracking pass's :class:`~talkhead.pipelines.lip_sync.face_plan.FacePlan`; the mouth model's phones, which
+    decode in a second process meanwhile, or ``None``)."""
+    tracking_reader = VideoReader(inputs.video, fps=inputs.fps, max_side=options.track_side)
+    phones = _start_phones(models.mouth_model, inputs.wave, inputs.speech_frames, inputs.fps, options)
+    return track_faces(tracking_reader, options, times, str(inputs.video)), phones
+
+
+def _output_frames(speech_frames: int, source_frames: int, audio_longer: str) -> tuple[int, str | None]:
+    """How many frames the output has, and the ``audio_longer`` policy when the speech outlasts the video."""
+    if speech_frames <= source_frames:
+        return speech_frames, None
+    return (source_frames if audio_longer == "trim" else speech_frames), audio_longer
+
+
+def _warnings(plan: FacePlan, inputs: _Inputs, options: LipSyncOptions) -> list[str]:
+    """What the user should know about the tracked faces, and about the speech against the video."""
+    video_name, audio_name, fps, speech_frames = str(inputs.video), inputs.audio_name, inputs.fps, inputs.speech_frames
+    messages = []
     if plan.faces_where_tracked > 1:
         messages.append(
             f"{plan.faces_where_tracked} faces in '{video_name}': dubbing {plan.face} (face={options.face}; "
@@ -220,32 +249,42 @@ def lip_sync(
     if plan.missing:
         verb = "interpolated" if options.on_missing_face == "interpolate" else "left unchanged"
         messages.append(f"no face in frames {ranges_text(plan.missing)} of '{video_name}': {verb}")
-    if audio_lib.silence_mask(wave).all():
+    if audio_lib.silence_mask(inputs.wave).all():
         messages.append(f"{audio_name} is silent: the mouth stays closed")
-
-    num_output = speech_frames
-    audio_policy = None
-    if num_output > plan.num_frames:
-        audio_policy = options.audio_longer
-        if options.audio_longer == "trim":
-            num_output = plan.num_frames
+    if speech_frames > plan.num_frames:
         messages.append(
-            f"{audio_name} is longer than the video ({len(wave) / audio_io.SAMPLE_RATE:.2f} s against "
+            f"{audio_name} is longer than the video ({len(inputs.wave) / audio_io.SAMPLE_RATE:.2f} s against "
             f"{plan.num_frames / fps:.2f} s): {options.audio_longer}"
         )
-    elif num_output < plan.num_frames:
+    elif speech_frames < plan.num_frames:
         messages.append(
-            f"{audio_name} ends before the video: the output stops with the audio after {num_output / fps:.2f} s"
+            f"{audio_name} ends before the video: the output stops with the audio after {speech_frames / fps:.2f} s"
         )
-    for warning in messages:
-        logger.warning(warning)
+    return messages
 
-    runs = source_order(plan.num_frames, num_output, options.audio_longer)
-    render = _make_renderer(
-        (mouth_model, face_generator, silent_lip), plan, wave, fps, runs, options, times, video, phones
-    )
-    reader = VideoReader(video, fps=fps)
-    generated = 0
+
+def _batches(reader: VideoReader, runs, num_output: int, options: LipSyncOptions, times: StageTimes):
+    """Batches of (output index, source index, frame), the source frames in ``runs``' order, decoded in a thread
+    while the caller encodes (closed with this generator)."""
+    batch: list[tuple[int, int, np.ndarray]] = []
+    frames = read_ahead(times.iterate("decode", iterate_source(reader, runs)), frames_read_ahead(*reader.size))
+    with closing(frames):
+        for output_index, (source_index, frame) in enumerate(
+            tqdm(frames, total=num_output, desc="lip-sync", unit="frame", disable=not options.progress)
+        ):
+            batch.append((output_index, source_index, frame))
+            if len(batch) >= frames_per_batch(options.batch_size, frame):
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def _render_pass(
+    inputs: _Inputs, render, plan: FacePlan, runs, num_output: int, options: LipSyncOptions, times: StageTimes
+) -> tuple[int, int]:
+    """Decode the source frames in ``runs``' order, dub those with a face in threads and encode them in order with
+    the speech; returns (frames written, frames dubbed)."""
 
     def render_batch(batch: list[tuple[int, int, np.ndarray]]) -> tuple[list[np.ndarray], int]:
         """(output index, source index, frame) of a batch -> its frames, dubbed where there is a face; how many."""
@@ -259,39 +298,57 @@ def lip_sync(
                 frames[i] = frame
         return frames, len(with_face)
 
-    def batches():
-        batch: list[tuple[int, int, np.ndarray]] = []
-        # decoded in a thread while the caller encodes; closed with this generator
-        frames = read_ahead(times.iterate("decode", iterate_source(reader, runs)), frames_read_ahead(*reader.size))
-        with closing(frames):
-            for output_index, (source_index, frame) in enumerate(
-                tqdm(frames, total=num_output, desc="lip-sync", unit="frame", disable=not options.progress)
-            ):
-                batch.append((output_index, source_index, frame))
-                if len(batch) >= frames_per_batch(options.batch_size, frame):
-                    yield batch
-                    batch = []
-        if batch:
-            yield batch
-
+    batches = _batches(VideoReader(inputs.video, fps=inputs.fps), runs, num_output, options, times)
+    generated = 0
     # the writer cuts or pads the audio to the video's duration itself; batches render in threads meanwhile
-    with VideoWriter(output, fps=fps, audio=output_wave, sample_rate=OUTPUT_SAMPLE_RATE, crf=options.crf) as writer:
-        for frames, dubbed in render_in_order(render_batch, batches()):
+    with VideoWriter(
+        inputs.output, fps=inputs.fps, audio=inputs.output_wave, sample_rate=OUTPUT_SAMPLE_RATE, crf=options.crf
+    ) as writer:
+        for frames, dubbed in render_in_order(render_batch, batches):
             generated += dubbed
             with times.stage("encode"):
                 for frame in frames:
                     writer.write(frame)
-        written = writer.frames_written
-    missing_seconds = [(round(a / fps, 3), round(b / fps, 3)) for a, b in plan.missing]
+        return writer.frames_written, generated
+
+
+def lip_sync(
+    video: str | os.PathLike,
+    audio,
+    output: str | os.PathLike,
+    models: LipSyncModels,
+    options: LipSyncOptions | None = None,
+) -> LipSyncResult:
+    """Dub ``video`` with ``audio`` (a path, or a 16 kHz mono waveform) into ``output`` (.mp4).
+
+    ``options.renderer`` says which of ``models`` it uses: ``retrieval`` (default) ``models.mouth_model``, a
+    :class:`~talkhead.models.mouth_motion.MouthMotionModel`; ``generator`` ``models.face_generator``, a
+    :class:`~talkhead.models.stable_sync.StableSyncFaceGenerator` (G_L), with ``models.silent_lip`` (G_S) closing its
+    identity references. :func:`~talkhead.pipelines.loading.load_lip_sync_models` loads them by name.
+    Nothing is left at ``output`` if the run fails.
+    """
+    options = options or LipSyncOptions()
+    _check_models(models, options.renderer)
+    inputs = _read_inputs(video, audio, output, options)
+    times = StageTimes()
+    plan, phones = _track(inputs, models, options, times)
+    messages = _warnings(plan, inputs, options)
+    for warning in messages:
+        logger.warning(warning)
+    num_output, audio_policy = _output_frames(inputs.speech_frames, plan.num_frames, options.audio_longer)
+    runs = source_order(plan.num_frames, num_output, options.audio_longer)
+    render = _make_renderer(models, plan, inputs.wave, inputs.fps, runs, options, times, video, phones)
+    written, generated = _render_pass(inputs, render, plan, runs, num_output, options, times)
+    fps = inputs.fps
     return LipSyncResult(
-        str(output),
+        str(inputs.output),
         fps,
         written,
         written / fps,
         plan.num_frames,
         generated,
         written - generated,
-        missing_seconds,
+        [(round(a / fps, 3), round(b / fps, 3)) for a, b in plan.missing],  # seconds in the source
         audio_policy,
         plan.face,
         messages,
@@ -330,14 +387,9 @@ class LipSyncPipeline(TalkheadPipeline):
                 f"this pipeline's model is for the {self.renderer} renderer, not "
                 f"{options.renderer}; make a pipeline with the other model"
             )
-        models = (self.model, None) if self.renderer == "retrieval" else (None, self.model)
-        result = lip_sync(
-            model_inputs["video"],
-            model_inputs["audio"],
-            model_inputs["output"],
-            models[0],
-            self.silent_lip,
-            options,
-            face_generator=models[1],
-        )
+        if self.renderer == "retrieval":
+            models = LipSyncModels(mouth_model=self.model)
+        else:
+            models = LipSyncModels(face_generator=self.model, silent_lip=self.silent_lip)
+        result = lip_sync(model_inputs["video"], model_inputs["audio"], model_inputs["output"], models, options)
         return {"result": result}

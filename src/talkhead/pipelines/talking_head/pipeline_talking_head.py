@@ -2,12 +2,12 @@
 
 1. MS-Sync (Airale et al.) turns the speech into 68-landmark head and lip motion for the photo's face
    (:class:`~talkhead.pipelines.talking_head.speech_to_landmarks.SpeechToLandmarks`); the mouth-motion model
-   (``mouth_model``, the default ``mouth-motion``) then sets the mouth and jaw from the speech's phones.
+   (``models.mouth_model``, the default ``mouth-motion``) then sets the mouth and jaw from the speech's phones.
 2. ``head_motion_scale`` and ``lip_scale`` rescale the two parts of that motion: the per-frame
    similarity transform of the non-mouth points (the head) and what the mouth and lower jaw do beyond it.
 3. Each frame is the photo warped by a thin-plate spline through the landmarks (minus the inner lips,
    which coincide on a closed mouth) plus fixed anchors on the image border, so the background stays.
-4. Where the mouth opens wider than in the photo, the mouth-interior generator (``mouth_interior_model``,
+4. Where the mouth opens wider than in the photo, the mouth-interior generator (``models.mouth_interior``,
    :mod:`talkhead.pipelines.talking_head.mouth_interior`) fills the inside of the lips with teeth, tongue and throat;
    without it a closed photo gets a shaded interior (``mouth_interior``). A photo taken mid-word is driven from its own
    mouth closed (unless ``keep_open_mouth``), so it can close, and the eyes blink (``blinks``,
@@ -27,7 +27,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -47,7 +48,7 @@ from ...processing.landmarks import (
 )
 from ..concurrency import render_in_order
 from ..generator_renderer import FaceRenderer, close_mouths, pose_descriptor
-from ..loading import load_talking_head_models
+from ..loading import TalkingHeadModels, load_talking_head_models
 from ..pipeline_utils import (
     DEFAULT_FACE_GENERATOR,
     DEFAULT_MOUTH_MOTION,
@@ -68,7 +69,7 @@ from .photo_motion import (
     speak_with_mouth_model,
     start_mouth_phones,
 )
-from .speech_to_landmarks import SpeechToLandmarks, read_image
+from .speech_to_landmarks import LandmarkMotion, SpeechToLandmarks, read_image
 
 logger = logging.getLogger(__name__)
 
@@ -103,44 +104,33 @@ def fit_photo(photo: np.ndarray, output_size: int) -> tuple[np.ndarray, float]:
     return cv2.resize(photo, size, interpolation=cv2.INTER_AREA), size[0] / width
 
 
-def talking_head(
-    image,
-    audio,
-    output: str | os.PathLike | None,
-    head_model: SpeechToLandmarks | None = None,
-    face_generator=None,
-    silent_lip=None,
-    options: TalkingHeadOptions | None = None,
-    frame_callback=None,
-    mouth_model=None,
-    *,
-    mouth_interior_model=None,
-) -> TalkingHeadResult:
-    """Animate ``image`` (a path or RGB array) with ``audio`` (a path or 16 kHz waveform) into ``output`` (.mp4).
+@dataclass
+class AnimatedPhoto:
+    """The photo as it is animated, and where its landmarks go (output pixels)."""
 
-    ``head_model`` (MS-Sync, a :class:`~talkhead.pipelines.talking_head.speech_to_landmarks.SpeechToLandmarks`) moves
-    the head; ``mouth_model`` (a :class:`~talkhead.models.mouth_motion.MouthMotionModel`) moves the mouth and jaw when
-    given, else MS-Sync does; ``mouth_interior_model`` (a
-    :class:`~talkhead.models.mouth_interior.MouthInteriorGenerator`) fills the opened mouth when given and
-    ``options.mouth_interior`` is on. :func:`~talkhead.pipelines.loading.load_talking_head_models` loads them by name.
+    frame: np.ndarray  # the photo fitted to the output size; its mouth closed when an open photo is driven closed
+    start: np.ndarray  # (68, 2): the landmarks of ``frame``
+    points: np.ndarray  # (frames, 68, 2): the landmarks of each output frame
+    reference: tuple[np.ndarray, np.ndarray]  # the photo as given and its landmarks: where an open photo's teeth are
+    closed_from_open: bool  # the photo was open and ``frame`` is it closed
 
-    ``output`` may be ``None`` to only compute (``frame_callback(frame)`` receives each frame). With
-    ``face_generator`` ``None`` (or ``options.repaint`` off) the mouth is the warp's alone.
-    """
-    if head_model is None:
-        raise TalkheadInputError("talking_head needs head_model (MS-Sync): load it with load_talking_head_models")
 
-    options = options or TalkingHeadOptions()
-    image_name = str(image) if isinstance(image, (str, os.PathLike)) else "the photo"
-    audio_name = str(audio) if isinstance(audio, (str, os.PathLike)) else "the audio"
-    if output is not None:
-        output = check_output_path(
-            output,
-            [
-                image if isinstance(image, (str, os.PathLike)) else None,
-                audio if isinstance(audio, (str, os.PathLike)) else None,
-            ],
-        )
+@dataclass
+class _Inputs:
+    """One run's inputs, read and checked."""
+
+    output: Path | None  # not one of the inputs, with room for the video; None: frames for the callback only
+    photo: np.ndarray  # RGB, as given (MS-Sync finds the face at full size)
+    frame: np.ndarray  # the photo fitted to the output size, ``scale`` times its size
+    scale: float
+    wave: np.ndarray  # the speech at 16 kHz
+    output_wave: object  # the speech for the video's sound (:func:`~talkhead.pipelines.pipeline_utils.load_speech`)
+    image_name: str  # for the messages
+    audio_name: str
+
+
+def _read_photo(image, image_name: str) -> np.ndarray:
+    """``image`` (a path or an array) as an RGB uint8 array, with a one-line error for what is not a photo."""
     photo = read_image(image) if isinstance(image, (str, os.PathLike)) else np.asarray(image)
     if photo.ndim == 2:
         photo = np.repeat(photo[..., None], 3, axis=2)
@@ -148,36 +138,60 @@ def talking_head(
         raise TalkheadInputError(
             f"{image_name} must be an RGB image at least 32 pixels on a side, got shape {photo.shape}"
         )
-    photo = np.ascontiguousarray(photo[..., :3]).astype(np.uint8)
+    return np.ascontiguousarray(photo[..., :3]).astype(np.uint8)
+
+
+def _read_inputs(image, audio, output, options: TalkingHeadOptions) -> _Inputs:
+    """The output path checked, the photo and the speech read, then the free space for the video checked."""
+    image_path = image if isinstance(image, (str, os.PathLike)) else None
+    audio_path = audio if isinstance(audio, (str, os.PathLike)) else None
+    image_name = str(image) if image_path is not None else "the photo"
+    audio_name = str(audio) if audio_path is not None else "the audio"
+    if output is not None:
+        output = check_output_path(output, [image_path, audio_path])
+    photo = _read_photo(image, image_name)
     wave, output_wave = load_speech(audio, audio_name)
     frame, scale = fit_photo(photo, options.output_size)
     if output is not None:
-        check_free_space(
-            output,
-            estimated_video_bytes(
-                round(len(wave) / audio_io.SAMPLE_RATE * options.fps), frame.shape[1], frame.shape[0], options.fps
-            ),
-        )
-    times = StageTimes()
-    pending_phones = start_mouth_phones(mouth_model, wave, options.language)  # decoded while MS-Sync runs
+        frames = round(len(wave) / audio_io.SAMPLE_RATE * options.fps)
+        check_free_space(output, estimated_video_bytes(frames, frame.shape[1], frame.shape[0], options.fps))
+    return _Inputs(output, photo, frame, scale, wave, output_wave, image_name, audio_name)
+
+
+def _speech_motion(inputs: _Inputs, models: TalkingHeadModels, options: TalkingHeadOptions, times: StageTimes):
+    """(MS-Sync's motion for the photo, timed as ``landmarks``; the mouth model's phones of the speech, which decode
+    meanwhile: :func:`~talkhead.pipelines.talking_head.photo_motion.start_mouth_phones`)."""
+    pending_phones = start_mouth_phones(models.mouth_model, inputs.wave, options.language)
     with times.stage("landmarks"):
-        motion = head_model(photo, wave, image_name=image_name, audio_name=audio_name)
-    messages = []
-    if motion.faces_found > 1:
-        messages.append(f"{motion.faces_found} faces in {image_name}; the largest is animated")
-    if motion.silent:
-        messages.append(f"{audio_name} is silent: the face stays still with a closed mouth")
+        motion = models.head_model(
+            inputs.photo, inputs.wave, image_name=inputs.image_name, audio_name=inputs.audio_name
+        )
+    return motion, pending_phones
+
+
+def _animate_photo(
+    motion: LandmarkMotion,
+    pending_phones,
+    inputs: _Inputs,
+    models: TalkingHeadModels,
+    options: TalkingHeadOptions,
+    times: StageTimes,
+) -> AnimatedPhoto:
+    """``motion`` on the photo fitted to the output: head and lips rescaled, an open photo closed unless
+    ``keep_open_mouth``, the mouth and jaw set by the mouth model when there is one, resampled to ``options.fps``."""
+    mouth_model = models.mouth_model
     detrend = int(round(options.lip_detrend_seconds * audio_lib.VIDEO_FPS)) if mouth_model is None else 0
     lip_scale = options.lip_scale if mouth_model is None else 0.0  # the mouth model sets the mouth below
     points = rescale_motion(
-        motion.pixels.astype(np.float64) * scale,
+        motion.pixels.astype(np.float64) * inputs.scale,
         options.head_motion_scale,
         lip_scale,
         detrend,
         options.expression_scale,
     )
-    start = (motion.photo_landmarks if motion.photo_landmarks is not None else motion.pixels[0]) * scale
-    reference = (frame, start)  # the photo as given: where an open photo's teeth come from
+    frame = inputs.frame
+    start = (motion.photo_landmarks if motion.photo_landmarks is not None else motion.pixels[0]) * inputs.scale
+    reference = (frame, start)
     closed_from_open = not options.keep_open_mouth and mouth_opening(start) > OPEN_PHOTO_GAP
     if closed_from_open:
         frame, start = close_photo_mouth(frame, start)
@@ -187,47 +201,80 @@ def talking_head(
                 points,
                 start,
                 mouth_model,
-                wave,
+                inputs.wave,
                 options.lip_scale,
                 silent=motion.silent,
                 language=options.language,
                 pending_phones=pending_phones,
             )
-    points = resample_motion(points, options.fps)
+    return AnimatedPhoto(frame, start, resample_motion(points, options.fps), reference, closed_from_open)
+
+
+def _motion_warnings(motion: LandmarkMotion, inputs: _Inputs) -> list[str]:
+    """What the user should know about the faces in the photo and the speech."""
+    messages = []
+    if motion.faces_found > 1:
+        messages.append(f"{motion.faces_found} faces in {inputs.image_name}; the largest is animated")
+    if motion.silent:
+        messages.append(f"{inputs.audio_name} is silent: the face stays still with a closed mouth")
+    return messages
+
+
+def _photo_frames(motion: AnimatedPhoto, mouth_interior, options: TalkingHeadOptions) -> PhotoFrames:
+    """The frames' renderer: the photo warped, its eyes blinked and its opened mouth filled by ``mouth_interior``
+    (the generator, or ``None``: painted) or, for an open photo driven closed, by its own teeth."""
+    points, closed_from_open = motion.points, motion.closed_from_open
     blinks = blink_schedule(len(points), options.fps, options.seed) if options.blinks else np.zeros(len(points))
-    photo_open = mouth_opening(start) > OPEN_PHOTO_GAP
-    anchors = border_anchors(frame.shape[1], frame.shape[0])
-    boxes = smooth_boxes(face_crop_boxes(points))
+    photo_open = mouth_opening(motion.start) > OPEN_PHOTO_GAP
+    anchors = border_anchors(motion.frame.shape[1], motion.frame.shape[0])
     interior = None
-    if options.mouth_interior and mouth_interior_model is not None and not closed_from_open:
-        interior = MouthInteriorRenderer(mouth_interior_model, *reference, points, rest_points=start)
-    renderer = None
-    if options.repaint and face_generator is not None:
-        reference_box = face_crop_boxes(start)
-        identity = close_mouths(silent_lip, crop_face(frame, reference_box)[None])
-        reference_pose = pose_descriptor(normalize_landmarks(start, reference_box))[None]
-        renderer = FaceRenderer(
-            face_generator, identity, reference_pose, audio_lib.mel80(wave), options.fps, options.feather
-        )
-    seconds = len(points) / options.fps
-    writer = (
-        VideoWriter(output, fps=options.fps, sample_rate=OUTPUT_SAMPLE_RATE, crf=options.crf, audio=output_wave)
-        if output is not None
-        else contextlib.nullcontext()
-    )
-    frames_of = PhotoFrames(
-        frame,
-        start,
+    if options.mouth_interior and mouth_interior is not None and not closed_from_open:
+        interior = MouthInteriorRenderer(mouth_interior, *motion.reference, points, rest_points=motion.start)
+    return PhotoFrames(
+        motion.frame,
+        motion.start,
         points,
         blinks,
         anchors,
-        open_photo=reference if closed_from_open and options.mouth_interior else None,
+        open_photo=motion.reference if closed_from_open and options.mouth_interior else None,
         interior=interior,
         paint=options.mouth_interior and interior is None and not photo_open and not closed_from_open,
     )
+
+
+def _repaint(models: TalkingHeadModels, motion: AnimatedPhoto, wave: np.ndarray, options: TalkingHeadOptions):
+    """``repaint(frames, indices, times)``: the face generator's mouth for ``wave`` on warped frames, with the
+    photo's face closed by the silent-lip generator as identity; ``None`` without ``options.repaint`` or a generator."""
+    if not options.repaint or models.face_generator is None:
+        return None
+    points = motion.points
+    boxes = smooth_boxes(face_crop_boxes(points))
+    reference_box = face_crop_boxes(motion.start)
+    identity = close_mouths(models.silent_lip, crop_face(motion.frame, reference_box)[None])
+    reference_pose = pose_descriptor(normalize_landmarks(motion.start, reference_box))[None]
+    renderer = FaceRenderer(
+        models.face_generator, identity, reference_pose, audio_lib.mel80(wave), options.fps, options.feather
+    )
+
+    def repaint(frames, indices, times):
+        return renderer(frames, boxes[indices], normalize_landmarks(points[indices], boxes[indices]), indices, times)
+
+    return repaint
+
+
+def _write_frames(
+    frames_of: PhotoFrames, repaint, inputs: _Inputs, options: TalkingHeadOptions, times: StageTimes, frame_callback
+) -> None:
+    """Render the frames in batches (in worker threads), repaint them if asked, and hand each to ``frame_callback``
+    and to the video at ``inputs.output`` (if not ``None``)."""
+    output, count = inputs.output, len(frames_of.points)
+    writer = (
+        VideoWriter(output, fps=options.fps, sample_rate=OUTPUT_SAMPLE_RATE, crf=options.crf, audio=inputs.output_wave)
+        if output is not None
+        else contextlib.nullcontext()
+    )
     batches = [
-        list(range(first, min(first + options.batch_size, len(points))))
-        for first in range(0, len(points), options.batch_size)
+        list(range(first, min(first + options.batch_size, count))) for first in range(0, count, options.batch_size)
     ]
     with writer:  # an error discards the partial file
         rendered_batches = times.iterate("render", render_in_order(frames_of.render, batches))
@@ -236,26 +283,56 @@ def talking_head(
             rendered_batches,
             strict=True,
         ):
-            if renderer is not None:
-                frames = renderer(
-                    frames, boxes[indices], normalize_landmarks(points[indices], boxes[indices]), indices, times
-                )
+            if repaint is not None:
+                frames = repaint(frames, indices, times)
             for rendered in frames:
                 if frame_callback is not None:
                     frame_callback(rendered)
                 if output is not None:
                     with times.stage("encode"):
                         writer.write(rendered)
+
+
+def talking_head(
+    image,
+    audio,
+    output: str | os.PathLike | None,
+    models: TalkingHeadModels,
+    options: TalkingHeadOptions | None = None,
+    frame_callback=None,
+) -> TalkingHeadResult:
+    """Animate ``image`` (a path or RGB array) with ``audio`` (a path or 16 kHz waveform) into ``output`` (.mp4).
+
+    ``models`` is a :class:`~talkhead.pipelines.loading.TalkingHeadModels`
+    (:func:`~talkhead.pipelines.loading.load_talking_head_models` loads one by name): ``head_model`` (MS-Sync) moves
+    the head; ``mouth_model`` moves the mouth and jaw when given, else MS-Sync does; ``mouth_interior`` fills the
+    opened mouth when given and ``options.mouth_interior`` is on; with ``options.repaint``, ``face_generator`` repaints
+    the mouth from the photo closed by ``silent_lip`` (without a ``face_generator`` the mouth is the warp's alone).
+
+    ``output`` may be ``None`` to only compute (``frame_callback(frame)`` receives each frame).
+    """
+    if models is None or models.head_model is None:
+        raise TalkheadInputError(
+            "talking_head needs models.head_model (MS-Sync): load it with load_talking_head_models"
+        )
+    options = options or TalkingHeadOptions()
+    inputs = _read_inputs(image, audio, output, options)
+    times = StageTimes()
+    head_motion, pending_phones = _speech_motion(inputs, models, options, times)
+    motion = _animate_photo(head_motion, pending_phones, inputs, models, options, times)
+    frames_of = _photo_frames(motion, models.mouth_interior, options)
+    _write_frames(frames_of, _repaint(models, motion, inputs.wave, options), inputs, options, times, frame_callback)
+    messages = _motion_warnings(head_motion, inputs)
     for warning in messages:
         logger.warning(warning)
     return TalkingHeadResult(
-        str(output) if output is not None else None,
+        str(inputs.output) if inputs.output is not None else None,
         options.fps,
-        len(points),
-        seconds,
-        points.astype(np.float32),
-        motion.silent,
-        motion.faces_found,
+        len(motion.points),
+        len(motion.points) / options.fps,
+        motion.points.astype(np.float32),
+        head_motion.silent,
+        head_motion.faces_found,
         messages,
         times.to_dict(),
     )
@@ -284,31 +361,21 @@ class TalkingHeadPipeline(TalkheadPipeline):
         mouth_interior=defaults.MOUTH_INTERIOR,
         **kwargs,
     ):
-        loaded = load_talking_head_models(
+        self.models = load_talking_head_models(
             SpeechToLandmarks(model), mouth_model, face_generator, silent_lip, mouth_interior=mouth_interior
         )
-        self.mouth_model, self.face_generator, self.silent_lip, self.mouth_interior = (
-            loaded.mouth_model,
-            loaded.face_generator,
-            loaded.silent_lip,
-            loaded.mouth_interior,
-        )
         super().__init__(model=model.eval(), **kwargs)
-        for component in (self.mouth_model, self.face_generator, self.silent_lip, self.mouth_interior):
+        for component in (
+            self.models.mouth_model,
+            self.models.face_generator,
+            self.models.silent_lip,
+            self.models.mouth_interior,
+        ):
             if component is not None:
                 component.to(self.device)
 
     def _forward(self, model_inputs, **options):
         options = TalkingHeadOptions(**options)
-        result = talking_head(
-            model_inputs["image"],
-            model_inputs["audio"],
-            model_inputs["output"],
-            SpeechToLandmarks(self.model, seed=options.seed),
-            self.face_generator,
-            self.silent_lip,
-            options,
-            mouth_model=self.mouth_model,
-            mouth_interior_model=self.mouth_interior,
-        )
+        models = replace(self.models, head_model=SpeechToLandmarks(self.model, seed=options.seed))
+        result = talking_head(model_inputs["image"], model_inputs["audio"], model_inputs["output"], models, options)
         return {"result": result}
