@@ -17,13 +17,12 @@ from talkhead.metrics.articulation import (
     labiodental_bar,
     labiodental_contact,
     lip_rounding,
-    mouth_flicker,
     mouth_flicker_ratio,
     mouth_width,
     open_vowel_opening,
-    phone_frame_ranges,
-    segment_frames,
 )
+from talkhead.metrics.mouth_quality import mouth_flicker
+from talkhead.metrics.phone_frames import phone_frame_ranges, segment_frames
 from talkhead.processing.mouth import FACE_TEMPLATE, STABLE_POINTS, inner_lip_opening
 from talkhead.processing.phones import PhoneSegment
 

@@ -12,16 +12,16 @@ segments of the speech (:class:`~talkhead.processing.phones.PhoneSegment`, e.g. 
 * **open-vowel opening** (AA, AE, AH, AO, AW, AY, EH, ER, EY): inner-lip opening
   (:func:`talkhead.processing.mouth.inner_lip_opening`) on their frames (:func:`open_vowel_opening`);
 * **mouth flicker**: the mean frame-to-frame change of the grey pixels in the mouth box of
-  :mod:`talkhead.metrics.mouth_quality` (:func:`mouth_flicker`, :func:`mouth_flicker_ratio`).
+  :mod:`talkhead.metrics.mouth_quality` (its :func:`~talkhead.metrics.mouth_quality.mouth_flicker`, and
+  :func:`mouth_flicker_ratio` here).
 
 Every bar a segment is judged by (the closed level, the labiodental contact bar) comes from the *real* clip, so the
 generated mouth is held to what the real speaker's mouth does. A generated clip may be shorter than the real one:
 only the segments that lie wholly inside both clips are scored, the same segments on both.
 
-**Frames of a segment** (:func:`segment_frames`): the frames whose centre time, ``(i + 0.5) / fps``, falls inside
-``[start, end)``. ``offset`` (integer frames) undoes a real clip's own audio-video lag: positive when the video leads
-its audio, i.e. the mouth shows at frame ``i`` what the audio says at frame ``i + offset``; the segment's frames then
-move ``offset`` frames earlier. The generated clip is taken as in step with the audio it was made from.
+The frames of a segment are :func:`talkhead.metrics.phone_frames.segment_frames`'; ``offset`` undoes a real clip's own
+audio-video lag (positive when its video leads its audio). The generated clip is taken as in step with the audio it
+was made from.
 
 :func:`articulation` gives every measure of one clip; :func:`aggregate_articulation` pools many clips: rates from
 pooled counts (a clip with 3 bilabials weighs less than one with 30), ratios as the median of the per-clip ratios (a
@@ -33,7 +33,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from ..errors import TalkheadInputError
@@ -41,7 +40,8 @@ from ..processing.audio import VIDEO_FPS
 from ..processing.landmarks import MOUTH_CORNERS
 from ..processing.mouth import CLOSED_PERCENTILE, eye_distance, inner_lip_opening, points_in_face_frame
 from ..processing.phones import PhoneSegment
-from .mouth_quality import _cut, mouth_box
+from .mouth_quality import check_frames, check_landmarks, flicker_per_pair
+from .phone_frames import phone_frame_ranges, segments_passing, shared_ranges
 
 BILABIALS = ("P", "B", "M")
 LABIODENTALS = ("F", "V")
@@ -50,9 +50,6 @@ OPEN_VOWELS = ("AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY")
 # one video frame at 25 fps: the aligner's shortest phones (30 ms, three of its frames) are often squeezed between
 # their neighbours, and the one video frame that shows such a phone is mostly its neighbours' time
 MIN_CONSONANT_SECONDS = 0.040
-# a consonant's frames are widened by this many each side: it absorbs an aligner boundary a frame off, and lips that
-# shut just before the segment begins (they must be shut for a stop's silence to start)
-WIDEN_FRAMES = 1
 # inter-ocular units added to the real clip's CLOSED_PERCENTILE opening: see closed_level
 CLOSED_TOLERANCE = 0.02
 # the labiodental contact bar lies this share of the way from the closed level up to the clip's median opening
@@ -110,6 +107,14 @@ class MeanComparison:
     generated: float
     frames: int
 
+    @classmethod
+    def of(cls, real_values: np.ndarray, generated_values: np.ndarray) -> MeanComparison:
+        """The means over the positions where both per-frame values are finite (NaN means when there is none)."""
+        both = np.isfinite(real_values) & np.isfinite(generated_values)
+        if not both.any():
+            return cls(float("nan"), float("nan"), 0)
+        return cls(float(real_values[both].mean()), float(generated_values[both].mean()), int(both.sum()))
+
     @property
     def ratio(self) -> float:
         """generated / real; NaN when the real mean is not positive or either is not finite."""
@@ -129,86 +134,8 @@ class ClipArticulation:
     mouth_flicker: MeanComparison | None = None
 
 
-# ---------------------------------------------------------------------------------------------- frames of segments
-
-
-def _first_frame_centred_at_or_after(position: float) -> int:
-    """The first frame whose centre ``i + 0.5`` is at or after ``position`` (in frames); rounding to a millionth of a
-    frame keeps 0.1 s x 25 fps = 2.5000000000000004 on frame 2's centre."""
-    return int(np.ceil(round(position - 0.5, 6)))
-
-
-def _check_offset(offset: int) -> int:
-    if isinstance(offset, bool) or int(offset) != offset:
-        raise TalkheadInputError(
-            f"offset must be a whole number of frames (positive: video leads audio), got {offset!r}"
-        )
-    return int(offset)
-
-
-def segment_frames(segment: PhoneSegment, fps: float = VIDEO_FPS, offset: int = 0) -> range:
-    """The frames of a clip that show ``segment``: those whose centre time ``(i + 0.5) / fps`` falls inside
-    ``[start, end)``, moved ``offset`` frames earlier (positive ``offset``: the clip's video leads its audio; see the
-    module docstring). Empty for a segment between two frame centres; may reach outside the clip (callers clip)."""
-    offset = _check_offset(offset)
-    first = _first_frame_centred_at_or_after(segment.start * fps)
-    stop = _first_frame_centred_at_or_after(segment.end * fps)
-    return range(first - offset, max(stop, first) - offset)
-
-
-def phone_frame_ranges(
-    segments: Iterable[PhoneSegment],
-    phones: Iterable[str],
-    num_frames: int,
-    fps: float = VIDEO_FPS,
-    offset: int = 0,
-    min_seconds: float = 0.0,
-) -> list[range]:
-    """:func:`segment_frames` of the segments of ``phones`` lasting at least ``min_seconds``, in order, keeping those
-    that show on at least one frame and lie wholly inside a clip of ``num_frames`` frames."""
-    return [ranges[0] for ranges in _shared_ranges(segments, phones, [(num_frames, offset)], fps, min_seconds)]
-
-
-def _shared_ranges(
-    segments: Iterable[PhoneSegment],
-    phones: Iterable[str],
-    clips: Sequence[tuple[int, int]],
-    fps: float,
-    min_seconds: float,
-) -> list[tuple[range, ...]]:
-    """Per segment of ``phones`` lasting at least ``min_seconds``: its frames in each of ``clips`` ((num_frames,
-    offset) each), for the segments that show on a frame and lie wholly inside every clip."""
-    wanted = set(phones)
-    shared = []
-    for segment in segments:
-        if segment.phone not in wanted or segment.end - segment.start < min_seconds - 1e-9:
-            continue
-        ranges = tuple(segment_frames(segment, fps, offset) for _, offset in clips)
-        if all(len(r) and r.start >= 0 and r.stop <= length for r, (length, _) in zip(ranges, clips, strict=True)):
-            shared.append(ranges)
-    return shared
-
-
-def _segments_passing(
-    passes: np.ndarray, seen: np.ndarray, ranges: Sequence[range], widen: int = WIDEN_FRAMES
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per range, widened by ``widen`` frames each side: (whether a frame ``passes``, whether a frame was ``seen``)."""
-    hits, scoreable = np.zeros(len(ranges), bool), np.zeros(len(ranges), bool)
-    for index, frames in enumerate(ranges):
-        window = slice(max(frames.start - widen, 0), frames.stop + widen)
-        hits[index], scoreable[index] = passes[window].any(), seen[window].any()
-    return hits, scoreable
-
-
 def _count(hits: np.ndarray, scoreable: np.ndarray) -> SegmentCount:
     return SegmentCount(int((hits & scoreable).sum()), int(scoreable.sum()))
-
-
-def _landmarks(landmarks: np.ndarray, name: str) -> np.ndarray:
-    array = np.asarray(landmarks, np.float64)
-    if array.ndim != 3 or array.shape[1:] != (68, 2):
-        raise TalkheadInputError(f"{name} must be (frames, 68, 2) iBUG-68 landmarks in pixels, got shape {array.shape}")
-    return array
 
 
 # ----------------------------------------------------------------------------------------------- bilabial closure
@@ -232,7 +159,7 @@ def closed_level(
     percentile follows a tracker that never closes the gap fully. A clip that is mostly silent with an open mouth
     breaks the assumption.
     """
-    opening = inner_lip_opening(_landmarks(landmarks, "real landmarks"))
+    opening = inner_lip_opening(check_landmarks(landmarks, "real landmarks"))
     opening = opening[np.isfinite(opening)]
     if not opening.size:
         raise TalkheadInputError("the real landmarks have no frame with a face: a closed level needs a tracked face")
@@ -250,10 +177,10 @@ def count_bilabial_closures(
     over which the mouth shuts: the least inner-lip opening over the segment's frames, widened by one frame each side,
     is at or below ``closed_level`` (:func:`closed_level` of the real clip, whichever clip is scored). Segments whose
     frames have no face are left out."""
-    array = _landmarks(landmarks, "landmarks")
+    array = check_landmarks(landmarks, "landmarks")
     ranges = phone_frame_ranges(segments, BILABIALS, len(array), fps, offset, MIN_CONSONANT_SECONDS)
     opening = inner_lip_opening(array)
-    return _count(*_segments_passing(opening <= closed_level, np.isfinite(opening), ranges))
+    return _count(*segments_passing(opening <= closed_level, np.isfinite(opening), ranges))
 
 
 def bilabial_closure(
@@ -267,12 +194,12 @@ def bilabial_closure(
 ) -> BilabialClosure:
     """:func:`count_bilabial_closures` of the ``real`` and the ``generated`` landmarks (T, 68, 2) on the same segments
     (those inside both clips, ``offset`` applying to the real one) against the real clip's :func:`closed_level`."""
-    real, generated = _landmarks(real, "real landmarks"), _landmarks(generated, "generated landmarks")
+    real, generated = check_landmarks(real, "real landmarks"), check_landmarks(generated, "generated landmarks")
     level = closed_level(real, percentile, tolerance)
-    pairs = _shared_ranges(segments, BILABIALS, [(len(real), offset), (len(generated), 0)], fps, MIN_CONSONANT_SECONDS)
+    pairs = shared_ranges(segments, BILABIALS, [(len(real), offset), (len(generated), 0)], fps, MIN_CONSONANT_SECONDS)
     openings = (inner_lip_opening(real), inner_lip_opening(generated))
     passing = [
-        _segments_passing(opening <= level, np.isfinite(opening), [ranges[side] for ranges in pairs])
+        segments_passing(opening <= level, np.isfinite(opening), [ranges[side] for ranges in pairs])
         for side, opening in enumerate(openings)
     ]
     scoreable = passing[0][1] & passing[1][1]
@@ -302,7 +229,7 @@ def labiodental_bar(
     the way from the :func:`closed_level` up to the median opening of the clip: the ``gap`` is the closed level plus
     the margin; ``lower_lip`` is the lower inner lip's median height on the clip's shut frames (its rest pose, opening
     at most the closed level) plus the margin."""
-    real = _landmarks(real, "real landmarks")
+    real = check_landmarks(real, "real landmarks")
     level = closed_level(real, percentile, tolerance)
     opening = inner_lip_opening(real)
     margin = share * max(float(np.nanmedian(opening)) - level, 0.0)
@@ -333,9 +260,9 @@ def count_labiodental_contacts(
     too, and a lip that stops short in depth (behind the teeth, or in front of them) is not told apart. An F made with
     the upper lip raised well clear of the teeth fails the gap test.
     """
-    array = _landmarks(landmarks, "landmarks")
+    array = check_landmarks(landmarks, "landmarks")
     ranges = phone_frame_ranges(segments, LABIODENTALS, len(array), fps, offset, MIN_CONSONANT_SECONDS)
-    return _count(*_segments_passing(*_contact_frames(array, bar), ranges))
+    return _count(*segments_passing(*_contact_frames(array, bar), ranges))
 
 
 def labiodental_contact(
@@ -352,13 +279,13 @@ def labiodental_contact(
     inside both clips, ``offset`` applying to the real one) against the real clip's :func:`labiodental_bar`. The
     generated lower lip is held to the real rest height in the face frame, which assumes the same face (the same
     person, whose face shape the rendering keeps); pose and scale are taken out by the face frame."""
-    real, generated = _landmarks(real, "real landmarks"), _landmarks(generated, "generated landmarks")
+    real, generated = check_landmarks(real, "real landmarks"), check_landmarks(generated, "generated landmarks")
     bar = labiodental_bar(real, percentile, tolerance, share)
-    pairs = _shared_ranges(
+    pairs = shared_ranges(
         segments, LABIODENTALS, [(len(real), offset), (len(generated), 0)], fps, MIN_CONSONANT_SECONDS
     )
     passing = [
-        _segments_passing(*_contact_frames(landmarks, bar), [ranges[side] for ranges in pairs])
+        segments_passing(*_contact_frames(landmarks, bar), [ranges[side] for ranges in pairs])
         for side, landmarks in enumerate((real, generated))
     ]
     scoreable = passing[0][1] & passing[1][1]
@@ -387,14 +314,10 @@ def _compare_on_phones(
 ) -> MeanComparison:
     """``measure`` (landmarks -> per-frame values) averaged over the frames of the segments of ``phones`` inside both
     clips, on the frames where both clips have a value."""
-    real, generated = _landmarks(real, "real landmarks"), _landmarks(generated, "generated landmarks")
-    pairs = _shared_ranges(segments, phones, [(len(real), offset), (len(generated), 0)], fps, 0.0)
+    real, generated = check_landmarks(real, "real landmarks"), check_landmarks(generated, "generated landmarks")
+    pairs = shared_ranges(segments, phones, [(len(real), offset), (len(generated), 0)], fps, 0.0)
     frames = [np.array([i for ranges in pairs for i in ranges[side]], int) for side in (0, 1)]
-    real_values, generated_values = measure(real)[frames[0]], measure(generated)[frames[1]]
-    both = np.isfinite(real_values) & np.isfinite(generated_values)
-    if not both.any():
-        return MeanComparison(float("nan"), float("nan"), 0)
-    return MeanComparison(float(real_values[both].mean()), float(generated_values[both].mean()), int(both.sum()))
+    return MeanComparison.of(measure(real)[frames[0]], measure(generated)[frames[1]])
 
 
 def lip_rounding(
@@ -426,60 +349,26 @@ def open_vowel_opening(
 # -------------------------------------------------------------------------------------------------- mouth flicker
 
 
-def _frames(frames: np.ndarray, name: str) -> np.ndarray:
-    array = np.asarray(frames)
-    if array.ndim != 4 or array.shape[-1] != 3 or array.dtype != np.uint8:
-        raise TalkheadInputError(
-            f"{name} must be (frames, height, width, 3) uint8 RGB, got shape {array.shape} of {array.dtype}"
-        )
-    return array
-
-
-def _flicker_per_pair(frames: np.ndarray, landmarks: np.ndarray, count: int) -> np.ndarray:
-    """(count - 1,) mean absolute grey difference between frames t and t + 1 inside the mouth box of frame t's
-    landmarks (one box for both frames, so that the box itself does not move); NaN where frame t has no face."""
-    changes = np.full(max(count - 1, 0), np.nan)
-    for t in range(count - 1):
-        if not np.isfinite(landmarks[t]).all():
-            continue
-        box = mouth_box(landmarks[t])
-        first, second = (
-            cv2.cvtColor(np.ascontiguousarray(_cut(frames[i], box)), cv2.COLOR_RGB2GRAY) for i in (t, t + 1)
-        )
-        if first.size:
-            changes[t] = float(np.abs(first.astype(np.float64) - second).mean())
-    return changes
-
-
-def mouth_flicker(frames: np.ndarray, landmarks: np.ndarray) -> float:
-    """Mean absolute frame-to-frame change (grey levels, of 255) of the pixels inside the mouth box
-    (:func:`talkhead.metrics.mouth_quality.mouth_box`) of (T, H, W, 3) uint8 RGB ``frames``, the box placed by each
-    pair's first frame's (T, 68, 2) ``landmarks``; NaN without a pair with a face."""
-    frames, landmarks = _frames(frames, "frames"), _landmarks(landmarks, "landmarks")
-    changes = _flicker_per_pair(frames, landmarks, min(len(frames), len(landmarks)))
-    return float(np.nanmean(changes)) if np.isfinite(changes).any() else float("nan")
-
-
 def mouth_flicker_ratio(
     real_frames: np.ndarray,
     real_landmarks: np.ndarray,
     generated_frames: np.ndarray,
     generated_landmarks: np.ndarray,
 ) -> MeanComparison:
-    """:func:`mouth_flicker` of the real and the generated clip over their common length, each box placed by its own
-    clip's landmarks (pass the real landmarks twice for output drawn on the real frames, as
-    :mod:`talkhead.metrics.mouth_quality` does), on the frame pairs where both have a face. Head motion counts in both;
-    a ratio above 1 is a mouth that changes more from frame to frame than the real one."""
+    """:func:`~talkhead.metrics.mouth_quality.mouth_flicker` of the real and the generated clip over their common
+    length, each box placed by its own clip's landmarks (pass the real landmarks twice for output drawn on the real
+    frames, as :mod:`talkhead.metrics.mouth_quality` does), on the frame pairs where both have a face. Head motion
+    counts in both; a ratio above 1 is a mouth that changes more from frame to frame than the real one."""
     clips = [
-        (_frames(real_frames, "real frames"), _landmarks(real_landmarks, "real landmarks")),
-        (_frames(generated_frames, "generated frames"), _landmarks(generated_landmarks, "generated landmarks")),
+        (check_frames(real_frames, "real frames"), check_landmarks(real_landmarks, "real landmarks")),
+        (
+            check_frames(generated_frames, "generated frames"),
+            check_landmarks(generated_landmarks, "generated landmarks"),
+        ),
     ]
     count = min(len(array) for clip in clips for array in clip)
-    real_changes, generated_changes = (_flicker_per_pair(frames, landmarks, count) for frames, landmarks in clips)
-    both = np.isfinite(real_changes) & np.isfinite(generated_changes)
-    if not both.any():
-        return MeanComparison(float("nan"), float("nan"), 0)
-    return MeanComparison(float(real_changes[both].mean()), float(generated_changes[both].mean()), int(both.sum()))
+    real_changes, generated_changes = (flicker_per_pair(frames, landmarks, count) for frames, landmarks in clips)
+    return MeanComparison.of(real_changes, generated_changes)
 
 
 # ------------------------------------------------------------------------------------------- per clip and pooled

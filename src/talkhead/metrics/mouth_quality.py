@@ -14,6 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..errors import TalkheadInputError
 from ..processing.mouth_crops import MIN_OPEN_AREA, inner_lip_area
 from .image import finite_mean
 
@@ -36,7 +37,7 @@ def face_box(landmarks: np.ndarray) -> np.ndarray:
     return np.round(np.concatenate([points.min(0), points.max(0)])).astype(int)
 
 
-def _cut(image: np.ndarray, box: np.ndarray) -> np.ndarray:
+def cut_box(image: np.ndarray, box: np.ndarray) -> np.ndarray:
     x0, y0, x1, y1 = box
     height, width = image.shape[:2]
     return image[max(y0, 0) : min(y1, height), max(x0, 0) : min(x1, width)]
@@ -46,7 +47,7 @@ def box_ssim(generated: np.ndarray, real: np.ndarray, box: np.ndarray) -> float:
     """SSIM (Gaussian window, sigma 1.5, colour) of two frames inside ``box``."""
     from skimage.metrics import structural_similarity
 
-    a, b = _cut(generated, box), _cut(real, box)
+    a, b = cut_box(generated, box), cut_box(real, box)
     if min(a.shape[:2]) < 7:
         return float("nan")
     return float(
@@ -58,7 +59,7 @@ def box_ssim(generated: np.ndarray, real: np.ndarray, box: np.ndarray) -> float:
 
 def box_psnr(generated: np.ndarray, real: np.ndarray, box: np.ndarray) -> float:
     """PSNR in dB inside ``box``; ``inf`` for identical boxes (left out of means by the caller)."""
-    a, b = _cut(generated, box).astype(np.float64), _cut(real, box).astype(np.float64)
+    a, b = cut_box(generated, box).astype(np.float64), cut_box(real, box).astype(np.float64)
     mse = float(((a - b) ** 2).mean()) if a.size else float("nan")
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
@@ -66,7 +67,7 @@ def box_psnr(generated: np.ndarray, real: np.ndarray, box: np.ndarray) -> float:
 def laplacian_variance(image: np.ndarray, box: np.ndarray) -> float:
     """Variance of the Laplacian of the grey image inside ``box``: high for sharp edges, low for a smear."""
 
-    grey = cv2.cvtColor(np.ascontiguousarray(_cut(image, box)), cv2.COLOR_RGB2GRAY)
+    grey = cv2.cvtColor(np.ascontiguousarray(cut_box(image, box)), cv2.COLOR_RGB2GRAY)
     return float(cv2.Laplacian(grey, cv2.CV_64F).var()) if grey.size else float("nan")
 
 
@@ -108,3 +109,44 @@ def summarize(rows: list[dict]) -> dict:
 
     keys = rows[0].keys() if rows else []
     return {key: finite_mean([r[key] for r in rows]) for key in keys}
+
+
+def check_landmarks(landmarks: np.ndarray, name: str) -> np.ndarray:
+    array = np.asarray(landmarks, np.float64)
+    if array.ndim != 3 or array.shape[1:] != (68, 2):
+        raise TalkheadInputError(f"{name} must be (frames, 68, 2) iBUG-68 landmarks in pixels, got shape {array.shape}")
+    return array
+
+
+def check_frames(frames: np.ndarray, name: str) -> np.ndarray:
+    array = np.asarray(frames)
+    if array.ndim != 4 or array.shape[-1] != 3 or array.dtype != np.uint8:
+        raise TalkheadInputError(
+            f"{name} must be (frames, height, width, 3) uint8 RGB, got shape {array.shape} of {array.dtype}"
+        )
+    return array
+
+
+def flicker_per_pair(frames: np.ndarray, landmarks: np.ndarray, count: int) -> np.ndarray:
+    """(count - 1,) mean absolute grey difference between frames t and t + 1 inside the mouth box of frame t's
+    landmarks (one box for both frames, so that the box itself does not move); NaN where frame t has no face."""
+    changes = np.full(max(count - 1, 0), np.nan)
+    for t in range(count - 1):
+        if not np.isfinite(landmarks[t]).all():
+            continue
+        box = mouth_box(landmarks[t])
+        first, second = (
+            cv2.cvtColor(np.ascontiguousarray(cut_box(frames[i], box)), cv2.COLOR_RGB2GRAY) for i in (t, t + 1)
+        )
+        if first.size:
+            changes[t] = float(np.abs(first.astype(np.float64) - second).mean())
+    return changes
+
+
+def mouth_flicker(frames: np.ndarray, landmarks: np.ndarray) -> float:
+    """Mean absolute frame-to-frame change (grey levels, of 255) of the pixels inside the mouth box
+    (:func:`mouth_box`) of (T, H, W, 3) uint8 RGB ``frames``, the box placed by each
+    pair's first frame's (T, 68, 2) ``landmarks``; NaN without a pair with a face."""
+    frames, landmarks = check_frames(frames, "frames"), check_landmarks(landmarks, "landmarks")
+    changes = flicker_per_pair(frames, landmarks, min(len(frames), len(landmarks)))
+    return float(np.nanmean(changes)) if np.isfinite(changes).any() else float("nan")
