@@ -7,19 +7,21 @@ from talkhead.errors import TalkheadInputError
 from talkhead.metrics.articulation import (
     ClipArticulation,
     MeanComparison,
-    SegmentCount,
     aggregate_articulation,
     articulation,
+    lip_rounding,
+    mouth_flicker_ratio,
+    mouth_width,
+    open_vowel_opening,
+)
+from talkhead.metrics.lip_contacts import (
+    SegmentCount,
     bilabial_closure,
     closed_level,
     count_bilabial_closures,
     count_labiodental_contacts,
     labiodental_bar,
     labiodental_contact,
-    lip_rounding,
-    mouth_flicker_ratio,
-    mouth_width,
-    open_vowel_opening,
 )
 from talkhead.metrics.mouth_quality import mouth_flicker
 from talkhead.metrics.phone_frames import phone_frame_ranges, segment_frames

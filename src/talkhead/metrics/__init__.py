@@ -7,8 +7,8 @@
   its offsets (``talkhead preprocess`` measures clips with it and its validation reads training windows);
 * :mod:`.image` (SSIM, PSNR, LMD, IFC, identity), :mod:`.mouth_quality` (the mouth box at video resolution),
   :mod:`.lip_follow` (mouth opening against a reference), :mod:`.articulation` (closures on p/b/m, rounding,
-  labiodentals, opening on open vowels, mouth-box flicker, against the real mouth) on the frames of phone segments
-  (:mod:`.phone_frames`).
+  labiodentals, opening on open vowels, mouth-box flicker, against the real mouth; the consonants' lip contacts in
+  :mod:`.lip_contacts`) on the frames of phone segments (:mod:`.phone_frames`).
 
 Decoding and tracking are :mod:`talkhead.evaluation`'s; the benchmark protocols are :mod:`talkhead.benchmarks`'.
 """
