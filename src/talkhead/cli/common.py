@@ -1,5 +1,5 @@
-"""What the commands share: the help line of every AUDIO option, the 'none' spelling of "no model", and the
-summary the two video commands print."""
+"""What the commands share: the help line of every AUDIO and --language option, the 'none' spelling of "no model",
+and the summary the two video commands print."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ from ..io.outputs import write_json
 AUDIO_HELP = (
     f"speech, at least {MIN_AUDIO_SECONDS:g} s (the same rule in every command): wav, mp3, m4a, flac, or a video's "
     "audio track"
+)
+LANGUAGE_HELP = (
+    "language of the speech: auto (default: the English recogniser's words where its own confidence says it "
+    "understood, the phone loop elsewhere), en (always its words), or another code such as fr or zh (the phone loop "
+    "alone: no English words)"
 )
 
 

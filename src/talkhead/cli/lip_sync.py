@@ -11,7 +11,7 @@ from __future__ import annotations
 from .. import defaults
 from ..io.outputs import OutputGuard
 from ..options import LipSyncOptions
-from .common import AUDIO_HELP, none_or, print_report
+from .common import AUDIO_HELP, LANGUAGE_HELP, none_or, print_report
 
 
 def add_lip_sync(subparsers) -> None:
@@ -86,9 +86,7 @@ def add_lip_sync(subparsers) -> None:
     parser.add_argument(
         "--language",
         default=LipSyncOptions.language,
-        help="language of the speech: auto (default: the English recogniser's words where its own "
-        "confidence says it understood, the phone loop elsewhere), en (always its words), or "
-        "another code such as fr or zh (the phone loop alone: no English words)",
+        help=LANGUAGE_HELP,
     )
     parser.add_argument(
         "--face",

@@ -12,7 +12,7 @@ import numpy as np
 from .. import defaults
 from ..io.outputs import OutputGuard, atomic_output
 from ..options import TalkingHeadOptions
-from .common import AUDIO_HELP, none_or, print_report
+from .common import AUDIO_HELP, LANGUAGE_HELP, none_or, print_report
 
 
 def add_talking_head(subparsers) -> None:
@@ -109,9 +109,7 @@ def add_talking_head(subparsers) -> None:
     parser.add_argument(
         "--language",
         default=TalkingHeadOptions.language,
-        help="language of the speech: auto (default: the English recogniser's words where its own "
-        "confidence says it understood, the phone loop elsewhere), en (always its words), or "
-        "another code such as fr or zh (the phone loop alone: no English words)",
+        help=LANGUAGE_HELP,
     )
     parser.add_argument("--json", help="also write the run's report to this JSON file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
