@@ -85,10 +85,10 @@ learns when.
 
 ```python
 from talkhead.data.mouth_sync import mouth_sync_video
-mouth_sync_video("dubbed.mp4", audio="speech.wav", model="talkhead/{name}")  # {{offset, confidence, scores}}
+mouth_sync_video("dubbed.mp4", audio="speech.wav", model="talkhead/{name}")  # {{offset, confidence, scores, ...}}
 ```
-or `talkhead evaluate video dubbed.mp4 --mouth-sync-model --json report.json`. Offset > 0: the mouth moves after its
-sound.""",
+or `talkhead evaluate video dubbed.mp4 --json report.json`, whose verdict (in sync, offset by N frames, or cannot
+tell and why) is this expert's. Offset > 0: the mouth moves after its sound.""",
         "Training recipe": f"""
 `{_command(run)}` ({summary["steps"]} steps, {summary["wall_seconds"] / 60:.1f} min on one CPU core, shared).
 A sample is a group of 8 windows of one clip 2 frames apart (hard negatives: the same speaker, a few frames off);

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from talkhead.cli import main
+from talkhead.evaluation.verdict import VERDICT_KINDS
 
 from .evaluation.test_evaluate import media, tiny_models  # noqa: F401  (session fixtures)
 
@@ -122,10 +123,7 @@ def test_bad_max_side_and_chunk_exit_2_with_one_error_line(media, tmp_path, caps
     assert not out.exists()
 
 
-def test_mouth_sync_adds_an_offset_and_a_too_short_video_is_an_input_error(media, tiny_models, tmp_path, capsys):  # noqa: F811
-    from talkhead.models.mouth_sync import MouthSyncConfig, MouthSyncModel
-
-    MouthSyncModel(MouthSyncConfig.from_preset("tiny", use_phones=False)).save_pretrained(tmp_path / "mouth-sync")
+def test_the_verdict_comes_first_and_names_the_mouth_sync_expert(media, tiny_models, tmp_path, capsys):  # noqa: F811
     out = tmp_path / "report.json"
     assert (
         main(
@@ -134,36 +132,51 @@ def test_mouth_sync_adds_an_offset_and_a_too_short_video_is_an_input_error(media
                 "video",
                 str(media["talk"]),
                 "--metrics",
-                "expert_sync",
+                "expert_sync,mouth_sync",
                 "--sync-expert-model",
                 tiny_models["expert"],
                 "--mouth-sync-model",
-                str(tmp_path / "mouth-sync"),
+                tiny_models["mouth_sync"],
                 "--json",
                 str(out),
             ]
         )
         == 0
     )
-    found = json.loads(out.read_text())["mouth_sync"]
-    assert found["frames"] == 50 and -15 <= found["offset"] <= 15 and len(found["scores"]) == 31
-    assert f"mouth-sync: offset {found['offset']:+d} frames" in capsys.readouterr().out
-    # the shipped expert reads 1 s windows and searches ±15 frames: a 2 s clip is too short, said before any report
-    assert (
-        main(
-            [
-                "evaluate",
-                "video",
-                str(media["talk"]),
-                "--metrics",
-                "expert_sync",
-                "--sync-expert-model",
-                tiny_models["expert"],
-                "--mouth-sync-model",
-                "--json",
-                str(tmp_path / "short.json"),
-            ]
-        )
-        == 2
-    )
-    assert "needs at least 56" in capsys.readouterr().err and not (tmp_path / "short.json").exists()
+    report = json.loads(out.read_text())
+    found, verdict = report["metrics"]["mouth_sync"], report["verdict"]
+    assert found["status"] == "computed" and found["values"]["frames"] == 50 and len(found["scores"]) == 31
+    assert verdict["expert"] == "mouth_sync" and verdict["offset"] == found["values"]["offset"]
+    assert verdict["confidence"] == found["values"]["confidence"] and verdict["kind"] in VERDICT_KINDS
+    first = capsys.readouterr().out.splitlines()[0]  # the table and the report path follow
+    assert first.startswith("verdict: ") and "; mouth_sync expert" in first
+
+
+def test_a_clip_too_short_for_the_mouth_sync_expert_still_writes_the_report(media, tiny_models, tmp_path, capsys):  # noqa: F811
+    # the shipped expert reads 1 s windows and searches ±15 frames: 56 frames (2.24 s); this clip has 50
+    out = tmp_path / "short.json"
+    command = ["evaluate", "video", str(media["talk"]), "--metrics", "expert_sync,mouth_sync,image"]
+    assert main([*command, "--sync-expert-model", tiny_models["expert"], "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["metrics"]["expert_sync"]["status"] == "computed"
+    reason = report["metrics"]["mouth_sync"]["reason"]
+    assert report["metrics"]["mouth_sync"]["status"] == "unavailable" and "needs at least 56" in reason
+    assert report["verdict"] == {
+        "kind": "cannot_tell",
+        "offset": None,
+        "confidence": None,
+        "expert": "mouth_sync",
+        "reason": reason,
+    }
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"verdict: cannot tell: {reason}; mouth_sync expert\n")
+    # each unavailable metric is said once, in the table, with its reason
+    printed = captured.out + captured.err
+    assert printed.count(reason) == 2  # the verdict and the table
+    assert printed.count("needs --reference (the ground-truth video)") == 5 and "unavailable" not in captured.err
+
+
+def test_a_missing_speaker_video_is_an_error_before_any_work(media, tmp_path, capsys):  # noqa: F811
+    out, nope = tmp_path / "r.json", tmp_path / "speaker.mp4"
+    assert main(["evaluate", "video", str(media["talk"]), "--speaker-video", str(nope), "--json", str(out)]) == 2
+    assert capsys.readouterr().err == f"error: no such file for --speaker-video: '{nope}'\n" and not out.exists()

@@ -41,6 +41,7 @@ PROGRESS = gr.Progress(track_tqdm=True)
 from talkhead import defaults  # noqa: E402
 from talkhead.data.mouth_sync import mouth_sync_video  # noqa: E402
 from talkhead.errors import TalkheadInputError  # noqa: E402
+from talkhead.evaluation.verdict import cannot_tell, judge_offset  # noqa: E402
 from talkhead.hub import load_pretrained  # noqa: E402
 from talkhead.io import audio as audio_io  # noqa: E402
 from talkhead.io.audio import declared_audio_seconds, decoded_audio_seconds  # noqa: E402
@@ -66,7 +67,8 @@ MODELS = {
 REPAINT_LABEL = "repaint: the face generator repaints the mouth (blurry with the small shipped model)"
 SCORE_NOTE = (
     "offset: frames between lips and audio at the best match (0 is in sync; below 0 the mouth moves before "
-    "its sound); confidence: how far that offset's score stands above the median offset's (higher is surer). "
+    "its sound); confidence: how far that offset's score stands above the median offset's (higher is surer; the "
+    "verdict counts ±1 frame as in sync and cannot tell below what unrelated speech reaches on a clip as long). "
     "Scored by the mouth-sync expert on 1 s windows of the tracked mouth; on held-out speakers it finds a "
     "5-frame shift every time, but it was trained on 11 minutes of video: compare, do not trust alone."
 )
@@ -238,15 +240,17 @@ def offset_plot(score: dict):
 
 
 def score_outputs(video: str) -> tuple[str, object]:
-    """(score text, offset plot); a result that cannot be scored still comes back, with the reason."""
+    """(score text, offset plot), the verdict of `talkhead evaluate video` first; a result that cannot be scored
+    still comes back, with the reason."""
     try:
         score = mouth_sync_video(video, model=models().mouth_sync)
     except TalkheadInputError as error:  # the tracker lost the face, or the clip is shorter than the search needs
-        return f"Not scored: {error}", None
+        return f"**verdict: {cannot_tell(public(str(error))).line()}**", None
+    verdict = judge_offset(score["offset"], score["confidence"], score["max_lag"], score["windows"])
     seconds = score["frames"] / audio_lib.VIDEO_FPS
     text = (
-        f"**offset {score['offset']:+d} frames, confidence {score['confidence']:.3f}** ({seconds:.1f} s scored)"
-        f"\n\n{SCORE_NOTE}"
+        f"**verdict: {verdict.line()}**\n\noffset {score['offset']:+d} frames, confidence {score['confidence']:.3f} "
+        f"({seconds:.1f} s scored)\n\n{SCORE_NOTE}"
     )
     return text, offset_plot(score)
 

@@ -16,8 +16,10 @@ from ..conftest import face_frame, speech_like, talking_video, write_av, write_w
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory):
-    """Folders of tiny random models: our expert, MS-Sync eval syncers, SyncNet v2 and AV-HuBERT."""
+    """Folders of tiny random models: our expert, MS-Sync eval syncers, SyncNet v2, AV-HuBERT and the mouth-sync
+    expert (9-frame windows: a ±15-frame search fits in 2 s)."""
     from talkhead.models.av_hubert import AVHubertConfig, AVHubertModel
+    from talkhead.models.mouth_sync import MouthSyncConfig, MouthSyncModel
     from talkhead.models.ms_sync import MSSyncSyncerConfig, MSSyncSyncerModel
     from talkhead.models.syncnet_expert import SyncNetExpert, SyncNetExpertConfig
     from talkhead.models.syncnet_v2 import SyncNetV2Config, SyncNetV2Model
@@ -32,7 +34,8 @@ def tiny_models(tmp_path_factory):
     syncers.save_pretrained(root / "syncers")
     SyncNetV2Model(SyncNetV2Config.from_preset("tiny")).save_pretrained(root / "syncnet_v2")
     AVHubertModel(AVHubertConfig.from_preset("tiny")).save_pretrained(root / "av_hubert")
-    return {name: str(root / name) for name in ("expert", "syncers", "syncnet_v2", "av_hubert")}
+    MouthSyncModel(MouthSyncConfig.from_preset("tiny", use_phones=False)).save_pretrained(root / "mouth_sync")
+    return {name: str(root / name) for name in ("expert", "syncers", "syncnet_v2", "av_hubert", "mouth_sync")}
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +63,7 @@ def tiny_options(tiny_models, **overrides) -> EvaluateOptions:
         "eval_syncers": tiny_models["syncers"],
         "syncnet_v2": tiny_models["syncnet_v2"],
         "av_hubert": tiny_models["av_hubert"],
+        "mouth_sync": tiny_models["mouth_sync"],
         **overrides,
     }
     return EvaluateOptions(**values)
@@ -80,6 +84,12 @@ def test_every_metric_is_computed_with_weights_audio_and_a_reference(media, tiny
     assert set(metrics["syncnet_v2"]) == {"offset", "lse_d", "lse_c", "face_found_rate"}
     assert "max_side 640" in report["metrics"]["syncnet_v2"]["note"] and report["max_side"] == 640
     assert set(metrics["ms_sync"]) == {f"av_{k}_{i}" for k in ("off", "conf") for i in range(1, 5)}
+    assert set(metrics["mouth_sync"]) == {"offset", "confidence", "frames"} and metrics["mouth_sync"]["frames"] == 50
+    assert report["metrics"]["mouth_sync"]["windows"] == 42 and len(report["metrics"]["mouth_sync"]["scores"]) == 31
+    assert set(report["verdict"]) == {"kind", "offset", "confidence", "expert", "reason"}
+    assert (
+        report["verdict"]["expert"] == "mouth_sync" and report["verdict"]["offset"] == metrics["mouth_sync"]["offset"]
+    )
     # the video against itself: identical crops and mouth regions
     assert metrics["ssim"]["ssim"] == pytest.approx(1.0) and metrics["psnr"]["psnr"] == float("inf")
     assert metrics["lmd"]["lmd"] == 0.0 and metrics["ifc"]["ifc"] == 0.0
@@ -94,9 +104,11 @@ def test_every_metric_is_computed_with_weights_audio_and_a_reference(media, tiny
         assert len(curve["values"]) == windows and curve["seconds"][:2] == [0.1, 0.14]
     cosine = report["metrics"]["avs_u"]["curve"]["values"]
     assert len(cosine) == 50 and np.mean(cosine) == pytest.approx(metrics["avs_u"]["avs_u"], abs=1e-4)
-    assert lines[0].startswith("tracked 50 frames") and [line.split(":")[0] for line in lines[-11:]] == list(METRICS)
+    assert lines[0].startswith("tracked 50 frames") and [line.split(":")[0] for line in lines[-len(METRICS) :]] == list(
+        METRICS
+    )
     table = format_table(report)
-    assert "talk.mp4: 50 frames" in table and all(name in table for name in METRICS)
+    assert table.startswith("verdict: ") and "talk.mp4: 50 frames" in table and all(name in table for name in METRICS)
 
 
 def test_unavailable_metrics_say_why(media, tmp_path):
@@ -109,6 +121,13 @@ def test_unavailable_metrics_say_why(media, tmp_path):
     reasons = {name: entry["reason"] for name, entry in report["metrics"].items()}
     assert all(entry["status"] == "unavailable" for entry in report["metrics"].values())
     assert reasons["expert_sync"].startswith("no audio:") and "give audio" in reasons["ms_sync"]
+    assert report["verdict"] == {
+        "kind": "cannot_tell",
+        "offset": None,
+        "confidence": None,
+        "expert": "mouth_sync",
+        "reason": reasons["mouth_sync"],
+    }
     assert "syncnet-v2' holds no weights" in reasons["syncnet_v2"] and "convert_syncnet_v2" in reasons["syncnet_v2"]
     for name in ("avs_u", "avs_m", "avs_v"):
         assert reasons[name].startswith("AV-HuBERT weights not given: av_hubert=DIR")
@@ -128,14 +147,33 @@ def test_48k_stereo_audio_overrides_the_track_and_a_short_clip_is_a_reason(media
     )
     assert report["audio"] == str(media["stereo48k"]) and report["audio_frames"] == 25  # 1 s at 16 kHz: 25 frames
     metrics = report["metrics"]
-    assert list(metrics) == ["expert_sync", "syncnet_v2", "ms_sync", "avs_u", "avs_v"]
+    assert list(metrics) == ["expert_sync", "syncnet_v2", "ms_sync", "mouth_sync", "avs_u", "avs_v"]
     assert (
         metrics["expert_sync"]["status"] == metrics["syncnet_v2"]["status"] == metrics["avs_u"]["status"] == "computed"
     )
     assert metrics["avs_u"]["values"]["frames"] == 25 and "curve" not in metrics["expert_sync"]
     assert metrics["syncnet_v2"]["note"].startswith("face crops from frames decoded at max_side 640, not at full")
     assert "needs at least 33 frames" in metrics["ms_sync"]["reason"]  # the tiny syncers' 1600 ms window
+    assert "needs at least 40" in metrics["mouth_sync"]["reason"]  # 9-frame windows, offsets up to ±15 frames
+    assert report["verdict"]["kind"] == "cannot_tell" and report["verdict"]["reason"] == metrics["mouth_sync"]["reason"]
     assert metrics["avs_v"]["reason"].startswith("needs reference")
+
+
+def test_an_input_problem_of_one_metric_leaves_the_others_computed(media, tiny_models, monkeypatch):
+    from talkhead.evaluation.video_metrics import VideoMetrics
+
+    def too_short(self, *args):
+        raise TalkheadInputError("AV-HuBERT needs more frames")
+
+    monkeypatch.setattr(VideoMetrics, "av_hubert", too_short)
+    lines = []
+    report = evaluate_video(
+        media["talk"], metrics="expert_sync,avs", options=tiny_options(tiny_models), log=lines.append
+    )
+    assert report["metrics"]["expert_sync"]["status"] == "computed"
+    for name in ("avs_u", "avs_m", "avs_v"):
+        assert report["metrics"][name] == {"status": "unavailable", "reason": "AV-HuBERT needs more frames"}
+    assert [line.split(":")[0] for line in lines[1:]] == ["expert_sync"]  # the table says the reasons, once
 
 
 def test_metric_names_and_groups():

@@ -68,14 +68,15 @@ def test_handlers_on_tiny_inputs(app, scorable_speech, monkeypatch):
     video, mouth, score, offsets, notes = app.animate(data.astronaut(), scorable_speech, 1.0, 1.0, False)
     assert Path(video).is_file() and probe_video(video).width == 192
     assert len(figure_lines(mouth)[0]) == 65  # the mouth opening, one value per frame at 25 fps
-    assert score.startswith("**offset ") and "confidence" in score and "(2.6 s scored)" in score
+    assert score.startswith("**verdict: ") and "; mouth_sync expert" in score.splitlines()[0]
+    assert "confidence" in score and "(2.6 s scored)" in score
     assert list(offsets.axes[0].get_lines()[0].get_xdata()) == list(range(-15, 16))  # the score of every offset tried
     assert "time:" in notes
 
     dubbed, report, score, offsets = app.dub(video, scorable_speech)
     assert Path(dubbed).is_file() and probe_video(dubbed).width == 192
     assert "65 of 65 frames dubbed" in report and "without a face (left unchanged): none" in report
-    assert score.startswith("**offset ") and len(figure_lines(offsets)[0]) == 31
+    assert score.startswith("**verdict: ") and len(figure_lines(offsets)[0]) == 31
 
 
 def test_a_result_too_short_to_score_says_so(app, short_speech, monkeypatch):
@@ -83,7 +84,8 @@ def test_a_result_too_short_to_score_says_so(app, short_speech, monkeypatch):
 
     monkeypatch.setattr(app, "OUTPUT_SIZE", 192)
     _, _, score, offsets, _ = app.animate(data.astronaut(), short_speech, 1.0, 1.0, False)
-    assert score.startswith("Not scored: ") and "needs at least 56" in score and offsets is None
+    assert score.startswith("**verdict: cannot tell: ") and "needs at least 56" in score and offsets is None
+    assert score.endswith("; mouth_sync expert**") and "/" not in score  # the file name only, never the server's path
 
 
 def test_outputs_keep_only_the_newest_and_failed_runs_leave_nothing(app, short_speech, tmp_path, monkeypatch):
@@ -225,7 +227,9 @@ def test_a_result_without_a_face_comes_back_unscored(app, tmp_path):
         tmp_path / "gray.mp4", [np.full((96, 96, 3), 128, np.uint8)] * 10, audio=np.zeros(6400, np.float32)
     )
     text, plot = app.score_outputs(str(video))
-    assert text.startswith("Not scored: a face was found in only 0 of 10 frames") and plot is None
+    assert (
+        text.startswith("**verdict: cannot tell: a face was found in only 0 of 10 frames of gray.mp4") and plot is None
+    )
 
 
 def free_port() -> int:

@@ -18,18 +18,22 @@ OPTION_NAMES = {
     "video": "--video",
     "audio": "--audio",
     "reference": "--reference",
+    "speaker_video": "--speaker-video",
     "landmarks": "--landmarks",
     "syncnet_v2": "--syncnet-v2-model DIR",
     "av_hubert": "--av-hubert-model DIR",
     "max_side": "--max-side",
+    "metrics": "--metrics",
 }
 
 VIDEO_DESCRIPTION = (
     "Score VIDEO with every metric the package has and write one JSON report: our SyncNet expert (offset, "
     "confidence, distance), SyncNet v2 LSE-D / LSE-C (with --syncnet-v2-model), MS-Sync multi-scale AV offset and "
-    "confidence of the tracked landmarks, AV-HuBERT AVS_u / AVS_m / AVS_v (with --av-hubert-model; AVS_m and AVS_v "
-    "with --reference) and, against --reference, SSIM, PSNR, LMD, IFC and identity on 96x96 face crops. "
-    "Each metric is reported as computed or unavailable with the reason. Any frame rate and audio format: "
+    "confidence of the tracked landmarks, the mouth-sync expert's offset and confidence, AV-HuBERT AVS_u / AVS_m / "
+    "AVS_v (with --av-hubert-model; AVS_m and AVS_v with --reference) and, against --reference, SSIM, PSNR, LMD, IFC "
+    "and identity on 96x96 face crops. The first line printed is the verdict, from the mouth-sync expert: in sync, "
+    "offset by N frames (video ahead of or behind the audio), or cannot tell and why. Each metric is reported as "
+    "computed or unavailable with the reason; the report is written either way. Any frame rate and audio format: "
     "frames are resampled to 25 fps and audio to 16 kHz mono; the face is tracked once."
 )
 
@@ -81,10 +85,11 @@ def _add_video(evaluated) -> None:
     parser.add_argument(
         "--mouth-sync-model",
         nargs="?",
+        default=defaults.MOUTH_SYNC,
         const=defaults.MOUTH_SYNC,
         metavar="MODEL",
-        help="adds the mouth-sync expert's audio-video offset and confidence (dlib mouth shapes against "
-        f"phones + mel over 1 s windows); MODEL is its checkpoint (default {defaults.MOUTH_SYNC})",
+        help="the mouth-sync expert, whose audio-video offset and confidence (dlib mouth shapes against phones + mel "
+        "over 1 s windows) give the verdict (default %(default)s)",
     )
     parser.add_argument("--json", required=True, metavar="OUT", help="report file to write (.json)")
     parser.add_argument("--plot", metavar="PNG", help="per-window confidence over time and the audio envelope (.png)")
@@ -163,12 +168,6 @@ def run_evaluate_video(args) -> int:
         print(
             f"lip-follow against {args.speaker_video}: {follow['lip_follow']:.3f} over {follow['frames']} frames "
             f"(std of mouth opening, this video / the speaker's: {follow['std_ratio']:.2f})"
-        )
-    if "mouth_sync" in report:
-        found = report["mouth_sync"]
-        print(
-            f"mouth-sync: offset {found['offset']:+d} frames (> 0: the mouth moves after its sound), confidence "
-            f"{found['confidence']:.3f} over {found['frames']} frames"
         )
     print(f"report written to {args.json}" + (f", plot to {args.plot}" if args.plot else ""))
     return 0

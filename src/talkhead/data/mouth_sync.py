@@ -5,8 +5,8 @@ offset, a video's, and the offset accuracy of the experts' validation. The model
   :func:`talkhead.metrics.sync.expert_offset`, cosine distance, overlapping windows only): every window of the mouth
   is compared with the audio window ``offset`` frames earlier, the mean cosine per offset is its score, the best
   offset wins, and its score above the median of all offsets is the confidence.
-* :func:`mouth_sync_video`: that offset for a video (``talkhead evaluate video --mouth-sync-model``; the Space scores
-  its results with it).
+* :func:`mouth_sync_video`: that offset for a video (the ``mouth_sync`` metric of ``talkhead evaluate video``, whose
+  verdict it gives; the Space scores its results with it).
 * :func:`group_offset_accuracy`: in groups of windows of one clip, how often each mouth window picks its own audio
   (the validation of ``examples/train_mouth_sync.py`` and the benchmarks).
 
@@ -73,14 +73,20 @@ class MouthSyncExpert:
 
 
 def clip_offset(model, features: np.ndarray, displacements: np.ndarray, max_lag: int = 15) -> dict:
-    """{offset, confidence, scores}: the offset of best mean cosine over the clip (see the module docstring);
-    ``scores`` is the mean cosine of every offset, from -max_lag to max_lag."""
+    """{offset, confidence, scores, windows}: the offset of best mean cosine over the clip (see the module docstring);
+    ``scores`` is the mean cosine of every offset, from -max_lag to max_lag; ``windows`` how many mouth windows
+    were compared (the confidence of a match by chance shrinks as they grow)."""
     expert = MouthSyncExpert(model)
     windows = expert.num_windows(displacements, features)
     if windows <= 2 * max_lag:
         raise ValueError(f"{windows} windows are too few to search offsets of ±{max_lag} frames")
     found = expert_offset(expert, displacements, features, vshift=max_lag)
-    return {"offset": found.offset, "confidence": found.confidence, "scores": found.scores.round(4).tolist()}
+    return {
+        "offset": found.offset,
+        "confidence": found.confidence,
+        "scores": found.scores.round(4).tolist(),
+        "windows": windows,
+    }
 
 
 def mouth_displacements(landmarks: np.ndarray, found: np.ndarray) -> np.ndarray:

@@ -12,6 +12,9 @@ and hands the same :class:`~talkhead.processing.tracked_clip.TrackedClip` to eve
 * ``ms_sync``: MS-Sync's multi-scale |AV-Off_i| / AV-Conf_i of the landmark motion against speech with
   the evaluation syncers (:func:`talkhead.metrics.landmarks.multiscale_sync`), landmarks normalised in
   one fixed crop per clip as the datasets are (``talkhead preprocess``), audio as logfbank26;
+* ``mouth_sync``: the mouth-sync expert's offset and confidence (:func:`talkhead.data.mouth_sync.mouth_sync_video`,
+  1 s of tracked mouth shapes against phones and mel), the one the report's verdict judges
+  (:mod:`talkhead.evaluation.verdict`);
 * ``avs_u`` / ``avs_m`` / ``avs_v``: AV-HuBERT synchrony (:mod:`talkhead.metrics.avs`), only with
   converted weights (``av_hubert=DIR``); AVS_m and AVS_v also need the ground-truth video;
 * ``ssim``, ``psnr``, ``lmd``, ``ifc``, ``identity``: image metrics (:mod:`talkhead.metrics.image`)
@@ -19,11 +22,13 @@ and hands the same :class:`~talkhead.processing.tracked_clip.TrackedClip` to eve
   and cut to the shorter one.
 
 With ``options.speaker_video`` the report also holds the lip-follow of the video against the speaker's,
-with ``options.mouth_sync`` the mouth-sync expert's offset: both from the same tracked clip.
+from the same tracked clip.
 
-A metric that cannot be computed is reported as ``{"status": "unavailable", "reason": ...}``; the
-report is a JSON-ready dict (:func:`talkhead.evaluation.report.write_json` writes it atomically),
-:func:`~talkhead.evaluation.report.format_table` prints it and
+A metric that cannot be computed (no speech, a clip too short for it, no weights) is reported as
+``{"status": "unavailable", "reason": ...}`` and the others still count. The report holds the verdict (in sync,
+offset by N frames, or cannot tell and why; :mod:`talkhead.evaluation.verdict`) and is a JSON-ready dict
+(:func:`talkhead.evaluation.report.write_json` writes it atomically), :func:`~talkhead.evaluation.report.format_table`
+prints it, verdict first, and
 :func:`~talkhead.evaluation.report.plot_confidence` draws the per-window confidences over time with the audio envelope.
 A video with no face at all raises :class:`~talkhead.errors.NoFaceError`.
 
@@ -49,7 +54,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.mouth_sync import mouth_sync_video
 from ..errors import NoFaceError, TalkheadInputError
 from ..io.inputs import check_input_file
 from ..metrics.lip_follow import lip_follow, std_ratio
@@ -57,6 +61,7 @@ from ..processing import audio as audio_lib
 from ..processing.tracked_clip import TrackedClip, track_clip
 from . import inputs
 from .metric_names import GROUPS, METRICS
+from .verdict import report_verdict
 from .video_metrics import EvaluateOptions, VideoMetrics, unavailable
 
 REFERENCE_METRICS = ("avs_m", "avs_v", "ssim", "psnr", "lmd", "ifc", "identity")
@@ -119,14 +124,16 @@ def evaluate_video(
         reference: the ground-truth video, for AVS_m, AVS_v and the image metrics.
         metrics: names or groups (:func:`select_metrics`); all by default.
         options: models and settings, :class:`EvaluateOptions`.
-        log: called with one status line per stage and metric (and enables a tracking progress bar); ``None``: quiet.
+        log: called with one status line per stage and computed metric (the unavailable ones and their reasons are
+            in the report) and enables a tracking progress bar; ``None``: quiet.
         names: how messages name the inputs (:func:`talkhead.evaluation.inputs.input_names`; the CLI passes its flags).
 
     Returns:
         ``{"video", "audio", "reference", "frames", "fps": 25, "seconds", "source_fps", "face_found_rate",
-        "audio_frames", "reference_frames", "metrics": {name: {"status": "computed", "values": {...}} or
-        {"status": "unavailable", "reason": "..."}}, "audio_envelope"}``. Sync metrics with a per-window
-        confidence carry it as ``"curve": {"label", "seconds", "values"}`` when ``options.curves``.
+        "audio_frames", "reference_frames", "verdict": {"kind", "offset", "confidence", "expert", "reason"},
+        "metrics": {name: {"status": "computed", "values": {...}} or {"status": "unavailable", "reason": "..."}},
+        "audio_envelope"}``. Sync metrics with a per-window confidence carry it as
+        ``"curve": {"label", "seconds", "values"}`` when ``options.curves``.
 
     Raises:
         NoFaceError: no face in any frame of ``video``.
@@ -139,7 +146,7 @@ def evaluate_video(
     video = str(video)
     if not Path(video).is_dir():  # a folder of frames is a video too
         check_input_file(video, "video")
-    for key, given in (("audio", audio), ("reference", reference)):
+    for key, given in (("audio", audio), ("reference", reference), ("speaker_video", options.speaker_video)):
         if given is not None and not Path(given).is_dir():
             check_input_file(given, f"file for {names[key]}")
     # weights that are needed and missing are decided before the slow part
@@ -183,16 +190,16 @@ def evaluate_video(
         "face_found_rate": round(main.found_rate, 4),
         "audio_frames": main.audio_frames,
         "reference_frames": min(main.num_frames, ref.num_frames) if ref is not None else None,
+        "verdict": None,
         "metrics": {},
     }
     scorer = VideoMetrics(main, audio_reason, ref, ref_reason, options, models, names)
     report["metrics"] = _run_metrics(scorer, selected, (v2_folder, v2_reason), (hubert_folder, hubert_reason), say)
+    report["verdict"] = report_verdict(report["metrics"], names).to_dict()
     if options.curves and main.wave is not None:
         report["audio_envelope"] = [round(float(v), 5) for v in audio_lib.frame_rms(main.wave, main.audio_frames)]
     if options.speaker_video:
         report["lip_follow"] = lip_follow_videos(main, options.speaker_video)
-    if options.mouth_sync:
-        report["mouth_sync"] = mouth_sync_video(main, audio, options.mouth_sync)
     return report
 
 
@@ -233,32 +240,36 @@ def _track_reference(
 
 
 def _run_metrics(scorer: VideoMetrics, selected: list[str], syncnet_v2: tuple, av_hubert: tuple, say) -> dict:
-    """Each selected metric's report entry, in report order, with a status line each."""
+    """Each selected metric's report entry, in report order, with a status line for each computed one (the report's
+    table gives the unavailable ones with their reasons: saying them here too would print each twice)."""
+    avs_names = [m for m in selected if m.startswith("avs_")]
     runners = {
         "expert_sync": scorer.expert_sync,
         "syncnet_v2": lambda: scorer.syncnet_v2(*syncnet_v2),
         "ms_sync": scorer.ms_sync,
+        "mouth_sync": scorer.mouth_sync,
         **{name: (lambda name=name: scorer.image(name)) for name in ("ssim", "psnr", "lmd", "ifc", "identity")},
     }
-    entries, avs = {}, None
+    entries: dict[str, dict] = {}
+    avs: dict[str, dict] | None = None
     for name in selected:
         began = time.perf_counter()
-        if name.startswith("avs_"):
-            if avs is None:
-                avs = scorer.av_hubert(*av_hubert, [m for m in selected if m.startswith("avs_")])
-            entry = avs[name]
-        else:
-            try:
+        try:
+            if name.startswith("avs_"):
+                if avs is None:  # the three share one pass of the model
+                    avs = scorer.av_hubert(*av_hubert, avs_names)
+                entry = avs[name]
+            else:
                 entry = runners[name]()
-            except TalkheadInputError as err:  # too short, and the like: the other metrics still count
-                entry = unavailable(str(err))
+        except TalkheadInputError as err:  # too short, and the like: the other metrics still count
+            entry = unavailable(str(err))
+            if name.startswith("avs_"):  # the other AVS share the pass that failed
+                avs = {m: unavailable(str(err)) for m in avs_names}
         if not scorer.options.curves:
             entry.pop("curve", None)
         entries[name] = entry
-        say(
-            f"{name}: {entry['status']}"
-            + (f" ({time.perf_counter() - began:.1f} s)" if entry["status"] == "computed" else f": {entry['reason']}")
-        )
+        if entry["status"] == "computed":
+            say(f"{name}: computed ({time.perf_counter() - began:.1f} s)")
     return entries
 
 

@@ -16,6 +16,7 @@ from ..errors import EmptyAudioError, MediaDecodeError, NoAudioError, TalkheadIn
 from ..hub import checkpoint_path, load_pretrained
 from ..io import audio as audio_io
 from ..models.av_hubert import AVHubertModel
+from ..models.mouth_sync import MouthSyncModel
 from ..models.ms_sync import MSSyncSyncerModel
 from ..models.syncnet_expert import SyncNetExpert
 from ..models.syncnet_v2 import SyncNetV2Model
@@ -25,10 +26,12 @@ KEYWORDS = {
     "video": "video",
     "audio": "audio",
     "reference": "reference",
+    "speaker_video": "speaker_video",
     "landmarks": "landmarks",
     "syncnet_v2": "syncnet_v2=DIR",
     "av_hubert": "av_hubert=DIR",
     "max_side": "max_side",
+    "metrics": "metrics=",
 }
 WEIGHT_FILES = (
     "model.safetensors",
@@ -124,6 +127,8 @@ def load_models(selected: list[str], options, syncnet_v2: str | None, av_hubert:
         models["expert_sync"] = load_pretrained(SyncNetExpert, options.expert).eval()
     if "ms_sync" in selected:
         models["ms_sync"] = load_pretrained(MSSyncSyncerModel, options.eval_syncers).eval()
+    if "mouth_sync" in selected:
+        models["mouth_sync"] = load_pretrained(MouthSyncModel, options.mouth_sync).eval()
     if "syncnet_v2" in selected and syncnet_v2 is not None:
         models["syncnet_v2"] = load_pretrained(SyncNetV2Model, syncnet_v2).eval()
     if av_hubert is not None:

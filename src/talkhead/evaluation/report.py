@@ -12,6 +12,7 @@ import numpy as np
 
 from ..io import outputs
 from ..io.outputs import atomic_output
+from .verdict import Verdict
 
 
 def write_json(data: dict, path: str | os.PathLike) -> Path:
@@ -36,9 +37,10 @@ def _format_values(values: dict) -> str:
 
 
 def format_table(report: dict) -> str:
-    """A short human-readable summary of an :func:`evaluate_video` report."""
+    """A short human-readable summary of an :func:`evaluate_video` report, its verdict first."""
     audio = report["audio"] or "none"
-    lines = [
+    lines = [f"verdict: {Verdict(**report['verdict']).line()}"] if report.get("verdict") else []
+    lines += [
         f"{Path(report['video']).name}: {report['frames']} frames ({report['seconds']} s at {report['fps']} fps"
         + (f", source {report['source_fps']:g} fps" if report.get("source_fps") else "")
         + f"), face found in {100 * report['face_found_rate']:.1f} % of frames; audio: {audio}"

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import defaults
+from ..data.mouth_sync import mouth_sync_video
 from ..errors import TalkheadInputError
 from ..hub import checkpoint_path
 from ..metrics import image
@@ -65,7 +66,7 @@ class EvaluateOptions:
     max_side: int = defaults.TRACK_SIDE  # frames are decoded at most this large (tracking and crops)
     curves: bool = True  # keep per-window confidences and the audio envelope in the report (for the plot)
     speaker_video: str | None = None  # the video of whoever spoke the audio: adds "lip_follow" to the report
-    mouth_sync: str | None = None  # a mouth-sync expert: adds its offset as "mouth_sync" to the report
+    mouth_sync: str = defaults.MOUTH_SYNC  # the mouth-sync expert, the one whose offset gives the verdict
 
 
 @dataclass
@@ -158,6 +159,21 @@ class VideoMetrics:
             model=checkpoint_path(self.options.eval_syncers),
             padding=self.options.ms_sync_padding,
             levels=result.to_dict(curves=False),
+        )
+
+    def mouth_sync(self) -> dict:
+        """The mouth-sync expert's offset over the frames with audio (its module raises on a clip too short for the
+        search or with a face in too few frames)."""
+        if self.main.wave is None:
+            return unavailable(self.audio_reason)
+        found = mouth_sync_video(self.main, self.main.wave, self.models["mouth_sync"])
+        values = {"offset": found["offset"], "confidence": found["confidence"], "frames": found["frames"]}
+        return computed(
+            values,
+            model=checkpoint_path(self.options.mouth_sync),
+            max_lag=found["max_lag"],
+            windows=found["windows"],
+            scores=found["scores"],
         )
 
     def image(self, name: str) -> dict:
