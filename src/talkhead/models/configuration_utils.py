@@ -1,23 +1,26 @@
 """What every talkhead configuration and model shares: named presets, validation that names the bad values, and
-``from_pretrained`` that takes the shipped models' ids (``talkhead/<name>``) offline."""
+``from_pretrained`` that takes the shipped models' ids (``talkhead/<name>``) offline, on talkhead's classes and on
+transformers' ``AutoConfig`` / ``AutoModel``."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..hub import checkpoint_path, model_id
 
 
-def resolve_shipped(name_or_path):
-    """A shipped model's id or short name -> the folder :mod:`talkhead.hub` resolves it to; anything else as given
-    (an existing folder wins, other Hub ids go to ``from_pretrained`` untouched)."""
+def resolve_shipped(name_or_path, cache_dir: str | os.PathLike | None = None):
+    """A shipped model's id or short name -> the folder :mod:`talkhead.hub` resolves it to (``cache_dir``: the Hugging
+    Face cache to look in first); anything else as given (an existing folder wins, other Hub ids go to
+    ``from_pretrained`` untouched)."""
     if not isinstance(name_or_path, (str, os.PathLike)) or Path(name_or_path).expanduser().is_dir():
         return name_or_path
 
-    return checkpoint_path(name_or_path) if model_id(name_or_path) is not None else name_or_path
+    return checkpoint_path(name_or_path, cache_dir) if model_id(name_or_path) is not None else name_or_path
 
 
 class ShippedModelMixin:
@@ -28,8 +31,33 @@ class ShippedModelMixin:
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
         # a cooperative mixin: the next class in the MRO (PreTrainedModel / PretrainedConfig) defines from_pretrained
         return super().from_pretrained(  # type: ignore[misc]
-            resolve_shipped(pretrained_model_name_or_path), *args, **kwargs
+            resolve_shipped(pretrained_model_name_or_path, kwargs.get("cache_dir")), *args, **kwargs
         )
+
+
+# the Auto classes whose from_pretrained resolves shipped names already
+_RESOLVING_AUTO_CLASSES: set[type] = set()
+
+
+def resolve_shipped_in_auto_class(auto_class: Any) -> None:
+    """Make ``auto_class.from_pretrained`` (``AutoConfig``, ``AutoModel``) take the shipped models' ids and short names
+    offline, as :class:`ShippedModelMixin` does for talkhead's own classes; calling it again changes nothing.
+
+    transformers has no registry for where a name loads from, and its Auto classes ask the Hub about a name (its
+    revision, an adapter config, the config) before they know the model type, so registering the classes is not
+    enough: the name is resolved before transformers sees it. Only shipped names change (the folder, or the Hugging
+    Face cache's copy); a folder and every other Hub id reach transformers as given.
+    """
+    if auto_class in _RESOLVING_AUTO_CLASSES:
+        return
+    load = auto_class.from_pretrained.__func__
+
+    @functools.wraps(load)
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        return load(cls, resolve_shipped(pretrained_model_name_or_path, kwargs.get("cache_dir")), *args, **kwargs)
+
+    auto_class.from_pretrained = classmethod(from_pretrained)
+    _RESOLVING_AUTO_CLASSES.add(auto_class)
 
 
 class PresetConfigMixin(ShippedModelMixin):

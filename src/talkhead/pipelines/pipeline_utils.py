@@ -9,9 +9,13 @@ multi-model bundle needs here; diffusers' ``model_index.json`` loading would add
 convention for the same checkpoints.
 
 The ``Pipeline`` contract is preprocess -> _forward -> postprocess on one input. These pipelines
-decode and encode whole videos, so ``preprocess`` resolves the inputs and the output path,
-``_forward`` runs the streaming function of the task (which writes the file, atomically) and
-``postprocess`` returns the report as a dict.
+decode and encode whole videos, so ``preprocess`` resolves the inputs, ``_forward`` runs the streaming
+function of the task (which writes the file, atomically) and ``postprocess`` returns the report as a
+dict: the result's fields (arrays stay arrays) and ``video_frames``. With ``output=`` the video is that
+file (``video``: its path; ``video_frames``: ``None``). Without it the video is written to a temporary
+folder, read back as ``video_frames`` (uint8, (frames, height, width, 3), RGB; the whole video in
+memory) and the folder removed (``video``: ``None``); the video's sound, the speech given cut to the
+video's length, is not returned.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from ..errors import TalkheadInputError
 from ..hub import load_pretrained
 from ..io import audio as audio_io
 from ..io.audio import stream_audio
+from ..io.video import read_video
 
 OUTPUT_SAMPLE_RATE = 48_000
 # the pipelines' names for the shipped checkpoints they default to (talkhead.defaults holds the values)
@@ -46,7 +51,10 @@ def load_component(model_class, value):
 
 
 class TalkheadPipeline(Pipeline):
-    """Base of the talkhead video pipelines: file in, file out, report back."""
+    """Base of the talkhead video pipelines: file in, file (or frames) out, report back.
+
+    A task implements :meth:`_run_task`; this class gives it the output file, a temporary one when the caller named
+    none (see the module docstring for what is returned then)."""
 
     _load_tokenizer = False
     _load_feature_extractor = False
@@ -69,12 +77,25 @@ class TalkheadPipeline(Pipeline):
                 f"{type(self).__name__} takes a dict with keys {list(self.input_keys)}, got "
                 f"{type(inputs).__name__ if not isinstance(inputs, dict) else sorted(inputs)}"
             )
-        if output is None:  # a fresh folder, so a failed run leaves nothing behind in a shared place
-            output = Path(tempfile.mkdtemp(prefix="talkhead-")) / "output.mp4"
         return {**{key: inputs[key] for key in self.input_keys}, "output": output}
 
+    def _forward(self, model_inputs, **options):
+        output = model_inputs["output"]
+        if output is not None:
+            return {"result": self._run_task(model_inputs, output, options), "video_frames": None}
+        # removed on success and on failure alike: a pipeline called in a loop must not fill the disk
+        with tempfile.TemporaryDirectory(prefix="talkhead-") as folder:
+            result = self._run_task(model_inputs, Path(folder) / "output.mp4", options)
+            frames = read_video(result.video, fps=result.fps)
+        return {"result": dataclasses.replace(result, video=None), "video_frames": frames}
+
+    def _run_task(self, model_inputs: dict, output: str | os.PathLike, options: dict):
+        """Run the task on ``model_inputs`` with the call's ``options``, writing the video to ``output``; returns the
+        task's result dataclass (its ``video`` the path written, its ``fps`` the video's)."""
+        raise NotImplementedError
+
     def postprocess(self, model_outputs):
-        return model_outputs["result"].to_dict()
+        return {**dataclasses.asdict(model_outputs["result"]), "video_frames": model_outputs["video_frames"]}
 
 
 def load_speech(audio, name: str):

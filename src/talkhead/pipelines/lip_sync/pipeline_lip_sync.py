@@ -74,7 +74,7 @@ class LipSyncModels:
 class LipSyncResult:
     """What :func:`lip_sync` wrote and what it did on the way."""
 
-    video: str
+    video: str | None  # None: a pipeline called without output= returned the frames
     fps: float
     frames: int
     seconds: float
@@ -357,14 +357,16 @@ def lip_sync(
 
 
 class LipSyncPipeline(TalkheadPipeline):
-    """``pipeline("lip-sync")``: ``{"video": path, "audio": path or 16 kHz array}`` -> report dict with ``video`` (the
-    output path).
+    """``pipeline("lip-sync")``: ``{"video": path, "audio": path or 16 kHz array}`` -> report dict: the fields of
+    :class:`LipSyncResult` and ``video_frames``.
 
     ``model`` is the mouth-motion model (default ``mouth-motion``: the retrieval renderer) or the paper's face
     generator G_L (``stable-sync-face``: the generator renderer); transformers hands a pipeline one model, so its
     kind names the renderer here. ``silent_lip`` is the generator that closes G_L's identity references (G_S,
     default ``stable-sync-silent-lip``, loaded only for G_L; ``None`` skips it). Call options are the fields of
-    :class:`LipSyncOptions` and ``output`` (default: a new temporary file).
+    :class:`LipSyncOptions` and ``output``: the .mp4 to write (``video`` is its path); without it the report's
+    ``video_frames`` holds the dubbed frames (uint8, (frames, height, width, 3)), ``video`` is ``None`` and no file is
+    left behind.
     """
 
     options_class = LipSyncOptions
@@ -380,7 +382,7 @@ class LipSyncPipeline(TalkheadPipeline):
         if self.silent_lip is not None:
             self.silent_lip.to(self.device)
 
-    def _forward(self, model_inputs, **options):
+    def _run_task(self, model_inputs, output, options):
         options = LipSyncOptions(**{"renderer": self.renderer, **options})
         if options.renderer != self.renderer:
             raise TalkheadInputError(
@@ -391,5 +393,4 @@ class LipSyncPipeline(TalkheadPipeline):
             models = LipSyncModels(mouth_model=self.model)
         else:
             models = LipSyncModels(face_generator=self.model, silent_lip=self.silent_lip)
-        result = lip_sync(model_inputs["video"], model_inputs["audio"], model_inputs["output"], models, options)
-        return {"result": result}
+        return lip_sync(model_inputs["video"], model_inputs["audio"], output, models, options)

@@ -345,8 +345,10 @@ class TalkingHeadPipeline(TalkheadPipeline):
     mouth-motion model (default ``mouth-motion``; ``None`` lets MS-Sync move the mouth too); ``mouth_interior`` the
     mouth-interior generator (default ``mouth-interior``; ``None`` paints the opened mouth); ``face_generator``
     and ``silent_lip`` the stabilized-sync generators that repaint the mouth when ``repaint=True``. Call options are the
-    fields of :class:`TalkingHeadOptions` and ``output`` (default: a new temporary file). The report
-    holds ``video`` (the path) and ``landmarks`` (per frame, output pixels).
+    fields of :class:`TalkingHeadOptions` and ``output``, the .mp4 to write. The report holds the fields of
+    :class:`TalkingHeadResult` (``landmarks``: a float32 array (frames, 68, 2), output pixels) and ``video_frames``:
+    with ``output``, ``video`` is its path and ``video_frames`` ``None``; without it ``video_frames`` holds the frames
+    (uint8, (frames, height, width, 3)), ``video`` is ``None`` and no file is left behind.
     """
 
     options_class = TalkingHeadOptions
@@ -374,8 +376,7 @@ class TalkingHeadPipeline(TalkheadPipeline):
             if component is not None:
                 component.to(self.device)
 
-    def _forward(self, model_inputs, **options):
+    def _run_task(self, model_inputs, output, options):
         options = TalkingHeadOptions(**options)
         models = replace(self.models, head_model=SpeechToLandmarks(self.model, seed=options.seed))
-        result = talking_head(model_inputs["image"], model_inputs["audio"], model_inputs["output"], models, options)
-        return {"result": result}
+        return talking_head(model_inputs["image"], model_inputs["audio"], output, models, options)
