@@ -46,6 +46,9 @@ class LipSyncOptions:
             (default), ``leftmost``, ``rightmost``, an index from the left (``"0"``) or a point ``"X,Y"``.
         renderer: how the predicted mouth is painted: ``retrieval`` (default) reuses the video's own mouths, warped
             to the shapes the mouth-motion model predicts; ``generator`` repaints every face with the paper's G_L.
+        visemes: impose the lip shapes the phones need on the predicted mouth (:mod:`talkhead.processing.visemes`:
+            the video's own shut mouth on P, B and M, the lower lip at the teeth on F and V, rounding on O, U and W;
+            retrieval renderer).
         progress: show tqdm bars.
     """
 
@@ -61,6 +64,7 @@ class LipSyncOptions:
     crf: int = defaults.CRF
     language: str = defaults.LANGUAGE
     face: str = defaults.FACE
+    visemes: bool = True
     progress: bool = True
 
     def __post_init__(self):
@@ -122,6 +126,9 @@ class TalkingHeadOptions:
         language: the speech's language for the phone recogniser, which knows English only: ``auto`` (default)
             takes its words where its own confidence says it understood and the phone loop elsewhere; ``en``
             always takes its words; any other code (``fr``, ``zh``, ...) the phone loop alone.
+        visemes: impose the lip shapes the phones need on the mouth-motion model's mouth
+            (:mod:`talkhead.processing.visemes`: the photo's shut mouth on P, B and M, the lower lip at the teeth on F
+            and V, rounding on O, U and W).
         progress: show a tqdm bar.
     """
 
@@ -140,6 +147,7 @@ class TalkingHeadOptions:
     crf: int = defaults.CRF
     batch_size: int = defaults.RENDER_BATCH_SIZE
     language: str = defaults.LANGUAGE
+    visemes: bool = True
     progress: bool = True
 
     def __post_init__(self):

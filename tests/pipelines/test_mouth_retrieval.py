@@ -37,6 +37,34 @@ def test_retrieval_takes_the_nearest_shape_and_prefers_playing_on():
     assert (excluded != [3, 7, 1]).all()
 
 
+def test_a_jump_prefers_a_mouth_that_looks_like_the_one_before():
+    shapes = np.zeros((3, 20, 2))
+    shapes[1, :, 1], shapes[2, :, 1] = 0.11, 0.1  # the bright mouth 2 is the nearer shape for the second frame
+    pool = _pool(shapes, [0, 10, 20])  # spread frames: no jump plays on
+    pool.patches[:2], pool.patches[2] = 40, 220  # mouths 0 and 1 look alike, 2 does not
+    pool.landmarks[:] = np.random.default_rng(0).uniform(1, 7, (3, 68, 2))
+    targets = np.stack([shapes[0], shapes[2]])
+    poses = np.zeros((2, 4))
+    assert pool.looks[0, 1] < 0.1 < pool.looks[0, 2]
+    assert retrieval.retrieve(pool, targets, poses, look_cost=0).tolist() == [0, 2]
+    assert retrieval.retrieve(pool, targets, poses, look_cost=1).tolist() == [0, 1]
+
+
+def test_a_frame_that_must_be_shut_takes_a_mouth_that_shows_no_teeth():
+    shapes = np.zeros((2, 20, 2))
+    shapes[1, :, 1] = 0.01  # mouth 1 is a little further from the target shape
+    pool = _pool(shapes, [0, 10])
+    pool.patches = np.zeros((2, 40, 40, 3), np.uint8)
+    pool.patches[:] = (150, 70, 70)
+    pool.patches[0, 18:23, 10:30] = 235  # mouth 0 shows a band of teeth between lips that meet
+    lips = np.array([[10 + 2 * i, 14] for i in range(7)] + [[10 + 2 * i, 26] for i in range(5, 0, -1)], float)
+    pool.landmarks[:, 48:60] = lips
+    targets, poses = np.zeros((1, 20, 2)), np.zeros((1, 4))
+    assert pool.teeth[0] > 0.1 and pool.teeth[1] == 0
+    assert retrieval.retrieve(pool, targets, poses).tolist() == [0]
+    assert retrieval.retrieve(pool, targets, poses, shut=np.ones(1)).tolist() == [1]
+
+
 def test_a_frame_rendered_from_itself_is_unchanged_and_the_upper_face_is_kept(astronaut):
     frame = face_frame(astronaut)
     landmarks = FaceTracker().update(frame).astype(np.float64)

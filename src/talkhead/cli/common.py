@@ -24,6 +24,10 @@ def none_or(value: str | None) -> str | None:
     return None if value is None or value.lower() == "none" else value
 
 
+NO_VISEMES_HELP = (
+    "leave the mouth as the mouth-motion model predicts it, without the lip shapes the phones need (shut on p, b "
+    "and m, lower lip at the teeth on f and v, rounded on o, u and w)"
+)
 _ARGUMENT = re.compile(r"\b([a-z][a-z0-9_]*)=([^\s;,)]+)")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from .. import defaults
 from ..io.outputs import OutputGuard
 from ..options import LipSyncOptions
-from .common import AUDIO_HELP, LANGUAGE_HELP, none_or, print_report
+from .common import AUDIO_HELP, LANGUAGE_HELP, NO_VISEMES_HELP, none_or, print_report
 
 
 def add_lip_sync(subparsers) -> None:
@@ -88,6 +88,7 @@ def add_lip_sync(subparsers) -> None:
         default=LipSyncOptions.language,
         help=LANGUAGE_HELP,
     )
+    parser.add_argument("--no-visemes", action="store_true", help=NO_VISEMES_HELP)
     parser.add_argument(
         "--face",
         default=LipSyncOptions.face,
@@ -116,6 +117,7 @@ def run_lip_sync(args) -> int:
         batch_size=args.batch_size,
         pool_size=args.pool_size,
         language=args.language,
+        visemes=not args.no_visemes,
         face=args.face,
         progress=not args.quiet,
     )

@@ -12,7 +12,7 @@ import numpy as np
 from .. import defaults
 from ..io.outputs import OutputGuard, atomic_output
 from ..options import TalkingHeadOptions
-from .common import AUDIO_HELP, LANGUAGE_HELP, none_or, print_report
+from .common import AUDIO_HELP, LANGUAGE_HELP, NO_VISEMES_HELP, none_or, print_report
 
 
 def add_talking_head(subparsers) -> None:
@@ -111,6 +111,7 @@ def add_talking_head(subparsers) -> None:
         default=TalkingHeadOptions.language,
         help=LANGUAGE_HELP,
     )
+    parser.add_argument("--no-visemes", action="store_true", help=NO_VISEMES_HELP)
     parser.add_argument("--json", help="also write the run's report to this JSON file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run_talking_head)
@@ -144,6 +145,7 @@ def run_talking_head(args) -> int:
         repaint=args.repaint,
         seed=args.seed,
         language=args.language,
+        visemes=not args.no_visemes,
         progress=not args.quiet,
         blinks=not args.no_blinks,
         keep_open_mouth=args.keep_open_mouth,

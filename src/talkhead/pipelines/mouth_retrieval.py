@@ -8,7 +8,8 @@ by reusing its own mouths. We do the same with a motion model in front:
    resolution, with their landmarks. Real lips and teeth, in this person's light.
 2. **Retrieve.** For every output frame, the pooled frames whose mouth shape is nearest the target
    shape (and whose head pose is nearest the frame's) are candidates; a Viterbi pass picks one per
-   frame, preferring to play pooled frames in their own order, so texture does not flicker.
+   frame, preferring to play pooled frames in their own order and, where it must jump, to jump between
+   mouths that look alike (as video textures do), so teeth and lips do not pop.
 3. **Warp.** A thin-plate spline moves the chosen patch's lips and jaw onto the target shape, and the
    patch is mapped into the frame's face frame and pasted under a feathered lower-face mask with a
    colour match along the seam. Every pixel outside the mask is the source frame's.
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..metrics.mouth_quality import lip_teeth_share
 from ..processing.landmarks import JAW, MOUTH
 from ..processing.mouth import (
     eye_distance,
@@ -41,6 +43,11 @@ PATCH_LEFT, PATCH_RIGHT, PATCH_TOP, PATCH_BOTTOM = -1.15, 1.15, 0.35, 2.0
 POSE_POINTS = np.r_[0:5, 12:17, 27:36]  # upper jaw line and nose: head yaw and pitch, not speech
 WARP_POINTS = np.r_[2:15, 31:36, 48:60, 60:68]  # jaw, nostrils, lips (inner lips too: teeth stay inside)
 RETRIEVAL_CHUNK = 512  # output frames whose costs against the whole pool are held at once
+THUMBNAIL_SIZE = (32, 16)  # (width, height) of the grey mouth thumbnails that jumps between pooled mouths compare
+LOOK_COST = 0.02  # see retrieve; 0, 0.02 and 0.06 measured in RESULTS.md, "Articulation"
+# see retrieve: a shut frame's cost per unit of teeth share. A mouth showing a band of teeth costs about 0.1-0.3 more,
+# more than the shape costs of near candidates (0.01-0.05), so a frame that must be shut takes a mouth that is
+TEETH_COST = 1.0
 JAW_FOLLOW = np.array([0, 0, 0, 0.15, 0.35, 0.6, 0.85, 1.0, 1.0, 1.0, 0.85, 0.6, 0.35, 0.15, 0, 0, 0])
 """How much each jaw point (0-16) follows the lower lip's vertical move (the chin drops as the mouth opens)."""
 
@@ -58,6 +65,38 @@ class MouthPool:
 
     def __len__(self) -> int:
         return len(self.patches)
+
+    @functools.cached_property
+    def teeth(self) -> np.ndarray:
+        """(N,) :func:`~talkhead.metrics.mouth_quality.lip_teeth_share` of each patch: dlib's inner-lip points often
+        meet on the edge of the teeth, so a mouth they call shut can still show a band of them."""
+        return np.array(
+            [lip_teeth_share(patch, points) for patch, points in zip(self.patches, self.landmarks, strict=True)]
+        )
+
+    @functools.cached_property
+    def looks(self) -> np.ndarray:
+        """(N, N) how different each two pooled mouths look: the mean absolute difference of their grey mouth
+        thumbnails (the box around every patch's lips), over the median of all pairs (1 is a typical pair)."""
+        lips = self.landmarks[:, MOUTH]
+        (x0, y0), (x1, y1) = np.floor(lips.min((0, 1))).astype(int), np.ceil(lips.max((0, 1))).astype(int)
+        height, width = self.patches.shape[1:3]
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(max(x1, x0 + 1), width), min(max(y1, y0 + 1), height)
+        thumbnails = (
+            np.stack(
+                [
+                    cv2.resize(cv2.cvtColor(patch[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY), THUMBNAIL_SIZE, cv2.INTER_AREA)
+                    for patch in self.patches
+                ]
+            )
+            .reshape(len(self), -1)
+            .astype(np.float32)
+        )
+        differences = np.zeros((len(self), len(self)), np.float32)
+        for row in range(len(self)):
+            differences[row] = np.abs(thumbnails - thumbnails[row]).mean(1)
+        typical = float(np.median(differences[np.triu_indices(len(self), 1)])) if len(self) > 1 else 0.0
+        return differences / typical if typical > 0 else differences
 
 
 def pose_descriptors(landmarks: np.ndarray) -> np.ndarray:
@@ -162,11 +201,17 @@ def retrieve(
     pose_weight: float = 0.5,
     switch_cost: float = 0.02,
     exclude_within: int = 0,
+    look_cost: float = LOOK_COST,
+    shut: np.ndarray | None = None,
+    teeth_cost: float = TEETH_COST,
 ) -> np.ndarray:
     """(T,) pool index per output frame: nearest mouth shapes and poses, smoothed over time by Viterbi.
 
     Cost of a frame = squared shape distance (face-frame units) + ``pose_weight`` x squared pose distance;
-    moving to any pooled frame other than the next one in the source costs ``switch_cost`` more.
+    moving to any pooled frame other than the next one in the source costs ``switch_cost`` more, plus
+    ``look_cost`` x how different the two mouths look (:attr:`MouthPool.looks`, 1 for a typical pair).
+    ``shut`` (T,) in [0, 1]: how far each output frame must be shut (a p, b or m, silence); such a frame's cost grows
+    by ``teeth_cost`` x ``shut`` x the pooled mouth's teeth share (:attr:`MouthPool.teeth`).
     ``exclude_within`` > 0 (benchmarks only) forbids pooled frames that close to the output frame's own
     source frame (``frame_indices``), so a clip dubbed with its own audio cannot copy its true mouth.
     """
@@ -179,15 +224,20 @@ def retrieve(
         cost = squared_distances(
             shapes[start:stop].reshape(stop - start, -1), pool_shapes
         ) + pose_weight * 2 / poses.shape[1] * squared_distances(poses[start:stop], pool_poses)
+        if shut is not None and teeth_cost:
+            cost += teeth_cost * np.asarray(shut)[start:stop, None] * pool.teeth[None, :]
         if exclude_within and frame_indices is not None:
             near = np.abs(np.asarray(frame_indices)[start:stop, None] - pool.frame_indices[None]) < exclude_within
             cost[near] = np.inf
         options[start:stop] = np.argpartition(cost, k - 1, axis=1)[:, :k]
         local[start:stop] = np.take_along_axis(cost, options[start:stop], 1)
     total, back = local[0].copy(), np.zeros(options.shape, int)
+    looks = pool.looks if look_cost else None
     for t in range(1, len(options)):
         follows = pool.frame_indices[options[t]][None, :] == pool.frame_indices[options[t - 1]][:, None] + 1
         transition = total[:, None] + switch_cost * ~follows
+        if looks is not None:
+            transition = transition + look_cost * ~follows * looks[np.ix_(options[t - 1], options[t])]
         back[t] = transition.argmin(0)
         total = transition.min(0) + local[t]
     path = np.zeros(len(options), int)

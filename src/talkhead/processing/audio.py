@@ -303,6 +303,13 @@ SILENCE_FLOOR_DBFS = -60.0  # below this a frame is silent however loud the rest
 SILENCE_CLOSING_MARGIN = 2
 
 
+def frame_level_db(
+    wave: np.ndarray, num_frames: int, sample_rate: int = SAMPLE_RATE, fps: float = VIDEO_FPS
+) -> np.ndarray:
+    """(num_frames,) :func:`frame_rms` in dB of full scale (floored at -120 dB)."""
+    return 20.0 * np.log10(np.maximum(frame_rms(wave, num_frames, sample_rate, fps), 1e-6))
+
+
 def silence_mask(
     wave: np.ndarray,
     num_frames: int | None = None,
@@ -318,7 +325,7 @@ def silence_mask(
     """
     if num_frames is None:
         num_frames = num_video_frames(len(wave), sample_rate, fps)
-    level_db = 20.0 * np.log10(np.maximum(frame_rms(wave, num_frames, sample_rate, fps), 1e-6))
+    level_db = frame_level_db(wave, num_frames, sample_rate, fps)
     loudest = level_db.max() if level_db.size else floor_dbfs
     return (level_db < loudest + threshold_db) | (level_db < floor_dbfs)
 

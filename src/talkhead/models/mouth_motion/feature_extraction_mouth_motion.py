@@ -101,11 +101,18 @@ class MouthMotionFeatureExtractor(FeatureExtractionMixin):
         parts = []
         if self.use_phones:
             if phones is None:
-                phones = phone_features(wave, num_frames, fps, self.phone_decoder, language)
+                phones = self.decode_phones(wave, num_frames, fps, language)
             parts.append(np.asarray(phones, np.float32)[:num_frames])
         if self.use_mel:
             parts.append(self.normalized_mel(wave, num_frames, fps, mel))
         return np.concatenate(parts, axis=1).astype(np.float32)
+
+    def decode_phones(
+        self, wave: np.ndarray, num_frames: int, fps: float, language: str = DEFAULT_LANGUAGE
+    ) -> np.ndarray:
+        """(num_frames, NUM_PHONES) phone features of ``wave`` with this extractor's ``phone_decoder`` (what the model
+        reads; the viseme stage of the pipelines reads them too, whether the model does or not)."""
+        return phone_features(wave, num_frames, fps, self.phone_decoder, language)
 
     def normalized_mel(
         self, wave: np.ndarray, num_frames: int, fps: float, mel: np.ndarray | None = None

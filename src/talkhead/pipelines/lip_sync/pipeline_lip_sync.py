@@ -159,6 +159,7 @@ def _make_renderer(
             times,
             options.language,
             phones,
+            options.visemes,
         )
 
         def render(frames, outputs, _sources):

@@ -19,9 +19,11 @@ import contextlib
 import numpy as np
 
 from ... import defaults
-from ...processing.audio import silence_closing_weights
+from ...models.mouth_motion import MouthMotionFeatureExtractor
+from ...processing.audio import frame_level_db, silence_closing_weights
 from ...processing.mouth import closed_shape, keep_lips_apart, mouth_shapes
 from ...processing.phones import DEFAULT_LANGUAGE
+from ...processing.visemes import BILABIALS, VisemeTargets, articulate, viseme_weights
 from .. import mouth_retrieval as retrieval
 
 
@@ -34,17 +36,35 @@ def predicted_shapes(
     language: str = DEFAULT_LANGUAGE,
     closed: np.ndarray | None = None,
     phones: np.ndarray | None = None,
+    visemes: bool = True,
 ) -> np.ndarray:
     """(num_frames, 20, 2) target mouth shapes for ``wave`` at ``fps``: ``mean_shape`` + the model's displacements;
     where the audio is silent, ``closed`` (the video's own shut mouth, :func:`~talkhead.processing.mouth.closed_shape`)
     if given. The model's rest is learnt from pauses in speech, where real lips rarely shut: 10 s of silence left
     the dubbed lips at 0.05-0.14 inter-ocular distances apart, against 0.01-0.05 in each video's closed frames.
-    ``phones``: the model's phone features when already decoded (:mod:`talkhead.processing.phone_worker`)."""
+    With ``visemes`` and ``closed``, the phones' lip shapes are imposed
+    (:func:`~talkhead.processing.visemes.articulate`:
+    shut on P, B and M with ``closed`` itself). ``phones``: the model's phone features when already decoded
+    (:mod:`talkhead.processing.phone_worker`)."""
+    if phones is None and (model.config.use_phones or (visemes and closed is not None)):
+        phones = MouthMotionFeatureExtractor.from_config(model.config).decode_phones(wave, num_frames, fps, language)
     shapes = mean_shape + model.predict_speech(wave, num_frames, fps, phones=phones, language=language)
     if closed is not None:
         closing = silence_closing_weights(wave, num_frames, fps)[:, None, None]
         shapes = (1 - closing) * shapes + closing * closed
+        if visemes:
+            loudness = frame_level_db(wave, num_frames, fps=fps)
+            shapes = articulate(shapes, phones[:num_frames], VisemeTargets(closed, mean_shape), loudness)
     return keep_lips_apart(shapes)
+
+
+def shut_weights(wave: np.ndarray, num_frames: int, fps: float, phones: np.ndarray | None = None) -> np.ndarray:
+    """(num_frames,) how far each output frame must be shut: silence (:func:`silence_closing_weights`) and, with the
+    phone features, the p, b and m of the viseme stage (:func:`~talkhead.processing.visemes.viseme_weights`)."""
+    weights = silence_closing_weights(wave, num_frames, fps)
+    if phones is not None:
+        weights = np.maximum(weights, viseme_weights(phones[:num_frames], BILABIALS))
+    return weights
 
 
 class RetrievalRenderer:
@@ -59,10 +79,12 @@ class RetrievalRenderer:
         sources: np.ndarray,
         exclude_within: int = 0,
         retrieval_options: dict | None = None,
+        shut: np.ndarray | None = None,
     ):
         """``pixels`` (T, 68, 2) image landmarks of the source frames, ``valid`` (T,) those with a face;
-        ``targets`` (N, 20, 2) the shape of each output frame and ``sources`` (N,) its source frame;
-        ``retrieval_options`` are passed to :func:`~talkhead.pipelines.mouth_retrieval.retrieve` (benchmarks)."""
+        ``targets`` (N, 20, 2) the shape of each output frame and ``sources`` (N,) its source frame; ``shut`` (N,)
+        how far each output frame must be shut (:func:`shut_weights`); ``retrieval_options`` are passed to
+        :func:`~talkhead.pipelines.mouth_retrieval.retrieve` (benchmarks)."""
         self.pixels = pixels
         self.pool = pool
         self.sources = sources
@@ -76,6 +98,7 @@ class RetrievalRenderer:
                 poses,
                 sources[rendered],
                 exclude_within=exclude_within,
+                shut=None if shut is None else np.asarray(shut)[rendered],
                 **(retrieval_options or {}),
             )
         self.targets = np.full((len(targets), 68, 2), np.nan)
@@ -104,6 +127,7 @@ def build_retrieval_renderer(
     times=None,
     language: str = DEFAULT_LANGUAGE,
     phones=None,
+    visemes: bool = True,
 ) -> RetrievalRenderer:
     """Everything :class:`RetrievalRenderer` needs, from the speech and the tracking plan.
 
@@ -112,21 +136,26 @@ def build_retrieval_renderer(
     of the full frame (``frame[y0:y1, x0:x1]``): the pool pass never holds a whole 4K frame in RGB.
     ``sources`` (N,) is the source frame of each output frame. ``phones``: a
     :class:`~talkhead.processing.phone_worker.PendingPhones` started before the tracking pass, or ``None``.
+    ``visemes``: impose the phones' lip shapes (:func:`predicted_shapes`).
     """
 
     stage = times.stage if times is not None else (lambda name: contextlib.nullcontext())
     with stage("motion"):
         shapes = mouth_shapes(pixels[valid])
         decoded = phones.result(len(sources)) if phones is not None else None
+        if decoded is None and (model.config.use_phones or visemes):
+            extractor = MouthMotionFeatureExtractor.from_config(model.config)
+            decoded = extractor.decode_phones(wave, len(sources), fps, language)
         targets = predicted_shapes(
-            model, wave, len(sources), fps, shapes.mean(0), language, closed_shape(shapes), decoded
+            model, wave, len(sources), fps, shapes.mean(0), language, closed_shape(shapes), decoded, visemes
         )
+        shut = shut_weights(wave, len(sources), fps, decoded if visemes else None)
     indices = retrieval.pool_frame_indices(valid, pool_size)
     ppu = retrieval.choose_pixels_per_unit(pixels[valid])
     with stage("pool"):
         pool = build_pool_from(read_frames, indices, pixels, ppu)
     with stage("render"):
-        return RetrievalRenderer(pixels, valid, pool, targets, np.asarray(sources), exclude_within)
+        return RetrievalRenderer(pixels, valid, pool, targets, np.asarray(sources), exclude_within, shut=shut)
 
 
 def build_pool_from(read_frames, indices: np.ndarray, pixels: np.ndarray, ppu: float) -> retrieval.MouthPool:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
+from ...models.mouth_motion import MouthMotionFeatureExtractor
 from ...processing import audio as audio_lib
 from ...processing.landmarks import apply_transform, close_mouth, similarity_transform
 from ...processing.mouth import keep_lips_apart, mouth_shapes
 from ...processing.phone_worker import start_phone_features
 from ...processing.phones import DEFAULT_LANGUAGE
+from ...processing.visemes import VisemeTargets, articulate
 from ..mouth_retrieval import target_landmarks
 from ..warp import border_anchors, piecewise_affine_warp
 
@@ -64,9 +66,12 @@ def speak_with_mouth_model(
     silent: bool = False,
     language: str = DEFAULT_LANGUAGE,
     pending_phones=None,
+    visemes: bool = True,
 ) -> np.ndarray:
     """(T, 68, 2) head motion at 25 fps with the mouth (and chin) set by ``mouth_model`` from ``wave`` (its phones
     from ``pending_phones``, :func:`~talkhead.processing.phone_worker.start_phone_features`, when started early).
+    With ``visemes`` the phones' lip shapes are imposed (:func:`~talkhead.processing.visemes.articulate`), the
+    photo's rest mouth being the shut one.
 
     The photo's own mouth is the rest pose (a smiling photo talks with a smile); the model's displacement
     from it (:meth:`~talkhead.models.mouth_motion.MouthMotionModel.predict_photo`: from the utterance's most closed
@@ -79,8 +84,17 @@ def speak_with_mouth_model(
     if silent:
         return target_landmarks(points, np.repeat(rest[None], len(points), 0))
     phones = pending_phones.result(len(points)) if pending_phones is not None else None
+    if phones is None and (mouth_model.config.use_phones or visemes):
+        extractor = MouthMotionFeatureExtractor.from_config(mouth_model.config)
+        phones = extractor.decode_phones(wave, len(points), audio_lib.VIDEO_FPS, language)
     displacements = mouth_model.predict_photo(wave, len(points), audio_lib.VIDEO_FPS, rest, phones, language)
-    return target_landmarks(points, keep_lips_apart(rest + lip_scale * displacements))
+    if visemes:  # the phones' shapes are part of the motion: lip_scale scales them too
+        loudness = audio_lib.frame_level_db(wave, len(points))
+        spoken = rest + displacements
+        targets = VisemeTargets(rest, spoken.mean(0))
+        displacements = articulate(spoken, phones[: len(points)], targets, loudness) - rest
+    shapes = rest + lip_scale * displacements
+    return target_landmarks(points, keep_lips_apart(shapes))
 
 
 def start_mouth_phones(mouth_model, wave: np.ndarray, language: str):

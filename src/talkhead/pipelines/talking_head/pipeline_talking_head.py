@@ -206,6 +206,7 @@ def _animate_photo(
                 silent=motion.silent,
                 language=options.language,
                 pending_phones=pending_phones,
+                visemes=options.visemes,
             )
     return AnimatedPhoto(frame, start, resample_motion(points, options.fps), reference, closed_from_open)
 
