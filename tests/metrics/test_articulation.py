@@ -276,3 +276,17 @@ def test_one_clip_and_many_clips():
     assert summary["mouth_flicker"]["clips"] == 1
     assert summary["mouth_flicker"]["median_ratio"] == pytest.approx(1.0, abs=0.05)  # boxes a little apart
     assert aggregate_articulation([])["bilabial_closure"]["segments"] == 0
+
+
+def test_shut_teeth_sees_a_band_of_teeth_that_the_landmarks_call_shut():
+    from talkhead.metrics.articulation import shut_teeth
+
+    segments, _ = _speech(("AA", 4), ("P", 3), ("AA", 4))
+    landmarks = np.stack([_face(SHUT)] * 11)
+    lips = np.zeros((11, 300, 400, 3), np.uint8)
+    lips[:] = (150, 70, 70)  # lip red: not teeth
+    teeth = lips.copy()
+    line = int(MOUTH_Y * 100 + 150)
+    teeth[:, line - 3 : line + 4, 160:240] = 235  # a band of white between lips whose points meet
+    shown = shut_teeth(lips, landmarks, teeth, landmarks, segments)
+    assert shown.real == 0.0 and shown.generated > 0.1 and shown.frames == 3

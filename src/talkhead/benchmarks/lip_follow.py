@@ -12,7 +12,10 @@ real one, averaged over the clips of a split, with pairs (A, B) = (clip i, clip 
 * ``photo``: ``talkhead talking-head`` from A's first frame with A's speech, against A's real mouth.
 
 Real mouths are tracked from the raw videos at 25 fps with the same tracker as the outputs
-(:func:`talkhead.processing.tracked_clip.track_clip`).
+(:func:`talkhead.processing.tracked_clip.track_clip`). With the pipelines, the ``own``, ``cross`` and ``photo`` outputs
+are also scored for articulation (:mod:`talkhead.benchmarks.articulation`: bilabial closures, labiodental contact,
+rounding, open-vowel opening and mouth flicker against the real clip whose speech they say, each as filmed and with
+that clip's filmed audio-video offset undone); the real clips' own rates are the ceiling.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from ..pipelines.talking_head.speech_to_landmarks import SpeechToLandmarks
 from ..processing.mouth import inner_lip_opening
 from ..processing.phones import phone_features
 from ..processing.tracked_clip import track_clip
+from .articulation import articulation_report, load_offset_expert, prepare_real_clip, score_clip
 from .split_clips import RawClip, split_clips
 
 OWN_EXCLUDE_FRAMES = 10
@@ -89,17 +93,25 @@ def benchmark_lip_follow(
     limit: int | None = None,
     progress: bool = True,
     workdir: str | None = None,
+    visemes: bool = True,
 ) -> dict:
-    """The rows of the module docstring on ``split`` of ``data`` (a ``talkhead preprocess`` folder)."""
+    """The rows of the module docstring on ``split`` of ``data`` (a ``talkhead preprocess`` folder); ``visemes``:
+    the pipelines' viseme stage (:mod:`talkhead.processing.visemes`) on or off."""
 
     clips: list[RawClip] = split_clips(data, split)[:limit]
     models = models or ["mouth-motion"]
     motion_models = {name: load_pretrained(MouthMotionModel, name).eval() for name in models}
     table = _phone_table(data)
-    real, waves = {}, {}
+    real, waves, prepared = {}, {}, {}
+    expert = load_offset_expert() if pipelines else None
     for clip in tqdm(clips, desc="tracking real mouths", disable=not progress):
-        real[clip.clip_id] = _opening(clip.video)
         waves[clip.clip_id] = audio_io.load_audio(clip.audio)
+        if pipelines:  # the ceiling of the articulation rows: frames, phones and filmed offset too
+            tracked = track_clip(clip.video, keep_frames=True)
+            prepared[clip.clip_id] = prepare_real_clip(clip.clip_id, tracked, waves[clip.clip_id], expert)
+            real[clip.clip_id] = prepared[clip.clip_id].tracked.mouth_opening()
+        else:
+            real[clip.clip_id] = _opening(clip.video)
     per_clip: dict[str, dict[str, float]] = {}
     ratios: dict[str, dict[str, float]] = {}
 
@@ -116,8 +128,10 @@ def benchmark_lip_follow(
         record("loudness", clip.clip_id, loudness_opening(wave, len(opening)), opening)
         for name, model in motion_models.items():
             record(f"model:{Path(name).name}", clip.clip_id, _model_opening(model, wave, len(opening)), opening)
+    scored: dict[str, dict[str, dict]] = {}
     if pipelines:
-        _pipeline_rows(clips, pairs, real, waves, lip_sync_model, ms_sync, record, progress, workdir)
+        runners = pipeline_runners(lip_sync_model, ms_sync, visemes)
+        _pipeline_rows(clips, pairs, prepared, runners, record, scored, progress, workdir)
     rows = {
         row: {"lip_follow": _summary(values), "std_ratio": _summary(ratios[row])} for row, values in per_clip.items()
     }
@@ -129,33 +143,46 @@ def benchmark_lip_follow(
         "pairs": [(a.clip_id, b.clip_id) for a, b in pairs],
         "models": models,
         "lip_sync_model": lip_sync_model,
+        "visemes": visemes,
         "rows": rows,
         "per_clip": per_clip,
+        **articulation_report(prepared, scored),
     }
 
 
-def _pipeline_rows(clips, pairs, real, waves, lip_sync_model, ms_sync, record, progress, workdir) -> None:
-    """``own``, ``cross`` and ``photo``: run the two pipelines, track their outputs, compare."""
+def _pipeline_rows(clips, pairs, prepared, runners, record, scored, progress, workdir) -> None:
+    """``own``, ``cross`` and ``photo``: run the two pipelines, track their outputs, compare (into ``record`` and,
+    for articulation, ``scored[row][clip_id]``)."""
 
-    lip_syncer, talker = pipeline_runners(lip_sync_model, ms_sync)
+    lip_syncer, talker = runners
+
+    def score(row: str, clip_id: str, output: Path, spoken, drawn_on) -> None:
+        generated = track_clip(output, keep_frames=True)
+        opening = generated.mouth_opening()
+        real_opening = spoken.tracked.mouth_opening()
+        record(row, clip_id, opening, real_opening)
+        scored.setdefault(row, {})[clip_id] = score_clip(spoken, generated, real_opening, opening, drawn_on)
+
     with tempfile.TemporaryDirectory(dir=workdir) as folder:
         for a, b in tqdm(pairs or [(c, c) for c in clips], desc="pipelines", disable=not progress):
+            real_a, real_b = prepared[a.clip_id], prepared[b.clip_id]
             own = Path(folder) / f"{a.clip_id}-own.mp4"
             lip_syncer(a.video, a.audio, own, exclude_within=OWN_EXCLUDE_FRAMES)
-            record("own", a.clip_id, _opening(own), real[a.clip_id])
+            score("own", a.clip_id, own, real_a, real_a)
             if b is not a:
                 cross = Path(folder) / f"{a.clip_id}-cross.mp4"
                 lip_syncer(a.video, b.audio, cross)
-                record("cross", a.clip_id, _opening(cross), real[b.clip_id])
+                score("cross", a.clip_id, cross, real_b, real_a)
             photo = Path(folder) / f"{a.clip_id}-photo.mp4"
             talker(_first_frame(a.video), a.audio, photo)
-            record("photo", a.clip_id, _opening(photo), real[a.clip_id])
+            score("photo", a.clip_id, photo, real_a, real_a)
             for path in Path(folder).iterdir():
                 path.unlink()
 
 
-def pipeline_runners(lip_sync_model: str, ms_sync: str):
-    """(lip_syncer(video, audio, output, **options), talker(image, audio, output)) with the pipelines' defaults."""
+def pipeline_runners(lip_sync_model: str, ms_sync: str, visemes: bool = True):
+    """(lip_syncer(video, audio, output, **options), talker(image, audio, output)) with the pipelines' defaults
+    (``visemes``: their viseme stage on or off)."""
 
     renderer = renderer_of_checkpoint(lip_sync_model)  # the lipsync rows may run the paper's G_L too
     models = load_lip_sync_models(lip_sync_model, renderer, lip_sync_model)
@@ -171,10 +198,11 @@ def pipeline_runners(lip_sync_model: str, ms_sync: str):
     )
 
     def lip_syncer(video, audio, output, **options):
-        return lip_sync(video, audio, output, models, LipSyncOptions(renderer=renderer, progress=False, **options))
+        settings = LipSyncOptions(renderer=renderer, progress=False, visemes=visemes, **options)
+        return lip_sync(video, audio, output, models, settings)
 
     def talker(image, audio, output):
-        return talking_head(image, audio, output, talking, TalkingHeadOptions(progress=False))
+        return talking_head(image, audio, output, talking, TalkingHeadOptions(progress=False, visemes=visemes))
 
     return lip_syncer, talker
 

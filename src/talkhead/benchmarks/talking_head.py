@@ -23,6 +23,10 @@ opening exceeds ``OPEN_MOUTH`` inter-ocular distances):
   output and real;
 * ``identity``: median dlib face-embedding distance of output frames to the photo (same person below 0.6);
 * ``fps``: frames generated per second of wall time, end to end.
+
+Each output is also scored for articulation against its real clip (:mod:`talkhead.benchmarks.articulation`: bilabial
+closures, labiodental contact, rounding, open-vowel opening, mouth flicker and lip-follow, as filmed and with the real
+clip's filmed audio-video offset undone; the real clips' own rates are the ceiling).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from ..pipelines.talking_head.photo_frames import OPEN_PHOTO_GAP
 from ..processing.faces import default_face_embedder
 from ..processing.landmarks import mouth_opening
 from ..processing.tracked_clip import track_clip
+from .articulation import articulation_report, load_offset_expert, prepare_real_clip, score_clip
 from .split_clips import split_clips
 
 OPEN_MOUTH = 0.08  # inner-lip opening (inter-ocular units) above which a frame counts as open
@@ -136,7 +141,10 @@ def benchmark_talking_head(
     clips = split_clips(data, split)[:limit]
     models = load_talking_head_models(repaint=False, mouth_interior=mouth_interior or MOUTH_INTERIOR)
     embedder = default_face_embedder()
+    expert = load_offset_expert()
     rows = rows or list(ROWS)
+    scored: dict[str, dict[str, dict]] = {}
+    prepared = {}
     per_clip: dict[str, dict[str, dict]] = {row: {} for row in rows}
     photos: dict[str, bool] = {}
     folder = Path(keep_outputs) if keep_outputs else Path(tempfile.mkdtemp(prefix="talkhead-th-"))
@@ -153,6 +161,7 @@ def benchmark_talking_head(
         photos[clip.clip_id] = bool(mouth_opening(points) > OPEN_PHOTO_GAP)
         photo_embedding = embedder(photo, face_box(points).astype(np.float32))
         real = _frame_scores(real_track)
+        prepared[clip.clip_id] = prepare_real_clip(clip.clip_id, real_track, wave, expert)
         for row in rows:
             setting = ROWS[row]
             output = folder / f"{clip.clip_id.replace('/', '_')}-{row}.mp4"
@@ -164,6 +173,9 @@ def benchmark_talking_head(
             generated = track_clip(output, keep_frames=True)
             scores = compare(_frame_scores(generated, (embedder, photo_embedding)), real, frames / 25)
             scores["fps"] = result.frames / wall
+            scored.setdefault(row, {})[clip.clip_id] = score_clip(
+                prepared[clip.clip_id], generated, real["opening"], generated.mouth_opening()
+            )
             per_clip[row][clip.clip_id] = scores
             if not keep_outputs:
                 output.unlink()
@@ -193,6 +205,7 @@ def benchmark_talking_head(
         "mouth_interior": mouth_interior or MOUTH_INTERIOR,
         "rows": summary,
         "per_clip": per_clip,
+        **articulation_report(prepared, scored),
     }
 
 

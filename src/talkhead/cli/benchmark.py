@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .. import defaults
 from ..io.outputs import OutputGuard, write_json
+from .common import NO_VISEMES_HELP
 
 PREPROCESSED = "dataset written by `talkhead preprocess`"
 
@@ -186,6 +187,7 @@ def _add_lip_follow(kinds) -> None:
         f"(default {defaults.MOUTH_MOTION})",
     )
     lip_follow.add_argument("--no-pipelines", action="store_true", help="only the model and baseline rows (fast)")
+    lip_follow.add_argument("--no-visemes", action="store_true", help=NO_VISEMES_HELP)
     lip_follow.add_argument("--limit", type=int, help="only the first N clips")
     _finish(lip_follow, run_lip_follow)
 
@@ -293,12 +295,28 @@ def run_lip_follow(args) -> int:
     mouth_models = args.mouth_model or [defaults.MOUTH_MOTION]
     path = OutputGuard([args.data, *mouth_models]).claim(args.json, "--json", ".json")
     report = benchmark_lip_follow(
-        args.data, args.split, mouth_models, not args.no_pipelines, mouth_models[0], limit=args.limit
+        args.data,
+        args.split,
+        mouth_models,
+        not args.no_pipelines,
+        mouth_models[0],
+        limit=args.limit,
+        visemes=not args.no_visemes,
     )
     write_json(report, path)
     print(f"{len(report['clips'])} clips of split '{report['split']}'")
     print(lip_follow_table(report))
+    _print_articulation(report)
     return 0
+
+
+def _print_articulation(report: dict) -> None:
+    from ..benchmarks.articulation import VIEWS, articulation_table
+
+    if report.get("articulation"):
+        for view in VIEWS:
+            print(f"\narticulation, {view.replace('_', ' ')}:")
+            print(articulation_table(report["articulation"], view))
 
 
 def run_talking_head(args) -> int:
@@ -317,6 +335,7 @@ def run_talking_head(args) -> int:
     write_json(report, path)
     print(f"{len(report['clips'])} clips of split '{report['split']}' ({len(report['open_photos'])} open-mouth photos)")
     print(talking_head_table(report))
+    _print_articulation(report)
     return 0
 
 

@@ -12,6 +12,9 @@ segments of the speech (:class:`~talkhead.processing.phones.PhoneSegment`, e.g. 
 * **rounding** (OW, UW, UH, W): mouth width over the inter-ocular distance on their frames (:func:`lip_rounding`);
 * **open-vowel opening** (AA, AE, AH, AO, AW, AY, EH, ER, EY): inner-lip opening
   (:func:`talkhead.processing.mouth.inner_lip_opening`) on their frames (:func:`open_vowel_opening`);
+* **teeth at closures**: the share of the pixels between the outer lips that look like teeth on the frames of the P,
+  B and M segments (:func:`shut_teeth`): dlib's inner-lip points often meet on the edge of the teeth, so a closure
+  counted from landmarks may still show a band of teeth, which this sees;
 * **mouth flicker**: the mean frame-to-frame change of the grey pixels in the mouth box of
   :mod:`talkhead.metrics.mouth_quality` (its :func:`~talkhead.metrics.mouth_quality.mouth_flicker`, and
   :func:`mouth_flicker_ratio` here).
@@ -40,6 +43,7 @@ from ..processing.audio import VIDEO_FPS
 from ..processing.landmarks import MOUTH_CORNERS
 from ..processing.mouth import CLOSED_PERCENTILE, eye_distance, inner_lip_opening
 from ..processing.phones import PhoneSegment
+from ..processing.visemes import BILABIALS, OPEN_VOWELS, ROUNDED
 from .lip_contacts import (
     BilabialClosure,
     LabiodentalContact,
@@ -47,11 +51,8 @@ from .lip_contacts import (
     bilabial_closure,
     labiodental_contact,
 )
-from .mouth_quality import check_frames, check_landmarks, flicker_per_pair
+from .mouth_quality import check_frames, check_landmarks, flicker_per_pair, lip_teeth_share
 from .phone_frames import shared_ranges
-
-ROUNDED = ("OW", "UW", "UH", "W")
-OPEN_VOWELS = ("AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY")
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class ClipArticulation:
     rounding: MeanComparison
     open_vowel_opening: MeanComparison
     mouth_flicker: MeanComparison | None = None
+    shut_teeth: MeanComparison | None = None
 
 
 # ------------------------------------------------------------------------------------ rounding and vowel opening
@@ -169,6 +171,40 @@ def mouth_flicker_ratio(
     return MeanComparison.of(real_changes, generated_changes)
 
 
+def shut_teeth(
+    real_frames: np.ndarray,
+    real_landmarks: np.ndarray,
+    generated_frames: np.ndarray,
+    generated_landmarks: np.ndarray,
+    segments: Iterable[PhoneSegment],
+    fps: float = VIDEO_FPS,
+    offset: int = 0,
+) -> MeanComparison:
+    """Mean :func:`~talkhead.metrics.mouth_quality.lip_teeth_share` of the real and the generated clip on the frames of
+    the P, B and M segments inside both (``offset`` applying to the real one), each frame with its own clip's
+    landmarks; a shut mouth shows none, so the real mean is near 0 and the generated one should be too."""
+    clips = [
+        (check_frames(real_frames, "real frames"), check_landmarks(real_landmarks, "real landmarks")),
+        (
+            check_frames(generated_frames, "generated frames"),
+            check_landmarks(generated_landmarks, "generated landmarks"),
+        ),
+    ]
+    lengths = [
+        (min(len(frames), len(points)), shift) for (frames, points), shift in zip(clips, (offset, 0), strict=True)
+    ]
+    pairs = shared_ranges(segments, BILABIALS, lengths, fps, 0.0)
+    values = []
+    for side, (frames, points) in enumerate(clips):
+        shares = [
+            lip_teeth_share(frames[i], points[i]) if np.isfinite(points[i]).all() else np.nan
+            for ranges in pairs
+            for i in ranges[side]
+        ]
+        values.append(np.array(shares, np.float64))
+    return MeanComparison.of(values[0], values[1])
+
+
 # ------------------------------------------------------------------------------------------- per clip and pooled
 
 
@@ -186,15 +222,17 @@ def articulation(
     ``segments`` of the speech, ``offset`` the real clip's own lag in frames (positive: its video leads its audio);
     with both clips' (T, H, W, 3) uint8 frames, the mouth flicker too (each box placed by its own clip's landmarks)."""
     segments = list(segments)
-    flicker = None
+    flicker = teeth = None
     if real_frames is not None and generated_frames is not None:
         flicker = mouth_flicker_ratio(real_frames, real, generated_frames, generated)
+        teeth = shut_teeth(real_frames, real, generated_frames, generated, segments, fps, offset)
     return ClipArticulation(
         bilabial_closure=bilabial_closure(real, generated, segments, fps, offset, percentile),
         labiodental_contact=labiodental_contact(real, generated, segments, fps, offset, percentile),
         rounding=lip_rounding(real, generated, segments, fps, offset),
         open_vowel_opening=open_vowel_opening(real, generated, segments, fps, offset),
         mouth_flicker=flicker,
+        shut_teeth=teeth,
     )
 
 
@@ -226,6 +264,19 @@ def _median(comparisons: Sequence[MeanComparison]) -> dict:
     return {"median_ratio": median_ratio(ratios), "clips": int(np.isfinite(np.asarray(ratios, np.float64)).sum())}
 
 
+def _means(comparisons: Sequence[MeanComparison]) -> dict:
+    """Frame-weighted means over clips of both sides of per-clip means (for measures whose real value is near 0)."""
+    kept = [c for c in comparisons if c.frames]
+    frames = sum(c.frames for c in kept)
+    if not frames:
+        return {"real": float("nan"), "generated": float("nan"), "frames": 0}
+    return {
+        "real": sum(c.real * c.frames for c in kept) / frames,
+        "generated": sum(c.generated * c.frames for c in kept) / frames,
+        "frames": frames,
+    }
+
+
 def aggregate_articulation(clips: Iterable[ClipArticulation]) -> dict:
     """Many clips' measures: closure and contact rates from the pooled segment counts (``real_rate``,
     ``generated_rate``, ``real_hits``, ``generated_hits``, ``segments``); rounding, open-vowel opening and mouth
@@ -243,4 +294,5 @@ def aggregate_articulation(clips: Iterable[ClipArticulation]) -> dict:
         "rounding": _median([c.rounding for c in clips]),
         "open_vowel_opening": _median([c.open_vowel_opening for c in clips]),
         "mouth_flicker": _median([c.mouth_flicker for c in clips if c.mouth_flicker is not None]),
+        "shut_teeth": _means([c.shut_teeth for c in clips if c.shut_teeth is not None]),
     }

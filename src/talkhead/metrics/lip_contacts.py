@@ -18,11 +18,10 @@ from ..errors import TalkheadInputError
 from ..processing.audio import VIDEO_FPS
 from ..processing.mouth import CLOSED_PERCENTILE, inner_lip_opening, points_in_face_frame
 from ..processing.phones import PhoneSegment
+from ..processing.visemes import BILABIALS, LABIODENTALS
 from .mouth_quality import check_landmarks
 from .phone_frames import phone_frame_ranges, segments_passing, shared_ranges
 
-BILABIALS = ("P", "B", "M")
-LABIODENTALS = ("F", "V")
 # one video frame at 25 fps: the aligner's shortest phones (30 ms, three of its frames) are often squeezed between
 # their neighbours, and the one video frame that shows such a phone is mostly its neighbours' time
 MIN_CONSONANT_SECONDS = 0.040

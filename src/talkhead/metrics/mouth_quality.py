@@ -84,6 +84,16 @@ def teeth_fraction(pixels: np.ndarray) -> float:
     return float(np.mean((hsv[:, 2] >= TEETH_VALUE) & (hsv[:, 1] <= TEETH_SATURATION)))
 
 
+def lip_teeth_share(image: np.ndarray, landmarks: np.ndarray) -> float:
+    """Share of the pixels between the outer lips (points 48-59 of ``landmarks``, image pixels) that look like teeth.
+    Unlike :func:`teeth_share` it needs no inner-lip gap: dlib's inner-lip points often meet on the edge of the
+    teeth, and a mouth they call shut can still show a band of them. 0 without pixels."""
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(np.asarray(landmarks)[48:60] * 4).astype(np.int32)], 1, cv2.LINE_8, shift=2)
+    pixels = image[mask.astype(bool)]
+    return teeth_fraction(pixels) if len(pixels) else 0.0
+
+
 def teeth_share(image: np.ndarray, landmarks: np.ndarray) -> float:
     """Share of the inner mouth's pixels that look like teeth (bright, grey); NaN when the lips are closed."""
     pixels = inner_mouth_region(image, landmarks)
