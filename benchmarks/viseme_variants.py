@@ -11,7 +11,8 @@ runs ``talkhead lip-sync`` and the outputs are scored by :mod:`talkhead.benchmar
 * ``no-vowel-stretch``: no open-vowel stretch;
 * ``no-loudness``: open vowels stretched without the loudness factor;
 * ``vowel-1.15``: open vowels stretched to 1.15 x the mean opening, without loudness;
-* ``no-look-cost``: retrieval jumps without the look cost.
+* ``no-look-cost``: retrieval jumps without the look cost;
+* ``no-teeth-cost``: frames that must be shut choose their mouth by shape alone.
 
 Writes benchmarks/results/viseme_variants.json.
 """
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results" / "viseme_variants.json"
-VARIANTS = ("defaults", "no-vowel-stretch", "no-loudness", "vowel-1.15", "no-look-cost")
+VARIANTS = ("defaults", "no-vowel-stretch", "no-loudness", "vowel-1.15", "no-look-cost", "no-teeth-cost")
 
 
 def _set_variant(variant: str, retrieve, stretch) -> None:
@@ -36,7 +37,9 @@ def _set_variant(variant: str, retrieve, stretch) -> None:
     import talkhead.processing.visemes as visemes
 
     retrieval.retrieve = functools.partial(
-        retrieve, look_cost=0.0 if variant == "no-look-cost" else retrieval.LOOK_COST
+        retrieve,
+        look_cost=0.0 if variant == "no-look-cost" else retrieval.LOOK_COST,
+        teeth_cost=0.0 if variant == "no-teeth-cost" else retrieval.TEETH_COST,
     )
     visemes.OPEN_VOWEL_OPENING = 1.15 if variant == "vowel-1.15" else 1.25
     if variant == "no-vowel-stretch":

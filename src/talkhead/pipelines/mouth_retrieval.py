@@ -46,7 +46,9 @@ RETRIEVAL_CHUNK = 512  # output frames whose costs against the whole pool are he
 THUMBNAIL_SIZE = (32, 16)  # (width, height) of the grey mouth thumbnails that jumps between pooled mouths compare
 LOOK_COST = 0.02  # see retrieve; 0, 0.02 and 0.06 measured in RESULTS.md, "Articulation"
 # see retrieve: a shut frame's cost per unit of teeth share. A mouth showing a band of teeth costs about 0.1-0.3 more,
-# more than the shape costs of near candidates (0.01-0.05), so a frame that must be shut takes a mouth that is
+# more than the shape costs of near candidates (0.01-0.05), so a frame that must be shut takes a mouth that is. Taken
+# above the video's own shut mouths' share instead (lip highlights read as teeth: real shut lips score about 0.15),
+# it let dlib's "shut" mouths that show teeth through (RESULTS.md, "Articulation")
 TEETH_COST = 1.0
 JAW_FOLLOW = np.array([0, 0, 0, 0.15, 0.35, 0.6, 0.85, 1.0, 1.0, 1.0, 0.85, 0.6, 0.35, 0.15, 0, 0, 0])
 """How much each jaw point (0-16) follows the lower lip's vertical move (the chin drops as the mouth opens)."""
