@@ -1,4 +1,4 @@
-"""The package's layers (README, "Architecture"): which part of ``talkhead`` may import which, checked on the source.
+"""The package's layers (docs/architecture.md): which part of ``talkhead`` may import which, checked on the source.
 
 A part is a subpackage (``processing``, ``models``, ...) or a module at the package's root (``errors``, ``hub``, ...).
 Every import of the package's own modules counts, at the top of a file or inside a function, except those under
@@ -158,7 +158,7 @@ def test_no_part_imports_a_layer_it_may_not():
         for target, _, line in imports
         if part_of(target) != part_of(module) and part_of(target) not in ALLOWED[part_of(module)]
     ]
-    assert not wrong, "imports against the layers (README, Architecture):\n" + "\n".join(wrong)
+    assert not wrong, "imports against the layers (docs/architecture.md):\n" + "\n".join(wrong)
 
 
 def test_no_import_cycles():

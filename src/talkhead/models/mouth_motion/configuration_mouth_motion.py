@@ -21,10 +21,11 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
     Args:
         use_phones (`bool`, *optional*, defaults to True): read the phone features.
         use_mel (`bool`, *optional*, defaults to True): read the per-frame mel.
-        phone_decoder (`str`, *optional*, defaults to "allphone", the phone loop that the dataset's stored phones
-            were decoded with; `examples/train_mouth_motion.py` defaults to "words"): how the phones are decoded
+        phone_decoder (`str`, *optional*, defaults to "allphone"): how the phones are decoded
             (:func:`talkhead.processing.phones.decode_phones`): ``allphone`` (a phone loop, 20x real time) or
-            ``words`` (recognised words' dictionary phones aligned to the audio, about 4x real time).
+            ``words`` (recognised words' dictionary phones aligned to the audio, about 4x real time). The default is
+            the phone loop that the dataset's stored phones were decoded with; `examples/train_mouth_motion.py`
+            defaults to "words".
         hidden_size (`int`, *optional*, defaults to 128): channels of the convolution stack.
         num_blocks (`int`, *optional*, defaults to 6): residual blocks; block i has dilation ``dilations[i]``.
         dilations (`list[int]`, *optional*): dilation of each block (default 1, 2, 4, 1, 2, 1: about 0.9 s either
