@@ -239,6 +239,13 @@ ROWS = {
         ("corrupt.mp4",),
         ("out.mp4",),
     ),
+    "lip-sync --video is a photo": Row(
+        (*LIP_SYNC, "--video", "face.png", "--audio", "a.wav", "-o", "out.mp4"),
+        2,
+        ("--video 'face.png' is a still image, not a video", "`talkhead talking-head`", "with --image 'face.png'"),
+        ("face.png",),
+        ("out.mp4",),
+    ),
     "evaluate a corrupt video": Row(
         ("evaluate", "video", "corrupt.mp4", "--json", "r.json", "--quiet"),
         2,

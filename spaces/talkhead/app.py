@@ -11,12 +11,12 @@ from __future__ import annotations
 import functools
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
-import numpy as np
 
 HERE = Path(__file__).resolve().parent
 # the example speech: beside app.py in a deployed Space (README.md, "Deploying"), else the repository's
@@ -52,7 +52,10 @@ from talkhead.pipelines.lip_sync import LipSyncModels, lip_sync  # noqa: E402
 from talkhead.pipelines.loading import TalkingHeadModels, load_talking_head_models  # noqa: E402
 from talkhead.pipelines.talking_head import talking_head  # noqa: E402
 from talkhead.processing import audio as audio_lib  # noqa: E402
-from talkhead.processing.landmarks import mouth_opening  # noqa: E402
+
+if str(HERE) not in sys.path:  # the helper modules beside this file, also when it is loaded by path (the tests)
+    sys.path.insert(0, str(HERE))
+from space_plots import mouth_plot, offset_plot  # noqa: E402
 
 # the models, by id (the library's defaults): the Hugging Face cache if they were downloaded there, else the copies
 # inside the installed talkhead package (talkhead.hub); nothing is fetched at start-up
@@ -64,6 +67,7 @@ MODELS = {
     "mouth_sync": defaults.MOUTH_SYNC,
 }
 
+LANGUAGE_LABEL = "language: auto (English words where understood), en, or another code such as fr (phones only)"
 REPAINT_LABEL = "repaint: the face generator repaints the mouth (blurry with the small shipped model)"
 SCORE_NOTE = (
     "offset: frames between lips and audio at the best match (0 is in sync; below 0 the mouth moves before "
@@ -188,57 +192,6 @@ def discard_output(path: Path) -> None:
         shutil.rmtree(path.parent, ignore_errors=True)
 
 
-def audio_envelope(wave: np.ndarray, frames: int, fps: float) -> np.ndarray:
-    """RMS of the 16 kHz ``wave`` over each of ``frames`` video frames."""
-    return audio_lib.frame_rms(wave, frames, audio_io.SAMPLE_RATE, fps)
-
-
-def mouth_plot(landmarks: np.ndarray, wave: np.ndarray, fps: float):
-    """Mouth opening of the result over time against the audio envelope: lips should follow speech."""
-    from matplotlib.figure import Figure
-
-    opening = mouth_opening(landmarks)
-    envelope = audio_envelope(wave, len(opening), fps)
-    times = np.arange(len(opening)) / fps
-    figure = Figure(figsize=(8, 2.8), dpi=100, layout="tight")
-    axis = figure.add_subplot()
-    loudness = axis.twinx()
-    loudness.fill_between(times, envelope, color="C1", alpha=0.3, label="audio envelope (RMS)")
-    loudness.set(ylabel="audio RMS", ylim=(0, 1.1 * max(envelope.max(), 1e-6)))
-    axis.plot(times, opening, color="C0", label="mouth opening")
-    axis.set(
-        xlabel="time (s)",
-        ylabel="inner-lip gap / mouth width",
-        ylim=(0, 1.1 * max(opening.max(), 0.1)),
-        title="Lips against speech",
-    )
-    axis.set_zorder(loudness.get_zorder() + 1)
-    axis.patch.set_visible(False)
-    handles = axis.get_legend_handles_labels()[0] + loudness.get_legend_handles_labels()[0]
-    axis.legend(handles=handles, loc="upper right", fontsize=8)
-    axis.grid(alpha=0.3)
-    return figure
-
-
-def offset_plot(score: dict):
-    """The mouth-sync score of every audio offset tried: one clear peak near 0 is a mouth in sync."""
-    from matplotlib.figure import Figure
-
-    offsets = np.arange(-score["max_lag"], score["max_lag"] + 1)
-    figure = Figure(figsize=(8, 2.8), dpi=100, layout="tight")
-    axis = figure.add_subplot()
-    axis.plot(offsets, score["scores"], color="C2", marker="o", markersize=3)
-    axis.axvline(score["offset"], color="gray", linestyle="--", linewidth=1, label=f"best: {score['offset']:+d}")
-    axis.set(
-        xlabel="offset (frames; < 0: the mouth moves before its sound)",
-        ylabel="mean cosine",
-        title=f"Sync score per offset (offset {score['offset']:+d}, confidence {score['confidence']:.3f})",
-    )
-    axis.legend(loc="upper right", fontsize=8)
-    axis.grid(alpha=0.3)
-    return figure
-
-
 def score_outputs(video: str) -> tuple[str, object]:
     """(score text, offset plot), the verdict of `talkhead evaluate video` first; a result that cannot be scored
     still comes back, with the reason."""
@@ -262,7 +215,7 @@ def notes(warnings: list[str], stage_seconds: dict[str, float], extra: list[str]
 
 
 @user_errors
-def animate(image, audio, head_motion_scale, lip_scale, repaint, progress=PROGRESS):
+def animate(image, audio, head_motion_scale, lip_scale, repaint, language=defaults.LANGUAGE, progress=PROGRESS):
     """Talking-head tab: photo (RGB array) + speech file -> (video, mouth plot, score, confidence plot, notes)."""
     if image is None or audio is None:
         raise gr.Error("Give a photo with a face and a speech recording.")
@@ -274,6 +227,7 @@ def animate(image, audio, head_motion_scale, lip_scale, repaint, progress=PROGRE
         lip_scale=float(lip_scale),
         repaint=bool(repaint),
         output_size=OUTPUT_SIZE,
+        language=language,
     )
     output = new_output("talking_head.mp4")
     try:
@@ -294,7 +248,7 @@ def animate(image, audio, head_motion_scale, lip_scale, repaint, progress=PROGRE
 
 
 @user_errors
-def dub(video, audio, progress=PROGRESS):
+def dub(video, audio, language=defaults.LANGUAGE, progress=PROGRESS):
     """Lip-sync tab: video + speech files -> (dubbed video, report, score, confidence plot)."""
     if video is None or audio is None:
         raise gr.Error("Give a video with a face and a speech recording.")
@@ -304,7 +258,7 @@ def dub(video, audio, progress=PROGRESS):
     m = models()
     output = new_output("lip_sync.mp4")
     try:
-        result = lip_sync(video, audio, output, m.lip_sync, LipSyncOptions())
+        result = lip_sync(video, audio, output, m.lip_sync, LipSyncOptions(language=language))
     except BaseException:
         discard_output(output)
         raise
@@ -332,26 +286,33 @@ def example_files() -> dict[str, str]:
     return {"photo": str(photo), "speech": str(SPEECH), "video": str(video)}
 
 
+def language_choice() -> gr.Dropdown:
+    """The speech's language (``--language`` of both commands): a listed choice, or any code typed in."""
+    return gr.Dropdown(["auto", "en"], value=defaults.LANGUAGE, allow_custom_value=True, label=LANGUAGE_LABEL)
+
+
 def talking_head_tab(examples: dict[str, str]) -> None:
     with gr.Row():
         with gr.Column():
             image = gr.Image(type="numpy", label="image: a photo of one frontal face")
             audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="audio: speech")
-            head = gr.Slider(0, 2, value=1, step=0.05, label="head motion scale")
-            lips = gr.Slider(0, 4, value=1, step=0.05, label="lip scale")
+            head = gr.Slider(0, defaults.MAX_MOTION_SCALE, value=1, step=0.05, label="head motion scale")
+            lips = gr.Slider(0, defaults.MAX_MOTION_SCALE, value=1, step=0.05, label="lip scale")
             repaint = gr.Checkbox(False, label=REPAINT_LABEL)
+            language = language_choice()
             run = gr.Button("Generate", variant="primary")
         with gr.Column():
             video = gr.Video(label="talking head", elem_id="talking-head-video")
-            score = gr.Markdown(elem_id="talking-head-score")
-            notes_box = gr.Markdown()
+            score = gr.Markdown(label="sync score", elem_id="talking-head-score")
+            notes_box = gr.Markdown(label="notes")
     mouth = gr.Plot(label="mouth opening and audio envelope")
     confidence = gr.Plot(label="sync score per audio offset (mouth-sync expert)")
-    inputs = [image, audio, head, lips, repaint]
+    inputs = [image, audio, head, lips, repaint, language]
     run.click(
         animate, inputs, [video, mouth, score, confidence, notes_box], concurrency_id="render", api_name="talking_head"
     )
-    gr.Examples([[examples["photo"], examples["speech"], 1.0, 1.0, False]], inputs, cache_examples=False)
+    example = [examples["photo"], examples["speech"], 1.0, 1.0, False, defaults.LANGUAGE]
+    gr.Examples([example], inputs, cache_examples=False)
 
 
 def lip_sync_tab(examples: dict[str, str]) -> None:
@@ -359,14 +320,16 @@ def lip_sync_tab(examples: dict[str, str]) -> None:
         with gr.Column():
             source = gr.Video(label="video: one face", sources=["upload"])
             audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="audio: the new speech")
+            language = language_choice()
             run = gr.Button("Dub", variant="primary")
         with gr.Column():
             video = gr.Video(label="dubbed video", elem_id="lip-sync-video")
-            score = gr.Markdown()
-            report = gr.Markdown()
+            score = gr.Markdown(label="sync score")
+            report = gr.Markdown(label="notes")
     confidence = gr.Plot(label="sync score per audio offset (mouth-sync expert)")
-    run.click(dub, [source, audio], [video, report, score, confidence], concurrency_id="render", api_name="lip_sync")
-    gr.Examples([[examples["video"], examples["speech"]]], [source, audio], cache_examples=False)
+    inputs = [source, audio, language]
+    run.click(dub, inputs, [video, report, score, confidence], concurrency_id="render", api_name="lip_sync")
+    gr.Examples([[examples["video"], examples["speech"], defaults.LANGUAGE]], inputs, cache_examples=False)
 
 
 def build_demo() -> gr.Blocks:
@@ -374,8 +337,8 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="talkhead", delete_cache=(3600, 3600)) as demo:  # Gradio's copies of results: an hour
         gr.Markdown(
             "# talkhead\nA talking head from one photo and speech, and lip-sync of a video. Small models "
-            "trained on 11 minutes of video, on CPU: expect a blurry mouth and several seconds of waiting "
-            "per second of speech."
+            "trained on 11 minutes of video, on CPU: expect several seconds of waiting per second of speech. "
+            "Lip-sync reuses the video's own mouths (sharp); a talking head's mouth is blurry only if repainted."
         )
         with gr.Tab("Talking head"):
             talking_head_tab(examples)

@@ -23,6 +23,7 @@ EVAL_SYNCERS = "talkhead/ms-sync-eval-syncers"  # MS-Sync evaluation syncers
 RENDERERS = ("retrieval", "generator")
 RENDERER = "retrieval"
 
+MAX_MOTION_SCALE = 4.0  # the largest head motion, lip and expression scale of a talking head (TalkingHeadOptions)
 LANGUAGE = "auto"  # the phone recogniser's words where it understood, its phone loop elsewhere (processing.phones)
 FACE = "largest"  # which face lip-sync dubs when there are several (processing.face_choice)
 POOL_SIZE = 750  # at most this many of the video's frames lend their mouths (retrieval renderer)

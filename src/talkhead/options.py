@@ -157,8 +157,8 @@ class TalkingHeadOptions:
             "lip_scale": self.lip_scale,
             "expression_scale": self.expression_scale,
         }
-        if not all(0 <= value <= 4 for value in scales.values()):
-            raise TalkheadInputError(f"motion scales must be in [0, 4]; got {scales}")
+        if not all(0 <= value <= defaults.MAX_MOTION_SCALE for value in scales.values()):
+            raise TalkheadInputError(f"motion scales must be in [0, {defaults.MAX_MOTION_SCALE:g}]; got {scales}")
         if self.batch_size < 1:
             raise TalkheadInputError(f"batch_size must be at least 1, got {self.batch_size}")
         if not 1 <= self.fps <= 120:

@@ -5,7 +5,7 @@ import pytest
 from talkhead.errors import MediaDecodeError, NoVideoError
 from talkhead.io import audio as audio_io
 from talkhead.io.video import VideoReader, read_video
-from talkhead.io.video_probe import frames_covering, resample_indices
+from talkhead.io.video_probe import frames_covering, probe_video, refuse_still_image, resample_indices
 from talkhead.io.video_writer import VideoWriter, write_video
 
 from ..conftest import write_av, write_timed_video
@@ -92,6 +92,16 @@ def test_frame_folder_is_a_video(tmp_path):
     assert frames.shape == (12, 48, 64, 3)
     assert frame_numbers(frames).tolist() == list(range(12))
     assert VideoReader(folder, fps=25, folder_fps=50).read().shape[0] == 6
+
+
+@pytest.mark.parametrize("name", ["photo.png", "photo.jpg", "photo.webp", "photo-named-like-a-video.mp4"])
+def test_a_still_image_is_told_apart_from_a_video_and_refused(tmp_path, name):
+    path = tmp_path / name
+    cv2.imencode(".jpg" if name.endswith(".mp4") else path.suffix, numbered_frames(1)[0])[1].tofile(str(path))
+    with pytest.raises(NoVideoError, match=rf"video='{path}' is a still image, not a video; .* image='{path}'"):
+        refuse_still_image(probe_video(path))
+    video = write_av(tmp_path / "clip.mp4", numbered_frames(3), 25)
+    assert refuse_still_image(probe_video(video)).is_still_image is False
 
 
 def test_max_side_downscales_on_decode(tmp_path):

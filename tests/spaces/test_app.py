@@ -79,6 +79,28 @@ def test_handlers_on_tiny_inputs(app, scorable_speech, monkeypatch):
     assert score.startswith("**verdict: ") and len(figure_lines(offsets)[0]) == 31
 
 
+def test_the_api_names_every_value_and_both_tabs_take_the_cli_choices(app, monkeypatch):
+    import re
+
+    from talkhead.cli import build_parser
+
+    monkeypatch.setattr(app, "example_files", lambda: {"photo": None, "speech": None, "video": None})
+    demo = app.build_demo()
+    endpoints = demo.get_api_info()["named_endpoints"]
+    assert set(endpoints) == {"/talking_head", "/lip_sync"}
+    labels = [part["label"] for endpoint in endpoints.values() for part in endpoint["parameters"] + endpoint["returns"]]
+    assert not [label for label in labels if re.fullmatch(r"(value|parameter)_\d+", label)], labels
+    for endpoint in endpoints.values():
+        language = next(part for part in endpoint["parameters"] if part["parameter_name"] == "language")
+        assert language["parameter_default"] == "auto" and language["label"] == app.LANGUAGE_LABEL
+    talking_head = build_parser()._subparsers._group_actions[0].choices["talking-head"]
+    cli_help = next(action.help for action in talking_head._actions if "--head-motion-scale" in action.option_strings)
+    sliders = [block for block in demo.blocks.values() if isinstance(block, app.gr.Slider)]
+    assert {slider.maximum for slider in sliders} == {4} and "at most 4" in cli_help
+    header = next(block.value for block in demo.blocks.values() if isinstance(block, app.gr.Markdown) and block.value)
+    assert "expect a blurry mouth" not in header and "own mouths (sharp)" in header
+
+
 def test_a_result_too_short_to_score_says_so(app, short_speech, monkeypatch):
     from skimage import data
 

@@ -32,7 +32,7 @@ def add_talking_head(subparsers) -> None:
         "--head-motion-scale",
         type=float,
         default=TalkingHeadOptions.head_motion_scale,
-        help="0 still head, 1 generated motion (default), 2 doubled",
+        help=f"0 still head, 1 generated motion (default), 2 doubled, at most {defaults.MAX_MOTION_SCALE:g}",
     )
     parser.add_argument(
         "--lip-scale",

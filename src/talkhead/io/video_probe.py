@@ -36,6 +36,7 @@ class VideoInfo:
     has_audio: bool
     is_frame_folder: bool = False
     rotation: int = 0  # degrees counter-clockwise the stored frames are turned for display (phone videos)
+    is_still_image: bool = False  # a photo (png, jpg, ...) that FFmpeg opens as a one-frame video
 
     def num_frames(self, fps: float = VIDEO_FPS) -> int:
         """Frames at ``fps`` covering the duration (an estimate until decoded)."""
@@ -98,7 +99,25 @@ def probe_video(source: str | os.PathLike, folder_fps: float = VIDEO_FPS) -> Vid
             duration,
             bool(container.streams.audio),
             rotation=rotation,
+            is_still_image=_is_image_demuxer(container.format.name),
         )
+
+
+def _is_image_demuxer(format_name: str) -> bool:
+    """Whether FFmpeg read the file with one of its still-image demuxers (``image2``, ``png_pipe``, ``jpeg_pipe``, ...):
+    the extension alone would miss a photo saved under a video's name."""
+    return format_name in ("image2", "image2pipe") or format_name.endswith("_pipe")
+
+
+def refuse_still_image(info: VideoInfo, argument: str = "video") -> VideoInfo:
+    """``info``, unless it describes a still image, which a command that needs motion refuses; ``argument`` names the
+    input in the error (``video`` reads ``--video`` on the command line)."""
+    if info.is_still_image:
+        raise NoVideoError(
+            f"{argument}='{info.path}' is a still image, not a video; to animate a photo, use talking-head "
+            f"(`talkhead talking-head`, pipeline(\"talking-head\")) with image='{info.path}'"
+        )
+    return info
 
 
 def _display_rotation(container, stream) -> int:

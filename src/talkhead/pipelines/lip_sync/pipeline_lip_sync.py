@@ -3,9 +3,8 @@
 Two renderers, named by ``LipSyncOptions.renderer`` (``--renderer``):
 
 * ``retrieval`` (default), with a :class:`~talkhead.models.mouth_motion.MouthMotionModel` (``mouth-motion``): the model
-  turns the speech into mouth shapes and the video's own mouths are retrieved, warped onto them and
-  pasted back (:mod:`.retrieval_renderer`). Real lips and teeth, sharp at video
-  resolution, and only the mouth and chin change.
+  turns the speech into mouth shapes and the video's own mouths are retrieved, warped onto them and pasted back
+  (:mod:`.retrieval_renderer`). Real lips and teeth, sharp at video resolution, and only the mouth and chin change.
 * ``generator``, with a :class:`~talkhead.models.stable_sync.StableSyncFaceGenerator` (``stable-sync-face``, the paper's
   G_L; Yaman et al., ECCV): every 96x96 face is repainted from a 16-frame mel window with silent-lip
   identity references (:mod:`talkhead.pipelines.generator_renderer`). Kept as a benchmark row.
@@ -19,9 +18,9 @@ It streams, so memory does not grow with the video's length:
 3. **render**: decode again at full size, render in batches and encode H.264 + AAC at the source
    frame rate, with the new audio.
 
-The audio (a few tens of MB for an hour), the per-frame landmarks (272 bytes a frame) and the pool
-are the only things kept whole. Audio longer than the video replays the video (``audio_longer``:
-loop, bounce, or trim the audio); audio shorter than the video ends the output with the audio.
+The audio (a few tens of MB for an hour), the per-frame landmarks (272 bytes a frame) and the pool are the only
+things kept whole. Audio longer than the video replays the video (``audio_longer``: loop, bounce, or trim the audio);
+audio shorter than the video ends the output with the audio. A still image is refused: it has no mouths to reuse.
 """
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ from ...errors import TalkheadInputError
 from ...io import audio as audio_io
 from ...io.outputs import check_free_space, check_output_path, estimated_video_bytes
 from ...io.video import VideoReader
-from ...io.video_probe import probe_video
+from ...io.video_probe import probe_video, refuse_still_image
 from ...io.video_writer import VideoWriter
 from ...models.mouth_motion import MouthMotionModel
 from ...models.stable_sync import StableSyncFaceGenerator
@@ -213,7 +212,7 @@ def _read_inputs(video, audio, output, options: LipSyncOptions) -> _Inputs:
     audio_path = audio if isinstance(audio, (str, os.PathLike)) else None
     audio_name = str(audio) if audio_path is not None else "the audio"
     output = check_output_path(output, [video, audio_path])
-    info = probe_video(video)
+    info = refuse_still_image(probe_video(video))  # one frame has no mouths to reuse: a photo is talking-head's
     fps = float(info.source_fps or audio_lib.VIDEO_FPS)
     wave, output_wave = load_speech(audio, audio_name)
     speech_frames = max(1, round(len(wave) / audio_io.SAMPLE_RATE * fps))
