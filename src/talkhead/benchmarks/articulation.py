@@ -19,7 +19,13 @@ import numpy as np
 
 from .. import defaults
 from ..errors import TalkheadInputError
-from ..metrics.articulation import ClipArticulation, aggregate_articulation, articulation, mouth_flicker_ratio
+from ..metrics.articulation import (
+    ClipArticulation,
+    aggregate_articulation,
+    articulation,
+    mouth_flicker_ratio,
+    shut_teeth,
+)
 from ..metrics.lip_follow import lip_follow
 from ..processing.phones import PhoneSegment, decode_phones
 from ..processing.tracked_clip import TrackedClip
@@ -93,25 +99,26 @@ def score_clip(
     """Both views of one generated clip against ``real``, the clip whose speech it says: the articulation measures
     and the lip-follow of the openings. The mouth flicker is against ``drawn_on``, the real video the output was
     drawn on (default ``real``; a dub of one video with another's speech flickers against the video dubbed)."""
-    flicker = None
-    if drawn_on is not None and drawn_on is not real:
-        flicker = mouth_flicker_ratio(
-            drawn_on.tracked.frames, drawn_on.tracked.track_landmarks, generated.frames, generated.track_landmarks
-        )
+    drawn = drawn_on or real  # the flicker does not depend on the offset: once per clip
+    flicker = mouth_flicker_ratio(
+        drawn.tracked.frames, drawn.tracked.track_landmarks, generated.frames, generated.track_landmarks
+    )
     scores = {}
     for view, offset in zip(VIEWS, (0, real.undone_offset), strict=True):
         a, b = shifted_pair(real_opening, generated_opening, offset)
-        measures = articulation(
+        measures = articulation(real.tracked.track_landmarks, generated.track_landmarks, real.segments, offset=offset)
+        teeth = shut_teeth(
+            real.tracked.frames,
             real.tracked.track_landmarks,
+            generated.frames,
             generated.track_landmarks,
             real.segments,
             offset=offset,
-            real_frames=real.tracked.frames,
-            generated_frames=generated.frames,
         )
-        if flicker is not None:
-            measures = replace(measures, mouth_flicker=flicker)
-        scores[view] = {"articulation": measures, "lip_follow": lip_follow(b, a)}
+        scores[view] = {
+            "articulation": replace(measures, mouth_flicker=flicker, shut_teeth=teeth),
+            "lip_follow": lip_follow(b, a),
+        }
     return scores
 
 

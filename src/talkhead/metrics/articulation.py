@@ -115,9 +115,23 @@ def _compare_on_phones(
     """``measure`` (landmarks -> per-frame values) averaged over the frames of the segments of ``phones`` inside both
     clips, on the frames where both clips have a value."""
     real, generated = check_landmarks(real, "real landmarks"), check_landmarks(generated, "generated landmarks")
-    pairs = shared_ranges(segments, phones, [(len(real), offset), (len(generated), 0)], fps, 0.0)
-    frames = [np.array([i for ranges in pairs for i in ranges[side]], int) for side in (0, 1)]
-    return MeanComparison.of(measure(real)[frames[0]], measure(generated)[frames[1]])
+    real_frames, generated_frames = _shared_frames(segments, phones, len(real), len(generated), fps, offset)
+    return MeanComparison.of(measure(real)[real_frames], measure(generated)[generated_frames])
+
+
+def _shared_frames(
+    segments: Iterable[PhoneSegment],
+    phones: Iterable[str],
+    real_length: int,
+    generated_length: int,
+    fps: float,
+    offset: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The frames of the real and of the generated clip that show the segments of ``phones`` inside both clips
+    (``offset`` applying to the real one), in the same order."""
+    pairs = shared_ranges(segments, phones, [(real_length, offset), (generated_length, 0)], fps, 0.0)
+    real_frames, generated_frames = (np.array([i for ranges in pairs for i in ranges[side]], int) for side in (0, 1))
+    return real_frames, generated_frames
 
 
 def lip_rounding(
@@ -190,18 +204,12 @@ def shut_teeth(
             check_landmarks(generated_landmarks, "generated landmarks"),
         ),
     ]
-    lengths = [
-        (min(len(frames), len(points)), shift) for (frames, points), shift in zip(clips, (offset, 0), strict=True)
+    lengths = [min(len(frames), len(points)) for frames, points in clips]
+    indices = _shared_frames(segments, BILABIALS, lengths[0], lengths[1], fps, offset)
+    values = [
+        np.array([lip_teeth_share(frames[i], points[i]) if np.isfinite(points[i]).all() else np.nan for i in side])
+        for (frames, points), side in zip(clips, indices, strict=True)
     ]
-    pairs = shared_ranges(segments, BILABIALS, lengths, fps, 0.0)
-    values = []
-    for side, (frames, points) in enumerate(clips):
-        shares = [
-            lip_teeth_share(frames[i], points[i]) if np.isfinite(points[i]).all() else np.nan
-            for ranges in pairs
-            for i in ranges[side]
-        ]
-        values.append(np.array(shares, np.float64))
     return MeanComparison.of(values[0], values[1])
 
 

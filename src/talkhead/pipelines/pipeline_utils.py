@@ -34,6 +34,7 @@ from ..hub import load_pretrained
 from ..io import audio as audio_io
 from ..io.audio import stream_audio
 from ..io.video import read_video
+from ..models.mouth_motion import MouthMotionFeatureExtractor
 
 OUTPUT_SAMPLE_RATE = 48_000
 # the pipelines' names for the shipped checkpoints they default to (talkhead.defaults holds the values)
@@ -96,6 +97,17 @@ class TalkheadPipeline(Pipeline):
 
     def postprocess(self, model_outputs):
         return {**dataclasses.asdict(model_outputs["result"]), "video_frames": model_outputs["video_frames"]}
+
+
+def mouth_phones(
+    model, wave: np.ndarray, num_frames: int, fps: float, language: str, phones=None, visemes: bool = True
+) -> np.ndarray | None:
+    """(num_frames, NUM_PHONES) phone features that the mouth-motion ``model`` and the viseme stage read: ``phones``
+    when already decoded, else decoded with the model's phone decoder when either reads them (``visemes``: the stage
+    runs); ``None`` when neither does."""
+    if phones is None and (model.config.use_phones or visemes):
+        phones = MouthMotionFeatureExtractor.from_config(model.config).decode_phones(wave, num_frames, fps, language)
+    return phones
 
 
 def load_speech(audio, name: str):

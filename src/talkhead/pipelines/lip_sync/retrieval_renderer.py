@@ -19,12 +19,12 @@ import contextlib
 import numpy as np
 
 from ... import defaults
-from ...models.mouth_motion import MouthMotionFeatureExtractor
 from ...processing.audio import frame_level_db, silence_closing_weights
 from ...processing.mouth import closed_shape, keep_lips_apart, mouth_shapes
 from ...processing.phones import DEFAULT_LANGUAGE
 from ...processing.visemes import BILABIALS, VisemeTargets, articulate, viseme_weights
 from .. import mouth_retrieval as retrieval
+from ..pipeline_utils import mouth_phones
 
 
 def predicted_shapes(
@@ -46,8 +46,7 @@ def predicted_shapes(
     (:func:`~talkhead.processing.visemes.articulate`:
     shut on P, B and M with ``closed`` itself). ``phones``: the model's phone features when already decoded
     (:mod:`talkhead.processing.phone_worker`)."""
-    if phones is None and (model.config.use_phones or (visemes and closed is not None)):
-        phones = MouthMotionFeatureExtractor.from_config(model.config).decode_phones(wave, num_frames, fps, language)
+    phones = mouth_phones(model, wave, num_frames, fps, language, phones, visemes and closed is not None)
     shapes = mean_shape + model.predict_speech(wave, num_frames, fps, phones=phones, language=language)
     if closed is not None:
         closing = silence_closing_weights(wave, num_frames, fps)[:, None, None]
@@ -143,9 +142,7 @@ def build_retrieval_renderer(
     with stage("motion"):
         shapes = mouth_shapes(pixels[valid])
         decoded = phones.result(len(sources)) if phones is not None else None
-        if decoded is None and (model.config.use_phones or visemes):
-            extractor = MouthMotionFeatureExtractor.from_config(model.config)
-            decoded = extractor.decode_phones(wave, len(sources), fps, language)
+        decoded = mouth_phones(model, wave, len(sources), fps, language, decoded, visemes)
         targets = predicted_shapes(
             model, wave, len(sources), fps, shapes.mean(0), language, closed_shape(shapes), decoded, visemes
         )

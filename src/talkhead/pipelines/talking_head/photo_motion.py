@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from ...models.mouth_motion import MouthMotionFeatureExtractor
 from ...processing import audio as audio_lib
 from ...processing.landmarks import apply_transform, close_mouth, similarity_transform
 from ...processing.mouth import keep_lips_apart, mouth_shapes
@@ -20,6 +19,7 @@ from ...processing.phone_worker import start_phone_features
 from ...processing.phones import DEFAULT_LANGUAGE
 from ...processing.visemes import VisemeTargets, articulate
 from ..mouth_retrieval import target_landmarks
+from ..pipeline_utils import mouth_phones
 from ..warp import border_anchors, piecewise_affine_warp
 
 INNER_CORNER_SHARE = 0.08  # where an open photo's inner lip corners are taken, from the outer ones, for closing
@@ -84,9 +84,7 @@ def speak_with_mouth_model(
     if silent:
         return target_landmarks(points, np.repeat(rest[None], len(points), 0))
     phones = pending_phones.result(len(points)) if pending_phones is not None else None
-    if phones is None and (mouth_model.config.use_phones or visemes):
-        extractor = MouthMotionFeatureExtractor.from_config(mouth_model.config)
-        phones = extractor.decode_phones(wave, len(points), audio_lib.VIDEO_FPS, language)
+    phones = mouth_phones(mouth_model, wave, len(points), audio_lib.VIDEO_FPS, language, phones, visemes)
     displacements = mouth_model.predict_photo(wave, len(points), audio_lib.VIDEO_FPS, rest, phones, language)
     if visemes:  # the phones' shapes are part of the motion: lip_scale scales them too
         loudness = audio_lib.frame_level_db(wave, len(points))
