@@ -46,10 +46,16 @@ def test_without_a_worker_the_phones_are_decoded_here(monkeypatch):
 
 def test_word_pieces_decode_in_parallel_and_join_as_here():
     """20 s of speech is three pieces (at most 8 s each, cut at the quietest frame), sent to the workers in turn;
-    joined, they are the caller's own phones."""
-    from talkhead.processing.phones import speech_chunks
+    joined, they are the caller's own phones, and what each piece was heard as is the caller's too."""
+    from talkhead.processing.phones import heard_phone_features, speech_chunks
 
     wave = np.concatenate([speech_like(7.0, seed=7), np.zeros(8000, np.float32), speech_like(12.5, seed=8)])
     pending = phone_worker.start_phone_features(wave, 500, 25.0, "words", "en")
-    assert len(speech_chunks(wave)) == len(pending.futures) >= 3 and pending.in_workers()
-    assert np.array_equal(pending.result(500), phone_features(wave, 500, 25.0, "words", "en"))
+    chunks = speech_chunks(wave)
+    assert len(chunks) == len(pending.futures) >= 3 and pending.in_workers()
+    features, heard = pending.result_and_heard(500)
+    here, heard_here = heard_phone_features(wave, 500, 25.0, "words", "en")
+    assert np.array_equal(features, here) and heard == heard_here
+    assert [(piece.start, piece.end) for piece in heard.pieces] == [
+        (round(start / 16000, 3), round(stop / 16000, 3)) for start, stop in chunks
+    ]

@@ -59,8 +59,11 @@ def as_flags(message: str, flags: set[str]) -> str:
 
 
 def print_report(result, json_path, what: str, flags: set[str] = frozenset()) -> None:
-    """The summary of a video command; library warnings spelled with ``flags`` (the parser's ``args.flags``)."""
+    """The summary of a video command: what was written, what the speech was heard as (where phones were decoded),
+    the library's warnings spelled with ``flags`` (the parser's ``args.flags``) and the time per stage."""
     print(f"{result.video}: {what}")
+    if result.heard is not None:
+        print(f"  {result.heard.summary()}")
     for warning in result.warnings:
         print(f"  note: {as_flags(warning, flags)}")
     stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.stage_seconds.items() if seconds)

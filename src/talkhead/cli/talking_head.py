@@ -1,8 +1,9 @@
 """``talkhead talking-head``: a talking head from a face photo and speech (``pipeline("talking-head")``).
 
 It uses the shipped models (``talkhead/<name>``, :mod:`talkhead.hub`) by default (no download) and prints one
-summary: what was written, the warnings (missing faces, silent audio) and time per stage. Every file it writes is
-claimed from :class:`talkhead.io.outputs.OutputGuard` before any work starts.
+summary: what was written, what the speech was heard as (the words or the phone loop, and why), the warnings (missing
+faces, silent audio) and time per stage. Every file it writes is claimed from
+:class:`talkhead.io.outputs.OutputGuard` before any work starts.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from ..io import audio as audio_io
 from ..io.audio import stream_audio
 from ..io.video import read_video
 from ..models.mouth_motion import MouthMotionFeatureExtractor
+from ..processing.heard import HeardSpeech
 
 OUTPUT_SAMPLE_RATE = 48_000
 # the pipelines' names for the shipped checkpoints they default to (talkhead.defaults holds the values)
@@ -108,6 +109,19 @@ def mouth_phones(
     if phones is None and (model.config.use_phones or visemes):
         phones = MouthMotionFeatureExtractor.from_config(model.config).decode_phones(wave, num_frames, fps, language)
     return phones
+
+
+def heard_mouth_phones(
+    model, wave: np.ndarray, num_frames: int, fps: float, language: str, pending=None, visemes: bool = True
+) -> tuple[np.ndarray | None, HeardSpeech | None]:
+    """(:func:`mouth_phones`, what was heard in the speech: the report's ``heard``), both ``None`` when neither the
+    model nor the viseme stage reads phones. ``pending``: the
+    :class:`~talkhead.processing.phone_worker.PendingPhones` started earlier, or ``None`` to decode them here."""
+    if pending is not None:
+        return pending.result_and_heard(num_frames)
+    if not (model.config.use_phones or visemes):
+        return None, None
+    return MouthMotionFeatureExtractor.from_config(model.config).decode_heard_phones(wave, num_frames, fps, language)
 
 
 def load_speech(audio, name: str):

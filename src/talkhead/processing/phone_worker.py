@@ -10,10 +10,11 @@ are joined as :func:`~talkhead.processing.phones.decode_phones` joins them, so t
 caller (pure: the decoders are re-initialised before every pass), in a fraction of the time. Where no process can
 be started, or a worker dies, the phones are decoded in the caller instead.
 
-Requests and replies are :mod:`~talkhead.processing.worker_messages` (JSON and float32 bytes), never pickles. A
-caller waits at most :func:`wait_seconds` for its phones; a worker that has not answered by then is killed and the
-caller gets :class:`PhoneWorkerTimeout`, not the phones decoded here: a worker that late is stopped or stuck on this
-audio, and decoding it in the caller would wait as long again, or for ever, with no way to interrupt the decoder.
+Requests and replies are :mod:`~talkhead.processing.worker_messages` (JSON and float32 bytes), never pickles; what
+a worker may run is :mod:`~talkhead.processing.phone_tasks`. A caller waits at most :func:`wait_seconds` for its
+phones; a worker that has not answered by then is killed and the caller gets :class:`PhoneWorkerTimeout`, not the
+phones decoded here: a worker that late is stopped or stuck on this audio, and decoding it in the caller would wait
+as long again, or for ever, with no way to interrupt the decoder.
 A worker dies with its caller, in the middle of a decode too, and says nothing (:func:`_die_with`).
 """
 
@@ -28,26 +29,24 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, wait
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import TalkheadInputError
 from ..io.audio import SAMPLE_RATE
+from .heard import HeardPiece, HeardSpeech, heard_speech
+from .phone_tasks import TASKS, PhoneTask
 from .phones import (
     DEFAULT_LANGUAGE,
     PHONE_LOOP_DECODER,
-    PhoneSegment,
     check_language,
+    decode_phones,
     join_word_chunks,
-    phone_features,
     segments_to_frames,
     speech_chunks,
-    word_chunk_phones,
     word_confidence_floor,
 )
 from .worker_messages import read_message, write_message
@@ -62,32 +61,6 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 class PhoneWorkerTimeout(TalkheadInputError):
     """A phone worker did not answer in time; it was killed, and the next request starts a new one."""
-
-
-@dataclass(frozen=True)
-class _Task:
-    """What a worker may run: the function (its first argument is the audio, sent as an array) and its reply's
-    conversion to and from a message (JSON fields, float32 arrays)."""
-
-    run: Callable
-    reply_to_message: Callable
-    reply_from_message: Callable
-
-
-def _chunk_to_message(reply) -> tuple[dict, list]:
-    segments, heard = reply
-    return {"segments": [[s.phone, s.start, s.end] for s in segments], "heard": heard}, []
-
-
-def _chunk_from_message(fields: dict, arrays: list):
-    return [PhoneSegment(*segment) for segment in fields["segments"]], fields["heard"]
-
-
-#: what a worker may be asked to run, by name
-TASKS = {
-    "phone_features": _Task(phone_features, lambda features: (None, [features]), lambda _, arrays: arrays[0]),
-    "word_chunk_phones": _Task(word_chunk_phones, _chunk_to_message, _chunk_from_message),
-}
 
 
 def wait_seconds(audio_seconds: float) -> float:
@@ -256,18 +229,20 @@ def _submit(task: str, *arguments) -> _Reply | None:
 
 
 class PendingPhones:
-    """Phone features being decoded in the workers; :meth:`result` waits for them (or decodes them here).
+    """Phone features being decoded in the workers; :meth:`result` waits for them (or decodes them here), and
+    :meth:`result_and_heard` also says what was heard in the speech.
 
     ``futures``: one per request sent (the pieces of word phones, or the whole speech), ``None`` for a request no
     worker took."""
 
     def __init__(self, wave: np.ndarray, num_frames: int, fps: float, decoder: str, language: str):
+        language = check_language(language)
         self.arguments = (wave, int(num_frames), float(fps), decoder, language)  # plain numbers: they go as JSON
-        floor = word_confidence_floor(decoder, check_language(language)) if len(wave) else None
+        floor = word_confidence_floor(decoder, language) if len(wave) else None
         self.floor = None if floor is None else float(floor)
         self.requests: list[tuple[str, tuple]]  # (task, its arguments)
         if self.floor is None:
-            self.requests = [("phone_features", self.arguments)]
+            self.requests = [("decode_phones", (wave, decoder, language))]
         else:
             self.chunks = speech_chunks(wave)
             self.requests = [("word_chunk_phones", (wave[start:stop], self.floor)) for start, stop in self.chunks]
@@ -284,24 +259,27 @@ class PendingPhones:
 
         Waits at most ``timeout`` seconds for the workers (default: :func:`wait_seconds` of the speech's length),
         then kills the worker that is late and raises :class:`PhoneWorkerTimeout`."""
-        seconds = len(self.arguments[0]) / SAMPLE_RATE
+        return self.result_and_heard(num_frames, timeout)[0]
+
+    def result_and_heard(self, num_frames: int, timeout: float | None = None) -> tuple[np.ndarray, HeardSpeech]:
+        """(:meth:`result`, what was heard in the speech: :class:`~talkhead.processing.heard.HeardSpeech`)."""
+        wave, frames, fps, decoder, language = self.arguments
+        seconds = len(wave) / SAMPLE_RATE
         timeout = wait_seconds(seconds) if timeout is None else timeout
         deadline = time.monotonic() + timeout
         answers = [
             self._answer(future, task, arguments, deadline, seconds)
             for future, (task, arguments) in zip(self.futures, self.requests, strict=True)
         ]
+        pieces: tuple[HeardPiece, ...] = ()
         if self.floor is None:
-            return answers[0][:num_frames]
-        wave, frames, fps = self.arguments[:3]
-        segments = join_word_chunks(self.chunks, answers)
-        # no word heard anywhere: the phone loop over the whole speech, as decode_phones does
-        features = (
-            segments_to_frames(segments, frames, fps)
-            if segments
-            else phone_features(wave, frames, fps, PHONE_LOOP_DECODER)
-        )
-        return features[:num_frames]
+            segments = answers[0]
+        else:
+            segments, pieces = join_word_chunks(self.chunks, answers)
+            # no word heard anywhere: the phone loop over the whole speech, as decode_phones does
+            segments = segments or decode_phones(wave, PHONE_LOOP_DECODER)
+        heard = heard_speech(language, decoder, segments, pieces, self.floor)
+        return segments_to_frames(segments, frames, fps)[:num_frames], heard
 
     @staticmethod
     def _answer(future: _Reply | None, task: str, arguments: tuple, deadline: float, seconds: float):
@@ -356,7 +334,7 @@ def _exit_when_orphaned(parent: int) -> None:
     os._exit(0)
 
 
-def _parse_request(fields, arrays: list[np.ndarray]) -> tuple[_Task | None, tuple]:
+def _parse_request(fields, arrays: list[np.ndarray]) -> tuple[PhoneTask | None, tuple]:
     """The task and its arguments of one request (``None``: are you up); ``ValueError`` for one talkhead never
     sends."""
     if not isinstance(fields, dict) or "task" not in fields:

@@ -12,15 +12,15 @@ Noise and filler units count as silence.
 ``decoder="words"`` recognises the words first (the bundled English language model and CMU dictionary,
 about 4 times faster than real time on one core) and then aligns their dictionary phones to the audio: the phones
 of real words in their real order, which a phone loop often gets wrong; where no word is recognised it falls back
-to the phone loop. ``pocketsphinx`` is an optional dependency
-(``pip install talkhead[phones]``); nothing is downloaded: the model ships inside the wheel.
+to the phone loop. :func:`decode_speech` also says what was heard (:mod:`.heard`). ``pocketsphinx`` is an optional
+dependency (``pip install talkhead[phones]``); nothing is downloaded: the model ships inside the wheel.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 
@@ -28,57 +28,25 @@ from .. import defaults
 from ..errors import TalkheadInputError
 from ..io.audio import SAMPLE_RATE
 from .audio import SAMPLES_PER_FRAME, SILENCE_FLOOR_DBFS, VIDEO_FPS, frame_rms
+from .heard import PHONE_LOOP, WORDS, HeardPiece, HeardSpeech, heard_speech
+from .live_phones import decode_as_stream
 from .per_thread import per_thread
-
-# the 39 ARPAbet phones of CMUdict and pocketsphinx's en-us model, then silence; the order is part of
-# every checkpoint that reads these features: append, never reorder
-PHONES = (
-    "AA",
-    "AE",
-    "AH",
-    "AO",
-    "AW",
-    "AY",
-    "B",
-    "CH",
-    "D",
-    "DH",
-    "EH",
-    "ER",
-    "EY",
-    "F",
-    "G",
-    "HH",
-    "IH",
-    "IY",
-    "JH",
-    "K",
-    "L",
-    "M",
-    "N",
-    "NG",
-    "OW",
-    "OY",
-    "P",
-    "R",
-    "S",
-    "SH",
-    "T",
-    "TH",
-    "UH",
-    "UW",
-    "V",
-    "W",
-    "Y",
-    "Z",
-    "ZH",
-    "SIL",
+from .phone_loop import (
+    DECODER_FRAMES_PER_SECOND,
+    NUM_PHONES,
+    PHONE_INDEX,
+    SILENCE,
+    PhoneSegment,
+    _import_pocketsphinx,
+    _model_folder,
+    _pcm,
+    _phone_loop,
+    _run,
+    _segment,
 )
-PHONE_INDEX = {phone: index for index, phone in enumerate(PHONES)}
-SILENCE = PHONE_INDEX["SIL"]
-NUM_PHONES = len(PHONES)
-DECODER_FRAMES_PER_SECOND = 100  # pocketsphinx's default frame rate (10 ms)
-PHONE_DECODERS = ("allphone", "words")  # see decode_phones
+
+PHONE_DECODERS = ("allphone", "words", "live")  # see decode_phones
+LIVE_PHONE_DECODER = "live"
 # the phone loop ("allphone" search): what `talkhead preprocess` stores in a dataset's phones column, and what a model
 # with no phone_decoder setting reads (the mouth-sync expert, and a mouth-motion config that does not name one)
 PHONE_LOOP_DECODER = "allphone"
@@ -97,15 +65,6 @@ MIN_WORD_CONFIDENCE = 0.45
 _LANGUAGE_CODE = re.compile(r"^(auto|[a-z]{2,3}([-_][a-z0-9]+)*)$")
 
 
-@dataclass(frozen=True)
-class PhoneSegment:
-    """One decoded phone: ``phone`` from ``start`` to ``end`` seconds (end exclusive)."""
-
-    phone: str
-    start: float
-    end: float
-
-
 def phones_available() -> bool:
     """Whether the optional ``pocketsphinx`` package (and so :func:`decode_phones`) is installed."""
     try:
@@ -113,36 +72,6 @@ def phones_available() -> bool:
     except ImportError:
         return False
     return True
-
-
-def _import_pocketsphinx():
-    try:
-        import pocketsphinx
-    except ImportError as err:
-        raise TalkheadInputError(
-            "phone features need the optional 'pocketsphinx' package: pip install 'talkhead[phones]'"
-        ) from err
-    return pocketsphinx
-
-
-def _model_folder() -> str:
-    return os.path.join(_import_pocketsphinx().get_model_path(), "en-us")
-
-
-@per_thread  # a decoder is not safe to share between threads (processing.per_thread)
-def _decoder():
-    """This thread's phone-loop decoder."""
-    model = _model_folder()
-    # wide beams: allphone search is cheap, and pruning only loses phones
-    return _import_pocketsphinx().Decoder(
-        hmm=os.path.join(model, "en-us"),
-        allphone=os.path.join(model, "en-us-phone.lm.bin"),
-        lw=2.0,
-        beam=1e-10,
-        pbeam=1e-10,
-        samprate=SAMPLE_RATE,
-        loglevel="FATAL",
-    )
 
 
 @per_thread
@@ -156,32 +85,6 @@ def _word_decoder():
         dict=os.path.join(model, "cmudict-en-us.dict"),
         samprate=SAMPLE_RATE,
         loglevel="FATAL",
-    )
-
-
-def _pcm(wave: np.ndarray) -> bytes:
-    wave = np.asarray(wave, np.float32)
-    if wave.ndim != 1:
-        raise TalkheadInputError(f"decode_phones needs a mono 16 kHz waveform (1-D), got shape {wave.shape}")
-    return (np.clip(wave, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
-
-
-def _run(decoder, pcm: bytes) -> None:
-    """One pass over ``pcm`` that depends on nothing decoded before. The en-us model's ``feat.params`` turns on
-    noise removal (``-remove_noise yes``, which overrides a ``remove_noise=False`` argument), and its noise estimate
-    carries over from one utterance to the next: speech decoded after 5 s of noise gets other phones than the same
-    speech decoded first. ``reinit_feat`` rebuilds only the feature front end (about 0.1 ms), so every
-    pass, the three of word alignment included, starts from the same state."""
-    decoder.reinit_feat()
-    decoder.start_utt()
-    decoder.process_raw(pcm, full_utt=True)
-    decoder.end_utt()
-
-
-def _segment(phone: str, start_frame: int, frames: int) -> PhoneSegment:
-    phone = phone if phone in PHONE_INDEX else "SIL"  # +NSN+, +SPN+, ... are noise
-    return PhoneSegment(
-        phone, start_frame / DECODER_FRAMES_PER_SECOND, (start_frame + frames) / DECODER_FRAMES_PER_SECOND
     )
 
 
@@ -200,32 +103,38 @@ def decode_phones(
 ) -> list[PhoneSegment]:
     """The phone sequence of 16 kHz mono speech ``wave`` (float in [-1, 1]), with start and end times.
 
-    ``decoder``: ``allphone`` (a phone loop under the phone language model) or ``words`` (words recognised,
-    then their dictionary phones aligned to the audio; the phone loop where no word is heard).
+    ``decoder``: ``allphone`` (a phone loop under the phone language model), ``words`` (words recognised,
+    then their dictionary phones aligned to the audio; the phone loop where no word is heard) or ``live`` (the
+    phone loop fed as a stream, as :class:`~talkhead.processing.live_phones.LivePhoneDecoder` hears it: its
+    cepstral mean runs instead of being taken over the whole utterance).
 
     ``language`` matters to ``words`` only, whose recogniser knows English alone: ``en`` always takes its words;
     ``auto`` takes them where the recogniser's own confidence (:func:`word_confidence`) is at least
     :data:`MIN_WORD_CONFIDENCE` in a piece, and the phone loop elsewhere (French or Mandarin heard as English words
     gives English mouth shapes at the wrong times); any other code (``fr``, ``de``, ...) takes the phone loop.
     """
+    return decode_speech(wave, decoder, language)[0]
+
+
+def decode_speech(
+    wave: np.ndarray, decoder: str = PHONE_LOOP_DECODER, language: str = DEFAULT_LANGUAGE
+) -> tuple[list[PhoneSegment], HeardSpeech]:
+    """(:func:`decode_phones`, what was heard: the path taken, the words, the phones, the recogniser's confidence)."""
     if decoder not in PHONE_DECODERS:
         raise TalkheadInputError(f"decode_phones: decoder must be one of {PHONE_DECODERS}, got {decoder!r}")
     language = check_language(language)
     pcm = _pcm(wave)
-    if not pcm:
-        return []
-    minimum = word_confidence_floor(decoder, language)
-    if minimum is not None:
-        segments = _word_phones_in_chunks(np.asarray(wave, np.float32), minimum)
-        if segments:
-            return segments
-    return _phone_loop(pcm)
-
-
-def _phone_loop(pcm: bytes) -> list[PhoneSegment]:
-    decoder = _decoder()
-    _run(decoder, pcm)
-    return [_segment(s.word, s.start_frame, s.end_frame + 1 - s.start_frame) for s in decoder.seg()]
+    segments: list[PhoneSegment] = []
+    pieces: tuple[HeardPiece, ...] = ()
+    minimum = None
+    if pcm and decoder == LIVE_PHONE_DECODER:
+        segments = decode_as_stream(wave)
+    elif pcm:
+        minimum = word_confidence_floor(decoder, language)
+        if minimum is not None:
+            segments, pieces = _word_phones_in_chunks(np.asarray(wave, np.float32), minimum)
+        segments = segments or _phone_loop(pcm)
+    return segments, heard_speech(language, decoder, segments, pieces, minimum)
 
 
 def speech_chunks(wave: np.ndarray, max_seconds: float = WORD_CHUNK_SECONDS) -> list[tuple[int, int]]:
@@ -244,30 +153,36 @@ def speech_chunks(wave: np.ndarray, max_seconds: float = WORD_CHUNK_SECONDS) -> 
     return cuts + [(start, len(wave))]
 
 
-def word_chunk_phones(piece: np.ndarray, min_confidence: float = 0.0) -> tuple[list[PhoneSegment], bool]:
-    """One piece of :func:`speech_chunks` decoded: (its phones, whether a word was heard), the phone loop's where no
+def word_chunk_phones(piece: np.ndarray, min_confidence: float = 0.0) -> tuple[list[PhoneSegment], HeardPiece]:
+    """One piece of :func:`speech_chunks` decoded: (its phones, how it was heard, from 0 s), the phone loop's where no
     word was. Pieces decode independently, so they can be decoded in parallel
     (:mod:`talkhead.processing.phone_worker`) and joined by :func:`join_word_chunks`."""
     pcm = _pcm(piece)
-    chunk = _word_phones(pcm, min_confidence)
-    return (chunk, True) if chunk else (_phone_loop(pcm), False)
+    chunk, text, confidence = _word_phones(pcm, min_confidence)
+    seconds = len(piece) / SAMPLE_RATE
+    if chunk:
+        return chunk, HeardPiece(0.0, seconds, WORDS, confidence, text)
+    return _phone_loop(pcm), HeardPiece(0.0, seconds, PHONE_LOOP, confidence)
 
 
-def join_word_chunks(chunks: list[tuple[int, int]], decoded) -> list[PhoneSegment]:
-    """The pieces' phones (``decoded``: :func:`word_chunk_phones` of each of ``chunks``, in order) on one time line;
-    [] when no piece has a recognised word (the whole speech then takes the phone loop)."""
-    segments, heard = [], False
-    for (start, _), (chunk, chunk_heard) in zip(chunks, decoded, strict=True):
-        heard |= chunk_heard
+def join_word_chunks(chunks: list[tuple[int, int]], decoded) -> tuple[list[PhoneSegment], tuple[HeardPiece, ...]]:
+    """The pieces' phones (``decoded``: :func:`word_chunk_phones` of each of ``chunks``, in order) on one time line,
+    and how each piece was heard, at its times in the speech; no phones when no piece has a recognised word (the
+    whole speech then takes the phone loop)."""
+    segments, pieces = [], []
+    for (start, stop), (chunk, piece) in zip(chunks, decoded, strict=True):
         offset = start / SAMPLE_RATE
         segments += [PhoneSegment(c.phone, c.start + offset, c.end + offset) for c in chunk]
-    return segments if heard else []
+        pieces.append(replace(piece, start=round(offset, 3), end=round(stop / SAMPLE_RATE, 3)))
+    return (segments if any(piece.took_words for piece in pieces) else []), tuple(pieces)
 
 
-def _word_phones_in_chunks(wave: np.ndarray, min_confidence: float = 0.0) -> list[PhoneSegment]:
+def _word_phones_in_chunks(
+    wave: np.ndarray, min_confidence: float = 0.0
+) -> tuple[list[PhoneSegment], tuple[HeardPiece, ...]]:
     """:func:`_word_phones` over :func:`speech_chunks` of ``wave``: memory and time stay linear (decoded whole,
-    300 s of speech took the lip-sync pipeline to 2.8 GB); [] when no piece has a recognised word. Pieces are never
-    empty (each cut lies inside its piece's last third)."""
+    300 s of speech took the lip-sync pipeline to 2.8 GB); no phones when no piece has a recognised word. Pieces are
+    never empty (each cut lies inside its piece's last third)."""
     chunks = speech_chunks(wave)
     return join_word_chunks(chunks, [word_chunk_phones(wave[start:stop], min_confidence) for start, stop in chunks])
 
@@ -292,17 +207,19 @@ def word_confidence(segments) -> float:
     return float(np.dot([s.prob for s in words], frames) / frames.sum()) if words else 0.0
 
 
-def _word_phones(pcm: bytes, min_confidence: float = 0.0) -> list[PhoneSegment]:
-    """Recognise the words, then align their dictionary phones (two more passes); [] when no word is heard, or when
-    the recogniser's confidence is below ``min_confidence``."""
+def _word_phones(pcm: bytes, min_confidence: float = 0.0) -> tuple[list[PhoneSegment], str, float]:
+    """Recognise the words, then align their dictionary phones (two more passes): (the phones, the words, the
+    recogniser's :func:`word_confidence`); no phones when no word is heard, or when the confidence is below
+    ``min_confidence``."""
     recogniser = _word_decoder()
     recogniser.activate_search()  # the language-model search it was made with (the last alignment left another)
     _run(recogniser, pcm)
     hypothesis = recogniser.hyp()
     text = hypothesis.hypstr.strip() if hypothesis is not None else ""
     words = list(recogniser.seg())
-    if not text or (min_confidence and word_confidence(words) < min_confidence):
-        return []
+    confidence = word_confidence(words)
+    if not text or confidence < min_confidence:
+        return [], text, confidence
     try:
         recogniser.set_align_text(text)
         _run(recogniser, pcm)
@@ -314,7 +231,7 @@ def _word_phones(pcm: bytes, min_confidence: float = 0.0) -> list[PhoneSegment]:
         # the state-level pass fails to finish on about one 30 s piece of real English in seven (6 of the 45 train
         # clips): the recogniser's own word times, each word's phones spread evenly over it, beat the phone loop
         segments = []
-    return segments or _spread_word_phones(recogniser, words, np.frombuffer(pcm, np.int16) / 32767.0)
+    return segments or _spread_word_phones(recogniser, words, np.frombuffer(pcm, np.int16) / 32767.0), text, confidence
 
 
 def _spread_word_phones(recogniser, words, wave: np.ndarray) -> list[PhoneSegment]:
@@ -362,3 +279,11 @@ def phone_features(
     """(num_frames, NUM_PHONES): the phones of ``wave`` (16 kHz) at ``fps``, as soft one-hots (``decoder`` and
     ``language``: see :func:`decode_phones`)."""
     return segments_to_frames(decode_phones(wave, decoder, language), num_frames, fps)
+
+
+def heard_phone_features(
+    wave: np.ndarray, num_frames: int, fps: float, decoder: str, language: str = DEFAULT_LANGUAGE
+) -> tuple[np.ndarray, HeardSpeech]:
+    """(:func:`phone_features`, what was heard: :func:`decode_speech`), from one decoding."""
+    segments, heard = decode_speech(wave, decoder, language)
+    return segments_to_frames(segments, num_frames, fps), heard

@@ -243,6 +243,7 @@ def test_cli_and_transformers_pipeline(video, face_generator_path, tmp_path, cap
         {"video": str(video), "audio": load_audio(speech)}, output=str(tmp_path / "p.mp4"), progress=False
     )
     assert report["video"] == str(tmp_path / "p.mp4") and report["frames"] == 25
+    assert report["heard"] is None  # the generator renderer reads the mel alone: no phones, nothing heard
     with pytest.raises(TypeError, match="unknown option"):
         lip_syncer({"video": str(video), "audio": str(speech)}, no_such_option=1)
 

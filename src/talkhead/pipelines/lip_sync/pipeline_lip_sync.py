@@ -29,28 +29,26 @@ import logging
 import os
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ...errors import TalkheadInputError
-from ...io import audio as audio_io
-from ...io.outputs import check_free_space, check_output_path, estimated_video_bytes
 from ...io.video import VideoReader
-from ...io.video_probe import probe_video, refuse_still_image
 from ...io.video_writer import VideoWriter
 from ...models.mouth_motion import MouthMotionModel
 from ...models.stable_sync import StableSyncFaceGenerator
 from ...options import LipSyncOptions
 from ...processing import audio as audio_lib
+from ...processing.heard import HeardSpeech
 from ...processing.phone_worker import start_phone_features
 from ...processing.phone_worker import warm_up as warm_up_phone_worker
 from ..concurrency import read_ahead, render_in_order
 from ..generator_renderer import FaceRenderer, close_mouths
-from ..pipeline_utils import DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, TalkheadPipeline, load_component, load_speech
+from ..pipeline_utils import DEFAULT_SILENT_LIP, OUTPUT_SAMPLE_RATE, TalkheadPipeline, load_component
 from ..stages import StageTimes
-from .face_plan import FacePlan, ranges_text, track_faces
+from .dub_inputs import DubInputs, dub_warnings, output_frames, read_dub_inputs
+from .face_plan import FacePlan, track_faces
 from .playback import iterate_source, source_order
 from .retrieval_renderer import build_retrieval_renderer
 
@@ -85,6 +83,7 @@ class LipSyncResult:
     face: str = ""  # which face was dubbed (FacePlan.face)
     warnings: list[str] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    heard: HeardSpeech | None = None  # what the speech was heard as; None: no phones decoded (the generator renderer)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -140,8 +139,8 @@ def _make_renderer(
     video,
     phones=None,
 ):
-    """``render(frames, output_indices, source_indices)`` of ``options.renderer`` with its ``models``; ``phones`` the
-    mouth model's phones being decoded, or ``None``."""
+    """(``render(frames, output_indices, source_indices)`` of ``options.renderer`` with its ``models``, what the speech
+    was heard as or ``None``); ``phones`` the mouth model's phones being decoded, or ``None``."""
     if options.renderer == "retrieval":
         sources = np.concatenate([np.arange(a, b)[::-1] if reverse else np.arange(a, b) for a, b, reverse in runs])
         valid = np.isfinite(plan.boxes).all(1)
@@ -165,7 +164,7 @@ def _make_renderer(
             with times.stage("render"):
                 return [renderer.render(frame, index) for frame, index in zip(frames, outputs, strict=True)]
 
-        return render
+        return render, renderer.heard
     generator = FaceRenderer(
         models.face_generator,
         close_mouths(models.silent_lip, plan.references),
@@ -178,7 +177,7 @@ def _make_renderer(
     def render(frames, outputs, sources):
         return generator(frames, plan.boxes[sources], plan.landmarks[sources], outputs, times)
 
-    return render
+    return render, None
 
 
 def _check_models(models: LipSyncModels, renderer: str) -> None:
@@ -193,74 +192,12 @@ def _check_models(models: LipSyncModels, renderer: str) -> None:
         raise TalkheadInputError(f"the {renderer} renderer needs models.{argument}; load it with load_lip_sync_models")
 
 
-@dataclass
-class _Inputs:
-    """One run's inputs, read and checked."""
-
-    video: str | os.PathLike
-    output: Path  # not one of the inputs, with room for the video
-    fps: float  # the source's frame rate, and the output's
-    wave: np.ndarray  # the speech at 16 kHz
-    output_wave: object  # the speech for the video's sound (:func:`~talkhead.pipelines.pipeline_utils.load_speech`)
-    speech_frames: int  # the output's length, before ``audio_longer`` trims it
-    audio_name: str  # for the messages
-
-
-def _read_inputs(video, audio, output, options: LipSyncOptions) -> _Inputs:
-    """The output path checked, the video probed and the speech read, then the free space for the output checked
-    (before the long work)."""
-    audio_path = audio if isinstance(audio, (str, os.PathLike)) else None
-    audio_name = str(audio) if audio_path is not None else "the audio"
-    output = check_output_path(output, [video, audio_path])
-    info = refuse_still_image(probe_video(video))  # one frame has no mouths to reuse: a photo is talking-head's
-    fps = float(info.source_fps or audio_lib.VIDEO_FPS)
-    wave, output_wave = load_speech(audio, audio_name)
-    speech_frames = max(1, round(len(wave) / audio_io.SAMPLE_RATE * fps))
-    expected = min(speech_frames, info.num_frames(fps)) if options.audio_longer == "trim" else speech_frames
-    check_free_space(output, estimated_video_bytes(expected, info.width, info.height, fps))
-    return _Inputs(video, output, fps, wave, output_wave, speech_frames, audio_name)
-
-
-def _track(inputs: _Inputs, models: LipSyncModels, options: LipSyncOptions, times: StageTimes):
+def _track(inputs: DubInputs, models: LipSyncModels, options: LipSyncOptions, times: StageTimes):
     """(the tracking pass's :class:`~talkhead.pipelines.lip_sync.face_plan.FacePlan`; the mouth model's phones, which
     decode in a second process meanwhile, or ``None``)."""
     tracking_reader = VideoReader(inputs.video, fps=inputs.fps, max_side=options.track_side)
     phones = _start_phones(models.mouth_model, inputs.wave, inputs.speech_frames, inputs.fps, options)
     return track_faces(tracking_reader, options, times, str(inputs.video)), phones
-
-
-def _output_frames(speech_frames: int, source_frames: int, audio_longer: str) -> tuple[int, str | None]:
-    """How many frames the output has, and the ``audio_longer`` policy when the speech outlasts the video."""
-    if speech_frames <= source_frames:
-        return speech_frames, None
-    return (source_frames if audio_longer == "trim" else speech_frames), audio_longer
-
-
-def _warnings(plan: FacePlan, inputs: _Inputs, options: LipSyncOptions) -> list[str]:
-    """What the user should know about the tracked faces, and about the speech against the video."""
-    video_name, audio_name, fps, speech_frames = str(inputs.video), inputs.audio_name, inputs.fps, inputs.speech_frames
-    messages = []
-    if plan.faces_where_tracked > 1:
-        messages.append(
-            f"{plan.faces_where_tracked} faces in '{video_name}': dubbing {plan.face} (face={options.face}; "
-            "choose another with face=leftmost, face=rightmost, face=INDEX counting from 0 on the left, or "
-            "face=X,Y)"
-        )
-    if plan.missing:
-        verb = "interpolated" if options.on_missing_face == "interpolate" else "left unchanged"
-        messages.append(f"no face in frames {ranges_text(plan.missing)} of '{video_name}': {verb}")
-    if audio_lib.silence_mask(inputs.wave).all():
-        messages.append(f"{audio_name} is silent: the mouth stays closed")
-    if speech_frames > plan.num_frames:
-        messages.append(
-            f"{audio_name} is longer than the video ({len(inputs.wave) / audio_io.SAMPLE_RATE:.2f} s against "
-            f"{plan.num_frames / fps:.2f} s): {options.audio_longer}"
-        )
-    elif speech_frames < plan.num_frames:
-        messages.append(
-            f"{audio_name} ends before the video: the output stops with the audio after {speech_frames / fps:.2f} s"
-        )
-    return messages
 
 
 def _batches(reader: VideoReader, runs, num_output: int, options: LipSyncOptions, times: StageTimes):
@@ -281,7 +218,7 @@ def _batches(reader: VideoReader, runs, num_output: int, options: LipSyncOptions
 
 
 def _render_pass(
-    inputs: _Inputs, render, plan: FacePlan, runs, num_output: int, options: LipSyncOptions, times: StageTimes
+    inputs: DubInputs, render, plan: FacePlan, runs, num_output: int, options: LipSyncOptions, times: StageTimes
 ) -> tuple[int, int]:
     """Decode the source frames in ``runs``' order, dub those with a face in threads and encode them in order with
     the speech; returns (frames written, frames dubbed)."""
@@ -329,15 +266,15 @@ def lip_sync(
     """
     options = options or LipSyncOptions()
     _check_models(models, options.renderer)
-    inputs = _read_inputs(video, audio, output, options)
+    inputs = read_dub_inputs(video, audio, output, options)
     times = StageTimes()
     plan, phones = _track(inputs, models, options, times)
-    messages = _warnings(plan, inputs, options)
+    messages = dub_warnings(plan, inputs, options)
     for warning in messages:
         logger.warning(warning)
-    num_output, audio_policy = _output_frames(inputs.speech_frames, plan.num_frames, options.audio_longer)
+    num_output, audio_policy = output_frames(inputs.speech_frames, plan.num_frames, options.audio_longer)
     runs = source_order(plan.num_frames, num_output, options.audio_longer)
-    render = _make_renderer(models, plan, inputs.wave, inputs.fps, runs, options, times, video, phones)
+    render, heard = _make_renderer(models, plan, inputs.wave, inputs.fps, runs, options, times, video, phones)
     written, generated = _render_pass(inputs, render, plan, runs, num_output, options, times)
     fps = inputs.fps
     return LipSyncResult(
@@ -353,6 +290,7 @@ def lip_sync(
         plan.face,
         messages,
         times.to_dict(),
+        heard,
     )
 
 

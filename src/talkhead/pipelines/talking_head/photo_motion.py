@@ -65,11 +65,11 @@ def speak_with_mouth_model(
     lip_scale: float = 1.0,
     silent: bool = False,
     language: str = DEFAULT_LANGUAGE,
-    pending_phones=None,
+    phones: np.ndarray | None = None,
     visemes: bool = True,
 ) -> np.ndarray:
-    """(T, 68, 2) head motion at 25 fps with the mouth (and chin) set by ``mouth_model`` from ``wave`` (its phones
-    from ``pending_phones``, :func:`~talkhead.processing.phone_worker.start_phone_features`, when started early).
+    """(T, 68, 2) head motion at 25 fps with the mouth (and chin) set by ``mouth_model`` from ``wave`` (its phone
+    features ``phones`` when already decoded: :func:`start_mouth_phones` starts them early; else decoded here).
     With ``visemes`` the phones' lip shapes are imposed (:func:`~talkhead.processing.visemes.articulate`), the
     photo's rest mouth being the shut one.
 
@@ -83,7 +83,6 @@ def speak_with_mouth_model(
     rest = mouth_shapes(photo_points[None])[0]
     if silent:
         return target_landmarks(points, np.repeat(rest[None], len(points), 0))
-    phones = pending_phones.result(len(points)) if pending_phones is not None else None
     phones = mouth_phones(mouth_model, wave, len(points), audio_lib.VIDEO_FPS, language, phones, visemes)
     displacements = mouth_model.predict_photo(wave, len(points), audio_lib.VIDEO_FPS, rest, phones, language)
     if visemes:  # the phones' shapes are part of the motion: lip_scale scales them too

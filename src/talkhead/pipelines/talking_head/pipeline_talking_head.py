@@ -28,20 +28,17 @@ import contextlib
 import logging
 import os
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
 from ... import defaults
 from ...errors import TalkheadInputError
-from ...io import audio as audio_io
-from ...io.outputs import check_free_space, check_output_path, estimated_video_bytes
 from ...io.video_writer import VideoWriter
 from ...options import TalkingHeadOptions
 from ...processing import audio as audio_lib
 from ...processing.face_crops import crop_face, face_crop_boxes, smooth_boxes
+from ...processing.heard import HeardSpeech
 from ...processing.landmarks import (
     mouth_opening,
     normalize_landmarks,
@@ -55,13 +52,14 @@ from ..pipeline_utils import (
     DEFAULT_SILENT_LIP,
     OUTPUT_SAMPLE_RATE,
     TalkheadPipeline,
-    load_speech,
+    heard_mouth_phones,
 )
 from ..stages import StageTimes
 from ..warp import border_anchors
 from .blinks import blink_schedule
 from .mouth_interior import MouthInteriorRenderer
 from .photo_frames import OPEN_PHOTO_GAP, PhotoFrames
+from .photo_inputs import PhotoInputs, read_photo_inputs
 from .photo_motion import (
     close_photo_mouth,
     resample_motion,
@@ -69,7 +67,7 @@ from .photo_motion import (
     speak_with_mouth_model,
     start_mouth_phones,
 )
-from .speech_to_landmarks import LandmarkMotion, SpeechToLandmarks, read_image
+from .speech_to_landmarks import LandmarkMotion, SpeechToLandmarks
 
 logger = logging.getLogger(__name__)
 
@@ -87,21 +85,12 @@ class TalkingHeadResult:
     faces_found: int = 1
     warnings: list[str] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    heard: HeardSpeech | None = None  # what the mouth model's phones heard; None: no mouth model, or silent speech
 
     def to_dict(self) -> dict:
         values = asdict(self)
         values["landmarks"] = np.round(self.landmarks, 2).tolist()
         return values
-
-
-def fit_photo(photo: np.ndarray, output_size: int) -> tuple[np.ndarray, float]:
-    """Downscale to at most ``output_size`` (even sizes, as H.264 wants); returns the image and the factor."""
-    height, width = photo.shape[:2]
-    scale = min(1.0, output_size / max(height, width))
-    size = (max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2))
-    if size == (width, height):
-        return photo, 1.0
-    return cv2.resize(photo, size, interpolation=cv2.INTER_AREA), size[0] / width
 
 
 @dataclass
@@ -113,52 +102,10 @@ class AnimatedPhoto:
     points: np.ndarray  # (frames, 68, 2): the landmarks of each output frame
     reference: tuple[np.ndarray, np.ndarray]  # the photo as given and its landmarks: where an open photo's teeth are
     closed_from_open: bool  # the photo was open and ``frame`` is it closed
+    heard: HeardSpeech | None = None  # what the mouth model's phones heard; None: no phones decoded
 
 
-@dataclass
-class _Inputs:
-    """One run's inputs, read and checked."""
-
-    output: Path | None  # not one of the inputs, with room for the video; None: frames for the callback only
-    photo: np.ndarray  # RGB, as given (MS-Sync finds the face at full size)
-    frame: np.ndarray  # the photo fitted to the output size, ``scale`` times its size
-    scale: float
-    wave: np.ndarray  # the speech at 16 kHz
-    output_wave: object  # the speech for the video's sound (:func:`~talkhead.pipelines.pipeline_utils.load_speech`)
-    image_name: str  # for the messages
-    audio_name: str
-
-
-def _read_photo(image, image_name: str) -> np.ndarray:
-    """``image`` (a path or an array) as an RGB uint8 array, with a one-line error for what is not a photo."""
-    photo = read_image(image) if isinstance(image, (str, os.PathLike)) else np.asarray(image)
-    if photo.ndim == 2:
-        photo = np.repeat(photo[..., None], 3, axis=2)
-    if photo.ndim != 3 or photo.shape[2] not in (3, 4) or min(photo.shape[:2]) < 32:
-        raise TalkheadInputError(
-            f"{image_name} must be an RGB image at least 32 pixels on a side, got shape {photo.shape}"
-        )
-    return np.ascontiguousarray(photo[..., :3]).astype(np.uint8)
-
-
-def _read_inputs(image, audio, output, options: TalkingHeadOptions) -> _Inputs:
-    """The output path checked, the photo and the speech read, then the free space for the video checked."""
-    image_path = image if isinstance(image, (str, os.PathLike)) else None
-    audio_path = audio if isinstance(audio, (str, os.PathLike)) else None
-    image_name = str(image) if image_path is not None else "the photo"
-    audio_name = str(audio) if audio_path is not None else "the audio"
-    if output is not None:
-        output = check_output_path(output, [image_path, audio_path])
-    photo = _read_photo(image, image_name)
-    wave, output_wave = load_speech(audio, audio_name)
-    frame, scale = fit_photo(photo, options.output_size)
-    if output is not None:
-        frames = round(len(wave) / audio_io.SAMPLE_RATE * options.fps)
-        check_free_space(output, estimated_video_bytes(frames, frame.shape[1], frame.shape[0], options.fps))
-    return _Inputs(output, photo, frame, scale, wave, output_wave, image_name, audio_name)
-
-
-def _speech_motion(inputs: _Inputs, models: TalkingHeadModels, options: TalkingHeadOptions, times: StageTimes):
+def _speech_motion(inputs: PhotoInputs, models: TalkingHeadModels, options: TalkingHeadOptions, times: StageTimes):
     """(MS-Sync's motion for the photo, timed as ``landmarks``; the mouth model's phones of the speech, which decode
     meanwhile: :func:`~talkhead.pipelines.talking_head.photo_motion.start_mouth_phones`)."""
     pending_phones = start_mouth_phones(models.mouth_model, inputs.wave, options.language)
@@ -172,13 +119,14 @@ def _speech_motion(inputs: _Inputs, models: TalkingHeadModels, options: TalkingH
 def _animate_photo(
     motion: LandmarkMotion,
     pending_phones,
-    inputs: _Inputs,
+    inputs: PhotoInputs,
     models: TalkingHeadModels,
     options: TalkingHeadOptions,
     times: StageTimes,
 ) -> AnimatedPhoto:
     """``motion`` on the photo fitted to the output: head and lips rescaled, an open photo closed unless
-    ``keep_open_mouth``, the mouth and jaw set by the mouth model when there is one, resampled to ``options.fps``."""
+    ``keep_open_mouth``, the mouth and jaw set by the mouth model when there is one (with what its phones heard),
+    resampled to ``options.fps``."""
     mouth_model = models.mouth_model
     detrend = int(round(options.lip_detrend_seconds * audio_lib.VIDEO_FPS)) if mouth_model is None else 0
     lip_scale = options.lip_scale if mouth_model is None else 0.0  # the mouth model sets the mouth below
@@ -195,8 +143,20 @@ def _animate_photo(
     closed_from_open = not options.keep_open_mouth and mouth_opening(start) > OPEN_PHOTO_GAP
     if closed_from_open:
         frame, start = close_photo_mouth(frame, start)
+    heard = None
     if mouth_model is not None:
         with times.stage("landmarks"):
+            phones = None
+            if not motion.silent:  # a silent mouth stays shut: its phones are neither read nor waited for
+                phones, heard = heard_mouth_phones(
+                    mouth_model,
+                    inputs.wave,
+                    len(points),
+                    audio_lib.VIDEO_FPS,
+                    options.language,
+                    pending_phones,
+                    options.visemes,
+                )
             points = speak_with_mouth_model(
                 points,
                 start,
@@ -205,13 +165,13 @@ def _animate_photo(
                 options.lip_scale,
                 silent=motion.silent,
                 language=options.language,
-                pending_phones=pending_phones,
+                phones=phones,
                 visemes=options.visemes,
             )
-    return AnimatedPhoto(frame, start, resample_motion(points, options.fps), reference, closed_from_open)
+    return AnimatedPhoto(frame, start, resample_motion(points, options.fps), reference, closed_from_open, heard)
 
 
-def _motion_warnings(motion: LandmarkMotion, inputs: _Inputs) -> list[str]:
+def _motion_warnings(motion: LandmarkMotion, inputs: PhotoInputs) -> list[str]:
     """What the user should know about the faces in the photo and the speech."""
     messages = []
     if motion.faces_found > 1:
@@ -264,7 +224,7 @@ def _repaint(models: TalkingHeadModels, motion: AnimatedPhoto, wave: np.ndarray,
 
 
 def _write_frames(
-    frames_of: PhotoFrames, repaint, inputs: _Inputs, options: TalkingHeadOptions, times: StageTimes, frame_callback
+    frames_of: PhotoFrames, repaint, inputs: PhotoInputs, options: TalkingHeadOptions, times: StageTimes, frame_callback
 ) -> None:
     """Render the frames in batches (in worker threads), repaint them if asked, and hand each to ``frame_callback``
     and to the video at ``inputs.output`` (if not ``None``)."""
@@ -317,7 +277,7 @@ def talking_head(
             "talking_head needs models.head_model (MS-Sync): load it with load_talking_head_models"
         )
     options = options or TalkingHeadOptions()
-    inputs = _read_inputs(image, audio, output, options)
+    inputs = read_photo_inputs(image, audio, output, options)
     times = StageTimes()
     head_motion, pending_phones = _speech_motion(inputs, models, options, times)
     motion = _animate_photo(head_motion, pending_phones, inputs, models, options, times)
@@ -336,6 +296,7 @@ def talking_head(
         head_motion.faces_found,
         messages,
         times.to_dict(),
+        motion.heard,
     )
 
 
