@@ -19,6 +19,11 @@ Validation on held-out sources measures offset accuracy (the aligned audio score
 M; chance 1/M) and keeps the best weights by it. ``--imagenet_resnet50 FILE`` initialises AVSyncNet's
 paper-size image tower from a torchvision ResNet-50 state dict (our choice: ImageNet weights, the first conv
 replicated over the 5 frames); without it the towers start from random weights.
+
+``--streaming`` reads a dataset bigger than memory (``talkhead preprocess --faces --shard I/N`` Parquet shards) as
+it goes, each of ``accelerate launch --num_processes N``'s processes its own part, and resumes mid-pass exactly
+(:mod:`talkhead.training.streamed_data`); validation draws its groups from the first 200 held-out clips again at
+each validation, and the mouth-shape target is standardised on the first 64 training clips.
 """
 
 from __future__ import annotations
@@ -77,11 +82,10 @@ def build_model(args):
 
 
 def embed_groups(model, faces: torch.Tensor, mels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(G, M, D) face and audio embeddings of (G, M, ...) face and mel windows."""
-    return (
-        model.embed_faces(faces.flatten(0, 1)).unflatten(0, faces.shape[:2]),
-        model.embed_audio(mels.flatten(0, 1)).unflatten(0, mels.shape[:2]),
-    )
+    """(G, M, D) face and audio embeddings of (G, M, ...) face and mel windows, through the model's ``forward`` (what
+    DDP and mixed precision wrap)."""
+    output = model(faces.flatten(0, 1), mels.flatten(0, 1))
+    return output.face_embeddings.unflatten(0, faces.shape[:2]), output.audio_embeddings.unflatten(0, mels.shape[:2])
 
 
 def offset_scores(
@@ -163,42 +167,109 @@ def align_training_clips(clips, output_dir: Path):
     return [shift_clip(clip, lag) for clip, lag in zip(clips, lags, strict=True)]
 
 
-def load_datasets(args, output_dir: Path):
-    """The training windows (offset groups or BCE pairs), the fixed validation groups, the clip counts, the
-    held-out sources."""
+@dataclass
+class TrainingData:
+    loader: torch.utils.data.DataLoader
+    validation: object  # an OffsetWindowDataset, None, or streamed batches drawn again at each validation
+    validation_clips: int
+    held_out: list[str]
+    mouth_clips: object  # clips whose mouth shapes standardise the auxiliary target
+    describe: str
+    train_clips: int | None = None  # None when streamed (not counted)
+    begin_pass: object = None
+
+
+def in_memory_data(args, output_dir: Path) -> TrainingData:
+    """The training windows (offset groups or BCE pairs) of every clip loaded, the fixed validation groups."""
     from talkhead.data.clips import load_training_clips
     from talkhead.data.face_windows import OffsetWindowDataset, SyncWindowDataset
-    from talkhead.errors import TalkheadInputError
 
-    try:
-        train_clips, validation_clips, held_out = load_training_clips(
-            args.dataset, args.split, args.validation_sources, args.validation_fraction, args.seed
+    train_clips, validation_clips, held_out = load_training_clips(
+        args.dataset, args.split, args.validation_sources, args.validation_fraction, args.seed
+    )
+    if args.align_offsets:
+        train_clips = align_training_clips(train_clips, output_dir)
+    if args.objective == "offset":
+        dataset = OffsetWindowDataset(
+            train_clips, args.offset_windows, args.offset_stride, seed=args.seed, augment=args.augment
         )
-        if args.align_offsets:
-            train_clips = align_training_clips(train_clips, output_dir)
-        if args.objective == "offset":
-            dataset = OffsetWindowDataset(
-                train_clips, args.offset_windows, args.offset_stride, seed=args.seed, augment=args.augment
-            )
-        else:
-            dataset = SyncWindowDataset(train_clips, seed=args.seed)
-        validation = (
-            OffsetWindowDataset(
-                validation_clips,
-                args.offset_windows,
-                args.offset_stride,
-                samples_per_epoch=args.validation_samples,
-                seed=1234,
-            )
-            if validation_clips
-            else None
+    else:
+        dataset = SyncWindowDataset(train_clips, seed=args.seed)
+    validation = (
+        OffsetWindowDataset(
+            validation_clips,
+            args.offset_windows,
+            args.offset_stride,
+            samples_per_epoch=args.validation_samples,
+            seed=1234,
         )
-    except (TalkheadInputError, ValueError) as err:
-        raise SystemExit(f"error: {err}") from err
-    return dataset, validation, len(validation_clips), held_out
+        if validation_clips
+        else None
+    )
+    # the shuffle of pass p is drawn from its own generator seeded with (seed, p), not from the global one dropout
+    # uses: a resumed run finds the order of its pass again and the dropout stream of an uninterrupted run
+    order = torch.Generator()
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=args.batch_size, shuffle=True, drop_last=True, num_workers=args.num_workers, generator=order
+    )
+
+    def begin_pass(passes: int) -> None:
+        dataset.epoch = passes + 1
+        order.manual_seed(args.seed * 1_000_003 + passes)
+
+    return TrainingData(
+        loader,
+        validation,
+        len(validation_clips),
+        held_out,
+        dataset.clips,
+        f"{len(dataset.clips)} training clips",
+        len(dataset.clips),
+        begin_pass,
+    )
+
+
+def streamed_data(args, trainer) -> TrainingData:
+    """Clips streamed from the Parquet shards, this process's part (see talkhead.training.streamed_data)."""
+    from functools import partial
+
+    from talkhead.data.face_windows import WINDOW, offset_sample, offset_span, sync_pair_sample, usable_clip
+    from talkhead.data.streaming import FACE_COLUMNS, clip_draws
+    from talkhead.training.streamed_data import StreamedBatches, stream_description, streamed_split, streamed_windows
+
+    if args.align_offsets:
+        raise SystemExit(
+            "error: --align_offsets searches every clip at once; with --streaming undo the offsets at preprocessing "
+            "(talkhead preprocess --av-offset-model) and drop --align_offsets"
+        )
+    split = streamed_split(args, FACE_COLUMNS)
+    offset_frames = offset_span(args.offset_windows, args.offset_stride)
+    if args.objective == "offset":
+        sample = partial(offset_sample, windows=args.offset_windows, stride=args.offset_stride, augment=args.augment)
+        span = offset_frames
+    else:
+        sample, span = sync_pair_sample, 2 * WINDOW
+    training = clip_draws(partial(usable_clip, min_frames=span), sample, span, args.stream_draws)
+    windows = streamed_windows(trainer, split, training)
+    held_sample = partial(offset_sample, windows=args.offset_windows, stride=args.offset_stride)
+    validation = StreamedBatches(
+        split.validation_clips(prepare=lambda clip: clip),
+        clip_draws(partial(usable_clip, min_frames=offset_frames), held_sample, offset_frames, args.stream_draws),
+        args.validation_samples,
+        args.batch_size,
+    )
+    return TrainingData(
+        windows.loader(args.batch_size),
+        validation,
+        len(validation.clips),
+        split.held_out,
+        list(split.first_training_clips(64)),
+        stream_description(trainer),
+    )
 
 
 def main(argv=None) -> None:
+    from talkhead.errors import TalkheadInputError
     from talkhead.losses import offset_classification_loss, sync_bce_loss
     from talkhead.training.accelerator_setup import build_scheduler
     from talkhead.training.checkpoints import parse_arguments
@@ -209,7 +280,10 @@ def main(argv=None) -> None:
     args.require_choice("architecture", ("avsyncnet", "syncnet"))
     args.require_choice("objective", ("offset", "bce"))
     trainer = Trainer(args, args.architecture)
-    dataset, validation, validation_clips, held_out = load_datasets(args, trainer.output_dir)
+    try:
+        data = streamed_data(args, trainer) if args.streaming else in_memory_data(args, trainer.output_dir)
+    except (TalkheadInputError, ValueError) as err:
+        raise SystemExit(f"error: {err}") from err
     model = build_model(args)
     if args.imagenet_resnet50:
         from talkhead.models.avsyncnet import load_imagenet_resnet50
@@ -218,31 +292,34 @@ def main(argv=None) -> None:
             model, torch.load(args.imagenet_resnet50, map_location="cpu", weights_only=True)
         )
         trainer.print(f"image tower initialised from {args.imagenet_resnet50} (not from it: {', '.join(missing)})")
-    validation_batches = list(torch.utils.data.DataLoader(validation, batch_size=args.batch_size)) if validation else []
-    # the shuffle of pass p is drawn from its own generator seeded with (seed, p), not from the global one dropout
-    # uses: a resumed run finds the order of its pass again and the dropout stream of an uninterrupted run
-    order = torch.Generator()
-    loader = torch.utils.data.DataLoader(
-        dataset, batch_size=args.batch_size, shuffle=True, drop_last=True, num_workers=args.num_workers, generator=order
+    if args.streaming:
+        validation_batches = data.validation
+    else:  # after the model: iterating a loader draws from the global generator its initial weights come from
+        validation = data.validation
+        validation_batches = (
+            list(torch.utils.data.DataLoader(validation, batch_size=args.batch_size)) if validation else []
+        )
+    heads = (
+        mouth_shape_heads(model, data.mouth_clips) if args.objective == "offset" and args.mouth_shape_weight else None
     )
-    heads = mouth_shape_heads(model, dataset.clips) if args.objective == "offset" and args.mouth_shape_weight else None
     parameters = list(model.parameters()) + (list(heads.parameters()) if heads is not None else [])
     optimizer = torch.optim.Adam(parameters, lr=args.learning_rate, betas=(0.5, 0.999))
     trained = [model] if heads is None else [model, heads]
-    *trained, optimizer, loader, scheduler = trainer.prepare(
-        *trained, optimizer, loader, build_scheduler(optimizer, args)
-    )
+    if args.streaming:  # each process streams its own part: the loader is not handed to accelerate
+        *trained, optimizer, scheduler = trainer.prepare(*trained, optimizer, build_scheduler(optimizer, args))
+        batches = trainer.stream_batches(data.loader)
+    else:
+        *trained, optimizer, data.loader, scheduler = trainer.prepare(
+            *trained, optimizer, data.loader, build_scheduler(optimizer, args)
+        )
+        batches = trainer.batches(data.loader, data.begin_pass)
     model, heads = trained[0], (trained[1] if heads is not None else None)
     trainer.start(
         model,
-        f"{len(dataset.clips)} training clips, {validation_clips} validation clips "
-        f"(held-out sources: {', '.join(held_out) or 'none'}); {args.architecture} {args.model_config}",
+        f"{data.describe}, {data.validation_clips} validation clips "
+        f"(held-out sources: {', '.join(data.held_out) or 'none'}); {args.architecture} {args.model_config}",
     )
     chance = 1 / args.offset_windows
-
-    def begin_pass(passes: int) -> None:
-        dataset.epoch = passes + 1
-        order.manual_seed(args.seed * 1_000_003 + passes)
 
     def train_step(batch: dict) -> dict:
         if args.objective == "offset":
@@ -265,7 +342,7 @@ def main(argv=None) -> None:
             f"{r['aligned_cosine']:.3f} shifted {r['shifted_cosine']:.3f}"
         ),
     )
-    trainer.fit(trainer.batches(loader, begin_pass), train_step, trained, validation if validation_batches else None)
+    trainer.fit(batches, train_step, trained, validation if validation_batches else None)
     if trainer.is_main_process:
         trainer.export(
             {
@@ -273,9 +350,9 @@ def main(argv=None) -> None:
                 "objective": args.objective,
                 "offset_windows": args.offset_windows,
                 "offset_stride": args.offset_stride,
-                "held_out_sources": held_out,
-                "train_clips": len(dataset.clips),
-                "validation_clips": validation_clips,
+                "held_out_sources": data.held_out,
+                "train_clips": data.train_clips,
+                "validation_clips": data.validation_clips,
             }
         )
     trainer.end()

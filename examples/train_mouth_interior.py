@@ -147,9 +147,99 @@ def save_plots(output_dir: Path, history: dict) -> None:
         )
 
 
-def main(argv=None) -> None:
+@dataclass
+class TrainingData:
+    loader: torch.utils.data.DataLoader
+    validation: object  # batches: a list, or streamed ones drawn again at each validation
+    validation_clips: int
+    held_out: list[str]
+    mouth_size: int
+    describe: str
+    train_clips: int | None = None  # None when streamed (not counted)
+    begin_pass: object = None
+
+
+def in_memory_data(args, config) -> TrainingData:
     from talkhead.data.clips import load_training_clips
     from talkhead.data.mouth_interior_samples import MouthInteriorSamples
+    from talkhead.training.loop import seeded_loader
+
+    train_clips, validation_clips, held_out = load_training_clips(
+        args.dataset, args.split, args.validation_sources, args.validation_fraction, args.seed
+    )
+    dataset = MouthInteriorSamples(
+        train_clips,
+        args.samples_per_pass,
+        args.seed,
+        args.open_share,
+        args.closed_reference_share,
+        grow=config.mask_grow,
+    )
+    held = (
+        MouthInteriorSamples(
+            validation_clips,
+            args.validation_samples,
+            args.seed + 1,
+            args.open_share,
+            args.closed_reference_share,
+            augment=False,
+            grow=config.mask_grow,
+        )
+        if validation_clips
+        else None
+    )
+    validation_batches = list(torch.utils.data.DataLoader(held, batch_size=32)) if held is not None else []
+    loader = seeded_loader(dataset, args.batch_size, args)
+
+    def begin_pass(passes: int) -> None:
+        dataset.epoch = passes
+
+    return TrainingData(
+        loader,
+        validation_batches,
+        len(validation_clips),
+        held_out,
+        dataset.clips[0].mouths.shape[1],
+        f"{len(dataset.clips)} training clips",
+        len(dataset.clips),
+        begin_pass,
+    )
+
+
+def streamed_data(args, config, trainer) -> TrainingData:
+    """Clips streamed from the Parquet shards, this process's part (see talkhead.training.streamed_data)."""
+    from functools import partial
+
+    from talkhead.data.mouth_interior_samples import SAMPLE_SPAN, interior_clip, interior_sample
+    from talkhead.data.streaming import MOUTH_CROP_COLUMNS, clip_draws
+    from talkhead.training.streamed_data import StreamedBatches, stream_description, streamed_split, streamed_windows
+
+    split = streamed_split(args, MOUTH_CROP_COLUMNS)
+    shares = {"open_share": args.open_share, "closed_reference_share": args.closed_reference_share}
+    sample = partial(interior_sample, **shares, grow=config.mask_grow)
+    windows = streamed_windows(trainer, split, clip_draws(interior_clip, sample, SAMPLE_SPAN, args.stream_draws))
+    held_sample = partial(interior_sample, **shares, augment=False, grow=config.mask_grow)
+    validation = StreamedBatches(
+        split.validation_clips(prepare=lambda clip: clip),
+        clip_draws(interior_clip, held_sample, SAMPLE_SPAN, args.stream_draws),
+        args.validation_samples,
+        batch_size=32,
+        seed=args.seed + 1,
+    )
+    first = next(iter(split.first_training_clips(16, prepare=interior_clip)), None)
+    if first is None:
+        raise ValueError("none of the first 16 training clips has enough frames with a face")
+    return TrainingData(
+        windows.loader(args.batch_size),
+        validation,
+        len(validation.clips),
+        split.held_out,
+        first.mouths.shape[1],
+        stream_description(trainer),
+    )
+
+
+def main(argv=None) -> None:
     from talkhead.errors import TalkheadInputError
     from talkhead.losses import (
         feature_matching_loss,
@@ -169,38 +259,14 @@ def main(argv=None) -> None:
     trainer = Trainer(args, "mouth-interior")
     config = MouthInteriorConfig.from_preset_or_file(args.model_config)
     try:
-        train_clips, validation_clips, held_out = load_training_clips(
-            args.dataset, args.split, args.validation_sources, args.validation_fraction, args.seed
-        )
-        dataset = MouthInteriorSamples(
-            train_clips,
-            args.samples_per_pass,
-            args.seed,
-            args.open_share,
-            args.closed_reference_share,
-            grow=config.mask_grow,
-        )
-        held = (
-            MouthInteriorSamples(
-                validation_clips,
-                args.validation_samples,
-                args.seed + 1,
-                args.open_share,
-                args.closed_reference_share,
-                augment=False,
-                grow=config.mask_grow,
-            )
-            if validation_clips
-            else None
-        )
+        data = streamed_data(args, config, trainer) if args.streaming else in_memory_data(args, config)
     except (TalkheadInputError, ValueError) as err:
         raise SystemExit(f"error: {err}") from err
-    if dataset.clips[0].mouths.shape[1] != config.mouth_size:
+    if data.mouth_size != config.mouth_size:
         raise SystemExit(
-            f"error: the dataset's mouth crops are {dataset.clips[0].mouths.shape[1]} px, the model "
-            f"reads {config.mouth_size}"
+            f"error: the dataset's mouth crops are {data.mouth_size} px, the model reads {config.mouth_size}"
         )
-    validation_batches = list(torch.utils.data.DataLoader(held, batch_size=32)) if held is not None else []
+    validation_batches = data.validation
     generator = MouthInteriorGenerator(config)
     if args.init_from:
         from talkhead.hub import load_pretrained
@@ -210,28 +276,25 @@ def main(argv=None) -> None:
             raise SystemExit(f"error: --init_from {args.init_from} is not a '{args.model_config}' model")
     widths = (32, 64, 128, 128, 128)[: args.discriminator_layers]
     discriminator = MouthPatchDiscriminator(widths=widths, with_mask=args.discriminator_mask)
-    loader = torch.utils.data.DataLoader(
-        dataset,
-        batch_size=args.batch_size,
-        drop_last=True,
-        num_workers=args.num_workers,
-        generator=torch.Generator().manual_seed(args.seed),
-    )
     optimizer_g = torch.optim.AdamW(
         generator.parameters(), lr=args.learning_rate, betas=(0.5, 0.999), weight_decay=args.weight_decay
     )
     optimizer_d = torch.optim.AdamW(discriminator.parameters(), lr=args.discriminator_learning_rate, betas=(0.5, 0.999))
-    generator, discriminator, optimizer_g, optimizer_d, loader, scheduler = trainer.prepare(
-        generator, discriminator, optimizer_g, optimizer_d, loader, build_scheduler(optimizer_g, args)
-    )
+    if args.streaming:  # each process streams its own part: the loader is not handed to accelerate
+        generator, discriminator, optimizer_g, optimizer_d, scheduler = trainer.prepare(
+            generator, discriminator, optimizer_g, optimizer_d, build_scheduler(optimizer_g, args)
+        )
+        batches = trainer.stream_batches(data.loader)
+    else:
+        generator, discriminator, optimizer_g, optimizer_d, data.loader, scheduler = trainer.prepare(
+            generator, discriminator, optimizer_g, optimizer_d, data.loader, build_scheduler(optimizer_g, args)
+        )
+        batches = trainer.batches(data.loader, data.begin_pass)
     trainer.start(
         generator,
-        f"{len(dataset.clips)} training clips, {len(validation_clips)} validation clips (held-out sources: "
-        f"{', '.join(held_out) or 'none'}); {sum(p.numel() for p in generator.parameters())} parameters",
+        f"{data.describe}, {data.validation_clips} validation clips (held-out sources: "
+        f"{', '.join(data.held_out) or 'none'}); {sum(p.numel() for p in generator.parameters())} parameters",
     )
-
-    def begin_pass(passes: int) -> None:
-        dataset.epoch = passes
 
     def train_step(batch: dict) -> dict:
         crops, masks = batch["crops"], batch["masks"]
@@ -261,7 +324,7 @@ def main(argv=None) -> None:
         if trainer.is_main_process and validation_batches:
             save_sample_grid(
                 trainer.accelerator.unwrap_model(generator),
-                validation_batches[0],
+                next(iter(validation_batches)),
                 trainer.output_dir / "samples" / f"step-{step:07d}.png",
             )
 
@@ -277,7 +340,7 @@ def main(argv=None) -> None:
         ),
     )
     trainer.fit(
-        trainer.batches(loader, begin_pass),
+        batches,
         train_step,
         [generator, discriminator],
         validation if validation_batches else None,
@@ -285,7 +348,11 @@ def main(argv=None) -> None:
     )
     if trainer.is_main_process:
         trainer.export(
-            {"held_out_sources": held_out, "train_clips": len(dataset.clips), "validation_clips": len(validation_clips)}
+            {
+                "held_out_sources": data.held_out,
+                "train_clips": data.train_clips,
+                "validation_clips": data.validation_clips,
+            }
         )
     trainer.end()
 

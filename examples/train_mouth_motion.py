@@ -56,7 +56,17 @@ class MouthMotionTrainingArguments(MouthShapeTrainingArguments):
     )
     time_stretch: float = field(default=0.0, metadata={"help": "play windows at a random rate in [1-s, 1+s]"})
     band_warp: float = field(default=0.0, metadata={"help": "warp the mel bands by a random factor in [1-w, 1+w]"})
-    mel_normalization: str = field(default="mean", metadata={"help": "per-clip mel normalisation: mean or mean_std"})
+    mel_normalization: str = field(
+        default="mean",
+        metadata={"help": "mel normalisation: mean or mean_std per clip, or running (a streamable model's)"},
+    )
+    look_ahead: int | None = field(
+        default=None,
+        metadata={
+            "help": "future frames a prediction may read (a streamable model for live avatars, with "
+            "--mel_normalization running --phone_decoder live); default: as many as past ones"
+        },
+    )
     ensemble_size: int | None = field(default=None, metadata={"help": "overrides the preset's ensemble size"})
     align_offsets: bool = field(
         default=True,
@@ -89,21 +99,6 @@ class MouthMotionTrainingArguments(MouthShapeTrainingArguments):
     sync_loss_weight: float = field(default=0.0, metadata={"help": "weight of the sync loss (0: off)"})
     window: int = field(default=100, metadata={"help": "frames per training sample"})
     checkpointing_steps: int = field(default=1000)
-    streaming: bool = field(
-        default=False,
-        metadata={
-            "help": "stream the clips from the dataset's Parquet shards instead of loading them (datasets bigger than "
-            "memory; each process reads its own part; see talkhead.data.streaming)"
-        },
-    )
-    window_buffer: int = field(default=512, metadata={"help": "--streaming: windows in the shuffle buffer"})
-    stream_draws: int = field(
-        default=4,
-        metadata={
-            "help": "--streaming: windows drawn from each clip per --window frames of it (a clip's features cost more "
-            "than a step spends on a window)"
-        },
-    )
 
 
 @torch.no_grad()
@@ -196,6 +191,7 @@ def build_config(args):
         opening_loss_weight=args.opening_loss_weight,
         correlation_loss_weight=args.correlation_loss_weight,
         mel_normalization=args.mel_normalization,
+        look_ahead=args.look_ahead,
         **args.model_overrides("ensemble_size"),
     )
 
@@ -253,6 +249,7 @@ class TrainingData:
 def in_memory_data(args, config) -> TrainingData:
     """Every clip loaded, offsets undone, windows drawn afresh each pass (replayed exactly on resume)."""
     from talkhead.data.mouth_windows import MouthWindowDataset, silence_displacement, speech_opening_std
+    from talkhead.training.loop import seeded_loader
     from talkhead.training.motion_clips import prepare_motion_clips
 
     train_clips, validation_clips, held_out = prepare_motion_clips(args, config)
@@ -264,15 +261,7 @@ def in_memory_data(args, config) -> TrainingData:
         band_warp=args.band_warp,
         mel_columns=config.mel_columns,
     )
-    # the loader draws its worker seed from its own generator, not from the global one dropout uses, so starting a
-    # pass (or resuming mid-pass) leaves the dropout masks of an uninterrupted run unchanged
-    loader = torch.utils.data.DataLoader(
-        dataset,
-        batch_size=args.batch_size,
-        drop_last=True,
-        num_workers=args.num_workers,
-        generator=torch.Generator().manual_seed(args.seed),
-    )
+    loader = seeded_loader(dataset, args.batch_size, args)
 
     def begin_pass(passes: int) -> None:  # a fresh draw of windows every pass, seeded by the step it began at
         dataset.epoch = passes * len(loader)
@@ -299,10 +288,9 @@ def streamed_data(args, config, trainer) -> TrainingData:
 
     if args.time_stretch or args.band_warp:
         raise SystemExit("error: --streaming draws plain windows; drop --time_stretch and --band_warp")
-    sample = partial(window_sample, window=args.window)
-    state = trainer.accelerator.state
-    data = streamed_motion_data(args, config, sample, state.process_index, state.num_processes)
-    trainer.accelerator.register_for_checkpointing(data.windows)  # before trainer.start() restores a checkpoint
+    from talkhead.training.streamed_data import stream_description
+
+    data = streamed_motion_data(trainer, config, partial(window_sample, window=args.window))
     phones = "stored phones" if data.stored_phones else "phones decoded as clips arrive"
     trainer.print(
         f"streaming: audio-video offsets are not searched (undo them with `talkhead preprocess "
@@ -314,7 +302,7 @@ def streamed_data(args, config, trainer) -> TrainingData:
         data.held_out,
         data.rest_pose,
         data.opening_std,
-        f"training clips streamed (process {state.process_index + 1} of {state.num_processes})",
+        stream_description(trainer),
     )
 
 

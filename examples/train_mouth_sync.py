@@ -12,6 +12,11 @@ Every clip's audio-video offset is undone first, validation clips' too (``--alig
 raw clips are off by up to 8 frames (``talkhead.data.av_offsets``, found with the phone table, no
 learned model), and an expert selected on mislabelled offsets is selected on noise. Validation
 measures the group offset accuracy and keeps the best weights by it.
+
+``--streaming`` reads a dataset bigger than memory (``talkhead preprocess --shard I/N`` Parquet shards) as it goes,
+each of ``accelerate launch --num_processes N``'s processes its own part, and resumes mid-pass exactly
+(:mod:`talkhead.training.streamed_data`); the offsets are then undone at preprocessing (``--av-offset-model``) and
+validation reads the first 200 held-out clips again at each validation.
 """
 
 from __future__ import annotations
@@ -55,16 +60,81 @@ def save_plots(output_dir: Path, history: dict, chance: float) -> None:
     )
 
 
+@dataclass
+class TrainingData:
+    loader: torch.utils.data.DataLoader
+    validation: object  # MotionClips: a list, or streamed clips read again at each validation
+    held_out: list[str]
+    describe: str
+    train_clips: int | None = None  # None when streamed (not counted)
+    begin_pass: object = None
+
+
+def in_memory_data(args, config) -> TrainingData:
+    """Every clip loaded, offsets undone, groups drawn afresh each pass (replayed exactly on resume)."""
+    from talkhead.data.mouth_windows import MouthSyncGroupDataset
+    from talkhead.training.loop import seeded_loader
+    from talkhead.training.motion_clips import prepare_motion_clips
+
+    train_clips, validation_clips, held_out = prepare_motion_clips(
+        args, config, search_validation=True, undo_validation=args.align_validation
+    )
+    dataset = MouthSyncGroupDataset(
+        train_clips, config.window, args.windows_per_group, args.stride, seed=args.seed, augment=args.augment
+    )
+    loader = seeded_loader(dataset, args.batch_size, args)
+
+    def begin_pass(passes: int) -> None:  # a fresh draw of groups every pass, seeded by the step it began at
+        dataset.epoch = passes * len(loader)
+
+    return TrainingData(
+        loader, validation_clips, held_out, f"{len(dataset.clips)} training clips", len(dataset.clips), begin_pass
+    )
+
+
+def streamed_data(args, config, trainer) -> TrainingData:
+    """Clips streamed from the Parquet shards, this process's part (see talkhead.training.streamed_data)."""
+    from functools import partial
+
+    from talkhead.data.mouth_windows import group_sample
+    from talkhead.data.streaming import clip_draws
+    from talkhead.training.streamed_data import stream_description, streamed_windows
+    from talkhead.training.streamed_motion import motion_clip_maker, motion_split
+
+    split = motion_split(args)
+    to_motion_clip, _ = motion_clip_maker(args, config)
+    span = config.window + (args.windows_per_group - 1) * args.stride
+
+    def long_enough(clip):
+        return to_motion_clip(clip) if clip.num_frames >= span else None
+
+    sample = partial(
+        group_sample,
+        window=config.window,
+        windows_per_group=args.windows_per_group,
+        stride=args.stride,
+        augment=args.augment,
+    )
+    windows = streamed_windows(trainer, split, clip_draws(long_enough, sample, span, args.stream_draws))
+    trainer.print(
+        "streaming: audio-video offsets are not searched (undo them with `talkhead preprocess --av-offset-model`)"
+    )
+    return TrainingData(
+        windows.loader(args.batch_size),
+        split.validation_clips(to_motion_clip),
+        split.held_out,
+        stream_description(trainer),
+    )
+
+
 def main(argv=None) -> None:
     from talkhead.data.mouth_sync import group_offset_accuracy
-    from talkhead.data.mouth_windows import MouthSyncGroupDataset
     from talkhead.errors import TalkheadInputError
     from talkhead.losses import offset_classification_loss
     from talkhead.models.mouth_sync import MouthSyncConfig, MouthSyncModel
     from talkhead.training.accelerator_setup import build_scheduler
     from talkhead.training.checkpoints import parse_arguments
     from talkhead.training.loop import Trainer, Validation
-    from talkhead.training.motion_clips import prepare_motion_clips
 
     args = parse_arguments(MouthSyncTrainingArguments, argv)
     args.require_data_and_output()
@@ -73,35 +143,25 @@ def main(argv=None) -> None:
         args.model_config, use_phones=args.use_phones, use_mel=args.use_mel, **args.model_overrides("window")
     )
     try:
-        train_clips, validation_clips, held_out = prepare_motion_clips(
-            args, config, search_validation=True, undo_validation=args.align_validation
-        )
-        dataset = MouthSyncGroupDataset(
-            train_clips, config.window, args.windows_per_group, args.stride, seed=args.seed, augment=args.augment
-        )
+        data = streamed_data(args, config, trainer) if args.streaming else in_memory_data(args, config)
     except (TalkheadInputError, ValueError) as err:
         raise SystemExit(f"error: {err}") from err
+    validation_clips, held_out = data.validation, data.held_out
     model = MouthSyncModel(config)
-    # the loader draws its worker seed from its own generator, not from the global one dropout uses, so starting a
-    # pass (or resuming mid-pass) leaves the dropout masks of an uninterrupted run unchanged
-    loader = torch.utils.data.DataLoader(
-        dataset,
-        batch_size=args.batch_size,
-        drop_last=True,
-        num_workers=args.num_workers,
-        generator=torch.Generator().manual_seed(args.seed),
-    )
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
-    model, optimizer, loader, scheduler = trainer.prepare(model, optimizer, loader, build_scheduler(optimizer, args))
+    if args.streaming:  # each process streams its own part: the loader is not handed to accelerate
+        model, optimizer, scheduler = trainer.prepare(model, optimizer, build_scheduler(optimizer, args))
+    else:
+        model, optimizer, data.loader, scheduler = trainer.prepare(
+            model, optimizer, data.loader, build_scheduler(optimizer, args)
+        )
     trainer.start(
         model,
-        f"{len(dataset.clips)} training clips, {len(validation_clips)} validation clips (held-out "
+        f"{data.describe}, {len(validation_clips)} validation clips (held-out "
         f"sources: {', '.join(held_out) or 'none'}); {sum(p.numel() for p in model.parameters())} parameters",
     )
     chance = 1 / args.windows_per_group
-
-    def begin_pass(passes: int) -> None:  # a fresh draw of groups every pass, seeded by the step it began at
-        dataset.epoch = passes * len(loader)
+    batches = trainer.stream_batches(data.loader) if args.streaming else trainer.batches(data.loader, data.begin_pass)
 
     def train_step(batch: dict) -> dict:
         output = model(batch["mouth_windows"], batch["audio_windows"])
@@ -113,7 +173,7 @@ def main(argv=None) -> None:
 
     validation = Validation(
         lambda m: group_offset_accuracy(
-            m, validation_clips, args.windows_per_group, args.stride, args.validation_samples
+            m, list(validation_clips), args.windows_per_group, args.stride, args.validation_samples
         ),
         args.validation_steps,
         metric="offset_accuracy",
@@ -123,12 +183,12 @@ def main(argv=None) -> None:
             f"{r['aligned_cosine']:.3f} shifted {r['shifted_cosine']:.3f}"
         ),
     )
-    trainer.fit(trainer.batches(loader, begin_pass), train_step, [model], validation if validation_clips else None)
+    trainer.fit(batches, train_step, [model], validation if len(validation_clips) else None)
     if trainer.is_main_process:
         trainer.export(
             {
                 "held_out_sources": held_out,
-                "train_clips": len(dataset.clips),
+                "train_clips": data.train_clips,
                 "validation_clips": len(validation_clips),
                 "use_phones": args.use_phones,
                 "use_mel": args.use_mel,

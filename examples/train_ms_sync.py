@@ -12,6 +12,11 @@ rates drop by 10x after ``--decay_after`` steps. The paper's ablations: ``--sync
 80-frame clips of held-out speakers from their first frame and reports the evaluation syncers'
 AV-Conf / |AV-Off| per level; the best generator by level-1 AV-Conf is kept. Each checkpoint also
 renders a sample (generated beside ground-truth landmarks, audio muxed) to OUTPUT_DIR/samples.
+
+``--streaming`` reads a dataset bigger than memory (``talkhead preprocess --shard I/N`` Parquet shards) as it goes,
+each of ``accelerate launch --num_processes N``'s processes its own part, and resumes mid-pass exactly
+(:mod:`talkhead.training.streamed_data`); the input statistics come from the first 64 training clips, and
+validation cuts its chunks from the first 200 held-out clips again at each validation.
 """
 
 from __future__ import annotations
@@ -75,23 +80,48 @@ def load_splits(args):
     return load_training_clips(args.dataset, args.split, args.validation_sources, args.validation_fraction, args.seed)
 
 
-def validation_chunks(clips, frames: int) -> list[dict]:
+def validation_chunks(clips, frames: int):
     """Fixed validation clips: consecutive ``frames``-frame chunks of the held-out clips (smoothed as in training)."""
     from talkhead.processing.landmarks import smooth_landmarks
 
-    chunks = []
     for clip in clips:
         smoothed = smooth_landmarks(clip.landmarks)
         for start in range(0, clip.num_frames - frames + 1, frames):
-            chunks.append(
-                {
-                    "clip_id": clip.clip_id,
-                    "landmarks": smoothed[start : start + frames],
-                    "audio": clip.logfbank[4 * start : 4 * (start + frames)],
-                    "wave": clip.audio[SAMPLES_PER_FRAME * start : SAMPLES_PER_FRAME * (start + frames)],
-                }
-            )
-    return chunks
+            yield {
+                "clip_id": clip.clip_id,
+                "landmarks": smoothed[start : start + frames],
+                "audio": clip.logfbank[4 * start : 4 * (start + frames)],
+                "wave": clip.audio[SAMPLES_PER_FRAME * start : SAMPLES_PER_FRAME * (start + frames)],
+            }
+
+
+class StreamedChunks:
+    """The validation chunks of streamed held-out clips, cut again at every iteration (one clip in memory)."""
+
+    def __init__(self, clips, frames: int):
+        self.clips, self.frames = clips, frames
+
+    def __bool__(self) -> bool:
+        return len(self.clips) > 0
+
+    def __iter__(self):
+        return validation_chunks(self.clips, self.frames)
+
+
+def streamed_sequences(args, trainer, split, length: int):
+    """This process's streamed training sequences of ``length`` frames (see talkhead.training.streamed_data)."""
+    from talkhead.data.streaming import clip_draws
+    from talkhead.data.windows import landmark_sequence
+    from talkhead.processing.landmarks import smooth_landmarks
+    from talkhead.training.streamed_data import streamed_windows
+
+    def prepare(clip):  # smoothed once per clip, as LandmarkSequenceDataset does; short clips give nothing
+        return (smooth_landmarks(clip.landmarks, 3), clip.logfbank) if clip.num_frames >= length + 3 else None
+
+    def sample(prepared, rng):
+        return landmark_sequence(*prepared, rng, length, args.augment)
+
+    return streamed_windows(trainer, split, clip_draws(prepare, sample, length, args.stream_draws))
 
 
 @torch.no_grad()
@@ -205,7 +235,7 @@ def main(argv=None) -> None:
     from talkhead.losses import hinge_discriminator_loss, hinge_generator_loss, multiscale_sync_loss
     from talkhead.models.ms_sync import MSSyncSyncerModel
     from talkhead.training.checkpoints import parse_arguments
-    from talkhead.training.loop import Trainer, Validation, gradients_kept
+    from talkhead.training.loop import Trainer, Validation, gradients_kept, seeded_loader
 
     args = parse_arguments(MSSyncTrainingArguments, argv)
     args.require_data_and_output()
@@ -214,7 +244,15 @@ def main(argv=None) -> None:
         raise SystemExit("error: --batch_size must be at least 2 (the pair discriminator needs pairs)")
     trainer = Trainer(args, "ms-sync")
     try:
-        train_clips, validation_clips, held_out = load_splits(args)
+        if args.streaming:
+            from talkhead.data.streaming import MOTION_COLUMNS
+            from talkhead.training.streamed_data import streamed_split
+
+            split = streamed_split(args, MOTION_COLUMNS)
+            held_out, validation_clips = split.held_out, split.validation_clips()
+            train_clips = list(split.first_training_clips(64))  # the input statistics' clips
+        else:
+            train_clips, validation_clips, held_out = load_splits(args)
     except TalkheadInputError as err:
         raise SystemExit(f"error: {err}") from err
     sync_levels = [int(x) for x in args.sync_levels.split(",") if x.strip()]
@@ -228,35 +266,44 @@ def main(argv=None) -> None:
         raise SystemExit(
             f"error: --sequence_length {args.sequence_length} is too short for --sync_levels {args.sync_levels}: {err}"
         ) from err
-    dataset = LandmarkSequenceDataset(train_clips, n_obs + args.sequence_length, augment=args.augment, seed=args.seed)
-    # the loader draws its worker seed from its own generator, not from the global one the models' noise uses, so
-    # starting a pass (or resuming mid-pass) leaves the random stream of an uninterrupted run unchanged
-    loader = torch.utils.data.DataLoader(
-        dataset,
-        batch_size=batch_size,
-        drop_last=True,
-        num_workers=args.num_workers,
-        generator=torch.Generator().manual_seed(args.seed),
-    )
-    chunks = validation_chunks(validation_clips, args.validation_clip_frames)
     betas = (0.0, 0.999)
     optimizer_g = torch.optim.Adam(generator.parameters(), lr=args.learning_rate_generator, betas=betas)
     optimizer_d = torch.optim.Adam(discriminators.parameters(), lr=args.learning_rate_discriminator, betas=betas)
-    generator, discriminators, optimizer_g, optimizer_d, loader, scheduler_g, scheduler_d = trainer.prepare(
-        generator, discriminators, optimizer_g, optimizer_d, loader, *build_schedulers(args, (optimizer_g, optimizer_d))
-    )
+    schedulers = build_schedulers(args, (optimizer_g, optimizer_d))
+    if args.streaming:  # each process streams its own part: the loader is not handed to accelerate
+        windows = streamed_sequences(args, trainer, split, n_obs + args.sequence_length)
+        chunks = StreamedChunks(validation_clips, args.validation_clip_frames)
+        generator, discriminators, optimizer_g, optimizer_d, scheduler_g, scheduler_d = trainer.prepare(
+            generator, discriminators, optimizer_g, optimizer_d, *schedulers
+        )
+        batches, train_clips = trainer.stream_batches(windows.loader(batch_size)), None
+        validation_count = len(validation_clips)  # clips: their chunks are not counted before a validation
+        described = f"training clips streamed, {len(validation_clips)} validation clips"
+    else:
+        dataset = LandmarkSequenceDataset(
+            train_clips, n_obs + args.sequence_length, augment=args.augment, seed=args.seed
+        )
+        loader = seeded_loader(dataset, batch_size, args)
+        chunks = list(validation_chunks(validation_clips, args.validation_clip_frames))
+        generator, discriminators, optimizer_g, optimizer_d, loader, scheduler_g, scheduler_d = trainer.prepare(
+            generator, discriminators, optimizer_g, optimizer_d, loader, *schedulers
+        )
+
+        def begin_pass(passes: int) -> None:  # a fresh draw of sequences every pass, seeded by its number
+            dataset.epoch = passes
+
+        batches, train_clips = trainer.batches(loader, begin_pass), len(dataset.clips)
+        validation_count = len(chunks)
+        described = (
+            f"{train_clips} training clips ({len(dataset)} sequences per epoch), {len(chunks)} validation chunks"
+        )
     trainer.start(
         generator,
-        f"{len(dataset.clips)} training clips ({len(dataset)} sequences per epoch), {len(chunks)} "
-        f"validation clips of {args.validation_clip_frames} frames (held-out sources: "
-        f"{', '.join(held_out) or 'none'})",
+        f"{described} of {args.validation_clip_frames} frames (held-out sources: {', '.join(held_out) or 'none'})",
     )
     levels = list(range(1, syncers.config.num_levels + 1))
     if trainer.is_main_process and eval_syncers is not None and chunks and "ground_truth" not in trainer.history:
         trainer.history["ground_truth"] = ground_truth(eval_syncers, chunks)
-
-    def begin_pass(passes: int) -> None:  # a fresh draw of sequences every pass, seeded by its number
-        dataset.epoch = passes
 
     def train_step(batch: dict) -> dict:
         landmarks, audio = batch["landmarks"], batch["audio"]
@@ -282,7 +329,7 @@ def main(argv=None) -> None:
         if trainer.is_main_process and chunks:
             render_sample(
                 trainer.accelerator.unwrap_model(generator),
-                chunks[0],
+                next(iter(chunks)),
                 trainer.output_dir / "samples" / f"step-{step:07d}.mp4",
             )
 
@@ -297,7 +344,7 @@ def main(argv=None) -> None:
         ),
     )
     trainer.fit(
-        trainer.batches(loader, begin_pass),
+        batches,
         train_step,
         [generator, discriminators],
         validation if eval_syncers is not None and chunks else None,
@@ -307,8 +354,8 @@ def main(argv=None) -> None:
         trainer.export(
             {
                 "held_out_sources": held_out,
-                "train_clips": len(dataset.clips),
-                "validation_clips": len(chunks),
+                "train_clips": train_clips,
+                "validation_clips": validation_count,
                 "ground_truth": trainer.history.get("ground_truth"),
                 "sync_levels": sync_levels,
                 "single_branch": args.single_branch,

@@ -29,6 +29,11 @@ Without ``--vgg19 FILE`` (a torchvision VGG-19 state dict) the perceptual weight
 frozen AVSyncNet image-tower embedding of the 5-frame window instead of VGG relu5_1 features.
 Validation on held-out sources reports SSIM, PSNR and the AVSIM of generated windows; each checkpoint
 saves a sample grid (rows: pose input, identity input, generated, ground truth).
+
+``--streaming`` reads a dataset bigger than memory (``talkhead preprocess --faces --shard I/N`` Parquet shards) as
+it goes, each of ``accelerate launch --num_processes N``'s processes its own part, and resumes mid-pass exactly
+(:mod:`talkhead.training.streamed_data`); validation draws its windows from the first 200 held-out clips again at
+each validation.
 """
 
 from __future__ import annotations
@@ -97,28 +102,6 @@ class StableSyncTrainingArguments(TrainingRunArguments):
 
 
 SYNC_LOSSES = ("stabilized", "lipsync", "av_hubert", "none")
-
-
-def av_hubert_window_dataset(base):
-    """``base`` (a FaceWindowDataset class) whose samples also hold ``av_hubert_audio``, (5, 104): the target
-    window's rows of the clip's AV-HuBERT audio features (computed from its waveform once per clip)."""
-    from talkhead.data.face_windows import WINDOW
-    from talkhead.models.av_hubert.feature_extraction_av_hubert import stacked_logfbank
-
-    class WithAVHubertAudio(base):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.av_hubert_audio = {}
-
-        def __getitem__(self, index: int) -> dict:
-            sample = super().__getitem__(index)
-            clip, start = self._draw(self._rng(index))  # the parent's first draw again: the target window
-            if clip.clip_id not in self.av_hubert_audio:
-                self.av_hubert_audio[clip.clip_id] = stacked_logfbank(clip.audio, clip.num_frames)
-            sample["av_hubert_audio"] = torch.from_numpy(self.av_hubert_audio[clip.clip_id][start : start + WINDOW])
-            return sample
-
-    return WithAVHubertAudio
 
 
 class FaceLosses:
@@ -261,27 +244,6 @@ def load_frozen(args, accelerator):
     return FaceLosses(args, avsyncnet, silent_lip, vgg, av_hubert)
 
 
-def load_datasets(args, trainer):
-    """Training and validation windows, the frozen losses, the validation clip count and the held-out sources."""
-    from talkhead.data.clips import load_training_clips
-    from talkhead.data.face_windows import FaceWindowDataset
-    from talkhead.errors import TalkheadInputError
-
-    try:
-        train_clips, validation_clips, held_out = load_training_clips(
-            args.dataset, args.split, args.validation_sources, args.validation_fraction, args.seed
-        )
-        windows = FaceWindowDataset
-        if args.sync_loss == "av_hubert" and args.stage == "talking-face":
-            windows = av_hubert_window_dataset(FaceWindowDataset)
-        dataset = windows(train_clips, seed=args.seed)
-        validation = windows(validation_clips, args.validation_samples, seed=1234) if validation_clips else None
-        losses = load_frozen(args, trainer.accelerator)
-    except (TalkheadInputError, ValueError) as err:
-        raise SystemExit(f"error: {err}") from err
-    return dataset, validation, losses, len(validation_clips), held_out
-
-
 def build_generator(args, losses):
     """G_S or G_L with the frozen AVSyncNet audio tower, from ``--init_generator``'s weights when given."""
     from talkhead.models.stable_sync import StableSyncFaceGenerator, StableSyncFaceGeneratorConfig
@@ -324,50 +286,68 @@ def check_arguments(args) -> None:
 
 
 def main(argv=None) -> None:
+    from talkhead.errors import TalkheadInputError
     from talkhead.losses import nonsaturating_discriminator_loss, nonsaturating_generator_loss
     from talkhead.models.stable_sync import FaceDiscriminator, FaceDiscriminatorConfig
     from talkhead.training.accelerator_setup import build_scheduler
     from talkhead.training.checkpoints import parse_arguments
     from talkhead.training.loop import Trainer, Validation, gradients_kept
+    from talkhead.training.stable_sync_data import load_datasets
 
     args = parse_arguments(StableSyncTrainingArguments, argv)
     args.require_data_and_output()
     check_arguments(args)
     trainer = Trainer(args, args.stage)
-    dataset, validation, losses, validation_clips, held_out = load_datasets(args, trainer)
+    dataset, validation, validation_clips, held_out = load_datasets(args, trainer)
+    try:
+        losses = load_frozen(args, trainer.accelerator)
+    except (TalkheadInputError, ValueError) as err:
+        raise SystemExit(f"error: {err}") from err
     generator = build_generator(args, losses)
     discriminator = FaceDiscriminator(FaceDiscriminatorConfig.from_preset_or_file(args.discriminator_config))
     betas = (0.5, 0.999)
     trainable = [p for p in generator.parameters() if p.requires_grad]
     optimizer_g = torch.optim.Adam(trainable, lr=args.learning_rate, betas=betas)
     optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=args.learning_rate, betas=betas)
-    # the shuffle of pass p is drawn from its own generator seeded with (seed, p), not from the global one dropout
-    # uses: a resumed run finds the order of its pass again and the dropout stream of an uninterrupted run
-    order = torch.Generator()
-    loader = torch.utils.data.DataLoader(
-        dataset, batch_size=args.batch_size, shuffle=True, drop_last=True, num_workers=args.num_workers, generator=order
-    )
-    # after the models: iterating a loader draws from the global generator their initial weights come from
-    validation_batches = list(torch.utils.data.DataLoader(validation, batch_size=args.batch_size)) if validation else []
-    generator, discriminator, optimizer_g, optimizer_d, loader, scheduler_g, scheduler_d = trainer.prepare(
-        generator,
-        discriminator,
-        optimizer_g,
-        optimizer_d,
-        loader,
-        build_scheduler(optimizer_g, args),
-        build_scheduler(optimizer_d, args),
-    )
+    schedulers = build_scheduler(optimizer_g, args), build_scheduler(optimizer_d, args)
+    if args.streaming:  # each process streams its own part: the loader is not handed to accelerate
+        validation_batches = validation
+        generator, discriminator, optimizer_g, optimizer_d, scheduler_g, scheduler_d = trainer.prepare(
+            generator, discriminator, optimizer_g, optimizer_d, *schedulers
+        )
+        batches = trainer.stream_batches(dataset.loader(args.batch_size))
+    else:
+        # the shuffle of pass p is drawn from its own generator seeded with (seed, p), not from the global one
+        # dropout uses: a resumed run finds the order of its pass again and the dropout stream of an uninterrupted run
+        order = torch.Generator()
+        loader = torch.utils.data.DataLoader(
+            dataset,
+            batch_size=args.batch_size,
+            shuffle=True,
+            drop_last=True,
+            num_workers=args.num_workers,
+            generator=order,
+        )
+        # after the models: iterating a loader draws from the global generator their initial weights come from
+        validation_batches = (
+            list(torch.utils.data.DataLoader(validation, batch_size=args.batch_size)) if validation else []
+        )
+        generator, discriminator, optimizer_g, optimizer_d, loader, scheduler_g, scheduler_d = trainer.prepare(
+            generator, discriminator, optimizer_g, optimizer_d, loader, *schedulers
+        )
+
+        def begin_pass(passes: int) -> None:
+            dataset.epoch = passes + 1
+            order.manual_seed(args.seed * 1_000_003 + passes)
+
+        batches = trainer.batches(loader, begin_pass)
+    train_clips = None if args.streaming else len(dataset.clips)
     trainer.start(
         generator,
-        f"{args.stage}: {len(dataset.clips)} training clips, {validation_clips} validation clips "
+        f"{args.stage}: {train_clips or 'streamed'} training clips, {validation_clips} validation clips "
         f"(held-out: {', '.join(held_out) or 'none'}); perceptual loss "
         f"{'on' if losses.vgg is not None else 'off (no --vgg19)'}",
     )
-
-    def begin_pass(passes: int) -> None:
-        dataset.epoch = passes + 1
-        order.manual_seed(args.seed * 1_000_003 + passes)
 
     def train_step(batch: dict) -> dict:
         generated, target, identity = generate(generator, losses, batch)
@@ -386,7 +366,7 @@ def main(argv=None) -> None:
             save_sample_grid(
                 trainer.accelerator.unwrap_model(generator),
                 losses,
-                validation_batches[0],
+                next(iter(validation_batches)),
                 trainer.output_dir / "samples" / f"step-{step:07d}.png",
             )
 
@@ -399,7 +379,7 @@ def main(argv=None) -> None:
         describe=lambda r: f"SSIM {r['ssim']:.3f}, PSNR {r['psnr']:.2f} dB, AVSIM {r['avsim']:.3f}",
     )
     trainer.fit(
-        trainer.batches(loader, begin_pass),
+        batches,
         train_step,
         [generator, discriminator],
         validation if validation_batches else None,
@@ -417,7 +397,7 @@ def main(argv=None) -> None:
                     if losses.av_hubert is not None
                     else {}
                 ),
-                "train_clips": len(dataset.clips),
+                "train_clips": train_clips,
                 "validation_clips": validation_clips,
             },
             best_dir="best_generator",

@@ -13,6 +13,12 @@ embeddings. ``--levels`` trains all four levels (default) or some of them; each 
 takes one group per level. The validation split holds out whole sources (speakers). The best
 weights of each level by validation loss are kept; plots of the losses and of the validation
 retrieval accuracy (aligned window among 48) per level go to OUTPUT_DIR/plots.
+
+``--streaming`` reads a dataset bigger than memory (``talkhead preprocess --shard I/N`` Parquet shards) as it goes,
+each of ``accelerate launch --num_processes N``'s processes its own part, and resumes mid-batch exactly
+(:mod:`talkhead.training.syncer_steps`); each clip gives ``--stream_draws`` items a pass (new offsets and
+augmentations), the input statistics come from the first 64 training clips, and the first 200 held-out clips make
+the validation groups.
 """
 
 from __future__ import annotations
@@ -75,22 +81,6 @@ def build_config(args: SyncerTrainingArguments):
 
     objective = {"normalize_embeddings": args.objective == "infonce", "objective": args.objective}
     return MSSyncSyncerConfig.from_preset_or_file(args.model_config, **objective)
-
-
-def load_clips(args, config):
-    from talkhead.data.clips import load_training_clips
-    from talkhead.data.windows import pyramid_clip
-
-    train, validation, held = load_training_clips(
-        args.dataset, args.split, args.validation_sources, args.validation_fraction, args.seed
-    )
-    top = max(parse_levels(args.levels, config.num_levels))
-    minimum = config.audio_window * 2 ** (top - 1) // config.audio_frames_per_frame  # one audio window at the top level
-
-    def clips(loaded):
-        return [c for c in (pyramid_clip(clip, config.num_levels) for clip in loaded) if c.num_frames >= minimum]
-
-    return clips(train), clips(validation), held
 
 
 def parse_levels(text: str, num_levels: int) -> list[int]:
@@ -217,32 +207,6 @@ def level_keeper(trainer, args, levels: list[int]):
     return keep
 
 
-def group_steps(trainer, loader, begin_pass, group_size: int, same_clip: bool, levels: list[int]):
-    """The windows of one optimiser step after another: each batch of clips is cut into groups per level, drawn
-    with a generator seeded by (seed, process, pass, batch), and gives as many steps as its largest level has groups
-    (the fewest over processes: DDP needs every process to take the same steps). The trainer's position is
-    [pass, batches given, groups of the last batch done]: a resumed run draws the batch it stopped in again and
-    goes on from the next group."""
-    from talkhead.data.windows import group_windows
-
-    accelerator = trainer.accelerator
-    passes, given, *groups_done = trainer.state.position
-    groups_done = groups_done[0] if groups_done else 0
-    if groups_done:
-        trainer.state.position = [passes, given - 1]
-    for batch in trainer.batches(loader, begin_pass):
-        passes, given = trainer.state.position
-        seed = np.random.SeedSequence([trainer.args.seed, accelerator.process_index, passes, given]).generate_state(1)[
-            0
-        ]
-        groups = group_windows(batch, group_size, same_clip, torch.Generator().manual_seed(int(seed)))
-        local_count = torch.tensor([max(len(x) for x, _ in groups)], device=accelerator.device)
-        for g in range(groups_done, int(accelerator.gather(local_count).min())):
-            trainer.state.position = [passes, given, g + 1]
-            yield {level: (x[g], a[g]) for level, (x, a) in zip(levels, groups, strict=False) if g < len(x)}
-        groups_done = 0
-
-
 def final_syncer(trainer, levels: list[int]):
     """The trained syncers with each level's best validated weights."""
     from safetensors.torch import load_file
@@ -265,6 +229,7 @@ def main(argv=None) -> None:
     from talkhead.training.accelerator_setup import build_scheduler
     from talkhead.training.checkpoints import parse_arguments
     from talkhead.training.loop import Trainer, Validation
+    from talkhead.training.syncer_steps import group_steps, load_clips, streamed_clips, streamed_group_steps
 
     args = parse_arguments(SyncerTrainingArguments, argv)
     args.require_data_and_output()
@@ -276,7 +241,10 @@ def main(argv=None) -> None:
     config = build_config(args)
     levels = parse_levels(args.levels, config.num_levels)
     try:
-        train_clips, validation_clips, held_out = load_clips(args, config)
+        if args.streaming:
+            windows, train_clips, validation_clips, held_out = streamed_clips(args, trainer, config, levels)
+        else:
+            train_clips, validation_clips, held_out = load_clips(args, config, levels)
     except TalkheadInputError as err:
         raise SystemExit(f"error: {err}") from err
     if not train_clips:
@@ -289,35 +257,42 @@ def main(argv=None) -> None:
         syncer = MSSyncSyncerModel(config)
         syncer.set_input_statistics(*window_statistics(train_clips, config.center_windows))
     optimizer = torch.optim.Adam(syncer.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
-    dataset = SyncerWindowDataset(train_clips, levels, augment=args.augment, seed=args.seed)
-    order = (
-        torch.Generator()
-    )  # the shuffle of pass p is seeded by (seed, p): a resumed run finds its pass's order again
-    loader = torch.utils.data.DataLoader(
-        dataset,
-        batch_size=min(args.clips_per_batch, len(train_clips)),
-        shuffle=True,
-        collate_fn=list,
-        num_workers=args.num_workers,
-        drop_last=True,
-        generator=order,
-    )
-    embedder, optimizer, loader, scheduler = trainer.prepare(
-        WindowEmbedder(syncer), optimizer, loader, build_scheduler(optimizer, args)
-    )
+    if args.streaming:  # each process streams its own part: the loader is not handed to accelerate
+        embedder, optimizer, scheduler = trainer.prepare(
+            WindowEmbedder(syncer), optimizer, build_scheduler(optimizer, args)
+        )
+        steps = streamed_group_steps(trainer, windows, args.clips_per_batch, group_size, same_clip, levels)
+    else:
+        dataset = SyncerWindowDataset(train_clips, levels, augment=args.augment, seed=args.seed)
+        order = torch.Generator()  # the shuffle of pass p is seeded by (seed, p): a resumed run finds its order again
+        loader = torch.utils.data.DataLoader(
+            dataset,
+            batch_size=min(args.clips_per_batch, len(train_clips)),
+            shuffle=True,
+            collate_fn=list,
+            num_workers=args.num_workers,
+            drop_last=True,
+            generator=order,
+        )
+        embedder, optimizer, loader, scheduler = trainer.prepare(
+            WindowEmbedder(syncer), optimizer, loader, build_scheduler(optimizer, args)
+        )
+
+        def begin_pass(passes: int) -> None:
+            dataset.epoch = passes
+            order.manual_seed(args.seed * 1_000_003 + passes)
+
+        steps = group_steps(trainer, loader, begin_pass, group_size, same_clip, levels)
     loss_groups, retrieval_groups = (
         validation_groups(validation_clips, levels, group_size, same_clip) if validation_clips else ({}, {})
     )
     trainer.history["best"] = {}
+    train_count = None if args.streaming else len(train_clips)
     trainer.start(
         embedder,
-        f"{len(train_clips)} training clips, {len(validation_clips)} validation clips (held-out "
+        f"{train_count or 'streamed'} training clips, {len(validation_clips)} validation clips (held-out "
         f"sources: {', '.join(held_out) or 'none'}); levels {levels}; groups of {group_size}",
     )
-
-    def begin_pass(passes: int) -> None:
-        dataset.epoch = passes
-        order.manual_seed(args.seed * 1_000_003 + passes)
 
     def train_step(windows: dict) -> dict:
         embeddings = embedder(windows)
@@ -342,14 +317,13 @@ def main(argv=None) -> None:
             f"L{level} val loss {r[f'loss_{level}']:.3f} acc {r[f'retrieval_accuracy_{level}']:.2f}" for level in levels
         ),
     )
-    steps = group_steps(trainer, loader, begin_pass, group_size, same_clip, levels)
     trainer.fit(steps, train_step, [embedder], validation if loss_groups else None)
     if trainer.is_main_process:
         trainer.export(
             {
                 "levels": levels,
                 "held_out_sources": held_out,
-                "train_clips": len(train_clips),
+                "train_clips": train_count,
                 "validation_clips": len(validation_clips),
             },
             final_syncer(trainer, levels),

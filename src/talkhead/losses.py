@@ -13,14 +13,42 @@
   loss of Yaman et al. (AV-HuBERT expert, §3.5) in its three variants, and the cheap mouth-crop fallback it trains
   with.
 * :func:`masked_l1_loss`, :func:`image_gradient_loss`: the mouth-interior generator.
+
+Under mixed precision (``accelerate launch --mixed_precision bf16``) the models' outputs arrive in bfloat16, whose 8
+bits of mantissa make a softmax over cosines / temperature, a log near 0 and a mean over a batch of patch scores
+coarse enough to move the loss by per cents. Every loss here computes in float32 (:func:`in_float32`): its tensor
+arguments are cast up and autocast is off inside it; the gradient flows back into the bfloat16 outputs.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
 import torch.nn.functional as F
+
+
+def _to_float32(value):
+    if isinstance(value, torch.Tensor) and value.is_floating_point():
+        return value.float()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_float32(item) for item in value)
+    return value
+
+
+def in_float32(loss):
+    """``loss`` computed in float32 whatever precision its inputs and the surrounding autocast are in."""
+
+    @functools.wraps(loss)
+    def wrapped(*args, **kwargs):
+        args, kwargs = _to_float32(args), {key: _to_float32(value) for key, value in kwargs.items()}
+        tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
+        device = tensors[0].device.type if tensors else "cpu"
+        with torch.autocast(device_type=device, enabled=False):
+            return loss(*args, **kwargs)
+
+    return wrapped
 
 
 def infonce_margin(
@@ -33,6 +61,7 @@ def infonce_margin(
     return min(maximum, start * growth**periods)
 
 
+@in_float32
 def info_nce_loss(
     audio_embeddings: torch.Tensor, landmark_embeddings: torch.Tensor, margin: float = 0.0, temperature: float = 1.0
 ) -> torch.Tensor:
@@ -60,6 +89,7 @@ def info_nce_loss(
     return F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)
 
 
+@in_float32
 def syncnet_contrastive_loss(
     landmark_embeddings: torch.Tensor, audio_embeddings: torch.Tensor, margin: float = 10.0
 ) -> torch.Tensor:
@@ -83,6 +113,7 @@ def _weighted_mean(values: torch.Tensor, weights: torch.Tensor | None) -> torch.
     return (values * weights).sum() / weights.sum().clamp_min(1e-6)
 
 
+@in_float32
 def hinge_discriminator_loss(
     real_scores: torch.Tensor, fake_scores: torch.Tensor, weights: torch.Tensor | None = None
 ) -> torch.Tensor:
@@ -92,6 +123,7 @@ def hinge_discriminator_loss(
     return _weighted_mean(F.relu(1.0 - real_scores), weights) + _weighted_mean(F.relu(1.0 + fake_scores), weights)
 
 
+@in_float32
 def hinge_generator_loss(fake_scores: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
     """Geometric-GAN generator loss: -mean D(fake) (weighted as :func:`hinge_discriminator_loss`)."""
     return -_weighted_mean(fake_scores, weights)
@@ -115,16 +147,18 @@ def multiscale_sync_loss(
     Returns the loss and each level's term.
     """
     output = syncers(landmarks, audio, levels=levels)
-    terms = {level: -scores.mean() for level, scores in zip(output.levels, output.scores, strict=False)}
+    terms = {level: -scores.float().mean() for level, scores in zip(output.levels, output.scores, strict=False)}
     return torch.stack(list(terms.values())).mean(), terms
 
 
+@in_float32
 def sync_bce_loss(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """BCE of cosine scores in [0, 1] against 0/1 labels: how AVSyncNet and SyncNet train (Yaman et al.,
     stabilized sync, §3.4; Wav2Lip, ``color_syncnet_train.py``)."""
     return F.binary_cross_entropy(scores.clamp(1e-7, 1 - 1e-7), labels.to(scores.dtype))
 
 
+@in_float32
 def offset_classification_loss(
     face_embeddings: torch.Tensor, audio_embeddings: torch.Tensor, temperature: float = 0.1
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -140,12 +174,14 @@ def offset_classification_loss(
     return F.cross_entropy((cosines / temperature).flatten(0, 1), target.flatten()), cosines
 
 
+@in_float32
 def lipsync_loss(scores: torch.Tensor) -> torch.Tensor:
     """Wav2Lip's lip-sync loss: -log cos(generated lips, audio) with the expert frozen (Wav2Lip,
     ``wav2lip_train.py``)."""
     return -torch.log(scores.clamp(1e-7, 1.0)).mean()
 
 
+@in_float32
 def stabilized_sync_loss(x: torch.Tensor, y: torch.Tensor, d: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     """L_ss (Yaman et al., stabilized sync, eq. 3-4): -log(1 - (|x - y| + ε) / (|x - y| + |y - d| + ε)).
 
@@ -159,6 +195,7 @@ def stabilized_sync_loss(x: torch.Tensor, y: torch.Tensor, d: torch.Tensor, eps:
     return -torch.log((1 - ratio).clamp_min(1e-6)).mean()
 
 
+@in_float32
 def adaptive_triplet_loss(
     generated: torch.Tensor, target: torch.Tensor, reference: torch.Tensor, alpha: float = 1.0, eps: float = 1e-6
 ) -> torch.Tensor:
@@ -174,12 +211,14 @@ def adaptive_triplet_loss(
     return value.clamp_min(eps).mean()
 
 
+@in_float32
 def nonsaturating_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """-log σ(D(real)) - log(1 - σ(D(fake))) (Goodfellow et al. 2014, the GAN loss of Yaman et al., stabilized
     sync, §3.3)."""
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
 
+@in_float32
 def nonsaturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """-log σ(D(fake)) (Goodfellow et al. 2014, non-saturating)."""
     return F.softplus(-fake_logits).mean()
@@ -192,7 +231,7 @@ def perceptual_loss(vgg, generated: torch.Tensor, target: torch.Tensor, distance
     """Σ_i c_i · mean distance of VGG-19 relu{i}_1 maps (L1 in Yaman et al., stabilized sync,
     eq. 1; L2 in Yaman et al., AV-HuBERT expert, eq. 2);
     ``vgg`` is a :class:`talkhead.backbones.vgg.VGG19Features`."""
-    measure = F.l1_loss if distance == "l1" else F.mse_loss
+    measure = in_float32(F.l1_loss if distance == "l1" else F.mse_loss)
     with torch.no_grad():
         targets = vgg(target)
     return sum(c * measure(g, t) for c, g, t in zip(PERCEPTUAL_WEIGHTS, vgg(generated), targets, strict=False))
@@ -228,6 +267,7 @@ def face_mouth_rois(faces: torch.Tensor, crop_size: int = 88) -> torch.Tensor:
     return ((gray - AV_HUBERT_PIXEL_MEAN) / AV_HUBERT_PIXEL_STD).reshape(*faces.shape[:-3], crop_size, crop_size)
 
 
+@in_float32
 def av_hubert_cosine_loss(features: torch.Tensor, targets: torch.Tensor, interval: slice | None = None) -> torch.Tensor:
     """-log(clamp(mean_t cos(features_t, targets_t), 1e-6, 1)), averaged over the batch (Yaman et al., AV-HuBERT
     expert, eq. 1).
@@ -282,12 +322,14 @@ def av_hubert_sync_loss(
     return av_hubert_cosine_loss(features, reference, interval)
 
 
+@in_float32
 def masked_l1_loss(images: torch.Tensor, targets: torch.Tensor, masks: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
     """Mean absolute error inside ``masks`` (B, 1, H, W): the mouth-interior generator's reconstruction loss (its
     output equals the input outside the mask, so a whole-image mean would shrink with the mouth's size)."""
     return ((images - targets).abs() * masks).sum() / (masks.sum() * images.shape[1] + eps)
 
 
+@in_float32
 def image_gradient_loss(images: torch.Tensor, targets: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     """:func:`masked_l1_loss` of the horizontal and vertical pixel differences: edges (teeth, lip lines) must be
     where the target has them, which L1 on the pixels alone lets blur away."""
@@ -301,6 +343,7 @@ def image_gradient_loss(images: torch.Tensor, targets: torch.Tensor, masks: torc
     return masked_l1_loss(image_x, target_x, mask_x) + masked_l1_loss(image_y, target_y, mask_y)
 
 
+@in_float32
 def feature_matching_loss(real_features: list[torch.Tensor], fake_features: list[torch.Tensor]) -> torch.Tensor:
     """Mean L1 between a critic's activations on real and generated images, layer by layer (pix2pixHD's feature
     matching): the generator matches the statistics the critic sees, which a pixel loss averages away. The real

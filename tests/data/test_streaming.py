@@ -9,7 +9,7 @@ import torch
 
 from talkhead.data.clips import load_dataset_dict
 from talkhead.data.shards import export_shards
-from talkhead.data.streaming import MOTION_COLUMNS, SplitStream, StreamedWindows
+from talkhead.data.streaming import MOTION_COLUMNS, SplitStream, StreamedWindows, clip_draws
 from talkhead.errors import TalkheadInputError
 
 from ..conftest import contract_dataset
@@ -49,13 +49,10 @@ def windows(shards, world_size: int = 1, rank: int = 0) -> StreamedWindows:
     return StreamedWindows(
         stream,
         lambda source: source != "source1",
-        lambda clip: clip,
-        sample,
-        window=20,
+        clip_draws(lambda clip: clip, sample, span=20, draws_per_span=1),
         rank=rank,
         world_size=world_size,
         window_buffer=3,
-        draws_per_window=1,
     )
 
 
@@ -109,3 +106,31 @@ def test_a_checkpoint_of_other_processes_or_an_older_talkhead_is_refused(shards)
     state["processes"][0] = {"epoch": 0, "clips_seen": 3, "rows": state["processes"][0]["rows"]}
     with pytest.raises(TalkheadInputError, match="older talkhead"):
         windows(shards).load_state_dict(state)
+
+
+def test_a_held_place_is_saved_until_the_next_hold(shards):
+    """A batch that several steps share: the checkpoints between those steps save the place before the batch."""
+    data = windows(shards)
+    stream = draws(data)
+    list(islice(stream, 2))
+    data.hold_place()
+    before = saved_and_loaded(data.state_dict())
+    batch = list(islice(stream, 3))
+    assert saved_and_loaded(data.state_dict()) == before
+    resumed = windows(shards)
+    resumed.load_state_dict(before)
+    assert list(islice(draws(resumed), 3)) == batch
+
+
+def test_clips_without_samples_hold_no_place(shards):
+    def sample(clip, rng):
+        return {"clip_id": clip.clip_id, "start": int(rng.integers(clip.num_frames))}
+
+    only_even = clip_draws(lambda clip: clip if int(clip.clip_id[4:]) % 2 == 0 else None, sample, 20, 1)
+    data = StreamedWindows(
+        SplitStream(shards, "train", MOTION_COLUMNS), lambda source: True, only_even, window_buffer=3
+    )
+    first_pass = [window["clip_id"] for window in data]
+    assert sorted(set(first_pass)) == sorted(f"clip{i}" for i in range(0, 12, 2)) and len(first_pass) == 12
+    state = saved_and_loaded(data.state_dict())
+    assert state["processes"][0]["epoch"] == 1 and state["processes"][0]["buffer"] == []

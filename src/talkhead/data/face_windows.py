@@ -44,6 +44,62 @@ def usable_clips(clips: list[Clip]) -> list[Clip]:
     return [c for c in clips if c.num_frames >= 2 * WINDOW]
 
 
+def usable_clip(clip: Clip, min_frames: int) -> Clip | None:
+    """``clip`` when it has faces and ``min_frames`` frames, else None (a streamed clip, one at a time)."""
+    usable = usable_clips([clip])
+    return clip if usable and clip.num_frames >= min_frames else None
+
+
+def sync_pair_sample(clip: Clip, rng: np.random.Generator) -> dict:
+    """A BCE sample of ``clip`` (:class:`SyncWindowDataset`)."""
+    start = int(rng.integers(0, clip.num_frames - WINDOW + 1))
+    aligned = bool(rng.random() < 0.5)
+    audio_start = start if aligned else far_start(rng, clip.num_frames, start)
+    return {
+        "faces": faces_to_tensor(clip.faces[start : start + WINDOW]),
+        "mel": mel_tensor(clip.mel, audio_start),
+        "label": torch.tensor(float(aligned)),
+    }
+
+
+def face_window_sample(clip: Clip, rng: np.random.Generator, av_hubert_audio: np.ndarray | None = None) -> dict:
+    """A generator sample of ``clip`` (:class:`FaceWindowDataset`); with the clip's AV-HuBERT audio features
+    (``av_hubert_audio``, (T, 104)), the target window's rows of them as ``av_hubert_audio``."""
+    start = int(rng.integers(0, clip.num_frames - WINDOW + 1))
+    reference = far_start(rng, clip.num_frames, start)
+    sample = {
+        "target": faces_to_tensor(clip.faces[start : start + WINDOW]),
+        "reference": faces_to_tensor(clip.faces[reference : reference + WINDOW]),
+        "frame_mels": torch.stack([mel_tensor(clip.mel, t - 2) for t in range(start, start + WINDOW)]),
+        "mel": mel_tensor(clip.mel, start),
+    }
+    if av_hubert_audio is not None:
+        sample["av_hubert_audio"] = torch.from_numpy(av_hubert_audio[start : start + WINDOW])
+    return sample
+
+
+def offset_span(windows: int, stride: int) -> int:
+    """The frames an offset sample of ``windows`` windows ``stride`` frames apart covers."""
+    if windows < 2 or stride < 1:
+        raise ValueError(f"windows={windows}, stride={stride}: need at least 2 windows at least 1 frame apart")
+    return WINDOW + stride * (windows - 1)
+
+
+def offset_sample(clip: Clip, rng: np.random.Generator, windows: int, stride: int, augment: bool = False) -> dict:
+    """A multi-way sample of ``clip`` (:class:`OffsetWindowDataset`)."""
+    first = int(rng.integers(0, clip.num_frames - offset_span(windows, stride) + 1))
+    starts = range(first, first + stride * windows, stride)
+    faces = faces_to_tensor(np.stack([clip.faces[s : s + WINDOW] for s in starts]))
+    if augment:
+        faces = augment_faces(faces.flatten(0, 1), rng).unflatten(0, faces.shape[:2])
+    mouth = mouth_shape(np.stack([clip.landmarks[s : s + WINDOW] for s in starts]))
+    return {
+        "faces": faces,
+        "mels": torch.stack([mel_tensor(clip.mel, s) for s in starts]),
+        "mouth": torch.from_numpy(mouth),
+    }
+
+
 def augment_faces(faces: torch.Tensor, rng: np.random.Generator, max_shift: int = 4) -> torch.Tensor:
     """One random jitter for a whole (T, 3, H, W) window, so motion between its frames is untouched:
     a shift of up to ``max_shift`` px (edges replicated), a mirror flip (sync does not care about
@@ -78,8 +134,12 @@ class _WindowDataset(torch.utils.data.Dataset):
     def _rng(self, index: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, self.epoch, index])
 
+    def _choose(self, rng) -> Clip:
+        return self.clips[rng.choice(len(self.clips), p=self.weights)]
+
     def _draw(self, rng) -> tuple[Clip, int]:
-        clip = self.clips[rng.choice(len(self.clips), p=self.weights)]
+        """The clip and the window start a sample of ``rng`` begins with."""
+        clip = self._choose(rng)
         return clip, int(rng.integers(0, clip.num_frames - WINDOW + 1))
 
 
@@ -91,14 +151,7 @@ class SyncWindowDataset(_WindowDataset):
 
     def __getitem__(self, index: int) -> dict:
         rng = self._rng(index)
-        clip, start = self._draw(rng)
-        aligned = bool(rng.random() < 0.5)
-        audio_start = start if aligned else far_start(rng, clip.num_frames, start)
-        return {
-            "faces": faces_to_tensor(clip.faces[start : start + WINDOW]),
-            "mel": mel_tensor(clip.mel, audio_start),
-            "label": torch.tensor(float(aligned)),
-        }
+        return sync_pair_sample(self._choose(rng), rng)
 
 
 class FaceWindowDataset(_WindowDataset):
@@ -111,14 +164,7 @@ class FaceWindowDataset(_WindowDataset):
 
     def __getitem__(self, index: int) -> dict:
         rng = self._rng(index)
-        clip, start = self._draw(rng)
-        reference = far_start(rng, clip.num_frames, start)
-        return {
-            "target": faces_to_tensor(clip.faces[start : start + WINDOW]),
-            "reference": faces_to_tensor(clip.faces[reference : reference + WINDOW]),
-            "frame_mels": torch.stack([mel_tensor(clip.mel, t - 2) for t in range(start, start + WINDOW)]),
-            "mel": mel_tensor(clip.mel, start),
-        }
+        return face_window_sample(self._choose(rng), rng)
 
 
 class OffsetWindowDataset(_WindowDataset):
@@ -136,23 +182,10 @@ class OffsetWindowDataset(_WindowDataset):
         seed: int = 0,
         augment: bool = False,
     ):
-        if windows < 2 or stride < 1:
-            raise ValueError(f"windows={windows}, stride={stride}: need at least 2 windows at least 1 frame apart")
         self.windows, self.stride, self.augment = windows, stride, augment
-        self.min_frames = WINDOW + stride * (windows - 1)
+        self.min_frames = offset_span(windows, stride)
         super().__init__(clips, samples_per_epoch, seed)
 
     def __getitem__(self, index: int) -> dict:
         rng = self._rng(index)
-        clip = self.clips[rng.choice(len(self.clips), p=self.weights)]
-        first = int(rng.integers(0, clip.num_frames - self.min_frames + 1))
-        starts = range(first, first + self.stride * self.windows, self.stride)
-        faces = faces_to_tensor(np.stack([clip.faces[s : s + WINDOW] for s in starts]))
-        if self.augment:
-            faces = augment_faces(faces.flatten(0, 1), rng).unflatten(0, faces.shape[:2])
-        mouth = mouth_shape(np.stack([clip.landmarks[s : s + WINDOW] for s in starts]))
-        return {
-            "faces": faces,
-            "mels": torch.stack([mel_tensor(clip.mel, s) for s in starts]),
-            "mouth": torch.from_numpy(mouth),
-        }
+        return offset_sample(self._choose(rng), rng, self.windows, self.stride, self.augment)

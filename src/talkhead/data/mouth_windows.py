@@ -211,13 +211,21 @@ class MouthSyncGroupDataset(_ClipDraws):
 
     def __getitem__(self, index: int) -> dict:
         rng, clip = self.draw(index)
-        start = int(rng.integers(0, clip.num_frames - self.span + 1))
-        starts = start + self.stride * np.arange(self.windows_per_group)
-        frames = starts[:, None] + np.arange(self.window)
-        mouth = clip.displacements[frames]
-        if self.augment:
-            mouth = mouth * rng.uniform(0.75, 1.33) + rng.normal(0, 0.1, mouth.shape).astype(np.float32) * mouth.std()
-        return {
-            "mouth_windows": torch.from_numpy(mouth.astype(np.float32)),
-            "audio_windows": torch.from_numpy(clip.features[frames].astype(np.float32)),
-        }
+        return group_sample(clip, rng, self.window, self.windows_per_group, self.stride, self.augment)
+
+
+def group_sample(
+    clip: MotionClip, rng: np.random.Generator, window: int, windows_per_group: int, stride: int, augment: bool = False
+) -> dict:
+    """One group of ``clip`` (see :class:`MouthSyncGroupDataset`); the clip has at least the frames a group spans."""
+    span = window + (windows_per_group - 1) * stride
+    start = int(rng.integers(0, clip.num_frames - span + 1))
+    starts = start + stride * np.arange(windows_per_group)
+    frames = starts[:, None] + np.arange(window)
+    mouth = clip.displacements[frames]
+    if augment:
+        mouth = mouth * rng.uniform(0.75, 1.33) + rng.normal(0, 0.1, mouth.shape).astype(np.float32) * mouth.std()
+    return {
+        "mouth_windows": torch.from_numpy(mouth.astype(np.float32)),
+        "audio_windows": torch.from_numpy(clip.features[frames].astype(np.float32)),
+    }

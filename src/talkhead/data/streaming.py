@@ -1,26 +1,31 @@
-"""Training windows streamed from a dataset too big for memory: no Python list of clips.
+"""Training samples streamed from a dataset too big for memory: no Python list of clips.
 
-The in-memory scripts load every clip, then draw windows (:class:`~talkhead.data.mouth_windows.MouthWindowDataset`).
-Here the clips stream through ``datasets``: a dataset's Parquet files (``talkhead preprocess --shard I/N``, or
-``--parquet``) are read as an ``IterableDataset``, only the columns the model reads (:class:`SplitStream`; the
-memory-mapped Arrow files of a ``save_to_disk`` folder otherwise). Every pass reads the files in a new order (seeded
-by the pass), and each process takes its own files (every k-th of the pass's order when their number divides by
-the processes; otherwise every k-th clip, ``datasets.distributed.split_dataset_by_node``). Each clip gives
-``draws_per_window`` windows per ``window`` frames at random places (turning a clip into features costs more than a
-training step spends on a window), and the windows are shuffled in a buffer (``window_buffer``), so a batch mixes
-clips of several files. Memory holds the buffer, whatever the dataset's size. The file order is ours rather than
-``IterableDataset.shuffle``'s: on the 16 times larger set of ``benchmarks/scale_plan.py`` that one held 1.5 times
-the private memory of the small set even with a buffer of one clip.
+The in-memory scripts load every clip, then draw samples (:class:`~talkhead.data.mouth_windows.MouthWindowDataset`,
+:class:`~talkhead.data.face_windows.OffsetWindowDataset`, ...). Here the clips stream through ``datasets``: a
+dataset's Parquet files (``talkhead preprocess --shard I/N``, or ``--parquet``) are read as an ``IterableDataset``,
+only the columns the model reads (:class:`SplitStream`; the memory-mapped Arrow files of a ``save_to_disk`` folder
+otherwise). Every pass reads the files in a new order (seeded by the pass), and each process takes its own files
+(every k-th of the pass's order when their number divides by the processes; otherwise every k-th clip,
+``datasets.distributed.split_dataset_by_node``). What a clip gives is the training script's own function,
+``clip_windows(clip, rng)`` (mouth windows, face windows with their mel, landmark sequences, ...);
+:func:`clip_draws` makes one that prepares a clip once and draws ``draws_per_span`` samples per ``span`` frames of it
+at random places (turning a clip into features costs more than a training step spends on a sample). The samples
+are shuffled in a buffer (``window_buffer``), so a batch mixes clips of several files. Memory holds the buffer,
+whatever the dataset's size. The file order is ours rather than ``IterableDataset.shuffle``'s: on the 16 times
+larger set of ``benchmarks/scale_plan.py`` that one held 1.5 times the private memory of the small set even with a
+buffer of one clip.
 
-Resuming is exact: a resumed run draws the windows an uninterrupted one would. A clip's windows are drawn with a
+Resuming is exact: a resumed run draws the samples an uninterrupted one would. A clip's samples are drawn with a
 generator of (seed, pass, process, clip number in the pass), and the buffer gives them out in the order of its own
 generator. :meth:`StreamedWindows.state_dict` is each process's place: the pass, the clips read, the buffer as
 (clip number, draw number) pairs, the buffer generator's state, and ``datasets``' own state of the pass's
-``IterableDataset`` (which file, which row) before the oldest clip that still has windows in the buffer. It is
+``IterableDataset`` (which file, which row) before the oldest clip that still has samples in the buffer. It is
 gathered from every process so that accelerate's checkpoint (written by the main process) holds them all; no
-window is saved. :meth:`StreamedWindows.load_state_dict` rebuilds the pass's file order, reads again the clips from
-that oldest one on (the clips of a buffer of ``window_buffer`` windows, about ``window_buffer / draws_per_window``
-windows' worth) and draws their buffered windows again.
+sample is saved. :meth:`StreamedWindows.load_state_dict` rebuilds the pass's file order, reads again the clips from
+that oldest one on (the clips of a buffer of ``window_buffer`` samples) and draws their buffered samples again. A
+script whose steps share one batch (the syncers cut a batch of clips into several groups) calls
+:meth:`StreamedWindows.hold_place` before drawing it, so that a checkpoint taken between those steps saves the place
+before the batch and a resumed run draws the batch again.
 """
 
 from __future__ import annotations
@@ -36,7 +41,6 @@ import torch
 
 from ..errors import TalkheadInputError
 from .clips import Clip
-from .mouth_windows import MotionClip
 from .shards import DATA_FOLDER, Shard, data_file, is_sharded, load_sharded, missing_shards, read_manifests
 
 #: What the mouth-shape models read of a clip (no crops: a face column is 85 % of a row's bytes).
@@ -52,6 +56,10 @@ MOTION_COLUMNS = (
     "mel",
     "face_boxes",
 )
+#: What the face models read (AVSyncNet, SyncNet, the stabilized-sync generators): the 96x96 face crops besides.
+FACE_COLUMNS = (*MOTION_COLUMNS, "faces")
+#: What the mouth-interior generator reads: the mouth crops and where they were cut.
+MOUTH_CROP_COLUMNS = (*MOTION_COLUMNS, "mouths", "mouth_boxes")
 
 
 class SplitStream:
@@ -135,9 +143,12 @@ def row_to_clip(row: dict) -> Clip:
     fields = {name: value for name, value in row.items() if name in Clip.__dataclass_fields__}
     fields["clip_id"], fields["source"], fields["fps"] = str(row["clip_id"]), str(row["source"]), int(row["fps"])
     fields["face_found"] = np.asarray(row["face_found"], bool)
-    for name in ("landmarks", "clip_box", "audio", "logfbank", "mel", "face_boxes", "phones"):
+    for name in ("landmarks", "clip_box", "audio", "logfbank", "mel", "face_boxes", "phones", "mouth_boxes"):
         if name in fields:
             fields[name] = np.asarray(fields[name], np.float32)
+    for name in ("faces", "mouths"):  # the numpy formatter widens the stored uint8 to int64: 8 times the memory
+        if name in fields:
+            fields[name] = np.asarray(fields[name], np.uint8)
     return Clip(**fields)
 
 
@@ -150,36 +161,52 @@ def source_frames(rows) -> tuple[list[str], list[int]]:
     return sources, frames
 
 
+def clip_draws(
+    prepare: Callable[[Clip], object | None],
+    sample: Callable[[object, np.random.Generator], dict],
+    span: int | None,
+    draws_per_span: int = 4,
+) -> Callable[[Clip, np.random.Generator], list[dict]]:
+    """A ``clip_windows`` for :class:`StreamedWindows`: ``prepare(clip)`` once (``None``: the clip gives nothing, e.g.
+    too short), then ``max(1, draws_per_span * frames // span)`` draws of ``sample(prepared, rng)``
+    (``draws_per_span`` when ``span`` is None: a sample that covers the whole clip)."""
+
+    def clip_windows(clip: Clip, rng: np.random.Generator) -> list[dict]:
+        prepared = prepare(clip)
+        if prepared is None:
+            return []
+        count = draws_per_span if span is None else max(1, draws_per_span * clip.num_frames // span)
+        return [sample(prepared, rng) for _ in range(count)]
+
+    return clip_windows
+
+
 class StreamedWindows(torch.utils.data.IterableDataset):
-    """Training windows of the clips of ``stream`` (a :class:`SplitStream`; ``keep(source)`` says which sources it
+    """Training samples of the clips of ``stream`` (a :class:`SplitStream`; ``keep(source)`` says which sources it
     trains on), process ``rank`` of ``world_size``.
 
-    ``to_motion_clip(clip)`` turns a :class:`~talkhead.data.clips.Clip` into a
-    :class:`~talkhead.data.mouth_windows.MotionClip`; ``sample(clip, rng)`` draws one window of it (with ``rng``
-    alone, so that it can be drawn again). The place in the pass lives in the object, not in an iterator: iterating
-    goes on from there, and :meth:`state_dict` / :meth:`load_state_dict` save and restore it exactly (see the module
-    docstring). Iterate in the process that checkpoints (a loader without workers: :meth:`loader`).
+    ``clip_windows(clip, rng)`` turns one :class:`~talkhead.data.clips.Clip` into its samples, drawn with ``rng``
+    alone so that they can be drawn again (:func:`clip_draws` makes one). The place in the pass lives in the object,
+    not in an iterator: iterating goes on from there, and :meth:`state_dict` / :meth:`load_state_dict` save and
+    restore it exactly (see the module docstring). Iterate in the process that checkpoints (a loader without
+    workers: :meth:`loader`).
     """
 
     def __init__(
         self,
         stream: SplitStream,
         keep: Callable[[str], bool],
-        to_motion_clip: Callable[[Clip], MotionClip],
-        sample: Callable[[MotionClip, np.random.Generator], dict],
-        window: int,
+        clip_windows: Callable[[Clip, np.random.Generator], list[dict]],
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,
         window_buffer: int = 512,
-        draws_per_window: int = 4,
     ):
         super().__init__()
-        self.stream, self.keep = stream, keep
-        self.to_motion_clip, self.sample, self.window = to_motion_clip, sample, window
+        self.stream, self.keep, self.clip_windows = stream, keep, clip_windows
         self.seed, self.rank, self.world_size, self.window_buffer = seed, rank, world_size, window_buffer
-        self.draws_per_window = draws_per_window
         self.epoch, self.clips_seen, self.rows = 0, 0, None
+        self._held_place = None
 
     def set_epoch(self, epoch: int) -> None:
         """Start pass ``epoch`` from its beginning, with an empty buffer."""
@@ -194,13 +221,23 @@ class StreamedWindows(torch.utils.data.IterableDataset):
         self._places: dict[int, dict] = {}  # the rows' state before each clip that has windows in the buffer
         self._order = np.random.default_rng((self.seed, epoch, self.rank))
 
-    def loader(self, batch_size: int) -> torch.utils.data.DataLoader:
-        """Batches of ``batch_size`` windows (a pass's last, smaller one dropped), read in this process. The loader
+    def loader(self, batch_size: int, collate_fn: Callable | None = None) -> torch.utils.data.DataLoader:
+        """Batches of ``batch_size`` samples (a pass's last, smaller one dropped), read in this process. The loader
         draws its seed from a generator of its own: from the global one, every pass's start (and a resume) would
         move the dropout masks of training."""
         return torch.utils.data.DataLoader(
-            self, batch_size=batch_size, drop_last=True, generator=torch.Generator().manual_seed(self.seed)
+            self,
+            batch_size=batch_size,
+            drop_last=True,
+            collate_fn=collate_fn,
+            generator=torch.Generator().manual_seed(self.seed),
         )
+
+    def hold_place(self) -> None:
+        """From now until the next call, checkpoints save the place this stream has now: call it before drawing a
+        batch that several optimiser steps share, so that a run resumed between them draws that batch again."""
+        self._held_place = None
+        self._held_place = self.local_state()
 
     def __iter__(self) -> Iterator[dict]:
         if self.rows is None:
@@ -224,10 +261,9 @@ class StreamedWindows(torch.utils.data.IterableDataset):
         return row, place
 
     def _windows(self, clip_number: int, row: dict) -> list[dict]:
-        """Every window of the pass's clip ``clip_number``: the same ones whenever the clip is read."""
-        clip = self.to_motion_clip(row_to_clip(row))
+        """Every sample of the pass's clip ``clip_number``: the same ones whenever the clip is read."""
         rng = np.random.default_rng((self.seed, self.epoch, self.rank, clip_number))
-        return [self.sample(clip, rng) for _ in range(max(1, self.draws_per_window * clip.num_frames // self.window))]
+        return self.clip_windows(row_to_clip(row), rng)
 
     def _read_clip(self) -> bool:
         """Put the next clip's windows in the buffer; False at the end of the pass."""
@@ -236,8 +272,9 @@ class StreamedWindows(torch.utils.data.IterableDataset):
             return False
         clip_number, self.clips_seen = self.clips_seen, self.clips_seen + 1
         windows = self._windows(clip_number, row)
-        self._buffer.extend((clip_number, draw, window) for draw, window in enumerate(windows))
-        self._buffered[clip_number], self._places[clip_number] = len(windows), place
+        if windows:  # a clip without samples (too short) holds no place in the buffer
+            self._buffer.extend((clip_number, draw, window) for draw, window in enumerate(windows))
+            self._buffered[clip_number], self._places[clip_number] = len(windows), place
         return True
 
     def _pop(self) -> dict:
@@ -248,7 +285,10 @@ class StreamedWindows(torch.utils.data.IterableDataset):
         return window
 
     def local_state(self) -> dict:
-        """This process's place: small numbers and ``datasets``' state, no window."""
+        """This process's place: small numbers and ``datasets``' state, no sample (the held one, if any:
+        :meth:`hold_place`)."""
+        if self._held_place is not None:
+            return self._held_place
         if self.rows is None:
             self.set_epoch(self.epoch)
         oldest = min(self._places, default=self.clips_seen)
@@ -264,6 +304,7 @@ class StreamedWindows(torch.utils.data.IterableDataset):
     def load_local_state(self, state: dict) -> None:
         """Go back to the place ``state`` (:meth:`local_state`) saved: the pass's rows from the oldest buffered clip
         on, read again up to where the pass stood, and the buffered windows drawn again."""
+        self._held_place = None
         self.set_epoch(state["epoch"])
         self.rows.load_state_dict(state["rows"])
         self._next_place = state["rows"]

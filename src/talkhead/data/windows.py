@@ -143,16 +143,23 @@ class SyncerWindowDataset(torch.utils.data.Dataset):
         return np.random.default_rng([self.seed, index, self._draws, worker.id if worker else 0])
 
     def __getitem__(self, index: int) -> dict:
-        rng = self._rng(index)
-        clip = self.clips[index]
-        augmentation = Augmentation.sample(rng, clip.audio_range) if self.augment else Augmentation()
-        landmarks, audio = [], []
-        for level in self.levels:
-            offset = int(rng.integers(0, self.audio_window))
-            x, a = cut_syncer_windows(clip, level, offset, augmentation, audio_window=self.audio_window)
-            landmarks.append(torch.from_numpy(x))
-            audio.append(torch.from_numpy(a))
-        return {"clip": index, "landmarks": landmarks, "audio": audio}
+        item = syncer_item(self.clips[index], self._rng(index), self.levels, self.augment, self.audio_window)
+        return {"clip": index, **item}
+
+
+def syncer_item(
+    clip: PyramidClip, rng: np.random.Generator, levels: list[int], augment: bool = True, audio_window: int = 20
+) -> dict:
+    """One clip's windows at every level of ``levels``, at a random offset per level and with one random
+    augmentation (see :class:`SyncerWindowDataset`)."""
+    augmentation = Augmentation.sample(rng, clip.audio_range) if augment else Augmentation()
+    landmarks, audio = [], []
+    for level in levels:
+        offset = int(rng.integers(0, audio_window))
+        x, a = cut_syncer_windows(clip, level, offset, augmentation, audio_window=audio_window)
+        landmarks.append(torch.from_numpy(x))
+        audio.append(torch.from_numpy(a))
+    return {"landmarks": landmarks, "audio": audio}
 
 
 def group_windows(
@@ -250,14 +257,21 @@ class LandmarkSequenceDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> dict:
         rng = np.random.default_rng([self.seed, self.epoch, index])
         choice = int(rng.choice(len(self.clips), p=self.weights))
-        clip = self.clips[choice]
-        start = int(rng.integers(0, clip.num_frames - self.length + 1))
-        landmarks = self.landmarks[choice][start : start + self.length]
-        audio = clip.logfbank[4 * start : 4 * (start + self.length)]
-        if self.augment:
-            augmentation = Augmentation.sample(rng, float(clip.logfbank.max() - clip.logfbank.min()))
-            landmarks, audio = augmentation.landmarks(landmarks), augmentation.audio(audio)
-        return {
-            "landmarks": torch.from_numpy(np.ascontiguousarray(landmarks, np.float32)),
-            "audio": torch.from_numpy(np.ascontiguousarray(audio, np.float32)),
-        }
+        return landmark_sequence(self.landmarks[choice], self.clips[choice].logfbank, rng, self.length, self.augment)
+
+
+def landmark_sequence(
+    landmarks: np.ndarray, logfbank: np.ndarray, rng: np.random.Generator, length: int, augment: bool = True
+) -> dict:
+    """A random ``length``-frame sub-clip of one clip's smoothed ``landmarks`` and its ``logfbank`` rows (see
+    :class:`LandmarkSequenceDataset`)."""
+    start = int(rng.integers(0, len(landmarks) - length + 1))
+    landmarks = landmarks[start : start + length]
+    audio = logfbank[4 * start : 4 * (start + length)]
+    if augment:
+        augmentation = Augmentation.sample(rng, float(logfbank.max() - logfbank.min()))
+        landmarks, audio = augmentation.landmarks(landmarks), augmentation.audio(audio)
+    return {
+        "landmarks": torch.from_numpy(np.ascontiguousarray(landmarks, np.float32)),
+        "audio": torch.from_numpy(np.ascontiguousarray(audio, np.float32)),
+    }

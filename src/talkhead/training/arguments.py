@@ -58,6 +58,21 @@ class TrainingRunArguments:
     )
     seed: int = field(default=0)
     num_workers: int = field(default=0)
+    streaming: bool = field(
+        default=False,
+        metadata={
+            "help": "stream the clips from the dataset's Parquet shards instead of loading them (datasets bigger than "
+            "memory; each process reads its own part; see talkhead.data.streaming)"
+        },
+    )
+    window_buffer: int = field(default=512, metadata={"help": "--streaming: training samples in the shuffle buffer"})
+    stream_draws: int = field(
+        default=4,
+        metadata={
+            "help": "--streaming: samples drawn from each clip per span of frames one sample covers (a clip's "
+            "features cost more than a step spends on a sample)"
+        },
+    )
     push_to_hub: bool = field(default=False)
     hub_model_id: str | None = field(default=None)
 

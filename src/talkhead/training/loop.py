@@ -10,7 +10,9 @@
 
 ``train_step(batch)`` computes the losses and steps the optimisers through :meth:`Trainer.optimizer_step`
 (backward, ``--max_grad_norm`` clipping, step, schedule, zeroed gradients) and returns the named losses to log.
-:meth:`Trainer.fit` runs it inside ``accelerator.accumulate`` (``--gradient_accumulation_steps``), counts
+:meth:`Trainer.fit` runs it inside ``accelerator.accumulate`` (``--gradient_accumulation_steps``) and
+``accelerator.autocast`` (``accelerate launch --mixed_precision bf16``: every forward of the step, the frozen
+models' and the methods other than ``forward`` too; the losses compute in float32, :mod:`talkhead.losses`), counts
 optimiser steps, folds the weights into the EMA (``--ema_decay``), logs the losses every ``--logging_steps``
 (history, progress bar, trackers), validates every ``Validation.every`` steps on the main process with the best
 weights kept on disk (the trained and the EMA weights are both measured; ``--early_stopping_patience``), and
@@ -80,6 +82,19 @@ class Validation:
     describe: Callable[[dict], str] | None = None
     plot: Callable[[Path, dict], None] | None = None
     keep: Callable[[int, str, dict], bool] | None = None
+
+
+def seeded_loader(dataset, batch_size: int, args) -> torch.utils.data.DataLoader:
+    """The training loader of a map-style ``dataset``: full batches, ``args.num_workers`` workers, and worker seeds
+    drawn from a generator of its own (``args.seed``), not from the global one dropout and the models' noise use, so
+    starting a pass (or resuming mid-pass) leaves the random stream of an uninterrupted run unchanged."""
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_size=batch_size,
+        drop_last=True,
+        num_workers=args.num_workers,
+        generator=torch.Generator().manual_seed(args.seed),
+    )
 
 
 @contextmanager
@@ -172,8 +187,11 @@ class Trainer:
 
     def optimizer_step(self, loss: torch.Tensor, optimizer, scheduler=None) -> None:
         """Backward, gradient clipping (``--max_grad_norm``, on the batch that steps), step, schedule, zeroed gradients;
-        accelerate skips the step, the schedule and the zeroing on the batches that only accumulate."""
-        self.accelerator.backward(loss)
+        accelerate skips the step, the schedule and the zeroing on the batches that only accumulate. The backward runs
+        outside the mixed-precision autocast the step's forward ran in (on a CPU it runs in the calling thread, where
+        autocast would still be on), each op in the precision its forward used."""
+        with torch.autocast(device_type=self.accelerator.device.type, enabled=False):
+            self.accelerator.backward(loss)
         if self.args.max_grad_norm and self.accelerator.sync_gradients:
             parameters = [p for group in optimizer.param_groups for p in group["params"]]
             self.accelerator.clip_grad_norm_(parameters, self.args.max_grad_norm)
@@ -204,8 +222,9 @@ class Trainer:
         running, accumulated = {}, {}
         stop = state.step >= args.max_steps
         while not stop:
-            with accelerator.accumulate(*models):
-                losses = train_step(next(batches))
+            batch = next(batches)  # drawn outside autocast: data stays in the precision it was made in
+            with accelerator.accumulate(*models), accelerator.autocast():
+                losses = train_step(batch)
             for key, value in losses.items():
                 accumulated.setdefault(key, []).append(
                     value.item() if isinstance(value, torch.Tensor) else float(value)

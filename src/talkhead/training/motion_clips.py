@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from ..data.av_offsets import clip_offsets
 from ..data.clips import load_training_clips
 from ..data.mouth_windows import clip_phones, motion_clip
+from ..processing import audio as audio_lib
 from ..processing.phones import PHONE_LOOP_DECODER
 from .arguments import TrainingRunArguments
 
@@ -96,6 +97,17 @@ def cached_phones(clips: list, cache_path: Path, decoder: str = PHONE_LOOP_DECOD
     return cache
 
 
+def mean_speech_mel(clips) -> list[float]:
+    """The 80-band mean mel of the clips' frames with speech: where a ``running`` mel normalisation starts."""
+    rows = []
+    for clip in clips:
+        mel = getattr(clip, "mel", None)
+        mel = audio_lib.mel_per_frame(audio_lib.mel80(clip.audio) if mel is None else mel, clip.num_frames, clip.fps)
+        speaking = audio_lib.frame_level_db(clip.audio, clip.num_frames, fps=clip.fps) > audio_lib.SILENCE_FLOOR_DBFS
+        rows.append(mel[speaking])
+    return [round(float(v), 4) for v in np.concatenate(rows).mean(0)]
+
+
 def prepare_motion_clips(args, config, search_validation: bool = False, undo_validation: bool = False):
     """(training, validation) :class:`MotionClip` lists and the held-out sources, for ``config``'s audio features.
 
@@ -111,5 +123,7 @@ def prepare_motion_clips(args, config, search_validation: bool = False, undo_val
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     phones = cached_phones(train + validation, cache_path, decoder)  # first: the offset search reads them too
     lags = undone_offsets(train, validation, cache_path, args, search_validation, undo_validation)
+    if getattr(config, "mel_normalization", None) == "running" and config.mel_prior is None:
+        config.mel_prior = mean_speech_mel(train)
     motion = [motion_clip(c, config, phones[c.clip_id], lags.get(c.clip_id, 0)) for c in train + validation]
     return motion[: len(train)], motion[len(train) :], held_out

@@ -1,8 +1,9 @@
-"""The mouth-motion model's data streamed from Parquet shards (``train_mouth_motion.py --streaming``).
+"""The mouth-shape models' data streamed from Parquet shards (``train_mouth_motion.py --streaming``,
+``train_mouth_sync.py --streaming``).
 
 What :func:`talkhead.training.motion_clips.prepare_motion_clips` does with every clip in memory, done as the clips
-stream (:mod:`talkhead.data.streaming`): the held-out sources are chosen from two small columns; the first
-validation clips (at most ``max_validation_clips``: held-out sources of a big set hold many) are read into memory;
+stream (:mod:`talkhead.training.streamed_data`): the held-out sources are chosen from two small columns; the first
+validation clips (at most 200: held-out sources of a big set hold many) are read again at each validation;
 the training clips stream through :class:`~talkhead.data.streaming.StreamedWindows`, each turned into a
 :class:`~talkhead.data.mouth_windows.MotionClip` when it arrives. Phones come from the dataset's ``phones`` column
 when it was decoded with the model's decoder (``talkhead preprocess --phones --phone-decoder words``), else they are
@@ -12,23 +13,14 @@ here (that needs every clip at once): undo them at preprocessing (``--av-offset-
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import islice
 
 import numpy as np
 
-from ..data.clips import choose_holdout
 from ..data.mouth_windows import MotionClip, motion_clip, silence_displacement, speech_opening_std
-from ..data.streaming import (
-    MOTION_COLUMNS,
-    SplitStream,
-    StreamedWindows,
-    dataset_options,
-    row_to_clip,
-    source_frames,
-)
+from ..data.streaming import MOTION_COLUMNS, StreamedWindows, clip_draws, dataset_options
 from ..processing.phones import PHONE_LOOP_DECODER, phone_features
+from .streamed_data import StreamedClips, StreamedSplit, streamed_split, streamed_windows
 
 
 @dataclass
@@ -41,31 +33,9 @@ class StreamedMotionData:
     stored_phones: bool
 
 
-class StreamedClips:
-    """The first ``limit`` clips of ``rows`` as :class:`~talkhead.data.mouth_windows.MotionClip`, read again at every
-    pass (validation): one clip in memory at a time, whatever the size of the held-out sources."""
-
-    def __init__(self, rows, to_motion_clip, limit: int, count: int):
-        self.rows, self.to_motion_clip, self.limit = rows, to_motion_clip, limit
-        self.count = min(count, limit)
-
-    def __len__(self) -> int:
-        return self.count
-
-    def __iter__(self) -> Iterator[MotionClip]:
-        return (self.to_motion_clip(row_to_clip(row)) for row in islice(self.rows, self.limit))
-
-
-def streamed_motion_data(
-    args, config, sample, rank: int = 0, world_size: int = 1, rest_pose_clips: int = 64, max_validation_clips: int = 200
-) -> StreamedMotionData:
-    """The streamed training windows, the validation clips (the first ``max_validation_clips`` of the held-out
-    sources, read again at each validation) and the rest pose for ``config`` (see the module docstring);
-    ``sample(clip, rng)`` draws one window; ``args`` has the shared data arguments and the buffer."""
-    stream = SplitStream(args.dataset, args.split, (*MOTION_COLUMNS, "phones"))
-    sources, frames = source_frames(stream.rows())
-    holdout = [s.strip() for s in args.validation_sources.split(",") if s.strip()] if args.validation_sources else None
-    held = choose_holdout(sources, frames, holdout, args.validation_fraction, args.seed)
+def motion_clip_maker(args, config) -> tuple[callable, bool]:
+    """(clip -> :class:`MotionClip` for ``config``, whether the dataset's stored phones are used): phones from the
+    ``phones`` column when the dataset was decoded with the model's decoder, else decoded as each clip arrives."""
     options = dataset_options(args.dataset)
     decoder = getattr(config, "phone_decoder", PHONE_LOOP_DECODER)
     stored = bool(options.get("phones")) and options.get("phone_decoder", PHONE_LOOP_DECODER) == decoder
@@ -78,18 +48,22 @@ def streamed_motion_data(
         )
         return motion_clip(clip, config, phones)
 
-    def trained_on(source: str) -> bool:
-        return source not in held
+    return to_motion_clip, stored
 
-    validation = StreamedClips(
-        stream.rows().filter(lambda source: source in held, input_columns="source"),
-        to_motion_clip,
-        max_validation_clips,
-        sum(source in held for source in sources),
-    )
-    first = StreamedClips(
-        stream.rows().filter(trained_on, input_columns="source"), to_motion_clip, rest_pose_clips, len(sources)
-    )  # the same in every process
+
+def motion_split(args) -> StreamedSplit:
+    return streamed_split(args, (*MOTION_COLUMNS, "phones"))
+
+
+def streamed_motion_data(trainer, config, sample, rest_pose_clips: int = 64) -> StreamedMotionData:
+    """The streamed training windows, the validation clips (the first held-out ones, read again at each
+    validation) and the rest pose for ``config`` (see the module docstring); ``sample(clip, rng)`` draws one
+    window; ``trainer.args`` has the shared data arguments and the buffer."""
+    args = trainer.args
+    split = motion_split(args)
+    to_motion_clip, stored = motion_clip_maker(args, config)
+    validation = split.validation_clips(to_motion_clip)
+    first = split.first_training_clips(rest_pose_clips, to_motion_clip)  # the same in every process
     shapes: list[np.ndarray] = []
 
     def keeping_shapes(clips):
@@ -99,16 +73,5 @@ def streamed_motion_data(
 
     rest_pose = silence_displacement(keeping_shapes(first))
     opening_std = speech_opening_std(shapes)
-    windows = StreamedWindows(
-        stream,
-        trained_on,
-        to_motion_clip,
-        sample,
-        args.window,
-        args.seed,
-        rank,
-        world_size,
-        args.window_buffer,
-        args.stream_draws,
-    )
-    return StreamedMotionData(windows, validation, sorted(held), rest_pose, opening_std, stored)
+    windows = streamed_windows(trainer, split, clip_draws(to_motion_clip, sample, args.window, args.stream_draws))
+    return StreamedMotionData(windows, validation, split.held_out, rest_pose, opening_std, stored)
