@@ -82,12 +82,12 @@ def astronaut_rows(folder: Path, rows: list, labels: list):
     return columns
 
 
-def clip_rows(data: str, index: int, folder: Path, rows: list, labels: list):
+def real_clip_row(data: str, index: int, rows: list, labels: list):
+    """The real frames of test clip ``index`` at its phones (its filmed offset undone) as a row; returns the clip, its
+    :class:`~talkhead.benchmarks.articulation.RealClip`, the lower-face box and the generated clips' columns."""
     from talkhead.benchmarks.articulation import load_offset_expert, prepare_real_clip
-    from talkhead.benchmarks.lip_follow import OWN_EXCLUDE_FRAMES, pipeline_runners
     from talkhead.benchmarks.split_clips import split_clips
     from talkhead.io.audio import load_audio
-    from talkhead.io.video import VideoReader
     from talkhead.processing.tracked_clip import track_clip
 
     clip = split_clips(data, "test")[index]
@@ -99,6 +99,14 @@ def clip_rows(data: str, index: int, folder: Path, rows: list, labels: list):
     real_columns = [(frame - real.undone_offset, phone) for frame, phone in generated_columns]
     rows.append(strip(real.tracked.frames, box, real_columns))
     labels.append(f"real {clip.clip_id} (offset {real.offset:+d} undone)")
+    return clip, real, box, generated_columns
+
+
+def clip_rows(data: str, index: int, folder: Path, rows: list, labels: list):
+    from talkhead.benchmarks.lip_follow import OWN_EXCLUDE_FRAMES, pipeline_runners
+    from talkhead.io.video import VideoReader
+
+    clip, real, box, generated_columns = real_clip_row(data, index, rows, labels)
     first = np.ascontiguousarray(real.tracked.frames[0])
     for visemes in (False, True):
         lip_syncer, talker = pipeline_runners("mouth-motion", "ms-sync-short", visemes)

@@ -39,9 +39,9 @@ ALLOWED = {
     "benchmarks": BELOW_DATA | {"data", "evaluation", "options", "pipelines"},
     "registration": {"models", "pipelines"},
     "cli": BELOW_DATA | {"data", "evaluation", "options", "pipelines", "training", "benchmarks", "__init__"},
-    "__init__": {"registration", "hub"},
+    "__init__": {"registration", "hub", "pipelines"},  # pipelines: talkhead.LipSyncAvatar, imported when asked for
 }
-MAX_LOCAL_OWN_IMPORTS = 40
+MAX_LOCAL_OWN_IMPORTS = 42  # most are commands importing their pipeline when run, so `talkhead --help` stays light
 
 
 def module_name(path: Path) -> str:

@@ -1,14 +1,16 @@
-"""talkhead Space: a talking head from one photo and speech, and lip-sync (dubbing) of a video.
+"""talkhead Space: a talking head from one photo and speech, lip-sync (dubbing) of a video, and a live avatar.
 
-Both tabs call the library's pipelines (``talkhead.pipelines.talking_head`` and ``lip_sync``) and score
+The first two tabs call the library's pipelines (``talkhead.pipelines.talking_head`` and ``lip_sync``) and score
 the result with the ``mouth-sync`` expert (1 s of tracked mouth shapes against the speech; the image experts
 ``syncnet-eval`` and ``avsyncnet-small`` cannot tell offsets on new faces, benchmarks/RESULTS.md). Run it from the
 repository root with ``python spaces/talkhead/app.py``; the models load once, on the first request or at start-up.
+The Live tab (live_tab.py) prepares a video as a ``LipSyncAvatar`` and lip-syncs it to speech as it arrives.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 import shutil
 import sys
@@ -55,6 +57,7 @@ from talkhead.processing import audio as audio_lib  # noqa: E402
 
 if str(HERE) not in sys.path:  # the helper modules beside this file, also when it is loaded by path (the tests)
     sys.path.insert(0, str(HERE))
+from live_tab import LiveTab  # noqa: E402
 from space_plots import mouth_plot, offset_plot  # noqa: E402
 
 # the models, by id (the library's defaults): the Hugging Face cache if they were downloaded there, else the copies
@@ -65,6 +68,7 @@ MODELS = {
     "face_generator": defaults.FACE_GENERATOR,
     "silent_lip": defaults.SILENT_LIP,
     "mouth_sync": defaults.MOUTH_SYNC,
+    "live_mouth_model": defaults.LIVE_MOUTH_MOTION,
 }
 
 LANGUAGE_LABEL = "language: auto (English words where understood), en, or another code such as fr (phones only)"
@@ -102,7 +106,18 @@ def public(text: str) -> str:
 
 def user_errors(handler):
     """Input problems become a readable gr.Error (no traceback, no server path); anything else is a bug and
-    propagates."""
+    propagates. A generator (a streaming handler) stays one, or Gradio would not stream it."""
+
+    if inspect.isgeneratorfunction(handler):
+
+        @functools.wraps(handler)
+        def streamed(*args, **kwargs):
+            try:
+                yield from handler(*args, **kwargs)
+            except (TalkheadInputError, FileNotFoundError) as error:
+                raise gr.Error(public(str(error))) from error
+
+        return streamed
 
     @functools.wraps(handler)
     def wrapped(*args, **kwargs):
@@ -338,12 +353,15 @@ def build_demo() -> gr.Blocks:
         gr.Markdown(
             "# talkhead\nA talking head from one photo and speech, and lip-sync of a video. Small models "
             "trained on 11 minutes of video, on CPU: expect several seconds of waiting per second of speech. "
-            "Lip-sync reuses the video's own mouths (sharp); a talking head's mouth is blurry only if repainted."
+            "Lip-sync reuses the video's own mouths (sharp); a talking head's mouth is blurry only if repainted. "
+            "Live: a video prepared once as an avatar speaks what the microphone hears, as it hears it."
         )
         with gr.Tab("Talking head"):
             talking_head_tab(examples)
         with gr.Tab("Lip-sync"):
             lip_sync_tab(examples)
+        with gr.Tab("Live"):
+            LiveTab(check_video, check_speech, user_errors).build(examples)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENT_RENDERS)  # the position in it is shown
     return demo
 

@@ -7,7 +7,8 @@ heavy modules (torch, transformers, dlib) load when first used. It registers the
 pipelines are imported (:mod:`talkhead.registration` says how and why).
 
 The shipped models have Hub-style ids, ``talkhead/<name>``, that resolve offline (:mod:`talkhead.hub`);
-:func:`pipeline` is ``transformers.pipeline`` that also takes them and their short names.
+:func:`pipeline` is ``transformers.pipeline`` that also takes them and their short names;
+:class:`LipSyncAvatar` is a video prepared once and lip-synced live to speech as it arrives.
 """
 
 __version__ = "0.1.0.dev0"
@@ -22,6 +23,15 @@ def pipeline(task: str, model=None, **kwargs):
     return hub_pipeline(task, model=model, **kwargs)
 
 
+def __getattr__(name: str):
+    """``talkhead.LipSyncAvatar``, imported when first used (it loads the model stack)."""
+    if name == "LipSyncAvatar":
+        from .pipelines.live import LipSyncAvatar
+
+        return LipSyncAvatar
+    raise AttributeError(f"module 'talkhead' has no attribute {name!r}")
+
+
 _install_registration()
 
-__all__ = ["pipeline", "__version__"]
+__all__ = ["LipSyncAvatar", "pipeline", "__version__"]

@@ -11,6 +11,7 @@ VIDEO_FPS = 25
 
 # shipped checkpoints (hub_configs/<name>), by their role
 MOUTH_MOTION = "talkhead/mouth-motion"  # speech -> mouth shapes: lip-sync's and talking-head's mouths
+LIVE_MOUTH_MOTION = "talkhead/mouth-motion-live"  # the same, reading 4 frames ahead at most: a live avatar's mouths
 HEAD_MOTION = "talkhead/ms-sync-short"  # MS-Sync generator: speech -> 68-landmark head and lip motion
 FACE_GENERATOR = "talkhead/stable-sync-face"  # the paper's G_L (lip-sync's generator renderer, talking-head --repaint)
 MOUTH_INTERIOR = "talkhead/mouth-interior"  # teeth, tongue and throat where a talking photo's mouth opens

@@ -5,6 +5,7 @@ import pytest
 
 from talkhead.metrics.mouth_quality import box_psnr, mouth_box
 from talkhead.pipelines import mouth_retrieval as retrieval
+from talkhead.pipelines.mouth_paste import render_frame
 from talkhead.processing.faces import FaceTracker
 from talkhead.processing.mouth import mouth_shapes
 
@@ -70,11 +71,11 @@ def test_a_frame_rendered_from_itself_is_unchanged_and_the_upper_face_is_kept(as
     landmarks = FaceTracker().update(frame).astype(np.float64)
     pool = retrieval.build_pool([(0, frame, landmarks)], retrieval.choose_pixels_per_unit(landmarks[None]))
     assert pool.shapes.shape == (1, 20, 2) and pool.patches.dtype == np.uint8
-    same = retrieval.render_frame(frame, landmarks, landmarks, pool, 0)
+    same = render_frame(frame, landmarks, landmarks, pool, 0)
     assert box_psnr(same, frame, mouth_box(landmarks)) > 30
     opened = landmarks.copy()
     opened[[65, 66, 67, 55, 56, 57, 58, 59], 1] += 6  # drop the lower lip by 6 px
-    moved = retrieval.render_frame(frame, landmarks, opened, pool, 0)
+    moved = render_frame(frame, landmarks, opened, pool, 0)
     assert box_psnr(moved, frame, mouth_box(landmarks)) < box_psnr(same, frame, mouth_box(landmarks))
     eyes_row = int(landmarks[36:48, 1].max())
     np.testing.assert_array_equal(moved[:eyes_row], frame[:eyes_row])  # nothing above the eyes changes
@@ -92,7 +93,7 @@ def test_targets_move_the_chin_with_the_lower_lip(astronaut):
 
 def test_paste_mask_fades_out_at_the_patch_border():
     """A jaw that reaches past the cut patch must not leave a hard edge where the patch ends (a seam on the neck)."""
-    from talkhead.pipelines.mouth_retrieval import lower_face_mask
+    from talkhead.pipelines.mouth_paste import lower_face_mask
 
     rng = np.random.default_rng(0)
     landmarks = rng.uniform(10, 90, (68, 2))

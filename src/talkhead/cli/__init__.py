@@ -1,10 +1,10 @@
 """The ``talkhead`` console script.
 
-Each command is a module of this package (``preprocess``, ``talking_head``, ``lip_sync``, ``evaluate``,
-``landmarks``, ``benchmark``) with an ``add_<name>(subparsers)`` that adds its parser and a ``run_<name>(args)`` that
-runs it; ``common`` holds what they share. The two video commands are named after the tasks of their pipelines
-(``talkhead talking-head`` is ``pipeline("talking-head")``, ``talkhead lip-sync`` is ``pipeline("lip-sync")``), and
-every command is plain argparse (CONTRIBUTING.md, "Naming rules"). Bad input
+Each command is a module of this package (``preprocess``, ``talking_head``, ``lip_sync``, ``live`` (``avatar`` and
+``live``), ``evaluate``, ``landmarks``, ``benchmark``) with an ``add_<name>(subparsers)`` that adds its parser and a
+``run_<name>(args)`` that runs it; ``common`` holds what they share. The two video commands are named after the tasks
+of their pipelines (``talkhead talking-head`` is ``pipeline("talking-head")``, ``talkhead lip-sync`` is
+``pipeline("lip-sync")``), and every command is plain argparse (CONTRIBUTING.md, "Naming rules"). Bad input
 (:class:`talkhead.errors.TalkheadInputError`, a missing file) prints one ``error:`` line and exits
 with status 2; anything else is a bug and keeps its traceback. Every file a command writes is claimed
 from :class:`talkhead.io.outputs.OutputGuard` before any work. Ctrl-C, SIGTERM and SIGHUP stop a command
@@ -27,6 +27,7 @@ from .common import as_flags, option_strings
 from .evaluate import add_evaluate
 from .landmarks import add_landmarks
 from .lip_sync import add_lip_sync
+from .live import add_avatar, add_live
 from .preprocess import add_preprocess
 from .talking_head import add_talking_head
 
@@ -52,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_preprocess(subparsers)
     add_talking_head(subparsers)
     add_lip_sync(subparsers)
+    add_avatar(subparsers)
+    add_live(subparsers)
     add_evaluate(subparsers)
     add_landmarks(subparsers)
     add_benchmark(subparsers)

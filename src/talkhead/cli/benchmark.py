@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .. import defaults
 from ..io.outputs import OutputGuard, write_json
+from .benchmark_live import add_live_benchmark
 from .common import NO_VISEMES_HELP
 
 PREPROCESSED = "dataset written by `talkhead preprocess`"
@@ -24,6 +25,7 @@ def add_benchmark(subparsers) -> None:
     _add_lip_follow(kinds)
     _add_mouth(kinds)
     _add_talking_head(kinds)
+    add_live_benchmark(kinds, _kind, _finish)
     parser.set_defaults(func=lambda args: _missing_kind(parser))
 
 

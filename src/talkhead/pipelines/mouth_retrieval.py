@@ -10,8 +10,8 @@ by reusing its own mouths. We do the same with a motion model in front:
    shape (and whose head pose is nearest the frame's) are candidates; a Viterbi pass picks one per
    frame, preferring to play pooled frames in their own order and, where it must jump, to jump between
    mouths that look alike (as video textures do), so teeth and lips do not pop.
-3. **Warp.** A thin-plate spline moves the chosen patch's lips and jaw onto the target shape, and the
-   patch is mapped into the frame's face frame and pasted under a feathered lower-face mask with a
+3. **Warp** (:mod:`.mouth_paste`). A thin-plate spline moves the chosen patch's lips and jaw onto the target
+   shape, and the patch is mapped into the frame's face frame and pasted under a feathered lower-face mask with a
    colour match along the seam. Every pixel outside the mask is the source frame's.
 
 Everything here is a pure function of arrays; :mod:`talkhead.pipelines.lip_sync` decodes and encodes.
@@ -35,7 +35,7 @@ from ..processing.mouth import (
     place_mouth,
     points_in_face_frame,
 )
-from .warp import squared_distances, thin_plate_map
+from .warp import squared_distances
 
 # the patch covers this part of the face frame (x right, y down; eye centres at (+-0.5, 0), nose tip near
 # y = 0.75): below the nose, jaw to jaw
@@ -194,6 +194,51 @@ def target_landmarks(landmarks: np.ndarray, shapes: np.ndarray) -> np.ndarray:
     return placed
 
 
+def local_costs(
+    pool: MouthPool,
+    shapes: np.ndarray,
+    poses: np.ndarray,
+    pose_weight: float,
+    shut: np.ndarray | None = None,
+    teeth_cost: float = TEETH_COST,
+) -> np.ndarray:
+    """(T, N) cost of each pooled mouth for each output frame, before any transition (see :func:`retrieve`)."""
+    cost = squared_distances(shapes.reshape(len(shapes), -1), pool.shapes.reshape(len(pool), -1))
+    cost += pose_weight * 2 / poses.shape[1] * squared_distances(poses, pool.poses)
+    if shut is not None and teeth_cost:
+        cost += teeth_cost * np.asarray(shut)[:, None] * pool.teeth[None, :]
+    return cost
+
+
+def next_mouth(
+    pool: MouthPool,
+    shape: np.ndarray,
+    pose: np.ndarray,
+    previous: int | None,
+    shut: float = 0.0,
+    excluded: np.ndarray | None = None,
+    candidates: int = 8,
+    pose_weight: float = 0.5,
+    switch_cost: float = 0.02,
+    look_cost: float = LOOK_COST,
+    teeth_cost: float = TEETH_COST,
+) -> int:
+    """The pooled mouth for one more output frame of a stream, after ``previous`` (a pool index, or None): the costs
+    of :func:`retrieve`, among its ``candidates`` nearest mouths, with the previous choice fixed (a stream cannot wait
+    for the frames after it). ``excluded`` (N,) bool: pooled mouths not to take (benchmarks)."""
+    cost = local_costs(pool, shape[None], pose[None], pose_weight, np.array([shut]), teeth_cost)[0]
+    if excluded is not None:
+        cost[excluded] = np.inf
+    # among the nearest only, as retrieve: a switch costs more than most shape errors, so over the whole pool the
+    # next frame of the source would always win and the mouth would replay the video instead of the speech
+    options = np.argpartition(cost, min(candidates, len(cost)) - 1)[:candidates]
+    total = cost[options]
+    if previous is not None:
+        follows = pool.frame_indices[options] == pool.frame_indices[previous] + 1
+        total = total + ~follows * (switch_cost + look_cost * pool.looks[previous, options])
+    return int(options[np.argmin(total)])
+
+
 def retrieve(
     pool: MouthPool,
     shapes: np.ndarray,
@@ -217,17 +262,20 @@ def retrieve(
     ``exclude_within`` > 0 (benchmarks only) forbids pooled frames that close to the output frame's own
     source frame (``frame_indices``), so a clip dubbed with its own audio cannot copy its true mouth.
     """
-    pool_shapes, pool_poses = pool.shapes.reshape(len(pool), -1), pool.poses
+    shut = None if shut is None else np.asarray(shut)
     k = min(candidates, len(pool))
     options = np.zeros((len(shapes), k), int)
     local = np.zeros((len(shapes), k))
     for start in range(0, len(shapes), RETRIEVAL_CHUNK):  # (chunk, pool) costs at a time: memory stays flat
         stop = min(start + RETRIEVAL_CHUNK, len(shapes))
-        cost = squared_distances(
-            shapes[start:stop].reshape(stop - start, -1), pool_shapes
-        ) + pose_weight * 2 / poses.shape[1] * squared_distances(poses[start:stop], pool_poses)
-        if shut is not None and teeth_cost:
-            cost += teeth_cost * np.asarray(shut)[start:stop, None] * pool.teeth[None, :]
+        cost = local_costs(
+            pool,
+            shapes[start:stop],
+            poses[start:stop],
+            pose_weight,
+            None if shut is None else shut[start:stop],
+            teeth_cost,
+        )
         if exclude_within and frame_indices is not None:
             near = np.abs(np.asarray(frame_indices)[start:stop, None] - pool.frame_indices[None]) < exclude_within
             cost[near] = np.inf
@@ -247,85 +295,6 @@ def retrieve(
     for t in range(len(options) - 1, 0, -1):
         path[t - 1] = back[t, path[t]]
     return options[np.arange(len(options)), path]
-
-
-def lower_face_mask(patch_landmarks: np.ndarray, size: tuple[int, int], feather: float = 0.08) -> np.ndarray:
-    """(H, W) float32 paste weights in patch pixels: the mouth and chin, inside jaw points 4-12 and below the
-    nostrils (drawn 15 % towards the mouth). Pasting less of the face keeps more of the source's own pixels
-    (face-box SSIM 0.92 with the whole lower face, 0.94-0.95 with this on two held-out clips)."""
-    width, height = size
-    center = patch_landmarks[MOUTH].mean(0)
-    top = center + (patch_landmarks[[35, 34, 33, 32, 31]] - center) * 0.85
-    polygon = np.concatenate([patch_landmarks[4:13], top]).astype(np.float32)
-    mask = np.zeros((height, width), np.float32)
-    cv2.fillPoly(mask, [np.round(polygon * 4).astype(np.int32)], 1.0, cv2.LINE_AA, shift=2)
-    sigma = max(feather * width / 2, 1.0)
-    return cv2.GaussianBlur(mask, (0, 0), sigma) * border_fade(height, width, 2 * sigma)
-
-
-@functools.lru_cache(maxsize=8)
-def border_fade(height: int, width: int, ramp: float) -> np.ndarray:
-    """(H, W) weights rising from 0 at the patch's border to 1 ``ramp`` pixels in (one per patch size: a pool's
-    patches share it). The paste fades out there too: a jaw that reaches past the patch (a turned or lowered head)
-    was cut at the border, and that cut showed as a straight seam across the neck."""
-    rows = np.clip(np.minimum(np.arange(height), height - 1 - np.arange(height)) / ramp, 0, 1)
-    columns = np.clip(np.minimum(np.arange(width), width - 1 - np.arange(width)) / ramp, 0, 1)
-    fade = np.outer(rows, columns).astype(np.float32)
-    fade.flags.writeable = False  # shared by every call
-    return fade
-
-
-def render_frame(
-    frame: np.ndarray, landmarks: np.ndarray, target: np.ndarray, pool: MouthPool, index: int, colour_match: bool = True
-) -> np.ndarray:
-    """``frame`` with its lower face replaced by pooled patch ``index`` warped onto the ``target`` landmarks (image px).
-
-    One spline maps the frame's pixels straight to the patch's (the patch was cut once from its source
-    frame), so the mouth is resampled twice in all, bicubically: detail survives.
-    """
-    ppu = pool.pixels_per_unit
-    size = patch_size(ppu)
-    to_patch = image_to_patch(landmarks, ppu)  # the frame's own face frame, so the upper face stays where it is
-    x0, y0, x1, y1 = _region(invert_similarity(to_patch), size, frame.shape)
-    if x1 <= x0 or y1 <= y0:
-        return frame
-    origin = np.array([x0, y0], np.float64)
-    target_region = np.asarray(target, np.float64)[WARP_POINTS] - origin
-    corners = np.array([[0, 0], [size[0], 0], [0, size[1]], [size[0], size[1]]], np.float64)
-    anchors_patch = corners  # the patch's corners stay put: the spline is a pure lower-face deformation
-    anchors_region = corners @ invert_similarity(to_patch)[:, :2].T + invert_similarity(to_patch)[:, 2] - origin
-    mapping = thin_plate_map(
-        np.concatenate([target_region, anchors_region]),
-        np.concatenate([pool.landmarks[index][WARP_POINTS], anchors_patch]),
-        x1 - x0,
-        y1 - y0,
-    )
-    pasted = cv2.remap(pool.patches[index], mapping, None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT).astype(
-        np.float32
-    )
-    target_patch = np.asarray(target, np.float64) @ to_patch[:, :2].T + to_patch[:, 2]
-    own_patch = np.asarray(landmarks, np.float64) @ to_patch[:, :2].T + to_patch[:, 2]
-    # the union with the frame's own chin: where the new mouth is more closed, the old chin is covered too
-    mask = np.maximum(lower_face_mask(target_patch, size), lower_face_mask(own_patch, size))
-    shift = invert_similarity(to_patch)
-    shift[:, 2] -= origin
-    weights = cv2.warpAffine(mask, shift, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderValue=0)[..., None]
-    original = frame[y0:y1, x0:x1].astype(np.float32)
-    if colour_match:
-        seam = weights * (1 - weights)
-        pasted += ((original - pasted) * seam).sum((0, 1)) / max(float(seam.sum()), 1e-6)
-    out = frame.copy()
-    out[y0:y1, x0:x1] = np.clip(original * (1 - weights) + pasted * weights + 0.5, 0, 255).astype(np.uint8)
-    return out
-
-
-def _region(patch_to_image: np.ndarray, size: tuple[int, int], frame_shape) -> tuple[int, int, int, int]:
-    """Integer image box holding the patch's footprint, clipped to the frame."""
-    corners = np.array([[0, 0], [size[0], 0], [0, size[1]], [size[0], size[1]]], np.float64)
-    placed = corners @ patch_to_image[:, :2].T + patch_to_image[:, 2]
-    x0, y0 = np.floor(placed.min(0)).astype(int)
-    x1, y1 = np.ceil(placed.max(0)).astype(int)
-    return max(x0, 0), max(y0, 0), min(x1, frame_shape[1]), min(y1, frame_shape[0])
 
 
 def build_pool(frames_and_landmarks, pixels_per_unit: float, capacity: int | None = None) -> MouthPool:
@@ -365,7 +334,6 @@ __all__ = [
     "patch_source_box",
     "pool_frame_indices",
     "pose_descriptors",
-    "render_frame",
     "retrieve",
     "target_landmarks",
 ]

@@ -341,6 +341,13 @@ def silence_closing_weights(
     ramp over about two frames, so the lips close in a pause without cutting the onset of the next word.
     """
     quiet = silence_mask(wave, num_frames, fps=fps, threshold_db=-np.inf)  # the absolute floor alone
+    return closing_weights(quiet, margin)
+
+
+def closing_weights(quiet: np.ndarray, margin: int = SILENCE_CLOSING_MARGIN) -> np.ndarray:
+    """(T,) :func:`silence_closing_weights` from each frame's silence (T,) bool: a frame's weight reads the frames
+    within ``margin`` + 1 of it, and those past either end count as quiet."""
+    quiet = np.asarray(quiet, bool)
     if margin:
         padded = np.concatenate([np.ones(margin, bool), quiet, np.ones(margin, bool)])  # the clip's borders are quiet
         # numpy's stubs type all(axis) as a scalar or an array; over one axis of a 2-D array it is an array

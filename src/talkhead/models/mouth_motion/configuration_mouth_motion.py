@@ -8,6 +8,7 @@ from ...processing.phones import NUM_PHONES, PHONE_DECODERS, PHONE_LOOP_DECODER
 from ..configuration_utils import PresetConfigMixin, raise_problems
 
 MEL_BANDS = 80
+MEL_NORMALIZATIONS = ("mean", "mean_std", "running")
 
 
 class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
@@ -36,7 +37,17 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
             fraction is dropped, so no single cue is trusted).
         mouth_points (`int`, *optional*, defaults to 20): points 48-67.
         mel_normalization (`str`, *optional*, defaults to "mean"): per clip and band, subtract the mean (``mean``)
-            or also divide by the standard deviation (``mean_std``: a quiet or monotone voice looks like a loud one).
+            or also divide by the standard deviation (``mean_std``: a quiet or monotone voice looks like a loud one),
+            or subtract a running mean of the speech heard so far (``running``: what a stream can know; see
+            :class:`~.feature_extraction_mouth_motion.RunningMelMean`).
+        mel_prior (`list[float]`, *optional*): ``running`` only: the 80-band mean the running mean starts from (the
+            training clips' mean mel, set by the training script).
+        look_ahead (`int`, *optional*): frames after a frame that may reach its prediction. ``None`` (the offline
+            model): as many as before it, ``receptive_frames``. A number makes the model streamable: the
+            convolutions read at most that much future in all, and each frame is predicted from its own window of
+            ``frames_before`` past and ``look_ahead`` future frames (the normalisations inside pool that window
+            alone), as a stream holds it. A per-frame normalisation instead followed held-out mouths less well
+            (lip-follow 0.37 against 0.46; benchmarks/RESULTS.md, "Live avatars").
         opening_loss_weight (`float`, *optional*, defaults to 0.0): weight of an extra squared error on the
             inner-lip gap (mean of the vertical gaps 61-67, 62-66, 63-65), the part of the shape that speech
             moves most and lip-follow measures; the coordinate loss spreads its effort over all 40 values.
@@ -83,6 +94,8 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
         silence_displacement: list[float] | None = None,
         initializer_range: float = 0.02,
         speech_opening_std: float | None = None,
+        look_ahead: int | None = None,
+        mel_prior: list[float] | None = None,
         **kwargs,
     ):
         self.use_phones = use_phones
@@ -105,6 +118,8 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
         )
         self.initializer_range = initializer_range
         self.speech_opening_std = speech_opening_std
+        self.look_ahead = look_ahead
+        self.mel_prior = list(mel_prior) if mel_prior is not None else None
         problems = []
         if not (use_phones or use_mel):
             problems.append("use_phones and use_mel are both False (the model needs an input)")
@@ -112,8 +127,14 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
             problems.append(f"dilations has {len(self.dilations)} entries for num_blocks={num_blocks}")
         if phone_decoder not in PHONE_DECODERS:
             problems.append(f"phone_decoder={phone_decoder!r} (one of {', '.join(PHONE_DECODERS)})")
-        if mel_normalization not in ("mean", "mean_std"):
-            problems.append(f"mel_normalization={mel_normalization!r} (mean or mean_std)")
+        if mel_normalization not in MEL_NORMALIZATIONS:
+            problems.append(f"mel_normalization={mel_normalization!r} (one of {', '.join(MEL_NORMALIZATIONS)})")
+        if mel_normalization == "running" and look_ahead is None:
+            problems.append("mel_normalization='running' is for a streamable model: set look_ahead too")
+        if look_ahead is not None and not 0 <= look_ahead <= self.centred_frames:
+            problems.append(f"look_ahead={look_ahead} (0 to {self.centred_frames}, the frames a centred stack reaches)")
+        if self.mel_prior is not None and len(self.mel_prior) != MEL_BANDS:
+            problems.append(f"mel_prior has {len(self.mel_prior)} values, not {MEL_BANDS}")
         if kernel_size % 2 == 0:
             problems.append(f"kernel_size={kernel_size} (odd, so the output is centred on the frame)")
         if ensemble_size < 1:
@@ -133,6 +154,30 @@ class MouthMotionConfig(PresetConfigMixin, PretrainedConfig):
         return slice(self.input_size - MEL_BANDS, self.input_size) if self.use_mel else None
 
     @property
-    def receptive_frames(self) -> int:
-        """Frames on each side of a frame that reach its prediction."""
+    def centred_frames(self) -> int:
+        """Frames on each side of a frame that reach its prediction in the offline (centred) stack."""
         return sum(d * (self.kernel_size // 2) for d in self.dilations)
+
+    @property
+    def receptive_frames(self) -> int:
+        """Frames on the wider side of a frame that reach its prediction."""
+        return max(self.frames_before, self.frames_after)
+
+    @property
+    def frames_after(self) -> int:
+        """Future frames that reach a frame's prediction."""
+        return self.centred_frames if self.look_ahead is None else self.look_ahead
+
+    @property
+    def frames_before(self) -> int:
+        """Past frames that reach a frame's prediction."""
+        return sum(d * (self.kernel_size - 1) for d in self.dilations) - self.frames_after
+
+    def right_padding(self) -> list[int]:
+        """Future frames each block's convolution reads: centred, or ``look_ahead`` spent from the first block on."""
+        left = self.frames_after
+        padding = []
+        for dilation in self.dilations:
+            padding.append(min(left, dilation * (self.kernel_size // 2)))
+            left -= padding[-1]
+        return padding

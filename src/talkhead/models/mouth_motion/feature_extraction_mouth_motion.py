@@ -19,7 +19,8 @@ from transformers import FeatureExtractionMixin
 
 from ...io import audio as audio_io
 from ...processing import audio as audio_lib
-from ...processing.phones import DEFAULT_LANGUAGE, NUM_PHONES, PHONE_LOOP_DECODER, phone_features
+from ...processing.heard import HeardSpeech
+from ...processing.phones import DEFAULT_LANGUAGE, NUM_PHONES, PHONE_LOOP_DECODER, heard_phone_features
 from .configuration_mouth_motion import MEL_BANDS, MouthMotionConfig
 
 
@@ -44,7 +45,9 @@ class MouthMotionFeatureExtractor(FeatureExtractionMixin):
         use_mel (`bool`, *optional*, defaults to True): the per-frame mel.
         phone_decoder (`str`, *optional*, defaults to "allphone"): as in
             :func:`talkhead.processing.phones.decode_phones`.
-        mel_normalization (`str`, *optional*, defaults to "mean"): ``mean`` or ``mean_std`` (above).
+        mel_normalization (`str`, *optional*, defaults to "mean"): ``mean``, ``mean_std`` (above) or ``running``
+            (:class:`RunningMelMean`: the mean of the speech so far, what a stream can know).
+        mel_prior (`list[float]`, *optional*): where ``running`` starts (80 values; zeros when not given).
         sampling_rate (`int`, *optional*, defaults to 16000): the rate the waveform must have.
     """
 
@@ -57,9 +60,11 @@ class MouthMotionFeatureExtractor(FeatureExtractionMixin):
         phone_decoder: str = PHONE_LOOP_DECODER,
         mel_normalization: str = "mean",
         sampling_rate: int = audio_io.SAMPLE_RATE,
+        mel_prior: list[float] | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.mel_prior = list(mel_prior) if mel_prior is not None else None
         self.use_phones = use_phones
         self.use_mel = use_mel
         self.phone_decoder = phone_decoder
@@ -75,6 +80,7 @@ class MouthMotionFeatureExtractor(FeatureExtractionMixin):
             use_mel=config.use_mel,
             phone_decoder=getattr(config, "phone_decoder", PHONE_LOOP_DECODER),
             mel_normalization=config.mel_normalization,
+            mel_prior=getattr(config, "mel_prior", None),
         )
 
     @property
@@ -112,17 +118,51 @@ class MouthMotionFeatureExtractor(FeatureExtractionMixin):
     ) -> np.ndarray:
         """(num_frames, NUM_PHONES) phone features of ``wave`` with this extractor's ``phone_decoder`` (what the model
         reads; the viseme stage of the pipelines reads them too, whether the model does or not)."""
-        return phone_features(wave, num_frames, fps, self.phone_decoder, language)
+        return self.decode_heard_phones(wave, num_frames, fps, language)[0]
+
+    def decode_heard_phones(
+        self, wave: np.ndarray, num_frames: int, fps: float, language: str = DEFAULT_LANGUAGE
+    ) -> tuple[np.ndarray, HeardSpeech]:
+        """(:meth:`decode_phones`, what was heard in the speech), from one decoding: the pipelines' reports say it."""
+        return heard_phone_features(wave, num_frames, fps, self.phone_decoder, language)
 
     def normalized_mel(
         self, wave: np.ndarray, num_frames: int, fps: float, mel: np.ndarray | None = None
     ) -> np.ndarray:
         """(num_frames, 80): the mel averaged over each video frame, normalised over the clip per band."""
         mel = audio_lib.mel_per_frame(audio_lib.mel80(wave) if mel is None else mel, num_frames, fps)
+        if self.mel_normalization == "running":
+            running = RunningMelMean(self.mel_prior)
+            speaking = audio_lib.frame_level_db(wave, num_frames, fps=fps) > audio_lib.SILENCE_FLOOR_DBFS
+            return np.stack([running.normalize(row, bool(s)) for row, s in zip(mel, speaking, strict=True)])
         mel = mel - mel.mean(0, keepdims=True)
         if self.mel_normalization == "mean_std":
             mel = mel / (mel.std(0, keepdims=True) + 0.1)
         return mel
+
+
+class RunningMelMean:
+    """The per-band mean of the speech heard so far, subtracted frame by frame: the ``running`` normalisation.
+
+    The clip-wide mean of ``mean`` needs the whole clip; a stream has only its past. The mean starts at ``prior``
+    (worth :data:`PRIOR_FRAMES` frames), then follows the frames with speech (above the absolute silence floor, so
+    an idle stream's silence does not drag it) with a memory of about :data:`MEMORY_FRAMES` frames. Frame by frame,
+    so offline features and a stream's are the same numbers.
+    """
+
+    PRIOR_FRAMES = 10
+    MEMORY_FRAMES = 100  # 4 s at 25 fps: long enough to average over phones, short enough to follow a new microphone
+
+    def __init__(self, prior: list[float] | np.ndarray | None = None):
+        self.mean = np.zeros(MEL_BANDS, np.float64) if prior is None else np.asarray(prior, np.float64).copy()
+        self.count = self.PRIOR_FRAMES
+
+    def normalize(self, row: np.ndarray, speaking: bool) -> np.ndarray:
+        """One frame's (80,) mel minus the mean, after the mean has taken the frame in when it is speech."""
+        if speaking:
+            self.count += 1
+            self.mean += (row - self.mean) / min(self.count, self.MEMORY_FRAMES)
+        return (row - self.mean).astype(np.float32)
 
 
 def mouth_audio_features(

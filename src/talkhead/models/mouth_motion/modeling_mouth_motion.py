@@ -61,16 +61,27 @@ class MouthMotionOutput(ModelOutput):
 
 
 class DilatedResidualBlock(nn.Module):
-    """x + dropout(conv_d(GELU(norm(x)))): one dilated temporal convolution with a pre-norm residual."""
+    """x + dropout(conv_d(GELU(norm(x)))): one dilated temporal convolution with a pre-norm residual, reading
+    ``right`` future frames (``None``: centred, ``dilation * (kernel_size // 2)``)."""
 
-    def __init__(self, channels: int, kernel_size: int, dilation: int, dropout: float):
+    def __init__(
+        self,
+        channels: int,
+        kernel_size: int,
+        dilation: int,
+        dropout: float,
+        right: int | None = None,
+    ):
         super().__init__()
+        right = dilation * (kernel_size // 2) if right is None else right
         self.norm = nn.GroupNorm(1, channels)
-        self.conv = nn.Conv1d(channels, channels, kernel_size, padding=dilation * (kernel_size // 2), dilation=dilation)
+        self.padding = (dilation * (kernel_size - 1) - right, right)
+        self.conv = nn.Conv1d(channels, channels, kernel_size, dilation=dilation)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.dropout(self.conv(nn.functional.gelu(self.norm(x))))
+        y = nn.functional.pad(nn.functional.gelu(self.norm(x)), self.padding)
+        return x + self.dropout(self.conv(y))
 
 
 class MouthMotionStack(nn.Module):
@@ -81,7 +92,8 @@ class MouthMotionStack(nn.Module):
         self.input_dropout = nn.Dropout(config.input_dropout)
         self.input_projection = nn.Conv1d(config.input_size, config.hidden_size, 1)
         self.blocks = nn.ModuleList(
-            DilatedResidualBlock(config.hidden_size, config.kernel_size, d, config.dropout) for d in config.dilations
+            DilatedResidualBlock(config.hidden_size, config.kernel_size, d, config.dropout, right)
+            for d, right in zip(config.dilations, config.right_padding(), strict=True)
         )
         self.output_norm = nn.GroupNorm(1, config.hidden_size)
         self.output_projection = nn.Conv1d(config.hidden_size, 2 * config.mouth_points, 1)
@@ -151,12 +163,45 @@ class MouthMotionModel(ShippedModelMixin, PreTrainedModel):
         """
         was_training = self.training
         self.eval()
-        tensor = torch.from_numpy(np.asarray(audio_features, np.float32))[None].to(self.device)
-        displacements = self(tensor).displacements[0].cpu().numpy().astype(np.float64)
+        tensor = torch.from_numpy(np.asarray(audio_features, np.float32)).to(self.device)
+        if self.config.look_ahead is None:
+            displacements = self(tensor[None]).displacements[0]
+        else:  # each frame from its own window, as a stream makes it
+            displacements = self._windowed(tensor)
+        displacements = displacements.cpu().numpy().astype(np.float64)
         self.train(was_training)
         if from_rest:
             displacements -= self.rest_displacement()
         return displacements
+
+    def _windowed(self, features: torch.Tensor) -> torch.Tensor:
+        """(T, 20, 2) of a streamable model: frame t from the frames t - frames_before to t + look_ahead alone (fewer
+        at the clip's ends), the window a stream holds, so a normalisation over the window sees what it would."""
+        before, after = self.config.frames_before, self.config.frames_after
+        count, width = len(features), before + after + 1
+        outputs = torch.zeros(count, self.config.mouth_points, 2, device=features.device)
+        inside = range(before, count - after)
+        if len(inside):
+            windows = features.unfold(0, width, 1).transpose(1, 2)  # window i is frames i .. i + width - 1
+            for batch in range(0, len(windows), 256):
+                made = self(windows[batch : batch + 256]).displacements[:, before]
+                outputs[before + batch : before + batch + len(made)] = made
+        for t in [t for t in range(count) if t not in inside]:
+            start, stop = max(t - before, 0), min(t + after + 1, count)
+            outputs[t] = self(features[None, start:stop]).displacements[0, t - start]
+        return outputs
+
+    @torch.no_grad()
+    def predict_frame(self, window_features: np.ndarray, index: int) -> np.ndarray:
+        """(20, 2): a streamable model's displacement for frame ``index`` of ``window_features`` (W, input_size), the
+        frames a stream holds around it: what :meth:`predict` gives for that frame, one frame at a time."""
+        was_training = self.training
+        self.eval()
+        start = max(index - self.config.frames_before, 0)
+        window = np.asarray(window_features[start : index + self.config.frames_after + 1], np.float32)
+        output = self(torch.from_numpy(window)[None].to(self.device)).displacements[0, index - start]
+        self.train(was_training)
+        return output.cpu().numpy().astype(np.float64)
 
     def rest_displacement(self) -> np.ndarray:
         """(20, 2): the silent mouth as a displacement from the mean shape, at the output gain (what ``from_rest``

@@ -5,7 +5,7 @@
 2. A pool of the video's own lower-face patches is cut in one extra decoding pass (at most
    ``pool_size`` frames spread over the video, at full resolution).
 3. :func:`~talkhead.pipelines.mouth_retrieval.retrieve` picks a pooled mouth per output frame and
-   :func:`~talkhead.pipelines.mouth_retrieval.render_frame` warps it onto the shape and pastes it.
+   :func:`~talkhead.pipelines.mouth_paste.render_frame` warps it onto the shape and pastes it.
 
 Splitting "what shape" (a motion model) from "what it looks like" (the person's own mouths) keeps the
 video's real lips and teeth sharp at video resolution; the measurements that chose it over the paper's
@@ -24,7 +24,8 @@ from ...processing.mouth import closed_shape, keep_lips_apart, mouth_shapes
 from ...processing.phones import DEFAULT_LANGUAGE
 from ...processing.visemes import BILABIALS, VisemeTargets, articulate, viseme_weights
 from .. import mouth_retrieval as retrieval
-from ..pipeline_utils import mouth_phones
+from ..mouth_paste import render_frame
+from ..pipeline_utils import heard_mouth_phones, mouth_phones
 
 
 def predicted_shapes(
@@ -79,11 +80,14 @@ class RetrievalRenderer:
         exclude_within: int = 0,
         retrieval_options: dict | None = None,
         shut: np.ndarray | None = None,
+        heard=None,
     ):
         """``pixels`` (T, 68, 2) image landmarks of the source frames, ``valid`` (T,) those with a face;
         ``targets`` (N, 20, 2) the shape of each output frame and ``sources`` (N,) its source frame; ``shut`` (N,)
         how far each output frame must be shut (:func:`shut_weights`); ``retrieval_options`` are passed to
-        :func:`~talkhead.pipelines.mouth_retrieval.retrieve` (benchmarks)."""
+        :func:`~talkhead.pipelines.mouth_retrieval.retrieve` (benchmarks); ``heard``: what the speech was heard as
+        (:class:`~talkhead.processing.heard.HeardSpeech`, the report's), ``None`` where no phones were decoded."""
+        self.heard = heard
         self.pixels = pixels
         self.pool = pool
         self.sources = sources
@@ -110,7 +114,7 @@ class RetrievalRenderer:
         if chosen < 0:
             return frame
         source = self.sources[output_index]
-        return retrieval.render_frame(frame, self.pixels[source], self.targets[output_index], self.pool, chosen)
+        return render_frame(frame, self.pixels[source], self.targets[output_index], self.pool, chosen)
 
 
 def build_retrieval_renderer(
@@ -141,8 +145,7 @@ def build_retrieval_renderer(
     stage = times.stage if times is not None else (lambda name: contextlib.nullcontext())
     with stage("motion"):
         shapes = mouth_shapes(pixels[valid])
-        decoded = phones.result(len(sources)) if phones is not None else None
-        decoded = mouth_phones(model, wave, len(sources), fps, language, decoded, visemes)
+        decoded, heard = heard_mouth_phones(model, wave, len(sources), fps, language, phones, visemes)
         targets = predicted_shapes(
             model, wave, len(sources), fps, shapes.mean(0), language, closed_shape(shapes), decoded, visemes
         )
@@ -152,7 +155,9 @@ def build_retrieval_renderer(
     with stage("pool"):
         pool = build_pool_from(read_frames, indices, pixels, ppu)
     with stage("render"):
-        return RetrievalRenderer(pixels, valid, pool, targets, np.asarray(sources), exclude_within, shut=shut)
+        return RetrievalRenderer(
+            pixels, valid, pool, targets, np.asarray(sources), exclude_within, shut=shut, heard=heard
+        )
 
 
 def build_pool_from(read_frames, indices: np.ndarray, pixels: np.ndarray, ppu: float) -> retrieval.MouthPool:

@@ -1,0 +1,178 @@
+"""Speech as it arrives -> one target mouth shape per video frame, a fixed few frames behind the speech.
+
+The offline renderer (:mod:`talkhead.pipelines.lip_sync.retrieval_renderer`) reads a whole utterance at once. Here
+each frame is made from what a stream can know when it is due: the mel of the frames so far with a running mean
+(:class:`~talkhead.models.mouth_motion.feature_extraction_mouth_motion.RunningMelMean`), the phones the live decoder
+has heard (:class:`~talkhead.processing.live_phones.LivePhoneDecoder`, what the model was trained on; the visemes read
+:class:`~talkhead.processing.live_phones.WindowPhoneDecoder`'s, which finds twice the p, b and m), and a mouth-motion
+model whose predictions read at most ``config.look_ahead`` future frames. Frame t is made once frame t +
+:attr:`MouthShapeStream.delay_frames` is heard; the visemes, the silence closing and the mel are then the offline
+stages' own functions run on a short window around t.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...errors import TalkheadInputError
+from ...models.mouth_motion.feature_extraction_mouth_motion import RunningMelMean
+from ...processing import audio as audio_lib
+from ...processing.live_phones import LivePhoneDecoder, WindowPhoneDecoder
+from ...processing.mouth import keep_lips_apart
+from ...processing.phones import PhoneSegment, segments_to_frames
+from ...processing.visemes import ANTICIPATION, BILABIALS, VisemeTargets, articulate, viseme_weights
+
+CONTEXT_FRAMES = 50  # past frames the viseme stage sees (its vowel reference is the mean of the speech in them)
+KEPT_SECONDS = 4.0  # audio, features and shapes kept: enough for the model's past and the viseme context
+SILENCE_REACH = audio_lib.SILENCE_CLOSING_MARGIN + 1  # frames either side a frame's silence closing reads
+
+
+@dataclass
+class MouthFrame:
+    """One video frame's target: ``shape`` (20, 2) in the face frame and ``shut`` in [0, 1] (how far it must be shut:
+    silence or a p, b, m), for frame ``index`` of the stream."""
+
+    index: int
+    shape: np.ndarray
+    shut: float
+
+
+class MouthShapeStream:
+    """Pushed 16 kHz chunks -> :class:`MouthFrame` per 25 fps frame, ``delay_frames`` after the frame's own audio.
+
+    ``model`` is a streamable :class:`~talkhead.models.mouth_motion.MouthMotionModel` (``config.look_ahead`` set);
+    ``mean`` and ``closed`` (20, 2) are the avatar's mean and shut mouth (face frame). Not thread-safe: one stream,
+    one thread at a time.
+    """
+
+    fps = audio_lib.VIDEO_FPS
+
+    def __init__(self, model, mean: np.ndarray, closed: np.ndarray, visemes: bool = True):
+        config = model.config
+        if getattr(config, "look_ahead", None) is None or config.mel_normalization != "running":
+            raise TalkheadInputError(
+                "a live stream needs a streamable mouth-motion model (look_ahead set, running mel normalisation), "
+                "such as 'mouth-motion-live'"
+            )
+        self.model = model.eval()
+        self.mean, self.closed = np.asarray(mean, np.float64), np.asarray(closed, np.float64)
+        self.visemes = visemes
+        self.delay_frames = max(config.look_ahead, SILENCE_REACH, len(ANTICIPATION))
+        self._before = config.frames_before
+        self._phones = LivePhoneDecoder() if config.use_phones else None  # what the model was trained on
+        self._viseme_phones = WindowPhoneDecoder() if visemes else None  # finds twice the p, b and m
+        self._running = RunningMelMean(config.mel_prior)
+        self._audio = np.zeros(0, np.float32)
+        self._audio_origin = 0  # stream sample index of self._audio[0]
+        self._mel: dict[int, np.ndarray] = {}  # frame -> normalised mel row
+        self._level: dict[int, float] = {}  # frame -> level, dB full scale
+        self._shapes: dict[int, np.ndarray] = {}  # frame -> shape before the visemes
+        self._heard_frames = 0  # frames whose mel and level are final
+        self.next_frame = 0  # the next frame to make
+
+    @property
+    def heard(self) -> int:
+        """Samples pushed so far."""
+        return self._audio_origin + len(self._audio)
+
+    def push(self, wave: np.ndarray) -> list[MouthFrame]:
+        """Take ``wave`` (1-D float32 16 kHz) and return the frames it completes, in order."""
+        self._audio = np.concatenate([self._audio, wave])
+        for decoder in (self._phones, self._viseme_phones):
+            if decoder is not None:
+                decoder.push(wave)
+        self._hear_frames()
+        made = []
+        while self.next_frame + self.delay_frames < self._heard_frames:
+            made.append(self._make(self.next_frame))
+            self.next_frame += 1
+        self._forget()
+        return made
+
+    def _mel_edges(self, frame: int) -> tuple[int, int]:
+        start = int(round(frame * audio_lib.MEL_PER_SECOND / self.fps))
+        stop = int(round((frame + 1) * audio_lib.MEL_PER_SECOND / self.fps))
+        return start, max(stop, start + 1)
+
+    def _hear_frames(self) -> None:
+        """Finalise the mel and level of every frame whose audio (and the mel's window past it) has arrived."""
+        first = self._heard_frames
+        last = first
+        while (self._mel_edges(last)[1] + 2) * audio_lib.MEL_HOP <= self.heard:
+            last += 1
+        if last == first:
+            return
+        begin = max(0, (self._mel_edges(first)[0] - 3) * audio_lib.MEL_HOP)  # rows whose window the slice holds whole
+        end = (self._mel_edges(last - 1)[1] + 2) * audio_lib.MEL_HOP
+        mel = audio_lib.mel80(self._slice(begin, end))
+        row0 = begin // audio_lib.MEL_HOP
+        spf = audio_lib.SAMPLES_PER_FRAME
+        for frame in range(first, last):
+            start, stop = self._mel_edges(frame)
+            samples = self._slice(frame * spf, (frame + 1) * spf).astype(np.float64)
+            level = 20 * np.log10(max(float(np.sqrt(np.mean(samples**2))), 1e-6))
+            self._level[frame] = level
+            self._mel[frame] = self._running.normalize(
+                mel[start - row0 : stop - row0].mean(0), level > audio_lib.SILENCE_FLOOR_DBFS
+            )
+        self._heard_frames = last
+
+    def _slice(self, begin: int, end: int) -> np.ndarray:
+        return self._audio[begin - self._audio_origin : end - self._audio_origin]
+
+    def audio_of(self, frame: int) -> np.ndarray:
+        """(640,) float32: the speech of ``frame`` (kept for :data:`KEPT_SECONDS` after the frame is made)."""
+        spf = audio_lib.SAMPLES_PER_FRAME
+        return self._slice(frame * spf, (frame + 1) * spf).copy()
+
+    def _phone_window(self, decoder, first: int, count: int) -> np.ndarray:
+        """(count, NUM_PHONES) phone features of frames ``first`` on, as ``decoder`` has heard them so far."""
+        offset = first / self.fps
+        segments = decoder.segments() if decoder is not None else []
+        shifted = [
+            PhoneSegment(s.phone, s.start - offset, s.end - offset)
+            for s in segments
+            if s.end > offset and s.start < offset + count / self.fps
+        ]
+        return segments_to_frames(shifted, count, self.fps)
+
+    def _make(self, t: int) -> MouthFrame:
+        config = self.model.config
+        first, last = max(0, t - max(CONTEXT_FRAMES, self._before)), t + self.delay_frames + 1
+        parts = [self._phone_window(self._phones, first, last - first)] if config.use_phones else []
+        if config.use_mel:
+            parts.append(np.stack([self._mel[f] for f in range(first, last)]))
+        displacement = self.model.predict_frame(np.concatenate(parts, axis=1), t - first)
+        quiet_first = max(0, t - SILENCE_REACH)
+        quiet = [self._level[f] < audio_lib.SILENCE_FLOOR_DBFS for f in range(quiet_first, t + SILENCE_REACH + 1)]
+        closing = float(audio_lib.closing_weights(np.array(quiet))[t - quiet_first])
+        shape = self.mean + (1 - closing) * displacement + closing * self.model.rest_displacement()
+        shape = (1 - closing) * shape + closing * self.closed
+        self._shapes[t] = shape
+        shut = closing
+        if self.visemes:
+            phones = self._phone_window(self._viseme_phones, first, last - first)
+            past = np.stack([self._shapes.get(f, shape) for f in range(first, t + 1)])
+            window = np.concatenate([past, np.repeat(shape[None], last - t - 1, 0)])
+            loudness = np.array([self._level[f] for f in range(first, last)])
+            shape = articulate(window, phones, VisemeTargets(self.closed, self.mean), loudness)[t - first]
+            shut = max(shut, float(viseme_weights(phones, BILABIALS)[t - first]))
+        return MouthFrame(t, keep_lips_apart(shape[None])[0], shut)
+
+    def _forget(self) -> None:
+        """Drop what no later frame reads, so an hour's stream holds a few seconds."""
+        keep_from = self.next_frame - int(KEPT_SECONDS * self.fps)
+        for table in (self._mel, self._level, self._shapes):
+            for frame in [f for f in table if f < keep_from]:
+                del table[frame]
+        drop = (max(keep_from, 0) * audio_lib.SAMPLES_PER_FRAME - self._audio_origin) - 4 * audio_lib.MEL_HOP
+        if drop > 0:
+            self._audio = self._audio[drop:]
+            self._audio_origin += drop
+
+    def end_utterance(self) -> None:
+        """The speaker stopped: the live phone decoder's utterance ends (its phones become final)."""
+        if self._phones is not None:
+            self._phones.end_utterance()
