@@ -219,6 +219,7 @@ the same features. Output gain {config.output_gain}.
 
 ```python
 from talkhead import LipSyncAvatar
+
 avatar = LipSyncAvatar.from_video("video.mp4", mouth_model="talkhead/{name}")
 stream = avatar.stream()  # stream.push(chunk) -> (frame, audio) pairs
 ```""",
