@@ -141,8 +141,9 @@ def live_clip(clip, real, lip_sync_models, folder: Path, realtime: bool) -> tupl
     avatar = LipSyncAvatar.from_pretrained(folder / "avatar")
     load_seconds = time.perf_counter() - started
     frames, audio = [], []
+    stream = avatar.stream(exclude_within=OWN_EXCLUDE_FRAMES)
     run = stream_speech(
-        avatar.stream(exclude_within=OWN_EXCLUDE_FRAMES),
+        stream,
         real.wave,
         realtime,
         on_frame=lambda frame, sound: (frames.append(frame), audio.append(sound)),
@@ -158,7 +159,7 @@ def live_clip(clip, real, lip_sync_models, folder: Path, realtime: bool) -> tupl
         scores[name] = score_clip(real, generated, real_opening, opening)["offset_undone"]
     timings = {
         **_timing_report(run, realtime),
-        "latency_frames": avatar.stream().latency_frames,
+        "latency_frames": stream.latency_frames,
         "prepare_seconds": round(prepare_seconds, 3),
         "video_seconds": round(real.tracked.num_frames / avatar.fps, 3),
         "load_seconds": round(load_seconds, 3),

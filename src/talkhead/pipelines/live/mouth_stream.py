@@ -111,8 +111,7 @@ class MouthShapeStream:
         spf = audio_lib.SAMPLES_PER_FRAME
         for frame in range(first, last):
             start, stop = self._mel_edges(frame)
-            samples = self._slice(frame * spf, (frame + 1) * spf).astype(np.float64)
-            level = 20 * np.log10(max(float(np.sqrt(np.mean(samples**2))), 1e-6))
+            level = float(audio_lib.frame_level_db(self._slice(frame * spf, (frame + 1) * spf), 1)[0])
             self._level[frame] = level
             self._mel[frame] = self._running.normalize(
                 mel[start - row0 : stop - row0].mean(0), level > audio_lib.SILENCE_FLOOR_DBFS
