@@ -99,7 +99,7 @@ def measure(video: Path, speech: Path, output: Path, batch_size: int) -> dict:
 def markdown(report: dict) -> str:
     lengths = sorted({row["seconds"] for row in report["rows"]})
     lines = [
-        "## Lip-sync peak memory against resolution and length",
+        "### Lip-sync peak memory against resolution and length",
         "",
         f"`python benchmarks/lipsync_memory.py` ({report['machine']['date']}, {report['machine']['cores']} cores, "
         f"batch size {report['batch_size']}): a synthetic talking video dubbed with the example speech looped to "

@@ -84,7 +84,7 @@ def main() -> int:
                 print(row, flush=True)
     write_json("ms_sync_speed", results)
     lines = [
-        "## MS-Sync landmark generation speed",
+        "### MS-Sync landmark generation speed",
         "",
         f"Measured {results['machine']['date']} with `python benchmarks/ms_sync_speed.py --seconds {args.seconds:g}` "
         f"on {args.threads} thread(s) of this CPU: {args.seconds:g} s of speech per stream, medians of {args.repeats} "

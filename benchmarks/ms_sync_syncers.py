@@ -92,7 +92,7 @@ def check_ground_truth(scores: dict, levels) -> dict:
 def markdown(results: dict) -> str:
     levels = results["levels"]
     lines = [
-        "## MS-Sync syncer pyramids",
+        "### MS-Sync syncer pyramids",
         "",
         f"Measured {results['machine']['date']} with `python benchmarks/ms_sync_syncers.py --data {results['data']} "
         f"--split {results['split']}`: {results['clips']} held-out clips ({', '.join(results['sources'])}).",

@@ -67,7 +67,7 @@ def main() -> int:
         phones.speech_chunks.__defaults__ = default
     write_json("phone_chunks", {"machine": machine(), "rows": rows})
     lines = [
-        "## Word phones in pieces",
+        "### Word phones in pieces",
         "",
         f"`python benchmarks/phone_chunks.py --data DATASET` ({machine()['date']}): the shipped `mouth-motion` "
         f"model's lip-follow with word phones decoded in pieces of at most N seconds, on the "

@@ -39,7 +39,7 @@ def render(report: dict, lengths: list[float]) -> str:
     text = " ".join(f"{s:g}" for s in lengths)
     return "\n".join(
         [
-            "## Pipeline speed and memory",
+            "### Pipeline speed and memory",
             "",
             f"Measured {report['machine']['date']} with `python benchmarks/pipeline_speed.py --seconds {text}` (the "
             "same "

@@ -104,7 +104,7 @@ def _pinned(fn, *args):
 
 def markdown(results: dict) -> str:
     lines = [
-        "## Preprocessing (`talkhead preprocess`)",
+        "### Preprocessing (`talkhead preprocess`)",
         "",
         f"Measured {results['machine']['date']} on this machine ({results['machine']['cores']} cores) with "
         "`python benchmarks/preprocess.py`; medians of repeated runs. Data: ../shared/data/raw.",

@@ -220,7 +220,7 @@ def plot_losses(runs: dict, path: Path) -> None:
 def markdown(report: dict) -> str:
     pre, runs = report["preprocess"], report["training"]
     lines = [
-        "## Past one machine: sharded preprocessing and streaming training",
+        "### Past one machine: sharded preprocessing and streaming training",
         "",
         f"`python benchmarks/scale_plan.py --work WORK` on {report['machine']['date']} ({report['machine']['cores']} "
         "cores, shared). Preprocessing: every shard of ../shared/data/raw (--shard I/4, one after another, one "

@@ -59,7 +59,7 @@ def main() -> int:
     write_json("stable_sync_speed", results)
     target = 2 * WAV2LIP_FPS[1]
     lines = [
-        "## Stabilized-sync face generator speed",
+        "### Stabilized-sync face generator speed",
         "",
         f"Measured {results['machine']['date']} with `python benchmarks/stable_sync_speed.py --threads {args.threads}` "
         "on this CPU: one generator forward (both encoders, the audio tower, the U-Net decoder) on 96x96 faces, "

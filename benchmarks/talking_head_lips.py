@@ -89,7 +89,7 @@ def main() -> int:
     }
     write_json("talking_head_lips", report)
     lines = [
-        "## Talking-head lips against the speech",
+        "### Talking-head lips against the speech",
         "",
         f"Measured {report['machine']['date']} with `python benchmarks/talking_head_lips.py --data DATASET --split "
         f"{args.split}` on the {report['clips']} {args.split} clips of at least {args.min_frames} frames "

@@ -161,7 +161,7 @@ def main() -> int:
         command = f"python benchmarks/talking_photo.py --data DATASET --max-seconds {args.max_seconds:g}"
         update_results_section(
             "talking_photo",
-            f"## A photo that talks\n\n`{command}` on the {len(report['clips'])} clips of split "
+            f"### A photo that talks\n\n`{command}` on the {len(report['clips'])} clips of split "
             f"`{args.split}` ({len(report['open_photos'])} with the lips apart in the first frame), first "
             f"{args.max_seconds:g} s of each; medians over clips, per-clip range in brackets. "
             f"{report['machine']['date']}."

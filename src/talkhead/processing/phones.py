@@ -53,7 +53,7 @@ PHONE_LOOP_DECODER = "allphone"
 DEFAULT_PHONE_DECODER = "words"  # new mouth-motion models' default: the shipped `mouth-motion` listens with it
 # word recognition decodes at most this much at once: its memory grows with the utterance, and pieces decode in
 # parallel (processing.phone_worker). Held-out lip-follow of the shipped model with 30 s pieces 0.4890, with 8 s
-# 0.4913 (24 clips: the test split and the validation sources; RESULTS.md, "Phones in parallel")
+# 0.4913 (24 clips: the test split and the validation sources; RESULTS.md, "Word phones in pieces")
 WORD_CHUNK_SECONDS = 8.0
 DEFAULT_LANGUAGE = defaults.LANGUAGE  # see decode_phones
 # below this mean word posterior the recogniser did not understand the piece. It does not separate languages
