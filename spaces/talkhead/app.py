@@ -15,6 +15,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -29,6 +30,7 @@ SPEECH = next(
 CACHE = Path(tempfile.gettempdir()) / "talkhead-space"
 OUTPUTS = CACHE / "outputs"  # one folder per request; only the newest KEEP_OUTPUTS are kept
 KEEP_OUTPUTS = 20
+OUTPUTS_LOCK = threading.Lock()  # one request at a time prunes or discards: another's stat never finds a folder gone
 OUTPUT_SIZE = 512  # the talking head's output_size (--output-size): the Space runs on CPU
 # what one request may ask of a 2-core CPU Space (README.md, "Limits"): larger inputs get a message saying what to do
 MAX_UPLOAD = "20mb"  # per file, enforced by Gradio before a handler runs
@@ -72,6 +74,7 @@ MODELS = {
 }
 
 LANGUAGE_LABEL = "language: auto (English words where understood), en, or another code such as fr (phones only)"
+HEARD_LABEL = "what was heard: the words recognised (or the phone count) and the language path taken"
 REPAINT_LABEL = "repaint: the face generator repaints the mouth (blurry with the small shipped model)"
 SCORE_NOTE = (
     "offset: frames between lips and audio at the best match (0 is in sync; below 0 the mouth moves before "
@@ -196,15 +199,17 @@ def prune_outputs(keep: int = KEEP_OUTPUTS) -> None:
 def new_output(name: str) -> Path:
     """A fresh path ``OUTPUTS/<unique>/name``; the older outputs beyond the newest KEEP_OUTPUTS - 1 are deleted
     first."""
-    prune_outputs(KEEP_OUTPUTS - 1)
-    OUTPUTS.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(dir=OUTPUTS)) / name
+    with OUTPUTS_LOCK:
+        prune_outputs(KEEP_OUTPUTS - 1)
+        OUTPUTS.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=OUTPUTS)) / name
 
 
 def discard_output(path: Path) -> None:
     """Remove the folder of a run that failed (whatever it left there)."""
     if path.parent.parent == OUTPUTS:
-        shutil.rmtree(path.parent, ignore_errors=True)
+        with OUTPUTS_LOCK:
+            shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def score_outputs(video: str) -> tuple[str, object]:
@@ -223,6 +228,11 @@ def score_outputs(video: str) -> tuple[str, object]:
     return text, offset_plot(score)
 
 
+def heard_line(heard) -> str:
+    """What the speech was heard as: the line `talkhead talking-head` and `lip-sync` print (HeardSpeech.summary)."""
+    return heard.summary() if heard is not None else "nothing: no phones were decoded (the speech is silent)"
+
+
 def notes(warnings: list[str], stage_seconds: dict[str, float], extra: list[str] = ()) -> str:
     timing = ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in stage_seconds.items() if seconds >= 0.05)
     lines = [f"- {public(line)}" for line in [*extra, *warnings]] + [f"- time: {timing}"]
@@ -231,7 +241,8 @@ def notes(warnings: list[str], stage_seconds: dict[str, float], extra: list[str]
 
 @user_errors
 def animate(image, audio, head_motion_scale, lip_scale, repaint, language=defaults.LANGUAGE, progress=PROGRESS):
-    """Talking-head tab: photo (RGB array) + speech file -> (video, mouth plot, score, confidence plot, notes)."""
+    """Talking-head tab: photo (RGB array) + speech file -> (video, mouth plot, score, confidence plot, notes,
+    what was heard)."""
     if image is None or audio is None:
         raise gr.Error("Give a photo with a face and a speech recording.")
     check_speech(audio)
@@ -259,12 +270,13 @@ def animate(image, audio, head_motion_scale, lip_scale, repaint, language=defaul
         score_text,
         confidence,
         notes(result.warnings, result.stage_seconds),
+        heard_line(result.heard),
     )
 
 
 @user_errors
 def dub(video, audio, language=defaults.LANGUAGE, progress=PROGRESS):
-    """Lip-sync tab: video + speech files -> (dubbed video, report, score, confidence plot)."""
+    """Lip-sync tab: video + speech files -> (dubbed video, report, score, confidence plot, what was heard)."""
     if video is None or audio is None:
         raise gr.Error("Give a video with a face and a speech recording.")
     check_speech(audio)
@@ -283,7 +295,8 @@ def dub(video, audio, language=defaults.LANGUAGE, progress=PROGRESS):
     ]
     progress(0.95, desc="scoring sync")
     score_text, confidence = score_outputs(result.video)
-    return result.video, notes(result.warnings, result.stage_seconds, extra), score_text, confidence
+    report = notes(result.warnings, result.stage_seconds, extra)
+    return result.video, report, score_text, confidence, heard_line(result.heard)
 
 
 def example_files() -> dict[str, str]:
@@ -306,6 +319,11 @@ def language_choice() -> gr.Dropdown:
     return gr.Dropdown(["auto", "en"], value=defaults.LANGUAGE, allow_custom_value=True, label=LANGUAGE_LABEL)
 
 
+def heard_box(elem_id: str) -> gr.Textbox:
+    """The read-only line of what the speech was heard as (:func:`heard_line`)."""
+    return gr.Textbox(label=HEARD_LABEL, interactive=False, lines=2, elem_id=elem_id)
+
+
 def talking_head_tab(examples: dict[str, str]) -> None:
     with gr.Row():
         with gr.Column():
@@ -318,14 +336,14 @@ def talking_head_tab(examples: dict[str, str]) -> None:
             run = gr.Button("Generate", variant="primary")
         with gr.Column():
             video = gr.Video(label="talking head", elem_id="talking-head-video")
+            heard = heard_box("talking-head-heard")
             score = gr.Markdown(label="sync score", elem_id="talking-head-score")
             notes_box = gr.Markdown(label="notes")
     mouth = gr.Plot(label="mouth opening and audio envelope")
     confidence = gr.Plot(label="sync score per audio offset (mouth-sync expert)")
     inputs = [image, audio, head, lips, repaint, language]
-    run.click(
-        animate, inputs, [video, mouth, score, confidence, notes_box], concurrency_id="render", api_name="talking_head"
-    )
+    outputs = [video, mouth, score, confidence, notes_box, heard]
+    run.click(animate, inputs, outputs, concurrency_id="render", api_name="talking_head")
     example = [examples["photo"], examples["speech"], 1.0, 1.0, False, defaults.LANGUAGE]
     gr.Examples([example], inputs, cache_examples=False)
 
@@ -339,11 +357,13 @@ def lip_sync_tab(examples: dict[str, str]) -> None:
             run = gr.Button("Dub", variant="primary")
         with gr.Column():
             video = gr.Video(label="dubbed video", elem_id="lip-sync-video")
+            heard = heard_box("lip-sync-heard")
             score = gr.Markdown(label="sync score")
             report = gr.Markdown(label="notes")
     confidence = gr.Plot(label="sync score per audio offset (mouth-sync expert)")
     inputs = [source, audio, language]
-    run.click(dub, inputs, [video, report, score, confidence], concurrency_id="render", api_name="lip_sync")
+    outputs = [video, report, score, confidence, heard]
+    run.click(dub, inputs, outputs, concurrency_id="render", api_name="lip_sync")
     gr.Examples([[examples["video"], examples["speech"], defaults.LANGUAGE]], inputs, cache_examples=False)
 
 

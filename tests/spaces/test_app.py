@@ -12,6 +12,7 @@ Selenium is pointed at /usr/bin/chromedriver, so its selenium-manager never down
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 import socket
 import time
@@ -65,23 +66,43 @@ def test_handlers_on_tiny_inputs(app, scorable_speech, monkeypatch):
     from talkhead.io.video_probe import probe_video
 
     monkeypatch.setattr(app, "OUTPUT_SIZE", 192)
-    video, mouth, score, offsets, notes = app.animate(data.astronaut(), scorable_speech, 1.0, 1.0, False)
+    video, mouth, score, offsets, notes, heard = app.animate(data.astronaut(), scorable_speech, 1.0, 1.0, False)
     assert Path(video).is_file() and probe_video(video).width == 192
     assert len(figure_lines(mouth)[0]) == 65  # the mouth opening, one value per frame at 25 fps
     assert score.startswith("**verdict: ") and "; mouth_sync expert" in score.splitlines()[0]
     assert "confidence" in score and "(2.6 s scored)" in score
     assert list(offsets.axes[0].get_lines()[0].get_xdata()) == list(range(-15, 16))  # the score of every offset tried
     assert "time:" in notes
+    # what the speech was heard as, the CLI's line: the English recogniser's words ("hello i am ...") under auto
+    assert heard.startswith("heard (language auto -> words; word confidence ") and '"hello ' in heard, heard
+    assert re.search(r'" \(\d+ phones\)$', heard), heard
 
-    dubbed, report, score, offsets = app.dub(video, scorable_speech)
+    dubbed, report, score, offsets, heard = app.dub(video, scorable_speech, "fr")
     assert Path(dubbed).is_file() and probe_video(dubbed).width == 192
+    assert re.fullmatch(r"heard \(language fr -> phone loop\): \d+ phones", heard), heard  # no English words
     assert "65 of 65 frames dubbed" in report and "without a face (left unchanged): none" in report
     assert score.startswith("**verdict: ") and len(figure_lines(offsets)[0]) == 31
 
 
-def test_the_api_names_every_value_and_both_tabs_take_the_cli_choices(app, monkeypatch):
-    import re
+def test_the_heard_line_is_the_one_the_cli_prints(app, capsys):
+    from types import SimpleNamespace
 
+    from talkhead.cli.common import print_report
+    from talkhead.processing.heard import HeardPiece, heard_speech
+    from talkhead.processing.phones import PhoneSegment
+
+    segments = [PhoneSegment(phone, 0.1 * i, 0.1 * (i + 1)) for i, phone in enumerate(["HH", "AH", "L", "OW", "SIL"])]
+    pieces = (HeardPiece(0.0, 0.3, "words", 0.7, "hello"), HeardPiece(0.3, 0.5, "phone loop", 0.2))
+    heard = heard_speech("auto", "words", segments, pieces, 0.45)
+    print_report(SimpleNamespace(video="out.mp4", heard=heard, warnings=[], stage_seconds={}), None, "written")
+    line = app.heard_line(heard)
+    assert f"\n  {line}\n" in capsys.readouterr().out
+    how = "language auto -> words in 1 of 2 pieces; word confidence 0.70, 0.20 (needs 0.45)"
+    assert line == f'heard ({how}): "hello" (4 phones)'
+    assert app.heard_line(None).startswith("nothing")  # silent speech: the CLI prints no heard line
+
+
+def test_the_api_names_every_value_and_both_tabs_take_the_cli_choices(app, monkeypatch):
     from talkhead.cli import build_parser
 
     monkeypatch.setattr(app, "example_files", lambda: {"photo": None, "speech": None, "video": None})
@@ -93,6 +114,7 @@ def test_the_api_names_every_value_and_both_tabs_take_the_cli_choices(app, monke
     for endpoint in (endpoints["/talking_head"], endpoints["/lip_sync"]):  # live speech is heard by the phone loop
         language = next(part for part in endpoint["parameters"] if part["parameter_name"] == "language")
         assert language["parameter_default"] == "auto" and language["label"] == app.LANGUAGE_LABEL
+        assert endpoint["returns"][-1]["label"] == app.HEARD_LABEL  # what was heard: last, the others keep their place
     talking_head = build_parser()._subparsers._group_actions[0].choices["talking-head"]
     cli_help = next(action.help for action in talking_head._actions if "--head-motion-scale" in action.option_strings)
     sliders = [block for block in demo.blocks.values() if isinstance(block, app.gr.Slider)]
@@ -105,7 +127,7 @@ def test_a_result_too_short_to_score_says_so(app, short_speech, monkeypatch):
     from skimage import data
 
     monkeypatch.setattr(app, "OUTPUT_SIZE", 192)
-    _, _, score, offsets, _ = app.animate(data.astronaut(), short_speech, 1.0, 1.0, False)
+    _, _, score, offsets, _, _ = app.animate(data.astronaut(), short_speech, 1.0, 1.0, False)
     assert score.startswith("**verdict: cannot tell: ") and "needs at least 56" in score and offsets is None
     assert score.endswith("; mouth_sync expert**") and "/" not in score  # the file name only, never the server's path
 
