@@ -233,7 +233,15 @@ def streamed_data(args, trainer) -> TrainingData:
     """Clips streamed from the Parquet shards, this process's part (see talkhead.training.streamed_data)."""
     from functools import partial
 
-    from talkhead.data.face_windows import WINDOW, offset_sample, offset_span, sync_pair_sample, usable_clip
+    from talkhead.data.face_windows import (
+        WINDOW,
+        collate_stored,
+        offset_sample,
+        offset_span,
+        stored_faces,
+        sync_pair_sample,
+        usable_clip,
+    )
     from talkhead.data.streaming import FACE_COLUMNS, clip_draws
     from talkhead.training.streamed_data import StreamedBatches, stream_description, streamed_split, streamed_windows
 
@@ -249,7 +257,11 @@ def streamed_data(args, trainer) -> TrainingData:
         span = offset_frames
     else:
         sample, span = sync_pair_sample, 2 * WINDOW
-    training = clip_draws(partial(usable_clip, min_frames=span), sample, span, args.stream_draws)
+
+    def stored(clip, rng):  # the shuffle buffer holds uint8 faces; loader() batches them as float
+        return stored_faces(sample(clip, rng))
+
+    training = clip_draws(partial(usable_clip, min_frames=span), stored, span, args.stream_draws)
     windows = streamed_windows(trainer, split, training)
     held_sample = partial(offset_sample, windows=args.offset_windows, stride=args.offset_stride)
     validation = StreamedBatches(
@@ -259,7 +271,7 @@ def streamed_data(args, trainer) -> TrainingData:
         args.batch_size,
     )
     return TrainingData(
-        windows.loader(args.batch_size),
+        windows.loader(args.batch_size, collate_stored),
         validation,
         len(validation.clips),
         split.held_out,

@@ -311,11 +311,13 @@ def main(argv=None) -> None:
     optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=args.learning_rate, betas=betas)
     schedulers = build_scheduler(optimizer_g, args), build_scheduler(optimizer_d, args)
     if args.streaming:  # each process streams its own part: the loader is not handed to accelerate
+        from talkhead.data.face_windows import collate_stored
+
         validation_batches = validation
         generator, discriminator, optimizer_g, optimizer_d, scheduler_g, scheduler_d = trainer.prepare(
             generator, discriminator, optimizer_g, optimizer_d, *schedulers
         )
-        batches = trainer.stream_batches(dataset.loader(args.batch_size))
+        batches = trainer.stream_batches(dataset.loader(args.batch_size, collate_stored))
     else:
         # the shuffle of pass p is drawn from its own generator seeded with (seed, p), not from the global one
         # dropout uses: a resumed run finds the order of its pass again and the dropout stream of an uninterrupted run

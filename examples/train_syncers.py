@@ -17,8 +17,8 @@ retrieval accuracy (aligned window among 48) per level go to OUTPUT_DIR/plots.
 ``--streaming`` reads a dataset bigger than memory (``talkhead preprocess --shard I/N`` Parquet shards) as it goes,
 each of ``accelerate launch --num_processes N``'s processes its own part, and resumes mid-batch exactly
 (:mod:`talkhead.training.syncer_steps`); each clip gives ``--stream_draws`` items a pass (new offsets and
-augmentations), the input statistics come from the first 64 training clips, and the first 200 held-out clips make
-the validation groups.
+augmentations), the input statistics come from the first 64 training clips, and the first 200 held-out clips are
+read again at each validation, one at a time (:mod:`talkhead.training.syncer_validation`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -88,53 +87,6 @@ def parse_levels(text: str, num_levels: int) -> list[int]:
     if not levels or levels[0] < 1 or levels[-1] > num_levels:
         raise SystemExit(f"error: --levels {text!r} must name levels between 1 and {num_levels}")
     return levels
-
-
-def validation_groups(clips, levels, group_size, same_clip, seed=1234):
-    """Fixed validation groups per level (offset 0, no augmentation), plus mixed groups of 48 for retrieval."""
-    from talkhead.data.windows import SyncerWindowDataset, group_windows
-
-    dataset = SyncerWindowDataset(clips, levels, augment=False, seed=seed)
-    items = [dataset[index] for index in range(len(clips))]
-    generator = torch.Generator().manual_seed(seed)
-    loss_groups = group_windows(items, group_size, same_clip, generator)
-    # retrieval among 48 windows; a level with fewer windows in all (short clips, top level) uses one smaller group
-    retrieval_groups = []
-    for index in range(len(levels)):
-        available = sum(len(item["landmarks"][index]) for item in items)
-        size = 48 if available >= 48 else available
-        retrieval_groups.append(group_windows(items, max(size, 2), False, torch.Generator().manual_seed(seed))[index])
-    return dict(zip(levels, loss_groups, strict=False)), dict(zip(levels, retrieval_groups, strict=True))
-
-
-@torch.no_grad()
-def validate(syncer, loss_groups, retrieval_groups, args, config) -> dict:
-    """Per level: the loss of the fixed validation groups and the retrieval accuracy (``loss_L``,
-    ``retrieval_accuracy_L``)."""
-    from talkhead.losses import info_nce_loss, syncnet_contrastive_loss
-    from talkhead.metrics.sync import retrieval_accuracy
-
-    syncer.eval()
-    results = {}
-    for level, (x_groups, a_groups) in loss_groups.items():
-        losses, accuracies = [], []
-        for x, a in zip(x_groups, a_groups, strict=False):
-            e_x, e_a = syncer.embed_windows(x, a, level)
-            losses.append(
-                float(
-                    info_nce_loss(e_a, e_x, 0.0, args.temperature)
-                    if args.objective == "infonce"
-                    else syncnet_contrastive_loss(e_x, e_a, config.contrastive_margin)
-                )
-            )
-        for x, a in zip(*retrieval_groups[level], strict=False):
-            e_x, e_a = syncer.embed_windows(x, a, level)
-            accuracies.append(retrieval_accuracy(e_a, e_x, euclidean=args.objective == "contrastive"))
-        results[f"loss_{level}"] = float(np.mean(losses)) if losses else math.nan
-        results[f"retrieval_accuracy_{level}"] = float(np.mean(accuracies)) if accuracies else math.nan
-        results[f"groups_{level}"] = len(losses)
-    syncer.train()
-    return results
 
 
 def level_result(result: dict, level: int) -> dict:
@@ -230,6 +182,7 @@ def main(argv=None) -> None:
     from talkhead.training.checkpoints import parse_arguments
     from talkhead.training.loop import Trainer, Validation
     from talkhead.training.syncer_steps import group_steps, load_clips, streamed_clips, streamed_group_steps
+    from talkhead.training.syncer_validation import validate_syncers
 
     args = parse_arguments(SyncerTrainingArguments, argv)
     args.require_data_and_output()
@@ -283,9 +236,6 @@ def main(argv=None) -> None:
             order.manual_seed(args.seed * 1_000_003 + passes)
 
         steps = group_steps(trainer, loader, begin_pass, group_size, same_clip, levels)
-    loss_groups, retrieval_groups = (
-        validation_groups(validation_clips, levels, group_size, same_clip) if validation_clips else ({}, {})
-    )
     trainer.history["best"] = {}
     train_count = None if args.streaming else len(train_clips)
     trainer.start(
@@ -308,8 +258,19 @@ def main(argv=None) -> None:
         trainer.optimizer_step(sum(losses.values()), optimizer, scheduler)
         return losses
 
+    def validate(model) -> dict:
+        return validate_syncers(
+            model.syncer,
+            validation_clips,
+            levels,
+            group_size,
+            args.objective,
+            args.temperature,
+            config.contrastive_margin,
+        )
+
     validation = Validation(
-        lambda m: validate(m.syncer, loss_groups, retrieval_groups, args, config),
+        validate,
         args.validation_steps,
         keep=level_keeper(trainer, args, levels),
         plot=lambda out, history: save_plots(out, history, levels),
@@ -317,7 +278,7 @@ def main(argv=None) -> None:
             f"L{level} val loss {r[f'loss_{level}']:.3f} acc {r[f'retrieval_accuracy_{level}']:.2f}" for level in levels
         ),
     )
-    trainer.fit(steps, train_step, [embedder], validation if loss_groups else None)
+    trainer.fit(steps, train_step, [embedder], validation if len(validation_clips) else None)
     if trainer.is_main_process:
         trainer.export(
             {

@@ -89,3 +89,20 @@ def test_augmentation_jitters_a_window_as_one_and_stays_in_range():
     assert jittered.shape == faces.shape and 0 <= jittered.min() and jittered.max() <= 1
     torch.testing.assert_close(jittered[0], jittered[1])  # equal frames stay equal: one jitter for the window
     assert not torch.equal(jittered, faces)
+
+
+def test_stored_samples_hold_uint8_faces_and_batch_to_the_same_floats():
+    from talkhead.data.face_windows import collate_stored, face_window_sample, offset_sample, stored_faces
+
+    clip = make_clip(40)
+    samples = [face_window_sample(clip, np.random.default_rng(n)) for n in range(3)]
+    stored = [stored_faces(sample) for sample in samples]
+    assert stored[0]["target"].dtype == torch.uint8 and stored[0]["reference"].dtype == torch.uint8
+    assert stored[0]["frame_mels"].dtype == torch.float32  # only the faces are stored small
+    batch, expected = collate_stored(stored), torch.utils.data.default_collate(samples)
+    assert batch.keys() == expected.keys()
+    for key in expected:
+        assert torch.equal(batch[key], expected[key]), key
+    augmented = offset_sample(clip, np.random.default_rng(0), windows=3, stride=2, augment=True)
+    restored = collate_stored([stored_faces(augmented)])["faces"][0]
+    assert (restored - augmented["faces"]).abs().max() <= 0.5 / 255 + 1e-6  # the 1/255 grid, no more

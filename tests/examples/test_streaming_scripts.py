@@ -1,6 +1,6 @@
-"""Every training script streams its data (``--streaming`` on Parquet shards): a run restarted mid-pass from its
-step-2 checkpoint, under bf16 mixed precision, reaches the states and losses of the run that was never stopped; two
-processes each stream their own part. train_mouth_motion.py has its own tests (test_train_streaming.py)."""
+"""Every training script streams its data (``--streaming`` on Parquet shards): two processes under bf16, each reading
+its own Parquet file, restarted mid-pass from their step-2 checkpoint, reach the states and losses of the run that
+was never stopped. train_mouth_motion.py has its own tests (test_train_streaming.py)."""
 
 import json
 import os
@@ -94,43 +94,29 @@ def run(script: Path, args: list[str], precision: str = "bf16", processes: int =
     return result.stdout + result.stderr
 
 
-# the syncers (a batch shared by several steps) and the quickest script run by default; the others with -m slow
-DEFAULT = ("syncers", "mouth_sync")
-
-
-@pytest.mark.parametrize(
-    "name", [name if name in DEFAULT else pytest.param(name, marks=pytest.mark.slow) for name in SCRIPTS]
-)
-def test_a_streamed_bf16_run_resumes_mid_pass_to_the_same_losses(inputs, tmp_path, name):
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_two_processes_stream_their_own_parts_and_resume_mid_pass_to_the_same_losses(inputs, tmp_path, name):
+    """Two processes under bf16, each streaming its own Parquet file, restarted from their step-2 checkpoint (what
+    the disk holds after a kill at step 3), reach the states and losses of the run that was never stopped."""
     script, args = streamed(inputs, name)
     full, resumed = tmp_path / "full", tmp_path / "resumed"
-    run(script, [*args, "--output_dir", str(full), "--checkpointing_steps", "2", "--max_steps", "4"])
+    every = ["--checkpointing_steps", "2", "--max_steps", "4"]
+    printed = run(script, [*args, "--output_dir", str(full), *every], processes=2)
+    assert "process 1 of 2" in printed or "streamed" in printed
     start = full / "checkpoints" / "checkpoint_2"
-    shutil.copytree(start, resumed / "checkpoints" / start.name)  # what the disk holds after a kill at step 3
+    shutil.copytree(start, resumed / "checkpoints" / start.name)
     for side in SIDE_FILES:
         if (full / side).exists():
             shutil.copy(full / side, resumed / side)
-    stream = torch.load(start / "custom_checkpoint_1.pkl", weights_only=False)["processes"][0]
+    streams = torch.load(start / "custom_checkpoint_1.pkl", weights_only=False)
+    assert streams["world_size"] == 2 and len(streams["processes"]) == 2
+    assert (start / "random_states_1.pkl").exists()
     if name == "syncers":  # the place held before the batch whose groups the steps were taking
         assert json.loads((start / "trainer_state.json").read_text())["position"] == [0, 2]
     else:
-        assert stream["epoch"] == 0 and stream["buffer"], "the checkpoint should fall inside the first pass"
-    printed = run(script, ["--output_dir", str(resumed), "--resume_from_checkpoint", "latest"])
+        assert all(p["epoch"] == 0 and p["buffer"] for p in streams["processes"]), "inside the first pass"
+    printed = run(script, ["--output_dir", str(resumed), "--resume_from_checkpoint", "latest"], processes=2)
     assert "at step 2" in printed
     assert_resumed_equals(full, resumed, every=2, total=4)
     summary = json.loads((resumed / "training_summary.json").read_text())
     assert summary["steps"] == 4 and summary["train_clips"] is None and summary["validation_clips"] == 3
-
-
-@pytest.mark.slow  # seven two-process launches: about three minutes on two cores
-@pytest.mark.parametrize("name", SCRIPTS)
-def test_two_processes_stream_their_own_part(inputs, tmp_path, name):
-    script, args = streamed(inputs, name)
-    output = tmp_path / "two"
-    printed = run(script, [*args, "--output_dir", str(output), "--max_steps", "2"], "no", processes=2)
-    assert "process 1 of 2" in printed or "streamed" in printed
-    checkpoint = output / "checkpoints" / "checkpoint_2"
-    streams = torch.load(checkpoint / "custom_checkpoint_1.pkl", weights_only=False)
-    assert streams["world_size"] == 2 and len(streams["processes"]) == 2
-    assert (checkpoint / "random_states_1.pkl").exists()
-    assert json.loads((output / "training_summary.json").read_text())["steps"] == 2

@@ -13,7 +13,8 @@ audio, shifted by multiples of ``stride`` frames in the same clip, so speaker id
 and M audio windows serve M(M - 1) comparisons.
 
 Faces come out as float32 (5, 3, 96, 96) in [0, 1]; mel windows as (1, 80, 16), mel on the
-frequency axis as in Wav2Lip.
+frequency axis as in Wav2Lip. A streamed shuffle buffer holds hundreds of samples: :func:`stored_faces` keeps their
+faces as uint8 (a quarter of the memory) and :func:`collate_stored` makes batches of them as the models read them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,21 @@ from ..processing.audio import mel_tensor
 from ..processing.face_crops import faces_to_tensor
 from ..processing.landmarks import mouth_shape
 from .clips import Clip
+
+FACE_KEYS = ("faces", "target", "reference")  # the face windows of the samples below
+
+
+def stored_faces(sample: dict) -> dict:
+    """``sample`` with its face windows as uint8 (…, 3, 96, 96): the crops they were read from, exactly, unless
+    augmentation moved them off the 1/255 grid."""
+    return {k: v.mul(255).round_().to(torch.uint8) if k in FACE_KEYS else v for k, v in sample.items()}
+
+
+def collate_stored(samples: list[dict]) -> dict:
+    """A batch of :func:`stored_faces` samples, the face windows float32 in [0, 1] again (the values
+    :func:`~talkhead.processing.face_crops.faces_to_tensor` gives)."""
+    batch = torch.utils.data.default_collate(samples)
+    return {k: v.float() / 255.0 if k in FACE_KEYS and v.dtype == torch.uint8 else v for k, v in batch.items()}
 
 
 def far_start(rng: np.random.Generator, num_frames: int, start: int, gap: int = WINDOW) -> int:

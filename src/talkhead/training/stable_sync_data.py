@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from ..data.clips import load_training_clips
-from ..data.face_windows import WINDOW, FaceWindowDataset, face_window_sample, usable_clip
+from ..data.face_windows import WINDOW, FaceWindowDataset, face_window_sample, stored_faces, usable_clip
 from ..data.streaming import FACE_COLUMNS, clip_draws
 from ..errors import TalkheadInputError
 from ..models.av_hubert.feature_extraction_av_hubert import stacked_logfbank
@@ -71,10 +71,15 @@ def streamed_data(args, trainer):
     def sample(prepared, rng):
         return face_window_sample(prepared[0], rng, prepared[1])
 
+    def stored(prepared, rng):  # the shuffle buffer holds uint8 faces; loader() batches them as float
+        return stored_faces(sample(prepared, rng))
+
     split = streamed_split(args, FACE_COLUMNS)
-    draws = clip_draws(prepare, sample, 2 * WINDOW, args.stream_draws)
-    windows = streamed_windows(trainer, split, draws)
+    windows = streamed_windows(trainer, split, clip_draws(prepare, stored, 2 * WINDOW, args.stream_draws))
     validation = StreamedBatches(
-        split.validation_clips(prepare=lambda clip: clip), draws, args.validation_samples, args.batch_size
+        split.validation_clips(prepare=lambda clip: clip),
+        clip_draws(prepare, sample, 2 * WINDOW, args.stream_draws),
+        args.validation_samples,
+        args.batch_size,
     )
     return windows, validation, len(validation.clips), split.held_out

@@ -2,11 +2,12 @@
 and the windows of one optimiser step after another.
 
 Each batch of clips is cut into groups per level (:func:`~talkhead.data.windows.group_windows`), drawn with a
-generator seeded by (seed, process, batch), and gives as many steps as its largest level has groups (the fewest
-over processes: DDP needs every process to take the same steps). The trainer's position says where a run stands
-inside a batch, so a resumed run draws the batch it stopped in again and goes on from the next group: in memory
-[pass, batches given, groups of the last batch done]; streamed [batches drawn, groups of the last batch done], the
-stream's checkpointed place held before each batch (:meth:`~talkhead.data.streaming.StreamedWindows.hold_place`).
+generator seeded by (seed, process, batch), and gives as many steps as its largest level has groups, each level
+counted by the process with the fewest (DDP needs every process to take the same steps with the same levels). The
+trainer's position says where a run stands inside a batch, so a resumed run draws the batch it stopped in again and
+goes on from the next group: in memory [pass, batches given, groups of the last batch done]; streamed [batches
+drawn, groups of the last batch done], the stream's checkpointed place held before each batch
+(:meth:`~talkhead.data.streaming.StreamedWindows.hold_place`).
 """
 
 from __future__ import annotations
@@ -52,27 +53,29 @@ def load_clips(args, config, levels: list[int]):
 
 def streamed_clips(args, trainer, config, levels: list[int], statistics_clips: int = 64):
     """(this process's streamed training items, the first training clips for the input statistics, the validation
-    clips, the held-out sources). The validation clips are held in memory: their groups mix windows of every clip,
-    and landmarks and audio are small."""
+    clips, read again at each validation, the held-out sources)."""
     split = streamed_split(args, MOTION_COLUMNS)
     prepare = pyramid_maker(config, levels)
     sample = partial(syncer_item, levels=levels, augment=args.augment)
     windows = streamed_windows(trainer, split, clip_draws(prepare, sample, None, args.stream_draws))
     first = list(split.first_training_clips(statistics_clips, prepare))
-    return windows, first, list(split.validation_clips(prepare)), split.held_out
+    return windows, first, split.validation_clips(prepare), split.held_out
 
 
 def _groups(trainer, batch, key: list[int], group_size: int, same_clip: bool, levels: list[int]):
-    """The groups of ``batch`` (drawn with a generator of (seed, process, *key)) and how many steps they give."""
+    """The groups of ``batch`` (drawn with a generator of (seed, process, *key)) and, per level, how many groups every
+    process has: a step takes a level only where every process has a group for it, so all processes train the same
+    levels at every step (their backward passes and logged losses meet)."""
     accelerator = trainer.accelerator
     seed = np.random.SeedSequence([trainer.args.seed, accelerator.process_index, *key]).generate_state(1)[0]
     groups = group_windows(batch, group_size, same_clip, torch.Generator().manual_seed(int(seed)))
-    local_count = torch.tensor([max(len(x) for x, _ in groups)], device=accelerator.device)
-    return groups, int(accelerator.gather(local_count).min())
+    local = torch.tensor([len(x) for x, _ in groups], device=accelerator.device)
+    shared = accelerator.gather(local).view(accelerator.num_processes, -1).min(0).values
+    return groups, [int(count) for count in shared]
 
 
-def _step(groups, levels: list[int], g: int) -> dict:
-    return {level: (x[g], a[g]) for level, (x, a) in zip(levels, groups, strict=False) if g < len(x)}
+def _step(groups, levels: list[int], shared: list[int], g: int) -> dict:
+    return {level: (x[g], a[g]) for level, (x, a), count in zip(levels, groups, shared, strict=True) if g < count}
 
 
 def group_steps(trainer, loader, begin_pass, group_size: int, same_clip: bool, levels: list[int]):
@@ -83,10 +86,10 @@ def group_steps(trainer, loader, begin_pass, group_size: int, same_clip: bool, l
         trainer.state.position = [passes, given - 1]
     for batch in trainer.batches(loader, begin_pass):
         passes, given = trainer.state.position
-        groups, count = _groups(trainer, batch, [passes, given], group_size, same_clip, levels)
-        for g in range(groups_done, count):
+        groups, shared = _groups(trainer, batch, [passes, given], group_size, same_clip, levels)
+        for g in range(groups_done, max(shared)):
             trainer.state.position = [passes, given, g + 1]
-            yield _step(groups, levels, g)
+            yield _step(groups, levels, shared, g)
         groups_done = 0
 
 
@@ -97,8 +100,8 @@ def streamed_group_steps(trainer, windows, batch_size: int, group_size: int, sam
     drawn, groups_done = trainer.state.position[:2]
     while True:
         windows.hold_place()
-        groups, count = _groups(trainer, next(batches), [drawn], group_size, same_clip, levels)
-        for g in range(groups_done, count):
+        groups, shared = _groups(trainer, next(batches), [drawn], group_size, same_clip, levels)
+        for g in range(groups_done, max(shared)):
             trainer.state.position = [drawn, g + 1]
-            yield _step(groups, levels, g)
+            yield _step(groups, levels, shared, g)
         drawn, groups_done = drawn + 1, 0
