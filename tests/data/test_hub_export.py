@@ -32,7 +32,7 @@ SOURCES_MD = """# Sources
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, astronaut):
-    """`talkhead preprocess --faces --parquet` on two sources, one of them the test split."""
+    """`talkhead preprocess --faces` on two sources, one of them the test split (Parquet by default)."""
     root = tmp_path_factory.mktemp("videos")
     for source, names in {"someone__speaker_a": ["a1", "a2"], "other__speaker_b": ["b1"]}.items():
         (root / source).mkdir()
@@ -48,7 +48,6 @@ def exported(tmp_path_factory, astronaut):
                 "-o",
                 str(out),
                 "--faces",
-                "--parquet",
                 "--test-sources",
                 "other__*",
                 "--num-proc",
@@ -156,5 +155,18 @@ def test_push_uploads_the_card_and_the_shards_and_reports_auth(exported, monkeyp
 
 
 def test_push_without_parquet_says_what_to_run(tmp_path):
-    with pytest.raises(TalkheadInputError, match="--parquet"):
+    with pytest.raises(TalkheadInputError, match="without --no-parquet"):
         push_dataset(tmp_path, "someone/clips")
+
+
+def test_no_parquet_keeps_the_arrow_files_alone_and_cannot_be_pushed(tmp_path, astronaut, capsys):
+    videos = tmp_path / "videos" / "someone__speaker_a"
+    videos.mkdir(parents=True)
+    talking_video(videos / "a1.mp4", astronaut, num_frames=30)
+    out = tmp_path / "arrow-only"
+    assert main(["preprocess", str(videos.parent), "-o", str(out), "--no-parquet", "--quiet"]) == 0
+    assert not (out / "data").exists() and (out / "dataset_dict.json").is_file()
+    assert (
+        main(["preprocess", str(videos.parent), "-o", str(tmp_path / "x"), "--no-parquet", "--push-to-hub", "a/b"]) == 2
+    )
+    assert "--no-parquet" in capsys.readouterr().err and not (tmp_path / "x").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from pathlib import Path
@@ -20,8 +21,9 @@ def add_preprocess(subparsers) -> None:
         help="turn folders of talking videos into a `datasets` dataset",
         description=(
             "Walk INPUT folders (or files), pair silent videos and frame folders with same-name audio, "
-            "track 68 face landmarks at 25 fps, compute audio features, and save a DatasetDict with "
-            "`save_to_disk`. Unusable inputs (unreadable, no face, no audio, audio shorter than "
+            "track 68 face landmarks at 25 fps, compute audio features, and save a dataset: Parquet shards under "
+            "OUTPUT/data/ with a dataset card (`datasets.load_dataset(OUTPUT)` reads it, sharded or not) and the "
+            "Arrow files of `save_to_disk` that training memory-maps. Unusable inputs (unreadable, no face, no audio, audio shorter than "
             f"{MIN_AUDIO_SECONDS:g} s, ...) are skipped and listed with the reason."
         ),
     )
@@ -111,14 +113,16 @@ def add_preprocess(subparsers) -> None:
     parser.add_argument("--json", default=None, help="also write the summary to this .json file")
     parser.add_argument(
         "--parquet",
-        action="store_true",
-        help="also export Parquet shards under OUTPUT/data/ (README `configs:`; `load_dataset(OUTPUT)` reads them)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Parquet shards under OUTPUT/data/ beside the Arrow files training memory-maps, as --shard writes them "
+        "(default: yes; `load_dataset(OUTPUT)` reads either folder); --no-parquet keeps the Arrow files alone",
     )
     parser.add_argument(
         "--push-to-hub",
         default=None,
         metavar="REPO_ID",
-        help="upload the dataset card and Parquet shards as this Hub dataset (implies --parquet)",
+        help="upload the dataset card and Parquet shards as this Hub dataset (not with --no-parquet)",
     )
     parser.set_defaults(func=run_preprocess)
 
@@ -144,6 +148,8 @@ def run_preprocess(args) -> int:
     test_sources = [s.strip() for s in args.test_sources.split(",") if s.strip()] if args.test_sources else None
     if args.shard is not None:
         return run_shard(args, options, test_sources)
+    if args.push_to_hub and args.parquet is False:
+        raise TalkheadInputError("--push-to-hub uploads the Parquet shards that --no-parquet leaves out: drop one")
     guard = OutputGuard(args.inputs)
     guard.claim(args.output, "--output", folder=True, overwrite=args.overwrite)
     report = guard.claim(args.json, "--json", ".json")
@@ -155,7 +161,7 @@ def run_preprocess(args) -> int:
         num_proc=args.num_proc,
         overwrite=args.overwrite,
         progress=not args.quiet,
-        parquet=args.parquet or bool(args.push_to_hub),
+        parquet=args.parquet is not False or bool(args.push_to_hub),
     )
     print(format_preprocess_summary(summary))
     if report:
@@ -176,7 +182,7 @@ def run_shard(args, options, test_sources) -> int:
     shard = Shard.parse(args.shard)
     for flag, given in (
         ("--overwrite", args.overwrite),
-        ("--parquet", args.parquet),
+        ("--parquet" if args.parquet else "--no-parquet", args.parquet is not None),
         ("--push-to-hub", args.push_to_hub),
     ):
         if given:

@@ -178,13 +178,14 @@ def build_dataset(
     num_proc: int = 1,
     overwrite: bool = False,
     progress: bool = True,
-    parquet: bool = False,
+    parquet: bool = True,
 ) -> PreprocessSummary:
     """Preprocess every clip under ``inputs`` into a DatasetDict saved at ``output``.
 
     Splits: ``train``, and ``test`` holding the clips whose source matches ``test_sources``.
     Nothing is left at ``output`` unless the whole run succeeds. ``output`` also gets a dataset card
-    (README.md, with the licences of any ``SOURCES.md`` in ``inputs``) and, with ``parquet``, Parquet shards.
+    (README.md, with the licences of any ``SOURCES.md`` in ``inputs``) and, with ``parquet`` (the default), Parquet
+    shards under ``output/data`` as ``--shard`` runs write them, so ``datasets.load_dataset(output)`` reads either.
     """
     import datasets
 

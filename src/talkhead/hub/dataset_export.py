@@ -225,7 +225,7 @@ def push_dataset(folder: str | os.PathLike, repo_id: str, private: bool | None =
     if not any((folder / PARQUET_FOLDER).glob("*.parquet")) or not (folder / "README.md").exists():
         raise TalkheadInputError(
             f"'{folder}' has no README.md and {PARQUET_FOLDER}/*.parquet to upload; "
-            "run `talkhead preprocess ... --parquet` first"
+            "run `talkhead preprocess` without --no-parquet first"
         )
     return upload_folder(
         folder,
