@@ -134,11 +134,3 @@ def test_clips_without_samples_hold_no_place(shards):
     assert sorted(set(first_pass)) == sorted(f"clip{i}" for i in range(0, 12, 2)) and len(first_pass) == 12
     state = saved_and_loaded(data.state_dict())
     assert state["processes"][0]["epoch"] == 1 and state["processes"][0]["buffer"] == []
-
-
-def test_large_blocks_are_mapped_on_glibc():
-    import platform
-
-    from talkhead.data.streaming import map_large_blocks
-
-    assert map_large_blocks() == (platform.libc_ver()[0] == "glibc")
