@@ -96,6 +96,18 @@ def test_plain_load_dataset_reads_the_folder(sharded, unsharded):
     assert set(streamed) == set(unsharded["train"].features)
 
 
+def test_the_shard_that_completes_the_folder_writes_its_card(sharded, unsharded, tmp_path):
+    import datasets
+
+    card = (sharded / "README.md").read_text()
+    assert "path: data/train-*" in card and "path: data/test-*" in card  # the Hub's configs: front matter
+    for split, rows in unsharded.items():
+        assert f"| {split} | {len(rows)} |" in card
+    assert "`faces`" in card and "load_from_disk" not in card  # a sharded folder has no Arrow files
+    by_card = datasets.load_dataset(str(sharded), cache_dir=str(tmp_path / "cache"))
+    assert {split: len(rows) for split, rows in by_card.items()} == {s: len(r) for s, r in unsharded.items()}
+
+
 def test_manifest_lists_clips_skips_and_options(sharded):
     merged = merged_manifest(sharded)
     assert merged["shards"] == 2 and merged["missing_shards"] == []
@@ -166,7 +178,7 @@ def test_cli_shard(clip_folder, tmp_path, capsys):
     assert parquet_path(out, "train", Shard(0, 1)).exists()
     assert main(["preprocess", str(clip_folder), "-o", str(out), "--shard", "0/1", "--parquet"]) == 2
     assert "drop --parquet" in capsys.readouterr().err
-    assert sorted(os.listdir(out)) == ["data", "manifests"]
+    assert sorted(os.listdir(out)) == ["README.md", "data", "manifests"]
 
 
 @contextmanager
@@ -270,7 +282,7 @@ def test_plain_load_dataset_sees_nothing_until_every_shard_is_complete(clip_fold
     assert 0 < len(load_sharded(out, allow_missing=True)["train"]) < 5
     build_shard([clip_folder], out, Shard(1, 2), options=PreprocessOptions(), progress=False)
     assert sum(len(rows) for rows in datasets.load_dataset("parquet", data_dir=str(out)).values()) == 5
-    assert sorted(os.listdir(out)) == ["data", "manifests"]
+    assert sorted(os.listdir(out)) == ["README.md", "data", "manifests"]
     with paused_shard(monkeypatch, [clip_folder], out, Shard(1, 2), options=PreprocessOptions()):  # a re-run
         with pytest.raises(FileNotFoundError):
             datasets.load_dataset("parquet", data_dir=str(out))

@@ -23,8 +23,8 @@ def add_preprocess(subparsers) -> None:
             "Walk INPUT folders (or files), pair silent videos and frame folders with same-name audio, "
             "track 68 face landmarks at 25 fps, compute audio features, and save a dataset: Parquet shards under "
             "OUTPUT/data/ with a dataset card (`datasets.load_dataset(OUTPUT)` reads it, sharded or not) and the "
-            "Arrow files of `save_to_disk` that training memory-maps. Unusable inputs (unreadable, no face, no audio, audio shorter than "
-            f"{MIN_AUDIO_SECONDS:g} s, ...) are skipped and listed with the reason."
+            "Arrow files of `save_to_disk` that training memory-maps. Unusable inputs (unreadable, no face, no "
+            f"audio, audio shorter than {MIN_AUDIO_SECONDS:g} s, ...) are skipped and listed with the reason."
         ),
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="folders or video files")

@@ -8,7 +8,8 @@ the same arrays as ``talkhead preprocess RAW -o OUT`` would. A run first claims 
 shard of the folder was cut into another number of shards, from other input files or with other options). Rows
 stream into Parquet as clips finish (memory does not grow with the shard); the manifest, written last, lists the
 shard's clips, frames, skipped files with their reasons, the filters' counts, the plan the shards agree on and the
-versions of what made it. The shard that completes the folder publishes it (:mod:`talkhead.data.shards`).
+versions of what made it. The shard that completes the folder publishes it (:mod:`talkhead.data.shards`) and
+writes its dataset card (``README.md``, as an unsharded run does).
 """
 
 from __future__ import annotations
@@ -23,12 +24,23 @@ from tqdm.auto import tqdm
 
 from ..defaults import VIDEO_FPS
 from ..errors import TalkheadInputError
+from ..hub.dataset_export import sharded_dataset_card, source_licences
 from ..io.outputs import check_output_folder
 from .build import estimate_frames, filter_totals, run_clips, split_plan, start_pool
 from .clip_rows import ClipReport, PreprocessOptions, clip_features
 from .discovery import discover
 from .shard_claims import ShardClaim, shard_plan
-from .shards import DATA_FOLDER, MANIFEST_FOLDER, Shard, parquet_path, staging_folder, temporary_path
+from .shards import (
+    DATA_FOLDER,
+    MANIFEST_FOLDER,
+    Shard,
+    merged_manifest,
+    parquet_path,
+    staging_folder,
+    temporary_path,
+)
+
+CARD_FILE = "README.md"  # the dataset card, as an unsharded run and the Hub name it
 
 WRITER_BATCH_ROWS = 8  # rows buffered before a Parquet row group is written: a clip's crops are megabytes
 
@@ -49,14 +61,27 @@ class ShardSummary:
         return sum(self.splits.values())
 
 
+def write_card(output: Path, inputs) -> Path:
+    """The dataset card of a published folder (``README.md``: what an unsharded run writes too), from the merged
+    manifests' options and the licences of any ``SOURCES.md`` in ``inputs``."""
+    sources = [Path(p) / "SOURCES.md" for p in inputs if (Path(p) / "SOURCES.md").is_file()]
+    card = sharded_dataset_card(output, source_licences(sources), merged_manifest(output).get("options"))
+    path = Path(output) / CARD_FILE
+    partial = temporary_path(path)  # hidden until whole
+    card.save(partial)
+    os.replace(partial, path)
+    return path
+
+
 def check_shard_folder(output, inputs) -> Path:
-    """``output`` as a folder shards may be added to: new, empty, or holding only shards (``data/``, ``manifests/``)."""
+    """``output`` as a folder shards may be added to: new, empty, or holding only shards (``data/``, ``manifests/``,
+    the card)."""
     output = Path(output)
     if output.is_dir():
         others = sorted(
             p.name
             for p in output.iterdir()
-            if p.name not in (DATA_FOLDER, MANIFEST_FOLDER) and not p.name.startswith(".")
+            if p.name not in (DATA_FOLDER, MANIFEST_FOLDER, CARD_FILE) and not p.name.startswith(".")
         )
         if others:
             raise TalkheadInputError(
@@ -152,6 +177,8 @@ def build_shard(
             "",
         )
         summary.manifest = str(claim.complete(manifest(summary, claim.plan, discovery)))
+        if not Path(summary.manifest).is_relative_to(staged):  # this shard completed and published the folder
+            write_card(output, inputs)
         return summary
     finally:
         try:

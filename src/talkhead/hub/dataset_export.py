@@ -1,12 +1,12 @@
 """A preprocessed dataset the Hub way: a dataset card, Parquet shards with a ``configs:`` README, upload.
 
-``talkhead preprocess`` saves Arrow files with ``save_to_disk`` (memory-mapped, what training reads).
-The Hub reads Parquet described by the README's ``configs:`` front matter (the replacement of loading
-scripts), and a user deciding whether they may use a dataset needs its card: where the clips come
-from and under which licences, the splits, the features and how to read them. This module writes
-both into the dataset folder (``README.md``, ``data/<split>-<i>-of-<n>.parquet``), so the folder is at
-once a ``load_from_disk`` folder and a Hub dataset repository that ``load_dataset(folder)`` reads;
-:func:`push_dataset` uploads the card and the Parquet shards.
+``talkhead preprocess`` in one run saves Arrow files with ``save_to_disk`` (memory-mapped, what training reads);
+``--shard`` runs write Parquet alone. The Hub reads Parquet described by the README's ``configs:`` front matter (the
+replacement of loading scripts), and a user deciding whether they may use a dataset needs its card: where the clips
+come from and under which licences, the splits, the features and how to read them. This module writes both into a
+one-run folder (``README.md``, ``data/<split>-<i>-of-<n>.parquet``), so the folder is at once a ``load_from_disk``
+folder and a Hub dataset repository that ``load_dataset(folder)`` reads, and the card of a sharded folder once its
+last shard is in (:func:`sharded_dataset_card`); :func:`push_dataset` uploads the card and the Parquet shards.
 """
 
 from __future__ import annotations
@@ -61,9 +61,13 @@ def source_licences(sources_files) -> dict[str, str]:
 
 def _split_stats(split) -> dict[str, dict]:
     """Per source: clips and frames of one split, read from Arrow (no Python list of every row)."""
+    return _table_stats(split.data.table if hasattr(split.data, "table") else split.data)
+
+
+def _table_stats(table) -> dict[str, dict]:
+    """Per source: clips and frames of a ``pyarrow.Table`` holding the ``source`` and ``face_found`` columns."""
     import pyarrow.compute as pc
 
-    table = split.data.table if hasattr(split.data, "table") else split.data
     sources = table.column("source").to_pylist()
     frames = pc.list_value_length(table.column("face_found")).to_pylist()
     stats: dict[str, dict] = {}
@@ -101,18 +105,41 @@ def dataset_card(
     options: dict | None = None,
 ):
     """The ``DatasetCard`` of a preprocessed ``DatasetDict``: sources and licences, splits, features, how to read it."""
+    stats = {name: _split_stats(split) for name, split in dataset_dict.items()}
+    features = next(iter(dataset_dict.values())).features
+    return _card(stats, features, licences or {}, pretty_name, parquet, license, options, arrow=True)
+
+
+def sharded_dataset_card(folder: str | os.PathLike, licences: dict[str, str] | None = None, options=None):
+    """The ``DatasetCard`` of a folder of ``talkhead preprocess --shard`` Parquet files, read from two small columns
+    and the files' schema (no row is decoded)."""
+    import pyarrow.parquet as pq
+    from datasets import Features
+
+    files: dict[str, list[Path]] = {}
+    for path in sorted((Path(folder) / PARQUET_FOLDER).glob("*.parquet")):
+        files.setdefault(path.name.split("-", 1)[0], []).append(path)
+    if not files:
+        raise TalkheadInputError(f"'{folder}' has no {PARQUET_FOLDER}/*.parquet to describe")
+    stats = {
+        split: _table_stats(pq.read_table([str(p) for p in paths], columns=["source", "face_found"]))
+        for split, paths in files.items()
+    }
+    features = Features.from_arrow_schema(pq.read_schema(next(iter(files.values()))[0]))
+    return _card(stats, features, licences or {}, "talkhead preprocessed clips", True, "other", options, arrow=False)
+
+
+def _card(stats, features, licences, pretty_name, parquet, license, options, arrow: bool):
     from huggingface_hub import DatasetCard, DatasetCardData
 
-    licences = licences or {}
-    stats = {name: _split_stats(split) for name, split in dataset_dict.items()}
-    rows = sum(len(split) for split in dataset_dict.values())
+    rows = sum(entry["clips"] for by_source in stats.values() for entry in by_source.values())
     data = DatasetCardData(
         license=license,
         license_name="per-source-see-card" if license == "other" else None,
         pretty_name=pretty_name,
         size_categories=[_size_category(rows)],
         tags=["talking-head", "lip-sync", "audio-visual", "landmarks", "talkhead"],
-        configs=parquet_configs(dataset_dict) if parquet else None,
+        configs=parquet_configs(stats) if parquet else None,
     )
 
     def minutes(frames: int) -> str:
@@ -133,11 +160,18 @@ def dataset_card(
         ]
         for name, s in stats.items()
     ]
-    first = next(iter(dataset_dict.values()))
     feature_rows = [
-        [f"`{column}`", f"`{feature!r}`", COLUMN_MEANINGS.get(column, "")] for column, feature in first.features.items()
+        [f"`{column}`", f"`{feature!r}`", COLUMN_MEANINGS.get(column, "")] for column, feature in features.items()
     ]
-    crops = ", 96x96 face crops" if "faces" in first.features else ""
+    crops = ", 96x96 face crops" if "faces" in features else ""
+    reading = (
+        'ds = datasets.load_from_disk("THIS_FOLDER")          # the Arrow files, memory-mapped\n' if arrow else ""
+    ) + 'ds = datasets.load_dataset("THIS_FOLDER_OR_REPO_ID")  # the Parquet shards under data/'
+    zero_copy = (
+        " `talkhead.data.clips.read_clip` reads a row as\nzero-copy views of the memory-mapped Arrow data."
+        if arrow
+        else ""
+    )
     body = f"""# {pretty_name}
 
 Talking-face clips turned into training data by `talkhead preprocess`: per clip, 68 face landmarks at
@@ -167,15 +201,13 @@ Splits are by source folder, so a speaker with their own folder is never on both
 
 ```python
 import datasets
-ds = datasets.load_from_disk("THIS_FOLDER")          # the Arrow files, memory-mapped
-ds = datasets.load_dataset("THIS_FOLDER_OR_REPO_ID")  # the Parquet shards under data/ (when exported)
+{reading}
 clip = ds["train"].with_format("numpy", dtype=None)[0]
 clip["faces"].dtype                                  # uint8
 ```
 
 `dtype=None` keeps every column's stored type: without it `datasets`' numpy and torch formats turn any
-integer array into int64 (8x the memory for the face crops). `talkhead.data.clips.read_clip` reads a row as
-zero-copy views of the memory-mapped Arrow data.
+integer array into int64 (8x the memory for the face crops).{zero_copy}
 """
     return DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}")
 
