@@ -78,6 +78,8 @@ SLOW_PAGES = {
     "docs/tutorials/build-a-dataset.md": "preprocesses videos with dlib and pocketsphinx, four processes at once",
     "docs/tutorials/train.md": "ten training runs",
     "docs/tutorials/train-at-scale.md": "preprocessing shards with word phones, then two streaming training processes",
+    "docs/tutorials/dub-a-video.md": "lip-sync with other face and gap options: the pipeline tests run them by default",
+    "docs/tutorials/measure-sync.md": "the sync measures and converters, which tests/evaluation runs by default",
 }
 SLOW = {
     ("docs/tutorials/dub-a-video.md", "--video video.mp4 --audio speech.wav -o dubbed.mp4\n"): SAME_AS_README,

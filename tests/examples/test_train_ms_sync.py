@@ -31,6 +31,7 @@ def setup(tmp_path_factory):
     return root, make_inputs(root)
 
 
+@pytest.mark.slow  # the default suite resumes every script streamed in two processes (test_streaming_scripts.py)
 def test_two_steps_render_a_sample_then_resume(setup):
     root, dataset = setup
     out = root / "run"

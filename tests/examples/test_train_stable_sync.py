@@ -22,6 +22,7 @@ def setup(tmp_path_factory):
     return root, dataset
 
 
+@pytest.mark.slow  # the default suite resumes every script streamed in two processes (test_streaming_scripts.py)
 def test_silent_lip_then_talking_face_with_resume(setup):
     root, dataset = setup
     common = [

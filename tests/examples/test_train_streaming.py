@@ -111,6 +111,7 @@ def test_a_killed_two_process_run_resumes(shards, tmp_path):
     assert json.loads((killed / "training_summary.json").read_text())["steps"] == 4
 
 
+@pytest.mark.slow  # by default: this script's in-memory resume and every other script's streamed one
 def test_a_streamed_run_resumes_to_the_losses_of_an_uninterrupted_one(shards, tmp_path):
     """Stopped mid-pass at step 3 (the window buffer full, dropout on), by SIGKILL or by restarting from a copy of
     checkpoint_3: the same states and losses at step 6 as the run that was never stopped (resume_check.py)."""
