@@ -18,7 +18,7 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-from ..data.windows import PyramidClip, syncer_item
+from ..data.windows import PyramidClip, group_windows, syncer_item
 from ..losses import info_nce_loss, syncnet_contrastive_loss
 from ..metrics.sync import retrieval_accuracy
 
@@ -39,21 +39,14 @@ def validation_embeddings(syncer, clips: Iterable[PyramidClip], levels: list[int
     return embedded
 
 
-def mixed_groups(embeddings: list[tuple[torch.Tensor, torch.Tensor]], size: int, seed: int) -> list:
-    """Every clip's windows pooled, shuffled by a generator of ``seed`` and cut into groups of ``size`` (the rest
-    left out)."""
+def embedding_groups(embeddings: list[tuple[torch.Tensor, torch.Tensor]], size: int, same_clip: bool, seed: int):
+    """The (landmark, audio) groups of ``size`` that :func:`~talkhead.data.windows.group_windows` cuts from the
+    windows, cut from their embeddings (one clip's in time order, or every clip's pooled and shuffled)."""
     if not embeddings:
         return []
-    e_x, e_a = torch.cat([x for x, _ in embeddings]), torch.cat([a for _, a in embeddings])
-    order = torch.randperm(len(e_x), generator=torch.Generator().manual_seed(seed))
-    e_x, e_a = e_x[order], e_a[order]
-    return [(e_x[s : s + size], e_a[s : s + size]) for s in range(0, len(e_x) - size + 1, size)]
-
-
-def clip_groups(embeddings: list[tuple[torch.Tensor, torch.Tensor]], size: int) -> list:
-    """Groups of ``size`` consecutive windows of one clip (SyncNet-style negatives), the rest of each clip left
-    out."""
-    return [(x[s : s + size], a[s : s + size]) for x, a in embeddings for s in range(0, len(x) - size + 1, size)]
+    items = [{"landmarks": [x], "audio": [a]} for x, a in embeddings]
+    x, a = group_windows(items, size, same_clip, torch.Generator().manual_seed(seed))[0]
+    return list(zip(x, a, strict=True))
 
 
 def validate_syncers(
@@ -74,7 +67,7 @@ def validate_syncers(
     contrastive = objective == "contrastive"
     results = {}
     for level, embeddings in validation_embeddings(syncer, clips, levels, seed).items():
-        groups = clip_groups(embeddings, group_size) if contrastive else mixed_groups(embeddings, group_size, seed)
+        groups = embedding_groups(embeddings, group_size, contrastive, seed)
         losses = [
             float(
                 syncnet_contrastive_loss(e_x, e_a, margin) if contrastive else info_nce_loss(e_a, e_x, 0.0, temperature)
@@ -82,7 +75,7 @@ def validate_syncers(
             for e_x, e_a in groups
         ]
         available = sum(len(x) for x, _ in embeddings)
-        retrieval = mixed_groups(embeddings, max(min(RETRIEVAL_GROUP, available), 2), seed)
+        retrieval = embedding_groups(embeddings, max(min(RETRIEVAL_GROUP, available), 2), False, seed)
         accuracies = [retrieval_accuracy(e_a, e_x, euclidean=contrastive) for e_x, e_a in retrieval]
         results[f"loss_{level}"] = float(np.mean(losses)) if losses else math.nan
         results[f"retrieval_accuracy_{level}"] = float(np.mean(accuracies)) if accuracies else math.nan
