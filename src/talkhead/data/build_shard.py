@@ -34,8 +34,9 @@ from .shards import (
     DATA_FOLDER,
     MANIFEST_FOLDER,
     Shard,
-    merged_manifest,
     parquet_path,
+    read_manifests,
+    split_files,
     staging_folder,
     temporary_path,
 )
@@ -65,7 +66,8 @@ def write_card(output: Path, inputs) -> Path:
     """The dataset card of a published folder (``README.md``: what an unsharded run writes too), from the merged
     manifests' options and the licences of any ``SOURCES.md`` in ``inputs``."""
     sources = [Path(p) / "SOURCES.md" for p in inputs if (Path(p) / "SOURCES.md").is_file()]
-    card = sharded_dataset_card(output, source_licences(sources), merged_manifest(output).get("options"))
+    manifests = read_manifests(output)
+    card = sharded_dataset_card(split_files(output, manifests), source_licences(sources), manifests[0]["options"])
     path = Path(output) / CARD_FILE
     partial = temporary_path(path)  # hidden until whole
     card.save(partial)

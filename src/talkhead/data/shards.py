@@ -314,11 +314,16 @@ def load_sharded(output: str | os.PathLike, streaming: bool = False, allow_missi
             f"{output} is missing shard(s) {', '.join(f'{i}/{count}' for i in missing)}: run `talkhead preprocess "
             f"... --output {output} --shard I/{count}` for each"
         )
+    return datasets.load_dataset("parquet", data_files=split_files(output, manifests), streaming=streaming)
+
+
+def split_files(output: str | os.PathLike, manifests: list[dict]) -> dict[str, list[str]]:
+    """Split -> the data files of ``manifests``' shards under ``output``, published or staged."""
     files: dict[str, list[str]] = {}
     for manifest in manifests:
         for split in manifest["splits"]:
             files.setdefault(split, []).append(str(data_file(output, split, Shard(**manifest["shard"]))))
-    return datasets.load_dataset("parquet", data_files=files, streaming=streaming)
+    return files
 
 
 def export_shards(dataset_dict, output: str | os.PathLike, count: int, options: dict | None = None) -> Path:

@@ -110,20 +110,14 @@ def dataset_card(
     return _card(stats, features, licences or {}, pretty_name, parquet, license, options, arrow=True)
 
 
-def sharded_dataset_card(folder: str | os.PathLike, licences: dict[str, str] | None = None, options=None):
-    """The ``DatasetCard`` of a folder of ``talkhead preprocess --shard`` Parquet files, read from two small columns
-    and the files' schema (no row is decoded)."""
+def sharded_dataset_card(files: dict[str, list[str]], licences: dict[str, str] | None = None, options=None):
+    """The ``DatasetCard`` of a ``talkhead preprocess --shard`` folder, given its Parquet ``files`` per split, read
+    from two small columns and the files' schema (no row is decoded)."""
     import pyarrow.parquet as pq
     from datasets import Features
 
-    files: dict[str, list[Path]] = {}
-    for path in sorted((Path(folder) / PARQUET_FOLDER).glob("*.parquet")):
-        files.setdefault(path.name.split("-", 1)[0], []).append(path)
-    if not files:
-        raise TalkheadInputError(f"'{folder}' has no {PARQUET_FOLDER}/*.parquet to describe")
     stats = {
-        split: _table_stats(pq.read_table([str(p) for p in paths], columns=["source", "face_found"]))
-        for split, paths in files.items()
+        split: _table_stats(pq.read_table(paths, columns=["source", "face_found"])) for split, paths in files.items()
     }
     features = Features.from_arrow_schema(pq.read_schema(next(iter(files.values()))[0]))
     return _card(stats, features, licences or {}, "talkhead preprocessed clips", True, "other", options, arrow=False)
