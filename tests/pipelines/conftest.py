@@ -50,3 +50,14 @@ def speech(tmp_path_factory):
 
 def gray_frames(count: int, size: int = 256) -> list[np.ndarray]:
     return [np.full((size, size, 3), 128, np.uint8) for _ in range(count)]
+
+
+def save_listening_mouth_model(path, output_gain: float):
+    """A tiny random mouth-motion model whose phones come from the word recogniser, as the shipped one's do, saved
+    in ``path``."""
+    from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
+
+    torch.manual_seed(0)
+    config = MouthMotionConfig.from_preset("tiny", phone_decoder="words", output_gain=output_gain)
+    MouthMotionModel(config).save_pretrained(path)
+    return path

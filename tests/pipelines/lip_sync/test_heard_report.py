@@ -15,6 +15,7 @@ from talkhead.pipelines.lip_sync import lip_sync
 from talkhead.processing.phones import phones_available
 
 from ...conftest import talking_video, write_wav
+from ..conftest import save_listening_mouth_model
 
 pytestmark = pytest.mark.skipif(not phones_available(), reason="pocketsphinx is not installed")
 ROOT = Path(__file__).resolve().parents[3]
@@ -22,16 +23,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def listening_mouth_model(tmp_path_factory):
-    """A tiny random mouth-motion model whose phones come from the word recogniser, as the shipped one's do."""
-    import torch
-
-    from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("listening mouth motion")
-    config = MouthMotionConfig.from_preset("tiny", phone_decoder="words", output_gain=30.0)
-    MouthMotionModel(config).save_pretrained(path)
-    return path
+    return save_listening_mouth_model(tmp_path_factory.mktemp("listening mouth motion"), output_gain=30.0)
 
 
 @pytest.fixture(scope="module")

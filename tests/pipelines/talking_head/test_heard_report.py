@@ -16,6 +16,7 @@ from talkhead.pipelines.talking_head import talking_head
 from talkhead.processing.phones import phones_available
 
 from ...conftest import speech_like, write_wav
+from ..conftest import save_listening_mouth_model
 
 pytestmark = pytest.mark.skipif(not phones_available(), reason="pocketsphinx is not installed")
 ROOT = Path(__file__).resolve().parents[3]
@@ -23,17 +24,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def listening_mouth_model(tmp_path_factory):
-    """A tiny random mouth-motion model whose phones come from the word recogniser, as the shipped one's do."""
-    import torch
-
-    from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("listening mouth motion")
-    MouthMotionModel(MouthMotionConfig.from_preset("tiny", phone_decoder="words", output_gain=8.0)).save_pretrained(
-        path
-    )
-    return path
+    return save_listening_mouth_model(tmp_path_factory.mktemp("listening mouth motion"), output_gain=8.0)
 
 
 @pytest.fixture(scope="module")
