@@ -32,7 +32,7 @@ def streamed(video, wave: np.ndarray, exclude_within: int = 0) -> list[np.ndarra
     """The frames a live avatar of ``video`` makes from ``wave`` pushed in 20 ms chunks."""
     from talkhead.pipelines.live import LipSyncAvatar
 
-    stream = LipSyncAvatar.from_video(video).stream(exclude_within=exclude_within)
+    stream = LipSyncAvatar.from_video(video).stream(exclude_within=exclude_within, realtime=False)
     frames = [frame for start in range(0, len(wave), CHUNK) for frame, _ in stream.push(wave[start : start + CHUNK])]
     return frames + [frame for frame, _ in stream.end()]
 

@@ -11,14 +11,14 @@ taken from within ``OWN_EXCLUDE_FRAMES`` of the speech's own frame, as the offli
 
 ``long_seconds`` adds a long run on the first avatar: the test speech, one second of silence after each clip, looped
 in real time; it reports the sustained frame rate, the frames that came out more than a frame period after the
-chunk that completed them (**late**), the CPU cores the process used, and the resident memory every few seconds.
+chunk that completed them (**late**), the CPU cores the process and its phone workers used, and their resident
+memory every few seconds.
 """
 
 from __future__ import annotations
 
 import os
 import queue
-import resource
 import tempfile
 import threading
 import time
@@ -38,6 +38,7 @@ from ..processing.audio import SAMPLES_PER_FRAME
 from ..processing.tracked_clip import track_clip
 from .articulation import load_offset_expert, prepare_real_clip, score_clip
 from .lip_follow import OWN_EXCLUDE_FRAMES
+from .speed import cpu_seconds
 from .split_clips import split_clips
 
 CHUNK_SECONDS = 0.02
@@ -46,13 +47,17 @@ LATE_AFTER_SECONDS = 0.04  # a frame period: a frame held longer than this after
 
 
 def _rss_bytes() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    """Resident memory of this process and its live children (the phone workers)."""
+    import psutil
 
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    me = psutil.Process()
+    total = me.memory_info().rss
+    for child in me.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:  # exited between listing and reading
+            pass
+    return total
 
 
 def _feed(wave: np.ndarray, chunk: int, realtime: bool, out: queue.Queue) -> None:
@@ -74,7 +79,7 @@ def stream_speech(stream, wave: np.ndarray, realtime: bool = True, on_frame=None
     arrivals, latencies, holds = [], [], []
     chunks: queue.Queue = queue.Queue()
     feeder = threading.Thread(target=_feed, args=(np.asarray(wave, np.float32), chunk, realtime, chunks), daemon=True)
-    cpu, started = _cpu_seconds(), time.perf_counter()
+    cpu, started = cpu_seconds(), time.perf_counter()
     feeder.start()
     first_frame, made = None, 0
     while (item := chunks.get()) is not None:
@@ -103,7 +108,7 @@ def stream_speech(stream, wave: np.ndarray, realtime: bool = True, on_frame=None
         "holds": holds,
         "first_frame_seconds": first_frame,
         "wall_seconds": wall,
-        "cpu_seconds": _cpu_seconds() - cpu,
+        "cpu_seconds": cpu_seconds() - cpu,
     }
 
 
@@ -141,7 +146,7 @@ def live_clip(clip, real, lip_sync_models, folder: Path, realtime: bool) -> tupl
     avatar = LipSyncAvatar.from_pretrained(folder / "avatar")
     load_seconds = time.perf_counter() - started
     frames, audio = [], []
-    stream = avatar.stream(exclude_within=OWN_EXCLUDE_FRAMES)
+    stream = avatar.stream(exclude_within=OWN_EXCLUDE_FRAMES, realtime=realtime)
     run = stream_speech(
         stream,
         real.wave,

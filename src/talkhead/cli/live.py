@@ -120,7 +120,8 @@ def run_live(args) -> int:
     output = guard.claim(args.output, "--output", ".mp4")
     report = guard.claim(args.json, "--json", ".json")
     avatar = live.LipSyncAvatar.from_pretrained(args.avatar)
-    stream = avatar.stream(visemes=not args.no_visemes)
+    realtime = args.audio == "-" or args.pace == "realtime"  # fast: phones decoded inline, no frame outruns them
+    stream = avatar.stream(visemes=not args.no_visemes, realtime=realtime)
     started = time.perf_counter()
     with live.FrameSink(avatar, output, args.raw_video, args.raw_audio) as sink:
         for chunk in _speech_chunks(args.audio, args.pace):

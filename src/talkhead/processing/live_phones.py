@@ -86,20 +86,31 @@ SETTLED_SECONDS = 1.0  # phones further back than this from the newest speech ar
 
 
 class WindowPhoneDecoder:
-    """The phone loop over the last :data:`WINDOW_SECONDS` of a stream, decoded again every
-    :data:`REDECODE_SECONDS` as one utterance (the cepstral mean over the window, as :func:`decode_phones` takes it
-    over a recording), the phones older than :data:`SETTLED_SECONDS` kept from the decoding that last saw them
-    whole. On the 12 held-out clips it finds 39 of the 68 p, b and m the word aligner finds where the live decoder
-    finds 19 (its running cepstral mean starts cold; RESULTS.md, "Live avatars"), for about 0.4 CPU seconds per
-    second of speech."""
+    """The phone loop over the last :data:`WINDOW_SECONDS` of a stream, decoded again every ``redecode_seconds``
+    (default :data:`REDECODE_SECONDS`) as one utterance (the cepstral mean over the window, as :func:`decode_phones`
+    takes it over a recording), the phones older than :data:`SETTLED_SECONDS` kept from the decoding that last saw
+    them whole. On the 12 held-out clips it finds 39 of the 68 p, b and m the word aligner finds where the live
+    decoder finds 19 (its running cepstral mean starts cold; RESULTS.md, "Live avatars"), for about 0.1 CPU seconds
+    a decoding.
 
-    def __init__(self):
+    ``background``: each decoding runs in a phone worker process
+    (:func:`~talkhead.processing.phone_worker.start_phone_loop`), so :meth:`push` never waits for one (pocketsphinx
+    holds the GIL while it decodes: on any thread of this process a decoding holds back the caller); the next one
+    starts at the first push after it came back with ``redecode_seconds`` of new speech, and :meth:`segments` is
+    the newest one back. What is read then depends on how fast the worker ran (:meth:`wait` makes it the same as
+    decoding here); where no worker can run, or one dies, the window is decoded here.
+    """
+
+    def __init__(self, redecode_seconds: float = REDECODE_SECONDS, background: bool = False):
+        self.redecode_samples = int(round(redecode_seconds * SAMPLE_RATE))
+        self.background = background
         self.heard = 0
+        self.decoded_at = 0  # samples heard when the window was last decoded (or sent to a worker)
         self._audio = np.zeros(0, np.float32)
         self._origin = 0  # stream sample of self._audio[0]
-        self._decoded_at = 0
         self._settled: list[PhoneSegment] = []
         self._recent: list[PhoneSegment] = []
+        self._pending: tuple | None = None  # (heard, origin, window, future) of the decoding in a worker
 
     def push(self, wave: np.ndarray) -> None:
         """Take ``wave`` (1-D float in [-1, 1]); decode the window again once enough new speech has come."""
@@ -109,13 +120,39 @@ class WindowPhoneDecoder:
         if len(self._audio) > keep:
             self._origin += len(self._audio) - keep
             self._audio = self._audio[-keep:]
-        if self.heard - self._decoded_at >= REDECODE_SECONDS * SAMPLE_RATE:
+        self._collect()
+        if self._pending is None and self.heard - self.decoded_at >= self.redecode_samples:
             self._decode()
 
     def _decode(self) -> None:
-        self._decoded_at = self.heard
-        offset, now = self._origin / SAMPLE_RATE, self.heard / SAMPLE_RATE
-        window = [PhoneSegment(s.phone, s.start + offset, s.end + offset) for s in _phone_loop(_pcm(self._audio))]
+        self.decoded_at = self.heard
+        future = None
+        if self.background:
+            from .phone_worker import start_phone_loop  # the worker module imports the phone decoders, this among them
+
+            future = start_phone_loop(self._audio)
+        if future is None:
+            self._take(self.heard, self._origin, _phone_loop(_pcm(self._audio)))
+        else:
+            self._pending = (self.heard, self._origin, self._audio, future)
+
+    def _collect(self, block: bool = False) -> None:
+        """Take the worker's decoding once it is back (``block``: wait for it)."""
+        if self._pending is None or not (block or self._pending[3].done()):
+            return
+        heard, origin, window, future = self._pending
+        self._pending = None
+        try:
+            segments = future.result()
+        except (OSError, EOFError, ValueError):  # the worker died: decode here, the next one starts a new worker
+            segments = _phone_loop(_pcm(window))
+        self._take(heard, origin, segments)
+
+    def _take(self, heard: int, origin: int, window_segments: list[PhoneSegment]) -> None:
+        """Settle and keep the phones of the window decoded when ``heard`` samples had come (``origin``: its
+        first sample)."""
+        offset, now = origin / SAMPLE_RATE, heard / SAMPLE_RATE
+        window = [PhoneSegment(s.phone, s.start + offset, s.end + offset) for s in window_segments]
         settle = now - SETTLED_SECONDS
         last = self._settled[-1].end if self._settled else 0.0
         self._settled += [s for s in window if s.start >= last - 1e-6 and s.end <= settle]
@@ -123,6 +160,11 @@ class WindowPhoneDecoder:
         edge = self._settled[-1].end if self._settled else 0.0
         self._recent = [s for s in window if s.start >= edge - 1e-6]
 
+    def wait(self) -> None:
+        """Wait for the decoding in a worker, if one is out."""
+        self._collect(block=True)
+
     def segments(self) -> list[PhoneSegment]:
         """The phones heard so far (seconds from the stream's start), the last second provisional."""
+        self._collect()
         return self._settled + self._recent

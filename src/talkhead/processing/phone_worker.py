@@ -206,15 +206,17 @@ def _close_all() -> None:
             worker.close()
 
 
-def warm_up() -> None:
-    """Start the workers now, without waiting for them (a fresh interpreter importing the decoders, about 3 s here),
-    so that the first dub does not wait for them; the loaders call this while they load the models."""
+def warm_up(block: bool = False) -> None:
+    """Start the workers now (a fresh interpreter importing the decoders, about 3 s here), so that the first dub
+    does not wait for them; the loaders call this while they load the models. ``block``: return once they answer
+    (at most the timeout floor of :func:`wait_seconds`), for callers that must not fall behind later."""
     if IN_PROCESS:
         try:
-            for index in range(WORKERS):
-                _the_worker(index).submit(None)
+            replies = [_the_worker(index).submit(None) for index in range(WORKERS)]
         except OSError:
-            pass
+            return
+        if block:
+            wait(replies, timeout=wait_seconds(0.0))
 
 
 def _submit(task: str, *arguments) -> _Reply | None:
@@ -226,6 +228,13 @@ def _submit(task: str, *arguments) -> _Reply | None:
         return _the_worker().submit((task, arguments))
     except OSError:  # no process could be started here
         return None
+
+
+def start_phone_loop(wave: np.ndarray) -> Future | None:
+    """The phone loop's segments of ``wave`` (:func:`~talkhead.processing.phones.decode_phones` with the phone
+    loop, one pass), decoded in the next worker: a future of them, or ``None`` where no worker can run (then the
+    caller decodes). A future whose worker died raises ``OSError``, ``EOFError`` or ``ValueError``."""
+    return _submit("decode_phones", np.ascontiguousarray(wave, np.float32), PHONE_LOOP_DECODER, DEFAULT_LANGUAGE)
 
 
 class PendingPhones:

@@ -7,7 +7,7 @@ import torch
 from talkhead.errors import TalkheadInputError
 from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
 from talkhead.models.mouth_motion.feature_extraction_mouth_motion import MouthMotionFeatureExtractor, RunningMelMean
-from talkhead.pipelines.live.mouth_stream import MouthShapeStream
+from talkhead.pipelines.live.mouth_stream import BACKGROUND_DELAY_FRAMES, MouthShapeStream
 from talkhead.processing.live_phones import (
     SETTLED_SECONDS,
     WINDOW_SECONDS,
@@ -115,6 +115,33 @@ def test_window_phones_settle_and_keep_a_bounded_window():
         assert all(s in final for s in settled if s.end > now - 10)
 
 
+def _window_snapshots(decoder, wave, wait=False):
+    snapshots = []
+    for start in range(0, len(wave), 640):
+        decoder.push(wave[start : start + 640])
+        if wait:
+            decoder.wait()
+        snapshots.append(decoder.segments())
+    return snapshots
+
+
+@needs_phones
+def test_window_phones_decoded_in_a_worker_are_those_decoded_here():
+    wave = speech_like(3.0)
+    here = _window_snapshots(WindowPhoneDecoder(), wave)
+    worker = WindowPhoneDecoder(background=True)
+    assert _window_snapshots(worker, wave, wait=True) == here and len(here[-1]) > 5
+
+
+@needs_phones
+def test_window_phones_are_decoded_here_where_no_worker_can_run(monkeypatch):
+    from talkhead.processing import phone_worker
+
+    monkeypatch.setattr(phone_worker, "IN_PROCESS", False)
+    wave = speech_like(1.5)
+    assert _window_snapshots(WindowPhoneDecoder(background=True), wave) == _window_snapshots(WindowPhoneDecoder(), wave)
+
+
 @needs_phones
 def test_live_phones_can_be_read_before_any_speech_and_between_utterances():
     decoder = LivePhoneDecoder()
@@ -127,10 +154,10 @@ def test_live_phones_can_be_read_before_any_speech_and_between_utterances():
     assert decoder.segments()[-1].end > 1.5
 
 
-def _stream_frames(model, wave, sizes, visemes=True):
+def _stream_frames(model, wave, sizes, visemes=True, background_phones=False):
     mean, closed = np.zeros((20, 2)), np.zeros((20, 2))
     closed[:, 0] = np.linspace(-0.5, 0.5, 20)
-    stream = MouthShapeStream(model, mean + closed * 1.1, closed, visemes)
+    stream = MouthShapeStream(model, mean + closed * 1.1, closed, visemes, background_phones)
     frames, position, index = [], 0, 0
     while position < len(wave):
         size = sizes[index % len(sizes)]
@@ -170,6 +197,17 @@ def test_silence_shuts_the_streamed_mouth():
     frames, _ = _stream_frames(model, np.zeros(32000, np.float32), [640])
     assert all(f.shut == 1.0 for f in frames[3:])
     assert np.allclose(frames[-1].shape[:, 0], np.linspace(-0.5, 0.5, 20), atol=1e-6)
+
+
+@needs_phones
+def test_a_stream_whose_phones_decode_in_a_worker_holds_one_frame_more():
+    model = _streamable(2)
+    wave = speech_like(2.0)
+    here, inline = _stream_frames(model, wave, [320])
+    there, background = _stream_frames(model, wave, [320], background_phones=True)
+    assert background.delay_frames == inline.delay_frames + BACKGROUND_DELAY_FRAMES
+    assert len(there) == len(here) - BACKGROUND_DELAY_FRAMES
+    assert [f.index for f in there] == list(range(len(there)))
 
 
 def test_an_offline_model_cannot_stream():

@@ -207,6 +207,12 @@ class LipSyncAvatar:
             folder = self.save_pretrained(Path(tmp) / "avatar")
             return hub_upload.upload_folder(folder, repo_id, private=private, token=token)
 
-    def stream(self, visemes: bool = True, exclude_within: int = 0, retrieval_options: dict | None = None):
+    def stream(
+        self,
+        visemes: bool = True,
+        exclude_within: int = 0,
+        retrieval_options: dict | None = None,
+        realtime: bool = True,
+    ):
         """A new :class:`~talkhead.pipelines.live.stream.AvatarStream` of this avatar (see there)."""
-        return AvatarStream(self, visemes, exclude_within, retrieval_options)
+        return AvatarStream(self, visemes, exclude_within, retrieval_options, realtime)

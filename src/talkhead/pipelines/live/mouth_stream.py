@@ -19,6 +19,7 @@ import numpy as np
 from ...errors import TalkheadInputError
 from ...models.mouth_motion.feature_extraction_mouth_motion import RunningMelMean
 from ...processing import audio as audio_lib
+from ...processing import phone_worker
 from ...processing.live_phones import LivePhoneDecoder, WindowPhoneDecoder
 from ...processing.mouth import keep_lips_apart
 from ...processing.phones import PhoneSegment, segments_to_frames
@@ -27,6 +28,10 @@ from ...processing.visemes import ANTICIPATION, BILABIALS, VisemeTargets, articu
 CONTEXT_FRAMES = 50  # past frames the viseme stage sees (its vowel reference is the mean of the speech in them)
 KEPT_SECONDS = 4.0  # audio, features and shapes kept: enough for the model's past and the viseme context
 SILENCE_REACH = audio_lib.SILENCE_CLOSING_MARGIN + 1  # frames either side a frame's silence closing reads
+BACKGROUND_REDECODE_SECONDS = 0.1  # a worker on a core of its own decodes a window in about 0.1 s
+# the background decoding's newest phones reach 0.1-0.2 s behind the speech where decoding in push reaches 0-0.2 s:
+# one more frame of delay gives the visemes the same look past a frame
+BACKGROUND_DELAY_FRAMES = 1
 
 
 @dataclass
@@ -44,12 +49,16 @@ class MouthShapeStream:
 
     ``model`` is a streamable :class:`~talkhead.models.mouth_motion.MouthMotionModel` (``config.look_ahead`` set);
     ``mean`` and ``closed`` (20, 2) are the avatar's mean and shut mouth (face frame). Not thread-safe: one stream,
-    one thread at a time.
+    one thread at a time. ``background_phones``: the visemes' window decoding runs in the phone worker processes
+    (no frame waits for it: for speech that arrives in real time; the first such stream of a process waits for
+    the workers to start); without it, in :meth:`push` (the frames a pure function of the speech).
     """
 
     fps = audio_lib.VIDEO_FPS
 
-    def __init__(self, model, mean: np.ndarray, closed: np.ndarray, visemes: bool = True):
+    def __init__(
+        self, model, mean: np.ndarray, closed: np.ndarray, visemes: bool = True, background_phones: bool = False
+    ):
         config = model.config
         if getattr(config, "look_ahead", None) is None or config.mel_normalization != "running":
             raise TalkheadInputError(
@@ -62,7 +71,13 @@ class MouthShapeStream:
         self.delay_frames = max(config.look_ahead, SILENCE_REACH, len(ANTICIPATION))
         self._before = config.frames_before
         self._phones = LivePhoneDecoder() if config.use_phones else None  # what the model was trained on
-        self._viseme_phones = WindowPhoneDecoder() if visemes else None  # finds twice the p, b and m
+        self._viseme_phones = None  # finds twice the p, b and m
+        if visemes and background_phones:
+            phone_worker.warm_up(block=True)
+            self._viseme_phones = WindowPhoneDecoder(BACKGROUND_REDECODE_SECONDS, background=True)
+            self.delay_frames += BACKGROUND_DELAY_FRAMES
+        elif visemes:
+            self._viseme_phones = WindowPhoneDecoder()
         self._running = RunningMelMean(config.mel_prior)
         self._audio = np.zeros(0, np.float32)
         self._audio_origin = 0  # stream sample index of self._audio[0]

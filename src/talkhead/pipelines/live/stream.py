@@ -44,15 +44,27 @@ def as_wave(chunk, sample_rate: int) -> np.ndarray:
 
 class AvatarStream:
     """See the module docstring. ``push`` and ``end`` may be called from any thread, one call at a time per stream
-    (a lock keeps them in order); an avatar can have several streams, each with its own state."""
+    (a lock keeps them in order); an avatar can have several streams, each with its own state.
 
-    def __init__(self, avatar, visemes: bool = True, exclude_within: int = 0, retrieval_options: dict | None = None):
+    ``realtime`` (default) is for speech that arrives as it is spoken: the visemes' phones are decoded in the phone
+    worker processes, so no frame waits for a decoding, and the frames depend on how fast the workers ran.
+    ``realtime=False`` decodes them in ``push``: the frames are a pure function of the speech (for speech pushed
+    faster than it is spoken, such as a file rendered as fast as it can be)."""
+
+    def __init__(
+        self,
+        avatar,
+        visemes: bool = True,
+        exclude_within: int = 0,
+        retrieval_options: dict | None = None,
+        realtime: bool = True,
+    ):
         if avatar.mouth_model is None:
             raise TalkheadInputError(
                 "this avatar has no mouth-motion model: load it with LipSyncAvatar.from_pretrained"
             )
         self.avatar = avatar
-        self.mouth = MouthShapeStream(avatar.mouth_model, avatar.mean, avatar.closed, visemes)
+        self.mouth = MouthShapeStream(avatar.mouth_model, avatar.mean, avatar.closed, visemes, realtime)
         self.exclude_within = exclude_within  # benchmarks: never take a pooled mouth this close to the speech's frame
         self.retrieval_options = retrieval_options or {}  # benchmarks: next_mouth's costs
         self._order = avatar.loop.order()
