@@ -13,7 +13,8 @@ the runs' arguments and summaries and the benchmarks' measured numbers; ``live-c
 (``--look_ahead``), with ``talkhead benchmark live``'s numbers:
 
     python examples/publish_mouth_motion.py live-card --run runs/live-final --validation-run runs/live-val \
-        --name mouth-motion-live --lip-follow lip_follow_models.json --live benchmarks/results/live.json
+        --name mouth-motion-live --lip-follow benchmarks/results/lip_follow_live_model.json \
+        --live benchmarks/results/live.json
 """
 
 from __future__ import annotations
@@ -238,14 +239,14 @@ Through a live avatar, `talkhead benchmark live --data DATASET --split test` ({l
 prepared as an avatar and streamed its own speech in real time on a 2-core CPU):
 
 {live_table(streamed)}""",
-        "Limits": """
+        "Limits": f"""
 - Streaming costs: the model alone follows held-out mouths less well than the offline ones (above), and through a
-  live avatar the mouth follows the speech 0.8 as well as offline lip-sync and shuts on 0.85 as many p, b and m.
+  live avatar the mouth follows the speech {streamed["ratios"]["lip_follow"]:.2f} as well as offline lip-sync and
+  shuts on {streamed["ratios"]["bilabial_closure"]:.2f} as many p, b and m.
 - Phones are the phone loop's (English phones); the word recogniser of the offline `mouth-motion` needs whole
   words and is not run live.
-- "Late frames" counts frames that came out more than a frame period after the chunk that completed them: the
-  visemes' phone decoding runs over the last 3 s every 0.2 s and holds the frames of that chunk back for about
-  0.09 s, although every frame's latency stays within the p95 above.
+- The visemes' phones are decoded again over the last 3 s about every 0.1 s in a phone worker process, so that no
+  frame waits for a decoding; the CPU cores above count that process too.
 - Trained on 11 minutes of 45 clips; see the `mouth-motion` card for how far that goes.""",
     }
     tag = PIPELINE_TAGS[config.model_type]

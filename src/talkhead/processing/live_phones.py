@@ -9,6 +9,8 @@ recording the same way, so a model can be trained on the phones a stream will he
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .audio import SAMPLE_RATE
@@ -93,17 +95,18 @@ class WindowPhoneDecoder:
     decoder finds 19 (its running cepstral mean starts cold; RESULTS.md, "Live avatars"), for about 0.1 CPU seconds
     a decoding.
 
-    ``background``: each decoding runs in a phone worker process
-    (:func:`~talkhead.processing.phone_worker.start_phone_loop`), so :meth:`push` never waits for one (pocketsphinx
-    holds the GIL while it decodes: on any thread of this process a decoding holds back the caller); the next one
-    starts at the first push after it came back with ``redecode_seconds`` of new speech, and :meth:`segments` is
-    the newest one back. What is read then depends on how fast the worker ran (:meth:`wait` makes it the same as
-    decoding here); where no worker can run, or one dies, the window is decoded here.
+    ``start_decoding``: a function that starts decoding a window elsewhere and returns a future of its phones, or
+    ``None`` where it cannot (such as :func:`~talkhead.processing.phone_worker.start_phone_loop`, a phone worker
+    process). :meth:`push` then never waits for a decoding (pocketsphinx holds the GIL while it decodes: on any
+    thread of this process a decoding holds back the caller); the next one starts at the first push after it came
+    back with ``redecode_seconds`` of new speech, and :meth:`segments` is the newest one back. What is read then
+    depends on how fast the worker ran (:meth:`wait` makes it the same as decoding here); where no decoding could
+    start, or its worker died, the window is decoded here.
     """
 
-    def __init__(self, redecode_seconds: float = REDECODE_SECONDS, background: bool = False):
+    def __init__(self, redecode_seconds: float = REDECODE_SECONDS, start_decoding: Callable | None = None):
         self.redecode_samples = int(round(redecode_seconds * SAMPLE_RATE))
-        self.background = background
+        self.start_decoding = start_decoding
         self.heard = 0
         self.decoded_at = 0  # samples heard when the window was last decoded (or sent to a worker)
         self._audio = np.zeros(0, np.float32)
@@ -126,11 +129,7 @@ class WindowPhoneDecoder:
 
     def _decode(self) -> None:
         self.decoded_at = self.heard
-        future = None
-        if self.background:
-            from .phone_worker import start_phone_loop  # the worker module imports the phone decoders, this among them
-
-            future = start_phone_loop(self._audio)
+        future = None if self.start_decoding is None else self.start_decoding(self._audio)
         if future is None:
             self._take(self.heard, self._origin, _phone_loop(_pcm(self._audio)))
         else:

@@ -8,6 +8,7 @@ from talkhead.errors import TalkheadInputError
 from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
 from talkhead.models.mouth_motion.feature_extraction_mouth_motion import MouthMotionFeatureExtractor, RunningMelMean
 from talkhead.pipelines.live.mouth_stream import BACKGROUND_DELAY_FRAMES, MouthShapeStream
+from talkhead.processing import phone_worker
 from talkhead.processing.live_phones import (
     SETTLED_SECONDS,
     WINDOW_SECONDS,
@@ -129,17 +130,16 @@ def _window_snapshots(decoder, wave, wait=False):
 def test_window_phones_decoded_in_a_worker_are_those_decoded_here():
     wave = speech_like(3.0)
     here = _window_snapshots(WindowPhoneDecoder(), wave)
-    worker = WindowPhoneDecoder(background=True)
+    worker = WindowPhoneDecoder(start_decoding=phone_worker.start_phone_loop)
     assert _window_snapshots(worker, wave, wait=True) == here and len(here[-1]) > 5
 
 
 @needs_phones
 def test_window_phones_are_decoded_here_where_no_worker_can_run(monkeypatch):
-    from talkhead.processing import phone_worker
-
     monkeypatch.setattr(phone_worker, "IN_PROCESS", False)
     wave = speech_like(1.5)
-    assert _window_snapshots(WindowPhoneDecoder(background=True), wave) == _window_snapshots(WindowPhoneDecoder(), wave)
+    elsewhere = WindowPhoneDecoder(start_decoding=phone_worker.start_phone_loop)
+    assert _window_snapshots(elsewhere, wave) == _window_snapshots(WindowPhoneDecoder(), wave)
 
 
 @needs_phones

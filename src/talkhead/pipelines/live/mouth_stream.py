@@ -74,7 +74,7 @@ class MouthShapeStream:
         self._viseme_phones = None  # finds twice the p, b and m
         if visemes and background_phones:
             phone_worker.warm_up(block=True)
-            self._viseme_phones = WindowPhoneDecoder(BACKGROUND_REDECODE_SECONDS, background=True)
+            self._viseme_phones = WindowPhoneDecoder(BACKGROUND_REDECODE_SECONDS, phone_worker.start_phone_loop)
             self.delay_frames += BACKGROUND_DELAY_FRAMES
         elif visemes:
             self._viseme_phones = WindowPhoneDecoder()
