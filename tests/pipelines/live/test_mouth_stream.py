@@ -128,7 +128,7 @@ def _window_snapshots(decoder, wave, wait=False):
 
 @needs_phones
 def test_window_phones_decoded_in_a_worker_are_those_decoded_here():
-    wave = speech_like(3.0)
+    wave = speech_like(2.0)
     here = _window_snapshots(WindowPhoneDecoder(), wave)
     worker = WindowPhoneDecoder(start_decoding=phone_worker.start_phone_loop)
     assert _window_snapshots(worker, wave, wait=True) == here and len(here[-1]) > 5
