@@ -38,7 +38,7 @@ from ..processing.audio import SAMPLES_PER_FRAME
 from ..processing.tracked_clip import track_clip
 from .articulation import load_offset_expert, prepare_real_clip, score_clip
 from .lip_follow import OWN_EXCLUDE_FRAMES
-from .speed import cpu_seconds
+from .speed import cpu_seconds, process_tree_sum
 from .split_clips import split_clips
 
 CHUNK_SECONDS = 0.02
@@ -48,16 +48,7 @@ LATE_AFTER_SECONDS = 0.04  # a frame period: a frame held longer than this after
 
 def _rss_bytes() -> int:
     """Resident memory of this process and its live children (the phone workers)."""
-    import psutil
-
-    me = psutil.Process()
-    total = me.memory_info().rss
-    for child in me.children(recursive=True):
-        try:
-            total += child.memory_info().rss
-        except psutil.Error:  # exited between listing and reading
-            pass
-    return total
+    return int(process_tree_sum(lambda process: process.memory_info().rss))
 
 
 def _feed(wave: np.ndarray, chunk: int, realtime: bool, out: queue.Queue) -> None:

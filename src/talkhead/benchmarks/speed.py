@@ -83,19 +83,26 @@ def make_inputs(folder: Path, seconds: float) -> dict[str, Path]:
     return {"photo": photo, "speech": speech, "video": video}
 
 
-def cpu_seconds() -> float:
-    """CPU seconds used so far by this process (every thread), its live descendants and its reaped children."""
+def process_tree_sum(measure) -> float:
+    """``measure(process)`` summed over this process and its live descendants (psutil processes; one that exits
+    between listing and reading is left out)."""
     import psutil
 
     me = psutil.Process()
-    total = sum(me.cpu_times()[:2])
+    total = measure(me)
     for child in me.children(recursive=True):
         try:
-            total += sum(child.cpu_times()[:2])
-        except psutil.Error:  # exited between listing and reading: counted below once reaped
+            total += measure(child)
+        except psutil.Error:
             pass
+    return total
+
+
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process (every thread), its live descendants and its reaped children (a child
+    that exits between listing and reading is counted here once reaped)."""
     reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return total + reaped.ru_utime + reaped.ru_stime
+    return process_tree_sum(lambda process: sum(process.cpu_times()[:2])) + reaped.ru_utime + reaped.ru_stime
 
 
 def _run(task: str, inputs: dict, output: str, queue) -> None:
