@@ -10,6 +10,7 @@ from talkhead.processing.visemes import (
     articulate,
     coarticulated_weights,
     labiodental_shape,
+    nasals_heard_as_m,
     phone_coverage,
     target_frames,
 )
@@ -65,6 +66,19 @@ def test_a_bilabial_between_vowels_ends_shut_on_the_closed_mouth_and_moves_smoot
     np.testing.assert_allclose(opening[5:7], 0.0, atol=1e-9)  # the P's own frames: the closed mouth itself
     assert opening[0] == pytest.approx(0.3) and opening[-1] == pytest.approx(0.3)  # far from it: untouched
     assert np.all(np.diff(opening[:6]) <= 1e-9) and np.all(np.diff(opening[6:]) >= -1e-9)  # closes, then opens
+
+
+def test_nasals_marked_as_shut_are_heard_as_m_and_the_others_stay_nasals():
+    heard = _phones(("IH", 3), ("N", 2), ("IH", 3), ("NG", 2))
+    marked = np.zeros(10, bool)
+    marked[3:5] = True
+    relabelled = nasals_heard_as_m(heard, marked)
+    np.testing.assert_allclose(relabelled[:8], _phones(("IH", 3), ("M", 2), ("IH", 3))[:8])
+    np.testing.assert_allclose(relabelled[8:], heard[8:])  # an unmarked NG stays an NG
+    shapes = np.repeat(_mouth(0.3)[None], 10, 0)
+    closed = _mouth(0.0)
+    out = articulate(shapes, relabelled, VisemeTargets(closed, _mouth(0.15)))
+    np.testing.assert_allclose(shape_inner_lip_opening(out)[3:5], 0.0, atol=1e-9)
 
 
 def test_without_visemes_in_the_speech_the_shapes_are_unchanged():

@@ -36,6 +36,7 @@ from .mouth import shape_inner_lip_opening
 from .phones import NUM_PHONES, PHONE_INDEX
 
 BILABIALS = ("P", "B", "M")
+NASALS = ("N", "NG")  # a phone loop hears many an M as one of these: only the lips tell them apart
 LABIODENTALS = ("F", "V")
 ROUNDED = ("OW", "UW", "UH", "W")
 OPEN_VOWELS = ("AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY")
@@ -107,6 +108,17 @@ def viseme_weights(phones: np.ndarray, classes: Iterable[str]) -> np.ndarray:
     """(T,) how far each frame is pulled to the shape of the phone ``classes`` (e.g. :data:`BILABIALS`): 1 on their
     own frames, ramping in and out (:func:`coarticulated_weights`)."""
     return coarticulated_weights(target_frames(phone_coverage(phones, classes)))
+
+
+def nasals_heard_as_m(phones: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """(T, NUM_PHONES) phone features with the :data:`NASALS` of the ``frames`` (T,) bool heard as M instead: the
+    frames where another cue (the lips a model predicts from the sound) says the nasal was made with shut lips."""
+    phones = np.array(phones, np.float64)
+    frames = np.asarray(frames, bool)
+    columns = [PHONE_INDEX[phone] for phone in NASALS]
+    phones[frames, PHONE_INDEX["M"]] += phones[np.ix_(frames, columns)].sum(1)
+    phones[np.ix_(frames, columns)] = 0.0
+    return phones
 
 
 def labiodental_shape(closed: np.ndarray, gap: float = LABIODENTAL_GAP) -> np.ndarray:
@@ -197,11 +209,13 @@ def articulate(
 __all__ = [
     "BILABIALS",
     "LABIODENTALS",
+    "NASALS",
     "OPEN_VOWELS",
     "ROUNDED",
     "VisemeTargets",
     "articulate",
     "coarticulated_weights",
+    "nasals_heard_as_m",
     "phone_coverage",
     "target_frames",
     "viseme_weights",

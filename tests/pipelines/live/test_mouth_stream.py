@@ -7,7 +7,12 @@ import torch
 from talkhead.errors import TalkheadInputError
 from talkhead.models.mouth_motion import MouthMotionConfig, MouthMotionModel
 from talkhead.models.mouth_motion.feature_extraction_mouth_motion import MouthMotionFeatureExtractor, RunningMelMean
-from talkhead.pipelines.live.mouth_stream import BACKGROUND_DELAY_FRAMES, MouthShapeStream
+from talkhead.pipelines.live.mouth_stream import (
+    BACKGROUND_DELAY_FRAMES,
+    MIN_NASAL_HISTORY,
+    NASAL_SHUT_PERCENTILE,
+    MouthShapeStream,
+)
 from talkhead.processing import phone_worker
 from talkhead.processing.live_phones import (
     SETTLED_SECONDS,
@@ -17,7 +22,7 @@ from talkhead.processing.live_phones import (
     decode_as_stream,
 )
 from talkhead.processing.mouth import keep_lips_apart
-from talkhead.processing.phones import decode_phones, phones_available
+from talkhead.processing.phones import PHONE_INDEX, PhoneSegment, decode_phones, phones_available, segments_to_frames
 from tests.conftest import speech_like
 
 
@@ -208,6 +213,26 @@ def test_a_stream_whose_phones_decode_in_a_worker_holds_one_frame_more():
     assert background.delay_frames == inline.delay_frames + BACKGROUND_DELAY_FRAMES
     assert len(there) == len(here) - BACKGROUND_DELAY_FRAMES
     assert [f.index for f in there] == list(range(len(there)))
+
+
+@pytest.mark.parametrize(
+    ("opening", "history", "heard_as_m"),
+    [(0.05, 60, True), (0.35, 60, False), (0.05, MIN_NASAL_HISTORY - 1, False)],
+)
+def test_a_nasal_is_taken_as_an_m_where_the_models_lips_are_near_shut(opening, history, heard_as_m):
+    stream = MouthShapeStream(_streamable(2), np.zeros((20, 2)), np.zeros((20, 2)), visemes=False)
+    t = 80
+    past = np.linspace(0.1, 0.4, history)  # the voiced frames' openings just before t
+    stream._voiced_openings = {t - history + i: float(value) for i, value in enumerate(past)}
+    stream._voiced_openings[t] = opening
+    assert (opening <= np.percentile(past, NASAL_SHUT_PERCENTILE)) == (opening == 0.05)  # the cases mean what they say
+    first = t - 10
+    phones = segments_to_frames([PhoneSegment("N", 9 / 25, 12 / 25)], 14, 25)  # frames t - 1 to t + 1
+    read = stream._lip_read_nasals(phones, t, first)
+    assert (read[t - first, PHONE_INDEX["M"]] == 1.0) == heard_as_m
+    assert read[t + 1 - first, PHONE_INDEX["N"]] == 1.0  # a frame not yet made keeps its nasal
+    later = stream._lip_read_nasals(phones, t + 1, first)  # the decision holds for the frames made after it
+    assert (later[t - first, PHONE_INDEX["M"]] == 1.0) == heard_as_m
 
 
 def test_an_offline_model_cannot_stream():

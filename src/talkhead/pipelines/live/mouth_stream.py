@@ -21,9 +21,18 @@ from ...models.mouth_motion.feature_extraction_mouth_motion import RunningMelMea
 from ...processing import audio as audio_lib
 from ...processing import phone_worker
 from ...processing.live_phones import LivePhoneDecoder, WindowPhoneDecoder
-from ...processing.mouth import keep_lips_apart
+from ...processing.mouth import keep_lips_apart, shape_inner_lip_opening
 from ...processing.phones import PhoneSegment, segments_to_frames
-from ...processing.visemes import ANTICIPATION, BILABIALS, VisemeTargets, articulate, viseme_weights
+from ...processing.visemes import (
+    ANTICIPATION,
+    BILABIALS,
+    NASALS,
+    VisemeTargets,
+    articulate,
+    nasals_heard_as_m,
+    phone_coverage,
+    viseme_weights,
+)
 
 CONTEXT_FRAMES = 50  # past frames the viseme stage sees (its vowel reference is the mean of the speech in them)
 KEPT_SECONDS = 4.0  # audio, features and shapes kept: enough for the model's past and the viseme context
@@ -32,6 +41,11 @@ BACKGROUND_REDECODE_SECONDS = 0.1  # a worker on a core of its own decodes a win
 # the background decoding's newest phones reach 0.1-0.2 s behind the speech where decoding in push reaches 0-0.2 s:
 # one more frame of delay gives the visemes the same look past a frame
 BACKGROUND_DELAY_FRAMES = 1
+# a nasal heard where the model's lips are at or below this percentile of their opening over the last
+# NASAL_HISTORY_FRAMES voiced frames is taken as an M (chosen on training clips: 35-50 close the most bilabials)
+NASAL_SHUT_PERCENTILE = 40
+NASAL_HISTORY_FRAMES = 100
+MIN_NASAL_HISTORY = 20  # voiced frames needed before the percentile means anything
 
 
 @dataclass
@@ -84,6 +98,8 @@ class MouthShapeStream:
         self._mel: dict[int, np.ndarray] = {}  # frame -> normalised mel row
         self._level: dict[int, float] = {}  # frame -> level, dB full scale
         self._shapes: dict[int, np.ndarray] = {}  # frame -> shape before the visemes
+        self._voiced_openings: dict[int, float] = {}  # voiced frame -> inner-lip opening of its shape before visemes
+        self._shut_nasals: set[int] = set()  # frames whose nasal is taken as an M
         self._heard_frames = 0  # frames whose mel and level are final
         self.next_frame = 0  # the next frame to make
 
@@ -165,9 +181,11 @@ class MouthShapeStream:
         shape = self.mean + (1 - closing) * displacement + closing * self.model.rest_displacement()
         shape = (1 - closing) * shape + closing * self.closed
         self._shapes[t] = shape
+        if closing < 0.5:
+            self._voiced_openings[t] = float(shape_inner_lip_opening(shape[None])[0])
         shut = closing
         if self.visemes:
-            phones = self._phone_window(self._viseme_phones, first, last - first)
+            phones = self._lip_read_nasals(self._phone_window(self._viseme_phones, first, last - first), t, first)
             past = np.stack([self._shapes.get(f, shape) for f in range(first, t + 1)])
             window = np.concatenate([past, np.repeat(shape[None], last - t - 1, 0)])
             loudness = np.array([self._level[f] for f in range(first, last)])
@@ -175,12 +193,25 @@ class MouthShapeStream:
             shut = max(shut, float(viseme_weights(phones, BILABIALS)[t - first]))
         return MouthFrame(t, keep_lips_apart(shape[None])[0], shut)
 
+    def _lip_read_nasals(self, phones: np.ndarray, t: int, first: int) -> np.ndarray:
+        """``phones`` (frames ``first`` on) with the nasals of frame ``t`` and before heard as M where the model's
+        lips were near shut: the phone loop hears many an M as N or NG, the sound alone barely tells them apart."""
+        opening = self._voiced_openings.get(t)
+        history = [self._voiced_openings[f] for f in range(t - NASAL_HISTORY_FRAMES, t) if f in self._voiced_openings]
+        nasal = phone_coverage(phones[t - first : t - first + 1], NASALS)[0] >= 0.5
+        if nasal and opening is not None and len(history) >= MIN_NASAL_HISTORY:
+            if opening <= np.percentile(history, NASAL_SHUT_PERCENTILE):
+                self._shut_nasals.add(t)
+        frames = np.array([f in self._shut_nasals for f in range(first, first + len(phones))])
+        return nasals_heard_as_m(phones, frames) if frames.any() else phones
+
     def _forget(self) -> None:
         """Drop what no later frame reads, so an hour's stream holds a few seconds."""
         keep_from = self.next_frame - int(KEPT_SECONDS * self.fps)
-        for table in (self._mel, self._level, self._shapes):
+        for table in (self._mel, self._level, self._shapes, self._voiced_openings):
             for frame in [f for f in table if f < keep_from]:
                 del table[frame]
+        self._shut_nasals = {f for f in self._shut_nasals if f >= keep_from}
         drop = (max(keep_from, 0) * audio_lib.SAMPLES_PER_FRAME - self._audio_origin) - 4 * audio_lib.MEL_HOP
         if drop > 0:
             self._audio = self._audio[drop:]
