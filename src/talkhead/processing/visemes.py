@@ -115,7 +115,7 @@ def nasals_heard_as_m(phones: np.ndarray, frames: np.ndarray) -> np.ndarray:
     frames where another cue (the lips a model predicts from the sound) says the nasal was made with shut lips."""
     phones = np.array(phones, np.float64)
     frames = np.asarray(frames, bool)
-    columns = [PHONE_INDEX[phone] for phone in NASALS]
+    columns = np.array([PHONE_INDEX[phone] for phone in NASALS])
     phones[frames, PHONE_INDEX["M"]] += phones[np.ix_(frames, columns)].sum(1)
     phones[np.ix_(frames, columns)] = 0.0
     return phones
