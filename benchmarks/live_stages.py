@@ -96,8 +96,7 @@ def choose_ahead(pool, targets, poses, shut, ahead: int, **options) -> np.ndarra
     teeth_cost = options.get("teeth_cost", retrieval.TEETH_COST)
 
     def transition(before, after):
-        follows = pool.frame_indices[after][None, :] == pool.frame_indices[before][:, None] + 1
-        return ~follows * (switch_cost + look_cost * pool.looks[np.ix_(before, after)])
+        return retrieval.switch_costs(pool, before, after, switch_cost, look_cost)
 
     chosen, previous = [], None
     for t in range(len(targets)):

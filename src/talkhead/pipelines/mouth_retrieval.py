@@ -210,6 +210,19 @@ def local_costs(
     return cost
 
 
+def switch_costs(
+    pool: MouthPool, before: np.ndarray, after: np.ndarray, switch_cost: float, look_cost: float
+) -> np.ndarray:
+    """(len(before), len(after)) what it costs to go from each pooled mouth ``before`` to each ``after`` (pool
+    indices): nothing for the next frame of the same source, else ``switch_cost`` + ``look_cost`` x how different the
+    two mouths look (:attr:`MouthPool.looks`, only read when ``look_cost`` is set)."""
+    switches = pool.frame_indices[after][None, :] != pool.frame_indices[before][:, None] + 1
+    cost = switch_cost * switches
+    if look_cost:
+        cost = cost + look_cost * switches * pool.looks[np.ix_(before, after)]
+    return cost
+
+
 def next_mouth(
     pool: MouthPool,
     shape: np.ndarray,
@@ -234,8 +247,7 @@ def next_mouth(
     options = np.argpartition(cost, min(candidates, len(cost)) - 1)[:candidates]
     total = cost[options]
     if previous is not None:
-        follows = pool.frame_indices[options] == pool.frame_indices[previous] + 1
-        total = total + ~follows * (switch_cost + look_cost * pool.looks[previous, options])
+        total = total + switch_costs(pool, np.array([previous]), options, switch_cost, look_cost)[0]
     return int(options[np.argmin(total)])
 
 
@@ -282,12 +294,8 @@ def retrieve(
         options[start:stop] = np.argpartition(cost, k - 1, axis=1)[:, :k]
         local[start:stop] = np.take_along_axis(cost, options[start:stop], 1)
     total, back = local[0].copy(), np.zeros(options.shape, int)
-    looks = pool.looks if look_cost else None
     for t in range(1, len(options)):
-        follows = pool.frame_indices[options[t]][None, :] == pool.frame_indices[options[t - 1]][:, None] + 1
-        transition = total[:, None] + switch_cost * ~follows
-        if looks is not None:
-            transition = transition + look_cost * ~follows * looks[np.ix_(options[t - 1], options[t])]
+        transition = total[:, None] + switch_costs(pool, options[t - 1], options[t], switch_cost, look_cost)
         back[t] = transition.argmin(0)
         total = transition.min(0) + local[t]
     path = np.zeros(len(options), int)
@@ -335,5 +343,6 @@ __all__ = [
     "pool_frame_indices",
     "pose_descriptors",
     "retrieve",
+    "switch_costs",
     "target_landmarks",
 ]
