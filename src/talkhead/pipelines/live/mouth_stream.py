@@ -181,10 +181,10 @@ class MouthShapeStream:
         shape = self.mean + (1 - closing) * displacement + closing * self.model.rest_displacement()
         shape = (1 - closing) * shape + closing * self.closed
         self._shapes[t] = shape
-        if closing < 0.5:
-            self._voiced_openings[t] = float(shape_inner_lip_opening(shape[None])[0])
         shut = closing
         if self.visemes:
+            if closing < 0.5:
+                self._voiced_openings[t] = float(shape_inner_lip_opening(shape[None])[0])
             phones = self._lip_read_nasals(self._phone_window(self._viseme_phones, first, last - first), t, first)
             past = np.stack([self._shapes.get(f, shape) for f in range(first, t + 1)])
             window = np.concatenate([past, np.repeat(shape[None], last - t - 1, 0)])
@@ -197,10 +197,10 @@ class MouthShapeStream:
         """``phones`` (frames ``first`` on) with the nasals of frame ``t`` and before heard as M where the model's
         lips were near shut: the phone loop hears many an M as N or NG, the sound alone barely tells them apart."""
         opening = self._voiced_openings.get(t)
-        history = [self._voiced_openings[f] for f in range(t - NASAL_HISTORY_FRAMES, t) if f in self._voiced_openings]
-        nasal = phone_coverage(phones[t - first : t - first + 1], NASALS)[0] >= 0.5
-        if nasal and opening is not None and len(history) >= MIN_NASAL_HISTORY:
-            if opening <= np.percentile(history, NASAL_SHUT_PERCENTILE):
+        if opening is not None and phone_coverage(phones[t - first : t - first + 1], NASALS)[0] >= 0.5:
+            past = range(t - NASAL_HISTORY_FRAMES, t)
+            history = [self._voiced_openings[f] for f in past if f in self._voiced_openings]
+            if len(history) >= MIN_NASAL_HISTORY and opening <= np.percentile(history, NASAL_SHUT_PERCENTILE):
                 self._shut_nasals.add(t)
         frames = np.array([f in self._shut_nasals for f in range(first, first + len(phones))])
         return nasals_heard_as_m(phones, frames) if frames.any() else phones
