@@ -99,7 +99,8 @@ class TalkingHeadOptions:
     Args:
         head_motion_scale: 0 keeps the head still, 1 is the generated motion, above 1 exaggerates it.
         lip_scale: the same for the mouth and jaw movement. With the mouth-motion model (the default) 1 is its
-            prediction, whose gain was fitted on held-out speakers to move as much as real mouths. Without it
+            prediction at a typical training speaker's amplitude, scaled up by what the rendered mouth loses as a
+            tracker reads it, so the video's mouth moves about as much as a real one. Without it
             (``mouth_model=None``, MS-Sync's own mouth) use 2: that generator's mouth moves half as much as
             real ones (std of the mouth opening 0.030 against 0.059 on the held-out clips).
         fps: output frame rate (the motion is generated at 25 fps and interpolated).

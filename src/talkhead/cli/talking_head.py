@@ -39,8 +39,8 @@ def add_talking_head(subparsers) -> None:
         "--lip-scale",
         type=float,
         default=TalkingHeadOptions.lip_scale,
-        help="scale of the mouth and jaw movement (default 1: as predicted; the model's gain was fitted "
-        "on held-out speakers to move as much as real mouths)",
+        help="scale of the mouth and jaw movement (default 1: a typical speaker's amplitude, as the rendered "
+        "video's mouth is read)",
     )
     parser.add_argument(
         "--expression-scale",

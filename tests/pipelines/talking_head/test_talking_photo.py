@@ -15,10 +15,14 @@ from talkhead.pipelines.loading import TalkingHeadModels
 from talkhead.pipelines.talking_head import talking_head
 from talkhead.pipelines.talking_head.blinks import FIRST_BLINK_AFTER, count_blinks, eye_aspect_ratio
 from talkhead.pipelines.talking_head.photo_frames import OPEN_PHOTO_GAP
-from talkhead.pipelines.talking_head.photo_motion import close_photo_mouth
+from talkhead.pipelines.talking_head.photo_motion import (
+    RENDERED_OPENING_SHARE,
+    close_photo_mouth,
+    speak_with_mouth_model,
+)
 from talkhead.pipelines.talking_head.speech_to_landmarks import SpeechToLandmarks, face_landmarks
 from talkhead.processing.landmarks import mouth_opening
-from talkhead.processing.mouth import inner_lip_opening
+from talkhead.processing.mouth import inner_lip_opening, mouth_shapes
 
 from ...conftest import speech_like
 
@@ -55,6 +59,33 @@ def test_the_astronaut_is_an_open_photo_and_closes(astronaut):
     assert rows.max() <= high[1] + margin[1]
     found, _ = face_landmarks(closed_image)  # dlib sees the lips meet in the closed photo
     assert inner_lip_opening(found) < 0.5 * inner_lip_opening(points)
+
+
+class LowerLipDown:
+    """A mouth-motion model stand-in whose photo motion lowers the lower lip by ``drop`` face-frame units."""
+
+    config = MouthMotionConfig.from_preset("tiny", use_phones=False)
+
+    def __init__(self, drop: float):
+        self.drop = drop
+
+    def predict_photo(self, wave, num_frames, fps, rest, phones, language):
+        displacements = np.zeros((num_frames, 20, 2))
+        displacements[:, [7, 8, 9, 17, 18, 19], 1] = self.drop  # lower lip, outer (55-57) and inner (65-67) points
+        return displacements
+
+
+def test_photo_motion_is_scaled_up_by_what_rendering_loses(astronaut):
+    points, _ = face_landmarks(astronaut)
+    closed = close_photo_mouth(astronaut, points)[1]
+    frames = np.repeat(closed[None], 3, 0)
+    wave = np.zeros(3 * 640, np.float32)
+    for lip_scale in (1.0, 0.5):
+        moved = speak_with_mouth_model(frames, closed, LowerLipDown(0.03), wave, lip_scale, visemes=False)
+        drop = (
+            mouth_shapes(moved)[:, [7, 8, 9, 17, 18, 19], 1] - mouth_shapes(closed[None])[:, [7, 8, 9, 17, 18, 19], 1]
+        )
+        np.testing.assert_allclose(drop, 0.03 * lip_scale / RENDERED_OPENING_SHARE, atol=1e-6)
 
 
 def test_open_photo_rests_closed_unless_asked(astronaut, head, mouth):

@@ -26,6 +26,10 @@ INNER_CORNER_SHARE = 0.08  # where an open photo's inner lip corners are taken, 
 NEUTRAL_UPPER_SHARE = 0.15  # of an open photo's lip gap, closed by the upper lip (the jaw closes the rest)
 HEAD_POINTS = np.r_[17:48]  # brows, nose, eyes: rigid with the skull
 LOWER_FACE = np.r_[4:13, 48:68]  # lower jaw and mouth: what speech moves
+# a rendered photo's mouth opening, tracked in its frames, varies this share as much as the landmarks it was warped to
+# (median of 14 training clips; RESULTS.md, "The photo's amplitude"): the mouth motion is divided by it, so that the
+# video moves as much as the model asks
+RENDERED_OPENING_SHARE = 0.78
 
 
 def rescale_motion(
@@ -90,7 +94,7 @@ def speak_with_mouth_model(
         spoken = rest + displacements
         targets = VisemeTargets(rest, spoken.mean(0))
         displacements = articulate(spoken, phones[: len(points)], targets, loudness) - rest
-    shapes = rest + lip_scale * displacements
+    shapes = rest + lip_scale / RENDERED_OPENING_SHARE * displacements
     return target_landmarks(points, keep_lips_apart(shapes))
 
 
