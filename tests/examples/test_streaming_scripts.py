@@ -69,6 +69,9 @@ def script_arguments(root: Path) -> dict[str, tuple[Path, list[str]]]:
 
 
 SCRIPTS = list(script_arguments(Path()))
+# the scripts share one accelerate skeleton: a GAN (two optimizers) and a contrastive expert run by default, the others
+# with `pytest -m slow` (each takes about 45 s of both cores; the default suite must stay under 10 minutes)
+DEFAULT_SCRIPTS = ("ms_sync", "syncers")
 
 
 def streamed(root: Path, name: str) -> tuple[Path, list[str]]:
@@ -94,7 +97,9 @@ def run(script: Path, args: list[str], precision: str = "bf16", processes: int =
     return result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("name", SCRIPTS)
+@pytest.mark.parametrize(
+    "name", [name if name in DEFAULT_SCRIPTS else pytest.param(name, marks=pytest.mark.slow) for name in SCRIPTS]
+)
 def test_two_processes_stream_their_own_parts_and_resume_mid_pass_to_the_same_losses(inputs, tmp_path, name):
     """Two processes under bf16, each streaming its own Parquet file, restarted from their step-2 checkpoint (what
     the disk holds after a kill at step 3), reach the states and losses of the run that was never stopped."""
