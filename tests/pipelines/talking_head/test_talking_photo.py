@@ -61,6 +61,9 @@ def test_the_astronaut_is_an_open_photo_and_closes(astronaut):
     assert inner_lip_opening(found) < 0.5 * inner_lip_opening(points)
 
 
+LOWER_LIP = [7, 8, 9, 17, 18, 19]  # of the 20 mouth points: outer 55-57 and inner 65-67
+
+
 class LowerLipDown:
     """A mouth-motion model stand-in whose photo motion lowers the lower lip by ``drop`` face-frame units."""
 
@@ -71,7 +74,7 @@ class LowerLipDown:
 
     def predict_photo(self, wave, num_frames, fps, rest, phones, language):
         displacements = np.zeros((num_frames, 20, 2))
-        displacements[:, [7, 8, 9, 17, 18, 19], 1] = self.drop  # lower lip, outer (55-57) and inner (65-67) points
+        displacements[:, LOWER_LIP, 1] = self.drop
         return displacements
 
 
@@ -82,9 +85,7 @@ def test_photo_motion_is_scaled_up_by_what_rendering_loses(astronaut):
     wave = np.zeros(3 * 640, np.float32)
     for lip_scale in (1.0, 0.5):
         moved = speak_with_mouth_model(frames, closed, LowerLipDown(0.03), wave, lip_scale, visemes=False)
-        drop = (
-            mouth_shapes(moved)[:, [7, 8, 9, 17, 18, 19], 1] - mouth_shapes(closed[None])[:, [7, 8, 9, 17, 18, 19], 1]
-        )
+        drop = mouth_shapes(moved)[:, LOWER_LIP, 1] - mouth_shapes(closed[None])[:, LOWER_LIP, 1]
         np.testing.assert_allclose(drop, 0.03 * lip_scale / RENDERED_OPENING_SHARE, atol=1e-6)
 
 
