@@ -70,7 +70,15 @@ def make(data: str, out: Path) -> None:
 def facemesh_openings(path: str | Path) -> np.ndarray:
     """(T,) FaceMesh's inner-lip opening of each 25 fps frame (NaN without a face)."""
     import cv2
-    import mediapipe as mp
+
+    try:
+        import mediapipe as mp
+    except ImportError:
+        raise SystemExit(
+            "error: the track step needs mediapipe 0.10.21 (its wheel carries FaceMesh's model; it pins numpy below 2, "
+            "so give it a venv of its own: python -m venv MP && MP/bin/pip install mediapipe==0.10.21, then run "
+            "MP/bin/python benchmarks/second_tracker.py track --out DIR)"
+        ) from None
 
     capture = cv2.VideoCapture(str(path))
     source_fps = capture.get(cv2.CAP_PROP_FPS) or FPS
