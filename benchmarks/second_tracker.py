@@ -36,7 +36,7 @@ def output_name(clip_id: str, row: str) -> str:
 
 def make(data: str, out: Path) -> None:
     from talkhead.benchmarks.articulation import load_offset_expert, prepare_real_clip
-    from talkhead.benchmarks.lip_follow import OWN_EXCLUDE_FRAMES, _first_frame, pipeline_runners
+    from talkhead.benchmarks.lip_follow import OWN_EXCLUDE_FRAMES, cross_pairs, first_frame, pipeline_runners
     from talkhead.benchmarks.split_clips import split_clips
     from talkhead.io import audio as audio_io
     from talkhead.processing.tracked_clip import track_clip
@@ -46,11 +46,10 @@ def make(data: str, out: Path) -> None:
     lip_syncer, talker = pipeline_runners("mouth-motion", "ms-sync-short")
     expert = load_offset_expert()
     meta = []
-    for index, clip in enumerate(clips):
-        speech = clips[(index + 1) % len(clips)]  # the next clip's speech, as the lip-follow benchmark's cross row
+    for clip, speech in cross_pairs(clips):
         lip_syncer(clip.video, clip.audio, out / output_name(clip.clip_id, "own"), exclude_within=OWN_EXCLUDE_FRAMES)
         lip_syncer(clip.video, speech.audio, out / output_name(clip.clip_id, "cross"))
-        talker(_first_frame(clip.video), clip.audio, out / output_name(clip.clip_id, "photo"))
+        talker(first_frame(clip.video), clip.audio, out / output_name(clip.clip_id, "photo"))
         real = prepare_real_clip(
             clip.clip_id, track_clip(clip.video, keep_frames=True), audio_io.load_audio(clip.audio), expert
         )

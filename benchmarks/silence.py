@@ -33,7 +33,7 @@ SECONDS, GAP_SECONDS, MARGIN = 10.0, 2.0, 4
 def main() -> None:
     from tqdm.auto import tqdm
 
-    from talkhead.benchmarks.lip_follow import _first_frame, pipeline_runners
+    from talkhead.benchmarks.lip_follow import first_frame, pipeline_runners
     from talkhead.benchmarks.split_clips import split_clips
     from talkhead.io.audio import SAMPLE_RATE, load_audio
     from talkhead.processing.tracked_clip import track_clip
@@ -66,7 +66,7 @@ def main() -> None:
             opening = track_clip(folder / "gapped.mp4").mouth_opening()
             first, last = (middle - half) // 640 + MARGIN, (middle + half) // 640 - MARGIN
             row["lipsync_silent_middle"] = float(np.nanmedian(opening[first:last]))
-            frame = _first_frame(clip.video)
+            frame = first_frame(clip.video)
             talker(frame, silence, folder / "photo.mp4")
             row["generate_all_silent"] = float(np.nanmedian(track_clip(folder / "photo.mp4").mouth_opening()))
             row["photo_level"] = float(real[0]) if np.isfinite(real[0]) else float("nan")

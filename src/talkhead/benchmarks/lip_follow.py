@@ -119,7 +119,7 @@ def benchmark_lip_follow(
         per_clip.setdefault(row, {})[clip_id] = lip_follow(opening, reference)
         ratios.setdefault(row, {})[clip_id] = std_ratio(opening, reference)
 
-    pairs = [(a, clips[(i + 1) % len(clips)]) for i, a in enumerate(clips)] if len(clips) > 1 else []
+    pairs = cross_pairs(clips)
     for a, b in pairs:
         record("base", a.clip_id, real[a.clip_id], real[b.clip_id])
     for clip in clips:
@@ -174,7 +174,7 @@ def _pipeline_rows(clips, pairs, prepared, runners, record, scored, progress, wo
                 lip_syncer(a.video, b.audio, cross)
                 score("cross", a.clip_id, cross, real_b, real_a)
             photo = Path(folder) / f"{a.clip_id}-photo.mp4"
-            talker(_first_frame(a.video), a.audio, photo)
+            talker(first_frame(a.video), a.audio, photo)
             score("photo", a.clip_id, photo, real_a, real_a)
             for path in Path(folder).iterdir():
                 path.unlink()
@@ -207,8 +207,14 @@ def pipeline_runners(lip_sync_model: str, ms_sync: str, visemes: bool = True):
     return lip_syncer, talker
 
 
-def _first_frame(video: str) -> np.ndarray:
+def cross_pairs(clips: list) -> list[tuple]:
+    """(clip, the clip whose speech dubs it in the ``cross`` row): each clip with the next one's, the last with the
+    first's; none for a single clip."""
+    return [(a, clips[(i + 1) % len(clips)]) for i, a in enumerate(clips)] if len(clips) > 1 else []
 
+
+def first_frame(video: str) -> np.ndarray:
+    """The video's first frame: the photo of the ``photo`` row."""
     return next(iter(VideoReader(video)))
 
 
