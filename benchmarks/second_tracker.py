@@ -10,9 +10,9 @@ them, with the word aligner's phones of each clip's speech and its filmed offset
 real clips and the outputs with FaceMesh (its model ships in the 0.10 wheels, not in 1.x; it pins numpy below 2, so
 it runs in a venv of its own and imports no talkhead): the opening of a frame is the mean of the inner-lip gaps
 13-14, 82-87 and 312-317 over the distance of the eye centres. ``score`` applies
-:func:`talkhead.metrics.lip_follow.lip_follow` and :func:`talkhead.metrics.lip_contacts.bilabial_closure` to those
-openings, each clip's filmed offset undone as the articulation benchmark undoes it. Results: RESULTS.md,
-"Articulation".
+:func:`talkhead.metrics.lip_follow.lip_follow` and
+:func:`talkhead.metrics.lip_contacts.bilabial_closure_of_openings` to those openings, each clip's filmed offset
+undone as the articulation benchmark undoes it. Results: RESULTS.md, "Articulation".
 """
 
 from __future__ import annotations
@@ -112,24 +112,9 @@ def track(out: Path) -> None:
     np.savez(out / "facemesh_openings.npz", **openings)
 
 
-def landmarks_with_opening(opening: np.ndarray) -> np.ndarray:
-    """(T, 68, 2) landmarks whose :func:`~talkhead.processing.mouth.inner_lip_opening` is ``opening``: the eye centres
-    one unit apart, the inner lips that far apart (what the closure measure reads of dlib's points)."""
-    from talkhead.processing.mouth import INNER_LIP_PAIRS
-
-    points = np.zeros((len(opening), 68, 2))
-    points[:, 42:48, 0] = 1.0
-    for upper, lower in INNER_LIP_PAIRS:
-        points[:, upper] = [0.5, 1.0]
-        points[:, lower, 0] = 0.5
-        points[:, lower, 1] = 1.0 + opening
-    points[~np.isfinite(opening)] = np.nan
-    return points
-
-
 def score(out: Path, json_path: Path) -> dict:
     from talkhead.benchmarks.articulation import shifted_pair
-    from talkhead.metrics.lip_contacts import bilabial_closure
+    from talkhead.metrics.lip_contacts import bilabial_closure_of_openings
     from talkhead.metrics.lip_follow import lip_follow, std_ratio
     from talkhead.processing.phone_loop import PhoneSegment
 
@@ -141,12 +126,8 @@ def score(out: Path, json_path: Path) -> dict:
             spoken = meta[m["speech_of"]] if row == "cross" else m
             real, generated = openings[f"real/{spoken['clip']}"], openings[f"{row}/{clip}"]
             shifted_real, shifted_generated = shifted_pair(real, generated, spoken["offset"])
-            closure = bilabial_closure(
-                landmarks_with_opening(real),
-                landmarks_with_opening(generated),
-                [PhoneSegment(*s) for s in spoken["segments"]],
-                offset=spoken["offset"],
-            )
+            segments = [PhoneSegment(*s) for s in spoken["segments"]]
+            closure = bilabial_closure_of_openings(real, generated, segments, offset=spoken["offset"])
             per_clip[row][clip] = {
                 "lip_follow": lip_follow(shifted_generated, shifted_real),
                 "lip_follow_as_filmed": lip_follow(generated, real),

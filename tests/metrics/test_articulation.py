@@ -17,6 +17,7 @@ from talkhead.metrics.articulation import (
 from talkhead.metrics.lip_contacts import (
     SegmentCount,
     bilabial_closure,
+    bilabial_closure_of_openings,
     closed_level,
     count_bilabial_closures,
     count_labiodental_contacts,
@@ -192,6 +193,19 @@ def test_a_shorter_or_faceless_generated_clip_is_scored_on_the_segments_both_cli
     faceless[14:18] = np.nan  # no face around the B
     closure = bilabial_closure(REAL, faceless, SEGMENTS)
     assert closure.real == closure.generated and closure.real.total == 3
+
+
+def test_closures_from_openings_are_the_closures_of_the_landmarks_that_have_them():
+    """Another tracker's openings score as dlib's landmarks do: the same bar and counts from the openings alone."""
+    shifted = _clip(_speaker, shift=-1)
+    faceless = _clip(_speaker)
+    faceless[14:18] = np.nan
+    for generated, offset in ((_clip(_never_closing), 0), (shifted, 0), (faceless, 0), (REAL, 3)):
+        from_landmarks = bilabial_closure(REAL, generated, SEGMENTS, offset=offset)
+        opening = inner_lip_opening(generated)
+        assert bilabial_closure_of_openings(inner_lip_opening(REAL), opening, SEGMENTS, offset=offset) == from_landmarks
+    with pytest.raises(TalkheadInputError, match="no frame with a face"):
+        bilabial_closure_of_openings(np.full(10, np.nan), np.zeros(10), SEGMENTS)
 
 
 def test_labiodental_contact_needs_a_small_gap_and_a_raised_lower_lip():

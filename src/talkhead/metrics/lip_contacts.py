@@ -87,12 +87,12 @@ def _paired_counts(
     offset: int,
 ) -> tuple[SegmentCount, SegmentCount]:
     """The segments of consonants ``phones`` (at least 40 ms) inside both clips that pass in the real and in the
-    generated clip, counted on the same segments: those with a face in both. ``per_frame(landmarks)`` gives (whether
-    each frame passes, whether it was seen); ``offset`` applies to the real clip."""
+    generated clip, counted on the same segments: those with a face in both. ``per_frame(frames)`` gives (whether
+    each frame of a clip's per-frame array passes, whether it was seen); ``offset`` applies to the real clip."""
     pairs = shared_ranges(segments, phones, [(len(real), offset), (len(generated), 0)], fps, MIN_CONSONANT_SECONDS)
     passing = [
-        segments_passing(*per_frame(landmarks), [ranges[side] for ranges in pairs])
-        for side, landmarks in enumerate((real, generated))
+        segments_passing(*per_frame(frames), [ranges[side] for ranges in pairs])
+        for side, frames in enumerate((real, generated))
     ]
     scoreable = passing[0][1] & passing[1][1]
     return _count(passing[0][0], scoreable), _count(passing[1][0], scoreable)
@@ -116,10 +116,20 @@ def closed_level(
     percentile follows a tracker that never closes the gap fully. A clip that is mostly silent with an open mouth
     breaks the assumption.
     """
-    opening = inner_lip_opening(check_landmarks(landmarks, "real landmarks"))
+    return closed_level_of_opening(
+        inner_lip_opening(check_landmarks(landmarks, "real landmarks")), percentile, tolerance
+    )
+
+
+def closed_level_of_opening(
+    opening: np.ndarray, percentile: float = CLOSED_PERCENTILE, tolerance: float = CLOSED_TOLERANCE
+) -> float:
+    """:func:`closed_level` from the real clip's (T,) inner-lip ``opening`` (inter-ocular units, NaN without a face)
+    instead of its landmarks: for openings read by another tracker."""
+    opening = np.asarray(opening, np.float64)
     opening = opening[np.isfinite(opening)]
     if not opening.size:
-        raise TalkheadInputError("the real landmarks have no frame with a face: a closed level needs a tracked face")
+        raise TalkheadInputError("the real clip has no frame with a face: a closed level needs a tracked face")
     return float(np.percentile(opening, percentile) + tolerance)
 
 
@@ -152,10 +162,26 @@ def bilabial_closure(
     """:func:`count_bilabial_closures` of the ``real`` and the ``generated`` landmarks (T, 68, 2) on the same segments
     (those inside both clips, ``offset`` applying to the real one) against the real clip's :func:`closed_level`."""
     real, generated = check_landmarks(real, "real landmarks"), check_landmarks(generated, "generated landmarks")
-    level = closed_level(real, percentile, tolerance)
+    return bilabial_closure_of_openings(
+        inner_lip_opening(real), inner_lip_opening(generated), segments, fps, offset, percentile, tolerance
+    )
 
-    def shut(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        opening = inner_lip_opening(landmarks)
+
+def bilabial_closure_of_openings(
+    real: np.ndarray,
+    generated: np.ndarray,
+    segments: Iterable[PhoneSegment],
+    fps: float = VIDEO_FPS,
+    offset: int = 0,
+    percentile: float = CLOSED_PERCENTILE,
+    tolerance: float = CLOSED_TOLERANCE,
+) -> BilabialClosure:
+    """:func:`bilabial_closure` from the (T,) inner-lip openings of the real and the generated clip (inter-ocular
+    units, NaN without a face) instead of their landmarks: for openings read by another tracker."""
+    real, generated = np.asarray(real, np.float64), np.asarray(generated, np.float64)
+    level = closed_level_of_opening(real, percentile, tolerance)
+
+    def shut(opening: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return opening <= level, np.isfinite(opening)
 
     return BilabialClosure(*_paired_counts(real, generated, segments, BILABIALS, shut, fps, offset), level)
